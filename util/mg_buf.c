@@ -1,0 +1,201 @@
+/* mg_buf: growable byte buffers and whole-file helpers. */
+#include "mg_buf.h"
+#include "mg_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+void mg_buf_init(struct mg_buf *b, size_t limit)
+{
+    memset(b, 0, sizeof *b);
+    b->limit = limit;
+}
+
+void mg_buf_free(struct mg_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void mg_buf_reset(struct mg_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = 0;
+}
+
+int mg_buf_reserve(struct mg_buf *b, size_t extra)
+{
+    if (extra > (size_t)-1 / 2 - b->len)
+        return MG_ETOOBIG;
+    size_t need = b->len + extra + 1;
+    if (b->limit && b->len + extra > b->limit)
+        return MG_ETOOBIG;
+    if (need <= b->cap)
+        return 0;
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    unsigned char *n = realloc(b->data, ncap);
+    if (!n)
+        return MG_ENOMEM;
+    b->data = n;
+    b->cap = ncap;
+    return 0;
+}
+
+int mg_buf_append(struct mg_buf *b, const void *p, size_t n)
+{
+    int rc = mg_buf_reserve(b, n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+int mg_buf_appendf(struct mg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return MG_EINVAL;
+    int rc = mg_buf_reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void mg_buf_consume(struct mg_buf *b, size_t n)
+{
+    if (n >= b->len) {
+        mg_buf_reset(b);
+        return;
+    }
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+    b->data[b->len] = 0;
+}
+
+unsigned char *mg_buf_steal(struct mg_buf *b, size_t *len)
+{
+    unsigned char *d = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+int mg_read_file(const char *path, size_t limit, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? MG_ENOTFOUND : MG_EIO;
+    struct mg_buf b;
+    mg_buf_init(&b, limit);
+    int rc = 0;
+    for (;;) {
+        if ((rc = mg_buf_reserve(&b, 65536)) != 0)
+            break;
+        ssize_t n = read(fd, b.data + b.len, 65536);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = MG_EIO;
+            break;
+        }
+        if (n == 0)
+            break;
+        b.len += (size_t)n;
+        if (limit && b.len > limit) {
+            rc = MG_ETOOBIG;
+            break;
+        }
+    }
+    close(fd);
+    if (rc) {
+        mg_buf_free(&b);
+        return rc;
+    }
+    if (!b.data && (rc = mg_buf_reserve(&b, 0)) != 0)
+        return rc;
+    b.data[b.len] = 0;
+    *out = mg_buf_steal(&b, len);
+    return 0;
+}
+
+int mg_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 32);
+    if (!tmp)
+        return MG_ENOMEM;
+    snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        free(tmp);
+        return MG_EIO;
+    }
+    const unsigned char *p = data;
+    size_t left = len;
+    int rc = 0;
+    while (left) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = MG_EIO;
+            break;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (!rc && fsync(fd) != 0)
+        rc = MG_EIO;
+    if (close(fd) != 0 && !rc)
+        rc = MG_EIO;
+    if (!rc && rename(tmp, path) != 0)
+        rc = MG_EIO;
+    if (rc) {
+        unlink(tmp);
+        free(tmp);
+        return rc;
+    }
+    free(tmp);
+    /* fsync the directory so the rename itself is durable. */
+    char *dir = strdup(path);
+    if (!dir)
+        return MG_ENOMEM;
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash) {
+        if (slash == dir) slash[1] = 0; else *slash = 0;
+        d = dir;
+    }
+    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0)
+            rc = MG_EIO;
+        close(dfd);
+    }
+    free(dir);
+    return rc;
+}

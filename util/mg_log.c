@@ -1,0 +1,99 @@
+/* mg_log: key=value event lines to stderr or syslog, with an ISO 8601 UTC timestamp. */
+#include "mg_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <sys/time.h>
+
+/* Process-wide by nature (one stderr, one syslog): set once at start-up, read-only after. */
+static int log_syslog;
+static enum mg_log_level log_level = MG_LOG_INFO;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error", "fatal" };
+
+void mg_log_set_syslog(int on, const char *ident)
+{
+    log_syslog = on;
+    if (on)
+        openlog(ident ? ident : "mixgated", LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void mg_log_set_level(enum mg_log_level lvl) { log_level = lvl; }
+enum mg_log_level mg_log_get_level(void) { return log_level; }
+
+void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap)
+{
+    if (lvl < log_level)
+        return;
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (log_syslog) {
+        static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT };
+        syslog(prio[lvl], "level=%s %s", level_names[lvl], msg);
+        return;
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[32];
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* One fprintf so concurrent threads do not interleave within a line. */
+    fprintf(stderr, "%s.%03ldZ level=%s %s\n", ts, (long)(tv.tv_usec / 1000), level_names[lvl], msg);
+}
+
+void mg_log(enum mg_log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mg_vlog(lvl, fmt, ap);
+    va_end(ap);
+}
+
+void mg_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mg_vlog(MG_LOG_FATAL, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void mg_panic_at(const char *file, int line, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mg_log(MG_LOG_FATAL, "event=panic at=%s:%d %s", file, line, msg);
+    abort();
+}
+
+char *mg_log_quote(const char *s, char *buf, unsigned long bufsz)
+{
+    if (bufsz == 0)
+        return buf;
+    if (!s)
+        s = "";
+    int needq = (*s == '\0') || strpbrk(s, " =\"\t") != NULL;
+    unsigned long o = 0;
+#define PUT(c) do { if (o + 1 < bufsz) buf[o++] = (c); } while (0)
+    if (needq) PUT('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') {
+            char esc[5];
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+            for (int i = 0; esc[i]; i++) PUT(esc[i]);
+        } else {
+            PUT((char)*p);
+        }
+    }
+    if (needq) PUT('"');
+#undef PUT
+    buf[o] = '\0';
+    return buf;
+}
