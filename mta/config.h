@@ -1,0 +1,222 @@
+/* config: mixgate's configuration file (libconfig syntax) loaded into an immutable model.
+ *
+ * config_load() reads the file, expands ${NAME} / ${NAME:-default} from the environment
+ * (textually, before libconfig parses, keeping line numbers), parses it, validates every
+ * section and builds a fresh `struct config`. Every problem found is reported, not only the
+ * first, as "file:line: message". The result is read-only after load: threads may share it
+ * freely, and a SIGHUP reload is "load a new one, swap the pointer, free the old one once no
+ * one uses it" (config_free). All durations are seconds, all sizes bytes.
+ *
+ * Ownership: the struct config owns every string and array reachable from it; pointers
+ * between parts (a route's chain, its peer) point inside the same object. */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "mg_log.h"
+
+/* ---- errors -------------------------------------------------------------------------- */
+
+struct config_error {
+    char *file;    /* owned; the path given to config_load (or the name given to _text) */
+    int line;      /* 1-based; 0 when the error is not tied to a line (e.g. cannot open) */
+    char *message; /* owned; the message alone, e.g. "unknown key 'relay_netwroks'" */
+    char *text;    /* owned; "file:line: message" (or "file: message" when line is 0) */
+};
+
+/* A list the caller zero-initialises (struct config_errors e = {0};) and frees. */
+struct config_errors {
+    struct config_error *v; /* owned */
+    size_t n;
+    size_t cap;
+};
+
+void config_errors_free(struct config_errors *errs);
+
+/* ---- the model ----------------------------------------------------------------------- */
+
+enum config_log_sink { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG };
+
+struct config_global {
+    char *hostname;            /* default: gethostname() */
+    char *var_dir;             /* default "/var/lib/mixgate" */
+    enum config_log_sink log;  /* "stderr" (default) | "syslog" */
+    enum mg_log_level log_level; /* "debug" | "info" (default) | "warn" | "error" */
+    uint64_t max_message_size; /* default 50M; listeners may override */
+    char *control_socket;      /* default "<var_dir>/control.sock" */
+};
+
+struct config_queue {
+    uint32_t retry_min;        /* default 60: first retry of a deferred recipient */
+    uint32_t retry_max;        /* default 3600: back-off doubles up to this */
+    uint32_t max_lifetime;     /* default 432000 (5d): then the recipient fails */
+    uint32_t delay_warning;    /* default 14400 (4h), 0 = never send a delay DSN */
+    uint32_t max_active_deliveries; /* default 100: deliveries in flight, all peers together */
+    uint32_t max_messages;     /* default 0 = no limit: messages held; above it, 452 4.3.1 */
+};
+
+/* A pre-parsed network: addr in network byte order, IPv4 in addr[0..3]. */
+struct config_cidr {
+    int family;                /* AF_INET or AF_INET6 */
+    uint8_t addr[16];          /* host bits are zero (non-zero host bits are a config error) */
+    unsigned prefix;           /* 0..32 or 0..128 */
+};
+
+struct config_tls {
+    char *cert;                /* PEM certificate chain; NULL = no TLS offered */
+    char *key;                 /* PEM private key; set exactly when cert is set */
+    char *ca;                  /* CA file for client certificates; NULL = not requested */
+    bool require_tls;          /* default false; if true, MAIL before STARTTLS gets 530 */
+};
+
+enum config_protocol { CONFIG_PROTO_SMTP };
+
+struct config_listener {
+    char *name;
+    int line;                  /* where the listener is defined (for messages) */
+    enum config_protocol protocol; /* "smtp" (default, the only one so far) */
+    char *listen;              /* as written after expansion, e.g. "[::1]:2525" */
+    struct sockaddr_storage addr; /* numeric address and port to bind */
+    socklen_t addrlen;
+    struct config_cidr *relay_networks; size_t n_relay_networks; /* these clients may relay */
+    char **relay_domains; size_t n_relay_domains;  /* lower-case; ".x.org" = subdomains of x.org */
+    char **local_domains; size_t n_local_domains;  /* lower-case; same matching */
+    uint32_t max_recipients;   /* default 1000 */
+    uint64_t max_message_size; /* default global.max_message_size */
+    uint32_t max_line_length;  /* default 2048, at least 1000 (RFC 5321 4.5.3.1.6) */
+    uint32_t max_sessions;     /* default 200, all clients together */
+    uint32_t max_sessions_per_client; /* default 20 */
+    uint32_t command_timeout;  /* default 300 (RFC 5321 4.5.3.2.7) */
+    uint32_t data_timeout;     /* default 600 (RFC 5321 4.5.3.2.6 / .8) */
+    struct config_tls tls;
+    bool smtputf8;             /* default true: advertise SMTPUTF8 (RFC 6531) */
+    bool allow_open_relay;     /* default false: see docs/configuration.md */
+};
+
+enum config_channel_type {
+    CONFIG_CHANNEL_FILE,       /* delivery: one file per message and recipient */
+    CONFIG_CHANNEL_SMTP,       /* delivery: SMTP client to the route's peer */
+    CONFIG_CHANNEL_P1,         /* delivery: X.400 P1 to the route's (x400) peer */
+    CONFIG_CHANNEL_CMS,        /* processing: S/MIME / CMS wrap and unwrap */
+    CONFIG_CHANNEL_SHAPER,     /* processing: label policy */
+    CONFIG_CHANNEL_MIXER,      /* processing: X.400 <-> SMTP conversion */
+};
+
+struct config_channel {
+    char *name;
+    int line;
+    enum config_channel_type type;
+    bool delivery;             /* file, smtp, p1: may end a chain (and only they may) */
+    char *directory;           /* file: where to write (required) */
+    /* The channel's own group in the parsed tree, for the options of the processing types
+     * (cms, shaper, mixer, p1), which their modules read and validate themselves. Valid as
+     * long as the struct config lives; source lines via config_setting_source_line(). */
+    const config_setting_t *settings;
+};
+
+enum config_peer_type { CONFIG_PEER_SMTP, CONFIG_PEER_X400 };
+enum config_starttls { CONFIG_STARTTLS_NONE, CONFIG_STARTTLS_OPPORTUNISTIC, CONFIG_STARTTLS_REQUIRED };
+enum config_x400_mode { CONFIG_X400_NORMAL, CONFIG_X400_X410_1984 };
+
+struct config_peer {
+    char *name;
+    int line;
+    enum config_peer_type type;
+    /* smtp */
+    char *host;                /* host name or address without port; NULL when mx */
+    uint16_t port;             /* default 25 (smtp), 102 (x400, RFC 1006) */
+    bool mx;                   /* deliver to the recipient domain's MX hosts */
+    enum config_starttls starttls; /* default opportunistic */
+    bool verify;               /* verify the server certificate; default: starttls == required */
+    char *ca;                  /* CA file; NULL = system store */
+    char *cert, *key;          /* client certificate; both or neither */
+    uint32_t max_connections;  /* default 10 */
+    uint32_t messages_per_connection; /* default 100 */
+    uint32_t connect_timeout;  /* default 30 */
+    /* x400: kept for the P1 channel; host/port above are optional for x400 */
+    char *mta_name;            /* required for x400 */
+    char *password;            /* NULL = none */
+    char *presentation_address; /* required for x400, as written */
+    enum config_x400_mode mode; /* "normal" (default) | "x410-1984" */
+    char *clearance;           /* NULL = none; interpreted by the labels module */
+};
+
+enum config_match {
+    CONFIG_MATCH_RECIPIENT,    /* exact address; domain case-insensitive, local part as given */
+    CONFIG_MATCH_DOMAIN,       /* exact domain, case-insensitive */
+    CONFIG_MATCH_DOMAIN_SUFFIX,/* "x.org": x.org and its subdomains; ".x.org": subdomains only */
+    CONFIG_MATCH_PATTERN,      /* fnmatch(3) glob on the whole address (domain lower-cased) */
+    CONFIG_MATCH_DEFAULT,      /* default = true: used when no other rule matches */
+};
+
+struct config_route {
+    int line;
+    size_t index;              /* position among the routes, 0-based */
+    enum config_match match;
+    char *value;               /* what is matched (normalised); NULL for default */
+    const struct config_channel **chain; /* owned array; the channels are the config's */
+    size_t n_chain;            /* >= 1; chain[n_chain-1]->delivery, the others are not */
+    const struct config_peer *peer; /* the delivery channel's peer, NULL for file */
+};
+
+struct config {
+    char *path;                /* the name errors and dumps use */
+    struct config_global global;
+    struct config_queue queue;
+    struct config_listener *listeners; size_t n_listeners;
+    struct config_channel *channels; size_t n_channels;
+    struct config_peer *peers; size_t n_peers;
+    struct config_route *routes; size_t n_routes; /* in file order, the default included */
+    const struct config_route *default_route;     /* NULL if there is none */
+    config_t tree;             /* the parsed tree (owns what channel settings point to) */
+};
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+/* Environment lookup used for ${NAME}; returns NULL when unset. */
+typedef const char *(*config_env_fn)(void *ctx, const char *name);
+
+/* Loads and validates `path` using getenv() for ${...}. On success *out is a new config
+ * (caller frees with config_free) and errs is left empty. On failure returns MG_ECONFIG
+ * (or MG_EIO when the file cannot be read, MG_ENOMEM), *out is NULL and errs holds every
+ * error found. errs may be NULL when the caller does not want the messages. */
+int config_load(const char *path, struct config **out, struct config_errors *errs);
+
+/* Same from text in memory (len bytes, need not be NUL-terminated). `name` is used as the
+ * file name in errors; env NULL means getenv(). Used by tests and the fuzzer. */
+int config_load_text(const char *name, const char *text, size_t len, config_env_fn env,
+                     void *env_ctx, struct config **out, struct config_errors *errs);
+
+/* Frees a config and everything it owns. NULL is fine. */
+void config_free(struct config *cfg);
+
+/* ---- using it ------------------------------------------------------------------------ */
+
+/* Lookup by name; NULL when there is none. */
+const struct config_channel *config_find_channel(const struct config *cfg, const char *name);
+const struct config_peer *config_find_peer(const struct config *cfg, const char *name);
+const struct config_listener *config_find_listener(const struct config *cfg, const char *name);
+
+/* Writes the effective configuration (after expansion, with every default filled in) in
+ * libconfig syntax; passwords are written as "********". */
+void config_dump(const struct config *cfg, FILE *f);
+
+/* Names for enum values, as written in the file. */
+const char *config_channel_type_name(enum config_channel_type t);
+const char *config_match_name(enum config_match m);
+
+/* Helpers the loader uses, public because other modules parse the same notations.
+ * Duration: plain seconds or a number with s, m, h, d. Size: bytes or k, M, G (powers of
+ * 1024). Both return 0 or MG_EINVAL / MG_ETOOBIG (result would not fit `max`). */
+int config_parse_duration(const char *s, uint64_t max, uint64_t *out);
+int config_parse_size(const char *s, uint64_t max, uint64_t *out);
+/* "a.b.c.d/n" or "ipv6/n"; a bare address means a host (/32 or /128). */
+int config_parse_cidr(const char *s, struct config_cidr *out);
+
+#endif
