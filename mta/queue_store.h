@@ -1,0 +1,167 @@
+/* queue_store: the durable queue. Envelopes, recipient states and content live in one SQLite
+ * database in WAL mode with synchronous=FULL (content as a blob in its own table; the reasons
+ * and measurements are in docs/queue.md).
+ *
+ * Writes (submit, recipient updates, hold/release, delete, finish) go through ONE writer
+ * thread that takes every queued write, applies them in one transaction, commits (one fsync
+ * for the whole batch: group commit), then completes their callbacks on the libuv loop thread
+ * through a uv_async handle. A callback with status 0 means the change is durable.
+ * When a call that takes a callback returns an error, the callback is never called.
+ *
+ * Reads (load index, get, list, content) use a separate read connection (WAL lets readers run
+ * beside the writer); they are synchronous, serialized by SQLite's own mutex, and may be called
+ * from any thread (e.g. content reads from the libuv thread pool).
+ *
+ * Without a loop (queue_store_open with loop == NULL, e.g. the CLI working on a stopped
+ * daemon's queue), writes are applied synchronously in the calling thread: the callback (if
+ * any) is called before the function returns, and the function returns the same status. */
+#ifndef QUEUE_STORE_H
+#define QUEUE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "message.h"
+
+struct queue_store;
+
+/* Completion of a write: status 0 (durable) or a negative MG_E* code (nothing changed).
+ * Called on the loop thread (or synchronously without a loop). */
+typedef void (*queue_store_cb)(void *arg, int status);
+
+struct queue_store_opts {
+    size_t max_batch;       /* most writes in one transaction; 0 = 1024 */
+    size_t max_batch_bytes; /* content bytes in one transaction before it is cut; 0 = 64 MiB */
+    size_t max_content;     /* largest content accepted by submit; 0 = 256 MiB */
+    size_t history_keep;    /* rows kept in the history table; 0 = 10000 */
+    int read_only;          /* 1: open for reads only (no writer; writes return MG_ESTATE) */
+};
+
+/* Opens (creating when needed, unless read_only) the database at path. loop may be NULL (see
+ * above); opts may be NULL. With a loop, open and close run on the loop thread. */
+int queue_store_open(struct queue_store **out, uv_loop_t *loop, const char *path,
+                     const struct queue_store_opts *opts);
+/* Waits for every queued write to commit, stops the writer and completes the remaining
+ * callbacks (on this thread), then closes the database. With a loop, the uv_async handle is
+ * closed with uv_close and the store memory is released in its close callback: run the loop
+ * (uv_run) once more before uv_loop_close. NULL is fine. */
+void queue_store_close(struct queue_store *s);
+
+/* A fresh queue id from the store's generator (loop thread only). */
+void queue_store_new_id(struct queue_store *s, char out[MESSAGE_ID_SIZE]);
+
+/* --- writes (group-committed) ------------------------------------------------------------- */
+
+/* Stores a new message: envelope, every recipient and the content, in one transaction.
+ * Fills msg->id (when "") and msg->arrival (when 0) and msg->content_size before returning.
+ * Ownership: msg and content are BORROWED: they must stay valid and unchanged until cb runs.
+ * Errors: MG_EINVAL (no recipients, bad priority), MG_ETOOBIG; via cb: MG_EEXIST (id used),
+ * MG_EDB. */
+int queue_store_submit(struct queue_store *s, struct message *msg, const void *content,
+                       size_t content_len, queue_store_cb cb, void *arg);
+
+/* One recipient's outcome after a delivery attempt. Strings are copied at the call. */
+struct queue_store_rcpt_update {
+    uint32_t rcpt;                /* index into the message's recipients */
+    enum message_rcpt_state state;
+    int counts_attempt;           /* 1: attempts += 1 and last_attempt = when */
+    int64_t next_attempt;         /* for DEFERRED: unix seconds of the next try */
+    const char *reply;            /* NULL = unchanged */
+    const char *status;           /* RFC 3463 code; NULL = unchanged */
+    const char *remote_mta;       /* NULL = unchanged */
+    const char *route, *chain, *peer; /* NULL = unchanged */
+    unsigned flags_set;           /* enum message_rcpt_flag bits to add */
+};
+/* Applies n updates to message id at time when (unix seconds). Errors via cb: MG_ENOTFOUND
+ * (no such message or recipient index), MG_EDB. */
+int queue_store_update_rcpts(struct queue_store *s, const char *id,
+                             const struct queue_store_rcpt_update *u, size_t n, int64_t when,
+                             queue_store_cb cb, void *arg);
+/* Hold (with a reason, may be NULL) or release a message. MG_ENOTFOUND via cb. */
+int queue_store_hold(struct queue_store *s, const char *id, const char *reason,
+                     queue_store_cb cb, void *arg);
+int queue_store_release(struct queue_store *s, const char *id, queue_store_cb cb, void *arg);
+/* Removes a message whatever its state (administrator action); recorded in history with
+ * outcome "deleted". MG_ENOTFOUND via cb. */
+int queue_store_delete(struct queue_store *s, const char *id, queue_store_cb cb, void *arg);
+/* Removes a message once every recipient is final, recording one history row (counts of
+ * delivered/failed). MG_ESTATE via cb when a recipient is not final; MG_ENOTFOUND. */
+int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb, void *arg);
+
+/* --- reads (synchronous, any thread) ------------------------------------------------------- */
+
+/* Compact start-up index: one entry per message still in the queue (about 48 bytes; 100,000
+ * deferred messages are under 5 MB). */
+struct queue_store_index_entry {
+    char id[MESSAGE_ID_SIZE];
+    int64_t arrival;
+    int64_t next_attempt;  /* earliest next_attempt over non-final recipients (0 = now) */
+    uint32_t nrcpts;
+    uint32_t npending, ndeferred, ndelivered, nfailed;
+    uint8_t priority;
+    uint8_t hold;
+};
+/* Calls cb for every message in the queue, in id (arrival) order. cb returns 0 to go on or a
+ * nonzero value to stop (which load_index returns). e is valid during the call only. */
+int queue_store_load_index(struct queue_store *s,
+                           int (*cb)(void *arg, const struct queue_store_index_entry *e),
+                           void *arg);
+/* The same into one malloc'd array (caller frees *out with free()). */
+int queue_store_load_index_array(struct queue_store *s, struct queue_store_index_entry **out,
+                                 size_t *n);
+
+/* Full envelope of one message; caller frees *out with message_free. MG_ENOTFOUND. */
+int queue_store_get(struct queue_store *s, const char *id, struct message **out);
+/* Whole content into a malloc'd buffer (caller frees *data with free(); NUL-terminated past
+ * *len for convenience). MG_ENOTFOUND. */
+int queue_store_read_content(struct queue_store *s, const char *id, unsigned char **data,
+                             size_t *len);
+
+/* Streaming content reads (for large contents): open, read pieces, close. Each handle has its
+ * own read-only SQLite connection and incremental blob handle (so a long delivery does not pin
+ * the shared read connection to an old snapshot). Use a handle from one thread at a time; the
+ * caller owns it and closes it (before closing the store). */
+struct queue_store_content;
+int queue_store_content_open(struct queue_store *s, const char *id,
+                             struct queue_store_content **out, uint64_t *size);
+/* Reads up to n bytes at offset; *got = bytes read (0 at the end). */
+int queue_store_content_read(struct queue_store_content *c, uint64_t offset, void *buf,
+                             size_t n, size_t *got);
+void queue_store_content_close(struct queue_store_content *c);
+
+/* Listing for `mixgate queue list`. */
+struct queue_store_filter {
+    unsigned state_mask;  /* bit (1u << state): messages with a recipient in that state; 0 = all */
+    int held;             /* -1 = any, 0 = not held, 1 = held only */
+    size_t limit;         /* 0 = no limit */
+    const char *after_id; /* paging: ids greater than this; NULL = from the start */
+};
+struct queue_store_summary {
+    struct queue_store_index_entry e;
+    const char *originator;  /* valid during the callback only */
+    const char *hold_reason; /* NULL when not held */
+    uint64_t content_size;
+};
+int queue_store_list(struct queue_store *s, const struct queue_store_filter *f,
+                     int (*cb)(void *arg, const struct queue_store_summary *m), void *arg);
+
+/* History of finished or deleted messages (bounded to history_keep rows), newest first. */
+struct queue_store_history {
+    const char *id, *originator, *outcome; /* outcome: "done" or "deleted"; valid in cb only */
+    int64_t arrival, finished;
+    uint32_t nrcpts, ndelivered, nfailed;
+};
+int queue_store_history(struct queue_store *s, size_t limit,
+                        int (*cb)(void *arg, const struct queue_store_history *h), void *arg);
+
+/* Counters (for tests, logs and `mixgate queue stats`). */
+struct queue_store_stats {
+    uint64_t commits;   /* transactions committed by the writer */
+    uint64_t writes;    /* write operations completed (any status) */
+    uint64_t max_batch; /* most writes seen in one transaction */
+    uint64_t failed_commits;
+};
+void queue_store_get_stats(struct queue_store *s, struct queue_store_stats *out);
+
+#endif
