@@ -1,0 +1,1227 @@
+/* queue_store: durable queue in SQLite (WAL, synchronous=FULL) with a group-committing writer
+ * thread. See queue_store.h for the threading and ownership rules, docs/queue.md for the
+ * design and the measurements behind it. */
+#include "queue_store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "mg_err.h"
+#include "mg_log.h"
+
+#define SCHEMA_VERSION 1
+#define DEFAULT_MAX_BATCH 1024
+#define DEFAULT_MAX_BATCH_BYTES (64u << 20)
+#define DEFAULT_MAX_CONTENT (256u << 20)
+#define DEFAULT_HISTORY_KEEP 10000
+#define BUSY_TIMEOUT_MS 10000
+
+/* Recipient rows and the message row are separate tables so that loading the index reads
+ * only small rows; content lives in its own rowid table so envelope pages never hold content
+ * and incremental blob I/O (which needs a rowid table) can stream it. */
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS messages ("
+    " id TEXT PRIMARY KEY NOT NULL, arrival INTEGER NOT NULL, priority INTEGER NOT NULL,"
+    " originator TEXT NOT NULL, envid TEXT, ret INTEGER NOT NULL,"
+    " received_from TEXT, received_proto TEXT, hold INTEGER NOT NULL, hold_reason TEXT,"
+    " label BLOB, content_type INTEGER NOT NULL, content_size INTEGER NOT NULL,"
+    " expire_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rcpts ("
+    " msg_id TEXT NOT NULL, idx INTEGER NOT NULL, addr TEXT NOT NULL, orcpt TEXT,"
+    " notify INTEGER NOT NULL, state INTEGER NOT NULL, flags INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, next_attempt INTEGER NOT NULL, last_attempt INTEGER NOT NULL,"
+    " last_reply TEXT, status TEXT, remote_mta TEXT, route TEXT, chain TEXT, peer TEXT,"
+    " PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS content ("
+    " msg_id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS history ("
+    " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, originator TEXT NOT NULL,"
+    " arrival INTEGER NOT NULL, finished INTEGER NOT NULL, nrcpts INTEGER NOT NULL,"
+    " ndelivered INTEGER NOT NULL, nfailed INTEGER NOT NULL, outcome TEXT NOT NULL);";
+
+/* Aggregated per-message view shared by the index, the listing and the history rows. */
+#define INDEX_SELECT                                                                        \
+    "SELECT m.id, m.arrival, m.priority, m.hold, count(r.idx),"                             \
+    " total(r.state = 0), total(r.state = 2), total(r.state = 1), total(r.state = 3),"      \
+    " min(CASE WHEN r.state IN (0, 2) THEN r.next_attempt END),"                            \
+    " m.originator, m.hold_reason, m.content_size"                                          \
+    " FROM messages m LEFT JOIN rcpts r ON r.msg_id = m.id"
+
+enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH };
+
+/* One queued write. Owned by the store from queueing until its callback has run. */
+struct op {
+    struct op *next;
+    enum op_kind kind;
+    int status;
+    queue_store_cb cb;
+    void *arg;
+    char id[MESSAGE_ID_SIZE];
+    /* OP_SUBMIT: borrowed from the caller until cb */
+    const struct message *msg;
+    const void *content;
+    size_t content_len;
+    /* OP_UPDATE: owned copies */
+    struct queue_store_rcpt_update *u;
+    size_t nu;
+    int64_t when;
+    /* OP_HOLD: owned */
+    char *reason;
+};
+
+enum wstmt {
+    W_INS_MSG, W_INS_RCPT, W_INS_CONTENT, W_UPD_RCPT, W_HOLD, W_RELEASE, W_COUNT_OPEN,
+    W_HIST_INS, W_DEL_RCPTS, W_DEL_CONTENT, W_DEL_MSG, W_HIST_TRIM, W_COUNT
+};
+
+static const char *const wstmt_sql[W_COUNT] = {
+    [W_INS_MSG] = "INSERT INTO messages (id, arrival, priority, originator, envid, ret,"
+                  " received_from, received_proto, hold, hold_reason, label, content_type,"
+                  " content_size, expire_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [W_INS_RCPT] = "INSERT INTO rcpts (msg_id, idx, addr, orcpt, notify, state, flags, attempts,"
+                   " next_attempt, last_attempt, last_reply, status, remote_mta, route, chain,"
+                   " peer) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [W_INS_CONTENT] = "INSERT INTO content (msg_id, data) VALUES (?, ?)",
+    [W_UPD_RCPT] = "UPDATE rcpts SET state = ?1, attempts = attempts + ?2,"
+                   " last_attempt = CASE WHEN ?2 THEN ?3 ELSE last_attempt END,"
+                   " next_attempt = ?4, last_reply = coalesce(?5, last_reply),"
+                   " status = coalesce(?6, status), remote_mta = coalesce(?7, remote_mta),"
+                   " route = coalesce(?8, route), chain = coalesce(?9, chain),"
+                   " peer = coalesce(?10, peer), flags = flags | ?11"
+                   " WHERE msg_id = ?12 AND idx = ?13",
+    [W_HOLD] = "UPDATE messages SET hold = 1, hold_reason = ? WHERE id = ?",
+    [W_RELEASE] = "UPDATE messages SET hold = 0, hold_reason = NULL WHERE id = ?",
+    [W_COUNT_OPEN] = "SELECT (SELECT count(*) FROM messages WHERE id = ?1),"
+                     " (SELECT count(*) FROM rcpts WHERE msg_id = ?1 AND state IN (0, 2))",
+    [W_HIST_INS] = "INSERT INTO history (id, originator, arrival, finished, nrcpts, ndelivered,"
+                   " nfailed, outcome) SELECT m.id, m.originator, m.arrival, ?2,"
+                   " (SELECT count(*) FROM rcpts WHERE msg_id = m.id),"
+                   " (SELECT count(*) FROM rcpts WHERE msg_id = m.id AND state = 1),"
+                   " (SELECT count(*) FROM rcpts WHERE msg_id = m.id AND state = 3), ?3"
+                   " FROM messages m WHERE m.id = ?1",
+    [W_DEL_RCPTS] = "DELETE FROM rcpts WHERE msg_id = ?",
+    [W_DEL_CONTENT] = "DELETE FROM content WHERE msg_id = ?",
+    [W_DEL_MSG] = "DELETE FROM messages WHERE id = ?",
+    [W_HIST_TRIM] = "DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - ?",
+};
+
+struct queue_store {
+    uv_loop_t *loop;          /* NULL: synchronous writes */
+    uv_async_t async;         /* wakes the loop when writes completed */
+    struct queue_store_opts opts;
+    char *path;               /* owned */
+    sqlite3 *wdb;             /* writer connection: writer thread (or caller without a loop) */
+    sqlite3_stmt *ws[W_COUNT];
+    sqlite3 *rdb;             /* read connection, guarded by rmu */
+    pthread_mutex_t rmu;      /* recursive: read callbacks may read again */
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;       /* guards everything below */
+    pthread_cond_t cv;
+    struct op *pending, *pending_tail;
+    struct op *done, *done_tail;
+    int stopping;
+    struct queue_store_stats stats;
+    struct message_idgen idgen; /* loop thread only */
+};
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static int db_err(sqlite3 *db, const char *what)
+{
+    mg_warn("queue_store_error op=%s sqlite=\"%s\"", what, db ? sqlite3_errmsg(db) : "open");
+    return MG_EDB;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        mg_warn("queue_store_error sql=\"%.40s\" sqlite=\"%s\"", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return MG_EDB;
+    }
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int col_dup(sqlite3_stmt *st, int i, char **out)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t) {
+        *out = NULL;
+        return 0;
+    }
+    *out = strdup((const char *)t);
+    return *out ? 0 : MG_ENOMEM;
+}
+
+static int open_db(const char *path, int flags, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        int rc = db_err(db, "open");
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db, 1);
+    *out = db;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- applying writes */
+
+static void reset_stmt(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static int step_done(struct queue_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+        ret = MG_EEXIST;
+    else if (rc != SQLITE_DONE)
+        ret = db_err(s->wdb, what);
+    reset_stmt(st);
+    return ret;
+}
+
+static int apply_submit(struct queue_store *s, const struct op *op)
+{
+    const struct message *m = op->msg;
+    sqlite3_stmt *st = s->ws[W_INS_MSG];
+    sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, m->arrival);
+    sqlite3_bind_int(st, 3, m->priority);
+    sqlite3_bind_text(st, 4, m->originator ? m->originator : "", -1, SQLITE_STATIC);
+    bind_text(st, 5, m->envid);
+    sqlite3_bind_int(st, 6, (int)m->ret);
+    bind_text(st, 7, m->received_from);
+    bind_text(st, 8, m->received_proto);
+    sqlite3_bind_int(st, 9, m->hold ? 1 : 0);
+    bind_text(st, 10, m->hold ? m->hold_reason : NULL);
+    if (m->label && m->label_len)
+        sqlite3_bind_blob(st, 11, m->label, (int)m->label_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 11);
+    sqlite3_bind_int(st, 12, (int)m->content_type);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)op->content_len);
+    sqlite3_bind_int64(st, 14, m->expire_at);
+    int rc = step_done(s, st, "insert_message");
+    for (size_t i = 0; rc == 0 && i < m->nrcpts; i++) {
+        const struct message_rcpt *r = &m->rcpts[i];
+        st = s->ws[W_INS_RCPT];
+        sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(st, 3, r->addr, -1, SQLITE_STATIC);
+        bind_text(st, 4, r->orcpt);
+        sqlite3_bind_int(st, 5, (int)r->notify);
+        sqlite3_bind_int(st, 6, (int)r->state);
+        sqlite3_bind_int(st, 7, (int)r->flags);
+        sqlite3_bind_int64(st, 8, r->attempts);
+        sqlite3_bind_int64(st, 9, r->next_attempt);
+        sqlite3_bind_int64(st, 10, r->last_attempt);
+        bind_text(st, 11, r->last_reply);
+        bind_text(st, 12, r->status);
+        bind_text(st, 13, r->remote_mta);
+        bind_text(st, 14, r->route);
+        bind_text(st, 15, r->chain);
+        bind_text(st, 16, r->peer);
+        rc = step_done(s, st, "insert_rcpt");
+    }
+    if (rc == 0) {
+        st = s->ws[W_INS_CONTENT];
+        sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+        /* zero-length content still needs a non-NULL blob value */
+        sqlite3_bind_blob64(st, 2, op->content_len ? op->content : "", op->content_len,
+                            SQLITE_STATIC);
+        rc = step_done(s, st, "insert_content");
+    }
+    return rc;
+}
+
+static int apply_update(struct queue_store *s, const struct op *op)
+{
+    for (size_t i = 0; i < op->nu; i++) {
+        const struct queue_store_rcpt_update *u = &op->u[i];
+        sqlite3_stmt *st = s->ws[W_UPD_RCPT];
+        sqlite3_bind_int(st, 1, (int)u->state);
+        sqlite3_bind_int(st, 2, u->counts_attempt ? 1 : 0);
+        sqlite3_bind_int64(st, 3, op->when);
+        sqlite3_bind_int64(st, 4, u->state == MESSAGE_RCPT_DEFERRED ? u->next_attempt : 0);
+        bind_text(st, 5, u->reply);
+        bind_text(st, 6, u->status);
+        bind_text(st, 7, u->remote_mta);
+        bind_text(st, 8, u->route);
+        bind_text(st, 9, u->chain);
+        bind_text(st, 10, u->peer);
+        sqlite3_bind_int(st, 11, (int)u->flags_set);
+        sqlite3_bind_text(st, 12, op->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 13, u->rcpt);
+        int rc = step_done(s, st, "update_rcpt");
+        if (rc != 0)
+            return rc;
+        if (sqlite3_changes(s->wdb) == 0)
+            return MG_ENOTFOUND;
+    }
+    return 0;
+}
+
+static int apply_hold(struct queue_store *s, const struct op *op)
+{
+    sqlite3_stmt *st;
+    if (op->kind == OP_HOLD) {
+        st = s->ws[W_HOLD];
+        bind_text(st, 1, op->reason);
+        sqlite3_bind_text(st, 2, op->id, -1, SQLITE_STATIC);
+    } else {
+        st = s->ws[W_RELEASE];
+        sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+    }
+    int rc = step_done(s, st, "hold");
+    if (rc == 0 && sqlite3_changes(s->wdb) == 0)
+        rc = MG_ENOTFOUND;
+    return rc;
+}
+
+static int apply_remove(struct queue_store *s, const struct op *op)
+{
+    sqlite3_stmt *st = s->ws[W_COUNT_OPEN];
+    sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t exists = 0, open = 0;
+    if (rc == SQLITE_ROW) {
+        exists = sqlite3_column_int64(st, 0);
+        open = sqlite3_column_int64(st, 1);
+        rc = 0;
+    } else {
+        rc = db_err(s->wdb, "count_open");
+    }
+    reset_stmt(st);
+    if (rc != 0)
+        return rc;
+    if (!exists)
+        return MG_ENOTFOUND;
+    if (op->kind == OP_FINISH && open > 0)
+        return MG_ESTATE;
+    st = s->ws[W_HIST_INS];
+    sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, op->when);
+    sqlite3_bind_text(st, 3, op->kind == OP_FINISH ? "done" : "deleted", -1, SQLITE_STATIC);
+    rc = step_done(s, st, "history");
+    static const enum wstmt dels[] = { W_DEL_RCPTS, W_DEL_CONTENT, W_DEL_MSG };
+    for (size_t i = 0; rc == 0 && i < sizeof(dels) / sizeof(dels[0]); i++) {
+        st = s->ws[dels[i]];
+        sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+        rc = step_done(s, st, "delete");
+    }
+    return rc;
+}
+
+static int apply_op(struct queue_store *s, const struct op *op)
+{
+    switch (op->kind) {
+    case OP_SUBMIT:
+        return apply_submit(s, op);
+    case OP_UPDATE:
+        return apply_update(s, op);
+    case OP_HOLD:
+    case OP_RELEASE:
+        return apply_hold(s, op);
+    case OP_DELETE:
+    case OP_FINISH:
+        return apply_remove(s, op);
+    }
+    mg_panic("queue_store: unknown op kind %d", (int)op->kind);
+}
+
+/* Applies a batch of writes in one transaction. Each write runs inside its own savepoint so one
+ * failing write (a duplicate id, an unknown message) leaves the others of the batch intact.
+ * Sets every op's status; returns 1 when a commit happened. */
+static int run_batch(struct queue_store *s, struct op *batch)
+{
+    if (exec_sql(s->wdb, "BEGIN IMMEDIATE") != 0) {
+        for (struct op *op = batch; op; op = op->next)
+            op->status = MG_EDB;
+        return 0;
+    }
+    int removed = 0;
+    for (struct op *op = batch; op; op = op->next) {
+        if (exec_sql(s->wdb, "SAVEPOINT w") != 0) {
+            op->status = MG_EDB;
+            continue;
+        }
+        op->status = apply_op(s, op);
+        if (op->status != 0)
+            exec_sql(s->wdb, "ROLLBACK TO w");
+        else if (op->kind == OP_DELETE || op->kind == OP_FINISH)
+            removed = 1;
+        exec_sql(s->wdb, "RELEASE w");
+    }
+    if (removed) {
+        sqlite3_stmt *st = s->ws[W_HIST_TRIM];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)s->opts.history_keep);
+        step_done(s, st, "history_trim"); /* best effort: the table is only bounded by it */
+    }
+    if (exec_sql(s->wdb, "COMMIT") != 0) {
+        exec_sql(s->wdb, "ROLLBACK");
+        for (struct op *op = batch; op; op = op->next)
+            if (op->status == 0)
+                op->status = MG_EDB;
+        return 0;
+    }
+    return 1;
+}
+
+static void op_free(struct op *op)
+{
+    if (!op)
+        return;
+    for (size_t i = 0; op->u && i < op->nu; i++) {
+        free((char *)op->u[i].reply);
+        free((char *)op->u[i].status);
+        free((char *)op->u[i].remote_mta);
+        free((char *)op->u[i].route);
+        free((char *)op->u[i].chain);
+        free((char *)op->u[i].peer);
+    }
+    free(op->u);
+    free(op->reason);
+    free(op);
+}
+
+static void complete_list(struct op *list)
+{
+    while (list) {
+        struct op *next = list->next;
+        if (list->cb)
+            list->cb(list->arg, list->status);
+        op_free(list);
+        list = next;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct queue_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->pending && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->pending)
+            break; /* stopping and drained */
+        /* Take everything queued, up to the batch limits: this is the group commit. */
+        struct op *batch = s->pending, *last = batch;
+        size_t n = 1, bytes = batch->content_len;
+        while (last->next && n < s->opts.max_batch &&
+               bytes + last->next->content_len <= s->opts.max_batch_bytes) {
+            last = last->next;
+            bytes += last->content_len;
+            n++;
+        }
+        s->pending = last->next;
+        if (!s->pending)
+            s->pending_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        int committed = run_batch(s, batch);
+
+        pthread_mutex_lock(&s->mu);
+        if (committed)
+            s->stats.commits++;
+        else
+            s->stats.failed_commits++;
+        s->stats.writes += n;
+        if (n > s->stats.max_batch)
+            s->stats.max_batch = n;
+        if (s->done_tail)
+            s->done_tail->next = batch;
+        else
+            s->done = batch;
+        s->done_tail = last;
+        pthread_mutex_unlock(&s->mu);
+        uv_async_send(&s->async);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static struct op *take_done(struct queue_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    struct op *list = s->done;
+    s->done = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    return list;
+}
+
+static void on_async(uv_async_t *h)
+{
+    complete_list(take_done(h->data));
+}
+
+/* Queues one write (with a loop) or applies it now (without). Takes ownership of op. */
+static int enqueue(struct queue_store *s, struct op *op)
+{
+    if (!s->wdb) {
+        op_free(op);
+        return MG_ESTATE;
+    }
+    if (!s->loop) {
+        op->next = NULL;
+        int committed = run_batch(s, op);
+        s->stats.commits += committed ? 1 : 0;
+        s->stats.failed_commits += committed ? 0 : 1;
+        s->stats.writes++;
+        if (s->stats.max_batch < 1)
+            s->stats.max_batch = 1;
+        int status = op->status;
+        complete_list(op);
+        return status;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        op_free(op);
+        return MG_ESTATE;
+    }
+    op->next = NULL;
+    if (s->pending_tail)
+        s->pending_tail->next = op;
+    else
+        s->pending = op;
+    s->pending_tail = op;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static struct op *op_new(enum op_kind kind, const char *id, queue_store_cb cb, void *arg)
+{
+    struct op *op = calloc(1, sizeof(*op));
+    if (!op)
+        return NULL;
+    op->kind = kind;
+    op->cb = cb;
+    op->arg = arg;
+    op->when = now_s();
+    if (id)
+        memcpy(op->id, id, strlen(id) + 1);
+    return op;
+}
+
+/* Ids reach SQL only as bound values, but we still insist on the id form: they are also used
+ * in logs and by callers in file names. */
+static int check_id(const char *id)
+{
+    return message_id_valid(id) ? 0 : MG_EINVAL;
+}
+
+/* ---------------------------------------------------------------- open / close */
+
+static int init_schema(struct queue_store *s)
+{
+    /* WAL + synchronous=FULL: a commit returns after the WAL is fsync'd, so a completed write
+     * survives power loss; readers never block the writer. */
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->wdb, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW ||
+        strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
+        rc = db_err(s->wdb, "journal_mode");
+    sqlite3_finalize(st);
+    if (rc == 0)
+        rc = exec_sql(s->wdb, "PRAGMA synchronous=FULL");
+    if (rc == 0)
+        rc = exec_sql(s->wdb, "BEGIN IMMEDIATE");
+    if (rc != 0)
+        return rc;
+    int version = -1;
+    if (sqlite3_prepare_v2(s->wdb, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version != 0 && version != SCHEMA_VERSION) {
+        mg_warn("queue_store_error path=%s schema_version=%d expected=%d", s->path, version,
+                SCHEMA_VERSION);
+        rc = MG_EDB;
+    }
+    if (rc == 0)
+        rc = exec_sql(s->wdb, schema_sql);
+    if (rc == 0 && version == 0)
+        rc = exec_sql(s->wdb, "PRAGMA user_version=1");
+    if (rc == 0)
+        rc = exec_sql(s->wdb, "COMMIT");
+    else
+        exec_sql(s->wdb, "ROLLBACK");
+    for (int i = 0; rc == 0 && i < W_COUNT; i++)
+        if (sqlite3_prepare_v3(s->wdb, wstmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i],
+                               NULL) != SQLITE_OK)
+            rc = db_err(s->wdb, "prepare");
+    return rc;
+}
+
+static void close_dbs(struct queue_store *s)
+{
+    for (int i = 0; i < W_COUNT; i++)
+        sqlite3_finalize(s->ws[i]);
+    sqlite3_close(s->wdb);
+    sqlite3_close(s->rdb);
+    s->wdb = s->rdb = NULL;
+}
+
+static void store_free(struct queue_store *s)
+{
+    pthread_mutex_destroy(&s->rmu);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->path);
+    free(s);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    store_free(h->data);
+}
+
+int queue_store_open(struct queue_store **out, uv_loop_t *loop, const char *path,
+                     const struct queue_store_opts *opts)
+{
+    if (!out || !path)
+        return MG_EINVAL;
+    struct queue_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return MG_ENOMEM;
+    if (opts)
+        s->opts = *opts;
+    if (!s->opts.max_batch)
+        s->opts.max_batch = DEFAULT_MAX_BATCH;
+    if (!s->opts.max_batch_bytes)
+        s->opts.max_batch_bytes = DEFAULT_MAX_BATCH_BYTES;
+    if (!s->opts.max_content)
+        s->opts.max_content = DEFAULT_MAX_CONTENT;
+    if (!s->opts.history_keep)
+        s->opts.history_keep = DEFAULT_HISTORY_KEEP;
+    s->loop = s->opts.read_only ? NULL : loop;
+    message_idgen_init(&s->idgen, (uint32_t)getpid());
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->rmu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->path = strdup(path);
+    int rc = s->path ? 0 : MG_ENOMEM;
+    if (rc == 0 && !s->opts.read_only) {
+        rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->wdb);
+        if (rc == 0)
+            rc = init_schema(s);
+    }
+    if (rc == 0)
+        rc = open_db(path, SQLITE_OPEN_READONLY, &s->rdb);
+    if (rc == 0 && s->opts.read_only) {
+        /* a read-only open of a file that is not a queue fails here, not at the first read */
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(s->rdb, "SELECT count(*) FROM messages", -1, &st, NULL) !=
+            SQLITE_OK)
+            rc = db_err(s->rdb, "open_read_only");
+        sqlite3_finalize(st);
+    }
+    if (rc == 0 && s->loop) {
+        if (uv_async_init(s->loop, &s->async, on_async) != 0) {
+            rc = MG_EIO;
+        } else {
+            s->async.data = s;
+            if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+                mg_warn("queue_store_error path=%s op=thread_create", path);
+                /* the handle lives inside s: s is released in the close callback */
+                close_dbs(s);
+                uv_close((uv_handle_t *)&s->async, on_close);
+                return MG_ENOMEM;
+            }
+            s->thread_started = 1;
+        }
+    }
+    if (rc != 0) {
+        close_dbs(s);
+        store_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void queue_store_close(struct queue_store *s)
+{
+    if (!s)
+        return;
+    if (s->thread_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = 1;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+        s->thread_started = 0;
+    }
+    complete_list(take_done(s));
+    close_dbs(s);
+    if (s->loop)
+        uv_close((uv_handle_t *)&s->async, on_close);
+    else
+        store_free(s);
+}
+
+void queue_store_new_id(struct queue_store *s, char out[MESSAGE_ID_SIZE])
+{
+    message_idgen_next(&s->idgen, out);
+}
+
+/* ---------------------------------------------------------------- public writes */
+
+int queue_store_submit(struct queue_store *s, struct message *msg, const void *content,
+                       size_t content_len, queue_store_cb cb, void *arg)
+{
+    if (!s || !msg || (!content && content_len))
+        return MG_EINVAL;
+    if (msg->nrcpts == 0 || msg->priority < MESSAGE_PRIORITY_MIN ||
+        msg->priority > MESSAGE_PRIORITY_MAX)
+        return MG_EINVAL;
+    if (msg->id[0] && !message_id_valid(msg->id))
+        return MG_EINVAL;
+    if (content_len > s->opts.max_content)
+        return MG_ETOOBIG;
+    struct op *op = op_new(OP_SUBMIT, NULL, cb, arg);
+    if (!op)
+        return MG_ENOMEM;
+    if (!msg->id[0])
+        message_idgen_next(&s->idgen, msg->id);
+    if (!msg->arrival)
+        msg->arrival = now_s();
+    msg->content_size = content_len;
+    memcpy(op->id, msg->id, sizeof(op->id));
+    op->msg = msg;
+    op->content = content;
+    op->content_len = content_len;
+    return enqueue(s, op);
+}
+
+static int dup_opt(const char **dst, const char *src)
+{
+    if (!src)
+        return 0;
+    if (strlen(src) > MESSAGE_TEXT_MAX)
+        return MG_ETOOBIG;
+    *dst = strdup(src);
+    return *dst ? 0 : MG_ENOMEM;
+}
+
+int queue_store_update_rcpts(struct queue_store *s, const char *id,
+                             const struct queue_store_rcpt_update *u, size_t n, int64_t when,
+                             queue_store_cb cb, void *arg)
+{
+    if (!s || check_id(id) != 0 || !u || n == 0 || n > MESSAGE_RCPTS_MAX)
+        return MG_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned)u[i].state >= MESSAGE_RCPT_STATE_COUNT)
+            return MG_EINVAL;
+    struct op *op = op_new(OP_UPDATE, id, cb, arg);
+    if (!op)
+        return MG_ENOMEM;
+    op->when = when;
+    op->u = calloc(n, sizeof(*op->u));
+    int rc = op->u ? 0 : MG_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct queue_store_rcpt_update *c = &op->u[i];
+        op->nu = i + 1;
+        c->rcpt = u[i].rcpt;
+        c->state = u[i].state;
+        c->counts_attempt = u[i].counts_attempt;
+        c->next_attempt = u[i].next_attempt;
+        c->flags_set = u[i].flags_set;
+        rc = dup_opt(&c->reply, u[i].reply);
+        if (rc == 0)
+            rc = dup_opt(&c->status, u[i].status);
+        if (rc == 0)
+            rc = dup_opt(&c->remote_mta, u[i].remote_mta);
+        if (rc == 0)
+            rc = dup_opt(&c->route, u[i].route);
+        if (rc == 0)
+            rc = dup_opt(&c->chain, u[i].chain);
+        if (rc == 0)
+            rc = dup_opt(&c->peer, u[i].peer);
+    }
+    if (rc != 0) {
+        op_free(op);
+        return rc;
+    }
+    return enqueue(s, op);
+}
+
+int queue_store_hold(struct queue_store *s, const char *id, const char *reason,
+                     queue_store_cb cb, void *arg)
+{
+    if (!s || check_id(id) != 0)
+        return MG_EINVAL;
+    if (reason && strlen(reason) > MESSAGE_TEXT_MAX)
+        return MG_ETOOBIG;
+    struct op *op = op_new(OP_HOLD, id, cb, arg);
+    if (!op)
+        return MG_ENOMEM;
+    if (reason && !(op->reason = strdup(reason))) {
+        op_free(op);
+        return MG_ENOMEM;
+    }
+    return enqueue(s, op);
+}
+
+static int simple_op(struct queue_store *s, enum op_kind kind, const char *id, queue_store_cb cb,
+                     void *arg)
+{
+    if (!s || check_id(id) != 0)
+        return MG_EINVAL;
+    struct op *op = op_new(kind, id, cb, arg);
+    if (!op)
+        return MG_ENOMEM;
+    return enqueue(s, op);
+}
+
+int queue_store_release(struct queue_store *s, const char *id, queue_store_cb cb, void *arg)
+{
+    return simple_op(s, OP_RELEASE, id, cb, arg);
+}
+
+int queue_store_delete(struct queue_store *s, const char *id, queue_store_cb cb, void *arg)
+{
+    return simple_op(s, OP_DELETE, id, cb, arg);
+}
+
+int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb, void *arg)
+{
+    return simple_op(s, OP_FINISH, id, cb, arg);
+}
+
+/* ---------------------------------------------------------------- reads */
+
+static void index_from_row(sqlite3_stmt *st, struct queue_store_index_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    const unsigned char *id = sqlite3_column_text(st, 0);
+    if (id)
+        strncpy(e->id, (const char *)id, MESSAGE_ID_SIZE - 1);
+    e->arrival = sqlite3_column_int64(st, 1);
+    e->priority = (uint8_t)sqlite3_column_int(st, 2);
+    e->hold = (uint8_t)sqlite3_column_int(st, 3);
+    e->nrcpts = (uint32_t)sqlite3_column_int64(st, 4);
+    e->npending = (uint32_t)sqlite3_column_int64(st, 5);
+    e->ndeferred = (uint32_t)sqlite3_column_int64(st, 6);
+    e->ndelivered = (uint32_t)sqlite3_column_int64(st, 7);
+    e->nfailed = (uint32_t)sqlite3_column_int64(st, 8);
+    e->next_attempt = sqlite3_column_int64(st, 9); /* NULL (all final) reads as 0 */
+}
+
+static int read_prepare(struct queue_store *s, const char *sql, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(s->rdb, sql, -1, st, NULL) != SQLITE_OK)
+        return db_err(s->rdb, "prepare_read");
+    return 0;
+}
+
+int queue_store_load_index(struct queue_store *s,
+                           int (*cb)(void *arg, const struct queue_store_index_entry *e),
+                           void *arg)
+{
+    if (!s || !cb)
+        return MG_EINVAL;
+    pthread_mutex_lock(&s->rmu);
+    sqlite3_stmt *st = NULL;
+    int rc = read_prepare(s, INDEX_SELECT " GROUP BY m.id ORDER BY m.id", &st);
+    while (rc == 0) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = db_err(s->rdb, "load_index");
+            break;
+        }
+        struct queue_store_index_entry e;
+        index_from_row(st, &e);
+        rc = cb(arg, &e);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}
+
+struct index_array {
+    struct queue_store_index_entry *v;
+    size_t n, cap;
+};
+
+static int index_array_add(void *arg, const struct queue_store_index_entry *e)
+{
+    struct index_array *a = arg;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        struct queue_store_index_entry *v = realloc(a->v, cap * sizeof(*v));
+        if (!v)
+            return MG_ENOMEM;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = *e;
+    return 0;
+}
+
+int queue_store_load_index_array(struct queue_store *s, struct queue_store_index_entry **out,
+                                 size_t *n)
+{
+    if (!out || !n)
+        return MG_EINVAL;
+    struct index_array a = { 0 };
+    int rc = queue_store_load_index(s, index_array_add, &a);
+    if (rc != 0) {
+        free(a.v);
+        return rc;
+    }
+    *out = a.v;
+    *n = a.n;
+    return 0;
+}
+
+static int get_locked(struct queue_store *s, const char *id, struct message **out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = read_prepare(s, "SELECT arrival, priority, originator, envid, ret, received_from,"
+                             " received_proto, hold, hold_reason, label, content_type,"
+                             " content_size, expire_at FROM messages WHERE id = ?", &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->rdb, "get");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    struct message *m = calloc(1, sizeof(*m));
+    if (!m) {
+        sqlite3_finalize(st);
+        return MG_ENOMEM;
+    }
+    memcpy(m->id, id, strlen(id) + 1);
+    m->arrival = sqlite3_column_int64(st, 0);
+    m->priority = sqlite3_column_int(st, 1);
+    rc |= col_dup(st, 2, &m->originator);
+    rc |= col_dup(st, 3, &m->envid);
+    m->ret = (enum message_ret)sqlite3_column_int(st, 4);
+    rc |= col_dup(st, 5, &m->received_from);
+    rc |= col_dup(st, 6, &m->received_proto);
+    m->hold = sqlite3_column_int(st, 7);
+    rc |= col_dup(st, 8, &m->hold_reason);
+    int label_len = sqlite3_column_bytes(st, 9);
+    if (rc == 0 && label_len > 0) {
+        m->label = malloc((size_t)label_len);
+        if (m->label) {
+            memcpy(m->label, sqlite3_column_blob(st, 9), (size_t)label_len);
+            m->label_len = (size_t)label_len;
+        } else {
+            rc = MG_ENOMEM;
+        }
+    }
+    m->content_type = (enum message_content_type)sqlite3_column_int(st, 10);
+    m->content_size = (uint64_t)sqlite3_column_int64(st, 11);
+    m->expire_at = sqlite3_column_int64(st, 12);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == 0 && !m->originator)
+        rc = (m->originator = strdup("")) ? 0 : MG_ENOMEM;
+    if (rc == 0)
+        rc = read_prepare(s, "SELECT addr, orcpt, notify, state, flags, attempts, next_attempt,"
+                             " last_attempt, last_reply, status, remote_mta, route, chain, peer"
+                             " FROM rcpts WHERE msg_id = ? ORDER BY idx", &st);
+    if (rc == 0)
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    while (rc == 0) {
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = db_err(s->rdb, "get_rcpts");
+            break;
+        }
+        struct message_rcpt *rp = NULL;
+        const char *addr = (const char *)sqlite3_column_text(st, 0);
+        /* bypass message_add_rcpt's checks: stored rows were checked when submitted */
+        if (m->nrcpts == m->rcpts_cap) {
+            size_t cap = m->rcpts_cap ? m->rcpts_cap * 2 : 4;
+            struct message_rcpt *v = realloc(m->rcpts, cap * sizeof(*v));
+            if (!v) {
+                rc = MG_ENOMEM;
+                break;
+            }
+            m->rcpts = v;
+            m->rcpts_cap = cap;
+        }
+        rp = &m->rcpts[m->nrcpts++];
+        memset(rp, 0, sizeof(*rp));
+        rc |= (rp->addr = strdup(addr ? addr : "")) ? 0 : MG_ENOMEM;
+        rc |= col_dup(st, 1, &rp->orcpt);
+        rp->notify = (unsigned)sqlite3_column_int(st, 2);
+        rp->state = (enum message_rcpt_state)sqlite3_column_int(st, 3);
+        rp->flags = (unsigned)sqlite3_column_int(st, 4);
+        rp->attempts = (uint32_t)sqlite3_column_int64(st, 5);
+        rp->next_attempt = sqlite3_column_int64(st, 6);
+        rp->last_attempt = sqlite3_column_int64(st, 7);
+        rc |= col_dup(st, 8, &rp->last_reply);
+        rc |= col_dup(st, 9, &rp->status);
+        rc |= col_dup(st, 10, &rp->remote_mta);
+        rc |= col_dup(st, 11, &rp->route);
+        rc |= col_dup(st, 12, &rp->chain);
+        rc |= col_dup(st, 13, &rp->peer);
+    }
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        message_free(m);
+        return rc < 0 ? rc : MG_ENOMEM;
+    }
+    *out = m;
+    return 0;
+}
+
+int queue_store_get(struct queue_store *s, const char *id, struct message **out)
+{
+    if (!s || check_id(id) != 0 || !out)
+        return MG_EINVAL;
+    /* both selects in one read transaction, so envelope and recipients are one snapshot */
+    pthread_mutex_lock(&s->rmu);
+    /* Inside a read callback (a statement is running) the connection already reads one
+     * snapshot; only start a transaction of our own when none is open. */
+    int own = 1;
+    for (sqlite3_stmt *p = sqlite3_next_stmt(s->rdb, NULL); p; p = sqlite3_next_stmt(s->rdb, p))
+        if (sqlite3_stmt_busy(p))
+            own = 0;
+    int rc = own ? exec_sql(s->rdb, "BEGIN") : 0;
+    if (rc == 0) {
+        rc = get_locked(s, id, out);
+        if (own)
+            exec_sql(s->rdb, "COMMIT");
+    }
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}
+
+int queue_store_read_content(struct queue_store *s, const char *id, unsigned char **data,
+                             size_t *len)
+{
+    if (!s || check_id(id) != 0 || !data || !len)
+        return MG_EINVAL;
+    pthread_mutex_lock(&s->rmu);
+    sqlite3_stmt *st = NULL;
+    int rc = read_prepare(s, "SELECT data FROM content WHERE msg_id = ?", &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            size_t n = (size_t)sqlite3_column_bytes(st, 0);
+            const void *p = sqlite3_column_blob(st, 0);
+            unsigned char *b = malloc(n + 1);
+            if (b) {
+                if (n)
+                    memcpy(b, p, n);
+                b[n] = '\0';
+                *data = b;
+                *len = n;
+            } else {
+                rc = MG_ENOMEM;
+            }
+        } else {
+            rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->rdb, "read_content");
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}
+
+struct queue_store_content {
+    sqlite3 *db;        /* owned: a private read connection */
+    sqlite3_blob *blob; /* owned */
+    uint64_t size;
+};
+
+int queue_store_content_open(struct queue_store *s, const char *id,
+                             struct queue_store_content **out, uint64_t *size)
+{
+    if (!s || check_id(id) != 0 || !out)
+        return MG_EINVAL;
+    struct queue_store_content *c = calloc(1, sizeof(*c));
+    if (!c)
+        return MG_ENOMEM;
+    int rc = open_db(s->path, SQLITE_OPEN_READONLY, &c->db);
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 rowid = 0;
+    if (rc == 0 && sqlite3_prepare_v2(c->db, "SELECT rowid FROM content WHERE msg_id = ?", -1,
+                                      &st, NULL) != SQLITE_OK)
+        rc = db_err(c->db, "content_open");
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            rowid = sqlite3_column_int64(st, 0);
+        else
+            rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(c->db, "content_open");
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_blob_open(c->db, "main", "content", "data", rowid, 0, &c->blob) !=
+                       SQLITE_OK)
+        rc = db_err(c->db, "blob_open");
+    if (rc != 0) {
+        queue_store_content_close(c);
+        return rc;
+    }
+    c->size = (uint64_t)sqlite3_blob_bytes(c->blob);
+    if (size)
+        *size = c->size;
+    *out = c;
+    return 0;
+}
+
+int queue_store_content_read(struct queue_store_content *c, uint64_t offset, void *buf,
+                             size_t n, size_t *got)
+{
+    if (!c || (!buf && n) || !got)
+        return MG_EINVAL;
+    *got = 0;
+    if (offset >= c->size || n == 0)
+        return 0;
+    uint64_t left = c->size - offset;
+    size_t take = left < n ? (size_t)left : n;
+    if (take > INT32_MAX)
+        take = INT32_MAX;
+    if (sqlite3_blob_read(c->blob, buf, (int)take, (int)offset) != SQLITE_OK)
+        return db_err(c->db, "blob_read");
+    *got = take;
+    return 0;
+}
+
+void queue_store_content_close(struct queue_store_content *c)
+{
+    if (!c)
+        return;
+    sqlite3_blob_close(c->blob);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+int queue_store_list(struct queue_store *s, const struct queue_store_filter *f,
+                     int (*cb)(void *arg, const struct queue_store_summary *m), void *arg)
+{
+    if (!s || !cb)
+        return MG_EINVAL;
+    struct queue_store_filter all = { .held = -1 };
+    if (!f)
+        f = &all;
+    if (f->after_id && check_id(f->after_id) != 0)
+        return MG_EINVAL;
+    pthread_mutex_lock(&s->rmu);
+    sqlite3_stmt *st = NULL;
+    int rc = read_prepare(s, INDEX_SELECT " WHERE m.id > ? GROUP BY m.id ORDER BY m.id", &st);
+    if (rc == 0)
+        sqlite3_bind_text(st, 1, f->after_id ? f->after_id : "", -1, SQLITE_STATIC);
+    size_t shown = 0;
+    while (rc == 0 && (f->limit == 0 || shown < f->limit)) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = db_err(s->rdb, "list");
+            break;
+        }
+        struct queue_store_summary sm;
+        index_from_row(st, &sm.e);
+        if (f->held >= 0 && (int)sm.e.hold != (f->held ? 1 : 0))
+            continue;
+        if (f->state_mask) {
+            unsigned have = (sm.e.npending ? 1u << MESSAGE_RCPT_PENDING : 0) |
+                            (sm.e.ndelivered ? 1u << MESSAGE_RCPT_DELIVERED : 0) |
+                            (sm.e.ndeferred ? 1u << MESSAGE_RCPT_DEFERRED : 0) |
+                            (sm.e.nfailed ? 1u << MESSAGE_RCPT_FAILED : 0);
+            if (!(have & f->state_mask))
+                continue;
+        }
+        const unsigned char *o = sqlite3_column_text(st, 10);
+        sm.originator = o ? (const char *)o : "";
+        sm.hold_reason = (const char *)sqlite3_column_text(st, 11);
+        sm.content_size = (uint64_t)sqlite3_column_int64(st, 12);
+        shown++;
+        rc = cb(arg, &sm);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}
+
+int queue_store_history(struct queue_store *s, size_t limit,
+                        int (*cb)(void *arg, const struct queue_store_history *h), void *arg)
+{
+    if (!s || !cb)
+        return MG_EINVAL;
+    pthread_mutex_lock(&s->rmu);
+    sqlite3_stmt *st = NULL;
+    int rc = read_prepare(s, "SELECT id, originator, outcome, arrival, finished, nrcpts,"
+                             " ndelivered, nfailed FROM history ORDER BY seq DESC LIMIT ?", &st);
+    if (rc == 0)
+        sqlite3_bind_int64(st, 1, limit ? (sqlite3_int64)limit : -1);
+    while (rc == 0) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = db_err(s->rdb, "history");
+            break;
+        }
+        struct queue_store_history h = {
+            .id = (const char *)sqlite3_column_text(st, 0),
+            .originator = (const char *)sqlite3_column_text(st, 1),
+            .outcome = (const char *)sqlite3_column_text(st, 2),
+            .arrival = sqlite3_column_int64(st, 3),
+            .finished = sqlite3_column_int64(st, 4),
+            .nrcpts = (uint32_t)sqlite3_column_int64(st, 5),
+            .ndelivered = (uint32_t)sqlite3_column_int64(st, 6),
+            .nfailed = (uint32_t)sqlite3_column_int64(st, 7),
+        };
+        rc = cb(arg, &h);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}
+
+void queue_store_get_stats(struct queue_store *s, struct queue_store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
