@@ -39,6 +39,12 @@ struct config_errors {
 
 void config_errors_free(struct config_errors *errs);
 
+/* Appends one error (line 0 = none). Modules that validate their own part of the file (the
+ * settings of a processing channel) use it to report in the same form. Returns 0 or
+ * MG_ENOMEM. errs NULL: nothing is recorded. */
+int config_errors_addf(struct config_errors *errs, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* ---- the model ----------------------------------------------------------------------- */
 
 enum config_log_sink { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG };

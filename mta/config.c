@@ -1,0 +1,1804 @@
+/* config: load, validate and own mixgate's configuration (see config.h for the model).
+ *
+ * libconfig parses the syntax; everything else (the schema, defaults, cross references,
+ * the open-relay rule) is checked here, collecting every error with its line instead of
+ * stopping at the first, so that one `mixgate check-config` run shows them all. */
+#define _GNU_SOURCE /* asprintf, vasprintf, strndup */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config_expand.h"
+#include "mg_buf.h"
+#include "mg_err.h"
+
+#define NAME_MAX_LEN 64
+#define DOMAIN_MAX_LEN 253
+#define MAX_LINES 65535 /* libconfig 1.5 keeps source lines in an unsigned short */
+
+/* ---- error list ---------------------------------------------------------------------- */
+
+int config_errors_addf(struct config_errors *errs, const char *file, int line, const char *fmt, ...)
+{
+    if (!errs)
+        return 0;
+    if (errs->n == errs->cap) {
+        size_t ncap = errs->cap ? errs->cap * 2 : 8;
+        struct config_error *nv = realloc(errs->v, ncap * sizeof *nv);
+        if (!nv)
+            return MG_ENOMEM;
+        errs->v = nv;
+        errs->cap = ncap;
+    }
+    struct config_error *e = &errs->v[errs->n];
+    memset(e, 0, sizeof *e);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&e->message, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        e->message = NULL;
+        return MG_ENOMEM;
+    }
+    const char *f = file ? file : "(config)";
+    e->file = strdup(f);
+    if (line > 0)
+        n = asprintf(&e->text, "%s:%d: %s", f, line, e->message);
+    else
+        n = asprintf(&e->text, "%s: %s", f, e->message);
+    if (n < 0)
+        e->text = NULL;
+    if (!e->file || !e->text) {
+        free(e->file);
+        free(e->text);
+        free(e->message);
+        return MG_ENOMEM;
+    }
+    e->line = line;
+    errs->n++;
+    return 0;
+}
+
+void config_errors_free(struct config_errors *errs)
+{
+    if (!errs)
+        return;
+    for (size_t i = 0; i < errs->n; i++) {
+        free(errs->v[i].file);
+        free(errs->v[i].message);
+        free(errs->v[i].text);
+    }
+    free(errs->v);
+    memset(errs, 0, sizeof *errs);
+}
+
+/* ---- notations ----------------------------------------------------------------------- */
+
+/* Digits only, no sign, no overflow past max. */
+static int parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+    if (n == 0)
+        return MG_EINVAL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return MG_EINVAL;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return MG_ETOOBIG;
+        v = v * 10 + d;
+    }
+    if (v > max)
+        return MG_ETOOBIG;
+    *out = v;
+    return 0;
+}
+
+static int scaled(const char *s, uint64_t max, uint64_t *out, uint64_t (*unit)(char))
+{
+    if (!s || !*s)
+        return MG_EINVAL;
+    size_t n = strlen(s);
+    uint64_t mult = 1;
+    if (s[n - 1] < '0' || s[n - 1] > '9') {
+        mult = unit(s[n - 1]);
+        if (!mult)
+            return MG_EINVAL;
+        n--;
+    }
+    uint64_t v;
+    int rc = parse_u64(s, n, UINT64_MAX, &v);
+    if (rc)
+        return rc;
+    if (mult > 1 && v > max / mult)
+        return MG_ETOOBIG;
+    if (v * mult > max)
+        return MG_ETOOBIG;
+    *out = v * mult;
+    return 0;
+}
+
+static uint64_t duration_unit(char c)
+{
+    switch (c) {
+    case 's': return 1;
+    case 'm': return 60;
+    case 'h': return 3600;
+    case 'd': return 86400;
+    default: return 0;
+    }
+}
+
+static uint64_t size_unit(char c)
+{
+    switch (c) {
+    case 'k': case 'K': return 1024;
+    case 'm': case 'M': return 1024 * 1024;
+    case 'g': case 'G': return 1024 * 1024 * 1024;
+    default: return 0;
+    }
+}
+
+int config_parse_duration(const char *s, uint64_t max, uint64_t *out)
+{
+    return scaled(s, max, out, duration_unit);
+}
+
+int config_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+    return scaled(s, max, out, size_unit);
+}
+
+/* Returns 0, MG_EINVAL, or HOST_BITS (a network address with bits set past the prefix). */
+#define HOST_BITS 1
+#define BAD_PORT 2
+
+static int cidr_parse(const char *s, struct config_cidr *out)
+{
+    if (!s || !out)
+        return MG_EINVAL;
+    char addr[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    if (alen == 0 || alen >= sizeof addr)
+        return MG_EINVAL;
+    memcpy(addr, s, alen);
+    addr[alen] = '\0';
+    struct config_cidr c;
+    memset(&c, 0, sizeof c);
+    unsigned maxbits;
+    if (inet_pton(AF_INET, addr, c.addr) == 1) {
+        c.family = AF_INET;
+        maxbits = 32;
+    } else if (inet_pton(AF_INET6, addr, c.addr) == 1) {
+        c.family = AF_INET6;
+        maxbits = 128;
+    } else {
+        return MG_EINVAL;
+    }
+    c.prefix = maxbits;
+    if (slash) {
+        uint64_t p;
+        if (strlen(slash + 1) > 3 || parse_u64(slash + 1, strlen(slash + 1), maxbits, &p))
+            return MG_EINVAL;
+        c.prefix = (unsigned)p;
+    }
+    /* Host bits set usually means a typo in the prefix length; say so rather than guess. */
+    for (unsigned bit = c.prefix; bit < maxbits; bit++)
+        if (c.addr[bit / 8] & (0x80u >> (bit % 8)))
+            return HOST_BITS;
+    *out = c;
+    return 0;
+}
+
+int config_parse_cidr(const char *s, struct config_cidr *out)
+{
+    return cidr_parse(s, out) ? MG_EINVAL : 0;
+}
+
+/* ---- the loader ---------------------------------------------------------------------- */
+
+struct loader {
+    const char *file;
+    struct config_errors errs;
+    int *bad_lines;            /* lines where expansion failed: later errors there are noise */
+    size_t n_bad;
+    struct config *cfg;
+    bool oom;
+};
+
+static bool line_is_bad(const struct loader *L, int line)
+{
+    for (size_t i = 0; i < L->n_bad; i++)
+        if (L->bad_lines[i] == line)
+            return true;
+    return false;
+}
+
+static void lerr(struct loader *L, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void lerr(struct loader *L, int line, const char *fmt, ...)
+{
+    if (line > 0 && line_is_bad(L, line))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (config_errors_addf(&L->errs, L->file, line, "%s", msg))
+        L->oom = true;
+}
+
+static int sline(const config_setting_t *s)
+{
+    return s ? (int)config_setting_source_line(s) : 0;
+}
+
+static char *xstrdup(struct loader *L, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        L->oom = true;
+    return d;
+}
+
+static void *xcalloc(struct loader *L, size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz);
+    if (!p)
+        L->oom = true;
+    return p;
+}
+
+/* Edit distance, to suggest the intended key for a typo (short strings only). */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    unsigned row[41];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j];
+            unsigned best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, s))
+            return true;
+    return false;
+}
+
+/* Every member of grp must be in keys; what = "in listener 'smtp'" etc. */
+static void check_keys(struct loader *L, const config_setting_t *grp, const char *const *keys,
+                       const char *kind, const char *what)
+{
+    int n = config_setting_length(grp);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
+        const char *name = config_setting_name(m);
+        if (!name || in_list(keys, name))
+            continue;
+        const char *best = NULL;
+        unsigned bestd = 3;
+        for (const char *const *k = keys; *k; k++) {
+            unsigned d = edit_distance(name, *k);
+            if (d < bestd) {
+                bestd = d;
+                best = *k;
+            }
+        }
+        if (best)
+            lerr(L, sline(m), "unknown %s '%s' %s (did you mean '%s'?)", kind, name, what, best);
+        else
+            lerr(L, sline(m), "unknown %s '%s' %s", kind, name, what);
+    }
+}
+
+static const char *type_word(const config_setting_t *s)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_GROUP: return "a group";
+    case CONFIG_TYPE_INT: case CONFIG_TYPE_INT64: return "a number";
+    case CONFIG_TYPE_FLOAT: return "a decimal number";
+    case CONFIG_TYPE_STRING: return "a string";
+    case CONFIG_TYPE_BOOL: return "a boolean";
+    case CONFIG_TYPE_ARRAY: return "an array";
+    case CONFIG_TYPE_LIST: return "a list";
+    default: return "something else";
+    }
+}
+
+/* Getters: 1 = present and valid, 0 = absent, -1 = present but wrong (error reported). */
+
+static int get_str(struct loader *L, const config_setting_t *g, const char *key, const char *what,
+                   const char **out)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        lerr(L, sline(s), "%s: '%s' must be a string, not %s", what, key, type_word(s));
+        return -1;
+    }
+    *out = config_setting_get_string(s);
+    return 1;
+}
+
+/* A non-empty string, duplicated into *out. */
+static int get_dup(struct loader *L, const config_setting_t *g, const char *key, const char *what,
+                   char **out)
+{
+    const char *v;
+    int r = get_str(L, g, key, what, &v);
+    if (r <= 0)
+        return r;
+    if (!*v) {
+        lerr(L, sline(config_setting_get_member(g, key)), "%s: '%s' must not be empty", what, key);
+        return -1;
+    }
+    free(*out);
+    *out = xstrdup(L, v);
+    return 1;
+}
+
+static int get_bool(struct loader *L, const config_setting_t *g, const char *key, const char *what,
+                    bool *out)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+        lerr(L, sline(s), "%s: '%s' must be true or false, not %s", what, key, type_word(s));
+        return -1;
+    }
+    *out = config_setting_get_bool(s) != 0;
+    return 1;
+}
+
+static int get_uint(struct loader *L, const config_setting_t *g, const char *key, const char *what,
+                    uint64_t min, uint64_t max, uint32_t *out)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
+        lerr(L, sline(s), "%s: '%s' must be a whole number, not %s", what, key, type_word(s));
+        return -1;
+    }
+    long long v = config_setting_get_int64(s);
+    if (v < 0 || (uint64_t)v < min || (uint64_t)v > max) {
+        lerr(L, sline(s), "%s: '%s' = %lld is out of range (%" PRIu64 "..%" PRIu64 ")", what, key,
+             v, min, max);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+typedef int (*scaled_fn)(const char *, uint64_t, uint64_t *);
+
+static int get_scaled(struct loader *L, const config_setting_t *g, const char *key,
+                      const char *what, uint64_t min, uint64_t max, uint64_t *out, scaled_fn fn,
+                      const char *kind, const char *example)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    uint64_t v;
+    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+        long long iv = config_setting_get_int64(s);
+        if (iv < 0) {
+            lerr(L, sline(s), "%s: '%s' must not be negative", what, key);
+            return -1;
+        }
+        v = (uint64_t)iv;
+    } else if (t == CONFIG_TYPE_STRING) {
+        const char *str = config_setting_get_string(s);
+        int rc = fn(str, UINT64_MAX, &v);
+        if (rc == MG_ETOOBIG) {
+            v = UINT64_MAX;
+        } else if (rc) {
+            lerr(L, sline(s), "%s: '%s' = \"%s\" is not a %s (%s)", what, key, str, kind, example);
+            return -1;
+        }
+    } else {
+        lerr(L, sline(s), "%s: '%s' must be a %s (%s), not %s", what, key, kind, example,
+             type_word(s));
+        return -1;
+    }
+    if (v < min || v > max) {
+        lerr(L, sline(s), "%s: '%s' is out of range (%" PRIu64 "..%" PRIu64 ")", what, key, min, max);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+static int get_dur(struct loader *L, const config_setting_t *g, const char *key, const char *what,
+                   uint64_t min, uint64_t max, uint32_t *out)
+{
+    uint64_t v;
+    int r = get_scaled(L, g, key, what, min, max, &v, config_parse_duration, "duration",
+                       "seconds, or \"30s\", \"5m\", \"4h\", \"5d\"");
+    if (r > 0)
+        *out = (uint32_t)v;
+    return r;
+}
+
+static int get_size(struct loader *L, const config_setting_t *g, const char *key, const char *what,
+                    uint64_t min, uint64_t max, uint64_t *out)
+{
+    return get_scaled(L, g, key, what, min, max, out, config_parse_size, "size",
+                      "bytes, or \"512k\", \"50M\", \"1G\"");
+}
+
+static int get_enum(struct loader *L, const config_setting_t *g, const char *key, const char *what,
+                    const char *const *names, int *out)
+{
+    const char *v;
+    int r = get_str(L, g, key, what, &v);
+    if (r <= 0)
+        return r;
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(names[i], v)) {
+            *out = i;
+            return 1;
+        }
+    }
+    char allowed[256] = "";
+    for (int i = 0; names[i]; i++) {
+        if (i)
+            strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
+        strncat(allowed, names[i], sizeof allowed - strlen(allowed) - 1);
+    }
+    lerr(L, sline(config_setting_get_member(g, key)), "%s: '%s' = \"%s\" is not one of: %s", what,
+         key, v, allowed);
+    return -1;
+}
+
+/* A list or array of strings; returns the setting (1), or 0 absent, -1 wrong. */
+static int get_strlist(struct loader *L, const config_setting_t *g, const char *key,
+                       const char *what, const config_setting_t **out)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+        lerr(L, sline(s), "%s: '%s' must be a list of strings [ \"...\", ... ], not %s", what, key,
+             type_word(s));
+        return -1;
+    }
+    int n = config_setting_length(s);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+            lerr(L, sline(e) ? sline(e) : sline(s), "%s: '%s' must be a list of strings, element %d is %s",
+                 what, key, i + 1, type_word(e));
+            return -1;
+        }
+    }
+    *out = s;
+    return 1;
+}
+
+static bool valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > NAME_MAX_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return false;
+    return true;
+}
+
+/* Checks a domain (letters, digits, '-', '_', UTF-8 bytes; labels of 1..63) and returns it
+ * lower-cased. dot_prefix: a leading '.' is allowed (meaning "subdomains of"). A final '.'
+ * (absolute form) is dropped. NULL when invalid (or out of memory: L->oom). */
+static char *norm_domain(struct loader *L, const char *s, bool dot_prefix)
+{
+    size_t n = strlen(s);
+    size_t start = 0;
+    if (dot_prefix && n > 0 && s[0] == '.')
+        start = 1;
+    if (n > start && s[n - 1] == '.')
+        n--;
+    if (n <= start || n - start > DOMAIN_MAX_LEN)
+        return NULL;
+    size_t label = 0;
+    for (size_t i = start; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (label == 0)
+                return NULL;
+            label = 0;
+            continue;
+        }
+        if (!isalnum(c) && c != '-' && c != '_' && c < 0x80)
+            return NULL;
+        if (++label > 63)
+            return NULL;
+    }
+    if (label == 0)
+        return NULL;
+    char *d = malloc(n + 1);
+    if (!d) {
+        L->oom = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        d[i] = (char)tolower((unsigned char)s[i]);
+    d[n] = '\0';
+    return d;
+}
+
+/* "host:port", "[v6]:port", "[v6]", "host", or a bare IPv6 address. *host is allocated. */
+static int split_hostport(const char *s, char **host, uint16_t *port, bool *has_port)
+{
+    const char *h = s, *he, *p = NULL;
+    if (*s == '[') {
+        he = strchr(s, ']');
+        if (!he)
+            return MG_EINVAL;
+        h = s + 1;
+        if (he[1] == ':')
+            p = he + 2;
+        else if (he[1] != '\0')
+            return MG_EINVAL;
+    } else {
+        const char *c = strchr(s, ':');
+        if (c && strchr(c + 1, ':')) {
+            he = s + strlen(s); /* several colons: a bare IPv6 address, no port */
+        } else if (c) {
+            he = c;
+            p = c + 1;
+        } else {
+            he = s + strlen(s);
+        }
+    }
+    *has_port = p != NULL;
+    if (p) {
+        uint64_t v;
+        if (parse_u64(p, strlen(p), 65535, &v) || v == 0)
+            return BAD_PORT;
+        *port = (uint16_t)v;
+    }
+    size_t hl = (size_t)(he - h);
+    if (hl == 0 || hl > DOMAIN_MAX_LEN)
+        return MG_EINVAL;
+    *host = strndup(h, hl);
+    return *host ? 0 : MG_ENOMEM;
+}
+
+/* ---- sections ------------------------------------------------------------------------ */
+
+static const char *const top_keys[] = { "global", "queue", "listeners", "channels", "peers", "routes", NULL };
+static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
+                                            "max_message_size", "control_socket", NULL };
+static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetime", "delay_warning",
+                                          "max_active_deliveries", "max_messages", NULL };
+static const char *const listener_keys[] = {
+    "name", "protocol", "listen", "relay_networks", "relay_domains", "local_domains",
+    "max_recipients", "max_message_size", "max_line_length", "max_sessions",
+    "max_sessions_per_client", "command_timeout", "data_timeout", "tls", "smtputf8",
+    "allow_open_relay", NULL };
+static const char *const tls_keys[] = { "cert", "key", "ca", "require_tls", NULL };
+static const char *const file_channel_keys[] = { "name", "type", "directory", NULL };
+static const char *const smtp_channel_keys[] = { "name", "type", NULL };
+static const char *const peer_common_keys[] = { "name", "type", "host", "max_connections",
+                                                "messages_per_connection", "connect_timeout", NULL };
+static const char *const peer_smtp_keys[] = { "name", "type", "host", "max_connections",
+                                              "messages_per_connection", "connect_timeout", "mx",
+                                              "starttls", "verify", "ca", "cert", "key", NULL };
+static const char *const peer_x400_keys[] = { "name", "type", "host", "max_connections",
+                                              "messages_per_connection", "connect_timeout",
+                                              "mta_name", "password", "presentation_address",
+                                              "mode", "clearance", NULL };
+static const char *const route_keys[] = { "recipient", "domain", "domain_suffix", "pattern",
+                                          "default", "chain", "peer", NULL };
+
+static const char *const log_names[] = { "stderr", "syslog", NULL };
+static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
+static const enum mg_log_level level_values[] = { MG_LOG_DEBUG, MG_LOG_INFO, MG_LOG_WARN, MG_LOG_ERROR };
+static const char *const protocol_names[] = { "smtp", NULL };
+static const char *const channel_names[] = { "file", "smtp", "p1", "cms", "shaper", "mixer", NULL };
+static const char *const peer_type_names[] = { "smtp", "x400", NULL };
+static const char *const starttls_names[] = { "none", "opportunistic", "required", NULL };
+static const char *const mode_names[] = { "normal", "x410-1984", NULL };
+static const char *const match_names[] = { "recipient", "domain", "domain_suffix", "pattern", "default", NULL };
+
+const char *config_channel_type_name(enum config_channel_type t)
+{
+    return (unsigned)t < sizeof channel_names / sizeof *channel_names - 1 ? channel_names[t] : "?";
+}
+
+const char *config_match_name(enum config_match m)
+{
+    return (unsigned)m < sizeof match_names / sizeof *match_names - 1 ? match_names[m] : "?";
+}
+
+/* A section that must be a group (or absent). */
+static const config_setting_t *section_group(struct loader *L, const config_setting_t *root,
+                                             const char *name)
+{
+    const config_setting_t *s = config_setting_get_member(root, name);
+    if (s && config_setting_type(s) != CONFIG_TYPE_GROUP) {
+        lerr(L, sline(s), "'%s' must be a group: %s = { ... };", name, name);
+        return NULL;
+    }
+    return s;
+}
+
+static const config_setting_t *section_list(struct loader *L, const config_setting_t *root,
+                                            const char *name)
+{
+    const config_setting_t *s = config_setting_get_member(root, name);
+    if (s && config_setting_type(s) != CONFIG_TYPE_LIST &&
+        !(config_setting_type(s) == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)) {
+        lerr(L, sline(s), "'%s' must be a list of groups: %s = ( { ... }, { ... } );", name, name);
+        return NULL;
+    }
+    return s;
+}
+
+static void load_global(struct loader *L, const config_setting_t *g)
+{
+    struct config_global *gl = &L->cfg->global;
+    char host[256];
+    if (gethostname(host, sizeof host) != 0 || !host[0])
+        strcpy(host, "localhost");
+    host[sizeof host - 1] = '\0';
+    gl->hostname = xstrdup(L, host);
+    gl->var_dir = xstrdup(L, "/var/lib/mixgate");
+    gl->log = CONFIG_LOG_STDERR;
+    gl->log_level = MG_LOG_INFO;
+    gl->max_message_size = 50u * 1024 * 1024;
+    int var_line = 0;
+    if (g) {
+        const char *what = "global";
+        check_keys(L, g, global_keys, "key", "in 'global'");
+        const char *v;
+        if (get_str(L, g, "hostname", what, &v) > 0) {
+            char *d = norm_domain(L, v, false);
+            if (!d) {
+                lerr(L, sline(config_setting_get_member(g, "hostname")),
+                     "global: 'hostname' = \"%s\" is not a valid host name", v);
+            } else {
+                free(gl->hostname);
+                gl->hostname = d;
+            }
+        }
+        if (get_dup(L, g, "var_dir", what, &gl->var_dir) > 0)
+            var_line = sline(config_setting_get_member(g, "var_dir"));
+        int e;
+        if (get_enum(L, g, "log", what, log_names, &e) > 0)
+            gl->log = (enum config_log_sink)e;
+        if (get_enum(L, g, "log_level", what, level_names, &e) > 0)
+            gl->log_level = level_values[e];
+        get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &gl->max_message_size);
+        if (get_dup(L, g, "control_socket", what, &gl->control_socket) > 0) {
+            if (strlen(gl->control_socket) >= sizeof ((struct sockaddr_un *)0)->sun_path)
+                lerr(L, sline(config_setting_get_member(g, "control_socket")),
+                     "global: 'control_socket' path is too long for a Unix socket (max %zu bytes)",
+                     sizeof ((struct sockaddr_un *)0)->sun_path - 1);
+        }
+    }
+    if (!gl->control_socket && gl->var_dir) {
+        if (asprintf(&gl->control_socket, "%s/control.sock", gl->var_dir) < 0) {
+            gl->control_socket = NULL;
+            L->oom = true;
+        } else if (strlen(gl->control_socket) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
+            lerr(L, var_line, "global: '%s' is too long for a Unix socket path; set "
+                 "'control_socket' to a shorter path", gl->control_socket);
+        }
+    }
+}
+
+static void load_queue(struct loader *L, const config_setting_t *g)
+{
+    struct config_queue *q = &L->cfg->queue;
+    q->retry_min = 60;
+    q->retry_max = 3600;
+    q->max_lifetime = 5 * 86400;
+    q->delay_warning = 4 * 3600;
+    q->max_active_deliveries = 100;
+    q->max_messages = 0;
+    if (!g)
+        return;
+    const char *what = "queue";
+    check_keys(L, g, queue_keys, "key", "in 'queue'");
+    const uint64_t year = 366u * 86400;
+    get_dur(L, g, "retry_min", what, 1, year, &q->retry_min);
+    int r_max = get_dur(L, g, "retry_max", what, 1, year, &q->retry_max);
+    int r_life = get_dur(L, g, "max_lifetime", what, 1, year, &q->max_lifetime);
+    int r_warn = get_dur(L, g, "delay_warning", what, 0, year, &q->delay_warning);
+    get_uint(L, g, "max_active_deliveries", what, 1, 100000, &q->max_active_deliveries);
+    get_uint(L, g, "max_messages", what, 0, UINT32_MAX, &q->max_messages);
+    if (q->retry_max < q->retry_min)
+        lerr(L, sline(config_setting_get_member(g, r_max > 0 ? "retry_max" : "retry_min")),
+             "queue: retry_max (%" PRIu32 "s) is shorter than retry_min (%" PRIu32 "s)",
+             q->retry_max, q->retry_min);
+    if (q->max_lifetime < q->retry_min)
+        lerr(L, sline(config_setting_get_member(g, r_life > 0 ? "max_lifetime" : "retry_min")),
+             "queue: max_lifetime (%" PRIu32 "s) is shorter than retry_min (%" PRIu32 "s)",
+             q->max_lifetime, q->retry_min);
+    if (q->delay_warning && q->delay_warning >= q->max_lifetime)
+        lerr(L, sline(config_setting_get_member(g, r_warn > 0 ? "delay_warning" : "max_lifetime")),
+             "queue: delay_warning (%" PRIu32 "s) must be shorter than max_lifetime (%" PRIu32
+             "s), or 0 for none", q->delay_warning, q->max_lifetime);
+}
+
+/* Numeric address:port to bind: a.b.c.d:port or [v6]:port. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char *host = NULL;
+    uint16_t port = 0;
+    bool has_port = false;
+    int rc = split_hostport(s, &host, &port, &has_port);
+    if (rc)
+        return rc;
+    memset(ss, 0, sizeof *ss);
+    if (!has_port) {
+        rc = MG_EINVAL;
+    } else if (s[0] != '[' && inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        *len = sizeof *sin;
+    } else if (s[0] == '[' && inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        *len = sizeof *sin6;
+    } else {
+        rc = MG_EINVAL;
+    }
+    free(host);
+    return rc;
+}
+
+/* Network covering ranges as 128-bit intervals; IPv4 as IPv4-mapped (::ffff:a.b.c.d). */
+typedef unsigned __int128 u128;
+struct range { u128 lo, hi; };
+
+static struct range cidr_range(const struct config_cidr *c)
+{
+    uint8_t a[16];
+    unsigned prefix = c->prefix;
+    if (c->family == AF_INET) {
+        memset(a, 0, 10);
+        a[10] = a[11] = 0xff;
+        memcpy(a + 12, c->addr, 4);
+        prefix += 96;
+    } else {
+        memcpy(a, c->addr, 16);
+    }
+    u128 v = 0;
+    for (int i = 0; i < 16; i++)
+        v = (v << 8) | a[i];
+    u128 hostmask = prefix >= 128 ? 0 : (((u128)1 << (128 - prefix)) - 1);
+    struct range r = { v & ~hostmask, v | hostmask };
+    return r;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Does the union of the ranges cover [lo, hi]? ranges sorted by lo. */
+static bool covers(const struct range *r, size_t n, u128 lo, u128 hi)
+{
+    u128 next = lo; /* first address not yet covered */
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].hi < next)
+            continue;
+        if (r[i].lo > next)
+            return false;
+        if (r[i].hi >= hi)
+            return true;
+        next = r[i].hi + 1;
+    }
+    return false;
+}
+
+/* An open relay accepts mail for any domain from any client: relay_networks covering all of
+ * IPv4, or all global unicast IPv6 (2000::/3), is that, however it is split into pieces. */
+static bool listener_is_open(struct loader *L, const struct config_listener *l)
+{
+    if (l->n_relay_networks == 0)
+        return false;
+    struct range *r = xcalloc(L, l->n_relay_networks, sizeof *r);
+    if (!r)
+        return false;
+    for (size_t i = 0; i < l->n_relay_networks; i++)
+        r[i] = cidr_range(&l->relay_networks[i]);
+    qsort(r, l->n_relay_networks, sizeof *r, range_cmp);
+    u128 v4lo = (u128)0xffff << 32, v4hi = v4lo | 0xffffffffu;
+    u128 g6lo = (u128)0x2 << 124, g6hi = g6lo | ((((u128)1) << 125) - 1);
+    bool open = covers(r, l->n_relay_networks, v4lo, v4hi) ||
+                covers(r, l->n_relay_networks, g6lo, g6hi);
+    free(r);
+    return open;
+}
+
+static void load_domains(struct loader *L, const config_setting_t *g, const char *key,
+                         const char *what, char ***out, size_t *nout)
+{
+    const config_setting_t *list;
+    if (get_strlist(L, g, key, what, &list) <= 0)
+        return;
+    int n = config_setting_length(list);
+    *out = xcalloc(L, (size_t)n, sizeof **out);
+    if (!*out)
+        return;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        const char *v = config_setting_get_string(e);
+        char *d = norm_domain(L, v, true);
+        if (!d) {
+            lerr(L, sline(e) ? sline(e) : sline(list), "%s: '%s' entry \"%s\" is not a domain "
+                 "(\"example.org\", or \".example.org\" for its subdomains)", what, key, v);
+            continue;
+        }
+        (*out)[(*nout)++] = d;
+    }
+}
+
+static void load_tls(struct loader *L, const config_setting_t *g, const char *what,
+                     struct config_tls *t)
+{
+    const config_setting_t *s = config_setting_get_member(g, "tls");
+    if (!s)
+        return;
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+        lerr(L, sline(s), "%s: 'tls' must be a group: tls = { cert = \"...\"; key = \"...\"; };", what);
+        return;
+    }
+    char in[128];
+    snprintf(in, sizeof in, "in %s tls", what);
+    check_keys(L, s, tls_keys, "key", in);
+    get_dup(L, s, "cert", what, &t->cert);
+    get_dup(L, s, "key", what, &t->key);
+    get_dup(L, s, "ca", what, &t->ca);
+    get_bool(L, s, "require_tls", what, &t->require_tls);
+    if (!t->cert != !t->key)
+        lerr(L, sline(s), "%s: tls needs both 'cert' and 'key' (or neither)", what);
+    if (!t->cert && (t->ca || t->require_tls))
+        lerr(L, sline(s), "%s: tls '%s' needs a certificate: set 'cert' and 'key'", what,
+             t->require_tls ? "require_tls" : "ca");
+}
+
+static void load_listener(struct loader *L, const config_setting_t *g, size_t idx,
+                          struct config_listener *l)
+{
+    char what[NAME_MAX_LEN + 32];
+    l->line = sline(g);
+    l->protocol = CONFIG_PROTO_SMTP;
+    l->max_recipients = 1000;
+    l->max_message_size = L->cfg->global.max_message_size;
+    l->max_line_length = 2048;
+    l->max_sessions = 200;
+    l->max_sessions_per_client = 20;
+    l->command_timeout = 300;
+    l->data_timeout = 600;
+    l->smtputf8 = true;
+    snprintf(what, sizeof what, "listener #%zu", idx + 1);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        lerr(L, sline(g), "listeners: element %zu must be a group { name = ...; ... }", idx + 1);
+        return;
+    }
+    if (get_dup(L, g, "name", what, &l->name) > 0) {
+        if (!valid_name(l->name))
+            lerr(L, sline(config_setting_get_member(g, "name")),
+                 "%s: name \"%s\" must be 1-%d letters, digits, '-', '_' or '.'", what, l->name,
+                 NAME_MAX_LEN);
+        else
+            snprintf(what, sizeof what, "listener '%s'", l->name);
+    } else if (!config_setting_get_member(g, "name")) {
+        lerr(L, l->line, "%s: missing 'name'", what);
+    }
+    char in[NAME_MAX_LEN + 40];
+    snprintf(in, sizeof in, "in %s", what);
+    check_keys(L, g, listener_keys, "key", in);
+    int e;
+    if (get_enum(L, g, "protocol", what, protocol_names, &e) > 0)
+        l->protocol = (enum config_protocol)e;
+    int r = get_dup(L, g, "listen", what, &l->listen);
+    if (r == 0) {
+        lerr(L, l->line, "%s: missing 'listen' (address:port, e.g. \"127.0.0.1:25\" or \"[::1]:25\")", what);
+    } else if (r > 0) {
+        int rc = parse_listen(l->listen, &l->addr, &l->addrlen);
+        if (rc == MG_ENOMEM)
+            L->oom = true;
+        else if (rc == BAD_PORT)
+            lerr(L, sline(config_setting_get_member(g, "listen")),
+                 "%s: 'listen' = \"%s\": the port must be 1..65535", what, l->listen);
+        else if (rc)
+            lerr(L, sline(config_setting_get_member(g, "listen")),
+                 "%s: 'listen' = \"%s\" is not address:port (\"192.0.2.1:25\", \"0.0.0.0:25\", "
+                 "\"[::]:25\")", what, l->listen);
+    }
+    const config_setting_t *nets;
+    if (get_strlist(L, g, "relay_networks", what, &nets) > 0) {
+        int n = config_setting_length(nets);
+        l->relay_networks = xcalloc(L, (size_t)n, sizeof *l->relay_networks);
+        for (int i = 0; l->relay_networks && i < n; i++) {
+            const config_setting_t *el = config_setting_get_elem(nets, (unsigned)i);
+            const char *v = config_setting_get_string(el);
+            int rc = cidr_parse(v, &l->relay_networks[l->n_relay_networks]);
+            int line = sline(el) ? sline(el) : sline(nets);
+            if (rc == HOST_BITS)
+                lerr(L, line, "%s: relay_networks entry \"%s\" has bits set after the prefix "
+                     "length (network addresses end in zero bits)", what, v);
+            else if (rc)
+                lerr(L, line, "%s: relay_networks entry \"%s\" is not an address or network "
+                     "(\"192.0.2.0/24\", \"2001:db8::/32\")", what, v);
+            else
+                l->n_relay_networks++;
+        }
+    }
+    load_domains(L, g, "relay_domains", what, &l->relay_domains, &l->n_relay_domains);
+    load_domains(L, g, "local_domains", what, &l->local_domains, &l->n_local_domains);
+    get_uint(L, g, "max_recipients", what, 1, 1000000, &l->max_recipients);
+    get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &l->max_message_size);
+    get_uint(L, g, "max_line_length", what, 1000, 1024 * 1024, &l->max_line_length);
+    get_uint(L, g, "max_sessions", what, 1, 1000000, &l->max_sessions);
+    get_uint(L, g, "max_sessions_per_client", what, 1, 1000000, &l->max_sessions_per_client);
+    get_dur(L, g, "command_timeout", what, 1, 86400, &l->command_timeout);
+    get_dur(L, g, "data_timeout", what, 1, 86400, &l->data_timeout);
+    load_tls(L, g, what, &l->tls);
+    get_bool(L, g, "smtputf8", what, &l->smtputf8);
+    int ro = get_bool(L, g, "allow_open_relay", what, &l->allow_open_relay);
+    if (l->max_sessions_per_client > l->max_sessions)
+        lerr(L, sline(config_setting_get_member(g, "max_sessions_per_client")) ?: l->line,
+             "%s: max_sessions_per_client (%" PRIu32 ") is larger than max_sessions (%" PRIu32 ")",
+             what, l->max_sessions_per_client, l->max_sessions);
+    if (listener_is_open(L, l) && !l->allow_open_relay)
+        lerr(L, sline(config_setting_get_member(g, "relay_networks")),
+             "%s: relay_networks lets every client relay to any domain (an open relay, abused "
+             "for spam within hours); narrow it, or set allow_open_relay = true if another "
+             "layer restricts who can connect", what);
+    (void)ro;
+}
+
+static void load_channel(struct loader *L, const config_setting_t *g, size_t idx,
+                         struct config_channel *c)
+{
+    char what[NAME_MAX_LEN + 32];
+    c->line = sline(g);
+    snprintf(what, sizeof what, "channel #%zu", idx + 1);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        lerr(L, sline(g), "channels: element %zu must be a group { name = ...; type = ...; }", idx + 1);
+        c->type = CONFIG_CHANNEL_FILE;
+        return;
+    }
+    c->settings = g;
+    if (get_dup(L, g, "name", what, &c->name) > 0) {
+        if (!valid_name(c->name))
+            lerr(L, sline(config_setting_get_member(g, "name")),
+                 "%s: name \"%s\" must be 1-%d letters, digits, '-', '_' or '.'", what, c->name,
+                 NAME_MAX_LEN);
+        else
+            snprintf(what, sizeof what, "channel '%s'", c->name);
+    } else if (!config_setting_get_member(g, "name")) {
+        lerr(L, c->line, "%s: missing 'name'", what);
+    }
+    int t = -1;
+    int r = get_enum(L, g, "type", what, channel_names, &t);
+    if (r == 0)
+        lerr(L, c->line, "%s: missing 'type' (file, smtp, p1, cms, shaper, mixer)", what);
+    if (r <= 0) {
+        c->type = CONFIG_CHANNEL_FILE;
+        c->delivery = true; /* unknown: do not pile chain errors on top */
+        return;
+    }
+    c->type = (enum config_channel_type)t;
+    c->delivery = c->type == CONFIG_CHANNEL_FILE || c->type == CONFIG_CHANNEL_SMTP ||
+                  c->type == CONFIG_CHANNEL_P1;
+    char in[NAME_MAX_LEN + 40];
+    snprintf(in, sizeof in, "in %s", what);
+    switch (c->type) {
+    case CONFIG_CHANNEL_FILE:
+        check_keys(L, g, file_channel_keys, "key", in);
+        if (get_dup(L, g, "directory", what, &c->directory) == 0)
+            lerr(L, c->line, "%s: a file channel needs 'directory'", what);
+        break;
+    case CONFIG_CHANNEL_SMTP:
+        check_keys(L, g, smtp_channel_keys, "key", in);
+        break;
+    default:
+        /* cms, shaper, mixer, p1: their own modules validate the options (c->settings). */
+        break;
+    }
+}
+
+static void load_peer(struct loader *L, const config_setting_t *g, size_t idx, struct config_peer *p)
+{
+    char what[NAME_MAX_LEN + 32];
+    p->line = sline(g);
+    p->starttls = CONFIG_STARTTLS_OPPORTUNISTIC;
+    p->max_connections = 10;
+    p->messages_per_connection = 100;
+    p->connect_timeout = 30;
+    p->mode = CONFIG_X400_NORMAL;
+    snprintf(what, sizeof what, "peer #%zu", idx + 1);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        lerr(L, sline(g), "peers: element %zu must be a group { name = ...; type = ...; }", idx + 1);
+        return;
+    }
+    if (get_dup(L, g, "name", what, &p->name) > 0) {
+        if (!valid_name(p->name))
+            lerr(L, sline(config_setting_get_member(g, "name")),
+                 "%s: name \"%s\" must be 1-%d letters, digits, '-', '_' or '.'", what, p->name,
+                 NAME_MAX_LEN);
+        else
+            snprintf(what, sizeof what, "peer '%s'", p->name);
+    } else if (!config_setting_get_member(g, "name")) {
+        lerr(L, p->line, "%s: missing 'name'", what);
+    }
+    char in[NAME_MAX_LEN + 40];
+    snprintf(in, sizeof in, "in %s", what);
+    int t = 0;
+    int r = get_enum(L, g, "type", what, peer_type_names, &t);
+    if (r == 0)
+        lerr(L, p->line, "%s: missing 'type' (smtp or x400)", what);
+    if (r <= 0) {
+        check_keys(L, g, peer_common_keys, "key", in);
+        return;
+    }
+    p->type = (enum config_peer_type)t;
+    if (p->type == CONFIG_PEER_SMTP) {
+        check_keys(L, g, peer_smtp_keys, "key", in);
+        p->port = 25;
+    } else {
+        check_keys(L, g, peer_x400_keys, "key", in);
+        p->port = 102;
+    }
+    const char *hv;
+    if (get_str(L, g, "host", what, &hv) > 0) {
+        bool has_port = false;
+        int rc = split_hostport(hv, &p->host, &p->port, &has_port);
+        int hl = sline(config_setting_get_member(g, "host"));
+        if (rc == MG_ENOMEM) {
+            L->oom = true;
+        } else if (rc == BAD_PORT) {
+            lerr(L, hl, "%s: 'host' = \"%s\": the port must be 1..65535", what, hv);
+        } else if (rc) {
+            lerr(L, hl, "%s: 'host' = \"%s\" is not host[:port] or [IPv6]:port", what, hv);
+        } else {
+            unsigned char tmp[16];
+            bool literal = inet_pton(AF_INET6, p->host, tmp) == 1;
+            char *d = literal ? NULL : norm_domain(L, p->host, false);
+            if (!literal && !d) {
+                lerr(L, hl, "%s: 'host' = \"%s\": \"%s\" is not a host name or address", what,
+                     hv, p->host);
+            } else if (d) {
+                free(p->host);
+                p->host = d;
+            }
+        }
+    }
+    get_uint(L, g, "max_connections", what, 1, 10000, &p->max_connections);
+    get_uint(L, g, "messages_per_connection", what, 1, 1000000, &p->messages_per_connection);
+    get_dur(L, g, "connect_timeout", what, 1, 3600, &p->connect_timeout);
+    if (p->type == CONFIG_PEER_SMTP) {
+        get_bool(L, g, "mx", what, &p->mx);
+        int e;
+        if (get_enum(L, g, "starttls", what, starttls_names, &e) > 0)
+            p->starttls = (enum config_starttls)e;
+        p->verify = p->starttls == CONFIG_STARTTLS_REQUIRED;
+        get_bool(L, g, "verify", what, &p->verify);
+        get_dup(L, g, "ca", what, &p->ca);
+        get_dup(L, g, "cert", what, &p->cert);
+        get_dup(L, g, "key", what, &p->key);
+        const config_setting_t *hs = config_setting_get_member(g, "host");
+        if (p->mx && hs)
+            lerr(L, sline(hs), "%s: give either 'host' or 'mx = true', not both", what);
+        else if (!p->mx && !hs)
+            lerr(L, p->line, "%s: an smtp peer needs 'host' (\"host[:port]\") or 'mx = true'", what);
+        if (!p->cert != !p->key)
+            lerr(L, p->line, "%s: a client certificate needs both 'cert' and 'key'", what);
+        if (p->verify && p->starttls == CONFIG_STARTTLS_NONE)
+            lerr(L, sline(config_setting_get_member(g, "verify")),
+                 "%s: 'verify = true' has no effect with starttls = \"none\"", what);
+    } else {
+        get_dup(L, g, "mta_name", what, &p->mta_name);
+        get_dup(L, g, "password", what, &p->password);
+        get_dup(L, g, "presentation_address", what, &p->presentation_address);
+        get_dup(L, g, "clearance", what, &p->clearance);
+        int e;
+        if (get_enum(L, g, "mode", what, mode_names, &e) > 0)
+            p->mode = (enum config_x400_mode)e;
+        if (!config_setting_get_member(g, "mta_name"))
+            lerr(L, p->line, "%s: an x400 peer needs 'mta_name'", what);
+        if (!config_setting_get_member(g, "presentation_address"))
+            lerr(L, p->line, "%s: an x400 peer needs 'presentation_address'", what);
+    }
+}
+
+/* The domain part (after the last '@') lower-cased in place; the local part is kept. */
+static void lower_domain_part(char *s)
+{
+    char *at = strrchr(s, '@');
+    for (char *p = at ? at + 1 : s + strlen(s); *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
+static void load_route(struct loader *L, const config_setting_t *g, size_t idx, struct config_route *rt)
+{
+    char what[48];
+    rt->line = sline(g);
+    rt->index = idx;
+    rt->match = CONFIG_MATCH_DEFAULT;
+    snprintf(what, sizeof what, "route #%zu", idx + 1);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        lerr(L, sline(g), "routes: element %zu must be a group { domain = ...; chain = [...]; }", idx + 1);
+        return;
+    }
+    char in[64];
+    snprintf(in, sizeof in, "in %s", what);
+    check_keys(L, g, route_keys, "key", in);
+
+    int nmatch = 0;
+    static const char *const mkeys[] = { "recipient", "domain", "domain_suffix", "pattern" };
+    for (int k = 0; k < 4; k++) {
+        const config_setting_t *s = config_setting_get_member(g, mkeys[k]);
+        if (!s)
+            continue;
+        nmatch++;
+        const char *v;
+        if (get_str(L, g, mkeys[k], what, &v) <= 0)
+            continue;
+        if (nmatch > 1)
+            continue;
+        rt->match = (enum config_match)k;
+        int vl = sline(s);
+        switch (rt->match) {
+        case CONFIG_MATCH_RECIPIENT: {
+            const char *at = strrchr(v, '@');
+            char *d = at ? norm_domain(L, at + 1, false) : NULL;
+            if (!at || at == v || !d) {
+                lerr(L, vl, "%s: recipient \"%s\" is not an address local@domain", what, v);
+            } else if (asprintf(&rt->value, "%.*s@%s", (int)(at - v), v, d) < 0) {
+                rt->value = NULL;
+                L->oom = true;
+            }
+            free(d);
+            break;
+        }
+        case CONFIG_MATCH_DOMAIN:
+            rt->value = norm_domain(L, v, false);
+            if (!rt->value)
+                lerr(L, vl, "%s: domain \"%s\" is not a domain", what, v);
+            break;
+        case CONFIG_MATCH_DOMAIN_SUFFIX:
+            rt->value = norm_domain(L, v, true);
+            if (!rt->value)
+                lerr(L, vl, "%s: domain_suffix \"%s\" is not a domain (\"x.org\" or \".x.org\")", what, v);
+            break;
+        case CONFIG_MATCH_PATTERN:
+            if (!*v || strlen(v) > 1024) {
+                lerr(L, vl, "%s: pattern must be 1..1024 characters", what);
+                break;
+            }
+            rt->value = xstrdup(L, v);
+            if (rt->value)
+                lower_domain_part(rt->value);
+            break;
+        default:
+            break;
+        }
+    }
+    const config_setting_t *ds = config_setting_get_member(g, "default");
+    if (ds) {
+        bool dv = false;
+        if (get_bool(L, g, "default", what, &dv) > 0 && !dv)
+            lerr(L, sline(ds), "%s: 'default' can only be true (leave it out otherwise)", what);
+        nmatch++;
+        if (nmatch == 1) {
+            rt->match = CONFIG_MATCH_DEFAULT;
+            /* Routes load in file order, so the first default seen is the first in the file. */
+            if (L->cfg->default_route)
+                lerr(L, rt->line, "%s: a second default route (the first is at line %d)", what,
+                     L->cfg->default_route->line);
+            else
+                L->cfg->default_route = rt;
+        }
+    }
+    if (nmatch == 0)
+        lerr(L, rt->line, "%s: needs one of recipient, domain, domain_suffix, pattern, or "
+             "default = true", what);
+    else if (nmatch > 1)
+        lerr(L, rt->line, "%s: give only one of recipient, domain, domain_suffix, pattern, "
+             "default (a route matches one way)", what);
+
+    const config_setting_t *chain;
+    int r = get_strlist(L, g, "chain", what, &chain);
+    if (r == 0)
+        lerr(L, rt->line, "%s: missing 'chain' (the channels a message goes through, "
+             "ending with a delivery channel)", what);
+    const struct config_channel *last = NULL;
+    int cl = r > 0 ? sline(chain) : rt->line;
+    if (r > 0) {
+        int n = config_setting_length(chain);
+        if (n == 0)
+            lerr(L, cl, "%s: 'chain' is empty", what);
+        rt->chain = xcalloc(L, (size_t)n, sizeof *rt->chain);
+        bool all_known = true;
+        for (int i = 0; rt->chain && i < n; i++) {
+            const char *cn = config_setting_get_string(config_setting_get_elem(chain, (unsigned)i));
+            const struct config_channel *c = config_find_channel(L->cfg, cn);
+            if (!c) {
+                lerr(L, cl, "%s: chain names channel '%s', which is not defined", what, cn);
+                all_known = false;
+                continue;
+            }
+            rt->chain[rt->n_chain++] = c;
+        }
+        if (all_known && rt->n_chain > 0) {
+            for (size_t i = 0; i + 1 < rt->n_chain; i++)
+                if (rt->chain[i]->delivery)
+                    lerr(L, cl, "%s: channel '%s' (%s) delivers, so it can only be the last in the "
+                         "chain", what, rt->chain[i]->name, config_channel_type_name(rt->chain[i]->type));
+            last = rt->chain[rt->n_chain - 1];
+            if (!last->delivery)
+                lerr(L, cl, "%s: the chain ends with '%s' (%s), a processing channel; it must end "
+                     "with a delivery channel (file, smtp or p1)", what, last->name,
+                     config_channel_type_name(last->type));
+        }
+    }
+    const config_setting_t *ps = config_setting_get_member(g, "peer");
+    const char *pn;
+    if (get_str(L, g, "peer", what, &pn) > 0) {
+        rt->peer = config_find_peer(L->cfg, pn);
+        if (!rt->peer)
+            lerr(L, sline(ps), "%s: peer '%s' is not defined", what, pn);
+    }
+    if (last && last->delivery) {
+        if (last->type == CONFIG_CHANNEL_FILE && ps) {
+            lerr(L, sline(ps), "%s: the file channel '%s' takes no peer", what, last->name);
+        } else if (last->type != CONFIG_CHANNEL_FILE && !ps) {
+            lerr(L, rt->line, "%s: the %s channel '%s' needs a 'peer' to deliver to", what,
+                 config_channel_type_name(last->type), last->name);
+        } else if (rt->peer) {
+            enum config_peer_type want = last->type == CONFIG_CHANNEL_SMTP ? CONFIG_PEER_SMTP
+                                                                           : CONFIG_PEER_X400;
+            if (rt->peer->type != want)
+                lerr(L, sline(ps), "%s: peer '%s' is an %s peer; the %s channel '%s' needs an %s peer",
+                     what, rt->peer->name, peer_type_names[rt->peer->type],
+                     config_channel_type_name(last->type), last->name, peer_type_names[want]);
+        }
+    }
+}
+
+/* Reports the second of two same-named items. */
+static void check_dups(struct loader *L, const char *kind, const void *base, size_t n, size_t sz,
+                       size_t name_off, size_t line_off)
+{
+    for (size_t i = 1; i < n; i++) {
+        const char *bi = (const char *)base + i * sz;
+        const char *ni = *(char *const *)(bi + name_off);
+        if (!ni)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const char *bj = (const char *)base + j * sz;
+            const char *nj = *(char *const *)(bj + name_off);
+            if (nj && !strcmp(ni, nj)) {
+                lerr(L, *(const int *)(bi + line_off), "duplicate %s name '%s' (first defined at line %d)",
+                     kind, ni, *(const int *)(bj + line_off));
+                break;
+            }
+        }
+    }
+}
+
+/* Two rules with the same kind and value: the second can never be chosen. */
+static void check_routes(struct loader *L)
+{
+    struct config *cfg = L->cfg;
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const struct config_route *r = &cfg->routes[i];
+        if (!r->value || r->match == CONFIG_MATCH_DEFAULT)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const struct config_route *p = &cfg->routes[j];
+            if (p->match == r->match && p->value && !strcmp(p->value, r->value)) {
+                lerr(L, r->line, "route #%zu: same %s \"%s\" as the route at line %d, so it is "
+                     "never used", i + 1, config_match_name(r->match), r->value, p->line);
+                break;
+            }
+        }
+    }
+}
+
+static void check_listeners(struct loader *L)
+{
+    struct config *cfg = L->cfg;
+    for (size_t i = 1; i < cfg->n_listeners; i++) {
+        const struct config_listener *a = &cfg->listeners[i];
+        if (!a->addrlen)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const struct config_listener *b = &cfg->listeners[j];
+            if (b->addrlen == a->addrlen && !memcmp(&a->addr, &b->addr, a->addrlen)) {
+                lerr(L, a->line, "listener '%s': same address %s as listener '%s' (line %d)",
+                     a->name ? a->name : "?", a->listen, b->name ? b->name : "?", b->line);
+                break;
+            }
+        }
+    }
+}
+
+#define LOAD_LIST(sec, arr, narr, fn)                                                        \
+    do {                                                                                     \
+        if (sec) {                                                                           \
+            int n_ = config_setting_length(sec);                                             \
+            cfg->arr = xcalloc(L, (size_t)n_, sizeof *cfg->arr);                             \
+            for (int i_ = 0; cfg->arr && i_ < n_; i_++) {                                    \
+                fn(L, config_setting_get_elem(sec, (unsigned)i_), (size_t)i_,                \
+                   &cfg->arr[i_]);                                                           \
+                cfg->narr++;                                                                 \
+            }                                                                                \
+        }                                                                                    \
+    } while (0)
+
+static void build(struct loader *L)
+{
+    struct config *cfg = L->cfg;
+    const config_setting_t *root = config_root_setting(&cfg->tree);
+    check_keys(L, root, top_keys, "section", "at the top level");
+    load_global(L, section_group(L, root, "global"));
+    load_queue(L, section_group(L, root, "queue"));
+    const config_setting_t *ls = section_list(L, root, "listeners");
+    const config_setting_t *cs = section_list(L, root, "channels");
+    const config_setting_t *ps = section_list(L, root, "peers");
+    const config_setting_t *rs = section_list(L, root, "routes");
+    if (!config_setting_get_member(root, "listeners"))
+        lerr(L, 0, "no 'listeners' section: nothing would accept mail");
+    if (!config_setting_get_member(root, "channels"))
+        lerr(L, 0, "no 'channels' section: nothing could deliver mail");
+    if (!config_setting_get_member(root, "routes"))
+        lerr(L, 0, "no 'routes' section: no recipient would have a route");
+    LOAD_LIST(ls, listeners, n_listeners, load_listener);
+    LOAD_LIST(cs, channels, n_channels, load_channel);
+    LOAD_LIST(ps, peers, n_peers, load_peer);
+    LOAD_LIST(rs, routes, n_routes, load_route);
+    check_dups(L, "listener", cfg->listeners, cfg->n_listeners, sizeof *cfg->listeners,
+               offsetof(struct config_listener, name), offsetof(struct config_listener, line));
+    check_dups(L, "channel", cfg->channels, cfg->n_channels, sizeof *cfg->channels,
+               offsetof(struct config_channel, name), offsetof(struct config_channel, line));
+    check_dups(L, "peer", cfg->peers, cfg->n_peers, sizeof *cfg->peers,
+               offsetof(struct config_peer, name), offsetof(struct config_peer, line));
+    check_listeners(L);
+    check_routes(L);
+}
+
+struct keyed_error {
+    struct config_error e;
+    size_t i;
+};
+
+static int err_cmp_keyed(const void *a, const void *b)
+{
+    const struct keyed_error *x = a, *y = b;
+    if (x->e.line != y->e.line)
+        return x->e.line < y->e.line ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i; /* same line: the order they were found */
+}
+
+/* By line, so the report reads top to bottom (sections are checked in a fixed order, not
+ * file order). qsort is not stable, hence the original index as second key. */
+static void sort_errors(struct config_errors *e)
+{
+    if (e->n < 2)
+        return;
+    struct keyed_error *k = calloc(e->n, sizeof *k);
+    if (!k)
+        return; /* unsorted is still correct, only less tidy */
+    for (size_t i = 0; i < e->n; i++) {
+        k[i].e = e->v[i];
+        k[i].i = i;
+    }
+    qsort(k, e->n, sizeof *k, err_cmp_keyed);
+    for (size_t i = 0; i < e->n; i++)
+        e->v[i] = k[i].e;
+    free(k);
+}
+
+/* ---- load / free --------------------------------------------------------------------- */
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    free(cfg->global.hostname);
+    free(cfg->global.var_dir);
+    free(cfg->global.control_socket);
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        struct config_listener *l = &cfg->listeners[i];
+        free(l->name);
+        free(l->listen);
+        free(l->relay_networks);
+        free_strv(l->relay_domains, l->n_relay_domains);
+        free_strv(l->local_domains, l->n_local_domains);
+        free(l->tls.cert);
+        free(l->tls.key);
+        free(l->tls.ca);
+    }
+    free(cfg->listeners);
+    for (size_t i = 0; i < cfg->n_channels; i++) {
+        free(cfg->channels[i].name);
+        free(cfg->channels[i].directory);
+    }
+    free(cfg->channels);
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        struct config_peer *p = &cfg->peers[i];
+        free(p->name);
+        free(p->host);
+        free(p->ca);
+        free(p->cert);
+        free(p->key);
+        free(p->mta_name);
+        free(p->password);
+        free(p->presentation_address);
+        free(p->clearance);
+    }
+    free(cfg->peers);
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        free(cfg->routes[i].value);
+        free(cfg->routes[i].chain);
+    }
+    free(cfg->routes);
+    config_destroy(&cfg->tree);
+    free(cfg);
+}
+
+/* Moves every error of src to the end of dst (dst may be NULL: they are dropped). */
+static int move_errors(struct config_errors *dst, struct config_errors *src)
+{
+    int rc = 0;
+    if (dst) {
+        for (size_t i = 0; i < src->n && !rc; i++) {
+            const struct config_error *e = &src->v[i];
+            rc = config_errors_addf(dst, e->file, e->line, "%s", e->message);
+        }
+    }
+    config_errors_free(src);
+    return rc;
+}
+
+int config_load_text(const char *name, const char *text, size_t len, config_env_fn env,
+                     void *env_ctx, struct config **out, struct config_errors *errs)
+{
+    if (!out || (!text && len))
+        return MG_EINVAL;
+    *out = NULL;
+    if (!name)
+        name = "(config)";
+    struct loader L = { .file = name };
+    struct mg_buf buf;
+    mg_buf_init(&buf, 0);
+    int rc = config_expand_text(name, text ? text : "", len, env, env_ctx, &buf, &L.errs);
+    if (rc == MG_ENOMEM || rc == MG_ETOOBIG) {
+        mg_buf_free(&buf);
+        int mrc = move_errors(errs, &L.errs);
+        return rc == MG_ENOMEM || mrc ? MG_ENOMEM : MG_ECONFIG;
+    }
+    /* Lines where a ${...} failed: whatever else goes wrong there is a consequence. */
+    if (L.errs.n) {
+        L.bad_lines = calloc(L.errs.n, sizeof *L.bad_lines);
+        if (L.bad_lines) {
+            for (size_t i = 0; i < L.errs.n; i++)
+                L.bad_lines[i] = L.errs.v[i].line;
+            L.n_bad = L.errs.n;
+        }
+    }
+    struct config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        mg_buf_free(&buf);
+        free(L.bad_lines);
+        config_errors_free(&L.errs);
+        return MG_ENOMEM;
+    }
+    config_init(&cfg->tree);
+    cfg->path = xstrdup(&L, name);
+    L.cfg = cfg;
+
+    size_t lines = 1;
+    for (size_t i = 0; i < buf.len; i++)
+        lines += buf.data[i] == '\n';
+    if (lines > MAX_LINES) {
+        lerr(&L, 0, "more than %d lines", MAX_LINES);
+    } else if (config_read_string(&cfg->tree, buf.data ? (const char *)buf.data : "") != CONFIG_TRUE) {
+        const char *what = config_error_text(&cfg->tree);
+        lerr(&L, config_error_line(&cfg->tree), "%s", what ? what : "syntax error");
+    } else {
+        build(&L);
+    }
+    mg_buf_free(&buf);
+    free(L.bad_lines);
+
+    if (L.oom) {
+        config_errors_free(&L.errs);
+        config_free(cfg);
+        return MG_ENOMEM;
+    }
+    if (L.errs.n) {
+        sort_errors(&L.errs);
+        config_free(cfg);
+        return move_errors(errs, &L.errs) ? MG_ENOMEM : MG_ECONFIG;
+    }
+    config_errors_free(&L.errs);
+    *out = cfg;
+    return 0;
+}
+
+int config_load(const char *path, struct config **out, struct config_errors *errs)
+{
+    if (!path || !out)
+        return MG_EINVAL;
+    *out = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    /* One more than the limit, so that "too big" is told apart from "exactly the limit". */
+    int rc = mg_read_file(path, CONFIG_EXPAND_MAX_INPUT + 1, &data, &len);
+    if (rc) {
+        config_errors_addf(errs, path, 0, "cannot read: %s",
+                           rc == MG_ETOOBIG ? "file too large" : (errno ? strerror(errno) : mg_strerror(rc)));
+        return rc == MG_ENOMEM ? rc : (rc == MG_ETOOBIG ? MG_ECONFIG : MG_EIO);
+    }
+    rc = config_load_text(path, (const char *)data, len, NULL, NULL, out, errs);
+    free(data);
+    return rc;
+}
+
+/* ---- lookups ------------------------------------------------------------------------- */
+
+const struct config_channel *config_find_channel(const struct config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_channels; i++)
+        if (cfg->channels[i].name && !strcmp(cfg->channels[i].name, name))
+            return &cfg->channels[i];
+    return NULL;
+}
+
+const struct config_peer *config_find_peer(const struct config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        if (cfg->peers[i].name && !strcmp(cfg->peers[i].name, name))
+            return &cfg->peers[i];
+    return NULL;
+}
+
+const struct config_listener *config_find_listener(const struct config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        if (cfg->listeners[i].name && !strcmp(cfg->listeners[i].name, name))
+            return &cfg->listeners[i];
+    return NULL;
+}
+
+/* ---- dump ---------------------------------------------------------------------------- */
+
+static void dump_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void dump_kv_str(FILE *f, const char *ind, const char *k, const char *v)
+{
+    if (!v)
+        return;
+    fprintf(f, "%s%s = ", ind, k);
+    dump_str(f, v);
+    fputs(";\n", f);
+}
+
+static void dump_strv(FILE *f, const char *ind, const char *k, char *const *v, size_t n)
+{
+    fprintf(f, "%s%s = [", ind, k);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", " : " ", f);
+        dump_str(f, v[i]);
+    }
+    fputs(n ? " ];\n" : " ];\n", f);
+}
+
+static void dump_cidr(FILE *f, const struct config_cidr *c)
+{
+    char a[INET6_ADDRSTRLEN];
+    if (!inet_ntop(c->family, c->addr, a, sizeof a))
+        strcpy(a, "?");
+    fprintf(f, "\"%s/%u\"", a, c->prefix);
+}
+
+void config_dump(const struct config *cfg, FILE *f)
+{
+    if (!cfg || !f)
+        return;
+    const struct config_global *g = &cfg->global;
+    fprintf(f, "# effective configuration of %s (environment expanded, defaults filled in)\n\n",
+            cfg->path);
+    fputs("global = {\n", f);
+    dump_kv_str(f, "  ", "hostname", g->hostname);
+    dump_kv_str(f, "  ", "var_dir", g->var_dir);
+    dump_kv_str(f, "  ", "log", log_names[g->log]);
+    for (int i = 0; level_names[i]; i++)
+        if (level_values[i] == g->log_level)
+            dump_kv_str(f, "  ", "log_level", level_names[i]);
+    fprintf(f, "  max_message_size = %" PRIu64 "L;\n", g->max_message_size);
+    dump_kv_str(f, "  ", "control_socket", g->control_socket);
+    fputs("};\n\n", f);
+
+    const struct config_queue *q = &cfg->queue;
+    fprintf(f, "queue = {\n  retry_min = %" PRIu32 ";\n  retry_max = %" PRIu32 ";\n"
+               "  max_lifetime = %" PRIu32 ";\n  delay_warning = %" PRIu32 ";\n"
+               "  max_active_deliveries = %" PRIu32 ";\n  max_messages = %" PRIu32 ";\n};\n\n",
+            q->retry_min, q->retry_max, q->max_lifetime, q->delay_warning,
+            q->max_active_deliveries, q->max_messages);
+
+    fputs("listeners = (\n", f);
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        const struct config_listener *l = &cfg->listeners[i];
+        fputs("  {\n", f);
+        dump_kv_str(f, "    ", "name", l->name);
+        dump_kv_str(f, "    ", "protocol", protocol_names[l->protocol]);
+        dump_kv_str(f, "    ", "listen", l->listen);
+        fputs("    relay_networks = [", f);
+        for (size_t k = 0; k < l->n_relay_networks; k++) {
+            fputs(k ? ", " : " ", f);
+            dump_cidr(f, &l->relay_networks[k]);
+        }
+        fputs(" ];\n", f);
+        dump_strv(f, "    ", "relay_domains", l->relay_domains, l->n_relay_domains);
+        dump_strv(f, "    ", "local_domains", l->local_domains, l->n_local_domains);
+        fprintf(f, "    max_recipients = %" PRIu32 ";\n    max_message_size = %" PRIu64 "L;\n"
+                   "    max_line_length = %" PRIu32 ";\n    max_sessions = %" PRIu32 ";\n"
+                   "    max_sessions_per_client = %" PRIu32 ";\n    command_timeout = %" PRIu32 ";\n"
+                   "    data_timeout = %" PRIu32 ";\n",
+                l->max_recipients, l->max_message_size, l->max_line_length, l->max_sessions,
+                l->max_sessions_per_client, l->command_timeout, l->data_timeout);
+        if (l->tls.cert) {
+            fputs("    tls = {\n", f);
+            dump_kv_str(f, "      ", "cert", l->tls.cert);
+            dump_kv_str(f, "      ", "key", l->tls.key);
+            dump_kv_str(f, "      ", "ca", l->tls.ca);
+            fprintf(f, "      require_tls = %s;\n    };\n", l->tls.require_tls ? "true" : "false");
+        }
+        fprintf(f, "    smtputf8 = %s;\n    allow_open_relay = %s;\n  }%s\n",
+                l->smtputf8 ? "true" : "false", l->allow_open_relay ? "true" : "false",
+                i + 1 < cfg->n_listeners ? "," : "");
+    }
+    fputs(");\n\nchannels = (\n", f);
+    for (size_t i = 0; i < cfg->n_channels; i++) {
+        const struct config_channel *c = &cfg->channels[i];
+        fputs("  { ", f);
+        fputs("name = ", f);
+        dump_str(f, c->name);
+        fputs("; type = ", f);
+        dump_str(f, config_channel_type_name(c->type));
+        fputs(";", f);
+        if (c->directory) {
+            fputs(" directory = ", f);
+            dump_str(f, c->directory);
+            fputs(";", f);
+        }
+        if (!c->delivery || c->type == CONFIG_CHANNEL_P1)
+            fputs(" /* further options are read by the channel itself */", f);
+        fprintf(f, " }%s\n", i + 1 < cfg->n_channels ? "," : "");
+    }
+    fputs(");\n\npeers = (\n", f);
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const struct config_peer *p = &cfg->peers[i];
+        fputs("  {\n", f);
+        dump_kv_str(f, "    ", "name", p->name);
+        dump_kv_str(f, "    ", "type", peer_type_names[p->type]);
+        if (p->host) {
+            char hp[300];
+            snprintf(hp, sizeof hp, strchr(p->host, ':') ? "[%s]:%u" : "%s:%u", p->host, p->port);
+            dump_kv_str(f, "    ", "host", hp);
+        }
+        fprintf(f, "    max_connections = %" PRIu32 ";\n    messages_per_connection = %" PRIu32 ";\n"
+                   "    connect_timeout = %" PRIu32 ";\n",
+                p->max_connections, p->messages_per_connection, p->connect_timeout);
+        if (p->type == CONFIG_PEER_SMTP) {
+            if (p->mx)
+                fputs("    mx = true;\n", f);
+            dump_kv_str(f, "    ", "starttls", starttls_names[p->starttls]);
+            fprintf(f, "    verify = %s;\n", p->verify ? "true" : "false");
+            dump_kv_str(f, "    ", "ca", p->ca);
+            dump_kv_str(f, "    ", "cert", p->cert);
+            dump_kv_str(f, "    ", "key", p->key);
+        } else {
+            dump_kv_str(f, "    ", "mta_name", p->mta_name);
+            if (p->password)
+                dump_kv_str(f, "    ", "password", "********");
+            dump_kv_str(f, "    ", "presentation_address", p->presentation_address);
+            dump_kv_str(f, "    ", "mode", mode_names[p->mode]);
+            dump_kv_str(f, "    ", "clearance", p->clearance);
+        }
+        fprintf(f, "  }%s\n", i + 1 < cfg->n_peers ? "," : "");
+    }
+    fputs(");\n\nroutes = (\n", f);
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const struct config_route *r = &cfg->routes[i];
+        fputs("  { ", f);
+        if (r->match == CONFIG_MATCH_DEFAULT) {
+            fputs("default = true;", f);
+        } else {
+            fprintf(f, "%s = ", config_match_name(r->match));
+            dump_str(f, r->value);
+            fputs(";", f);
+        }
+        fputs(" chain = [", f);
+        for (size_t k = 0; k < r->n_chain; k++) {
+            fputs(k ? ", " : " ", f);
+            dump_str(f, r->chain[k]->name);
+        }
+        fputs(" ];", f);
+        if (r->peer) {
+            fputs(" peer = ", f);
+            dump_str(f, r->peer->name);
+            fputs(";", f);
+        }
+        fprintf(f, " }%s\n", i + 1 < cfg->n_routes ? "," : "");
+    }
+    fputs(");\n", f);
+}

@@ -1,0 +1,113 @@
+/* route: first-match routing of recipient addresses over the configured rules (route.h). */
+#include "route.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mg_err.h"
+
+#define ADDRESS_MAX 1024
+
+/* d is a recipient domain, s a domain_suffix value ("x.org" or ".x.org", lower-case). */
+static bool suffix_matches(const char *d, size_t dl, const char *s)
+{
+    bool sub_only = s[0] == '.';
+    if (sub_only)
+        s++;
+    size_t sl = strlen(s);
+    if (dl == sl)
+        return !sub_only && strncasecmp(d, s, sl) == 0;
+    return dl > sl && d[dl - sl - 1] == '.' && strncasecmp(d + dl - sl, s, sl) == 0;
+}
+
+bool route_matches(const struct config_route *r, const char *address)
+{
+    if (!r || !address)
+        return false;
+    const char *at = strrchr(address, '@');
+    const char *dom = at ? at + 1 : address + strlen(address);
+    size_t dl = strlen(dom);
+    if (dl > 0 && dom[dl - 1] == '.')
+        dl--; /* "x.org." is x.org */
+    switch (r->match) {
+    case CONFIG_MATCH_DEFAULT:
+        return true;
+    case CONFIG_MATCH_DOMAIN:
+        return at && strlen(r->value) == dl && strncasecmp(dom, r->value, dl) == 0;
+    case CONFIG_MATCH_DOMAIN_SUFFIX:
+        return at && suffix_matches(dom, dl, r->value);
+    case CONFIG_MATCH_RECIPIENT: {
+        if (!at)
+            return false;
+        const char *rat = strrchr(r->value, '@');
+        size_t ll = (size_t)(at - address);
+        return (size_t)(rat - r->value) == ll && memcmp(address, r->value, ll) == 0 &&
+               strlen(rat + 1) == dl && strncasecmp(dom, rat + 1, dl) == 0;
+    }
+    case CONFIG_MATCH_PATTERN: {
+        /* The pattern's domain part was lower-cased at load; do the same to the address. */
+        char norm[ADDRESS_MAX + 1];
+        size_t n = strlen(address);
+        if (n > ADDRESS_MAX)
+            return false;
+        memcpy(norm, address, n + 1);
+        if (at)
+            for (size_t i = (size_t)(at - address) + 1; i < n; i++)
+                if (norm[i] >= 'A' && norm[i] <= 'Z')
+                    norm[i] = (char)(norm[i] - 'A' + 'a');
+        return fnmatch(r->value, norm, 0) == 0;
+    }
+    }
+    return false;
+}
+
+int route_lookup(const struct config *cfg, const char *address, const struct config_route **route)
+{
+    if (!cfg || !address || !route)
+        return MG_EINVAL;
+    *route = NULL;
+    if (strlen(address) > ADDRESS_MAX)
+        return MG_EINVAL;
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const struct config_route *r = &cfg->routes[i];
+        if (r->match != CONFIG_MATCH_DEFAULT && route_matches(r, address)) {
+            *route = r;
+            return 0;
+        }
+    }
+    if (!cfg->default_route)
+        return MG_ENOTFOUND;
+    *route = cfg->default_route;
+    return 0;
+}
+
+char *route_describe(const struct config_route *r, char *buf, size_t bufsz)
+{
+    if (!buf || bufsz == 0)
+        return buf;
+    buf[0] = '\0';
+    if (!r)
+        return buf;
+    size_t off = 0;
+#define APPEND(...)                                                                          \
+    do {                                                                                     \
+        if (off < bufsz) {                                                                   \
+            int n_ = snprintf(buf + off, bufsz - off, __VA_ARGS__);                          \
+            off = n_ < 0 ? bufsz : off + (size_t)n_;                                         \
+        }                                                                                    \
+    } while (0)
+    APPEND("route #%zu (line %d) ", r->index + 1, r->line);
+    if (r->match == CONFIG_MATCH_DEFAULT)
+        APPEND("default");
+    else
+        APPEND("%s \"%s\"", config_match_name(r->match), r->value ? r->value : "");
+    APPEND(" ->");
+    for (size_t i = 0; i < r->n_chain; i++)
+        APPEND("%s %s", i ? "," : "", r->chain[i]->name);
+    if (r->peer)
+        APPEND(" peer %s", r->peer->name);
+#undef APPEND
+    return buf;
+}
