@@ -1,0 +1,84 @@
+/* smtp_envelope: allocation helpers for the SMTP envelope shared by server and client. */
+#include "smtp_envelope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_err.h"
+
+void smtp_envelope_init(struct smtp_envelope *e) { memset(e, 0, sizeof *e); }
+
+int smtp_envelope_set_str(char **field, const char *s)
+{
+    char *n = NULL;
+    if (s && !(n = strdup(s)))
+        return MG_ENOMEM;
+    free(*field);
+    *field = n;
+    return 0;
+}
+
+void smtp_envelope_reset_txn(struct smtp_envelope *e)
+{
+    for (size_t i = 0; i < e->nrcpts; i++) {
+        free(e->rcpts[i].addr);
+        free(e->rcpts[i].orcpt_type);
+        free(e->rcpts[i].orcpt);
+    }
+    free(e->rcpts);
+    e->rcpts = NULL;
+    e->nrcpts = 0;
+    free(e->mail_from);
+    e->mail_from = NULL;
+    free(e->envid);
+    e->envid = NULL;
+    e->size = 0;
+    e->body = SMTP_BODY_NONE;
+    e->smtputf8 = 0;
+    e->ret = SMTP_RET_NONE;
+    free(e->content);
+    e->content = NULL;
+    e->content_len = 0;
+}
+
+void smtp_envelope_free(struct smtp_envelope *e)
+{
+    smtp_envelope_reset_txn(e);
+    free(e->session_id);
+    free(e->helo);
+    free(e->client_addr);
+    free(e->tls_version);
+    free(e->tls_cipher);
+    memset(e, 0, sizeof *e);
+}
+
+int smtp_envelope_add_rcpt(struct smtp_envelope *e, const char *addr, unsigned notify,
+                           const char *orcpt_type, const char *orcpt)
+{
+    struct smtp_rcpt *n = realloc(e->rcpts, (e->nrcpts + 1) * sizeof *n);
+    if (!n)
+        return MG_ENOMEM;
+    e->rcpts = n;
+    struct smtp_rcpt *r = &n[e->nrcpts];
+    memset(r, 0, sizeof *r);
+    r->notify = notify;
+    if (smtp_envelope_set_str(&r->addr, addr) || smtp_envelope_set_str(&r->orcpt_type, orcpt_type) ||
+        smtp_envelope_set_str(&r->orcpt, orcpt)) {
+        free(r->addr);
+        free(r->orcpt_type);
+        free(r->orcpt);
+        return MG_ENOMEM;
+    }
+    e->nrcpts++;
+    return 0;
+}
+
+unsigned char *smtp_envelope_take_content(struct smtp_envelope *e, size_t *len)
+{
+    unsigned char *c = e->content;
+    if (len)
+        *len = e->content_len;
+    e->content = NULL;
+    e->content_len = 0;
+    return c;
+}

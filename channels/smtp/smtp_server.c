@@ -1,0 +1,553 @@
+/* smtp_server: libuv transport for smtp_session (see smtp_server.h).
+ *
+ * Lifetime: a conn embeds its uv_tcp_t and uv_timer_t. It is referenced once by the open
+ * connection and once by each pending txn. conn_close() is the one close path: it closes both
+ * handles; when both close callbacks ran the connection reference is dropped; the memory goes
+ * when the last reference does. The server itself is freed when it is closing, its listener
+ * has closed and no conn is left. */
+#include "smtp_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mg_err.h"
+#include "mg_log.h"
+#include "smtp_session.h"
+#include "tls_io.h"
+
+struct smtp_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    int listener_open;
+    struct smtp_server_opts opts;
+    char *hostname, *listen;
+    struct smtp_server_callbacks cbs;
+    void *cb_arg;
+    struct smtp_session_cfg cfg;
+    struct conn *conns;          /* every conn not yet freed (open or held by a txn) */
+    unsigned nopen;              /* conns with open handles */
+    struct smtp_server_stats stats;
+    unsigned long next_id;
+    unsigned long id_base;
+    int port;
+    int closing;
+    void (*closed_cb)(void *);
+    void *closed_arg;
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct smtp_server *srv;
+    struct conn *prev, *next;
+    int refs;
+    int handles;              /* open handles (0..2) */
+    int closing;              /* conn_close() ran */
+    int close_after_write;    /* close once the queued writes finished */
+    int writes;               /* writes in flight */
+    int reading;
+    int counted_open;
+    struct smtp_session sess;
+    struct tls_io *tls;
+    struct mg_buf plain;      /* decrypted input of one read */
+    char id[32];
+    char addr[64];
+    int port;
+    char rbuf[65536];
+};
+
+struct smtp_server_txn {
+    struct conn *c;
+    struct smtp_envelope *env;
+};
+
+struct wreq {
+    uv_write_t req;
+    struct conn *c;
+    unsigned char *data;
+};
+
+static void conn_close(struct conn *c);
+static void conn_after(struct conn *c);
+static void server_maybe_free(struct smtp_server *s);
+
+static void conn_unref(struct conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    struct smtp_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    smtp_session_free(&c->sess);
+    tls_io_free(c->tls);
+    mg_buf_free(&c->plain);
+    free(c);
+    server_maybe_free(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->handles > 0)
+        return;
+    conn_unref(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (c->counted_open) {
+        c->counted_open = 0;
+        c->srv->nopen--;
+        c->srv->stats.sessions_open--;
+    }
+    mg_info("event=smtp_disconnect session=%s client=%s", c->id, c->addr);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct conn *c = w->c;
+    free(w->data);
+    free(w);
+    c->writes--;
+    if (status < 0 && !c->closing) {
+        mg_info("event=smtp_write_error session=%s err=%s", c->id, uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    if (c->close_after_write && c->writes == 0)
+        conn_close(c);
+}
+
+/* Send bytes we own (taken by this call on every path). */
+static void raw_write(struct conn *c, unsigned char *data, size_t len)
+{
+    if (!len || c->closing) {
+        free(data);
+        return;
+    }
+    struct wreq *w = malloc(sizeof *w);
+    if (!w) {
+        free(data);
+        conn_close(c);
+        return;
+    }
+    w->c = c;
+    w->data = data;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (rc) {
+        free(data);
+        free(w);
+        conn_close(c);
+        return;
+    }
+    c->writes++;
+}
+
+static void flush_tls(struct conn *c)
+{
+    size_t n;
+    unsigned char *d = tls_io_take_output(c->tls, &n);
+    if (d)
+        raw_write(c, d, n);
+}
+
+/* Drain the session's replies to the wire (through TLS when active). */
+static void flush_out(struct conn *c)
+{
+    struct mg_buf *o = &c->sess.out;
+    if (!o->len)
+        return;
+    if (c->tls) {
+        if (tls_io_write(c->tls, o->data, o->len))
+            conn_close(c);
+        mg_buf_reset(o);
+        flush_tls(c);
+        return;
+    }
+    size_t n;
+    unsigned char *d = mg_buf_steal(o, &n);
+    raw_write(c, d, n);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    mg_info("event=smtp_timeout session=%s client=%s in_content=%d", c->id, c->addr,
+            smtp_session_in_content(&c->sess));
+    smtp_session_timeout(&c->sess);
+    conn_after(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = st->data;
+    if (c->closing)
+        return;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    if (!c->tls) {
+        smtp_session_input(&c->sess, buf->base, (size_t)nread);
+        conn_after(c);
+        return;
+    }
+    int was_done = tls_io_handshake_done(c->tls);
+    mg_buf_reset(&c->plain);
+    int rc = tls_io_feed(c->tls, buf->base, (size_t)nread, &c->plain);
+    flush_tls(c);
+    if (!was_done && tls_io_handshake_done(c->tls)) {
+        smtp_session_tls_started(&c->sess, tls_io_version(c->tls), tls_io_cipher(c->tls));
+        mg_info("event=smtp_starttls session=%s client=%s version=%s cipher=%s", c->id, c->addr,
+                tls_io_version(c->tls), tls_io_cipher(c->tls));
+    }
+    if (rc) {
+        mg_info("event=smtp_tls_error session=%s client=%s err=%s", c->id, c->addr,
+                rc == MG_ECLOSED ? "close_notify" : tls_io_last_error(c->tls));
+        c->close_after_write = 1;
+        if (c->writes == 0)
+            conn_close(c);
+        return;
+    }
+    if (c->plain.len)
+        smtp_session_input(&c->sess, c->plain.data, c->plain.len);
+    conn_after(c);
+}
+
+static unsigned timeout_ms(const struct conn *c)
+{
+    const struct smtp_server_opts *o = &c->srv->opts;
+    if (smtp_session_in_content(&c->sess))
+        return o->data_timeout_ms ? o->data_timeout_ms : 180000;
+    return o->cmd_timeout_ms ? o->cmd_timeout_ms : 300000;
+}
+
+/* After the session ran: send its replies and act on its flags. */
+static void conn_after(struct conn *c)
+{
+    if (c->closing)
+        return;
+    flush_out(c);
+    if (c->closing)
+        return;
+    struct smtp_session *s = &c->sess;
+    if (s->state == SMTP_SESSION_DONE) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_timer_stop(&c->timer);
+        c->close_after_write = 1;
+        if (c->writes == 0)
+            conn_close(c);
+        return;
+    }
+    if (s->want_starttls) {
+        s->want_starttls = 0;
+        /* The 220 went out in plaintext above; from here on everything is TLS. */
+        if (tls_io_create(&c->tls, c->srv->opts.tls_ctx, 1, NULL)) {
+            c->close_after_write = 1;
+            if (c->writes == 0)
+                conn_close(c);
+            return;
+        }
+    }
+    if (s->state == SMTP_SESSION_WAIT) {
+        /* Back-pressure while the message is made durable; the client waits for us. */
+        if (c->reading) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = 0;
+        }
+        uv_timer_stop(&c->timer);
+        return;
+    }
+    if (!c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) {
+            conn_close(c);
+            return;
+        }
+        c->reading = 1;
+    }
+    uv_timer_start(&c->timer, on_timer, timeout_ms(c), 0);
+}
+
+static void on_message(void *hook_arg, struct smtp_envelope *env)
+{
+    struct conn *c = hook_arg;
+    struct smtp_server_txn *t = calloc(1, sizeof *t);
+    if (!t) {
+        smtp_envelope_free(env);
+        free(env);
+        struct smtp_reply r = { .code = 451, .enhanced = "4.3.0", .text = "Out of memory" };
+        smtp_session_message_done(&c->sess, &r);
+        return;
+    }
+    t->c = c;
+    t->env = env;
+    c->refs++;
+    c->srv->stats.txns_pending++;
+    c->srv->cbs.message(c->srv->cb_arg, t, env);
+}
+
+void smtp_server_txn_complete(struct smtp_server_txn *t, const struct smtp_reply *reply)
+{
+    struct conn *c = t->c;
+    struct smtp_server *s = c->srv;
+    s->stats.txns_pending--;
+    int code = reply ? reply->code : 250;
+    if (code >= 200 && code < 300)
+        s->stats.messages_accepted++;
+    else
+        s->stats.messages_rejected++;
+    if (c->closing) {
+        mg_warn("event=smtp_reply_dropped session=%s client=%s code=%d reason=client_gone", c->id,
+                c->addr, code);
+    } else {
+        mg_info("event=%s session=%s client=%s code=%d", code < 400 ? "smtp_accept" : "smtp_reject",
+                c->id, c->addr, code);
+        smtp_session_message_done(&c->sess, reply);
+        /* If we are inside the message callback (synchronous completion) the session's own
+         * read path flushes; otherwise we do it here. */
+        if (!c->sess.processing)
+            conn_after(c);
+    }
+    smtp_envelope_free(t->env);
+    free(t->env);
+    free(t);
+    conn_unref(c);
+}
+
+int smtp_server_txn_client_gone(const struct smtp_server_txn *t) { return t->c->closing; }
+
+static int client_count(const struct smtp_server *s, const char *addr)
+{
+    int n = 0;
+    for (const struct conn *c = s->conns; c; c = c->next)
+        if (!c->closing && !strcmp(c->addr, addr))
+            n++;
+    return n;
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    struct smtp_server *s = ls->data;
+    if (status < 0 || s->closing)
+        return;
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        mg_warn("event=smtp_accept_failed err=%s", mg_strerror(MG_ENOMEM));
+        return;
+    }
+    c->srv = s;
+    c->refs = 1;
+    mg_buf_init(&c->plain, 0);
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    snprintf(c->id, sizeof c->id, "%lx%05lu", s->id_base, ++s->next_id);
+    smtp_session_init(&c->sess, &s->cfg, c->id, NULL, 0);
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp)) {
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    strcpy(c->addr, "unknown");
+    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, c->addr, sizeof c->addr);
+            c->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->addr, sizeof c->addr);
+            c->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    smtp_envelope_set_str(&c->sess.env.client_addr, c->addr);
+    c->sess.env.client_port = c->port;
+    s->stats.sessions_total++;
+    unsigned max_total = s->opts.max_sessions ? s->opts.max_sessions : 100;
+    unsigned max_client = s->opts.max_sessions_per_client ? s->opts.max_sessions_per_client : 20;
+    mg_info("event=smtp_connect session=%s client=%s port=%d", c->id, c->addr, c->port);
+    if (s->nopen >= max_total || (unsigned)client_count(s, c->addr) > max_client) {
+        const char *why = s->nopen >= max_total ? "Too many connections" : "Too many connections from your address";
+        mg_buf_appendf(&c->sess.out, "421 4.7.0 %s %s, try again later\r\n", s->hostname, why);
+        mg_info("event=smtp_reject session=%s client=%s cmd=connect code=421 enhanced=4.7.0 text=\"%s\"",
+                c->id, c->addr, why);
+        c->sess.state = SMTP_SESSION_DONE;
+        conn_after(c);
+        return;
+    }
+    c->counted_open = 1;
+    s->nopen++;
+    s->stats.sessions_open++;
+    uv_tcp_nodelay(&c->tcp, 1);
+    smtp_session_greet(&c->sess);
+    conn_after(c);
+}
+
+static int parse_listen(const char *l, struct sockaddr_storage *ss)
+{
+    char host[128];
+    const char *colon;
+    if (!l)
+        return MG_EINVAL;
+    if (l[0] == '[') {
+        const char *rb = strchr(l, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - l - 1) >= sizeof host)
+            return MG_EINVAL;
+        memcpy(host, l + 1, (size_t)(rb - l - 1));
+        host[rb - l - 1] = 0;
+        colon = rb + 1;
+    } else {
+        colon = strrchr(l, ':');
+        if (!colon || (size_t)(colon - l) >= sizeof host)
+            return MG_EINVAL;
+        memcpy(host, l, (size_t)(colon - l));
+        host[colon - l] = 0;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || end == colon + 1)
+        return MG_EINVAL;
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    return MG_EINVAL;
+}
+
+static void server_free(struct smtp_server *s)
+{
+    free(s->hostname);
+    free(s->listen);
+    free(s);
+}
+
+int smtp_server_create(struct smtp_server **out, uv_loop_t *loop,
+                       const struct smtp_server_opts *opts,
+                       const struct smtp_server_callbacks *cbs, void *cb_arg)
+{
+    *out = NULL;
+    if (!loop || !opts || !cbs || !cbs->message || (opts->require_tls && !opts->tls_ctx))
+        return MG_EINVAL;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (parse_listen(opts->listen, &ss))
+        return MG_EINVAL;
+    struct smtp_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return MG_ENOMEM;
+    s->loop = loop;
+    s->opts = *opts;
+    s->hostname = strdup(opts->hostname ? opts->hostname : "localhost");
+    s->listen = strdup(opts->listen);
+    if (!s->hostname || !s->listen) {
+        server_free(s);
+        return MG_ENOMEM;
+    }
+    s->opts.hostname = s->hostname;
+    s->opts.listen = s->listen;
+    s->cbs = *cbs;
+    s->cb_arg = cb_arg;
+    s->id_base = (unsigned long)time(NULL) & 0xfffffff;
+    s->cfg = (struct smtp_session_cfg){
+        .hostname = s->hostname,
+        .max_size = opts->max_message_size,
+        .max_rcpts = opts->max_recipients,
+        .max_errors = opts->max_errors,
+        .bare_lf_reject = opts->bare_lf_reject,
+        .tls_available = opts->tls_ctx != NULL,
+        .require_tls = opts->require_tls,
+        .cbs = &s->cbs,
+        .cb_arg = cb_arg,
+        .on_message = on_message,
+    };
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    s->listener_open = 1;
+    int rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+    if (!rc)
+        rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+    if (rc) {
+        mg_warn("event=smtp_listen_failed listen=%s err=%s", s->listen, uv_strerror(rc));
+        /* The handle must be closed before the struct goes: free it from the close callback. */
+        s->closing = 1;
+        smtp_server_close(s, NULL, NULL);
+        return MG_EIO;
+    }
+    struct sockaddr_storage b;
+    int bl = sizeof b;
+    if (!uv_tcp_getsockname(&s->listener, (struct sockaddr *)&b, &bl))
+        s->port = ntohs(b.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&b)->sin6_port
+                                                : ((struct sockaddr_in *)&b)->sin_port);
+    mg_info("event=smtp_listen listen=%s port=%d tls=%s", s->listen, s->port,
+            opts->tls_ctx ? "starttls" : "no");
+    *out = s;
+    return 0;
+}
+
+int smtp_server_port(const struct smtp_server *s) { return s->port; }
+
+void smtp_server_get_stats(const struct smtp_server *s, struct smtp_server_stats *st) { *st = s->stats; }
+
+static void server_maybe_free(struct smtp_server *s)
+{
+    if (!s->closing || s->listener_open || s->conns)
+        return;
+    void (*cb)(void *) = s->closed_cb;
+    void *arg = s->closed_arg;
+    server_free(s);
+    if (cb)
+        cb(arg);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct smtp_server *s = h->data;
+    s->listener_open = 0;
+    server_maybe_free(s);
+}
+
+void smtp_server_close(struct smtp_server *s, void (*closed_cb)(void *arg), void *arg)
+{
+    s->closing = 1;
+    s->closed_cb = closed_cb;
+    s->closed_arg = arg;
+    for (struct conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->closing)
+            continue;
+        /* A session waiting for its txn is closed too: the txn completes into a gone client. */
+        if (c->sess.state != SMTP_SESSION_WAIT)
+            mg_buf_appendf(&c->sess.out, "421 4.3.2 %s Service shutting down\r\n", s->hostname);
+        c->sess.state = SMTP_SESSION_DONE;
+        conn_after(c);
+    }
+    if (s->listener_open && !uv_is_closing((uv_handle_t *)&s->listener))
+        uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
