@@ -1,0 +1,187 @@
+/* admin: answers control-socket requests (`mixgate queue ...`, `mixgate status`). Reads come
+ * from the store's read connection; changes go through the queue manager so that its
+ * schedule and the store agree. */
+#include "daemon.h"
+#include "mg_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void fmt_age(int64_t secs, char *buf, size_t n)
+{
+    if (secs < 0)
+        secs = 0;
+    if (secs < 120)
+        snprintf(buf, n, "%llds", (long long)secs);
+    else if (secs < 7200)
+        snprintf(buf, n, "%lldm", (long long)(secs / 60));
+    else if (secs < 172800)
+        snprintf(buf, n, "%lldh", (long long)(secs / 3600));
+    else
+        snprintf(buf, n, "%lldd", (long long)(secs / 86400));
+}
+
+static void fmt_time(int64_t t, char *buf, size_t n)
+{
+    if (!t) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int list_one(void *arg, const struct queue_store_summary *m)
+{
+    struct control_req *req = arg;
+    char age[32];
+    fmt_age((int64_t)time(NULL) - m->e.arrival, age, sizeof age);
+    const char *state = m->e.hold ? "held" : m->e.ndeferred ? "deferred" : "pending";
+    control_req_printf(req, "%-16s %-8s p%u %6s %9llu <%s> rcpts=%u pending=%u deferred=%u delivered=%u failed=%u%s%s\n",
+                       m->e.id, state, m->e.priority, age, (unsigned long long)m->content_size,
+                       m->originator ? m->originator : "", m->e.nrcpts, m->e.npending, m->e.ndeferred,
+                       m->e.ndelivered, m->e.nfailed, m->hold_reason ? " reason=" : "",
+                       m->hold_reason ? m->hold_reason : "");
+    return 0;
+}
+
+static void do_list(struct daemon *d, struct control_req *req, const char *what)
+{
+    struct queue_store_filter f = { .held = -1 };
+    if (!what || !strcmp(what, "all")) {
+    } else if (!strcmp(what, "deferred")) {
+        f.state_mask = 1u << MESSAGE_RCPT_DEFERRED;
+        f.held = 0;
+    } else if (!strcmp(what, "held")) {
+        f.held = 1;
+    } else if (!strcmp(what, "active") || !strcmp(what, "pending")) {
+        f.state_mask = 1u << MESSAGE_RCPT_PENDING;
+        f.held = 0;
+    } else {
+        control_req_finish(req, MG_EINVAL, "list takes deferred, held, pending or all");
+        return;
+    }
+    control_req_printf(req, "%-16s %-8s %-2s %6s %9s %s\n", "ID", "STATE", "PR", "AGE", "SIZE", "SENDER / RECIPIENTS");
+    int rc = queue_store_list(d->store, &f, list_one, req);
+    control_req_finish(req, rc, NULL);
+}
+
+static void do_show(struct daemon *d, struct control_req *req, const char *id)
+{
+    struct message *m = NULL;
+    int rc = message_id_valid(id) ? queue_store_get(d->store, id, &m) : MG_ENOTFOUND;
+    if (rc != 0) {
+        control_req_finish(req, rc, rc == MG_ENOTFOUND ? "no such message in the queue" : NULL);
+        return;
+    }
+    char t[64];
+    fmt_time(m->arrival, t, sizeof t);
+    control_req_printf(req, "id: %s\narrival: %s\nfrom: <%s>\npriority: %d\nsize: %llu\n", m->id, t,
+                       m->originator, m->priority, (unsigned long long)m->content_size);
+    if (m->envid)
+        control_req_printf(req, "envid: %s\n", m->envid);
+    control_req_printf(req, "ret: %s\n", m->ret == MESSAGE_RET_FULL ? "full" : m->ret == MESSAGE_RET_HDRS ? "hdrs" : "-");
+    if (m->received_from)
+        control_req_printf(req, "received-from: %s (%s)\n", m->received_from, m->received_proto ? m->received_proto : "-");
+    control_req_printf(req, "held: %s%s%s\n", m->hold ? "yes" : "no", m->hold_reason ? " reason: " : "",
+                       m->hold_reason ? m->hold_reason : "");
+    if (m->label_len)
+        control_req_printf(req, "label: %zu bytes\n", m->label_len);
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        const struct message_rcpt *r = &m->rcpts[i];
+        char la[64], na[64], nb[64];
+        fmt_time(r->last_attempt, la, sizeof la);
+        fmt_time(r->next_attempt, na, sizeof na);
+        control_req_printf(req, "rcpt %zu: <%s> state=%s attempts=%u last=%s", i, r->addr,
+                           message_rcpt_state_name(r->state), r->attempts, la);
+        if (r->state == MESSAGE_RCPT_DEFERRED)
+            control_req_printf(req, " next=%s", na);
+        if (r->notify)
+            control_req_printf(req, " notify=%s", message_notify_format(r->notify, nb, sizeof nb));
+        control_req_printf(req, " chain=%s peer=%s", r->chain ? r->chain : "-", r->peer ? r->peer : "-");
+        if (r->last_reply)
+            control_req_printf(req, "\n    reply: %s", r->last_reply);
+        control_req_printf(req, "\n");
+    }
+    message_free(m);
+    control_req_finish(req, 0, NULL);
+}
+
+static void on_admin_done(void *arg, int status)
+{
+    struct control_req *req = arg;
+    control_req_finish(req, status, status == MG_ENOTFOUND ? "no such message in the queue" : NULL);
+}
+
+static void do_status(struct daemon *d, struct control_req *req)
+{
+    struct qmgr_stats st;
+    qmgr_get_stats(d->qmgr, &st);
+    struct queue_store_stats ss;
+    queue_store_get_stats(d->store, &ss);
+    char up[32];
+    fmt_age((int64_t)time(NULL) - d->started, up, sizeof up);
+    control_req_printf(req, "mixgated: %s, up %s, config %s\n", d->stopping ? "stopping" : "running", up,
+                       d->config_path);
+    control_req_printf(req, "queue: messages=%zu held=%zu ready=%zu waiting=%zu active=%zu deliveries=%zu\n",
+                       st.messages, st.held, st.ready, st.waiting, st.active, st.deliveries);
+    control_req_printf(req, "since start: received=%lu rejected=%lu delivered=%llu deferred=%llu failed=%llu reports=%llu\n",
+                       d->received, d->rejected, (unsigned long long)st.delivered,
+                       (unsigned long long)st.deferred, (unsigned long long)st.failed,
+                       (unsigned long long)st.reports);
+    control_req_printf(req, "store: commits=%llu writes=%llu max_batch=%llu failed_commits=%llu\n",
+                       (unsigned long long)ss.commits, (unsigned long long)ss.writes,
+                       (unsigned long long)ss.max_batch, (unsigned long long)ss.failed_commits);
+    control_req_printf(req, "smtp out: connections=%zu\n", d->smtp_pool ? smtp_pool_connections(d->smtp_pool) : 0);
+    for (size_t i = 0; i < d->cfg->n_listeners; i++)
+        control_req_printf(req, "listener %s: %s\n", d->cfg->listeners[i].name, d->cfg->listeners[i].listen);
+    control_req_finish(req, 0, NULL);
+}
+
+void admin_handle(void *ctx, struct control_req *req, int argc, char **argv)
+{
+    struct daemon *d = ctx;
+    if (!strcmp(argv[0], "status")) {
+        do_status(d, req);
+        return;
+    }
+    if (strcmp(argv[0], "queue") || argc < 2) {
+        control_req_finish(req, MG_EINVAL, "unknown request");
+        return;
+    }
+    const char *op = argv[1];
+    const char *id = argc > 2 ? argv[2] : NULL;
+    if (!strcmp(op, "list")) {
+        do_list(d, req, id);
+    } else if (!strcmp(op, "flush")) {
+        size_t n = qmgr_flush(d->qmgr);
+        control_req_printf(req, "%zu message(s) scheduled for delivery now\n", n);
+        control_req_finish(req, 0, NULL);
+    } else if (!id) {
+        control_req_finish(req, MG_EINVAL, "this operation needs a queue id");
+    } else if (!strcmp(op, "show")) {
+        do_show(d, req, id);
+    } else if (!strcmp(op, "retry")) {
+        int rc = qmgr_retry(d->qmgr, id);
+        control_req_finish(req, rc, rc == MG_ENOTFOUND ? "no such message in the queue"
+                                    : rc == MG_ESTATE  ? "message is held: release it first" : NULL);
+    } else if (!strcmp(op, "hold") || !strcmp(op, "release") || !strcmp(op, "delete")) {
+        char reason[512] = "held by administrator";
+        if (argc > 3) {
+            reason[0] = 0;
+            for (int i = 3; i < argc; i++)
+                snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "%s%s", i > 3 ? " " : "", argv[i]);
+        }
+        int rc = op[0] == 'h'   ? qmgr_hold(d->qmgr, id, reason, on_admin_done, req)
+                 : op[0] == 'r' ? qmgr_release(d->qmgr, id, on_admin_done, req)
+                                : qmgr_delete(d->qmgr, id, on_admin_done, req);
+        if (rc != 0)
+            control_req_finish(req, rc, rc == MG_ENOTFOUND ? "no such message in the queue" : NULL);
+    } else {
+        control_req_finish(req, MG_EINVAL, "unknown queue operation");
+    }
+}

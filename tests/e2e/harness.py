@@ -1,0 +1,224 @@
+"""harness: drives the real mixgated over real sockets for the end-to-end tests.
+
+Each test gets a fresh work directory under the build tree, free loopback ports, the daemon
+started from a configuration file (the shipped etc/ files where possible), and real peers:
+swaks, Postfix smtp-source/smtp-sink, an aiosmtpd sink (sink.py), openssl. Helpers raise
+AssertionError with a readable message; `run(tests)` runs named cases and prints a summary
+line "N passed, N failed" that CTest output shows.
+"""
+import json, os, signal, shutil, smtplib, socket, subprocess, sys, time, traceback
+
+SRC = os.environ.get("MIXGATE_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+BUILD = os.environ.get("MIXGATE_BUILD_DIR") or os.path.join(SRC, "build-test")
+MIXGATED = os.path.join(BUILD, "daemon", "mixgated")
+MIXGATE = os.path.join(BUILD, "cli", "mixgate")
+PY = "/usr/bin/python3"   # Debian's python, which has python3-aiosmtpd
+# Sanitizer builds are slower: scale every wait by this.
+SLOW = float(os.environ.get("MIXGATE_E2E_SLOW", "1"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=20.0, proc=None):
+    end = time.time() + timeout * SLOW
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("process exited with %s while we waited for port %d" % (proc.returncode, port))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("nothing listens on port %d after %.0fs" % (port, timeout * SLOW))
+
+
+def wait_for(pred, timeout=30.0, what="condition", step=0.05):
+    end = time.time() + timeout * SLOW
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("timed out after %.0fs waiting for %s" % (timeout * SLOW, what))
+
+
+class Workdir:
+    def __init__(self, name):
+        self.path = os.path.join(BUILD, "e2e-work", name)
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.makedirs(self.path)
+
+    def sub(self, *p):
+        return os.path.join(self.path, *p)
+
+
+class Daemon:
+    """mixgated on a config file, with MIXGATE_VAR and MIXGATE_SMTP_LISTEN set for the test."""
+
+    def __init__(self, wd, conf, env=None, port=None, var=None):
+        self.wd = wd
+        self.conf = conf
+        self.port = port or free_port()
+        self.var = var or wd.sub("var")
+        self.env = dict(os.environ)
+        self.env.update({"MIXGATE_VAR": self.var, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % self.port,
+                         "MIXGATE_HOSTNAME": "mixgate.test"})
+        self.env.update(env or {})
+        self.proc = None
+        self.log = wd.sub("mixgated.log")
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        logf = open(self.log, "ab")
+        logf.write(b"---- start %d\n" % self.starts)
+        logf.flush()
+        self.proc = subprocess.Popen([MIXGATED, "-c", self.conf], env=self.env, stdout=logf, stderr=logf)
+        logf.close()
+        wait_port(self.port, proc=self.proc)
+        wait_for(lambda: os.path.exists(self.control()), 10, "the control socket")
+        return self
+
+    def control(self):
+        return os.path.join(self.var, "control.sock")
+
+    def stop(self, expect_rc=0):
+        """SIGTERM and wait: a clean stop exits 0 (under ASan this is also the leak check)."""
+        if not self.proc:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=30 * SLOW)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("mixgated did not stop within %.0fs of SIGTERM\n%s" % (30 * SLOW, self.tail()))
+        self.proc = None
+        if expect_rc is not None and rc != expect_rc:
+            raise AssertionError("mixgated exited %d after SIGTERM (expected %d)\n%s" % (rc, expect_rc, self.tail()))
+        return rc
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+    def hup(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cli(self, *args, check=True):
+        r = subprocess.run([MIXGATE] + list(args[:1]) + ["-s", self.control()] + list(args[1:]),
+                           capture_output=True, text=True, timeout=30 * SLOW, env=self.env)
+        if check and r.returncode != 0:
+            raise AssertionError("mixgate %s exited %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def tail(self, n=60):
+        try:
+            with open(self.log, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            return "---- mixgated log (last %d lines)\n%s" % (n, "\n".join(lines[-n:]))
+        except OSError:
+            return "(no log)"
+
+    def log_text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class Sink:
+    """The aiosmtpd next hop (sink.py) in its own process, so it can be stopped and started."""
+
+    def __init__(self, wd, name="sink", port=None, args=()):
+        self.dir = wd.sub(name)
+        self.port = port or free_port()
+        self.args = list(args)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([PY, os.path.join(SRC, "tests/e2e/sink.py"), "--port", str(self.port),
+                                      "--dir", self.dir] + self.args, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise AssertionError("sink did not start: %r" % line)
+        wait_port(self.port)
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def messages(self):
+        """[(envelope dict, content bytes)] in arrival order."""
+        out = []
+        if not os.path.isdir(self.dir):
+            return out
+        for n in sorted(f for f in os.listdir(self.dir) if f.endswith(".json")):
+            base = os.path.join(self.dir, n[:-5])
+            with open(base + ".json") as f:
+                meta = json.load(f)
+            with open(base + ".eml", "rb") as f:
+                out.append((meta, f.read()))
+        return out
+
+    def count(self):
+        if not os.path.isdir(self.dir):
+            return 0
+        return sum(1 for f in os.listdir(self.dir) if f.endswith(".json"))
+
+
+def swaks(port, *args, check=True, timeout=60):
+    r = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % port, "--silent", "2"] + list(args),
+                       capture_output=True, text=True, timeout=timeout * SLOW)
+    if check and r.returncode != 0:
+        raise AssertionError("swaks %s exited %d:\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+    return r
+
+
+def send(port, mail_from, rcpts, data, **kw):
+    """One message with smtplib; returns the final reply (code, text). Raises on failure."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30 * SLOW) as s:
+        s.ehlo("client.test")
+        s.sendmail(mail_from, rcpts, data, **kw)
+    return True
+
+
+def make_cert(wd, cn="localhost"):
+    key, crt = wd.sub(cn + ".key"), wd.sub(cn + ".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "2", "-subj", "/CN=" + cn, "-addext", "subjectAltName=DNS:%s,IP:127.0.0.1" % cn],
+                   check=True, capture_output=True)
+    return crt, key
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def run(cases):
+    """Runs [(name, fn)] in order, prints one line per case and a summary; exits 1 on failure."""
+    passed = failed = 0
+    for name, fn in cases:
+        t = time.time()
+        try:
+            fn()
+            passed += 1
+            print("PASS %s (%.1fs)" % (name, time.time() - t), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.1fs)\n%s" % (name, time.time() - t, traceback.format_exc()), flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
