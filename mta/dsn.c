@@ -3,8 +3,10 @@
  * Written by hand rather than with GMime: the output is a fixed three-part layout whose every
  * field we control, and building it as a pure function keeps GMime's process-wide
  * initialisation out of the report path. The tests parse the output back with GMime 3. */
+#define _GNU_SOURCE /* memmem */
 #include "dsn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

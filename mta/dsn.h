@@ -42,7 +42,7 @@ struct dsn_opts {
     int priority;              /* priority of the report message (0..5) */
 };
 
-/* Builds the report. On success returns 0 and either *out_msg/*out_content (caller owns:
+/* Builds the report. On success returns 0 and either *out_msg and *out_content (caller owns:
  * message_free and free) or, when no report is due (null originator, every NOTIFY excludes the
  * action, n == 0), *out_msg = NULL and *out_content = NULL. The boundary uses the
  * message id to stay unique. The new message has no id yet (submit assigns it).
