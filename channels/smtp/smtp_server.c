@@ -7,6 +7,7 @@
  * has closed and no conn is left. */
 #include "smtp_server.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include "mg_log.h"
 #include "smtp_session.h"
 #include "tls_io.h"
+
+/* Input buffered while a message is pending before we stop reading. */
+#define WAIT_INPUT_MAX 65536
 
 struct smtp_server {
     uv_loop_t *loop;
@@ -271,12 +275,14 @@ static void conn_after(struct conn *c)
         }
     }
     if (s->state == SMTP_SESSION_WAIT) {
-        /* Back-pressure while the message is made durable; the client waits for us. */
-        if (c->reading) {
+        /* While the message is made durable the client waits for us: no timeout. We keep
+         * reading so a disconnect is noticed (smtp_server_txn_client_gone), buffering what a
+         * pipelining client sends up to a bound, then apply back-pressure. */
+        uv_timer_stop(&c->timer);
+        if (c->reading && s->in.len > WAIT_INPUT_MAX) {
             uv_read_stop((uv_stream_t *)&c->tcp);
             c->reading = 0;
         }
-        uv_timer_stop(&c->timer);
         return;
     }
     if (!c->reading) {
@@ -289,9 +295,9 @@ static void conn_after(struct conn *c)
     uv_timer_start(&c->timer, on_timer, timeout_ms(c), 0);
 }
 
-static void on_message(void *hook_arg, struct smtp_envelope *env)
+static void on_message(void *hook_arg, struct smtp_session *sess, struct smtp_envelope *env)
 {
-    struct conn *c = hook_arg;
+    struct conn *c = (struct conn *)((char *)sess - offsetof(struct conn, sess));
     struct smtp_server_txn *t = calloc(1, sizeof *t);
     if (!t) {
         smtp_envelope_free(env);

@@ -210,7 +210,7 @@ static void finish_message(struct smtp_session *s)
                 m->content_len, m->tls ? "yes" : "no");
         reset_txn(s);
         s->state = SMTP_SESSION_WAIT;
-        s->cfg->on_message(s->cfg->hook_arg, m);
+        s->cfg->on_message(s->cfg->hook_arg, s, m);
         return;
     }
     reset_txn(s);

@@ -15,6 +15,8 @@
 /* Text lines in DATA: RFC 5321 §4.5.3.1.6 (1000 octets with CRLF). */
 #define SMTP_SESSION_MAX_DATA_LINE 998
 
+struct smtp_session;
+
 struct smtp_session_cfg {
     const char *hostname;
     size_t max_size, max_rcpts;
@@ -25,7 +27,7 @@ struct smtp_session_cfg {
     void *cb_arg;
     /* Receives the finished message (ownership of env passes) and must eventually lead to
      * smtp_session_message_done() on this session, possibly from inside this call. */
-    void (*on_message)(void *hook_arg, struct smtp_envelope *env);
+    void (*on_message)(void *hook_arg, struct smtp_session *s, struct smtp_envelope *env);
     void *hook_arg;
 };
 
