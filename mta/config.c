@@ -295,15 +295,16 @@ static bool in_list(const char *const *list, const char *s)
     return false;
 }
 
-/* Every member of grp must be in keys; what = "in listener 'smtp'" etc. */
-static void check_keys(struct loader *L, const config_setting_t *grp, const char *const *keys,
-                       const char *kind, const char *what)
+/* Every member of grp must be in keys (members in `skip` are reported by the caller);
+ * what = "in listener 'smtp'" etc. */
+static void check_keys_skip(struct loader *L, const config_setting_t *grp, const char *const *keys,
+                            const char *const *skip, const char *kind, const char *what)
 {
     int n = config_setting_length(grp);
     for (int i = 0; i < n; i++) {
         const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
         const char *name = config_setting_name(m);
-        if (!name || in_list(keys, name))
+        if (!name || in_list(keys, name) || (skip && in_list(skip, name)))
             continue;
         const char *best = NULL;
         unsigned bestd = 3;
@@ -319,6 +320,18 @@ static void check_keys(struct loader *L, const config_setting_t *grp, const char
         else
             lerr(L, sline(m), "unknown %s '%s' %s", kind, name, what);
     }
+}
+
+static void check_keys(struct loader *L, const config_setting_t *grp, const char *const *keys,
+                       const char *kind, const char *what)
+{
+    check_keys_skip(L, grp, keys, NULL, kind, what);
+}
+
+static void check_keys_except(struct loader *L, const config_setting_t *grp,
+                              const char *const *keys, const char *const *skip, const char *what)
+{
+    check_keys_skip(L, grp, keys, skip, "key", what);
 }
 
 static const char *type_word(const config_setting_t *s)
@@ -806,7 +819,7 @@ static struct range cidr_range(const struct config_cidr *c)
     u128 v = 0;
     for (int i = 0; i < 16; i++)
         v = (v << 8) | a[i];
-    u128 hostmask = prefix >= 128 ? 0 : (((u128)1 << (128 - prefix)) - 1);
+    u128 hostmask = prefix >= 128 ? 0 : prefix == 0 ? ~(u128)0 : (((u128)1 << (128 - prefix)) - 1);
     struct range r = { v & ~hostmask, v | hostmask };
     return r;
 }
@@ -1079,13 +1092,18 @@ static void load_peer(struct loader *L, const config_setting_t *g, size_t idx, s
         return;
     }
     p->type = (enum config_peer_type)t;
-    if (p->type == CONFIG_PEER_SMTP) {
-        check_keys(L, g, peer_smtp_keys, "key", in);
-        p->port = 25;
-    } else {
-        check_keys(L, g, peer_x400_keys, "key", in);
-        p->port = 102;
+    const char *const *mine = p->type == CONFIG_PEER_SMTP ? peer_smtp_keys : peer_x400_keys;
+    const char *const *other = p->type == CONFIG_PEER_SMTP ? peer_x400_keys : peer_smtp_keys;
+    p->port = p->type == CONFIG_PEER_SMTP ? 25 : 102;
+    /* A key of the other peer type is a misplaced setting, not a typo: say which. */
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        const char *k = config_setting_name(m);
+        if (k && !in_list(mine, k) && in_list(other, k))
+            lerr(L, sline(m), "%s: '%s' does not apply to an %s peer", what, k,
+                 peer_type_names[p->type]);
     }
+    check_keys_except(L, g, mine, other, in);
     const char *hv;
     if (get_str(L, g, "host", what, &hv) > 0) {
         bool has_port = false;
