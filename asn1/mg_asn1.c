@@ -1,0 +1,384 @@
+/* mg_asn1: decode (structural pre-check, asn1c BER decoder, constraint check, located
+ * errors), DER encode and free for the asn1c-generated types; see mg_asn1.h. */
+#include "mg_asn1.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_buf.h"
+#include "mg_err.h"
+
+/* asn1c's table of every -pdu= type (pdu_collection.c, generated). */
+extern asn_TYPE_descriptor_t *asn_pdu_collection[];
+
+/* asn1c's BER decoder recurses once per nesting level; its own guard is this stack budget
+ * (bytes), which turns hostile nesting into RC_FAIL instead of a crash. */
+#define MG_ASN1_STACK_BUDGET (64 * 1024)
+
+static int set_err(struct mg_asn1_err *err, int code, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int set_err(struct mg_asn1_err *err, int code, size_t offset, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = code;
+        err->offset = offset;
+        va_start(ap, fmt);
+        vsnprintf(err->what, sizeof err->what, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* One BER identifier + length header. len_def is -1 for the indefinite form. */
+struct tlv_hdr {
+    unsigned cls;        /* 0 universal, 1 application, 2 context, 3 private */
+    int constructed;
+    unsigned long tag;
+    size_t hdr_len;
+    long long len_def;
+};
+
+static const char *const cls_name[4] = {"UNIVERSAL ", "APPLICATION ", "", "PRIVATE "};
+
+/* 0, MG_EINCOMPLETE or MG_EPARSE (with *why set). */
+static int read_hdr(const uint8_t *p, size_t avail, struct tlv_hdr *h, const char **why)
+{
+    size_t i = 0;
+    if (avail < 1)
+        return MG_EINCOMPLETE;
+    h->cls = p[0] >> 6;
+    h->constructed = (p[0] & 0x20) != 0;
+    h->tag = p[0] & 0x1f;
+    i = 1;
+    if (h->tag == 0x1f) {
+        h->tag = 0;
+        for (;;) {
+            if (i >= avail)
+                return MG_EINCOMPLETE;
+            if (h->tag > (~0ul >> 8)) {
+                *why = "tag number too large";
+                return MG_EPARSE;
+            }
+            h->tag = (h->tag << 7) | (p[i] & 0x7f);
+            if (!(p[i++] & 0x80))
+                break;
+        }
+    }
+    if (i >= avail)
+        return MG_EINCOMPLETE;
+    uint8_t l0 = p[i++];
+    if (l0 < 0x80) {
+        h->len_def = l0;
+    } else if (l0 == 0x80) {
+        if (!h->constructed) {
+            *why = "indefinite length on a primitive encoding";
+            return MG_EPARSE;
+        }
+        h->len_def = -1;
+    } else {
+        unsigned n = l0 & 0x7f;
+        if (n == 0x7f) {
+            *why = "reserved length octet 0xFF";
+            return MG_EPARSE;
+        }
+        if (n > 4) {
+            *why = "length field longer than 4 octets";
+            return MG_EPARSE;
+        }
+        unsigned long long v = 0;
+        for (unsigned k = 0; k < n; k++) {
+            if (i >= avail)
+                return MG_EINCOMPLETE;
+            v = (v << 8) | p[i++];
+        }
+        h->len_def = (long long)v;
+    }
+    h->hdr_len = i;
+    return 0;
+}
+
+struct walk {
+    const uint8_t *base;
+    size_t total;
+    const char *type_name;
+    struct mg_asn1_err *err;
+};
+
+/* Walk one TLV at offset off that must end by 'end' (or, for end == SIZE_MAX meaning
+ * "inside an indefinite parent", by total). Returns 0 and the TLV's full size in *size. */
+static int walk_tlv(struct walk *w, size_t off, size_t end, unsigned depth, size_t *size)
+{
+    struct tlv_hdr h;
+    const char *why = NULL;
+    if (depth > MG_ASN1_MAX_DEPTH)
+        return set_err(w->err, MG_EPARSE, off, "%s: nesting deeper than %d levels",
+                       w->type_name, MG_ASN1_MAX_DEPTH);
+    int rc = read_hdr(w->base + off, end - off, &h, &why);
+    if (rc == MG_EINCOMPLETE)
+        return set_err(w->err, rc, end, "%s: input ends inside the tag/length at offset %zu",
+                       w->type_name, off);
+    if (rc)
+        return set_err(w->err, rc, off, "%s: %s", w->type_name, why);
+    size_t body = off + h.hdr_len;
+    if (h.len_def >= 0) {
+        if ((unsigned long long)h.len_def > end - body) {
+            int code = end == w->total ? MG_EINCOMPLETE : MG_EPARSE;
+            return set_err(w->err, code, off,
+                           "%s: [%s%lu] length %lld runs past the end of %s (%zu bytes left)",
+                           w->type_name, cls_name[h.cls], h.tag, h.len_def,
+                           end == w->total ? "the input" : "the enclosing value", end - body);
+        }
+        size_t stop = body + (size_t)h.len_def;
+        if (h.constructed) {
+            size_t pos = body;
+            while (pos < stop) {
+                size_t sub;
+                rc = walk_tlv(w, pos, stop, depth + 1, &sub);
+                if (rc)
+                    return rc;
+                pos += sub;
+            }
+        }
+        *size = stop - off;
+        return 0;
+    }
+    /* Indefinite: children until the end-of-contents octets 00 00. */
+    size_t pos = body;
+    for (;;) {
+        if (end - pos < 2)
+            return set_err(w->err, end == w->total ? MG_EINCOMPLETE : MG_EPARSE, pos,
+                           "%s: [%s%lu] of indefinite length has no end-of-contents",
+                           w->type_name, cls_name[h.cls], h.tag);
+        if (w->base[pos] == 0 && w->base[pos + 1] == 0) {
+            pos += 2;
+            break;
+        }
+        if (w->base[pos] == 0)
+            return set_err(w->err, MG_EPARSE, pos,
+                           "%s: malformed end-of-contents (00 %02X)", w->type_name,
+                           w->base[pos + 1]);
+        size_t sub;
+        rc = walk_tlv(w, pos, end, depth + 1, &sub);
+        if (rc)
+            return rc;
+        pos += sub;
+    }
+    *size = pos - off;
+    return 0;
+}
+
+static int ber_check_named(const char *name, const void *buf, size_t len,
+                           struct mg_asn1_err *err)
+{
+    struct walk w = {buf, len, name, err};
+    size_t size = 0;
+    if (len == 0)
+        return set_err(err, MG_EINCOMPLETE, 0, "%s: empty input", name);
+    int rc = walk_tlv(&w, 0, len, 0, &size);
+    if (rc)
+        return rc;
+    if (size != len)
+        return set_err(err, MG_EPARSE, size, "%s: %zu trailing bytes after the value", name,
+                       len - size);
+    return 0;
+}
+
+int mg_asn1_ber_check(const void *buf, size_t len, struct mg_asn1_err *err)
+{
+    if (!buf && len)
+        return set_err(err, MG_EINVAL, 0, "no input");
+    return ber_check_named("BER", buf, len, err);
+}
+
+/* Describe the TLV at off for an error message ("[CONTEXT 3] constructed"). */
+static void describe_at(const uint8_t *p, size_t len, size_t off, char *out, size_t outsz)
+{
+    struct tlv_hdr h;
+    const char *why = NULL;
+    if (off >= len || read_hdr(p + off, len - off, &h, &why) != 0) {
+        snprintf(out, outsz, "end of input");
+        return;
+    }
+    snprintf(out, outsz, "[%s%lu] %s", h.cls == 2 ? "CONTEXT " : cls_name[h.cls], h.tag,
+             h.constructed ? "constructed" : "primitive");
+}
+
+int mg_asn1_decode(const asn_TYPE_descriptor_t *td, const void *buf, size_t len, void **out,
+                   struct mg_asn1_err *err)
+{
+    if (!out)
+        return set_err(err, MG_EINVAL, 0, "no output pointer");
+    *out = NULL;
+    if (!td || (!buf && len))
+        return set_err(err, MG_EINVAL, 0, "no type or input");
+    if (len > MG_ASN1_MAX_INPUT)
+        return set_err(err, MG_ETOOBIG, 0, "%s: input of %zu bytes exceeds the limit of %u",
+                       td->name, len, MG_ASN1_MAX_INPUT);
+    /* Structure first: it locates truncation and length errors exactly, which asn1c's
+     * decoder reports only as "failed somewhere in the outermost element". */
+    int rc = ber_check_named(td->name, buf, len, err);
+    if (rc)
+        return rc;
+
+    /* asn1c 0.9.28's API takes descriptors without const. */
+    asn_TYPE_descriptor_t *t = (asn_TYPE_descriptor_t *)td;
+    asn_codec_ctx_t ctx = {.max_stack_size = MG_ASN1_STACK_BUDGET};
+    void *v = NULL;
+    asn_dec_rval_t r = ber_decode(&ctx, t, &v, buf, len);
+    if (r.code != RC_OK) {
+        char at[64];
+        describe_at(buf, len, r.consumed, at, sizeof at);
+        ASN_STRUCT_FREE(*t, v);
+        if (r.code == RC_WMORE)
+            return set_err(err, MG_EINCOMPLETE, r.consumed, "%s: value incomplete at offset %zu",
+                           td->name, r.consumed);
+        return set_err(err, MG_EPARSE, r.consumed,
+                       "%s: does not match the ASN.1 type in the element at offset %zu (%s)",
+                       td->name, r.consumed, at);
+    }
+    if (r.consumed != len) {
+        ASN_STRUCT_FREE(*t, v);
+        return set_err(err, MG_EPARSE, r.consumed, "%s: %zu trailing bytes after the value",
+                       td->name, len - r.consumed);
+    }
+    char cbuf[160];
+    size_t clen = sizeof cbuf;
+    if (asn_check_constraints(t, v, cbuf, &clen) != 0) {
+        ASN_STRUCT_FREE(*t, v);
+        /* asn1c's message names the type and the constraint ("...: constraint failed"). */
+        return set_err(err, MG_ECONSTRAINT, 0, "%s: %s", td->name,
+                       clen ? cbuf : "constraint failed");
+    }
+    *out = v;
+    return 0;
+}
+
+static int append_cb(const void *data, size_t size, void *key)
+{
+    return mg_buf_append(key, data, size) == 0 ? 0 : -1;
+}
+
+int mg_asn1_encode_der(const asn_TYPE_descriptor_t *td, const void *value, unsigned char **out,
+                       size_t *len)
+{
+    if (!td || !value || !out || !len)
+        return MG_EINVAL;
+    *out = NULL;
+    *len = 0;
+    char cbuf[160];
+    size_t clen = sizeof cbuf;
+    if (asn_check_constraints((asn_TYPE_descriptor_t *)td, value, cbuf, &clen) != 0)
+        return MG_ECONSTRAINT;
+    struct mg_buf b;
+    mg_buf_init(&b, MG_ASN1_MAX_INPUT);
+    asn_enc_rval_t er = der_encode((asn_TYPE_descriptor_t *)td, (void *)value, append_cb, &b);
+    if (er.encoded < 0) {
+        mg_buf_free(&b);
+        /* The callback fails only when the buffer cannot grow; anything else is a value
+         * asn1c cannot encode (a CHOICE with nothing present). */
+        return b.len >= MG_ASN1_MAX_INPUT ? MG_ETOOBIG : MG_EINVAL;
+    }
+    if (b.len == 0) {
+        mg_buf_free(&b);
+        return MG_EINVAL;
+    }
+    *out = mg_buf_steal(&b, len);
+    return *out ? 0 : MG_ENOMEM;
+}
+
+void mg_asn1_free(const asn_TYPE_descriptor_t *td, void *value)
+{
+    if (td && value) {
+        asn_TYPE_descriptor_t *t = (asn_TYPE_descriptor_t *)td;
+        ASN_STRUCT_FREE(*t, value);
+    }
+}
+
+int mg_asn1_copy(const asn_TYPE_descriptor_t *td, const void *src, void **out)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    if (!out)
+        return MG_EINVAL;
+    *out = NULL;
+    int rc = mg_asn1_encode_der(td, src, &der, &len);
+    if (rc)
+        return rc;
+    rc = mg_asn1_decode(td, der, len, out, NULL);
+    free(der);
+    return rc;
+}
+
+int mg_asn1_oid_str(const OBJECT_IDENTIFIER_t *oid, char *buf, size_t bufsz)
+{
+    unsigned long arcs[64];
+    if (!oid || !buf || bufsz == 0)
+        return MG_EINVAL;
+    int n = OBJECT_IDENTIFIER_get_arcs(oid, arcs, sizeof arcs[0], 64);
+    if (n < 2 || n > 64)
+        return n > 64 ? MG_ETOOBIG : MG_EPARSE;
+    size_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        int k = snprintf(buf + pos, bufsz - pos, i ? ".%lu" : "%lu", arcs[i]);
+        if (k < 0 || (size_t)k >= bufsz - pos)
+            return MG_ETOOBIG;
+        pos += (size_t)k;
+    }
+    return 0;
+}
+
+int mg_asn1_oid_is(const OBJECT_IDENTIFIER_t *oid, const char *dotted)
+{
+    char tmp[256];
+    if (!oid || !dotted || mg_asn1_oid_str(oid, tmp, sizeof tmp) != 0)
+        return 0;
+    return strcmp(tmp, dotted) == 0;
+}
+
+int mg_asn1_oid_set(OBJECT_IDENTIFIER_t *oid, const char *dotted)
+{
+    long arcs[64];
+    if (!oid || !dotted)
+        return MG_EINVAL;
+    int n = OBJECT_IDENTIFIER_parse_arcs(dotted, -1, arcs, 64, NULL);
+    if (n < 2 || n > 64)
+        return MG_EINVAL;
+    if (OBJECT_IDENTIFIER_set_arcs(oid, arcs, sizeof arcs[0], (unsigned)n) != 0)
+        return MG_EINVAL;
+    return 0;
+}
+
+const asn_TYPE_descriptor_t *mg_asn1_pdu_by_name(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (asn_TYPE_descriptor_t **p = asn_pdu_collection; *p; p++)
+        if (strcmp((*p)->name, name) == 0)
+            return *p;
+    return NULL;
+}
+
+#define MG_ASN1_DEFINE_PDU(T)                                                                \
+    int mg_asn1_decode_##T(const void *buf, size_t len, T##_t **out, struct mg_asn1_err *err) \
+    {                                                                                        \
+        void *v = NULL;                                                                      \
+        int rc = mg_asn1_decode(&asn_DEF_##T, buf, len, &v, err);                            \
+        if (out)                                                                             \
+            *out = v;                                                                        \
+        else                                                                                 \
+            mg_asn1_free(&asn_DEF_##T, v);                                                   \
+        return rc;                                                                           \
+    }                                                                                        \
+    int mg_asn1_encode_##T(const T##_t *v, unsigned char **der, size_t *len)                 \
+    {                                                                                        \
+        return mg_asn1_encode_der(&asn_DEF_##T, v, der, len);                                \
+    }                                                                                        \
+    void mg_asn1_free_##T(T##_t *v) { mg_asn1_free(&asn_DEF_##T, v); }
+MG_ASN1_PDU_LIST(MG_ASN1_DEFINE_PDU)
+#undef MG_ASN1_DEFINE_PDU
