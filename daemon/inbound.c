@@ -69,7 +69,7 @@ static int on_rcpt(void *arg, const struct smtp_envelope *env, const struct smtp
     struct relay_result rr = { 0 };
     if (client_sockaddr(env, &ss) != 0 ||
         relay_check(d->cfg, l, (struct sockaddr *)&ss, rcpt->addr, &rr) != 0) {
-        set_reply(reply, 554, "5.7.1", "relay access denied: ", rr.reason ? rr.reason : "unknown client");
+        set_reply(reply, 554, "5.7.1", rr.reason ? rr.reason : "relay access denied", NULL);
         mg_warn("event=rejected session=%s client=%s to=<%s> reason=relay_denied detail=\"%s\"",
                 env->session_id, env->client_addr, mg_log_quote(rcpt->addr, qa, sizeof qa),
                 rr.reason ? rr.reason : "");
