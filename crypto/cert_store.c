@@ -1,0 +1,380 @@
+/* cert_store: the SQLite certificate store (see cert_store.h). Certificates are kept as DER with
+ * the fields we search on extracted into columns; private keys as encrypted PKCS#8 DER. */
+#define _GNU_SOURCE /* timegm */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sqlite3.h>
+#include <openssl/pem.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include "cert_store.h"
+#include "cms_internal.h"
+#include "cms_keys.h"
+#include "cms_wrap.h"
+#include "mg_buf.h"
+#include "mg_err.h"
+
+struct cert_store {
+    sqlite3 *db;
+    char *pass; /* owned, may be NULL */
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE IF NOT EXISTS certs("
+    " id INTEGER PRIMARY KEY, der BLOB NOT NULL UNIQUE, subject TEXT, orname TEXT,"
+    " not_before INTEGER, not_after INTEGER, anchor INTEGER NOT NULL DEFAULT 0,"
+    " key BLOB, added INTEGER);"
+    "CREATE TABLE IF NOT EXISTS emails(cert INTEGER NOT NULL REFERENCES certs(id),"
+    " email TEXT NOT NULL COLLATE NOCASE, UNIQUE(cert, email));"
+    "CREATE INDEX IF NOT EXISTS emails_email ON emails(email);"
+    "CREATE INDEX IF NOT EXISTS certs_orname ON certs(orname COLLATE NOCASE);"
+    "CREATE TABLE IF NOT EXISTS crls(id INTEGER PRIMARY KEY, der BLOB NOT NULL UNIQUE,"
+    " issuer TEXT);";
+
+int cert_store_open(struct cert_store **out, const char *path, const char *pass)
+{
+    struct cert_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return MG_ENOMEM;
+    if (pass && !(s->pass = strdup(pass))) {
+        free(s);
+        return MG_ENOMEM;
+    }
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        cert_store_close(s);
+        return MG_EDB;
+    }
+    *out = s;
+    return 0;
+}
+
+void cert_store_close(struct cert_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    if (s->pass)
+        OPENSSL_cleanse(s->pass, strlen(s->pass));
+    free(s->pass);
+    free(s);
+}
+
+static long long asn1_time_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (!ASN1_TIME_to_tm(t, &tm))
+        return 0;
+    return (long long)timegm(&tm);
+}
+
+/* Encrypted PKCS#8 DER of key (AES-256-CBC, PBKDF2 from the store passphrase). */
+static int key_blob(struct cert_store *s, EVP_PKEY *key, unsigned char **out, int *len)
+{
+    if (!s->pass)
+        return MG_ENOKEY;
+    BIO *b = BIO_new(BIO_s_mem());
+    int rc = MG_ECRYPTO;
+    if (b && i2d_PKCS8PrivateKey_bio(b, key, EVP_aes_256_cbc(), NULL, 0, NULL, s->pass)) {
+        char *p;
+        long n = BIO_get_mem_data(b, &p);
+        if (n > 0 && (*out = malloc((size_t)n))) {
+            memcpy(*out, p, (size_t)n);
+            *len = (int)n;
+            rc = 0;
+        }
+    }
+    BIO_free(b);
+    ERR_clear_error();
+    return rc;
+}
+
+static EVP_PKEY *key_from_blob(struct cert_store *s, const void *blob, int len)
+{
+    if (!s->pass || len <= 0)
+        return NULL;
+    BIO *b = BIO_new_mem_buf(blob, len);
+    EVP_PKEY *k = b ? d2i_PKCS8PrivateKey_bio(b, NULL, NULL, s->pass) : NULL;
+    BIO_free(b);
+    ERR_clear_error();
+    return k;
+}
+
+int cert_store_add(struct cert_store *s, X509 *cert, EVP_PKEY *key, int anchor, const char *orname,
+                   long long *id)
+{
+    unsigned char *der = NULL, *kb = NULL;
+    int dlen = i2d_X509(cert, &der), klen = 0, rc = 0;
+    if (dlen <= 0)
+        return MG_EPARSE;
+    if (key && X509_check_private_key(cert, key) != 1) {
+        OPENSSL_free(der);
+        ERR_clear_error();
+        return MG_ENOKEY;
+    }
+    if (key && (rc = key_blob(s, key, &kb, &klen))) {
+        OPENSSL_free(der);
+        return rc;
+    }
+    char subj[512];
+    X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof subj);
+    sqlite3_stmt *st = NULL;
+    rc = MG_EDB;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(s->db,
+            "INSERT INTO certs(der, subject, orname, not_before, not_after, anchor, key, added)"
+            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%s','now'))"
+            " ON CONFLICT(der) DO UPDATE SET anchor = max(anchor, ?6),"
+            " key = coalesce(?7, key), orname = coalesce(?3, orname)"
+            " RETURNING id", -1, &st, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_blob(st, 1, der, dlen, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, subj, -1, SQLITE_TRANSIENT);
+    if (orname)
+        sqlite3_bind_text(st, 3, orname, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, asn1_time_unix(X509_get0_notBefore(cert)));
+    sqlite3_bind_int64(st, 5, asn1_time_unix(X509_get0_notAfter(cert)));
+    sqlite3_bind_int(st, 6, !!anchor);
+    if (kb)
+        sqlite3_bind_blob(st, 7, kb, klen, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto rollback;
+    long long rid = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    STACK_OF(OPENSSL_STRING) *emails = X509_get1_email(cert);
+    for (int i = 0; i < sk_OPENSSL_STRING_num(emails); i++) {
+        if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO emails(cert, email) VALUES(?1, ?2)",
+                               -1, &st, NULL) != SQLITE_OK)
+            break;
+        sqlite3_bind_int64(st, 1, rid);
+        sqlite3_bind_text(st, 2, sk_OPENSSL_STRING_value(emails, i), -1, SQLITE_TRANSIENT);
+        int ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!ok) {
+            X509_email_free(emails);
+            goto rollback;
+        }
+    }
+    X509_email_free(emails);
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto rollback;
+    if (id)
+        *id = rid;
+    rc = 0;
+    goto out;
+rollback:
+    sqlite3_finalize(st);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    OPENSSL_free(der);
+    if (kb)
+        OPENSSL_cleanse(kb, (size_t)klen);
+    free(kb);
+    return rc;
+}
+
+int cert_store_add_crl(struct cert_store *s, X509_CRL *crl)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509_CRL(crl, &der);
+    if (n <= 0)
+        return MG_EPARSE;
+    char iss[512];
+    X509_NAME_oneline(X509_CRL_get_issuer(crl), iss, sizeof iss);
+    sqlite3_stmt *st;
+    int rc = MG_EDB;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO crls(der, issuer) VALUES(?1, ?2)", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, der, n, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, iss, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : MG_EDB;
+        sqlite3_finalize(st);
+    }
+    OPENSSL_free(der);
+    return rc;
+}
+
+int cert_store_import_file(struct cert_store *s, const char *path, const char *p12pass, int anchor,
+                           const char *orname)
+{
+    unsigned char *d;
+    size_t len;
+    int rc = mg_read_file(path, 16u << 20, &d, &len);
+    if (rc)
+        return rc;
+    int n = 0;
+    STACK_OF(X509) *certs = NULL;
+    STACK_OF(X509_CRL) *crls = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *p12cert = NULL;
+    if (cms_keys_load_p12(d, len, p12pass, &key, &p12cert, &certs) == 0) {
+        if (p12cert && (rc = cert_store_add(s, p12cert, key, anchor, orname, NULL)) == 0)
+            n++;
+        /* the chain of a PKCS#12 is not trusted by being there */
+        for (int i = 0; !rc && i < sk_X509_num(certs); i++)
+            if ((rc = cert_store_add(s, sk_X509_value(certs, i), NULL, 0, NULL, NULL)) == 0)
+                n++;
+        goto out;
+    }
+    rc = 0;
+    cms_keys_parse_certs(d, len, &certs);
+    cms_keys_parse_crls(d, len, &crls);
+    {   /* a private key in the same PEM file (e.g. cert + key bundle) */
+        BIO *b = BIO_new_mem_buf(d, (int)len);
+        key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)(p12pass ? p12pass : "")) : NULL;
+        BIO_free(b);
+        ERR_clear_error();
+    }
+    for (int i = 0; !rc && i < sk_X509_num(certs); i++) {
+        X509 *c = sk_X509_value(certs, i);
+        int match = key && X509_check_private_key(c, key) == 1;
+        ERR_clear_error();
+        if ((rc = cert_store_add(s, c, match ? key : NULL, anchor, orname, NULL)) == 0)
+            n++;
+    }
+    for (int i = 0; !rc && i < sk_X509_CRL_num(crls); i++)
+        if ((rc = cert_store_add_crl(s, sk_X509_CRL_value(crls, i))) == 0)
+            n++;
+    if (!rc && n == 0)
+        rc = MG_EPARSE;
+out:
+    free(d);
+    X509_free(p12cert);
+    EVP_PKEY_free(key);
+    sk_X509_pop_free(certs, X509_free);
+    sk_X509_CRL_pop_free(crls, X509_CRL_free);
+    return rc ? rc : n;
+}
+
+static X509 *cert_from_col(sqlite3_stmt *st, int col)
+{
+    const unsigned char *p = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    return p && n > 0 ? d2i_X509(NULL, &p, n) : NULL;
+}
+
+int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,
+                                    const struct cms_policy *p, X509 **out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+            "SELECT der FROM certs WHERE (id IN (SELECT cert FROM emails WHERE email = ?1)"
+            " OR orname = ?1 COLLATE NOCASE) AND not_before <= ?2 AND not_after > ?2"
+            " ORDER BY not_before DESC, id DESC", -1, &st, NULL) != SQLITE_OK)
+        return MG_EDB;
+    sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, p->check_time ? p->check_time : (long long)time(NULL));
+    int rc = MG_ENOTFOUND, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        X509 *c = cert_from_col(st, 0);
+        if (!c)
+            continue;
+        /* never a revoked, expired or untrusted certificate: try the next newest */
+        int crc = cms_policy_check_cert(p, c, NULL, X509_PURPOSE_ANY, NULL, 0);
+        if (crc == 0) {
+            *out = c;
+            rc = 0;
+            break;
+        }
+        rc = crc;
+        X509_free(c);
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = MG_EDB;
+    sqlite3_finalize(st);
+    ERR_clear_error();
+    return rc;
+}
+
+int cert_store_fill_policy(struct cert_store *s, struct cms_policy *p)
+{
+    sqlite3_stmt *st;
+    int rc = 0, r;
+    if (sqlite3_prepare_v2(s->db, "SELECT der, anchor, key FROM certs", -1, &st, NULL) != SQLITE_OK)
+        return MG_EDB;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        X509 *c = cert_from_col(st, 0);
+        if (!c)
+            continue;
+        rc = sqlite3_column_int(st, 1) ? cms_policy_add_anchor(p, c) : cms_policy_add_untrusted(p, c);
+        EVP_PKEY *k = key_from_blob(s, sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2));
+        if (!rc && k)
+            rc = cms_policy_add_key(p, c, k);
+        EVP_PKEY_free(k);
+        X509_free(c);
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->db, "SELECT der FROM crls", -1, &st, NULL) != SQLITE_OK)
+        return MG_EDB;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *q = sqlite3_column_blob(st, 0);
+        X509_CRL *crl = q ? d2i_X509_CRL(NULL, &q, sqlite3_column_bytes(st, 0)) : NULL;
+        if (crl)
+            rc = cms_policy_add_crl(p, crl);
+        X509_CRL_free(crl);
+    }
+    sqlite3_finalize(st);
+    ERR_clear_error();
+    return rc;
+}
+
+int cert_store_harvest(struct cert_store *s, const struct cms_result *res)
+{
+    int n = 0;
+    for (int i = 0; i < res->nlayers; i++) {
+        const struct cms_layer *l = &res->layers[i];
+        if (l->kind != CMS_KIND_SIGNED || l->status != 0 || !l->signer_cert)
+            continue;
+        int rc = cert_store_add(s, l->signer_cert, NULL, 0, NULL, NULL);
+        if (rc)
+            return rc;
+        n++;
+    }
+    return n;
+}
+
+int cert_store_list(struct cert_store *s, FILE *f)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+            "SELECT id, anchor, key IS NOT NULL, date(not_before, 'unixepoch'),"
+            " date(not_after, 'unixepoch'), (SELECT group_concat(email, ',') FROM emails"
+            " WHERE cert = certs.id), coalesce(orname, '-'), subject FROM certs ORDER BY id",
+            -1, &st, NULL) != SQLITE_OK)
+        return MG_EDB;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        fprintf(f, "%lld %s%s %s..%s %s %s %s\n", (long long)sqlite3_column_int64(st, 0),
+                sqlite3_column_int(st, 1) ? "A" : "-", sqlite3_column_int(st, 2) ? "K" : "-",
+                sqlite3_column_text(st, 3), sqlite3_column_text(st, 4),
+                sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "-",
+                sqlite3_column_text(st, 6), sqlite3_column_text(st, 7));
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : MG_EDB;
+}
+
+int cert_store_get(struct cert_store *s, long long id, X509 **out, int *has_key)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT der, key IS NOT NULL FROM certs WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return MG_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = MG_ENOTFOUND;
+    if (sqlite3_step(st) == SQLITE_ROW && (*out = cert_from_col(st, 0))) {
+        if (has_key)
+            *has_key = sqlite3_column_int(st, 1);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* cert_store: certificates, private keys (encrypted PKCS#8 at rest), trust anchors and CRLs in
+ * SQLite, indexed by RFC 822 address and by X.400 O/R address (as text). One store object per
+ * thread (one SQLite connection each); the file may be shared between processes. */
+#ifndef CERT_STORE_H
+#define CERT_STORE_H
+
+#include <stdio.h>
+#include <openssl/x509.h>
+#include <openssl/evp.h>
+#include "cms_policy.h"
+
+struct cms_result;
+struct cert_store;
+
+/* Opens (creating) the store. pass encrypts private keys at rest; NULL = keys neither stored
+ * nor read. */
+int cert_store_open(struct cert_store **out, const char *path, const char *pass);
+void cert_store_close(struct cert_store *s);
+
+/* Add one certificate (duplicates are merged: a key or the anchor flag is added to the row).
+ * key may be NULL; orname is an X.400 O/R address as text, may be NULL. *id gets the row id. */
+int cert_store_add(struct cert_store *s, X509 *cert, EVP_PKEY *key, int anchor, const char *orname,
+                   long long *id);
+int cert_store_add_crl(struct cert_store *s, X509_CRL *crl);
+/* Import a file: PEM (certificates, CRLs, a private key matching one of the certificates), DER
+ * certificate or CRL, or PKCS#12 (p12pass). Returns the number of items added or MG_E*. */
+int cert_store_import_file(struct cert_store *s, const char *path, const char *p12pass, int anchor,
+                           const char *orname);
+
+/* Newest certificate for addr (rfc822 or O/R address) that is valid now and passes the
+ * policy's path validation and revocation checks: never an expired or revoked one. */
+int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,
+                                    const struct cms_policy *p, X509 **out);
+/* Loads anchors, all certificates (as untrusted intermediates), CRLs and every private key we
+ * hold into the policy (decryption tries all keys: key rotation). */
+int cert_store_fill_policy(struct cert_store *s, struct cms_policy *p);
+/* Automatic harvesting: store the signer certificate of every verified signed layer. Returns
+ * the number stored (new or known). */
+int cert_store_harvest(struct cert_store *s, const struct cms_result *res);
+
+/* One line per certificate: id, flags, validity, emails, O/R address, subject. */
+int cert_store_list(struct cert_store *s, FILE *f);
+/* The certificate of row id (caller frees). */
+int cert_store_get(struct cert_store *s, long long id, X509 **out, int *has_key);
+
+#endif

@@ -1,0 +1,56 @@
+/* cms_internal: the policy layout and helpers shared by the files of mg_crypto (not installed). */
+#ifndef CMS_INTERNAL_H
+#define CMS_INTERNAL_H
+
+#include <stddef.h>
+#include <openssl/cms.h>
+#include <openssl/x509.h>
+#include "cms_policy.h"
+
+struct cms_signer {
+    X509 *cert;              /* owned reference, may be NULL */
+    EVP_PKEY *key;           /* owned reference */
+    STACK_OF(X509) *chain;   /* owned, may be NULL */
+    unsigned char *label;    /* owned DER, may be NULL */
+    size_t label_len;
+    unsigned char *equiv;    /* owned DER, may be NULL */
+    size_t equiv_len;
+    unsigned char *mlexp;    /* owned DER, may be NULL */
+    size_t mlexp_len;
+};
+
+struct cms_key {
+    X509 *cert;    /* owned reference */
+    EVP_PKEY *key; /* owned reference */
+};
+
+struct cms_policy {
+    struct cms_signer signer[2];     /* CMS_LAYER_INNER, CMS_LAYER_OUTER */
+    STACK_OF(X509) *recipients;      /* owned */
+    struct cms_key *keys;            /* owned array */
+    size_t nkeys;
+    X509_STORE *anchors;             /* owned; read-only once built (X509_STORE locks itself) */
+    STACK_OF(X509) *untrusted;       /* owned */
+    STACK_OF(X509_CRL) *crls;        /* owned */
+    enum cms_revocation revocation;
+    long long check_time;
+    char *receipt_to;                /* owned, may be NULL */
+    enum cms_cipher cipher;
+    int rsa_oaep, ecdh_sha256, detached, header_protection, encrypt_to_self;
+    ASN1_OBJECT *content_type;       /* owned, may be NULL (= id-data) */
+    size_t max_size;
+};
+
+/* Validate cert for an S/MIME purpose (X509_PURPOSE_SMIME_SIGN / _ENCRYPT) against the policy's
+ * anchors and CRLs. extra: more untrusted certificates (e.g. from the message), may be NULL.
+ * Returns 0, MG_EREVOKED, MG_EEXPIRED or MG_EUNTRUSTED; why gets a one-line reason. */
+int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509) *extra,
+                          int purpose, char *why, size_t whylen);
+
+/* DER helpers (cms_der.c). Wrap inner bytes (a SignedData, EnvelopedData, ...) in a ContentInfo
+ * of the given type; strip a ContentInfo down to its [0] content. Caller frees *out. */
+int cms_der_wrap(int nid, const unsigned char *in, size_t len, unsigned char **out, size_t *outlen);
+int cms_der_unwrap(const unsigned char *in, size_t len, const unsigned char **content,
+                   size_t *clen);
+
+#endif

@@ -1,0 +1,422 @@
+/* Unit tests of cms_wrap: round trips (sign, encrypt with each key-management and cipher,
+ * triple wrap MIME and binary with labels, header protection, key rotation, no double
+ * encryption) and every failure the brief names giving its precise MG_E* code. */
+#define _GNU_SOURCE /* memmem */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "cms_wrap.h"
+#include "crypto_test_util.h"
+#include "mg_err.h"
+
+static struct test_pki pki;
+
+static const char msg[] =
+    "From: Alice <alice@example.org>\r\n"
+    "To: bob@example.org\r\n"
+    "Subject: quarterly figures\r\n"
+    "Message-ID: <1@example.org>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+    "\r\n"
+    "--b1\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "hello\r\n"
+    "--b1\r\n"
+    "Content-Type: application/octet-stream\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "AAECAw==\r\n"
+    "--b1--\r\n";
+
+static const char body[] =
+    "--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b1\r\n";
+
+static const unsigned char p772[] = { 0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0x41 };
+
+struct rt_case {
+    const char *name;
+    unsigned ops;
+    enum cms_format fmt;
+    enum tid recips[3];            /* T_N terminates */
+    enum cms_cipher cipher;
+    int oaep, ecdh256, detached, labels, hp;
+    enum tid key;                  /* decryption key given to the reader */
+    int nlayers;
+    enum cms_layer_kind kinds[3];  /* outermost first */
+};
+
+#define NONE { T_N }
+static const struct rt_case rt_cases[] = {
+    { "sign_opaque_mime", CMS_OP_SIGN, CMS_FORMAT_MIME, NONE, 0, 0, 0, 0, 1, 0, T_ALICE, 1,
+      { CMS_KIND_SIGNED } },
+    { "sign_detached_mime", CMS_OP_SIGN, CMS_FORMAT_MIME, NONE, 0, 0, 0, 1, 1, 0, T_ALICE, 1,
+      { CMS_KIND_SIGNED } },
+    { "encrypt_rsa_pkcs1_aes128", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, { T_ALICE, T_N },
+      CMS_CIPHER_AES128_CBC, 0, 0, 0, 0, 0, T_ALICE, 1, { CMS_KIND_ENVELOPED } },
+    { "encrypt_rsa_oaep_aes256", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, { T_ALICE, T_N },
+      CMS_CIPHER_AES256_CBC, 1, 0, 0, 0, 0, T_ALICE, 1, { CMS_KIND_ENVELOPED } },
+    { "encrypt_ecdh_sha1kdf", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, { T_BOB, T_N },
+      CMS_CIPHER_AES128_CBC, 0, 0, 0, 0, 0, T_BOB, 1, { CMS_KIND_ENVELOPED } },
+    { "encrypt_ecdh_sha256kdf", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, { T_BOB, T_N },
+      CMS_CIPHER_AES256_CBC, 0, 1, 0, 0, 0, T_BOB, 1, { CMS_KIND_ENVELOPED } },
+    { "encrypt_gcm_authenveloped", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, { T_ALICE, T_BOB, T_N },
+      CMS_CIPHER_AES256_GCM, 0, 0, 0, 0, 0, T_BOB, 1, { CMS_KIND_AUTH_ENVELOPED } },
+    { "encrypt_three_recipients_third_reads", CMS_OP_ENCRYPT, CMS_FORMAT_MIME,
+      { T_ALICE, T_BOB, T_CAROL }, CMS_CIPHER_AES128_CBC, 1, 1, 0, 0, 0, T_CAROL, 1,
+      { CMS_KIND_ENVELOPED } },
+    { "triple_wrap_mime_labels", CMS_OP_TRIPLE, CMS_FORMAT_MIME, { T_BOB, T_N },
+      CMS_CIPHER_AES128_CBC, 0, 1, 0, 1, 0, T_BOB, 3,
+      { CMS_KIND_SIGNED, CMS_KIND_ENVELOPED, CMS_KIND_SIGNED } },
+    { "triple_wrap_mime_detached_rsa", CMS_OP_TRIPLE, CMS_FORMAT_MIME, { T_ALICE, T_N },
+      CMS_CIPHER_AES256_CBC, 1, 0, 1, 1, 0, T_ALICE, 3,
+      { CMS_KIND_SIGNED, CMS_KIND_ENVELOPED, CMS_KIND_SIGNED } },
+    { "triple_wrap_der_p772", CMS_OP_TRIPLE, CMS_FORMAT_DER, { T_BOB, T_N },
+      CMS_CIPHER_AES128_CBC, 0, 0, 0, 1, 0, T_BOB, 3,
+      { CMS_KIND_SIGNED, CMS_KIND_ENVELOPED, CMS_KIND_SIGNED } },
+    { "triple_wrap_der_gcm_rsa", CMS_OP_TRIPLE, CMS_FORMAT_DER, { T_ALICE, T_N },
+      CMS_CIPHER_AES128_GCM, 1, 0, 0, 1, 0, T_ALICE, 3,
+      { CMS_KIND_SIGNED, CMS_KIND_AUTH_ENVELOPED, CMS_KIND_SIGNED } },
+    { "sign_der", CMS_OP_SIGN, CMS_FORMAT_DER, NONE, 0, 0, 0, 0, 1, 0, T_ALICE, 1,
+      { CMS_KIND_SIGNED } },
+    { "encrypt_der", CMS_OP_ENCRYPT, CMS_FORMAT_DER, { T_CAROL, T_N }, 0, 0, 0, 0, 0, 0, T_CAROL,
+      1, { CMS_KIND_ENVELOPED } },
+    { "header_protection_sign_encrypt", CMS_OP_SIGN | CMS_OP_ENCRYPT, CMS_FORMAT_MIME,
+      { T_ALICE, T_N }, 0, 0, 0, 0, 0, 1, T_ALICE, 2, { CMS_KIND_ENVELOPED, CMS_KIND_SIGNED } },
+};
+
+static struct cms_policy *writer_policy(const struct rt_case *c)
+{
+    struct cms_policy *p = test_policy(&pki, 0);
+    assert_int_equal(cms_policy_set_signer(p, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    for (int i = 0; i < 3 && c->recips[i] != T_N; i++)
+        assert_int_equal(cms_policy_add_recipient(p, pki.cert[c->recips[i]]), 0);
+    cms_policy_set_cipher(p, c->cipher);
+    cms_policy_set_rsa_oaep(p, c->oaep);
+    cms_policy_set_ecdh_sha256(p, c->ecdh256);
+    cms_policy_set_detached(p, c->detached);
+    cms_policy_set_header_protection(p, c->hp);
+    if (c->labels) {
+        assert_int_equal(cms_policy_set_label(p, CMS_LAYER_INNER, test_label1, sizeof test_label1), 0);
+        assert_int_equal(cms_policy_set_label(p, CMS_LAYER_OUTER, test_label2, sizeof test_label2), 0);
+    }
+    if (c->fmt == CMS_FORMAT_DER)
+        assert_int_equal(cms_policy_set_content_type(p, "1.3.26.0.4406.0.4.1"), 0);
+    return p;
+}
+
+static struct cms_policy *reader_policy(enum tid key)
+{
+    struct cms_policy *p = test_policy(&pki, 0);
+    if (key != T_N)
+        assert_int_equal(cms_policy_add_key(p, pki.cert[key], pki.key[key]), 0);
+    return p;
+}
+
+static void run_rt_case(const struct rt_case *c)
+{
+    struct cms_policy *w = writer_policy(c);
+    struct cms_policy *r = reader_policy(c->key);
+    const unsigned char *in = c->fmt == CMS_FORMAT_DER ? p772 : (const unsigned char *)msg;
+    size_t inlen = c->fmt == CMS_FORMAT_DER ? sizeof p772 : strlen(msg);
+    struct cms_result wr, ur;
+    int rc = cms_wrap(w, c->ops, c->fmt, in, inlen, &wr);
+    if (rc)
+        fail_msg("%s: wrap: %s: %s", c->name, mg_errname(rc), wr.reason);
+    rc = cms_unwrap(r, wr.data, wr.len, &ur);
+    if (rc)
+        fail_msg("%s: unwrap: %s: %s", c->name, mg_errname(rc), ur.reason);
+    assert_int_equal(ur.nlayers, c->nlayers);
+    for (int i = 0; i < c->nlayers; i++) {
+        assert_int_equal(ur.layers[i].kind, c->kinds[i]);
+        assert_int_equal(ur.layers[i].status, 0);
+    }
+    if (c->fmt == CMS_FORMAT_DER) {
+        assert_int_equal(ur.len, sizeof p772);
+        assert_memory_equal(ur.data, p772, sizeof p772);
+        /* the innermost layer carries the P772 content type, the outer ones the nesting */
+        assert_string_equal(ur.layers[c->nlayers - 1].content_type, "1.3.26.0.4406.0.4.1");
+        if (c->nlayers == 3) {
+            assert_string_equal(ur.layers[0].content_type,
+                                c->cipher >= CMS_CIPHER_AES128_GCM ? "1.2.840.113549.1.9.16.1.23"
+                                                                   : "1.2.840.113549.1.7.3");
+            assert_string_equal(ur.layers[1].content_type, "1.2.840.113549.1.7.2");
+        }
+    } else {
+        assert_non_null(memmem(ur.data, ur.len, body, strlen(body)));
+        assert_non_null(memmem(ur.data, ur.len, "Subject: quarterly figures", 26));
+        assert_non_null(memmem(ur.data, ur.len, "AAECAw==", 8));
+        assert_int_equal(ur.header_mismatch, 0);
+    }
+    for (int i = 0; i < c->nlayers; i++) {
+        if (ur.layers[i].kind != CMS_KIND_SIGNED)
+            continue;
+        assert_non_null(strstr(ur.layers[i].signer, "CN=alice"));
+        assert_non_null(ur.layers[i].signer_cert);
+        if (c->labels) {
+            const unsigned char *want = (c->nlayers == 3 && i == 0) ? test_label2 : test_label1;
+            assert_int_equal(ur.layers[i].label_len, sizeof test_label1);
+            assert_memory_equal(ur.layers[i].label, want, sizeof test_label1);
+        } else {
+            assert_null(ur.layers[i].label);
+        }
+    }
+    cms_result_free(&wr);
+    cms_result_free(&ur);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
+static void test_round_trips(void **state)
+{
+    for (size_t i = 0; i < sizeof rt_cases / sizeof rt_cases[0]; i++) {
+        print_message("[ case ] %s\n", rt_cases[i].name);
+        run_rt_case(&rt_cases[i]);
+    }
+}
+
+/* ---- failures ---------------------------------------------------------------------------- */
+
+struct neg_case {
+    const char *name;
+    unsigned ops;
+    enum cms_format fmt;
+    enum tid signer, recip, key;    /* T_N = none */
+    long long sign_time;            /* writer's check time (to sign with an expired cert) */
+    int writer_no_crl;
+    long tamper;                    /* byte offset from the end to flip (0 = none, -1 = middle) */
+    int gcm;
+    int want_wrap, want_unwrap;
+    const char *reason;             /* substring of the unwrap (or wrap) reason */
+};
+
+static const struct neg_case neg_cases[] = {
+    { "tampered_signature", CMS_OP_SIGN, CMS_FORMAT_DER, T_ALICE, T_N, T_N, 0, 0, 5, 0, 0,
+      MG_EVERIFY, "signature does not verify" },
+    { "tampered_triple_ciphertext", CMS_OP_TRIPLE, CMS_FORMAT_DER, T_ALICE, T_ALICE, T_ALICE, 0, 0,
+      -1, 0, 0, MG_EVERIFY, "content altered" },
+    { "tampered_gcm_ciphertext", CMS_OP_ENCRYPT, CMS_FORMAT_DER, T_N, T_ALICE, T_ALICE, 0, 0, 20,
+      1, 0, MG_ECRYPTO, "content does not decrypt" },
+    { "missing_private_key", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, T_N, T_BOB, T_ALICE, 0, 0, 0, 0, 0,
+      MG_ENOKEY, "no private key" },
+    { "untrusted_signer", CMS_OP_SIGN, CMS_FORMAT_MIME, T_ROGUE, T_N, T_N, 0, 0, 0, 0, MG_EUNTRUSTED,
+      0, "rogue" },
+    { "revoked_signer_refused", CMS_OP_SIGN, CMS_FORMAT_MIME, T_REVOKED, T_N, T_N, 0, 0, 0, 0,
+      MG_EREVOKED, 0, "revoked" },
+    { "revoked_signer_on_verify", CMS_OP_SIGN, CMS_FORMAT_MIME, T_REVOKED, T_N, T_N, 0, 1, 0, 0, 0,
+      MG_EREVOKED, "revoked" },
+    { "expired_signer_on_verify", CMS_OP_SIGN, CMS_FORMAT_DER, T_EXPIRED, T_N, T_N, 978307200LL - 86400 * 100,
+      1, 0, 0, 0, MG_EEXPIRED, "expired" },
+    { "encrypt_to_revoked", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, T_N, T_REVOKED, T_N, 0, 0, 0, 0,
+      MG_EREVOKED, 0, "revoked" },
+    { "encrypt_to_expired", CMS_OP_ENCRYPT, CMS_FORMAT_MIME, T_N, T_EXPIRED, T_N, 0, 0, 0, 0,
+      MG_EEXPIRED, 0, "expired" },
+    { "encrypt_to_untrusted", CMS_OP_ENCRYPT, CMS_FORMAT_DER, T_N, T_ROGUE, T_N, 0, 0, 0, 0,
+      MG_EUNTRUSTED, 0, "rogue" },
+};
+
+static void run_neg_case(const struct neg_case *c)
+{
+    struct cms_policy *w = test_policy(&pki, c->writer_no_crl);
+    if (c->signer != T_N)
+        assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[c->signer],
+                                               pki.key[c->signer], NULL), 0);
+    if (c->recip != T_N)
+        assert_int_equal(cms_policy_add_recipient(w, pki.cert[c->recip]), 0);
+    if (c->sign_time)
+        cms_policy_set_check_time(w, c->sign_time);
+    if (c->gcm)
+        cms_policy_set_cipher(w, CMS_CIPHER_AES128_GCM);
+    struct cms_policy *r = reader_policy(c->key);
+    struct cms_result wr, ur;
+    const unsigned char *in = c->fmt == CMS_FORMAT_DER ? p772 : (const unsigned char *)msg;
+    size_t inlen = c->fmt == CMS_FORMAT_DER ? sizeof p772 : strlen(msg);
+    int rc = cms_wrap(w, c->ops, c->fmt, in, inlen, &wr);
+    if (c->want_wrap) {
+        assert_int_equal(rc, c->want_wrap);
+        assert_non_null(strstr(wr.reason, c->reason));
+    } else {
+        if (rc)
+            fail_msg("%s: wrap: %s: %s", c->name, mg_errname(rc), wr.reason);
+        if (c->tamper) {
+            size_t at = c->tamper < 0 ? wr.len / 2 : wr.len - (size_t)c->tamper;
+            assert_true(at < wr.len);
+            wr.data[at] ^= 0x01;
+        }
+        rc = cms_unwrap(r, wr.data, wr.len, &ur);
+        if (rc != c->want_unwrap || !strstr(ur.reason, c->reason))
+            fail_msg("%s: got %s (%s), want %s", c->name, mg_errname(rc), ur.reason,
+                     mg_errname(c->want_unwrap));
+        assert_null(ur.data);
+        cms_result_free(&ur);
+    }
+    cms_result_free(&wr);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
+static void test_failures(void **state)
+{
+    for (size_t i = 0; i < sizeof neg_cases / sizeof neg_cases[0]; i++) {
+        print_message("[ case ] %s\n", neg_cases[i].name);
+        run_neg_case(&neg_cases[i]);
+    }
+}
+
+/* Tampering with the recipient info: flip a byte inside the encrypted key of the one KTRI. */
+static void test_tampered_recipient_info(void **state)
+{
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_add_recipient(w, pki.cert[T_ALICE]), 0);
+    cms_policy_set_rsa_oaep(w, 1);
+    struct cms_result wr, ur;
+    assert_int_equal(cms_wrap(w, CMS_OP_ENCRYPT, CMS_FORMAT_DER, p772, sizeof p772, &wr), 0);
+    /* the RSA-2048 encrypted key is the 256-byte OCTET STRING (04 82 01 00) */
+    unsigned char *k = memmem(wr.data, wr.len, "\x04\x82\x01\x00", 4);
+    assert_non_null(k);
+    k[4 + 100] ^= 0x80;
+    int rc = cms_unwrap(r, wr.data, wr.len, &ur);
+    if (rc != MG_ECRYPTO || !strstr(ur.reason, "recipient info"))
+        fail_msg("got %s: %s", mg_errname(rc), ur.reason);
+    cms_result_free(&wr);
+    cms_result_free(&ur);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
+/* Key rotation: mail to the newer alice2 certificate opens with the key ring {alice, alice2}. */
+static void test_key_rotation(void **state)
+{
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_add_key(r, pki.cert[T_ALICE2], pki.key[T_ALICE2]), 0);
+    assert_int_equal(cms_policy_add_recipient(w, pki.cert[T_ALICE2]), 0);
+    struct cms_result wr, ur;
+    assert_int_equal(cms_wrap(w, CMS_OP_ENCRYPT, CMS_FORMAT_MIME, (const unsigned char *)msg,
+                              strlen(msg), &wr), 0);
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+    assert_non_null(strstr(ur.layers[0].recipients, "#13"));
+    cms_result_free(&wr);
+    cms_result_free(&ur);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
+/* Already encrypted for the same recipients: a second encrypt adds nothing; then adding
+ * encryption and an outer signature to a signed message, in both forms. */
+static void test_no_double_encrypt_and_add_layers(void **state)
+{
+    static const enum cms_format fmts[] = { CMS_FORMAT_MIME, CMS_FORMAT_DER };
+    for (int f = 0; f < 2; f++) {
+        struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_BOB);
+        assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE],
+                                               pki.key[T_ALICE], NULL), 0);
+        assert_int_equal(cms_policy_add_recipient(w, pki.cert[T_BOB]), 0);
+        const unsigned char *in = fmts[f] == CMS_FORMAT_DER ? p772 : (const unsigned char *)msg;
+        size_t inlen = fmts[f] == CMS_FORMAT_DER ? sizeof p772 : strlen(msg);
+        struct cms_result a, b, s, t, u;
+        assert_int_equal(cms_wrap(w, CMS_OP_ENCRYPT, fmts[f], in, inlen, &a), 0);
+        assert_int_equal(cms_wrap(w, CMS_OP_ENCRYPT, fmts[f], a.data, a.len, &b), 0);
+        assert_int_equal(b.skipped_encrypt, 1);
+        assert_int_equal(b.len, a.len);
+        assert_int_equal(cms_wrap(w, CMS_OP_SIGN, fmts[f], in, inlen, &s), 0);
+        assert_int_equal(cms_wrap(w, CMS_OP_ENCRYPT | CMS_OP_OUTER_SIGN, fmts[f], s.data, s.len,
+                                  &t), 0);
+        assert_int_equal(cms_unwrap(r, t.data, t.len, &u), 0);
+        assert_int_equal(u.nlayers, 3);
+        assert_int_equal(u.layers[0].kind, CMS_KIND_SIGNED);
+        assert_int_equal(u.layers[1].kind, CMS_KIND_ENVELOPED);
+        assert_int_equal(u.layers[2].kind, CMS_KIND_SIGNED);
+        cms_result_free(&a);
+        cms_result_free(&b);
+        cms_result_free(&s);
+        cms_result_free(&t);
+        cms_result_free(&u);
+        cms_policy_free(w);
+        cms_policy_free(r);
+    }
+}
+
+/* Header protection: the outer Subject is hidden, unwrap restores it; a forged outer From is
+ * reported as a mismatch. */
+static void test_header_protection_mismatch(void **state)
+{
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    assert_int_equal(cms_policy_add_recipient(w, pki.cert[T_ALICE]), 0);
+    cms_policy_set_header_protection(w, 1);
+    struct cms_result wr, ur;
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN | CMS_OP_ENCRYPT, CMS_FORMAT_MIME,
+                              (const unsigned char *)msg, strlen(msg), &wr), 0);
+    assert_non_null(memmem(wr.data, wr.len, "Subject: [...]", 14));
+    assert_null(memmem(wr.data, wr.len, "quarterly", 9));
+    unsigned char *from = memmem(wr.data, wr.len, "From: Alice", 11);
+    assert_non_null(from);
+    from[6] = 'M'; /* "From: Mlice" */
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+    assert_int_equal(ur.header_mismatch, 1);
+    assert_non_null(strstr(ur.reason, "From"));
+    cms_result_free(&wr);
+    cms_result_free(&ur);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
+static void test_bad_inputs(void **state)
+{
+    struct cms_policy *r = reader_policy(T_ALICE);
+    struct cms_result ur;
+    static const struct { const char *name; const char *in; size_t len; int want; } cases[] = {
+        { "plain_mail", "From: a@b\r\n\r\nhello\r\n", 20, MG_EPARSE },
+        { "empty", "", 0, MG_EPARSE },
+        { "truncated_der", "\x30\x82\x01\x00\x06\x09\x2a\x86", 8, MG_EPARSE },
+        { "bad_pkcs7_mime", "Content-Type: application/pkcs7-mime\r\n\r\n!!!\r\n", 45, MG_EPARSE },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("[ case ] %s\n", cases[i].name);
+        assert_int_equal(cms_unwrap(r, (const unsigned char *)cases[i].in, cases[i].len, &ur),
+                         cases[i].want);
+        assert_true(ur.reason[0] != 0);
+        cms_result_free(&ur);
+    }
+    /* labels must be one DER SET */
+    static const unsigned char notset[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+    static const unsigned char shortlab[] = { 0x31, 0x05, 0x02, 0x01 };
+    assert_int_equal(cms_policy_set_label(r, CMS_LAYER_INNER, notset, sizeof notset), MG_EPARSE);
+    assert_int_equal(cms_policy_set_label(r, CMS_LAYER_INNER, shortlab, sizeof shortlab), MG_EPARSE);
+    /* a key that is not the certificate's */
+    assert_int_equal(cms_policy_add_key(r, pki.cert[T_ALICE], pki.key[T_BOB]), MG_ENOKEY);
+    cms_policy_free(r);
+}
+
+static int setup(void **state)
+{
+    test_pki_load(&pki);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    test_pki_free(&pki);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_tampered_recipient_info),
+        cmocka_unit_test(test_key_rotation),
+        cmocka_unit_test(test_no_double_encrypt_and_add_layers),
+        cmocka_unit_test(test_header_protection_mismatch),
+        cmocka_unit_test(test_bad_inputs),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
