@@ -97,6 +97,7 @@ struct message *message_dup(const struct message *m)
     d->hold = m->hold;
     d->content_type = m->content_type;
     d->content_size = m->content_size;
+    d->content_version = m->content_version;
     int rc = 0;
     rc |= dup_field(&d->originator, m->originator ? m->originator : "");
     rc |= dup_field(&d->envid, m->envid);

@@ -100,6 +100,7 @@ struct message {
     size_t label_len;
     enum message_content_type content_type;
     uint64_t content_size; /* bytes; set by queue_store on submit and load */
+    uint32_t content_version; /* 0 = as received; queue_store_set_content increments it */
     struct message_rcpt *rcpts; /* owned array of nrcpts */
     size_t nrcpts;
     size_t rcpts_cap;

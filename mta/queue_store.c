@@ -14,12 +14,14 @@
 #include "mg_err.h"
 #include "mg_log.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define DEFAULT_MAX_BATCH 1024
 #define DEFAULT_MAX_BATCH_BYTES (64u << 20)
 #define DEFAULT_MAX_CONTENT (256u << 20)
 #define DEFAULT_HISTORY_KEEP 10000
 #define BUSY_TIMEOUT_MS 10000
+#define MG_STR2(x) #x
+#define MG_STR(x) MG_STR2(x)
 
 /* Recipient rows and the message row are separate tables so that loading the index reads
  * only small rows; content lives in its own rowid table so envelope pages never hold content
@@ -30,7 +32,7 @@ static const char schema_sql[] =
     " originator TEXT NOT NULL, envid TEXT, ret INTEGER NOT NULL,"
     " received_from TEXT, received_proto TEXT, hold INTEGER NOT NULL, hold_reason TEXT,"
     " label BLOB, content_type INTEGER NOT NULL, content_size INTEGER NOT NULL,"
-    " expire_at INTEGER NOT NULL);"
+    " expire_at INTEGER NOT NULL, content_version INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS rcpts ("
     " msg_id TEXT NOT NULL, idx INTEGER NOT NULL, addr TEXT NOT NULL, orcpt TEXT,"
     " notify INTEGER NOT NULL, state INTEGER NOT NULL, flags INTEGER NOT NULL,"
@@ -38,7 +40,8 @@ static const char schema_sql[] =
     " last_reply TEXT, status TEXT, remote_mta TEXT, route TEXT, chain TEXT, peer TEXT,"
     " PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS content ("
-    " msg_id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);"
+    " msg_id TEXT NOT NULL, version INTEGER NOT NULL, type INTEGER NOT NULL,"
+    " data BLOB NOT NULL, UNIQUE (msg_id, version));"
     "CREATE TABLE IF NOT EXISTS history ("
     " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, originator TEXT NOT NULL,"
     " arrival INTEGER NOT NULL, finished INTEGER NOT NULL, nrcpts INTEGER NOT NULL,"
@@ -52,7 +55,7 @@ static const char schema_sql[] =
     " m.originator, m.hold_reason, m.content_size"                                          \
     " FROM messages m LEFT JOIN rcpts r ON r.msg_id = m.id"
 
-enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH };
+enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_SET_CONTENT };
 
 /* One queued write. Owned by the store from queueing until its callback has run. */
 struct op {
@@ -62,10 +65,11 @@ struct op {
     queue_store_cb cb;
     void *arg;
     char id[MESSAGE_ID_SIZE];
-    /* OP_SUBMIT: borrowed from the caller until cb */
+    /* OP_SUBMIT: borrowed from the caller until cb (content also for OP_SET_CONTENT) */
     const struct message *msg;
     const void *content;
     size_t content_len;
+    enum message_content_type ctype; /* OP_SET_CONTENT */
     /* OP_UPDATE: owned copies */
     struct queue_store_rcpt_update *u;
     size_t nu;
@@ -76,7 +80,8 @@ struct op {
 
 enum wstmt {
     W_INS_MSG, W_INS_RCPT, W_INS_CONTENT, W_UPD_RCPT, W_HOLD, W_RELEASE, W_COUNT_OPEN,
-    W_HIST_INS, W_DEL_RCPTS, W_DEL_CONTENT, W_DEL_MSG, W_HIST_TRIM, W_COUNT
+    W_HIST_INS, W_DEL_RCPTS, W_DEL_CONTENT, W_DEL_MSG, W_HIST_TRIM, W_SET_CVER, W_DEL_CVERS,
+    W_COUNT
 };
 
 static const char *const wstmt_sql[W_COUNT] = {
@@ -86,7 +91,7 @@ static const char *const wstmt_sql[W_COUNT] = {
     [W_INS_RCPT] = "INSERT INTO rcpts (msg_id, idx, addr, orcpt, notify, state, flags, attempts,"
                    " next_attempt, last_attempt, last_reply, status, remote_mta, route, chain,"
                    " peer) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [W_INS_CONTENT] = "INSERT INTO content (msg_id, data) VALUES (?, ?)",
+    [W_INS_CONTENT] = "INSERT INTO content (msg_id, version, type, data) VALUES (?, ?, ?, ?)",
     [W_UPD_RCPT] = "UPDATE rcpts SET state = ?1, attempts = attempts + ?2,"
                    " last_attempt = CASE WHEN ?2 THEN ?3 ELSE last_attempt END,"
                    " next_attempt = ?4, last_reply = coalesce(?5, last_reply),"
@@ -108,6 +113,9 @@ static const char *const wstmt_sql[W_COUNT] = {
     [W_DEL_CONTENT] = "DELETE FROM content WHERE msg_id = ?",
     [W_DEL_MSG] = "DELETE FROM messages WHERE id = ?",
     [W_HIST_TRIM] = "DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - ?",
+    [W_SET_CVER] = "UPDATE messages SET content_version = content_version + 1, content_type = ?1,"
+                   " content_size = ?2 WHERE id = ?3 RETURNING content_version",
+    [W_DEL_CVERS] = "DELETE FROM content WHERE msg_id = ? AND version > 0",
 };
 
 struct queue_store {
@@ -205,6 +213,18 @@ static int step_done(struct queue_store *s, sqlite3_stmt *st, const char *what)
     return ret;
 }
 
+static int insert_content(struct queue_store *s, const char *id, int64_t version,
+                          enum message_content_type type, const void *data, size_t len)
+{
+    sqlite3_stmt *st = s->ws[W_INS_CONTENT];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, version);
+    sqlite3_bind_int(st, 3, (int)type);
+    /* zero-length content still needs a non-NULL blob value */
+    sqlite3_bind_blob64(st, 4, len ? data : "", len, SQLITE_STATIC);
+    return step_done(s, st, "insert_content");
+}
+
 static int apply_submit(struct queue_store *s, const struct op *op)
 {
     const struct message *m = op->msg;
@@ -248,14 +268,32 @@ static int apply_submit(struct queue_store *s, const struct op *op)
         bind_text(st, 16, r->peer);
         rc = step_done(s, st, "insert_rcpt");
     }
+    if (rc == 0)
+        rc = insert_content(s, m->id, 0, m->content_type, op->content, op->content_len);
+    return rc;
+}
+
+/* A processing channel's new content becomes the current version; version 0 (as received) is
+ * kept for reports, versions in between are dropped. */
+static int apply_set_content(struct queue_store *s, const struct op *op)
+{
+    sqlite3_stmt *st = s->ws[W_SET_CVER];
+    sqlite3_bind_int(st, 1, (int)op->ctype);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)op->content_len);
+    sqlite3_bind_text(st, 3, op->id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    int64_t version = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int rc = r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->wdb, "set_content");
+    if (r == SQLITE_ROW && sqlite3_step(st) != SQLITE_DONE)
+        rc = db_err(s->wdb, "set_content");
+    reset_stmt(st);
     if (rc == 0) {
-        st = s->ws[W_INS_CONTENT];
-        sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-        /* zero-length content still needs a non-NULL blob value */
-        sqlite3_bind_blob64(st, 2, op->content_len ? op->content : "", op->content_len,
-                            SQLITE_STATIC);
-        rc = step_done(s, st, "insert_content");
+        st = s->ws[W_DEL_CVERS];
+        sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+        rc = step_done(s, st, "drop_versions");
     }
+    if (rc == 0)
+        rc = insert_content(s, op->id, version, op->ctype, op->content, op->content_len);
     return rc;
 }
 
@@ -350,6 +388,8 @@ static int apply_op(struct queue_store *s, const struct op *op)
     case OP_DELETE:
     case OP_FINISH:
         return apply_remove(s, op);
+    case OP_SET_CONTENT:
+        return apply_set_content(s, op);
     }
     mg_panic("queue_store: unknown op kind %d", (int)op->kind);
 }
@@ -570,7 +610,7 @@ static int init_schema(struct queue_store *s)
     if (rc == 0)
         rc = exec_sql(s->wdb, schema_sql);
     if (rc == 0 && version == 0)
-        rc = exec_sql(s->wdb, "PRAGMA user_version=1");
+        rc = exec_sql(s->wdb, "PRAGMA user_version=" MG_STR(SCHEMA_VERSION));
     if (rc == 0)
         rc = exec_sql(s->wdb, "COMMIT");
     else
@@ -822,6 +862,23 @@ int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb,
     return simple_op(s, OP_FINISH, id, cb, arg);
 }
 
+int queue_store_set_content(struct queue_store *s, const char *id,
+                            enum message_content_type type, const void *content, size_t len,
+                            queue_store_cb cb, void *arg)
+{
+    if (!s || check_id(id) != 0 || (!content && len) || (unsigned)type > MESSAGE_CONTENT_OTHER)
+        return MG_EINVAL;
+    if (len > s->opts.max_content)
+        return MG_ETOOBIG;
+    struct op *op = op_new(OP_SET_CONTENT, id, cb, arg);
+    if (!op)
+        return MG_ENOMEM;
+    op->ctype = type;
+    op->content = content;
+    op->content_len = len;
+    return enqueue(s, op);
+}
+
 /* ---------------------------------------------------------------- reads */
 
 static void index_from_row(sqlite3_stmt *st, struct queue_store_index_entry *e)
@@ -915,7 +972,8 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
     sqlite3_stmt *st = NULL;
     int rc = read_prepare(s, "SELECT arrival, priority, originator, envid, ret, received_from,"
                              " received_proto, hold, hold_reason, label, content_type,"
-                             " content_size, expire_at FROM messages WHERE id = ?", &st);
+                             " content_size, expire_at, content_version FROM messages"
+                             " WHERE id = ?", &st);
     if (rc != 0)
         return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -953,6 +1011,7 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
     m->content_type = (enum message_content_type)sqlite3_column_int(st, 10);
     m->content_size = (uint64_t)sqlite3_column_int64(st, 11);
     m->expire_at = sqlite3_column_int64(st, 12);
+    m->content_version = (uint32_t)sqlite3_column_int64(st, 13);
     sqlite3_finalize(st);
     st = NULL;
     if (rc == 0 && !m->originator)
@@ -1032,14 +1091,21 @@ int queue_store_get(struct queue_store *s, const char *id, struct message **out)
     return rc;
 }
 
-int queue_store_read_content(struct queue_store *s, const char *id, unsigned char **data,
-                             size_t *len)
+/* The current content joins on messages.content_version; version 0 is the content as received. */
+#define CURRENT_CONTENT_SQL                                                                 \
+    "SELECT c.data, c.type, c.rowid FROM content c JOIN messages m"                         \
+    " ON m.id = c.msg_id AND c.version = m.content_version WHERE c.msg_id = ?"
+#define ORIGINAL_CONTENT_SQL                                                                \
+    "SELECT data, type, rowid FROM content WHERE msg_id = ? AND version = 0"
+
+static int read_content_sql(struct queue_store *s, const char *id, const char *sql,
+                            enum message_content_type *type, unsigned char **data, size_t *len)
 {
     if (!s || check_id(id) != 0 || !data || !len)
         return MG_EINVAL;
     pthread_mutex_lock(&s->rmu);
     sqlite3_stmt *st = NULL;
-    int rc = read_prepare(s, "SELECT data FROM content WHERE msg_id = ?", &st);
+    int rc = read_prepare(s, sql, &st);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         int r = sqlite3_step(st);
@@ -1053,6 +1119,8 @@ int queue_store_read_content(struct queue_store *s, const char *id, unsigned cha
                 b[n] = '\0';
                 *data = b;
                 *len = n;
+                if (type)
+                    *type = (enum message_content_type)sqlite3_column_int(st, 1);
             } else {
                 rc = MG_ENOMEM;
             }
@@ -1063,6 +1131,18 @@ int queue_store_read_content(struct queue_store *s, const char *id, unsigned cha
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->rmu);
     return rc;
+}
+
+int queue_store_read_content(struct queue_store *s, const char *id, unsigned char **data,
+                             size_t *len)
+{
+    return read_content_sql(s, id, CURRENT_CONTENT_SQL, NULL, data, len);
+}
+
+int queue_store_read_original(struct queue_store *s, const char *id,
+                              enum message_content_type *type, unsigned char **data, size_t *len)
+{
+    return read_content_sql(s, id, ORIGINAL_CONTENT_SQL, type, data, len);
 }
 
 struct queue_store_content {
@@ -1082,14 +1162,13 @@ int queue_store_content_open(struct queue_store *s, const char *id,
     int rc = open_db(s->path, SQLITE_OPEN_READONLY, &c->db);
     sqlite3_stmt *st = NULL;
     sqlite3_int64 rowid = 0;
-    if (rc == 0 && sqlite3_prepare_v2(c->db, "SELECT rowid FROM content WHERE msg_id = ?", -1,
-                                      &st, NULL) != SQLITE_OK)
+    if (rc == 0 && sqlite3_prepare_v2(c->db, CURRENT_CONTENT_SQL, -1, &st, NULL) != SQLITE_OK)
         rc = db_err(c->db, "content_open");
     if (rc == 0) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         int r = sqlite3_step(st);
         if (r == SQLITE_ROW)
-            rowid = sqlite3_column_int64(st, 0);
+            rowid = sqlite3_column_int64(st, 2);
         else
             rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(c->db, "content_open");
     }

@@ -89,6 +89,15 @@ int queue_store_delete(struct queue_store *s, const char *id, queue_store_cb cb,
  * delivered/failed). MG_ESTATE via cb when a recipient is not final; MG_ENOTFOUND. */
 int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb, void *arg);
 
+/* A processing channel (CMS unwrap, shaper, MIXER conversion) rewrote the content: store it as
+ * the message's current version, with its type (which may change, e.g. X.400 -> RFC 5322).
+ * The content as received stays available as version 0 (queue_store_read_original, for
+ * reports); versions in between are dropped. content is BORROWED until cb. Errors via cb:
+ * MG_ENOTFOUND, MG_EDB. */
+int queue_store_set_content(struct queue_store *s, const char *id,
+                            enum message_content_type type, const void *content, size_t len,
+                            queue_store_cb cb, void *arg);
+
 /* --- reads (synchronous, any thread) ------------------------------------------------------- */
 
 /* Compact start-up index: one entry per message still in the queue (about 48 bytes; 100,000
@@ -113,12 +122,17 @@ int queue_store_load_index_array(struct queue_store *s, struct queue_store_index
 
 /* Full envelope of one message; caller frees *out with message_free. MG_ENOTFOUND. */
 int queue_store_get(struct queue_store *s, const char *id, struct message **out);
-/* Whole content into a malloc'd buffer (caller frees *data with free(); NUL-terminated past
+/* Whole current content into a malloc'd buffer (caller frees *data with free(); NUL-terminated past
  * *len for convenience). MG_ENOTFOUND. */
 int queue_store_read_content(struct queue_store *s, const char *id, unsigned char **data,
                              size_t *len);
 
-/* Streaming content reads (for large contents): open, read pieces, close. Each handle has its
+/* The content as received (version 0), whatever set_content did since; *type (optional) gets
+ * its type. Caller frees *data. MG_ENOTFOUND. */
+int queue_store_read_original(struct queue_store *s, const char *id,
+                              enum message_content_type *type, unsigned char **data, size_t *len);
+
+/* Streaming content reads (current version) (for large contents): open, read pieces, close. Each handle has its
  * own read-only SQLite connection and incremental blob handle (so a long delivery does not pin
  * the shared read connection to an old snapshot). Use a handle from one thread at a time; the
  * caller owns it and closes it (before closing the store). */

@@ -767,6 +767,83 @@ static void test_delete_and_history(void **state)
     free(ix);
 }
 
+/* ---------------------------------------------------------------------------- content versions */
+
+static int set_content_wait(struct fx *f, const char *id, enum message_content_type t,
+                            const char *c)
+{
+    struct waiter w = { 0 };
+    int rc = queue_store_set_content(f->s, id, t, c, strlen(c), on_done, &w);
+    if (rc != 0)
+        return rc;
+    wait_for(&f->loop, &w, 1);
+    return w.status;
+}
+
+static void test_content_versions(void **state)
+{
+    struct fx *f = *state;
+    static const char x400[] = "\x30\x06\x02\x01\x01\x04\x01\x41";
+    struct message *m = make_msg(1, 1);
+    m->content_type = MESSAGE_CONTENT_X400_P22;
+    assert_int_equal(submit_wait(f, m, x400, sizeof(x400) - 1), 0);
+    /* each step: the new content and type; then current, original and version are checked */
+    static const struct {
+        const char *name, *content;
+        enum message_content_type type;
+        uint32_t version;
+    } steps[] = {
+        { "converted by mixer", "Subject: converted\r\n\r\nbody\r\n", MESSAGE_CONTENT_RFC5322, 1 },
+        { "rewritten by shaper", "Subject: shaped\r\n\r\nbody, shorter\r\n",
+          MESSAGE_CONTENT_RFC5322, 2 },
+        { "empty", "", MESSAGE_CONTENT_OTHER, 3 },
+    };
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+            if (round == 0) {
+                int rc = set_content_wait(f, m->id, steps[i].type, steps[i].content);
+                if (rc != 0)
+                    fail_msg("step %s: %d", steps[i].name, rc);
+            } else if (i + 1 < sizeof(steps) / sizeof(steps[0])) {
+                continue; /* after the restart only the last version is current */
+            }
+            check_content(f->s, m->id, (const unsigned char *)steps[i].content,
+                          strlen(steps[i].content));
+            struct message *g = NULL;
+            assert_int_equal(queue_store_get(f->s, m->id, &g), 0);
+            assert_int_equal(g->content_version, steps[i].version);
+            assert_int_equal(g->content_type, steps[i].type);
+            assert_int_equal(g->content_size, strlen(steps[i].content));
+            message_free(g);
+            struct queue_store_content *sc = NULL;
+            uint64_t size = 99;
+            assert_int_equal(queue_store_content_open(f->s, m->id, &sc, &size), 0);
+            assert_int_equal(size, strlen(steps[i].content));
+            queue_store_content_close(sc);
+            enum message_content_type t = MESSAGE_CONTENT_OTHER;
+            unsigned char *orig = NULL;
+            size_t olen = 0;
+            assert_int_equal(queue_store_read_original(f->s, m->id, &t, &orig, &olen), 0);
+            assert_int_equal(t, MESSAGE_CONTENT_X400_P22);
+            assert_int_equal(olen, sizeof(x400) - 1);
+            assert_memory_equal(orig, x400, olen);
+            free(orig);
+        }
+        if (round == 0) {
+            fx_close_store(f);
+            assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
+        }
+    }
+    assert_int_equal(set_content_wait(f, "00000000000000", MESSAGE_CONTENT_RFC5322, "x"),
+                     MG_ENOTFOUND);
+    assert_int_equal(queue_store_set_content(f->s, m->id, 17, "x", 1, on_done, NULL), MG_EINVAL);
+    assert_int_equal(simple_wait(f, queue_store_delete, m->id), 0);
+    unsigned char *c = NULL;
+    size_t len = 0;
+    assert_int_equal(queue_store_read_original(f->s, m->id, NULL, &c, &len), MG_ENOTFOUND);
+    message_free(m);
+}
+
 /* ---------------------------------------------------------------------------- errors, modes */
 
 static void test_errors(void **state)
@@ -887,6 +964,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_transitions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_hold_and_list, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_history, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_content_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_and_read_only, fx_setup, fx_teardown),
     };
