@@ -253,12 +253,13 @@ static int build_body(const struct message *orig, const struct dsn_rcpt *r, size
         const struct message_rcpt *mr = &orig->rcpts[r[i].rcpt];
         rc |= mg_buf_append(b, "<", 1);
         rc |= append_safe(b, mr->addr);
-        rc |= mg_buf_appendf(b, ">: %s", dsn_action_name(r[i].action));
+        rc |= mg_buf_appendf(b, ">: %s\r\n", dsn_action_name(r[i].action));
         if (r[i].diagnostic) {
-            rc |= mg_buf_append(b, ": ", 2);
+            /* on its own line: address and reply together could pass the line limit */
+            rc |= mg_buf_append(b, "    ", 4);
             rc |= append_safe(b, r[i].diagnostic);
+            rc |= mg_buf_append(b, "\r\n", 2);
         }
-        rc |= mg_buf_append(b, "\r\n", 2);
     }
 
     /* --- part 2: message/delivery-status (RFC 3464 section 2) */

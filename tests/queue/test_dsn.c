@@ -327,6 +327,111 @@ static void test_bad_input(void **state)
     message_free(orig);
 }
 
+/* Hostile or odd input: the report stays well-formed (CRLF lines under 998 octets, no header
+ * injected from peer text, a boundary that does not occur in the returned content). */
+static void test_hostile_input(void **state)
+{
+    (void)state;
+    char longdiag[3001];
+    memset(longdiag, 'x', sizeof(longdiag) - 1);
+    memcpy(longdiag, "550 ", 4);
+    longdiag[sizeof(longdiag) - 1] = '\0';
+    static const char boundary_clash[] =
+        "Subject: clash\r\n\r\n--=_mixgate-dsn-0V9ABCDEFGHJKM-1790003600-0\r\n"
+        "--=_mixgate-dsn-0V9ABCDEFGHJKM-1790003600-0--\r\n";
+    const struct {
+        const char *name, *addr, *diag, *remote, *content;
+        enum message_ret ret;
+        size_t max_returned;
+        const char *third; /* expected type of the third part, NULL = none */
+    } cases[] = {
+        { "long diagnostic", "bob@example.net", longdiag, "mx", original, MESSAGE_RET_HDRS, 0,
+          "text/rfc822-headers" },
+        { "boundary in content", "bob@example.net", "550 no", NULL, boundary_clash,
+          MESSAGE_RET_FULL, 0, "message/rfc822" },
+        { "non-ascii address, CRLF in remote mta", "j\xc3\xb6s\xc3\xa9@example.net", "550 no",
+          "mx\r\nBcc: evil@example.com", original, MESSAGE_RET_HDRS, 0, "text/rfc822-headers" },
+        { "content without header end", "bob@example.net", NULL, NULL,
+          "Subject: only headers\r\nX-A: b", MESSAGE_RET_HDRS, 0, "text/rfc822-headers" },
+        { "full content over max_returned", "bob@example.net", NULL, NULL, original,
+          MESSAGE_RET_FULL, 20, "text/rfc822-headers" },
+        { "LF-only content, full", "bob@example.net", NULL, NULL,
+          "Subject: lf\n\nline\nline\n", MESSAGE_RET_FULL, 0, "message/rfc822" },
+        { "empty content", "bob@example.net", NULL, NULL, "", MESSAGE_RET_FULL, 0, NULL },
+    };
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+        struct message *orig = message_create();
+        assert_non_null(orig);
+        memcpy(orig->id, "0V9ABCDEFGHJKM", MESSAGE_ID_SIZE - 1);
+        assert_int_equal(message_set_originator(orig, "alice@example.org"), 0);
+        assert_int_equal(message_add_rcpt(orig, cases[ci].addr, NULL, 0, NULL), 0);
+        orig->ret = cases[ci].ret;
+        struct dsn_rcpt r = { .rcpt = 0, .action = DSN_ACTION_FAILED,
+                              .diagnostic = cases[ci].diag, .remote_mta = cases[ci].remote };
+        struct dsn_opts opts = { .reporting_mta = "gw.example.mil", .now = 1790003600,
+                                 .max_returned = cases[ci].max_returned };
+        struct message *out = NULL;
+        unsigned char *c = NULL;
+        size_t len = 0;
+        int rc = dsn_build(orig, &r, 1, cases[ci].content, strlen(cases[ci].content), &opts,
+                           &out, &c, &len);
+        if (rc != 0 || !out)
+            fail_msg("case %s: rc %d", cases[ci].name, rc);
+        /* line discipline */
+        size_t line = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (c[i] == '\n') {
+                if (i == 0 || c[i - 1] != '\r')
+                    fail_msg("case %s: bare LF at %zu", cases[ci].name, i);
+                line = 0;
+            } else if (++line > 998) {
+                fail_msg("case %s: line over 998 octets at %zu", cases[ci].name, i);
+            }
+        }
+        assert_null(strstr((char *)c, "\r\nBcc:"));
+        /* structure */
+        GMimeStream *st = g_mime_stream_mem_new_with_buffer((const char *)c, len);
+        GMimeParser *ps = g_mime_parser_new_with_stream(st);
+        GMimeMessage *msg = g_mime_parser_construct_message(ps, NULL);
+        assert_non_null(msg);
+        GMimeObject *top = g_mime_message_get_mime_part(msg);
+        assert_true(GMIME_IS_MULTIPART(top));
+        int nparts = g_mime_multipart_get_count(GMIME_MULTIPART(top));
+        if (nparts != (cases[ci].third ? 3 : 2))
+            fail_msg("case %s: %d parts", cases[ci].name, nparts);
+        GByteArray *ds = part_bytes(g_mime_multipart_get_part(GMIME_MULTIPART(top), 1));
+        GMimeObject *blocks[MAX_BLOCKS];
+        int nb = status_blocks(ds, blocks);
+        g_byte_array_unref(ds);
+        assert_int_equal(nb, 2);
+        check_field(blocks[1], "Action", "failed", cases[ci].name);
+        check_field(blocks[1], "Status", "5.0.0", cases[ci].name);
+        const char *diag = g_mime_object_get_header(blocks[1], "Diagnostic-Code");
+        if (cases[ci].diag)
+            assert_true(diag && strlen(diag) <= 998);
+        for (int i = 0; i < nb; i++)
+            g_object_unref(blocks[i]);
+        if (cases[ci].third) {
+            GMimeObject *p2 = g_mime_multipart_get_part(GMIME_MULTIPART(top), 2);
+            char *t = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(p2));
+            if (strcmp(t, cases[ci].third) != 0)
+                fail_msg("case %s: third part %s", cases[ci].name, t);
+            g_free(t);
+            if (GMIME_IS_MESSAGE_PART(p2)) {
+                GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(p2));
+                assert_non_null(inner);
+                assert_non_null(g_mime_message_get_subject(inner));
+            }
+        }
+        g_object_unref(msg);
+        g_object_unref(ps);
+        g_object_unref(st);
+        message_free(out);
+        message_free(orig);
+        free(c);
+    }
+}
+
 static void test_wanted(void **state)
 {
     (void)state;
@@ -357,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_no_report),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_wanted),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
