@@ -36,13 +36,14 @@ static void usage(FILE *f)
         "  --oaep  --ecdh-sha256  --detached  --header-protection  --encrypt-to-self\n"
         "  --der                       binary CMS output (P772 content etc.), no MIME\n"
         "  --content-type OID          eContentType of binary content (default id-data)\n"
+        "  --content FILE              verify: detached content for a DER signature\n"
         "  --at UNIXTIME               validate certificates at this time\n"
         "  -o FILE                     output file (default stdout)\n");
 }
 
 struct opts {
     const char *key, *cert, *okey, *ocert, *pass, *out, *label, *olabel, *equiv, *receipt_to,
-        *ctype, *store;
+        *ctype, *store, *content;
     int der;
 };
 
@@ -99,10 +100,10 @@ static void hex(FILE *f, const unsigned char *p, size_t n)
 
 static void print_layers(const struct cms_result *r)
 {
-    static const char *const kinds[] = { "?", "signed", "enveloped", "authenveloped", "receipt" };
+    static const char *const kinds[] = { "?", "signed", "enveloped", "authenveloped", };
     for (int i = 0; i < r->nlayers; i++) {
         const struct cms_layer *l = &r->layers[i];
-        fprintf(stderr, "layer %d: %s", i + 1, kinds[l->kind <= 4 ? l->kind : 0]);
+        fprintf(stderr, "layer %d: %s", i + 1, kinds[l->kind <= 3 ? l->kind : 0]);
         if (l->kind == CMS_KIND_SIGNED) {
             fprintf(stderr, " signer=\"%s\" verify=%s", l->signer,
                     l->status ? mg_errname(l->status) : "ok");
@@ -156,7 +157,7 @@ int cmd_cms_main(int argc, char **argv)
     }
     enum { O_KEY = 256, O_CERT, O_OKEY, O_OCERT, O_PASS, O_RECIP, O_CA, O_UNTRUSTED, O_CRL,
            O_REVOC, O_LABEL, O_OLABEL, O_EQUIV, O_RTO, O_CIPHER, O_OAEP, O_ECDH, O_DETACHED,
-           O_HP, O_SELF, O_DER, O_CTYPE, O_AT, O_STORE, O_TO };
+           O_HP, O_SELF, O_DER, O_CTYPE, O_AT, O_STORE, O_TO, O_CONTENT };
     static const struct option lopts[] = {
         { "key", 1, 0, O_KEY }, { "cert", 1, 0, O_CERT }, { "outer-key", 1, 0, O_OKEY },
         { "outer-cert", 1, 0, O_OCERT }, { "pass", 1, 0, O_PASS }, { "recip", 1, 0, O_RECIP },
@@ -167,7 +168,7 @@ int cmd_cms_main(int argc, char **argv)
         { "ecdh-sha256", 0, 0, O_ECDH }, { "detached", 0, 0, O_DETACHED },
         { "header-protection", 0, 0, O_HP }, { "encrypt-to-self", 0, 0, O_SELF },
         { "der", 0, 0, O_DER }, { "content-type", 1, 0, O_CTYPE }, { "at", 1, 0, O_AT },
-        { "store", 1, 0, O_STORE }, { "to", 1, 0, O_TO }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "store", 1, 0, O_STORE }, { "to", 1, 0, O_TO }, { "content", 1, 0, O_CONTENT }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     struct cms_policy *p = NULL;
     struct cert_store *store = NULL;
@@ -244,6 +245,7 @@ int cmd_cms_main(int argc, char **argv)
         case O_CTYPE: rc = cms_policy_set_content_type(p, optarg); break;
         case O_AT: cms_policy_set_check_time(p, strtoll(optarg, NULL, 10)); break;
         case O_STORE: o.store = optarg; break;
+        case O_CONTENT: o.content = optarg; break;
         case O_TO:
             if (ntos < 32) tos[ntos++] = optarg;
             else rc = MG_ETOOBIG;
@@ -297,7 +299,17 @@ int cmd_cms_main(int argc, char **argv)
     rc = mg_read_file(inpath ? inpath : "/dev/stdin", CMS_CLI_MAX_INPUT, &in, &inlen);
     if (rc)
         goto out;
-    if (unwrap)
+    if (unwrap && o.content) {
+        unsigned char *cd = NULL;
+        size_t cl = 0;
+        what = o.content;
+        if ((rc = mg_read_file(o.content, CMS_CLI_MAX_INPUT, &cd, &cl))) {
+            free(in);
+            goto out;
+        }
+        rc = cms_unwrap_detached(p, in, inlen, cd, cl, &res);
+        free(cd);
+    } else if (unwrap)
         rc = cms_unwrap(p, in, inlen, &res);
     else
         rc = cms_wrap(p, ops, o.der ? CMS_FORMAT_DER : CMS_FORMAT_MIME, in, inlen, &res);

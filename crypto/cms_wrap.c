@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/pem.h> /* before cms.h: it declares PEM_read_bio_CMS */
 #include <openssl/cms.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/ec.h>
+#include <openssl/bn.h>
 #include <openssl/x509v3.h>
 #include "cms_wrap.h"
 #include "cms_internal.h"
@@ -690,13 +691,23 @@ static int verify_reason(struct cms_result *res, const char *what)
 static int try_verify(CMS_ContentInfo *cms, STACK_OF(X509) *certs, const unsigned char *d,
                       size_t dlen, int have_d, unsigned char **out, size_t *outlen)
 {
-    BIO *dc = have_d ? BIO_new_mem_buf(d, (int)dlen) : NULL;
+    /* The detached content goes through a buffer BIO, not a bare memory BIO: OpenSSL 3.0's
+     * CMS_verify copies a memory BIO into a private one that it leaks on some early errors. */
+    BIO *mem = have_d ? BIO_new_mem_buf(d, (int)dlen) : NULL;
+    BIO *buf = have_d ? BIO_new(BIO_f_buffer()) : NULL;
+    BIO *dc = NULL;
+    if (mem && buf) {
+        dc = BIO_push(buf, mem);
+        mem = buf = NULL;
+    }
     BIO *o = BIO_new(BIO_s_mem());
     int ok = o && (!have_d || dc) &&
              CMS_verify(cms, certs, NULL, dc, o, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1;
     if (ok && bio_take(o, out, outlen))
         ok = 0;
-    BIO_free(dc);
+    BIO_free_all(dc);
+    BIO_free(mem);
+    BIO_free(buf);
     BIO_free(o);
     return ok;
 }
@@ -795,14 +806,18 @@ static void list_recipients(CMS_ContentInfo *cms, struct cms_layer *l)
                                                   &kid, NULL, NULL, &issuer, &sno);
             l->nrecipients += sk_CMS_RecipientEncryptedKey_num(reks);
         } else {
+            kind = type == CMS_RECIPINFO_KEK ? "kekri" : type == CMS_RECIPINFO_PASS ? "pwri" : "ori";
             l->nrecipients++;
         }
-        char who[200] = "?";
+        char who[200] = "-";
         if (issuer && sno) {
             char iss[150];
             X509_NAME_oneline(issuer, iss, sizeof iss);
-            long serial = ASN1_INTEGER_get(sno);
-            snprintf(who, sizeof who, "%s#%ld", iss, serial);
+            BIGNUM *bn = ASN1_INTEGER_to_BN(sno, NULL);
+            char *hx = bn ? BN_bn2hex(bn) : NULL;
+            snprintf(who, sizeof who, "%s#%s", iss, hx ? hx : "?");
+            OPENSSL_free(hx);
+            BN_free(bn);
         } else if (kid) {
             snprintf(who, sizeof who, "keyid:%d bytes", ASN1_STRING_length(kid));
         }
@@ -857,8 +872,13 @@ static int decrypt_layer(const struct cms_policy *p, CMS_ContentInfo *cms, struc
         rc = fail(res, MG_ECRYPTO, "content-encryption key does not decrypt: recipient info damaged");
     } else {
         BIO *o = BIO_new(BIO_s_mem());
+        unsigned long e;
         if (o && CMS_decrypt(cms, NULL, NULL, NULL, o, CMS_BINARY) == 1)
             rc = bio_take(o, out, outlen);
+        else if (ERR_GET_LIB(e = ERR_peek_last_error()) == ERR_LIB_CMS &&
+                 (ERR_GET_REASON(e) == CMS_R_UNKNOWN_CIPHER ||
+                  ERR_GET_REASON(e) == CMS_R_CIPHER_INITIALISATION_ERROR))
+            rc = fail(res, MG_ENOTSUP, "content cipher not available (legacy algorithm?)");
         else
             /* OpenSSL hides a failed key decryption behind a random key (MMA countermeasure);
              * we keep that, so a damaged recipient info and damaged ciphertext read alike and
@@ -1005,7 +1025,7 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
 }
 
 static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_t len,
-                      struct cms_result *res)
+                      const unsigned char *ext, size_t extlen, struct cms_result *res)
 {
     unsigned char *cur = malloc(len ? len : 1);
     size_t curlen = len;
@@ -1032,7 +1052,9 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
         }
         unsigned char *o = NULL;
         size_t ol = 0;
-        rc = open_layer(p, cms, NULL, 0, 0, &o, &ol, res);
+        /* external content (a detached signature) applies to the outermost layer only */
+        int first = res->nlayers == 0;
+        rc = open_layer(p, cms, first ? ext : NULL, first ? extlen : 0, first && ext, &o, &ol, res);
         int next = OBJ_obj2nid(CMS_get0_eContentType(cms));
         CMS_ContentInfo_free(cms);
         if (rc)
@@ -1107,6 +1129,38 @@ static int unwrap_mime(const struct cms_policy *p, const unsigned char *in, size
     return rc;
 }
 
+static void summarize(struct cms_result *res)
+{
+    char *r = res->reason;
+    size_t o = 0;
+    for (int i = 0; i < res->nlayers && o < sizeof res->reason; i++) {
+        static const char *const kinds[] = { "?", "signed", "enveloped", "authenveloped" };
+        int n = snprintf(r + o, sizeof res->reason - o, "%s%s", i ? "+" : "",
+                         kinds[res->layers[i].kind <= 3 ? res->layers[i].kind : 0]);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+}
+
+int cms_unwrap_detached(const struct cms_policy *p, const unsigned char *sig, size_t siglen,
+                        const unsigned char *content, size_t clen, struct cms_result *res)
+{
+    cms_result_init(res);
+    if (!p || !sig || !content)
+        return fail(res, MG_EINVAL, "bad arguments");
+    if (siglen > p->max_size || clen > p->max_size || clen > INT_MAX)
+        return fail(res, MG_ETOOBIG, "input exceeds the limit of %zu bytes", p->max_size);
+    if (!cms_wrap_is_der(sig, siglen))
+        return fail(res, MG_EPARSE, "detached signature is not DER CMS");
+    ERR_clear_error();
+    int rc = unwrap_der(p, sig, siglen, content, clen, res);
+    if (!rc)
+        summarize(res);
+    ERR_clear_error();
+    return rc;
+}
+
 int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
                struct cms_result *res)
 {
@@ -1116,19 +1170,27 @@ int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
     if (len > p->max_size || len > INT_MAX)
         return fail(res, MG_ETOOBIG, "message of %zu bytes exceeds the limit of %zu", len, p->max_size);
     ERR_clear_error();
-    int rc = cms_wrap_is_der(in, len) ? unwrap_der(p, in, len, res) : unwrap_mime(p, in, len, res);
-    if (!rc && !res->header_mismatch) {
-        char *r = res->reason;
-        size_t o = 0;
-        for (int i = 0; i < res->nlayers && o < sizeof res->reason; i++) {
-            static const char *const kinds[] = { "?", "signed", "enveloped", "authenveloped", "receipt" };
-            int n = snprintf(r + o, sizeof res->reason - o, "%s%s", i ? "+" : "",
-                             kinds[res->layers[i].kind <= 4 ? res->layers[i].kind : 0]);
-            if (n < 0)
-                break;
-            o += (size_t)n;
-        }
+    int rc;
+    if (len >= 11 && !memcmp(in, "-----BEGIN ", 11)) {
+        /* PEM CMS (or PKCS7) as `openssl cms -outform PEM` writes it */
+        BIO *b = BIO_new_mem_buf(in, (int)len);
+        CMS_ContentInfo *cms = b ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : NULL;
+        unsigned char *der = NULL;
+        size_t dl = 0;
+        BIO_free(b);
+        if (!cms)
+            rc = fail(res, MG_EPARSE, "PEM input is not a CMS ContentInfo");
+        else if ((rc = der_of(cms, &der, &dl)) == 0)
+            rc = unwrap_der(p, der, dl, NULL, 0, res);
+        CMS_ContentInfo_free(cms);
+        free(der);
+    } else if (cms_wrap_is_der(in, len)) {
+        rc = unwrap_der(p, in, len, NULL, 0, res);
+    } else {
+        rc = unwrap_mime(p, in, len, res);
     }
+    if (!rc && !res->header_mismatch)
+        summarize(res);
     ERR_clear_error();
     return rc;
 }

@@ -20,8 +20,7 @@ enum {
 };
 #define CMS_OP_TRIPLE (CMS_OP_SIGN | CMS_OP_ENCRYPT | CMS_OP_OUTER_SIGN)
 
-enum cms_layer_kind { CMS_KIND_SIGNED = 1, CMS_KIND_ENVELOPED, CMS_KIND_AUTH_ENVELOPED,
-                      CMS_KIND_RECEIPT };
+enum cms_layer_kind { CMS_KIND_SIGNED = 1, CMS_KIND_ENVELOPED, CMS_KIND_AUTH_ENVELOPED };
 
 #define CMS_MAX_LAYERS 8
 
@@ -69,6 +68,11 @@ int cms_wrap(const struct cms_policy *p, unsigned ops, enum cms_format fmt,
  * (signer certificate), MG_EPARSE (not CMS / S/MIME) ... */
 int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
                struct cms_result *res);
+
+/* Verify a detached DER signature (RFC 4134 4.3 style) over content, then unwrap whatever the
+ * content holds no further (it is returned as is in res->data). */
+int cms_unwrap_detached(const struct cms_policy *p, const unsigned char *sig, size_t siglen,
+                        const unsigned char *content, size_t clen, struct cms_result *res);
 
 /* Sniff: 1 if the bytes are DER CMS, 0 otherwise. */
 int cms_wrap_is_der(const unsigned char *in, size_t len);
