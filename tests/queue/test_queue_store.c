@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,13 +92,18 @@ static void wait_for(uv_loop_t *loop, struct waiter *w, int target)
 }
 
 /* Deterministic content for message number seq: a header, then a pattern. */
+static void fill_content(unsigned seq, unsigned char *c, size_t len)
+{
+    int h = snprintf((char *)c, len + 1, "Subject: message %u\r\n\r\n", seq);
+    for (size_t i = (size_t)h < len ? (size_t)h : len; i < len; i++)
+        c[i] = (unsigned char)('a' + (i * 7 + seq) % 26);
+}
+
 static unsigned char *make_content(unsigned seq, size_t len)
 {
     unsigned char *c = malloc(len + 1);
     assert_non_null(c);
-    int h = snprintf((char *)c, len + 1, "Subject: message %u\r\n\r\n", seq);
-    for (size_t i = (size_t)h < len ? (size_t)h : len; i < len; i++)
-        c[i] = (unsigned char)('a' + (i * 7 + seq) % 26);
+    fill_content(seq, c, len);
     return c;
 }
 
@@ -488,6 +494,81 @@ static void test_batch_isolation(void **state)
     message_free(a);
     message_free(dup);
     message_free(b);
+}
+
+/* Reads from another thread while the loop submits and the writer commits: every read sees a
+ * committed message whole (same content it was submitted with) and nothing fails. */
+struct reader {
+    struct queue_store *s;
+    _Atomic int stop;
+    int reads, errors;
+};
+
+static int reader_index_cb(void *arg, const struct queue_store_index_entry *e)
+{
+    struct reader *r = arg;
+    unsigned char *c = NULL;
+    size_t len = 0;
+    struct message *g = NULL;
+    if (queue_store_get(r->s, e->id, &g) != 0 || g->nrcpts != 2 ||
+        queue_store_read_content(r->s, e->id, &c, &len) != 0 || len != g->content_size)
+        r->errors++;
+    else {
+        unsigned seq = 0;
+        unsigned char *want = NULL;
+        /* no cmocka asserts on this thread: count errors, the main thread checks them */
+        want = malloc(len + 1);
+        if (!want || sscanf(g->envid, "seq-%u", &seq) != 1)
+            r->errors++;
+        else {
+            fill_content(seq, want, len);
+            if (memcmp(want, c, len) != 0)
+                r->errors++;
+        }
+        free(want);
+    }
+    r->reads++;
+    free(c);
+    message_free(g);
+    return 0;
+}
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    while (!r->stop)
+        if (queue_store_load_index(r->s, reader_index_cb, r) != 0)
+            r->errors++;
+    return NULL;
+}
+
+static void test_concurrent_reads(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 300 };
+    struct reader rd = { .s = f->s };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
+    struct message *ms[N];
+    unsigned char *cs[N];
+    struct waiter w = { 0 };
+    for (unsigned i = 0; i < N; i++) {
+        ms[i] = make_msg(i, 2);
+        cs[i] = make_content(i, 100 + i * 13);
+        assert_int_equal(queue_store_submit(f->s, ms[i], cs[i], 100 + i * 13, on_done, &w), 0);
+        if (i % 10 == 9)
+            wait_for(&f->loop, &w, (int)i + 1); /* many small batches */
+    }
+    wait_for(&f->loop, &w, N);
+    rd.stop = 1;
+    pthread_join(th, NULL);
+    assert_int_equal(w.nfail, 0);
+    assert_int_equal(rd.errors, 0);
+    assert_true(rd.reads > 0);
+    for (unsigned i = 0; i < N; i++) {
+        message_free(ms[i]);
+        free(cs[i]);
+    }
 }
 
 /* ---------------------------------------------------------------------------- transitions */
@@ -961,6 +1042,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_after_sigkill, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_batch_isolation, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_reads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_state_transitions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_hold_and_list, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_history, fx_setup, fx_teardown),
