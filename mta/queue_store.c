@@ -750,8 +750,15 @@ int queue_store_submit(struct queue_store *s, struct message *msg, const void *c
         return MG_EINVAL;
     if (msg->id[0] && !message_id_valid(msg->id))
         return MG_EINVAL;
-    if (content_len > s->opts.max_content)
+    if (content_len > s->opts.max_content || msg->nrcpts > MESSAGE_RCPTS_MAX ||
+        msg->label_len > MESSAGE_LABEL_MAX)
         return MG_ETOOBIG;
+    /* the fields may have been set without the setters: check what the tables require */
+    if ((unsigned)msg->content_type > MESSAGE_CONTENT_OTHER || (unsigned)msg->ret > MESSAGE_RET_FULL)
+        return MG_EINVAL;
+    for (size_t i = 0; i < msg->nrcpts; i++)
+        if (!msg->rcpts[i].addr || (unsigned)msg->rcpts[i].state >= MESSAGE_RCPT_STATE_COUNT)
+            return MG_EINVAL;
     struct op *op = op_new(OP_SUBMIT, NULL, cb, arg);
     if (!op)
         return MG_ENOMEM;

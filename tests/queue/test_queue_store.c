@@ -937,18 +937,21 @@ static void test_errors(void **state)
     badprio->priority = 6;
     struct message *badid = make_msg(4, 1);
     memcpy(badid->id, "../etc/passwd", 14);
+    struct message *badstate = make_msg(6, 2);
+    badstate->rcpts[1].state = 7;
     struct queue_store_rcpt_update u = { .rcpt = 5, .state = MESSAGE_RCPT_DELIVERED };
     struct queue_store_rcpt_update bad_state = { .rcpt = 0, .state = 9 };
     static const char *const names[] = { "no recipients",       "priority 6",
                                          "bad id",              "update bad state",
                                          "update bad id",       "hold bad id",
-                                         "get bad id",          "content bad id" };
-    static const int expect[] = { MG_EINVAL, MG_EINVAL, MG_EINVAL, MG_EINVAL,
+                                         "get bad id",          "content bad id",
+                                         "rcpt state 7" };
+    static const int expect[] = { MG_EINVAL, MG_EINVAL, MG_EINVAL, MG_EINVAL, MG_EINVAL,
                                   MG_EINVAL, MG_EINVAL, MG_EINVAL, MG_EINVAL };
     struct message *g = NULL;
     unsigned char *c = NULL;
     size_t len = 0;
-    int got[8];
+    int got[9];
     got[0] = queue_store_submit(f->s, norcpt, "x", 1, on_done, NULL);
     got[1] = queue_store_submit(f->s, badprio, "x", 1, on_done, NULL);
     got[2] = queue_store_submit(f->s, badid, "x", 1, on_done, NULL);
@@ -957,7 +960,8 @@ static void test_errors(void **state)
     got[5] = queue_store_hold(f->s, "a/b", "x", on_done, NULL);
     got[6] = queue_store_get(f->s, "", &g);
     got[7] = queue_store_read_content(f->s, "0123456789ABCDEFG", &c, &len);
-    for (int i = 0; i < 8; i++)
+    got[8] = queue_store_submit(f->s, badstate, "x", 1, on_done, NULL);
+    for (int i = 0; i < 9; i++)
         if (got[i] != expect[i])
             fail_msg("case %s: %d", names[i], got[i]);
     /* errors reported through the callback */
@@ -971,6 +975,7 @@ static void test_errors(void **state)
     message_free(norcpt);
     message_free(badprio);
     message_free(badid);
+    message_free(badstate);
 
     /* size limit from the options */
     fx_close_store(f);
