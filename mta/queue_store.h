@@ -45,7 +45,8 @@ int queue_store_open(struct queue_store **out, uv_loop_t *loop, const char *path
 /* Waits for every queued write to commit, stops the writer and completes the remaining
  * callbacks (on this thread), then closes the database. With a loop, the uv_async handle is
  * closed with uv_close and the store memory is released in its close callback: run the loop
- * (uv_run) once more before uv_loop_close. NULL is fine. */
+ * (uv_run) once more before uv_loop_close. NULL is fine. Writes issued from the callbacks
+ * completed here fail with MG_ESTATE; the store must not be used after this call. */
 void queue_store_close(struct queue_store *s);
 
 /* A fresh queue id from the store's generator (loop thread only). */
