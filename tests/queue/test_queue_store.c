@@ -474,6 +474,63 @@ static void test_group_commit(void **state)
     free(c);
 }
 
+/* 64 "sessions", each submitting its next message when the previous one is durable (like SMTP
+ * clients waiting for 250): the writer still shares each fsync among the sessions waiting. */
+struct session_run {
+    struct queue_store *s;
+    unsigned char *content;
+    unsigned next, total, done, failed;
+    struct session {
+        struct session_run *run;
+        struct message *m;
+    } sess[64];
+};
+
+static void session_done(void *arg, int status);
+
+static void session_start(struct session *se)
+{
+    struct session_run *r = se->run;
+    se->m = make_msg(r->next++, 1);
+    if (queue_store_submit(r->s, se->m, r->content, 4096, session_done, se) != 0)
+        r->failed++;
+}
+
+static void session_done(void *arg, int status)
+{
+    struct session *se = arg;
+    struct session_run *r = se->run;
+    r->done++;
+    if (status != 0)
+        r->failed++;
+    message_free(se->m);
+    se->m = NULL;
+    if (r->next < r->total)
+        session_start(se);
+}
+
+static void test_group_commit_sessions(void **state)
+{
+    struct fx *f = *state;
+    struct session_run r = { .s = f->s, .total = 1000 };
+    r.content = make_content(1, 4096);
+    struct queue_store_stats before, after;
+    queue_store_get_stats(f->s, &before);
+    for (int i = 0; i < 64; i++) {
+        r.sess[i].run = &r;
+        session_start(&r.sess[i]);
+    }
+    while (r.done < r.total)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    queue_store_get_stats(f->s, &after);
+    uint64_t commits = after.commits - before.commits;
+    print_message("group commit: 64 sessions, %u submissions in %llu commits\n", r.total,
+                  (unsigned long long)commits);
+    assert_int_equal(r.failed, 0);
+    assert_true(commits <= r.total / 4);
+    free(r.content);
+}
+
 /* One failing write in a batch (a duplicate id) does not undo the others of the batch. */
 static void test_batch_isolation(void **state)
 {
@@ -1046,6 +1103,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_recovery, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restart_after_sigkill, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_sessions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_batch_isolation, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_reads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_state_transitions, fx_setup, fx_teardown),
