@@ -536,10 +536,10 @@ static int data_line(struct smtp_session *s, const char *p, size_t n, int crlf)
 static void process(struct smtp_session *s)
 {
     while (s->state != SMTP_SESSION_DONE && s->state != SMTP_SESSION_WAIT && !s->want_starttls) {
-        const char *base = (const char *)s->in.data + s->in_off;
         size_t avail = s->in.len - s->in_off;
-        if (!avail)
+        if (!avail || !s->in.data)
             break;
+        const char *base = (const char *)s->in.data + s->in_off;
         if (s->state == SMTP_SESSION_BDAT) {
             size_t take = avail < s->bdat_remaining ? avail : s->bdat_remaining;
             if (!s->bdat_discard)

@@ -1,0 +1,505 @@
+/* test_smtp_client: the SMTP client against real peers it did not write: an aiosmtpd sink
+ * (tests/smtp/aiosmtpd_sink.py), Postfix's smtp-sink, and a closed port; MX resolution through
+ * c-ares against a small fake DNS responder (tests/smtp/fake_dns.py). Each case opens one
+ * connection, sends its messages on it one after another, and closes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mg_err.h"
+#include "smtp_client.h"
+
+#ifndef SMTP_TEST_DIR
+#error "SMTP_TEST_DIR must name tests/smtp"
+#endif
+#define PY "/usr/bin/python3"
+
+static char tmpdir[256];
+
+/* ---- peers ---- */
+
+struct peer {
+    pid_t pid;
+    int port;
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static int read_portfile(const char *path)
+{
+    for (int i = 0; i < 200; i++) { /* up to 10 s: python start-up on a busy machine */
+        FILE *f = fopen(path, "r");
+        if (f) {
+            int port = 0;
+            if (fscanf(f, "%d", &port) != 1)
+                port = 0;
+            fclose(f);
+            if (port > 0)
+                return port;
+        }
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+static pid_t spawn(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void peer_stop(struct peer *p)
+{
+    if (p->pid > 0) {
+        kill(p->pid, SIGTERM);
+        waitpid(p->pid, NULL, 0);
+        p->pid = 0;
+    }
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) || getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static int wait_listening(int port)
+{
+    for (int i = 0; i < 200; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(fd);
+        if (ok)
+            return 0;
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+enum peer_kind { P_AIO, P_AIO_TLS, P_AIO_UTF8, P_SINK, P_SINK_DROP, P_CLOSED };
+
+static int peer_start(struct peer *p, enum peer_kind k, const char *tag)
+{
+    char portfile[512], log[512], cert[300], key[300], dump[512];
+    snprintf(portfile, sizeof portfile, "%s/%s.port", tmpdir, tag);
+    snprintf(log, sizeof log, "%s/%s.log", tmpdir, tag);
+    snprintf(cert, sizeof cert, "%s/cert.pem", tmpdir);
+    snprintf(key, sizeof key, "%s/key.pem", tmpdir);
+    memset(p, 0, sizeof *p);
+    switch (k) {
+    case P_AIO:
+    case P_AIO_TLS:
+    case P_AIO_UTF8: {
+        char *argv[10] = { PY, SMTP_TEST_DIR "/aiosmtpd_sink.py", portfile, log };
+        int n = 4;
+        if (k == P_AIO_TLS) {
+            argv[n++] = "--tls";
+            argv[n++] = cert;
+            argv[n++] = key;
+        }
+        if (k == P_AIO_UTF8)
+            argv[n++] = "--utf8";
+        argv[n] = NULL;
+        p->pid = spawn(argv);
+        p->port = read_portfile(portfile);
+        return p->port > 0 ? 0 : -1;
+    }
+    case P_SINK:
+    case P_SINK_DROP: {
+        char addr[64];
+        p->port = free_port();
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", p->port);
+        snprintf(dump, sizeof dump, "%s/%s-dump/%%M.", tmpdir, tag);
+        char *argv[10] = { "/usr/sbin/smtp-sink", "-u", "root", "-d", dump, addr, "10", NULL };
+        if (k == P_SINK_DROP) {
+            argv[5] = "-q";
+            argv[6] = ".";
+            argv[7] = addr;
+            argv[8] = "10";
+            argv[9] = NULL;
+        }
+        p->pid = spawn(argv);
+        return wait_listening(p->port);
+    }
+    case P_CLOSED:
+        p->port = free_port();
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- client run ---- */
+
+struct msgspec {
+    const char *from;
+    const char *rcpts; /* comma-separated */
+    const char *content;
+    int smtputf8;
+    int dsn;           /* RET=HDRS ENVID, NOTIFY and ORCPT on every recipient */
+};
+
+struct run {
+    uv_loop_t loop;
+    struct smtp_envelope env[4];
+    size_t nmsgs, next;
+    char out[1024];
+    struct smtp_client_info info;
+    int closed;
+};
+
+static void on_closed(void *arg) { ((struct run *)arg)->closed = 1; }
+
+static void on_sent(struct smtp_client *c, int status, const struct smtp_reply *res, size_t n, void *arg);
+
+static void send_next(struct smtp_client *c, struct run *r)
+{
+    if (r->next >= r->nmsgs) {
+        smtp_client_close(c, on_closed, r);
+        return;
+    }
+    int rc = smtp_client_send(c, &r->env[r->next++], on_sent, r);
+    if (rc) {
+        size_t l = strlen(r->out);
+        snprintf(r->out + l, sizeof r->out - l, " send:%s", mg_errname(rc));
+        smtp_client_close(c, on_closed, r);
+    }
+}
+
+static void on_sent(struct smtp_client *c, int status, const struct smtp_reply *res, size_t n, void *arg)
+{
+    struct run *r = arg;
+    size_t l = strlen(r->out);
+    l += (size_t)snprintf(r->out + l, sizeof r->out - l, " [");
+    for (size_t i = 0; i < n; i++)
+        l += (size_t)snprintf(r->out + l, sizeof r->out - l, "%s%d %s", i ? " " : "", res[i].code,
+                              res[i].enhanced[0] ? res[i].enhanced : "-");
+    l += (size_t)snprintf(r->out + l, sizeof r->out - l, "]%s", status ? "!" : "");
+    if (status) {
+        smtp_client_close(c, on_closed, r);
+        return;
+    }
+    send_next(c, r);
+}
+
+static void on_open(struct smtp_client *c, int status, const struct smtp_reply *rep, void *arg)
+{
+    struct run *r = arg;
+    r->info = *smtp_client_get_info(c);
+    if (status) {
+        snprintf(r->out, sizeof r->out, "open:%d %s", rep->code, rep->enhanced);
+        smtp_client_close(c, on_closed, r);
+        return;
+    }
+    snprintf(r->out, sizeof r->out, "open:ok tls=%d verified=%d", r->info.tls, r->info.tls_verified);
+    send_next(c, r);
+}
+
+static void build_env(struct smtp_envelope *e, const struct msgspec *m)
+{
+    smtp_envelope_init(e);
+    smtp_envelope_set_str(&e->mail_from, m->from);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", m->rcpts);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        smtp_envelope_add_rcpt(e, t, m->dsn ? SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE : 0,
+                               m->dsn ? "rfc822" : NULL, m->dsn ? t : NULL);
+    if (m->dsn) {
+        e->ret = SMTP_RET_HDRS;
+        smtp_envelope_set_str(&e->envid, "env+id=1");
+    }
+    e->smtputf8 = m->smtputf8;
+    e->content = (unsigned char *)strdup(m->content);
+    e->content_len = strlen(m->content);
+}
+
+static void run_client(struct run *r, struct smtp_client_opts *o, const struct msgspec *msgs, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < n; i++)
+        build_env(&r->env[i], &msgs[i]);
+    r->nmsgs = n;
+    assert_int_equal(uv_loop_init(&r->loop), 0);
+    struct smtp_client *c;
+    assert_int_equal(smtp_client_open(&c, &r->loop, o, on_open, r), 0);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r->closed, 1);
+    assert_int_equal(uv_loop_close(&r->loop), 0);
+    for (size_t i = 0; i < n; i++)
+        smtp_envelope_free(&r->env[i]);
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+/* ---- cases ---- */
+
+enum tlsmode { T_NONE, T_OPP, T_REQ };
+
+struct ccase {
+    const char *name;
+    enum peer_kind peer;
+    enum tlsmode tls;
+    int verify;                 /* 1 = verify against the test CA */
+    const char *verify_name;    /* NULL = the peer name (127.0.0.1) */
+    struct msgspec msgs[3];
+    size_t nmsgs;
+    const char *expect;
+    int delivered;              /* messages the aiosmtpd sink logged (-1 = do not check) */
+};
+
+#define OKMSG(r) { "a@s.test", r, "Subject: t\r\n\r\nhello\r\n.leading dot\nbare lf\r\n", 0, 0 }
+
+static const struct ccase cases[] = {
+    { "per-recipient-results-two-messages", P_AIO, T_NONE, 0, NULL,
+      { OKMSG("ok@r.test,temp1@r.test,perm1@r.test"), OKMSG("ok2@r.test") }, 2,
+      "open:ok tls=0 verified=0 [250 2.0.0 450 4.2.1 550 5.1.1] [250 2.0.0]", 2 },
+    { "all-recipients-refused-then-next-message", P_AIO, T_NONE, 0, NULL,
+      { OKMSG("perm1@r.test,temp2@r.test"), OKMSG("ok@r.test") }, 2,
+      "open:ok tls=0 verified=0 [550 5.1.1 450 4.2.1] [250 2.0.0]", 1 },
+    { "content-rejected", P_AIO, T_NONE, 0, NULL,
+      { { "a@s.test", "ok@r.test,perm@r.test", "REJECTME\r\n", 0, 0 } }, 1,
+      "open:ok tls=0 verified=0 [554 5.6.0 550 5.1.1]", 0 },
+    { "starttls-required-verified", P_AIO_TLS, T_REQ, 1, "mx.test", { OKMSG("ok@r.test") }, 1,
+      "open:ok tls=1 verified=1 [250 2.0.0]", 1 },
+    { "starttls-required-wrong-name", P_AIO_TLS, T_REQ, 1, "other.test", { OKMSG("ok@r.test") }, 1,
+      "open:421 4.7.5", 0 },
+    { "starttls-opportunistic-wrong-name-falls-back", P_AIO_TLS, T_OPP, 1, "other.test",
+      { OKMSG("ok@r.test") }, 1, "open:ok tls=0 verified=0 [250 2.0.0]", 1 },
+    { "starttls-opportunistic-unverified", P_AIO_TLS, T_OPP, 0, NULL, { OKMSG("ok@r.test") }, 1,
+      "open:ok tls=1 verified=0 [250 2.0.0]", 1 },
+    { "starttls-opportunistic-not-offered", P_AIO, T_OPP, 0, NULL, { OKMSG("ok@r.test") }, 1,
+      "open:ok tls=0 verified=0 [250 2.0.0]", 1 },
+    { "starttls-required-not-offered", P_AIO, T_REQ, 0, NULL, { OKMSG("ok@r.test") }, 1,
+      "open:421 4.7.0", 0 },
+    { "smtputf8-offered", P_AIO_UTF8, T_NONE, 0, NULL,
+      { { "a@s.test", "j\xc3\xb6rg@r.test", "Subject: x\r\n\r\nutf8\r\n", 1, 0 } }, 1,
+      "open:ok tls=0 verified=0 [250 2.0.0]", 1 },
+    { "smtputf8-not-offered", P_AIO, T_NONE, 0, NULL,
+      { { "a@s.test", "j\xc3\xb6rg@r.test", "Subject: x\r\n\r\nutf8\r\n", 1, 0 }, OKMSG("ok@r.test") }, 2,
+      "open:ok tls=0 verified=0 [553 5.6.7] [250 2.0.0]", 1 },
+    { "smtp-sink-pipelined-dsn", P_SINK, T_OPP, 0, NULL,
+      { { "a@s.test", "b@r.test,c@r.test", "Subject: s\r\n\r\nx\r\n", 0, 1 }, OKMSG("d@r.test"),
+        OKMSG("e@r.test") }, 3,
+      "open:ok tls=0 verified=0 [250 2.0.0 250 2.0.0] [250 2.0.0] [250 2.0.0]", -1 },
+    { "peer-drops-after-data", P_SINK_DROP, T_NONE, 0, NULL, { OKMSG("b@r.test,c@r.test") }, 1,
+      "open:ok tls=0 verified=0 [421 4.4.2 421 4.4.2]!", -1 },
+    { "connection-refused", P_CLOSED, T_NONE, 0, NULL, { OKMSG("b@r.test") }, 1, "open:421 4.4.1", -1 },
+};
+
+static int have_aiosmtpd(void) { return system(PY " -c 'import aiosmtpd' 2>/dev/null") == 0; }
+
+static void test_cases(void **state)
+{
+    if (!have_aiosmtpd() || access("/usr/sbin/smtp-sink", X_OK) != 0) {
+        fprintf(stderr, "SKIP: python3-aiosmtpd or postfix (smtp-sink) missing: run scripts/install-deps.sh --test\n");
+        skip();
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct ccase *t = &cases[i];
+        struct peer p;
+        char tag[64], log[512], ca[300];
+        snprintf(tag, sizeof tag, "c%zu", i);
+        snprintf(log, sizeof log, "%s/%s.log", tmpdir, tag);
+        snprintf(ca, sizeof ca, "%s/cert.pem", tmpdir);
+        if (peer_start(&p, t->peer, tag) != 0) {
+            peer_stop(&p);
+            fail_msg("case %s: peer did not start", t->name);
+        }
+        char host[64];
+        snprintf(host, sizeof host, "127.0.0.1:%d", p.port);
+        struct smtp_client_opts o = {
+            .helo_name = "client.test",
+            .host = host,
+            .starttls = t->tls == T_REQ ? SMTP_CLIENT_TLS_REQUIRED
+                        : t->tls == T_OPP ? SMTP_CLIENT_TLS_OPPORTUNISTIC : SMTP_CLIENT_TLS_NONE,
+            .tls_verify = t->verify,
+            .tls_ca_file = ca,
+            .tls_verify_name = t->verify_name,
+            .connect_timeout_ms = 5000,
+            .cmd_timeout_ms = 10000,
+            .data_timeout_ms = 10000,
+        };
+        struct run r;
+        run_client(&r, &o, t->msgs, t->nmsgs);
+        sleep_ms(t->delivered > 0 ? 100 : 0);
+        peer_stop(&p);
+        if (strcmp(r.out, t->expect))
+            fail_msg("case %s: got \"%s\", expected \"%s\"", t->name, r.out, t->expect);
+        if (t->delivered >= 0 && count_lines(log) != t->delivered)
+            fail_msg("case %s: sink logged %d messages, expected %d", t->name, count_lines(log), t->delivered);
+    }
+}
+
+/* What reached smtp-sink: DSN parameters passed on (xtext-encoded) and dot-stuffing undone. */
+static void test_sink_dump(void **state)
+{
+    if (access("/usr/sbin/smtp-sink", X_OK) != 0) {
+        fprintf(stderr, "SKIP: smtp-sink missing\n");
+        skip();
+    }
+    struct peer p;
+    assert_int_equal(peer_start(&p, P_SINK, "dump"), 0);
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", p.port);
+    struct smtp_client_opts o = { .host = host, .cmd_timeout_ms = 10000 };
+    const struct msgspec m[] = {
+        { "a@s.test", "b@r.test", "Subject: s\r\n\r\n.dot\n..two\r\nend", 0, 1 },
+    };
+    struct run r;
+    run_client(&r, &o, m, 1);
+    peer_stop(&p);
+    assert_string_equal(r.out, "open:ok tls=0 verified=0 [250 2.0.0]");
+    assert_int_equal(r.info.pipelining, 1);
+    assert_int_equal(r.info.dsn, 1);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cat %s/dump-dump/* > %s/dump.txt", tmpdir, tmpdir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/dump.txt", tmpdir);
+    FILE *f = fopen(cmd, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    assert_non_null(strstr(buf, "X-Mail-Args: <a@s.test> RET=HDRS ENVID=env+2Bid+3D1"));
+    assert_non_null(strstr(buf, "X-Rcpt-Args: <b@r.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@r.test"));
+    assert_non_null(strstr(buf, "\n.dot\n..two\nend\n"));
+}
+
+/* MX resolution with c-ares against fake_dns.py, delivering to the aiosmtpd sink. */
+struct mcase {
+    const char *name;
+    const char *domain;
+    const char *expect;
+};
+
+static const struct mcase mcases[] = {
+    { "mx-record", "mx.example", "open:ok tls=0 verified=0 [250 2.0.0]" },
+    { "mx-preference-order-skips-dead", "two.example", "open:ok tls=0 verified=0 [250 2.0.0]" },
+    { "implicit-mx-a-record", "nomx.example", "open:ok tls=0 verified=0 [250 2.0.0]" },
+    { "null-mx", "nullmx.example", "open:556 5.1.10" },
+    { "nxdomain", "nothere.example", "open:550 5.1.2" },
+};
+
+static void test_mx(void **state)
+{
+    if (!have_aiosmtpd()) {
+        fprintf(stderr, "SKIP: python3-aiosmtpd missing\n");
+        skip();
+    }
+    struct peer sink, dns;
+    assert_int_equal(peer_start(&sink, P_AIO, "mx"), 0);
+    char portfile[512];
+    snprintf(portfile, sizeof portfile, "%s/dns.port", tmpdir);
+    /* two.example: the preferred MX has an address nobody listens on (127.0.0.2 on the
+     * sink's port), the second one is the sink. */
+    char *argv[] = { PY, SMTP_TEST_DIR "/fake_dns.py", portfile,
+                     "MX:mx.example:10:mail.mx.example", "A:mail.mx.example:127.0.0.1",
+                     "MX:two.example:20:good.two.example", "MX:two.example:10:dead.two.example",
+                     "A:dead.two.example:127.0.0.2", "A:good.two.example:127.0.0.1",
+                     "A:nomx.example:127.0.0.1", "MX:nullmx.example:0:.", NULL };
+    dns.pid = spawn(argv);
+    dns.port = read_portfile(portfile);
+    if (dns.port <= 0) {
+        peer_stop(&dns);
+        peer_stop(&sink);
+        fail_msg("fake DNS did not start");
+    }
+    char servers[64];
+    snprintf(servers, sizeof servers, "127.0.0.1:%d", dns.port);
+    for (size_t i = 0; i < sizeof mcases / sizeof mcases[0]; i++) {
+        const struct mcase *t = &mcases[i];
+        struct smtp_client_opts o = {
+            .domain = t->domain,
+            .port = sink.port,
+            .dns_servers = servers,
+            .connect_timeout_ms = 2000,
+            .cmd_timeout_ms = 10000,
+        };
+        const struct msgspec m[] = { OKMSG("ok@r.test") };
+        struct run r;
+        run_client(&r, &o, m, 1);
+        if (strcmp(r.out, t->expect)) {
+            peer_stop(&dns);
+            peer_stop(&sink);
+            fail_msg("case %s: got \"%s\", expected \"%s\"", t->name, r.out, t->expect);
+        }
+    }
+    peer_stop(&dns);
+    peer_stop(&sink);
+}
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-smtp-client-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    chmod(tmpdir, 0755);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=mx.test -addext subjectAltName=DNS:mx.test "
+             "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
+             tmpdir, tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_sink_dump),
+        cmocka_unit_test(test_mx),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
