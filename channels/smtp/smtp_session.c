@@ -137,11 +137,12 @@ static void start_content(struct smtp_session *s)
                             e->tls_version ? e->tls_version : "TLS",
                             e->tls_cipher ? e->tls_cipher : "unknown");
     if (!rc)
-        rc = mg_buf_appendf(&s->content, "\tby %s (mixgate) with %s id %s.%lu\r\n",
+        rc = mg_buf_appendf(&s->content, "\tby %s (mixgate) with %s id %s.%lu",
                             s->cfg->hostname, proto, e->session_id ? e->session_id : "-",
                             s->txn_count);
+    /* "for" only with a single recipient: listing several would disclose them to each other. */
     if (!rc && e->nrcpts == 1)
-        rc = mg_buf_appendf(&s->content, "\tfor <%s>", e->rcpts[0].addr);
+        rc = mg_buf_appendf(&s->content, "\r\n\tfor <%s>", e->rcpts[0].addr);
     if (!rc)
         rc = mg_buf_appendf(&s->content, "; %s\r\n", date);
     if (rc)

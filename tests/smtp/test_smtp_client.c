@@ -22,6 +22,8 @@
 
 #include "mg_err.h"
 #include "smtp_client.h"
+#include "smtp_server.h"
+#include "tls_io.h"
 
 #ifndef SMTP_TEST_DIR
 #error "SMTP_TEST_DIR must name tests/smtp"
@@ -35,6 +37,7 @@ static char tmpdir[256];
 struct peer {
     pid_t pid;
     int port;
+    int listen_fd;     /* P_SILENT: a socket that listens and never answers */
 };
 
 static void sleep_ms(long ms)
@@ -64,6 +67,12 @@ static pid_t spawn(char *const argv[])
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* Peers' own diagnostics (aiosmtpd prints a traceback per failed TLS handshake, which
+         * some cases cause on purpose) go to a file, not into the test output. */
+        char errlog[300];
+        snprintf(errlog, sizeof errlog, "%s/peers.stderr", tmpdir);
+        if (!freopen(errlog, "a", stderr))
+            _exit(126);
         execv(argv[0], argv);
         _exit(127);
     }
@@ -72,6 +81,10 @@ static pid_t spawn(char *const argv[])
 
 static void peer_stop(struct peer *p)
 {
+    if (p->listen_fd > 0) {
+        close(p->listen_fd);
+        p->listen_fd = 0;
+    }
     if (p->pid > 0) {
         kill(p->pid, SIGTERM);
         waitpid(p->pid, NULL, 0);
@@ -108,7 +121,7 @@ static int wait_listening(int port)
     return -1;
 }
 
-enum peer_kind { P_AIO, P_AIO_TLS, P_AIO_UTF8, P_SINK, P_SINK_DROP, P_CLOSED };
+enum peer_kind { P_AIO, P_AIO_TLS, P_AIO_UTF8, P_SINK, P_SINK_DROP, P_CLOSED, P_SILENT };
 
 static int peer_start(struct peer *p, enum peer_kind k, const char *tag)
 {
@@ -156,6 +169,18 @@ static int peer_start(struct peer *p, enum peer_kind k, const char *tag)
     case P_CLOSED:
         p->port = free_port();
         return 0;
+    case P_SILENT: {
+        /* The kernel completes the handshake from the backlog; nobody ever says 220. */
+        p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t sl = sizeof sa;
+        if (bind(p->listen_fd, (struct sockaddr *)&sa, sizeof sa) || listen(p->listen_fd, 4) ||
+            getsockname(p->listen_fd, (struct sockaddr *)&sa, &sl))
+            return -1;
+        p->port = ntohs(sa.sin_port);
+        return 0;
+    }
     }
     return -1;
 }
@@ -326,6 +351,7 @@ static const struct ccase cases[] = {
     { "peer-drops-after-data", P_SINK_DROP, T_NONE, 0, NULL, { OKMSG("b@r.test,c@r.test") }, 1,
       "open:ok tls=0 verified=0 [421 4.4.2 421 4.4.2]!", -1 },
     { "connection-refused", P_CLOSED, T_NONE, 0, NULL, { OKMSG("b@r.test") }, 1, "open:421 4.4.1", -1 },
+    { "greeting-timeout", P_SILENT, T_NONE, 0, NULL, { OKMSG("b@r.test") }, 1, "open:421 4.4.2", -1 },
 };
 
 static int have_aiosmtpd(void) { return system(PY " -c 'import aiosmtpd' 2>/dev/null") == 0; }
@@ -358,7 +384,7 @@ static void test_cases(void **state)
             .tls_ca_file = ca,
             .tls_verify_name = t->verify_name,
             .connect_timeout_ms = 5000,
-            .cmd_timeout_ms = 10000,
+            .cmd_timeout_ms = t->peer == P_SILENT ? 300 : 10000,
             .data_timeout_ms = 10000,
         };
         struct run r;
@@ -471,6 +497,106 @@ static void test_mx(void **state)
     peer_stop(&sink);
 }
 
+/* mixgate to mixgate: our client delivers to our server over STARTTLS with verification; every
+ * envelope parameter must arrive as sent, and the content must round-trip through dot-stuffing. */
+struct rt {
+    struct run run;
+    struct smtp_server *srv;
+    struct smtp_envelope got;
+    char body[1024];
+    int nmsg;
+};
+
+static void rt_message(void *arg, struct smtp_server_txn *txn, struct smtp_envelope *env)
+{
+    struct rt *t = arg;
+    t->nmsg++;
+    t->got = *env; /* take everything; the server's copy is emptied below */
+    const char *c = (const char *)env->content;
+    /* skip our own Received: header (first line plus tab-continued lines) */
+    const char *p = c;
+    while ((p = strstr(p, "\r\n")) && p[2] == '\t')
+        p += 2;
+    const char *b = p ? p + 2 : c;
+    snprintf(t->body, sizeof t->body, "%.*s", (int)(env->content_len - (size_t)(b - c)), b);
+    smtp_envelope_init(env);
+    smtp_server_txn_complete(txn, NULL); /* synchronous completion, inside the callback */
+}
+
+static void rt_closed(void *arg)
+{
+    struct rt *t = arg;
+    t->run.closed = 1;
+    smtp_server_close(t->srv, NULL, NULL);
+}
+
+static void rt_sent(struct smtp_client *c, int status, const struct smtp_reply *res, size_t n, void *arg)
+{
+    struct rt *t = arg;
+    snprintf(t->run.out, sizeof t->run.out, "status=%d code=%d %s", status, res[0].code, res[0].enhanced);
+    smtp_client_close(c, rt_closed, t);
+}
+
+static void rt_open(struct smtp_client *c, int status, const struct smtp_reply *rep, void *arg)
+{
+    struct rt *t = arg;
+    t->run.info = *smtp_client_get_info(c);
+    if (status || smtp_client_send(c, &t->run.env[0], rt_sent, t)) {
+        snprintf(t->run.out, sizeof t->run.out, "open failed %d %s", rep->code, rep->text);
+        smtp_client_close(c, rt_closed, t);
+    }
+}
+
+static void test_roundtrip_own_server(void **state)
+{
+    struct rt t;
+    memset(&t, 0, sizeof t);
+    char cert[300], key[300];
+    snprintf(cert, sizeof cert, "%s/cert.pem", tmpdir);
+    snprintf(key, sizeof key, "%s/key.pem", tmpdir);
+    struct tls_io_ctx *sctx;
+    assert_int_equal(tls_io_ctx_server_create(&sctx, cert, key), 0);
+    assert_int_equal(uv_loop_init(&t.run.loop), 0);
+    struct smtp_server_opts so = { .listen = "127.0.0.1:0", .hostname = "mx.test", .tls_ctx = sctx,
+                                   .require_tls = 1 };
+    struct smtp_server_callbacks cbs = { .message = rt_message };
+    assert_int_equal(smtp_server_create(&t.srv, &t.run.loop, &so, &cbs, &t), 0);
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", smtp_server_port(t.srv));
+    const struct msgspec m = { "s\xc3\xa9nder@s.test", "r1@r.test,r2@r.test",
+                               "Subject: rt\r\n\r\n.one\n..two\r\n.\r\nlast", 1, 1 };
+    build_env(&t.run.env[0], &m);
+    t.run.env[0].body = SMTP_BODY_8BITMIME;
+    struct smtp_client_opts o = { .host = host, .helo_name = "client.test",
+                                  .starttls = SMTP_CLIENT_TLS_REQUIRED, .tls_verify = 1,
+                                  .tls_ca_file = cert, .tls_verify_name = "mx.test",
+                                  .cmd_timeout_ms = 10000 };
+    struct smtp_client *c;
+    assert_int_equal(smtp_client_open(&c, &t.run.loop, &o, rt_open, &t), 0);
+    uv_run(&t.run.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&t.run.loop), 0);
+    tls_io_ctx_free(sctx);
+    assert_string_equal(t.run.out, "status=0 code=250 2.0.0");
+    assert_int_equal(t.run.info.tls, 1);
+    assert_int_equal(t.run.info.tls_verified, 1);
+    assert_int_equal(t.run.info.chunking, 1);
+    assert_int_equal(t.nmsg, 1);
+    assert_int_equal(t.got.tls, 1);
+    assert_string_equal(t.got.mail_from, "s\xc3\xa9nder@s.test");
+    assert_int_equal(t.got.smtputf8, 1);
+    assert_int_equal(t.got.body, SMTP_BODY_8BITMIME);
+    assert_int_equal(t.got.ret, SMTP_RET_HDRS);
+    assert_string_equal(t.got.envid, "env+id=1");
+    assert_int_equal(t.got.nrcpts, 2);
+    assert_string_equal(t.got.rcpts[1].addr, "r2@r.test");
+    assert_int_equal(t.got.rcpts[1].notify, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE);
+    assert_string_equal(t.got.rcpts[1].orcpt, "r2@r.test");
+    assert_string_equal(t.body, "Subject: rt\r\n\r\n.one\r\n..two\r\n.\r\nlast\r\n");
+    assert_int_equal(t.got.size, strlen("Subject: rt\r\n\r\n.one\n..two\r\n.\r\nlast"));
+    smtp_envelope_free(&t.got);
+    smtp_envelope_free(&t.run.env[0]);
+}
+
 static int setup(void **state)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-smtp-client-XXXXXX");
@@ -500,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_sink_dump),
         cmocka_unit_test(test_mx),
+        cmocka_unit_test(test_roundtrip_own_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
