@@ -200,7 +200,24 @@ int cms_policy_set_label(struct cms_policy *p, enum cms_layer_which w, const uns
 {
     if (w != CMS_LAYER_INNER && w != CMS_LAYER_OUTER)
         return MG_EINVAL;
-    return set_blob(&p->signer[w].label, &p->signer[w].label_len, der, len, V_ASN1_SET);
+    int rc = check_der(der, len, V_ASN1_SET);
+    if (rc)
+        return rc;
+    /* ESSSecurityLabel is a SET: DER wants its elements in tag order, and labels made by other
+     * tools often are not (policy OID before classification). A verifier that re-encodes the
+     * signed attributes as DER (Bouncy Castle does) then computes another digest and rejects the
+     * signature, so re-encode the top-level SET canonically before signing it. */
+    const unsigned char *q = der;
+    STACK_OF(ASN1_TYPE) *set = d2i_ASN1_SET_ANY(NULL, &q, (long)len);
+    unsigned char *canon = NULL;
+    int clen = set && q == der + len ? i2d_ASN1_SET_ANY(set, &canon) : -1;
+    sk_ASN1_TYPE_pop_free(set, ASN1_TYPE_free);
+    ERR_clear_error();
+    if (clen <= 0)
+        return MG_EPARSE;
+    rc = set_blob(&p->signer[w].label, &p->signer[w].label_len, canon, (size_t)clen, V_ASN1_SET);
+    OPENSSL_free(canon);
+    return rc;
 }
 
 int cms_policy_set_equivalent_labels(struct cms_policy *p, enum cms_layer_which w,

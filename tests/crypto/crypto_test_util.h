@@ -22,7 +22,7 @@ void test_pki_free(struct test_pki *pki);
 /* A policy trusting the CA, with the CA's CRL (fail-closed) unless no_crl. */
 struct cms_policy *test_policy(struct test_pki *pki, int no_crl);
 
-/* ESSSecurityLabel DER: SET { policy 1.2.3.4, classification c } */
+/* ESSSecurityLabel DER: SET { classification c, policy 1.2.3.4 } (DER order: INTEGER first) */
 extern const unsigned char test_label1[10], test_label2[10];
 
 #endif

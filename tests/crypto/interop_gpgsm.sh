@@ -31,8 +31,8 @@ gpgsm --batch --pinentry-mode loopback --passphrase '' --import alice3des.p12 >i
     { echo "FAIL gpgsm cannot import the test key"; cat import.log; exit 1; }
 
 printf 'From: alice@example.org\r\nTo: alice@example.org\r\nSubject: gpgsm\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhello gpgsm\r\n' > msg.eml
-printf '\x31\x08\x06\x03\x2a\x03\x04\x02\x01\x01' > inner.der
-printf '\x31\x08\x06\x03\x2a\x03\x04\x02\x01\x02' > outer.der
+printf '\x31\x08\x02\x01\x01\x06\x03\x2a\x03\x04' > inner.der
+printf '\x31\x08\x02\x01\x02\x06\x03\x2a\x03\x04' > outer.der
 printf '\x30\x06\x02\x01\x05\x04\x01\x41' > content.p772
 SIGN="--key $P/alice.key --cert $P/alice.pem --ca $P/ca.pem"
 

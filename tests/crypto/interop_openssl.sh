@@ -13,8 +13,8 @@ bad()  { echo "FAIL $1"; fails=$((fails + 1)); }
 check() { local name=$1; shift; if "$@" >"$name.log" 2>&1; then ok "$name"; else bad "$name"; cat "$name.log"; fi; }
 
 printf 'From: alice@example.org\r\nTo: bob@example.org\r\nSubject: interop\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello interop\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--b--\r\n' > msg.eml
-printf '\x31\x08\x06\x03\x2a\x03\x04\x02\x01\x01' > inner.der
-printf '\x31\x08\x06\x03\x2a\x03\x04\x02\x01\x02' > outer.der
+printf '\x31\x08\x02\x01\x01\x06\x03\x2a\x03\x04' > inner.der
+printf '\x31\x08\x02\x01\x02\x06\x03\x2a\x03\x04' > outer.der
 printf '\x30\x06\x02\x01\x05\x04\x01\x41' > content.p772
 SIGN="--key $P/alice.key --cert $P/alice.pem --ca $P/ca.pem"
 OV="-CAfile $P/ca.pem -purpose any"

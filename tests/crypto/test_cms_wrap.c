@@ -390,6 +390,18 @@ static void test_bad_inputs(void **state)
     static const unsigned char shortlab[] = { 0x31, 0x05, 0x02, 0x01 };
     assert_int_equal(cms_policy_set_label(r, CMS_LAYER_INNER, notset, sizeof notset), MG_EPARSE);
     assert_int_equal(cms_policy_set_label(r, CMS_LAYER_INNER, shortlab, sizeof shortlab), MG_EPARSE);
+    /* a label in non-DER element order is signed in DER order (strict verifiers re-encode) */
+    static const unsigned char nonder[] = { 0x31, 0x08, 0x06, 0x03, 0x2a, 0x03, 0x04, 0x02, 0x01, 0x01 };
+    struct cms_result wr;
+    assert_int_equal(cms_policy_set_label(r, CMS_LAYER_INNER, nonder, sizeof nonder), 0);
+    assert_int_equal(cms_policy_set_signer(r, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    assert_int_equal(cms_wrap(r, CMS_OP_SIGN, CMS_FORMAT_DER, p772, sizeof p772, &wr), 0);
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+    assert_int_equal(ur.layers[0].label_len, sizeof test_label1);
+    assert_memory_equal(ur.layers[0].label, test_label1, sizeof test_label1);
+    cms_result_free(&wr);
+    cms_result_free(&ur);
     /* a key that is not the certificate's */
     assert_int_equal(cms_policy_add_key(r, pki.cert[T_ALICE], pki.key[T_BOB]), MG_ENOKEY);
     cms_policy_free(r);
