@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lbl_spif_int.h"
@@ -36,6 +37,10 @@ int lbl_resolve(const struct lbl_policy *p, const struct lbl_label *l, struct lb
     if (strcmp(l->policy, p->oid)) {
         lbl_err_set(err, "label policy %s is not the SPIF's policy %s (%s)", l->policy[0] ? l->policy : "(none)",
                     p->oid, p->name);
+        return MG_ENOTFOUND;
+    }
+    if (l->nraw) {
+        lbl_err_set(err, "security category type %s is not defined by policy %s", l->raw[0].type, p->name);
         return MG_ENOTFOUND;
     }
     if (l->has_class) {
@@ -241,6 +246,10 @@ int lbl_validate(const struct lbl_policy *p, const struct lbl_label *l, struct l
         reason(why, "classification %s is obsolete", p->classes[cls].name);
         ok = 0;
     }
+    for (size_t i = 0; i < l->nraw; i++) {
+        reason(why, "security category type %s is not defined by policy %s", l->raw[i].type, p->name);
+        ok = 0;
+    }
     uint64_t bits[LBL_WORDS];
     memset(bits, 0, sizeof bits);
     for (size_t i = 0; i < l->ncats; i++) {
@@ -337,6 +346,14 @@ int lbl_correct(const struct lbl_policy *p, struct lbl_label *l, unsigned flags,
             l->cats[w++] = l->cats[i];
     }
     l->ncats = w;
+    if ((flags & LBL_FIX_DROP_UNKNOWN) && l->nraw) {
+        n += (unsigned)l->nraw;
+        for (size_t i = 0; i < l->nraw; i++)
+            free(l->raw[i].value);
+        free(l->raw);
+        l->raw = NULL;
+        l->nraw = 0;
+    }
     if (dropped)
         *dropped = n;
     return 0;

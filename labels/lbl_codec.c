@@ -141,6 +141,8 @@ int lbl_encode(const struct lbl_label *l, enum lbl_format fmt, const struct lbl_
     case LBL_FMT_AUTO:
     case LBL_FMT_XML:
         rc = lbl_xml_write_label(l, out);
+        if (rc == MG_ENOTSUP)
+            lbl_err_set(err, "Surevine XML cannot carry security category type %s", l->raw[0].type);
         break;
     case LBL_FMT_NATO:
         if (!p) {

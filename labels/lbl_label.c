@@ -31,7 +31,32 @@ void lbl_label_free(struct lbl_label *l)
         return;
     free(l->privacy_mark);
     free(l->cats);
+    for (size_t i = 0; i < l->nraw; i++)
+        free(l->raw[i].value);
+    free(l->raw);
     memset(l, 0, sizeof *l);
+}
+
+int lbl_label_add_raw(struct lbl_label *l, const char *type, const void *value, size_t len)
+{
+    if (strlen(type) >= LBL_OID_MAX || !len)
+        return MG_EINVAL;
+    if (l->nraw >= LBL_MAX_CATS)
+        return MG_ETOOBIG;
+    struct lbl_rawcat *n = realloc(l->raw, (l->nraw + 1) * sizeof *n);
+    if (!n)
+        return MG_ENOMEM;
+    l->raw = n;
+    unsigned char *v = malloc(len);
+    if (!v)
+        return MG_ENOMEM;
+    memcpy(v, value, len);
+    struct lbl_rawcat *r = &l->raw[l->nraw++];
+    memset(r, 0, sizeof *r);
+    strcpy(r->type, type);
+    r->value = v;
+    r->len = len;
+    return 0;
 }
 
 int lbl_label_copy(struct lbl_label *dst, const struct lbl_label *src)
@@ -46,12 +71,17 @@ int lbl_label_copy(struct lbl_label *dst, const struct lbl_label *src)
     if (src->ncats) {
         n.cats = malloc(src->ncats * sizeof *n.cats);
         if (!n.cats) {
-            free(n.privacy_mark);
+            lbl_label_free(&n);
             return MG_ENOMEM;
         }
         memcpy(n.cats, src->cats, src->ncats * sizeof *n.cats);
         n.ncats = src->ncats;
     }
+    for (size_t i = 0; i < src->nraw; i++)
+        if (lbl_label_add_raw(&n, src->raw[i].type, src->raw[i].value, src->raw[i].len)) {
+            lbl_label_free(&n);
+            return MG_ENOMEM;
+        }
     lbl_label_free(dst);
     *dst = n;
     return 0;
@@ -122,6 +152,17 @@ int lbl_label_equal(const struct lbl_label *a, const struct lbl_label *b)
     for (size_t i = 0; i < a->ncats; i++)
         if (!lbl_label_has_cat(b, a->cats[i].tagset, a->cats[i].type, a->cats[i].lacv))
             return 0;
+    if (a->nraw != b->nraw)
+        return 0;
+    for (size_t i = 0; i < a->nraw; i++) {
+        size_t j;
+        for (j = 0; j < b->nraw; j++)
+            if (!strcmp(a->raw[i].type, b->raw[j].type) && a->raw[i].len == b->raw[j].len &&
+                !memcmp(a->raw[i].value, b->raw[j].value, a->raw[i].len))
+                break;
+        if (j == b->nraw)
+            return 0;
+    }
     return 1;
 }
 

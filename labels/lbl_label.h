@@ -27,6 +27,14 @@ struct lbl_cat {
     unsigned long lacv;
 };
 
+/* A security category of a type no SPIF tag describes (e.g. a private OID): kept as its DER
+ * bytes so that a label passes through unchanged; validation reports it. */
+struct lbl_rawcat {
+    char type[LBL_OID_MAX];
+    unsigned char *value;       /* owned: the value's TLV */
+    size_t len;
+};
+
 struct lbl_label {
     char policy[LBL_OID_MAX];   /* "" when absent (valid for X.411, not for ESS) */
     int has_class;
@@ -34,6 +42,8 @@ struct lbl_label {
     char *privacy_mark;         /* owned; NULL when absent */
     size_t ncats;
     struct lbl_cat *cats;       /* owned */
+    size_t nraw;
+    struct lbl_rawcat *raw;     /* owned */
 };
 
 struct lbl_clearance {
@@ -50,6 +60,7 @@ void lbl_label_free(struct lbl_label *l);
 int lbl_label_copy(struct lbl_label *dst, const struct lbl_label *src);
 /* Adds a category unless already present (labels are sets). */
 int lbl_label_add_cat(struct lbl_label *l, const char *tagset, enum lbl_tag_type type, unsigned long lacv);
+int lbl_label_add_raw(struct lbl_label *l, const char *type, const void *value, size_t len);
 int lbl_label_set_privacy(struct lbl_label *l, const char *mark);
 int lbl_label_has_cat(const struct lbl_label *l, const char *tagset, enum lbl_tag_type type, unsigned long lacv);
 /* Set equality: same policy, classification, privacy mark and category set (order ignored). */

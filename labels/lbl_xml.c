@@ -433,6 +433,8 @@ static int spiffy_tags(struct mg_buf *b, const struct lbl_cat *cats, size_t n)
 
 int lbl_xml_write_label(const struct lbl_label *l, char **out)
 {
+    if (l->nraw)
+        return MG_ENOTSUP; /* the Surevine format has no place for other category types */
     struct mg_buf b;
     mg_buf_init(&b, LBL_XML_MAX_BYTES);
     int rc = mg_buf_appendf(&b, "<label xmlns=\"%s\">\n  <policy id=\"%s\"/>\n", LBL_NS_SPIFFY, l->policy);
@@ -515,6 +517,10 @@ static int nato_cats(const struct lbl_policy *p, const struct lbl_cat *cats, siz
 
 int lbl_nato_write_label(const struct lbl_policy *p, const struct lbl_label *l, char **out, struct lbl_err *err)
 {
+    if (l->nraw) {
+        lbl_err_set(err, "ADatP-4774 XML cannot carry security category type %s", l->raw[0].type);
+        return MG_ENOTSUP;
+    }
     if (strcmp(l->policy, p->oid)) {
         lbl_err_set(err, "label policy %s is not policy %s", l->policy, p->oid);
         return MG_ENOTFOUND;
