@@ -121,7 +121,7 @@ static int wait_listening(int port)
     return -1;
 }
 
-enum peer_kind { P_AIO, P_AIO_TLS, P_AIO_UTF8, P_SINK, P_SINK_DROP, P_CLOSED, P_SILENT };
+enum peer_kind { P_AIO, P_AIO_TLS, P_AIO_UTF8, P_SINK, P_SINK_DROP, P_SINK_NOESMTP, P_CLOSED, P_SILENT };
 
 static int peer_start(struct peer *p, enum peer_kind k, const char *tag)
 {
@@ -150,17 +150,18 @@ static int peer_start(struct peer *p, enum peer_kind k, const char *tag)
         return p->port > 0 ? 0 : -1;
     }
     case P_SINK:
-    case P_SINK_DROP: {
+    case P_SINK_DROP:
+    case P_SINK_NOESMTP: {
         char addr[64];
         p->port = free_port();
         snprintf(addr, sizeof addr, "127.0.0.1:%d", p->port);
         snprintf(dump, sizeof dump, "%s/%s-dump/%%M.", tmpdir, tag);
         char *argv[10] = { "/usr/sbin/smtp-sink", "-u", "root", "-d", dump, addr, "10", NULL };
-        if (k == P_SINK_DROP) {
-            argv[5] = "-q";
-            argv[6] = ".";
-            argv[7] = addr;
-            argv[8] = "10";
+        if (k == P_SINK_DROP || k == P_SINK_NOESMTP) {
+            argv[5] = k == P_SINK_DROP ? "-q" : "-e";
+            argv[6] = k == P_SINK_DROP ? "." : addr;
+            argv[7] = k == P_SINK_DROP ? addr : "10";
+            argv[8] = k == P_SINK_DROP ? "10" : NULL;
             argv[9] = NULL;
         }
         p->pid = spawn(argv);
@@ -350,6 +351,9 @@ static const struct ccase cases[] = {
       "open:ok tls=0 verified=0 [250 2.0.0 250 2.0.0] [250 2.0.0] [250 2.0.0]", -1 },
     { "peer-drops-after-data", P_SINK_DROP, T_NONE, 0, NULL, { OKMSG("b@r.test,c@r.test") }, 1,
       "open:ok tls=0 verified=0 [421 4.4.2 421 4.4.2]!", -1 },
+    { "ehlo-refused-helo-fallback", P_SINK_NOESMTP, T_OPP, 0, NULL,
+      { { "a@s.test", "b@r.test", "x\r\n", 0, 1 }, OKMSG("c@r.test") }, 2,
+      "open:ok tls=0 verified=0 [250 2.0.0] [250 2.0.0]", -1 },
     { "connection-refused", P_CLOSED, T_NONE, 0, NULL, { OKMSG("b@r.test") }, 1, "open:421 4.4.1", -1 },
     { "greeting-timeout", P_SILENT, T_NONE, 0, NULL, { OKMSG("b@r.test") }, 1, "open:421 4.4.2", -1 },
 };

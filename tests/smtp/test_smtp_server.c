@@ -315,6 +315,15 @@ static void test_session_limit_and_timeout(void **state)
     fixture_free(&f);
 }
 
+static void test_total_session_limit(void **state)
+{
+    struct fixture f = { .complete_delay_ms = 5 };
+    struct smtp_server_opts o = { .max_sessions = 1, .cmd_timeout_ms = 300 };
+    run(&f, &o, client_limits);
+    assert_string_equal(f.result, "220 421 EOF 421 EOF ");
+    fixture_free(&f);
+}
+
 static void client_data_timeout(struct fixture *f)
 {
     struct cl c;
@@ -451,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_bdat),
         cmocka_unit_test(test_complete_after_disconnect),
         cmocka_unit_test(test_session_limit_and_timeout),
+        cmocka_unit_test(test_total_session_limit),
         cmocka_unit_test(test_data_timeout),
         cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_swaks),
