@@ -1,0 +1,170 @@
+/* Decoding errors: each bad input gives the right MG_E* code, the byte offset of the
+ * problem and a readable account of what was expected; nothing leaks and nothing crashes.
+ * Table-driven: inline hex cases, plus cases derived from the real MTS-APDU vector. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "asn1_test_util.h"
+#include "mg_asn1.h"
+#include "mg_err.h"
+
+#define NO_OFFSET ((size_t)-1)
+
+struct ecase {
+    const char *name;
+    const char *pdu;
+    const char *hex;         /* input; "" = empty */
+    int rc;
+    size_t offset;           /* NO_OFFSET: not checked */
+    const char *what;        /* substring of err.what */
+};
+
+/* MTABindArgument authenticated{initiator "x", ia5 password of 63 'a'}: one over
+ * ub-password-length (62). Built in setup. */
+static char long_password_hex[2 * 80 + 1];
+
+static const struct ecase cases[] = {
+    {"empty", "MTS-APDU", "", MG_EINCOMPLETE, 0, "empty"},
+    {"length-past-parent", "ORAddress", "300502070102030405", MG_EPARSE, 2, "enclosing"},
+    {"length-past-input", "ORAddress", "3009300761051303676272ff", MG_EPARSE, 11, "trailing"},
+    {"truncated-header", "ORAddress", "3009300761051303", MG_EINCOMPLETE, 0, "past the end"},
+    {"indefinite-primitive", "ContentHints", "0480000000", MG_EPARSE, 0, "primitive"},
+    {"length-too-long", "ContentHints", "0485010000000000", MG_EPARSE, 0, "4 octets"},
+    {"missing-eoc", "ORAddress", "3080020101", MG_EINCOMPLETE, 5, "end-of-contents"},
+    {"bad-eoc", "ORAddress", "308002010100050000", MG_EPARSE, 5, "end-of-contents"},
+    {"country-too-long", "ORAddress", "3009300761051303676272", MG_ECONSTRAINT, NO_OFFSET,
+     "ORAddress"},
+    {"classification-too-big", "SecurityLabel", "31040202012c", MG_ECONSTRAINT, NO_OFFSET,
+     "SecurityLabel"},
+    {"password-too-long", "MTABindArgument", long_password_hex, MG_ECONSTRAINT, NO_OFFSET,
+     "MTABindArgument"},
+    {"wrong-type", "MTS-APDU", "a12080146775696e65766572652e736d68732e636f2e756ba1081606"
+                               "6d65726c696e", MG_EPARSE, NO_OFFSET, "does not match"},
+    {"missing-mandatory", "ESSSecurityLabel", "3103020101", MG_EPARSE, NO_OFFSET, "ESSSecurityLabel"},
+};
+
+static size_t unhex(const char *hex, unsigned char *out, size_t max)
+{
+    size_t n = 0;
+    for (; hex[0] && hex[1] && n < max; hex += 2) {
+        unsigned v;
+        sscanf(hex, "%2x", &v);
+        out[n++] = (unsigned char)v;
+    }
+    return n;
+}
+
+static void expect(const struct ecase *c, const unsigned char *buf, size_t len)
+{
+    const asn_TYPE_descriptor_t *td = mg_asn1_pdu_by_name(c->pdu);
+    assert_non_null(td);
+    void *v = (void *)1;
+    struct mg_asn1_err err = {0};
+    int rc = mg_asn1_decode(td, buf, len, &v, &err);
+    if (rc != c->rc)
+        fail_msg("%s: got %s (%s), want %s", c->name, mg_errname(rc), err.what, mg_errname(c->rc));
+    assert_null(v);
+    assert_int_equal(err.code, c->rc);
+    if (c->offset != NO_OFFSET && err.offset != c->offset)
+        fail_msg("%s: offset %zu, want %zu (%s)", c->name, err.offset, c->offset, err.what);
+    if (!strstr(err.what, c->what))
+        fail_msg("%s: \"%s\" does not say \"%s\"", c->name, err.what, c->what);
+}
+
+static void run_case(void **state)
+{
+    const struct ecase *c = *state;
+    unsigned char buf[256];
+    size_t len = unhex(c->hex, buf, sizeof buf);
+    expect(c, buf, len);
+}
+
+/* Cuts of the real MTS-APDU: every prefix is incomplete (never a crash, never success),
+ * and a trailing byte is located exactly. */
+static void mts_apdu_cuts(void **state)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (atu_read_vector("x400/ber/wsample-p1-MTS-APDU-message-p772.ber", &data, &len))
+        skip();
+    for (size_t cut = 0; cut < len; cut += 7) {
+        void *v = NULL;
+        struct mg_asn1_err err = {0};
+        int rc = mg_asn1_decode(&asn_DEF_MTS_APDU, data, cut, &v, &err);
+        assert_int_equal(rc, MG_EINCOMPLETE);
+        assert_null(v);
+        assert_true(err.offset <= cut);
+    }
+    unsigned char *longer = malloc(len + 1);
+    assert_non_null(longer);
+    memcpy(longer, data, len);
+    longer[len] = 0x05;
+    struct ecase c = {"trailing", "MTS-APDU", "", MG_EPARSE, len, "trailing"};
+    expect(&c, longer, len + 1);
+    free(longer);
+    free(data);
+}
+
+/* 150 nested indefinite SEQUENCEs: refused by the depth limit, not by the stack. */
+static void deep_nesting(void **state)
+{
+    unsigned char buf[600];
+    size_t n = 0;
+    for (int i = 0; i < 150; i++) {
+        buf[n++] = 0x30;
+        buf[n++] = 0x80;
+    }
+    for (int i = 0; i < 150; i++) {
+        buf[n++] = 0;
+        buf[n++] = 0;
+    }
+    struct ecase c = {"deep", "ORAddress", "", MG_EPARSE, NO_OFFSET, "nesting"};
+    expect(&c, buf, n);
+}
+
+/* Encoding refuses values that break constraints. */
+static void encode_checks_constraints(void **state)
+{
+    SecurityLabel_t *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    l->security_classification = calloc(1, sizeof *l->security_classification);
+    assert_non_null(l->security_classification);
+    *l->security_classification = 999;
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    assert_int_equal(mg_asn1_encode_SecurityLabel(l, &der, &dl), MG_ECONSTRAINT);
+    assert_null(der);
+    *l->security_classification = 4;
+    assert_int_equal(mg_asn1_encode_SecurityLabel(l, &der, &dl), 0);
+    static const unsigned char want[] = {0x31, 0x03, 0x02, 0x01, 0x04};
+    assert_int_equal(dl, sizeof want);
+    assert_memory_equal(der, want, dl);
+    free(der);
+    mg_asn1_free_SecurityLabel(l);
+}
+
+int main(void)
+{
+    /* a1 46 { 80 01 'x', a1 41 { 16 3f 'a' x 63 } } */
+    char *p = long_password_hex;
+    p += sprintf(p, "a146800178a141163f");
+    for (int i = 0; i < 63; i++)
+        p += sprintf(p, "61");
+
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 3];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
+    tests[n++] = (struct CMUnitTest){"mts-apdu-cuts", mts_apdu_cuts, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"deep-nesting", deep_nesting, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"encode-checks-constraints", encode_checks_constraints, NULL,
+                                     NULL, NULL};
+    return _cmocka_run_group_tests("asn1_errors", tests, n, NULL, NULL);
+}
