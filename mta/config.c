@@ -1642,6 +1642,25 @@ const struct config_listener *config_find_listener(const struct config *cfg, con
     return NULL;
 }
 
+int config_channel_check_keys(const struct config *cfg, const struct config_channel *ch,
+                              const char *const *allowed, struct config_errors *errs)
+{
+    static const char *const base[] = { "name", "type", NULL };
+    static const char *const none[] = { NULL };
+    if (!cfg || !ch || !ch->settings)
+        return MG_EINVAL;
+    struct loader L = { .file = cfg->path };
+    char in[NAME_MAX_LEN + 40];
+    snprintf(in, sizeof in, "in channel '%s'", ch->name ? ch->name : "?");
+    check_keys_skip(&L, ch->settings, allowed ? allowed : none, base, "key", in);
+    int n = (int)L.errs.n;
+    if (L.oom) {
+        config_errors_free(&L.errs);
+        return MG_ENOMEM;
+    }
+    return move_errors(errs, &L.errs) ? MG_ENOMEM : n;
+}
+
 /* ---- dump ---------------------------------------------------------------------------- */
 
 static void dump_str(FILE *f, const char *s)

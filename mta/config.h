@@ -209,6 +209,13 @@ const struct config_channel *config_find_channel(const struct config *cfg, const
 const struct config_peer *config_find_peer(const struct config *cfg, const char *name);
 const struct config_listener *config_find_listener(const struct config *cfg, const char *name);
 
+/* For the modules of the processing channels (and p1), which own their options: reports
+ * every key of the channel's group other than name, type and those in `allowed`
+ * (NULL-terminated) as "file:line: unknown key 'x' in channel 'c' (did you mean 'y'?)".
+ * Returns the number of unknown keys (0: all known), or MG_ENOMEM / MG_EINVAL. */
+int config_channel_check_keys(const struct config *cfg, const struct config_channel *ch,
+                              const char *const *allowed, struct config_errors *errs);
+
 /* Writes the effective configuration (after expansion, with every default filled in) in
  * libconfig syntax; passwords are written as "********". */
 void config_dump(const struct config *cfg, FILE *f);

@@ -458,6 +458,27 @@ static void test_full_config(void **state)
     config_free(cfg);
 }
 
+/* What a processing channel's module does with its options. */
+static void test_channel_check_keys(void **state)
+{
+    (void)state;
+    struct config *cfg = test_load_ok(full_text, no_env);
+    static const char *const cms_keys[] = { "operation", "certificate", NULL };
+    static const char *const other_keys[] = { "operaton", NULL };
+    struct config_errors errs = { 0 };
+    const struct config_channel *c = config_find_channel(cfg, "decrypt");
+    assert_int_equal(config_channel_check_keys(cfg, c, cms_keys, &errs), 0);
+    assert_int_equal(errs.n, 0);
+    assert_int_equal(config_channel_check_keys(cfg, c, other_keys, &errs), 1);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.v[0].text, "t.conf:25: unknown key 'operation' in channel 'decrypt' "
+                                        "(did you mean 'operaton'?)");
+    assert_int_equal(config_channel_check_keys(cfg, c, NULL, NULL), 1);
+    assert_int_equal(config_channel_check_keys(cfg, NULL, cms_keys, NULL), MG_EINVAL);
+    config_errors_free(&errs);
+    config_free(cfg);
+}
+
 /* The dump is itself a valid configuration that loads to the same thing. */
 static void test_dump_roundtrip(void **state)
 {
@@ -572,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_relay_example),
         cmocka_unit_test(test_load_files),
         cmocka_unit_test(test_full_config),
+        cmocka_unit_test(test_channel_check_keys),
         cmocka_unit_test(test_dump_roundtrip),
     };
     failed_ += cmocka_run_group_tests_name("config_good", good, NULL, NULL);
