@@ -375,7 +375,12 @@ static void diag_children(struct diag *d, asn_TYPE_descriptor_t *td, enum mg_pri
                     }
             }
             if (found < 0) {
-                diag_fail(d, c + off, path, "unexpected element %s in %s", ts, td->name);
+                const char *want = NULL;
+                for (int i = k == MG_PK_SEQUENCE ? next : 0; i < td->elements_count && !want; i++)
+                    if (!td->elements[i].optional && !td->elements[i].default_value)
+                        want = td->elements[i].name;
+                diag_fail(d, c + off, path, "unexpected element %s in %s%s%s", ts, td->name,
+                          want ? "; expected " : "", want ? want : "");
                 return;
             }
             const asn_TYPE_member_t *e = &td->elements[found];

@@ -34,15 +34,16 @@
  * a hostile input cannot exhaust the stack. */
 #define PRINT_MAX_DEPTH 64
 
-/* Universal tag number of td (last of all_tags), or -1. */
+/* Universal tag number of td, or -1. asn1c lists string types' tags as {[UNIVERSAL n],
+ * [UNIVERSAL 4]} (segments), so the first universal tag is the type's own. */
 static int univ_tag(const asn_TYPE_descriptor_t *td)
 {
-    if (td->all_tags_count <= 0)
-        return -1;
-    ber_tlv_tag_t t = td->all_tags[td->all_tags_count - 1];
-    if (BER_TAG_CLASS(t) != ASN_TAG_CLASS_UNIVERSAL)
-        return -1;
-    return (int)BER_TAG_VALUE(t);
+    for (int i = 0; i < td->all_tags_count; i++) {
+        ber_tlv_tag_t t = td->all_tags[i];
+        if (BER_TAG_CLASS(t) == ASN_TAG_CLASS_UNIVERSAL)
+            return (int)BER_TAG_VALUE(t);
+    }
+    return -1;
 }
 
 enum mg_print_kind mg_print_kind(const asn_TYPE_descriptor_t *td)
@@ -455,6 +456,14 @@ static void print_members(struct pctx *c, asn_TYPE_descriptor_t *td, const void 
     }
 }
 
+static int sink_cb(const void *p, size_t n, void *key)
+{
+    (void)p;
+    (void)n;
+    (void)key;
+    return 0;
+}
+
 static void print_inline(struct pctx *c, asn_TYPE_descriptor_t *td, const void *v)
 {
     if (c->depth >= PRINT_MAX_DEPTH) {
@@ -462,6 +471,13 @@ static void print_inline(struct pctx *c, asn_TYPE_descriptor_t *td, const void *
         return;
     }
     enum mg_print_kind k = mg_print_kind(td);
+    if (k == MG_PK_UNKNOWN && td->print_struct) {
+        /* A derived type whose descriptor asn1c has not yet filled in from its base (it does
+         * so lazily, on first use; a DEFAULT value is never decoded): let asn1c's own
+         * printer do that, discarding its text, then look again. */
+        td->print_struct(td, v, 0, sink_cb, NULL);
+        k = mg_print_kind(td);
+    }
     int json = c->o->json;
     switch (k) {
     case MG_PK_SEQUENCE:
@@ -615,10 +631,20 @@ static void print_inline(struct pctx *c, asn_TYPE_descriptor_t *td, const void *
         if (json)
             fputc('"', c->f);
         hex(c->f, s->buf, (size_t)s->size, c->max_bytes);
-        if (json)
+        if (json) {
             fputc('"', c->f);
-        else
-            fprintf(c->f, " (%d bytes)", s->size);
+            break;
+        }
+        fprintf(c->f, " (%d bytes)", s->size);
+        /* Bilateral parts and file data are often text: show it too when it is. */
+        int printable = s->size > 0 && (size_t)s->size <= c->max_bytes;
+        for (int i = 0; printable && i < s->size; i++)
+            if (!isprint(s->buf[i]) && s->buf[i] != '\r' && s->buf[i] != '\n')
+                printable = 0;
+        if (printable) {
+            fputc(' ', c->f);
+            tree_str(c->f, s->buf, (size_t)s->size);
+        }
         break;
     }
     default:

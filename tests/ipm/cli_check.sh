@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `mixgate decode` end to end: tree, JSON, --reencode, --as auto on P1, and malformed input
+# (exit 1 with the byte offset). Usage: cli_check.sh MIXGATE VECTOR_DIR
+set -uo pipefail
+mg="$1"; own="$2"
+vec="${MIXGATE_VECTORS:-}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # name, condition result
+  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi
+}
+has() { grep -qF -- "$2" "$1"; }
+
+if [ -z "$vec" ] || [ ! -d "$vec/x400/ber" ]; then
+  echo "SKIPPED: MIXGATE_VECTORS not set or missing x400/ber"; exit 77
+fi
+p772="$vec/x400/ber/wsample-p772-content.p772"
+
+"$mg" decode "$p772" >"$tmp/tree.txt" 2>"$tmp/err.txt"; rc=$?
+check "p772 sample decodes (auto)" $rc
+has "$tmp/tree.txt" "P772 information object"; check "auto picks P772" $?
+has "$tmp/tree.txt" "formal-name: /C=gb/ADMD= /PRMD=smhs/O=lancelot/CN=ethereal/"; check "RFC 2156 O/R name" $?
+has "$tmp/tree.txt" "value [primary-precedence, PrimaryPrecedence]: immediate (3)"; check "heading extension decoded and named" $?
+has "$tmp/tree.txt" "1.3.26.0.4406.0.2.6 (distribution-codes)"; check "OID named" $?
+
+"$mg" decode --json "$p772" >"$tmp/out.json"; rc=$?
+check "json exit status" $rc
+python3 -m json.tool "$tmp/out.json" >/dev/null; check "json parses" $?
+
+"$mg" decode --as p772 --reencode "$tmp/re.der" "$p772" >/dev/null; check "reencode" $?
+"$mg" decode --as p772 --reencode "$tmp/re2.der" "$tmp/re.der" >"$tmp/re.txt"
+cmp -s "$tmp/re.der" "$tmp/re2.der"; check "DER re-encoding is stable" $?
+# Same value: the same tree lines (DER sorts SET OF members, so compare them sorted).
+grep -v '^#' "$tmp/tree.txt" | sed 's/\[[0-9]*\] //' | sort >"$tmp/a.txt"
+grep -v '^#' "$tmp/re.txt" | sed 's/\[[0-9]*\] //' | sort >"$tmp/b.txt"
+cmp -s "$tmp/a.txt" "$tmp/b.txt"; check "DER re-encoding decodes to the same value" $?
+
+"$mg" decode "$vec/x400/ber/wsample-p1-MTS-APDU-message-p772.ber" >"$tmp/p1.txt" 2>&1; rc=$?
+check "P1 MTS-APDU decodes (auto)" $rc
+has "$tmp/p1.txt" "content (P772)"; check "P1 content decoded by content type" $?
+
+for f in "$own"/*.p22; do
+  "$mg" decode --as p22 "$f" >/dev/null; check "decode $(basename "$f")" $?
+done
+
+head -c 200 "$p772" >"$tmp/trunc.p772"
+"$mg" decode --as p772 "$tmp/trunc.p772" >/dev/null 2>"$tmp/trunc.err"; rc=$?
+[ $rc -eq 1 ]; check "truncated input exits 1" $?
+has "$tmp/trunc.err" "at byte 200"; check "truncation reported at its byte offset" $?
+
+printf '\xa1\x0c\x6c\x0a\x13\x08gen-ipm0' >"$tmp/badtag.p22"
+"$mg" decode --as p22 "$tmp/badtag.p22" >/dev/null 2>"$tmp/bad.err"; rc=$?
+[ $rc -eq 1 ]; check "wrong tag exits 1" $?
+has "$tmp/bad.err" "at byte 2 "; check "wrong tag located" $?
+has "$tmp/bad.err" "expected subject-ipm"; check "wrong tag says what was expected" $?
+
+"$mg" decode --as nonsense "$p772" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ]; check "unknown --as is a usage error" $?
+exit $fail
