@@ -647,7 +647,11 @@ static void parse_enhanced(const char *text, struct smtp_reply *r)
     } else {
         r->enhanced[0] = 0;
     }
-    snprintf(r->text, sizeof r->text, "%s", p);
+    size_t tl = strlen(p);
+    if (tl >= sizeof r->text)
+        tl = sizeof r->text - 1; /* long reply texts are cut, the code is what matters */
+    memcpy(r->text, p, tl);
+    r->text[tl] = 0;
 }
 
 static void ehlo_keywords(struct smtp_client *c)

@@ -459,7 +459,7 @@ static void test_mx(void **state)
         fprintf(stderr, "SKIP: python3-aiosmtpd missing\n");
         skip();
     }
-    struct peer sink, dns;
+    struct peer sink, dns = { 0 };
     assert_int_equal(peer_start(&sink, P_AIO, "mx"), 0);
     char portfile[512];
     snprintf(portfile, sizeof portfile, "%s/dns.port", tmpdir);
