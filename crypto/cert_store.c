@@ -3,7 +3,6 @@
 #define _GNU_SOURCE /* timegm */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sqlite3.h>
 #include <openssl/pem.h>
 #include <openssl/err.h>
@@ -265,12 +264,11 @@ int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-            "SELECT der FROM certs WHERE (id IN (SELECT cert FROM emails WHERE email = ?1)"
-            " OR orname = ?1 COLLATE NOCASE) AND not_before <= ?2 AND not_after > ?2"
-            " ORDER BY not_before DESC, id DESC", -1, &st, NULL) != SQLITE_OK)
+            "SELECT der FROM certs WHERE id IN (SELECT cert FROM emails WHERE email = ?1)"
+            " OR orname = ?1 COLLATE NOCASE ORDER BY not_before DESC, id DESC", -1, &st,
+            NULL) != SQLITE_OK)
         return MG_EDB;
     sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, p->check_time ? p->check_time : (long long)time(NULL));
     int rc = MG_ENOTFOUND, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         X509 *c = cert_from_col(st, 0);
