@@ -369,8 +369,12 @@ static void print_any_body(struct pctx *c, const ANY_t *any, asn_TYPE_descriptor
             fprintf(c->f, " [%s%s%s]", label ? label : "", label ? ", " : "", rtd->name);
             print_inline(c, rtd, dv);
         } else {
-            fprintf(c->f, " (%s%sundecoded BER, %d bytes)\n", label ? label : "",
-                    label ? ", " : "", any->size);
+            if (rtd) /* a known OID whose value is not of its type: say so */
+                fprintf(c->f, " (%s: NOT a valid %s; undecoded BER, %d bytes)\n",
+                        label ? label : "value", rtd->name, any->size);
+            else
+                fprintf(c->f, " (%s%sundecoded BER, %d bytes)\n", label ? label : "",
+                        label ? ", " : "", any->size);
             print_raw_ber(c, any->buf, (size_t)any->size, c->depth + 1);
         }
     }
