@@ -84,6 +84,7 @@ struct smtp_client {
     struct smtp_reply best;      /* best explanation while opening */
     struct smtp_client_info info;
     char peer_addr[64];
+    char tls_version[32], tls_cipher[64]; /* copies: the SSL object goes with the connection */
     /* callbacks */
     smtp_client_open_cb open_cb;
     void *open_arg;
@@ -578,7 +579,9 @@ static void start_next_candidate(struct smtp_client *c)
     memset(&c->info, 0, sizeof c->info);
     c->info.peer_name = k->name;
     c->info.peer_addr = c->peer_addr;
-    c->info.tls_version = c->info.tls_cipher = "";
+    c->tls_version[0] = c->tls_cipher[0] = 0;
+    c->info.tls_version = c->tls_version;
+    c->info.tls_cipher = c->tls_cipher;
     if (k->addr.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&k->addr, c->peer_addr, sizeof c->peer_addr);
         c->info.port = ntohs(((struct sockaddr_in6 *)&k->addr)->sin6_port);
@@ -1003,8 +1006,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (c->state == C_TLS && tls_io_handshake_done(c->tls)) {
         c->info.tls = 1;
         c->info.tls_verified = tls_io_peer_verified(c->tls);
-        c->info.tls_version = tls_io_version(c->tls);
-        c->info.tls_cipher = tls_io_cipher(c->tls);
+        snprintf(c->tls_version, sizeof c->tls_version, "%s", tls_io_version(c->tls));
+        snprintf(c->tls_cipher, sizeof c->tls_cipher, "%s", tls_io_cipher(c->tls));
+        c->info.tls_version = c->tls_version;
+        c->info.tls_cipher = c->tls_cipher;
         c->state = C_EHLO; /* RFC 3207 §4.2: forget what was learnt, EHLO again */
         sendf(c, "EHLO %s\r\n", c->helo);
         arm(c, cmd_ms(c));
@@ -1161,10 +1166,47 @@ static void deferred_result(uv_timer_t *t)
     finish_message(c, 0);
 }
 
+/* Addresses go on the wire inside <...>: no controls, spaces or brackets that could end the
+ * path or inject a command (the envelope comes from our queue, but it came from outside). */
+static int addr_ok(const char *a, int allow_empty)
+{
+    if (!a || (!*a && !allow_empty) || strlen(a) > SMTP_CMD_MAX_PATH)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+        if (*p < 0x21 || *p == 0x7f || *p == '<' || *p == '>')
+            return 0;
+    return 1;
+}
+
+static int word_ok(const char *w)
+{
+    if (!w || !*w || strlen(w) > 32)
+        return 0;
+    for (const char *p = w; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-')
+            return 0;
+    return 1;
+}
+
+static int env_ok(const struct smtp_envelope *env)
+{
+    if (!addr_ok(env->mail_from ? env->mail_from : "", 1))
+        return 0;
+    for (size_t i = 0; i < env->nrcpts; i++) {
+        const struct smtp_rcpt *r = &env->rcpts[i];
+        if (!addr_ok(r->addr, 0) || (r->orcpt && !word_ok(r->orcpt_type)) ||
+            (r->orcpt && strlen(r->orcpt) > SMTP_CMD_MAX_ORCPT))
+            return 0;
+    }
+    if (env->envid && strlen(env->envid) > SMTP_CMD_MAX_ENVID)
+        return 0;
+    return env->content || env->content_len == 0;
+}
+
 int smtp_client_send(struct smtp_client *c, const struct smtp_envelope *env,
                      smtp_client_sent_cb sent_cb, void *arg)
 {
-    if (!env || env->nrcpts == 0 || !sent_cb)
+    if (!env || env->nrcpts == 0 || !sent_cb || !env_ok(env))
         return MG_EINVAL;
     if (c->state == C_DEAD || c->closing)
         return MG_ECLOSED;

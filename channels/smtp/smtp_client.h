@@ -91,7 +91,9 @@ int smtp_client_open(struct smtp_client **out, uv_loop_t *loop, const struct smt
 /* Send one message. env (strings and content) is borrowed, not copied: it must stay valid and
  * unchanged until sent_cb runs. Only one message at a time: MG_ESTATE while one is in flight
  * or before open_cb reported success; MG_ECLOSED when the connection is gone; MG_EINVAL for an
- * envelope without recipients. On error sent_cb is not called. */
+ * envelope without recipients or with an address that cannot go on the wire (controls,
+ * spaces, '<' or '>'; over 512 octets; ENVID/ORCPT over the RFC 3461 limits). On error sent_cb
+ * is not called. */
 int smtp_client_send(struct smtp_client *c, const struct smtp_envelope *env,
                      smtp_client_sent_cb sent_cb, void *arg);
 

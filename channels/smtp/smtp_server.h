@@ -31,7 +31,8 @@ struct tls_io_ctx; /* channels/tls/tls_io.h */
 
 struct smtp_server_opts {
     const char *hostname;        /* greeting, EHLO and Received: ("localhost" if NULL) */
-    const char *listen;          /* "127.0.0.1:2525", "[::1]:25", "0.0.0.0:0" (0 = any port) */
+    const char *listen;          /* numeric "127.0.0.1:2525", "[::1]:25", "0.0.0.0:0" (0 = any
+                                    free port, see smtp_server_port) */
     size_t max_message_size;     /* SIZE advertised and enforced (552 5.3.4); 0 = 10 MiB */
     size_t max_recipients;       /* per message (452 4.5.3); 0 = 100 */
     unsigned max_sessions;       /* in total (421 4.7.0); 0 = 100 */
@@ -76,8 +77,9 @@ struct smtp_server_stats {
 };
 
 /* Create a server bound to opts->listen and start accepting on loop. opts and its strings are
- * copied. Returns 0 or MG_EINVAL (bad option or address), MG_EIO (bind/listen failed),
- * MG_ENOMEM. */
+ * copied (tls_ctx is borrowed). Returns 0 or MG_EINVAL (bad option or address), MG_EIO
+ * (bind/listen failed: the half-made server is released by the loop's next turn, so run the
+ * loop before closing it), MG_ENOMEM. */
 int smtp_server_create(struct smtp_server **out, uv_loop_t *loop,
                        const struct smtp_server_opts *opts,
                        const struct smtp_server_callbacks *cbs, void *cb_arg);

@@ -20,6 +20,7 @@
 
 #include <openssl/ssl.h>
 
+#include "mg_err.h"
 #include "smtp_server.h"
 #include "tls_io.h"
 
@@ -453,9 +454,41 @@ static void test_swaks(void **state)
     fixture_free(&f);
 }
 
+/* Bad listen addresses are refused; a port in use gives MG_EIO and the half-made server is
+ * released by the loop (ASan checks that nothing leaks). */
+static void test_listen_errors(void **state)
+{
+    static const char *const bad[] = { "127.0.0.1", "127.0.0.1:99999", "nohost:25", "[::1", ":25",
+                                       "127.0.0.1:x" };
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct smtp_server_callbacks cbs = { .message = on_message };
+    struct smtp_server *s;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct smtp_server_opts o = { .listen = bad[i] };
+        if (smtp_server_create(&s, &loop, &o, &cbs, NULL) != MG_EINVAL)
+            fail_msg("listen \"%s\" was not refused", bad[i]);
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ntohs(sa.sin_port));
+    struct smtp_server_opts o = { .listen = addr };
+    assert_int_equal(smtp_server_create(&s, &loop, &o, &cbs, NULL), MG_EIO);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_pipelining_dsn),
         cmocka_unit_test(test_bdat),
         cmocka_unit_test(test_complete_after_disconnect),
