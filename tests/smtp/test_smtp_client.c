@@ -504,6 +504,59 @@ static void test_mx(void **state)
     peer_stop(&sink);
 }
 
+/* A peer that misbehaves on purpose (tests/smtp/scripted_peer.py): malformed, endless, overlong
+ * and 421 replies must end in a clean temporary failure, never a hang or a crash. */
+struct scase {
+    const char *name;
+    const char *replies[8];
+    const char *expect;
+};
+
+static const struct scase scases[] = {
+    { "malformed-greeting", { "hello there\r\n" }, "open:421 4.5.0" },
+    { "greeting-554", { "554 5.7.1 go away\r\n" }, "open:554 5.7.1" },
+    { "greeting-421", { "421 4.3.2 busy\r\n" }, "open:421 4.3.2" },
+    { "endless-multiline", { "*300:220-more\r\n" }, "open:421 4.5.0" },
+    { "overlong-line", { "*5000:x" }, "open:421 4.5.0" },
+    { "reply-code-out-of-range", { "220 ok\r\n", "650 what\r\n" }, "open:421 4.5.0" },
+    { "closed-after-ehlo", { "220 ok\r\n", "250 ok\r\n" }, "open:ok tls=0 verified=0 [421 4.4.2]!" },
+    { "421-mid-transaction", { "220 ok\r\n", "250 ok\r\n", "250 2.1.0 ok\r\n", "421 4.3.2 shutting down\r\n" },
+      "open:ok tls=0 verified=0 [421 4.3.2]!" },
+    { "no-pipelining-step-by-step", { "220 ok\r\n", "250 ok\r\n", "250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n",
+                                      "354 go\r\n", "250 2.0.0 done\r\n" },
+      "open:ok tls=0 verified=0 [250 2.0.0]" },
+};
+
+static void test_misbehaving_peers(void **state)
+{
+    for (size_t i = 0; i < sizeof scases / sizeof scases[0]; i++) {
+        const struct scase *t = &scases[i];
+        char portfile[512];
+        snprintf(portfile, sizeof portfile, "%s/s%zu.port", tmpdir, i);
+        char *argv[12] = { PY, SMTP_TEST_DIR "/scripted_peer.py", portfile };
+        int n = 3;
+        for (int k = 0; k < 8 && t->replies[k]; k++)
+            argv[n++] = (char *)t->replies[k];
+        argv[n] = NULL;
+        struct peer p = { 0 };
+        p.pid = spawn(argv);
+        p.port = read_portfile(portfile);
+        if (p.port <= 0) {
+            peer_stop(&p);
+            fail_msg("case %s: peer did not start", t->name);
+        }
+        char host[64];
+        snprintf(host, sizeof host, "127.0.0.1:%d", p.port);
+        struct smtp_client_opts o = { .host = host, .cmd_timeout_ms = 5000, .max_reply_lines = 100 };
+        const struct msgspec m[] = { OKMSG("b@r.test") };
+        struct run r;
+        run_client(&r, &o, m, 1);
+        peer_stop(&p);
+        if (strcmp(r.out, t->expect))
+            fail_msg("case %s: got \"%s\", expected \"%s\"", t->name, r.out, t->expect);
+    }
+}
+
 /* mixgate to mixgate: our client delivers to our server over STARTTLS with verification; every
  * envelope parameter must arrive as sent, and the content must round-trip through dot-stuffing. */
 struct rt {
@@ -634,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_sink_dump),
         cmocka_unit_test(test_mx),
         cmocka_unit_test(test_roundtrip_own_server),
+        cmocka_unit_test(test_misbehaving_peers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
