@@ -1349,10 +1349,34 @@ static void maybe_free(struct smtp_client *c)
         cb(arg);
 }
 
-static void deferred_open_failure(uv_timer_t *t)
+static void start_open(uv_timer_t *t)
 {
     struct smtp_client *c = t->data;
-    report_open(c, MG_ETEMP, &c->best);
+    if (c->closing)
+        return;
+    /* A literal address needs no DNS. */
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (c->host && (uv_ip4_addr(c->host, c->port, (struct sockaddr_in *)&ss) == 0 ||
+                    uv_ip6_addr(c->host, c->port, (struct sockaddr_in6 *)&ss) == 0)) {
+        snprintf(c->cand[0].name, sizeof c->cand[0].name, "%s", c->host);
+        c->cand[0].addr = ss;
+        c->ncand = 1;
+        start_next_candidate(c);
+        return;
+    }
+    if (dns_init(c)) {
+        set_reply(&c->best, 451, "4.4.3", "DNS resolver initialisation failed");
+        c->state = C_DEAD;
+        report_open(c, MG_ETEMP, &c->best);
+        return;
+    }
+    if (c->host)
+        resolve_addr(c, c->host);
+    else
+        ares_query(c->ares, c->domain, ns_c_in, ns_t_mx, mx_cb, c);
+    if (!c->closing && c->state == C_RESOLVE)
+        dns_arm_timer(c);
 }
 
 static int dupopt(char **dst, const char *src)
@@ -1428,30 +1452,9 @@ int smtp_client_open(struct smtp_client **out, uv_loop_t *loop, const struct smt
     c->cur = -1;
     *out = c;
 
-    /* A literal address needs no DNS. */
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (c->host && (uv_ip4_addr(c->host, c->port, (struct sockaddr_in *)&ss) == 0 ||
-                    uv_ip6_addr(c->host, c->port, (struct sockaddr_in6 *)&ss) == 0)) {
-        snprintf(c->cand[0].name, sizeof c->cand[0].name, "%s", c->host);
-        c->cand[0].addr = ss;
-        c->ncand = 1;
-        start_next_candidate(c);
-        return 0;
-    }
-    if (dns_init(c)) {
-        set_reply(&c->best, 451, "4.4.3", "DNS resolver initialisation failed");
-        c->state = C_DEAD;
-        /* Reported from the loop so open_cb never runs inside this call. */
-        uv_timer_start(&c->dns_timer, deferred_open_failure, 0, 0);
-        return 0;
-    }
-    if (c->host)
-        resolve_addr(c, c->host);
-    else
-        ares_query(c->ares, c->domain, ns_c_in, ns_t_mx, mx_cb, c);
-    if (!c->closing && c->state == C_RESOLVE)
-        dns_arm_timer(c);
+    /* Everything else happens from the loop, so open_cb never runs inside this call (c-ares
+     * may answer from /etc/hosts or fail at once, and a connect may fail synchronously). */
+    uv_timer_start(&c->dns_timer, start_open, 0, 0);
     return 0;
 }
 

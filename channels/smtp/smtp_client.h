@@ -83,8 +83,9 @@ typedef void (*smtp_client_open_cb)(struct smtp_client *c, int status,
 typedef void (*smtp_client_sent_cb)(struct smtp_client *c, int status,
                                     const struct smtp_reply *results, size_t nrcpts, void *arg);
 
-/* Start connecting. On 0 the client exists and open_cb will run exactly once; on error (bad
- * options: MG_EINVAL; MG_ENOMEM) nothing was created and open_cb never runs. */
+/* Start connecting. On 0 the client exists and open_cb will run exactly once, from the loop
+ * (never inside this call); on error (bad options, unreadable CA file: MG_EINVAL; MG_ENOMEM)
+ * nothing was created and open_cb never runs. */
 int smtp_client_open(struct smtp_client **out, uv_loop_t *loop, const struct smtp_client_opts *o,
                      smtp_client_open_cb open_cb, void *arg);
 
