@@ -446,14 +446,17 @@ struct mcase {
     const char *name;
     const char *domain;
     const char *expect;
+    int smarthost;      /* use domain as a smart host name (A/AAAA only, no MX) */
 };
 
 static const struct mcase mcases[] = {
-    { "mx-record", "mx.example", "open:ok tls=0 verified=0 [250 2.0.0]" },
-    { "mx-preference-order-skips-dead", "two.example", "open:ok tls=0 verified=0 [250 2.0.0]" },
-    { "implicit-mx-a-record", "nomx.example", "open:ok tls=0 verified=0 [250 2.0.0]" },
-    { "null-mx", "nullmx.example", "open:556 5.1.10" },
-    { "nxdomain", "nothere.example", "open:550 5.1.2" },
+    { "mx-record", "mx.example", "open:ok tls=0 verified=0 [250 2.0.0]", 0 },
+    { "mx-preference-order-skips-dead", "two.example", "open:ok tls=0 verified=0 [250 2.0.0]", 0 },
+    { "implicit-mx-a-record", "nomx.example", "open:ok tls=0 verified=0 [250 2.0.0]", 0 },
+    { "null-mx", "nullmx.example", "open:556 5.1.10", 0 },
+    { "nxdomain", "nothere.example", "open:550 5.1.2", 0 },
+    { "smarthost-by-name", "mail.mx.example", "open:ok tls=0 verified=0 [250 2.0.0]", 1 },
+    { "smarthost-unknown-name", "nothere.example", "open:451 4.4.4", 1 },
 };
 
 static void test_mx(void **state)
@@ -484,8 +487,11 @@ static void test_mx(void **state)
     snprintf(servers, sizeof servers, "127.0.0.1:%d", dns.port);
     for (size_t i = 0; i < sizeof mcases / sizeof mcases[0]; i++) {
         const struct mcase *t = &mcases[i];
+        char hp[300];
+        snprintf(hp, sizeof hp, "%s:%d", t->domain, sink.port);
         struct smtp_client_opts o = {
-            .domain = t->domain,
+            .domain = t->smarthost ? NULL : t->domain,
+            .host = t->smarthost ? hp : NULL,
             .port = sink.port,
             .dns_servers = servers,
             .connect_timeout_ms = 2000,
