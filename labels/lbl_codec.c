@@ -85,8 +85,8 @@ int lbl_decode(const void *data, size_t len, enum lbl_format fmt, const struct l
     case LBL_FMT_NATO:
         return lbl_xml_parse_label(data, len, set, out, err);
     case LBL_FMT_MARKING: {
-        const struct lbl_policy *p = lbl_policy_set_get(set, 0);
-        if (!p) {
+        /* Tried under each loaded SPIF in turn; the first whose marking it is wins. */
+        if (!lbl_policy_set_count(set)) {
             lbl_err_set(err, "a display marking needs a SPIF to be parsed");
             return MG_EINVAL;
         }
@@ -100,7 +100,10 @@ int lbl_decode(const void *data, size_t len, enum lbl_format fmt, const struct l
             lbl_err_set(err, "marking text contains NUL bytes");
             return MG_EPARSE;
         }
-        int rc = lbl_marking_parse(p, text, NULL, "", LBL_LOC_PAGEBOTTOM, out, err);
+        int rc = MG_EPARSE;
+        for (size_t i = 0; i < lbl_policy_set_count(set) && rc; i++)
+            rc = lbl_marking_parse(lbl_policy_set_get(set, i), text, NULL, "", LBL_LOC_PAGEBOTTOM, out,
+                                   i ? NULL : err);
         free(text);
         return rc;
     }

@@ -24,8 +24,9 @@ int lbl_format_parse(const char *name, enum lbl_format *out);
 const char *lbl_format_name(enum lbl_format f);
 enum lbl_format lbl_format_detect(const void *data, size_t len);
 
-/* Decodes a label. set resolves names (ADatP-4774) and is where a marking is parsed: the first
- * policy of the set. Empty input fails with "No data to parse". */
+/* Decodes a label. set resolves names (ADatP-4774); a display marking is parsed under each
+ * policy of the set in turn (the first that yields it wins; the error is the first policy's).
+ * Empty input fails with "No data to parse". */
 int lbl_decode(const void *data, size_t len, enum lbl_format fmt, const struct lbl_policy_set *set,
                struct lbl_label *out, struct lbl_err *err);
 /* Encodes a label; p is its policy (needed for ADatP-4774, markings and the SIO-Label marking;

@@ -259,51 +259,97 @@ int lbl_clearance_marking(const struct lbl_policy *p, const struct lbl_clearance
 
 /* ---- parsing ---------------------------------------------------------------------------------- */
 
-static int is_word(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
+struct pctx {
+    const struct lbl_policy *p;
+    const char *lang;
+    unsigned loc;
+    const char *sep;
+    const char *t;   /* marking body (policy prefix and suffix removed) */
+    size_t len;
+    uint64_t bits[LBL_WORDS];
+    unsigned steps;  /* bound on the search */
+};
 
-/* s occurs in text with no letter or digit glued to either end. */
-static int occurs(const char *text, const char *s)
+static int at(const struct pctx *c, size_t pos, const char *s, size_t *adv)
 {
     size_t n = strlen(s);
-    if (!n)
+    if (pos + n > c->len || memcmp(c->t + pos, s, n))
         return 0;
-    for (const char *q = strstr(text, s); q; q = strstr(q + 1, s)) {
-        int left = q == text || !is_word(q[-1]) || !is_word(s[0]);
-        int right = !q[n] || !is_word(q[n]) || !is_word(s[n - 1]);
-        if (left && right)
+    *adv = n;
+    return 1;
+}
+
+static const char *cat_phrase(const struct pctx *c, uint32_t o)
+{
+    const struct lbl_category *cat = &c->p->cats[o];
+    const struct lbl_mk *cm = lbl_mks_find(&cat->mk, c->lang);
+    if (!cm)
+        cm = lbl_mks_find(&c->p->tags[cat->tag].mk, c->lang);
+    return cm ? phrase(cm, c->loc, cat->name) : cat->name;
+}
+
+static int descend(struct pctx *c, size_t pos, size_t tag_from);
+
+/* Categories of tag t from ordinal o on, at pos; the tag's prefix is already consumed. */
+static int tag_cats(struct pctx *c, size_t t, uint32_t from, size_t pos)
+{
+    const struct lbl_tag *tag = &c->p->tags[t];
+    const struct lbl_mk *tm = lbl_mks_find(&tag->mk, c->lang);
+    const char *tsep = tm && tm->sep[0] ? tm->sep : "/";
+    const char *suffix = tm ? tm->suffix : "";
+    for (uint32_t o = from; o < tag->first + tag->count; o++) {
+        if (++c->steps > 200000)
+            return 0;
+        const char *ph = cat_phrase(c, o);
+        size_t n;
+        if (!*ph || !at(c, pos, ph, &n))
+            continue;
+        c->bits[o / 64] |= 1ull << (o % 64);
+        size_t m;
+        if (at(c, pos + n, tsep, &m) && tag_cats(c, t, o + 1, pos + n + m))
+            return 1;
+        if (at(c, pos + n, suffix, &m) && descend(c, pos + n + m, t + 1))
+            return 1;
+        c->bits[o / 64] &= ~(1ull << (o % 64));
+    }
+    return 0;
+}
+
+/* The tag segments from tag_from on: SEP TAG-PREFIX CAT (TAG-SEP CAT)* TAG-SUFFIX ... */
+static int descend(struct pctx *c, size_t pos, size_t tag_from)
+{
+    if (pos == c->len)
+        return 1;
+    for (size_t t = tag_from; t < c->p->ntags; t++) {
+        const struct lbl_mk *tm = lbl_mks_find(&c->p->tags[t].mk, c->lang);
+        size_t q = pos, n;
+        if (q && !at(c, q, c->sep, &n))
+            return 0;
+        q += q ? n : 0;
+        if (tm && !at(c, q, tm->prefix, &n))
+            continue;
+        if (tag_cats(c, t, c->p->tags[t].first, q + (tm ? n : 0)))
             return 1;
     }
     return 0;
 }
 
-/* Edit distance, bounded inputs (MARKING_MAX): two rows. */
-static size_t distance(const char *a, size_t la, const char *b, size_t lb)
+static int is_valid(const struct lbl_policy *p, int cls, const uint64_t *bits)
 {
-    size_t *row = malloc((lb + 1) * sizeof *row);
-    if (!row)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+    struct lbl_label l;
+    lbl_label_init(&l);
+    snprintf(l.policy, sizeof l.policy, "%s", p->oid);
+    l.has_class = 1;
+    l.class_lacv = p->classes[cls].lacv;
+    for (uint32_t o = 0; o < p->ncats; o++)
+        if (((bits[o / 64] >> (o % 64)) & 1) &&
+            lbl_label_add_cat(&l, p->tagsets[p->cats[o].tagset].oid, p->tags[p->cats[o].tag].type, p->cats[o].lacv)) {
+            lbl_label_free(&l);
+            return 0;
         }
-    }
-    size_t d = row[lb];
-    free(row);
-    return d;
+    int v = lbl_validate(p, &l, NULL);
+    lbl_label_free(&l);
+    return v;
 }
 
 static int cut(const char *text, const char *re, char *out, size_t outsz, struct lbl_err *err)
@@ -334,46 +380,59 @@ static int cut(const char *text, const char *re, char *out, size_t outsz, struct
     return 0;
 }
 
-static int try_class(const struct lbl_policy *p, int cls, const uint64_t *cand, const char *m, const char *lang,
-                     unsigned loc, uint64_t *best_bits)
+/* Tries classification cls with replace-policy category r (-1: none), with and without the
+ * class phrase shown; on success bits holds the categories and the marking regenerates. */
+static int try_header(struct pctx *c, int cls, int r, const char *body, size_t blen)
 {
-    uint64_t bits[LBL_WORDS];
-    memcpy(bits, cand, sizeof bits);
+    const struct lbl_policy *p = c->p;
+    const struct lbl_mk *pm = lbl_mks_find(&p->mk, c->lang);
+    const struct lbl_mk *cm = lbl_mks_find(&p->classes[cls].mk, c->lang);
+    const char *cname = p->classes[cls].name;
+    const char *pol;
+    int fixed = (pm && has_code(pm, c->loc, LBL_MK_REPLACEPOLICY)) || (cm && has_code(cm, c->loc, LBL_MK_REPLACEPOLICY));
+    if (fixed && r >= 0)
+        return 0; /* the policy part does not come from a category: nothing shows r */
+    if (pm && has_code(pm, c->loc, LBL_MK_REPLACEPOLICY))
+        pol = policy_phrase(pm, c->loc, p->name);
+    else if (cm && has_code(cm, c->loc, LBL_MK_REPLACEPOLICY))
+        pol = policy_phrase(cm, c->loc, cname);
+    else if (r >= 0)
+        pol = policy_phrase(lbl_mks_find(&p->cats[r].mk, c->lang), c->loc, p->cats[r].name);
+    else
+        pol = p->name;
+    const char *cph = cm ? phrase(cm, c->loc, cname) : pm ? phrase(pm, c->loc, cname) : cname;
     struct mg_buf b;
     mg_buf_init(&b, MARKING_MAX);
-    size_t lm = strlen(m);
-    int found = 0;
-    /* Greedy: drop the candidate whose removal brings the generated marking closest to the text. */
-    for (int round = 0; round < 64; round++) {
-        if (gen(p, cls, bits, lang, loc, &b))
+    for (int shown = 1; shown >= 0; shown--) {
+        size_t n, pos = 0;
+        memset(c->bits, 0, sizeof c->bits);
+        if (r >= 0)
+            c->bits[r / 64] |= 1ull << (r % 64);
+        if (!at(c, 0, pol, &n))
             break;
-        if (b.len == lm && !memcmp(b.data, m, lm)) {
-            found = 1;
-            break;
-        }
-        size_t bestd = (size_t)-1;
-        int besto = -1;
-        for (uint32_t o = 0; o < p->ncats; o++) {
-            if (!((bits[o / 64] >> (o % 64)) & 1))
+        pos = n;
+        if (shown) {
+            size_t m = 0;
+            if (pos && !at(c, pos, c->sep, &m))
                 continue;
-            bits[o / 64] &= ~(1ull << (o % 64));
-            if (!gen(p, cls, bits, lang, loc, &b)) {
-                size_t d = distance((const char *)b.data, b.len, m, lm);
-                if (d < bestd) {
-                    bestd = d;
-                    besto = (int)o;
-                }
-            }
-            bits[o / 64] |= 1ull << (o % 64);
+            pos += m;
+            if (!at(c, pos, cph, &n))
+                continue;
+            pos += n;
         }
-        if (besto < 0)
-            break;
-        bits[besto / 64] &= ~(1ull << (besto % 64));
+        c->steps = 0;
+        if (!descend(c, pos, 0))
+            continue;
+        if (!gen(p, cls, c->bits, c->lang, c->loc, &b) && b.len == blen + (pm ? strlen(pm->prefix) + strlen(pm->suffix) : 0)) {
+            size_t off = pm ? strlen(pm->prefix) : 0;
+            if (!memcmp(b.data + off, body, blen)) {
+                mg_buf_free(&b);
+                return 1;
+            }
+        }
     }
     mg_buf_free(&b);
-    if (found)
-        memcpy(best_bits, bits, sizeof bits);
-    return found;
+    return 0;
 }
 
 int lbl_marking_parse(const struct lbl_policy *p, const char *text, const char *re, const char *lang,
@@ -385,45 +444,56 @@ int lbl_marking_parse(const struct lbl_policy *p, const char *text, const char *
     int rc = cut(text, re, m, sizeof m, err);
     if (rc)
         return rc;
-    unsigned lb = loc_bits(loc);
-    /* Candidates: every category whose phrase (or replace-policy phrase) shows in the text. */
-    uint64_t cand[LBL_WORDS];
-    memset(cand, 0, sizeof cand);
-    size_t ncand = 0;
-    for (uint32_t o = 0; o < p->ncats; o++) {
-        const struct lbl_category *c = &p->cats[o];
-        const struct lbl_mk *cm = lbl_mks_find(&c->mk, lang);
-        if (!cm)
-            cm = lbl_mks_find(&p->tags[c->tag].mk, lang);
-        const char *ph = cm ? phrase(cm, lb, c->name) : c->name;
-        int hit = occurs(m, ph);
-        if (!hit && cm && has_code(cm, lb, LBL_MK_REPLACEPOLICY))
-            hit = occurs(m, policy_phrase(cm, lb, c->name));
-        if (hit) {
-            cand[o / 64] |= 1ull << (o % 64);
-            if (++ncand > 48) {
-                lbl_err_set(err, "marking matches too many categories to resolve");
-                return MG_EPARSE;
+    struct pctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.lang = lang;
+    c.loc = loc_bits(loc);
+    const struct lbl_mk *pm = lbl_mks_find(&p->mk, lang);
+    c.sep = pm && pm->sep[0] ? pm->sep : " ";
+    /* The policy-level prefix and suffix frame the whole marking. */
+    size_t ml = strlen(m), pl = pm ? strlen(pm->prefix) : 0, sl = pm ? strlen(pm->suffix) : 0;
+    if (ml < pl + sl || memcmp(m, pm ? pm->prefix : "", pl) || memcmp(m + ml - sl, pm ? pm->suffix : "", sl)) {
+        lbl_err_set(err, "\"%s\" is not a display marking of policy %s", m, p->name);
+        return MG_EPARSE;
+    }
+    c.t = m + pl;
+    c.len = ml - pl - sl;
+    /* Among the readings that regenerate the text, a valid label is preferred. */
+    int best_cls = -1, best_valid = 0;
+    uint64_t best[LBL_WORDS];
+    /* Replace-policy categories are tried before the bare policy name: when a category's
+     * phrase equals the policy name (NATO's Context NATO), the label most likely carries it. */
+    for (size_t ci = 0; ci < p->nclasses && !best_valid; ci++)
+        for (size_t k = 0; k <= p->ncats && !best_valid; k++) {
+            int r = k == p->ncats ? -1 : (int)k;
+            if (r >= 0 && !has_code(lbl_mks_find(&p->cats[r].mk, lang), c.loc, LBL_MK_REPLACEPOLICY))
+                continue;
+            if (!try_header(&c, (int)ci, r, c.t, c.len))
+                continue;
+            int v = is_valid(p, (int)ci, c.bits);
+            if (best_cls < 0 || v) {
+                best_cls = (int)ci;
+                best_valid = v;
+                memcpy(best, c.bits, sizeof best);
             }
         }
+    if (best_cls < 0) {
+        lbl_err_set(err, "\"%s\" is not a display marking of policy %s", m, p->name);
+        return MG_EPARSE;
     }
-    for (size_t ci = 0; ci < p->nclasses; ci++) {
-        uint64_t bits[LBL_WORDS];
-        if (!try_class(p, (int)ci, cand, m, lang, lb, bits))
-            continue;
-        lbl_label_free(out);
-        snprintf(out->policy, sizeof out->policy, "%s", p->oid);
-        out->has_class = 1;
-        out->class_lacv = p->classes[ci].lacv;
-        for (uint32_t o = 0; o < p->ncats; o++)
-            if ((bits[o / 64] >> (o % 64)) & 1) {
-                const struct lbl_category *c = &p->cats[o];
-                rc = lbl_label_add_cat(out, p->tagsets[c->tagset].oid, p->tags[c->tag].type, c->lacv);
-                if (rc)
-                    return rc;
-            }
-        return 0;
-    }
-    lbl_err_set(err, "\"%s\" is not a display marking of policy %s", m, p->name);
-    return MG_EPARSE;
+    int cls = best_cls;
+    const uint64_t *bits = best;
+    lbl_label_free(out);
+    snprintf(out->policy, sizeof out->policy, "%s", p->oid);
+    out->has_class = 1;
+    out->class_lacv = p->classes[cls].lacv;
+    for (uint32_t o = 0; o < p->ncats; o++)
+        if ((bits[o / 64] >> (o % 64)) & 1) {
+            const struct lbl_category *cat = &p->cats[o];
+            rc = lbl_label_add_cat(out, p->tagsets[cat->tagset].oid, p->tags[cat->tag].type, cat->lacv);
+            if (rc)
+                return rc;
+        }
+    return 0;
 }
