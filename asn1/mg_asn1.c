@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asn_SET_OF.h"
+#include "constr_CHOICE.h"
+#include "constr_SEQUENCE.h"
+#include "constr_SEQUENCE_OF.h"
+#include "constr_SET.h"
+#include "constr_SET_OF.h"
+#include "mg_asn1_size_rules.h"
 #include "mg_buf.h"
 #include "mg_err.h"
 
@@ -209,8 +216,105 @@ static void describe_at(const uint8_t *p, size_t len, size_t off, char *out, siz
              h.constructed ? "constructed" : "primitive");
 }
 
+
+/* ---- SIZE of named list types (asn1c leaves them unchecked; table from CMake) ---- */
+
+enum shape { SHAPE_OTHER, SHAPE_FIELDS, SHAPE_CHOICE, SHAPE_LIST };
+
+/* The shape of td. A type defined on another gets its base's functions lazily, one link
+ * of the chain per first use; free_struct on NULL runs that inheritance and frees nothing
+ * (every asn1c free function returns at once on NULL). */
+static enum shape shape_of(asn_TYPE_descriptor_t *td)
+{
+    for (int pass = 0; pass < 4; pass++) {
+        if (td->der_encoder == SEQUENCE_encode_der || td->der_encoder == SET_encode_der)
+            return SHAPE_FIELDS;
+        if (td->der_encoder == CHOICE_encode_der)
+            return SHAPE_CHOICE;
+        if (td->der_encoder == SEQUENCE_OF_encode_der || td->der_encoder == SET_OF_encode_der)
+            return SHAPE_LIST;
+        if (!td->free_struct)
+            break;
+        td->free_struct(td, NULL, 1);
+    }
+    return SHAPE_OTHER;
+}
+
+static const void *member_value(const asn_TYPE_member_t *elm, const void *sptr)
+{
+    const char *p = (const char *)sptr + elm->memb_offset;
+    return (elm->flags & ATF_POINTER) ? *(const void *const *)p : p;
+}
+
+static int choice_present(const asn_TYPE_descriptor_t *td, const void *v)
+{
+    const asn_CHOICE_specifics_t *s = td->specifics;
+    const char *p = (const char *)v + s->pres_offset;
+    switch (s->pres_size) {
+    case sizeof(int): return *(const int *)p;
+    case sizeof(short): return *(const short *)p;
+    case sizeof(char): return *(const signed char *)p;
+    default: return 0;
+    }
+}
+
+/* 0, or MG_ECONSTRAINT with err set for the first list whose count breaks its SIZE. */
+static int check_sizes(asn_TYPE_descriptor_t *td, const void *v, unsigned depth,
+                       struct mg_asn1_err *err)
+{
+    if (!v || depth > 4 * MG_ASN1_MAX_DEPTH)
+        return 0;
+    switch (shape_of(td)) {
+    case SHAPE_FIELDS:
+        for (int i = 0; i < td->elements_count; i++) {
+            const asn_TYPE_member_t *elm = &td->elements[i];
+            int rc = check_sizes(elm->type, member_value(elm, v), depth + 1, err);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    case SHAPE_CHOICE: {
+        int pres = choice_present(td, v);
+        if (pres < 1 || pres > td->elements_count)
+            return 0;
+        const asn_TYPE_member_t *elm = &td->elements[pres - 1];
+        return check_sizes(elm->type, member_value(elm, v), depth + 1, err);
+    }
+    case SHAPE_LIST: {
+        const asn_anonymous_set_ *list = _A_CSET_FROM_VOID(v);
+        for (size_t r = 0; r < mg_asn1_size_rules_count; r++) {
+            const struct mg_asn1_size_rule *rule = &mg_asn1_size_rules[r];
+            if (rule->td != td)
+                continue;
+            if (list->count < rule->min || (rule->max >= 0 && list->count > rule->max)) {
+                if (rule->max >= 0)
+                    return set_err(err, MG_ECONSTRAINT, 0, "%s: %d elements, SIZE (%ld..%ld)",
+                                   td->name, list->count, rule->min, rule->max);
+                return set_err(err, MG_ECONSTRAINT, 0, "%s: %d elements, SIZE (%ld..MAX)",
+                               td->name, list->count, rule->min);
+            }
+        }
+        for (int i = 0; i < list->count; i++) {
+            int rc = check_sizes(td->elements[0].type, list->array[i], depth + 1, err);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    case SHAPE_OTHER:
+        break;
+    }
+    return 0;
+}
+
 int mg_asn1_decode(const asn_TYPE_descriptor_t *td, const void *buf, size_t len, void **out,
                    struct mg_asn1_err *err)
+{
+    return mg_asn1_decode_ex(td, buf, len, 0, out, err);
+}
+
+int mg_asn1_decode_ex(const asn_TYPE_descriptor_t *td, const void *buf, size_t len,
+                      unsigned flags, void **out, struct mg_asn1_err *err)
 {
     if (!out)
         return set_err(err, MG_EINVAL, 0, "no output pointer");
@@ -255,6 +359,11 @@ int mg_asn1_decode(const asn_TYPE_descriptor_t *td, const void *buf, size_t len,
         return set_err(err, MG_ECONSTRAINT, 0, "%s: %s", td->name,
                        clen ? cbuf : "constraint failed");
     }
+    rc = (flags & MG_ASN1_LENIENT_SIZES) ? 0 : check_sizes(t, v, 0, err);
+    if (rc) {
+        ASN_STRUCT_FREE(*t, v);
+        return rc;
+    }
     *out = v;
     return 0;
 }
@@ -273,7 +382,8 @@ int mg_asn1_encode_der(const asn_TYPE_descriptor_t *td, const void *value, unsig
     *len = 0;
     char cbuf[160];
     size_t clen = sizeof cbuf;
-    if (asn_check_constraints((asn_TYPE_descriptor_t *)td, value, cbuf, &clen) != 0)
+    if (asn_check_constraints((asn_TYPE_descriptor_t *)td, value, cbuf, &clen) != 0 ||
+        check_sizes((asn_TYPE_descriptor_t *)td, value, 0, NULL) != 0)
         return MG_ECONSTRAINT;
     struct mg_buf b;
     mg_buf_init(&b, MG_ASN1_MAX_INPUT);

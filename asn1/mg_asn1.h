@@ -89,6 +89,13 @@ int mg_asn1_ber_check(const void *buf, size_t len, struct mg_asn1_err *err);
 int mg_asn1_decode(const asn_TYPE_descriptor_t *td, const void *buf, size_t len, void **out,
                    struct mg_asn1_err *err);
 
+/* mg_asn1_decode with options. MG_ASN1_LENIENT_SIZES skips the SIZE check of named list
+ * types (asn1c's own constraint check still runs): for labels from tools that write an
+ * empty SET where SIZE (1..n) forbids it (spiffing does, for a label without categories). */
+#define MG_ASN1_LENIENT_SIZES 0x1u
+int mg_asn1_decode_ex(const asn_TYPE_descriptor_t *td, const void *buf, size_t len,
+                      unsigned flags, void **out, struct mg_asn1_err *err);
+
 /* Encode value as DER into a malloc'ed buffer (*out, caller frees with free()). Checks
  * constraints first: MG_ECONSTRAINT for a value that breaks them, MG_ENOMEM, MG_EINVAL. */
 int mg_asn1_encode_der(const asn_TYPE_descriptor_t *td, const void *value, unsigned char **out,

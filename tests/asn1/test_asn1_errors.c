@@ -1,6 +1,8 @@
 /* Decoding errors: each bad input gives the right MG_E* code, the byte offset of the
  * problem and a readable account of what was expected; nothing leaks and nothing crashes.
+ * Also the encoder's rules: constraints checked before encoding, DEFAULTs left out.
  * Table-driven: inline hex cases, plus cases derived from the real MTS-APDU vector. */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +50,12 @@ static const struct ecase cases[] = {
     {"wrong-type", "MTS-APDU", "a12080146775696e65766572652e736d68732e636f2e756ba1081606"
                                "6d65726c696e", MG_EPARSE, NO_OFFSET, "does not match"},
     {"missing-mandatory", "ESSSecurityLabel", "3103020101", MG_EPARSE, NO_OFFSET, "ESSSecurityLabel"},
+    /* Five organizational units: one over ub-organizational-units (SIZE on a named
+     * SEQUENCE OF type). */
+    {"too-many-ous", "ORAddress", "30133011a60f130161130161130161130161130161", MG_ECONSTRAINT,
+     NO_OFFSET, "OrganizationalUnitNames: 5 elements, SIZE (1..4)"},
+    {"empty-security-categories", "SecurityLabel", "31023100", MG_ECONSTRAINT, NO_OFFSET,
+     "SecurityCategories: 0 elements, SIZE (1..64)"},
 };
 
 static size_t unhex(const char *hex, unsigned char *out, size_t max)
@@ -150,6 +158,32 @@ static void encode_checks_constraints(void **state)
     mg_asn1_free_SecurityLabel(l);
 }
 
+/* DER leaves out components equal to their DEFAULT (X.690 11.5): the real RTORQ sends
+ * dialogueMode monologue(0) explicitly; our DER of it must not, and must read back the
+ * same. */
+static void der_omits_defaults(void **state)
+{
+    unsigned char *data = NULL, *der = NULL;
+    size_t len = 0, dl = 0;
+    if (atu_read_vector("x400/ber/wsample-rtse-RTORQ.ber", &data, &len))
+        skip();
+    static const unsigned char dialogue_monologue[] = {0x82, 0x01, 0x00};
+    assert_non_null(memmem(data, len, dialogue_monologue, 3));
+    RTSE_apdus_t *r = NULL;
+    assert_int_equal(mg_asn1_decode_RTSE_apdus(data, len, &r, NULL), 0);
+    assert_int_equal(mg_asn1_encode_RTSE_apdus(r, &der, &dl), 0);
+    assert_null(memmem(der, dl, dialogue_monologue, 3));
+    assert_int_equal(dl, len - 3);
+    RTSE_apdus_t *back = NULL;
+    assert_int_equal(mg_asn1_decode_RTSE_apdus(der, dl, &back, NULL), 0);
+    assert_int_equal(back->choice.rtorq_apdu.dialogueMode, 0);
+    assert_int_equal(back->choice.rtorq_apdu.checkpointSize, 63);
+    mg_asn1_free_RTSE_apdus(back);
+    mg_asn1_free_RTSE_apdus(r);
+    free(der);
+    free(data);
+}
+
 int main(void)
 {
     /* a1 46 { 80 01 'x', a1 41 { 16 3f 'a' x 63 } } */
@@ -158,7 +192,7 @@ int main(void)
     for (int i = 0; i < 63; i++)
         p += sprintf(p, "61");
 
-    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 3];
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 4];
     size_t n = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
@@ -166,5 +200,6 @@ int main(void)
     tests[n++] = (struct CMUnitTest){"deep-nesting", deep_nesting, NULL, NULL, NULL};
     tests[n++] = (struct CMUnitTest){"encode-checks-constraints", encode_checks_constraints, NULL,
                                      NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"der-omits-defaults", der_omits_defaults, NULL, NULL, NULL};
     return _cmocka_run_group_tests("asn1_errors", tests, n, NULL, NULL);
 }
