@@ -27,6 +27,7 @@
 #include "constr_SET.h"
 #include "constr_SET_OF.h"
 
+#include "mg_asn1_open.h"
 #include "mg_err.h"
 #include "mg_ipm.h"
 
@@ -266,7 +267,7 @@ static void print_raw_ber(struct pctx *c, const uint8_t *p, size_t n, int level)
         ber_tlv_tag_t tag;
         ber_tlv_len_t len;
         ssize_t tl = ber_fetch_tag(p + off, n - off, &tag);
-        int cons = tl > 0 ? BER_TLV_CONSTRUCTED(p + off) : 0;
+        int cons = tl > 0 ? BER_TLV_CONSTRUCTED((p + off)) : 0;
         ssize_t ll = tl > 0 ? ber_fetch_length(cons, p + off + tl, n - off - tl, &len) : -1;
         if (tl <= 0 || ll <= 0 || tag == 0) {
             if (!c->o->json) {
@@ -317,6 +318,32 @@ static asn_TYPE_descriptor_t *resolve_any(struct pctx *c, asn_TYPE_descriptor_t 
         asn_TYPE_descriptor_t *t = c->o->resolve(c->o->ctx, ptd, parent, elm, label);
         if (t || *label)
             return t;
+    }
+    /* X.411 open types, through asn1-core's tables (mg_asn1_open). asn1c 0.9.28's API takes
+     * descriptors as non-const, mg_asn1_open hands them out as const. */
+    if (ptd == &asn_DEF_ExtensionField) {
+        const ExtensionField_t *f = parent;
+        if (f->type.present == ExtensionType_PR_standard_extension) {
+            long n = f->type.choice.standard_extension;
+            *label = mg_asn1_open_ext_std_name(n);
+            return (asn_TYPE_descriptor_t *)(uintptr_t)mg_asn1_open_ext_std_type(n);
+        }
+        if (f->type.present == ExtensionType_PR_private_extension) {
+            char dotted[128];
+            const struct mg_ipm_oid_entry *e = NULL;
+            if (mg_ipm_oid_str(&f->type.choice.private_extension, dotted, sizeof dotted) == 0)
+                e = mg_ipm_oid_lookup(dotted);
+            if (e)
+                *label = e->name;
+            return e ? e->td : NULL;
+        }
+        return NULL;
+    }
+    if (ptd == &asn_DEF_ExtensionAttribute) {
+        const ExtensionAttribute_t *a = parent;
+        *label = mg_asn1_open_exattr_name(a->extension_attribute_type);
+        return (asn_TYPE_descriptor_t *)(uintptr_t)mg_asn1_open_exattr_type(
+            a->extension_attribute_type);
     }
     for (const asn_TYPE_member_t *m = ptd->elements; m < elm; m++) {
         if (mg_print_kind(m->type) != MG_PK_OID)

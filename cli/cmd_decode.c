@@ -34,6 +34,13 @@ struct as_type {
  * label types (their outer tags are common SET/SEQUENCE/[0]). */
 static const struct as_type types[] = {
     {"p1", "MTS-APDU", "P1 MTS-APDU (X.411)"},
+    {"p1", "MessageTransferEnvelope", "P1 message transfer envelope (X.411)"},
+    {"p1", "MTABindArgument", "P1 MTA bind argument (X.411)"},
+    {"p1", "MTABindResult", "P1 MTA bind result (X.411)"},
+    {"p1", "MTABindError", "P1 MTA bind error (X.411)"},
+    {"p1", "MTA-Bind-Invoke", "P1 MTA bind invoke (ROS-wrapped)"},
+    {"p1", "MTA-Bind-Result", "P1 MTA bind result (ROS-wrapped)"},
+    {"p1", "MTA-Bind-Error", "P1 MTA bind error (ROS-wrapped)"},
     {"p772", "MMInformationObject", "P772 information object (STANAG 4406)"},
     {"p22", "InformationObject", "P2/P22 information object (X.420)"},
     {"acse", "ACSE-apdu", "ACSE APDU"},
@@ -43,7 +50,9 @@ static const struct as_type types[] = {
     {"pres", "CPR-PPDU", "presentation CPR PPDU"},
     {"pres", "Abort-type", "presentation abort PPDU"},
     {"pres", "User-data-PPDU", "presentation user data"},
+    {"pres", "External", "EXTERNAL (presentation data value)"},
     {"ess-label", "ESSSecurityLabel", "ESS security label (RFC 2634)"},
+    {"ess-label", "EquivalentLabels", "ESS equivalent labels (RFC 2634)"},
     {"x411-label", "SecurityLabel", "X.411 security label"},
     {"clearance", "Clearance", "X.841 clearance"},
 };
@@ -56,7 +65,8 @@ static void usage(FILE *f)
             "  TYPE: p1 p22 p772 ess-label x411-label clearance pres acse rtse auto (default)\n"
             "  --json         print JSON instead of a tree\n"
             "  --reencode OUT write the decoded value as DER to OUT\n"
-            "  --max-bytes N  show at most N bytes of each octet string (default 4096)\n"
+            "  --max-bytes N  show at most N bytes of each octet string (tree default 96,\n"
+            "                 JSON default all)\n"
             "exit status: 0 decoded, 1 malformed input, 2 usage or file error\n");
 }
 
@@ -178,6 +188,10 @@ int cmd_decode_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* A tree is for reading: long octet strings (P1 content, file data) are cut; JSON is
+     * for programs and keeps every byte unless asked otherwise. */
+    if (!po.max_bytes)
+        po.max_bytes = po.json ? (size_t)DECODE_MAX_FILE : 96;
     int is_auto = strcmp(as, "auto") == 0, known = is_auto;
     for (size_t i = 0; i < NTYPES; i++)
         if (strcmp(types[i].as, as) == 0)
@@ -232,7 +246,7 @@ int cmd_decode_main(int argc, char **argv)
                 best_type ? " -- as " : "", best_type ? best_type : "");
         if (is_auto)
             fprintf(stderr, "  (no known type fits; tried p1 p772 p22 acse rtse pres ess-label "
-                            "x411-label clearance; the closest is shown)\n");
+                            "x411-label clearance; the attempt that got furthest is shown)\n");
         free(buf);
         return 1;
     }
@@ -240,7 +254,9 @@ int cmd_decode_main(int argc, char **argv)
         /* Same bits: without STANAG 4406 extensions call it P22 (what an operator expects). */
         mg_ipm_free(td, val);
         td = &asn_DEF_InformationObject;
-        hit = &types[2];
+        for (size_t i = 0; i < NTYPES; i++)
+            if (strcmp(types[i].pdu, "InformationObject") == 0)
+                hit = &types[i];
         size_t off;
         char what[300];
         if (decode_as(td, buf, len, &val, &off, what, sizeof what) != 0) {

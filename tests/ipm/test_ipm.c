@@ -498,6 +498,40 @@ static void test_print_json(void **state)
     free(buf);
 }
 
+
+/* Unknown open types print as a BER tree (tags, constructed or not, string contents). */
+static void test_print_unknown_ber(void **state)
+{
+    (void)state;
+    /* IPM whose only heading extension has an unknown OID (1.2.3.4) and a nested value:
+     * SEQUENCE { [APPLICATION 1] { PrintableString "gb" }, PrintableString "smhs" } */
+    static const unsigned char in[] = {
+        0xa0, 0x25, 0x31, 0x21, 0x6b, 0x03, 0x13, 0x01, 0x41, 0xaf, 0x1a, 0x30, 0x18,
+        0x06, 0x03, 0x2a, 0x03, 0x04, 0x30, 0x11, 0x61, 0x04, 0x13, 0x02, 0x67, 0x62,
+        0x13, 0x04, 0x73, 0x6d, 0x68, 0x73, 0x05, 0x00, 0x02, 0x01, 0x07, 0x30, 0x00};
+    InformationObject_t *io = NULL;
+    struct mg_ipm_error e = {0};
+    int rc = mg_ipm_decode_info(in, sizeof in, &io, &e);
+    if (rc)
+        fail_msg("decode: %d at %zu: %s", rc, e.offset, e.what);
+    char *tree = print_tree(&asn_DEF_InformationObject, io, 0);
+    static const char *const want[] = {
+        "type: 1.2.3.4\n",
+        "value (undecoded BER, 19 bytes)",
+        "[UNIVERSAL 16] constructed, definite length",
+        "[APPLICATION 1] constructed, definite length",
+        "[UNIVERSAL 19]: \"gb\"",
+        "[UNIVERSAL 19]: \"smhs\"",
+        "[UNIVERSAL 5]: \n",
+        "[UNIVERSAL 2]: 07",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(tree, want[i]))
+            fail_msg("'%s' not in:\n%s", want[i], tree);
+    free(tree);
+    mg_ipm_free(&asn_DEF_InformationObject, io);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_extension_value),
         cmocka_unit_test(test_print_json),
+        cmocka_unit_test(test_print_unknown_ber),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
