@@ -20,6 +20,11 @@
 
 /* Input buffered while a message is pending before we stop reading. */
 #define WAIT_INPUT_MAX 65536
+/* Replies queued to a client that does not read them before we stop reading its commands
+ * (otherwise a pipelining client that never reads could grow our write queue without end). */
+#define WRITE_QUEUE_MAX (256 * 1024)
+/* How long a closing session may wait for its last replies to drain. */
+#define LINGER_MS 10000
 
 struct smtp_server {
     uv_loop_t *loop;
@@ -52,6 +57,7 @@ struct conn {
     int close_after_write;    /* close once the queued writes finished */
     int writes;               /* writes in flight */
     int reading;
+    int write_paused;         /* reading stopped because the client does not read */
     int counted_open;
     struct smtp_session sess;
     struct tls_io *tls;
@@ -130,8 +136,15 @@ static void on_write(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (c->close_after_write && c->writes == 0)
+    if (c->close_after_write && c->writes == 0) {
         conn_close(c);
+        return;
+    }
+    if (c->write_paused && !c->closing &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WRITE_QUEUE_MAX / 2) {
+        c->write_paused = 0;
+        conn_after(c);
+    }
 }
 
 /* Send bytes we own (taken by this call on every path). */
@@ -193,6 +206,13 @@ static void on_timer(uv_timer_t *t)
             smtp_session_in_content(&c->sess));
     smtp_session_timeout(&c->sess);
     conn_after(c);
+}
+
+static void on_linger(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    mg_info("event=smtp_linger_expired session=%s client=%s", c->id, c->addr);
+    conn_close(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -258,10 +278,12 @@ static void conn_after(struct conn *c)
     struct smtp_session *s = &c->sess;
     if (s->state == SMTP_SESSION_DONE) {
         uv_read_stop((uv_stream_t *)&c->tcp);
-        uv_timer_stop(&c->timer);
+        c->reading = 0;
         c->close_after_write = 1;
         if (c->writes == 0)
             conn_close(c);
+        else /* a client that never reads must not keep the session forever */
+            uv_timer_start(&c->timer, on_linger, LINGER_MS, 0);
         return;
     }
     if (s->want_starttls) {
@@ -283,6 +305,16 @@ static void conn_after(struct conn *c)
             uv_read_stop((uv_stream_t *)&c->tcp);
             c->reading = 0;
         }
+        return;
+    }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > WRITE_QUEUE_MAX) {
+        if (c->reading) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = 0;
+        }
+        c->write_paused = 1;
+        /* The command timer keeps running: a client that reads nothing for that long goes. */
+        uv_timer_start(&c->timer, on_timer, timeout_ms(c), 0);
         return;
     }
     if (!c->reading) {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
@@ -325,6 +326,50 @@ static void test_total_session_limit(void **state)
     fixture_free(&f);
 }
 
+/* A client that pipelines commands and never reads the replies: the server must stop reading
+ * (back-pressure) instead of queueing replies without end, so our sends start to block. */
+static void client_never_reads(struct fixture *f)
+{
+    struct cl c;
+    memset(&c, 0, sizeof c);
+    c.fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)f->port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c.fd, (struct sockaddr *)&sa, sizeof sa))
+        return;
+    static char chunk[60000];
+    for (size_t i = 0; i + 6 <= sizeof chunk; i += 6)
+        memcpy(chunk + i, "NOOP\r\n", 6);
+    size_t total = 0;
+    int blocked = 0;
+    while (total < (size_t)32 << 20 && !blocked) {
+        ssize_t n = send(c.fd, chunk, sizeof chunk, MSG_DONTWAIT);
+        if (n < 0) {
+            /* Give the server time to catch up; still blocked afterwards = back-pressure. */
+            struct timespec ts = { 0, 300 * 1000000L };
+            nanosleep(&ts, NULL);
+            n = send(c.fd, chunk, sizeof chunk, MSG_DONTWAIT);
+            if (n < 0)
+                blocked = 1;
+        }
+        if (n > 0)
+            total += (size_t)n;
+    }
+    snprintf(f->result, sizeof f->result, "blocked=%d", blocked);
+    cl_close(&c);
+}
+
+static void test_backpressure(void **state)
+{
+    struct fixture f = { .complete_delay_ms = 5 };
+    struct smtp_server_opts o = { .max_errors = 1000 };
+    run(&f, &o, client_never_reads);
+    assert_string_equal(f.result, "blocked=1");
+    fixture_free(&f);
+}
+
 static void client_data_timeout(struct fixture *f)
 {
     struct cl c;
@@ -495,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_session_limit_and_timeout),
         cmocka_unit_test(test_total_session_limit),
         cmocka_unit_test(test_data_timeout),
+        cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_swaks),
     };
