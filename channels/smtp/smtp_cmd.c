@@ -511,9 +511,18 @@ int smtp_cmd_parse(const char *line, size_t len, unsigned allow, size_t max_size
     case SMTP_VERB_EHLO: {
         if (!n)
             return fail(err, 501, "5.5.4", "Syntax: EHLO hostname");
-        size_t d = rest[0] == '[' ? scan_addr_literal(rest, n) : scan_domain(rest, n);
-        /* Postel applies to HELO: many clients send a bare host name or junk after it; we take
-         * the first word when it is a domain or literal and refuse anything else. */
+        /* Postel applies to HELO (RFC 5321 §4.1.4 lets the server accept what it cannot
+         * verify): real clients send names with '_', trailing dots or words after the name.
+         * We take the first word when it is an address literal or made of host-name characters
+         * (letters, digits, '-', '.', '_', UTF-8), which keeps it safe for the Received: header. */
+        size_t d = 0;
+        if (rest[0] == '[') {
+            d = scan_addr_literal(rest, n);
+        } else {
+            while (d < n && d < 255 && (is_letdig((unsigned char)rest[d]) || rest[d] == '-' ||
+                                        rest[d] == '.' || rest[d] == '_'))
+                d++;
+        }
         if (!d || (d < n && rest[d] != ' '))
             return fail(err, 501, "5.5.4", "Invalid domain name");
         memcpy(c->arg, rest, d);
