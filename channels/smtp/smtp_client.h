@@ -71,9 +71,11 @@ struct smtp_client_info {
 };
 
 /* status 0: connected and greeted, ready for smtp_client_send; reply holds the EHLO reply.
- * status < 0 (MG_E*): could not reach any address; reply holds the best explanation (a 4xx or
- * 5xx from the peer, or a local 4xx such as "421 4.4.1 connection refused"); the client is then
- * already unusable and must still be closed with smtp_client_close. */
+ * status < 0: no address worked; reply holds the best explanation, a 4xx or 5xx from the peer
+ * or a local one. MG_ETEMP when it is 4xx (refused, timeout "421 4.4.2", TLS "421 4.7.x",
+ * DNS failure "451 4.4.3"), MG_EDENIED when it is 5xx (every address greeted with 5xx, null MX
+ * "556 5.1.10", NXDOMAIN "550 5.1.2"), MG_ECLOSED when smtp_client_close came first. The
+ * client is then unusable and must still be closed with smtp_client_close. */
 typedef void (*smtp_client_open_cb)(struct smtp_client *c, int status,
                                     const struct smtp_reply *reply, void *arg);
 
