@@ -29,6 +29,7 @@ static void usage(FILE *f)
         "  --crl FILE                  CRL, repeatable;  --revocation none|open|closed\n"
         "  --store DB                  certificate store: recipients by --to, keys, anchors, CRLs\n"
         "  --to ADDR                   recipient address looked up in --store, repeatable\n"
+        "  --harvest                   with --store: keep the certificates of verified signers\n"
         "  --label FILE --outer-label FILE     ESSSecurityLabel DER for inner / outer signature\n"
         "  --equivalent-labels FILE    EquivalentLabels DER (inner signature)\n"
         "  --receipt-to ADDR           request a signed receipt sent to ADDR\n"
@@ -44,7 +45,7 @@ static void usage(FILE *f)
 struct opts {
     const char *key, *cert, *okey, *ocert, *pass, *out, *label, *olabel, *equiv, *receipt_to,
         *ctype, *store, *content;
-    int der;
+    int der, harvest;
 };
 
 static int load_blob(struct cms_policy *p, const char *path, int which, int kind)
@@ -157,7 +158,7 @@ int cmd_cms_main(int argc, char **argv)
     }
     enum { O_KEY = 256, O_CERT, O_OKEY, O_OCERT, O_PASS, O_RECIP, O_CA, O_UNTRUSTED, O_CRL,
            O_REVOC, O_LABEL, O_OLABEL, O_EQUIV, O_RTO, O_CIPHER, O_OAEP, O_ECDH, O_DETACHED,
-           O_HP, O_SELF, O_DER, O_CTYPE, O_AT, O_STORE, O_TO, O_CONTENT };
+           O_HP, O_SELF, O_DER, O_CTYPE, O_AT, O_STORE, O_TO, O_CONTENT, O_HARVEST };
     static const struct option lopts[] = {
         { "key", 1, 0, O_KEY }, { "cert", 1, 0, O_CERT }, { "outer-key", 1, 0, O_OKEY },
         { "outer-cert", 1, 0, O_OCERT }, { "pass", 1, 0, O_PASS }, { "recip", 1, 0, O_RECIP },
@@ -168,7 +169,7 @@ int cmd_cms_main(int argc, char **argv)
         { "ecdh-sha256", 0, 0, O_ECDH }, { "detached", 0, 0, O_DETACHED },
         { "header-protection", 0, 0, O_HP }, { "encrypt-to-self", 0, 0, O_SELF },
         { "der", 0, 0, O_DER }, { "content-type", 1, 0, O_CTYPE }, { "at", 1, 0, O_AT },
-        { "store", 1, 0, O_STORE }, { "to", 1, 0, O_TO }, { "content", 1, 0, O_CONTENT }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "store", 1, 0, O_STORE }, { "to", 1, 0, O_TO }, { "content", 1, 0, O_CONTENT }, { "harvest", 0, 0, O_HARVEST }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     struct cms_policy *p = NULL;
     struct cert_store *store = NULL;
@@ -246,6 +247,7 @@ int cmd_cms_main(int argc, char **argv)
         case O_AT: cms_policy_set_check_time(p, strtoll(optarg, NULL, 10)); break;
         case O_STORE: o.store = optarg; break;
         case O_CONTENT: o.content = optarg; break;
+        case O_HARVEST: o.harvest = 1; break;
         case O_TO:
             if (ntos < 32) tos[ntos++] = optarg;
             else rc = MG_ETOOBIG;
@@ -329,6 +331,13 @@ int cmd_cms_main(int argc, char **argv)
             fprintf(stderr, "mixgate cms decrypt: input is not encrypted\n");
             goto done;
         }
+    }
+    if (o.harvest && store) {
+        int n = cert_store_harvest(store, &res);
+        if (n < 0)
+            fprintf(stderr, "mixgate cms %s: harvest: %s\n", action, mg_strerror(n));
+        else
+            fprintf(stderr, "mixgate cms %s: harvested %d signer certificate(s)\n", action, n);
     }
     if (res.header_mismatch)
         fprintf(stderr, "mixgate cms %s: warning: %s\n", action, res.reason);

@@ -181,7 +181,8 @@ int cms_keys_read_pass(const char *path, char *buf, size_t bufsz)
 {
     unsigned char *d;
     size_t len;
-    int rc = mg_read_file(path, 4096, &d, &len);
+    /* mg_read_file reads in 64 KiB steps: a smaller limit would refuse every file */
+    int rc = mg_read_file(path, 1u << 17, &d, &len);
     if (rc)
         return rc;
     size_t n = 0;

@@ -1,0 +1,31 @@
+#!/bin/bash
+# mixgate cert and the store-backed paths of mixgate cms: import (PEM anchor, PKCS#12, DER with
+# an X.400 O/R address, CRL), list, show, export, encrypt by address (--store --to), decrypt with
+# the stored keys, refusal of a revoked recipient, harvest of a signer certificate.
+# usage: cli_cert.sh MIXGATE PKI_DIR WORK_DIR
+set -u
+MG=$1; P=$2; W=$3
+rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 2
+fails=0
+ok()  { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() { local name=$1; shift; if "$@" >"$name.log" 2>&1; then ok "$name"; else bad "$name"; cat "$name.log"; fi; }
+S="--store store.db --pass $P/pass.txt"
+printf 'From: carol@example.org\r\nTo: alice@example.org\r\nSubject: store\r\n\r\nhello store\r\n' > msg.eml
+
+check import_anchor  bash -c "$MG cert import $S --anchor $P/ca.pem 2>&1 | grep -q '1 item'"
+check import_p12     bash -c "$MG cert import $S $P/alice.p12"
+check import_orname  bash -c "$MG cert import $S --orname 'C=GB;ADMD= ;PRMD=mixgate;O=test;S=bob' $P/bob.der"
+check import_revoked bash -c "$MG cert import $S $P/revoked.pem && $MG cert import $S $P/ca.crl"
+check import_garbage_exit2 bash -c "$MG cert import $S msg.eml; test \$? = 2"
+check list  bash -c "$MG cert list $S > list.txt && grep -q 'AK\\|A-' list.txt && grep -q 'alice@example.org' list.txt && grep -q 'S=bob' list.txt && test \$(wc -l < list.txt) = 4"
+check show  bash -c "$MG cert show $S 2 | grep -q 'private key held: yes'"
+check export bash -c "$MG cert export $S 2 -o alice.out.pem && openssl x509 -in alice.out.pem -noout -subject | grep -q alice"
+check encrypt_by_address bash -c "$MG cms encrypt $S --to alice@example.org msg.eml -o e.eml && $MG cms decrypt $S e.eml -o d.eml && grep -q 'hello store' d.eml"
+check encrypt_by_orname bash -c "$MG cms encrypt $S --to 'C=GB;ADMD= ;PRMD=mixgate;O=test;S=bob' msg.eml -o e2.eml && openssl cms -decrypt -recip $P/bob.pem -inkey $P/bob.key -in e2.eml | grep -q 'hello store'"
+check refuse_revoked_recipient bash -c "$MG cms encrypt $S --to revoked@example.org msg.eml -o e3.eml 2> err.txt; test \$? = 1 && grep -q 'MG_EREVOKED\\|revoked' err.txt"
+check unknown_recipient bash -c "$MG cms encrypt $S --to nobody@example.org msg.eml 2> err2.txt; test \$? = 2 && grep -q 'not found' err2.txt"
+check harvest bash -c "$MG cms sign --key $P/carol.key --cert $P/carol.pem --ca $P/ca.pem msg.eml -o signed.eml && $MG cert harvest $S signed.eml && $MG cms encrypt $S --to carol@example.org msg.eml -o e4.eml"
+check harvest_on_unwrap bash -c "rm -f s2.db*; $MG cert import --store s2.db --anchor $P/ca.pem && $MG cms verify --store s2.db --harvest signed.eml -o /dev/null && $MG cert list --store s2.db | grep -q carol"
+echo "$fails failure(s)"
+exit $((fails > 0))
