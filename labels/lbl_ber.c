@@ -73,6 +73,9 @@ static int oid_from(const struct tlv *t, char *out)
     return mg_asn1_oid_str(&oid, out, LBL_OID_MAX) ? MG_EPARSE : 0;
 }
 
+static int put_tlv(struct mg_buf *b, unsigned char tag, const void *v, size_t n);
+static unsigned char *tolerant_copy(const unsigned char *p, size_t len, int retag_mark, size_t *outlen);
+
 typedef int (*add_fn)(void *obj, const char *tagset, enum lbl_tag_type type, unsigned long lacv);
 
 static int bits_from(const struct tlv *t, void *obj, add_fn add, const char *ts, enum lbl_tag_type type)
@@ -324,8 +327,16 @@ int lbl_ess_decode(const void *der, size_t len, struct lbl_label *out, struct lb
     ESSSecurityLabel_t *v = NULL;
     struct mg_asn1_err ae = { 0 };
     int rc = mg_asn1_decode_ESSSecurityLabel(der, len, &v, &ae);
-    if (rc)
-        return decode_err(rc, &ae, "ESS security label", err);
+    if (rc) {
+        size_t fl = 0;
+        unsigned char *fixed = tolerant_copy(der, len, 0, &fl);
+        struct mg_asn1_err ae2 = { 0 };
+        if (!fixed || mg_asn1_decode_ESSSecurityLabel(fixed, fl, &v, &ae2)) {
+            free(fixed);
+            return decode_err(rc, &ae, "ESS security label", err);
+        }
+        free(fixed);
+    }
     rc = ess_from(v, out, err);
     mg_asn1_free_ESSSecurityLabel(v);
     if (rc)
@@ -367,37 +378,60 @@ int lbl_ess_decode_equivalent(const void *der, size_t len, struct lbl_label **ou
     return rc;
 }
 
-/* A copy of an X.411 SET whose UTF8String privacy mark is retagged PrintableString when its
- * text allows it, or NULL when nothing needs changing. */
-static unsigned char *retag_utf8_mark(const unsigned char *p, size_t len)
+/* Tolerated encoder habits, applied only after a strict decode failed: an empty SET of
+ * security categories (spiffing writes one for a label without categories; the type says
+ * SIZE (1..MAX)) is dropped, and for X.411 a UTF8String privacy mark whose text is
+ * PrintableString-safe is retagged. Returns a new buffer (caller frees) or NULL if nothing
+ * applies. Only the outermost SET/SEQUENCE is touched, with a definite short-form length. */
+static unsigned char *tolerant_copy(const unsigned char *p, size_t len, int retag_mark, size_t *outlen)
 {
-    struct tlv set;
-    if (tlv_read(p, len, &set) || set.total != len || !is_tag(&set, ASN_TAG_CLASS_UNIVERSAL, 17))
+    struct tlv top;
+    if (tlv_read(p, len, &top) || top.total != len || !top.constructed ||
+        !(is_tag(&top, ASN_TAG_CLASS_UNIVERSAL, 17) || is_tag(&top, ASN_TAG_CLASS_UNIVERSAL, 16)))
         return NULL;
-    const unsigned char *q = set.v;
-    size_t left = set.vlen;
+    struct mg_buf body;
+    mg_buf_init(&body, LBL_BER_MAX_BYTES);
+    const unsigned char *q = top.v;
+    size_t left = top.vlen;
+    int changed = 0;
     while (left) {
         struct tlv e;
-        if (tlv_read(q, left, &e))
+        if (tlv_read(q, left, &e)) {
+            mg_buf_free(&body);
             return NULL;
-        if (is_tag(&e, ASN_TAG_CLASS_UNIVERSAL, 12) && !e.constructed) {
-            for (size_t i = 0; i < e.vlen; i++) {
-                char c = (char)e.v[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      strchr(" '()+,-./:=?", c)))
-                    return NULL;
-            }
-            unsigned char *copy = malloc(len);
-            if (!copy)
+        }
+        int printable_mark = retag_mark && is_tag(&e, ASN_TAG_CLASS_UNIVERSAL, 12) && !e.constructed;
+        for (size_t i = 0; printable_mark && i < e.vlen; i++) {
+            char c = (char)e.v[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  strchr(" '()+,-./:=?", c)))
+                printable_mark = 0;
+        }
+        if (is_tag(&e, ASN_TAG_CLASS_UNIVERSAL, 17) && e.constructed && e.vlen == 0) {
+            changed = 1; /* empty categories: dropped */
+        } else if (printable_mark) {
+            unsigned char t = 0x13;
+            if (mg_buf_append(&body, &t, 1) || mg_buf_append(&body, q + 1, e.total - 1)) {
+                mg_buf_free(&body);
                 return NULL;
-            memcpy(copy, p, len);
-            copy[q - p] = 0x13;
-            return copy;
+            }
+            changed = 1;
+        } else if (mg_buf_append(&body, q, e.total)) {
+            mg_buf_free(&body);
+            return NULL;
         }
         q += e.total;
         left -= e.total;
     }
-    return NULL;
+    struct mg_buf out;
+    mg_buf_init(&out, LBL_BER_MAX_BYTES);
+    if (!changed || put_tlv(&out, p[0], body.data, body.len)) {
+        mg_buf_free(&body);
+        mg_buf_free(&out);
+        return NULL;
+    }
+    mg_buf_free(&body);
+    return mg_buf_steal(&out, outlen);
 }
 
 int lbl_x411_decode(const void *ber, size_t len, struct lbl_label *out, struct lbl_err *err)
@@ -415,9 +449,10 @@ int lbl_x411_decode(const void *ber, size_t len, struct lbl_label *out, struct l
     struct mg_asn1_err ae = { 0 };
     int rc = mg_asn1_decode_SecurityLabel(ber, len, &v, &ae);
     if (rc) {
-        unsigned char *fixed = retag_utf8_mark(ber, len);
+        size_t fl = 0;
+        unsigned char *fixed = tolerant_copy(ber, len, 1, &fl);
         struct mg_asn1_err ae2 = { 0 };
-        if (!fixed || mg_asn1_decode_SecurityLabel(fixed, len, &v, &ae2)) {
+        if (!fixed || mg_asn1_decode_SecurityLabel(fixed, fl, &v, &ae2)) {
             free(fixed);
             return decode_err(rc, &ae, "X.411 security label", err);
         }
@@ -467,8 +502,16 @@ int lbl_clearance_ber_decode(const void *ber, size_t len, struct lbl_clearance *
     Clearance_t *v = NULL;
     struct mg_asn1_err ae = { 0 };
     int rc = mg_asn1_decode_Clearance(ber, len, &v, &ae);
-    if (rc)
-        return decode_err(rc, &ae, "clearance", err);
+    if (rc) {
+        size_t fl = 0;
+        unsigned char *fixed = tolerant_copy(ber, len, 0, &fl);
+        struct mg_asn1_err ae2 = { 0 };
+        if (!fixed || mg_asn1_decode_Clearance(fixed, fl, &v, &ae2)) {
+            free(fixed);
+            return decode_err(rc, &ae, "clearance", err);
+        }
+        free(fixed);
+    }
     if (mg_asn1_oid_str(&v->policyId, out->policy, sizeof out->policy)) {
         lbl_err_set(err, "malformed clearance policy identifier");
         rc = MG_EPARSE;
