@@ -11,6 +11,7 @@
 #include "constr_SET.h"
 #include "constr_SET_OF.h"
 
+#include "mg_asn1.h"
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "mg_print.h"
@@ -33,21 +34,6 @@ static void set_err(struct mg_ipm_error *err, size_t off, const char *fmt, ...)
     va_end(ap);
 }
 
-struct ctfail {
-    char msg[200];
-};
-
-static void ct_cb(void *key, asn_TYPE_descriptor_t *td, const void *sptr, const char *fmt, ...)
-{
-    struct ctfail *c = key;
-    (void)sptr;
-    (void)td;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-    va_end(ap);
-}
-
 int mg_ipm_decode(asn_TYPE_descriptor_t *td, const void *buf, size_t len, void **out,
                   struct mg_ipm_error *err)
 {
@@ -58,37 +44,18 @@ int mg_ipm_decode(asn_TYPE_descriptor_t *td, const void *buf, size_t len, void *
         set_err(err, 0, "input of %zu bytes is over the %u byte limit", len, MG_IPM_MAX_INPUT);
         return MG_ETOOBIG;
     }
-    if (len == 0) {
-        set_err(err, 0, "empty input: expected %s", td->name);
-        return MG_EINCOMPLETE;
-    }
-    asn_codec_ctx_t ctx = {.max_stack_size = DECODE_STACK_LIMIT};
-    void *v = NULL;
-    asn_dec_rval_t r = ber_decode(&ctx, td, &v, buf, len);
-    if (r.code == RC_WMORE) {
-        ASN_STRUCT_FREE(*td, v);
-        set_err(err, len, "input ends inside %s (truncated?)", td->name);
-        return MG_EINCOMPLETE;
-    }
-    if (r.code != RC_OK) {
-        ASN_STRUCT_FREE(*td, v);
-        mg_ipm_diagnose(td, buf, len, err);
-        return MG_EPARSE;
-    }
-    if (r.consumed != len) {
-        ASN_STRUCT_FREE(*td, v);
-        set_err(err, r.consumed, "%zu bytes of trailing data after %s", len - r.consumed,
-                td->name);
-        return MG_EPARSE;
-    }
-    struct ctfail cf = {{0}};
-    if (td->check_constraints(td, v, ct_cb, &cf) != 0) {
-        ASN_STRUCT_FREE(*td, v);
-        set_err(err, 0, "constraint violated: %s", cf.msg[0] ? cf.msg : td->name);
-        return MG_ECONSTRAINT;
-    }
-    *out = v;
-    return 0;
+    /* asn1-core's decode: structural BER check first (asn1c's own length parser has
+     * undefined behaviour on over-long lengths, and says nothing about where it failed),
+     * then asn1c, then constraints (with the fix for constraints asn1c loses) and SIZE rules. */
+    struct mg_asn1_err ae = {0};
+    int rc = mg_asn1_decode(td, buf, len, out, &ae);
+    if (rc == 0)
+        return 0;
+    *out = NULL;
+    set_err(err, ae.offset, "%s", ae.what);
+    if (rc == MG_EPARSE && mg_asn1_ber_check(buf, len, NULL) == 0)
+        mg_ipm_diagnose(td, buf, len, err); /* well-formed BER of the wrong shape: say where */
+    return rc;
 }
 
 static int buf_cb(const void *p, size_t n, void *key)

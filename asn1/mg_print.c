@@ -219,7 +219,7 @@ static void hex(FILE *f, const uint8_t *s, size_t n, size_t max)
     for (size_t i = 0; i < m; i++)
         fprintf(f, "%02x", s[i]);
     if (m < n)
-        fprintf(f, "...(%zu bytes)", n);
+        fputs("...", f);
 }
 
 /* Start a node: tree "name: " on a new line; JSON the key (inside objects) with a comma. */

@@ -211,6 +211,16 @@ int cmd_decode_main(int argc, char **argv)
         return 2;
     }
 
+    /* Not well-formed BER at all: say so once, whatever the type. */
+    struct mg_asn1_err be = {0};
+    rc = mg_asn1_ber_check(buf, len, &be);
+    if (rc) {
+        fprintf(stderr, "mixgate decode: %s: %s at byte %zu (0x%zx) of %zu: %s\n", path,
+                mg_strerror(rc), be.offset, be.offset, len, be.what);
+        free(buf);
+        return 1;
+    }
+
     /* Try each candidate; keep the failure that got furthest into the input. */
     void *val = NULL;
     const struct as_type *hit = NULL;

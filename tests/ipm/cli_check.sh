@@ -47,7 +47,8 @@ done
 head -c 200 "$p772" >"$tmp/trunc.p772"
 "$mg" decode --as p772 "$tmp/trunc.p772" >/dev/null 2>"$tmp/trunc.err"; rc=$?
 [ $rc -eq 1 ]; check "truncated input exits 1" $?
-has "$tmp/trunc.err" "at byte 200"; check "truncation reported at its byte offset" $?
+has "$tmp/trunc.err" "input truncated at byte"; check "truncation reported with its byte offset" $?
+has "$tmp/trunc.err" "runs past the end of the input"; check "truncation explained" $?
 
 printf '\xa1\x0c\x6c\x0a\x13\x08gen-ipm0' >"$tmp/badtag.p22"
 "$mg" decode --as p22 "$tmp/badtag.p22" >/dev/null 2>"$tmp/bad.err"; rc=$?

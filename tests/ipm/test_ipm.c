@@ -413,8 +413,10 @@ static const struct {
     size_t offset;
     const char *what; /* substring of the message */
 } bad_cases[] = {
-    {"truncated IPN", &asn_DEF_InformationObject, "a10a6b08130667656e2d69", MG_EINCOMPLETE, 11,
-     "truncated"},
+    {"truncated IPN", &asn_DEF_InformationObject, "a10a6b08130667656e2d69", MG_EINCOMPLETE, 0,
+     "length 10 runs past the end of the input"},
+    {"length of 9 octets", &asn_DEF_InformationObject, "a089010203040506070809", MG_EPARSE, 0,
+     "length"},
     {"wrong tag for subject-ipm", &asn_DEF_InformationObject,
      "a10c6c0a13086765 6e2d69706d30", MG_EPARSE, 2, "subject-ipm"},
     {"trailing bytes", &asn_DEF_Sic, "1303414243 00", MG_EPARSE, 5, "trailing"},
@@ -425,7 +427,8 @@ static const struct {
      MG_ECONSTRAINT, 0, "constraint"},
     {"precedence is not an OCTET STRING", &asn_DEF_PrimaryPrecedence, "040103", MG_EPARSE, 0,
      "PrimaryPrecedence"},
-    {"length past the end", &asn_DEF_InformationObject, "a0ff3100", MG_EPARSE, 1, "length"},
+    {"reserved length octet", &asn_DEF_InformationObject, "a0ff3100", MG_EPARSE, 0,
+     "reserved length octet 0xFF"},
     {"empty", &asn_DEF_InformationObject, "", MG_EINCOMPLETE, 0, "empty"},
 };
 
