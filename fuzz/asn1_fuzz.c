@@ -1,0 +1,176 @@
+/* Fuzz targets of the X.411 / ESS / OSI layer (asn1/mg_asn1, asn1/mg_asn1_open), one source
+ * built four times (ASN1_FUZZ_* selects): asn1_mts_apdu (P1 MTS-APDU), asn1_ess_label
+ * (ESSSecurityLabel), asn1_x411_label (X.411 SecurityLabel), asn1_ppdu (the presentation
+ * PPDUs CP, CPA, CPR, abort and data transfer). On a successful decode every open type the
+ * value carries is decoded in the second step, and DER re-encoding must be stable:
+ * decode(DER(v)) succeeds and gives the same DER; anything else is a bug and traps. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_asn1.h"
+#include "mg_asn1_open.h"
+
+#include "ExtensionAttributes.h"
+#include "Fully-encoded-data.h"
+#include "PerRecipientMessageTransferFields.h"
+#include "User-data.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* DER stability of a decoded value. */
+static void der_stable(const asn_TYPE_descriptor_t *td, const void *v)
+{
+    unsigned char *d1 = NULL, *d2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    if (mg_asn1_encode_der(td, v, &d1, &l1) != 0)
+        __builtin_trap();   /* a value we accepted must encode */
+    void *v2 = NULL;
+    if (mg_asn1_decode(td, d1, l1, &v2, NULL) != 0)
+        __builtin_trap();
+    if (mg_asn1_encode_der(td, v2, &d2, &l2) != 0 || l1 != l2 || memcmp(d1, d2, l1) != 0)
+        __builtin_trap();
+    mg_asn1_free(td, v2);
+    free(d1);
+    free(d2);
+}
+
+/* Only the MTS-APDU target walks extensions and attributes. */
+__attribute__((unused)) static void open_exts(const Extensions_t *ex)
+{
+    for (int i = 0; ex && i < ex->list.count; i++) {
+        struct mg_asn1_value val = {0};
+        if (mg_asn1_open_ext_decode(ex->list.array[i], NULL, &val, NULL) == 0 && val.ptr)
+            der_stable(val.td, val.ptr);
+        mg_asn1_value_free(&val);
+    }
+}
+
+__attribute__((unused)) static void open_attrs(const ExtensionAttributes_t *ea)
+{
+    for (int i = 0; ea && i < ea->list.count; i++) {
+        struct mg_asn1_value val = {0};
+        if (mg_asn1_open_exattr_decode(ea->list.array[i], &val, NULL) == 0)
+            der_stable(val.td, val.ptr);
+        mg_asn1_value_free(&val);
+    }
+}
+
+#if defined(ASN1_FUZZ_MTS_APDU)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    MTS_APDU_t *a = NULL;
+    if (mg_asn1_decode_MTS_APDU(data, size, &a, NULL) != 0)
+        return 0;
+    if (a->present == MTS_APDU_PR_message) {
+        const MessageTransferEnvelope_t *e = &a->choice.message.envelope;
+        open_exts(e->extensions);
+        open_attrs(e->originator_name.extension_attributes);
+        for (int i = 0; i < e->per_recipient_fields.list.count; i++) {
+            const PerRecipientMessageTransferFields_t *r = e->per_recipient_fields.list.array[i];
+            open_exts(r->extensions);
+            open_attrs(r->recipient_name.extension_attributes);
+        }
+        struct mg_asn1_value c = {0};
+        if (mg_asn1_open_content_decode(&e->content_type, &a->choice.message.content, NULL, &c,
+                                        NULL) == 0)
+            der_stable(c.td, c.ptr);
+        mg_asn1_value_free(&c);
+    } else if (a->present == MTS_APDU_PR_probe) {
+        open_exts(a->choice.probe.extensions);
+    } else if (a->present == MTS_APDU_PR_report) {
+        open_exts(a->choice.report.envelope.extensions);
+        open_exts(a->choice.report.content.extensions);
+    }
+    der_stable(&asn_DEF_MTS_APDU, a);
+    mg_asn1_free_MTS_APDU(a);
+    return 0;
+}
+
+#elif defined(ASN1_FUZZ_ESS_LABEL) || defined(ASN1_FUZZ_X411_LABEL)
+
+#ifdef ASN1_FUZZ_ESS_LABEL
+#define LABEL_TD asn_DEF_ESSSecurityLabel
+#else
+#define LABEL_TD asn_DEF_SecurityLabel
+#endif
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    void *v = NULL;
+    /* Lenient first (what labels/ may use), then strict must agree or be stricter. */
+    int lenient = mg_asn1_decode_ex(&LABEL_TD, data, size, MG_ASN1_LENIENT_SIZES, &v, NULL);
+    mg_asn1_free(&LABEL_TD, v);
+    v = NULL;
+    if (mg_asn1_decode(&LABEL_TD, data, size, &v, NULL) != 0)
+        return 0;
+    if (lenient != 0)
+        __builtin_trap();   /* strict accepted what lenient refused */
+    der_stable(&LABEL_TD, v);
+    mg_asn1_free(&LABEL_TD, v);
+    return 0;
+}
+
+#elif defined(ASN1_FUZZ_PPDU)
+
+/* Contexts P1 proposes (as in the real CP): ACSE, RTSE, MTS. */
+static const struct mg_asn1_pcontext p1_ctx[] = {
+    {1, &asn_DEF_ACSE_apdu}, {3, &asn_DEF_RTSE_apdus}, {5, &asn_DEF_MTS_APDU}};
+
+static void open_user_data(const User_data_t *ud)
+{
+    if (!ud || ud->present != User_data_PR_fully_encoded_data)
+        return;
+    for (int i = 0; i < ud->choice.fully_encoded_data.list.count; i++) {
+        struct mg_asn1_value val = {0};
+        if (mg_asn1_open_pdv_decode(ud->choice.fully_encoded_data.list.array[i], p1_ctx, 3, &val,
+                                    NULL) == 0)
+            der_stable(val.td, val.ptr);
+        mg_asn1_value_free(&val);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    CP_type_t *cp = NULL;
+    if (mg_asn1_decode_CP_type(data, size, &cp, NULL) == 0) {
+        struct mg_asn1_pcontext ctx[16];
+        size_t n = 0;
+        (void)mg_asn1_open_pcontexts(cp, ctx, 16, &n);
+        if (cp->normal_mode_parameters)
+            open_user_data(cp->normal_mode_parameters->user_data);
+        der_stable(&asn_DEF_CP_type, cp);
+        mg_asn1_free_CP_type(cp);
+    }
+    CPA_PPDU_t *cpa = NULL;
+    if (mg_asn1_decode_CPA_PPDU(data, size, &cpa, NULL) == 0) {
+        if (cpa->normal_mode_parameters)
+            open_user_data(cpa->normal_mode_parameters->user_data);
+        der_stable(&asn_DEF_CPA_PPDU, cpa);
+        mg_asn1_free_CPA_PPDU(cpa);
+    }
+    CPR_PPDU_t *cpr = NULL;
+    if (mg_asn1_decode_CPR_PPDU(data, size, &cpr, NULL) == 0) {
+        if (cpr->present == CPR_PPDU_PR_normal_mode_parameters)
+            open_user_data(cpr->choice.normal_mode_parameters.user_data);
+        der_stable(&asn_DEF_CPR_PPDU, cpr);
+        mg_asn1_free_CPR_PPDU(cpr);
+    }
+    Abort_type_t *ab = NULL;
+    if (mg_asn1_decode_Abort_type(data, size, &ab, NULL) == 0) {
+        der_stable(&asn_DEF_Abort_type, ab);
+        mg_asn1_free_Abort_type(ab);
+    }
+    User_data_PPDU_t *td = NULL;
+    if (mg_asn1_decode_User_data_PPDU(data, size, &td, NULL) == 0) {
+        open_user_data(td);
+        der_stable(&asn_DEF_User_data_PPDU, td);
+        mg_asn1_free_User_data_PPDU(td);
+    }
+    return 0;
+}
+
+#else
+#error "define one of ASN1_FUZZ_MTS_APDU, ASN1_FUZZ_ESS_LABEL, ASN1_FUZZ_X411_LABEL, ASN1_FUZZ_PPDU"
+#endif
