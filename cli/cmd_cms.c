@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "cms_wrap.h"
 #include "cms_keys.h"
+#include "cms_receipt.h"
 #include "cert_store.h"
 #include "mg_buf.h"
 #include "mg_err.h"
@@ -20,6 +21,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: mixgate cms sign|verify|encrypt|decrypt|triple-wrap|unwrap [options] [FILE]\n"
+        "       mixgate cms receipt [options] SIGNED   (ESS signed receipt, signed with --key)\n"
+        "       mixgate cms verify-receipt --original SIGNED [options] RECEIPT\n"
         "  FILE (default stdin) is an RFC 5322 message or DER CMS (detected on input).\n"
         "  --key FILE --cert FILE      signer (and decryption) key and certificate (PEM/DER/P12)\n"
         "  --outer-key FILE --outer-cert FILE   outer signer for triple wrap (default: --key)\n"
@@ -38,13 +41,14 @@ static void usage(FILE *f)
         "  --der                       binary CMS output (P772 content etc.), no MIME\n"
         "  --content-type OID          eContentType of binary content (default id-data)\n"
         "  --content FILE              verify: detached content for a DER signature\n"
+        "  --original FILE             verify-receipt: the signed message the receipt is for\n"
         "  --at UNIXTIME               validate certificates at this time\n"
         "  -o FILE                     output file (default stdout)\n");
 }
 
 struct opts {
     const char *key, *cert, *okey, *ocert, *pass, *out, *label, *olabel, *equiv, *receipt_to,
-        *ctype, *store, *content;
+        *ctype, *store, *content, *orig;
     int der, harvest;
 };
 
@@ -146,19 +150,23 @@ int cmd_cms_main(int argc, char **argv)
     }
     const char *action = argv[1];
     unsigned ops = 0;
-    int unwrap = 0;
+    int unwrap = 0, receipt = 0;
     if (!strcmp(action, "sign")) ops = CMS_OP_SIGN;
     else if (!strcmp(action, "encrypt")) ops = CMS_OP_ENCRYPT;
     else if (!strcmp(action, "triple-wrap")) ops = CMS_OP_TRIPLE;
     else if (!strcmp(action, "verify") || !strcmp(action, "decrypt") || !strcmp(action, "unwrap"))
         unwrap = 1;
+    else if (!strcmp(action, "receipt"))
+        receipt = 1;
+    else if (!strcmp(action, "verify-receipt"))
+        receipt = 2;
     else {
         fprintf(stderr, "mixgate cms: unknown action '%s'\n", action);
         return 2;
     }
     enum { O_KEY = 256, O_CERT, O_OKEY, O_OCERT, O_PASS, O_RECIP, O_CA, O_UNTRUSTED, O_CRL,
            O_REVOC, O_LABEL, O_OLABEL, O_EQUIV, O_RTO, O_CIPHER, O_OAEP, O_ECDH, O_DETACHED,
-           O_HP, O_SELF, O_DER, O_CTYPE, O_AT, O_STORE, O_TO, O_CONTENT, O_HARVEST };
+           O_HP, O_SELF, O_DER, O_CTYPE, O_AT, O_STORE, O_TO, O_CONTENT, O_HARVEST, O_ORIG };
     static const struct option lopts[] = {
         { "key", 1, 0, O_KEY }, { "cert", 1, 0, O_CERT }, { "outer-key", 1, 0, O_OKEY },
         { "outer-cert", 1, 0, O_OCERT }, { "pass", 1, 0, O_PASS }, { "recip", 1, 0, O_RECIP },
@@ -169,7 +177,7 @@ int cmd_cms_main(int argc, char **argv)
         { "ecdh-sha256", 0, 0, O_ECDH }, { "detached", 0, 0, O_DETACHED },
         { "header-protection", 0, 0, O_HP }, { "encrypt-to-self", 0, 0, O_SELF },
         { "der", 0, 0, O_DER }, { "content-type", 1, 0, O_CTYPE }, { "at", 1, 0, O_AT },
-        { "store", 1, 0, O_STORE }, { "to", 1, 0, O_TO }, { "content", 1, 0, O_CONTENT }, { "harvest", 0, 0, O_HARVEST }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "store", 1, 0, O_STORE }, { "to", 1, 0, O_TO }, { "content", 1, 0, O_CONTENT }, { "harvest", 0, 0, O_HARVEST }, { "original", 1, 0, O_ORIG }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     struct cms_policy *p = NULL;
     struct cert_store *store = NULL;
@@ -248,6 +256,7 @@ int cmd_cms_main(int argc, char **argv)
         case O_STORE: o.store = optarg; break;
         case O_CONTENT: o.content = optarg; break;
         case O_HARVEST: o.harvest = 1; break;
+        case O_ORIG: o.orig = optarg; break;
         case O_TO:
             if (ntos < 32) tos[ntos++] = optarg;
             else rc = MG_ETOOBIG;
@@ -301,7 +310,27 @@ int cmd_cms_main(int argc, char **argv)
     rc = mg_read_file(inpath ? inpath : "/dev/stdin", CMS_CLI_MAX_INPUT, &in, &inlen);
     if (rc)
         goto out;
-    if (unwrap && o.content) {
+    if (receipt == 1) {
+        rc = cms_receipt_make(p, in, inlen, &res);
+    } else if (receipt == 2) {
+        unsigned char *od = NULL;
+        size_t ol = 0;
+        what = o.orig ? o.orig : "--original is required";
+        if (!o.orig || (rc = mg_read_file(o.orig, CMS_CLI_MAX_INPUT, &od, &ol))) {
+            rc = rc ? rc : MG_EINVAL;
+            free(in);
+            goto out;
+        }
+        rc = cms_receipt_verify(p, in, inlen, od, ol, &res);
+        free(od);
+        free(in);
+        if (rc)
+            fprintf(stderr, "mixgate cms %s: %s: %s\n", action, mg_errname(rc), res.reason);
+        else
+            fprintf(stderr, "mixgate cms verify-receipt: ok: receipt from \"%s\"\n",
+                    res.layers[0].signer);
+        goto done;
+    } else if (unwrap && o.content) {
         unsigned char *cd = NULL;
         size_t cl = 0;
         what = o.content;

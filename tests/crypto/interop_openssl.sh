@@ -77,5 +77,12 @@ check cli_tampered_exit1 bash -c "sed 's/hello interop/hellO interop/' s2.eml > 
 check cli_usage_exit2 bash -c "$MG cms verify --bogus x >/dev/null 2>&1; test \$? = 2"
 check cli_untrusted_exit1 bash -c "$MG cms verify s2.eml >/dev/null 2>err2.txt; test \$? = 1 && grep -q 'MG_EUNTRUSTED' err2.txt"
 
+# ESS signed receipts through the CLI, the request made by mixgate, checked by openssl too
+check receipt_round_trip bash -c "$MG cms sign $SIGN --receipt-to alice@example.org msg.eml -o rr.eml &&
+  openssl cms -verify $OV -in rr.eml -receipt_request_print -out /dev/null 2>&1 | grep -q 'Receipts To' &&
+  $MG cms receipt --key $P/carol.key --cert $P/carol.pem --ca $P/ca.pem rr.eml -o rcpt.eml &&
+  $MG cms verify-receipt --ca $P/ca.pem --original rr.eml rcpt.eml 2> rv.txt && grep -q 'CN=carol' rv.txt &&
+  openssl cms -verify_receipt rcpt.eml -in rr.eml $OV >/dev/null 2>&1"
+
 echo "$fails failure(s)"
 exit $((fails > 0))

@@ -1,0 +1,160 @@
+/* cms_receipt: ESS signed receipts (see cms_receipt.h). OpenSSL builds and checks the receipt
+ * (CMS_sign_receipt / CMS_verify_receipt); this file reads either encoding, verifies the
+ * original first and maps failures to MG_E* codes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include "cms_receipt.h"
+#include "cms_internal.h"
+#include "mg_err.h"
+
+static int rfail(struct cms_result *res, int rc, const char *msg)
+{
+    unsigned long e = ERR_peek_last_error();
+    if (e && ERR_reason_error_string(e))
+        snprintf(res->reason, sizeof res->reason, "%s (%s)", msg, ERR_reason_error_string(e));
+    else
+        snprintf(res->reason, sizeof res->reason, "%s", msg);
+    ERR_clear_error();
+    return rc;
+}
+
+/* DER ContentInfo, or an S/MIME message/entity (with detached content in *dcont). */
+static CMS_ContentInfo *read_any(const unsigned char *in, size_t len, BIO **dcont, int *mime)
+{
+    *dcont = NULL;
+    *mime = !cms_wrap_is_der(in, len);
+    if (len > INT32_MAX)
+        return NULL;
+    if (!*mime) {
+        const unsigned char *q = in;
+        CMS_ContentInfo *c = d2i_CMS_ContentInfo(NULL, &q, (long)len);
+        if (c && q != in + len) {
+            CMS_ContentInfo_free(c);
+            c = NULL;
+        }
+        return c;
+    }
+    BIO *b = BIO_new_mem_buf(in, (int)len);
+    CMS_ContentInfo *c = b ? SMIME_read_CMS(b, dcont) : NULL;
+    BIO_free(b);
+    return c;
+}
+
+static int verify_signed(const struct cms_policy *p, CMS_ContentInfo *cms, BIO *dcont,
+                         struct cms_result *res)
+{
+    if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
+        return rfail(res, MG_EPARSE, "not a signed message");
+    if (CMS_verify(cms, p->untrusted, p->anchors, dcont, NULL, CMS_BINARY) != 1)
+        return rfail(res, MG_EVERIFY, "signed message does not verify");
+    return 0;
+}
+
+int cms_receipt_make(const struct cms_policy *p, const unsigned char *msg, size_t len,
+                     struct cms_result *res)
+{
+    cms_result_init(res);
+    const struct cms_signer *s = &p->signer[CMS_LAYER_INNER];
+    if (!s->cert || !s->key)
+        return rfail(res, MG_ENOKEY, "no signing key and certificate configured");
+    if (len > p->max_size)
+        return rfail(res, MG_ETOOBIG, "message too big");
+    ERR_clear_error();
+    BIO *dcont = NULL;
+    int mime, rc;
+    CMS_ContentInfo *cms = read_any(msg, len, &dcont, &mime), *rcpt = NULL;
+    BIO *out = NULL;
+    if (!cms) {
+        rc = rfail(res, MG_EPARSE, "not a CMS or S/MIME message");
+        goto done;
+    }
+    if ((rc = verify_signed(p, cms, dcont, res)) != 0)
+        goto done;
+    res->nlayers = 1;
+    res->layers[0].kind = CMS_KIND_SIGNED;
+    CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+    CMS_ReceiptRequest *rr = NULL;
+    if (!si || CMS_get1_ReceiptRequest(si, &rr) <= 0) {
+        rc = rfail(res, MG_ENOTFOUND, "no receipt requested");
+        goto done;
+    }
+    res->layers[0].receipt_requested = 1;
+    CMS_ReceiptRequest_free(rr);
+    if (!(rcpt = CMS_sign_receipt(si, s->cert, s->key, s->chain, CMS_BINARY))) {
+        rc = rfail(res, MG_ECRYPTO, "cannot sign the receipt");
+        goto done;
+    }
+    out = BIO_new(BIO_s_mem());
+    if (!out || !(mime ? SMIME_write_CMS(out, rcpt, NULL, CMS_BINARY | CMS_CRLFEOL)
+                       : i2d_CMS_bio(out, rcpt))) {
+        rc = rfail(res, MG_ECRYPTO, "cannot encode the receipt");
+        goto done;
+    }
+    char *ptr;
+    long n = BIO_get_mem_data(out, &ptr);
+    if (!(res->data = malloc((size_t)n + 1))) {
+        rc = MG_ENOMEM;
+        goto done;
+    }
+    memcpy(res->data, ptr, (size_t)n);
+    res->len = (size_t)n;
+    snprintf(res->reason, sizeof res->reason, "signed receipt made");
+done:
+    BIO_free(out);
+    BIO_free(dcont);
+    CMS_ContentInfo_free(cms);
+    CMS_ContentInfo_free(rcpt);
+    ERR_clear_error();
+    return rc;
+}
+
+int cms_receipt_verify(const struct cms_policy *p, const unsigned char *receipt, size_t rlen,
+                       const unsigned char *orig, size_t olen, struct cms_result *res)
+{
+    cms_result_init(res);
+    if (rlen > p->max_size || olen > p->max_size)
+        return rfail(res, MG_ETOOBIG, "input too big");
+    ERR_clear_error();
+    BIO *rd = NULL, *od = NULL;
+    int m1, m2, rc = 0;
+    CMS_ContentInfo *r = read_any(receipt, rlen, &rd, &m1);
+    CMS_ContentInfo *o = read_any(orig, olen, &od, &m2);
+    if (!r || !o) {
+        rc = rfail(res, MG_EPARSE, !r ? "receipt is not CMS or S/MIME" : "original is not CMS or S/MIME");
+        goto done;
+    }
+    res->nlayers = 1;
+    res->layers[0].kind = CMS_KIND_SIGNED;
+    snprintf(res->layers[0].content_type, sizeof res->layers[0].content_type,
+             "1.2.840.113549.1.9.16.1.1");
+    if (OBJ_obj2nid(CMS_get0_eContentType(r)) != NID_id_smime_ct_receipt) {
+        rc = rfail(res, MG_EPARSE, "not a signed receipt");
+        goto done;
+    }
+    if (CMS_verify_receipt(r, o, p->untrusted, p->anchors, CMS_BINARY) != 1) {
+        rc = rfail(res, MG_EVERIFY, "receipt does not verify against the original");
+        goto done;
+    }
+    STACK_OF(X509) *signers = CMS_get0_signers(r);
+    if (sk_X509_num(signers) > 0) {
+        X509 *sc = sk_X509_value(signers, 0);
+        X509_NAME_oneline(X509_get_subject_name(sc), res->layers[0].signer,
+                          sizeof res->layers[0].signer);
+        X509_up_ref(sc);
+        res->layers[0].signer_cert = sc;
+    }
+    sk_X509_free(signers);
+    snprintf(res->reason, sizeof res->reason, "receipt verified");
+done:
+    res->layers[0].status = rc;
+    BIO_free(rd);
+    BIO_free(od);
+    CMS_ContentInfo_free(r);
+    CMS_ContentInfo_free(o);
+    ERR_clear_error();
+    return rc;
+}
