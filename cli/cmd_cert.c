@@ -16,14 +16,15 @@ const char cmd_cert_summary[] = "certificate store: import, list, show, export, 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: mixgate cert import|list|show|export|harvest --store DB [options] [ARG]\n"
+        "usage: mixgate cert import|list|show|export|harvest|fetch-crl --store DB [options] [ARG]\n"
         "  import FILE      PEM/DER certificates, CRLs, cert+key PEM, PKCS#12\n"
         "      --anchor     trust the imported certificates as anchors\n"
         "      --orname TEXT  X.400 O/R address of the certificate's owner\n"
         "      --pass FILE  passphrase (first line): key encryption at rest and PKCS#12\n"
         "  list             one line per certificate (A = anchor, K = private key held)\n"
         "  show ID          certificate details;   export ID [-o FILE]  certificate as PEM\n"
-        "  harvest MSG      verify a signed message, store its signers' certificates\n");
+        "  harvest MSG      verify a signed message, store its signers' certificates\n"
+        "  fetch-crl [URL]  fetch a DER CRL over http:// (default: every distribution point)\n");
 }
 
 int cmd_cert_main(int argc, char **argv)
@@ -57,7 +58,7 @@ int cmd_cert_main(int argc, char **argv)
         }
     }
     const char *arg = optind < argc ? argv[optind] : NULL;
-    int needs_arg = strcmp(action, "list") != 0;
+    int needs_arg = strcmp(action, "list") != 0 && strcmp(action, "fetch-crl") != 0;
     if (!db || (needs_arg && !arg)) {
         fprintf(stderr, "mixgate cert %s: %s\n", action, !db ? "--store DB is required" : "argument missing");
         return 2;
@@ -103,6 +104,15 @@ int cmd_cert_main(int argc, char **argv)
                     fclose(f);
             }
             X509_free(x);
+        }
+    } else if (!strcmp(action, "fetch-crl")) {
+        rc = arg ? cert_store_fetch_crl(s, arg, 10) : cert_store_refresh_crls(s, 10);
+        if (rc < 0) {
+            fprintf(stderr, "mixgate cert fetch-crl: %s: %s\n", arg ? arg : "distribution points",
+                    mg_strerror(rc));
+            exit_rc = 2;
+        } else {
+            fprintf(stderr, "mixgate cert fetch-crl: %d CRL(s) cached\n", arg ? 1 : rc);
         }
     } else if (!strcmp(action, "harvest")) {
         struct cms_policy *p = NULL;

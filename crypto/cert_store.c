@@ -376,3 +376,64 @@ int cert_store_get(struct cert_store *s, long long id, X509 **out, int *has_key)
     sqlite3_finalize(st);
     return rc;
 }
+
+static void CRYPTO_free_str(char *p)
+{
+    OPENSSL_free(p);
+}
+
+int cert_store_fetch_crl(struct cert_store *s, const char *url, int timeout)
+{
+    if (!url || strncmp(url, "http://", 7) != 0)
+        return MG_EINVAL;
+    /* OpenSSL's HTTP client: bounded by timeout, DER body parsed as a CRL */
+    X509_CRL *crl = X509_CRL_load_http(url, NULL, NULL, timeout);
+    unsigned long e = ERR_peek_last_error();
+    ERR_clear_error();
+    if (!crl)
+        return ERR_GET_LIB(e) == ERR_LIB_ASN1 ? MG_EPARSE : MG_EIO;
+    int rc = cert_store_add_crl(s, crl);
+    X509_CRL_free(crl);
+    return rc;
+}
+
+int cert_store_refresh_crls(struct cert_store *s, int timeout)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT der FROM certs", -1, &st, NULL) != SQLITE_OK)
+        return MG_EDB;
+    STACK_OF(OPENSSL_STRING) *urls = sk_OPENSSL_STRING_new_null();
+    int r;
+    while (urls && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        X509 *c = cert_from_col(st, 0);
+        STACK_OF(DIST_POINT) *dps = c ? X509_get_ext_d2i(c, NID_crl_distribution_points, NULL, NULL) : NULL;
+        for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
+            DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+            if (!dp->distpoint || dp->distpoint->type != 0)
+                continue;
+            GENERAL_NAMES *gns = dp->distpoint->name.fullname;
+            for (int j = 0; j < sk_GENERAL_NAME_num(gns); j++) {
+                GENERAL_NAME *gn = sk_GENERAL_NAME_value(gns, j);
+                if (gn->type != GEN_URI)
+                    continue;
+                const char *u = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+                int dup = 0;
+                for (int k = 0; k < sk_OPENSSL_STRING_num(urls) && !dup; k++)
+                    dup = !strcmp(sk_OPENSSL_STRING_value(urls, k), u);
+                char *copy = dup || strncmp(u, "http://", 7) ? NULL : OPENSSL_strdup(u);
+                if (copy && !sk_OPENSSL_STRING_push(urls, copy))
+                    OPENSSL_free(copy);
+            }
+        }
+        sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+        X509_free(c);
+    }
+    sqlite3_finalize(st);
+    int n = 0;
+    for (int k = 0; k < sk_OPENSSL_STRING_num(urls); k++)
+        if (cert_store_fetch_crl(s, sk_OPENSSL_STRING_value(urls, k), timeout) == 0)
+            n++;
+    sk_OPENSSL_STRING_pop_free(urls, CRYPTO_free_str);
+    ERR_clear_error();
+    return urls ? n : MG_ENOMEM;
+}

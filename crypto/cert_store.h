@@ -27,6 +27,13 @@ int cert_store_add_crl(struct cert_store *s, X509_CRL *crl);
 int cert_store_import_file(struct cert_store *s, const char *path, const char *p12pass, int anchor,
                            const char *orname);
 
+/* Fetch a DER CRL over HTTP (http:// only; timeout in seconds) and cache it in the store.
+ * Returns 0, MG_EIO (fetch failed), MG_EPARSE (not a CRL). */
+int cert_store_fetch_crl(struct cert_store *s, const char *url, int timeout);
+/* Fetch the CRL of every http:// distribution point named by a stored certificate. Returns the
+ * number fetched, or MG_E* on a store error (fetch failures are counted out and skipped). */
+int cert_store_refresh_crls(struct cert_store *s, int timeout);
+
 /* Newest certificate for addr (rfc822 or O/R address) that is valid now and passes the
  * policy's path validation and revocation checks: never an expired or revoked one. */
 int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,

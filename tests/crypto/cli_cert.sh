@@ -27,5 +27,24 @@ check refuse_revoked_recipient bash -c "$MG cms encrypt $S --to revoked@example.
 check unknown_recipient bash -c "$MG cms encrypt $S --to nobody@example.org msg.eml 2> err2.txt; test \$? = 2 && grep -q 'not found' err2.txt"
 check harvest bash -c "$MG cms sign --key $P/carol.key --cert $P/carol.pem --ca $P/ca.pem msg.eml -o signed.eml && $MG cert harvest $S signed.eml && $MG cms encrypt $S --to carol@example.org msg.eml -o e4.eml"
 check harvest_on_unwrap bash -c "rm -f s2.db*; $MG cert import --store s2.db --anchor $P/ca.pem && $MG cms verify --store s2.db --harvest signed.eml -o /dev/null && $MG cert list --store s2.db | grep -q carol"
+# CRL over HTTP from a loopback server, cached in the store, then used against a recipient
+openssl crl -in "$P/ca.crl" -outform DER -out ca.crl.der
+python3 -c '
+import http.server, socketserver, sys, os
+os.chdir(sys.argv[1])
+class Q(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+with socketserver.TCPServer(("127.0.0.1", 0), Q) as srv:
+    open("port", "w").write(str(srv.server_address[1]))
+    srv.handle_request()' "$W" &
+srv=$!
+for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+check fetch_crl_http bash -c "rm -f s3.db*; $MG cert import --store s3.db --anchor $P/ca.pem && $MG cert import --store s3.db $P/revoked.pem &&
+  $MG cms encrypt --store s3.db --to revoked@example.org msg.eml -o /dev/null &&
+  $MG cert fetch-crl --store s3.db http://127.0.0.1:\$(cat port)/ca.crl.der &&
+  { $MG cms encrypt --store s3.db --to revoked@example.org msg.eml -o /dev/null 2> err3.txt; test \$? = 1; } && grep -q revoked err3.txt"
+kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+check fetch_crl_unreachable bash -c "$MG cert fetch-crl --store s3.db http://127.0.0.1:9/none.crl; test \$? = 2"
+
 echo "$fails failure(s)"
 exit $((fails > 0))
