@@ -58,7 +58,8 @@ struct smtp_server_callbacks {
     /* Optional (NULL = accept all). Called for each RCPT TO that parsed and is within limits;
      * env->rcpts holds the recipients accepted so far, rcpt the new one. Return 0 to accept,
      * or fill *reply (e.g. 554 5.7.1 relay denied, 550 5.1.1 unknown user) and return
-     * nonzero. Synchronous. */
+     * nonzero. Synchronous. A 421 reply (from any callback or completion) also closes the
+     * session after it is sent; an empty text becomes "Ok" / "Refused". */
     int (*rcpt)(void *arg, const struct smtp_envelope *env, const struct smtp_rcpt *rcpt,
                 struct smtp_reply *reply);
     /* Required. The complete message: session facts, MAIL and RCPT data and content (with the

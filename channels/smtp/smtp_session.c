@@ -52,10 +52,14 @@ static void reply_r(struct smtp_session *s, const struct smtp_reply *r)
 {
     int code = r->code;
     /* A callback that returns something that is not a reply gets a safe temporary failure. */
-    if (code < 200 || code > 599)
+    if (code < 200 || code > 599) {
         reply(s, 451, "4.3.0", "Local error in processing");
-    else
-        reply(s, code, r->enhanced, "%s", r->text[0] ? r->text : "Refused");
+        return;
+    }
+    reply(s, code, r->enhanced, "%s", r->text[0] ? r->text : code < 300 ? "Ok" : "Refused");
+    /* 421 means the service is closing the channel (RFC 5321 §3.8): do it. */
+    if (code == 421)
+        s->state = SMTP_SESSION_DONE;
 }
 
 void smtp_session_init(struct smtp_session *s, const struct smtp_session_cfg *cfg,

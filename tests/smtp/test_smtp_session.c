@@ -26,6 +26,11 @@ static int rcpt_cb(void *arg, const struct smtp_envelope *env, const struct smtp
                    struct smtp_reply *reply)
 {
     struct harness *h = arg;
+    if (!strncmp(r->addr, "closing", 7)) {
+        reply->code = 421;
+        snprintf(reply->enhanced, sizeof reply->enhanced, "4.3.2");
+        return 1;
+    }
     if (h->refuse_rcpt && !strncmp(r->addr, "deny", 4)) {
         reply->code = 554;
         snprintf(reply->enhanced, sizeof reply->enhanced, "5.7.1");
@@ -184,6 +189,7 @@ static const struct scase cases[] = {
     { "require-tls", { .tls_available = 1, .require_tls = 1 }, EH MF, 0, "220 250 530", 0, NULL, 0 },
     { "too-many-errors", { .max_errors = 3 }, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n", 0, "220 500 500 500 421", 0, NULL, 1 },
     { "rcpt-refused-by-callback", { 0 }, EH MF "RCPT TO:<deny@r.test>\r\n" RT, 0, "220 250 250 554 250", 0, NULL, 0 },
+    { "rcpt-421-closes", { 0 }, EH MF "RCPT TO:<closing@r.test>\r\n" RT, 0, "220 250 250 421", 0, NULL, 1 },
     { "utf8-rcpt-without-smtputf8", { 0 }, EH MF "RCPT TO:<b\xc3\xbc@r.test>\r\n", 0, "220 250 250 553", 0, NULL, 0 },
     { "utf8-with-smtputf8", { 0 }, EH "MAIL FROM:<a@s.test> SMTPUTF8\r\nRCPT TO:<b\xc3\xbc@r.test>\r\n", 0,
       "220 250 250 250", 0, NULL, 0 },
