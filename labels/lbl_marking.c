@@ -298,7 +298,7 @@ static int tag_cats(struct pctx *c, size_t t, uint32_t from, size_t pos)
     const char *tsep = tm && tm->sep[0] ? tm->sep : "/";
     const char *suffix = tm ? tm->suffix : "";
     for (uint32_t o = from; o < tag->first + tag->count; o++) {
-        if (++c->steps > 200000)
+        if (++c->steps > 50000)
             return 0;
         const char *ph = cat_phrase(c, o);
         size_t n;
