@@ -24,7 +24,8 @@ static void usage(FILE *f)
         "  list             one line per certificate (A = anchor, K = private key held)\n"
         "  show ID          certificate details;   export ID [-o FILE]  certificate as PEM\n"
         "  harvest MSG      verify a signed message, store its signers' certificates\n"
-        "  fetch-crl [URL]  fetch a DER CRL over http:// (default: every distribution point)\n");
+        "  fetch-crl [URL]  fetch a DER CRL over http:// (default: every distribution point)\n"
+        "      --timeout S  seconds per fetch (default 10; OpenSSL retries a refused connect)\n");
 }
 
 int cmd_cert_main(int argc, char **argv)
@@ -35,10 +36,10 @@ int cmd_cert_main(int argc, char **argv)
     }
     const char *action = argv[1], *db = NULL, *orname = NULL, *out = NULL;
     char pass[1024] = "";
-    int anchor = 0, c, rc = 0;
+    int anchor = 0, c, rc = 0, timeout = 10;
     static const struct option lopts[] = {
         { "store", 1, 0, 's' }, { "anchor", 0, 0, 'a' }, { "orname", 1, 0, 'O' },
-        { "pass", 1, 0, 'p' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "pass", 1, 0, 'p' }, { "timeout", 1, 0, 't' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
     };
     optind = 2;
     while ((c = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
@@ -47,6 +48,7 @@ int cmd_cert_main(int argc, char **argv)
         case 'a': anchor = 1; break;
         case 'O': orname = optarg; break;
         case 'o': out = optarg; break;
+        case 't': timeout = atoi(optarg) > 0 ? atoi(optarg) : 10; break;
         case 'p':
             if ((rc = cms_keys_read_pass(optarg, pass, sizeof pass))) {
                 fprintf(stderr, "mixgate cert: %s: %s\n", optarg, mg_strerror(rc));
@@ -106,7 +108,7 @@ int cmd_cert_main(int argc, char **argv)
             X509_free(x);
         }
     } else if (!strcmp(action, "fetch-crl")) {
-        rc = arg ? cert_store_fetch_crl(s, arg, 10) : cert_store_refresh_crls(s, 10);
+        rc = arg ? cert_store_fetch_crl(s, arg, timeout) : cert_store_refresh_crls(s, timeout);
         if (rc < 0) {
             fprintf(stderr, "mixgate cert fetch-crl: %s: %s\n", arg ? arg : "distribution points",
                     mg_strerror(rc));

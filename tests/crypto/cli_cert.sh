@@ -44,7 +44,7 @@ check fetch_crl_http bash -c "rm -f s3.db*; $MG cert import --store s3.db --anch
   $MG cert fetch-crl --store s3.db http://127.0.0.1:\$(cat port)/ca.crl.der &&
   { $MG cms encrypt --store s3.db --to revoked@example.org msg.eml -o /dev/null 2> err3.txt; test \$? = 1; } && grep -q revoked err3.txt"
 kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
-check fetch_crl_unreachable bash -c "$MG cert fetch-crl --store s3.db http://127.0.0.1:9/none.crl; test \$? = 2"
+check fetch_crl_unreachable bash -c "$MG cert fetch-crl --store s3.db --timeout 1 http://127.0.0.1:9/none.crl; test \$? = 2"
 
 echo "$fails failure(s)"
 exit $((fails > 0))
