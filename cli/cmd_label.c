@@ -29,6 +29,7 @@ struct opts {
     const char *format;
     const char *to;
     const char *regex;
+    int fix;
 };
 
 static void usage(FILE *f)
@@ -42,7 +43,9 @@ static void usage(FILE *f)
             "options: --spif may repeat (labels name their policy); --xsd spif.xsd validates SPIFs;\n"
             "  --regex RE cuts a display marking out of surrounding text (input format marking);\n"
             "  formats: xml nato ess x411 x-x411 sio marking; LABEL may be - for stdin.\n"
-            "  --phrase: pageBottom (default) pageTop firstLineOfText subject xHeader documentStart\n");
+            "  --phrase: pageBottom (default) pageTop firstLineOfText subject xHeader documentStart\n"
+            "  --fix drops categories the SPIF does not define or marks obsolete (the classification\n"
+            "  is kept) before the command runs.\n");
 }
 
 static int read_input(const char *path, unsigned char **data, size_t *len)
@@ -299,7 +302,8 @@ int cmd_label_main(int argc, char **argv)
         { "xsd", required_argument, NULL, 'x' },    { "lang", required_argument, NULL, 'l' },
         { "phrase", required_argument, NULL, 'p' }, { "format", required_argument, NULL, 'f' },
         { "to", required_argument, NULL, 't' },     { "regex", required_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "fix", no_argument, NULL, 'F' },          { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     optind = 2;
     int c;
@@ -319,6 +323,7 @@ int cmd_label_main(int argc, char **argv)
         case 'f': o.format = optarg; break;
         case 't': o.to = optarg; break;
         case 'r': o.regex = optarg; break;
+        case 'F': o.fix = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -337,6 +342,12 @@ int cmd_label_main(int argc, char **argv)
     lbl_label_init(&l);
     if (!rc)
         rc = decode_label(&o, argv[optind], set, &l);
+    if (!rc && o.fix) {
+        const struct lbl_policy *p = lbl_policy_set_find(set, l.policy);
+        unsigned dropped = 0;
+        if (p && lbl_correct(p, &l, LBL_FIX_DROP_UNKNOWN | LBL_FIX_DROP_OBSOLETE, &dropped) == 0 && dropped)
+            fprintf(stderr, "mixgate label: --fix dropped %u categor%s\n", dropped, dropped == 1 ? "y" : "ies");
+    }
     if (!rc) {
         if (!strcmp(sub, "show"))
             rc = do_show(&o, set, &l);

@@ -36,6 +36,11 @@ run convert-nato 0 "<GenericValue>RESOLUTE SUPPORT</GenericValue>" convert --spi
 run convert-sio 0 "SIO-Label: marking=\"NATO UNCLASSIFIED - STAFF\"" convert --spif "$N" --to sio "$T/nato-4774-17-3.nato"
 run convert-policy 0 "<policy id=\"1.2.826.0.1.6726289.0.2\"/>" convert --spif "$T/tlp-plus.xml" --to xml --to-policy "$T/tlp.xml" "$T/tlpx-amber-eu.xml"
 run convert-no-equivalent 2 "No equivalent classification" convert --spif "$N" --to xml --to-policy "$T/tlp.xml" "$T/nato-4774-17-2.xml"
+printf '<label xmlns="http://surevine.com/xmlns/spiffy"><policy id="1.3.26.1.3.1"/><classification lacv="1"/><tag type="permissive" id="1.3.26.1.4.4" lacv="1001"/><tag type="permissive" id="1.3.26.1.4.4" lacv="1008"/><tag type="permissive" id="1.3.26.1.4.4" lacv="4242"/></label>' > "${TMPDIR:-/tmp}/labels-cli-fix-$$.xml"
+X="${TMPDIR:-/tmp}/labels-cli-fix-$$.xml"
+run fix-needed 1 "category UKRAINE is obsolete" validate --spif "$N" "$X"
+run fix 0 "--fix dropped 2 categories" validate --fix --spif "$N" "$X"
+rm -f "$X"
 run show 0 "category: Releasable To / JPN enumeratedPermissive" show --spif "$N" "$T/nato-4774-17-4.xml"
 run bad-format 2 "unknown format" convert --spif "$N" --to pdf "$T/nato-4774-17-4.xml"
 run usage 2 "usage: mixgate label" frobnicate
