@@ -424,6 +424,10 @@ int lbl_translate(const struct lbl_policy_set *set, const struct lbl_label *in, 
         lbl_err_set(err, "label has no classification to translate");
         return MG_EINVAL;
     }
+    if (in->nraw) {
+        lbl_err_set(err, "No equivalence for security category type %s in policy %s", in->raw[0].type, dst->name);
+        return MG_ENOTFOUND;
+    }
     struct lbl_label n;
     lbl_label_init(&n);
     snprintf(n.policy, sizeof n.policy, "%s", dst->oid);
