@@ -54,6 +54,17 @@ static const struct ecase cases[] = {
      * SEQUENCE OF type). */
     {"too-many-ous", "ORAddress", "30133011a60f130161130161130161130161130161", MG_ECONSTRAINT,
      NO_OFFSET, "OrganizationalUnitNames: 5 elements, SIZE (1..4)"},
+    /* Found by fuzzing (each was undefined behaviour or an unencodable value in asn1c). */
+    {"bitstring-unused-bits-8+", "Clearance", "30070601290302f000", MG_EPARSE, NO_OFFSET,
+     "does not match"},
+    {"bitstring-empty-with-unused", "Clearance", "3006060129030103", MG_EPARSE, NO_OFFSET,
+     "does not match"},
+    {"negative-integer", "SecurityLabel", "31030201ff", MG_ECONSTRAINT, NO_OFFSET,
+     "SecurityLabel"},
+    {"explicit-tag-primitive-any", "CPR-PPDU", "3103810100", MG_EPARSE, NO_OFFSET,
+     "does not match"},
+    {"explicit-tag-primitive-choice", "ORName", "600c300080083088ffffffffffff", MG_EPARSE,
+     NO_OFFSET, "does not match"},
     {"empty-security-categories", "SecurityLabel", "31023100", MG_ECONSTRAINT, NO_OFFSET,
      "SecurityCategories: 0 elements, SIZE (1..64)"},
 };
