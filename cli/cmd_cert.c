@@ -16,7 +16,7 @@ const char cmd_cert_summary[] = "certificate store: import, list, show, export, 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: mixgate cert import|list|show|export|harvest|fetch-crl --store DB [options] [ARG]\n"
+        "usage: mixgate cert import|list|show|export|harvest|fetch-crl|ocsp --store DB [options] [ARG]\n"
         "  import FILE      PEM/DER certificates, CRLs, cert+key PEM, PKCS#12\n"
         "      --anchor     trust the imported certificates as anchors\n"
         "      --orname TEXT  X.400 O/R address of the certificate's owner\n"
@@ -25,7 +25,8 @@ static void usage(FILE *f)
         "  show ID          certificate details;   export ID [-o FILE]  certificate as PEM\n"
         "  harvest MSG      verify a signed message, store its signers' certificates\n"
         "  fetch-crl [URL]  fetch a DER CRL over http:// (default: every distribution point)\n"
-        "      --timeout S  seconds per fetch (default 10; OpenSSL retries a refused connect)\n");
+        "      --timeout S  seconds per fetch (default 10; OpenSSL retries a refused connect)\n"
+        "  ocsp [URL]       ask OCSP (URL or each certificate's AIA responder) and cache the answers\n");
 }
 
 int cmd_cert_main(int argc, char **argv)
@@ -60,7 +61,8 @@ int cmd_cert_main(int argc, char **argv)
         }
     }
     const char *arg = optind < argc ? argv[optind] : NULL;
-    int needs_arg = strcmp(action, "list") != 0 && strcmp(action, "fetch-crl") != 0;
+    int needs_arg = strcmp(action, "list") != 0 && strcmp(action, "fetch-crl") != 0 &&
+                    strcmp(action, "ocsp") != 0;
     if (!db || (needs_arg && !arg)) {
         fprintf(stderr, "mixgate cert %s: %s\n", action, !db ? "--store DB is required" : "argument missing");
         return 2;
@@ -115,6 +117,17 @@ int cmd_cert_main(int argc, char **argv)
             exit_rc = 2;
         } else {
             fprintf(stderr, "mixgate cert fetch-crl: %d CRL(s) cached\n", arg ? 1 : rc);
+        }
+    } else if (!strcmp(action, "ocsp")) {
+        struct cms_policy *p = NULL;
+        if (!(rc = cms_policy_create(&p)) && !(rc = cert_store_fill_policy(s, p)))
+            rc = cert_store_ocsp_refresh(s, p, arg, timeout);
+        cms_policy_free(p);
+        if (rc < 0) {
+            fprintf(stderr, "mixgate cert ocsp: %s\n", mg_strerror(rc));
+            exit_rc = 2;
+        } else {
+            fprintf(stderr, "mixgate cert ocsp: %d answer(s) cached\n", rc);
         }
     } else if (!strcmp(action, "harvest")) {
         struct cms_policy *p = NULL;

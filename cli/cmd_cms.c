@@ -290,9 +290,12 @@ int cmd_cms_main(int argc, char **argv)
             goto out;
         for (int i = 0; i < ntos; i++) {
             X509 *rc_cert = NULL;
+            char why[300];
             what = tos[i];
-            if ((rc = cert_store_find_encryption_cert(store, tos[i], p, &rc_cert)))
-                goto out;
+            if ((rc = cert_store_find_encryption_cert(store, tos[i], p, &rc_cert, why, sizeof why))) {
+                fprintf(stderr, "mixgate cms %s: %s: %s: %s\n", action, tos[i], mg_errname(rc), why);
+                goto done;
+            }
             rc = cms_policy_add_recipient(p, rc_cert);
             X509_free(rc_cert);
             if (rc)

@@ -1,8 +1,10 @@
 /* cert_store: the SQLite certificate store (see cert_store.h). Certificates are kept as DER with
  * the fields we search on extracted into columns; private keys as encrypted PKCS#8 DER. */
 #define _GNU_SOURCE /* timegm */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sqlite3.h>
 #include <openssl/pem.h>
 #include <openssl/err.h>
@@ -11,8 +13,10 @@
 #include "cms_internal.h"
 #include "cms_keys.h"
 #include "cms_wrap.h"
+#include "cert_ocsp.h"
 #include "mg_buf.h"
 #include "mg_err.h"
+#include "mg_log.h"
 
 struct cert_store {
     sqlite3 *db;
@@ -30,7 +34,9 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS emails_email ON emails(email);"
     "CREATE INDEX IF NOT EXISTS certs_orname ON certs(orname COLLATE NOCASE);"
     "CREATE TABLE IF NOT EXISTS crls(id INTEGER PRIMARY KEY, der BLOB NOT NULL UNIQUE,"
-    " issuer TEXT);";
+    " issuer TEXT);"
+    "CREATE TABLE IF NOT EXISTS ocsp(cert INTEGER PRIMARY KEY REFERENCES certs(id),"
+    " status INTEGER NOT NULL, next_update INTEGER NOT NULL, checked INTEGER NOT NULL);";
 
 int cert_store_open(struct cert_store **out, const char *path, const char *pass)
 {
@@ -260,8 +266,11 @@ static X509 *cert_from_col(sqlite3_stmt *st, int col)
 }
 
 int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,
-                                    const struct cms_policy *p, X509 **out)
+                                    const struct cms_policy *p, X509 **out, char *why,
+                                    size_t whylen)
 {
+    if (why && whylen)
+        snprintf(why, whylen, "no certificate for %s", addr);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
             "SELECT der FROM certs WHERE id IN (SELECT cert FROM emails WHERE email = ?1)"
@@ -275,7 +284,7 @@ int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,
         if (!c)
             continue;
         /* never a revoked, expired or untrusted certificate: try the next newest */
-        int crc = cms_policy_check_cert(p, c, NULL, X509_PURPOSE_ANY, NULL, 0);
+        int crc = cms_policy_check_cert(p, c, NULL, X509_PURPOSE_ANY, why, whylen);
         if (crc == 0) {
             *out = c;
             rc = 0;
@@ -306,6 +315,20 @@ int cert_store_fill_policy(struct cert_store *s, struct cms_policy *p)
         if (!rc && k)
             rc = cms_policy_add_key(p, c, k);
         EVP_PKEY_free(k);
+        X509_free(c);
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->db,
+            "SELECT certs.der, ocsp.status FROM ocsp JOIN certs ON certs.id = ocsp.cert"
+            " WHERE ocsp.next_update > ?1 AND ocsp.status IN (0, 1)", -1, &st, NULL) != SQLITE_OK)
+        return MG_EDB;
+    sqlite3_bind_int64(st, 1, (long long)time(NULL));
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        X509 *c = cert_from_col(st, 0);
+        if (c)
+            rc = cms_policy_add_ocsp_status(p, c, sqlite3_column_int(st, 1) == CERT_OCSP_REVOKED);
         X509_free(c);
     }
     sqlite3_finalize(st);
@@ -436,4 +459,72 @@ int cert_store_refresh_crls(struct cert_store *s, int timeout)
     sk_OPENSSL_STRING_pop_free(urls, CRYPTO_free_str);
     ERR_clear_error();
     return urls ? n : MG_ENOMEM;
+}
+
+int cert_store_ocsp_refresh(struct cert_store *s, const struct cms_policy *p, const char *url,
+                            int timeout)
+{
+    sqlite3_stmt *st;
+    STACK_OF(X509) *all = sk_X509_new_null();
+    struct { long long id; int anchor; } *rows = NULL;
+    size_t nrows = 0;
+    int rc = 0, r;
+    if (!all || sqlite3_prepare_v2(s->db, "SELECT id, der, anchor FROM certs ORDER BY id", -1, &st,
+                                   NULL) != SQLITE_OK) {
+        sk_X509_free(all);
+        return all ? MG_EDB : MG_ENOMEM;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        X509 *c = cert_from_col(st, 1);
+        void *grown = c ? realloc(rows, (nrows + 1) * sizeof *rows) : NULL;
+        if (!grown || !sk_X509_push(all, c)) {
+            X509_free(c);
+            continue;
+        }
+        rows = grown;
+        rows[nrows].id = sqlite3_column_int64(st, 0);
+        rows[nrows].anchor = sqlite3_column_int(st, 2);
+        nrows++;
+    }
+    sqlite3_finalize(st);
+    int n = 0;
+    for (size_t i = 0; i < nrows && !rc; i++) {
+        X509 *c = sk_X509_value(all, (int)i), *issuer = NULL;
+        if (rows[i].anchor)
+            continue;
+        for (int j = 0; j < sk_X509_num(all) && !issuer; j++)
+            if (X509_check_issued(sk_X509_value(all, j), c) == X509_V_OK && sk_X509_value(all, j) != c)
+                issuer = sk_X509_value(all, j);
+        if (!issuer)
+            continue;
+        int status;
+        long long next;
+        char why[200];
+        why[0] = 0;
+        if (cert_ocsp_query(c, issuer, url, timeout, p->anchors, p->untrusted, &status, &next, why,
+                            sizeof why) != 0) {
+            char q[200];
+            mg_warn("ocsp_failed cert_id=%lld reason=%s", rows[i].id, mg_log_quote(why, q, sizeof q));
+            continue;
+        }
+        long long nowt = (long long)time(NULL);
+        if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO ocsp(cert, status, next_update, checked)"
+                               " VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+            rc = MG_EDB;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, rows[i].id);
+        sqlite3_bind_int(st, 2, status);
+        sqlite3_bind_int64(st, 3, next > nowt ? next : nowt + 3600);
+        sqlite3_bind_int64(st, 4, nowt);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = MG_EDB;
+        sqlite3_finalize(st);
+        if (!rc)
+            n++;
+    }
+    free(rows);
+    sk_X509_pop_free(all, X509_free);
+    ERR_clear_error();
+    return rc ? rc : n;
 }

@@ -34,10 +34,19 @@ int cert_store_fetch_crl(struct cert_store *s, const char *url, int timeout);
  * number fetched, or MG_E* on a store error (fetch failures are counted out and skipped). */
 int cert_store_refresh_crls(struct cert_store *s, int timeout);
 
+/* Ask OCSP about every stored non-anchor certificate whose issuer is stored too, at url (NULL =
+ * each certificate's AIA responder), responses verified against p's anchors; answers are cached
+ * until their nextUpdate (1 hour when none) and loaded by cert_store_fill_policy. Returns the
+ * number of answers cached (failures are skipped: the policy's revocation mode decides). */
+int cert_store_ocsp_refresh(struct cert_store *s, const struct cms_policy *p, const char *url,
+                            int timeout);
+
 /* Newest certificate for addr (rfc822 or O/R address) that is valid now and passes the
- * policy's path validation and revocation checks: never an expired or revoked one. */
+ * policy's path validation and revocation checks: never an expired or revoked one. why (may
+ * be NULL) gets the reason the last candidate was refused. */
 int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,
-                                    const struct cms_policy *p, X509 **out);
+                                    const struct cms_policy *p, X509 **out, char *why,
+                                    size_t whylen);
 /* Loads anchors, all certificates (as untrusted intermediates), CRLs and every private key we
  * hold into the policy (decryption tries all keys: key rotation). */
 int cert_store_fill_policy(struct cert_store *s, struct cms_policy *p);

@@ -32,6 +32,8 @@ struct cms_policy {
     X509_STORE *anchors;             /* owned; read-only once built (X509_STORE locks itself) */
     STACK_OF(X509) *untrusted;       /* owned */
     STACK_OF(X509_CRL) *crls;        /* owned */
+    STACK_OF(X509) *ocsp_good;       /* owned: current OCSP "good" answers */
+    STACK_OF(X509) *ocsp_revoked;    /* owned: current OCSP "revoked" answers */
     enum cms_revocation revocation;
     long long check_time;
     char *receipt_to;                /* owned, may be NULL */

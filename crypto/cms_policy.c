@@ -16,9 +16,12 @@ int cms_policy_create(struct cms_policy **out)
     p->recipients = sk_X509_new_null();
     p->untrusted = sk_X509_new_null();
     p->crls = sk_X509_CRL_new_null();
+    p->ocsp_good = sk_X509_new_null();
+    p->ocsp_revoked = sk_X509_new_null();
     p->anchors = X509_STORE_new();
     p->max_size = 64u << 20;
-    if (!p->recipients || !p->untrusted || !p->crls || !p->anchors) {
+    if (!p->recipients || !p->untrusted || !p->crls || !p->anchors || !p->ocsp_good ||
+        !p->ocsp_revoked) {
         cms_policy_free(p);
         return MG_ENOMEM;
     }
@@ -46,6 +49,8 @@ void cms_policy_free(struct cms_policy *p)
     sk_X509_pop_free(p->recipients, X509_free);
     sk_X509_pop_free(p->untrusted, X509_free);
     sk_X509_CRL_pop_free(p->crls, X509_CRL_free);
+    sk_X509_pop_free(p->ocsp_good, X509_free);
+    sk_X509_pop_free(p->ocsp_revoked, X509_free);
     X509_STORE_free(p->anchors);
     for (size_t i = 0; i < p->nkeys; i++) {
         X509_free(p->keys[i].cert);
@@ -138,6 +143,19 @@ int cms_policy_add_key(struct cms_policy *p, X509 *cert, EVP_PKEY *key)
 }
 
 void cms_policy_set_revocation(struct cms_policy *p, enum cms_revocation mode) { p->revocation = mode; }
+
+int cms_policy_add_ocsp_status(struct cms_policy *p, X509 *cert, int revoked)
+{
+    return push_cert(revoked ? p->ocsp_revoked : p->ocsp_good, cert);
+}
+
+static int in_stack(STACK_OF(X509) *sk, X509 *x)
+{
+    for (int i = 0; i < sk_X509_num(sk); i++)
+        if (!X509_cmp(sk_X509_value(sk, i), x))
+            return 1;
+    return 0;
+}
 void cms_policy_set_check_time(struct cms_policy *p, long long t) { p->check_time = t; }
 void cms_policy_set_cipher(struct cms_policy *p, enum cms_cipher c) { p->cipher = c; }
 void cms_policy_set_rsa_oaep(struct cms_policy *p, int on) { p->rsa_oaep = !!on; }
@@ -246,13 +264,20 @@ int cms_policy_set_receipt_request(struct cms_policy *p, const char *to)
     return 0;
 }
 
-/* Fail-open revocation: a missing CRL is not an error, a listed serial still is. */
-static int verify_cb_fail_open(int ok, X509_STORE_CTX *ctx)
+/* Revocation by policy: a current OCSP "good" answer stands in for a missing CRL; fail-open
+ * also accepts a missing or stale CRL; a listed serial is never accepted. */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
-    if (!ok) {
-        int e = X509_STORE_CTX_get_error(ctx);
-        if (e == X509_V_ERR_UNABLE_TO_GET_CRL || e == X509_V_ERR_CRL_HAS_EXPIRED ||
-            e == X509_V_ERR_CRL_NOT_YET_VALID)
+    if (ok)
+        return ok;
+    const struct cms_policy *p = X509_STORE_CTX_get_app_data(ctx);
+    int e = X509_STORE_CTX_get_error(ctx);
+    if (e == X509_V_ERR_UNABLE_TO_GET_CRL || e == X509_V_ERR_CRL_HAS_EXPIRED ||
+        e == X509_V_ERR_CRL_NOT_YET_VALID) {
+        /* the trust anchor is trusted by configuration, not by a revocation status */
+        int top = sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) - 1;
+        if (p->revocation == CMS_REVOCATION_FAIL_OPEN || X509_STORE_CTX_get_error_depth(ctx) == top ||
+            in_stack(p->ocsp_good, X509_STORE_CTX_get_current_cert(ctx)))
             return 1;
     }
     return ok;
@@ -277,16 +302,21 @@ int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509)
     if (p->revocation != CMS_REVOCATION_NONE) {
         X509_STORE_CTX_set0_crls(ctx, p->crls);
         X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-        if (p->revocation == CMS_REVOCATION_FAIL_OPEN)
-            X509_STORE_CTX_set_verify_cb(ctx, verify_cb_fail_open);
+        X509_STORE_CTX_set_app_data(ctx, (void *)p);
+        X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
     }
+    char subj[256];
+    X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof subj);
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;
+        if (in_stack(p->ocsp_revoked, cert)) {
+            if (why)
+                snprintf(why, whylen, "certificate %s: revoked (OCSP)", subj);
+            rc = MG_EREVOKED;
+        }
         goto out;
     }
     int e = X509_STORE_CTX_get_error(ctx);
-    char subj[256];
-    X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof subj);
     if (why)
         snprintf(why, whylen, "certificate %s: %s", subj, X509_verify_cert_error_string(e));
     switch (e) {

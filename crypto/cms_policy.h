@@ -42,6 +42,9 @@ int cms_policy_add_anchor(struct cms_policy *p, X509 *cert);
 int cms_policy_add_untrusted(struct cms_policy *p, X509 *cert);
 int cms_policy_add_crl(struct cms_policy *p, X509_CRL *crl);
 void cms_policy_set_revocation(struct cms_policy *p, enum cms_revocation mode);
+/* A current OCSP answer for cert (from cert_store's cache): good stands in for a missing CRL
+ * (fail-closed), revoked refuses the certificate. */
+int cms_policy_add_ocsp_status(struct cms_policy *p, X509 *cert, int revoked);
 /* Validate certificates at this time instead of now (0 = now). For tests and old vectors. */
 void cms_policy_set_check_time(struct cms_policy *p, long long unix_time);
 

@@ -24,7 +24,7 @@ check export bash -c "$MG cert export $S 2 -o alice.out.pem && openssl x509 -in 
 check encrypt_by_address bash -c "$MG cms encrypt $S --to alice@example.org msg.eml -o e.eml && $MG cms decrypt $S e.eml -o d.eml && grep -q 'hello store' d.eml"
 check encrypt_by_orname bash -c "$MG cms encrypt $S --to 'C=GB;ADMD= ;PRMD=mixgate;O=test;S=bob' msg.eml -o e2.eml && openssl cms -decrypt -recip $P/bob.pem -inkey $P/bob.key -in e2.eml | grep -q 'hello store'"
 check refuse_revoked_recipient bash -c "$MG cms encrypt $S --to revoked@example.org msg.eml -o e3.eml 2> err.txt; test \$? = 1 && grep -q 'MG_EREVOKED\\|revoked' err.txt"
-check unknown_recipient bash -c "$MG cms encrypt $S --to nobody@example.org msg.eml 2> err2.txt; test \$? = 2 && grep -q 'not found' err2.txt"
+check unknown_recipient bash -c "$MG cms encrypt $S --to nobody@example.org msg.eml 2> err2.txt; test \$? = 2 && grep -q 'MG_ENOTFOUND: no certificate' err2.txt"
 check harvest bash -c "$MG cms sign --key $P/carol.key --cert $P/carol.pem --ca $P/ca.pem msg.eml -o signed.eml && $MG cert harvest $S signed.eml && $MG cms encrypt $S --to carol@example.org msg.eml -o e4.eml"
 check harvest_on_unwrap bash -c "rm -f s2.db*; $MG cert import --store s2.db --anchor $P/ca.pem && $MG cms verify --store s2.db --harvest signed.eml -o /dev/null && $MG cert list --store s2.db | grep -q carol"
 # CRL over HTTP from a loopback server, cached in the store, then used against a recipient
@@ -45,6 +45,20 @@ check fetch_crl_http bash -c "rm -f s3.db*; $MG cert import --store s3.db --anch
   { $MG cms encrypt --store s3.db --to revoked@example.org msg.eml -o /dev/null 2> err3.txt; test \$? = 1; } && grep -q revoked err3.txt"
 kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
 check fetch_crl_unreachable bash -c "$MG cert fetch-crl --store s3.db --timeout 1 http://127.0.0.1:9/none.crl; test \$? = 2"
+
+# OCSP from a loopback responder (python3-cryptography): answers cached in the store; revoked
+# refused, good accepted even fail-closed without any CRL
+python3 "$(dirname "$0")/ocsp_responder.py" "$P" "$W/ocspport" 4 &
+osrv=$!
+for _ in $(seq 100); do [ -s ocspport ] && break; sleep 0.1; done
+check ocsp_refresh bash -c "rm -f s4.db*; $MG cert import --store s4.db --anchor $P/ca.pem && $MG cert import --store s4.db $P/alice.pem &&
+  $MG cert import --store s4.db $P/revoked.pem && $MG cert import --store s4.db $P/bob.pem &&
+  $MG cert ocsp --store s4.db --timeout 5 http://127.0.0.1:\$(cat ocspport)/ 2> o.txt && grep -q '3 answer' o.txt"
+check ocsp_revoked_refused bash -c "$MG cms encrypt --store s4.db --to revoked@example.org msg.eml -o /dev/null 2> err4.txt; test \$? = 1 && grep -q 'OCSP' err4.txt"
+check ocsp_good_fail_closed bash -c "$MG cms encrypt --store s4.db --revocation closed --to alice@example.org msg.eml -o /dev/null"
+check no_ocsp_fail_closed_refused bash -c "rm -f s5.db*; $MG cert import --store s5.db --anchor $P/ca.pem && $MG cert import --store s5.db $P/alice.pem &&
+  { $MG cms encrypt --store s5.db --revocation closed --to alice@example.org msg.eml -o /dev/null 2> err5.txt; test \$? = 1; } && grep -q 'unable to get certificate CRL' err5.txt"
+kill "$osrv" 2>/dev/null; wait "$osrv" 2>/dev/null
 
 echo "$fails failure(s)"
 exit $((fails > 0))

@@ -74,7 +74,7 @@ static void test_lookup(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         X509 *x = NULL;
-        int rc = cert_store_find_encryption_cert(s, cases[i].addr, p, &x);
+        int rc = cert_store_find_encryption_cert(s, cases[i].addr, p, &x, NULL, 0);
         print_message("[ case ] %s: %s\n", cases[i].addr, mg_errname(rc));
         assert_int_equal(rc, cases[i].want);
         if (cases[i].cn) {
@@ -147,10 +147,10 @@ static void test_harvest(void **state)
     assert_int_equal(cms_policy_create(&r), 0);
     assert_int_equal(cert_store_fill_policy(s, r), 0);
     X509 *x = NULL;
-    assert_int_equal(cert_store_find_encryption_cert(s, "carol@example.org", r, &x), MG_ENOTFOUND);
+    assert_int_equal(cert_store_find_encryption_cert(s, "carol@example.org", r, &x, NULL, 0), MG_ENOTFOUND);
     assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
     assert_int_equal(cert_store_harvest(s, &ur), 1);
-    assert_int_equal(cert_store_find_encryption_cert(s, "carol@example.org", r, &x), 0);
+    assert_int_equal(cert_store_find_encryption_cert(s, "carol@example.org", r, &x, NULL, 0), 0);
     assert_int_equal(X509_cmp(x, pki.cert[T_CAROL]), 0);
     X509_free(x);
     /* a message that fails verification harvests nothing */
