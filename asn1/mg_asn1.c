@@ -370,6 +370,8 @@ int mg_asn1_decode_ex(const asn_TYPE_descriptor_t *td, const void *buf, size_t l
 
 static int append_cb(const void *data, size_t size, void *key)
 {
+    if (size == 0)   /* empty values come with a NULL pointer */
+        return 0;
     return mg_buf_append(key, data, size) == 0 ? 0 : -1;
 }
 
