@@ -2,6 +2,7 @@
  * mg_ipm_diagnose locates decode failures (asn1c reports only "failed", with no offset). */
 #include "mg_ipm.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -200,6 +201,35 @@ int mg_ipm_ext_find(const ExtensionsField_t *exts, const char *dotted,
     return MG_ENOTFOUND;
 }
 
+ssize_t mg_ipm_fetch_length(int constructed, const void *buf, size_t size, ber_tlv_len_t *len)
+{
+    const uint8_t *p = buf;
+    if (size == 0)
+        return 0;
+    if (p[0] < 0x80) {
+        *len = p[0];
+        return 1;
+    }
+    if (p[0] == 0x80) {
+        if (!constructed)
+            return -1; /* indefinite length is for constructed encodings only */
+        *len = -1;
+        return 1;
+    }
+    size_t n = p[0] & 0x7f;
+    if (p[0] == 0xff || n > sizeof(ber_tlv_len_t) - 1)
+        return -1; /* reserved, or more than we can hold without overflow */
+    if (size < 1 + n)
+        return 0;
+    unsigned long long v = 0;
+    for (size_t i = 1; i <= n; i++)
+        v = (v << 8) | p[i];
+    if (v > (unsigned long long)SSIZE_MAX)
+        return -1;
+    *len = (ber_tlv_len_t)v;
+    return (ssize_t)(1 + n);
+}
+
 /* ---- locating decode failures ---- */
 
 /* Total size of the TLV at p (definite or indefinite), or 0 if it is malformed. */
@@ -213,7 +243,7 @@ static size_t tlv_size(const uint8_t *p, size_t n, int depth)
     if (tl <= 0)
         return 0;
     int cons = BER_TLV_CONSTRUCTED(p);
-    ssize_t ll = ber_fetch_length(cons, p + tl, n - (size_t)tl, &len);
+    ssize_t ll = mg_ipm_fetch_length(cons, p + tl, n - (size_t)tl, &len);
     if (ll <= 0)
         return 0;
     size_t hdr = (size_t)(tl + ll);
@@ -418,7 +448,7 @@ static void diag_value(struct diag *d, asn_TYPE_descriptor_t *td, int tag_mode,
         return;
     }
     int cons = BER_TLV_CONSTRUCTED(p);
-    ssize_t ll = ber_fetch_length(cons, p + tl, n - (size_t)tl, &len);
+    ssize_t ll = mg_ipm_fetch_length(cons, p + tl, n - (size_t)tl, &len);
     if (ll <= 0) {
         diag_fail(d, p + tl, path, "malformed length of %s", td->name);
         return;

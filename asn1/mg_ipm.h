@@ -101,6 +101,12 @@ int mg_ipm_bodypart_decode(const BodyPartInstance_t *inst, struct mg_ipm_typed *
 int mg_ipm_ext_find(const ExtensionsField_t *exts, const char *dotted,
                     struct mg_ipm_typed *out, struct mg_ipm_error *err);
 
+/* A BER length (X.690 8.1.3) at buf: bytes used, 0 if more input is needed, -1 if malformed
+ * or too large; *len is -1 for the indefinite form. Written here because asn1c 0.9.28's
+ * ber_fetch_length shifts a signed long past its width on 8 length octets (undefined
+ * behaviour; found by fuzzing). */
+ssize_t mg_ipm_fetch_length(int constructed, const void *buf, size_t size, ber_tlv_len_t *len);
+
 /* Locate a decode failure: walks buf guided by td and describes the first element that does
  * not decode. Used by mg_ipm_decode; exported for the other wrappers and `mixgate decode`. */
 void mg_ipm_diagnose(asn_TYPE_descriptor_t *td, const void *buf, size_t len,

@@ -268,7 +268,7 @@ static void print_raw_ber(struct pctx *c, const uint8_t *p, size_t n, int level)
         ber_tlv_len_t len;
         ssize_t tl = ber_fetch_tag(p + off, n - off, &tag);
         int cons = tl > 0 ? BER_TLV_CONSTRUCTED((p + off)) : 0;
-        ssize_t ll = tl > 0 ? ber_fetch_length(cons, p + off + tl, n - off - tl, &len) : -1;
+        ssize_t ll = tl > 0 ? mg_ipm_fetch_length(cons, p + off + tl, n - off - tl, &len) : -1;
         if (tl <= 0 || ll <= 0 || tag == 0) {
             if (!c->o->json) {
                 indent(c, level);
@@ -779,7 +779,7 @@ static int any_string(const ANY_t *a, const uint8_t **s, size_t *n)
     ssize_t tl = ber_fetch_tag(a->buf, (size_t)a->size, &tag);
     if (tl <= 0 || BER_TLV_CONSTRUCTED(a->buf))
         return -1;
-    ssize_t ll = ber_fetch_length(0, a->buf + tl, (size_t)a->size - (size_t)tl, &len);
+    ssize_t ll = mg_ipm_fetch_length(0, a->buf + tl, (size_t)a->size - (size_t)tl, &len);
     if (ll <= 0 || len < 0 || (size_t)(tl + ll) + (size_t)len > (size_t)a->size)
         return -1;
     *s = a->buf + tl + ll;
