@@ -5,6 +5,7 @@
  * eContentTypes, checks certificates against the policy and turns failures into MG_E* codes
  * with a one-line reason. */
 #define _GNU_SOURCE /* memmem */
+#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -950,6 +951,19 @@ static void check_protected_headers(const unsigned char *outer, size_t olen,
     }
 }
 
+/* 1 if the entity's Content-Type marks its header as the protected message header. */
+static int has_protected_headers(const unsigned char *ent, size_t len)
+{
+    const unsigned char *h, *b;
+    size_t hl, bl;
+    char ct[512];
+    if (cms_mime_split(ent, len, &h, &hl, &b, &bl) || !cms_mime_get(h, hl, "Content-Type", ct, sizeof ct))
+        return 0;
+    for (char *c = ct; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return strstr(ct, "protected-headers=") != NULL || strstr(ct, "hp=") != NULL;
+}
+
 /* MIME unwrap of entity ent (owned, taken) below outer header outer (may be empty). */
 static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
                               unsigned char *ent, size_t entlen, struct cms_result *res)
@@ -971,6 +985,32 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
             free(ent);
             res->data = inner;
             res->len = bl;
+            return 0;
+        }
+        if (kind == CMS_MIME_OTHER && res->nlayers > 0 && has_protected_headers(ent, entlen)) {
+            /* RFC 9788 / protected-headers="v1": the inner entity's header is the message
+             * header; keep the outer trace fields, check the rest against it */
+            const unsigned char *h, *b;
+            size_t hl, bl;
+            cms_mime_split(ent, entlen, &h, &hl, &b, &bl);
+            check_protected_headers(outer->data, outer->len, ent, entlen, res);
+            struct mg_buf o;
+            mg_buf_init(&o, 0);
+            size_t pos = 0;
+            struct cms_mime_field f;
+            while (!rc && cms_mime_next_field(outer->data, outer->len, &pos, &f))
+                if (cms_mime_field_is(&f, "Received") || cms_mime_field_is(&f, "Return-Path"))
+                    rc = mg_buf_append(&o, f.raw, f.rawlen);
+            if (!rc && !cms_mime_get(h, hl, "MIME-Version", NULL, 0))
+                rc = mg_buf_append(&o, "MIME-Version: 1.0\r\n", 19);
+            if (!rc)
+                rc = mg_buf_append(&o, ent, entlen);
+            free(ent);
+            if (rc) {
+                mg_buf_free(&o);
+                return rc;
+            }
+            res->data = mg_buf_steal(&o, &res->len);
             return 0;
         }
         if (kind != CMS_MIME_SIGNED_MULTIPART && kind != CMS_MIME_PKCS7)

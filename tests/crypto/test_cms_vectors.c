@@ -192,6 +192,50 @@ static void test_malformed(void **state)
     }
 }
 
+/* Header-protection samples (autocrypt/protected-headers, "v1" style): every one opens with
+ * bob's key; the protected Subject replaces the outer "..."; a forged outer From is flagged. */
+static const struct { const char *file; int nlayers; const char *want; } hp_cases[] = {
+    { "smime-enc+legacy-disp.eml", 1, "Subject: BarCorp contract signed, let's go!" },
+    { "smime-multipart-signed.eml", 1, "Subject: The FooCorp contract" },
+    { "smime-onepart-signed.eml", 1, "Subject: The FooCorp contract" },
+    { "smime-sign+enc+legacy-disp.eml", 2, "Subject: BarCorp contract signed, let's go!" },
+    { "smime-sign+enc.eml", 2, "Subject: BarCorp contract signed, let's go!" },
+};
+
+static void test_header_protection(void **state)
+{
+    struct cms_policy *p;
+    assert_int_equal(cms_policy_create(&p), 0);
+    add_anchor(p, "cms/header-protection-autocrypt/sample-ca.pem");
+    add_key(p, "cms/header-protection-autocrypt/bob.pem", "cms/header-protection-autocrypt/bob.pem");
+    cms_policy_set_check_time(p, 1574842500); /* the samples' date: their certificates are old */
+    for (size_t i = 0; i < sizeof hp_cases / sizeof hp_cases[0]; i++) {
+        char rel[200];
+        snprintf(rel, sizeof rel, "cms/header-protection-autocrypt/%s", hp_cases[i].file);
+        size_t len;
+        unsigned char *in = load(rel, &len);
+        struct cms_result r;
+        int rc = cms_unwrap(p, in, len, &r);
+        print_message("[ case ] %s: %s %s\n", hp_cases[i].file, mg_errname(rc), r.reason);
+        assert_int_equal(rc, 0);
+        assert_int_equal(r.nlayers, hp_cases[i].nlayers);
+        assert_int_equal(r.header_mismatch, 0);
+        assert_non_null(memmem(r.data, r.len, hp_cases[i].want, strlen(hp_cases[i].want)));
+        cms_result_free(&r);
+        if (!strcmp(hp_cases[i].file, "smime-sign+enc.eml")) {
+            unsigned char *from = memmem(in, len, "From: Alice", 11);
+            assert_non_null(from);
+            memcpy(from + 6, "Mallory", 5); /* "From: Malloy Lovelace" outside only */
+            assert_int_equal(cms_unwrap(p, in, len, &r), 0);
+            assert_int_equal(r.header_mismatch, 1);
+            assert_non_null(strstr(r.reason, "From"));
+            cms_result_free(&r);
+        }
+        free(in);
+    }
+    cms_policy_free(p);
+}
+
 static int setup(void **state)
 {
     const char *v = getenv("MIXGATE_VECTORS");
@@ -214,12 +258,14 @@ static void check_vectors(void **state)
 
 static void test_rfc4134_entry(void **state) { check_vectors(state); test_rfc4134(state); }
 static void test_malformed_entry(void **state) { check_vectors(state); test_malformed(state); }
+static void test_hp_entry(void **state) { check_vectors(state); test_header_protection(state); }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4134_entry),
         cmocka_unit_test(test_malformed_entry),
+        cmocka_unit_test(test_hp_entry),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
