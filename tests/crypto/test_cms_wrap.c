@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <cmocka.h>
 #include "cms_wrap.h"
 #include "crypto_test_util.h"
@@ -407,6 +408,75 @@ static void test_bad_inputs(void **state)
     cms_policy_free(r);
 }
 
+/* One policy shared by two threads doing triple wrap + unwrap at once (the channel runs the
+ * library on the libuv thread pool): every round must succeed and give the content back. */
+struct thread_arg {
+    const struct cms_policy *p;
+    int ok;
+};
+
+static void *thread_main(void *arg)
+{
+    struct thread_arg *t = arg;
+    t->ok = 1;
+    for (int i = 0; i < 6 && t->ok; i++) {
+        struct cms_result w, u;
+        t->ok = cms_wrap(t->p, CMS_OP_TRIPLE, i % 2 ? CMS_FORMAT_DER : CMS_FORMAT_MIME,
+                         i % 2 ? p772 : (const unsigned char *)msg, i % 2 ? sizeof p772 : strlen(msg),
+                         &w) == 0 &&
+                cms_unwrap(t->p, w.data, w.len, &u) == 0 && u.nlayers == 3;
+        cms_result_free(&w);
+        cms_result_free(&u);
+    }
+    return NULL;
+}
+
+static void test_threads_share_policy(void **state)
+{
+    struct cms_policy *p = test_policy(&pki, 0);
+    assert_int_equal(cms_policy_set_signer(p, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    assert_int_equal(cms_policy_add_recipient(p, pki.cert[T_BOB]), 0);
+    assert_int_equal(cms_policy_add_key(p, pki.cert[T_BOB], pki.key[T_BOB]), 0);
+    assert_int_equal(cms_policy_set_label(p, CMS_LAYER_INNER, test_label1, sizeof test_label1), 0);
+    pthread_t th[2];
+    struct thread_arg a[2] = { { p, 0 }, { p, 0 } };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, thread_main, &a[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(a[i].ok, 1);
+    }
+    cms_policy_free(p);
+}
+
+/* equivalentLabels and mlExpansionHistory go into the signature; equivalentLabels reads back. */
+static void test_other_ess_attributes(void **state)
+{
+    /* EquivalentLabels ::= SEQUENCE OF ESSSecurityLabel; MLExpansionHistory ::= SEQUENCE OF
+     * MLData, here one MLData { issuerAndSerialNumber-free form: subjectKeyIdentifier [0], time } */
+    static const unsigned char equiv[] = { 0x30, 0x0a, 0x31, 0x08, 0x02, 0x01, 0x03, 0x06, 0x03,
+                                           0x2a, 0x03, 0x05 };
+    static const unsigned char mlexp[] = { 0x30, 0x17, 0x30, 0x15, 0x80, 0x02, 0x01, 0x02, 0x18,
+                                           0x0f, '2', '0', '2', '6', '0', '1', '0', '1', '0', '0',
+                                           '0', '0', '0', '0', 'Z' };
+    struct cms_policy *p = test_policy(&pki, 0);
+    assert_int_equal(cms_policy_set_signer(p, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    assert_int_equal(cms_policy_set_label(p, CMS_LAYER_INNER, test_label1, sizeof test_label1), 0);
+    assert_int_equal(cms_policy_set_equivalent_labels(p, CMS_LAYER_INNER, equiv, sizeof equiv), 0);
+    assert_int_equal(cms_policy_set_ml_history(p, CMS_LAYER_INNER, mlexp, sizeof mlexp), 0);
+    struct cms_result w, u;
+    assert_int_equal(cms_wrap(p, CMS_OP_SIGN, CMS_FORMAT_DER, p772, sizeof p772, &w), 0);
+    assert_non_null(memmem(w.data, w.len, mlexp, sizeof mlexp));
+    assert_int_equal(cms_unwrap(p, w.data, w.len, &u), 0);
+    assert_int_equal(u.layers[0].equiv_len, sizeof equiv);
+    assert_memory_equal(u.layers[0].equiv, equiv, sizeof equiv);
+    cms_result_free(&w);
+    cms_result_free(&u);
+    cms_policy_free(p);
+}
+
 static int setup(void **state)
 {
     test_pki_load(&pki);
@@ -429,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_no_double_encrypt_and_add_layers),
         cmocka_unit_test(test_header_protection_mismatch),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_threads_share_policy),
+        cmocka_unit_test(test_other_ess_attributes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
