@@ -17,6 +17,8 @@
 #include "mg_asn1.h"
 #include "mg_err.h"
 
+#include "MessageSecurityLabel.h"
+
 #define NO_OFFSET ((size_t)-1)
 
 struct ecase {
@@ -169,6 +171,29 @@ static void encode_checks_constraints(void **state)
     mg_asn1_free_SecurityLabel(l);
 }
 
+/* A type defined on another (MessageSecurityLabel ::= SecurityLabel), built fresh and
+ * encoded before anything of it was decoded: asn1c's constraint check used to skip or crash
+ * on it (asn1/CMakeLists.txt makes it inherit first). */
+static void encode_fresh_derived_type(void **state)
+{
+    MessageSecurityLabel_t *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    l->security_classification = calloc(1, sizeof *l->security_classification);
+    assert_non_null(l->security_classification);
+    *l->security_classification = 999;
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    assert_int_equal(mg_asn1_encode_der(&asn_DEF_MessageSecurityLabel, l, &der, &dl),
+                     MG_ECONSTRAINT);
+    *l->security_classification = 4;
+    assert_int_equal(mg_asn1_encode_der(&asn_DEF_MessageSecurityLabel, l, &der, &dl), 0);
+    static const unsigned char want[] = {0x31, 0x03, 0x02, 0x01, 0x04};
+    assert_int_equal(dl, sizeof want);
+    assert_memory_equal(der, want, dl);
+    free(der);
+    mg_asn1_free(&asn_DEF_MessageSecurityLabel, l);
+}
+
 /* DER leaves out components equal to their DEFAULT (X.690 11.5): the real RTORQ sends
  * dialogueMode monologue(0) explicitly; our DER of it must not, and must read back the
  * same. */
@@ -203,7 +228,7 @@ int main(void)
     for (int i = 0; i < 63; i++)
         p += sprintf(p, "61");
 
-    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 4];
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 5];
     size_t n = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
@@ -212,5 +237,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest){"encode-checks-constraints", encode_checks_constraints, NULL,
                                      NULL, NULL};
     tests[n++] = (struct CMUnitTest){"der-omits-defaults", der_omits_defaults, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"encode-fresh-derived-type", encode_fresh_derived_type, NULL,
+                                     NULL, NULL};
     return _cmocka_run_group_tests("asn1_errors", tests, n, NULL, NULL);
 }
