@@ -296,6 +296,44 @@ static void dest_dispatch(struct dest *ds)
     }
 }
 
+static int str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* Copies the connection options of peer into ds. Returns 1 when something that matters for a
+ * connection changed (a SIGHUP changed the peer): idle connections are then closed so the next
+ * message goes where the configuration now says. Fields are left unchanged on out of memory. */
+static int dest_apply_peer(struct dest *ds, const struct config_peer *peer, const char *helo)
+{
+    enum smtp_client_tls tls = peer->starttls == CONFIG_STARTTLS_REQUIRED ? SMTP_CLIENT_TLS_REQUIRED
+                               : peer->starttls == CONFIG_STARTTLS_NONE   ? SMTP_CLIENT_TLS_NONE
+                                                                          : SMTP_CLIENT_TLS_OPPORTUNISTIC;
+    const char *host = peer->mx ? NULL : (peer->host ? peer->host : "localhost");
+    int changed = str_differs(ds->host, host) || str_differs(ds->ca, peer->ca) ||
+                  str_differs(ds->helo, helo) || ds->port != peer->port || ds->tls != tls ||
+                  ds->verify != peer->verify;
+    if (changed) {
+        char *nh = host ? strdup(host) : NULL, *nc = peer->ca ? strdup(peer->ca) : NULL;
+        char *nhelo = strdup(helo);
+        if ((host && !nh) || (peer->ca && !nc) || !nhelo) {
+            free(nh); free(nc); free(nhelo);
+            return 0;
+        }
+        free(ds->host); free(ds->ca); free(ds->helo);
+        ds->host = nh;
+        ds->ca = nc;
+        ds->helo = nhelo;
+        ds->port = peer->port;
+        ds->tls = tls;
+        ds->verify = peer->verify;
+    }
+    ds->connect_timeout_ms = (peer->connect_timeout ? peer->connect_timeout : 30) * 1000u;
+    ds->max_conns = peer->max_connections ? peer->max_connections : 10;
+    ds->per_conn = peer->messages_per_connection ? peer->messages_per_connection : 100;
+    return changed;
+}
+
 static struct dest *dest_get(struct smtp_pool *p, const struct config_peer *peer, const char *domain)
 {
     char key[1200];
@@ -303,33 +341,30 @@ static struct dest *dest_get(struct smtp_pool *p, const struct config_peer *peer
         snprintf(key, sizeof key, "mx:%s:%s", peer->name, domain);
     else
         snprintf(key, sizeof key, "peer:%s", peer->name);
-    for (struct dest *ds = p->dests; ds; ds = ds->next)
-        if (!strcmp(ds->key, key)) {
-            /* A reload may have changed the peer: later connections use the new settings. */
-            ds->max_conns = peer->max_connections ? peer->max_connections : 10;
-            ds->per_conn = peer->messages_per_connection ? peer->messages_per_connection : 100;
-            return ds;
+    const char *helo = p->d->cfg->global.hostname;
+    for (struct dest *ds = p->dests; ds; ds = ds->next) {
+        if (strcmp(ds->key, key))
+            continue;
+        if (dest_apply_peer(ds, peer, helo)) {
+            mg_info("event=peer_changed dest=%s detail=\"new connections use the reloaded settings\"", key);
+            for (struct conn *cn = ds->conns, *nx; cn; cn = nx) {
+                nx = cn->next;
+                if (!cn->busy)
+                    conn_close(cn);
+                else
+                    cn->sent = ds->per_conn; /* closed after its current message */
+            }
         }
+        return ds;
+    }
     struct dest *ds = calloc(1, sizeof *ds);
     if (!ds)
         return NULL;
     ds->pool = p;
     ds->key = strdup(key);
-    ds->helo = strdup(p->d->cfg->global.hostname);
-    if (peer->mx) {
-        ds->domain = strdup(domain);
-    } else {
-        ds->host = strdup(peer->host ? peer->host : "localhost");
-    }
-    ds->port = peer->port;
-    ds->ca = peer->ca ? strdup(peer->ca) : NULL;
-    ds->tls = peer->starttls == CONFIG_STARTTLS_REQUIRED   ? SMTP_CLIENT_TLS_REQUIRED
-              : peer->starttls == CONFIG_STARTTLS_NONE       ? SMTP_CLIENT_TLS_NONE
-                                                             : SMTP_CLIENT_TLS_OPPORTUNISTIC;
-    ds->verify = peer->verify;
-    ds->connect_timeout_ms = (peer->connect_timeout ? peer->connect_timeout : 30) * 1000u;
-    ds->max_conns = peer->max_connections ? peer->max_connections : 10;
-    ds->per_conn = peer->messages_per_connection ? peer->messages_per_connection : 100;
+    ds->domain = peer->mx ? strdup(domain) : NULL;
+    ds->port = -1;               /* forces dest_apply_peer to fill everything */
+    dest_apply_peer(ds, peer, helo);
     if (!ds->key || !ds->helo || (peer->mx ? !ds->domain : !ds->host)) {
         free(ds->key); free(ds->helo); free(ds->domain); free(ds->host); free(ds->ca);
         free(ds);

@@ -16,7 +16,7 @@ enum mg_log_level mg_log_get_level(void);
 /* The message is free text after "event=": callers write "received qid=... from=<...>".
  * Values that may contain spaces should be quoted by the caller with mg_log_quote(). */
 void mg_log(enum mg_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap);
+void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define mg_debug(...) mg_log(MG_LOG_DEBUG, __VA_ARGS__)
 #define mg_info(...)  mg_log(MG_LOG_INFO, __VA_ARGS__)

@@ -12,7 +12,8 @@ CONNS = 10
 
 def content(i):
     head = b"From: load@example.org\r\nTo: sink@example.net\r\nSubject: crash %d\r\nMessage-ID: <crash-%d@test>\r\n\r\n" % (i, i)
-    return head + (b"payload %06d " % i) * (40 + i % 200) + b"\r\n"
+    line = (b"payload %06d " % i) * 5 + b"\r\n"          # 76 octets a line
+    return head + line * (5 + i % 60)
 
 
 def load(port, acked, errors, stop_at=None):
