@@ -105,6 +105,46 @@ int mg_ipm_decode_mm(const void *buf, size_t len, MMInformationObject_t **out,
     return mg_ipm_decode(&asn_DEF_MMInformationObject, buf, len, (void **)out, err);
 }
 
+int mg_ipm_encode_info(const InformationObject_t *v, struct mg_buf *out)
+{
+    return mg_ipm_encode(&asn_DEF_InformationObject, v, out);
+}
+
+int mg_ipm_encode_ipm(const IPM_t *v, struct mg_buf *out)
+{
+    return mg_ipm_encode(&asn_DEF_IPM, v, out);
+}
+
+int mg_ipm_encode_ipn(const IPN_t *v, struct mg_buf *out)
+{
+    return mg_ipm_encode(&asn_DEF_IPN, v, out);
+}
+
+int mg_ipm_encode_mm(const MMInformationObject_t *v, struct mg_buf *out)
+{
+    return mg_ipm_encode(&asn_DEF_MMInformationObject, v, out);
+}
+
+void mg_ipm_free_info(InformationObject_t *v)
+{
+    mg_ipm_free(&asn_DEF_InformationObject, v);
+}
+
+void mg_ipm_free_ipm(IPM_t *v)
+{
+    mg_ipm_free(&asn_DEF_IPM, v);
+}
+
+void mg_ipm_free_ipn(IPN_t *v)
+{
+    mg_ipm_free(&asn_DEF_IPN, v);
+}
+
+void mg_ipm_free_mm(MMInformationObject_t *v)
+{
+    mg_ipm_free(&asn_DEF_MMInformationObject, v);
+}
+
 int mg_ipm_oid_str(const OBJECT_IDENTIFIER_t *oid, char *buf, size_t size)
 {
     unsigned long arcs[40];

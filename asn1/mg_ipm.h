@@ -51,6 +51,16 @@ int mg_ipm_decode_ipn(const void *buf, size_t len, IPN_t **out, struct mg_ipm_er
 int mg_ipm_decode_mm(const void *buf, size_t len, MMInformationObject_t **out,
                      struct mg_ipm_error *err);
 
+/* Typed DER encoders (appending to out) and frees. */
+int mg_ipm_encode_info(const InformationObject_t *v, struct mg_buf *out);
+int mg_ipm_encode_ipm(const IPM_t *v, struct mg_buf *out);
+int mg_ipm_encode_ipn(const IPN_t *v, struct mg_buf *out);
+int mg_ipm_encode_mm(const MMInformationObject_t *v, struct mg_buf *out);
+void mg_ipm_free_info(InformationObject_t *v);
+void mg_ipm_free_ipm(IPM_t *v);
+void mg_ipm_free_ipn(IPN_t *v);
+void mg_ipm_free_mm(MMInformationObject_t *v);
+
 /* Dotted text of an OID ("1.3.26.0.4406.0.2.0"); MG_EPARSE if it is malformed. */
 int mg_ipm_oid_str(const OBJECT_IDENTIFIER_t *oid, char *buf, size_t size);
 

@@ -23,6 +23,9 @@
 #include "GeneralTextData.h"
 #include "IA5TextBodyPart.h"
 #include "ORDescriptor.h"
+#include "ReceiptFields.h"
+#include "IPNChoice.h"
+#include "AcknowledgmentModeField.h"
 #include "ORName.h"
 #include "PrimaryRecipientsField.h"
 #include "RecipientSpecifier.h"
@@ -535,6 +538,37 @@ static void test_print_unknown_ber(void **state)
     mg_ipm_free(&asn_DEF_InformationObject, io);
 }
 
+/* The typed IPN API on the generated receipt: fields, and DER through the typed encoder. */
+static void test_ipn_typed(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *buf = load(own("test-vectors/ipm/ipn-receipt.p22"), &len);
+    InformationObject_t *io = NULL;
+    assert_int_equal(mg_ipm_decode_info(buf, len, &io, NULL), 0);
+    assert_int_equal(io->present, InformationObject_PR_ipn);
+    const IPN_t *ipn = &io->choice.ipn;
+    assert_int_equal(ipn->choice.present, IPNChoice_PR_receipt_fields);
+    const ReceiptFields_t *rf = &ipn->choice.choice.receipt_fields;
+    assert_int_equal(rf->receipt_time.size, 13);
+    assert_memory_equal(rf->receipt_time.buf, "261123070000Z", 13);
+    assert_int_equal(rf->acknowledgment_mode, AcknowledgmentModeField_automatic);
+    struct mg_buf a, b;
+    mg_buf_init(&a, 0);
+    mg_buf_init(&b, 0);
+    assert_int_equal(mg_ipm_encode_ipn(ipn, &a), 0);
+    IPN_t *again = NULL;
+    assert_int_equal(mg_ipm_decode_ipn(a.data, a.len, &again, NULL), 0);
+    assert_int_equal(mg_ipm_encode_ipn(again, &b), 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    mg_ipm_free_ipn(again);
+    mg_ipm_free_info(io);
+    mg_buf_free(&a);
+    mg_buf_free(&b);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +578,7 @@ int main(void)
 #endif
         cmocka_unit_test(test_generated_vectors),
         cmocka_unit_test(test_open_types),
+        cmocka_unit_test(test_ipn_typed),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_extension_value),
         cmocka_unit_test(test_print_json),
