@@ -61,7 +61,7 @@ static const struct as_type types[] = {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: mixgate decode [--as TYPE] [--json] [--reencode OUT] FILE\n"
+            "usage: mixgate decode [--as TYPE] [--json] [--reencode OUT] FILE|-\n"
             "  TYPE: p1 p22 p772 ess-label x411-label clearance pres acse rtse auto (default)\n"
             "  --json         print JSON instead of a tree\n"
             "  --reencode OUT write the decoded value as DER to OUT\n"
@@ -204,10 +204,13 @@ int cmd_decode_main(int argc, char **argv)
 
     unsigned char *buf = NULL;
     size_t len = 0;
-    int rc = mg_read_file(path, DECODE_MAX_FILE, &buf, &len);
+    /* "-" reads standard input (e.g. content cut out of a queue file by another tool). */
+    int rc = mg_read_file(strcmp(path, "-") == 0 ? "/dev/stdin" : path, DECODE_MAX_FILE, &buf,
+                          &len);
     if (rc) {
         fprintf(stderr, "mixgate decode: %s: %s\n", path,
-                rc == MG_ETOOBIG ? "file too large" : strerror(errno));
+                rc == MG_ETOOBIG ? "file too large"
+                : rc == MG_ENOTFOUND ? "no such file" : strerror(errno));
         return 2;
     }
 

@@ -40,6 +40,15 @@ cmp -s "$tmp/a.txt" "$tmp/b.txt"; check "DER re-encoding decodes to the same val
 check "P1 MTS-APDU decodes (auto)" $rc
 has "$tmp/p1.txt" "content (P772)"; check "P1 content decoded by content type" $?
 
+"$mg" decode "$own/ipm-full-heading.p22" >"$tmp/p22.txt"
+sed -n 1p "$tmp/p22.txt" | grep -qF "P2/P22 information object"; check "auto: P22 without STANAG 4406 extensions" $?
+"$mg" decode "$own/p772-full.p772" >"$tmp/p772.txt"
+sed -n 1p "$tmp/p772.txt" | grep -qF "P772 information object"; check "auto: P772" $?
+"$mg" decode - <"$own/ipn-receipt.p22" >"$tmp/stdin.txt"
+has "$tmp/stdin.txt" "Read by Bob"; check "reads standard input" $?
+"$mg" decode "$tmp/no-such-file" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ]; check "missing file exits 2" $?
+
 for f in "$own"/*.p22; do
   "$mg" decode --as p22 "$f" >/dev/null; check "decode $(basename "$f")" $?
 done
