@@ -643,7 +643,8 @@ int cms_wrap(const struct cms_policy *p, unsigned ops, enum cms_format fmt,
     cms_result_init(res);
     if (!p || !in || !ops || (ops & ~(unsigned)CMS_OP_TRIPLE))
         return fail(res, MG_EINVAL, "bad arguments");
-    if (len > p->max_size)
+    /* OpenSSL's BIOs take int lengths and MIME canonicalization can double the size */
+    if (len > p->max_size || len > INT_MAX / 4)
         return fail(res, MG_ETOOBIG, "message of %zu bytes exceeds the limit of %zu", len, p->max_size);
     ERR_clear_error();
     int rc = fmt == CMS_FORMAT_DER ? wrap_der(p, ops, in, len, res) : wrap_mime(p, ops, in, len, res);
