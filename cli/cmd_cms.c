@@ -120,6 +120,10 @@ static void print_layers(const struct cms_result *r)
                 fprintf(stderr, " equivalent-labels=");
                 hex(stderr, l->equiv, l->equiv_len);
             }
+            if (l->mlexp) {
+                fprintf(stderr, " ml-expansion-history=");
+                hex(stderr, l->mlexp, l->mlexp_len);
+            }
             if (l->receipt_requested)
                 fprintf(stderr, " receipt-requested=yes");
         } else {

@@ -37,6 +37,7 @@ static void layer_clear(struct cms_layer *l)
     X509_free(l->signer_cert);
     free(l->label);
     free(l->equiv);
+    free(l->mlexp);
     memset(l, 0, sizeof *l);
 }
 
@@ -734,6 +735,7 @@ static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const 
     CMS_SignerInfo *si0 = sk_CMS_SignerInfo_value(sis, 0);
     copy_attr(si0, NID_id_smime_aa_securityLabel, &l->label, &l->label_len);
     copy_attr(si0, NID_id_smime_aa_equivalentLabels, &l->equiv, &l->equiv_len);
+    copy_attr(si0, NID_id_smime_aa_mlExpandHistory, &l->mlexp, &l->mlexp_len);
     CMS_ReceiptRequest *rr = NULL;
     if (CMS_get1_ReceiptRequest(si0, &rr) > 0)
         l->receipt_requested = 1;

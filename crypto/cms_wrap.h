@@ -34,6 +34,8 @@ struct cms_layer {
     size_t label_len;
     unsigned char *equiv;       /* EquivalentLabels DER, may be NULL */
     size_t equiv_len;
+    unsigned char *mlexp;       /* MLExpansionHistory DER, may be NULL */
+    size_t mlexp_len;
     int receipt_requested;
     int nrecipients;            /* enveloped layers */
     char recipients[512];       /* "issuer#serial; ..." (truncated if long) */
