@@ -1,5 +1,5 @@
 /* Our encoders against an independent decoder: a P1 association (bind request and
- * response, release) whose every ASN.1 layer is DER from mg_asn1 (P1 bind, ROS wrapper,
+ * response, a probe and a report transferred with RTTR, release) whose every ASN.1 layer is DER from mg_asn1 (P1 bind, ROS wrapper,
  * RTSE, EXTERNAL, ACSE, presentation) is framed in TPKT/COTP/session on TCP port 102,
  * written as a pcap, and dissected by `tshark -V`: the test fails on "Malformed" or any
  * expert error or warning, and checks that tshark reads back the values we put in. The PDUs start from
@@ -24,6 +24,7 @@
 #include "pcap_writer.h"
 
 #include "Association-data.h"
+#include "Extensions.h"
 #include "Fully-encoded-data.h"
 #include "User-data.h"
 
@@ -153,6 +154,125 @@ static void build_release(int response, struct mg_buf *out)
     mg_asn1_free_ACSE_apdu(a);
 }
 
+
+/* ---- P1 probe and report, written in XER (readable fixtures), sent as RTTR ---- */
+
+#define GDI_XER                                                                            \
+    "<global-domain-identifier><country-name><iso-3166-alpha2-code>gb</iso-3166-alpha2-code>" \
+    "</country-name><administration-domain-name><printable> </printable>"                  \
+    "</administration-domain-name><private-domain-identifier><printable>mixgate</printable>" \
+    "</private-domain-identifier></global-domain-identifier>"
+#define ORNAME_XER(org, surname)                                                           \
+    "<built-in-standard-attributes><country-name><iso-3166-alpha2-code>gb"                 \
+    "</iso-3166-alpha2-code></country-name><administration-domain-name><printable> "       \
+    "</printable></administration-domain-name><private-domain-name><printable>mixgate"     \
+    "</printable></private-domain-name><organization-name>" org "</organization-name>"     \
+    "<personal-name><surname>" surname "</surname></personal-name>"                        \
+    "</built-in-standard-attributes>"
+#define TRACE_XER                                                                          \
+    "<trace-information><TraceInformationElement>" GDI_XER                                 \
+    "<domain-supplied-information><arrival-time>251123054700Z</arrival-time>"              \
+    "<routing-action><relayed/></routing-action></domain-supplied-information>"            \
+    "</TraceInformationElement></trace-information>"
+
+static const char probe_xer[] =
+    "<MTS-APDU><probe>"
+    "<probe-identifier>" GDI_XER "<local-identifier>probe-0001</local-identifier></probe-identifier>"
+    "<originator-name>" ORNAME_XER("example", "prober") "</originator-name>"
+    "<content-type><built-in>22</built-in></content-type>"
+    "<content-length>1234</content-length>"
+    TRACE_XER
+    "<per-recipient-fields><PerRecipientProbeTransferFields>"
+    "<recipient-name>" ORNAME_XER("example", "target") "</recipient-name>"
+    "<originally-specified-recipient-number>1</originally-specified-recipient-number>"
+    "<per-recipient-indicators>10010000</per-recipient-indicators>"
+    "</PerRecipientProbeTransferFields></per-recipient-fields>"
+    "</probe></MTS-APDU>";
+
+static const char report_xer[] =
+    "<MTS-APDU><report><envelope>"
+    "<report-identifier>" GDI_XER "<local-identifier>report-0001</local-identifier></report-identifier>"
+    "<report-destination-name>" ORNAME_XER("example", "prober") "</report-destination-name>"
+    TRACE_XER
+    "</envelope><content>"
+    "<subject-identifier>" GDI_XER "<local-identifier>probe-0001</local-identifier></subject-identifier>"
+    "<per-recipient-fields><PerRecipientReportTransferFields>"
+    "<actual-recipient-name>" ORNAME_XER("example", "target") "</actual-recipient-name>"
+    "<originally-specified-recipient-number>1</originally-specified-recipient-number>"
+    "<per-recipient-indicators>10000000</per-recipient-indicators>"
+    "<last-trace-information><arrival-time>251123054800Z</arrival-time>"
+    "<report-type><non-delivery><non-delivery-reason-code>1</non-delivery-reason-code>"
+    "<non-delivery-diagnostic-code>0</non-delivery-diagnostic-code></non-delivery></report-type>"
+    "</last-trace-information>"
+    "</PerRecipientReportTransferFields></per-recipient-fields>"
+    "</content></report></MTS-APDU>";
+
+/* MTS-APDU from XER; the probe also gets a message-security-label extension built with
+ * mg_asn1_open_ext_set_std (policy 1.3.26.1.3.1, secret, critical for delivery). */
+static MTS_APDU_t *apdu_from_xer(const char *xer)
+{
+    MTS_APDU_t *a = NULL;
+    asn_dec_rval_t r = xer_decode(NULL, &asn_DEF_MTS_APDU, (void **)&a, xer, strlen(xer));
+    if (r.code != RC_OK)
+        fail_msg("XER fixture does not decode (at %zu)", r.consumed);
+    if (a->present == MTS_APDU_PR_probe) {
+        SecurityLabel_t *l = calloc(1, sizeof *l);
+        assert_non_null(l);
+        l->security_policy_identifier = calloc(1, sizeof *l->security_policy_identifier);
+        l->security_classification = calloc(1, sizeof *l->security_classification);
+        assert_non_null(l->security_policy_identifier);
+        assert_non_null(l->security_classification);
+        assert_int_equal(mg_asn1_oid_set(l->security_policy_identifier, "1.3.26.1.3.1"), 0);
+        *l->security_classification = 4;
+        ExtensionField_t *f = calloc(1, sizeof *f);
+        a->choice.probe.extensions = calloc(1, sizeof *a->choice.probe.extensions);
+        assert_non_null(f);
+        assert_non_null(a->choice.probe.extensions);
+        assert_int_equal(mg_asn1_open_ext_set_std(f, 20, l, 1u << 2), 0);
+        assert_int_equal(ASN_SET_ADD(&a->choice.probe.extensions->list, f), 0);
+        mg_asn1_free_SecurityLabel(l);
+    }
+    return a;
+}
+
+/* Presentation TD user data: context 3 (RTSE) carrying RTTR = EXTERNAL(context 5, APDU). */
+static void build_rttr(const MTS_APDU_t *a, struct mg_buf *out)
+{
+    External_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    x->direct_reference = calloc(1, sizeof *x->direct_reference);
+    x->indirect_reference = calloc(1, sizeof *x->indirect_reference);
+    assert_non_null(x->direct_reference);
+    assert_non_null(x->indirect_reference);
+    assert_int_equal(mg_asn1_oid_set(x->direct_reference, "2.1.1"), 0);
+    *x->indirect_reference = 5;
+    x->encoding.present = External__encoding_PR_single_ASN1_type;
+    set_any(&x->encoding.choice.single_ASN1_type, &asn_DEF_MTS_APDU, a);
+
+    RTSE_apdus_t *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->present = RTSE_apdus_PR_rttr_apdu;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    assert_int_equal(mg_asn1_encode_External(x, &der, &len), 0);
+    r->choice.rttr_apdu.buf = der;
+    r->choice.rttr_apdu.size = (int)len;
+
+    User_data_PPDU_t *ud = calloc(1, sizeof *ud);
+    PDV_list_t *pdv = calloc(1, sizeof *pdv);
+    assert_non_null(ud);
+    assert_non_null(pdv);
+    ud->present = User_data_PR_fully_encoded_data;
+    pdv->presentation_context_identifier = 3;
+    pdv->presentation_data_values.present = PDV_list__presentation_data_values_PR_single_ASN1_type;
+    set_any(&pdv->presentation_data_values.choice.single_ASN1_type, &asn_DEF_RTSE_apdus, r);
+    assert_int_equal(ASN_SEQUENCE_ADD(&ud->choice.fully_encoded_data.list, pdv), 0);
+    der_of(&asn_DEF_User_data_PPDU, ud, out);
+    mg_asn1_free_User_data_PPDU(ud);
+    mg_asn1_free_RTSE_apdus(r);
+    mg_asn1_free_External(x);
+}
+
 /* ---- OSI framing below presentation (ISO 8327 session, ISO 8073 class 0, RFC 1006) ---- */
 
 static void spdu_param(struct mg_buf *b, uint8_t pi, const void *v, size_t len)
@@ -214,6 +334,33 @@ static void send_tpkt(struct pcapw *w, int from_server, const uint8_t *cotp, siz
     mg_buf_free(&t);
 }
 
+/* GT + DT SPDUs (ISO 8327 basic concatenation) around presentation user data. */
+static void send_data(struct pcapw *w, int from_server, const struct mg_buf *user)
+{
+    struct mg_buf s;
+    mg_buf_init(&s, 0);
+    static const uint8_t gt_dt[] = {1, 0, 1, 0};
+    assert_int_equal(mg_buf_append(&s, gt_dt, sizeof gt_dt), 0);
+    assert_int_equal(mg_buf_append(&s, user->data, user->len), 0);
+    send_tpkt(w, from_server, cotp_dt, sizeof cotp_dt, &s);
+    mg_buf_free(&s);
+}
+
+/* GT + MAJOR SYNC POINT (serial number as decimal digits): RTSE ends an APDU's transfer
+ * with it, and tshark reassembles the RTTR there. */
+static void send_major_sync(struct pcapw *w, int from_server, unsigned serial)
+{
+    struct mg_buf s;
+    mg_buf_init(&s, 0);
+    char digits[16];
+    int n = snprintf(digits, sizeof digits, "%u", serial);
+    uint8_t head[] = {1, 0, 41, (uint8_t)(n + 2), 42, (uint8_t)n};
+    assert_int_equal(mg_buf_append(&s, head, sizeof head), 0);
+    assert_int_equal(mg_buf_append(&s, digits, (size_t)n), 0);
+    send_tpkt(w, from_server, cotp_dt, sizeof cotp_dt, &s);
+    mg_buf_free(&s);
+}
+
 static void send_spdu(struct pcapw *w, int from_server, uint8_t si, const struct mg_buf *user)
 {
     struct mg_buf s;
@@ -225,22 +372,29 @@ static void send_spdu(struct pcapw *w, int from_server, uint8_t si, const struct
 
 static void p1_association_in_tshark(void **state)
 {
-    char probe[4096];
-    if (!atu_vector_path("x400/ber/wsample-pres-CP-ppdu-aarq-rtorq-bind.ber", probe, sizeof probe))
+    char vec[4096];
+    if (!atu_vector_path("x400/ber/wsample-pres-CP-ppdu-aarq-rtorq-bind.ber", vec, sizeof vec))
         skip();
     if (system("tshark -v >/dev/null 2>&1") != 0) {
         fprintf(stderr, "*** tshark not installed: pcap dissection test SKIPPED ***\n");
         skip();
     }
-    struct mg_buf cp, cpa, rlrq, rlre;
+    struct mg_buf cp, cpa, rlrq, rlre, probe, report;
     mg_buf_init(&cp, 0);
     mg_buf_init(&cpa, 0);
     mg_buf_init(&rlrq, 0);
     mg_buf_init(&rlre, 0);
+    mg_buf_init(&probe, 0);
+    mg_buf_init(&report, 0);
     build_cp("mixgate.example", "s3cret-pw", &cp);
     build_cpa("peer-mta.example", "0ther-pw", &cpa);
     build_release(0, &rlrq);
     build_release(1, &rlre);
+    MTS_APDU_t *pa = apdu_from_xer(probe_xer), *ra = apdu_from_xer(report_xer);
+    build_rttr(pa, &probe);
+    build_rttr(ra, &report);
+    mg_asn1_free_MTS_APDU(pa);
+    mg_asn1_free_MTS_APDU(ra);
 
     char path[] = "/tmp/mixgate-asn1-pcap-XXXXXX";
     int fd = mkstemp(path);
@@ -252,6 +406,10 @@ static void p1_association_in_tshark(void **state)
     send_tpkt(&w, 1, cotp_cc, sizeof cotp_cc, NULL);
     send_spdu(&w, 0, 13, &cp);     /* CN(CP(AARQ(RTORQ(bind)))) */
     send_spdu(&w, 1, 14, &cpa);    /* AC(CPA(AARE(RTOAC(bind result)))) */
+    send_data(&w, 0, &probe);      /* GT+DT(TD(RTTR(EXTERNAL(probe)))) */
+    send_major_sync(&w, 0, 1);
+    send_data(&w, 0, &report);     /* GT+DT(TD(RTTR(EXTERNAL(report)))) */
+    send_major_sync(&w, 0, 2);
     send_spdu(&w, 0, 9, &rlrq);    /* FN(RLRQ) */
     send_spdu(&w, 1, 10, &rlre);   /* DN(RLRE) */
     assert_int_equal(pcapw_close(&w), 0);
@@ -280,6 +438,13 @@ static void p1_association_in_tshark(void **state)
         "X.228 OSI Reliable Transfer Service", "checkpointSize: 63",
         "initiator-name: mixgate.example", "ia5-string: s3cret-pw",
         "responder-name: peer-mta.example", "ia5-string: 0ther-pw", "rlrq", "rlre",
+        "MTS-APDU: probe (2)", "local-identifier: probe-0001",
+        "originator-name (/C=gb/A= /P=mixgate/O=example/S=prober/)",
+        "recipient-name (/C=gb/A= /P=mixgate/O=example/S=target/)", "content-length: 1234",
+        "standard-extension: message-security-label (20)", "1.3.26.1.3.1",
+        "MTS-APDU: report (1)", "local-identifier: report-0001",
+        "actual-recipient-name (/C=gb/A= /P=mixgate/O=example/S=target/)",
+        "non-delivery-reason-code: unable-to-transfer (1)",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(t, want[i])) {
@@ -295,6 +460,8 @@ static void p1_association_in_tshark(void **state)
     mg_buf_free(&cpa);
     mg_buf_free(&rlrq);
     mg_buf_free(&rlre);
+    mg_buf_free(&probe);
+    mg_buf_free(&report);
 }
 
 int main(void)
