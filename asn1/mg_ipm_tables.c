@@ -7,6 +7,8 @@
 #include "mg_ipm.h"
 
 #include "ACP127DataData.h"
+#include "ADatP3Data.h"
+#include "ADatP3Parameters.h"
 #include "ACP127DataParameters.h"
 #include "AbsenceAdvice.h"
 #include "Acp127MessageIdentifier.h"
@@ -146,8 +148,8 @@ static const struct mg_ipm_oid_entry table[] = {
     {"1.3.26.0.4406.0.2.17", "security-information-labels", HEX,
      &asn_DEF_SecurityInformationLabels},
     /* STANAG 4406 extended body parts, id-et = 1.3.26.0.4406.0.7 */
-    {"1.3.26.0.4406.0.7.0", "adatp3", BPD, NULL},
-    {"1.3.26.0.4406.0.7.2", "adatp3-parameters", BPP, NULL},
+    {"1.3.26.0.4406.0.7.0", "adatp3", BPD, &asn_DEF_ADatP3Data},
+    {"1.3.26.0.4406.0.7.2", "adatp3-parameters", BPP, &asn_DEF_ADatP3Parameters},
     {"1.3.26.0.4406.0.7.1", "corrections", BPD, &asn_DEF_CorrectionsData},
     {"1.3.26.0.4406.0.7.3", "corrections-parameters", BPP, &asn_DEF_CorrectionsParameters},
     {"1.3.26.0.4406.0.7.6", "forwarded-encrypted", BPD, &asn_DEF_ForwardedEncryptedData},

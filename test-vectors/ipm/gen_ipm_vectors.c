@@ -125,6 +125,19 @@ static struct b min_ipm(unsigned tag, const char *id, const char *subject, const
     return tlv(tag, cat(2, heading, SEQ(1, ia5_part(text))));
 }
 
+/* NAME.tshark: lines only tshark's output must show (its wording of typed values). */
+static int out_tshark(const char *dir, const char *stem, const char *lines)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.tshark", dir, stem);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(lines, f) < 0 || fclose(f) != 0) {
+        perror(path);
+        return 1;
+    }
+    return 0;
+}
+
 static int out(const char *dir, const char *name, struct b v, const char *expect)
 {
     char path[1024];
@@ -237,9 +250,13 @@ static struct b p772_full(void)
         CTX(0, 1, orname("Example", "Ops", "Smith", "Alice", NULL)), CTX(2, 1, recip),
         CTX(8, 1, s(0x14, "Operation order seven")), exts);
     struct b body = SEQ(
-        2, ia5_part("Military message text\r\n"),
-        CTX(15, 2, CTX(0, 2, OID_HEX(MMET("0d")), CTX(0, 1, SET(1, hexb(0x80, "00")))),
-            tlv(0x28, cat(2, OID_HEX(MMET("0c")), CTX(0, 1, s(0x16, "ACP127 FORMAT LINE"))))));
+        3, ia5_part("Military message text\r\n"),
+        CTX(15, 2, CTX(0, 2, OID_HEX(MMET("0d")), CTX(0, 1, hexb(0x02, "01"))),
+            tlv(0x28, cat(2, OID_HEX(MMET("0c")), CTX(0, 1, s(0x16, "ACP127 FORMAT LINE"))))),
+        CTX(15, 2, CTX(0, 2, OID_HEX(MMET("02")), CTX(0, 1, hexb(0x02, "07"))),
+            tlv(0x28, cat(2, OID_HEX(MMET("00")),
+                          CTX(0, 1, CTX(1, 2, s(0x16, "EXER/BLUE FALCON//"),
+                                        s(0x16, "MSGID/ORDER/CTF 123//")))))));
     return CTX(0, 2, heading, body);
 }
 
@@ -270,7 +287,17 @@ int main(int argc, char **argv)
     rc |= out(d, "p772-full.p772", p772_full(),
               "gen-p772-0001\nOperation order seven\nOPORD-7\nABC\nXYZ1\nHANDLE VIA COURIER\n"
               "MSG INSTRUCTION ONE\nORIG-REF-9\nALL UNITS\nPILOT HANDLING\nRUABC 0001 3271200\n"
-              "CTF ONE TWO THREE\nListOwner\nEvans\nMilitary message text\n");
+              "CTF ONE TWO THREE\nListOwner\nEvans\nMilitary message text\n"
+              "ACP127 FORMAT LINE\nEXER/BLUE FALCON//\nMSGID/ORDER/CTF 123//\n");
+    rc |= out_tshark(d, "p772-full",
+                     "PrimaryPrecedence: flash (4)\nCopyPrecedence: routine (1)\n"
+                     "type: operation (1)\nCodressMessage: 7\nACP127DataParameters: 1\n"
+                     "ADatP3Parameters: 7\nsetOriented: 2 items\n"
+                     "acp127-notification-request\n");
+    rc |= out_tshark(d, "ipm-full-heading",
+                     "importance: high (2)\nsensitivity: company-confidential (3)\n"
+                     "auto-forwarded: True\nreply-requested: True\n"
+                     "CharacterSetRegistration: 6\n");
     rc |= out(d, "p772-acp127-response.p772", p772_acp127_response(),
               "gen-p772-0001\nRUABC\nRELAYED TO ACP127\n");
     return rc ? 1 : 0;

@@ -4,7 +4,8 @@
 # named *.p772 as STANAG 4406; P22 has the same IPM/IPN encoding, so P22 files are given the
 # same extension in a temporary copy). Fails on "Malformed" or any expert error, and checks
 # that every value listed in NAME.expect appears in tshark's output (as text, or as hex for
-# octet strings tshark shows in hex).
+# octet strings tshark shows in hex), and every line of NAME.tshark (tshark's own wording of
+# typed values, e.g. "PrimaryPrecedence: flash (4)").
 # Usage: tshark_check.sh VECTOR_DIR
 set -euo pipefail
 dir="${1:?usage: tshark_check.sh VECTOR_DIR}"
@@ -43,6 +44,13 @@ for f in "$dir"/*.p22 "$dir"/*.p772; do
       echo "FAIL $base: tshark output lacks '$want'"; missing=1
     fi
   done <"$expect"
+  # NAME.tshark: tshark's own wording of typed values we put in (precedence names etc.)
+  if [ -f "${f%.*}.tshark" ]; then
+    while IFS= read -r want; do
+      [ -n "$want" ] || continue
+      grep -qF -- "$want" "$tmp/out.txt" || { echo "FAIL $base: tshark output lacks '$want'"; missing=1; }
+    done <"${f%.*}.tshark"
+  fi
   [ $missing -eq 0 ] || fail=1
   [ $fail -ne 0 ] || echo "ok   $base ($(wc -l <"$expect") values found)"
 done
