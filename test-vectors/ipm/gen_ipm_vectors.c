@@ -179,7 +179,17 @@ static struct b ipm_full(void)
         hexb(0x8c, "02"),
         hexb(0x8d, "03"),
         hexb(0x8e, "ff"),
-        CTX(15, 7, ext(X420_HEX("01"), SET(1, s(0x13, "en"))),
+        CTX(15, 12, ext(X420_HEX("01"), SET(1, s(0x13, "en"))),
+            ext(X420_HEX("06"),
+                SEQ(2, SET(2, SET(1, CTX(0, 1, orname("Example", NULL, "Reader", "One", NULL))),
+                           hexb(0x05, "")),
+                    SET(2, SET(1, CTX(0, 1, orname("Example", NULL, "Reader", "Two", NULL))),
+                        s(0x18, "20261123080000Z")))),
+            ext(X420_HEX("07"), SEQ(1, SEQ(2, OID_HEX("2a0305"), SET(1, bmp("DIST-A"))))),
+            ext(X420_HEX("09"), SEQ(1, SEQ(2, hexb(0x80, "2a0306"), CTX(1, 1, bmp("CATEGORY-1"))))),
+            ext(X420_HEX("0a"), SEQ(1, SET(1, bmp("HANDLE WITH CARE")))),
+            ext(X420_HEX("04"), SEQ(1, CTX(0, 3, OID_HEX("2a0307"), hexb(0x02, "03"),
+                                           s(0x13, "COMPANY CONFIDENTIAL")))),
             ext(X420_HEX("02"), hexb(0x0a, "01")),
             ext(X420_HEX("00"), hexb(0x05, "")),
             ext(X420_HEX("05"), s(0x18, "20261123061500Z")),
@@ -280,7 +290,7 @@ int main(int argc, char **argv)
               "gen-ipm-0001\nAlice Smith\n+44 20 7946 0000\nBob Jones\nDave the blind copy\n"
               "gen-ipm-0000\ngen-ipm-old1\ngen-ipm-rel1\nQuarterly report\nmixgate\nCarol\n"
               "Boss\nHello from mixgate\nTeletex line one\nopaque-bilateral\ngen-ipm-inner\n"
-              "Forwarded\nInner text\nGeneral text body\n");
+              "Forwarded\nInner text\nGeneral text body\nReader\nCOMPANY CONFIDENTIAL\n");
     rc |= out(d, "ipn-receipt.p22", ipn_receipt(), "gen-ipm-0001\nRead by Bob\nBob Jones\n");
     rc |= out(d, "ipn-nonreceipt.p22", ipn_nonreceipt(),
               "gen-ipm-0002\nDiscarded on expiry\nExpired message\n");
@@ -297,7 +307,13 @@ int main(int argc, char **argv)
     rc |= out_tshark(d, "ipm-full-heading",
                      "importance: high (2)\nsensitivity: company-confidential (3)\n"
                      "auto-forwarded: True\nreply-requested: True\n"
-                     "CharacterSetRegistration: 6\n");
+                     "CharacterSetRegistration: 6\n"
+                     "AutoSubmitted: auto-generated (1)\nLanguage: en\n"
+                     "two-octets: REF-42\niso-639-language-code: en\n"
+                     "PrecedencePolicyIdentifier: 1.2.3.4.5\n"
+                     "two-octets: DIST-A\ntwo-octets: CATEGORY-1\n"
+                     "two-octets: HANDLE WITH CARE\nprivacy-mark: COMPANY CONFIDENTIAL\n"
+                     "CirculationList: 2 items\n");
     rc |= out(d, "p772-acp127-response.p772", p772_acp127_response(),
               "gen-p772-0001\nRUABC\nRELAYED TO ACP127\n");
     return rc ? 1 : 0;
