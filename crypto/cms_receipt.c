@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include "cms_receipt.h"
 #include "cms_internal.h"
+#include "cms_mime.h"
 #include "mg_err.h"
 
 static int rfail(struct cms_result *res, int rc, const char *msg)
@@ -44,14 +45,100 @@ static CMS_ContentInfo *read_any(const unsigned char *in, size_t len, BIO **dcon
     return c;
 }
 
-static int verify_signed(const struct cms_policy *p, CMS_ContentInfo *cms, BIO *dcont,
-                         struct cms_result *res)
+static int decrypt_any(const struct cms_policy *p, CMS_ContentInfo *cms, BIO *out)
 {
-    if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
-        return rfail(res, MG_EPARSE, "not a signed message");
-    if (CMS_verify(cms, p->untrusted, p->anchors, dcont, NULL, CMS_BINARY) != 1)
-        return rfail(res, MG_EVERIFY, "signed message does not verify");
+    for (size_t i = 0; i < p->nkeys; i++) {
+        if (CMS_decrypt_set1_pkey_and_peer(cms, p->keys[i].key, p->keys[i].cert, NULL) == 1 &&
+            CMS_decrypt(cms, NULL, NULL, NULL, out, CMS_BINARY) == 1)
+            return 1;
+        ERR_clear_error();
+    }
     return 0;
+}
+
+/* The first signed layer carrying a receiptRequest, found by opening the layers above it
+ * (verify, decrypt with the policy's keys: a triple wrap carries the request in its inner
+ * signature). *found is owned by the caller; *mime tells the outer encoding. */
+static int find_request_layer(const struct cms_policy *p, const unsigned char *in, size_t len,
+                              CMS_ContentInfo **found, int *mime, struct cms_result *res)
+{
+    unsigned char *cur = malloc(len ? len : 1);
+    size_t curlen = len;
+    int rc = MG_ENOTFOUND;
+    if (!cur)
+        return MG_ENOMEM;
+    memcpy(cur, in, len);
+    for (int depth = 0; depth < CMS_MAX_LAYERS; depth++) {
+        BIO *dc = NULL;
+        int m;
+        CMS_ContentInfo *cms = read_any(cur, curlen, &dc, &m);
+        if (depth == 0)
+            *mime = m;
+        if (!cms) {
+            BIO_free(dc);
+            rc = rfail(res, MG_EPARSE, depth ? "inner layer is not CMS or S/MIME"
+                                             : "not a CMS or S/MIME message");
+            break;
+        }
+        int nid = OBJ_obj2nid(CMS_get0_type(cms));
+        BIO *o = BIO_new(BIO_s_mem());
+        int ok = 0;
+        if (nid == NID_pkcs7_signed) {
+            if (CMS_verify(cms, p->untrusted, p->anchors, dc, o, CMS_BINARY) != 1) {
+                rc = rfail(res, MG_EVERIFY, "signed layer does not verify");
+            } else {
+                CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+                CMS_ReceiptRequest *rr = NULL;
+                if (si && CMS_get1_ReceiptRequest(si, &rr) > 0) {
+                    CMS_ReceiptRequest_free(rr);
+                    *found = cms;
+                    cms = NULL;
+                    rc = 0;
+                } else {
+                    ok = 1;
+                }
+            }
+        } else if (nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData) {
+            ok = decrypt_any(p, cms, o);
+            if (!ok)
+                rc = rfail(res, MG_ENOKEY, "cannot decrypt the layer above the receipt request");
+        } else {
+            rc = rfail(res, MG_ENOTFOUND, "no receipt requested");
+        }
+        int next = cms ? OBJ_obj2nid(CMS_get0_eContentType(cms)) : 0;
+        CMS_ContentInfo_free(cms);
+        BIO_free(dc);
+        ERR_clear_error();
+        if (!ok) {
+            BIO_free(o);
+            break;
+        }
+        char *ptr;
+        long n = BIO_get_mem_data(o, &ptr);
+        unsigned char *nxt = NULL;
+        size_t nl = 0;
+        if (!m && (next == NID_pkcs7_signed || next == NID_pkcs7_enveloped ||
+                   next == NID_id_smime_ct_authEnvelopedData))
+            rc = cms_der_wrap(next, (const unsigned char *)ptr, (size_t)n, &nxt, &nl);
+        else if (m && cms_mime_classify((const unsigned char *)ptr, (size_t)n) != CMS_MIME_PKCS7 &&
+                 cms_mime_classify((const unsigned char *)ptr, (size_t)n) != CMS_MIME_SIGNED_MULTIPART)
+            rc = rfail(res, MG_ENOTFOUND, "no receipt requested");
+        else if (m && (nxt = malloc((size_t)n + 1)) != NULL)
+            memcpy(nxt, ptr, (size_t)n), nl = (size_t)n, rc = 0;
+        else
+            rc = m ? MG_ENOMEM : rfail(res, MG_ENOTFOUND, "no receipt requested");
+        BIO_free(o);
+        if (rc)
+            break;
+        free(cur);
+        cur = nxt;
+        curlen = nl;
+        rc = MG_ENOTFOUND;
+    }
+    if (rc == MG_ENOTFOUND && !res->reason[0])
+        rfail(res, rc, "no receipt requested");
+    free(cur);
+    return rc;
 }
 
 int cms_receipt_make(const struct cms_policy *p, const unsigned char *msg, size_t len,
@@ -64,26 +151,16 @@ int cms_receipt_make(const struct cms_policy *p, const unsigned char *msg, size_
     if (len > p->max_size)
         return rfail(res, MG_ETOOBIG, "message too big");
     ERR_clear_error();
-    BIO *dcont = NULL;
-    int mime, rc;
-    CMS_ContentInfo *cms = read_any(msg, len, &dcont, &mime), *rcpt = NULL;
+    int mime = 0;
+    CMS_ContentInfo *cms = NULL, *rcpt = NULL;
     BIO *out = NULL;
-    if (!cms) {
-        rc = rfail(res, MG_EPARSE, "not a CMS or S/MIME message");
-        goto done;
-    }
-    if ((rc = verify_signed(p, cms, dcont, res)) != 0)
+    int rc = find_request_layer(p, msg, len, &cms, &mime, res);
+    if (rc)
         goto done;
     res->nlayers = 1;
     res->layers[0].kind = CMS_KIND_SIGNED;
     CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
-    CMS_ReceiptRequest *rr = NULL;
-    if (!si || CMS_get1_ReceiptRequest(si, &rr) <= 0) {
-        rc = rfail(res, MG_ENOTFOUND, "no receipt requested");
-        goto done;
-    }
     res->layers[0].receipt_requested = 1;
-    CMS_ReceiptRequest_free(rr);
     if (!(rcpt = CMS_sign_receipt(si, s->cert, s->key, s->chain, CMS_BINARY))) {
         rc = rfail(res, MG_ECRYPTO, "cannot sign the receipt");
         goto done;
@@ -105,7 +182,6 @@ int cms_receipt_make(const struct cms_policy *p, const unsigned char *msg, size_
     snprintf(res->reason, sizeof res->reason, "signed receipt made");
 done:
     BIO_free(out);
-    BIO_free(dcont);
     CMS_ContentInfo_free(cms);
     CMS_ContentInfo_free(rcpt);
     ERR_clear_error();
@@ -119,14 +195,16 @@ int cms_receipt_verify(const struct cms_policy *p, const unsigned char *receipt,
     if (rlen > p->max_size || olen > p->max_size)
         return rfail(res, MG_ETOOBIG, "input too big");
     ERR_clear_error();
-    BIO *rd = NULL, *od = NULL;
+    BIO *rd = NULL;
     int m1, m2, rc = 0;
+    CMS_ContentInfo *o = NULL;
     CMS_ContentInfo *r = read_any(receipt, rlen, &rd, &m1);
-    CMS_ContentInfo *o = read_any(orig, olen, &od, &m2);
-    if (!r || !o) {
-        rc = rfail(res, MG_EPARSE, !r ? "receipt is not CMS or S/MIME" : "original is not CMS or S/MIME");
+    if (!r) {
+        rc = rfail(res, MG_EPARSE, "receipt is not CMS or S/MIME");
         goto done;
     }
+    if ((rc = find_request_layer(p, orig, olen, &o, &m2, res)) != 0)
+        goto done;
     res->nlayers = 1;
     res->layers[0].kind = CMS_KIND_SIGNED;
     snprintf(res->layers[0].content_type, sizeof res->layers[0].content_type,
@@ -152,7 +230,6 @@ int cms_receipt_verify(const struct cms_policy *p, const unsigned char *receipt,
 done:
     res->layers[0].status = rc;
     BIO_free(rd);
-    BIO_free(od);
     CMS_ContentInfo_free(r);
     CMS_ContentInfo_free(o);
     ERR_clear_error();

@@ -75,6 +75,41 @@ static void test_receipts(void **state)
     }
 }
 
+/* STANAG-style: the request sits in the inner signature of a triple wrap. carol (recipient)
+ * opens the envelope to answer; alice (sender) encrypted to herself too, so she can open her
+ * own message to check the receipt. */
+static void test_receipt_triple_wrap(void **state)
+{
+    static const enum cms_format fmts[] = { CMS_FORMAT_MIME, CMS_FORMAT_DER };
+    for (int f = 0; f < 2; f++) {
+        struct cms_policy *alice = signer_policy(T_ALICE, 1), *carol = signer_policy(T_CAROL, 0);
+        assert_int_equal(cms_policy_add_recipient(alice, pki.cert[T_CAROL]), 0);
+        cms_policy_set_encrypt_to_self(alice, 1);
+        assert_int_equal(cms_policy_add_key(alice, pki.cert[T_ALICE], pki.key[T_ALICE]), 0);
+        assert_int_equal(cms_policy_add_key(carol, pki.cert[T_CAROL], pki.key[T_CAROL]), 0);
+        struct cms_result sent, rcpt, ver;
+        assert_int_equal(cms_wrap(alice, CMS_OP_TRIPLE, fmts[f], (const unsigned char *)msg,
+                                  strlen(msg), &sent), 0);
+        int rc = cms_receipt_make(carol, sent.data, sent.len, &rcpt);
+        if (rc)
+            fail_msg("make: %s %s", mg_errname(rc), rcpt.reason);
+        rc = cms_receipt_verify(alice, rcpt.data, rcpt.len, sent.data, sent.len, &ver);
+        if (rc)
+            fail_msg("verify: %s %s", mg_errname(rc), ver.reason);
+        cms_result_free(&ver);
+        /* someone without a key for the envelope cannot answer */
+        struct cms_policy *bob = signer_policy(T_BOB, 0);
+        struct cms_result nb;
+        assert_int_equal(cms_receipt_make(bob, sent.data, sent.len, &nb), MG_ENOKEY);
+        cms_result_free(&nb);
+        cms_policy_free(bob);
+        cms_result_free(&rcpt);
+        cms_result_free(&sent);
+        cms_policy_free(alice);
+        cms_policy_free(carol);
+    }
+}
+
 static int setup(void **state)
 {
     test_pki_load(&pki);
@@ -89,6 +124,9 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_receipts) };
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_receipts),
+        cmocka_unit_test(test_receipt_triple_wrap),
+    };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
