@@ -200,6 +200,10 @@ static const struct named numbers[] = {
     {"AddressListRequest", 0, "action"}, {"AddressListRequest", 1, "info"},
     {"AddressListRequest", 2, "both"},
     {"AlphabetIndicator", 0, "ia5"}, {"AlphabetIndicator", 1, "ita2"},
+    /* X.411 SecurityClassification, shown in IPM security labels and P772 pilot labels */
+    {"SecurityClassification", 0, "unmarked"}, {"SecurityClassification", 1, "unclassified"},
+    {"SecurityClassification", 2, "restricted"}, {"SecurityClassification", 3, "confidential"},
+    {"SecurityClassification", 4, "secret"}, {"SecurityClassification", 5, "top-secret"},
     {"VideotexSyntax", 0, "ids"}, {"VideotexSyntax", 1, "data-syntax1"},
     {"VideotexSyntax", 2, "data-syntax2"}, {"VideotexSyntax", 3, "data-syntax3"},
 };

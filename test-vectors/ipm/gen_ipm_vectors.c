@@ -231,6 +231,19 @@ static struct b ipn_nonreceipt(void)
                              min_ipm(0xa3, "gen-ipm-0002", "Expired message", "Too late\r\n"))));
 }
 
+/* IPN carrying advice notifications (other-notification-type-fields): absence and
+ * change of address. */
+static struct b ipn_advice(void)
+{
+    return CTX(1, 2, APP(11, 1, s(0x13, "gen-ipm-0003")),
+               CTX(0, 1, CTX(2, 2,
+                             ext("56011300", SEQ(2, ia5_part("Out of office until Monday\r\n"),
+                                                 s(0x17, "261130090000Z"))),
+                             ext("56011301", SEQ(2, CTX(0, 1, orname("Example", NULL, "Moved",
+                                                                       "Newly", NULL)),
+                                                 s(0x81, "261201000000Z"))))));
+}
+
 /* P772 message with every STANAG 4406 heading extension and an ACP 127 body part. */
 static struct b p772_full(void)
 {
@@ -294,6 +307,11 @@ int main(int argc, char **argv)
     rc |= out(d, "ipn-receipt.p22", ipn_receipt(), "gen-ipm-0001\nRead by Bob\nBob Jones\n");
     rc |= out(d, "ipn-nonreceipt.p22", ipn_nonreceipt(),
               "gen-ipm-0002\nDiscarded on expiry\nExpired message\n");
+    rc |= out(d, "ipn-advice.p22", ipn_advice(),
+              "gen-ipm-0003\nOut of office until Monday\nMoved\n");
+    rc |= out_tshark(d, "ipn-advice", "other-notification-type-fields: 2 items\n"
+                                      "next-available: 26-11-30 09:00:00 (UTC)\n"
+                                      "effective-from: 26-12-01 00:00:00 (UTC)\n");
     rc |= out(d, "p772-full.p772", p772_full(),
               "gen-p772-0001\nOperation order seven\nOPORD-7\nABC\nXYZ1\nHANDLE VIA COURIER\n"
               "MSG INSTRUCTION ONE\nORIG-REF-9\nALL UNITS\nPILOT HANDLING\nRUABC 0001 3271200\n"

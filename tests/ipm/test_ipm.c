@@ -336,7 +336,7 @@ static void test_p772_sample_indefinite(void **state)
 /* ---- generated vectors ---- */
 
 static const char *const gen_vectors[] = {
-    "ipm-full-heading.p22", "ipn-receipt.p22", "ipn-nonreceipt.p22",
+    "ipm-full-heading.p22", "ipn-receipt.p22", "ipn-nonreceipt.p22", "ipn-advice.p22",
     "p772-full.p772", "p772-acp127-response.p772",
 };
 
