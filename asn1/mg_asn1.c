@@ -307,6 +307,232 @@ static int check_sizes(asn_TYPE_descriptor_t *td, const void *v, unsigned depth,
     return 0;
 }
 
+
+/* ---- Locating a schema mismatch ----
+ * asn1c reports a failure only as "somewhere in the outermost element". On failure we walk
+ * the type and the (structurally valid) TLVs together, decoding each child alone with its
+ * member type, and descend into the first child that fails, to name the deepest element
+ * that is wrong, its offset, and what the type expected there. Runs only on failure. */
+
+struct locate {
+    const uint8_t *base;
+    size_t total;
+    struct mg_asn1_err *err;
+    char path[160];
+};
+
+struct span {
+    size_t off, cs, ce, end;  /* TLV start, contents start/end, TLV end */
+    ber_tlv_tag_t tag;        /* asn1c form: (number << 2) | class */
+    int constructed;
+};
+
+/* The TLV at off, ending by end (already checked by walk_tlv, so only sizes are read). */
+static int span_at(const struct locate *L, size_t off, size_t end, struct span *sp)
+{
+    struct tlv_hdr h;
+    const char *why = NULL;
+    struct walk w = {L->base, L->total, "", NULL};
+    size_t size = 0;
+    if (off >= end || read_hdr(L->base + off, end - off, &h, &why) != 0 ||
+        walk_tlv(&w, off, end, 0, &size) != 0)
+        return -1;
+    sp->off = off;
+    sp->cs = off + h.hdr_len;
+    sp->end = off + size;
+    sp->ce = h.len_def >= 0 ? sp->end : sp->end - 2;
+    sp->tag = (ber_tlv_tag_t)((h.tag << 2) | h.cls);
+    sp->constructed = h.constructed;
+    return 0;
+}
+
+/* "[APPLICATION 3] constructed"; constructed < 0 leaves the form out. */
+static void tag_text(ber_tlv_tag_t tag, int constructed, char *buf, size_t bufsz)
+{
+    static const char *const cls[4] = {"UNIVERSAL ", "APPLICATION ", "", "PRIVATE "};
+    snprintf(buf, bufsz, "[%s%u]%s", cls[tag & 3], tag >> 2,
+             constructed < 0 ? "" : constructed ? " constructed" : " primitive");
+}
+
+static int member_decodes(const asn_TYPE_member_t *elm, const uint8_t *p, size_t len)
+{
+    asn_codec_ctx_t ctx = {.max_stack_size = MG_ASN1_STACK_BUDGET};
+    void *tmp = NULL;
+    asn_dec_rval_t r = elm->type->ber_decoder(&ctx, elm->type, &tmp, p, len, elm->tag_mode);
+    ASN_STRUCT_FREE(*elm->type, tmp);
+    return r.code == RC_OK && r.consumed == len;
+}
+
+/* Append ".name" (name given) or "[index]" to the path. */
+static void path_push(struct locate *L, const char *name, int index)
+{
+    size_t n = strlen(L->path);
+    if (n >= sizeof L->path - 1)
+        return;
+    if (name)
+        snprintf(L->path + n, sizeof L->path - n, ".%s", name);
+    else
+        snprintf(L->path + n, sizeof L->path - n, "[%d]", index);
+}
+
+/* What td accepts at this point: member names with their tags. */
+static void expected_list(const asn_TYPE_descriptor_t *td, char *buf, size_t bufsz)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < td->elements_count && n + 1 < bufsz; i++) {
+        const asn_TYPE_member_t *elm = &td->elements[i];
+        char t[48];
+        if (elm->tag == (ber_tlv_tag_t)-1)
+            snprintf(t, sizeof t, "%s", elm->type->name);
+        else
+            tag_text(elm->tag, -1, t, sizeof t);
+        int k = snprintf(buf + n, bufsz - n, "%s%s %s", i ? ", " : "", elm->name, t);
+        if (k < 0)
+            break;
+        n += (size_t)k;
+    }
+}
+
+static const asn_TYPE_tag2member_t *tag2el_of(const asn_TYPE_descriptor_t *td, enum shape sh,
+                                              int *count)
+{
+    if (sh == SHAPE_CHOICE) {
+        const asn_CHOICE_specifics_t *s = td->specifics;
+        *count = s->tag2el_count;
+        return s->tag2el;
+    }
+    if (td->der_encoder == SET_encode_der) {
+        const asn_SET_specifics_t *s = td->specifics;
+        *count = s->tag2el_count;
+        return s->tag2el;
+    }
+    const asn_SEQUENCE_specifics_t *s = td->specifics;
+    *count = s->tag2el_count;
+    return s->tag2el;
+}
+
+static int find_member(const asn_TYPE_tag2member_t *t2m, int count, ber_tlv_tag_t tag)
+{
+    for (int i = 0; t2m && i < count; i++)
+        if (t2m[i].el_tag == tag)
+            return t2m[i].el_no;
+    return -1;
+}
+
+static void locate(struct locate *L, asn_TYPE_descriptor_t *td, int tag_mode, size_t off,
+                   size_t end, unsigned depth)
+{
+    struct span sp;
+    char t[48], exp[120];
+    if (span_at(L, off, end, &sp) != 0 || depth > 2 * MG_ASN1_MAX_DEPTH) {
+        set_err(L->err, MG_EPARSE, off, "%s: value not valid here", L->path);
+        return;
+    }
+    tag_text(sp.tag, sp.constructed, t, sizeof t);
+    enum shape sh = shape_of(td);
+    /* Explicit wrappers: the parent's (tag_mode 1), then the type's own. */
+    int wrappers = (tag_mode == 1) +
+                   (sh == SHAPE_CHOICE ? td->tags_count : (td->tags_count > 1 ? td->tags_count - 1 : 0));
+    for (int i = 0; i < wrappers; i++) {
+        if (!sp.constructed || sp.cs == sp.ce) {
+            set_err(L->err, MG_EPARSE, sp.off,
+                    "%s: explicit tag %s must be constructed around one %s", L->path, t, td->name);
+            return;
+        }
+        if (span_at(L, sp.cs, sp.ce, &sp) != 0)
+            break;
+        tag_text(sp.tag, sp.constructed, t, sizeof t);
+    }
+    switch (sh) {
+    case SHAPE_OTHER:
+        set_err(L->err, MG_EPARSE, sp.off, "%s: %s is not a valid %s", L->path, t, td->name);
+        return;
+    case SHAPE_CHOICE: {
+        int count = 0;
+        const asn_TYPE_tag2member_t *t2m = tag2el_of(td, sh, &count);
+        int el = find_member(t2m, count, sp.tag);
+        if (el < 0 || el >= td->elements_count) {
+            expected_list(td, exp, sizeof exp);
+            set_err(L->err, MG_EPARSE, sp.off, "%s: %s is none of %s's alternatives (%s)",
+                    L->path, t, td->name, exp);
+            return;
+        }
+        const asn_TYPE_member_t *elm = &td->elements[el];
+        path_push(L, elm->name, 0);
+        locate(L, elm->type, elm->tag_mode, sp.off, sp.end, depth + 1);
+        return;
+    }
+    case SHAPE_LIST: {
+        const asn_TYPE_member_t *elm = &td->elements[0];
+        int i = 0;
+        for (size_t pos = sp.cs; pos < sp.ce; i++) {
+            struct span c;
+            if (span_at(L, pos, sp.ce, &c) != 0)
+                break;
+            if (!member_decodes(elm, L->base + c.off, c.end - c.off)) {
+                path_push(L, NULL, i);
+                locate(L, elm->type, elm->tag_mode, c.off, c.end, depth + 1);
+                return;
+            }
+            pos = c.end;
+        }
+        set_err(L->err, MG_EPARSE, sp.off, "%s: %s of %s not accepted", L->path, t, td->name);
+        return;
+    }
+    case SHAPE_FIELDS: {
+        int count = 0, has_open = 0;
+        const asn_TYPE_tag2member_t *t2m = tag2el_of(td, sh, &count);
+        unsigned char seen[256] = {0};
+        for (int i = 0; i < td->elements_count; i++)
+            if (td->elements[i].tag == (ber_tlv_tag_t)-1 &&
+                shape_of(td->elements[i].type) == SHAPE_OTHER)
+                has_open = 1;   /* an untagged open type takes any tag */
+        if (!sp.constructed) {
+            set_err(L->err, MG_EPARSE, sp.off, "%s: %s must be constructed for %s", L->path, t,
+                    td->name);
+            return;
+        }
+        for (size_t pos = sp.cs; pos < sp.ce;) {
+            struct span c;
+            char ct[48];
+            if (span_at(L, pos, sp.ce, &c) != 0)
+                break;
+            int el = find_member(t2m, count, c.tag);
+            if (el < 0 || el >= td->elements_count) {
+                if (has_open) {
+                    pos = c.end;
+                    continue;
+                }
+                tag_text(c.tag, c.constructed, ct, sizeof ct);
+                expected_list(td, exp, sizeof exp);
+                set_err(L->err, MG_EPARSE, c.off, "%s: unexpected %s in %s (members: %s)",
+                        L->path, ct, td->name, exp);
+                return;
+            }
+            const asn_TYPE_member_t *elm = &td->elements[el];
+            if (!member_decodes(elm, L->base + c.off, c.end - c.off)) {
+                path_push(L, elm->name, 0);
+                locate(L, elm->type, elm->tag_mode, c.off, c.end, depth + 1);
+                return;
+            }
+            if (el < (int)sizeof seen)
+                seen[el] = 1;
+            pos = c.end;
+        }
+        for (int i = 0; i < td->elements_count && i < (int)sizeof seen; i++)
+            if (!td->elements[i].optional && !seen[i] && !has_open) {
+                set_err(L->err, MG_EPARSE, sp.off, "%s: %s lacks mandatory %s", L->path,
+                        td->name, td->elements[i].name);
+                return;
+            }
+        set_err(L->err, MG_EPARSE, sp.off, "%s: %s has members repeated or out of order",
+                L->path, td->name);
+        return;
+    }
+    }
+}
+
 int mg_asn1_decode(const asn_TYPE_descriptor_t *td, const void *buf, size_t len, void **out,
                    struct mg_asn1_err *err)
 {
@@ -342,9 +568,15 @@ int mg_asn1_decode_ex(const asn_TYPE_descriptor_t *td, const void *buf, size_t l
         if (r.code == RC_WMORE)
             return set_err(err, MG_EINCOMPLETE, r.consumed, "%s: value incomplete at offset %zu",
                            td->name, r.consumed);
-        return set_err(err, MG_EPARSE, r.consumed,
-                       "%s: does not match the ASN.1 type in the element at offset %zu (%s)",
-                       td->name, r.consumed, at);
+        set_err(err, MG_EPARSE, r.consumed,
+                "%s: does not match the ASN.1 type in the element at offset %zu (%s)",
+                td->name, r.consumed, at);
+        if (err) {
+            struct locate L = {buf, len, err, ""};
+            snprintf(L.path, sizeof L.path, "%s", td->name);
+            locate(&L, t, 0, 0, len, 0);
+        }
+        return MG_EPARSE;
     }
     if (r.consumed != len) {
         ASN_STRUCT_FREE(*t, v);

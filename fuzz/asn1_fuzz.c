@@ -3,7 +3,8 @@
  * (ESSSecurityLabel), asn1_x411_label (X.411 SecurityLabel), asn1_ppdu (the presentation
  * PPDUs CP, CPA, CPR, abort and data transfer). On a successful decode every open type the
  * value carries is decoded in the second step, and DER re-encoding must be stable:
- * decode(DER(v)) succeeds and gives the same DER; anything else is a bug and traps. */
+ * decode(DER(v)) succeeds and gives the same DER; anything else is a bug and traps.
+ * Every decode asks for the located error, so the failure-path locator is fuzzed too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +61,9 @@ __attribute__((unused)) static void open_attrs(const ExtensionAttributes_t *ea)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct mg_asn1_err err;   /* asked for so that the error locator runs too */
     MTS_APDU_t *a = NULL;
-    if (mg_asn1_decode_MTS_APDU(data, size, &a, NULL) != 0)
+    if (mg_asn1_decode_MTS_APDU(data, size, &a, &err) != 0)
         return 0;
     if (a->present == MTS_APDU_PR_message) {
         const MessageTransferEnvelope_t *e = &a->choice.message.envelope;
@@ -98,12 +100,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct mg_asn1_err err;   /* asked for so that the error locator runs too */
     void *v = NULL;
     /* Lenient first (what labels/ may use), then strict must agree or be stricter. */
-    int lenient = mg_asn1_decode_ex(&LABEL_TD, data, size, MG_ASN1_LENIENT_SIZES, &v, NULL);
+    int lenient = mg_asn1_decode_ex(&LABEL_TD, data, size, MG_ASN1_LENIENT_SIZES, &v, &err);
     mg_asn1_free(&LABEL_TD, v);
     v = NULL;
-    if (mg_asn1_decode(&LABEL_TD, data, size, &v, NULL) != 0)
+    if (mg_asn1_decode(&LABEL_TD, data, size, &v, &err) != 0)
         return 0;
     if (lenient != 0)
         __builtin_trap();   /* strict accepted what lenient refused */
@@ -133,8 +136,9 @@ static void open_user_data(const User_data_t *ud)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct mg_asn1_err err;   /* asked for so that the error locator runs too */
     CP_type_t *cp = NULL;
-    if (mg_asn1_decode_CP_type(data, size, &cp, NULL) == 0) {
+    if (mg_asn1_decode_CP_type(data, size, &cp, &err) == 0) {
         struct mg_asn1_pcontext ctx[16];
         size_t n = 0;
         (void)mg_asn1_open_pcontexts(cp, ctx, 16, &n);
@@ -144,26 +148,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mg_asn1_free_CP_type(cp);
     }
     CPA_PPDU_t *cpa = NULL;
-    if (mg_asn1_decode_CPA_PPDU(data, size, &cpa, NULL) == 0) {
+    if (mg_asn1_decode_CPA_PPDU(data, size, &cpa, &err) == 0) {
         if (cpa->normal_mode_parameters)
             open_user_data(cpa->normal_mode_parameters->user_data);
         der_stable(&asn_DEF_CPA_PPDU, cpa);
         mg_asn1_free_CPA_PPDU(cpa);
     }
     CPR_PPDU_t *cpr = NULL;
-    if (mg_asn1_decode_CPR_PPDU(data, size, &cpr, NULL) == 0) {
+    if (mg_asn1_decode_CPR_PPDU(data, size, &cpr, &err) == 0) {
         if (cpr->present == CPR_PPDU_PR_normal_mode_parameters)
             open_user_data(cpr->choice.normal_mode_parameters.user_data);
         der_stable(&asn_DEF_CPR_PPDU, cpr);
         mg_asn1_free_CPR_PPDU(cpr);
     }
     Abort_type_t *ab = NULL;
-    if (mg_asn1_decode_Abort_type(data, size, &ab, NULL) == 0) {
+    if (mg_asn1_decode_Abort_type(data, size, &ab, &err) == 0) {
         der_stable(&asn_DEF_Abort_type, ab);
         mg_asn1_free_Abort_type(ab);
     }
     User_data_PPDU_t *td = NULL;
-    if (mg_asn1_decode_User_data_PPDU(data, size, &td, NULL) == 0) {
+    if (mg_asn1_decode_User_data_PPDU(data, size, &td, &err) == 0) {
         open_user_data(td);
         der_stable(&asn_DEF_User_data_PPDU, td);
         mg_asn1_free_User_data_PPDU(td);

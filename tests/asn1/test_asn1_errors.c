@@ -50,23 +50,24 @@ static const struct ecase cases[] = {
     {"password-too-long", "MTABindArgument", long_password_hex, MG_ECONSTRAINT, NO_OFFSET,
      "MTABindArgument"},
     {"wrong-type", "MTS-APDU", "a12080146775696e65766572652e736d68732e636f2e756ba1081606"
-                               "6d65726c696e", MG_EPARSE, NO_OFFSET, "does not match"},
-    {"missing-mandatory", "ESSSecurityLabel", "3103020101", MG_EPARSE, NO_OFFSET, "ESSSecurityLabel"},
+                               "6d65726c696e", MG_EPARSE, 2, "MTS-APDU.report: unexpected [0] primitive in Report"},
+    {"missing-mandatory", "ESSSecurityLabel", "3103020101", MG_EPARSE, 0,
+     "ESSSecurityLabel: ESSSecurityLabel lacks mandatory security-policy-identifier"},
     /* Five organizational units: one over ub-organizational-units (SIZE on a named
      * SEQUENCE OF type). */
     {"too-many-ous", "ORAddress", "30133011a60f130161130161130161130161130161", MG_ECONSTRAINT,
      NO_OFFSET, "OrganizationalUnitNames: 5 elements, SIZE (1..4)"},
     /* Found by fuzzing (each was undefined behaviour or an unencodable value in asn1c). */
-    {"bitstring-unused-bits-8+", "Clearance", "30070601290302f000", MG_EPARSE, NO_OFFSET,
-     "does not match"},
-    {"bitstring-empty-with-unused", "Clearance", "3006060129030103", MG_EPARSE, NO_OFFSET,
-     "does not match"},
+    {"bitstring-unused-bits-8+", "Clearance", "30070601290302f000", MG_EPARSE, 5,
+     "Clearance.classList: [UNIVERSAL 3] primitive is not a valid ClassList"},
+    {"bitstring-empty-with-unused", "Clearance", "3006060129030103", MG_EPARSE, 5,
+     "Clearance.classList: [UNIVERSAL 3] primitive is not a valid ClassList"},
     {"negative-integer", "SecurityLabel", "31030201ff", MG_ECONSTRAINT, NO_OFFSET,
      "SecurityLabel"},
-    {"explicit-tag-primitive-any", "CPR-PPDU", "3103810100", MG_EPARSE, NO_OFFSET,
-     "does not match"},
-    {"explicit-tag-primitive-choice", "ORName", "600c300080083088ffffffffffff", MG_EPARSE,
-     NO_OFFSET, "does not match"},
+    {"explicit-tag-primitive-any", "CPR-PPDU", "3103810100", MG_EPARSE, 2,
+     "CPR-PPDU.x400-mode-parameters.userDataRJ: explicit tag [1] primitive must be constructed"},
+    {"explicit-tag-primitive-choice", "ORName", "600c300080083088ffffffffffff", MG_EPARSE, 4,
+     "ORName.directory-name: explicit tag [0] primitive must be constructed"},
     {"empty-security-categories", "SecurityLabel", "31023100", MG_ECONSTRAINT, NO_OFFSET,
      "SecurityCategories: 0 elements, SIZE (1..64)"},
 };
@@ -130,6 +131,26 @@ static void mts_apdu_cuts(void **state)
     struct ecase c = {"trailing", "MTS-APDU", "", MG_EPARSE, len, "trailing"};
     expect(&c, longer, len + 1);
     free(longer);
+    free(data);
+}
+
+/* A wrong tag deep inside the real MTS-APDU (the recipient's organization-name [3] made
+ * [15]) is named by its path and located at its byte. */
+static void mts_apdu_deep_error(void **state)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (atu_read_vector("x400/ber/wsample-p1-MTS-APDU-message-p772.ber", &data, &len))
+        skip();
+    static const unsigned char org[] = {0x83, 0x09, 'g', 'u', 'i', 'n', 'e', 'v', 'e', 'r', 'e'};
+    unsigned char *hit = memmem(data, len, org, sizeof org);
+    assert_non_null(hit);
+    *hit = 0x8f;
+    struct ecase c = {"deep", "MTS-APDU", "", MG_EPARSE, (size_t)(hit - data),
+                      "MTS-APDU.message.envelope.per-recipient-fields[0].recipient-name"
+                      ".built-in-standard-attributes: unexpected [15] primitive in "
+                      "BuiltInStandardAttributes (members: country-name"};
+    expect(&c, data, len);
     free(data);
 }
 
@@ -228,12 +249,13 @@ int main(void)
     for (int i = 0; i < 63; i++)
         p += sprintf(p, "61");
 
-    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 5];
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 6];
     size_t n = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
     tests[n++] = (struct CMUnitTest){"mts-apdu-cuts", mts_apdu_cuts, NULL, NULL, NULL};
     tests[n++] = (struct CMUnitTest){"deep-nesting", deep_nesting, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"mts-apdu-deep-error", mts_apdu_deep_error, NULL, NULL, NULL};
     tests[n++] = (struct CMUnitTest){"encode-checks-constraints", encode_checks_constraints, NULL,
                                      NULL, NULL};
     tests[n++] = (struct CMUnitTest){"der-omits-defaults", der_omits_defaults, NULL, NULL, NULL};
