@@ -412,6 +412,14 @@ static const asn_TYPE_tag2member_t *tag2el_of(const asn_TYPE_descriptor_t *td, e
     return s->tag2el;
 }
 
+/* Whether a SEQUENCE/SET has an extension marker (unknown tags there are skipped). */
+static int extensible(const asn_TYPE_descriptor_t *td)
+{
+    if (td->der_encoder == SET_encode_der)
+        return ((const asn_SET_specifics_t *)td->specifics)->extensible;
+    return ((const asn_SEQUENCE_specifics_t *)td->specifics)->ext_after >= 0;
+}
+
 static int find_member(const asn_TYPE_tag2member_t *t2m, int count, ber_tlv_tag_t tag)
 {
     for (int i = 0; t2m && i < count; i++)
@@ -488,6 +496,7 @@ static void locate(struct locate *L, asn_TYPE_descriptor_t *td, int tag_mode, si
             if (td->elements[i].tag == (ber_tlv_tag_t)-1 &&
                 shape_of(td->elements[i].type) == SHAPE_OTHER)
                 has_open = 1;   /* an untagged open type takes any tag */
+        int ext = extensible(td);
         if (!sp.constructed) {
             set_err(L->err, MG_EPARSE, sp.off, "%s: %s must be constructed for %s", L->path, t,
                     td->name);
@@ -500,7 +509,7 @@ static void locate(struct locate *L, asn_TYPE_descriptor_t *td, int tag_mode, si
                 break;
             int el = find_member(t2m, count, c.tag);
             if (el < 0 || el >= td->elements_count) {
-                if (has_open) {
+                if (has_open || ext) {   /* an open type's, or an unknown extension */
                     pos = c.end;
                     continue;
                 }
