@@ -24,6 +24,7 @@ struct ctx {
     int bare;
     double seconds;
     long ops;        /* result, per thread */
+    double cpu;      /* thread CPU seconds used */
     int failed;
 };
 
@@ -162,10 +163,17 @@ static int lib_round(struct ctx *c)
     return ok;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *worker(void *arg)
 {
     struct ctx *c = arg;
-    double end = now() + c->seconds;
+    double end = now() + c->seconds, cpu0 = cpu_now();
     c->ops = 0;
     while (now() < end) {
         if (!(c->bare ? bare_round(c) : lib_round(c))) {
@@ -174,10 +182,12 @@ static void *worker(void *arg)
         }
         c->ops++;
     }
+    c->cpu = cpu_now() - cpu0;
     return NULL;
 }
 
-static double measure(struct ctx *base, int bare, int threads, double seconds)
+/* Wall-clock rounds per second; *per_cpu gets rounds per CPU-second (steadier on a shared box). */
+static double measure(struct ctx *base, int bare, int threads, double seconds, double *per_cpu)
 {
     struct ctx t[2];
     pthread_t th[2];
@@ -188,6 +198,7 @@ static double measure(struct ctx *base, int bare, int threads, double seconds)
         pthread_create(&th[i], NULL, worker, &t[i]);
     }
     long ops = 0;
+    double cpu = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(th[i], NULL);
         if (t[i].failed) {
@@ -195,7 +206,9 @@ static double measure(struct ctx *base, int bare, int threads, double seconds)
             exit(1);
         }
         ops += t[i].ops;
+        cpu += t[i].cpu;
     }
+    *per_cpu = cpu > 0 ? (double)ops / cpu : 0;
     return (double)ops / seconds;
 }
 
@@ -238,13 +251,16 @@ int main(int argc, char **argv)
     double secs = atof(argv[3]);
     for (int threads = 1; threads <= 2; threads++) {
         /* alternate short slices so that load from other processes hits both sides alike */
-        double lib = 0, bare = 0;
+        double lib = 0, bare = 0, libc = 0, barec = 0, x;
         for (int k = 0; k < 4; k++) {
-            lib += measure(&c, 0, threads, secs / 4) / 4;
-            bare += measure(&c, 1, threads, secs / 4) / 4;
+            lib += measure(&c, 0, threads, secs / 4, &x) / 4;
+            libc += x / 4;
+            bare += measure(&c, 1, threads, secs / 4, &x) / 4;
+            barec += x / 4;
         }
         printf("size=%zu threads=%d library=%.1f/s bare_openssl=%.1f/s ratio=%.2f "
-               "library_MBps=%.2f\n", c.len, threads, lib, bare, bare > 0 ? lib / bare : 0,
+               "per_cpu_s: library=%.1f bare=%.1f ratio=%.2f library_MBps=%.2f\n", c.len, threads,
+               lib, bare, bare > 0 ? lib / bare : 0, libc, barec, barec > 0 ? libc / barec : 0,
                lib * (double)c.len / 1e6);
     }
     cms_policy_free(c.p);
