@@ -769,24 +769,6 @@ static void or_str(struct orbuf *o, const char *key, const asn_TYPE_descriptor_t
         or_put(o, key, s->buf, (size_t)s->size);
 }
 
-/* Value of a string held in an ANY (extension attribute values are tagged strings). */
-static int any_string(const ANY_t *a, const uint8_t **s, size_t *n)
-{
-    ber_tlv_tag_t tag;
-    ber_tlv_len_t len;
-    if (!a || a->size < 2)
-        return -1;
-    ssize_t tl = ber_fetch_tag(a->buf, (size_t)a->size, &tag);
-    if (tl <= 0 || BER_TLV_CONSTRUCTED(a->buf))
-        return -1;
-    ssize_t ll = mg_ipm_fetch_length(0, a->buf + tl, (size_t)a->size - (size_t)tl, &len);
-    if (ll <= 0 || len < 0 || (size_t)(tl + ll) + (size_t)len > (size_t)a->size)
-        return -1;
-    *s = a->buf + tl + ll;
-    *n = (size_t)len;
-    return 0;
-}
-
 int mg_print_orname(asn_TYPE_descriptor_t *td, const void *value, char *buf, size_t size)
 {
     const asn_TYPE_member_t *bsa = find_member(td, "built-in-standard-attributes");
@@ -824,24 +806,24 @@ int mg_print_orname(asn_TYPE_descriptor_t *td, const void *value, char *buf, siz
         or_str(&o, "T-ID", st, sa, "terminal-identifier");
         or_str(&o, "UA-ID", st, sa, "numeric-user-identifier");
     }
-    /* Extension attributes: common-name (1) and teletex-common-name (2) as CN. */
+    /* Extension attributes: common-name (1) and teletex-common-name (2) as CN. Their
+     * values are open types (any BER form): decode them through mg_asn1_open. */
     const asn_TYPE_member_t *ea = find_member(td, "extension-attributes");
     const void *eav = ea ? member_ptr(ea, value) : NULL;
-    if (eav && ea->type->elements_count == 1) {
+    if (eav && ea->type->elements_count == 1 &&
+        ea->type->elements[0].type == &asn_DEF_ExtensionAttribute) {
         const asn_anonymous_set_ *l = _A_CSET_FROM_VOID(eav);
-        const asn_TYPE_descriptor_t *xt = ea->type->elements[0].type;
-        const asn_TYPE_member_t *tm = find_member(xt, "extension-attribute-type");
-        const asn_TYPE_member_t *vm = find_member(xt, "extension-attribute-value");
-        for (int i = 0; tm && vm && i < l->count; i++) {
-            const long *t = l->array[i] ? member_ptr(tm, l->array[i]) : NULL;
-            const ANY_t *a = l->array[i] ? member_ptr(vm, l->array[i]) : NULL;
-            const uint8_t *s;
-            size_t n;
-            if (mg_print_kind(tm->type) != MG_PK_INTEGER || !t || !a)
+        for (int i = 0; i < l->count; i++) {
+            const ExtensionAttribute_t *a = l->array[i];
+            if (!a || (a->extension_attribute_type != 1 && a->extension_attribute_type != 2))
                 continue;
-            if ((*t == 1 || *t == 2) && mg_print_kind(vm->type) == MG_PK_ANY &&
-                any_string(a, &s, &n) == 0)
-                or_put(&o, "CN", s, n);
+            struct mg_asn1_value xv = {0};
+            if (mg_asn1_open_exattr_decode(a, &xv, NULL) == 0 && xv.ptr &&
+                mg_print_kind(xv.td) == MG_PK_STRING) {
+                const OCTET_STRING_t *cs = xv.ptr;
+                or_put(&o, "CN", cs->buf, (size_t)cs->size);
+            }
+            mg_asn1_value_free(&xv);
         }
     }
     /* Domain-defined attributes: DDA:type=value. */
