@@ -8,6 +8,7 @@
 #include "mg_err.h"
 #include "mg_log.h"
 #include "smtp_client.h"
+#include "tls_io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,10 @@ struct dest {
     int verify;
     unsigned connect_timeout_ms;
     unsigned max_conns, per_conn;
+    struct tls_io_ctx *tls_ctx;  /* owned: shared by this destination's connections */
+    struct tls_io_ctx **retired; /* owned: contexts replaced by a reload, still used by
+                                    connections opened before it; freed with the pool */
+    size_t nretired;
     struct dest *next;
 };
 
@@ -107,6 +112,10 @@ static void pool_maybe_closed(struct smtp_pool *p)
         p->closed = NULL;
         for (struct dest *ds = p->dests, *nx; ds; ds = nx) {
             nx = ds->next;
+            tls_io_ctx_free(ds->tls_ctx);
+            for (size_t i = 0; i < ds->nretired; i++)
+                tls_io_ctx_free(ds->retired[i]);
+            free(ds->retired);
             free(ds->key); free(ds->host); free(ds->domain); free(ds->ca); free(ds->helo);
             free(ds);
         }
@@ -229,11 +238,20 @@ static void on_open(struct smtp_client *c, int status, const struct smtp_reply *
 static int conn_open(struct dest *ds)
 {
     struct smtp_pool *p = ds->pool;
+    if (ds->tls != SMTP_CLIENT_TLS_NONE && !ds->tls_ctx) {
+        int rc = tls_io_ctx_client_create(&ds->tls_ctx, ds->verify, ds->ca);
+        if (rc != 0) {
+            mg_error("event=tls_setup_failed dest=%s ca=%s error=\"%s\"", ds->key, ds->ca ? ds->ca : "system",
+                     mg_strerror(rc));
+            return rc;
+        }
+    }
     struct conn *cn = calloc(1, sizeof *cn);
     if (!cn)
         return MG_ENOMEM;
     cn->dest = ds;
     struct smtp_client_opts o = {
+        .tls_ctx = ds->tls_ctx,
         .helo_name = ds->helo, .host = ds->host, .domain = ds->domain, .port = ds->port,
         .starttls = ds->tls, .tls_verify = ds->verify, .tls_ca_file = ds->ca,
         .connect_timeout_ms = ds->connect_timeout_ms,
@@ -319,6 +337,16 @@ static int dest_apply_peer(struct dest *ds, const struct config_peer *peer, cons
         if ((host && !nh) || (peer->ca && !nc) || !nhelo) {
             free(nh); free(nc); free(nhelo);
             return 0;
+        }
+        if (ds->tls_ctx) {   /* built from the old settings; busy connections may still use it */
+            struct tls_io_ctx **r = realloc(ds->retired, (ds->nretired + 1) * sizeof *r);
+            if (!r) {
+                free(nh); free(nc); free(nhelo);
+                return 0;
+            }
+            ds->retired = r;
+            ds->retired[ds->nretired++] = ds->tls_ctx;
+            ds->tls_ctx = NULL;
         }
         free(ds->host); free(ds->ca); free(ds->helo);
         ds->host = nh;

@@ -68,6 +68,7 @@ struct smtp_client {
     char *helo, *host, *domain, *dns_servers, *ca_file, *verify_name;
     int port;
     struct tls_io_ctx *tls_ctx;
+    int tls_ctx_owned;           /* 0 when borrowed from the options */
     struct tls_io *tls;
     struct mg_buf plain;
     /* resolution */
@@ -1334,7 +1335,8 @@ static void maybe_free(struct smtp_client *c)
     void (*cb)(void *) = c->closed_cb;
     void *arg = c->closed_arg;
     tls_io_free(c->tls);
-    tls_io_ctx_free(c->tls_ctx);
+    if (c->tls_ctx_owned)
+        tls_io_ctx_free(c->tls_ctx);
     mg_buf_free(&c->in);
     mg_buf_free(&c->plain);
     mg_buf_free(&c->reply_text);
@@ -1417,14 +1419,21 @@ int smtp_client_open(struct smtp_client **out, uv_loop_t *loop, const struct smt
         rc = dupopt(&c->ca_file, o->tls_ca_file);
     if (!rc)
         rc = dupopt(&c->verify_name, o->tls_verify_name);
-    if (!rc && o->starttls != SMTP_CLIENT_TLS_NONE)
-        rc = tls_io_ctx_client_create(&c->tls_ctx, o->tls_verify, c->ca_file) ? MG_EINVAL : 0;
+    if (!rc && o->starttls != SMTP_CLIENT_TLS_NONE) {
+        if (o->tls_ctx) {
+            c->tls_ctx = o->tls_ctx;
+        } else {
+            rc = tls_io_ctx_client_create(&c->tls_ctx, o->tls_verify, c->ca_file) ? MG_EINVAL : 0;
+            c->tls_ctx_owned = 1;
+        }
+    }
     /* Validate the HELO name: it goes on the wire verbatim. */
     for (const char *p = c->helo; !rc && p && *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 127)
             rc = MG_EINVAL;
     if (rc) {
-        tls_io_ctx_free(c->tls_ctx);
+        if (c->tls_ctx_owned)
+            tls_io_ctx_free(c->tls_ctx);
         free(c->helo);
         free(c->host);
         free(c->domain);

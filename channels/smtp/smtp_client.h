@@ -49,6 +49,11 @@ struct smtp_client_opts {
     int tls_verify;              /* verify the chain against tls_ca_file and the host name */
     const char *tls_ca_file;     /* PEM CA bundle (NULL = system store) */
     const char *tls_verify_name; /* name to check (NULL = the MX host or smart host name) */
+    /* Optional, borrowed: a client context (tls_io_ctx_client_create) shared by many
+     * connections; it must outlive the client. Building one loads the CA store, which is far
+     * too slow to do per connection. NULL = the client builds its own from tls_verify and
+     * tls_ca_file. */
+    struct tls_io_ctx *tls_ctx;
     unsigned connect_timeout_ms; /* per address; 0 = 30000 */
     unsigned cmd_timeout_ms;     /* greeting, EHLO, MAIL, RCPT, DATA, QUIT; 0 = 300000 */
     unsigned data_timeout_ms;    /* reply to the end of data; 0 = 600000 */
