@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate the test-only PKI for mixgate's crypto tests into a directory (build tree).
 
-Nothing here is secret: keys are made fresh at build time and never committed.  Fixed dates keep
+Nothing here is secret: keys are made fresh at test time (CTest fixture crypto.pki) into the
+build tree and never committed.  Fixed dates keep
 the results deterministic in meaning: valid certificates run 2020-2099 (the CA from 1999), the expired one ended
 in 2001, the CRL runs to 2099.
 
