@@ -204,6 +204,11 @@ static const struct named numbers[] = {
     {"SecurityClassification", 0, "unmarked"}, {"SecurityClassification", 1, "unclassified"},
     {"SecurityClassification", 2, "restricted"}, {"SecurityClassification", 3, "confidential"},
     {"SecurityClassification", 4, "secret"}, {"SecurityClassification", 5, "top-secret"},
+    /* X.411 MTABindError, shown in refused P1 binds */
+    {"MTABindError", 0, "busy"}, {"MTABindError", 2, "authentication-error"},
+    {"MTABindError", 3, "unacceptable-dialogue-mode"},
+    {"MTABindError", 4, "unacceptable-security-context"},
+    {"MTABindError", 5, "inadequate-association-confidentiality"},
     {"VideotexSyntax", 0, "ids"}, {"VideotexSyntax", 1, "data-syntax1"},
     {"VideotexSyntax", 2, "data-syntax2"}, {"VideotexSyntax", 3, "data-syntax3"},
 };

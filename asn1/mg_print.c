@@ -28,6 +28,17 @@
 #include "constr_SET_OF.h"
 
 #include "mg_asn1_open.h"
+#include "ACSE-apdu.h"
+#include "External.h"
+#include "MTA-Bind-Invoke.h"
+#include "MTA-Bind-Error.h"
+#include "MTA-Bind-Result.h"
+#include "MTS-APDU.h"
+#include "PDV-list.h"
+#include "RTOACapdu.h"
+#include "RTORJapdu.h"
+#include "RTORQapdu.h"
+#include "RTSE-apdus.h"
 #include "mg_err.h"
 #include "mg_ipm.h"
 
@@ -131,12 +142,13 @@ static const asn_TYPE_member_t *find_member(const asn_TYPE_descriptor_t *td, con
 
 /* ---- built-in OID names ---- */
 
+/* OIDs that have no type in mg_ipm's table but that an operator meets in X.400 traffic. */
 static const struct { const char *oid, *name; } extra_oids[] = {
-    {"2.6.1.10.0", "id-mct-p2 (P2 1984 content)"},
-    {"2.6.1.10.1", "id-mct-p22 (P22 content)"},
-    {"1.3.26.0.4406.0.4.1", "id-mcont-p772 (STANAG 4406 content)"},
-    {"1.2.826.0.1004.10.1.1", "nexor-originating-ua"},
     {"2.5.4.3", "id-at-commonName"},
+    {"2.6.0.2.7", "id-as-mta (P1 abstract syntax)"},
+    {"2.6.0.2.12", "id-as-mta-rtse"},
+    {"2.2.1.0.1", "acse-as-id (ACSE abstract syntax)"},
+    {"2.1.1", "basic-encoding (BER)"},
 };
 
 const char *mg_print_oid_name(const char *dotted)
@@ -159,7 +171,36 @@ struct pctx {
     int depth;
     int err;
     int first[PRINT_MAX_DEPTH + 8]; /* JSON: no comma needed yet at this depth */
+    /* Enclosing constructed values, innermost last: open types inside a CHOICE are
+     * resolved from their grandparent (PDV-list, EXTERNAL, RTSE connection data). */
+    asn_TYPE_descriptor_t *stk_td[PRINT_MAX_DEPTH + 8];
+    const void *stk_v[PRINT_MAX_DEPTH + 8];
+    int sp;
 };
+
+static void push(struct pctx *c, asn_TYPE_descriptor_t *td, const void *v)
+{
+    if (c->sp < PRINT_MAX_DEPTH + 8) {
+        c->stk_td[c->sp] = td;
+        c->stk_v[c->sp] = v;
+    }
+    c->sp++;
+}
+
+static void pop(struct pctx *c)
+{
+    c->sp--;
+}
+
+/* The value sp-k levels up (1: innermost enclosing), or NULL. */
+static const void *up(const struct pctx *c, int k, asn_TYPE_descriptor_t **td)
+{
+    int i = c->sp - k;
+    if (i < 0 || i >= PRINT_MAX_DEPTH + 8)
+        return NULL;
+    *td = c->stk_td[i];
+    return c->stk_v[i];
+}
 
 static void indent(struct pctx *c, int level)
 {
@@ -339,6 +380,10 @@ static asn_TYPE_descriptor_t *resolve_any(struct pctx *c, asn_TYPE_descriptor_t 
         }
         return NULL;
     }
+    if (ptd == &asn_DEF_RTORJapdu) { /* RTSE refusal of a P1 bind: [18] { MTABindError } */
+        *label = "P1 bind error";
+        return &asn_DEF_MTA_Bind_Error;
+    }
     if (ptd == &asn_DEF_ExtensionAttribute) {
         const ExtensionAttribute_t *a = parent;
         *label = mg_asn1_open_exattr_name(a->extension_attribute_type);
@@ -470,6 +515,71 @@ static void print_oid(struct pctx *c, const OBJECT_IDENTIFIER_t *oid)
     }
 }
 
+
+/* Does any decode completely as td? */
+static int decodes_as(asn_TYPE_descriptor_t *td, const ANY_t *any)
+{
+    void *v = NULL;
+    asn_codec_ctx_t ctx = {.max_stack_size = 256 * 1024};
+    asn_dec_rval_t r = ber_decode(&ctx, td, &v, any->buf, (size_t)any->size);
+    int ok = r.code == RC_OK && r.consumed == (size_t)any->size;
+    /* An extensible CHOICE "decodes" an unknown tag as an absent extension: not a match. */
+    const void *alt = NULL;
+    if (ok && mg_print_kind(td) == MG_PK_CHOICE && !choice_present(td, v, &alt))
+        ok = 0;
+    ASN_STRUCT_FREE(*td, v);
+    return ok;
+}
+
+/* Type of a presentation data value in context id: from the caller's contexts, else the
+ * first of P1's syntaxes over RTSE that decodes it completely. */
+static asn_TYPE_descriptor_t *pcontext_type(struct pctx *c, long id, const ANY_t *any,
+                                            const char **label)
+{
+    for (size_t i = 0; i < c->o->npcontexts; i++)
+        if (c->o->pcontexts[i].id == id && c->o->pcontexts[i].td) {
+            *label = "presentation context";
+            return (asn_TYPE_descriptor_t *)(uintptr_t)c->o->pcontexts[i].td;
+        }
+    asn_TYPE_descriptor_t *guesses[] = {&asn_DEF_ACSE_apdu, &asn_DEF_RTSE_apdus,
+                                        &asn_DEF_MTS_APDU};
+    for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++)
+        if (decodes_as(guesses[i], any)) {
+            *label = "context not negotiated here, type guessed";
+            return guesses[i];
+        }
+    return NULL;
+}
+
+/* Type of an ANY alternative of a CHOICE, from the value that holds the CHOICE. */
+static asn_TYPE_descriptor_t *resolve_choice_any(struct pctx *c, const ANY_t *any,
+                                                 const char **label)
+{
+    asn_TYPE_descriptor_t *gtd = NULL;
+    const void *g = up(c, 2, &gtd); /* 1 is the CHOICE itself */
+    *label = NULL;
+    if (!g)
+        return NULL;
+    if (gtd == &asn_DEF_PDV_list)
+        return pcontext_type(c, ((const PDV_list_t *)g)->presentation_context_identifier, any,
+                             label);
+    if (gtd == &asn_DEF_External) {
+        const External_t *e = g;
+        if (e->indirect_reference)
+            return pcontext_type(c, *e->indirect_reference, any, label);
+        return NULL;
+    }
+    if (gtd == &asn_DEF_RTORQapdu) {
+        *label = "P1 bind";
+        return &asn_DEF_MTA_Bind_Invoke;
+    }
+    if (gtd == &asn_DEF_RTOACapdu) {
+        *label = "P1 bind";
+        return &asn_DEF_MTA_Bind_Result;
+    }
+    return NULL;
+}
+
 static void print_members(struct pctx *c, asn_TYPE_descriptor_t *td, const void *v)
 {
     for (int i = 0; i < td->elements_count; i++) {
@@ -515,6 +625,7 @@ static void print_inline(struct pctx *c, asn_TYPE_descriptor_t *td, const void *
     case MG_PK_SET: {
         char orbuf[512];
         int is_or = mg_print_orname(td, v, orbuf, sizeof orbuf) == 0;
+        push(c, td, v);
         if (json) {
             open_block(c, '{');
             if (is_or) {
@@ -531,6 +642,7 @@ static void print_inline(struct pctx *c, asn_TYPE_descriptor_t *td, const void *
             print_members(c, td, v);
             c->depth--;
         }
+        pop(c);
         return;
     }
     case MG_PK_CHOICE: {
@@ -540,16 +652,27 @@ static void print_inline(struct pctx *c, asn_TYPE_descriptor_t *td, const void *
             fputs(json ? "null" : ": (no alternative)\n", c->f);
             return;
         }
-        if (json) {
+        push(c, td, v);
+        const char *label = NULL;
+        asn_TYPE_descriptor_t *rtd = NULL;
+        int any = mg_print_kind(alt->type) == MG_PK_ANY;
+        if (any)
+            rtd = resolve_choice_any(c, av, &label);
+        if (json)
             open_block(c, '{');
-            print_node(c, alt->type, av, alt->name, 0);
-            close_block(c, '}');
-        } else {
+        else {
             fputc('\n', c->f);
             c->depth++;
-            print_node(c, alt->type, av, alt->name, 0);
-            c->depth--;
         }
+        if (any)
+            print_any(c, av, rtd, label, alt->name, 0);
+        else
+            print_node(c, alt->type, av, alt->name, 0);
+        if (json)
+            close_block(c, '}');
+        else
+            c->depth--;
+        pop(c);
         return;
     }
     case MG_PK_SEQUENCE_OF:

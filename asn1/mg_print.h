@@ -42,12 +42,19 @@ typedef asn_TYPE_descriptor_t *(*mg_print_resolve_fn)(void *ctx, asn_TYPE_descri
 /* Names an OID the built-in table does not know; NULL when unknown. */
 typedef const char *(*mg_print_oid_name_fn)(void *ctx, const char *dotted);
 
+struct mg_asn1_pcontext;
+
 struct mg_print_opts {
     int json;                       /* 0: indented tree; 1: JSON */
     size_t max_bytes;               /* octet strings longer than this are cut (0: 4096) */
     mg_print_resolve_fn resolve;    /* optional extra resolver, tried before the built-in */
     mg_print_oid_name_fn oid_name;  /* optional extra OID namer */
     void *ctx;
+    /* Presentation contexts (from a CP PPDU, mg_asn1_open_pcontexts) for decoding PDV lists
+     * and EXTERNALs by context identifier. Without them, a presentation data value is tried
+     * against the syntaxes P1 uses over RTSE (ACSE, RTSE, MTS-APDU) and shown as guessed. */
+    const struct mg_asn1_pcontext *pcontexts;
+    size_t npcontexts;
 };
 
 /* Print value (of type td) under the label name (NULL: the type name). Returns 0 or MG_EIO. */

@@ -13,6 +13,7 @@
 #if __has_include("mg_asn1.h")
 #define DECODE_HAVE_ASN1 1
 #include "mg_asn1.h"
+#include "mg_asn1_open.h"
 #include "mg_ipm.h"
 #include "mg_print.h"
 #endif
@@ -276,6 +277,14 @@ int cmd_decode_main(int argc, char **argv)
             free(buf);
             return 1;
         }
+    }
+    /* A CP PPDU names the abstract syntax of each presentation context: use them to decode
+     * its user data (ACSE, then RTSE inside ACSE's EXTERNALs, then the P1 bind). */
+    struct mg_asn1_pcontext pcs[16];
+    size_t npcs = 0;
+    if (td == td_of("CP-type") && mg_asn1_open_pcontexts(val, pcs, 16, &npcs) == 0) {
+        po.pcontexts = pcs;
+        po.npcontexts = npcs;
     }
     if (!po.json)
         printf("# %s: %s, %zu bytes\n", path, hit->what, len);

@@ -49,6 +49,16 @@ has "$tmp/stdin.txt" "Read by Bob"; check "reads standard input" $?
 "$mg" decode "$tmp/no-such-file" >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ]; check "missing file exits 2" $?
 
+# OSI upper layers: CP user data -> ACSE AARQ -> RTSE RTORQ in an EXTERNAL -> P1 bind
+# (values as the vectors' README gives them: initiator percival.smhs.co.uk, "excalibur").
+"$mg" decode "$vec/x400/ber/wsample-pres-CP-ppdu-aarq-rtorq-bind.ber" >"$tmp/cp.txt"; rc=$?
+check "presentation CP decodes" $rc
+has "$tmp/cp.txt" "single-ASN1-type [presentation context, ACSE-apdu]"; check "PDV decoded by negotiated context" $?
+has "$tmp/cp.txt" 'initiator-name: "percival.smhs.co.uk"'; check "P1 bind inside RTORQ inside ACSE" $?
+has "$tmp/cp.txt" 'ia5-string: "excalibur"'; check "bind password shown" $?
+"$mg" decode "$vec/x400/ber/wsample-rtse-RTORJ-bind-error.ber" >"$tmp/rj.txt"
+has "$tmp/rj.txt" "authentication-error (2)"; check "RTORJ bind error named" $?
+
 for f in "$own"/*.p22; do
   "$mg" decode --as p22 "$f" >/dev/null; check "decode $(basename "$f")" $?
 done
