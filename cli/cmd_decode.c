@@ -147,11 +147,13 @@ static void print_p1_content(const MTS_APDU_t *apdu, const struct mg_print_opts 
     int rc = mg_ipm_decode(ctd, m->content.buf, (size_t)m->content.size, &cv, &e);
     if (rc) {
         if (po->json)
-            printf("{\"content-error\":{\"offset\":%zu}}\n", e.offset);
+            printf(",{\"content-error\":{\"offset\":%zu}}\n", e.offset);
         else
             printf("%s: does not decode: at content byte %zu: %s\n", label, e.offset, e.what);
         return;
     }
+    if (po->json)
+        fputs(",", stdout);
     mg_print_value(stdout, ctd, cv, label, po);
     mg_ipm_free(ctd, cv);
 }
@@ -288,9 +290,15 @@ int cmd_decode_main(int argc, char **argv)
     }
     if (!po.json)
         printf("# %s: %s, %zu bytes\n", path, hit->what, len);
+    /* JSON for a P1 message is an array: the MTS-APDU, then its decoded content if any. */
+    int p1 = td == td_of("MTS-APDU");
+    if (po.json && p1)
+        fputs("[", stdout);
     mg_print_value(stdout, td, val, NULL, &po);
-    if (td == td_of("MTS-APDU"))
+    if (p1)
         print_p1_content(val, &po);
+    if (po.json && p1)
+        fputs("]\n", stdout);
 
     int ret = 0;
     if (reencode) {

@@ -39,6 +39,9 @@ cmp -s "$tmp/a.txt" "$tmp/b.txt"; check "DER re-encoding decodes to the same val
 "$mg" decode "$vec/x400/ber/wsample-p1-MTS-APDU-message-p772.ber" >"$tmp/p1.txt" 2>&1; rc=$?
 check "P1 MTS-APDU decodes (auto)" $rc
 has "$tmp/p1.txt" "content (P772)"; check "P1 content decoded by content type" $?
+"$mg" decode --json "$vec/x400/ber/wsample-p1-MTS-APDU-message-p772.ber" >"$tmp/p1.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if len(d)==2 and "content (P772)" in d[1] else 1)' "$tmp/p1.json"
+check "P1 JSON: the APDU and its content in one document" $?
 
 "$mg" decode "$own/ipm-full-heading.p22" >"$tmp/p22.txt"
 sed -n 1p "$tmp/p22.txt" | grep -qF "P2/P22 information object"; check "auto: P22 without STANAG 4406 extensions" $?
