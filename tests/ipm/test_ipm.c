@@ -469,6 +469,10 @@ static const struct {
      MG_ECONSTRAINT, 0, "constraint"},
     {"precedence is not an OCTET STRING", &asn_DEF_PrimaryPrecedence, "040103", MG_EPARSE, 0,
      "PrimaryPrecedence"},
+    {"UTF8String where PrintableString belongs, deep in the heading",
+     &asn_DEF_MMInformationObject, "a009 3105 6b03 0c0141 3000", MG_EPARSE, 6,
+     "mm.heading.this-IPM: unexpected element [UNIVERSAL 12] in ThisIPMField; expected "
+     "user-relative-identifier"},
     {"reserved length octet", &asn_DEF_InformationObject, "a0ff3100", MG_EPARSE, 0,
      "reserved length octet 0xFF"},
     {"empty", &asn_DEF_InformationObject, "", MG_EINCOMPLETE, 0, "empty"},
