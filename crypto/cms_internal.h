@@ -45,7 +45,8 @@ struct cms_policy {
 
 /* Validate cert for an S/MIME purpose (X509_PURPOSE_SMIME_SIGN / _ENCRYPT) against the policy's
  * anchors and CRLs. extra: more untrusted certificates (e.g. from the message), may be NULL.
- * Returns 0, MG_EREVOKED, MG_EEXPIRED or MG_EUNTRUSTED; why gets a one-line reason. */
+ * Returns 0, MG_EREVOKED, MG_EEXPIRED, MG_EDENIED (wrong purpose) or MG_EUNTRUSTED; why gets a
+ * one-line reason. */
 int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509) *extra,
                           int purpose, char *why, size_t whylen);
 

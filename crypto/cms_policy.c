@@ -327,6 +327,9 @@ int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509)
     case X509_V_ERR_CERT_NOT_YET_VALID:
         rc = MG_EEXPIRED;
         break;
+    case X509_V_ERR_INVALID_PURPOSE: /* trusted, but not issued for S/MIME */
+        rc = MG_EDENIED;
+        break;
     default:
         rc = MG_EUNTRUSTED;
     }

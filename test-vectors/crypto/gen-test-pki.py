@@ -15,6 +15,7 @@ Output (PEM unless noted):
   expired.pem expired.key            RSA, expired@example.org, valid 2000-2001
   revoked.pem revoked.key            RSA, revoked@example.org, listed in ca.crl
   rogue.pem rogue.key                self-signed RSA, not under the CA (untrusted)
+  server.pem server.key              RSA under the CA for TLS server use only (no emailProtection)
   ca.crl                             CRL of the CA listing revoked.pem
   *.der *.p8 (encrypted PKCS#8, passphrase in pass.txt), alice.p12 (password in pass.txt)
 """
@@ -76,7 +77,7 @@ def make_ca(out):
 
 
 def make_ee(out, base, email, serial, ca_key, ca_cert, kind="rsa", start=utc(2020),
-            end=utc(2099), self_signed=False):
+            end=utc(2099), self_signed=False, eku=ExtendedKeyUsageOID.EMAIL_PROTECTION):
     if kind == "ec":
         key = ec.generate_private_key(ec.SECP256R1())
         ku = x509.KeyUsage(True, False, False, False, True, False, False, False, False)
@@ -90,7 +91,7 @@ def make_ee(out, base, email, serial, ca_key, ca_cert, kind="rsa", start=utc(202
          .not_valid_before(start).not_valid_after(end)
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
          .add_extension(ku, critical=True)
-         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+         .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
          .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
          .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
     if not self_signed:
@@ -113,6 +114,7 @@ def main():
     make_ee(out, "expired", "expired@example.org", 14, ca_key, ca, start=utc(2000), end=utc(2001))
     _, revoked = make_ee(out, "revoked", "revoked@example.org", 15, ca_key, ca)
     make_ee(out, "rogue", "rogue@example.org", 16, None, None, self_signed=True)
+    make_ee(out, "server", "server@example.org", 17, ca_key, ca, eku=ExtendedKeyUsageOID.SERVER_AUTH)
     crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
            .last_update(utc(2020)).next_update(utc(2099))
            .add_revoked_certificate(x509.RevokedCertificateBuilder()

@@ -13,7 +13,7 @@ const unsigned char test_label1[10] = { 0x31, 0x08, 0x02, 0x01, 0x01, 0x06, 0x03
 const unsigned char test_label2[10] = { 0x31, 0x08, 0x02, 0x01, 0x02, 0x06, 0x03, 0x2a, 0x03, 0x04 };
 
 static const char *const names[T_N] = { "ca", "alice", "bob", "carol", "alice2", "expired",
-                                        "revoked", "rogue" };
+                                        "revoked", "rogue", "server" };
 
 void test_pki_load(struct test_pki *pki)
 {

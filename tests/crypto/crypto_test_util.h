@@ -7,7 +7,7 @@
 #include <openssl/x509.h>
 #include "cms_policy.h"
 
-enum tid { T_CA, T_ALICE, T_BOB, T_CAROL, T_ALICE2, T_EXPIRED, T_REVOKED, T_ROGUE, T_N };
+enum tid { T_CA, T_ALICE, T_BOB, T_CAROL, T_ALICE2, T_EXPIRED, T_REVOKED, T_ROGUE, T_SERVER, T_N };
 
 struct test_pki {
     X509 *cert[T_N];
