@@ -5,7 +5,7 @@ TESTBUILD  ?= build-test
 JOBS       ?= $(shell nproc)
 CONF       ?= etc/mixgate.conf
 
-.PHONY: all deps deps-test build run test test-build bench fuzz clean
+.PHONY: all deps deps-test build build-all run test bench fuzz clean
 
 all: build
 
@@ -15,7 +15,12 @@ deps:
 deps-test:
 	bash scripts/install-deps.sh --test
 
+# The daemon and the admin tool (what `make run` needs); `make build-all` builds every target.
 build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIXGATE_E2E=OFF >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target mixgated mixgate
+
+build-all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIXGATE_E2E=OFF >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 

@@ -109,13 +109,18 @@ int mg_read_file(const char *path, size_t limit, unsigned char **out, size_t *le
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? MG_ENOTFOUND : MG_EIO;
+    /* The buffer itself is unlimited: the file's limit is checked on what was read, so a
+     * small limit does not stop the 64 KiB read-ahead (one byte past it detects "too big"). */
     struct mg_buf b;
-    mg_buf_init(&b, limit);
+    mg_buf_init(&b, 0);
     int rc = 0;
     for (;;) {
-        if ((rc = mg_buf_reserve(&b, 65536)) != 0)
+        size_t chunk = 65536;
+        if (limit && limit + 1 - b.len < chunk)
+            chunk = limit + 1 - b.len;
+        if ((rc = mg_buf_reserve(&b, chunk)) != 0)
             break;
-        ssize_t n = read(fd, b.data + b.len, 65536);
+        ssize_t n = read(fd, b.data + b.len, chunk);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -71,7 +71,9 @@ static struct message *make_msg(unsigned seq, enum message_rcpt_state st)
 static int spool_write(const char *dir, const char *id, const void *data, size_t len)
 {
     char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, id);
+    int pn = snprintf(path, sizeof(path), "%s/%s", dir, id);
+    if (pn < 0 || (size_t)pn >= sizeof path)
+        return -1;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
