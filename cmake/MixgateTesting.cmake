@@ -84,3 +84,15 @@ function(mixgate_add_fuzz)
   set_tests_properties(fuzz.${F_NAME} PROPERTIES ENVIRONMENT "${MIXGATE_TEST_ENV}"
     TIMEOUT 300 LABELS "fuzz")
 endfunction()
+
+# Adds every immediate subfolder that has a CMakeLists.txt, in name order (tests/, channels/,
+# bench/ use it so each part can be added without editing a shared file).
+macro(mixgate_add_all_subdirs)
+  file(GLOB _mg_subdirs LIST_DIRECTORIES true CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  list(SORT _mg_subdirs)
+  foreach(_mg_d ${_mg_subdirs})
+    if(IS_DIRECTORY ${_mg_d} AND EXISTS ${_mg_d}/CMakeLists.txt)
+      add_subdirectory(${_mg_d})
+    endif()
+  endforeach()
+endmacro()
