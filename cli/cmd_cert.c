@@ -135,18 +135,20 @@ int cmd_cert_main(int argc, char **argv)
         unsigned char *in = NULL;
         size_t len;
         cms_result_init(&res);
+        /* the same path as a channel's: the policy's harvest switch stores each verified signer */
         if ((rc = cms_policy_create(&p)) || (rc = cert_store_fill_policy(s, p)) ||
-            (rc = mg_read_file(arg, 64u << 20, &in, &len))) {
+            (rc = cms_policy_set_harvest(p, db)) || (rc = mg_read_file(arg, 64u << 20, &in, &len))) {
             fprintf(stderr, "mixgate cert harvest: %s: %s\n", arg, mg_strerror(rc));
             exit_rc = 2;
         } else if ((rc = cms_unwrap(p, in, len, &res))) {
             fprintf(stderr, "mixgate cert harvest: %s: %s: %s\n", arg, mg_errname(rc), res.reason);
             exit_rc = (rc == MG_EPARSE || rc == MG_EIO) ? 2 : 1;
-        } else if ((rc = cert_store_harvest(s, &res)) < 0) {
-            fprintf(stderr, "mixgate cert harvest: %s\n", mg_strerror(rc));
+        } else if (res.harvest_status) {
+            fprintf(stderr, "mixgate cert harvest: %s\n", mg_strerror(res.harvest_status));
             exit_rc = 2;
         } else {
-            fprintf(stderr, "mixgate cert harvest: %d signer certificate(s) stored\n", rc);
+            fprintf(stderr, "mixgate cert harvest: %d new signer certificate(s) stored\n",
+                    res.harvested);
         }
         free(in);
         cms_result_free(&res);

@@ -305,8 +305,12 @@ int cmd_cms_main(int argc, char **argv)
             if (rc)
                 goto out;
         }
-    } else if (ntos) {
-        what = "--to needs --store";
+        /* the harvest switch is the policy's, as for a channel: cms_unwrap stores each signer
+         * that verified through the policy's own store connection */
+        if (o.harvest && unwrap && (rc = cms_policy_set_harvest(p, o.store)))
+            goto out;
+    } else if (ntos || o.harvest) {
+        what = ntos ? "--to needs --store" : "--harvest needs --store";
         rc = MG_EINVAL;
         goto out;
     }
@@ -368,12 +372,12 @@ int cmd_cms_main(int argc, char **argv)
             goto done;
         }
     }
-    if (o.harvest && store) {
-        int n = cert_store_harvest(store, &res);
-        if (n < 0)
-            fprintf(stderr, "mixgate cms %s: harvest: %s\n", action, mg_strerror(n));
+    if (o.harvest && unwrap) {
+        if (res.harvest_status)
+            fprintf(stderr, "mixgate cms %s: harvest: %s\n", action, mg_strerror(res.harvest_status));
         else
-            fprintf(stderr, "mixgate cms %s: harvested %d signer certificate(s)\n", action, n);
+            fprintf(stderr, "mixgate cms %s: harvested %d new signer certificate(s)\n", action,
+                    res.harvested);
     }
     if (res.header_mismatch)
         fprintf(stderr, "mixgate cms %s: warning: %s\n", action, res.reason);

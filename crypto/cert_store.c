@@ -363,6 +363,29 @@ int cert_store_harvest(struct cert_store *s, const struct cms_result *res)
     return n;
 }
 
+int cert_store_harvest_cert(struct cert_store *s, X509 *cert)
+{
+    unsigned char *der = NULL;
+    int dlen = i2d_X509(cert, &der);
+    if (dlen <= 0)
+        return MG_EPARSE;
+    sqlite3_stmt *st;
+    int rc = MG_EDB;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM certs WHERE der = ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, der, dlen, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        rc = r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : MG_EDB;
+        sqlite3_finalize(st);
+    }
+    OPENSSL_free(der);
+    if (rc == 1) {
+        int arc = cert_store_add(s, cert, NULL, 0, NULL, NULL);
+        if (arc)
+            rc = arc;
+    }
+    return rc;
+}
+
 int cert_store_list(struct cert_store *s, FILE *f)
 {
     sqlite3_stmt *st;

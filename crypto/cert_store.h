@@ -53,6 +53,10 @@ int cert_store_fill_policy(struct cert_store *s, struct cms_policy *p);
 /* Automatic harvesting: store the signer certificate of every verified signed layer. Returns
  * the number stored (new or known). */
 int cert_store_harvest(struct cert_store *s, const struct cms_result *res);
+/* Store one harvested certificate (no key, not an anchor) unless it is there already: a known
+ * certificate costs one read, no write lock. Returns 1 (new), 0 (known) or MG_E*. This is what
+ * the policy's harvest switch (cms_policy_set_harvest) calls during cms_unwrap. */
+int cert_store_harvest_cert(struct cert_store *s, X509 *cert);
 
 /* One line per certificate: id, flags, validity, emails, O/R address, subject. */
 int cert_store_list(struct cert_store *s, FILE *f);

@@ -6,6 +6,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/err.h>
 #include "cms_internal.h"
+#include "cert_store.h"
 #include "mg_err.h"
 
 int cms_policy_create(struct cms_policy **out)
@@ -59,7 +60,45 @@ void cms_policy_free(struct cms_policy *p)
     free(p->keys);
     free(p->receipt_to);
     ASN1_OBJECT_free(p->content_type);
+    cms_policy_set_harvest(p, NULL);
     free(p);
+}
+
+int cms_policy_set_harvest(struct cms_policy *p, const char *store_path)
+{
+    if (p->harvest) {
+        cert_store_close(p->harvest->store);
+        pthread_mutex_destroy(&p->harvest->lock);
+        free(p->harvest);
+        p->harvest = NULL;
+    }
+    if (!store_path)
+        return 0;
+    struct cms_harvest *h = calloc(1, sizeof *h);
+    if (!h)
+        return MG_ENOMEM;
+    if (pthread_mutex_init(&h->lock, NULL) != 0) {
+        free(h);
+        return MG_ENOMEM;
+    }
+    int rc = cert_store_open(&h->store, store_path, NULL);
+    if (rc) {
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return rc;
+    }
+    p->harvest = h;
+    return 0;
+}
+
+int cms_policy_harvest(const struct cms_policy *p, X509 *cert)
+{
+    if (!p->harvest || !cert)
+        return 0;
+    pthread_mutex_lock(&p->harvest->lock);
+    int rc = cert_store_harvest_cert(p->harvest->store, cert);
+    pthread_mutex_unlock(&p->harvest->lock);
+    return rc;
 }
 
 int cms_policy_set_signer(struct cms_policy *p, enum cms_layer_which which, X509 *cert,

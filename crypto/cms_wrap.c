@@ -24,6 +24,7 @@
 #include "cms_mime.h"
 #include "mg_buf.h"
 #include "mg_err.h"
+#include "mg_log.h"
 
 #define MAX_NEST CMS_MAX_LAYERS
 
@@ -775,6 +776,19 @@ static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const 
             free(*out);
             *out = NULL;
             goto out;
+        }
+    }
+    /* every signer of this layer verified: the harvest switch may keep their certificates */
+    for (int i = 0; p->harvest && i < sk_X509_num(signers); i++) {
+        int hrc = cms_policy_harvest(p, sk_X509_value(signers, i));
+        if (hrc > 0) {
+            res->harvested += hrc;
+        } else if (hrc < 0) {
+            char n[256], q[600];
+            res->harvest_status = hrc;
+            X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, i)), n, sizeof n);
+            mg_warn("cms_harvest_failed error=%s signer=%s", mg_errname(hrc),
+                    mg_log_quote(n, q, sizeof q));
         }
     }
 out:

@@ -1,7 +1,8 @@
 #!/bin/bash
 # mixgate cert and the store-backed paths of mixgate cms: import (PEM anchor, PKCS#12, DER with
 # an X.400 O/R address, CRL), list, show, export, encrypt by address (--store --to), decrypt with
-# the stored keys, refusal of a revoked recipient, harvest of a signer certificate.
+# the stored keys, refusal of a revoked recipient, harvest of a signer certificate (by
+# `cert harvest` and by the policy's harvest switch on `cms verify|unwrap --store --harvest`).
 # usage: cli_cert.sh MIXGATE PKI_DIR WORK_DIR
 set -u
 MG=$1; P=$2; W=$3
@@ -26,7 +27,13 @@ check encrypt_by_orname bash -c "$MG cms encrypt $S --to 'C=GB;ADMD= ;PRMD=mixga
 check refuse_revoked_recipient bash -c "$MG cms encrypt $S --to revoked@example.org msg.eml -o e3.eml 2> err.txt; test \$? = 1 && grep -q 'MG_EREVOKED\\|revoked' err.txt"
 check unknown_recipient bash -c "$MG cms encrypt $S --to nobody@example.org msg.eml 2> err2.txt; test \$? = 2 && grep -q 'MG_ENOTFOUND: no certificate' err2.txt"
 check harvest bash -c "$MG cms sign --key $P/carol.key --cert $P/carol.pem --ca $P/ca.pem msg.eml -o signed.eml && $MG cert harvest $S signed.eml && $MG cms encrypt $S --to carol@example.org msg.eml -o e4.eml"
-check harvest_on_unwrap bash -c "rm -f s2.db*; $MG cert import --store s2.db --anchor $P/ca.pem && $MG cms verify --store s2.db --harvest signed.eml -o /dev/null && $MG cert list --store s2.db | grep -q carol"
+check harvest_on_unwrap bash -c "rm -f s2.db*; $MG cert import --store s2.db --anchor $P/ca.pem && $MG cms verify --store s2.db --harvest signed.eml -o /dev/null 2> h1.txt && grep -q 'harvested 1 new' h1.txt && $MG cert list --store s2.db | grep -q carol &&
+  $MG cms unwrap --store s2.db --harvest signed.eml -o /dev/null 2> h2.txt && grep -q 'harvested 0 new' h2.txt && $MG cms encrypt --store s2.db --to carol@example.org msg.eml -o /dev/null"
+# the harvest switch never keeps the signer of a message that does not verify
+check harvest_altered_not_kept bash -c "rm -f s6.db*; $MG cms sign --detached --key $P/carol.key --cert $P/carol.pem --ca $P/ca.pem msg.eml -o det.eml && sed 's/hello store/hello stork/' det.eml > det-bad.eml &&
+  $MG cert import --store s6.db --anchor $P/ca.pem && { $MG cms verify --store s6.db --harvest det-bad.eml -o /dev/null 2> h3.txt; test \$? = 1; } && grep -q MG_EVERIFY h3.txt &&
+  ! $MG cert list --store s6.db | grep -q carol && $MG cms verify --store s6.db --harvest det.eml -o /dev/null && $MG cert list --store s6.db | grep -q carol"
+check harvest_needs_store bash -c "$MG cms verify --harvest --ca $P/ca.pem signed.eml -o /dev/null 2> h4.txt; test \$? = 2 && grep -q 'harvest needs --store' h4.txt"
 # CRL over HTTP from a loopback server, cached in the store, then used against a recipient
 openssl crl -in "$P/ca.crl" -outform DER -out ca.crl.der
 python3 -c '
