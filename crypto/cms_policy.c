@@ -64,29 +64,33 @@ void cms_policy_free(struct cms_policy *p)
     free(p);
 }
 
+static void harvest_free(struct cms_harvest *h)
+{
+    if (!h)
+        return;
+    cert_store_close(h->store);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
 int cms_policy_set_harvest(struct cms_policy *p, const char *store_path)
 {
-    if (p->harvest) {
-        cert_store_close(p->harvest->store);
-        pthread_mutex_destroy(&p->harvest->lock);
-        free(p->harvest);
-        p->harvest = NULL;
+    struct cms_harvest *h = NULL;
+    if (store_path) {
+        /* open the new store first: on failure the previous setting stays */
+        if (!(h = calloc(1, sizeof *h)))
+            return MG_ENOMEM;
+        if (pthread_mutex_init(&h->lock, NULL) != 0) {
+            free(h);
+            return MG_ENOMEM;
+        }
+        int rc = cert_store_open(&h->store, store_path, NULL);
+        if (rc) {
+            harvest_free(h);
+            return rc;
+        }
     }
-    if (!store_path)
-        return 0;
-    struct cms_harvest *h = calloc(1, sizeof *h);
-    if (!h)
-        return MG_ENOMEM;
-    if (pthread_mutex_init(&h->lock, NULL) != 0) {
-        free(h);
-        return MG_ENOMEM;
-    }
-    int rc = cert_store_open(&h->store, store_path, NULL);
-    if (rc) {
-        pthread_mutex_destroy(&h->lock);
-        free(h);
-        return rc;
-    }
+    harvest_free(p->harvest);
     p->harvest = h;
     return 0;
 }

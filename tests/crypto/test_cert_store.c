@@ -310,6 +310,25 @@ static void test_harvest_untrusted_signer(void **state)
     cms_policy_free(r);
 }
 
+static void test_harvest_bad_store(void **state)
+{
+    (void)state;
+    /* a store that cannot be opened is refused, and the previous setting stays */
+    char dbp[900];
+    harvest_db(dbp, sizeof dbp, "keep");
+    struct cms_policy *r = test_policy(&pki, 0);
+    assert_int_equal(cms_policy_set_harvest(r, dbp), 0);
+    assert_int_equal(cms_policy_set_harvest(r, "/nonexistent-mixgate-dir/x.db"), MG_EDB);
+    struct cms_result wr, ur;
+    make_signed(T_CAROL, -1, 0, &wr);
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+    assert_int_equal(ur.harvested, 1);
+    assert_true(store_has(dbp, "carol@example.org", pki.cert[T_CAROL], r));
+    cms_result_free(&wr);
+    cms_result_free(&ur);
+    cms_policy_free(r);
+}
+
 #define HARVEST_ROUNDS 12
 
 struct harvest_thread {
@@ -416,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_harvest),
         cmocka_unit_test(test_harvest_switch),
         cmocka_unit_test(test_harvest_untrusted_signer),
+        cmocka_unit_test(test_harvest_bad_store),
         cmocka_unit_test(test_harvest_two_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
