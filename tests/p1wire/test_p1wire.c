@@ -28,6 +28,7 @@
 #include "mg_ipm.h"
 #include "p1wire_pcap.h"
 
+#include "SubjectChoice.h"
 #include "User-data.h"
 
 #ifndef P1WIRE_IPM_DIR
@@ -51,6 +52,7 @@ struct p1wire_case {
     const char *local_id;
     const char *originator;      /* surname */
     const char *recipients[3];   /* surnames, NULL-terminated */
+    const char *subject;         /* replaces the IPM's subject; NULL for notifications */
     enum framing framing;
 };
 
@@ -61,17 +63,18 @@ struct p1wire_case {
 
 static const struct p1wire_case cases[] = {
     {"p22_ipm", "ipm-full-heading.p22", CT_P22, TS_P22, "X.420 Information Object",
-     "p1wire-ipm-0001", "sender", {"bob", "carol", NULL}, FRAME_CAPTURE},
+     "p1wire-ipm-0001", "sender", {"bob", "carol", NULL}, "Budget 2027 over P1", FRAME_CAPTURE},
     {"p22_ipn", "ipn-receipt.p22", CT_P22, TS_P22, "X.420 Information Object",
-     "p1wire-ipn-0002", "bob", {"sender", NULL}, FRAME_CAPTURE},
+     "p1wire-ipn-0002", "bob", {"sender", NULL}, NULL, FRAME_CAPTURE},
     {"p772_mm", "p772-full.p772", CT_P772, TS_P772, "STANAG 4406 Message",
-     "p1wire-mm-0003", "commander", {"unit-one", "unit-two", NULL}, FRAME_CAPTURE},
+     "p1wire-mm-0003", "commander", {"unit-one", "unit-two", NULL}, "OPORD 8 via RTSE",
+     FRAME_CAPTURE},
     {"p772_ipn", "p772-acp127-response.p772", CT_P772, TS_P772, "STANAG 4406 Message",
-     "p1wire-mmn-0004", "unit-one", {"commander", NULL}, FRAME_CAPTURE},
+     "p1wire-mmn-0004", "unit-one", {"commander", NULL}, NULL, FRAME_CAPTURE},
     {"p22_ipm_der", "ipm-full-heading.p22", CT_P22, TS_P22, "X.420 Information Object",
-     "p1wire-ipm-0005", "sender", {"bob", NULL}, FRAME_DER},
+     "p1wire-ipm-0005", "sender", {"bob", NULL}, "Plain DER framing", FRAME_DER},
     {"p772_mm_der", "p772-full.p772", CT_P772, TS_P772, "STANAG 4406 Message",
-     "p1wire-mm-0006", "commander", {"unit-one", NULL}, FRAME_DER},
+     "p1wire-mm-0006", "commander", {"unit-one", NULL}, "FLASH in one TPDU", FRAME_DER},
 };
 
 /* ---- building blocks ---- */
@@ -169,8 +172,10 @@ static void to_capture_style(struct mg_buf *b, int levels, size_t seg)
     mg_buf_free(&o);
 }
 
-/* Our P22/P772 content: the committed vector decoded and encoded again by mg_ipm (DER). */
-static void build_content(const char *vector, struct mg_buf *out)
+/* Our P22/P772 content: the committed vector decoded, its subject replaced by subject
+ * (when not NULL; the old one is copied to old) and encoded again by mg_ipm (DER). */
+static void build_content(const char *vector, const char *subject, char *old, size_t oldsz,
+                          struct mg_buf *out)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", P1WIRE_IPM_DIR, vector);
@@ -182,6 +187,16 @@ static void build_content(const char *vector, struct mg_buf *out)
     if (mg_ipm_decode_info(data, len, &io, &err) != 0)
         fail_msg("%s does not decode: at %zu: %s", vector, err.offset, err.what);
     free(data);
+    old[0] = 0;
+    if (subject) {
+        assert_int_equal(io->present, InformationObject_PR_ipm);
+        SubjectChoice_t *sc = io->choice.ipm.heading.subject;
+        assert_non_null(sc);
+        assert_int_equal(sc->present, SubjectChoice_PR_subject_field);
+        snprintf(old, oldsz, "%.*s", (int)sc->choice.subject_field.size,
+                 (const char *)sc->choice.subject_field.buf);
+        assert_int_equal(OCTET_STRING_fromString(&sc->choice.subject_field, subject), 0);
+    }
     assert_int_equal(mg_ipm_encode_info(io, out), 0);
     mg_ipm_free_info(io);
 }
@@ -439,23 +454,15 @@ static void send_cotp(struct p1wire_pcap *w, int from_server, const uint8_t *cot
 
 /* ---- the whole association ---- */
 
-static void write_pcap(const struct p1wire_case *c, const char *path)
+/* The association carrying one MTS-APDU (our DER) in framing fr, written to path. */
+static void write_pcap(const struct mg_buf *apdu, enum framing fr, const char *path)
 {
-    struct mg_buf content, apdu, transfer, cp, cpa, rlrq, rlre, s;
-    struct mg_buf *bufs[] = {&content, &apdu, &transfer, &cp, &cpa, &rlrq, &rlre, &s};
+    struct mg_buf transfer, cp, cpa, rlrq, rlre, s;
+    struct mg_buf *bufs[] = {&transfer, &cp, &cpa, &rlrq, &rlre, &s};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         mg_buf_init(bufs[i], 0);
 
-    build_content(c->vector, &content);
-    MTS_APDU_t *a = build_apdu(c, &content);
-    der_of(&asn_DEF_MTS_APDU, a, &apdu);
-    mg_asn1_free_MTS_APDU(a);
-    /* What we put on the wire decodes with our own decoder too, content and all. */
-    MTS_APDU_t *back = NULL;
-    assert_int_equal(mg_asn1_decode_MTS_APDU(apdu.data, apdu.len, &back, NULL), 0);
-    assert_int_equal(back->choice.message.content.size, (int)content.len);
-    mg_asn1_free_MTS_APDU(back);
-    build_transfer(&apdu, c->framing, &transfer);
+    build_transfer(apdu, fr, &transfer);
     reencode_vector("x400/ber/wsample-pres-CP-ppdu-aarq-rtorq-bind.ber", &asn_DEF_CP_type, &cp);
     reencode_vector("x400/ber/wsample-pres-CPA-ppdu-aare-rtoac.ber", &asn_DEF_CPA_PPDU, &cpa);
     build_release(0, &rlrq);
@@ -471,7 +478,7 @@ static void write_pcap(const struct p1wire_case *c, const char *path)
     spdu_connect_or_release(SI_AC, &cpa, &s);
     send_tsdu(&w, 1, &s, 1021);
     mg_buf_reset(&s);
-    if (c->framing == FRAME_CAPTURE) {
+    if (fr == FRAME_CAPTURE) {
         static const uint8_t activity_id[] = {0x02, 0x01, 0x01};
         spdu_pair(SI_GT_DT, SI_AS, PI_ACTIVITY_ID, activity_id, sizeof activity_id, &s);
         send_tsdu(&w, 0, &s, 1021);
@@ -482,7 +489,7 @@ static void write_pcap(const struct p1wire_case *c, const char *path)
     append(&s, transfer.data, transfer.len);
     /* Capture framing: several DT TPDUs (the capture's carry 346/443/18 bytes; 300 here so
      * that our smallest message spans two); DER framing: one. */
-    send_tsdu(&w, 0, &s, c->framing == FRAME_CAPTURE ? 300 : s.len);
+    send_tsdu(&w, 0, &s, fr == FRAME_CAPTURE ? 300 : s.len);
     mg_buf_reset(&s);
     spdu_pair(SI_GT_DT, SI_MAP, PI_SERIAL, "1", 1, &s);
     send_tsdu(&w, 0, &s, 1021);
@@ -520,8 +527,9 @@ static void run_tshark(const char *path, struct mg_buf *text)
     }
 }
 
-/* Lines of a vector's .expect / .tshark file, each one required in hay. */
-static int check_lines(const char *file, const char *hay, const char *what)
+/* Lines of a vector's .expect / .tshark file, each one required in hay (except replaced,
+ * a value the case changed). */
+static int check_lines(const char *file, const char *hay, const char *what, const char *replaced)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", P1WIRE_IPM_DIR, file);
@@ -532,7 +540,7 @@ static int check_lines(const char *file, const char *hay, const char *what)
     int n = 0, missing = 0;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = 0;
-        if (!line[0])
+        if (!line[0] || (replaced[0] && strcmp(line, replaced) == 0))
             continue;
         n++;
         if (!strstr(hay, line)) {
@@ -556,6 +564,47 @@ static void need(const char *hay, const char *needle, const char *where)
         fail_msg("tshark's %s lacks \"%s\"", where, needle);
 }
 
+/* Frame apdu, dissect it: *path is the pcap (kept on failure), text tshark's -V output. Fails
+ * on tshark errors, "Malformed" and expert errors or warnings, and checks that the transfer
+ * went through the layers it was given to. */
+static void dissect(const struct mg_buf *apdu, enum framing fr, const char *name, char *path,
+                    struct mg_buf *text)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_pcap(apdu, fr, path);
+    run_tshark(path, text);
+    const char *t = (const char *)text->data;
+    if (strstr(t, "Malformed") || strstr(t, "[Expert Info (Error") ||
+        strstr(t, "[Expert Info (Warning")) {
+        fprintf(stderr, "%s\n", t);
+        fail_msg("%s: tshark found errors in %s (kept for inspection)", name, path);
+    }
+    /* RTSE carried it, and in capture framing tshark reassembled the OCTET STRING segments
+     * and the COTP TPDUs as in the real capture. */
+    need(t, "X.228 OSI Reliable Transfer Service", "transfer");
+    need(t, "indirect-reference: 5", "transfer");
+    need(t, "SPDU Type: MAJOR SYNC POINT (MAP) SPDU (41)", "transfer");
+    need(t, "SPDU Type: MAJOR SYNC ACK (MAA) SPDU (42)", "transfer");
+    need(t, "    rlrq\n        reason: normal (0)", "release");
+    need(t, "    rlre\n        reason: normal (0)", "release");
+    if (fr == FRAME_CAPTURE) {
+        need(t, "SPDU Type: ACTIVITY START (AS) SPDU (45)", "transfer");
+        need(t, "OCTET STRING fragments", "transfer");
+        need(t, "COTP Segments", "transfer");
+    }
+}
+
+static void done_with(const char *path, struct mg_buf *text)
+{
+    if (getenv("MIXGATE_KEEP_PCAP")) /* for looking at it in wireshark */
+        fprintf(stderr, "pcap kept: %s\n", path);
+    else
+        unlink(path);
+    mg_buf_free(text);
+}
+
 static void message_in_tshark(void **state)
 {
     const struct p1wire_case *c = *state;
@@ -563,21 +612,25 @@ static void message_in_tshark(void **state)
     if (!atu_vector_path("x400/ber/wsample-pres-CP-ppdu-aarq-rtorq-bind.ber", probe,
                          sizeof probe))
         skip();
-    char path[] = "/tmp/mixgate-p1wire-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    write_pcap(c, path);
-
-    struct mg_buf text;
+    struct mg_buf content, apdu, text;
+    mg_buf_init(&content, 0);
+    mg_buf_init(&apdu, 0);
     mg_buf_init(&text, 64u << 20);
-    run_tshark(path, &text);
+    char old_subject[256];
+    build_content(c->vector, c->subject, old_subject, sizeof old_subject, &content);
+    MTS_APDU_t *a = build_apdu(c, &content);
+    der_of(&asn_DEF_MTS_APDU, a, &apdu);
+    mg_asn1_free_MTS_APDU(a);
+    /* What we put on the wire decodes with our own decoder too, content and all. */
+    MTS_APDU_t *back = NULL;
+    assert_int_equal(mg_asn1_decode_MTS_APDU(apdu.data, apdu.len, &back, NULL), 0);
+    assert_int_equal(back->choice.message.content.size, (int)content.len);
+    assert_memory_equal(back->choice.message.content.buf, content.data, content.len);
+    mg_asn1_free_MTS_APDU(back);
+
+    char path[] = "/tmp/mixgate-p1wire-XXXXXX";
+    dissect(&apdu, c->framing, c->name, path, &text);
     const char *t = (const char *)text.data;
-    if (strstr(t, "Malformed") || strstr(t, "[Expert Info (Error") ||
-        strstr(t, "[Expert Info (Warning")) {
-        fprintf(stderr, "%s\n", t);
-        fail_msg("%s: tshark found errors in %s (kept for inspection)", c->name, path);
-    }
     /* The P1 section: from the MTS-APDU line to the content heading. */
     const char *p1 = strstr(t, "MTS-APDU: message (0)");
     if (!p1) {
@@ -612,6 +665,8 @@ static void message_in_tshark(void **state)
     need(env, "priority: urgent (2)", "P1 envelope");
     need(env, "..1. .... = ia5-text: True", "P1 envelope");
     need(env, "arrival-time: 26-11-23 06:15:00 (UTC)", "P1 envelope");
+    snprintf(want, sizeof want, "content (%zu bytes)", content.len);
+    need(env, want, "P1 envelope");
     free(env);
 
     /* The content section: the vector's own values and tshark's wording of its typed ones. */
@@ -619,31 +674,138 @@ static void message_in_tshark(void **state)
     const char *dot = strrchr(c->vector, '.');
     int base = (int)(dot - c->vector);
     snprintf(file, sizeof file, "%.*s.expect", base, c->vector);
-    int n = check_lines(file, ct, "content");
+    int n = check_lines(file, ct, "content", old_subject);
     assert_true(n > 0);
     snprintf(file, sizeof file, "%.*s.tshark", base, c->vector);
-    n += check_lines(file, ct, "content");
-
-    /* The transfer framing tshark saw: RTSE carried it, and in capture framing it
-     * reassembled the OCTET STRING segments and the COTP TPDUs as in the real capture. */
-    need(t, "X.228 OSI Reliable Transfer Service", "transfer");
-    need(t, "indirect-reference: 5", "transfer");
-    need(t, "SPDU Type: MAJOR SYNC POINT (MAP) SPDU (41)", "transfer");
-    need(t, "SPDU Type: MAJOR SYNC ACK (MAA) SPDU (42)", "transfer");
-    need(t, "rlrq", "release");
-    need(t, "rlre", "release");
-    if (c->framing == FRAME_CAPTURE) {
-        need(t, "SPDU Type: ACTIVITY START (AS) SPDU (45)", "transfer");
-        need(t, "OCTET STRING fragments", "transfer");
-        need(t, "COTP Segments", "transfer");
+    n += check_lines(file, ct, "content", old_subject);
+    if (c->subject) {
+        snprintf(want, sizeof want, "            subject: %s\n", c->subject);
+        need(ct, want, "content heading");
+        if (strstr(ct, old_subject))
+            fail_msg("%s: the replaced subject \"%s\" is still in the content", c->name,
+                     old_subject);
+        n++;
     }
+
     fprintf(stderr, "%s: P1 message + %s content: %d content values found\n", c->name,
             c->content_header, n);
-    if (getenv("MIXGATE_KEEP_PCAP"))
-        fprintf(stderr, "pcap kept: %s\n", path);
-    else
-        unlink(path);
-    mg_buf_free(&text);
+    done_with(path, &text);
+    mg_buf_free(&content);
+    mg_buf_free(&apdu);
+}
+
+/* ---- the real capture's message, re-encoded by us ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of tshark's P1-message section (from "X.411 Message Transfer Service" followed by
+ * the message line, to the next frame), sorted: DER puts an envelope SET's fields in tag
+ * order where the capture's MTA had its own order, so only the lines as a multiset compare. */
+static char **message_lines(const char *text, size_t *n)
+{
+    const char *p = strstr(text, "X.411 Message Transfer Service\n    MTS-APDU: message (0)");
+    assert_non_null(p);
+    const char *end = strstr(p, "\nFrame ");
+    if (!end)
+        end = p + strlen(p);
+    size_t cap = 64, count = 0;
+    char **v = malloc(cap * sizeof *v);
+    assert_non_null(v);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (len) {
+            if (count == cap) {
+                cap *= 2;
+                char **nv = realloc(v, cap * sizeof *v);
+                assert_non_null(nv);
+                v = nv;
+            }
+            v[count] = strndup(p, len);
+            assert_non_null(v[count]);
+            count++;
+        }
+        p += len + 1;
+    }
+    qsort(v, count, sizeof *v, cmp_str);
+    *n = count;
+    return v;
+}
+
+static void free_lines(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The capture's MTS-APDU (indefinite-length BER from a real MTA) decoded and encoded again
+ * by mg_asn1 (DER: envelope SET reordered, definite lengths, the P772 content octets as they
+ * were), sent in both framings: tshark must show exactly the lines it shows for the original
+ * in the capture's frame 20, from the P1 envelope to the P772 body. */
+static void capture_message_reencoded(void **state)
+{
+    (void)state;
+    unsigned char *ber = NULL, *ref = NULL;
+    size_t ber_len = 0, ref_len = 0;
+    if (atu_read_vector("x400/ber/wsample-p1-MTS-APDU-message-p772.ber", &ber, &ber_len) != 0)
+        skip();
+    assert_int_equal(atu_read_vector("x400/p772-transfer-success.tshark-V.txt", &ref, &ref_len),
+                     0);
+    char *reftext = strndup((const char *)ref, ref_len);
+    assert_non_null(reftext);
+    free(ref);
+    size_t nref = 0;
+    char **want = message_lines(reftext, &nref);
+    free(reftext);
+    const char *p772_line = "STANAG 4406 Message"; /* the section reaches into the content */
+    assert_non_null(bsearch(&p772_line, want, nref, sizeof *want, cmp_str));
+
+    MTS_APDU_t *a = NULL;
+    struct mg_asn1_err err = {0};
+    if (mg_asn1_decode_MTS_APDU(ber, ber_len, &a, &err) != 0)
+        fail_msg("capture APDU does not decode: %s", err.what);
+    free(ber);
+    struct mg_buf apdu;
+    mg_buf_init(&apdu, 0);
+    der_of(&asn_DEF_MTS_APDU, a, &apdu);
+    mg_asn1_free_MTS_APDU(a);
+
+    static const enum framing framings[] = {FRAME_CAPTURE, FRAME_DER};
+    for (size_t f = 0; f < sizeof framings / sizeof framings[0]; f++) {
+        struct mg_buf text;
+        mg_buf_init(&text, 64u << 20);
+        char path[] = "/tmp/mixgate-p1wire-XXXXXX";
+        dissect(&apdu, framings[f], "capture_message_reencoded", path, &text);
+        size_t ngot = 0;
+        char **got = message_lines((const char *)text.data, &ngot);
+        /* Walk both sorted lists; report what only one side has. */
+        size_t i = 0, j = 0, diff = 0;
+        while (i < nref || j < ngot) {
+            int c = i == nref ? 1 : j == ngot ? -1 : strcmp(want[i], got[j]);
+            if (c == 0) {
+                i++;
+                j++;
+                continue;
+            }
+            diff++;
+            if (c < 0)
+                fprintf(stderr, "only in the capture: %s\n", want[i++]);
+            else
+                fprintf(stderr, "only in ours:        %s\n", got[j++]);
+        }
+        if (diff)
+            fail_msg("%zu lines of tshark's P1/P772 dissection differ (pcap kept: %s)", diff, path);
+        fprintf(stderr, "capture_message_reencoded (%s framing): all %zu lines match the "
+                        "capture's\n", framings[f] == FRAME_CAPTURE ? "capture" : "DER", ngot);
+        free_lines(got, ngot);
+        done_with(path, &text);
+    }
+    free_lines(want, nref);
+    mg_buf_free(&apdu);
 }
 
 int main(void)
@@ -661,10 +823,13 @@ int main(void)
         return 77;
     }
     setenv("HOME", "/tmp", 0); /* tshark wants a profile directory it may create */
-    struct CMUnitTest tests[sizeof cases / sizeof cases[0]];
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    enum { NCASES = sizeof cases / sizeof cases[0] };
+    struct CMUnitTest tests[NCASES + 1];
+    for (size_t i = 0; i < NCASES; i++) {
         tests[i] = (struct CMUnitTest){cases[i].name, message_in_tshark, NULL, NULL,
                                        (void *)&cases[i]};
     }
+    tests[NCASES] = (struct CMUnitTest){"capture_message_reencoded", capture_message_reencoded,
+                                        NULL, NULL, NULL};
     return cmocka_run_group_tests_name("p1wire", tests, NULL, NULL);
 }
