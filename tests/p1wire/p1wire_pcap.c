@@ -85,7 +85,8 @@ static int frame(struct p1wire_pcap *w, int from, uint8_t flags, const uint8_t *
 
     w->usec += 1000;
     uint8_t rec[16];
-    le32(rec, 1795910400u + w->usec / 1000000u); /* 2026-11-29 00:00 UTC + clock: deterministic output */
+    /* 2026-11-29 00:00 UTC plus the fake clock: the file is the same on every run. */
+    le32(rec, 1795910400u + w->usec / 1000000u);
     le32(rec + 4, w->usec % 1000000u);
     le32(rec + 8, (uint32_t)(14 + iplen));
     le32(rec + 12, (uint32_t)(14 + iplen));

@@ -7,7 +7,11 @@
  * MAJOR SYNC ACK, release), writes a pcap on TCP port 102 and runs `tshark -r FILE -V`.
  * A case fails on "Malformed", on any expert error or warning, and when tshark's P1 or
  * P22/P772 sections lack a value we put in (envelope values, the vector's .expect and .tshark
- * lines). A tshark that is missing is a failure (CI installs it); missing vectors skip. */
+ * lines, the case's own subject set through mg_ipm). A last test takes the capture's own P1
+ * message, decodes and re-encodes it with mg_asn1, and requires tshark's dissection of it to
+ * be line-for-line the capture's. A missing tshark is a failure (CI installs it); missing
+ * vectors skip (exit 77). */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -808,6 +812,46 @@ static void capture_message_reencoded(void **state)
     mg_buf_free(&apdu);
 }
 
+/* Capture framing byte for byte: the leading octets of our presentation user data for the
+ * transfer, up to the first RTTR segment, and of the EXTERNAL in it, are those the real MTA
+ * sent (read from the capture's initiator stream, after its GT+DT SPDUs); only the segment
+ * lengths differ (ours 256, theirs 327). */
+static void capture_framing_bytes(void **state)
+{
+    (void)state;
+    unsigned char *stream = NULL;
+    size_t slen = 0;
+    if (atu_read_vector("x400/streams/wsample-p772-transfer-initiator.tpkt", &stream, &slen) != 0)
+        skip();
+    static const uint8_t gt_dt_pres[] = {1, 0, 1, 0, 0x61, 0x80};
+    const uint8_t *theirs = memmem(stream, slen, gt_dt_pres, sizeof gt_dt_pres);
+    assert_non_null(theirs);
+    theirs += 4;
+    assert_true((size_t)(theirs - stream) + 64 <= slen);
+
+    struct mg_buf content, apdu, transfer;
+    mg_buf_init(&content, 0);
+    mg_buf_init(&apdu, 0);
+    mg_buf_init(&transfer, 0);
+    char old[256];
+    build_content(cases[0].vector, NULL, old, sizeof old, &content);
+    MTS_APDU_t *a = build_apdu(&cases[0], &content);
+    der_of(&asn_DEF_MTS_APDU, a, &apdu);
+    mg_asn1_free_MTS_APDU(a);
+    build_transfer(&apdu, FRAME_CAPTURE, &transfer);
+    /* 61 80 30 80 02 01 03 a0 80 24 80 04 82 | segment length | 28 80 02 01 05 a0 80 a0 80
+     * 31 80: fully-encoded-data, PDV-list, context 3, single-ASN1-type, RTTR segments;
+     * EXTERNAL, indirect-reference 5, single-ASN1-type, message [0], envelope SET. */
+    assert_true(transfer.len > 26);
+    assert_memory_equal(transfer.data, theirs, 13);
+    assert_memory_equal(transfer.data + 15, theirs + 15, 11);
+    assert_int_equal(transfer.data[13] << 8 | transfer.data[14], 256);
+    mg_buf_free(&content);
+    mg_buf_free(&apdu);
+    mg_buf_free(&transfer);
+    free(stream);
+}
+
 int main(void)
 {
     if (system("tshark -v >/dev/null 2>&1") != 0) {
@@ -824,12 +868,14 @@ int main(void)
     }
     setenv("HOME", "/tmp", 0); /* tshark wants a profile directory it may create */
     enum { NCASES = sizeof cases / sizeof cases[0] };
-    struct CMUnitTest tests[NCASES + 1];
+    struct CMUnitTest tests[NCASES + 2];
     for (size_t i = 0; i < NCASES; i++) {
         tests[i] = (struct CMUnitTest){cases[i].name, message_in_tshark, NULL, NULL,
                                        (void *)&cases[i]};
     }
     tests[NCASES] = (struct CMUnitTest){"capture_message_reencoded", capture_message_reencoded,
                                         NULL, NULL, NULL};
+    tests[NCASES + 1] = (struct CMUnitTest){"capture_framing_bytes", capture_framing_bytes, NULL,
+                                            NULL, NULL};
     return cmocka_run_group_tests_name("p1wire", tests, NULL, NULL);
 }
