@@ -657,7 +657,12 @@ static void message_in_tshark(void **state)
     need(env, want, "P1 envelope");
     snprintf(want, sizeof want, "originator-name " ORNAME_TSHARK, c->originator);
     need(env, want, "P1 envelope");
-    for (int i = 0; c->recipients[i]; i++) {
+    int nrcpt = 0;
+    while (c->recipients[nrcpt])
+        nrcpt++;
+    snprintf(want, sizeof want, "per-recipient-fields: %d item%s\n", nrcpt, nrcpt > 1 ? "s" : "");
+    need(env, want, "P1 envelope");
+    for (int i = 0; i < nrcpt; i++) {
         snprintf(want, sizeof want, "recipient-name " ORNAME_TSHARK, c->recipients[i]);
         need(env, want, "P1 envelope");
         snprintf(want, sizeof want, "originally-specified-recipient-number: %d", i + 1);
