@@ -30,7 +30,7 @@
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "mg_ipm.h"
-#include "p1wire_pcap.h"
+#include "pcap_writer.h"
 
 #include "SubjectChoice.h"
 #include "User-data.h"
@@ -431,7 +431,7 @@ static void tpkt(const uint8_t *cotp, size_t clen, const uint8_t *payload, size_
 
 /* A TSDU as DT TPDUs of at most tpdu bytes of data (end-of-TSDU on the last only), all in
  * one TCP send, as the capture's three TPKTs share one segment. */
-static void send_tsdu(struct p1wire_pcap *w, int from_server, const struct mg_buf *tsdu,
+static void send_tsdu(struct pcapw *w, int from_server, const struct mg_buf *tsdu,
                       size_t tpdu)
 {
     struct mg_buf t;
@@ -443,16 +443,16 @@ static void send_tsdu(struct p1wire_pcap *w, int from_server, const struct mg_bu
         tpkt(dt, sizeof dt, tsdu->data + off, n, &t);
         off += n;
     } while (off < tsdu->len);
-    assert_int_equal(p1wire_pcap_send(w, from_server, t.data, t.len), 0);
+    assert_int_equal(pcapw_send(w, from_server, t.data, t.len), 0);
     mg_buf_free(&t);
 }
 
-static void send_cotp(struct p1wire_pcap *w, int from_server, const uint8_t *cotp, size_t clen)
+static void send_cotp(struct pcapw *w, int from_server, const uint8_t *cotp, size_t clen)
 {
     struct mg_buf t;
     mg_buf_init(&t, 0);
     tpkt(cotp, clen, NULL, 0, &t);
-    assert_int_equal(p1wire_pcap_send(w, from_server, t.data, t.len), 0);
+    assert_int_equal(pcapw_send(w, from_server, t.data, t.len), 0);
     mg_buf_free(&t);
 }
 
@@ -472,8 +472,9 @@ static void write_pcap(const struct mg_buf *apdu, enum framing fr, const char *p
     build_release(0, &rlrq);
     build_release(1, &rlre);
 
-    struct p1wire_pcap w;
-    assert_int_equal(p1wire_pcap_open(&w, path), 0);
+    struct pcapw w;
+    /* 10.0.0.1 (the sending MTA) -> 10.0.0.2:102 (RFC 1006) */
+    assert_int_equal(pcapw_open(&w, path, 0x0a000001, 40102, 0x0a000002, 102), 0);
     send_cotp(&w, 0, cotp_cr, sizeof cotp_cr);
     send_cotp(&w, 1, cotp_cc, sizeof cotp_cc);
     spdu_connect_or_release(SI_CN, &cp, &s);
@@ -506,7 +507,7 @@ static void write_pcap(const struct mg_buf *apdu, enum framing fr, const char *p
     mg_buf_reset(&s);
     spdu_connect_or_release(SI_DN, &rlre, &s);
     send_tsdu(&w, 1, &s, 1021);
-    assert_int_equal(p1wire_pcap_close(&w), 0);
+    assert_int_equal(pcapw_close(&w), 0);
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         mg_buf_free(bufs[i]);
 }
