@@ -923,7 +923,7 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
     l->max_message_size = L->cfg->global.max_message_size;
     l->max_line_length = 2048;
     l->max_sessions = 200;
-    l->max_sessions_per_client = 20;
+    l->max_sessions_per_client = 50;   /* as Postfix (smtpd_client_connection_count_limit) */
     l->command_timeout = 300;
     l->data_timeout = 600;
     l->smtputf8 = true;
