@@ -109,16 +109,30 @@ static void on_handle_closed(uv_handle_t *h)
     conn_unref(c);
 }
 
-static void conn_close(struct conn *c)
+/* A session stops counting against max_sessions and max_sessions_per_client as soon as its
+ * last reply is queued (QUIT, 421, a TLS failure): it takes no more commands, and a client
+ * that reconnects right after QUIT must not be refused while our 221 is still being written. */
+static void conn_uncount(struct conn *c)
 {
-    if (c->closing)
-        return;
-    c->closing = 1;
     if (c->counted_open) {
         c->counted_open = 0;
         c->srv->nopen--;
         c->srv->stats.sessions_open--;
     }
+}
+
+static void conn_finishing(struct conn *c)
+{
+    c->close_after_write = 1;
+    conn_uncount(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    conn_uncount(c);
     mg_info("event=smtp_disconnect session=%s client=%s", c->id, c->addr);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -249,7 +263,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (rc) {
         mg_info("event=smtp_tls_error session=%s client=%s err=%s", c->id, c->addr,
                 rc == MG_ECLOSED ? "close_notify" : tls_io_last_error(c->tls));
-        c->close_after_write = 1;
+        conn_finishing(c);
         if (c->writes == 0)
             conn_close(c);
         return;
@@ -279,7 +293,7 @@ static void conn_after(struct conn *c)
     if (s->state == SMTP_SESSION_DONE) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = 0;
-        c->close_after_write = 1;
+        conn_finishing(c);
         if (c->writes == 0)
             conn_close(c);
         else /* a client that never reads must not keep the session forever */
@@ -290,7 +304,7 @@ static void conn_after(struct conn *c)
         s->want_starttls = 0;
         /* The 220 went out in plaintext above; from here on everything is TLS. */
         if (tls_io_create(&c->tls, c->srv->opts.tls_ctx, 1, NULL)) {
-            c->close_after_write = 1;
+            conn_finishing(c);
             if (c->writes == 0)
                 conn_close(c);
             return;
@@ -375,11 +389,12 @@ void smtp_server_txn_complete(struct smtp_server_txn *t, const struct smtp_reply
 
 int smtp_server_txn_client_gone(const struct smtp_server_txn *t) { return t->c->closing; }
 
-static int client_count(const struct smtp_server *s, const char *addr)
+/* Sessions from addr that still count (see conn_uncount); the new one is not counted yet. */
+static unsigned client_count(const struct smtp_server *s, const char *addr)
 {
-    int n = 0;
+    unsigned n = 0;
     for (const struct conn *c = s->conns; c; c = c->next)
-        if (!c->closing && !strcmp(c->addr, addr))
+        if (c->counted_open && !strcmp(c->addr, addr))
             n++;
     return n;
 }
@@ -431,7 +446,7 @@ static void on_connection(uv_stream_t *ls, int status)
     unsigned max_total = s->opts.max_sessions ? s->opts.max_sessions : 100;
     unsigned max_client = s->opts.max_sessions_per_client ? s->opts.max_sessions_per_client : 20;
     mg_info("event=smtp_connect session=%s client=%s port=%d", c->id, c->addr, c->port);
-    if (s->nopen >= max_total || (unsigned)client_count(s, c->addr) > max_client) {
+    if (s->nopen >= max_total || client_count(s, c->addr) >= max_client) {
         const char *why = s->nopen >= max_total ? "Too many connections" : "Too many connections from your address";
         mg_buf_appendf(&c->sess.out, "421 4.7.0 %s %s, try again later\r\n", s->hostname, why);
         mg_info("event=smtp_reject session=%s client=%s cmd=connect code=421 enhanced=4.7.0 text=\"%s\"",

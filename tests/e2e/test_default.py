@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End to end: the shipped default configuration (etc/mixgate.conf) with swaks, file delivery,
 the admin CLI, relay control, and a clean SIGTERM stop."""
-import os, subprocess
+import os, socket, subprocess
 from harness import *
 
 CONF = os.path.join(SRC, "etc/mixgate.conf")
@@ -74,6 +74,46 @@ def t_relay_denied_for_outside_domain():
         d.stop()
 
 
+def t_reconnect_after_quit_within_client_limit():
+    """A session that said QUIT no longer counts against max_sessions_per_client, even while
+    its 221 is still being written and its socket closed: N clients that each reconnect as
+    soon as they have the 221 never exceed a limit of N (as Postfix's smtp-source does)."""
+    import threading
+    n = 10
+    wd = Workdir("default-reconnect")
+    conf = write(wd.sub("limit.conf"), open(CONF).read().replace(
+        "max_sessions_per_client = 50;", "max_sessions_per_client = %d;" % n))
+    d = Daemon(wd, conf).start()
+    refused = []
+    try:
+        # Daemon.start() probed the port with a connection of its own: let it go first.
+        wait_for(lambda: "event=smtp_disconnect" in d.log_text(), 20, "the start-up probe to close")
+
+        def client():
+            for _ in range(100):
+                s = socket.create_connection(("127.0.0.1", d.port))
+                if not s.recv(512).startswith(b"220"):
+                    refused.append(1)
+                    s.close()
+                    continue
+                s.sendall(b"QUIT\r\n")
+                got = b""
+                while b"221 " not in got:
+                    chunk = s.recv(512)
+                    if not chunk:
+                        break
+                    got += chunk
+                s.close()
+        ts = [threading.Thread(target=client) for _ in range(n)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not refused, "%d of %d reconnects refused with a per-client limit of %d" % (len(refused), n * 100, n)
+    finally:
+        d.stop()
+
+
 def t_sigterm_keeps_queue():
     wd = Workdir("default-restart")
     d = Daemon(wd, CONF).start()
@@ -90,4 +130,5 @@ run([("check_config_shipped_files", t_check_config_shipped_files),
      ("swaks_to_file", t_swaks_to_file),
      ("admin_cli", t_admin_cli_and_hold),
      ("relay_denied_for_outside_domain", t_relay_denied_for_outside_domain),
+     ("reconnect_after_quit_within_client_limit", t_reconnect_after_quit_within_client_limit),
      ("sigterm_keeps_queue", t_sigterm_keeps_queue)])
