@@ -100,6 +100,97 @@ static int decode_as(asn_TYPE_descriptor_t *td, const unsigned char *buf, size_t
     return rc;
 }
 
+/* Labels from other tools break their schemas in two known ways: an empty category SET where
+ * SIZE (1..MAX) forbids it (spiffing writes one for a label without categories), and an X.411
+ * privacy mark sent as UTF8String where X.411 allows only PrintableString (XEP-0258 samples).
+ * The strict decode refuses both; an operator still wants to see the label, with the rule it
+ * breaks named. This second chance tries the label types only, leniently, and says what it
+ * tolerated in note (the decode stays strict everywhere else). */
+static int decode_label_lenient(const char *as, int is_auto, const unsigned char *buf, size_t len,
+                                const struct as_type **hit, asn_TYPE_descriptor_t **td, void **val,
+                                char *note, size_t notesz)
+{
+    static const char *const label_pdus[] = { "ESSSecurityLabel", "SecurityLabel", "Clearance" };
+    for (size_t k = 0; k < sizeof label_pdus / sizeof label_pdus[0]; k++) {
+        const struct as_type *ty = NULL;
+        for (size_t i = 0; i < NTYPES; i++)
+            if (!strcmp(types[i].pdu, label_pdus[k]) && (is_auto || !strcmp(types[i].as, as)))
+                ty = &types[i];
+        asn_TYPE_descriptor_t *t = ty ? td_of(ty->pdu) : NULL;
+        if (!t)
+            continue;
+        struct mg_asn1_err e = {0};
+        if (mg_asn1_decode_ex(t, buf, len, MG_ASN1_LENIENT_SIZES, val, &e) == 0) {
+            snprintf(note, notesz, "not valid as %s: a list that must hold at least one element "
+                     "is empty (shown anyway)", ty->what);
+            *hit = ty;
+            *td = t;
+            return 0;
+        }
+        if (t != td_of("SecurityLabel"))
+            continue;
+        /* Find a top-level UTF8String (the privacy mark) in a definite-length SET and, if its
+         * text is printable, decode a copy with that one tag changed to PrintableString. A
+         * small walk over the outer TLVs only: asn1c has no way to relax one member's type. */
+        if (len < 2 || buf[0] != 0x31)
+            continue;
+        size_t pos = 1, body;
+        if (buf[pos] < 0x80) {
+            body = buf[pos++];
+        } else {
+            size_t nl = buf[pos++] & 0x7f;
+            if (nl == 0 || nl > 4 || pos + nl > len)
+                continue;
+            body = 0;
+            while (nl--)
+                body = (body << 8) | buf[pos++];
+        }
+        if (body != len - pos)
+            continue;
+        while (pos + 2 <= len) {
+            size_t tagpos = pos, l = buf[pos + 1], hdr = 2;
+            if (l >= 0x80) {
+                size_t nl = l & 0x7f;
+                if (nl == 0 || nl > 4 || pos + 2 + nl > len)
+                    break;
+                l = 0;
+                for (size_t b = 0; b < nl; b++)
+                    l = (l << 8) | buf[pos + 2 + b];
+                hdr += nl;
+            }
+            if (pos + hdr + l > len)
+                break;
+            if (buf[tagpos] == 0x0c) {
+                int printable = l > 0;
+                for (size_t b = 0; b < l; b++) {
+                    unsigned char ch = buf[pos + hdr + b];
+                    printable &= (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                                 (ch >= '0' && ch <= '9') || strchr(" '()+,-./:=?", ch) != NULL;
+                }
+                if (!printable)
+                    break;
+                unsigned char *copy = malloc(len);
+                if (!copy)
+                    return MG_ENOMEM;
+                memcpy(copy, buf, len);
+                copy[tagpos] = 0x13;   /* PrintableString */
+                int rc = mg_asn1_decode_ex(t, copy, len, MG_ASN1_LENIENT_SIZES, val, &e);
+                free(copy);
+                if (rc == 0) {
+                    snprintf(note, notesz, "not valid as %s: the privacy mark is a UTF8String, "
+                             "X.411 allows only PrintableString (shown as if PrintableString)", ty->what);
+                    *hit = ty;
+                    *td = t;
+                    return 0;
+                }
+                break;
+            }
+            pos += hdr + l;
+        }
+    }
+    return MG_EPARSE;
+}
+
 /* P22 and P772 share their encoding; a P772 heading carries STANAG 4406 extensions. */
 static int looks_p772(const InformationObject_t *io)
 {
@@ -256,6 +347,9 @@ int cmd_decode_main(int argc, char **argv)
             best_type = types[i].what;
         }
     }
+    char lenient_note[300] = "";
+    if (!hit)
+        decode_label_lenient(as, is_auto, buf, len, &hit, &td, &val, lenient_note, sizeof lenient_note);
     if (!hit) {
         fprintf(stderr, "mixgate decode: %s: %s at byte %zu (0x%zx) of %zu: %s%s%s\n", path,
                 mg_strerror(best_rc), best_off, best_off, len, best_what,
@@ -290,6 +384,11 @@ int cmd_decode_main(int argc, char **argv)
     }
     if (!po.json)
         printf("# %s: %s, %zu bytes\n", path, hit->what, len);
+    if (lenient_note[0]) {
+        if (!po.json)
+            printf("# note: %s\n", lenient_note);
+        fprintf(stderr, "mixgate decode: %s: %s\n", path, lenient_note);
+    }
     /* JSON for a P1 message is an array: the MTS-APDU, then its decoded content if any. */
     int p1 = td == td_of("MTS-APDU");
     if (po.json && p1)

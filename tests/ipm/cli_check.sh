@@ -80,4 +80,21 @@ has "$tmp/bad.err" "expected subject-ipm"; check "wrong tag says what was expect
 
 "$mg" decode --as nonsense "$p772" >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ]; check "unknown --as is a usage error" $?
+
+# Every third-party BER vector decodes (--as auto) to a tree.
+for f in "$vec"/x400/ber/*.ber "$vec"/x400/ber/*.p772 "$vec"/labels/spiffing/*.ber \
+         "$vec"/labels/spiffing/generated-ber/*.ber "$vec"/labels/ess/*; do
+  "$mg" decode "$f" >"$tmp/v.txt" 2>"$tmp/v.err"; rc=$?
+  check "vector $(basename "$f") decodes" $rc
+done
+# Labels that break their schema are shown, with the rule they break named.
+"$mg" decode "$vec/labels/ess/xep0258-equiv-aqua-obsolete.der" >"$tmp/aqua.txt" 2>"$tmp/aqua.err"
+has "$tmp/aqua.err" "privacy mark is a UTF8String, X.411 allows only PrintableString"; check "UTF8String X.411 privacy mark named" $?
+has "$tmp/aqua.txt" 'privacy-mark: "Aqua (obsolete)"'; check "UTF8String X.411 privacy mark shown" $?
+"$mg" decode "$vec/labels/spiffing/generated-ber/nato-4774-extra-1.ber" >"$tmp/empty.txt" 2>"$tmp/empty.err"
+has "$tmp/empty.err" "must hold at least one element is empty"; check "empty category set named" $?
+has "$tmp/empty.txt" "security-policy-identifier: 1.3.26.1.3.1"; check "empty category set label shown" $?
+# A valid label carries no such note.
+"$mg" decode "$vec/labels/ess/rfc4134-4.10-ESSSecurityLabel.der" >/dev/null 2>"$tmp/ok.err"
+[ ! -s "$tmp/ok.err" ]; check "valid label decodes without a note" $?
 exit $fail
