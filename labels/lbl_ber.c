@@ -269,6 +269,36 @@ static int decode_err(int rc, const struct mg_asn1_err *ae, const char *what, st
     return rc;
 }
 
+/* The start of every decoder here: size limits, a strict decode, then one retry on a
+ * tolerant_copy() for what real labels get wrong (retag_mark: a UTF8String privacy mark in
+ * X.411). On failure the strict decode's error is the one reported. noun is "label" or
+ * "clearance" (size messages), what the type's name (parse messages). */
+static int decode_tolerant(const asn_TYPE_descriptor_t *td, const void *ber, size_t len, int retag_mark,
+                           const char *noun, const char *what, void **v, struct lbl_err *err)
+{
+    if (!len) {
+        lbl_err_set(err, "No data to parse");
+        return MG_EPARSE;
+    }
+    if (len > LBL_BER_MAX_BYTES) {
+        lbl_err_set(err, "%s larger than %d bytes", noun, LBL_BER_MAX_BYTES);
+        return MG_ETOOBIG;
+    }
+    struct mg_asn1_err ae = { 0 };
+    int rc = mg_asn1_decode(td, ber, len, v, &ae);
+    if (!rc)
+        return 0;
+    size_t fl = 0;
+    unsigned char *fixed = tolerant_copy(ber, len, retag_mark, &fl);
+    struct mg_asn1_err ae2 = { 0 };
+    if (!fixed || mg_asn1_decode(td, fixed, fl, v, &ae2)) {
+        free(fixed);
+        return decode_err(rc, &ae, what, err);
+    }
+    free(fixed);
+    return 0;
+}
+
 static int set_mark(struct lbl_label *l, const uint8_t *buf, int size)
 {
     if (size <= 0 || size > 4096)
@@ -316,27 +346,11 @@ static int ess_from(const ESSSecurityLabel_t *v, struct lbl_label *out, struct l
 int lbl_ess_decode(const void *der, size_t len, struct lbl_label *out, struct lbl_err *err)
 {
     lbl_label_free(out);
-    if (!len) {
-        lbl_err_set(err, "No data to parse");
-        return MG_EPARSE;
-    }
-    if (len > LBL_BER_MAX_BYTES) {
-        lbl_err_set(err, "label larger than %d bytes", LBL_BER_MAX_BYTES);
-        return MG_ETOOBIG;
-    }
     ESSSecurityLabel_t *v = NULL;
-    struct mg_asn1_err ae = { 0 };
-    int rc = mg_asn1_decode_ESSSecurityLabel(der, len, &v, &ae);
-    if (rc) {
-        size_t fl = 0;
-        unsigned char *fixed = tolerant_copy(der, len, 0, &fl);
-        struct mg_asn1_err ae2 = { 0 };
-        if (!fixed || mg_asn1_decode_ESSSecurityLabel(fixed, fl, &v, &ae2)) {
-            free(fixed);
-            return decode_err(rc, &ae, "ESS security label", err);
-        }
-        free(fixed);
-    }
+    int rc = decode_tolerant(&asn_DEF_ESSSecurityLabel, der, len, 0, "label", "ESS security label",
+                             (void **)&v, err);
+    if (rc)
+        return rc;
     rc = ess_from(v, out, err);
     mg_asn1_free_ESSSecurityLabel(v);
     if (rc)
@@ -437,28 +451,11 @@ static unsigned char *tolerant_copy(const unsigned char *p, size_t len, int reta
 int lbl_x411_decode(const void *ber, size_t len, struct lbl_label *out, struct lbl_err *err)
 {
     lbl_label_free(out);
-    if (!len) {
-        lbl_err_set(err, "No data to parse");
-        return MG_EPARSE;
-    }
-    if (len > LBL_BER_MAX_BYTES) {
-        lbl_err_set(err, "label larger than %d bytes", LBL_BER_MAX_BYTES);
-        return MG_ETOOBIG;
-    }
     SecurityLabel_t *v = NULL;
-    struct mg_asn1_err ae = { 0 };
-    int rc = mg_asn1_decode_SecurityLabel(ber, len, &v, &ae);
-    if (rc) {
-        size_t fl = 0;
-        unsigned char *fixed = tolerant_copy(ber, len, 1, &fl);
-        struct mg_asn1_err ae2 = { 0 };
-        if (!fixed || mg_asn1_decode_SecurityLabel(fixed, fl, &v, &ae2)) {
-            free(fixed);
-            return decode_err(rc, &ae, "X.411 security label", err);
-        }
-        free(fixed);
-        rc = 0;
-    }
+    int rc = decode_tolerant(&asn_DEF_SecurityLabel, ber, len, 1, "label", "X.411 security label",
+                             (void **)&v, err);
+    if (rc)
+        return rc;
     if (v->security_policy_identifier &&
         mg_asn1_oid_str(v->security_policy_identifier, out->policy, sizeof out->policy)) {
         lbl_err_set(err, "malformed security policy identifier");
@@ -491,27 +488,10 @@ out:
 int lbl_clearance_ber_decode(const void *ber, size_t len, struct lbl_clearance *out, struct lbl_err *err)
 {
     lbl_clearance_free(out);
-    if (!len) {
-        lbl_err_set(err, "No data to parse");
-        return MG_EPARSE;
-    }
-    if (len > LBL_BER_MAX_BYTES) {
-        lbl_err_set(err, "clearance larger than %d bytes", LBL_BER_MAX_BYTES);
-        return MG_ETOOBIG;
-    }
     Clearance_t *v = NULL;
-    struct mg_asn1_err ae = { 0 };
-    int rc = mg_asn1_decode_Clearance(ber, len, &v, &ae);
-    if (rc) {
-        size_t fl = 0;
-        unsigned char *fixed = tolerant_copy(ber, len, 0, &fl);
-        struct mg_asn1_err ae2 = { 0 };
-        if (!fixed || mg_asn1_decode_Clearance(fixed, fl, &v, &ae2)) {
-            free(fixed);
-            return decode_err(rc, &ae, "clearance", err);
-        }
-        free(fixed);
-    }
+    int rc = decode_tolerant(&asn_DEF_Clearance, ber, len, 0, "clearance", "clearance", (void **)&v, err);
+    if (rc)
+        return rc;
     if (mg_asn1_oid_str(&v->policyId, out->policy, sizeof out->policy)) {
         lbl_err_set(err, "malformed clearance policy identifier");
         rc = MG_EPARSE;
