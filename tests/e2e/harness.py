@@ -64,6 +64,7 @@ class Daemon:
     def __init__(self, wd, conf, env=None, port=None, var=None):
         self.wd = wd
         self.conf = conf
+        self.port_fixed = port is not None
         self.port = port or free_port()
         self.var = var or wd.sub("var")
         self.env = dict(os.environ)
@@ -75,13 +76,24 @@ class Daemon:
         self.starts = 0
 
     def start(self):
-        self.starts += 1
-        logf = open(self.log, "ab")
-        logf.write(b"---- start %d\n" % self.starts)
-        logf.flush()
-        self.proc = subprocess.Popen([MIXGATED, "-c", self.conf], env=self.env, stdout=logf, stderr=logf)
-        logf.close()
-        wait_port(self.port, proc=self.proc)
+        # free_port() cannot reserve the port: a test running beside this one may take it
+        # before the daemon binds. Then the daemon exits at once, and we try another port.
+        for attempt in range(3):
+            self.starts += 1
+            logf = open(self.log, "ab")
+            logf.write(b"---- start %d\n" % self.starts)
+            logf.flush()
+            self.proc = subprocess.Popen([MIXGATED, "-c", self.conf], env=self.env, stdout=logf, stderr=logf)
+            logf.close()
+            try:
+                wait_port(self.port, proc=self.proc)
+                break
+            except AssertionError:
+                if self.port_fixed or attempt == 2 or self.proc.poll() is None or \
+                        "listen_failed" not in self.log_text():
+                    raise
+                self.port = free_port()
+                self.env["MIXGATE_SMTP_LISTEN"] = "127.0.0.1:%d" % self.port
         wait_for(lambda: os.path.exists(self.control()), 10, "the control socket")
         return self
 
@@ -140,16 +152,23 @@ class Sink:
 
     def __init__(self, wd, name="sink", port=None, args=()):
         self.dir = wd.sub(name)
+        self.port_fixed = port is not None
         self.port = port or free_port()
         self.args = list(args)
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen([PY, os.path.join(SRC, "tests/e2e/sink.py"), "--port", str(self.port),
-                                      "--dir", self.dir] + self.args, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("READY"):
-            raise AssertionError("sink did not start: %r" % line)
+        for attempt in range(3):
+            self.proc = subprocess.Popen([PY, os.path.join(SRC, "tests/e2e/sink.py"), "--port", str(self.port),
+                                          "--dir", self.dir] + self.args, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, text=True)
+            line = self.proc.stdout.readline()
+            if line.startswith("READY"):
+                break
+            self.proc.wait()
+            if self.port_fixed or attempt == 2:
+                raise AssertionError("sink did not start on port %d: %r" % (self.port, line))
+            self.port = free_port()   # taken by a test running beside us (see Daemon.start)
         wait_port(self.port)
         return self
 
