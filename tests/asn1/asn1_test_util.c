@@ -17,7 +17,12 @@
 #include "PersonalName.h"
 #include "PrivateDomainIdentifier.h"
 #include "PrivateDomainName.h"
+#include "ACSE-apdu.h"
+#include "PDV-list.h"
+#include "User-data-PPDU.h"
+#include "mg_asn1.h"
 #include "mg_buf.h"
+#include "mg_err.h"
 
 const char *atu_vector_path(const char *rel, char *buf, size_t bufsz)
 {
@@ -160,4 +165,58 @@ void atu_free_strs(char **vals, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(vals[i]);
+}
+
+int atu_append_der(const asn_TYPE_descriptor_t *td, const void *v, struct mg_buf *out)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    int rc = mg_asn1_encode_der(td, v, &der, &len);
+    if (!rc)
+        rc = mg_buf_append(out, der, len);
+    free(der);
+    return rc;
+}
+
+int atu_build_release(int response, struct mg_buf *out)
+{
+    int rc = MG_ENOMEM;
+    struct mg_buf acse;
+    mg_buf_init(&acse, 0);
+    ACSE_apdu_t *a = calloc(1, sizeof *a);
+    long *reason = calloc(1, sizeof *reason);   /* 0 = normal */
+    User_data_PPDU_t *ud = calloc(1, sizeof *ud);
+    PDV_list_t *pdv = calloc(1, sizeof *pdv);
+    if (!a || !reason || !ud || !pdv) {
+        free(a); free(reason); free(ud); free(pdv);
+        return MG_ENOMEM;
+    }
+    if (response) {
+        a->present = ACSE_apdu_PR_rlre;
+        a->choice.rlre.reason = reason;
+    } else {
+        a->present = ACSE_apdu_PR_rlrq;
+        a->choice.rlrq.reason = reason;
+    }
+    ud->present = User_data_PR_fully_encoded_data;
+    pdv->presentation_context_identifier = 1;
+    pdv->presentation_data_values.present = PDV_list__presentation_data_values_PR_single_ASN1_type;
+    if (ASN_SEQUENCE_ADD(&ud->choice.fully_encoded_data.list, pdv) != 0) {
+        free(pdv);
+        goto out;
+    }
+    if ((rc = atu_append_der(&asn_DEF_ACSE_apdu, a, &acse)) != 0)
+        goto out;
+    /* The ACSE APDU's DER becomes the ANY's bytes; the PPDU owns them from here. */
+    ANY_t *any = &pdv->presentation_data_values.choice.single_ASN1_type;
+    size_t n = 0;
+    any->buf = mg_buf_steal(&acse, &n);
+    any->size = (int)n;
+out:
+    if (!rc)
+        rc = atu_append_der(&asn_DEF_User_data_PPDU, ud, out);
+    mg_asn1_free_User_data_PPDU(ud);
+    mg_asn1_free_ACSE_apdu(a);
+    mg_buf_free(&acse);
+    return rc;
 }

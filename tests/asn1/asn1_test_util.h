@@ -4,6 +4,7 @@
 #ifndef ASN1_TEST_UTIL_H
 #define ASN1_TEST_UTIL_H
 
+struct mg_buf;
 #include <stddef.h>
 
 #include "mg_asn1.h"
@@ -28,5 +29,13 @@ void atu_mtsid_text(const MTSIdentifier_t *id, char *buf, size_t bufsz);
 size_t atu_tshark_values(const char *tshark_rel, const char *from, const char *to,
                          const char *key, char **vals, size_t max);
 void atu_free_strs(char **vals, size_t n);
+
+
+/* Appends the DER of v to out. 0, or the encoder's MG_E* code (the caller asserts). */
+int atu_append_der(const asn_TYPE_descriptor_t *td, const void *v, struct mg_buf *out);
+/* Appends presentation user data (fully encoded, context 1) carrying an ACSE RLRQ
+ * (response 0) or RLRE (response 1) with reason normal: the P-RELEASE of an association.
+ * 0 or MG_E*. */
+int atu_build_release(int response, struct mg_buf *out);
 
 #endif

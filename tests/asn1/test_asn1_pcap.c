@@ -49,11 +49,7 @@ static void set_str(OCTET_STRING_t *s, const char *text)
 
 static void der_of(const asn_TYPE_descriptor_t *td, const void *v, struct mg_buf *out)
 {
-    unsigned char *der = NULL;
-    size_t len = 0;
-    assert_int_equal(mg_asn1_encode_der(td, v, &der, &len), 0);
-    assert_int_equal(mg_buf_append(out, der, len), 0);
-    free(der);
+    assert_int_equal(atu_append_der(td, v, out), 0);
 }
 
 /* CP PPDU carrying AARQ + RTORQ + MTA-Bind-Invoke{initiator, password}. */
@@ -125,34 +121,6 @@ static void build_cpa(const char *responder, const char *password, struct mg_buf
     mg_asn1_free_CPA_PPDU(cpa);
 }
 
-/* Presentation user data (P-RELEASE) with one ACSE APDU built from scratch: RLRQ or RLRE
- * with reason normal(0). */
-static void build_release(int response, struct mg_buf *out)
-{
-    ACSE_apdu_t *a = calloc(1, sizeof *a);
-    assert_non_null(a);
-    long *reason = calloc(1, sizeof *reason);
-    assert_non_null(reason);
-    if (response) {
-        a->present = ACSE_apdu_PR_rlre;
-        a->choice.rlre.reason = reason;
-    } else {
-        a->present = ACSE_apdu_PR_rlrq;
-        a->choice.rlrq.reason = reason;
-    }
-    User_data_PPDU_t *ud = calloc(1, sizeof *ud);
-    PDV_list_t *pdv = calloc(1, sizeof *pdv);
-    assert_non_null(ud);
-    assert_non_null(pdv);
-    ud->present = User_data_PR_fully_encoded_data;
-    pdv->presentation_context_identifier = 1;
-    pdv->presentation_data_values.present = PDV_list__presentation_data_values_PR_single_ASN1_type;
-    set_any(&pdv->presentation_data_values.choice.single_ASN1_type, &asn_DEF_ACSE_apdu, a);
-    assert_int_equal(ASN_SEQUENCE_ADD(&ud->choice.fully_encoded_data.list, pdv), 0);
-    der_of(&asn_DEF_User_data_PPDU, ud, out);
-    mg_asn1_free_User_data_PPDU(ud);
-    mg_asn1_free_ACSE_apdu(a);
-}
 
 
 /* ---- P1 probe and report, written in XER (readable fixtures), sent as RTTR ---- */
@@ -388,8 +356,8 @@ static void p1_association_in_tshark(void **state)
     mg_buf_init(&report, 0);
     build_cp("mixgate.example", "s3cret-pw", &cp);
     build_cpa("peer-mta.example", "0ther-pw", &cpa);
-    build_release(0, &rlrq);
-    build_release(1, &rlre);
+    assert_int_equal(atu_build_release(0, &rlrq), 0);
+    assert_int_equal(atu_build_release(1, &rlre), 0);
     MTS_APDU_t *pa = apdu_from_xer(probe_xer), *ra = apdu_from_xer(report_xer);
     build_rttr(pa, &probe);
     build_rttr(ra, &report);

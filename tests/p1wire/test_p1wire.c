@@ -90,13 +90,9 @@ static void append(struct mg_buf *b, const void *p, size_t n)
 
 static void der_of(const asn_TYPE_descriptor_t *td, const void *v, struct mg_buf *out)
 {
-    unsigned char *der = NULL;
-    size_t len = 0;
-    int rc = mg_asn1_encode_der(td, v, &der, &len);
+    int rc = atu_append_der(td, v, out);
     if (rc != 0)
         fail_msg("%s does not encode: %s", td->name, mg_strerror(rc));
-    append(out, der, len);
-    free(der);
 }
 
 /* Replace an ANY's bytes with a copy of (p, n). */
@@ -325,37 +321,6 @@ static void reencode_vector(const char *rel, const asn_TYPE_descriptor_t *td, st
     mg_asn1_free(td, v);
 }
 
-/* Presentation user data carrying RLRQ or RLRE (reason normal). */
-static void build_release(int response, struct mg_buf *out)
-{
-    ACSE_apdu_t *a = calloc(1, sizeof *a);
-    long *reason = calloc(1, sizeof *reason);
-    assert_non_null(a);
-    assert_non_null(reason);
-    if (response) {
-        a->present = ACSE_apdu_PR_rlre;
-        a->choice.rlre.reason = reason;
-    } else {
-        a->present = ACSE_apdu_PR_rlrq;
-        a->choice.rlrq.reason = reason;
-    }
-    struct mg_buf acse;
-    mg_buf_init(&acse, 0);
-    der_of(&asn_DEF_ACSE_apdu, a, &acse);
-    User_data_PPDU_t *ud = calloc(1, sizeof *ud);
-    PDV_list_t *pdv = calloc(1, sizeof *pdv);
-    assert_non_null(ud);
-    assert_non_null(pdv);
-    ud->present = User_data_PR_fully_encoded_data;
-    pdv->presentation_context_identifier = 1;
-    pdv->presentation_data_values.present = PDV_list__presentation_data_values_PR_single_ASN1_type;
-    set_any_bytes(&pdv->presentation_data_values.choice.single_ASN1_type, acse.data, acse.len);
-    assert_int_equal(ASN_SEQUENCE_ADD(&ud->choice.fully_encoded_data.list, pdv), 0);
-    der_of(&asn_DEF_User_data_PPDU, ud, out);
-    mg_asn1_free_User_data_PPDU(ud);
-    mg_asn1_free_ACSE_apdu(a);
-    mg_buf_free(&acse);
-}
 
 /* ---- session (ISO 8327), transport class 0 (ISO 8073) and TPKT (RFC 1006) ---- */
 
@@ -469,8 +434,8 @@ static void write_pcap(const struct mg_buf *apdu, enum framing fr, const char *p
     build_transfer(apdu, fr, &transfer);
     reencode_vector("x400/ber/wsample-pres-CP-ppdu-aarq-rtorq-bind.ber", &asn_DEF_CP_type, &cp);
     reencode_vector("x400/ber/wsample-pres-CPA-ppdu-aare-rtoac.ber", &asn_DEF_CPA_PPDU, &cpa);
-    build_release(0, &rlrq);
-    build_release(1, &rlre);
+    assert_int_equal(atu_build_release(0, &rlrq), 0);
+    assert_int_equal(atu_build_release(1, &rlre), 0);
 
     struct pcapw w;
     /* 10.0.0.1 (the sending MTA) -> 10.0.0.2:102 (RFC 1006) */
