@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "channels.h"
 #include "config.h"
 #include "mg_err.h"
 #include "route.h"
@@ -61,7 +62,7 @@ int cmd_check_config_main(int argc, char **argv)
 
     struct config *cfg = NULL;
     struct config_errors errs = { 0 };
-    int rc = config_load(path, &cfg, &errs);
+    int rc = channels_config_load(path, &cfg, &errs);
     if (rc) {
         for (size_t i = 0; i < errs.n; i++)
             fprintf(stderr, "%s\n", errs.v[i].text);

@@ -2,6 +2,7 @@
  * from the store's read connection; changes go through the queue manager so that its
  * schedule and the store agree. */
 #include "daemon.h"
+#include "route.h"
 #include "mg_err.h"
 
 #include <stdio.h>
@@ -102,9 +103,26 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
             control_req_printf(req, " next=%s", na);
         if (r->notify)
             control_req_printf(req, " notify=%s", message_notify_format(r->notify, nb, sizeof nb));
-        control_req_printf(req, " chain=%s peer=%s", r->chain ? r->chain : "-", r->peer ? r->peer : "-");
+        /* The chain as the current configuration routes the recipient, and where it is. */
+        const struct config_route *rt = NULL;
+        if (route_lookup(d->cfg, r->addr, &rt) == 0 && rt->n_chain) {
+            char chain[1024] = "";
+            for (size_t c = 0; c < rt->n_chain; c++)
+                snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "%s%s",
+                         c ? "," : "", rt->chain[c]->name);
+            size_t at = r->stage < rt->n_chain ? r->stage : rt->n_chain - 1;
+            control_req_printf(req, " chain=%s stage=%u/%zu at=%s version=%u", chain, r->stage,
+                               rt->n_chain - 1, rt->chain[at]->name, r->cversion);
+        } else {
+            control_req_printf(req, " chain=- (no route) stage=%u", r->stage);
+        }
+        control_req_printf(req, " last_channel=%s peer=%s", r->chain ? r->chain : "-",
+                           r->peer ? r->peer : "-");
+        if (r->next_addr)
+            control_req_printf(req, "\n    next-hop address: <%s>", r->next_addr);
         if (r->last_reply)
-            control_req_printf(req, "\n    reply: %s", r->last_reply);
+            control_req_printf(req, "\n    %s: %s", r->state == MESSAGE_RCPT_HELD ? "held" : "reply",
+                               r->last_reply);
         control_req_printf(req, "\n");
     }
     message_free(m);
@@ -136,7 +154,8 @@ static void do_status(struct daemon *d, struct control_req *req)
     control_req_printf(req, "store: commits=%llu writes=%llu max_batch=%llu failed_commits=%llu\n",
                        (unsigned long long)ss.commits, (unsigned long long)ss.writes,
                        (unsigned long long)ss.max_batch, (unsigned long long)ss.failed_commits);
-    control_req_printf(req, "smtp out: connections=%zu\n", d->smtp_pool ? smtp_pool_connections(d->smtp_pool) : 0);
+    control_req_printf(req, "outbound: connections=%zu destinations=%zu throttled=%zu\n",
+                       st.connections, st.destinations, st.throttled);
     for (size_t i = 0; i < d->cfg->n_listeners; i++)
         control_req_printf(req, "listener %s: %s\n", d->cfg->listeners[i].name, d->cfg->listeners[i].listen);
     control_req_finish(req, 0, NULL);

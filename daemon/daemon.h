@@ -13,7 +13,6 @@
 
 struct smtp_server;
 struct tls_io_ctx;
-struct smtp_pool;
 
 struct listener_rt {
     struct daemon *d;
@@ -30,14 +29,13 @@ struct daemon {
     struct queue_store *store;
     struct qmgr *qmgr;
     struct control_server *control;
-    struct smtp_pool *smtp_pool;
     struct listener_rt *listeners; /* owned array */
     size_t nlisteners;
     size_t listeners_open;
     void (*inbound_stopped)(struct daemon *d);
     uv_signal_t sig_term, sig_int, sig_hup;
     int stopping;
-    int pending_stops;             /* parts still stopping (qmgr, smtp pool) */
+    int pending_stops;             /* parts still stopping (the qmgr and its channels) */
     int64_t started;
     unsigned long received, rejected;
 };
@@ -45,14 +43,6 @@ struct daemon {
 /* inbound.c */
 int inbound_start(struct daemon *d);
 void inbound_stop(struct daemon *d, void (*done)(struct daemon *d));
-
-/* transport_file.c */
-struct qmgr_transport transport_file(uv_loop_t *loop);
-/* transport_smtp.c */
-int smtp_pool_create(struct smtp_pool **out, uv_loop_t *loop, struct daemon *d);
-void smtp_pool_close(struct smtp_pool *p, void (*done)(void *arg), void *arg);
-void smtp_pool_deliver(void *pool, struct qmgr_delivery *del);
-size_t smtp_pool_connections(const struct smtp_pool *p);
 
 /* admin.c */
 void admin_handle(void *ctx, struct control_req *req, int argc, char **argv);

@@ -2,6 +2,7 @@
  * queue manager, the SMTP listeners and the control socket on one libuv loop, and runs in the
  * foreground. SIGTERM/SIGINT: stop accepting, let deliveries in flight finish, stop cleanly.
  * SIGHUP: reload routes, peers, channels and queue settings without dropping sessions. */
+#include "channels.h"
 #include "daemon.h"
 #include "mg_err.h"
 #include "mg_log.h"
@@ -26,7 +27,7 @@ static void usage(FILE *f)
 static int load_config(const char *path, struct config **out)
 {
     struct config_errors errs = { 0 };
-    int rc = config_load(path, out, &errs);
+    int rc = channels_config_load(path, out, &errs);
     for (size_t i = 0; i < errs.n; i++)
         mg_error("event=config_error %s", errs.v[i].text);
     config_errors_free(&errs);
@@ -84,10 +85,8 @@ static void part_stopped(void *arg)
 static void after_inbound(struct daemon *d)
 {
     /* No new messages arrive now; let the deliveries in flight end, then stop. */
-    d->pending_stops = 2;
-    qmgr_drain(d->qmgr, part_stopped, d);
-    smtp_pool_close(d->smtp_pool, part_stopped, d);
-    d->smtp_pool = NULL;
+    d->pending_stops = 1;
+    qmgr_drain(d->qmgr, part_stopped, d); /* also stops the channel instances */
 }
 
 static void start_stop(struct daemon *d, const char *why)
@@ -161,6 +160,9 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* The libuv pool runs envelope and content loads, file deliveries and the processing
+     * channels (at most queue.max_processing of those): four threads are too few for all. */
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
 
     struct daemon dd = { 0 };
     struct daemon *d = &dd;
@@ -185,13 +187,8 @@ int main(int argc, char **argv)
     int rc = queue_store_open(&d->store, d->loop, dbpath, &so);
     if (rc != 0)
         mg_fatal("event=start_failed detail=\"cannot open the queue %s: %s\"", dbpath, mg_strerror(rc));
-    if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg)) != 0 ||
-        (rc = smtp_pool_create(&d->smtp_pool, d->loop, d)) != 0)
+    if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, NULL)) != 0)
         mg_fatal("event=start_failed detail=\"%s\"", mg_strerror(rc));
-    struct qmgr_transport tf = transport_file(d->loop);
-    qmgr_set_transport(d->qmgr, CONFIG_CHANNEL_FILE, &tf);
-    struct qmgr_transport ts = { .deliver = smtp_pool_deliver, .arg = d->smtp_pool };
-    qmgr_set_transport(d->qmgr, CONFIG_CHANNEL_SMTP, &ts);
 
     if ((rc = control_server_start(d->loop, d->cfg->global.control_socket, admin_handle, d, &d->control)) != 0)
         mg_fatal("event=start_failed detail=\"cannot listen on the control socket %s\"", d->cfg->global.control_socket);

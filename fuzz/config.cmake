@@ -3,7 +3,7 @@
 if(TARGET mg_mta)
   mixgate_add_fuzz(NAME config_load
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/config_load.c
-    LIBS mg_mta
+    LIBS mg_channels mg_mta
     CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/config_load ${CMAKE_SOURCE_DIR}/etc)
 endif()
 if(TEST fuzz.config_load)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channels.h"
 #include "config.h"
 #include "mg_err.h"
 #include "relay.h"
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lines += data[i] == '\n';
     struct config *cfg = NULL;
     struct config_errors errs = { 0 };
-    int rc = config_load_text("fuzz.conf", (const char *)data, size, fuzz_env, NULL, &cfg, &errs);
+    int rc = channels_config_load_text("fuzz.conf", (const char *)data, size, fuzz_env, NULL, &cfg, &errs);
     if (rc == 0) {
         if (!cfg || errs.n)
             abort();

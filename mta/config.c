@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "config_expand.h"
 #include "mg_buf.h"
 #include "mg_err.h"
@@ -209,6 +210,8 @@ int config_parse_cidr(const char *s, struct config_cidr *out)
 
 struct loader {
     const char *file;
+    const struct channel_kind *const *kinds; /* registry, or the name-only list below */
+    bool check_options;        /* a real registry: call each kind's configure() */
     struct config_errors errs;
     int *bad_lines;            /* lines where expansion failed: later errors there are noise */
     size_t n_bad;
@@ -619,15 +622,14 @@ static const char *const top_keys[] = { "global", "queue", "listeners", "channel
 static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
                                             "max_message_size", "control_socket", NULL };
 static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetime", "delay_warning",
-                                          "max_active_deliveries", "max_messages", NULL };
+                                          "max_active_deliveries", "max_messages",
+                                          "max_active_messages", "max_processing", NULL };
 static const char *const listener_keys[] = {
     "name", "protocol", "listen", "relay_networks", "relay_domains", "local_domains",
     "max_recipients", "max_message_size", "max_line_length", "max_sessions",
     "max_sessions_per_client", "command_timeout", "data_timeout", "tls", "smtputf8",
     "allow_open_relay", NULL };
 static const char *const tls_keys[] = { "cert", "key", "ca", "require_tls", NULL };
-static const char *const file_channel_keys[] = { "name", "type", "directory", NULL };
-static const char *const smtp_channel_keys[] = { "name", "type", NULL };
 static const char *const peer_common_keys[] = { "name", "type", "host", "max_connections",
                                                 "messages_per_connection", "connect_timeout", NULL };
 static const char *const peer_smtp_keys[] = { "name", "type", "host", "max_connections",
@@ -644,16 +646,24 @@ static const char *const log_names[] = { "stderr", "syslog", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
 static const enum mg_log_level level_values[] = { MG_LOG_DEBUG, MG_LOG_INFO, MG_LOG_WARN, MG_LOG_ERROR };
 static const char *const protocol_names[] = { "smtp", NULL };
-static const char *const channel_names[] = { "file", "smtp", "p1", "cms", "shaper", "mixer", NULL };
+/* Without a registry (unit tests of routing): the kinds the project has, by name and role
+ * only; nobody checks their options. */
+static const struct channel_kind name_only[] = {
+    { .name = "file", .role = CHANNEL_ROLE_DELIVERY, .peer = CHANNEL_PEER_NONE },
+    { .name = "smtp", .role = CHANNEL_ROLE_DELIVERY, .peer = CHANNEL_PEER_SMTP },
+    { .name = "p1", .role = CHANNEL_ROLE_DELIVERY, .peer = CHANNEL_PEER_X400 },
+    { .name = "rules", .role = CHANNEL_ROLE_PROCESSING },
+    { .name = "cms", .role = CHANNEL_ROLE_PROCESSING },
+    { .name = "shaper", .role = CHANNEL_ROLE_PROCESSING },
+    { .name = "mixer", .role = CHANNEL_ROLE_PROCESSING },
+};
+static const struct channel_kind *const name_only_list[] = {
+    &name_only[0], &name_only[1], &name_only[2], &name_only[3], &name_only[4], &name_only[5],
+    &name_only[6], NULL };
 static const char *const peer_type_names[] = { "smtp", "x400", NULL };
 static const char *const starttls_names[] = { "none", "opportunistic", "required", NULL };
 static const char *const mode_names[] = { "normal", "x410-1984", NULL };
 static const char *const match_names[] = { "recipient", "domain", "domain_suffix", "pattern", "default", NULL };
-
-const char *config_channel_type_name(enum config_channel_type t)
-{
-    return (unsigned)t < sizeof channel_names / sizeof *channel_names - 1 ? channel_names[t] : "?";
-}
 
 const char *config_match_name(enum config_match m)
 {
@@ -745,6 +755,8 @@ static void load_queue(struct loader *L, const config_setting_t *g)
     q->max_lifetime = 5 * 86400;
     q->delay_warning = 4 * 3600;
     q->max_active_deliveries = 100;
+    q->max_active_messages = 1000;
+    q->max_processing = 4;
     q->max_messages = 0;
     if (!g)
         return;
@@ -756,6 +768,8 @@ static void load_queue(struct loader *L, const config_setting_t *g)
     int r_life = get_dur(L, g, "max_lifetime", what, 1, year, &q->max_lifetime);
     int r_warn = get_dur(L, g, "delay_warning", what, 0, year, &q->delay_warning);
     get_uint(L, g, "max_active_deliveries", what, 1, 100000, &q->max_active_deliveries);
+    get_uint(L, g, "max_active_messages", what, 1, 1000000, &q->max_active_messages);
+    get_uint(L, g, "max_processing", what, 1, 1024, &q->max_processing);
     get_uint(L, g, "max_messages", what, 0, UINT32_MAX, &q->max_messages);
     if (q->retry_max < q->retry_min)
         lerr(L, sline(config_setting_get_member(g, r_max > 0 ? "retry_max" : "retry_min")),
@@ -1011,10 +1025,11 @@ static void load_channel(struct loader *L, const config_setting_t *g, size_t idx
 {
     char what[NAME_MAX_LEN + 32];
     c->line = sline(g);
+    c->concurrency = 4;
+    c->delivery = true; /* until known: do not pile chain errors on top of a type error */
     snprintf(what, sizeof what, "channel #%zu", idx + 1);
     if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
         lerr(L, sline(g), "channels: element %zu must be a group { name = ...; type = ...; }", idx + 1);
-        c->type = CONFIG_CHANNEL_FILE;
         return;
     }
     c->settings = g;
@@ -1028,33 +1043,38 @@ static void load_channel(struct loader *L, const config_setting_t *g, size_t idx
     } else if (!config_setting_get_member(g, "name")) {
         lerr(L, c->line, "%s: missing 'name'", what);
     }
-    int t = -1;
-    int r = get_enum(L, g, "type", what, channel_names, &t);
-    if (r == 0)
-        lerr(L, c->line, "%s: missing 'type' (file, smtp, p1, cms, shaper, mixer)", what);
-    if (r <= 0) {
-        c->type = CONFIG_CHANNEL_FILE;
-        c->delivery = true; /* unknown: do not pile chain errors on top */
+    char known[256] = "";
+    for (const struct channel_kind *const *k = L->kinds; *k; k++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                 known[0] ? ", " : "", (*k)->name);
+    int r = get_dup(L, g, "type", what, &c->type);
+    if (r == 0 && !config_setting_get_member(g, "type"))
+        lerr(L, c->line, "%s: missing 'type' (%s)", what, known);
+    if (r <= 0)
+        return;
+    c->kind = channel_kind_find(L->kinds, c->type);
+    if (!c->kind) {
+        const char *best = NULL;
+        size_t bd = 3;
+        for (const struct channel_kind *const *k = L->kinds; *k; k++) {
+            size_t d = edit_distance(c->type, (*k)->name);
+            if (d < bd) {
+                bd = d;
+                best = (*k)->name;
+            }
+        }
+        if (best)
+            lerr(L, sline(config_setting_get_member(g, "type")),
+                 "%s: unknown type '%s' (did you mean '%s'?)", what, c->type, best);
+        else
+            lerr(L, sline(config_setting_get_member(g, "type")),
+                 "%s: unknown type '%s' (this build has: %s)", what, c->type, known);
         return;
     }
-    c->type = (enum config_channel_type)t;
-    c->delivery = c->type == CONFIG_CHANNEL_FILE || c->type == CONFIG_CHANNEL_SMTP ||
-                  c->type == CONFIG_CHANNEL_P1;
-    char in[NAME_MAX_LEN + 40];
-    snprintf(in, sizeof in, "in %s", what);
-    switch (c->type) {
-    case CONFIG_CHANNEL_FILE:
-        check_keys(L, g, file_channel_keys, "key", in);
-        if (get_dup(L, g, "directory", what, &c->directory) == 0)
-            lerr(L, c->line, "%s: a file channel needs 'directory'", what);
-        break;
-    case CONFIG_CHANNEL_SMTP:
-        check_keys(L, g, smtp_channel_keys, "key", in);
-        break;
-    default:
-        /* cms, shaper, mixer, p1: their own modules validate the options (c->settings). */
-        break;
-    }
+    c->delivery = c->kind->role == CHANNEL_ROLE_DELIVERY;
+    uint32_t conc = 0;
+    if (get_uint(L, g, "concurrency", what, 1, 10000, &conc) > 0)
+        c->concurrency = conc;
 }
 
 static void load_peer(struct loader *L, const config_setting_t *g, size_t idx, struct config_peer *p)
@@ -1289,12 +1309,11 @@ static void load_route(struct loader *L, const config_setting_t *g, size_t idx, 
             for (size_t i = 0; i + 1 < rt->n_chain; i++)
                 if (rt->chain[i]->delivery)
                     lerr(L, cl, "%s: channel '%s' (%s) delivers, so it can only be the last in the "
-                         "chain", what, rt->chain[i]->name, config_channel_type_name(rt->chain[i]->type));
+                         "chain", what, rt->chain[i]->name, rt->chain[i]->type);
             last = rt->chain[rt->n_chain - 1];
             if (!last->delivery)
                 lerr(L, cl, "%s: the chain ends with '%s' (%s), a processing channel; it must end "
-                     "with a delivery channel (file, smtp or p1)", what, last->name,
-                     config_channel_type_name(last->type));
+                     "with a delivery channel (file, smtp or p1)", what, last->name, last->type);
         }
     }
     const config_setting_t *ps = config_setting_get_member(g, "peer");
@@ -1304,19 +1323,20 @@ static void load_route(struct loader *L, const config_setting_t *g, size_t idx, 
         if (!rt->peer)
             lerr(L, sline(ps), "%s: peer '%s' is not defined", what, pn);
     }
-    if (last && last->delivery) {
-        if (last->type == CONFIG_CHANNEL_FILE && ps) {
-            lerr(L, sline(ps), "%s: the file channel '%s' takes no peer", what, last->name);
-        } else if (last->type != CONFIG_CHANNEL_FILE && !ps) {
+    if (last && last->delivery && last->kind) {
+        enum channel_peer_need need = last->kind->peer;
+        if (need == CHANNEL_PEER_NONE && ps) {
+            lerr(L, sline(ps), "%s: the %s channel '%s' takes no peer", what, last->type, last->name);
+        } else if (need != CHANNEL_PEER_NONE && !ps) {
             lerr(L, rt->line, "%s: the %s channel '%s' needs a 'peer' to deliver to", what,
-                 config_channel_type_name(last->type), last->name);
+                 last->type, last->name);
         } else if (rt->peer) {
-            enum config_peer_type want = last->type == CONFIG_CHANNEL_SMTP ? CONFIG_PEER_SMTP
-                                                                           : CONFIG_PEER_X400;
+            enum config_peer_type want = need == CHANNEL_PEER_SMTP ? CONFIG_PEER_SMTP
+                                                                   : CONFIG_PEER_X400;
             if (rt->peer->type != want)
                 lerr(L, sline(ps), "%s: peer '%s' is an %s peer; the %s channel '%s' needs an %s peer",
-                     what, rt->peer->name, peer_type_names[rt->peer->type],
-                     config_channel_type_name(last->type), last->name, peer_type_names[want]);
+                     what, rt->peer->name, peer_type_names[rt->peer->type], last->type, last->name,
+                     peer_type_names[want]);
         }
     }
 }
@@ -1379,6 +1399,30 @@ static void check_listeners(struct loader *L)
     }
 }
 
+/* Each channel's kind checks its own options (only with a real registry, and only for a
+ * channel whose name and type loaded: its errors would be noise otherwise). */
+static void configure_channels(struct loader *L)
+{
+    if (!L->check_options)
+        return;
+    for (size_t i = 0; i < L->cfg->n_channels; i++) {
+        struct config_channel *c = &L->cfg->channels[i];
+        if (!c->kind || !c->name || !c->settings)
+            continue;
+        if (c->kind->configure) {
+            int rc = c->kind->configure(L->cfg, c, &c->conf, &L->errs);
+            if (rc == MG_ENOMEM)
+                L->oom = true;
+            else if (rc != 0 && L->errs.n == 0)
+                lerr(L, c->line, "channel '%s': its options were refused (%s)", c->name,
+                     mg_strerror(rc));
+        } else {
+            static const char *const none[] = { "concurrency", NULL };
+            config_channel_check_keys(L->cfg, c, none, &L->errs);
+        }
+    }
+}
+
 #define LOAD_LIST(sec, arr, narr, fn)                                                        \
     do {                                                                                     \
         if (sec) {                                                                           \
@@ -1421,6 +1465,7 @@ static void build(struct loader *L)
                offsetof(struct config_peer, name), offsetof(struct config_peer, line));
     check_listeners(L);
     check_routes(L);
+    configure_channels(L);
 }
 
 struct keyed_error {
@@ -1485,8 +1530,11 @@ void config_free(struct config *cfg)
     }
     free(cfg->listeners);
     for (size_t i = 0; i < cfg->n_channels; i++) {
-        free(cfg->channels[i].name);
-        free(cfg->channels[i].directory);
+        struct config_channel *c = &cfg->channels[i];
+        if (c->conf && c->kind && c->kind->conf_free)
+            c->kind->conf_free(c->conf);
+        free(c->name);
+        free(c->type);
     }
     free(cfg->channels);
     for (size_t i = 0; i < cfg->n_peers; i++) {
@@ -1528,12 +1576,26 @@ static int move_errors(struct config_errors *dst, struct config_errors *src)
 int config_load_text(const char *name, const char *text, size_t len, config_env_fn env,
                      void *env_ctx, struct config **out, struct config_errors *errs)
 {
+    struct config_load_opts o = { .env = env, .env_ctx = env_ctx };
+    return config_load_text_ex(name, text, len, &o, out, errs);
+}
+
+int config_load_text_ex(const char *name, const char *text, size_t len,
+                        const struct config_load_opts *o, struct config **out,
+                        struct config_errors *errs)
+{
     if (!out || (!text && len))
         return MG_EINVAL;
     *out = NULL;
     if (!name)
         name = "(config)";
-    struct loader L = { .file = name };
+    static const struct config_load_opts defaults = { 0 };
+    if (!o)
+        o = &defaults;
+    config_env_fn env = o->env;
+    void *env_ctx = o->env_ctx;
+    struct loader L = { .file = name, .kinds = o->kinds ? o->kinds : name_only_list,
+                        .check_options = o->kinds != NULL };
     struct mg_buf buf;
     mg_buf_init(&buf, 0);
     int rc = config_expand_text(name, text ? text : "", len, env, env_ctx, &buf, &L.errs);
@@ -1593,6 +1655,12 @@ int config_load_text(const char *name, const char *text, size_t len, config_env_
 
 int config_load(const char *path, struct config **out, struct config_errors *errs)
 {
+    return config_load_ex(path, NULL, out, errs);
+}
+
+int config_load_ex(const char *path, const struct config_load_opts *o, struct config **out,
+                   struct config_errors *errs)
+{
     if (!path || !out)
         return MG_EINVAL;
     *out = NULL;
@@ -1605,7 +1673,7 @@ int config_load(const char *path, struct config **out, struct config_errors *err
                            rc == MG_ETOOBIG ? "file too large" : (errno ? strerror(errno) : mg_strerror(rc)));
         return rc == MG_ENOMEM ? rc : (rc == MG_ETOOBIG ? MG_ECONFIG : MG_EIO);
     }
-    rc = config_load_text(path, (const char *)data, len, NULL, NULL, out, errs);
+    rc = config_load_text_ex(path, (const char *)data, len, o, out, errs);
     free(data);
     return rc;
 }
@@ -1652,7 +1720,14 @@ int config_channel_check_keys(const struct config *cfg, const struct config_chan
     struct loader L = { .file = cfg->path };
     char in[NAME_MAX_LEN + 40];
     snprintf(in, sizeof in, "in channel '%s'", ch->name ? ch->name : "?");
-    check_keys_skip(&L, ch->settings, allowed ? allowed : none, base, "key", in);
+    /* the keys every channel has are suggested too ("concurency" -> "concurrency") */
+    const char *keys[64];
+    size_t nk = 0;
+    for (const char *const *k = allowed ? allowed : none; *k && nk < 60; k++)
+        keys[nk++] = *k;
+    keys[nk++] = "concurrency";
+    keys[nk] = NULL;
+    check_keys_skip(&L, ch->settings, keys, base, "key", in);
     int n = (int)L.errs.n;
     if (L.oom) {
         config_errors_free(&L.errs);
@@ -1727,9 +1802,10 @@ void config_dump(const struct config *cfg, FILE *f)
     const struct config_queue *q = &cfg->queue;
     fprintf(f, "queue = {\n  retry_min = %" PRIu32 ";\n  retry_max = %" PRIu32 ";\n"
                "  max_lifetime = %" PRIu32 ";\n  delay_warning = %" PRIu32 ";\n"
-               "  max_active_deliveries = %" PRIu32 ";\n  max_messages = %" PRIu32 ";\n};\n\n",
+               "  max_active_deliveries = %" PRIu32 ";\n  max_messages = %" PRIu32 ";\n"
+               "  max_active_messages = %" PRIu32 ";\n  max_processing = %" PRIu32 ";\n};\n\n",
             q->retry_min, q->retry_max, q->max_lifetime, q->delay_warning,
-            q->max_active_deliveries, q->max_messages);
+            q->max_active_deliveries, q->max_messages, q->max_active_messages, q->max_processing);
 
     fputs("listeners = (\n", f);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
@@ -1770,15 +1846,10 @@ void config_dump(const struct config *cfg, FILE *f)
         fputs("name = ", f);
         dump_str(f, c->name);
         fputs("; type = ", f);
-        dump_str(f, config_channel_type_name(c->type));
-        fputs(";", f);
-        if (c->directory) {
-            fputs(" directory = ", f);
-            dump_str(f, c->directory);
-            fputs(";", f);
-        }
-        if (!c->delivery || c->type == CONFIG_CHANNEL_P1)
-            fputs(" /* further options are read by the channel itself */", f);
+        dump_str(f, c->type);
+        fprintf(f, "; concurrency = %" PRIu32 ";", c->concurrency);
+        if (c->kind && c->kind->conf_dump && c->conf)
+            c->kind->conf_dump(c->conf, f);
         fprintf(f, " }%s\n", i + 1 < cfg->n_channels ? "," : "");
     }
     fputs(");\n\npeers = (\n", f);

@@ -63,7 +63,10 @@ struct config_queue {
     uint32_t retry_max;        /* default 3600: back-off doubles up to this */
     uint32_t max_lifetime;     /* default 432000 (5d): then the recipient fails */
     uint32_t delay_warning;    /* default 14400 (4h), 0 = never send a delay DSN */
-    uint32_t max_active_deliveries; /* default 100: deliveries in flight, all peers together */
+    uint32_t max_active_deliveries; /* default 100: deliveries in flight, all destinations
+                                       together (each destination also has its own limit) */
+    uint32_t max_active_messages; /* default 1000: messages with a job (envelope in memory) */
+    uint32_t max_processing;   /* default 4: processing stages running on the thread pool */
     uint32_t max_messages;     /* default 0 = no limit: messages held; above it, 452 4.3.1 */
 };
 
@@ -105,24 +108,21 @@ struct config_listener {
     bool allow_open_relay;     /* default false: see docs/configuration.md */
 };
 
-enum config_channel_type {
-    CONFIG_CHANNEL_FILE,       /* delivery: one file per message and recipient */
-    CONFIG_CHANNEL_SMTP,       /* delivery: SMTP client to the route's peer */
-    CONFIG_CHANNEL_P1,         /* delivery: X.400 P1 to the route's (x400) peer */
-    CONFIG_CHANNEL_CMS,        /* processing: S/MIME / CMS wrap and unwrap */
-    CONFIG_CHANNEL_SHAPER,     /* processing: label policy */
-    CONFIG_CHANNEL_MIXER,      /* processing: X.400 <-> SMTP conversion */
-};
+struct channel_kind; /* channel.h: the kinds of channel (file, smtp, rules, ...) */
 
+/* A channel instance: one entry of `channels = ( ... )`. Its kind checks its own options at
+ * load time and keeps what it parsed in `conf` (see channel.h). */
 struct config_channel {
     char *name;
     int line;
-    enum config_channel_type type;
-    bool delivery;             /* file, smtp, p1: may end a chain (and only they may) */
-    char *directory;           /* file: where to write (required) */
-    /* The channel's own group in the parsed tree, for the options of the processing types
-     * (cms, shaper, mixer, p1), which their modules read and validate themselves. Valid as
-     * long as the struct config lives; source lines via config_setting_source_line(). */
+    char *type;                /* the kind's name as written */
+    const struct channel_kind *kind; /* NULL only while loading failed */
+    void *conf;                /* owned through kind->conf_free: the kind's parsed options */
+    bool delivery;             /* the kind delivers: may end a chain (and only such may) */
+    uint32_t concurrency;      /* deliveries in flight per destination when the route names
+                                  no peer (file); default 4. With a peer: its max_connections */
+    /* The channel's own group in the parsed tree, which its kind's configure() reads. Valid
+     * as long as the struct config lives; source lines via config_setting_source_line(). */
     const config_setting_t *settings;
 };
 
@@ -199,6 +199,22 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 int config_load_text(const char *name, const char *text, size_t len, config_env_fn env,
                      void *env_ctx, struct config **out, struct config_errors *errs);
 
+/* The same with the registry of channel kinds (a NULL-terminated list, see channel.h): each
+ * channel's type must name one of them and its configure() checks the channel's options. The
+ * daemon and check-config always load this way (channels/channels.h). Without a registry
+ * (config_load, config_load_text: unit tests of routing and relay) types are checked by name
+ * against the kinds the project has, and options are not checked. */
+struct config_load_opts {
+    const struct channel_kind *const *kinds; /* NULL: see above */
+    config_env_fn env;                       /* NULL: getenv() */
+    void *env_ctx;
+};
+int config_load_ex(const char *path, const struct config_load_opts *o, struct config **out,
+                     struct config_errors *errs);
+int config_load_text_ex(const char *name, const char *text, size_t len,
+                        const struct config_load_opts *o, struct config **out,
+                        struct config_errors *errs);
+
 /* Frees a config and everything it owns. NULL is fine. */
 void config_free(struct config *cfg);
 
@@ -221,7 +237,6 @@ int config_channel_check_keys(const struct config *cfg, const struct config_chan
 void config_dump(const struct config *cfg, FILE *f);
 
 /* Names for enum values, as written in the file. */
-const char *config_channel_type_name(enum config_channel_type t);
 const char *config_match_name(enum config_match m);
 
 /* Helpers the loader uses, public because other modules parse the same notations.

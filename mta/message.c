@@ -56,6 +56,7 @@ static void rcpt_clear(struct message_rcpt *r)
     free(r->route);
     free(r->chain);
     free(r->peer);
+    free(r->next_addr);
 }
 
 void message_free(struct message *m)
@@ -138,6 +139,9 @@ struct message *message_dup(const struct message *m)
         rc |= dup_field(&r->route, s->route);
         rc |= dup_field(&r->chain, s->chain);
         rc |= dup_field(&r->peer, s->peer);
+        rc |= dup_field(&r->next_addr, s->next_addr);
+        r->stage = s->stage;
+        r->cversion = s->cversion;
     }
     if (rc != 0) {
         message_free(d);
@@ -271,6 +275,7 @@ static const char *const state_names[MESSAGE_RCPT_STATE_COUNT] = {
     [MESSAGE_RCPT_DELIVERED] = "delivered",
     [MESSAGE_RCPT_DEFERRED] = "deferred",
     [MESSAGE_RCPT_FAILED] = "failed",
+    [MESSAGE_RCPT_HELD] = "held",
 };
 
 const char *message_rcpt_state_name(enum message_rcpt_state s)

@@ -36,8 +36,10 @@ enum message_rcpt_state {
     MESSAGE_RCPT_DELIVERED = 1, /* final: accepted by the next hop or delivered */
     MESSAGE_RCPT_DEFERRED = 2,  /* temporary failure; retried at next_attempt */
     MESSAGE_RCPT_FAILED = 3,    /* final: permanent failure (or expired) */
+    MESSAGE_RCPT_HELD = 4,      /* stopped by a processing channel (reason in last_reply) until
+                                   an operator releases the message */
 };
-#define MESSAGE_RCPT_STATE_COUNT 4
+#define MESSAGE_RCPT_STATE_COUNT 5
 
 /* RFC 3461 NOTIFY; 0 means the parameter was not given (default: FAILURE and DELAY). */
 enum message_notify {
@@ -82,6 +84,13 @@ struct message_rcpt {
     char *route;         /* owned or NULL; names from routing: route, channel chain, peer */
     char *chain;
     char *peer;
+    /* Progress through the recipient's chain of channels. A processing stage's result is
+     * durable per recipient group: the content version the recipient now carries and how many
+     * of its chain's processing channels it has passed. */
+    uint32_t stage;      /* processing channels of the chain already applied */
+    uint32_t cversion;   /* content version this recipient carries (0 = as received) */
+    char *next_addr;     /* owned or NULL (= addr): the address as the next hop must see it;
+                            addr stays the original form for reports and logs */
 };
 
 struct message {
@@ -100,7 +109,8 @@ struct message {
     size_t label_len;
     enum message_content_type content_type;
     uint64_t content_size; /* bytes; set by queue_store on submit and load */
-    uint32_t content_version; /* 0 = as received; queue_store_set_content increments it */
+    uint32_t content_version; /* highest content version made so far (0 = only as received);
+                                 each recipient's rcpt.cversion says which one it carries */
     struct message_rcpt *rcpts; /* owned array of nrcpts */
     size_t nrcpts;
     size_t rcpts_cap;

@@ -1,17 +1,31 @@
-/* qmgr: the queue manager. Schedules every queued message on the libuv loop: due messages are
- * taken highest priority first, then oldest first; each recipient is routed with the current
- * configuration and recipients that share a (delivery channel, peer) travel together in one
- * delivery, handed to the transport registered for that channel type (the daemon registers
- * file and smtp). Outcomes are recorded durably: 2xx delivered, 5xx failed, 4xx deferred with
- * exponential back-off until the queue lifetime ends; failures, delays and requested successes
- * produce RFC 3464 reports. Admin operations (hold, release, delete, retry, flush) go through
- * here so the in-memory schedule and the store agree.
+/* qmgr: the queue manager. Schedules every queued message on the libuv loop and moves each
+ * recipient along its route's chain of channels (see channel.h and docs/architecture.md):
  *
- * Memory: one compact entry per queued message (id, times, priority, flags); envelopes and
- * content are loaded only for the deliveries in flight.
+ *  - Messages: due messages are taken highest priority first, then oldest first, up to
+ *    queue.max_active_messages at once (a job holds the envelope; content versions are loaded
+ *    when a stage or a delivery needs them).
+ *  - Processing: due recipients are grouped by (route, stage, content version); each group's
+ *    processing channel runs on the libuv thread pool (at most queue.max_processing at once) and
+ *    its result (new content version, addresses, per-recipient continue / fail / hold /
+ *    discard, audit records) is made durable before the group moves on. A crash at any stage
+ *    resumes from the last durable stage; a content version belongs to the recipients that took
+ *    that chain, so nobody receives another group's content.
+ *  - Delivery: recipients at their chain's delivery channel are grouped by (channel instance,
+ *    peer, next hop, content version) and queued at that destination. Each destination has its
+ *    own concurrency limit (the peer's max_connections, or the channel's concurrency), global
+ *    slots (queue.max_active_deliveries) go round-robin among destinations with work waiting,
+ *    and a destination with a delivery in flight never takes the last free slot (nor the
+ *    slots others are waiting for): a slow destination cannot hold back a fast one. A delivery whose failure concerns the destination (connect,
+ *    TLS, bind) throttles it: its waiting deliveries are deferred at once with that one reason,
+ *    and it is tried again, one delivery at a time, after retry_min.
+ *  - Outcomes are recorded durably per recipient (delivered / relayed / failed / deferred with
+ *    exponential back-off until the lifetime ends / held) and report.c decides and builds the
+ *    reports.
+ *  - Channel instances of a configuration are started when it is installed and stopped when a
+ *    reload retired it and no job routed with it is left (or at drain).
  *
- * Threads: every function runs on the loop thread; envelope and content loads run on the libuv
- * thread pool. */
+ * Memory: one compact entry per queued message; envelopes only for the active jobs.
+ * Threads: every function runs on the loop thread. */
 #ifndef QMGR_H
 #define QMGR_H
 
@@ -19,78 +33,63 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "channel.h"
 #include "config.h"
 #include "message.h"
 #include "queue_store.h"
+#include "report.h"
 
 struct qmgr;
 
-/* The outcome of one recipient in one delivery, as an SMTP-style reply: 2xx/4xx/5xx. */
-struct qmgr_outcome {
-    int code;              /* 0 = not reported by the transport (treated as 451 4.3.0) */
-    char status[16];       /* RFC 3463 "x.y.z" ("" = derived from code) */
-    char text[512];        /* reply text, one line */
-    char remote[256];      /* the next hop that answered ("" = none / local) */
+/* Where the audit records of processing channels go (audit.c through the daemon). append
+ * copies what it needs and calls cb(arg, status) on the loop thread once the records are
+ * durable (0) or could not be written (<0: the stage is not applied and retried later). */
+struct qmgr_audit_sink {
+    int (*append)(void *ctx, const char *qid, const char *channel,
+                  const char *const *rcpt_addrs, const struct channel_audit *recs, size_t n,
+                  void (*cb)(void *arg, int status), void *arg);
+    void *ctx;
 };
 
-/* One delivery attempt: some recipients of one message over one delivery channel and peer. */
-struct qmgr_delivery {
-    struct qmgr *q;                        /* borrowed */
-    const struct message *msg;             /* borrowed (qmgr owns it until done) */
-    const unsigned char *content;          /* borrowed; content_len bytes */
-    size_t content_len;
-    const struct config *cfg;              /* the config this delivery was routed with; valid
-                                              until qmgr_delivery_done */
-    const struct config_channel *channel;  /* the chain's delivery channel */
-    const struct config_peer *peer;        /* NULL for channels without a peer (file) */
-    size_t nrcpts;                         /* recipients in this delivery */
-    uint32_t *rcpts;                       /* indexes into msg->rcpts */
-    struct qmgr_outcome *outcomes;         /* one per rcpts[i], filled by the transport */
-    int next_hop_dsn;                      /* transport: 1 when the next hop took the DSN
-                                              parameters (then it reports, not us) */
-    void *transport_data;                  /* free for the transport's use */
-    void *job;                             /* qmgr's own: the job this delivery belongs to */
+struct qmgr_opts {
+    int64_t (*now)(void *ctx);        /* unix seconds; NULL = time(NULL) (tests inject) */
+    void *now_ctx;
+    report_x400_build_fn x400_report; /* NULL until the P1 channel provides it */
+    void *x400_ctx;
+    struct qmgr_audit_sink audit;     /* append NULL: records are logged only */
 };
 
-/* A delivery transport (one per channel type). deliver() starts the delivery and must call
- * qmgr_delivery_done(d) exactly once, on the loop thread, now or later. */
-struct qmgr_transport {
-    void (*deliver)(void *arg, struct qmgr_delivery *d);
-    void *arg;
-};
-
-/* Sets outcome i of d (helper for transports). text may be NULL. */
-void qmgr_delivery_set(struct qmgr_delivery *d, size_t i, int code, const char *status,
-                       const char *text, const char *remote);
-void qmgr_delivery_done(struct qmgr_delivery *d);
-
-/* cfg is borrowed: see qmgr_set_config. */
+/* cfg is borrowed: see qmgr_set_config. opts may be NULL. */
 int qmgr_create(struct qmgr **out, uv_loop_t *loop, struct queue_store *store,
-                const struct config *cfg);
-/* Registers the transport for a delivery channel type (copied). */
-void qmgr_set_transport(struct qmgr *q, enum config_channel_type type,
-                        const struct qmgr_transport *t);
-/* Loads the queue index from the store (restart recovery) and starts scheduling. */
+                const struct config *cfg, const struct qmgr_opts *opts);
+/* Starts the configuration's delivery channel instances, loads the queue index from the store
+ * (restart recovery) and starts scheduling. */
 int qmgr_start(struct qmgr *q);
 
-/* Installs a new configuration (SIGHUP). The old one is borrowed until release_old(arg, old)
- * is called, which happens once no delivery routed with it is in flight (possibly at once). */
+/* Installs a new configuration (SIGHUP) and starts its channel instances. The old one is
+ * borrowed until release_old(arg, old) is called, which happens once no job routed with it is
+ * in flight and its instances have stopped (possibly at once). */
 void qmgr_set_config(struct qmgr *q, const struct config *cfg,
                      void (*release_old)(void *arg, const struct config *old), void *arg);
 
 /* A message was committed by queue_store_submit: schedule it (msg is only read). */
 void qmgr_message_added(struct qmgr *q, const struct message *msg);
 
-/* Stops starting deliveries; done(arg) runs once the deliveries in flight and the store
- * writes they caused have finished. Then qmgr_free. */
+/* Stops starting jobs; done(arg) runs once the jobs in flight, the store writes they caused
+ * and the channel instances have finished. Then qmgr_free. */
 void qmgr_drain(struct qmgr *q, void (*done)(void *arg), void *arg);
 void qmgr_free(struct qmgr *q);
+
+/* Re-reads the clock: moves due messages to the ready lists, ends expired throttles, starts
+ * what it can (the loop's timer does this by itself; tests with an injected clock call it). */
+void qmgr_kick(struct qmgr *q);
 
 /* ---- admin (the control socket) ------------------------------------------------------- */
 
 /* Completion of an admin operation: 0 or MG_E* (MG_ENOTFOUND: no such id). */
 typedef void (*qmgr_admin_cb)(void *arg, int status);
 int qmgr_hold(struct qmgr *q, const char *id, const char *reason, qmgr_admin_cb cb, void *arg);
+/* Also releases the recipients a processing channel held. */
 int qmgr_release(struct qmgr *q, const char *id, qmgr_admin_cb cb, void *arg);
 int qmgr_delete(struct qmgr *q, const char *id, qmgr_admin_cb cb, void *arg);
 /* Makes a (not held) message due now. MG_ENOTFOUND; 0 otherwise. */
@@ -100,14 +99,30 @@ size_t qmgr_flush(struct qmgr *q);
 
 struct qmgr_stats {
     size_t messages;         /* in the queue */
-    size_t held;
-    size_t ready;            /* due, waiting for a delivery slot */
+    size_t held;             /* held by an operator, or only held recipients left */
+    size_t ready;            /* due, waiting for a job */
     size_t waiting;          /* deferred until a later time */
-    size_t active;           /* messages with deliveries in flight */
+    size_t active;           /* messages with a job in flight */
+    size_t processing;       /* processing stages in flight */
     size_t deliveries;       /* deliveries in flight */
-    uint64_t delivered, failed, deferred, reports; /* recipients since start, DSNs sent */
+    size_t queued;           /* deliveries waiting at their destination */
+    size_t destinations;     /* destinations known (with work or throttled) */
+    size_t throttled;
+    size_t connections;      /* open connections of the delivery channels */
+    uint64_t delivered, failed, deferred, held_rcpts, reports; /* recipients since start */
 };
 void qmgr_get_stats(const struct qmgr *q, struct qmgr_stats *st);
+
+/* One destination, for `mixgate status` and tests. Strings valid during the callback. */
+struct qmgr_dest_info {
+    const char *channel, *peer, *next_hop;
+    uint32_t limit;
+    size_t active, waiting;
+    int64_t throttled_until;   /* 0 = not throttled */
+    const char *last_error;    /* "" = none */
+};
+void qmgr_foreach_dest(const struct qmgr *q, void (*cb)(void *arg, const struct qmgr_dest_info *d),
+                       void *arg);
 
 /* Back-off after `attempts` failed attempts: retry_min * 2^(attempts-1), at most retry_max. */
 uint32_t qmgr_backoff(const struct config_queue *qc, uint32_t attempts);

@@ -14,7 +14,7 @@
 #include "mg_err.h"
 #include "mg_log.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define DEFAULT_MAX_BATCH 1024
 #define DEFAULT_MAX_BATCH_BYTES (64u << 20)
 #define DEFAULT_MAX_CONTENT (256u << 20)
@@ -38,10 +38,12 @@ static const char schema_sql[] =
     " notify INTEGER NOT NULL, state INTEGER NOT NULL, flags INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, next_attempt INTEGER NOT NULL, last_attempt INTEGER NOT NULL,"
     " last_reply TEXT, status TEXT, remote_mta TEXT, route TEXT, chain TEXT, peer TEXT,"
+    " stage INTEGER NOT NULL DEFAULT 0, cversion INTEGER NOT NULL DEFAULT 0, next_addr TEXT,"
     " PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS content ("
     " msg_id TEXT NOT NULL, version INTEGER NOT NULL, type INTEGER NOT NULL,"
-    " data BLOB NOT NULL, UNIQUE (msg_id, version));"
+    " data BLOB NOT NULL, label BLOB, priority INTEGER, originator TEXT,"
+    " UNIQUE (msg_id, version));"
     "CREATE TABLE IF NOT EXISTS history ("
     " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, originator TEXT NOT NULL,"
     " arrival INTEGER NOT NULL, finished INTEGER NOT NULL, nrcpts INTEGER NOT NULL,"
@@ -52,10 +54,10 @@ static const char schema_sql[] =
     "SELECT m.id, m.arrival, m.priority, m.hold, count(r.idx),"                             \
     " total(r.state = 0), total(r.state = 2), total(r.state = 1), total(r.state = 3),"      \
     " min(CASE WHEN r.state IN (0, 2) THEN r.next_attempt END),"                            \
-    " m.originator, m.hold_reason, m.content_size"                                          \
+    " m.originator, m.hold_reason, m.content_size, total(r.state = 4)"                      \
     " FROM messages m LEFT JOIN rcpts r ON r.msg_id = m.id"
 
-enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_SET_CONTENT };
+enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_STAGE };
 
 /* One queued write. Owned by the store from queueing until its callback has run. */
 struct op {
@@ -65,23 +67,24 @@ struct op {
     queue_store_cb cb;
     void *arg;
     char id[MESSAGE_ID_SIZE];
-    /* OP_SUBMIT: borrowed from the caller until cb (content also for OP_SET_CONTENT) */
+    /* OP_SUBMIT: borrowed from the caller until cb (content also for OP_STAGE) */
     const struct message *msg;
     const void *content;
     size_t content_len;
-    enum message_content_type ctype; /* OP_SET_CONTENT */
     /* OP_UPDATE: owned copies */
     struct queue_store_rcpt_update *u;
     size_t nu;
     int64_t when;
     /* OP_HOLD: owned */
     char *reason;
+    /* OP_STAGE: the version's bytes are borrowed (content above); the rest owned copies */
+    struct queue_store_stage st;
 };
 
 enum wstmt {
     W_INS_MSG, W_INS_RCPT, W_INS_CONTENT, W_UPD_RCPT, W_HOLD, W_RELEASE, W_COUNT_OPEN,
     W_HIST_INS, W_DEL_RCPTS, W_DEL_CONTENT, W_DEL_MSG, W_HIST_TRIM, W_SET_CVER, W_DEL_CVERS,
-    W_COUNT
+    W_INS_VERSION, W_UPD_STAGE, W_RELEASE_RCPTS, W_ADD_RCPT, W_COUNT
 };
 
 static const char *const wstmt_sql[W_COUNT] = {
@@ -102,7 +105,7 @@ static const char *const wstmt_sql[W_COUNT] = {
     [W_HOLD] = "UPDATE messages SET hold = 1, hold_reason = ? WHERE id = ?",
     [W_RELEASE] = "UPDATE messages SET hold = 0, hold_reason = NULL WHERE id = ?",
     [W_COUNT_OPEN] = "SELECT (SELECT count(*) FROM messages WHERE id = ?1),"
-                     " (SELECT count(*) FROM rcpts WHERE msg_id = ?1 AND state IN (0, 2))",
+                     " (SELECT count(*) FROM rcpts WHERE msg_id = ?1 AND state IN (0, 2, 4))",
     [W_HIST_INS] = "INSERT INTO history (id, originator, arrival, finished, nrcpts, ndelivered,"
                    " nfailed, outcome) SELECT m.id, m.originator, m.arrival, ?2,"
                    " (SELECT count(*) FROM rcpts WHERE msg_id = m.id),"
@@ -113,9 +116,22 @@ static const char *const wstmt_sql[W_COUNT] = {
     [W_DEL_CONTENT] = "DELETE FROM content WHERE msg_id = ?",
     [W_DEL_MSG] = "DELETE FROM messages WHERE id = ?",
     [W_HIST_TRIM] = "DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - ?",
-    [W_SET_CVER] = "UPDATE messages SET content_version = content_version + 1, content_type = ?1,"
-                   " content_size = ?2 WHERE id = ?3 RETURNING content_version",
-    [W_DEL_CVERS] = "DELETE FROM content WHERE msg_id = ? AND version > 0",
+    [W_SET_CVER] = "UPDATE messages SET content_version = max(content_version, ?1) WHERE id = ?2",
+    /* versions no recipient carries any more (version 0 stays for reports) */
+    [W_DEL_CVERS] = "DELETE FROM content WHERE msg_id = ?1 AND version > 0 AND version NOT IN"
+                    " (SELECT cversion FROM rcpts WHERE msg_id = ?1)",
+    [W_INS_VERSION] = "INSERT INTO content (msg_id, version, type, data, label, priority, originator)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [W_UPD_STAGE] = "UPDATE rcpts SET stage = ?1, cversion = ?2, state = ?3,"
+                    " last_reply = coalesce(?4, last_reply), status = coalesce(?5, status),"
+                    " next_addr = coalesce(?6, next_addr), chain = coalesce(?7, chain),"
+                    " next_attempt = 0, flags = flags | ?8"
+                    " WHERE msg_id = ?9 AND idx = ?10",
+    [W_RELEASE_RCPTS] = "UPDATE rcpts SET state = 0, next_attempt = 0 WHERE msg_id = ? AND state = 4",
+    [W_ADD_RCPT] = "INSERT INTO rcpts (msg_id, idx, addr, orcpt, notify, state, flags, attempts,"
+                   " next_attempt, last_attempt, cversion) SELECT ?1,"
+                   " (SELECT coalesce(max(idx), -1) + 1 FROM rcpts WHERE msg_id = ?1), ?2, NULL,"
+                   " ?3, 0, 0, 0, 0, 0, ?4",
 };
 
 struct queue_store {
@@ -273,27 +289,71 @@ static int apply_submit(struct queue_store *s, const struct op *op)
     return rc;
 }
 
-/* A processing channel's new content becomes the current version; version 0 (as received) is
- * kept for reports, versions in between are dropped. */
-static int apply_set_content(struct queue_store *s, const struct op *op)
+/* One processing stage's result for a recipient group, in the op's savepoint: the new
+ * content version (with its label, priority and originator), every recipient's new stage,
+ * version and state, the added recipients, and the versions nobody carries any more dropped. */
+static int apply_stage(struct queue_store *s, const struct op *op)
 {
-    sqlite3_stmt *st = s->ws[W_SET_CVER];
-    sqlite3_bind_int(st, 1, (int)op->ctype);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)op->content_len);
-    sqlite3_bind_text(st, 3, op->id, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    int64_t version = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    int rc = r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->wdb, "set_content");
-    if (r == SQLITE_ROW && sqlite3_step(st) != SQLITE_DONE)
-        rc = db_err(s->wdb, "set_content");
-    reset_stmt(st);
+    const struct queue_store_stage *g = &op->st;
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (g->new_version) {
+        st = s->ws[W_INS_VERSION];
+        sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, g->version);
+        sqlite3_bind_int(st, 3, (int)g->type);
+        sqlite3_bind_blob64(st, 4, op->content_len ? op->content : "", op->content_len, SQLITE_STATIC);
+        if (g->label_set && g->label_len)
+            sqlite3_bind_blob64(st, 5, g->label, g->label_len, SQLITE_STATIC);
+        else if (g->label_set)
+            sqlite3_bind_blob64(st, 5, "", 0, SQLITE_STATIC); /* label removed */
+        else
+            sqlite3_bind_null(st, 5);
+        if (g->priority >= 0)
+            sqlite3_bind_int(st, 6, g->priority);
+        else
+            sqlite3_bind_null(st, 6);
+        bind_text(st, 7, g->originator);
+        rc = step_done(s, st, "insert_version");
+        if (rc == 0) {
+            st = s->ws[W_SET_CVER];
+            sqlite3_bind_int64(st, 1, g->version);
+            sqlite3_bind_text(st, 2, op->id, -1, SQLITE_STATIC);
+            rc = step_done(s, st, "set_version");
+            if (rc == 0 && sqlite3_changes(s->wdb) == 0)
+                rc = MG_ENOTFOUND;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < g->nrcpts; i++) {
+        const struct queue_store_stage_rcpt *r = &g->rcpts[i];
+        st = s->ws[W_UPD_STAGE];
+        sqlite3_bind_int64(st, 1, r->stage);
+        sqlite3_bind_int64(st, 2, g->version);
+        sqlite3_bind_int(st, 3, (int)r->state);
+        bind_text(st, 4, r->reply);
+        bind_text(st, 5, r->status);
+        bind_text(st, 6, r->next_addr);
+        bind_text(st, 7, r->chain);
+        sqlite3_bind_int(st, 8, (int)r->flags_set);
+        sqlite3_bind_text(st, 9, op->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 10, r->rcpt);
+        rc = step_done(s, st, "update_stage");
+        if (rc == 0 && sqlite3_changes(s->wdb) == 0)
+            rc = MG_ENOTFOUND;
+    }
+    for (size_t i = 0; rc == 0 && i < g->nadd; i++) {
+        st = s->ws[W_ADD_RCPT];
+        sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, g->add[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, (int)MESSAGE_NOTIFY_NEVER);
+        sqlite3_bind_int64(st, 4, g->add_version);
+        rc = step_done(s, st, "add_rcpt");
+    }
     if (rc == 0) {
         st = s->ws[W_DEL_CVERS];
         sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
         rc = step_done(s, st, "drop_versions");
     }
-    if (rc == 0)
-        rc = insert_content(s, op->id, version, op->ctype, op->content, op->content_len);
     return rc;
 }
 
@@ -338,6 +398,12 @@ static int apply_hold(struct queue_store *s, const struct op *op)
     int rc = step_done(s, st, "hold");
     if (rc == 0 && sqlite3_changes(s->wdb) == 0)
         rc = MG_ENOTFOUND;
+    if (rc == 0 && op->kind == OP_RELEASE) {
+        /* recipients a processing channel held go back to their stage */
+        st = s->ws[W_RELEASE_RCPTS];
+        sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+        rc = step_done(s, st, "release_rcpts");
+    }
     return rc;
 }
 
@@ -388,8 +454,8 @@ static int apply_op(struct queue_store *s, const struct op *op)
     case OP_DELETE:
     case OP_FINISH:
         return apply_remove(s, op);
-    case OP_SET_CONTENT:
-        return apply_set_content(s, op);
+    case OP_STAGE:
+        return apply_stage(s, op);
     }
     mg_panic("queue_store: unknown op kind %d", (int)op->kind);
 }
@@ -446,6 +512,18 @@ static void op_free(struct op *op)
     }
     free(op->u);
     free(op->reason);
+    for (size_t i = 0; op->st.rcpts && i < op->st.nrcpts; i++) {
+        free((char *)op->st.rcpts[i].reply);
+        free((char *)op->st.rcpts[i].status);
+        free((char *)op->st.rcpts[i].next_addr);
+        free((char *)op->st.rcpts[i].chain);
+    }
+    free((void *)op->st.rcpts);
+    for (size_t i = 0; op->st.add && i < op->st.nadd; i++)
+        free((char *)op->st.add[i]);
+    free((void *)op->st.add);
+    free((void *)op->st.label);
+    free((char *)op->st.originator);
     free(op);
 }
 
@@ -602,7 +680,23 @@ static int init_schema(struct queue_store *s)
         sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version != 0 && version != SCHEMA_VERSION) {
+    if (version == 2) {
+        /* 2 -> 3: per-recipient chain progress and content versions per recipient group */
+        rc = exec_sql(s->wdb, "ALTER TABLE rcpts ADD COLUMN stage INTEGER NOT NULL DEFAULT 0;"
+                              "ALTER TABLE rcpts ADD COLUMN cversion INTEGER NOT NULL DEFAULT 0;"
+                              "ALTER TABLE rcpts ADD COLUMN next_addr TEXT;"
+                              "ALTER TABLE content ADD COLUMN label BLOB;"
+                              "ALTER TABLE content ADD COLUMN priority INTEGER;"
+                              "ALTER TABLE content ADD COLUMN originator TEXT;"
+                              "UPDATE rcpts SET cversion = (SELECT content_version FROM messages"
+                              " WHERE id = rcpts.msg_id);"
+                              "PRAGMA user_version=" MG_STR(SCHEMA_VERSION));
+        if (rc == 0) {
+            mg_info("event=queue_schema_upgraded path=%s from=2 to=%d", s->path, SCHEMA_VERSION);
+            version = SCHEMA_VERSION;
+        }
+    }
+    if (rc == 0 && version != 0 && version != SCHEMA_VERSION) {
         mg_warn("queue_store_error path=%s schema_version=%d expected=%d", s->path, version,
                 SCHEMA_VERSION);
         rc = MG_EDB;
@@ -869,20 +963,74 @@ int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb,
     return simple_op(s, OP_FINISH, id, cb, arg);
 }
 
-int queue_store_set_content(struct queue_store *s, const char *id,
-                            enum message_content_type type, const void *content, size_t len,
-                            queue_store_cb cb, void *arg)
+int queue_store_apply_stage(struct queue_store *s, const char *id,
+                            const struct queue_store_stage *g, queue_store_cb cb, void *arg)
 {
-    if (!s || check_id(id) != 0 || (!content && len) || (unsigned)type > MESSAGE_CONTENT_OTHER)
+    if (!s || check_id(id) != 0 || !g || (g->nrcpts && !g->rcpts) || (g->nadd && !g->add) ||
+        (g->new_version && ((!g->content && g->len) || (unsigned)g->type > MESSAGE_CONTENT_OTHER ||
+                            g->version == 0)))
         return MG_EINVAL;
-    if (len > s->opts.max_content)
+    if (g->nrcpts > MESSAGE_RCPTS_MAX || g->nadd > MESSAGE_RCPTS_MAX)
+        return MG_EINVAL;
+    if ((g->new_version && g->len > s->opts.max_content) || g->label_len > MESSAGE_LABEL_MAX)
         return MG_ETOOBIG;
-    struct op *op = op_new(OP_SET_CONTENT, id, cb, arg);
+    for (size_t i = 0; i < g->nrcpts; i++)
+        if ((unsigned)g->rcpts[i].state >= MESSAGE_RCPT_STATE_COUNT)
+            return MG_EINVAL;
+    for (size_t i = 0; i < g->nadd; i++)
+        if (!g->add[i] || strlen(g->add[i]) > MESSAGE_ADDR_MAX)
+            return MG_EINVAL;
+    struct op *op = op_new(OP_STAGE, id, cb, arg);
     if (!op)
         return MG_ENOMEM;
-    op->ctype = type;
-    op->content = content;
-    op->content_len = len;
+    op->st = *g;
+    op->st.rcpts = NULL;
+    op->st.add = NULL;
+    op->st.label = NULL;
+    op->st.originator = NULL;
+    op->st.nrcpts = op->st.nadd = 0;
+    op->content = g->content;
+    op->content_len = g->len;
+    int rc = 0;
+    struct queue_store_stage_rcpt *rv = g->nrcpts ? calloc(g->nrcpts, sizeof *rv) : NULL;
+    if (g->nrcpts && !rv)
+        rc = MG_ENOMEM;
+    op->st.rcpts = rv;
+    for (size_t i = 0; rc == 0 && i < g->nrcpts; i++) {
+        rv[i] = g->rcpts[i];
+        rv[i].reply = rv[i].status = rv[i].next_addr = rv[i].chain = NULL;
+        op->st.nrcpts = i + 1;
+        rc = dup_opt(&rv[i].reply, g->rcpts[i].reply);
+        if (rc == 0)
+            rc = dup_opt(&rv[i].status, g->rcpts[i].status);
+        if (rc == 0)
+            rc = dup_opt(&rv[i].next_addr, g->rcpts[i].next_addr);
+        if (rc == 0)
+            rc = dup_opt(&rv[i].chain, g->rcpts[i].chain);
+    }
+    const char **av = g->nadd ? calloc(g->nadd, sizeof *av) : NULL;
+    if (rc == 0 && g->nadd && !av)
+        rc = MG_ENOMEM;
+    op->st.add = av;
+    for (size_t i = 0; rc == 0 && i < g->nadd; i++) {
+        op->st.nadd = i + 1;
+        rc = (av[i] = strdup(g->add[i])) ? 0 : MG_ENOMEM;
+    }
+    if (rc == 0 && g->label_set && g->label_len) {
+        void *l = malloc(g->label_len);
+        if (l) {
+            memcpy(l, g->label, g->label_len);
+            op->st.label = l;
+        } else {
+            rc = MG_ENOMEM;
+        }
+    }
+    if (rc == 0 && g->originator)
+        rc = dup_opt(&op->st.originator, g->originator);
+    if (rc != 0) {
+        op_free(op);
+        return rc;
+    }
     return enqueue(s, op);
 }
 
@@ -903,6 +1051,7 @@ static void index_from_row(sqlite3_stmt *st, struct queue_store_index_entry *e)
     e->ndelivered = (uint32_t)sqlite3_column_int64(st, 7);
     e->nfailed = (uint32_t)sqlite3_column_int64(st, 8);
     e->next_attempt = sqlite3_column_int64(st, 9); /* NULL (all final) reads as 0 */
+    e->nheld = (uint32_t)sqlite3_column_int64(st, 13);
 }
 
 static int read_prepare(struct queue_store *s, const char *sql, sqlite3_stmt **st)
@@ -1025,8 +1174,9 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
         rc = (m->originator = strdup("")) ? 0 : MG_ENOMEM;
     if (rc == 0)
         rc = read_prepare(s, "SELECT addr, orcpt, notify, state, flags, attempts, next_attempt,"
-                             " last_attempt, last_reply, status, remote_mta, route, chain, peer"
-                             " FROM rcpts WHERE msg_id = ? ORDER BY idx", &st);
+                             " last_attempt, last_reply, status, remote_mta, route, chain, peer,"
+                             " stage, cversion, next_addr FROM rcpts WHERE msg_id = ? ORDER BY idx",
+                          &st);
     if (rc == 0)
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while (rc == 0) {
@@ -1066,6 +1216,9 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
         rc |= col_dup(st, 11, &rp->route);
         rc |= col_dup(st, 12, &rp->chain);
         rc |= col_dup(st, 13, &rp->peer);
+        rp->stage = (uint32_t)sqlite3_column_int64(st, 14);
+        rp->cversion = (uint32_t)sqlite3_column_int64(st, 15);
+        rc |= col_dup(st, 16, &rp->next_addr);
     }
     sqlite3_finalize(st);
     if (rc != 0) {
@@ -1150,6 +1303,73 @@ int queue_store_read_original(struct queue_store *s, const char *id,
                               enum message_content_type *type, unsigned char **data, size_t *len)
 {
     return read_content_sql(s, id, ORIGINAL_CONTENT_SQL, type, data, len);
+}
+
+int queue_store_read_version(struct queue_store *s, const char *id, uint32_t version,
+                             struct queue_store_version *out)
+{
+    if (!s || check_id(id) != 0 || !out)
+        return MG_EINVAL;
+    memset(out, 0, sizeof *out);
+    out->priority = -1;
+    pthread_mutex_lock(&s->rmu);
+    sqlite3_stmt *st = NULL;
+    int rc = read_prepare(s, "SELECT data, type, label, priority, originator FROM content"
+                             " WHERE msg_id = ? AND version = ?", &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, version);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            size_t n = (size_t)sqlite3_column_bytes(st, 0);
+            const void *p = sqlite3_column_blob(st, 0);
+            out->data = malloc(n + 1);
+            if (!out->data) {
+                rc = MG_ENOMEM;
+            } else {
+                if (n)
+                    memcpy(out->data, p, n);
+                out->data[n] = 0;
+                out->len = n;
+            }
+            out->type = (enum message_content_type)sqlite3_column_int(st, 1);
+            if (rc == 0 && sqlite3_column_type(st, 2) != SQLITE_NULL) {
+                size_t ln = (size_t)sqlite3_column_bytes(st, 2);
+                out->label_set = 1;
+                if (ln) {
+                    out->label = malloc(ln);
+                    if (out->label) {
+                        memcpy(out->label, sqlite3_column_blob(st, 2), ln);
+                        out->label_len = ln;
+                    } else {
+                        rc = MG_ENOMEM;
+                    }
+                }
+            }
+            if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+                out->priority = sqlite3_column_int(st, 3);
+            if (rc == 0)
+                rc = col_dup(st, 4, &out->originator);
+        } else {
+            rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->rdb, "read_version");
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->rmu);
+    if (rc != 0)
+        queue_store_version_free(out);
+    return rc;
+}
+
+void queue_store_version_free(struct queue_store_version *v)
+{
+    if (!v)
+        return;
+    free(v->data);
+    free(v->label);
+    free(v->originator);
+    v->data = v->label = NULL;
+    v->originator = NULL;
 }
 
 struct queue_store_content {

@@ -90,14 +90,39 @@ int queue_store_delete(struct queue_store *s, const char *id, queue_store_cb cb,
  * delivered/failed). MG_ESTATE via cb when a recipient is not final; MG_ENOTFOUND. */
 int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb, void *arg);
 
-/* A processing channel (CMS unwrap, shaper, MIXER conversion) rewrote the content: store it as
- * the message's current version, with its type (which may change, e.g. X.400 -> RFC 5322).
- * The content as received stays available as version 0 (queue_store_read_original, for
- * reports); versions in between are dropped. content is BORROWED until cb. Errors via cb:
- * MG_ENOTFOUND, MG_EDB. */
-int queue_store_set_content(struct queue_store *s, const char *id,
-                            enum message_content_type type, const void *content, size_t len,
-                            queue_store_cb cb, void *arg);
+/* One processing stage's result for one recipient group (see qmgr: chains). Applied in one
+ * transaction, so after a crash either the whole stage is durable or none of it. */
+struct queue_store_stage_rcpt {
+    uint32_t rcpt;                /* index into the message's recipients */
+    uint32_t stage;               /* processing channels of its chain now passed */
+    enum message_rcpt_state state; /* PENDING (go on), FAILED, DELIVERED (discarded), HELD */
+    const char *reply;            /* NULL = unchanged (the failure or hold reason) */
+    const char *status;           /* NULL = unchanged */
+    const char *next_addr;        /* NULL = unchanged: the address as the next hop sees it */
+    const char *chain;            /* NULL = unchanged */
+    unsigned flags_set;           /* enum message_rcpt_flag bits to add */
+};
+struct queue_store_stage {
+    uint32_t version;             /* the content version the group's recipients now carry */
+    int new_version;              /* 1: store `version` (it must be new): content, type, label,
+                                     priority and originator below */
+    enum message_content_type type;
+    const void *content;          /* BORROWED until cb */
+    size_t len;
+    int label_set;                /* 1: the version has its own label (len 0 = none) */
+    const void *label; size_t label_len;
+    int priority;                 /* -1 = the message's */
+    const char *originator;       /* NULL = the message's */
+    const struct queue_store_stage_rcpt *rcpts; size_t nrcpts; /* copied */
+    const char *const *add;       /* new recipients (copied): NOTIFY=NEVER, stage 0 */
+    size_t nadd;
+    uint32_t add_version;         /* the content version the added recipients carry */
+};
+/* Versions that no recipient carries any more are dropped (version 0, the content as
+ * received, always stays for reports). Errors via cb: MG_ENOTFOUND, MG_EEXIST (version taken),
+ * MG_EDB; at the call: MG_EINVAL, MG_ETOOBIG. */
+int queue_store_apply_stage(struct queue_store *s, const char *id,
+                            const struct queue_store_stage *g, queue_store_cb cb, void *arg);
 
 /* --- reads (synchronous, any thread) ------------------------------------------------------- */
 
@@ -109,6 +134,7 @@ struct queue_store_index_entry {
     int64_t next_attempt;  /* earliest next_attempt over non-final recipients (0 = now) */
     uint32_t nrcpts;
     uint32_t npending, ndeferred, ndelivered, nfailed;
+    uint32_t nheld;        /* recipients a processing channel held */
     uint8_t priority;
     uint8_t hold;
 };
@@ -123,7 +149,23 @@ int queue_store_load_index_array(struct queue_store *s, struct queue_store_index
 
 /* Full envelope of one message; caller frees *out with message_free. MG_ENOTFOUND. */
 int queue_store_get(struct queue_store *s, const char *id, struct message **out);
-/* Whole current content into a malloc'd buffer (caller frees *data with free(); NUL-terminated past
+/* One content version with what goes with it. Free with queue_store_version_free. */
+struct queue_store_version {
+    enum message_content_type type;
+    unsigned char *data;          /* owned, NUL-terminated past len */
+    size_t len;
+    int label_set;                /* the version has its own label (else the message's) */
+    unsigned char *label;         /* owned or NULL */
+    size_t label_len;
+    int priority;                 /* -1 = the message's */
+    char *originator;             /* owned or NULL = the message's */
+};
+/* MG_ENOTFOUND when the message or the version does not exist. */
+int queue_store_read_version(struct queue_store *s, const char *id, uint32_t version,
+                             struct queue_store_version *out);
+void queue_store_version_free(struct queue_store_version *v);
+
+/* Whole latest content (the highest version made) into a malloc'd buffer (caller frees *data with free(); NUL-terminated past
  * *len for convenience). MG_ENOTFOUND. */
 int queue_store_read_content(struct queue_store *s, const char *id, unsigned char **data,
                              size_t *len);

@@ -1,6 +1,8 @@
 /* Tests of config_load: the shipped configurations, a configuration using every key, every
  * kind of error with its exact line, the notations (durations, sizes, networks), dump. */
 #include "config_test_util.h"
+#include "channels.h"
+#include "file_transport.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -145,11 +147,11 @@ static const struct err_case err_cases[] = {
     { "channel_type_bad",
       "listeners = ( { name = \"in\"; listen = \"127.0.0.1:25\"; } );\n"
       "channels = ( { name = \"local\"; type = \"fax\"; } );\n" DEF_ROUTE,
-      true, { { 2, "'type' = \"fax\" is not one of: file, smtp, p1, cms, shaper, mixer" } }, 1 },
-    { "file_channel_without_directory",
+      true, { { 2, "unknown type 'fax' (this build has: file, smtp, p1, rules, cms, shaper, mixer)" } }, 1 },
+    { "channel_type_typo",
       "listeners = ( { name = \"in\"; listen = \"127.0.0.1:25\"; } );\n"
-      "channels = (\n { name = \"local\"; type = \"file\"; } );\n" DEF_ROUTE,
-      true, { { 3, "a file channel needs 'directory'" } }, 1 },
+      "channels = ( { name = \"local\"; type = \"fiel\"; } );\n" DEF_ROUTE,
+      true, { { 2, "unknown type 'fiel' (did you mean 'file'?)" } }, 1 },
     { "smtp_peer_without_host", "peers = ( { name = \"p\"; type = \"smtp\"; } );\n" DEF_ROUTE, false,
       { { 4, "needs 'host' (\"host[:port]\") or 'mx = true'" } }, 1 },
     { "smtp_peer_host_and_mx",
@@ -276,7 +278,7 @@ static void test_default_config(void **state)
     assert_int_equal(l->max_message_size, 52428800);
     const struct config_channel *c = config_find_channel(cfg, "local");
     assert_non_null(c);
-    assert_string_equal(c->directory, "/srv/mg/deliver");
+    assert_string_equal(c->type, "file");
     assert_non_null(cfg->default_route);
     assert_ptr_equal(cfg->default_route->chain[0], c);
     config_free(cfg);
@@ -420,13 +422,13 @@ static void test_full_config(void **state)
 
     assert_int_equal(cfg->n_channels, 6);
     const struct config_channel *p1 = config_find_channel(cfg, "x400");
-    assert_int_equal(p1->type, CONFIG_CHANNEL_P1);
+    assert_string_equal(p1->type, "p1");
     assert_true(p1->delivery);
     const char *ctx = NULL;
     assert_true(config_setting_lookup_string(p1->settings, "application_context", &ctx));
     assert_string_equal(ctx, "mts-transfer");
     assert_false(config_find_channel(cfg, "decrypt")->delivery);
-    assert_int_equal(config_find_channel(cfg, "mix")->type, CONFIG_CHANNEL_MIXER);
+    assert_string_equal(config_find_channel(cfg, "mix")->type, "mixer");
 
     const struct config_peer *hub = config_find_peer(cfg, "hub");
     assert_string_equal(hub->host, "hub.example.net");
@@ -585,6 +587,84 @@ static void run_cidr_case(void **state)
     }
 }
 
+/* ---- channel options, checked by each kind (the registry of this build) ---------------- */
+
+#define KIND_BASE                                                                           \
+    "listeners = ( { name = \"in\"; listen = \"127.0.0.1:25\"; } );\n"                      \
+    "peers = ( { name = \"p\"; type = \"smtp\"; mx = true; } );\n"
+
+static const struct err_case kind_cases[] = {
+    { "file_without_directory",
+      KIND_BASE "channels = (\n { name = \"local\"; type = \"file\"; } );\n" DEF_ROUTE,
+      true, { { 4, "channel 'local': a file channel needs 'directory'" } }, 1 },
+    { "file_option_misspelled",
+      KIND_BASE "channels = (\n { name = \"local\"; type = \"file\";\n directry = \"/d\"; } );\n" DEF_ROUTE,
+      true, { { 5, "unknown key 'directry' in channel 'local' (did you mean 'directory'?)" },
+              { 4, "a file channel needs 'directory'" } }, 2 },
+    { "file_directory_empty",
+      KIND_BASE "channels = (\n { name = \"local\"; type = \"file\";\n directory = \"\"; } );\n" DEF_ROUTE,
+      true, { { 5, "'directory' must be a non-empty string" } }, 1 },
+    { "smtp_option_misspelled",
+      KIND_BASE "channels = ( { name = \"local\"; type = \"file\"; directory = \"/d\"; },\n"
+      " { name = \"out\"; type = \"smtp\";\n concurency = 4; } );\n" DEF_ROUTE,
+      true, { { 5, "unknown key 'concurency' in channel 'out' (did you mean 'concurrency'?)" } }, 1 },
+    { "concurrency_range",
+      KIND_BASE "channels = ( { name = \"local\"; type = \"file\"; directory = \"/d\";\n concurrency = 0; } );\n"
+      DEF_ROUTE, true, { { 4, "'concurrency' = 0 is out of range (1..10000)" } }, 1 },
+    { "kind_not_in_build",
+      KIND_BASE "channels = ( { name = \"local\"; type = \"file\"; directory = \"/d\"; },\n"
+      " { name = \"x\"; type = \"shaper\"; } );\n" DEF_ROUTE,
+      true, { { 4, "unknown type 'shaper' (this build has: file, smtp" } }, 1 },
+};
+
+static void run_kind_case(void **state)
+{
+    const struct err_case *c = *state;
+    struct config *cfg = (struct config *)1;
+    struct config_errors errs = { 0 };
+    int rc = channels_config_load_text("t.conf", c->text, strlen(c->text), test_env,
+                                       (void *)no_env, &cfg, &errs);
+    bool ok = rc == MG_ECONFIG && cfg == NULL && errs.n == c->n;
+    for (size_t i = 0; ok && i < c->n; i++) {
+        bool found = false;   /* the kinds report in their own order; lines are sorted */
+        for (size_t k = 0; k < errs.n; k++)
+            found |= errs.v[k].line == c->errs[i].line && strstr(errs.v[k].message, c->errs[i].contains);
+        ok = found;
+    }
+    if (!ok) {
+        print_message("rc=%d, %zu errors:\n", rc, errs.n);
+        for (size_t i = 0; i < errs.n; i++)
+            print_message("  %s\n", errs.v[i].text);
+    }
+    config_errors_free(&errs);
+    assert_true(ok);
+}
+
+/* Every shipped configuration loads with every channel's options checked. */
+static void test_shipped_with_registry(void **state)
+{
+    (void)state;
+    const char *dir = getenv("MIXGATE_SOURCE_DIR");
+    static const char *const files[] = { "etc/mixgate.conf", "etc/examples/smtp-relay.conf" };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", files[i]);
+        struct config *cfg = NULL;
+        struct config_errors errs = { 0 };
+        int rc = channels_config_load(path, &cfg, &errs);
+        for (size_t k = 0; k < errs.n; k++)
+            print_message("%s\n", errs.v[k].text);
+        assert_int_equal(rc, 0);
+        if (i == 0) {
+            const struct config_channel *c = config_find_channel(cfg, "local");
+            assert_non_null(c->kind);
+            assert_non_null(strstr(file_transport_directory(c), "/deliver"));
+        }
+        config_free(cfg);
+        config_errors_free(&errs);
+    }
+}
+
 int main(void)
 {
     int failed_ = 0;
@@ -595,9 +675,11 @@ int main(void)
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_channel_check_keys),
         cmocka_unit_test(test_dump_roundtrip),
+        cmocka_unit_test(test_shipped_with_registry),
     };
     failed_ += cmocka_run_group_tests_name("config_good", good, NULL, NULL);
     RUN_CASES("config_errors", err_cases, run_err_case);
+    RUN_CASES("config_channel_kinds", kind_cases, run_kind_case);
     RUN_CASES("config_notation", notation_cases, run_notation_case);
     RUN_CASES("config_cidr", cidr_cases, run_cidr_case);
     return failed_ ? 1 : 0;

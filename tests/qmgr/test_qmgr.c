@@ -1,5 +1,13 @@
-/* test_qmgr: the queue manager against a real queue store and a scripted transport.
- * The transport answers by recipient local part: ok* -> 250, tmp* -> 451, bad* -> 550. */
+/* test_qmgr: the queue manager against a real queue store, with fake channel kinds and an
+ * injected clock.
+ *
+ * The delivery kind "fake" answers by recipient local part: ok* -> 250, tmp* -> 451, bad* ->
+ * 550, dead* -> 451 flagged as a destination failure; recipients in domains starting with
+ * "park" are parked (the test completes them later, in any order). The processing kind "tag"
+ * adds "X-Tag: <channel>" to the content and decides by local part: hold* -> held, disc* ->
+ * discarded, rej* -> failed 550, copy* -> continue plus a copy to copied@<domain>. The kind
+ * "noproc" cannot process (as a processing channel missing from a build). */
+#include "channel.h"
 #include "config.h"
 #include "message.h"
 #include "mg_err.h"
@@ -16,7 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define MAXLOG 64
+#define MAXLOG 256
+#define T0 1800000000
 
 struct fx {
     char dir[256];
@@ -25,13 +34,152 @@ struct fx {
     struct config *cfg;
     struct queue_store *store;
     struct qmgr *q;
-    /* what the transport saw */
-    char order[MAXLOG][64];          /* first recipient of each delivery */
-    int prio[MAXLOG];
+    int64_t now;                        /* the injected clock */
+    /* what the delivery channel saw */
+    char order[MAXLOG][64];             /* first recipient of each delivery */
+    char content[MAXLOG][256];          /* start of each delivered content */
     size_t ndel;
-    int dsn_seen;                    /* a multipart/report went through the transport */
-    int submitted;
+    int dsn_seen;
+    struct channel_delivery *parked[MAXLOG];
+    size_t nparked;
+    int instances_started, instances_stopped;
+    int processed;                      /* process() calls */
+    int audit_calls, audit_fail;
+    size_t audit_records;
 };
+
+static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
+
+/* ---- fake kinds ---------------------------------------------------------------------------- */
+
+static int fake_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
+                          struct config_errors *errs)
+{
+    (void)conf;
+    int n = config_channel_check_keys(cfg, ch, NULL, errs);
+    return n < 0 ? n : n ? MG_ECONFIG : 0;
+}
+
+static int fake_start(const struct channel_env *env, const struct config_channel *ch, void **inst)
+{
+    (void)env; (void)ch;
+    g_fx->instances_started++;
+    *inst = g_fx;
+    return 0;
+}
+
+static void fake_stop(void *inst, void (*done)(void *), void *arg)
+{
+    struct fx *f = inst;
+    f->instances_stopped++;
+    done(arg);
+}
+
+static void fake_answer(struct channel_delivery *d)
+{
+    for (size_t i = 0; i < d->nrcpts; i++) {
+        const char *a = d->rcpt_addrs[i];
+        if (!strncmp(a, "ok", 2) || !strncmp(a, "copied", 6))
+            channel_delivery_set(d, i, 250, "2.0.0", "stored", "fake");
+        else if (!strncmp(a, "tmp", 3))
+            channel_delivery_set(d, i, 451, "4.2.0", "mailbox busy", "fake");
+        else if (!strncmp(a, "dead", 4)) {
+            channel_delivery_set(d, i, 451, "4.4.1", "connection refused", "fake");
+            d->outcomes[i].flags |= CHANNEL_OUT_DEST_FAILURE;
+        } else
+            channel_delivery_set(d, i, 550, "5.1.1", "no such user", "fake");
+    }
+}
+
+static void fake_deliver(void *inst, struct channel_delivery *d)
+{
+    struct fx *f = inst;
+    size_t len = 0;
+    const unsigned char *c = content_data(d->content, &len);
+    if (f->ndel < MAXLOG) {
+        snprintf(f->order[f->ndel], sizeof f->order[0], "%s", d->rcpt_addrs[0]);
+        snprintf(f->content[f->ndel], sizeof f->content[0], "%.*s", (int)(len < 255 ? len : 255), c);
+    }
+    f->ndel++;
+    if (strstr((const char *)c, "multipart/report"))
+        f->dsn_seen++;
+    const char *at = strchr(d->rcpt_addrs[0], '@');
+    if (at && !strncmp(at + 1, "park", 4) && f->nparked < MAXLOG) {
+        f->parked[f->nparked++] = d;
+        return;
+    }
+    fake_answer(d);
+    channel_delivery_done(d);
+}
+
+static const struct channel_kind fake_kind = {
+    .name = "fake", .role = CHANNEL_ROLE_DELIVERY, .peer = CHANNEL_PEER_NONE,
+    .configure = fake_configure, .start = fake_start, .deliver = fake_deliver, .stop = fake_stop,
+};
+
+static int tag_process(const void *conf, const struct channel_task *t, struct channel_result *r)
+{
+    (void)conf;
+    __atomic_add_fetch(&g_fx->processed, 1, __ATOMIC_SEQ_CST);
+    size_t len = 0;
+    const unsigned char *c = content_data(t->content, &len);
+    char head[128];
+    int hl = snprintf(head, sizeof head, "X-Tag: %s\r\n", t->channel->name);
+    unsigned char *n = malloc(len + (size_t)hl + 1);
+    if (!n)
+        return MG_ENOMEM;
+    memcpy(n, head, (size_t)hl);
+    memcpy(n + hl, c, len);
+    n[len + (size_t)hl] = 0;
+    r->content = content_new(MESSAGE_CONTENT_RFC5322, 0, n, len + (size_t)hl);
+    for (size_t i = 0; i < t->nrcpts; i++) {
+        const char *a = t->rcpt_addrs[i];
+        struct channel_outcome *o = &r->rcpts[i].outcome;
+        if (!strncmp(a, "hold", 4)) {
+            channel_outcome_set(o, CHANNEL_HELD, 0, NULL, "subject hold", NULL);
+        } else if (!strncmp(a, "disc", 4)) {
+            channel_outcome_set(o, CHANNEL_DISCARDED, 0, NULL, "rule discard", NULL);
+            channel_result_add_audit(r, (int)i, "discarded", "rule discard", "", NULL, 0, NULL);
+        } else if (!strncmp(a, "rej", 3)) {
+            channel_outcome_set(o, CHANNEL_FAILED, 550, "5.7.1", "rejected by rule", NULL);
+        } else if (!strncmp(a, "copy", 4)) {
+            const char *at = strchr(a, '@');
+            char cp[128];
+            snprintf(cp, sizeof cp, "copied%s", at ? at : "@x.example");
+            channel_result_add_copy(r, cp);
+        } else if (!strncmp(a, "ren", 3)) {
+            char na[128];
+            snprintf(na, sizeof na, "ok-renamed%s", strchr(a, '@'));
+            r->rcpts[i].next_addr = strdup(na);
+        }
+    }
+    return 0;
+}
+
+static const struct channel_kind tag_kind = {
+    .name = "tag", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
+    .process = tag_process,
+};
+static const struct channel_kind noproc_kind = {
+    .name = "noproc", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
+};
+static const struct channel_kind *const kinds[] = { &fake_kind, &tag_kind, &noproc_kind, NULL };
+
+static int audit_append(void *ctx, const char *qid, const char *channel,
+                        const char *const *rcpt_addrs, const struct channel_audit *recs, size_t n,
+                        void (*cb)(void *arg, int status), void *arg)
+{
+    struct fx *f = ctx;
+    (void)qid; (void)channel; (void)rcpt_addrs; (void)recs;
+    f->audit_calls++;
+    if (f->audit_fail)
+        return MG_EDB;
+    f->audit_records += n;
+    cb(arg, 0);
+    return 0;
+}
+
+/* ---- fixture ------------------------------------------------------------------------------- */
 
 #define CONF_FMT \
     "global = { hostname = \"qmgr.test\"; var_dir = \"%s\"; };\n" \
@@ -39,54 +187,56 @@ struct fx {
     " max_active_deliveries = %d; };\n" \
     "listeners = ( { name = \"smtp\"; protocol = \"smtp\"; listen = \"127.0.0.1:2525\";" \
     " relay_networks = [ \"127.0.0.0/8\" ]; } );\n" \
-    "channels = ( { name = \"local\"; type = \"file\"; directory = \"%s/deliver\"; },\n" \
-    "             { name = \"enc\"; type = \"cms\"; } );\n" \
+    "channels = ( { name = \"local\"; type = \"fake\"; concurrency = %d; },\n" \
+    "             { name = \"slowch\"; type = \"fake\"; concurrency = 10; },\n" \
+    "             { name = \"fastch\"; type = \"fake\"; concurrency = 10; },\n" \
+    "             { name = \"policy\"; type = \"tag\"; },\n" \
+    "             { name = \"enc\"; type = \"noproc\"; } );\n" \
     "routes = ( { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; },\n" \
+    "           { domain_suffix = \"rules.example\"; chain = [ \"policy\", \"local\" ]; },\n" \
+    "           { domain = \"park-slow.example\"; chain = [ \"slowch\" ]; },\n" \
+    "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
+    "           { domain = \"fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { default = true; chain = [ \"local\" ]; } );\n"
 
-static void fake_deliver(void *arg, struct qmgr_delivery *d)
-{
-    struct fx *f = arg;
-    if (f->ndel < MAXLOG) {
-        snprintf(f->order[f->ndel], sizeof f->order[0], "%s", d->msg->rcpts[d->rcpts[0]].addr);
-        f->prio[f->ndel] = d->msg->priority;
-    }
-    f->ndel++;
-    if (d->content && strstr((const char *)d->content, "multipart/report"))
-        f->dsn_seen++;
-    for (size_t i = 0; i < d->nrcpts; i++) {
-        const char *a = d->msg->rcpts[d->rcpts[i]].addr;
-        if (!strncmp(a, "ok", 2))
-            qmgr_delivery_set(d, i, 250, "2.0.0", "stored", "fake");
-        else if (!strncmp(a, "tmp", 3))
-            qmgr_delivery_set(d, i, 451, "4.2.0", "mailbox busy", "fake");
-        else
-            qmgr_delivery_set(d, i, 550, "5.1.1", "no such user", "fake");
-    }
-    qmgr_delivery_done(d);
-}
-
+static int64_t fake_now(void *ctx) { return ((struct fx *)ctx)->now; }
 static void on_tick(uv_timer_t *t) { (void)t; }
 
-static void fx_open(struct fx *f, int lifetime, int max_active)
+static struct config *load(struct fx *f, int lifetime, int max_active, int concurrency)
 {
-    char text[2048];
-    snprintf(text, sizeof text, CONF_FMT, f->dir, lifetime, max_active, f->dir);
+    char text[4096];
+    snprintf(text, sizeof text, CONF_FMT, f->dir, lifetime, max_active, concurrency);
     struct config_errors errs = { 0 };
-    int rc = config_load_text("qmgr-test.conf", text, strlen(text), NULL, NULL, &f->cfg, &errs);
+    struct config *cfg = NULL;
+    struct config_load_opts o = { .kinds = kinds };
+    int rc = config_load_text_ex("qmgr-test.conf", text, strlen(text), &o, &cfg, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.v[i].text);
     config_errors_free(&errs);
     assert_int_equal(rc, 0);
+    return cfg;
+}
+
+static void fx_open3(struct fx *f, int lifetime, int max_active, int concurrency)
+{
+    g_fx = f;
+    if (!f->now)
+        f->now = T0;
+    f->cfg = load(f, lifetime, max_active, concurrency);
     uv_loop_init(&f->loop);
     uv_timer_init(&f->loop, &f->tick);
     uv_timer_start(&f->tick, on_tick, 5, 5);   /* keeps uv_run(ONCE) from blocking */
     char db[300];
     snprintf(db, sizeof db, "%s/queue.db", f->dir);
     assert_int_equal(queue_store_open(&f->store, &f->loop, db, NULL), 0);
-    assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg), 0);
-    struct qmgr_transport t = { .deliver = fake_deliver, .arg = f };
-    qmgr_set_transport(f->q, CONFIG_CHANNEL_FILE, &t);
+    struct qmgr_opts o = { .now = fake_now, .now_ctx = f,
+                           .audit = { .append = audit_append, .ctx = f } };
+    assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg, &o), 0);
+}
+
+static void fx_open(struct fx *f, int lifetime, int max_active)
+{
+    fx_open3(f, lifetime, max_active, 10);
 }
 
 static void drained(void *arg) { *(int *)arg = 1; }
@@ -98,12 +248,14 @@ static void fx_close(struct fx *f)
     while (!done)
         uv_run(&f->loop, UV_RUN_ONCE);
     qmgr_free(f->q);
+    f->q = NULL;
     queue_store_close(f->store);
     uv_close((uv_handle_t *)&f->tick, NULL);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     config_free(f->cfg);
     f->cfg = NULL;
+    assert_int_equal(f->instances_started, f->instances_stopped);
 }
 
 static int setup(void **state)
@@ -146,7 +298,7 @@ static void submit(struct fx *f, const char *from, const char *const *rcpts, int
     for (; *rcpts; rcpts++)
         assert_int_equal(message_add_rcpt(m, *rcpts, NULL, 0, NULL), 0);
     m->priority = prio;
-    m->arrival = arrival;
+    m->arrival = arrival ? arrival : f->now;
     if (hold)
         assert_int_equal(message_set_hold(m, 1, "test"), 0);
     static const char body[] = "Subject: t\r\n\r\nhello\r\n";
@@ -187,6 +339,15 @@ static int p_idle(struct fx *f, const void *unused)
     qmgr_get_stats(f->q, &st);
     return st.active == 0 && st.ready == 0;
 }
+static int p_parked(struct fx *f, const void *n) { return f->nparked >= *(const size_t *)n; }
+static int p_ndel(struct fx *f, const void *n) { return f->ndel >= *(const size_t *)n; }
+
+/* Runs the loop a few turns (to show that something does NOT happen). */
+static void spin(struct fx *f, int n)
+{
+    for (int i = 0; i < n; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+}
 
 static struct message *get(struct fx *f, const char *id)
 {
@@ -194,6 +355,18 @@ static struct message *get(struct fx *f, const char *id)
     assert_int_equal(queue_store_get(f->store, id, &m), 0);
     return m;
 }
+
+/* Completes parked delivery i (fake answers by local part). */
+static void unpark(struct fx *f, size_t i)
+{
+    struct channel_delivery *d = f->parked[i];
+    assert_non_null(d);
+    f->parked[i] = NULL;
+    fake_answer(d);
+    channel_delivery_done(d);
+}
+
+/* ---- the basics -------------------------------------------------------------------------- */
 
 static void t_delivered_and_removed(void **state)
 {
@@ -203,6 +376,7 @@ static void t_delivered_and_removed(void **state)
     char id[MESSAGE_ID_SIZE];
     submit(f, "sender@example.org", (const char *[]){ "ok1@example.net", "ok2@example.net", NULL }, 1, 0, 0, id);
     assert_true(run_until(f, p_gone, id));
+    assert_true(run_until(f, p_idle, NULL));  /* the entry goes after the removal commits */
     struct qmgr_stats st;
     qmgr_get_stats(f->q, &st);
     assert_int_equal(st.delivered, 2);
@@ -219,13 +393,14 @@ static void t_failure_returns_dsn(void **state)
     char id[MESSAGE_ID_SIZE];
     submit(f, "okSender@example.org", (const char *[]){ "bad@example.net", "ok@example.net", NULL }, 1, 0, 0, id);
     assert_true(run_until(f, p_gone, id));
+    size_t two = 2;
+    assert_true(run_until(f, p_ndel, &two));
     assert_true(run_until(f, p_idle, NULL));
     struct qmgr_stats st;
     qmgr_get_stats(f->q, &st);
     assert_int_equal(st.failed, 1);
     assert_int_equal(st.reports, 1);
     assert_int_equal(f->dsn_seen, 1);        /* the DSN was delivered to okSender@ */
-    assert_int_equal(st.messages, 0);
     fx_close(f);
 }
 
@@ -235,26 +410,35 @@ static void t_tempfail_defers_with_backoff(void **state)
     fx_open(f, 100000, 10);
     assert_int_equal(qmgr_start(f->q), 0);
     char id[MESSAGE_ID_SIZE];
-    int64_t before = (int64_t)time(NULL);
     submit(f, "s@example.org", (const char *[]){ "tmp@example.net", NULL }, 1, 0, 0, id);
     assert_true(run_until(f, p_idle, NULL));
     struct message *m = get(f, id);
     assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
     assert_int_equal(m->rcpts[0].attempts, 1);
-    assert_true(m->rcpts[0].next_attempt >= before + 60 && m->rcpts[0].next_attempt <= before + 62);
+    assert_int_equal(m->rcpts[0].next_attempt, T0 + 60);   /* exact: the clock is ours */
     assert_non_null(strstr(m->rcpts[0].last_reply, "451 4.2.0"));
     message_free(m);
     struct qmgr_stats st;
     qmgr_get_stats(f->q, &st);
     assert_int_equal(st.waiting, 1);
-    /* flush: tried again now, deferred again with a doubled delay */
-    assert_int_equal(qmgr_flush(f->q), 1);
+    /* 59 s later nothing happens; at 60 s the retry runs and doubles the delay */
+    f->now = T0 + 59;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 1);
+    f->now = T0 + 60;
+    qmgr_kick(f->q);
+    size_t two = 2;
+    assert_true(run_until(f, p_ndel, &two));
     assert_true(run_until(f, p_idle, NULL));
     m = get(f, id);
     assert_int_equal(m->rcpts[0].attempts, 2);
-    assert_true(m->rcpts[0].next_attempt >= before + 120);
+    assert_int_equal(m->rcpts[0].next_attempt, T0 + 60 + 120);
     message_free(m);
-    assert_int_equal(f->ndel, 2);
+    /* flush: tried again now */
+    assert_int_equal(qmgr_flush(f->q), 1);
+    size_t three = 3;
+    assert_true(run_until(f, p_ndel, &three));
     fx_close(f);
 }
 
@@ -275,10 +459,10 @@ static void t_expired_fails_with_447(void **state)
     fx_open(f, 60, 10);                                 /* lifetime: 60 s, message 100 s old */
     assert_int_equal(qmgr_start(f->q), 0);
     char id[MESSAGE_ID_SIZE];
-    submit(f, "okSender@example.org", (const char *[]){ "tmp@example.net", NULL }, 1, 0,
-           (int64_t)time(NULL) - 100, id);
+    submit(f, "okSender@example.org", (const char *[]){ "tmp@example.net", NULL }, 1, 0, T0 - 100, id);
     assert_true(run_until(f, p_gone, id));
-    assert_true(run_until(f, p_idle, NULL));
+    size_t two = 2;
+    assert_true(run_until(f, p_ndel, &two));
     struct qmgr_stats st;
     qmgr_get_stats(f->q, &st);
     assert_int_equal(st.failed, 1);
@@ -290,7 +474,7 @@ static void t_expired_fails_with_447(void **state)
 static void t_priority_order_and_recovery(void **state)
 {
     struct fx *f = *state;
-    fx_open(f, 100000, 1);                              /* one delivery at a time */
+    fx_open3(f, 100000, 1, 1);                          /* one delivery at a time */
     struct qmgr *q = f->q;
     f->q = NULL;                                        /* submit without telling the qmgr */
     submit(f, "s@example.org", (const char *[]){ "ok-low@example.net", NULL }, 1, 0, 0, NULL);
@@ -300,8 +484,11 @@ static void t_priority_order_and_recovery(void **state)
     f->q = q;
     /* qmgr_start is the restart path: everything in the store is scheduled */
     assert_int_equal(qmgr_start(f->q), 0);
+    size_t four = 4;
+    assert_true(run_until(f, p_ndel, &four));
     assert_true(run_until(f, p_idle, NULL));
     assert_int_equal(f->ndel, 4);
+    /* jobs load in priority order; one slot serves them in that order */
     assert_string_equal(f->order[0], "ok-flash@example.net");
     assert_string_equal(f->order[1], "ok-mid@example.net");
     assert_string_equal(f->order[2], "ok-low@example.net");   /* oldest first within a level */
@@ -331,33 +518,360 @@ static void t_hold_release_delete(void **state)
     assert_true(run_until(f, p_admin, NULL));
     assert_int_equal(admin_status, 0);
     assert_true(run_until(f, p_gone, id));
-    /* delete the deferred one */
     admin_status = 99;
     assert_int_equal(qmgr_delete(f->q, id2, on_admin, NULL), 0);
     assert_true(run_until(f, p_admin, NULL));
     assert_int_equal(admin_status, 0);
     assert_true(gone(f, id2));
+    assert_true(run_until(f, p_idle, NULL));
     qmgr_get_stats(f->q, &st);
     assert_int_equal(st.messages, 0);
     assert_int_equal(qmgr_retry(f->q, id2), MG_ENOTFOUND);
     fx_close(f);
 }
 
-static void t_unavailable_channel_holds(void **state)
+/* ---- destinations -------------------------------------------------------------------------- */
+
+/* The review's head-of-line case: 10 global slots, 30 messages to a slow destination, then one
+ * to a fast one: the fast one is delivered while the slow one holds its slots. */
+static void t_head_of_line(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    for (int i = 0; i < 30; i++)
+        submit(f, "s@example.org", (const char *[]){ "ok@park-slow.example", NULL }, 1, 0, 0, NULL);
+    size_t nine = 9;
+    assert_true(run_until(f, p_parked, &nine));
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@fast.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_gone, id));
+    /* the slow destination keeps 9 of the 10 slots; the last was left for the fast one */
+    assert_int_equal(f->nparked, 9);
+    struct qmgr_stats st;
+    qmgr_get_stats(f->q, &st);
+    assert_int_equal(st.deliveries, 9);
+    assert_int_equal(st.queued, 21);
+    /* out-of-order completions: finish the parked ones from the last to the first */
+    for (size_t i = f->nparked; i-- > 0;)
+        unpark(f, i);
+    size_t all = 30;
+    while (f->nparked < all) {
+        size_t want = f->nparked + 1;
+        assert_true(run_until(f, p_parked, &want));
+        for (size_t i = 0; i < f->nparked; i++)
+            if (f->parked[i])
+                unpark(f, i);
+    }
+    for (size_t i = 0; i < f->nparked; i++)
+        if (f->parked[i])
+            unpark(f, i);
+    assert_true(run_until(f, p_idle, NULL));
+    qmgr_get_stats(f->q, &st);
+    assert_int_equal(st.delivered, 31);
+    fx_close(f);
+}
+
+/* Fairness: a destination holding slots leaves one for a newcomer, and the last free slot goes
+ * to a destination holding less than half of them. */
+static void t_fair_between_destinations(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 4);
+    assert_int_equal(qmgr_start(f->q), 0);
+    for (int i = 0; i < 8; i++)
+        submit(f, "s@example.org", (const char *[]){ "ok@park-slow.example", NULL }, 1, 0, 0, NULL);
+    size_t three = 3;
+    assert_true(run_until(f, p_parked, &three));
+    spin(f, 50);
+    assert_int_equal(f->nparked, 3);                    /* A keeps one slot free */
+    submit(f, "s@example.org", (const char *[]){ "ok@park-fast.example", NULL }, 1, 0, 0, NULL);
+    submit(f, "s@example.org", (const char *[]){ "ok@park-fast.example", NULL }, 1, 0, 0, NULL);
+    size_t four = 4;
+    assert_true(run_until(f, p_parked, &four));
+    assert_non_null(strstr(f->order[3], "park-fast"));  /* B got the free slot at once */
+    spin(f, 50);
+    assert_int_equal(f->nparked, 4);
+    unpark(f, 0);                                       /* one of A's ends */
+    size_t five = 5;
+    assert_true(run_until(f, p_parked, &five));
+    assert_non_null(strstr(f->order[4], "park-fast"));  /* B's second before A's fourth */
+    for (;;) {
+        for (size_t i = 0; i < f->nparked; i++)
+            if (f->parked[i])
+                unpark(f, i);
+        struct qmgr_stats st;
+        qmgr_get_stats(f->q, &st);
+        if (st.delivered == 10)
+            break;
+        size_t want = f->nparked + 1;
+        assert_true(run_until(f, p_parked, &want));
+    }
+    fx_close(f);
+}
+
+/* A destination failure throttles the destination: waiting deliveries are deferred with the
+ * one reason without reaching the channel; after retry_min it is probed again. */
+static void t_throttle_and_release(void **state)
+{
+    struct fx *f = *state;
+    fx_open3(f, 100000, 10, 1);                         /* one delivery at a time to "local" */
+    assert_int_equal(qmgr_start(f->q), 0);
+    char ids[5][MESSAGE_ID_SIZE];
+    for (int i = 0; i < 5; i++)
+        submit(f, "s@example.org", (const char *[]){ "dead@example.net", NULL }, 1, 0, 0, ids[i]);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 1);                       /* only the first reached the channel */
+    struct qmgr_stats st;
+    qmgr_get_stats(f->q, &st);
+    assert_int_equal(st.deferred, 5);
+    assert_int_equal(st.throttled, 1);
+    struct message *m = get(f, ids[4]);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
+    assert_non_null(strstr(m->rcpts[0].last_reply, "throttled"));
+    assert_non_null(strstr(m->rcpts[0].last_reply, "connection refused"));
+    message_free(m);
+    /* a new message for it meanwhile is deferred at once too */
+    submit(f, "s@example.org", (const char *[]){ "dead@example.net", NULL }, 1, 0, 0, NULL);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 1);
+    /* after retry_min the destination is probed with one delivery, the others wait */
+    f->now = T0 + 61;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 2);
+    fx_close(f);
+}
+
+/* ---- processing chains --------------------------------------------------------------------- */
+
+static void t_processing_outcomes(void **state)
 {
     struct fx *f = *state;
     fx_open(f, 100000, 10);
     assert_int_equal(qmgr_start(f->q), 0);
     char id[MESSAGE_ID_SIZE];
-    submit(f, "s@example.org", (const char *[]){ "ok@cms.example", NULL }, 1, 0, 0, id);
+    submit(f, "okSender@example.org",
+           (const char *[]){ "ok@rules.example", "hold@rules.example", "disc@rules.example",
+                             "rej@rules.example", "ren@rules.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    size_t two = 2;                                     /* the tagged delivery and the DSN */
+    assert_true(run_until(f, p_ndel, &two));
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->processed, 1);
+    /* ok@ and the renamed one travelled together, with the tagged content */
+    int tagged = 0;
+    for (size_t i = 0; i < f->ndel; i++)
+        if (!strncmp(f->content[i], "X-Tag: policy\r\n", 15))
+            tagged++;
+    assert_int_equal(tagged, 1);
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DELIVERED);
+    assert_int_equal(m->rcpts[0].stage, 1);
+    assert_int_equal(m->rcpts[0].cversion, 1);
+    assert_int_equal(m->rcpts[1].state, MESSAGE_RCPT_HELD);
+    assert_non_null(strstr(m->rcpts[1].last_reply, "held by channel policy: subject hold"));
+    assert_int_equal(m->rcpts[2].state, MESSAGE_RCPT_DELIVERED);   /* discarded: final */
+    assert_non_null(strstr(m->rcpts[2].last_reply, "discarded"));
+    assert_int_equal(m->rcpts[3].state, MESSAGE_RCPT_FAILED);
+    assert_non_null(strstr(m->rcpts[3].last_reply, "550 5.7.1 rejected by rule"));
+    assert_int_equal(m->rcpts[4].state, MESSAGE_RCPT_DELIVERED);
+    assert_string_equal(m->rcpts[4].next_addr, "ok-renamed@rules.example");
+    assert_string_equal(m->rcpts[4].addr, "ren@rules.example");    /* the original stays */
+    message_free(m);
+    assert_int_equal(f->dsn_seen, 1);                   /* only for the rejected one */
+    assert_int_equal(f->audit_records, 1);              /* the discard */
+    struct qmgr_stats st;
+    qmgr_get_stats(f->q, &st);
+    assert_int_equal(st.held, 1);                       /* parked: only the held one left */
+    assert_int_equal(st.messages, 1);                   /* the DSN was delivered and removed */
+    /* release: the held recipient goes through the chain again */
+    admin_status = 99;
+    assert_int_equal(qmgr_release(f->q, id, on_admin, NULL), 0);
+    assert_true(run_until(f, p_admin, NULL));
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->processed, 2);
+    m = get(f, id);
+    assert_int_equal(m->rcpts[1].state, MESSAGE_RCPT_HELD);        /* the rule holds it again */
+    message_free(m);
+    fx_close(f);
+}
+
+/* Recipients on different chains each get their own content. */
+static void t_per_group_content(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@rules.example", "ok@plain.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->ndel, 2);
+    for (size_t i = 0; i < 2; i++) {
+        if (strstr(f->order[i], "rules.example"))
+            assert_int_equal(strncmp(f->content[i], "X-Tag: policy", 13), 0);
+        else
+            assert_int_equal(strncmp(f->content[i], "Subject: t", 10), 0);
+    }
+    fx_close(f);
+}
+
+/* A processing stage's result survives a restart: the next start delivers the processed
+ * content without processing again. */
+static void t_stage_durable_across_restart(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@park.rules.example", NULL }, 1, 0, 0, id);
+    size_t one = 1;
+    assert_true(run_until(f, p_parked, &one));
+    assert_int_equal(f->processed, 1);
+    /* "crash" while the delivery is in flight: the delivery never reports; the next process
+     * starts from the store */
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].stage, 1);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_PENDING);
+    message_free(m);
+    unpark(f, 0);                 /* (let this process end cleanly for the leak checker) */
+    assert_true(run_until(f, p_gone, id));
+    fx_close(f);
+
+    /* Replay: a store where the stage is done but the delivery not: mark it pending again. */
+    f->ndel = 0;
+    f->nparked = 0;
+    fx_open(f, 100000, 10);
+    char id2[MESSAGE_ID_SIZE];
+    struct qmgr *q = f->q;
+    f->q = NULL;
+    submit(f, "s@example.org", (const char *[]){ "tmp@rules.example", NULL }, 1, 0, 0, id2);
+    f->q = q;
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->processed, 2);
+    assert_int_equal(f->ndel, 1);                 /* deferred by the delivery channel */
+    fx_close(f);
+    f->ndel = 0;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_int_equal(qmgr_flush(f->q), 1);
+    size_t one2 = 1;
+    assert_true(run_until(f, p_ndel, &one2));
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->processed, 2);            /* not processed again after the restart */
+    assert_int_equal(strncmp(f->content[0], "X-Tag: policy", 13), 0);
+    fx_close(f);
+}
+
+static void t_copy_to(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "copy-ok@rules.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_gone, id));
+    /* copy-ok@ is not "ok": it fails; copied@ goes through its own route and is delivered */
+    int copied = 0;
+    for (size_t i = 0; i < f->ndel; i++)
+        copied += !strcmp(f->order[i], "copied@rules.example");
+    assert_int_equal(copied, 1);
+    fx_close(f);
+}
+
+static void t_channel_cannot_process_holds(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@cms.example", "ok@other.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    size_t one = 1;
+    assert_true(run_until(f, p_ndel, &one));
     assert_true(run_until(f, p_idle, NULL));
     struct message *m = get(f, id);
-    assert_int_equal(m->hold, 1);
-    assert_non_null(m->hold_reason);
-    assert_non_null(strstr(m->hold_reason, "enc"));
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_HELD);
+    assert_non_null(strstr(m->rcpts[0].last_reply, "enc"));
+    assert_int_equal(m->rcpts[1].state, MESSAGE_RCPT_DELIVERED);  /* the other goes on */
     message_free(m);
-    assert_int_equal(f->ndel, 0);
+    assert_int_equal(f->ndel, 1);
     fx_close(f);
+}
+
+/* A decision that cannot be audited does not move the message. */
+static void t_audit_failure_blocks_stage(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    f->audit_fail = 1;
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "disc@rules.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_PENDING);
+    assert_int_equal(m->rcpts[0].stage, 0);
+    message_free(m);
+    f->audit_fail = 0;
+    f->now += 61;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->audit_records, 1);
+    fx_close(f);
+}
+
+/* ---- drain and reload with deliveries in flight ------------------------------------------- */
+
+static int released;
+static void on_release(void *arg, const struct config *old)
+{
+    (void)arg;
+    released++;
+    config_free((struct config *)old);
+}
+
+static void t_reload_and_drain_in_flight(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_int_equal(f->instances_started, 3);
+    for (int i = 0; i < 3; i++)
+        submit(f, "s@example.org", (const char *[]){ "ok@park-slow.example", NULL }, 1, 0, 0, NULL);
+    size_t three = 3;
+    assert_true(run_until(f, p_parked, &three));
+    /* reload: new instances start; the old configuration waits for its deliveries */
+    released = 0;
+    struct config *n = load(f, 100000, 10, 10);
+    qmgr_set_config(f->q, n, on_release, NULL);
+    f->cfg = n;
+    assert_int_equal(f->instances_started, 6);
+    assert_int_equal(released, 0);
+    unpark(f, 0);
+    unpark(f, 1);
+    assert_true(run_until(f, p_idle, NULL) || 1);
+    assert_int_equal(released, 0);
+    /* drain with one still in flight: done only after it completes */
+    int done = 0;
+    qmgr_drain(f->q, drained, &done);
+    for (int i = 0; i < 20; i++)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(done, 0);
+    unpark(f, 2);
+    while (!done)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(released, 1);
+    assert_int_equal(f->instances_stopped, 6);
+    qmgr_free(f->q);
+    f->q = NULL;
+    queue_store_close(f->store);
+    uv_close((uv_handle_t *)&f->tick, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    config_free(f->cfg);
+    f->cfg = NULL;
 }
 
 int main(void)
@@ -370,7 +884,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_expired_fails_with_447, setup, teardown),
         cmocka_unit_test_setup_teardown(t_priority_order_and_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(t_hold_release_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(t_unavailable_channel_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_head_of_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_fair_between_destinations, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_throttle_and_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_processing_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_per_group_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_stage_durable_across_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_copy_to, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_channel_cannot_process_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_audit_failure_blocks_stage, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

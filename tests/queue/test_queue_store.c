@@ -907,74 +907,134 @@ static void test_delete_and_history(void **state)
 
 /* ---------------------------------------------------------------------------- content versions */
 
-static int set_content_wait(struct fx *f, const char *id, enum message_content_type t,
-                            const char *c)
+static int stage_wait(struct fx *f, const char *id, const struct queue_store_stage *g)
 {
     struct waiter w = { 0 };
-    int rc = queue_store_set_content(f->s, id, t, c, strlen(c), on_done, &w);
+    int rc = queue_store_apply_stage(f->s, id, g, on_done, &w);
     if (rc != 0)
         return rc;
     wait_for(&f->loop, &w, 1);
     return w.status;
 }
 
+static void check_version(struct fx *f, const char *id, uint32_t v, const char *content,
+                          enum message_content_type t)
+{
+    struct queue_store_version sv;
+    int rc = queue_store_read_version(f->s, id, v, &sv);
+    if (!content) {
+        assert_int_equal(rc, MG_ENOTFOUND);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(sv.type, t);
+    assert_int_equal(sv.len, strlen(content));
+    assert_memory_equal(sv.data, content, sv.len);
+    queue_store_version_free(&sv);
+}
+
+/* Content versions per recipient group: each stage result is one transaction; a version lives
+ * while a recipient carries it; version 0 (as received) always stays. */
 static void test_content_versions(void **state)
 {
     struct fx *f = *state;
     static const char x400[] = "\x30\x06\x02\x01\x01\x04\x01\x41";
-    struct message *m = make_msg(1, 1);
+    static const char conv[] = "Subject: converted\r\n\r\nbody\r\n";
+    static const char shaped[] = "Subject: shaped\r\n\r\nbody\r\n";
+    static const char again[] = "Subject: again\r\n\r\nbody\r\n";
+    struct message *m = make_msg(1, 2);
     m->content_type = MESSAGE_CONTENT_X400_P22;
     assert_int_equal(submit_wait(f, m, x400, sizeof(x400) - 1), 0);
-    /* each step: the new content and type; then current, original and version are checked */
-    static const struct {
-        const char *name, *content;
-        enum message_content_type type;
-        uint32_t version;
-    } steps[] = {
-        { "converted by mixer", "Subject: converted\r\n\r\nbody\r\n", MESSAGE_CONTENT_RFC5322, 1 },
-        { "rewritten by shaper", "Subject: shaped\r\n\r\nbody, shorter\r\n",
-          MESSAGE_CONTENT_RFC5322, 2 },
-        { "empty", "", MESSAGE_CONTENT_OTHER, 3 },
-    };
-    for (int round = 0; round < 2; round++) {
-        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-            if (round == 0) {
-                int rc = set_content_wait(f, m->id, steps[i].type, steps[i].content);
-                if (rc != 0)
-                    fail_msg("step %s: %d", steps[i].name, rc);
-            } else if (i + 1 < sizeof(steps) / sizeof(steps[0])) {
-                continue; /* after the restart only the last version is current */
-            }
-            check_content(f->s, m->id, (const unsigned char *)steps[i].content,
-                          strlen(steps[i].content));
-            struct message *g = NULL;
-            assert_int_equal(queue_store_get(f->s, m->id, &g), 0);
-            assert_int_equal(g->content_version, steps[i].version);
-            assert_int_equal(g->content_type, steps[i].type);
-            assert_int_equal(g->content_size, strlen(steps[i].content));
-            message_free(g);
-            struct queue_store_content *sc = NULL;
-            uint64_t size = 99;
-            assert_int_equal(queue_store_content_open(f->s, m->id, &sc, &size), 0);
-            assert_int_equal(size, strlen(steps[i].content));
-            queue_store_content_close(sc);
-            enum message_content_type t = MESSAGE_CONTENT_OTHER;
-            unsigned char *orig = NULL;
-            size_t olen = 0;
-            assert_int_equal(queue_store_read_original(f->s, m->id, &t, &orig, &olen), 0);
-            assert_int_equal(t, MESSAGE_CONTENT_X400_P22);
-            assert_int_equal(olen, sizeof(x400) - 1);
-            assert_memory_equal(orig, x400, olen);
-            free(orig);
-        }
-        if (round == 0) {
-            fx_close_store(f);
-            assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
-        }
-    }
-    assert_int_equal(set_content_wait(f, "00000000000000", MESSAGE_CONTENT_RFC5322, "x"),
-                     MG_ENOTFOUND);
-    assert_int_equal(queue_store_set_content(f->s, m->id, 17, "x", 1, on_done, NULL), MG_EINVAL);
+
+    /* recipient 0 converted by a mixer stage: version 1 with its own label, priority, originator */
+    struct queue_store_stage_rcpt r0 = { .rcpt = 0, .stage = 1, .state = MESSAGE_RCPT_PENDING,
+                                         .next_addr = "/C=GB/O=X/S=Y/" };
+    struct queue_store_stage g1 = { .version = 1, .new_version = 1, .type = MESSAGE_CONTENT_RFC5322,
+                                    .content = conv, .len = strlen(conv), .label_set = 1,
+                                    .label = "\x31\x00", .label_len = 2, .priority = 4,
+                                    .originator = "conv@example.org", .rcpts = &r0, .nrcpts = 1 };
+    assert_int_equal(stage_wait(f, m->id, &g1), 0);
+    /* recipient 1 shaped: version 2; held by the channel */
+    struct queue_store_stage_rcpt r1 = { .rcpt = 1, .stage = 0, .state = MESSAGE_RCPT_HELD,
+                                         .reply = "held by channel shaper: no clearance" };
+    struct queue_store_stage g2 = { .version = 2, .new_version = 1, .type = MESSAGE_CONTENT_RFC5322,
+                                    .content = shaped, .len = strlen(shaped), .priority = -1,
+                                    .rcpts = &r1, .nrcpts = 1, .add = (const char *[]){ "copy@example.net" },
+                                    .nadd = 1, .add_version = 2 };
+    assert_int_equal(stage_wait(f, m->id, &g2), 0);
+    check_version(f, m->id, 0, x400, MESSAGE_CONTENT_X400_P22);
+    check_version(f, m->id, 1, conv, MESSAGE_CONTENT_RFC5322);
+    check_version(f, m->id, 2, shaped, MESSAGE_CONTENT_RFC5322);
+    struct queue_store_version sv;
+    assert_int_equal(queue_store_read_version(f->s, m->id, 1, &sv), 0);
+    assert_int_equal(sv.label_set, 1);
+    assert_int_equal(sv.label_len, 2);
+    assert_int_equal(sv.priority, 4);
+    assert_string_equal(sv.originator, "conv@example.org");
+    queue_store_version_free(&sv);
+    assert_int_equal(queue_store_read_version(f->s, m->id, 2, &sv), 0);
+    assert_int_equal(sv.label_set, 0);
+    assert_int_equal(sv.priority, -1);
+    assert_null(sv.originator);
+    queue_store_version_free(&sv);
+
+    /* after a restart everything is there */
+    fx_close_store(f);
+    assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
+    struct message *g = NULL;
+    assert_int_equal(queue_store_get(f->s, m->id, &g), 0);
+    assert_int_equal(g->nrcpts, 3);
+    assert_int_equal(g->content_version, 2);
+    assert_int_equal(g->rcpts[0].stage, 1);
+    assert_int_equal(g->rcpts[0].cversion, 1);
+    assert_string_equal(g->rcpts[0].next_addr, "/C=GB/O=X/S=Y/");
+    assert_string_equal(g->rcpts[0].addr, "rcpt1.0@example.net");
+    assert_int_equal(g->rcpts[1].state, MESSAGE_RCPT_HELD);
+    assert_int_equal(g->rcpts[1].cversion, 2);
+    assert_string_equal(g->rcpts[1].last_reply, "held by channel shaper: no clearance");
+    assert_string_equal(g->rcpts[2].addr, "copy@example.net");
+    assert_int_equal(g->rcpts[2].cversion, 2);
+    assert_int_equal(g->rcpts[2].notify, MESSAGE_NOTIFY_NEVER);
+    message_free(g);
+    struct queue_store_index_entry *ix = NULL;
+    size_t n = 0;
+    assert_int_equal(queue_store_load_index_array(f->s, &ix, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ix[0].nheld, 1);
+    free(ix);
+
+    /* recipient 0 moves on to version 3: version 1 is carried by nobody and goes */
+    struct queue_store_stage_rcpt r0b = { .rcpt = 0, .stage = 2, .state = MESSAGE_RCPT_PENDING };
+    struct queue_store_stage g3 = { .version = 3, .new_version = 1, .type = MESSAGE_CONTENT_RFC5322,
+                                    .content = again, .len = strlen(again), .priority = -1,
+                                    .rcpts = &r0b, .nrcpts = 1 };
+    assert_int_equal(stage_wait(f, m->id, &g3), 0);
+    check_version(f, m->id, 1, NULL, 0);
+    check_version(f, m->id, 3, again, MESSAGE_CONTENT_RFC5322);
+    check_content(f->s, m->id, (const unsigned char *)again, strlen(again)); /* the latest */
+    /* a version number taken twice is refused and nothing of that stage applies */
+    struct queue_store_stage_rcpt r2 = { .rcpt = 2, .stage = 1, .state = MESSAGE_RCPT_PENDING };
+    struct queue_store_stage dup = g3;
+    dup.rcpts = &r2;
+    assert_int_equal(stage_wait(f, m->id, &dup), MG_EEXIST);
+    assert_int_equal(queue_store_get(f->s, m->id, &g), 0);
+    assert_int_equal(g->rcpts[2].stage, 0);
+    message_free(g);
+    /* release makes the held recipient pending again */
+    assert_int_equal(simple_wait(f, queue_store_release, m->id), 0);
+    assert_int_equal(queue_store_get(f->s, m->id, &g), 0);
+    assert_int_equal(g->rcpts[1].state, MESSAGE_RCPT_PENDING);
+    message_free(g);
+    /* errors */
+    struct queue_store_stage_rcpt bad = { .rcpt = 9, .stage = 1, .state = MESSAGE_RCPT_PENDING };
+    struct queue_store_stage gb = { .version = 0, .priority = -1, .rcpts = &bad, .nrcpts = 1 };
+    assert_int_equal(stage_wait(f, m->id, &gb), MG_ENOTFOUND);
+    assert_int_equal(stage_wait(f, "00000000000000", &gb), MG_ENOTFOUND);
+    struct queue_store_stage gz = { .version = 0, .new_version = 1, .priority = -1 };
+    assert_int_equal(queue_store_apply_stage(f->s, m->id, &gz, on_done, NULL), MG_EINVAL);
+    gz.version = 7;
+    gz.type = 17;
+    assert_int_equal(queue_store_apply_stage(f->s, m->id, &gz, on_done, NULL), MG_EINVAL);
     assert_int_equal(simple_wait(f, queue_store_delete, m->id), 0);
     unsigned char *c = NULL;
     size_t len = 0;

@@ -1,0 +1,193 @@
+/* file_transport: the `file` channel kind. Delivers each recipient into a file in the channel's
+ * directory (file_channel.c does the durable write) on the libuv thread pool: fsync is slow and
+ * the loop must not wait for it. Options: directory (required). */
+#include "file_transport.h"
+#include "file_channel.h"
+#include "mg_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct file_conf {
+    char *directory; /* owned */
+};
+
+struct file_inst {
+    uv_loop_t *loop;       /* borrowed */
+    const struct file_conf *conf; /* borrowed from the config */
+    size_t inflight;
+    void (*stopped)(void *arg);
+    void *stopped_arg;
+};
+
+struct file_job {
+    uv_work_t work;
+    struct file_inst *fi;
+    struct channel_delivery *d;
+};
+
+static int file_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
+                          struct config_errors *errs)
+{
+    static const char *const keys[] = { "directory", NULL };
+    int n = config_channel_check_keys(cfg, ch, keys, errs);
+    if (n < 0)
+        return n;
+    const config_setting_t *s = config_setting_get_member(ch->settings, "directory");
+    const char *dir = s ? config_setting_get_string(s) : NULL;
+    if (!s) {
+        config_errors_addf(errs, cfg->path, ch->line, "channel '%s': a file channel needs 'directory'",
+                           ch->name);
+        return MG_ECONFIG;
+    }
+    if (!dir || !*dir) {
+        config_errors_addf(errs, cfg->path, config_setting_source_line(s),
+                           "channel '%s': 'directory' must be a non-empty string", ch->name);
+        return MG_ECONFIG;
+    }
+    if (n > 0)
+        return MG_ECONFIG;
+    struct file_conf *fc = calloc(1, sizeof *fc);
+    if (!fc || !(fc->directory = strdup(dir))) {
+        free(fc);
+        return MG_ENOMEM;
+    }
+    *conf = fc;
+    return 0;
+}
+
+static void file_conf_free(void *conf)
+{
+    struct file_conf *fc = conf;
+    if (fc)
+        free(fc->directory);
+    free(fc);
+}
+
+static void file_conf_dump(const void *conf, FILE *f)
+{
+    const struct file_conf *fc = conf;
+    fputs(" directory = \"", f);
+    for (const char *p = fc->directory; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fputc('\\', f);
+        fputc(*p, f);
+    }
+    fputs("\";", f);
+}
+
+const char *file_transport_directory(const struct config_channel *ch)
+{
+    const struct file_conf *fc = ch->conf;
+    return fc ? fc->directory : NULL;
+}
+
+static void file_work(uv_work_t *w)
+{
+    struct file_job *fj = w->data;
+    struct channel_delivery *d = fj->d;
+    const char *dir = fj->fi->conf->directory;
+    int prep = file_channel_prepare(dir);
+    size_t len = 0;
+    const unsigned char *data = content_data(d->content, &len);
+    for (size_t i = 0; i < d->nrcpts; i++) {
+        char path[4200];
+        int rc = prep ? prep
+                      : file_channel_deliver(dir, d->msg->id, d->rcpts[i], d->originator,
+                                             d->rcpt_addrs[i], data, len, path, sizeof path);
+        if (rc == 0) {
+            char text[4300];
+            snprintf(text, sizeof text, "delivered to %s", path);
+            channel_outcome_set(&d->outcomes[i], CHANNEL_DELIVERED, 250, "2.0.0", text, NULL);
+        } else {
+            char text[600];
+            snprintf(text, sizeof text, "cannot write into %s: %s", dir, mg_strerror(rc));
+            /* A full disk or a permission problem is temporary from the sender's view. */
+            channel_outcome_set(&d->outcomes[i], CHANNEL_DEFERRED, 451, "4.3.0", text, NULL);
+        }
+    }
+}
+
+static void file_stop_check(struct file_inst *fi)
+{
+    if (fi->stopped && fi->inflight == 0) {
+        void (*cb)(void *) = fi->stopped;
+        fi->stopped = NULL;
+        cb(fi->stopped_arg);
+    }
+}
+
+static void file_after(uv_work_t *w, int status)
+{
+    struct file_job *fj = w->data;
+    struct channel_delivery *d = fj->d;
+    struct file_inst *fi = fj->fi;
+    if (status == UV_ECANCELED)
+        for (size_t i = 0; i < d->nrcpts; i++)
+            channel_outcome_set(&d->outcomes[i], CHANNEL_DEFERRED, 451, "4.3.0",
+                                "delivery cancelled", NULL);
+    free(fj);
+    fi->inflight--;
+    channel_delivery_done(d);
+    file_stop_check(fi);
+}
+
+static void file_deliver(void *inst, struct channel_delivery *d)
+{
+    struct file_inst *fi = inst;
+    struct file_job *fj = calloc(1, sizeof *fj);
+    if (!fj) {
+        for (size_t i = 0; i < d->nrcpts; i++)
+            channel_outcome_set(&d->outcomes[i], CHANNEL_DEFERRED, 451, "4.3.0", "out of memory", NULL);
+        channel_delivery_done(d);
+        return;
+    }
+    fj->d = d;
+    fj->fi = fi;
+    fj->work.data = fj;
+    fi->inflight++;
+    if (uv_queue_work(fi->loop, &fj->work, file_work, file_after) != 0)
+        file_after(&fj->work, UV_ECANCELED);
+}
+
+static int file_start(const struct channel_env *env, const struct config_channel *ch, void **inst)
+{
+    struct file_inst *fi = calloc(1, sizeof *fi);
+    if (!fi)
+        return MG_ENOMEM;
+    fi->loop = env->loop;
+    fi->conf = ch->conf;
+    if (!fi->conf) {
+        free(fi);
+        return MG_EINVAL; /* loaded without the registry: cannot deliver */
+    }
+    *inst = fi;
+    return 0;
+}
+
+static void file_stop(void *inst, void (*done)(void *arg), void *arg)
+{
+    struct file_inst *fi = inst;
+    fi->stopped = done;
+    fi->stopped_arg = arg;
+    file_stop_check(fi);
+}
+
+static void file_inst_free(void *inst)
+{
+    free(inst);
+}
+
+const struct channel_kind file_channel_kind = {
+    .name = "file",
+    .role = CHANNEL_ROLE_DELIVERY,
+    .peer = CHANNEL_PEER_NONE,
+    .configure = file_configure,
+    .conf_free = file_conf_free,
+    .conf_dump = file_conf_dump,
+    .start = file_start,
+    .deliver = file_deliver,
+    .stop = file_stop,
+    .inst_free = file_inst_free,
+};

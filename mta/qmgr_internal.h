@@ -1,0 +1,201 @@
+/* qmgr_internal: the queue manager's own structures, shared by its parts:
+ *   qmgr.c        the message index, ready lists, wait heap, timer, configurations, admin
+ *   qmgr_job.c    a job: load, plan by chain stage, processing stages, recording outcomes
+ *   qmgr_dest.c   destinations: per-destination queues, limits, round-robin, throttling
+ * Nothing here is part of the queue manager's interface (qmgr.h). */
+#ifndef QMGR_INTERNAL_H
+#define QMGR_INTERNAL_H
+
+#include "qmgr.h"
+
+#define QNONE UINT32_MAX
+#define NPRIO (MESSAGE_PRIORITY_MAX + 1)
+#define QMGR_MAX_ROUNDS 32   /* processing rounds per job: a chain is never longer */
+
+enum {
+    QE_HELD = 1u << 0,      /* an operator held the message */
+    QE_ACTIVE = 1u << 1,    /* a job is processing it */
+    QE_READY = 1u << 2,     /* in a ready list */
+    QE_DELETED = 1u << 3,   /* gone from the store; freed when no list or job holds it */
+    QE_FORCE = 1u << 4,     /* retry/flush: deliver deferred recipients now */
+    QE_PARKED = 1u << 5,    /* only recipients held by a channel are left: nothing to do */
+};
+
+/* One per queued message: kept small (see the memory target in qmgr.h). */
+struct qentry {
+    char id[MESSAGE_ID_SIZE];
+    int64_t arrival;
+    int64_t next_attempt;
+    struct qentry *hnext;             /* hash chain */
+    struct qentry *rprev, *rnext;     /* ready list */
+    uint32_t heap_idx;                /* index in the wait heap or QNONE */
+    uint8_t priority;
+    uint8_t flags;
+};
+
+/* A configuration, the jobs routed with it, and its running channel instances. */
+struct cfgref {
+    struct qmgr *q;
+    const struct config *cfg;
+    int refs;                         /* jobs routed with it */
+    void (*release)(void *arg, const struct config *old);
+    void *release_arg;
+    void **insts;                     /* per cfg->channels[i]: running instance or NULL */
+    int stopping, stops_pending;
+    int retired;                      /* no longer current */
+};
+
+struct qjob;
+struct qdest;
+
+/* A content version a job has loaded (or a processing stage made). */
+struct jversion {
+    uint32_t version;
+    struct content *c;                /* owned reference */
+    char *originator;                 /* owned or NULL = the message's */
+    int priority;                     /* -1 = the message's */
+    int label_set;
+    unsigned char *label; size_t label_len; /* owned */
+};
+
+enum qgroup_state { QG_NEW, QG_QUEUED, QG_LOADING, QG_ACTIVE, QG_DONE };
+
+/* Recipients of one job that travel together through one stage. */
+struct qgroup {
+    struct qjob *j;
+    const struct config_route *route;     /* NULL: no route */
+    const struct config_channel *channel; /* the channel at this stage (NULL: no route) */
+    const struct config_peer *peer;
+    uint32_t stage;                       /* index of channel in route->chain */
+    uint32_t version;                     /* the content version the group carries */
+    char next_hop[256];
+    size_t nrcpts;
+    uint32_t *rcpts;                      /* owned: indexes into msg->rcpts */
+    const char **addrs;                   /* owned array; strings borrowed from msg */
+    struct channel_outcome *outcomes;     /* owned */
+    enum qgroup_state state;
+    /* processing */
+    uv_work_t work;
+    struct channel_result result;
+    int proc_rc;
+    struct jversion *in;                  /* borrowed from the job's cache, or &loaded */
+    struct jversion loaded;               /* a version the work function had to load */
+    void (*ready)(struct qgroup *g, int rc); /* qmgr_job_need_version's callback */
+    /* delivery */
+    struct channel_delivery del;
+    struct qdest *dest;
+    struct qgroup *dnext;                 /* in the destination's FIFO */
+};
+
+struct qjob {
+    struct qmgr *q;
+    struct qentry *e;
+    struct cfgref *cref;
+    uv_work_t work;
+    int load_rc;
+    struct message *msg;                  /* owned */
+    struct qgroup *groups;                /* owned array of this round */
+    size_t ngroups, pending;
+    int round;
+    int processing_round;                 /* this round runs processing stages */
+    struct jversion **versions;           /* owned cache (each owned) */
+    size_t nversions;
+    size_t stage_writes;                  /* stage results not yet durable */
+    /* outcomes to record at the end (deliveries, and processing failures/deferrals) */
+    struct jrec { uint32_t rcpt; const struct config_channel *channel;
+                  const struct config_peer *peer; struct channel_outcome o; } *recs;
+    size_t nrecs, caprecs;
+    uint8_t *rdone;                       /* owned, per recipient: has a record (not planned
+                                             again in this job) */
+    size_t nrdone;
+    /* recording: the updates, kept until the report (if any) is submitted */
+    struct queue_store_rcpt_update *upd; size_t nupd;
+    char (*replies)[700];
+    char (*statuses)[16];
+    /* the report, while it is built and submitted */
+    uv_work_t rwork;
+    struct report_item *ritems; size_t nritems;
+    char (*rtexts)[700];
+    struct message *dsn_msg;
+    unsigned char *dsn_content; size_t dsn_len;
+    int dsn_rc;
+};
+
+/* A (configuration, channel instance, peer, next hop) delivery queue. */
+struct qdest {
+    struct qmgr *q;
+    struct cfgref *cref;                  /* holds a ref while the destination exists */
+    const struct config_channel *channel;
+    const struct config_peer *peer;
+    void *inst;                           /* the channel instance (cref's) */
+    char next_hop[256];
+    uint32_t limit;
+    size_t active, waiting;
+    struct qgroup *whead, *wtail;
+    int64_t throttled_until;
+    int probing;                          /* after a throttle: one delivery at a time */
+    char last_error[560];
+    int in_ring;
+    struct qdest *rnext, *rprev;          /* ring of destinations with work waiting */
+    struct qdest *next;                   /* all destinations */
+};
+
+struct qmgr {
+    uv_loop_t *loop;
+    struct queue_store *store;
+    struct qmgr_opts opts;
+    struct cfgref *cref;                  /* current configuration */
+
+    struct qentry **buckets;              /* id hash */
+    size_t nbuckets, nentries, nheld;
+    struct qentry *rhead[NPRIO], *rtail[NPRIO];
+    size_t nready;
+    struct qentry **heap;                 /* min-heap on next_attempt */
+    size_t nheap, heapcap;
+    uv_timer_t timer;
+
+    size_t active_jobs, writes_pending;
+    size_t processing;                    /* processing works in flight */
+    struct qgroup **procq; size_t nprocq, capprocq; /* processing groups waiting for a slot */
+    size_t active_deliveries, queued_deliveries;
+    struct qdest *dests;                  /* all */
+    struct qdest *ring;                   /* destinations with work waiting (cursor) */
+    size_t ndests, nring;
+    int draining, started, stopping_insts;
+    int dest_pumping, dest_repump;
+    void (*drain_cb)(void *arg);
+    void *drain_arg;
+    uint64_t n_delivered, n_failed, n_deferred, n_held, n_reports;
+};
+
+/* qmgr.c */
+int64_t qmgr_now(const struct qmgr *q);
+void qmgr_pump(struct qmgr *q);
+void qmgr_maybe_drained(struct qmgr *q);
+void qmgr_job_end(struct qjob *j, int finished);
+void qmgr_cfgref_put(struct qmgr *q, struct cfgref *r);
+void *qmgr_instance(const struct cfgref *r, const struct config_channel *ch);
+int64_t qmgr_next_due(const struct message *m);
+int qmgr_entry_hold(struct qmgr *q, struct qentry *e);
+
+/* qmgr_job.c */
+void qmgr_job_start(struct qmgr *q, struct qentry *e);
+void qmgr_job_free(struct qjob *j);
+/* A delivery group has finished (called by qmgr_dest.c). */
+void qmgr_job_group_done(struct qgroup *g);
+/* Calls ready(g, 0) once g's content version is in the job's cache (loading it on the pool
+ * when needed; now or later), or ready(g, error). */
+void qmgr_job_need_version(struct qgroup *g, void (*ready)(struct qgroup *g, int rc));
+struct jversion *qmgr_job_version(struct qjob *j, uint32_t v);
+void qmgr_proc_pump(struct qmgr *q);
+
+/* qmgr_dest.c */
+void qmgr_dest_enqueue(struct qmgr *q, struct qgroup *g);
+void qmgr_dest_pump(struct qmgr *q);
+/* Frees idle destinations (throttle over, nothing queued or active). */
+void qmgr_dest_gc(struct qmgr *q, int all);
+int64_t qmgr_dest_next_wakeup(const struct qmgr *q);
+/* Drain: fails every waiting delivery temporarily (they stay queued). */
+void qmgr_dest_drain(struct qmgr *q);
+
+#endif
