@@ -594,8 +594,10 @@ static void close_dbs(struct audit *a)
     sqlite3_finalize(a->ins);
     sqlite3_finalize(a->prune);
     a->ins = a->prune = NULL;
-    sqlite3_close(a->wdb);
+    /* the read-only connection first: the last connection to close checkpoints and removes
+     * the WAL, which only the writer can do */
     sqlite3_close(a->rdb);
+    sqlite3_close(a->wdb);
     a->wdb = a->rdb = NULL;
 }
 
