@@ -853,6 +853,9 @@ static int parse_relative(const char *s, int64_t now, int64_t *out)
     case 'w': unit = 7 * 86400; break;
     default: return MG_EPARSE;
     }
+    /* at most 10,000 years back: far beyond any record, and no overflow with any "now" */
+    if (n * unit > 10000LL * 366 * 86400 || now < INT64_MIN / 2 || now > INT64_MAX / 2)
+        return MG_EPARSE;
     *out = now - n * unit * 1000000;
     return 0;
 }
