@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "audit_time.h"
 #include "config.h"
 #include "mg_err.h"
 #include "mg_log.h"
@@ -279,9 +280,9 @@ int cmd_audit_main(int argc, char **argv)
     if (f.decision && !is_token(f.decision))
         return bad("--decision is a token of [a-z0-9-]", f.decision);
     int64_t now = real_now_us();
-    if (since && audit_parse_time(since, now, &f.since_us) != 0)
+    if (since && audit_time_parse(since, now, &f.since_us) != 0)
         return bad("--since: not a time (RFC 3339, a date, or -1h style)", since);
-    if (until && audit_parse_time(until, now, &f.until_us) != 0)
+    if (until && audit_time_parse(until, now, &f.until_us) != 0)
         return bad("--until: not a time (RFC 3339, a date, or -1h style)", until);
     /* 0 means "no bound" in the filter. --since at the epoch is no bound anyway (record
      * times are never negative); --until at the epoch must still match nothing. */

@@ -1,4 +1,4 @@
-/* Fuzz target: audit_parse_time on arbitrary bytes. Beyond "no crash": a time it accepts,
+/* Fuzz target: audit_time_parse (mta/audit_time.c) on arbitrary bytes. Beyond "no crash": a time it accepts,
  * written back as RFC 3339 UTC with microseconds, parses to the same value, and a failure
  * leaves the output untouched. */
 #include <stdint.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
+#include "audit_time.h"
 #include "mg_err.h"
 
 #define NOW 1796637600123456LL /* a fixed "now": runs are reproducible */
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     int64_t v = 7;
-    int rc = audit_parse_time(s, NOW, &v);
+    int rc = audit_time_parse(s, NOW, &v);
     if (rc != 0) {
         if (rc != MG_EPARSE || v != 7)
             abort();
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(canon, sizeof canon, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)us);
     int64_t back = 0;
-    if (audit_parse_time(canon, NOW, &back) != 0 || back != v) {
+    if (audit_time_parse(canon, NOW, &back) != 0 || back != v) {
         fprintf(stderr, "'%s' -> %lld -> '%s' -> %lld\n", s, (long long)v, canon,
                 (long long)back);
         abort();

@@ -120,12 +120,6 @@ int audit_query(struct audit *a, const struct audit_filter *f,
 int audit_query_path(const char *path, const struct audit_filter *f,
                      int (*cb)(void *arg, const struct audit_entry *e), void *arg);
 
-/* Parses a time for filters: RFC 3339 ("2026-12-07T10:00:00Z", "...T10:00:00.5+01:00"), a
- * date ("2026-12-07", midnight UTC), or relative to now_us ("-90s", "-15m", "-1h", "-2d",
- * "-1w"). Returns 0 and *out (unix microseconds) or MG_EPARSE. Input is outside input: any
- * bytes, never trusted. */
-int audit_parse_time(const char *s, int64_t now_us, int64_t *out);
-
 /* Counters (tests and logs). */
 struct audit_stats {
     uint64_t commits;        /* transactions committed by the writer */

@@ -1,7 +1,7 @@
 /* Tests for mta/audit: group commit, durability across close/reopen, copy semantics,
  * append-only enforcement on a raw connection, retention (at open, hourly, in chunks), query
- * filters and order, a reader in a second process beside a live writer, the synchronous mode,
- * file modes, error paths, and the time-string parser. */
+ * filters and order, a reader in a second process beside a live writer, draining at close,
+ * the synchronous mode, file modes, error paths, and the time-string parser. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "audit.h"
+#include "audit_time.h"
 #include "mg_err.h"
 
 #define T0 1796637600000000LL /* 2026-12-07T10:00:00Z in microseconds */
@@ -591,6 +592,52 @@ static void test_second_process_reader(void **state)
     assert_int_equal(count_all(f->a), FIRST + appended);
 }
 
+/* ---------------------------------------------------------------- close */
+
+struct reappend {
+    struct audit *a;
+    int done, status, again;
+};
+
+/* A callback run by audit_close: the store is closing, so a new append is refused. */
+static void on_done_reappend(void *arg, int status)
+{
+    struct reappend *r = arg;
+    r->done++;
+    r->status = status;
+    struct audit_record x = rec(T0, "LATE", "", "signed");
+    r->again = audit_append(r->a, &x, 1, on_done, NULL);
+}
+
+/* audit_close commits every queued append and runs its callback (with 0) before returning,
+ * without the loop running; appends from those callbacks fail with MG_ESTATE. */
+static void test_close_drains(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(fx_open(f, 1, 0), 0);
+    enum { N = 50 };
+    struct waiter w = { 0 };
+    for (int i = 0; i < N; i++) {
+        struct audit_record r = rec(T0 + i, "CLOSE", "", "encrypted");
+        assert_int_equal(audit_append(f->a, &r, 1, on_done, &w), 0);
+    }
+    struct reappend ra = { .a = f->a };
+    struct audit_record r = rec(T0 + N, "CLOSE", "", "encrypted");
+    assert_int_equal(audit_append(f->a, &r, 1, on_done_reappend, &ra), 0);
+    audit_close(f->a);
+    f->a = NULL;
+    assert_int_equal(w.done, N);
+    assert_int_equal(w.nfail, 0);
+    assert_int_equal(ra.done, 1);
+    assert_int_equal(ra.status, 0);
+    assert_int_equal(ra.again, MG_ESTATE);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(w.done, N); /* nothing runs twice */
+    struct got g = { 0 };
+    assert_int_equal(audit_query_path(f->path, NULL, collect, &g), 0);
+    assert_int_equal(g.n, N + 1);
+}
+
 /* ---------------------------------------------------------------- synchronous mode */
 
 static void test_sync_mode(void **state)
@@ -763,7 +810,7 @@ static void test_append_errors(void **state)
 
 /* ---------------------------------------------------------------- time strings */
 
-static void test_parse_time(void **state)
+static void test_time_parse(void **state)
 {
     (void)state;
     const int64_t now = T0 + 123456;
@@ -830,7 +877,7 @@ static void test_parse_time(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t got = 42;
-        int rc = audit_parse_time(cases[i].in, now, &got);
+        int rc = audit_time_parse(cases[i].in, now, &got);
         if (cases[i].ok && (rc != 0 || got != cases[i].want))
             fail_msg("'%s': rc %d value %lld, want %lld", cases[i].in, rc, (long long)got,
                      (long long)cases[i].want);
@@ -838,7 +885,7 @@ static void test_parse_time(void **state)
             fail_msg("'%s': rc %d, want MG_EPARSE", cases[i].in, rc);
     }
     int64_t v;
-    assert_int_equal(audit_parse_time(NULL, now, &v), MG_EPARSE);
+    assert_int_equal(audit_time_parse(NULL, now, &v), MG_EPARSE);
 }
 
 int main(int argc, char **argv)
@@ -856,11 +903,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_query_filters, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_query_stop, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_reader, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_close_drains, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_mode, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_file_modes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_append_errors, fx_setup, fx_teardown),
-        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_time_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
