@@ -215,6 +215,11 @@ static int run_batch(struct audit *a, struct op *batch)
     if (exec_sql(a, "BEGIN IMMEDIATE", "begin") != 0) {
         for (struct op *op = batch; op; op = op->next)
             op->status = MG_EDB;
+        /* a retention step that cannot start waits its hour, or the writer would spin on it */
+        if (prune_due(a)) {
+            a->next_prune_us = now_us(a) + PRUNE_EVERY_US;
+            a->prune_more = 0;
+        }
         return 0;
     }
     for (struct op *op = batch; op; op = op->next) {
