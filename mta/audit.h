@@ -87,6 +87,8 @@ int audit_open(struct audit **out, uv_loop_t *loop, const char *path,
 void audit_close(struct audit *a);
 
 /* Appends n records (1..AUDIT_APPEND_MAX), copied at the call, all or none. cb may be NULL.
+ * With a loop it may be called from any thread (a processing channel on the thread pool) until
+ * audit_close; cb still runs on the loop thread. Without a loop: one thread at a time.
  * Errors (cb not called): MG_EINVAL (n == 0, bad decision or kind token, control characters,
  * subject without a kind), MG_ETOOBIG (a field past its limit, n too large), MG_ESTATE
  * (read-only or closing), MG_ENOMEM. Via cb: MG_EDB. */

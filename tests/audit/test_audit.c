@@ -1,4 +1,4 @@
-/* Tests for mta/audit: group commit, durability across close/reopen, copy semantics,
+/* Tests for mta/audit: group commit, appends from several threads, durability across close/reopen, copy semantics,
  * append-only enforcement on a raw connection, retention (at open, hourly, in chunks), query
  * filters and order, a reader in a second process beside a live writer, draining at close,
  * the synchronous mode, file modes, error paths, and the time-string parser. */
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -201,6 +202,71 @@ static void test_group_commit(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
     for (int i = 0; i < N; i++)
         assert_int_equal(w[i].done, 1);
+}
+
+struct mt {
+    struct fx *f;
+    int id;
+    pthread_t loop_thread;
+    _Atomic int done, bad_thread, failed;
+};
+
+enum { MT_THREADS = 4, MT_EACH = 100 };
+
+static void on_done_mt(void *arg, int status)
+{
+    struct mt *m = arg;
+    if (!pthread_equal(pthread_self(), m->loop_thread))
+        atomic_fetch_add(&m->bad_thread, 1);
+    if (status != 0)
+        atomic_fetch_add(&m->failed, 1);
+    atomic_fetch_add(&m->done, 1);
+}
+
+struct mt_arg {
+    struct mt *m;
+    int id;
+};
+
+static void *mt_main(void *arg)
+{
+    struct mt_arg *ta = arg;
+    for (int i = 0; i < MT_EACH; i++) {
+        char qid[16];
+        snprintf(qid, sizeof qid, "T%d-%03d", ta->id, i);
+        struct audit_record r = rec(T0 + ta->id * MT_EACH + i, qid, "", "decrypted");
+        if (audit_append(ta->m->f->a, &r, 1, on_done_mt, ta->m) != 0)
+            atomic_fetch_add(&ta->m->failed, 1);
+    }
+    return NULL;
+}
+
+/* Appends from several threads at once (processing channels on the thread pool): every
+ * record is written once and every callback runs on the loop thread. */
+static void test_append_from_threads(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(fx_open(f, 1, 0), 0);
+    struct mt m = { .f = f, .loop_thread = pthread_self() };
+    pthread_t th[MT_THREADS];
+    struct mt_arg ta[MT_THREADS];
+    for (int i = 0; i < MT_THREADS; i++) {
+        ta[i] = (struct mt_arg){ &m, i };
+        assert_int_equal(pthread_create(&th[i], NULL, mt_main, &ta[i]), 0);
+    }
+    while (atomic_load(&m.done) + atomic_load(&m.failed) < MT_THREADS * MT_EACH)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    for (int i = 0; i < MT_THREADS; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&m.failed), 0);
+    assert_int_equal(atomic_load(&m.bad_thread), 0);
+    assert_int_equal(atomic_load(&m.done), MT_THREADS * MT_EACH);
+    assert_int_equal(count_all(f->a), MT_THREADS * MT_EACH);
+    struct got g = { 0 };
+    struct audit_filter one = { .qid = "T3-099" };
+    assert_int_equal(audit_query(f->a, &one, collect, &g), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.time[0], T0 + 3 * MT_EACH + 99);
 }
 
 /* ---------------------------------------------------------------- durability, copies */
@@ -895,6 +961,7 @@ int main(int argc, char **argv)
     self_exe = "/proc/self/exe";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_group_commit, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_append_from_threads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_durable_reopen, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_semantics, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_append_only, fx_setup, fx_teardown),
