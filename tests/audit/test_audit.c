@@ -1,7 +1,8 @@
-/* Tests for mta/audit: group commit, appends from several threads, durability across close/reopen, copy semantics,
- * append-only enforcement on a raw connection, retention (at open, hourly, in chunks), query
- * filters and order, a reader in a second process beside a live writer, draining at close,
- * the synchronous mode, file modes, error paths, and the time-string parser. */
+/* Tests for mta/audit: group commit, appends from several threads, durability across
+ * close/reopen, copy semantics, records acknowledged before a SIGKILL, append-only enforcement
+ * on a raw connection, retention (at open, hourly, in chunks), query filters and order, a
+ * reader in a second process beside a live writer, draining at close, the synchronous mode,
+ * file modes, error paths, and the time-string parser. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -596,6 +598,110 @@ static void test_query_stop(void **state)
     assert_int_equal(n, 2);
 }
 
+/* ---------------------------------------------------------------- killed writer */
+
+struct chain {
+    struct audit *a;
+    int next; /* shared counter of record numbers */
+};
+
+struct pending_rec { /* one append in flight: owned by it until its callback */
+    struct chain *c;
+    int num;
+};
+
+static void on_child_durable(void *arg, int status);
+
+static void child_append_next(struct chain *c)
+{
+    if (c->next >= 200000)
+        return; /* the parent is gone: stop some time */
+    char qid[16];
+    snprintf(qid, sizeof qid, "K%06d", c->next);
+    struct audit_record r = rec(T0 + c->next, qid, "", "signed");
+    struct pending_rec *p = malloc(sizeof *p);
+    if (!p)
+        exit(3);
+    *p = (struct pending_rec){ c, c->next++ };
+    if (audit_append(c->a, &r, 1, on_child_durable, p) != 0)
+        exit(4);
+}
+
+/* Reports a durable record to the parent, then starts the next append. */
+static void on_child_durable(void *arg, int status)
+{
+    struct pending_rec *p = arg;
+    if (status != 0)
+        exit(5);
+    printf("%d\n", p->num);
+    fflush(stdout);
+    struct chain *c = p->c;
+    free(p);
+    child_append_next(c);
+}
+
+/* Child mode: appends for ever through the writer thread, 8 appends in flight, printing the
+ * number of each record once its callback said it is durable. */
+static int child_append(const char *path)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct chain c = { 0 };
+    if (audit_open(&c.a, &loop, path, NULL) != 0)
+        return 2;
+    for (int i = 0; i < 8; i++)
+        child_append_next(&c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+/* Every record whose callback reported it durable is there after the writer process is
+ * killed with SIGKILL in the middle of its work. */
+static void test_killed_writer(void **state)
+{
+    struct fx *f = *state;
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execl(self_exe, self_exe, "--child-append", f->path, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *in = fdopen(fd[0], "r");
+    assert_non_null(in);
+    enum { ACKS = 300 };
+    static int acked[ACKS];
+    char line[32];
+    int n = 0;
+    while (n < ACKS && fgets(line, sizeof line, in))
+        acked[n++] = atoi(line);
+    kill(pid, SIGKILL);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    fclose(in);
+    assert_int_equal(n, ACKS);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    assert_int_equal(fx_open(f, 0, 0), 0);
+    size_t total = count_all(f->a);
+    print_message("killed writer: %d acknowledged, %zu on disk\n", n, total);
+    assert_true(total >= ACKS);
+    for (int i = 0; i < n; i++) {
+        char qid[16];
+        snprintf(qid, sizeof qid, "K%06d", acked[i]);
+        struct audit_filter one = { .qid = qid };
+        struct got g = { 0 };
+        assert_int_equal(audit_query(f->a, &one, collect, &g), 0);
+        if (g.n != 1)
+            fail_msg("%s acknowledged but %zu on disk", qid, g.n);
+    }
+}
+
 /* ---------------------------------------------------------------- a second process */
 
 /* Child mode of this binary: counts the records of a file read-only and checks the order. */
@@ -958,6 +1064,8 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--child-query"))
         return child_query(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "--child-append"))
+        return child_append(argv[2]);
     self_exe = "/proc/self/exe";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_group_commit, fx_setup, fx_teardown),
@@ -969,6 +1077,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_retention_chunks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_query_filters, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_query_stop, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_killed_writer, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_reader, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_close_drains, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_mode, fx_setup, fx_teardown),
