@@ -4,6 +4,7 @@
 # --json (checked with python3 -m json.tool and by content), -c finding <var_dir>/audit.db,
 # reading while a writer holds the store open, exit statuses, and bad arguments.
 # usage: cli_audit.sh /path/to/mixgate /path/to/audit_fill   (CTest sets MIXGATE_SOURCE_DIR)
+# shellcheck disable=SC2015  # "test && test || fail": fail exits
 set -u
 LC_ALL=C; export LC_ALL  # reasons may hold bytes that are not UTF-8
 MG=$1
@@ -32,14 +33,14 @@ read -r word <"$TMP/ready" || fail "audit_fill did not start"
 run --db "$DB"
 [ $rc -eq 0 ] || fail "read beside the writer: exit $rc $(cat "$TMP/err")"
 [ "$(seqs)" = "6 5 4 3 2 1 " ] || fail "order beside the writer: $(seqs)"
-echo done >&3
-exec 3>&-
-wait $FILLPID || fail "audit_fill exit $?"
-
-# 2. files are private
-for f in "$DB"; do
+# 2. the database and its WAL and shared-memory files (present while the writer runs) are private
+for f in "$DB" "$DB-wal" "$DB-shm"; do
+    [ -e "$f" ] || fail "$f missing while the writer runs"
     [ "$(stat -c %a "$f")" = 600 ] || fail "$f mode $(stat -c %a "$f")"
 done
+echo "done" >&3
+exec 3>&-
+wait $FILLPID || fail "audit_fill exit $?"
 
 # 3. every record, newest first, with every key, values quoted as in the logs
 run --db "$DB"
