@@ -105,9 +105,9 @@ static int64_t now_us(const struct audit *a)
 
 static int db_err(sqlite3 *db, const char *path, const char *what)
 {
-    char q[512];
+    char q[512], m[256];
     mg_warn("event=audit_error path=%s op=%s sqlite=%s", mg_log_quote(path, q, sizeof q), what,
-            db ? sqlite3_errmsg(db) : "open");
+            mg_log_quote(db ? sqlite3_errmsg(db) : "open", m, sizeof m));
     return MG_EDB;
 }
 
@@ -625,7 +625,7 @@ int audit_open(struct audit **out, uv_loop_t *loop, const char *path,
 {
     if (!out || !path || !*path)
         return MG_EINVAL;
-    if (opts && opts->retention_s < 0)
+    if (opts && (opts->retention_s < 0 || opts->retention_s > AUDIT_RETENTION_MAX))
         return MG_EINVAL;
     struct audit *a = calloc(1, sizeof *a); /* owned by the caller until audit_close */
     if (!a)

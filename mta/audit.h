@@ -62,8 +62,11 @@ struct audit_record {
  * Called on the loop thread (or synchronously without a loop). */
 typedef void (*audit_cb)(void *arg, int status);
 
+#define AUDIT_RETENTION_MAX (1000LL * 366 * 86400) /* seconds: 1000 years */
+
 struct audit_opts {
-    int64_t retention_s;  /* records older than this are deleted; 0 = keep for ever */
+    int64_t retention_s;  /* records older than this are deleted; 0 = keep for ever;
+                           * at most AUDIT_RETENTION_MAX (else MG_EINVAL) */
     size_t max_batch;     /* most appends in one transaction; 0 = 1024 */
     int read_only;        /* 1: reads only (no writer; appends fail with MG_ESTATE) */
     /* Clock for "now" (record times given as 0, retention): unix microseconds. NULL = the
@@ -76,7 +79,7 @@ struct audit_opts {
  * the retention age. loop may be NULL (synchronous appends; see above); opts may be NULL.
  * With a loop, open and close run on the loop thread. Errors: MG_EIO (cannot create or open
  * the file: the reason is logged), MG_ENOTFOUND (read_only and no such file), MG_EDB (not an
- * audit store, newer schema), MG_ENOMEM. */
+ * audit store, newer schema), MG_EINVAL (retention out of range, empty path), MG_ENOMEM. */
 int audit_open(struct audit **out, uv_loop_t *loop, const char *path,
                const struct audit_opts *opts);
 /* Waits for every queued append to commit, stops the writer and completes the remaining

@@ -895,6 +895,8 @@ static void test_open_errors(void **state)
     assert_int_equal(audit_open(&a, NULL, "", NULL), MG_EINVAL);
     struct audit_opts neg = { .retention_s = -1 };
     assert_int_equal(audit_open(&a, NULL, f->path, &neg), MG_EINVAL);
+    struct audit_opts huge = { .retention_s = AUDIT_RETENTION_MAX + 1 };
+    assert_int_equal(audit_open(&a, NULL, f->path, &huge), MG_EINVAL);
     /* a read-only handle refuses appends */
     assert_int_equal(fx_open(f, 0, 0), 0);
     fx_close(f);
