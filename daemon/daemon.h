@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include "audit.h"
 #include "config.h"
 #include "control.h"
 #include "qmgr.h"
@@ -27,6 +28,7 @@ struct daemon {
     char *config_path;             /* owned */
     struct config *cfg;            /* owned: the current configuration */
     struct queue_store *store;
+    struct audit *audit;           /* <var_dir>/audit.db: every security decision */
     struct qmgr *qmgr;
     struct control_server *control;
     struct listener_rt *listeners; /* owned array */

@@ -67,6 +67,8 @@ static void finish_stop(struct daemon *d)
 {
     queue_store_close(d->store);
     d->store = NULL;
+    audit_close(d->audit);
+    d->audit = NULL;
     qmgr_free(d->qmgr);
     d->qmgr = NULL;
     uv_close((uv_handle_t *)&d->sig_term, on_signal_closed);
@@ -140,6 +142,34 @@ static void on_hup(uv_signal_t *s, int signum)
             n->n_peers, n->n_channels);
 }
 
+/* ---- the audit store as the queue manager's sink ---------------------------------------- */
+
+static int audit_sink(void *ctx, const char *qid, const char *channel,
+                      const char *const *rcpt_addrs, const struct channel_audit *recs, size_t n,
+                      void (*cb)(void *arg, int status), void *arg)
+{
+    struct daemon *d = ctx;
+    if (n > AUDIT_APPEND_MAX)
+        return MG_ETOOBIG;
+    struct audit_record *r = calloc(n ? n : 1, sizeof *r);
+    if (!r)
+        return MG_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        r[i].qid = qid;
+        r[i].rcpt = rcpt_addrs[i] ? rcpt_addrs[i] : "";
+        r[i].channel = channel;
+        r[i].decision = recs[i].decision;
+        r[i].reason = recs[i].reason;
+        r[i].subject_kind = recs[i].subject_kind;
+        r[i].subject = recs[i].subject;
+        r[i].subject_len = recs[i].subject_len;
+        r[i].summary = recs[i].summary;
+    }
+    int rc = audit_append(d->audit, r, n, cb, arg); /* copies the records */
+    free(r);
+    return rc;
+}
+
 /* ---- start ------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -187,7 +217,13 @@ int main(int argc, char **argv)
     int rc = queue_store_open(&d->store, d->loop, dbpath, &so);
     if (rc != 0)
         mg_fatal("event=start_failed detail=\"cannot open the queue %s: %s\"", dbpath, mg_strerror(rc));
-    if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, NULL)) != 0)
+    snprintf(dbpath, sizeof dbpath, "%s/audit.db", d->cfg->global.var_dir);
+    struct audit_opts ao = { .retention_s = d->cfg->global.audit_retention };
+    if ((rc = audit_open(&d->audit, d->loop, dbpath, &ao)) != 0)
+        mg_fatal("event=start_failed detail=\"cannot open the audit store %s: %s\"", dbpath,
+                 mg_strerror(rc));
+    struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d } };
+    if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)
         mg_fatal("event=start_failed detail=\"%s\"", mg_strerror(rc));
 
     if ((rc = control_server_start(d->loop, d->cfg->global.control_socket, admin_handle, d, &d->control)) != 0)

@@ -620,7 +620,8 @@ static int split_hostport(const char *s, char **host, uint16_t *port, bool *has_
 
 static const char *const top_keys[] = { "global", "queue", "listeners", "channels", "peers", "routes", NULL };
 static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
-                                            "max_message_size", "control_socket", NULL };
+                                            "max_message_size", "control_socket",
+                                            "audit_retention", NULL };
 static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetime", "delay_warning",
                                           "max_active_deliveries", "max_messages",
                                           "max_active_messages", "max_processing", NULL };
@@ -729,6 +730,7 @@ static void load_global(struct loader *L, const config_setting_t *g)
         if (get_enum(L, g, "log_level", what, level_names, &e) > 0)
             gl->log_level = level_values[e];
         get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &gl->max_message_size);
+        get_dur(L, g, "audit_retention", what, 0, UINT32_MAX, &gl->audit_retention);
         if (get_dup(L, g, "control_socket", what, &gl->control_socket) > 0) {
             if (strlen(gl->control_socket) >= sizeof ((struct sockaddr_un *)0)->sun_path)
                 lerr(L, sline(config_setting_get_member(g, "control_socket")),
@@ -1797,6 +1799,7 @@ void config_dump(const struct config *cfg, FILE *f)
             dump_kv_str(f, "  ", "log_level", level_names[i]);
     fprintf(f, "  max_message_size = %" PRIu64 "L;\n", g->max_message_size);
     dump_kv_str(f, "  ", "control_socket", g->control_socket);
+    fprintf(f, "  audit_retention = %" PRIu32 ";\n", g->audit_retention);
     fputs("};\n\n", f);
 
     const struct config_queue *q = &cfg->queue;

@@ -56,6 +56,8 @@ struct config_global {
     enum mg_log_level log_level; /* "debug" | "info" (default) | "warn" | "error" */
     uint64_t max_message_size; /* default 50M; listeners may override */
     char *control_socket;      /* default "<var_dir>/control.sock" */
+    uint32_t audit_retention;  /* seconds audit records are kept (<var_dir>/audit.db);
+                                  default 0 = for ever */
 };
 
 struct config_queue {
