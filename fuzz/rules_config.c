@@ -22,8 +22,8 @@ static const char *fuzz_env(void *ctx, const char *name)
 
 static const char *const messages[] = {
     "From: a@b.example\r\nSubject: [hold] x\r\nSensitivity: private\r\n\r\nbody\r\n",
-    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Disposition: attachment; "
-    "filename=x\n\nx\n--b--\n",
+    ("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Disposition: attachment; "
+     "filename=x\n\nx\n--b--\n"),
     "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nMIIB",
     "",
 };

@@ -277,6 +277,17 @@ static const char *const addr_suffix[] = { "", "_domain", "_suffix", "_glob", "_
 static int compile_regex(struct cc *c, const config_setting_t *where, const char *key,
                          const char *pat, regex_t *re)
 {
+    /* glibc accepts \1..\9 in extended expressions too; matching with back-references can
+     * take exponential time on a hostile header, so they are refused. */
+    for (const char *p = pat; *p; p++) {
+        if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
+            err(c, where, "rule '%s': '%s' = \"%s\": back-references (\\%c) are not allowed "
+                "(matching time must stay bounded)", c->rule, key, pat, p[1]);
+            return -1;
+        }
+        if (*p == '\\' && p[1])
+            p++;
+    }
     int rc = regcomp(re, pat, REG_EXTENDED | REG_ICASE | REG_NOSUB);
     if (rc != 0) {
         char msg[256];
@@ -785,7 +796,9 @@ static void compile_rule(struct cc *c, const config_setting_t *g, size_t index,
     }
     compile_addr(c, g, r);
     if (hs && config_setting_type(hs) == CONFIG_TYPE_LIST) {
-        if (nh > RULES_MAX_VALUES)
+        if (nh == 0)
+            err(c, hs, "rule '%s': 'header' is an empty list", r->name);
+        else if (nh > RULES_MAX_VALUES)
             err(c, hs, "rule '%s': more than %d header conditions", r->name, RULES_MAX_VALUES);
         else
             for (size_t i = 0; i < nh; i++)

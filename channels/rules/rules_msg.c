@@ -341,7 +341,11 @@ static size_t find_delim(const struct walk *w, size_t from, size_t end, const ch
         if (!hit)
             return end;
         size_t at = (size_t)(hit - w->c);
-        if (at == 0 || w->c[at - 1] == '\n')
+        size_t after = at + bl;
+        /* at a line start, and the whole boundary: "--b1" is not a delimiter of "b10" */
+        if ((at == 0 || w->c[at - 1] == '\n') &&
+            (after >= end || w->c[after] == '\r' || w->c[after] == '\n' || w->c[after] == ' ' ||
+             w->c[after] == '\t' || (w->c[after] == '-' && after + 1 < end && w->c[after + 1] == '-')))
             return at;
         from = at + 1;
     }

@@ -57,6 +57,9 @@
     "Content-Type: multipart/signed; boundary=s\r\n\r\n--s\r\n"                             \
     "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nMIIB\r\n"       \
     "--s\r\nContent-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--s--\r\n"
+#define M_BOUNDARY_PREFIX                                                                   \
+    "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n" \
+    "\r\n--b10\r\nContent-Disposition: attachment; filename=no\r\n\r\nx\r\n--b1--\r\n"
 #define M_SENS "Sensitivity: Company-Confidential\r\nImportance: High\r\n\r\nx\r\n"
 #define M_SENS_PRIV "Sensitivity:  private \r\nImportance: low\r\n\r\nx\r\n"
 
@@ -124,6 +127,7 @@ static const struct cond_case cond_cases[] = {
     { "attach_nested", "has_attachments = true;", M_NESTED_ATTACH, 0, NULL, "x@y.z", 0, -1, true },
     { "attach_none_alternative", "has_attachments = true;", M_ALTERNATIVE, 0, NULL, "x@y.z", 0, -1, false },
     { "attach_false", "has_attachments = false;", M_ALTERNATIVE, 0, NULL, "x@y.z", 0, -1, true },
+    { "attach_boundary_prefix_no", "has_attachments = true;", M_BOUNDARY_PREFIX, 0, NULL, "x@y.z", 0, -1, false },
     { "attach_not_plain", "has_attachments = true;", M_PLAIN, 0, NULL, "x@y.z", 0, -1, false },
     { "attach_signature_is_none", "has_attachments = true;", M_SIGNED, 0, NULL, "x@y.z", 0, -1, false },
     { "attach_inside_signed", "has_attachments = true;", M_SIGNED_ATTACH, 0, NULL, "x@y.z", 0, -1, true },
