@@ -13,276 +13,21 @@
 #include "mg_err.h"
 #include "rules_int.h"
 
-struct cc {
-    const char *file;
-    struct config_errors *errs;
-    bool bad;                  /* an error was reported */
-    bool oom;
-    const char *rule;          /* name of the rule being compiled, for messages */
-};
-
-__attribute__((format(printf, 3, 4))) static void err(struct cc *c, const config_setting_t *s,
-                                                      const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    c->bad = true;
-    int line = s ? (int)config_setting_source_line(s) : 0;
-    if (config_errors_addf(c->errs, c->file, line, "%s", buf) == MG_ENOMEM)
-        c->oom = true;
-}
-
-static char *dup(struct cc *c, const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        c->oom = true;
-    return p;
-}
-
-static void lower(char *s)
-{
-    for (; *s; s++)
-        *s = (char)tolower((unsigned char)*s);
-}
-
-/* Edit distance for did-you-mean (short strings only). */
-static unsigned distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    unsigned row[41];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (unsigned)j;
-    for (size_t i = 1; i <= la; i++) {
-        unsigned diag = row[0];
-        row[0] = (unsigned)i;
-        for (size_t j = 1; j <= lb; j++) {
-            unsigned up = row[j];
-            unsigned best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-static const char *suggest(const char *name, const char *const *known)
-{
-    const char *best = NULL;
-    unsigned bestd = 3;
-    for (; *known; known++) {
-        unsigned d = distance(name, *known);
-        if (d < bestd) {
-            bestd = d;
-            best = *known;
-        }
-    }
-    return best;
-}
-
-static int find_word(const char *s, const char *const *words)
-{
-    for (int i = 0; words[i]; i++)
-        if (!strcasecmp(s, words[i]))
-            return i;
-    return -1;
-}
-
-static void check_keys(struct cc *c, const config_setting_t *grp, const char *const *keys,
-                       const char *what)
-{
-    int n = config_setting_length(grp);
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
-        const char *name = config_setting_name(m);
-        if (!name || find_word(name, keys) >= 0)
-            continue;
-        const char *best = suggest(name, keys);
-        if (best)
-            err(c, m, "unknown key '%s' %s (did you mean '%s'?)", name, what, best);
-        else
-            err(c, m, "unknown key '%s' %s", name, what);
-    }
-}
-
-static const char *type_word(const config_setting_t *s)
-{
-    switch (config_setting_type(s)) {
-    case CONFIG_TYPE_GROUP: return "a group";
-    case CONFIG_TYPE_INT: case CONFIG_TYPE_INT64: return "a number";
-    case CONFIG_TYPE_FLOAT: return "a decimal number";
-    case CONFIG_TYPE_STRING: return "a string";
-    case CONFIG_TYPE_BOOL: return "a boolean";
-    case CONFIG_TYPE_ARRAY: return "an array";
-    case CONFIG_TYPE_LIST: return "a list";
-    default: return "something else";
-    }
-}
-
-/* ---- getters: 1 = present and valid, 0 = absent, -1 = wrong (reported) ---------------- */
-
-static int get_str(struct cc *c, const config_setting_t *g, const char *key, const char **out)
-{
-    const config_setting_t *s = config_setting_get_member(g, key);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-        err(c, s, "rule '%s': '%s' must be a string, not %s", c->rule, key, type_word(s));
-        return -1;
-    }
-    *out = config_setting_get_string(s);
-    if (strlen(*out) > RULES_MAX_STRING) {
-        err(c, s, "rule '%s': '%s' is longer than %d bytes", c->rule, key, RULES_MAX_STRING);
-        return -1;
-    }
-    return 1;
-}
-
-static int get_bool(struct cc *c, const config_setting_t *g, const char *key, int *out)
-{
-    const config_setting_t *s = config_setting_get_member(g, key);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-        err(c, s, "rule '%s': '%s' must be true or false", c->rule, key);
-        return -1;
-    }
-    *out = config_setting_get_bool(s) ? 1 : 0;
-    return 1;
-}
-
-static int get_int(struct cc *c, const config_setting_t *g, const char *key, int64_t lo,
-                   int64_t hi, int64_t *out)
-{
-    const config_setting_t *s = config_setting_get_member(g, key);
-    if (!s)
-        return 0;
-    int t = config_setting_type(s);
-    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
-        err(c, s, "rule '%s': '%s' must be a number, not %s", c->rule, key, type_word(s));
-        return -1;
-    }
-    long long v = config_setting_get_int64(s);
-    if (v < lo || v > hi) {
-        err(c, s, "rule '%s': '%s' = %lld is out of range (%lld..%lld)", c->rule, key, v,
-            (long long)lo, (long long)hi);
-        return -1;
-    }
-    *out = v;
-    return 1;
-}
-
-/* A size: a number of bytes or a string with k, M, G (config_parse_size). */
-static int get_size(struct cc *c, const config_setting_t *g, const char *key, int64_t *out)
-{
-    const config_setting_t *s = config_setting_get_member(g, key);
-    if (!s)
-        return 0;
-    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-        uint64_t v = 0;
-        if (config_parse_size(config_setting_get_string(s), (uint64_t)INT64_MAX, &v) != 0) {
-            err(c, s, "rule '%s': '%s' = \"%s\" is not a size", c->rule, key,
-                config_setting_get_string(s));
-            return -1;
-        }
-        *out = (int64_t)v;
-        return 1;
-    }
-    return get_int(c, g, key, 0, INT64_MAX, out);
-}
-
-/* A string or an array/list of strings; *out points into the tree (n entries, owned array). */
-static int get_strs(struct cc *c, const config_setting_t *g, const char *key,
-                    const char ***out, size_t *n, const config_setting_t **where)
-{
-    const config_setting_t *s = config_setting_get_member(g, key);
-    *out = NULL;
-    *n = 0;
-    if (!s)
-        return 0;
-    *where = s;
-    int t = config_setting_type(s);
-    if (t == CONFIG_TYPE_STRING) {
-        *out = malloc(sizeof **out);
-        if (!*out) {
-            c->oom = true;
-            return -1;
-        }
-        (*out)[0] = config_setting_get_string(s);
-        *n = 1;
-    } else if (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
-        int len = config_setting_length(s);
-        if (len == 0) {
-            err(c, s, "rule '%s': '%s' is empty", c->rule, key);
-            return -1;
-        }
-        if (len > RULES_MAX_VALUES) {
-            err(c, s, "rule '%s': '%s' has more than %d entries", c->rule, key, RULES_MAX_VALUES);
-            return -1;
-        }
-        *out = calloc((size_t)len, sizeof **out);
-        if (!*out) {
-            c->oom = true;
-            return -1;
-        }
-        for (int i = 0; i < len; i++) {
-            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-            if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-                err(c, e, "rule '%s': '%s' must hold strings, not %s", c->rule, key, type_word(e));
-                free(*out);
-                *out = NULL;
-                return -1;
-            }
-            (*out)[i] = config_setting_get_string(e);
-        }
-        *n = (size_t)len;
-    } else {
-        err(c, s, "rule '%s': '%s' must be a string or a list of strings, not %s", c->rule, key,
-            type_word(s));
-        return -1;
-    }
-    for (size_t i = 0; i < *n; i++)
-        if (strlen((*out)[i]) > RULES_MAX_STRING) {
-            err(c, s, "rule '%s': a value of '%s' is longer than %d bytes", c->rule, key,
-                RULES_MAX_STRING);
-            free(*out);
-            *out = NULL;
-            *n = 0;
-            return -1;
-        }
-    return 1;
-}
-
-static bool has_ctl(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
 /* ---- conditions ------------------------------------------------------------------------ */
 
 static const char *const addr_suffix[] = { "", "_domain", "_suffix", "_glob", "_regex", NULL };
 
-static int compile_regex(struct cc *c, const config_setting_t *where, const char *key,
+static int compile_regex(struct rules_cfg *c, const config_setting_t *where, const char *key,
                          const char *pat, regex_t *re)
 {
     /* glibc accepts \1..\9 in extended expressions too; matching with back-references can
      * take exponential time on a hostile header, so they are refused. */
     for (const char *p = pat; *p; p++) {
         if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
-            err(c, where, "rule '%s': '%s' = \"%s\": back-references (\\%c) are not allowed "
-                "(matching time must stay bounded)", c->rule, key, pat, p[1]);
+            rules_cfg_err(c, where,
+                          "rule '%s': '%s' = \"%s\": back-references (\\%c) are not allowed "
+                          "(matching time must stay bounded)",
+                          c->rule, key, pat, p[1]);
             return -1;
         }
         if (*p == '\\' && p[1])
@@ -292,8 +37,8 @@ static int compile_regex(struct cc *c, const config_setting_t *where, const char
     if (rc != 0) {
         char msg[256];
         regerror(rc, re, msg, sizeof msg);
-        err(c, where, "rule '%s': '%s' = \"%s\" is not a valid regular expression: %s", c->rule,
-            key, pat, msg);
+        rules_cfg_err(c, where, "rule '%s': '%s' = \"%s\" is not a valid regular expression: %s",
+                      c->rule, key, pat, msg);
         return -1;
     }
     return 0;
@@ -311,7 +56,7 @@ static void addr_cond_free(struct rules_addr_cond *a)
     free(a->re);
 }
 
-static void compile_addr(struct cc *c, const config_setting_t *g, struct rules_rule *r)
+static void compile_addr(struct rules_cfg *c, const config_setting_t *g, struct rules_rule *r)
 {
     for (int who = 0; who < 2; who++) {
         for (int k = 0; addr_suffix[k]; k++) {
@@ -320,7 +65,7 @@ static void compile_addr(struct cc *c, const config_setting_t *g, struct rules_r
             const char **vals = NULL;
             size_t n = 0;
             const config_setting_t *where = NULL;
-            if (get_strs(c, g, key, &vals, &n, &where) <= 0)
+            if (rules_cfg_get_strs(c, g, key, &vals, &n, &where) <= 0)
                 continue;
             struct rules_addr_cond *a = &r->addr[r->n_addr];
             *a = (struct rules_addr_cond){ .recipient = who == 1, .kind = (enum rules_addr_kind)k };
@@ -340,26 +85,29 @@ static void compile_addr(struct cc *c, const config_setting_t *g, struct rules_r
                 if (k == RULES_ADDR_REGEX) {
                     if (compile_regex(c, where, key, v, &a->re[a->n]) != 0)
                         continue;
-                } else if (k != RULES_ADDR_EXACT && (!*v || has_ctl(v))) {
-                    err(c, where, "rule '%s': '%s' must not be empty", c->rule, key);
+                } else if (k != RULES_ADDR_EXACT && (!*v || rules_cfg_has_ctl(v))) {
+                    rules_cfg_err(c, where, "rule '%s': '%s' must not be empty", c->rule, key);
                     continue;
                 } else if ((k == RULES_ADDR_DOMAIN || k == RULES_ADDR_SUFFIX) && strchr(v, '@')) {
-                    err(c, where, "rule '%s': '%s' = \"%s\" is a domain: write it without '@'",
-                        c->rule, key, v);
+                    rules_cfg_err(c, where,
+                                  "rule '%s': '%s' = \"%s\" is a domain: write it without '@'",
+                                  c->rule, key, v);
                     continue;
                 } else if (k == RULES_ADDR_EXACT && *v && !strchr(v, '@') && v[0] != '/') {
-                    err(c, where, "rule '%s': '%s' = \"%s\" is not an address (for a domain use "
-                        "'%s_domain')", c->rule, key, v, who ? "recipient" : "originator");
+                    rules_cfg_err(c, where,
+                                  "rule '%s': '%s' = \"%s\" is not an address (for a domain use "
+                                  "'%s_domain')",
+                                  c->rule, key, v, who ? "recipient" : "originator");
                     continue;
                 }
-                char *d = dup(c, v);
+                char *d = rules_cfg_dup(c, v);
                 if (!d) {
                     if (k == RULES_ADDR_REGEX)
                         regfree(&a->re[a->n]);
                     continue;
                 }
                 if (k != RULES_ADDR_GLOB && k != RULES_ADDR_REGEX)
-                    lower(d);
+                    rules_cfg_lower(d);
                 a->values[a->n++] = d;
             }
             free(vals);
@@ -367,34 +115,37 @@ static void compile_addr(struct cc *c, const config_setting_t *g, struct rules_r
     }
 }
 
-static void compile_header_cond(struct cc *c, const config_setting_t *s, struct rules_rule *r)
+static void compile_header_cond(struct rules_cfg *c, const config_setting_t *s,
+                                struct rules_rule *r)
 {
     if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-        err(c, s, "rule '%s': 'header' must be a group { name = \"...\"; regex = \"...\"; } "
-            "or a list of them, not %s", c->rule, type_word(s));
+        rules_cfg_err(c, s,
+                      "rule '%s': 'header' must be a group { name = \"...\"; regex = \"...\"; } "
+                      "or a list of them, not %s",
+                      c->rule, rules_cfg_type_word(s));
         return;
     }
     static const char *const keys[] = { "name", "regex", NULL };
     char what[200];
     snprintf(what, sizeof what, "in a header condition of rule '%s'", c->rule);
-    check_keys(c, s, keys, what);
+    rules_cfg_check_keys(c, s, keys, what);
     const char *name = NULL, *pat = NULL;
-    int hn = get_str(c, s, "name", &name), hr = get_str(c, s, "regex", &pat);
+    int hn = rules_cfg_get_str(c, s, "name", &name), hr = rules_cfg_get_str(c, s, "regex", &pat);
     if (hn == 0)
-        err(c, s, "rule '%s': a header condition needs 'name'", c->rule);
+        rules_cfg_err(c, s, "rule '%s': a header condition needs 'name'", c->rule);
     if (hr == 0)
-        err(c, s, "rule '%s': a header condition needs 'regex' (\"^\" matches any value)",
-            c->rule);
+        rules_cfg_err(c, s, "rule '%s': a header condition needs 'regex' (\"^\" matches any value)",
+                      c->rule);
     if (hn != 1 || hr != 1)
         return;
-    if (!*name || strchr(name, ':') || strpbrk(name, " \t") || has_ctl(name)) {
-        err(c, s, "rule '%s': \"%s\" is not a header field name", c->rule, name);
+    if (!*name || strchr(name, ':') || strpbrk(name, " \t") || rules_cfg_has_ctl(name)) {
+        rules_cfg_err(c, s, "rule '%s': \"%s\" is not a header field name", c->rule, name);
         return;
     }
     struct rules_hdr_cond *h = &r->hdr[r->n_hdr];
     if (compile_regex(c, s, "regex", pat, &h->re) != 0)
         return;
-    h->name = dup(c, name);
+    h->name = rules_cfg_dup(c, name);
     if (!h->name) {
         regfree(&h->re);
         return;
@@ -402,20 +153,22 @@ static void compile_header_cond(struct cc *c, const config_setting_t *s, struct 
     r->n_hdr++;
 }
 
-static void compile_range(struct cc *c, const config_setting_t *g, const char *base,
+static void compile_range(struct rules_cfg *c, const config_setting_t *g, const char *base,
                           int64_t lo, int64_t hi, bool size, struct rules_range *out)
 {
     char kmin[40], kmax[40];
     snprintf(kmin, sizeof kmin, "%s_min", base);
     snprintf(kmax, sizeof kmax, "%s_max", base);
     int64_t v = 0, vmin = 0, vmax = 0;
-    int eq = size ? 0 : get_int(c, g, base, lo, hi, &v);
-    int mn = size ? get_size(c, g, kmin, &vmin) : get_int(c, g, kmin, lo, hi, &vmin);
-    int mx = size ? get_size(c, g, kmax, &vmax) : get_int(c, g, kmax, lo, hi, &vmax);
+    int eq = size ? 0 : rules_cfg_get_int(c, g, base, lo, hi, &v);
+    int mn =
+        size ? rules_cfg_get_size(c, g, kmin, &vmin) : rules_cfg_get_int(c, g, kmin, lo, hi, &vmin);
+    int mx =
+        size ? rules_cfg_get_size(c, g, kmax, &vmax) : rules_cfg_get_int(c, g, kmax, lo, hi, &vmax);
     if (eq == 1 && (mn != 0 || mx != 0)) {
-        err(c, config_setting_get_member(g, base),
-            "rule '%s': '%s' conflicts with '%s' / '%s' (use one or the other)", c->rule, base,
-            kmin, kmax);
+        rules_cfg_err(c, config_setting_get_member(g, base),
+                      "rule '%s': '%s' conflicts with '%s' / '%s' (use one or the other)", c->rule,
+                      base, kmin, kmax);
         return;
     }
     if (eq == 1)
@@ -429,39 +182,40 @@ static void compile_range(struct cc *c, const config_setting_t *g, const char *b
         out->max = vmax;
     }
     if (mn == 1 && mx == 1 && vmin > vmax)
-        err(c, config_setting_get_member(g, kmin), "rule '%s': '%s' is greater than '%s'",
-            c->rule, kmin, kmax);
+        rules_cfg_err(c, config_setting_get_member(g, kmin), "rule '%s': '%s' is greater than '%s'",
+                      c->rule, kmin, kmax);
 }
 
 static const char *const sens_words[] = { "personal", "private", "company-confidential", NULL };
 static const char *const imp_words[] = { "low", "normal", "high", NULL };
 
-static unsigned compile_words(struct cc *c, const config_setting_t *g, const char *key,
+static unsigned compile_words(struct rules_cfg *c, const config_setting_t *g, const char *key,
                               const char *const *words)
 {
     const char **vals = NULL;
     size_t n = 0;
     const config_setting_t *where = NULL;
-    if (get_strs(c, g, key, &vals, &n, &where) <= 0)
+    if (rules_cfg_get_strs(c, g, key, &vals, &n, &where) <= 0)
         return 0;
     unsigned mask = 0;
     for (size_t i = 0; i < n; i++) {
-        int w = find_word(vals[i], words);
+        int w = rules_cfg_find_word(vals[i], words);
         if (w >= 0) {
             mask |= 1u << w;
             continue;
         }
-        const char *best = suggest(vals[i], words);
+        const char *best = rules_cfg_suggest(vals[i], words);
         char list[100] = "";
         for (int j = 0; words[j]; j++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
                      words[j]);
         if (best)
-            err(c, where, "rule '%s': '%s' = \"%s\" is not one of: %s (did you mean '%s'?)",
-                c->rule, key, vals[i], list, best);
+            rules_cfg_err(c, where,
+                          "rule '%s': '%s' = \"%s\" is not one of: %s (did you mean '%s'?)",
+                          c->rule, key, vals[i], list, best);
         else
-            err(c, where, "rule '%s': '%s' = \"%s\" is not one of: %s", c->rule, key, vals[i],
-                list);
+            rules_cfg_err(c, where, "rule '%s': '%s' = \"%s\" is not one of: %s", c->rule, key,
+                          vals[i], list);
     }
     free(vals);
     return mask;
@@ -512,37 +266,38 @@ static bool field_name_ok(const char *s, size_t n)
     return true;
 }
 
-static void check_tmpl(struct cc *c, const config_setting_t *where, const char *key,
+static void check_tmpl(struct rules_cfg *c, const config_setting_t *where, const char *key,
                        const char *t)
 {
     char msg[200];
     if (rules_tmpl_check(t, msg, sizeof msg) != 0)
-        err(c, where, "rule '%s': '%s': %s", c->rule, key, msg);
+        rules_cfg_err(c, where, "rule '%s': '%s': %s", c->rule, key, msg);
     else if (strchr(t, '\r') || strchr(t, '\n'))
-        err(c, where, "rule '%s': '%s' must be one line", c->rule, key);
+        rules_cfg_err(c, where, "rule '%s': '%s' must be one line", c->rule, key);
 }
 
-static void compile_edits(struct cc *c, const config_setting_t *g, struct rules_rule *r)
+static void compile_edits(struct rules_cfg *c, const config_setting_t *g, struct rules_rule *r)
 {
     static const char *const keys[] = { "add_header", "replace_header", "remove_header" };
     for (int k = 0; k < 3; k++) {
         const char **vals = NULL;
         size_t n = 0;
         const config_setting_t *where = NULL;
-        if (get_strs(c, g, keys[k], &vals, &n, &where) <= 0)
+        if (rules_cfg_get_strs(c, g, keys[k], &vals, &n, &where) <= 0)
             continue;
         for (size_t i = 0; i < n; i++) {
             const char *v = vals[i];
             const char *colon = k == 2 ? v + strlen(v) : strchr(v, ':');
             if (!colon) {
-                err(c, where, "rule '%s': '%s' = \"%s\" must be \"Name: value\"", c->rule,
-                    keys[k], v);
+                rules_cfg_err(c, where, "rule '%s': '%s' = \"%s\" must be \"Name: value\"", c->rule,
+                              keys[k], v);
                 continue;
             }
             size_t nl = (size_t)(colon - v);
             if (!field_name_ok(v, nl)) {
-                err(c, where, "rule '%s': '%s' = \"%s\": \"%.*s\" is not a header field name",
-                    c->rule, keys[k], v, (int)(nl > 60 ? 60 : nl), v);
+                rules_cfg_err(c, where,
+                              "rule '%s': '%s' = \"%s\": \"%.*s\" is not a header field name",
+                              c->rule, keys[k], v, (int)(nl > 60 ? 60 : nl), v);
                 continue;
             }
             struct rules_edit_tmpl *e = &r->edits[r->n_edits];
@@ -553,8 +308,9 @@ static void compile_edits(struct cc *c, const config_setting_t *g, struct rules_
                 continue;
             }
             if (mime_structure_field(e->name)) {
-                err(c, where, "rule '%s': '%s' must not change %s (the body depends on it)",
-                    c->rule, keys[k], e->name);
+                rules_cfg_err(c, where,
+                              "rule '%s': '%s' must not change %s (the body depends on it)",
+                              c->rule, keys[k], e->name);
                 free(e->name);
                 continue;
             }
@@ -563,7 +319,7 @@ static void compile_edits(struct cc *c, const config_setting_t *g, struct rules_
                 while (*val == ' ' || *val == '\t')
                     val++;
                 check_tmpl(c, where, keys[k], val);
-                e->value = dup(c, val);
+                e->value = rules_cfg_dup(c, val);
                 if (!e->value) {
                     free(e->name);
                     continue;
@@ -576,13 +332,13 @@ static void compile_edits(struct cc *c, const config_setting_t *g, struct rules_
     /* One rule adding and removing (or replacing) the same field says two things at once. */
     for (size_t i = 0; i < r->n_edits; i++)
         for (size_t j = i + 1; j < r->n_edits; j++)
-            if (r->edits[i].op != r->edits[j].op &&
-                !strcasecmp(r->edits[i].name, r->edits[j].name))
-                err(c, g, "rule '%s': conflicting edits of header '%s' (%s and %s)", c->rule,
-                    r->edits[i].name, keys[r->edits[i].op], keys[r->edits[j].op]);
+            if (r->edits[i].op != r->edits[j].op && !strcasecmp(r->edits[i].name, r->edits[j].name))
+                rules_cfg_err(c, g, "rule '%s': conflicting edits of header '%s' (%s and %s)",
+                              c->rule, r->edits[i].name, keys[r->edits[i].op],
+                              keys[r->edits[j].op]);
 }
 
-static char **dup_addrs(struct cc *c, const char *key, const char **vals, size_t n,
+static char **dup_addrs(struct rules_cfg *c, const char *key, const char **vals, size_t n,
                         const config_setting_t *where, size_t *out_n)
 {
     char **v = calloc(n, sizeof *v);
@@ -592,111 +348,147 @@ static char **dup_addrs(struct cc *c, const char *key, const char **vals, size_t
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!*vals[i] || has_ctl(vals[i]) || strpbrk(vals[i], " <>")) {
-            err(c, where, "rule '%s': '%s' = \"%s\" is not an address", c->rule, key, vals[i]);
+        if (!*vals[i] || rules_cfg_has_ctl(vals[i]) || strpbrk(vals[i], " <>")) {
+            rules_cfg_err(c, where, "rule '%s': '%s' = \"%s\" is not an address", c->rule, key,
+                          vals[i]);
             continue;
         }
-        if (!(v[*out_n] = dup(c, vals[i])))
+        if (!(v[*out_n] = rules_cfg_dup(c, vals[i])))
             continue;
         (*out_n)++;
     }
     return v;
 }
 
-static const char *const rule_keys[] = {
-    "name", "originator", "originator_domain", "originator_suffix", "originator_glob",
-    "originator_regex", "recipient", "recipient_domain", "recipient_suffix", "recipient_glob",
-    "recipient_regex", "header", "size_min", "size_max", "has_attachments", "priority",
-    "priority_min", "priority_max", "sensitivity", "importance", "signed", "encrypted",
-    "classification", "classification_min", "classification_max", "action", "status", "text",
-    "reason", "discard", "add_header", "replace_header", "remove_header", "copy", "notify",
-    "notify_text", NULL,
-};
+static const char *const rule_keys[] = { "name",
+                                         "originator",
+                                         "originator_domain",
+                                         "originator_suffix",
+                                         "originator_glob",
+                                         "originator_regex",
+                                         "recipient",
+                                         "recipient_domain",
+                                         "recipient_suffix",
+                                         "recipient_glob",
+                                         "recipient_regex",
+                                         "header",
+                                         "size_min",
+                                         "size_max",
+                                         "has_attachments",
+                                         "priority",
+                                         "priority_min",
+                                         "priority_max",
+                                         "sensitivity",
+                                         "importance",
+                                         "signed",
+                                         "encrypted",
+                                         "classification",
+                                         "classification_min",
+                                         "classification_max",
+                                         "action",
+                                         "status",
+                                         "text",
+                                         "reason",
+                                         "discard",
+                                         "add_header",
+                                         "replace_header",
+                                         "remove_header",
+                                         "copy",
+                                         "notify",
+                                         "notify_text",
+                                         NULL };
 
-static void compile_actions(struct cc *c, const config_setting_t *g, struct rules_rule *r)
+static void compile_actions(struct rules_cfg *c, const config_setting_t *g, struct rules_rule *r)
 {
     const char *a = NULL;
     const config_setting_t *as = config_setting_get_member(g, "action");
-    if (get_str(c, g, "action", &a) == 1) {
-        int w = find_word(a, action_words);
+    if (rules_cfg_get_str(c, g, "action", &a) == 1) {
+        int w = rules_cfg_find_word(a, action_words);
         if (w < 0) {
-            const char *best = suggest(a, action_words);
-            err(c, as, "rule '%s': 'action' = \"%s\" is not one of: continue, return, hold, "
-                "discard%s%s%s", c->rule, a, best ? " (did you mean '" : "", best ? best : "",
-                best ? "'?)" : "");
+            const char *best = rules_cfg_suggest(a, action_words);
+            rules_cfg_err(c, as,
+                          "rule '%s': 'action' = \"%s\" is not one of: continue, return, hold, "
+                          "discard%s%s%s",
+                          c->rule, a, best ? " (did you mean '" : "", best ? best : "",
+                          best ? "'?)" : "");
         } else {
             r->action = (enum rules_action)w;
         }
     }
     const char *status = NULL, *text = NULL, *reason = NULL, *ntext = NULL;
     int discard = -1;
-    int hs = get_str(c, g, "status", &status);
-    int ht = get_str(c, g, "text", &text);
-    int hr = get_str(c, g, "reason", &reason);
-    int hd = get_bool(c, g, "discard", &discard);
-    int hn = get_str(c, g, "notify_text", &ntext);
+    int hs = rules_cfg_get_str(c, g, "status", &status);
+    int ht = rules_cfg_get_str(c, g, "text", &text);
+    int hr = rules_cfg_get_str(c, g, "reason", &reason);
+    int hd = rules_cfg_get_bool(c, g, "discard", &discard);
+    int hn = rules_cfg_get_str(c, g, "notify_text", &ntext);
     const config_setting_t *where = NULL;
 
     if (r->action == RULES_RETURN) {
         if (hs == 0)
-            err(c, as, "rule '%s': action \"return\" needs 'status', e.g. \"550 5.7.1\"", c->rule);
+            rules_cfg_err(c, as, "rule '%s': action \"return\" needs 'status', e.g. \"550 5.7.1\"",
+                          c->rule);
         else if (hs == 1 && !parse_status(status, &r->status_code, r->status, sizeof r->status))
-            err(c, config_setting_get_member(g, "status"),
+            rules_cfg_err(
+                c, config_setting_get_member(g, "status"),
                 "rule '%s': 'status' = \"%s\" is not a 4xx or 5xx reply code with an RFC 3463 "
-                "status of the same class, e.g. \"550 5.7.1\"", c->rule, status);
+                "status of the same class, e.g. \"550 5.7.1\"",
+                c->rule, status);
         if (ht == 1) {
             check_tmpl(c, config_setting_get_member(g, "text"), "text", text);
-            r->text = dup(c, text);
+            r->text = rules_cfg_dup(c, text);
         }
     } else {
         if (hs != 0)
-            err(c, config_setting_get_member(g, "status"),
-                "rule '%s': 'status' is only for action \"return\"", c->rule);
+            rules_cfg_err(c, config_setting_get_member(g, "status"),
+                          "rule '%s': 'status' is only for action \"return\"", c->rule);
         if (ht != 0)
-            err(c, config_setting_get_member(g, "text"),
-                "rule '%s': 'text' is only for action \"return\"", c->rule);
+            rules_cfg_err(c, config_setting_get_member(g, "text"),
+                          "rule '%s': 'text' is only for action \"return\"", c->rule);
     }
     if (r->action == RULES_HOLD) {
         if (hr == 0)
-            err(c, as, "rule '%s': action \"hold\" needs 'reason'", c->rule);
+            rules_cfg_err(c, as, "rule '%s': action \"hold\" needs 'reason'", c->rule);
         if (hr == 1) {
             if (!*reason)
-                err(c, config_setting_get_member(g, "reason"), "rule '%s': 'reason' is empty",
-                    c->rule);
+                rules_cfg_err(c, config_setting_get_member(g, "reason"),
+                              "rule '%s': 'reason' is empty", c->rule);
             check_tmpl(c, config_setting_get_member(g, "reason"), "reason", reason);
-            r->reason = dup(c, reason);
+            r->reason = rules_cfg_dup(c, reason);
         }
     } else if (hr != 0) {
-        err(c, config_setting_get_member(g, "reason"),
-            "rule '%s': 'reason' is only for action \"hold\"", c->rule);
+        rules_cfg_err(c, config_setting_get_member(g, "reason"),
+                      "rule '%s': 'reason' is only for action \"hold\"", c->rule);
     }
     if (r->action == RULES_DISCARD) {
         if (hd == 0 || (hd == 1 && !discard))
-            err(c, as, "rule '%s': action \"discard\" drops mail silently and needs an "
-                "explicit 'discard = true' in the rule", c->rule);
+            rules_cfg_err(c, as,
+                          "rule '%s': action \"discard\" drops mail silently and needs an "
+                          "explicit 'discard = true' in the rule",
+                          c->rule);
     } else if (hd != 0) {
-        err(c, config_setting_get_member(g, "discard"),
-            "rule '%s': 'discard' is only for action \"discard\" (the action is \"%s\")",
-            c->rule, rules_action_name(r->action));
+        rules_cfg_err(c, config_setting_get_member(g, "discard"),
+                      "rule '%s': 'discard' is only for action \"discard\" (the action is \"%s\")",
+                      c->rule, rules_action_name(r->action));
     }
 
     compile_edits(c, g, r);
     const char **vals = NULL;
     size_t n = 0;
-    if (get_strs(c, g, "copy", &vals, &n, &where) == 1) {
+    if (rules_cfg_get_strs(c, g, "copy", &vals, &n, &where) == 1) {
         r->copy = dup_addrs(c, "copy", vals, n, where, &r->n_copy);
         free(vals);
     }
-    if (get_strs(c, g, "notify", &vals, &n, &where) == 1) {
+    if (rules_cfg_get_strs(c, g, "notify", &vals, &n, &where) == 1) {
         r->notify = dup_addrs(c, "notify", vals, n, where, &r->n_notify);
         free(vals);
     }
     if (hn == 1) {
         if (!config_setting_get_member(g, "notify"))
-            err(c, config_setting_get_member(g, "notify_text"),
-                "rule '%s': 'notify_text' without 'notify'", c->rule);
+            rules_cfg_err(c, config_setting_get_member(g, "notify_text"),
+                          "rule '%s': 'notify_text' without 'notify'", c->rule);
         check_tmpl(c, config_setting_get_member(g, "notify_text"), "notify_text", ntext);
-        r->notify_text = dup(c, ntext);
+        r->notify_text = rules_cfg_dup(c, ntext);
     }
     /* Header edits and copies travel with the message; a terminal action ends its way. */
     if (r->action != RULES_CONTINUE) {
@@ -705,9 +497,10 @@ static void compile_actions(struct cc *c, const config_setting_t *g, struct rule
         for (const char *const *k = along; *k; k++) {
             const config_setting_t *s = config_setting_get_member(g, *k);
             if (s)
-                err(c, s, "rule '%s': '%s' conflicts with action \"%s\" (the message does not "
-                    "go on; only 'notify' combines with it)", c->rule, *k,
-                    rules_action_name(r->action));
+                rules_cfg_err(c, s,
+                              "rule '%s': '%s' conflicts with action \"%s\" (the message does not "
+                              "go on; only 'notify' combines with it)",
+                              c->rule, *k, rules_action_name(r->action));
         }
     }
 }
@@ -752,7 +545,7 @@ static size_t count_strs(const config_setting_t *g, const char *key)
     return 1;
 }
 
-static void compile_rule(struct cc *c, const config_setting_t *g, size_t index,
+static void compile_rule(struct rules_cfg *c, const config_setting_t *g, size_t index,
                          struct rules_rule *r)
 {
     char fallback[40];
@@ -761,31 +554,34 @@ static void compile_rule(struct cc *c, const config_setting_t *g, size_t index,
     r->line = (int)config_setting_source_line(g);
     r->has_attachments = r->is_signed = r->is_encrypted = -1;
     if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-        err(c, g, "rule %s must be a group { name = \"...\"; ... }, not %s", fallback,
-            type_word(g));
+        rules_cfg_err(c, g, "rule %s must be a group { name = \"...\"; ... }, not %s", fallback,
+                      rules_cfg_type_word(g));
         return;
     }
     const char *name = NULL;
-    int hn = get_str(c, g, "name", &name);
-    if (hn == 1 && (!*name || has_ctl(name))) {
-        err(c, config_setting_get_member(g, "name"), "rule %s: 'name' must be a printable, "
-            "non-empty string", fallback);
+    int hn = rules_cfg_get_str(c, g, "name", &name);
+    if (hn == 1 && (!*name || rules_cfg_has_ctl(name))) {
+        rules_cfg_err(c, config_setting_get_member(g, "name"),
+                      "rule %s: 'name' must be a printable, "
+                      "non-empty string",
+                      fallback);
         hn = -1;
     } else if (hn == 0) {
-        err(c, g, "rule %s has no 'name' (alerts, holds and the audit log name the rule)",
-            fallback);
+        rules_cfg_err(c, g, "rule %s has no 'name' (alerts, holds and the audit log name the rule)",
+                      fallback);
     }
-    r->name = dup(c, hn == 1 ? name : fallback);
+    r->name = rules_cfg_dup(c, hn == 1 ? name : fallback);
     if (!r->name)
         return;
     c->rule = r->name;
     char what[300];
     snprintf(what, sizeof what, "in rule '%s'", r->name);
-    check_keys(c, g, rule_keys, what);
+    rules_cfg_check_keys(c, g, rule_keys, what);
 
     r->addr = calloc(10, sizeof *r->addr);
     const config_setting_t *hs = config_setting_get_member(g, "header");
-    size_t nh = hs && config_setting_type(hs) == CONFIG_TYPE_LIST ? (size_t)config_setting_length(hs) : 1;
+    size_t nh =
+        hs && config_setting_type(hs) == CONFIG_TYPE_LIST ? (size_t)config_setting_length(hs) : 1;
     r->hdr = calloc(nh ? nh : 1, sizeof *r->hdr);
     size_t ne = count_strs(g, "add_header") + count_strs(g, "replace_header") +
                 count_strs(g, "remove_header");
@@ -797,9 +593,10 @@ static void compile_rule(struct cc *c, const config_setting_t *g, size_t index,
     compile_addr(c, g, r);
     if (hs && config_setting_type(hs) == CONFIG_TYPE_LIST) {
         if (nh == 0)
-            err(c, hs, "rule '%s': 'header' is an empty list", r->name);
+            rules_cfg_err(c, hs, "rule '%s': 'header' is an empty list", r->name);
         else if (nh > RULES_MAX_VALUES)
-            err(c, hs, "rule '%s': more than %d header conditions", r->name, RULES_MAX_VALUES);
+            rules_cfg_err(c, hs, "rule '%s': more than %d header conditions", r->name,
+                          RULES_MAX_VALUES);
         else
             for (size_t i = 0; i < nh; i++)
                 compile_header_cond(c, config_setting_get_elem(hs, (unsigned)i), r);
@@ -809,9 +606,9 @@ static void compile_rule(struct cc *c, const config_setting_t *g, size_t index,
     compile_range(c, g, "size", 0, INT64_MAX, true, &r->size);
     compile_range(c, g, "priority", 0, 5, false, &r->priority);
     compile_range(c, g, "classification", -1, 255, false, &r->classification);
-    get_bool(c, g, "has_attachments", &r->has_attachments);
-    get_bool(c, g, "signed", &r->is_signed);
-    get_bool(c, g, "encrypted", &r->is_encrypted);
+    rules_cfg_get_bool(c, g, "has_attachments", &r->has_attachments);
+    rules_cfg_get_bool(c, g, "signed", &r->is_signed);
+    rules_cfg_get_bool(c, g, "encrypted", &r->is_encrypted);
     r->sensitivity = compile_words(c, g, "sensitivity", sens_words);
     r->importance = compile_words(c, g, "importance", imp_words);
     compile_actions(c, g, r);
@@ -825,31 +622,31 @@ int rules_compile(const config_setting_t *channel_group, const char *file,
     *out = NULL;
     if (!channel_group)
         return MG_EINVAL;
-    struct cc c = { .file = file ? file : "?", .errs = errs };
+    struct rules_cfg c = { .file = file ? file : "?", .errs = errs };
     const char *chname = NULL;
     config_setting_lookup_string(channel_group, "name", &chname);
     if (!chname)
         chname = "?";
     if (config_setting_type(channel_group) != CONFIG_TYPE_GROUP) {
-        err(&c, channel_group, "a rules channel must be a group");
+        rules_cfg_err(&c, channel_group, "a rules channel must be a group");
         return MG_ECONFIG;
     }
     static const char *const chan_keys[] = { "name", "type", "rules", NULL };
     char what[300];
     snprintf(what, sizeof what, "in channel '%s'", chname);
-    check_keys(&c, channel_group, chan_keys, what);
+    rules_cfg_check_keys(&c, channel_group, chan_keys, what);
 
     struct rules *rs = calloc(1, sizeof *rs);
     if (!rs)
         return MG_ENOMEM;
     const config_setting_t *list = config_setting_get_member(channel_group, "rules");
     if (!list) {
-        err(&c, channel_group, "channel '%s' of type rules has no 'rules' list", chname);
+        rules_cfg_err(&c, channel_group, "channel '%s' of type rules has no 'rules' list", chname);
     } else if (config_setting_type(list) != CONFIG_TYPE_LIST) {
-        err(&c, list, "channel '%s': 'rules' must be a list ( { ... }, { ... } ), not %s",
-            chname, type_word(list));
+        rules_cfg_err(&c, list, "channel '%s': 'rules' must be a list ( { ... }, { ... } ), not %s",
+                      chname, rules_cfg_type_word(list));
     } else if (config_setting_length(list) > RULES_MAX_RULES) {
-        err(&c, list, "channel '%s': more than %d rules", chname, RULES_MAX_RULES);
+        rules_cfg_err(&c, list, "channel '%s': more than %d rules", chname, RULES_MAX_RULES);
     } else {
         size_t n = (size_t)config_setting_length(list);
         rs->v = calloc(n ? n : 1, sizeof *rs->v);
@@ -861,9 +658,10 @@ int rules_compile(const config_setting_t *channel_group, const char *file,
             for (size_t j = 0; j < i; j++)
                 if (rs->v[i].name && rs->v[j].name && !strcmp(rs->v[i].name, rs->v[j].name) &&
                     rs->v[i].name[0] != '#') {
-                    err(&c, config_setting_get_elem(list, (unsigned)i),
-                        "channel '%s': a second rule named '%s' (the first is at line %d)",
-                        chname, rs->v[i].name, rs->v[j].line);
+                    rules_cfg_err(
+                        &c, config_setting_get_elem(list, (unsigned)i),
+                        "channel '%s': a second rule named '%s' (the first is at line %d)", chname,
+                        rs->v[i].name, rs->v[j].line);
                     break;
                 }
         }

@@ -12,7 +12,8 @@
 
 static bool name_is(const unsigned char *c, const struct rules_field *f, const char *name)
 {
-    return strlen(name) == f->name_len && !strncasecmp((const char *)c + f->start, name, f->name_len);
+    return strlen(name) == f->name_len &&
+           !strncasecmp((const char *)c + f->start, name, f->name_len);
 }
 
 static int put_field(struct mg_buf *b, const struct rules_edit *e, const char *eol)

@@ -105,4 +105,41 @@ int rules_next_field(const unsigned char *c, size_t len, size_t pos, struct rule
 /* True when the line at pos is empty (the separator between header and body). */
 bool rules_empty_line(const unsigned char *c, size_t len, size_t pos);
 
+/* ---- the compiler's context and getters (rules_cfg.c) ---------------------------------- */
+
+struct rules_cfg {
+    const char *file;
+    struct config_errors *errs;
+    bool bad;                  /* an error was reported */
+    bool oom;
+    const char *rule;          /* name of the rule being compiled, for messages */
+};
+
+/* Reports "file:line: message" at s's line (0 when s is NULL) and marks the set bad. */
+void rules_cfg_err(struct rules_cfg *c, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+char *rules_cfg_dup(struct rules_cfg *c, const char *s); /* strdup; NULL marks oom */
+void rules_cfg_lower(char *s);
+bool rules_cfg_has_ctl(const char *s);
+/* The entry of `known` within edit distance 2 of name (for did-you-mean), or NULL. */
+const char *rules_cfg_suggest(const char *name, const char *const *known);
+int rules_cfg_find_word(const char *s, const char *const *words); /* index or -1, any case */
+/* Every member of grp must be in keys; what = "in rule 'x'". */
+void rules_cfg_check_keys(struct rules_cfg *c, const config_setting_t *grp,
+                          const char *const *keys, const char *what);
+const char *rules_cfg_type_word(const config_setting_t *s); /* "a string", "a number", ... */
+/* Getters: 1 = present and valid, 0 = absent, -1 = wrong (reported). */
+int rules_cfg_get_str(struct rules_cfg *c, const config_setting_t *g, const char *key,
+                      const char **out);
+int rules_cfg_get_bool(struct rules_cfg *c, const config_setting_t *g, const char *key, int *out);
+int rules_cfg_get_int(struct rules_cfg *c, const config_setting_t *g, const char *key, int64_t lo,
+                      int64_t hi, int64_t *out);
+/* A number of bytes or a string with k, M, G (config_parse_size). */
+int rules_cfg_get_size(struct rules_cfg *c, const config_setting_t *g, const char *key,
+                       int64_t *out);
+/* A string or a list/array of strings: *out is a malloc'd array (caller frees) of n pointers
+ * into the tree; *where the setting. */
+int rules_cfg_get_strs(struct rules_cfg *c, const config_setting_t *g, const char *key,
+                       const char ***out, size_t *n, const config_setting_t **where);
+
 #endif

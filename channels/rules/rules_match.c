@@ -30,7 +30,8 @@ static int var_at(const char *t, size_t *len)
         return -1;
     *len = (size_t)(close - t) + 1;
     for (int i = 0; var_names[i]; i++)
-        if (strlen(var_names[i]) == (size_t)(close - t) && !strncmp(t, var_names[i], (size_t)(close - t)))
+        if (strlen(var_names[i]) == (size_t)(close - t) &&
+            !strncmp(t, var_names[i], (size_t)(close - t)))
             return i;
     return -1;
 }
@@ -64,12 +65,14 @@ int rules_tmpl_check(const char *t, char *msg, size_t size)
         }
         if (var_at(t + i + skip, &len) < 0) {
             if (!len)
-                snprintf(msg, size, "unterminated ${ (a variable is ${qid}, ${originator}, "
+                snprintf(msg, size,
+                         "unterminated ${ (a variable is ${qid}, ${originator}, "
                          "${recipient}, ${date} or ${rule})");
             else
-                snprintf(msg, size, "unknown variable ${%.*s} (known: qid, originator, "
-                         "recipient, date, rule)", (int)(len - 1 > 40 ? 40 : len - 1),
-                         t + i + skip);
+                snprintf(msg, size,
+                         "unknown variable ${%.*s} (known: qid, originator, "
+                         "recipient, date, rule)",
+                         (int)(len - 1 > 40 ? 40 : len - 1), t + i + skip);
             return -1;
         }
         i += skip + len;
@@ -139,10 +142,8 @@ static bool addr_value_match(const struct rules_addr_cond *a, size_t i, const ch
     const char *at = strrchr(addr, '@');
     const char *dom = at ? at + 1 : NULL;
     switch (a->kind) {
-    case RULES_ADDR_EXACT:
-        return !strcasecmp(addr, v);
-    case RULES_ADDR_DOMAIN:
-        return dom && !strcasecmp(dom, v);
+    case RULES_ADDR_EXACT: return !strcasecmp(addr, v);
+    case RULES_ADDR_DOMAIN: return dom && !strcasecmp(dom, v);
     case RULES_ADDR_SUFFIX:
         if (!dom)
             return false;
@@ -152,10 +153,8 @@ static bool addr_value_match(const struct rules_addr_cond *a, size_t i, const ch
             return true;
         return strlen(dom) > strlen(v) && ends_with_ci(dom, v) &&
                dom[strlen(dom) - strlen(v) - 1] == '.';
-    case RULES_ADDR_GLOB:
-        return fnmatch(v, addr, FNM_CASEFOLD) == 0;
-    case RULES_ADDR_REGEX:
-        return regexec(&a->re[i], addr, 0, NULL, 0) == 0;
+    case RULES_ADDR_GLOB: return fnmatch(v, addr, FNM_CASEFOLD) == 0;
+    case RULES_ADDR_REGEX: return regexec(&a->re[i], addr, 0, NULL, 0) == 0;
     }
     return false;
 }
@@ -200,7 +199,8 @@ static bool rule_matches(const struct rules_rule *r, const struct rules_prepared
             return false;
     }
     if (!flag_ok(r->has_attachments, p->info.has_attachments) ||
-        !flag_ok(r->is_signed, p->info.is_signed) || !flag_ok(r->is_encrypted, p->info.is_encrypted))
+        !flag_ok(r->is_signed, p->info.is_signed) ||
+        !flag_ok(r->is_encrypted, p->info.is_encrypted))
         return false;
     if (r->sensitivity && !(r->sensitivity & p->sensitivity))
         return false;
@@ -242,8 +242,11 @@ int rules_eval(const struct rules *r, const struct rules_prepared *p, const char
     out->rule_index = (int)idx;
     out->rule_name = rule->name;
     out->rule_line = rule->line;
-    struct rules_vars v = { .qid = p->msg.qid, .originator = p->msg.originator,
-                            .recipient = recipient, .date = p->date, .rule = rule->name };
+    struct rules_vars v = { .qid = p->msg.qid,
+                            .originator = p->msg.originator,
+                            .recipient = recipient,
+                            .date = p->date,
+                            .rule = rule->name };
     if (rule->action == RULES_RETURN) {
         out->status_code = rule->status_code;
         memcpy(out->status, rule->status, sizeof out->status);
@@ -271,8 +274,8 @@ int rules_eval(const struct rules *r, const struct rules_prepared *p, const char
     out->n_copy = rule->n_copy;
     out->notify = (const char *const *)rule->notify;
     out->n_notify = rule->n_notify;
-    if (rule->n_notify &&
-        !(out->notify_text = rules_tmpl_expand(rule->notify_text ? rule->notify_text : default_notify, &v)))
+    if (rule->n_notify && !(out->notify_text = rules_tmpl_expand(
+                                rule->notify_text ? rule->notify_text : default_notify, &v)))
         goto oom;
     return 0;
 oom:

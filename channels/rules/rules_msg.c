@@ -73,11 +73,16 @@ static int hexval(int ch)
 
 static int b64val(int ch)
 {
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+') return 62;
-    if (ch == '/') return 63;
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+')
+        return 62;
+    if (ch == '/')
+        return 63;
     return -1;
 }
 
@@ -245,8 +250,8 @@ struct walk {
 };
 
 struct part_hdrs {
-    char ct[1024];   /* Content-Type value ("" when absent) */
-    char cd[1024];   /* Content-Disposition value */
+    char ct[1024]; /* Content-Type value ("" when absent) */
+    char cd[1024]; /* Content-Disposition value */
 };
 
 static void copy_value(const unsigned char *c, const struct rules_field *f, char *out, size_t size)
@@ -330,7 +335,8 @@ static bool is_attachment(const struct part_hdrs *h, int cls)
         return true;
     if (!strcmp(disp, "inline"))
         return false;
-    return param_get(h->cd, "filename", tmp, sizeof tmp) || param_get(h->ct, "name", tmp, sizeof tmp);
+    return param_get(h->cd, "filename", tmp, sizeof tmp) ||
+           param_get(h->ct, "name", tmp, sizeof tmp);
 }
 
 /* A delimiter "--boundary" at a line start in [from, end): its offset, or end. */
@@ -345,7 +351,8 @@ static size_t find_delim(const struct walk *w, size_t from, size_t end, const ch
         /* at a line start, and the whole boundary: "--b1" is not a delimiter of "b10" */
         if ((at == 0 || w->c[at - 1] == '\n') &&
             (after >= end || w->c[after] == '\r' || w->c[after] == '\n' || w->c[after] == ' ' ||
-             w->c[after] == '\t' || (w->c[after] == '-' && after + 1 < end && w->c[after + 1] == '-')))
+             w->c[after] == '\t' ||
+             (w->c[after] == '-' && after + 1 < end && w->c[after + 1] == '-')))
             return at;
         from = at + 1;
     }
@@ -449,9 +456,8 @@ static void format_date(int64_t now, char *out, size_t size)
         t = 0;
         gmtime_r(&t, &tm);
     }
-    snprintf(out, size, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
-             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
+    snprintf(out, size, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static char *unfold(const unsigned char *c, const struct rules_field *f, bool *cut)
