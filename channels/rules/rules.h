@@ -23,6 +23,7 @@
 #define RULES_MAX_RULES 4096
 #define RULES_MAX_VALUES 256      /* strings in one condition's list, edits, copies per rule */
 #define RULES_MAX_STRING 4096     /* one pattern, header value template, text */
+#define RULES_MAX_GLOB_STARS 4    /* '*' in one glob (fnmatch time on hostile addresses) */
 
 /* Limits of rules_prepare on hostile content (beyond them the view is marked `truncated`,
  * see struct rules_prepared; matching goes on with what was seen). */

@@ -44,6 +44,14 @@ static int compile_regex(struct rules_cfg *c, const config_setting_t *where, con
     return 0;
 }
 
+static int count_stars(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '*';
+    return n;
+}
+
 static void addr_cond_free(struct rules_addr_cond *a)
 {
     for (size_t i = 0; i < a->n; i++) {
@@ -87,6 +95,11 @@ static void compile_addr(struct rules_cfg *c, const config_setting_t *g, struct 
                         continue;
                 } else if (k != RULES_ADDR_EXACT && (!*v || rules_cfg_has_ctl(v))) {
                     rules_cfg_err(c, where, "rule '%s': '%s' must not be empty", c->rule, key);
+                    continue;
+                } else if (k == RULES_ADDR_GLOB && count_stars(v) > RULES_MAX_GLOB_STARS) {
+                    /* fnmatch backtracks over every '*': keep its time on a long address small */
+                    rules_cfg_err(c, where, "rule '%s': '%s' = \"%s\" has more than %d '*'",
+                                  c->rule, key, v, RULES_MAX_GLOB_STARS);
                     continue;
                 } else if ((k == RULES_ADDR_DOMAIN || k == RULES_ADDR_SUFFIX) && strchr(v, '@')) {
                     rules_cfg_err(c, where,

@@ -39,6 +39,8 @@ static const struct err_case err_cases[] = {
       false, 4, "'recipient_regex' = \"[a-\" is not a valid regular expression", 0 },
     { "regex_backreference", "{ name = \"a\";\n header = { name = \"S\"; regex = \"(a*)*\\\\1\"; }; }",
       false, 3, "back-references (\\1) are not allowed", 0 },
+    { "glob_too_many_stars", "{ name = \"a\";\n recipient_glob = \"*a*b*c*d*@*\"; }", false, 3,
+      "'recipient_glob' = \"*a*b*c*d*@*\" has more than 4 '*'", 0 },
     { "header_empty_list", "{ name = \"a\";\n header = ( ); }", false, 3,
       "'header' is an empty list", 0 },
     { "header_cond_without_regex", "{ name = \"a\"; header = { name = \"Subject\"; }; }", false, 2,
