@@ -53,7 +53,7 @@ void channel_outcome_set(struct channel_outcome *o, enum channel_action a, int c
 const char *channel_action_name(enum channel_action a)
 {
     static const char *const names[] = { "none", "delivered", "relayed", "failed", "deferred",
-                                         "held", "continue", "discarded" };
+                                         "held", "continue", "discarded", "regroup" };
     return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 

@@ -44,6 +44,9 @@ enum channel_action {
     CHANNEL_HELD,          /* processing: stopped with a reason an operator sees */
     CHANNEL_CONTINUE,      /* processing: go on to the next stage of the chain */
     CHANNEL_DISCARDED,     /* processing: final, no report (rules discard; always audited) */
+    CHANNEL_REGROUP,       /* processing: this recipient needs another result than the group's
+                              content allows (e.g. other header edits): the stage runs again for
+                              it, in a group of its own, in the job's next round */
 };
 
 enum channel_outcome_flag {

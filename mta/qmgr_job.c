@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_MAX_PROCESSING 4
 
@@ -361,10 +362,14 @@ struct stage_write {
     char (*texts)[640];                  /* owned */
     uint32_t out_version;
     struct jversion *nv;                 /* the group's new version (cached), or NULL */
+    const char **adds;                   /* owned array; strings borrowed from the result */
+    uint32_t *add_stages;                /* owned */
 };
 
 static void stage_write_free(struct stage_write *w)
 {
+    free(w->adds);
+    free(w->add_stages);
     free(w->sr);
     free(w->texts);
     free(w);
@@ -474,6 +479,7 @@ static void on_stage_written(void *arg, int status)
             struct message_rcpt *nr = NULL;
             if (message_add_rcpt(m, w->st.add[i], NULL, MESSAGE_NOTIFY_NEVER, &nr) == 0) {
                 nr->cversion = w->st.add_version;
+                nr->stage = w->add_stages[i];
                 mg_info("event=copied qid=%s to=<%s> channel=%s", m->id, w->st.add[i],
                         g->channel->name);
             }
@@ -573,7 +579,9 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         w->st.priority = -1;
     }
     w->st.version = w->out_version;
-    size_t ns = 0;
+    size_t ns = 0, nregroup = 0;
+    for (size_t k = 0; g->proc_rc == 0 && k < g->nrcpts; k++)
+        nregroup += res->rcpts[k].outcome.action == CHANNEL_REGROUP;
     for (size_t k = 0; k < g->nrcpts; k++) {
         uint32_t ri = g->rcpts[k];
         struct queue_store_stage_rcpt *s = &w->sr[ns];
@@ -582,6 +590,13 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         const char *text = rr ? rr->outcome.text : res->error;
         s->rcpt = ri;
         s->stage = g->stage;
+        if (a == CHANNEL_REGROUP && nregroup == g->nrcpts) {
+            /* nobody took the group's result: the channel contradicts itself; hold, never loop */
+            a = CHANNEL_HELD;
+            text = "the channel gave every recipient of the group another result";
+        } else if (a == CHANNEL_REGROUP) {
+            continue;  /* not applied now: planned again next round, in a group of its own */
+        }
         switch (a) {
         case CHANNEL_CONTINUE:
             s->state = MESSAGE_RCPT_PENDING;
@@ -622,8 +637,34 @@ static int stage_write(struct qjob *j, struct qgroup *g)
     w->st.rcpts = w->sr;
     w->st.nrcpts = ns;
     if (g->proc_rc == 0 && res->ncopy) {
-        w->st.add = (const char *const *)res->copy_to;
-        w->st.nadd = res->ncopy;
+        /* A copy is a new recipient with its own route. It has passed the channel that made
+         * it when its chain has that channel at the same place (else a rule that copies would
+         * copy its own copies); an address already among the recipients is not added again. */
+        w->adds = calloc(res->ncopy, sizeof *w->adds);
+        w->add_stages = calloc(res->ncopy, sizeof *w->add_stages);
+        if (!w->adds || !w->add_stages) {
+            stage_write_free(w);
+            return MG_ENOMEM;
+        }
+        for (size_t i = 0; i < res->ncopy; i++) {
+            const char *a = res->copy_to[i];
+            int dup = 0;
+            for (size_t k = 0; k < m->nrcpts && !dup; k++)
+                dup = !strcasecmp(m->rcpts[k].addr, a);
+            for (size_t k = 0; k < w->st.nadd && !dup; k++)
+                dup = !strcasecmp(w->adds[k], a);
+            if (dup)
+                continue;
+            const struct config_route *rt = NULL;
+            uint32_t st = 0;
+            if (route_lookup(j->cref->cfg, a, &rt) == 0 && g->stage < rt->n_chain &&
+                rt->chain[g->stage] == g->channel)
+                st = g->stage + 1;
+            w->adds[w->st.nadd] = a;
+            w->add_stages[w->st.nadd++] = st;
+        }
+        w->st.add = w->adds;
+        w->st.add_stages = w->add_stages;
         w->st.add_version = w->out_version;
     }
     if (g->proc_rc != 0)

@@ -129,9 +129,9 @@ static const char *const wstmt_sql[W_COUNT] = {
                     " WHERE msg_id = ?9 AND idx = ?10",
     [W_RELEASE_RCPTS] = "UPDATE rcpts SET state = 0, next_attempt = 0 WHERE msg_id = ? AND state = 4",
     [W_ADD_RCPT] = "INSERT INTO rcpts (msg_id, idx, addr, orcpt, notify, state, flags, attempts,"
-                   " next_attempt, last_attempt, cversion) SELECT ?1,"
+                   " next_attempt, last_attempt, cversion, stage) SELECT ?1,"
                    " (SELECT coalesce(max(idx), -1) + 1 FROM rcpts WHERE msg_id = ?1), ?2, NULL,"
-                   " ?3, 0, 0, 0, 0, 0, ?4",
+                   " ?3, 0, 0, 0, 0, 0, ?4, ?5",
 };
 
 struct queue_store {
@@ -347,6 +347,7 @@ static int apply_stage(struct queue_store *s, const struct op *op)
         sqlite3_bind_text(st, 2, g->add[i], -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, (int)MESSAGE_NOTIFY_NEVER);
         sqlite3_bind_int64(st, 4, g->add_version);
+        sqlite3_bind_int64(st, 5, g->add_stages ? g->add_stages[i] : 0);
         rc = step_done(s, st, "add_rcpt");
     }
     if (rc == 0) {
@@ -522,6 +523,7 @@ static void op_free(struct op *op)
     for (size_t i = 0; op->st.add && i < op->st.nadd; i++)
         free((char *)op->st.add[i]);
     free((void *)op->st.add);
+    free((void *)op->st.add_stages);
     free((void *)op->st.label);
     free((char *)op->st.originator);
     free(op);
@@ -986,6 +988,7 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
     op->st = *g;
     op->st.rcpts = NULL;
     op->st.add = NULL;
+    op->st.add_stages = NULL;
     op->st.label = NULL;
     op->st.originator = NULL;
     op->st.nrcpts = op->st.nadd = 0;
@@ -1015,6 +1018,15 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
     for (size_t i = 0; rc == 0 && i < g->nadd; i++) {
         op->st.nadd = i + 1;
         rc = (av[i] = strdup(g->add[i])) ? 0 : MG_ENOMEM;
+    }
+    if (rc == 0 && g->nadd && g->add_stages) {
+        uint32_t *sv = malloc(g->nadd * sizeof *sv);
+        if (sv) {
+            memcpy(sv, g->add_stages, g->nadd * sizeof *sv);
+            op->st.add_stages = sv;
+        } else {
+            rc = MG_ENOMEM;
+        }
     }
     if (rc == 0 && g->label_set && g->label_len) {
         void *l = malloc(g->label_len);

@@ -117,6 +117,7 @@ struct queue_store_stage {
     const char *const *add;       /* new recipients (copied): NOTIFY=NEVER, stage 0 */
     size_t nadd;
     uint32_t add_version;         /* the content version the added recipients carry */
+    const uint32_t *add_stages;   /* per added recipient: its stage (NULL = all 0) */
 };
 /* Versions that no recipient carries any more are dropped (version 0, the content as
  * received, always stays for reports). Errors via cb: MG_ENOTFOUND, MG_EEXIST (version taken),

@@ -1,11 +1,13 @@
 /* channels: the registry of channel kinds (see channels.h). */
 #include "channels.h"
 #include "file_transport.h"
+#include "rules_channel.h"
 #include "smtp_channel.h"
 
 static const struct channel_kind *const all_kinds[] = {
     &file_channel_kind,
     &smtp_channel_kind,
+    &rules_channel_kind,
     NULL,
 };
 
