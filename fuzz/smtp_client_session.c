@@ -57,7 +57,9 @@ static void drive(struct fz *f)
             smtp_client_session_tls_started(s);
         }
         if (ev & SCS_EV_BODY) {
-            if (!s->env || s->state == SCS_DONE)
+            /* The same read may already hold the final reply or a failure after the 354, so
+             * the state may have moved on; the envelope must still be there. */
+            if (!s->env)
                 abort();
             struct smtp_dotstuff it;
             smtp_dotstuff_init(&it, s->env->content, s->env->content_len);
