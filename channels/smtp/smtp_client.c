@@ -712,37 +712,6 @@ static void timer_closed(uv_handle_t *h)
     maybe_free(c);
 }
 
-static void maybe_free(struct smtp_client *c)
-{
-    if (!c->closing || c->timers_open || c->tcp_state || c->dns_open)
-        return;
-    void (*cb)(void *) = c->closed_cb;
-    void *arg = c->closed_arg;
-    tls_io_free(c->tls);
-    if (c->tls_ctx_owned)
-        tls_io_ctx_free(c->tls_ctx);
-    if (c->sess_live)
-        smtp_client_session_free(&c->sess);
-    mg_buf_free(&c->plain);
-    free(c->helo);
-    free(c->host);
-    free(c->domain);
-    free(c->dns_servers);
-    free(c->ca_file);
-    free(c->verify_name);
-    free(c);
-    if (cb)
-        cb(arg);
-}
-
-static int dupopt(char **dst, const char *src)
-{
-    if (!src)
-        return 0;
-    *dst = strdup(src);
-    return *dst ? 0 : MG_ENOMEM;
-}
-
 static void free_opts(struct smtp_client *c)
 {
     if (c->tls_ctx_owned)
@@ -754,6 +723,29 @@ static void free_opts(struct smtp_client *c)
     free(c->ca_file);
     free(c->verify_name);
     mg_buf_free(&c->plain);
+}
+
+static void maybe_free(struct smtp_client *c)
+{
+    if (!c->closing || c->timers_open || c->tcp_state || c->dns_open)
+        return;
+    void (*cb)(void *) = c->closed_cb;
+    void *arg = c->closed_arg;
+    tls_io_free(c->tls);
+    if (c->sess_live)
+        smtp_client_session_free(&c->sess);
+    free_opts(c);
+    free(c);
+    if (cb)
+        cb(arg);
+}
+
+static int dupopt(char **dst, const char *src)
+{
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : MG_ENOMEM;
 }
 
 int smtp_client_open(struct smtp_client **out, uv_loop_t *loop, const struct smtp_client_opts *o,

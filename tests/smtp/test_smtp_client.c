@@ -682,6 +682,9 @@ struct wire {
     int sent;
     char out[256];
     int closed;
+    int early;          /* answer 354 and 250 at once after DATA, then only read */
+    size_t discarded;
+    int saw_poison;     /* a byte the client overwrote after sent_cb reached the peer */
 };
 
 static void w_written(uv_write_t *req, int status) { free(req); }
@@ -743,7 +746,12 @@ static void w_process(struct wire *w)
             w_reply(w, "250-wire.test\r\n250 PIPELINING\r\n");
         else if (!strncmp(w->in, "MAIL", 4) || !strncmp(w->in, "RCPT", 4))
             w_reply(w, "250 ok\r\n");
-        else if (!strncmp(w->in, "DATA", 4)) {
+        else if (!strncmp(w->in, "DATA", 4) && w->early) {
+            w_reply(w, "354 go\r\n250 2.0.0 early\r\n");
+            w->in_data = 2;
+            w->inlen = 0;
+            return;
+        } else if (!strncmp(w->in, "DATA", 4)) {
             w_reply(w, "354 go\r\n");
             assert_true(w->nmsg < 2);
             w->in_data = 1;
@@ -778,6 +786,13 @@ static void w_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
             w->conn_open = 0;
             uv_close((uv_handle_t *)&w->conn, w_conn_closed);
         }
+        return;
+    }
+    if (w->in_data == 2) {
+        w->discarded += (size_t)nread;
+        if (memchr(buf->base, 'Z', (size_t)nread))
+            w->saw_poison = 1;
+        free(buf->base);
         return;
     }
     if (w->in_data) {
@@ -819,6 +834,26 @@ static void w_sent(struct smtp_client *c, int status, const struct smtp_reply *r
     size_t l = strlen(w->out);
     snprintf(w->out + l, sizeof w->out - l, " [%d %s]%s", res[0].code, res[0].enhanced, status ? "!" : "");
     if (status || w->sent == 2 || smtp_client_send(c, &w->env[w->sent++], w_sent, w))
+        smtp_client_close(c, w_closed, w);
+}
+
+/* The early peer: sent_cb must come only once libuv no longer writes from the content, so
+ * overwriting and freeing it right here must not change what reaches the peer. */
+static void w_sent_early(struct smtp_client *c, int status, const struct smtp_reply *res, size_t n, void *arg)
+{
+    struct wire *w = arg;
+    snprintf(w->out, sizeof w->out, "status=%d [%d %s]", status, res[0].code, res[0].enhanced);
+    memset(w->env[0].content, 'Z', w->env[0].content_len);
+    free(w->env[0].content);
+    w->env[0].content = NULL;
+    w->env[0].content_len = 0;
+    smtp_client_close(c, w_closed, w);
+}
+
+static void w_open_early(struct smtp_client *c, int status, const struct smtp_reply *rep, void *arg)
+{
+    struct wire *w = arg;
+    if (status || smtp_client_send(c, &w->env[0], w_sent_early, w))
         smtp_client_close(c, w_closed, w);
 }
 
@@ -897,6 +932,51 @@ static void test_wire_dotstuff(void **state)
     free(w);
 }
 
+static void test_wire_early_reply(void **state)
+{
+    struct wire *w = calloc(1, sizeof *w);
+    w->early = 1;
+    assert_int_equal(uv_loop_init(&w->loop), 0);
+    uv_tcp_init(&w->loop, &w->srv);
+    w->srv.data = w;
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    assert_int_equal(uv_tcp_bind(&w->srv, (const struct sockaddr *)&sa, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&w->srv, 4, w_accept), 0);
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    uv_tcp_getsockname(&w->srv, (struct sockaddr *)&ss, &sl);
+    /* 8 MB: more than the socket buffers take at once, so writes are pending at the reply */
+    size_t len = 8u << 20;
+    smtp_envelope_init(&w->env[0]);
+    smtp_envelope_set_str(&w->env[0].mail_from, "a@s.test");
+    smtp_envelope_add_rcpt(&w->env[0], "b@r.test", 0, NULL, NULL);
+    w->env[0].content = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        w->env[0].content[i] = i % 64 == 63 ? '\n' : i % 128 == 0 ? '.' : 'a';
+    w->env[0].content_len = len;
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    struct smtp_client_opts o = { .host = host, .cmd_timeout_ms = 10000, .data_timeout_ms = 10000 };
+    struct smtp_client *c;
+    assert_int_equal(smtp_client_open(&c, &w->loop, &o, w_open_early, w), 0);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->conn_open) {
+        w->conn_open = 0;
+        uv_close((uv_handle_t *)&w->conn, w_conn_closed);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+    }
+    assert_int_equal(uv_loop_close(&w->loop), 0);
+    assert_int_equal(w->closed, 1);
+    assert_string_equal(w->out, "status=0 [250 2.0.0]");
+    /* all of the stuffed content and the QUIT arrived, none of it overwritten */
+    assert_true(w->discarded >= len + len / 64 + 3);
+    assert_int_equal(w->saw_poison, 0);
+    smtp_envelope_free(&w->env[0]);
+    free(w->in);
+    free(w);
+}
+
 static int setup(void **state)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-smtp-client-XXXXXX");
@@ -929,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_own_server),
         cmocka_unit_test(test_misbehaving_peers),
         cmocka_unit_test(test_wire_dotstuff),
+        cmocka_unit_test(test_wire_early_reply),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
