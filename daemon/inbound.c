@@ -58,13 +58,6 @@ static int verdict_code(enum submit_verdict v)
     return 451;
 }
 
-static void set_reply(struct smtp_reply *r, int code, const char *enh, const char *text)
-{
-    r->code = code;
-    snprintf(r->enhanced, sizeof r->enhanced, "%s", enh);
-    snprintf(r->text, sizeof r->text, "%s", text);
-}
-
 static int on_rcpt(void *arg, const struct smtp_envelope *env, const struct smtp_rcpt *rcpt,
                    struct smtp_reply *reply)
 {
@@ -78,9 +71,9 @@ static int on_rcpt(void *arg, const struct smtp_envelope *env, const struct smtp
     if (rc == 0)
         return 0;
     if (rc == MG_EINVAL)
-        set_reply(reply, 451, "4.3.0", "local error in processing");
+        smtp_reply_set(reply, 451, "4.3.0", "local error in processing");
     else
-        set_reply(reply, verdict_code(res.verdict), res.status, res.reason);
+        smtp_reply_set(reply, verdict_code(res.verdict), res.status, res.reason);
     return 1;
 }
 
@@ -102,12 +95,12 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
         it->d->received++;
         char text[128];
         snprintf(text, sizeof text, "Ok: queued as %s", msg->id);
-        set_reply(&r, 250, "2.0.0", text);
+        smtp_reply_set(&r, 250, "2.0.0", text);
     } else {
         it->d->rejected++;
         char text[200];
         snprintf(text, sizeof text, "cannot queue the message now: %s", mg_strerror(status));
-        set_reply(&r, 451, "4.3.0", text);
+        smtp_reply_set(&r, 451, "4.3.0", text);
     }
     smtp_server_txn_complete(it->txn, &r);
     free(it);
@@ -182,9 +175,9 @@ static void on_message(void *arg, struct smtp_server_txn *txn, struct smtp_envel
     char text[200];
     snprintf(text, sizeof text, "cannot queue the message: %s", mg_strerror(rc));
     if (rc == MG_ETOOBIG)
-        set_reply(&r, 552, "5.3.4", text);
+        smtp_reply_set(&r, 552, "5.3.4", text);
     else
-        set_reply(&r, 451, "4.3.0", text);
+        smtp_reply_set(&r, 451, "4.3.0", text);
     mg_error("event=queue_write_failed op=submit session=%s error=\"%s\"", env->session_id, mg_strerror(rc));
     smtp_server_txn_complete(txn, &r);
     free(it);

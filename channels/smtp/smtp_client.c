@@ -94,13 +94,6 @@ static void conn_failed(struct smtp_client *c, int code, const char *enh, const 
 static void maybe_free(struct smtp_client *c);
 static void after_session(struct smtp_client *c);
 
-static void set_reply(struct smtp_reply *r, int code, const char *enh, const char *text)
-{
-    r->code = code;
-    snprintf(r->enhanced, sizeof r->enhanced, "%s", enh ? enh : "");
-    snprintf(r->text, sizeof r->text, "%s", text ? text : "");
-}
-
 static void on_defer(uv_timer_t *t);
 static void defer(struct smtp_client *c) { uv_timer_start(&c->defer, on_defer, 0, 0); }
 
@@ -365,7 +358,7 @@ static void conn_failed(struct smtp_client *c, int code, const char *enh, const 
         return;
     }
     struct smtp_reply r;
-    set_reply(&r, code, enh, text);
+    smtp_reply_set(&r, code, enh, text);
     connection_lost(c, &r);
 }
 
@@ -632,7 +625,7 @@ static void start_open(struct smtp_client *c)
     }
     if (rc) {
         struct smtp_reply r;
-        set_reply(&r, 451, "4.4.3", "DNS resolver initialisation failed");
+        smtp_reply_set(&r, 451, "4.4.3", "DNS resolver initialisation failed");
         connection_lost(c, &r);
     }
 }
@@ -826,7 +819,7 @@ void smtp_client_close(struct smtp_client *c, void (*closed_cb)(void *arg), void
     c->closed_arg = arg;
     if (!c->open_reported) {
         struct smtp_reply r;
-        set_reply(&r, 421, "4.4.0", "Closed while connecting");
+        smtp_reply_set(&r, 421, "4.4.0", "Closed while connecting");
         c->closing = 1;
         report_open(c, MG_ECLOSED, &r);
     }

@@ -13,13 +13,6 @@
 #include "mg_err.h"
 #include "smtp_cmd.h"
 
-static void set_reply(struct smtp_reply *r, int code, const char *enh, const char *text)
-{
-    r->code = code;
-    snprintf(r->enhanced, sizeof r->enhanced, "%s", enh ? enh : "");
-    snprintf(r->text, sizeof r->text, "%s", text ? text : "");
-}
-
 /* ---------------------------------------------------------------- failure and results */
 
 static void msg_done(struct smtp_client_session *s, int status)
@@ -36,7 +29,7 @@ void smtp_client_session_fail(struct smtp_client_session *s, int code, const cha
     if (s->state == SCS_DONE)
         return;
     s->state = SCS_DONE;
-    set_reply(&s->fail, code, enh, text);
+    smtp_reply_set(&s->fail, code, enh, text);
     s->events |= SCS_EV_FAILED;
     if (s->env && !s->results_final) {
         /* Connection-level failure: everything still outstanding is temporary. */
@@ -45,7 +38,7 @@ void smtp_client_session_fail(struct smtp_client_session *s, int code, const cha
         for (size_t i = 0; i < s->env->nrcpts; i++) {
             struct smtp_reply *r = &s->results[i];
             if (r->code == 0 || (r->code >= 200 && r->code < 300) || s->accepted[i])
-                set_reply(r, c, e, text);
+                smtp_reply_set(r, c, e, text);
         }
         msg_done(s, MG_ECLOSED);
     }
@@ -577,11 +570,11 @@ int smtp_client_session_send(struct smtp_client_session *s, const struct smtp_en
     for (size_t i = 0; i < env->nrcpts && !is_utf8; i++)
         is_utf8 = has_8bit(env->rcpts[i].addr);
     if (is_utf8 && !s->ext.smtputf8)
-        set_reply(&local, 553, "5.6.7", "The peer does not support SMTPUTF8 (RFC 6531)");
+        smtp_reply_set(&local, 553, "5.6.7", "The peer does not support SMTPUTF8 (RFC 6531)");
     else if (env->body == SMTP_BODY_8BITMIME && !s->ext.eightbitmime)
-        set_reply(&local, 554, "5.6.3", "The peer does not support 8BITMIME (RFC 6152)");
+        smtp_reply_set(&local, 554, "5.6.3", "The peer does not support 8BITMIME (RFC 6152)");
     else if (s->ext.max_size && env->content_len > s->ext.max_size)
-        set_reply(&local, 552, "5.3.4", "Message larger than the peer's SIZE limit");
+        smtp_reply_set(&local, 552, "5.3.4", "Message larger than the peer's SIZE limit");
     if (local.code) {
         for (size_t i = 0; i < env->nrcpts; i++)
             s->results[i] = local;
