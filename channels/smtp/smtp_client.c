@@ -659,7 +659,7 @@ static void on_defer(uv_timer_t *t)
 int smtp_client_send(struct smtp_client *c, const struct smtp_envelope *env,
                      smtp_client_sent_cb sent_cb, void *arg)
 {
-    if (!env || env->nrcpts == 0 || !sent_cb)
+    if (!sent_cb || smtp_client_session_check_env(env))
         return MG_EINVAL;
     if (c->closing || c->phase == P_DEAD || (c->sess_live && c->sess.state == SCS_DONE))
         return MG_ECLOSED;

@@ -506,6 +506,8 @@ static int addr_ok(const char *a, int allow_empty)
     return 1;
 }
 
+static int env_ok(const struct smtp_envelope *env);
+
 static int word_ok(const char *w)
 {
     if (!w || !*w || strlen(w) > 32)
@@ -514,6 +516,11 @@ static int word_ok(const char *w)
         if (!isalnum((unsigned char)*p) && *p != '-')
             return 0;
     return 1;
+}
+
+int smtp_client_session_check_env(const struct smtp_envelope *env)
+{
+    return env_ok(env) ? 0 : MG_EINVAL;
 }
 
 static int env_ok(const struct smtp_envelope *env)

@@ -105,6 +105,9 @@ void smtp_client_session_input(struct smtp_client_session *s, const void *data, 
  * EHLO again (RFC 3207 §4.2). */
 void smtp_client_session_tls_started(struct smtp_client_session *s);
 
+/* 0 when env can go on the wire (see smtp_client_session_send), else MG_EINVAL. */
+int smtp_client_session_check_env(const struct smtp_envelope *env);
+
 /* Start a transaction for env (borrowed until the results are taken). 0; MG_EINVAL for an
  * envelope that cannot go on the wire (no recipients, an address with controls, spaces, '<'
  * or '>', over 512 octets, ENVID/ORCPT over the RFC 3461 limits, a bad ORCPT type); MG_ESTATE
