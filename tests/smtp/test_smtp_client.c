@@ -22,6 +22,7 @@
 
 #include "mg_err.h"
 #include "smtp_client.h"
+#include "smtp_dns.h"
 #include "smtp_server.h"
 #include "tls_io.h"
 
@@ -977,6 +978,60 @@ static void test_wire_early_reply(void **state)
     free(w);
 }
 
+/* ---- smtp_dns lifetime: a lookup closed before it answers never calls back ---- */
+struct dnsrun {
+    int cb_calls, closed;
+};
+
+static void dns_cb_never(void *arg, int status, const struct smtp_reply *err,
+                         const struct smtp_dns_candidate *c, size_t n)
+{
+    ((struct dnsrun *)arg)->cb_calls++;
+}
+
+static void dns_closed_cb(void *arg) { ((struct dnsrun *)arg)->closed++; }
+
+static void test_dns_lifetime(void **state)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct smtp_dns *d = NULL;
+    assert_int_equal(smtp_dns_create(&d, &loop, "not an address"), MG_EINVAL);
+    assert_null(d);
+    /* a resolver that receives and never answers: the query stays pending */
+    uv_udp_t mute;
+    assert_int_equal(uv_udp_init(&loop, &mute), 0);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    assert_int_equal(uv_udp_bind(&mute, (const struct sockaddr *)&sa, 0), 0);
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    uv_udp_getsockname(&mute, (struct sockaddr *)&ss, &sl);
+    char server[64];
+    snprintf(server, sizeof server, "127.0.0.1:%d", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    assert_int_equal(smtp_dns_create(&d, &loop, server), 0);
+    struct dnsrun r = { 0 };
+    assert_int_equal(smtp_dns_resolve(d, "", 1, 25, dns_cb_never, &r), MG_EINVAL);
+    assert_int_equal(smtp_dns_resolve(d, "example.test", 1, 25, dns_cb_never, &r), 0);
+    assert_int_equal(smtp_dns_resolve(d, "example.test", 1, 25, dns_cb_never, &r), MG_ESTATE);
+    assert_int_equal(r.cb_calls, 0); /* never inside the call */
+    uv_run(&loop, UV_RUN_NOWAIT);   /* the query is sent */
+    smtp_dns_close(d, dns_closed_cb, &r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.cb_calls, 0);
+    assert_int_equal(r.closed, 1);
+    /* closed before the deferred start ran */
+    assert_int_equal(smtp_dns_create(&d, &loop, NULL), 0);
+    assert_int_equal(smtp_dns_resolve(d, "localhost", 0, 25, dns_cb_never, &r), 0);
+    smtp_dns_close(d, dns_closed_cb, &r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.cb_calls, 0);
+    assert_int_equal(r.closed, 2);
+    uv_close((uv_handle_t *)&mute, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static int setup(void **state)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-smtp-client-XXXXXX");
@@ -1010,6 +1065,7 @@ int main(void)
         cmocka_unit_test(test_misbehaving_peers),
         cmocka_unit_test(test_wire_dotstuff),
         cmocka_unit_test(test_wire_early_reply),
+        cmocka_unit_test(test_dns_lifetime),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
