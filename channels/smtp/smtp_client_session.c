@@ -59,7 +59,9 @@ static void failf(struct smtp_client_session *s, int code, const char *enh, cons
 static void sendf(struct smtp_client_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sendf(struct smtp_client_session *s, const char *fmt, ...)
 {
-    char buf[2048];
+    /* The longest command: RCPT with a 512-octet path, NOTIFY, and a 500-octet ORCPT that
+     * xtext triples: about 2.1 KB. */
+    char buf[4096];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);

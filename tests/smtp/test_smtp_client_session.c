@@ -375,6 +375,41 @@ static void test_bad_envelopes(void **state)
     smtp_client_session_free(&s);
 }
 
+/* The longest legal RCPT: a 512-octet path and a 500-octet ORCPT that xtext triples. */
+static void test_longest_rcpt(void **state)
+{
+    (void)state;
+    struct smtp_client_session_cfg cfg = { .helo = "c.test", .peer = "p" };
+    struct smtp_client_session s;
+    smtp_client_session_init(&s, &cfg);
+    const char *r = GREET EHLO_DSN;
+    smtp_client_session_input(&s, r, strlen(r));
+    assert_int_equal(s.state, SCS_READY);
+    mg_buf_reset(&s.out);
+    s.events = 0;
+    char addr[513], orcpt[501];
+    memset(addr, 'a', 512);
+    memcpy(addr + 500, "@b.example.xy", 12);
+    addr[512] = 0;
+    memset(orcpt, '+', 500);
+    orcpt[500] = 0;
+    struct smtp_envelope e;
+    smtp_envelope_init(&e);
+    smtp_envelope_set_str(&e.mail_from, "a@x.test");
+    smtp_envelope_add_rcpt(&e, addr, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY, "rfc822", orcpt);
+    assert_int_equal(smtp_client_session_send(&s, &e), 0);
+    assert_int_equal(s.state, SCS_TXN);
+    assert_int_equal(s.events, 0);
+    const char *rcpt = strstr((const char *)s.out.data, "RCPT TO:<");
+    assert_non_null(rcpt);
+    const char *end = strstr(rcpt, "\r\n");
+    assert_non_null(end);
+    /* 9 + 512 + 1 + " NOTIFY=SUCCESS,FAILURE,DELAY" + " ORCPT=rfc822;" + 1500 */
+    assert_int_equal((size_t)(end - rcpt), 9 + 512 + 1 + 29 + 14 + 1500);
+    smtp_client_session_free(&s);
+    smtp_envelope_free(&e);
+}
+
 /* ---- dot-stuffing ---- */
 
 struct dcase {
@@ -480,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_ehlo_keywords),
         cmocka_unit_test(test_bad_envelopes),
+        cmocka_unit_test(test_longest_rcpt),
         cmocka_unit_test(test_dotstuff),
         cmocka_unit_test(test_dotstuff_large),
     };
