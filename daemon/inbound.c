@@ -1,172 +1,155 @@
-/* inbound: the SMTP listeners' glue to the queue. RCPT is checked against relay control and
- * routing at once (so we never accept what we cannot route); a complete message becomes a
- * struct message and is submitted to the store, and the client gets its 250 only from the
- * store's completion callback, i.e. once the message is durable. */
+/* inbound: the SMTP listeners' wiring. The submission policy (relay and peer checks, queue
+ * full, RCPT-time routing, the mapping to struct message, the durable enqueue) is mta/submit,
+ * shared with the P1 listener; this file only translates SMTP to it and back: the envelope's
+ * fields into plain ones, and submit's verdicts into SMTP replies. The client gets its 250
+ * only from the enqueue's completion, i.e. once the message is durable. */
 #include "daemon.h"
 #include "mg_err.h"
 #include "mg_log.h"
-#include "relay.h"
-#include "route.h"
 #include "smtp_server.h"
+#include "submit.h"
 #include "tls_io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* One SMTP transaction waiting for its enqueue. */
 struct inbound_txn {
     struct daemon *d;
     struct smtp_server_txn *txn;
-    struct message *msg;         /* owned */
-    unsigned char *content;      /* owned */
-    size_t content_len;
 };
 
-static const struct config_listener *cur_listener(struct listener_rt *lr)
+static struct submit_ctx submit_ctx(struct daemon *d)
 {
-    return config_find_listener(lr->d->cfg, lr->name);
+    struct submit_ctx c = { .cfg = d->cfg, .store = d->store, .qmgr = d->qmgr };
+    return c;
 }
 
-static int client_sockaddr(const struct smtp_envelope *env, struct sockaddr_storage *ss)
+/* The origin of an SMTP envelope; ss receives the client's socket address. */
+static struct submit_origin smtp_origin(struct listener_rt *lr, const struct smtp_envelope *env,
+                                        struct sockaddr_storage *ss)
 {
+    struct submit_origin o = {
+        .listener = config_find_listener(lr->d->cfg, lr->name),
+        .client_addr = env->client_addr,
+        .client_name = env->helo,
+        .proto = env->tls ? (env->esmtp ? "ESMTPS" : "SMTPS") : (env->esmtp ? "ESMTP" : "SMTP"),
+        .session = env->session_id,
+    };
     memset(ss, 0, sizeof *ss);
-    if (uv_ip4_addr(env->client_addr, env->client_port, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    if (uv_ip6_addr(env->client_addr, env->client_port, (struct sockaddr_in6 *)ss) == 0)
-        return 0;
-    return MG_EINVAL;
+    if (env->client_addr && (uv_ip4_addr(env->client_addr, env->client_port, (struct sockaddr_in *)ss) == 0 ||
+                             uv_ip6_addr(env->client_addr, env->client_port, (struct sockaddr_in6 *)ss) == 0))
+        o.client = (const struct sockaddr *)ss;
+    return o;
 }
 
-static void set_reply(struct smtp_reply *r, int code, const char *enh, const char *text, const char *detail)
+/* submit's verdicts as SMTP replies (RFC 5321 §4.2.2, RFC 3463). */
+static int verdict_code(enum submit_verdict v)
 {
-    r->code = code;
-    snprintf(r->enhanced, sizeof r->enhanced, "%s", enh);
-    snprintf(r->text, sizeof r->text, "%s%s", text, detail ? detail : "");
+    switch (v) {
+    case SUBMIT_OK: return 250;
+    case SUBMIT_UNAVAILABLE: return 421;
+    case SUBMIT_QUEUE_FULL: return 452;
+    case SUBMIT_RELAY_DENIED: return 554;
+    case SUBMIT_NO_ROUTE: return 550;
+    case SUBMIT_UNSUPPORTED_ADDRESS: return 553;
+    }
+    return 451;
 }
 
 static int on_rcpt(void *arg, const struct smtp_envelope *env, const struct smtp_rcpt *rcpt,
                    struct smtp_reply *reply)
 {
     struct listener_rt *lr = arg;
-    struct daemon *d = lr->d;
-    const struct config_listener *l = cur_listener(lr);
-    char qa[1100];
-    if (!l) {
-        set_reply(reply, 421, "4.3.2", "listener removed from the configuration; try again later", NULL);
-        return 1;
-    }
-    if (d->cfg->queue.max_messages) {
-        struct qmgr_stats st;
-        qmgr_get_stats(d->qmgr, &st);
-        if (st.messages >= d->cfg->queue.max_messages) {
-            set_reply(reply, 452, "4.3.1", "queue full, try again later", NULL);
-            mg_warn("event=rejected session=%s to=<%s> reason=queue_full", env->session_id,
-                    mg_log_quote(rcpt->addr, qa, sizeof qa));
-            return 1;
-        }
-    }
+    struct submit_ctx ctx = submit_ctx(lr->d);
     struct sockaddr_storage ss;
-    struct relay_result rr = { 0 };
-    if (client_sockaddr(env, &ss) != 0 ||
-        relay_check(d->cfg, l, (struct sockaddr *)&ss, rcpt->addr, &rr) != 0) {
-        set_reply(reply, 554, "5.7.1", rr.reason ? rr.reason : "relay access denied", NULL);
-        mg_warn("event=rejected session=%s client=%s to=<%s> reason=relay_denied detail=\"%s\"",
-                env->session_id, env->client_addr, mg_log_quote(rcpt->addr, qa, sizeof qa),
-                rr.reason ? rr.reason : "");
-        return 1;
-    }
-    const struct config_route *rt = NULL;
-    if (route_lookup(d->cfg, rcpt->addr, &rt) != 0) {
-        set_reply(reply, 550, "5.1.2", "no route to this recipient", NULL);
-        mg_warn("event=rejected session=%s to=<%s> reason=no_route", env->session_id,
-                mg_log_quote(rcpt->addr, qa, sizeof qa));
-        return 1;
-    }
-    return 0;
+    struct submit_origin o = smtp_origin(lr, env, &ss);
+    struct submit_rcpt r = { .kind = SUBMIT_ADDR_MAILBOX, .addr = rcpt->addr };
+    struct submit_result res;
+    int rc = submit_check_rcpt(&ctx, &o, &r, &res);
+    if (rc == 0)
+        return 0;
+    if (rc == MG_EINVAL)
+        smtp_reply_set(reply, 451, "4.3.0", "local error in processing");
+    else
+        smtp_reply_set(reply, verdict_code(res.verdict), res.status, res.reason);
+    return 1;
 }
 
-static void on_submitted(void *arg, int status)
+static unsigned notify_bits(unsigned smtp)
+{
+    unsigned n = 0;
+    if (smtp & SMTP_NOTIFY_NEVER) n |= MESSAGE_NOTIFY_NEVER;
+    if (smtp & SMTP_NOTIFY_SUCCESS) n |= MESSAGE_NOTIFY_SUCCESS;
+    if (smtp & SMTP_NOTIFY_FAILURE) n |= MESSAGE_NOTIFY_FAILURE;
+    if (smtp & SMTP_NOTIFY_DELAY) n |= MESSAGE_NOTIFY_DELAY;
+    return n;
+}
+
+static void on_enqueued(void *arg, int status, const struct message *msg)
 {
     struct inbound_txn *it = arg;
-    struct daemon *d = it->d;
-    char qf[1100];
+    struct smtp_reply r;
     if (status == 0) {
-        mg_info("event=received qid=%s from=<%s> rcpts=%zu size=%zu proto=%s client=\"%s\"",
-                it->msg->id, mg_log_quote(it->msg->originator, qf, sizeof qf), it->msg->nrcpts,
-                it->content_len, it->msg->received_proto ? it->msg->received_proto : "-",
-                it->msg->received_from ? it->msg->received_from : "");
-        for (size_t i = 0; i < it->msg->nrcpts; i++) {
-            const struct message_rcpt *r = &it->msg->rcpts[i];
-            mg_info("event=routed qid=%s to=<%s> chain=%s peer=%s", it->msg->id,
-                    mg_log_quote(r->addr, qf, sizeof qf), r->chain ? r->chain : "-", r->peer ? r->peer : "-");
-        }
-        d->received++;
+        it->d->received++;
         char text[128];
-        snprintf(text, sizeof text, "Ok: queued as %s", it->msg->id);
-        struct smtp_reply r = { .code = 250 };
-        snprintf(r.enhanced, sizeof r.enhanced, "2.0.0");
-        snprintf(r.text, sizeof r.text, "%s", text);
-        smtp_server_txn_complete(it->txn, &r);
-        qmgr_message_added(d->qmgr, it->msg);
+        snprintf(text, sizeof text, "Ok: queued as %s", msg->id);
+        smtp_reply_set(&r, 250, "2.0.0", text);
     } else {
-        d->rejected++;
-        mg_error("event=queue_write_failed op=submit error=\"%s\"", mg_strerror(status));
-        struct smtp_reply r = { .code = 451 };
-        snprintf(r.enhanced, sizeof r.enhanced, "4.3.0");
-        snprintf(r.text, sizeof r.text, "cannot queue the message now: %s", mg_strerror(status));
-        smtp_server_txn_complete(it->txn, &r);
+        it->d->rejected++;
+        char text[200];
+        snprintf(text, sizeof text, "cannot queue the message now: %s", mg_strerror(status));
+        smtp_reply_set(&r, 451, "4.3.0", text);
     }
-    message_free(it->msg);
-    free(it->content);
+    smtp_server_txn_complete(it->txn, &r);
     free(it);
 }
 
-/* smtp_envelope -> struct message, with each recipient's route recorded. */
-static int build_message(struct daemon *d, const struct smtp_envelope *env, struct message **out)
+/* The SMTP envelope in submit's plain fields (ORCPT as "type;address", RFC 3461 §4.2). */
+static int build_message(struct listener_rt *lr, const struct smtp_envelope *env, struct message **out)
 {
-    struct message *m = message_create();
-    if (!m)
-        return MG_ENOMEM;
-    int rc = message_set_originator(m, env->mail_from);
-    if (!rc && env->envid)
-        rc = message_set_envid(m, env->envid);
-    m->ret = env->ret == SMTP_RET_FULL ? MESSAGE_RET_FULL : env->ret == SMTP_RET_HDRS ? MESSAGE_RET_HDRS : MESSAGE_RET_UNSPEC;
-    if (!rc) {
-        char from[600];
-        snprintf(from, sizeof from, "%s [%s]", env->helo ? env->helo : "", env->client_addr ? env->client_addr : "");
-        rc = message_set_received(m, from, env->tls ? (env->esmtp ? "ESMTPS" : "SMTPS") : (env->esmtp ? "ESMTP" : "SMTP"));
-    }
+    struct submit_rcpt *rcpts = calloc(env->nrcpts ? env->nrcpts : 1, sizeof *rcpts);
+    char **orcpts = calloc(env->nrcpts ? env->nrcpts : 1, sizeof *orcpts);
+    int rc = rcpts && orcpts ? 0 : MG_ENOMEM;
     for (size_t i = 0; !rc && i < env->nrcpts; i++) {
         const struct smtp_rcpt *sr = &env->rcpts[i];
-        char orcpt[1200];
-        const char *o = NULL;
+        rcpts[i].kind = SUBMIT_ADDR_MAILBOX;
+        rcpts[i].addr = sr->addr;
+        rcpts[i].notify = notify_bits(sr->notify);
         if (sr->orcpt) {
-            snprintf(orcpt, sizeof orcpt, "%s;%s", sr->orcpt_type ? sr->orcpt_type : "rfc822", sr->orcpt);
-            o = orcpt;
-        }
-        unsigned notify = 0;
-        if (sr->notify & SMTP_NOTIFY_NEVER) notify |= MESSAGE_NOTIFY_NEVER;
-        if (sr->notify & SMTP_NOTIFY_SUCCESS) notify |= MESSAGE_NOTIFY_SUCCESS;
-        if (sr->notify & SMTP_NOTIFY_FAILURE) notify |= MESSAGE_NOTIFY_FAILURE;
-        if (sr->notify & SMTP_NOTIFY_DELAY) notify |= MESSAGE_NOTIFY_DELAY;
-        struct message_rcpt *r = NULL;
-        rc = message_add_rcpt(m, sr->addr, o, notify, &r);
-        const struct config_route *rt = NULL;
-        if (!rc && route_lookup(d->cfg, sr->addr, &rt) == 0) {
-            char chain[512] = "";
-            for (size_t k = 0; k < rt->n_chain; k++)
-                snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "%s%s", k ? "," : "", rt->chain[k]->name);
-            char rname[32];
-            snprintf(rname, sizeof rname, "line%d", rt->line);
-            rc = message_rcpt_set_route(r, rname, chain, rt->peer ? rt->peer->name : NULL);
+            const char *type = sr->orcpt_type ? sr->orcpt_type : "rfc822";
+            size_t n = strlen(type) + 1 + strlen(sr->orcpt) + 1;
+            orcpts[i] = malloc(n);
+            if (!orcpts[i]) {
+                rc = MG_ENOMEM;
+                break;
+            }
+            snprintf(orcpts[i], n, "%s;%s", type, sr->orcpt);
+            rcpts[i].orcpt = orcpts[i];
         }
     }
-    if (rc) {
-        message_free(m);
-        return rc;
+    if (!rc) {
+        struct submit_envelope se = {
+            .originator = env->mail_from,
+            .envid = env->envid,
+            .ret = env->ret == SMTP_RET_FULL ? MESSAGE_RET_FULL
+                   : env->ret == SMTP_RET_HDRS ? MESSAGE_RET_HDRS : MESSAGE_RET_UNSPEC,
+            .priority = -1,
+            .content_type = MESSAGE_CONTENT_RFC5322,
+            .rcpts = rcpts,
+            .nrcpts = env->nrcpts,
+        };
+        struct submit_ctx ctx = submit_ctx(lr->d);
+        struct sockaddr_storage ss;
+        struct submit_origin o = smtp_origin(lr, env, &ss);
+        rc = submit_build_message(&ctx, &o, &se, out);
     }
-    *out = m;
-    return 0;
+    for (size_t i = 0; orcpts && i < env->nrcpts; i++)
+        free(orcpts[i]);
+    free(orcpts);
+    free(rcpts);
+    return rc;
 }
 
 static void on_message(void *arg, struct smtp_server_txn *txn, struct smtp_envelope *env)
@@ -174,32 +157,30 @@ static void on_message(void *arg, struct smtp_server_txn *txn, struct smtp_envel
     struct listener_rt *lr = arg;
     struct daemon *d = lr->d;
     struct inbound_txn *it = calloc(1, sizeof *it);
-    struct smtp_reply r = { .code = 451 };
-    snprintf(r.enhanced, sizeof r.enhanced, "4.3.0");
-    if (!it) {
-        snprintf(r.text, sizeof r.text, "out of memory");
-        smtp_server_txn_complete(txn, &r);
-        return;
-    }
-    it->d = d;
-    it->txn = txn;
-    int rc = build_message(d, env, &it->msg);
+    struct message *msg = NULL;
+    int rc = it ? build_message(lr, env, &msg) : MG_ENOMEM;
     if (rc == 0) {
-        it->content = smtp_envelope_take_content(env, &it->content_len);
-        rc = queue_store_submit(d->store, it->msg, it->content, it->content_len, on_submitted, it);
+        it->d = d;
+        it->txn = txn;
+        size_t len;
+        unsigned char *content = smtp_envelope_take_content(env, &len);
+        struct submit_ctx ctx = submit_ctx(d);
+        rc = submit_enqueue(&ctx, msg, content, len, on_enqueued, it); /* takes msg and content */
+        if (rc == 0)
+            return;
+    } else {
+        message_free(msg);
     }
-    if (rc != 0) {
-        if (rc == MG_ETOOBIG) {
-            r.code = 552;
-            snprintf(r.enhanced, sizeof r.enhanced, "5.3.4");
-        }
-        snprintf(r.text, sizeof r.text, "cannot queue the message: %s", mg_strerror(rc));
-        mg_error("event=queue_write_failed op=submit session=%s error=\"%s\"", env->session_id, mg_strerror(rc));
-        smtp_server_txn_complete(txn, &r);
-        message_free(it->msg);
-        free(it->content);
-        free(it);
-    }
+    struct smtp_reply r;
+    char text[200];
+    snprintf(text, sizeof text, "cannot queue the message: %s", mg_strerror(rc));
+    if (rc == MG_ETOOBIG)
+        smtp_reply_set(&r, 552, "5.3.4", text);
+    else
+        smtp_reply_set(&r, 451, "4.3.0", text);
+    mg_error("event=queue_write_failed op=submit session=%s error=\"%s\"", env->session_id, mg_strerror(rc));
+    smtp_server_txn_complete(txn, &r);
+    free(it);
 }
 
 int inbound_start(struct daemon *d)

@@ -15,8 +15,12 @@
  * PIPELINING when offered (MAIL, all RCPTs and DATA in one write), SIZE= when offered, DSN
  * parameters (RET, ENVID, NOTIFY, ORCPT) when the server offers DSN, BODY=8BITMIME and
  * SMTPUTF8 when the envelope asks for them: if the server does not offer them the message is
- * failed with 554 5.6.7 / 553 5.6.7 rather than sent, per RFC 6152 and RFC 6531. The content
- * is dot-stuffed on the way out and lone LFs become CRLF.
+ * failed with 554 5.6.3 / 553 5.6.7 rather than sent, per RFC 6152 and RFC 6531. The content
+ * is dot-stuffed on the way out and lone LFs become CRLF, written in pieces straight from the
+ * envelope (no copy of the message is made).
+ *
+ * Inside mg_smtp: smtp_dns.c resolves, smtp_client_session.c is the protocol (no I/O, fuzzed),
+ * this API is the libuv/TLS glue over both.
  *
  * Results: every recipient gets a struct smtp_reply: the RCPT reply if it was refused, else the
  * reply to the end of data. A connection-level failure (lost connection, timeout, TLS failure,
@@ -41,7 +45,8 @@ enum smtp_client_tls {
 
 struct smtp_client_opts {
     const char *helo_name;       /* our EHLO name ("localhost" if NULL) */
-    const char *host;            /* smart host "name:port", "1.2.3.4:25", "[::1]:2525" or NULL */
+    const char *host;            /* smart host "name:port", "1.2.3.4:25", "[::1]:2525" or NULL;
+                                    parsed by mg_hostport (a bare IPv6 address has no port) */
     const char *domain;          /* mail domain for MX lookup (when host is NULL) */
     int port;                    /* port for MX/A hosts and host without port; 0 = 25 */
     const char *dns_servers;     /* c-ares server list "ip[:port],..." (NULL = resolv.conf) */

@@ -1,6 +1,7 @@
 /* smtp_envelope: allocation helpers for the SMTP envelope shared by server and client. */
 #include "smtp_envelope.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,4 +82,11 @@ unsigned char *smtp_envelope_take_content(struct smtp_envelope *e, size_t *len)
     e->content = NULL;
     e->content_len = 0;
     return c;
+}
+
+void smtp_reply_set(struct smtp_reply *r, int code, const char *enh, const char *text)
+{
+    r->code = code;
+    snprintf(r->enhanced, sizeof r->enhanced, "%s", enh ? enh : "");
+    snprintf(r->text, sizeof r->text, "%s", text ? text : "");
 }

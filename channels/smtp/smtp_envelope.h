@@ -84,5 +84,7 @@ int smtp_envelope_add_rcpt(struct smtp_envelope *e, const char *addr, unsigned n
 int smtp_envelope_set_str(char **field, const char *s);
 /* Hand the content to the caller, who frees it with free(); the envelope no longer has it. */
 unsigned char *smtp_envelope_take_content(struct smtp_envelope *e, size_t *len);
+/* Fill a reply (enh and text may be NULL = ""; text is cut to fit). */
+void smtp_reply_set(struct smtp_reply *r, int code, const char *enh, const char *text);
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "mg_err.h"
+#include "mg_hostport.h"
 #include "mg_log.h"
 #include "smtp_session.h"
 #include "tls_io.h"
@@ -463,35 +464,13 @@ static void on_connection(uv_stream_t *ls, int status)
     conn_after(c);
 }
 
+/* Numeric address and port to bind, with the one host:port parser (port 0 = any). */
 static int parse_listen(const char *l, struct sockaddr_storage *ss)
 {
-    char host[128];
-    const char *colon;
-    if (!l)
+    struct mg_hostport hp;
+    if (mg_hostport_parse(l, MG_HOSTPORT_NEED_PORT | MG_HOSTPORT_NUMERIC | MG_HOSTPORT_PORT_ZERO, &hp))
         return MG_EINVAL;
-    if (l[0] == '[') {
-        const char *rb = strchr(l, ']');
-        if (!rb || rb[1] != ':' || (size_t)(rb - l - 1) >= sizeof host)
-            return MG_EINVAL;
-        memcpy(host, l + 1, (size_t)(rb - l - 1));
-        host[rb - l - 1] = 0;
-        colon = rb + 1;
-    } else {
-        colon = strrchr(l, ':');
-        if (!colon || (size_t)(colon - l) >= sizeof host)
-            return MG_EINVAL;
-        memcpy(host, l, (size_t)(colon - l));
-        host[colon - l] = 0;
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535 || end == colon + 1)
-        return MG_EINVAL;
-    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
-        return 0;
-    return MG_EINVAL;
+    return mg_hostport_sockaddr(&hp, 0, ss, NULL);
 }
 
 static void server_free(struct smtp_server *s)

@@ -22,6 +22,7 @@
 
 #include "mg_err.h"
 #include "smtp_client.h"
+#include "smtp_dns.h"
 #include "smtp_server.h"
 #include "tls_io.h"
 
@@ -396,7 +397,8 @@ static void test_cases(void **state)
         };
         struct run r;
         run_client(&r, &o, t->msgs, t->nmsgs);
-        sleep_ms(t->delivered > 0 ? 100 : 0);
+        /* No wait needed: the sink appends and closes its log line before it answers 250, and
+         * run_client returns only after the client has seen every reply. */
         peer_stop(&p);
         if (strcmp(r.out, t->expect))
             fail_msg("case %s: got \"%s\", expected \"%s\"", t->name, r.out, t->expect);
@@ -663,6 +665,374 @@ static void test_roundtrip_own_server(void **state)
     smtp_envelope_free(&t.run.env[0]);
 }
 
+/* ---- the content on the wire, byte for byte ----
+ * A scripted peer on the same loop (a plain uv_tcp_t, 127.0.0.1 port 0) records exactly what
+ * arrives after DATA. The client writes the content in pieces straight from the envelope
+ * (several uv_buf_t per write, "." and "\r" inserted as separate pieces); the peer must see
+ * the same bytes a plain copying stuffer would produce. */
+struct wire {
+    uv_loop_t loop;
+    uv_tcp_t srv, conn;
+    int port, conn_open;
+    char *in;           /* unprocessed command bytes */
+    size_t inlen;
+    int in_data;
+    unsigned char *data[2]; /* captured content per message, with the final ".\r\n" */
+    size_t datalen[2];
+    int nmsg;
+    struct smtp_envelope env[2];
+    int sent;
+    char out[256];
+    int closed;
+    int early;          /* answer 354 and 250 at once after DATA, then only read */
+    size_t discarded;
+    int saw_poison;     /* a byte the client overwrote after sent_cb reached the peer */
+};
+
+static void w_written(uv_write_t *req, int status) { free(req); }
+
+static void w_reply(struct wire *w, const char *s)
+{
+    uv_write_t *req = malloc(sizeof *req + strlen(s));
+    char *copy = (char *)(req + 1);
+    memcpy(copy, s, strlen(s));
+    uv_buf_t b = uv_buf_init(copy, (unsigned)strlen(s));
+    assert_int_equal(uv_write(req, (uv_stream_t *)&w->conn, &b, 1, w_written), 0);
+}
+
+static void w_conn_closed(uv_handle_t *h) { }
+
+/* The straightforward copying stuffer, as a reference. */
+static unsigned char *ref_stuff(const unsigned char *p, size_t n, size_t *outlen)
+{
+    unsigned char *o = malloc(2 * n + 8);
+    size_t k = 0;
+    int bol = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (bol && p[i] == '.')
+            o[k++] = '.';
+        if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+            o[k++] = '\r';
+        o[k++] = p[i];
+        bol = p[i] == '\n';
+    }
+    if (n && p[n - 1] != '\n') {
+        o[k++] = '\r';
+        o[k++] = '\n';
+    }
+    memcpy(o + k, ".\r\n", 3);
+    *outlen = k + 3;
+    return o;
+}
+
+static void w_process(struct wire *w)
+{
+    for (;;) {
+        if (w->in_data) {
+            int i = w->nmsg;
+            unsigned char *d = w->data[i];
+            size_t n = w->datalen[i];
+            if ((n == 3 && !memcmp(d, ".\r\n", 3)) || (n >= 5 && !memcmp(d + n - 5, "\r\n.\r\n", 5))) {
+                w->in_data = 0;
+                w->nmsg++;
+                w_reply(w, "250 2.0.0 got it\r\n");
+                continue;
+            }
+            return;
+        }
+        char *lf = w->inlen ? memchr(w->in, '\n', w->inlen) : NULL;
+        if (!lf)
+            return;
+        size_t ll = (size_t)(lf - w->in) + 1;
+        if (!strncmp(w->in, "EHLO", 4))
+            w_reply(w, "250-wire.test\r\n250 PIPELINING\r\n");
+        else if (!strncmp(w->in, "MAIL", 4) || !strncmp(w->in, "RCPT", 4))
+            w_reply(w, "250 ok\r\n");
+        else if (!strncmp(w->in, "DATA", 4) && w->early) {
+            w_reply(w, "354 go\r\n250 2.0.0 early\r\n");
+            w->in_data = 2;
+            w->inlen = 0;
+            return;
+        } else if (!strncmp(w->in, "DATA", 4)) {
+            w_reply(w, "354 go\r\n");
+            assert_true(w->nmsg < 2);
+            w->in_data = 1;
+            /* what follows DATA in this buffer is content */
+            size_t rest = w->inlen - ll;
+            w->data[w->nmsg] = realloc(w->data[w->nmsg], w->datalen[w->nmsg] + rest + 1);
+            memcpy(w->data[w->nmsg] + w->datalen[w->nmsg], w->in + ll, rest);
+            w->datalen[w->nmsg] += rest;
+            w->inlen = 0;
+            continue;
+        } else if (!strncmp(w->in, "QUIT", 4)) {
+            w_reply(w, "221 bye\r\n");
+        } else
+            w_reply(w, "500 what\r\n");
+        memmove(w->in, w->in + ll, w->inlen - ll);
+        w->inlen -= ll;
+    }
+}
+
+static void w_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+    char *p = malloc(65536);
+    *b = uv_buf_init(p, 65536);
+}
+
+static void w_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct wire *w = st->data;
+    if (nread < 0) {
+        free(buf->base);
+        if (w->conn_open) {
+            w->conn_open = 0;
+            uv_close((uv_handle_t *)&w->conn, w_conn_closed);
+        }
+        return;
+    }
+    if (w->in_data == 2) {
+        w->discarded += (size_t)nread;
+        if (memchr(buf->base, 'Z', (size_t)nread))
+            w->saw_poison = 1;
+        free(buf->base);
+        return;
+    }
+    if (w->in_data) {
+        int i = w->nmsg;
+        w->data[i] = realloc(w->data[i], w->datalen[i] + (size_t)nread + 1);
+        memcpy(w->data[i] + w->datalen[i], buf->base, (size_t)nread);
+        w->datalen[i] += (size_t)nread;
+    } else {
+        w->in = realloc(w->in, w->inlen + (size_t)nread + 1);
+        memcpy(w->in + w->inlen, buf->base, (size_t)nread);
+        w->inlen += (size_t)nread;
+    }
+    free(buf->base);
+    w_process(w);
+}
+
+static void w_accept(uv_stream_t *srv, int status)
+{
+    struct wire *w = srv->data;
+    assert_int_equal(status, 0);
+    uv_tcp_init(&w->loop, &w->conn);
+    w->conn.data = w;
+    assert_int_equal(uv_accept(srv, (uv_stream_t *)&w->conn), 0);
+    w->conn_open = 1;
+    uv_read_start((uv_stream_t *)&w->conn, w_alloc, w_read);
+    w_reply(w, "220 wire.test ESMTP\r\n");
+}
+
+static void w_closed(void *arg)
+{
+    struct wire *w = arg;
+    w->closed = 1;
+    uv_close((uv_handle_t *)&w->srv, NULL);
+}
+
+static void w_sent(struct smtp_client *c, int status, const struct smtp_reply *res, size_t n, void *arg)
+{
+    struct wire *w = arg;
+    size_t l = strlen(w->out);
+    snprintf(w->out + l, sizeof w->out - l, " [%d %s]%s", res[0].code, res[0].enhanced, status ? "!" : "");
+    if (status || w->sent == 2 || smtp_client_send(c, &w->env[w->sent++], w_sent, w))
+        smtp_client_close(c, w_closed, w);
+}
+
+/* The early peer: sent_cb must come only once libuv no longer writes from the content, so
+ * overwriting and freeing it right here must not change what reaches the peer. */
+static void w_sent_early(struct smtp_client *c, int status, const struct smtp_reply *res, size_t n, void *arg)
+{
+    struct wire *w = arg;
+    snprintf(w->out, sizeof w->out, "status=%d [%d %s]", status, res[0].code, res[0].enhanced);
+    memset(w->env[0].content, 'Z', w->env[0].content_len);
+    free(w->env[0].content);
+    w->env[0].content = NULL;
+    w->env[0].content_len = 0;
+    smtp_client_close(c, w_closed, w);
+}
+
+static void w_open_early(struct smtp_client *c, int status, const struct smtp_reply *rep, void *arg)
+{
+    struct wire *w = arg;
+    if (status || smtp_client_send(c, &w->env[0], w_sent_early, w))
+        smtp_client_close(c, w_closed, w);
+}
+
+static void w_open(struct smtp_client *c, int status, const struct smtp_reply *rep, void *arg)
+{
+    struct wire *w = arg;
+    snprintf(w->out, sizeof w->out, "open:%d", status);
+    if (status || smtp_client_send(c, &w->env[w->sent++], w_sent, w))
+        smtp_client_close(c, w_closed, w);
+}
+
+static void test_wire_dotstuff(void **state)
+{
+    struct wire *w = calloc(1, sizeof *w);
+    assert_int_equal(uv_loop_init(&w->loop), 0);
+    uv_tcp_init(&w->loop, &w->srv);
+    w->srv.data = w;
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    assert_int_equal(uv_tcp_bind(&w->srv, (const struct sockaddr *)&sa, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&w->srv, 4, w_accept), 0);
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    uv_tcp_getsockname(&w->srv, (struct sockaddr *)&ss, &sl);
+    w->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+
+    /* 1: lines starting with '.', CRLF and bare-LF endings, no final newline. */
+    static const char small[] = ".a\r\n..b\nc\r\n.\n.\r\n\nend";
+    /* 2: ~300 KB of the same kinds of lines, so the content needs many uv_write batches. */
+    size_t biglen = 300000;
+    unsigned char *big = malloc(biglen);
+    for (size_t i = 0; i < biglen; i++) {
+        size_t col = i % 37;
+        big[i] = col == 36 ? '\n' : (col == 35 && (i / 37) % 2) ? '\r' : (col == 0 && (i / 37) % 3 == 0) ? '.' : 'a' + (char)(i % 26);
+    }
+    const unsigned char *content[2] = { (const unsigned char *)small, big };
+    size_t clen[2] = { sizeof small - 1, biglen };
+    for (int i = 0; i < 2; i++) {
+        smtp_envelope_init(&w->env[i]);
+        smtp_envelope_set_str(&w->env[i].mail_from, "a@s.test");
+        smtp_envelope_add_rcpt(&w->env[i], "b@r.test", 0, NULL, NULL);
+        w->env[i].content = malloc(clen[i]);
+        memcpy(w->env[i].content, content[i], clen[i]);
+        w->env[i].content_len = clen[i];
+    }
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", w->port);
+    struct smtp_client_opts o = { .host = host, .helo_name = "client.test", .cmd_timeout_ms = 10000,
+                                  .data_timeout_ms = 10000 };
+    struct smtp_client *c;
+    assert_int_equal(smtp_client_open(&c, &w->loop, &o, w_open, w), 0);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->conn_open) { /* the client closed first; let our side finish */
+        w->conn_open = 0;
+        uv_close((uv_handle_t *)&w->conn, w_conn_closed);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+    }
+    assert_int_equal(uv_loop_close(&w->loop), 0);
+    assert_int_equal(w->closed, 1);
+    assert_string_equal(w->out, "open:0 [250 2.0.0] [250 2.0.0]");
+    assert_int_equal(w->nmsg, 2);
+    static const char small_wire[] = "..a\r\n...b\r\nc\r\n..\r\n..\r\n\r\nend\r\n.\r\n";
+    assert_int_equal(w->datalen[0], sizeof small_wire - 1);
+    assert_memory_equal(w->data[0], small_wire, sizeof small_wire - 1);
+    size_t rl;
+    unsigned char *ref = ref_stuff(big, biglen, &rl);
+    assert_int_equal(w->datalen[1], rl);
+    assert_memory_equal(w->data[1], ref, rl);
+    free(ref);
+    free(big);
+    for (int i = 0; i < 2; i++) {
+        smtp_envelope_free(&w->env[i]);
+        free(w->data[i]);
+    }
+    free(w->in);
+    free(w);
+}
+
+static void test_wire_early_reply(void **state)
+{
+    struct wire *w = calloc(1, sizeof *w);
+    w->early = 1;
+    assert_int_equal(uv_loop_init(&w->loop), 0);
+    uv_tcp_init(&w->loop, &w->srv);
+    w->srv.data = w;
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    assert_int_equal(uv_tcp_bind(&w->srv, (const struct sockaddr *)&sa, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&w->srv, 4, w_accept), 0);
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    uv_tcp_getsockname(&w->srv, (struct sockaddr *)&ss, &sl);
+    /* 8 MB: more than the socket buffers take at once, so writes are pending at the reply */
+    size_t len = 8u << 20;
+    smtp_envelope_init(&w->env[0]);
+    smtp_envelope_set_str(&w->env[0].mail_from, "a@s.test");
+    smtp_envelope_add_rcpt(&w->env[0], "b@r.test", 0, NULL, NULL);
+    w->env[0].content = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        w->env[0].content[i] = i % 64 == 63 ? '\n' : i % 128 == 0 ? '.' : 'a';
+    w->env[0].content_len = len;
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    struct smtp_client_opts o = { .host = host, .cmd_timeout_ms = 10000, .data_timeout_ms = 10000 };
+    struct smtp_client *c;
+    assert_int_equal(smtp_client_open(&c, &w->loop, &o, w_open_early, w), 0);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->conn_open) {
+        w->conn_open = 0;
+        uv_close((uv_handle_t *)&w->conn, w_conn_closed);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+    }
+    assert_int_equal(uv_loop_close(&w->loop), 0);
+    assert_int_equal(w->closed, 1);
+    assert_string_equal(w->out, "status=0 [250 2.0.0]");
+    /* all of the stuffed content and the QUIT arrived, none of it overwritten */
+    assert_true(w->discarded >= len + len / 64 + 3);
+    assert_int_equal(w->saw_poison, 0);
+    smtp_envelope_free(&w->env[0]);
+    free(w->in);
+    free(w);
+}
+
+/* ---- smtp_dns lifetime: a lookup closed before it answers never calls back ---- */
+struct dnsrun {
+    int cb_calls, closed;
+};
+
+static void dns_cb_never(void *arg, int status, const struct smtp_reply *err,
+                         const struct smtp_dns_candidate *c, size_t n)
+{
+    ((struct dnsrun *)arg)->cb_calls++;
+}
+
+static void dns_closed_cb(void *arg) { ((struct dnsrun *)arg)->closed++; }
+
+static void test_dns_lifetime(void **state)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct smtp_dns *d = NULL;
+    assert_int_equal(smtp_dns_create(&d, &loop, "not an address"), MG_EINVAL);
+    assert_null(d);
+    /* a resolver that receives and never answers: the query stays pending */
+    uv_udp_t mute;
+    assert_int_equal(uv_udp_init(&loop, &mute), 0);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    assert_int_equal(uv_udp_bind(&mute, (const struct sockaddr *)&sa, 0), 0);
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    uv_udp_getsockname(&mute, (struct sockaddr *)&ss, &sl);
+    char server[64];
+    snprintf(server, sizeof server, "127.0.0.1:%d", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    assert_int_equal(smtp_dns_create(&d, &loop, server), 0);
+    struct dnsrun r = { 0 };
+    assert_int_equal(smtp_dns_resolve(d, "", 1, 25, dns_cb_never, &r), MG_EINVAL);
+    assert_int_equal(smtp_dns_resolve(d, "example.test", 1, 25, dns_cb_never, &r), 0);
+    assert_int_equal(smtp_dns_resolve(d, "example.test", 1, 25, dns_cb_never, &r), MG_ESTATE);
+    assert_int_equal(r.cb_calls, 0); /* never inside the call */
+    uv_run(&loop, UV_RUN_NOWAIT);   /* the query is sent */
+    smtp_dns_close(d, dns_closed_cb, &r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.cb_calls, 0);
+    assert_int_equal(r.closed, 1);
+    /* closed before the deferred start ran */
+    assert_int_equal(smtp_dns_create(&d, &loop, NULL), 0);
+    assert_int_equal(smtp_dns_resolve(d, "localhost", 0, 25, dns_cb_never, &r), 0);
+    smtp_dns_close(d, dns_closed_cb, &r);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.cb_calls, 0);
+    assert_int_equal(r.closed, 2);
+    uv_close((uv_handle_t *)&mute, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static int setup(void **state)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-smtp-client-XXXXXX");
@@ -694,6 +1064,9 @@ int main(void)
         cmocka_unit_test(test_mx),
         cmocka_unit_test(test_roundtrip_own_server),
         cmocka_unit_test(test_misbehaving_peers),
+        cmocka_unit_test(test_wire_dotstuff),
+        cmocka_unit_test(test_wire_early_reply),
+        cmocka_unit_test(test_dns_lifetime),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
