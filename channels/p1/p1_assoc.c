@@ -88,12 +88,13 @@ int p1_assoc_next_ind(struct p1_assoc *a, struct p1_ind *ind)
     return 1;
 }
 
-/* One TSDU (an encoded SPDU sequence in b) onto the transport. */
+/* One TSDU (an encoded SPDU sequence in b, copied: control PDUs are small) onto the
+ * transport. */
 static int send_tsdu(struct p1_assoc *a, const struct mg_buf *b)
 {
     struct p1_chain c;
     p1_chain_init(&c);
-    int rc = p1_chain_borrow(&c, b->data, b->len);
+    int rc = p1_chain_own(&c, b->data, b->len);
     if (!rc)
         rc = p1_tpkt_data(&a->tpkt, &c, &a->out);
     p1_chain_free(&c);
