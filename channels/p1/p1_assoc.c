@@ -193,7 +193,7 @@ static int send_cn(struct p1_assoc *a)
     mg_buf_init(&rt, 0);
     mg_buf_init(&acse, 0);
     mg_buf_init(&ud, 0);
-    int rc = p1_bind_encode(&bind, 16, a->mode == P1_MODE_1984, &a->cfg.bind);
+    int rc = p1_bind_encode(&bind, 16, !x410(a), &a->cfg.bind);
     if (!rc)
         rc = p1_rtse_rtorq(&rt, x410(a), a->cfg.checkpoint_kib, a->cfg.window, a->cfg.dialogue,
                            a->mode == P1_MODE_1984 ? P1_APP_PROTOCOL_1984 : P1_APP_PROTOCOL_1988,
@@ -245,7 +245,13 @@ static int on_cn(struct p1_assoc *a, const struct p1_spdu *sp)
     if (p1_ber_read(sp->ud, sp->ud_len, &top) || p1_ber_next(&top, &off, &first) != 1)
         return proto_fail(a, "CONNECT user data is not BER");
     struct p1_rtse rq;
-    if (first.id == 0xa0) {
+    /* The mode selector says which: normal mode (1) is a CP, X.410-1984 mode (0) is
+     * PConnect; a bare [0] 0 (the other PConnect form) is X.410 too. */
+    struct p1_tlv mv;
+    long mode_value = 0;
+    if (first.id == 0xa0 && p1_ber_find(&first, 0x80, &mv) == 1)
+        (void)p1_ber_int(&mv, &mode_value);
+    if (first.id == 0xa0 && mode_value == 1) {
         a->mode = P1_MODE_1988_NORMAL;
         if (p1_pres_decode(P1_PPDU_CP, sp->ud, sp->ud_len, &a->cp, &why))
             return proto_fail(a, why);
@@ -303,7 +309,7 @@ int p1_assoc_bind_accept(struct p1_assoc *a, const struct p1_bind *ours)
     mg_buf_init(&rt, 0);
     mg_buf_init(&acse, 0);
     mg_buf_init(&ud, 0);
-    int rc = p1_bind_encode(&bind, 17, a->mode == P1_MODE_1984, ours);
+    int rc = p1_bind_encode(&bind, 17, !x410(a), ours);
     if (!rc)
         rc = p1_rtse_rtoac(&rt, x410(a), a->checkpoint, a->window, bind.data, bind.len);
     if (!rc && !x410(a)) {
@@ -349,10 +355,15 @@ int p1_assoc_bind_refuse(struct p1_assoc *a, long bind_error)
                       : bind_error == P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE
                           ? P1_RTS_UNACCEPTABLE_DIALOGUE_MODE
                           : P1_RTS_VALIDATION_FAILURE;
-        rc = p1_rtse_rtorj(&ud, 1, reason, NULL, 0);
+        /* 1988 in X.410 mode also says which bind error (RTORJ's userDataRJ, as PRefuse
+         * is the same SET); a 1984 PRefuse has the reason only. */
+        if (bind_error >= 0 && a->mode == P1_MODE_1988_X410)
+            rc = p1_bind_error_encode(&err, 0, bind_error);
+        if (!rc)
+            rc = p1_rtse_rtorj(&ud, 1, reason, err.len ? err.data : NULL, err.len);
     } else {
         if (bind_error >= 0)
-            rc = p1_bind_error_encode(&err, bind_error);
+            rc = p1_bind_error_encode(&err, 1, bind_error);
         if (!rc)
             rc = p1_rtse_rtorj(&rt, 0, bind_error == -2 ? P1_RTS_CANNOT_RECOVER : -1,
                                bind_error >= 0 ? err.data : NULL, err.len);

@@ -11,7 +11,7 @@ static int put_string(struct mg_buf *b, uint8_t id, const char *s)
     return p1_ber_put(b, id, s, strlen(s));
 }
 
-int p1_bind_encode(struct mg_buf *b, int kind, int y1984, const struct p1_bind *v)
+int p1_bind_encode(struct mg_buf *b, int kind, int wrapped, const struct p1_bind *v)
 {
     size_t start = b->len;
     int rc;
@@ -26,9 +26,9 @@ int p1_bind_encode(struct mg_buf *b, int kind, int y1984, const struct p1_bind *
         if (!rc && v->has_password)
             rc = p1_ber_wrap(b, cred, 0xa1);
         if (!rc)
-            rc = p1_ber_wrap(b, start, y1984 ? 0x31 : 0xa1);
+            rc = p1_ber_wrap(b, start, 0xa1);
     }
-    if (!rc && !y1984)
+    if (!rc && wrapped)
         rc = p1_ber_wrap(b, start, (uint8_t)(0xa0 | kind));
     return rc;
 }
@@ -104,11 +104,11 @@ bad:
     return MG_EPROTO;
 }
 
-int p1_bind_error_encode(struct mg_buf *b, long err)
+int p1_bind_error_encode(struct mg_buf *b, int wrapped, long err)
 {
     size_t start = b->len;
     int rc = p1_ber_put_int(b, 0x02, err);
-    return rc ? rc : p1_ber_wrap(b, start, 0xb2);
+    return rc || !wrapped ? rc : p1_ber_wrap(b, start, 0xb2);
 }
 
 int p1_bind_error_decode(const uint8_t *p, size_t n, long *err)

@@ -1,7 +1,8 @@
 /* p1_bind: the MTA bind of X.411 (MTABindArgument, MTABindResult, MTABindError) as carried in
- * RTSE connection data, and the check of a peer's credentials. 1988 forms are wrapped as the
- * bind operation ([16] argument, [17] result, [18] error); the 1984 form is the bare SET.
- * Names and simple passwords only (strong credentials are refused). */
+ * RTSE connection data, and the check of a peer's credentials. In normal mode the bind is a
+ * remote operation and its values are wrapped ([16] argument, [17] result, [18] error); in
+ * X.410 mode (1988-x410 and 1984) they are bare, the application protocol number saying
+ * what they are. Names and simple passwords only (strong credentials are refused). */
 #ifndef P1_BIND_H
 #define P1_BIND_H
 
@@ -24,10 +25,10 @@ struct p1_bind {
     int has_password;
 };
 
-/* kind: 16 argument, 17 result. y1984: the 1984 bare SET. */
-int p1_bind_encode(struct mg_buf *b, int kind, int y1984, const struct p1_bind *v);
+/* kind: 16 argument, 17 result; wrapped: in the bind operation's [kind] (normal mode). */
+int p1_bind_encode(struct mg_buf *b, int kind, int wrapped, const struct p1_bind *v);
 int p1_bind_decode(const uint8_t *p, size_t n, struct p1_bind *out, const char **why);
-int p1_bind_error_encode(struct mg_buf *b, long err);
+int p1_bind_error_encode(struct mg_buf *b, int wrapped, long err);
 int p1_bind_error_decode(const uint8_t *p, size_t n, long *err);
 /* 0 when got names expect_name and carries expect_password (NULL: none required), else
  * P1_BIND_ERR_AUTHENTICATION with *why. Compares in constant time over the password. */

@@ -134,11 +134,22 @@ int p1_rtse_decode_x410(enum p1_rtse_type want, const uint8_t *p, size_t n, stru
         if (f.id == 0x80 && want == P1_RTORJ) {
             if (p1_ber_int(&f, &out->reason))
                 goto bad;
-        } else if (f.id == 0x80) {
+        } else if (f.id == 0x80 || f.id == 0xa0) {
+            /* DataTransferSyntax x409(0), the only one: ISO 8823's X.410-1984 mode selector
+             * { [0] 0 } (what X.410 MTAs send), or a bare [0] 0. */
+            struct p1_tlv in = f;
             long syntax;
-            if (p1_ber_int(&f, &syntax) || syntax != 0)
-                goto bad; /* DataTransferSyntax x409(0) is the only one */
-        } else if (f.id == 0xa1 && want != P1_RTORJ) {
+            if (f.id == 0xa0 && p1_ber_find(&f, 0x80, &in) != 1)
+                goto bad;
+            if (p1_ber_int(&in, &syntax) || syntax != 0)
+                goto bad;
+        } else if (f.id == 0xa1 && want == P1_RTORJ) {
+            struct p1_tlv in;
+            if (p1_ber_read(f.v, f.len, &in) || in.total != f.len)
+                goto bad;
+            out->data = f.v;
+            out->len = f.len;
+        } else if (f.id == 0xa1) {
             if (members(&f, out, want == P1_RTORQ ? 0xa3 : 0xa2))
                 goto bad;
             have_ud = 1;
@@ -172,7 +183,9 @@ static int put_members(struct mg_buf *b, long checkpoint, long window, long dial
     return rc;
 }
 
-static const uint8_t x409_syntax[] = {0x80, 0x01, 0x00};
+/* The X.410 DataTransferSyntax x409 as a set: byte for byte ISO 8823's mode selector of the
+ * X.410-1984 mode, so PConnect/PAccept are also CP/CPA PPDUs of that mode. */
+static const uint8_t x409_syntax[] = {0xa0, 0x03, 0x80, 0x01, 0x00};
 
 int p1_rtse_rtorq(struct mg_buf *b, int x410, long checkpoint, long window, long dialogue,
                   long app_protocol, const uint8_t *open, size_t len)
@@ -180,10 +193,12 @@ int p1_rtse_rtorq(struct mg_buf *b, int x410, long checkpoint, long window, long
     size_t start = b->len;
     int rc = x410 ? mg_buf_append(b, x409_syntax, sizeof x409_syntax) : 0;
     size_t ud = b->len;
+    /* applicationProtocol first and always (BER lets a SET's members come in any order, and
+     * a DEFAULT be sent): a reader that dispatches the bind by it sees it before the bind. */
+    if (!rc && x410)
+        rc = p1_ber_put_int(b, 0x84, app_protocol);
     if (!rc)
         rc = put_members(b, checkpoint, window, dialogue, 0xa3, open, len);
-    if (!rc && x410 && app_protocol != P1_APP_PROTOCOL_1984)
-        rc = p1_ber_put_int(b, 0x84, app_protocol);
     if (!rc && x410)
         rc = p1_ber_wrap(b, ud, 0xa1);
     return rc ? rc : p1_ber_wrap(b, start, x410 ? 0x31 : 0xb0);
@@ -206,15 +221,13 @@ int p1_rtse_rtorj(struct mg_buf *b, int x410, long reason, const uint8_t *user, 
 {
     size_t start = b->len;
     int rc = 0;
-    if (x410) {
-        rc = p1_ber_put_int(b, 0x80, reason < 0 ? P1_RTS_VALIDATION_FAILURE : reason);
-        return rc ? rc : p1_ber_wrap(b, start, 0x31);
-    }
+    if (x410 && reason < 0)
+        reason = P1_RTS_VALIDATION_FAILURE;
     if (reason >= 0)
         rc = p1_ber_put_int(b, 0x80, reason);
     if (!rc && user)
         rc = p1_ber_put(b, 0xa1, user, len);
-    return rc ? rc : p1_ber_wrap(b, start, 0xb2);
+    return rc ? rc : p1_ber_wrap(b, start, x410 ? 0x31 : 0xb2);
 }
 
 int p1_rtse_rtab(struct mg_buf *b, long reason)

@@ -753,17 +753,18 @@ static void bind_roundtrip_and_check(void **state)
     struct p1_bind in = {1, "MIXGATE", "s3cret", 1}, out;
     static const struct {
         const char *name;
-        int kind, y1984;
-    } forms[] = {{"argument-1988", 16, 0}, {"result-1988", 17, 0}, {"argument-1984", 16, 1}};
+        int kind, wrapped;
+    } forms[] = {{"argument-normal", 16, 1}, {"result-normal", 17, 1}, {"argument-x410", 16, 0},
+                 {"result-x410", 17, 0}};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         struct mg_buf b;
         mg_buf_init(&b, 0);
-        assert_int_equal(p1_bind_encode(&b, forms[i].kind, forms[i].y1984, &in), 0);
+        assert_int_equal(p1_bind_encode(&b, forms[i].kind, forms[i].wrapped, &in), 0);
         const char *why;
         assert_int_equal(p1_bind_decode(b.data, b.len, &out, &why), 0);
         assert_string_equal(out.name, "MIXGATE");
         assert_string_equal(out.password, "s3cret");
-        if (forms[i].kind == 16 && !forms[i].y1984) {
+        if (forms[i].kind == 16 && forms[i].wrapped) {
             MTA_Bind_Invoke_t *x = NULL;
             assert_int_equal(mg_asn1_decode_MTA_Bind_Invoke(b.data, b.len, &x, NULL), 0);
             mg_asn1_free_MTA_Bind_Invoke(x);
