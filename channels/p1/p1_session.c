@@ -236,6 +236,8 @@ int p1_session_parse(const uint8_t *tsdu, size_t len, struct p1_spdu *out, size_
 static int put_li(struct mg_buf *b, size_t li)
 {
     uint8_t h[3];
+    if (li > 0xffff)
+        return MG_ETOOBIG;
     if (li < 255) {
         h[0] = (uint8_t)li;
         return mg_buf_append(b, h, 1);
