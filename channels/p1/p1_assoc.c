@@ -121,7 +121,8 @@ static int send_spdu(struct p1_assoc *a, uint8_t cat0, const struct p1_spdu *sp)
 
 static void end_transfers(struct p1_assoc *a)
 {
-    a->tx_active = a->tx_ended = 0;
+    a->tx_active = a->tx_ended = a->tx_discarding = 0;
+    a->rx_failed = 0;
     a->tx_apdu = NULL;
     p1_chain_reset(&a->tx_src);
     a->rx_active = a->rx_wait_durable = 0;
@@ -484,7 +485,8 @@ static int serial_spdu(struct p1_assoc *a, uint8_t cat0, uint8_t si, unsigned lo
 /* Send chunks while the window allows; after the last one, the activity end. */
 static int pump(struct p1_assoc *a)
 {
-    while (a->tx_active && !a->tx_ended && a->sess.vm - a->sess.va < (unsigned long)a->window) {
+    while (a->tx_active && !a->tx_ended && !a->tx_discarding &&
+           a->sess.vm - a->sess.va < (unsigned long)a->window) {
         size_t k = a->tx_total - a->tx_off;
         if (k > a->tx_chunk)
             k = a->tx_chunk;
@@ -783,12 +785,23 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
             return proto_fail(a, "DATA outside a transfer activity");
         if (user_value(a, sp, &v, &n))
             return proto_fail(a, "DATA that is not one RTTR in the RTSE context");
+        if (a->rx_failed)
+            return 0; /* dropped until the sender's discard */
         rc = x410(a) ? p1_reasm_append(&a->rx, v, n) : p1_rtse_rttr_collect(v, n, &a->rx);
         if (rc == MG_ETOOBIG) {
-            send_abort(a, 0);
-            abort_ind(a, "transferred APDU larger than the limit of %zu octets",
-                      a->cfg.max_apdu);
-            return rc;
+            /* Refuse this transfer, keep the association: exception report, then the
+             * sender discards the activity. */
+            struct p1_spdu ed;
+            memset(&ed, 0, sizeof ed);
+            ed.si = P1_SI_ED;
+            ed.has_reason = 1;
+            ed.reason = 0;
+            a->rx_failed = 1;
+            p1_reasm_reset(&a->rx);
+            struct p1_ind *i = push(a, P1_IND_TRANSFER_DISCARDED);
+            snprintf(i->reason, sizeof i->reason,
+                     "transferred APDU larger than the limit of %zu octets", a->cfg.max_apdu);
+            return send_spdu(a, P1_SI_PT, &ed);
         }
         if (rc)
             return proto_fail(a, "malformed RTTR");
@@ -802,13 +815,19 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
     case P1_SI_AE: /* also MAP: only activity end is used by RTSE */
         if (!a->rx_active || a->rx_wait_durable)
             return proto_fail(a, "ACTIVITY END / MAJOR SYNC outside a transfer activity");
+        if (a->rx_failed)
+            return 0; /* the exception report crossed it: the discard follows */
         return on_activity_end(a, sp);
     case P1_SI_AD:
     case P1_SI_AI:
         if (!a->rx_active)
             return proto_fail(a, "ACTIVITY DISCARD/INTERRUPT outside an activity");
         /* The sender gave up on this transfer: forget what arrived, confirm. */
-        a->rx_active = a->rx_wait_durable = 0;
+        if (!a->rx_failed) {
+            struct p1_ind *i = push(a, P1_IND_TRANSFER_DISCARDED);
+            snprintf(i->reason, sizeof i->reason, "the sender discarded the transfer");
+        }
+        a->rx_active = a->rx_wait_durable = a->rx_failed = 0;
         a->sess.in_activity = 0;
         p1_reasm_reset(&a->rx);
         {
@@ -820,24 +839,50 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
     case P1_SI_MIA:
         if (!a->tx_active)
             return proto_fail(a, "MINOR SYNC ACK without a transfer");
+        if (a->tx_discarding)
+            return 0;
         if (sp->has_serial && sp->serial + 1 > a->sess.va && sp->serial < a->sess.vm)
             a->sess.va = sp->serial + 1;
         return pump(a);
     case P1_SI_AEA:
         if (!a->tx_active || !a->tx_ended)
             return proto_fail(a, "ACTIVITY END ACK without an activity end");
+        if (a->tx_discarding)
+            return 0;
         a->tx_active = a->tx_ended = 0;
         a->tx_apdu = NULL;
         a->sess.in_activity = 0;
         p1_chain_reset(&a->tx_src);
         push(a, P1_IND_TRANSFER_CONFIRMED);
         return 0;
-    case P1_SI_ADA:
+    case P1_SI_ADA: {
+        if (!a->tx_discarding)
+            return 0;
+        struct p1_ind *i = push(a, P1_IND_TRANSFER_REFUSED);
+        snprintf(i->reason, sizeof i->reason,
+                 "the peer reported an exception (reason %ld) and the transfer was discarded",
+                 a->tx_exception);
+        a->tx_active = a->tx_ended = a->tx_discarding = 0;
+        a->tx_apdu = NULL;
+        a->sess.in_activity = 0;
+        p1_chain_reset(&a->tx_src);
         return 0;
-    case P1_SI_ED:
-        send_abort(a, 0);
-        abort_ind(a, "peer reported an exception (reason %d)", sp->has_reason ? sp->reason : -1);
-        return MG_EPROTO;
+    }
+    case P1_SI_ED: {
+        if (!a->tx_active)
+            return proto_fail(a, "exception report without a transfer");
+        if (a->tx_discarding)
+            return 0;
+        /* The receiver cannot take this APDU: discard the activity. */
+        struct p1_spdu ad;
+        memset(&ad, 0, sizeof ad);
+        ad.si = P1_SI_AD;
+        ad.has_reason = 1;
+        ad.reason = 0;
+        a->tx_exception = sp->has_reason ? sp->reason : -1;
+        a->tx_discarding = 1;
+        return send_spdu(a, P1_SI_GT, &ad);
+    }
     default:
         return proto_fail(a, "unexpected session SPDU in the data phase");
     }

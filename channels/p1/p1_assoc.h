@@ -5,7 +5,10 @@
  * answers a bind the caller decides on and delivers each transferred MTS-APDU, confirming it
  * (activity end acknowledged) only when the caller says it is durable; the initiator binds,
  * transfers APDUs one at a time inside activities with checkpoints and a window, and releases.
- * Modes: 1988-normal (presentation + ACSE + RTSE), 1988-x410 and 1984 (RTS over session). */
+ * Modes: 1988-normal (presentation + ACSE + RTSE), 1988-x410 and 1984 (RTS over session).
+ * A transfer the receiver cannot take (larger than its APDU limit) is refused the RTSE way:
+ * the receiver reports an exception, the sender discards the activity, and the association
+ * goes on. */
 #ifndef P1_ASSOC_H
 #define P1_ASSOC_H
 
@@ -48,7 +51,12 @@ enum p1_ind_type {
     P1_IND_TURN_PLEASE,         /* the peer asks for the turn (priority) */
     P1_IND_TURN_RECEIVED,       /* we hold the turn now */
     P1_IND_RELEASED,            /* orderly release done: close after flushing out */
-    P1_IND_ABORTED              /* reason says why: close after flushing out */
+    P1_IND_ABORTED,             /* reason says why: close after flushing out */
+    P1_IND_TRANSFER_REFUSED,    /* sender: the peer reported an exception and we discarded
+                                 * the activity; the APDU was not taken (reason), the
+                                 * association stays open */
+    P1_IND_TRANSFER_DISCARDED   /* receiver: a transfer was dropped (our limit, or the
+                                 * sender discarded it): reason */
 };
 
 struct p1_ind {
@@ -83,10 +91,13 @@ struct p1_assoc {
     struct p1_ppdu cp;          /* responder: the peer's context list (for CPA/CPR) */
     /* Receiving a transfer. */
     int rx_active, rx_wait_durable;
+    int rx_failed;              /* exception reported: drop the rest until the discard */
     unsigned long rx_serial;
     struct p1_reasm rx;
     /* Sending a transfer. */
     int tx_active, tx_ended;
+    int tx_discarding;          /* activity discard sent, waiting for its acknowledgement */
+    long tx_exception;          /* the peer's exception reason */
     const uint8_t *tx_apdu;     /* borrowed from the caller until confirmed or aborted */
     size_t tx_len, tx_off, tx_total, tx_chunk;
     struct p1_chain tx_src;     /* EXTERNAL header + the borrowed APDU */

@@ -80,6 +80,14 @@ void ptu_side_events(struct ptu_side *s)
         case P1_IND_TURN_PLEASE: s->turn_please++; break;
         case P1_IND_TURN_RECEIVED: s->turn_received++; break;
         case P1_IND_RELEASED: s->released++; break;
+        case P1_IND_TRANSFER_REFUSED:
+            s->transfer_refused++;
+            snprintf(s->abort_reason, sizeof s->abort_reason, "%s", ind.reason);
+            break;
+        case P1_IND_TRANSFER_DISCARDED:
+            s->transfer_discarded++;
+            snprintf(s->abort_reason, sizeof s->abort_reason, "%s", ind.reason);
+            break;
         case P1_IND_ABORTED:
             s->aborted++;
             snprintf(s->abort_reason, sizeof s->abort_reason, "%s", ind.reason);

@@ -21,7 +21,7 @@ struct ptu_side {
     int defer_durable;                          /* APDUs: 1 = leave them unacknowledged */
     /* What happened. */
     int bind_requests, bind_accepted, bind_refused, apdus, confirmed, released, aborted;
-    int turn_please, turn_received;
+    int turn_please, turn_received, transfer_refused, transfer_discarded;
     long bind_error;
     char abort_reason[160];
     struct p1_bind peer_bind;
