@@ -8,6 +8,7 @@
 
 #include "mg_err.h"
 #include "p1_acse.h"
+#include "p1_assoc_int.h"
 #include "p1_ber.h"
 
 #define DEFAULT_MAX_TSDU (1u << 20)
@@ -31,7 +32,7 @@ const char *p1_mode_name(enum p1_mode m)
     return m == P1_MODE_1988_NORMAL ? "1988-normal" : m == P1_MODE_1988_X410 ? "1988-x410" : "1984";
 }
 
-static int x410(const struct p1_assoc *a)
+int p1_assoc_x410(const struct p1_assoc *a)
 {
     return a->mode != P1_MODE_1988_NORMAL;
 }
@@ -66,7 +67,7 @@ void p1_assoc_free(struct p1_assoc *a)
     p1_reasm_free(&a->rx);
 }
 
-static struct p1_ind *push(struct p1_assoc *a, enum p1_ind_type type)
+struct p1_ind *p1_assoc_push(struct p1_assoc *a, enum p1_ind_type type)
 {
     if (a->ind_count == P1_ASSOC_MAX_IND) /* a caller not reading them: keep the first ones */
         return memset(&a->ind_scratch, 0, sizeof a->ind_scratch);
@@ -102,7 +103,7 @@ static int send_tsdu(struct p1_assoc *a, const struct mg_buf *b)
 }
 
 /* Encode SPDU (optionally preceded by a category 0 GT/PT) and send it. */
-static int send_spdu(struct p1_assoc *a, uint8_t cat0, const struct p1_spdu *sp)
+int p1_assoc_send_spdu(struct p1_assoc *a, uint8_t cat0, const struct p1_spdu *sp)
 {
     struct mg_buf b;
     mg_buf_init(&b, 0);
@@ -129,11 +130,9 @@ static void end_transfers(struct p1_assoc *a)
     p1_reasm_reset(&a->rx);
 }
 
-static void abort_ind(struct p1_assoc *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void abort_ind(struct p1_assoc *a, const char *fmt, ...)
+void p1_assoc_abort_ind(struct p1_assoc *a, const char *fmt, ...)
 {
-    struct p1_ind *i = push(a, P1_IND_ABORTED);
+    struct p1_ind *i = p1_assoc_push(a, P1_IND_ABORTED);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(i->reason, sizeof i->reason, fmt, ap);
@@ -143,7 +142,7 @@ static void abort_ind(struct p1_assoc *a, const char *fmt, ...)
 }
 
 /* Send an abort: user abort with ABRT(RTAB) in normal mode, else a bare session abort. */
-static void send_abort(struct p1_assoc *a, int protocol_error)
+void p1_assoc_send_abort(struct p1_assoc *a, int protocol_error)
 {
     if (a->state == P1_AS_CLOSED || a->state == P1_AS_IDLE)
         return;
@@ -160,7 +159,7 @@ static void send_abort(struct p1_assoc *a, int protocol_error)
     struct mg_buf ud, tmp;
     mg_buf_init(&ud, 0);
     mg_buf_init(&tmp, 0);
-    if (!protocol_error && !x410(a) && a->state >= P1_AS_OPEN) {
+    if (!protocol_error && !p1_assoc_x410(a) && a->state >= P1_AS_OPEN) {
         if (p1_rtse_rtab(&tmp, 2) == 0) { /* abortReason userError... (2 = userError) */
             struct mg_buf ab;
             mg_buf_init(&ab, 0);
@@ -173,52 +172,16 @@ static void send_abort(struct p1_assoc *a, int protocol_error)
             mg_buf_free(&ab);
         }
     }
-    (void)send_spdu(a, 0, &sp);
+    (void)p1_assoc_send_spdu(a, 0, &sp);
     mg_buf_free(&ud);
     mg_buf_free(&tmp);
 }
 
-static int proto_fail(struct p1_assoc *a, const char *what)
+int p1_assoc_proto_fail(struct p1_assoc *a, const char *what)
 {
-    send_abort(a, 1);
-    abort_ind(a, "protocol error: %s", what);
+    p1_assoc_send_abort(a, 1);
+    p1_assoc_abort_ind(a, "protocol error: %s", what);
     return MG_EPROTO;
-}
-
-/* ---- connection establishment ---- */
-
-static int send_cn(struct p1_assoc *a)
-{
-    struct mg_buf bind, rt, acse, ud;
-    mg_buf_init(&bind, 0);
-    mg_buf_init(&rt, 0);
-    mg_buf_init(&acse, 0);
-    mg_buf_init(&ud, 0);
-    int rc = p1_bind_encode(&bind, 16, !x410(a), &a->cfg.bind);
-    if (!rc)
-        rc = p1_rtse_rtorq(&rt, x410(a), a->cfg.checkpoint_kib, a->cfg.window, a->cfg.dialogue,
-                           a->mode == P1_MODE_1984 ? P1_APP_PROTOCOL_1984 : P1_APP_PROTOCOL_1988,
-                           bind.data, bind.len);
-    if (!rc && !x410(a)) {
-        rc = p1_acse_aarq(&acse, P1_PCTX_RTSE, rt.data, rt.len);
-        if (!rc)
-            rc = p1_pres_cp(&ud, &a->cfg.calling_psel, &a->cfg.called_psel, acse.data, acse.len);
-    } else if (!rc) {
-        rc = mg_buf_append(&ud, rt.data, rt.len);
-    }
-    if (!rc) {
-        struct p1_spdu sp;
-        p1_session_cn_fields(&sp, &a->cfg.calling_ssel, &a->cfg.called_ssel);
-        sp.has_ud = 1;
-        sp.ud = ud.data;
-        sp.ud_len = ud.len;
-        rc = send_spdu(a, 0, &sp);
-    }
-    mg_buf_free(&bind);
-    mg_buf_free(&rt);
-    mg_buf_free(&acse);
-    mg_buf_free(&ud);
-    return rc;
 }
 
 int p1_assoc_start(struct p1_assoc *a)
@@ -227,247 +190,6 @@ int p1_assoc_start(struct p1_assoc *a)
         return MG_ESTATE;
     a->state = P1_AS_WAIT_CC;
     return p1_tpkt_connect(&a->tpkt, &a->cfg.calling_tsel, &a->cfg.called_tsel, &a->out);
-}
-
-/* Responder: a CONNECT SPDU. */
-static int on_cn(struct p1_assoc *a, const struct p1_spdu *sp)
-{
-    const char *why = NULL;
-    if (sp->has_overflow)
-        return proto_fail(a, "CONNECT with data overflow (CDO) is not supported");
-    uint16_t req = sp->has_req ? sp->requirements : P1_SUR_DUPLEX;
-    uint16_t need = P1_SUR_HALF_DUPLEX | P1_SUR_MINOR_SYNC | P1_SUR_ACTIVITY;
-    if ((req & need) != need)
-        return proto_fail(a, "session requirements lack half duplex, minor sync or activities");
-    if (!sp->has_ud)
-        return proto_fail(a, "CONNECT without user data");
-    struct p1_tlv top, first;
-    size_t off = 0;
-    if (p1_ber_read(sp->ud, sp->ud_len, &top) || p1_ber_next(&top, &off, &first) != 1)
-        return proto_fail(a, "CONNECT user data is not BER");
-    struct p1_rtse rq;
-    /* The mode selector says which: normal mode (1) is a CP, X.410-1984 mode (0) is
-     * PConnect; a bare [0] 0 (the other PConnect form) is X.410 too. */
-    struct p1_tlv mv;
-    long mode_value = 0;
-    if (first.id == 0xa0 && p1_ber_find(&first, 0x80, &mv) == 1)
-        (void)p1_ber_int(&mv, &mode_value);
-    if (first.id == 0xa0 && mode_value == 1) {
-        a->mode = P1_MODE_1988_NORMAL;
-        if (p1_pres_decode(P1_PPDU_CP, sp->ud, sp->ud_len, &a->cp, &why))
-            return proto_fail(a, why);
-        a->pc_acse = p1_pres_ctx_of(&a->cp, P1_ASN_ACSE);
-        a->pc_rtse = p1_pres_ctx_of(&a->cp, P1_ASN_RTSE);
-        a->pc_mtse = p1_pres_ctx_of(&a->cp, P1_ASN_MTSE);
-        if (a->pc_acse < 0 || a->pc_rtse < 0 || a->pc_mtse < 0)
-            return proto_fail(a, "CP lacks the ACSE, RTSE or MTSE context with BER");
-        struct p1_acse aarq;
-        if (a->cp.npdv != 1 || a->cp.pdv[0].pcid != a->pc_acse)
-            return proto_fail(a, "CP user data is not one ACSE PDV");
-        if (p1_acse_decode(a->cp.pdv[0].v, a->cp.pdv[0].len, &aarq, &why))
-            return proto_fail(a, why);
-        if (aarq.type != P1_AARQ || !aarq.mts_transfer)
-            return proto_fail(a, "AARQ without the MTS-transfer application context");
-        if (!aarq.ui || aarq.ui_pcid != a->pc_rtse)
-            return proto_fail(a, "AARQ without an RTORQ");
-        if (p1_rtse_decode(aarq.ui, aarq.ui_len, &rq, &why))
-            return proto_fail(a, why);
-        if (rq.type != P1_RTORQ)
-            return proto_fail(a, "AARQ user information is not an RTORQ");
-    } else {
-        if (p1_rtse_decode_x410(P1_RTORQ, sp->ud, sp->ud_len, &rq, &why))
-            return proto_fail(a, why);
-        a->mode = rq.app_protocol == P1_APP_PROTOCOL_1984 ? P1_MODE_1984 : P1_MODE_1988_X410;
-    }
-    a->sess.requirements = req & P1_SUR_RTSE;
-    a->checkpoint = rq.checkpoint;
-    if (a->cfg.checkpoint_kib > 0 && (a->checkpoint == 0 || a->checkpoint > a->cfg.checkpoint_kib))
-        a->checkpoint = rq.checkpoint == 0 ? 0 : a->cfg.checkpoint_kib;
-    a->window = rq.window < a->cfg.window ? rq.window : a->cfg.window;
-    a->dialogue = rq.dialogue;
-    a->state = P1_AS_WAIT_BIND_ANSWER;
-    if (rq.recover) {
-        /* Recovery of an interrupted transfer is not offered: refuse as RTSE says. */
-        return p1_assoc_bind_refuse(a, -2);
-    }
-    struct p1_ind *i = push(a, P1_IND_BIND_REQUEST);
-    if (p1_bind_decode(rq.data, rq.len, &i->bind, &why)) {
-        a->ind_count--;
-        return proto_fail(a, why);
-    }
-    i->checkpoint = a->checkpoint;
-    i->window = a->window;
-    i->dialogue = a->dialogue;
-    return 0;
-}
-
-int p1_assoc_bind_accept(struct p1_assoc *a, const struct p1_bind *ours)
-{
-    if (a->state != P1_AS_WAIT_BIND_ANSWER)
-        return MG_ESTATE;
-    struct mg_buf bind, rt, acse, ud;
-    mg_buf_init(&bind, 0);
-    mg_buf_init(&rt, 0);
-    mg_buf_init(&acse, 0);
-    mg_buf_init(&ud, 0);
-    int rc = p1_bind_encode(&bind, 17, !x410(a), ours);
-    if (!rc)
-        rc = p1_rtse_rtoac(&rt, x410(a), a->checkpoint, a->window, bind.data, bind.len);
-    if (!rc && !x410(a)) {
-        rc = p1_acse_aare(&acse, 0, 0, a->pc_rtse, rt.data, rt.len);
-        if (!rc)
-            rc = p1_pres_cpa(&ud, &a->cp, &a->cfg.called_psel, acse.data, acse.len);
-    } else if (!rc) {
-        rc = mg_buf_append(&ud, rt.data, rt.len);
-    }
-    if (!rc) {
-        struct p1_spdu sp;
-        p1_session_ac_fields(&sp, a->sess.requirements, &a->cfg.called_ssel);
-        sp.has_ud = 1;
-        sp.ud = ud.data;
-        sp.ud_len = ud.len;
-        rc = send_spdu(a, 0, &sp);
-    }
-    mg_buf_free(&bind);
-    mg_buf_free(&rt);
-    mg_buf_free(&acse);
-    mg_buf_free(&ud);
-    if (rc)
-        return rc;
-    p1_session_connected(&a->sess, a->sess.requirements);
-    a->state = P1_AS_OPEN;
-    return 0;
-}
-
-/* bind_error -2: refuse a recovery (RTORJ cannotRecover, no bind error). */
-int p1_assoc_bind_refuse(struct p1_assoc *a, long bind_error)
-{
-    if (a->state != P1_AS_WAIT_BIND_ANSWER)
-        return MG_ESTATE;
-    struct mg_buf err, rt, acse, ud;
-    mg_buf_init(&err, 0);
-    mg_buf_init(&rt, 0);
-    mg_buf_init(&acse, 0);
-    mg_buf_init(&ud, 0);
-    int rc = 0;
-    if (x410(a)) {
-        long reason = bind_error == -2 ? P1_RTS_CANNOT_RECOVER
-                      : bind_error == P1_BIND_ERR_BUSY ? P1_RTS_BUSY
-                      : bind_error == P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE
-                          ? P1_RTS_UNACCEPTABLE_DIALOGUE_MODE
-                          : P1_RTS_VALIDATION_FAILURE;
-        /* 1988 in X.410 mode also says which bind error (RTORJ's userDataRJ, as PRefuse
-         * is the same SET); a 1984 PRefuse has the reason only. */
-        if (bind_error >= 0 && a->mode == P1_MODE_1988_X410)
-            rc = p1_bind_error_encode(&err, 0, bind_error);
-        if (!rc)
-            rc = p1_rtse_rtorj(&ud, 1, reason, err.len ? err.data : NULL, err.len);
-    } else {
-        if (bind_error >= 0)
-            rc = p1_bind_error_encode(&err, 1, bind_error);
-        if (!rc)
-            rc = p1_rtse_rtorj(&rt, 0, bind_error == -2 ? P1_RTS_CANNOT_RECOVER : -1,
-                               bind_error >= 0 ? err.data : NULL, err.len);
-        if (!rc)
-            rc = p1_acse_aare(&acse, 1, 1, a->pc_rtse, rt.data, rt.len);
-        if (!rc)
-            rc = p1_pres_cpr(&ud, &a->cp, acse.data, acse.len);
-    }
-    if (!rc) {
-        struct p1_spdu sp;
-        memset(&sp, 0, sizeof sp);
-        sp.si = P1_SI_RF;
-        sp.has_td = 1;
-        sp.td = 0x01;
-        sp.has_req = 1;
-        sp.requirements = a->sess.requirements;
-        sp.has_reason = 1;
-        sp.reason = 2; /* rejection by the called SS-user, with user data */
-        sp.has_ud = 1;
-        sp.ud = ud.data;
-        sp.ud_len = ud.len;
-        rc = send_spdu(a, 0, &sp);
-    }
-    mg_buf_free(&err);
-    mg_buf_free(&rt);
-    mg_buf_free(&acse);
-    mg_buf_free(&ud);
-    a->state = P1_AS_CLOSED;
-    return rc;
-}
-
-/* Initiator: ACCEPT or REFUSE. */
-static int on_ac_rf(struct p1_assoc *a, const struct p1_spdu *sp)
-{
-    const char *why = NULL;
-    struct p1_rtse r;
-    int refused = sp->si == P1_SI_RF;
-    if (!sp->has_ud) {
-        if (refused) {
-            abort_ind(a, "session connection refused (reason %d)", sp->has_reason ? sp->reason : -1);
-            return MG_EPROTO;
-        }
-        return proto_fail(a, "ACCEPT without user data");
-    }
-    if (!x410(a)) {
-        struct p1_ppdu pp;
-        if (p1_pres_decode(refused ? P1_PPDU_CPR : P1_PPDU_CPA, sp->ud, sp->ud_len, &pp, &why))
-            return proto_fail(a, why);
-        if (pp.npdv != 1 || pp.pdv[0].pcid != P1_PCTX_ACSE)
-            return proto_fail(a, "CPA/CPR user data is not one ACSE PDV");
-        for (size_t i = 0; !refused && i < pp.nctx; i++)
-            if (pp.ctx[i].result != 0)
-                return proto_fail(a, "the peer rejected a presentation context");
-        struct p1_acse aare;
-        if (p1_acse_decode(pp.pdv[0].v, pp.pdv[0].len, &aare, &why))
-            return proto_fail(a, why);
-        if (aare.type != P1_AARE || !aare.ui || aare.ui_pcid != P1_PCTX_RTSE)
-            return proto_fail(a, "AARE without RTSE user information");
-        if (p1_rtse_decode(aare.ui, aare.ui_len, &r, &why))
-            return proto_fail(a, why);
-        if ((refused || aare.result != 0) != (r.type == P1_RTORJ))
-            return proto_fail(a, "AARE result and RTSE APDU disagree");
-    } else if (p1_rtse_decode_x410(refused ? P1_RTORJ : P1_RTOAC, sp->ud, sp->ud_len, &r, &why)) {
-        return proto_fail(a, why);
-    }
-    struct p1_ind *i = push(a, P1_IND_BIND_RESULT);
-    if (r.type == P1_RTORJ) {
-        i->accepted = 0;
-        if (r.data)
-            (void)p1_bind_error_decode(r.data, r.len, &i->bind_error);
-        else if (r.reason == P1_RTS_VALIDATION_FAILURE)
-            i->bind_error = P1_BIND_ERR_AUTHENTICATION;
-        else if (r.reason == P1_RTS_BUSY)
-            i->bind_error = P1_BIND_ERR_BUSY;
-        else if (r.reason == P1_RTS_UNACCEPTABLE_DIALOGUE_MODE)
-            i->bind_error = P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE;
-        snprintf(i->reason, sizeof i->reason, "bind refused: %s",
-                 p1_bind_error_name(i->bind_error));
-        a->state = P1_AS_CLOSED;
-        return 0;
-    }
-    if (p1_bind_decode(r.data, r.len, &i->bind, &why)) {
-        a->ind_count--;
-        return proto_fail(a, why);
-    }
-    int bad = p1_bind_check(&i->bind, a->cfg.expect_name, a->cfg.expect_password, &why);
-    if (bad) {
-        a->ind_count--;
-        a->state = P1_AS_OPEN;
-        send_abort(a, 0);
-        abort_ind(a, "responder failed authentication: %s", why);
-        return MG_EDENIED;
-    }
-    a->checkpoint = r.checkpoint;
-    a->window = r.window;
-    a->dialogue = a->cfg.dialogue;
-    i->accepted = 1;
-    i->checkpoint = a->checkpoint;
-    i->window = a->window;
-    i->dialogue = a->dialogue;
-    p1_session_connected(&a->sess, sp->has_req ? sp->requirements : P1_SUR_RTSE);
-    a->state = P1_AS_OPEN;
-    return 0;
 }
 
 /* ---- data phase ---- */
@@ -479,7 +201,7 @@ static int serial_spdu(struct p1_assoc *a, uint8_t cat0, uint8_t si, unsigned lo
     sp.si = si;
     sp.has_serial = 1;
     sp.serial = serial;
-    return send_spdu(a, cat0, &sp);
+    return p1_assoc_send_spdu(a, cat0, &sp);
 }
 
 /* Send chunks while the window allows; after the last one, the activity end. */
@@ -493,7 +215,7 @@ static int pump(struct p1_assoc *a)
         struct p1_chain c;
         p1_chain_init(&c);
         int rc = p1_chain_append_range(&c, &a->tx_src, a->tx_off, k);
-        if (!rc && !x410(a)) {
+        if (!rc && !p1_assoc_x410(a)) {
             rc = p1_rtse_prepend_rttr(&c);
             if (!rc)
                 rc = p1_pres_prepend_td(&c, a->pc_rtse);
@@ -529,7 +251,7 @@ int p1_assoc_transfer(struct p1_assoc *a, const uint8_t *apdu, size_t len)
     if (!p1_assoc_can_transfer(a) || len == 0)
         return MG_ESTATE;
     uint8_t h[24];
-    size_t hl = x410(a) ? 0 : p1_rtse_external_hdr(h, a->pc_mtse, len);
+    size_t hl = p1_assoc_x410(a) ? 0 : p1_rtse_external_hdr(h, a->pc_mtse, len);
     p1_chain_reset(&a->tx_src);
     int rc = p1_chain_own(&a->tx_src, h, hl);
     if (!rc)
@@ -562,7 +284,7 @@ int p1_assoc_transfer(struct p1_assoc *a, const uint8_t *apdu, size_t len)
     sp.si = P1_SI_AS;
     sp.actid = actid;
     sp.actid_len = n;
-    rc = send_spdu(a, P1_SI_GT, &sp);
+    rc = p1_assoc_send_spdu(a, P1_SI_GT, &sp);
     if (rc)
         return rc;
     a->sess.in_activity = 1;
@@ -590,7 +312,7 @@ int p1_assoc_give_turn(struct p1_assoc *a)
     struct p1_spdu sp;
     memset(&sp, 0, sizeof sp);
     sp.si = P1_SI_GTC;
-    int rc = send_spdu(a, 0, &sp);
+    int rc = p1_assoc_send_spdu(a, 0, &sp);
     if (!rc)
         a->sess.tokens = 0;
     return rc;
@@ -604,7 +326,7 @@ int p1_assoc_please_turn(struct p1_assoc *a, long priority)
     mg_buf_init(&v, 0);
     mg_buf_init(&ud, 0);
     int rc = p1_rtse_rttp(&v, priority);
-    if (!rc && !x410(a))
+    if (!rc && !p1_assoc_x410(a))
         rc = p1_pres_td(&ud, a->pc_rtse, v.data, v.len);
     else if (!rc)
         rc = mg_buf_append(&ud, v.data, v.len);
@@ -617,7 +339,7 @@ int p1_assoc_please_turn(struct p1_assoc *a, long priority)
         sp.has_ud = 1;
         sp.ud = ud.data;
         sp.ud_len = ud.len;
-        rc = send_spdu(a, 0, &sp);
+        rc = p1_assoc_send_spdu(a, 0, &sp);
     }
     mg_buf_free(&v);
     mg_buf_free(&ud);
@@ -626,14 +348,15 @@ int p1_assoc_please_turn(struct p1_assoc *a, long priority)
 
 int p1_assoc_release(struct p1_assoc *a)
 {
-    if (a->state != P1_AS_OPEN || a->tx_active || a->rx_active ||
+    /* RT-CLOSE: the association-initiator only, holding the turn. */
+    if (!a->cfg.initiator || a->state != P1_AS_OPEN || a->tx_active || a->rx_active ||
         !(a->sess.tokens & P1_TOK_RELEASE))
         return MG_ESTATE;
     struct mg_buf rl, ud;
     mg_buf_init(&rl, 0);
     mg_buf_init(&ud, 0);
     int rc = 0;
-    if (!x410(a)) {
+    if (!p1_assoc_x410(a)) {
         rc = p1_acse_rlrq(&rl);
         if (!rc)
             rc = p1_pres_td(&ud, a->pc_acse, rl.data, rl.len);
@@ -647,7 +370,7 @@ int p1_assoc_release(struct p1_assoc *a)
         sp.has_ud = ud.len > 0;
         sp.ud = ud.data;
         sp.ud_len = ud.len;
-        rc = send_spdu(a, 0, &sp);
+        rc = p1_assoc_send_spdu(a, 0, &sp);
     }
     mg_buf_free(&rl);
     mg_buf_free(&ud);
@@ -660,8 +383,8 @@ int p1_assoc_abort(struct p1_assoc *a, const char *reason)
 {
     if (a->state == P1_AS_CLOSED)
         return MG_ESTATE;
-    send_abort(a, 0);
-    abort_ind(a, "%s", reason);
+    p1_assoc_send_abort(a, 0);
+    p1_assoc_abort_ind(a, "%s", reason);
     return 0;
 }
 
@@ -675,12 +398,12 @@ static int on_release(struct p1_assoc *a, const struct p1_spdu *sp)
 {
     const char *why = NULL;
     if (a->tx_active || a->rx_active)
-        return proto_fail(a, "release during a transfer");
+        return p1_assoc_proto_fail(a, "release during a transfer");
     struct mg_buf rl, ud;
     mg_buf_init(&rl, 0);
     mg_buf_init(&ud, 0);
     int rc = 0;
-    if (!x410(a)) {
+    if (!p1_assoc_x410(a)) {
         struct p1_ppdu pp;
         struct p1_acse rq;
         if (!sp->has_ud || p1_pres_decode(P1_PPDU_TD, sp->ud, sp->ud_len, &pp, &why) ||
@@ -688,7 +411,7 @@ static int on_release(struct p1_assoc *a, const struct p1_spdu *sp)
             p1_acse_decode(pp.pdv[0].v, pp.pdv[0].len, &rq, &why) || rq.type != P1_RLRQ) {
             mg_buf_free(&rl);
             mg_buf_free(&ud);
-            return proto_fail(a, why ? why : "FINISH without an RLRQ");
+            return p1_assoc_proto_fail(a, why ? why : "FINISH without an RLRQ");
         }
         rc = p1_acse_rlre(&rl);
         if (!rc)
@@ -701,11 +424,11 @@ static int on_release(struct p1_assoc *a, const struct p1_spdu *sp)
         dn.has_ud = ud.len > 0;
         dn.ud = ud.data;
         dn.ud_len = ud.len;
-        rc = send_spdu(a, 0, &dn);
+        rc = p1_assoc_send_spdu(a, 0, &dn);
     }
     mg_buf_free(&rl);
     mg_buf_free(&ud);
-    push(a, P1_IND_RELEASED);
+    p1_assoc_push(a, P1_IND_RELEASED);
     a->state = P1_AS_CLOSED;
     return rc;
 }
@@ -714,7 +437,7 @@ static int on_release(struct p1_assoc *a, const struct p1_spdu *sp)
 static void on_peer_abort(struct p1_assoc *a, const struct p1_spdu *sp)
 {
     long reason = -1;
-    if (sp->has_ud && !x410(a)) {
+    if (sp->has_ud && !p1_assoc_x410(a)) {
         struct p1_ppdu pp;
         struct p1_acse ab;
         struct p1_rtse r;
@@ -724,7 +447,7 @@ static void on_peer_abort(struct p1_assoc *a, const struct p1_spdu *sp)
             p1_rtse_decode(ab.ui, ab.ui_len, &r, &why) == 0 && r.type == P1_RTAB)
             reason = r.reason;
     }
-    abort_ind(a, "peer aborted the association (session td=0x%02x, RTAB reason %ld)",
+    p1_assoc_abort_ind(a, "peer aborted the association (session td=0x%02x, RTAB reason %ld)",
               sp->has_td ? sp->td : 0, reason);
 }
 
@@ -733,7 +456,7 @@ static int user_value(struct p1_assoc *a, const struct p1_spdu *sp, const uint8_
 {
     if (!sp->has_ud || sp->ud_len == 0)
         return MG_EPROTO;
-    if (x410(a)) {
+    if (p1_assoc_x410(a)) {
         *v = sp->ud;
         *n = sp->ud_len;
         return 0;
@@ -752,14 +475,14 @@ static int on_activity_end(struct p1_assoc *a, const struct p1_spdu *sp)
 {
     const uint8_t *apdu = a->rx.b.data;
     size_t len = a->rx.b.len;
-    if (!x410(a) && p1_rtse_external_value(apdu, len, &apdu, &len))
-        return proto_fail(a, "transferred data is not an EXTERNAL holding one APDU");
+    if (!p1_assoc_x410(a) && p1_rtse_external_value(apdu, len, &apdu, &len))
+        return p1_assoc_proto_fail(a, "transferred data is not an EXTERNAL holding one APDU");
     struct p1_tlv t;
     if (len == 0 || p1_ber_read(apdu, len, &t) || t.total != len)
-        return proto_fail(a, "transferred APDU is not one BER value");
+        return p1_assoc_proto_fail(a, "transferred APDU is not one BER value");
     a->rx_serial = sp->has_serial ? sp->serial : a->sess.vm;
     a->rx_wait_durable = 1;
-    struct p1_ind *i = push(a, P1_IND_APDU);
+    struct p1_ind *i = p1_assoc_push(a, P1_IND_APDU);
     i->apdu = apdu;
     i->apdu_len = len;
     return 0;
@@ -774,7 +497,7 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
     switch (sp->si) {
     case P1_SI_AS:
         if (a->rx_active || a->tx_active)
-            return proto_fail(a, "ACTIVITY START during an activity");
+            return p1_assoc_proto_fail(a, "ACTIVITY START during an activity");
         a->rx_active = 1;
         a->sess.in_activity = 1;
         a->sess.vm = 1;
@@ -782,12 +505,12 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
         return 0;
     case P1_SI_DT:
         if (!a->rx_active || a->rx_wait_durable)
-            return proto_fail(a, "DATA outside a transfer activity");
+            return p1_assoc_proto_fail(a, "DATA outside a transfer activity");
         if (user_value(a, sp, &v, &n))
-            return proto_fail(a, "DATA that is not one RTTR in the RTSE context");
+            return p1_assoc_proto_fail(a, "DATA that is not one RTTR in the RTSE context");
         if (a->rx_failed)
             return 0; /* dropped until the sender's discard */
-        rc = x410(a) ? p1_reasm_append(&a->rx, v, n) : p1_rtse_rttr_collect(v, n, &a->rx);
+        rc = p1_assoc_x410(a) ? p1_reasm_append(&a->rx, v, n) : p1_rtse_rttr_collect(v, n, &a->rx);
         if (rc == MG_ETOOBIG) {
             /* Refuse this transfer, keep the association: exception report, then the
              * sender discards the activity. */
@@ -798,33 +521,33 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
             ed.reason = 0;
             a->rx_failed = 1;
             p1_reasm_reset(&a->rx);
-            struct p1_ind *i = push(a, P1_IND_TRANSFER_DISCARDED);
+            struct p1_ind *i = p1_assoc_push(a, P1_IND_TRANSFER_DISCARDED);
             snprintf(i->reason, sizeof i->reason,
                      "transferred APDU larger than the limit of %zu octets", a->cfg.max_apdu);
-            return send_spdu(a, P1_SI_PT, &ed);
+            return p1_assoc_send_spdu(a, P1_SI_PT, &ed);
         }
         if (rc)
-            return proto_fail(a, "malformed RTTR");
+            return p1_assoc_proto_fail(a, "malformed RTTR");
         return 0;
     case P1_SI_MIP:
         if (!a->rx_active || a->rx_wait_durable)
-            return proto_fail(a, "MINOR SYNC outside a transfer activity");
+            return p1_assoc_proto_fail(a, "MINOR SYNC outside a transfer activity");
         a->sess.vm = (sp->has_serial ? sp->serial : a->sess.vm) + 1;
         /* RTSE confirms each checkpoint at once: the data is held, not yet acknowledged. */
         return serial_spdu(a, P1_SI_PT, P1_SI_MIA, sp->has_serial ? sp->serial : a->sess.vm - 1);
     case P1_SI_AE: /* also MAP: only activity end is used by RTSE */
         if (!a->rx_active || a->rx_wait_durable)
-            return proto_fail(a, "ACTIVITY END / MAJOR SYNC outside a transfer activity");
+            return p1_assoc_proto_fail(a, "ACTIVITY END / MAJOR SYNC outside a transfer activity");
         if (a->rx_failed)
             return 0; /* the exception report crossed it: the discard follows */
         return on_activity_end(a, sp);
     case P1_SI_AD:
     case P1_SI_AI:
         if (!a->rx_active)
-            return proto_fail(a, "ACTIVITY DISCARD/INTERRUPT outside an activity");
+            return p1_assoc_proto_fail(a, "ACTIVITY DISCARD/INTERRUPT outside an activity");
         /* The sender gave up on this transfer: forget what arrived, confirm. */
         if (!a->rx_failed) {
-            struct p1_ind *i = push(a, P1_IND_TRANSFER_DISCARDED);
+            struct p1_ind *i = p1_assoc_push(a, P1_IND_TRANSFER_DISCARDED);
             snprintf(i->reason, sizeof i->reason, "the sender discarded the transfer");
         }
         a->rx_active = a->rx_wait_durable = a->rx_failed = 0;
@@ -834,11 +557,11 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
             struct p1_spdu ack;
             memset(&ack, 0, sizeof ack);
             ack.si = sp->si == P1_SI_AD ? P1_SI_ADA : P1_SI_AIA;
-            return send_spdu(a, P1_SI_PT, &ack);
+            return p1_assoc_send_spdu(a, P1_SI_PT, &ack);
         }
     case P1_SI_MIA:
         if (!a->tx_active)
-            return proto_fail(a, "MINOR SYNC ACK without a transfer");
+            return p1_assoc_proto_fail(a, "MINOR SYNC ACK without a transfer");
         if (a->tx_discarding)
             return 0;
         if (sp->has_serial && sp->serial + 1 > a->sess.va && sp->serial < a->sess.vm)
@@ -846,19 +569,19 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
         return pump(a);
     case P1_SI_AEA:
         if (!a->tx_active || !a->tx_ended)
-            return proto_fail(a, "ACTIVITY END ACK without an activity end");
+            return p1_assoc_proto_fail(a, "ACTIVITY END ACK without an activity end");
         if (a->tx_discarding)
             return 0;
         a->tx_active = a->tx_ended = 0;
         a->tx_apdu = NULL;
         a->sess.in_activity = 0;
         p1_chain_reset(&a->tx_src);
-        push(a, P1_IND_TRANSFER_CONFIRMED);
+        p1_assoc_push(a, P1_IND_TRANSFER_CONFIRMED);
         return 0;
     case P1_SI_ADA: {
         if (!a->tx_discarding)
             return 0;
-        struct p1_ind *i = push(a, P1_IND_TRANSFER_REFUSED);
+        struct p1_ind *i = p1_assoc_push(a, P1_IND_TRANSFER_REFUSED);
         snprintf(i->reason, sizeof i->reason,
                  "the peer reported an exception (reason %ld) and the transfer was discarded",
                  a->tx_exception);
@@ -870,7 +593,7 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
     }
     case P1_SI_ED: {
         if (!a->tx_active)
-            return proto_fail(a, "exception report without a transfer");
+            return p1_assoc_proto_fail(a, "exception report without a transfer");
         if (a->tx_discarding)
             return 0;
         /* The receiver cannot take this APDU: discard the activity. */
@@ -881,10 +604,10 @@ static int on_cat2(struct p1_assoc *a, const struct p1_spdu *sp)
         ad.reason = 0;
         a->tx_exception = sp->has_reason ? sp->reason : -1;
         a->tx_discarding = 1;
-        return send_spdu(a, P1_SI_GT, &ad);
+        return p1_assoc_send_spdu(a, P1_SI_GT, &ad);
     }
     default:
-        return proto_fail(a, "unexpected session SPDU in the data phase");
+        return p1_assoc_proto_fail(a, "unexpected session SPDU in the data phase");
     }
 }
 
@@ -896,7 +619,7 @@ static int on_open_tsdu(struct p1_assoc *a, const struct p1_spdu *sp, size_t cou
     case P1_SI_GT:
         if (sp[0].has_tokens && (sp[0].tokens & P1_TOK_DATA)) {
             a->sess.tokens |= sp[0].tokens;
-            push(a, P1_IND_TURN_RECEIVED);
+            p1_assoc_push(a, P1_IND_TURN_RECEIVED);
         }
         return 0;
     case P1_SI_PT: {
@@ -904,7 +627,7 @@ static int on_open_tsdu(struct p1_assoc *a, const struct p1_spdu *sp, size_t cou
         size_t n;
         struct p1_rtse r;
         const char *why;
-        struct p1_ind *i = push(a, P1_IND_TURN_PLEASE);
+        struct p1_ind *i = p1_assoc_push(a, P1_IND_TURN_PLEASE);
         if (user_value(a, &sp[0], &v, &n) == 0 && p1_rtse_decode(v, n, &r, &why) == 0 &&
             r.type == P1_RTTP)
             i->priority = r.priority;
@@ -915,8 +638,8 @@ static int on_open_tsdu(struct p1_assoc *a, const struct p1_spdu *sp, size_t cou
         memset(&ack, 0, sizeof ack);
         ack.si = P1_SI_GTA;
         a->sess.tokens = P1_TOK_ALL;
-        push(a, P1_IND_TURN_RECEIVED);
-        return send_spdu(a, 0, &ack);
+        p1_assoc_push(a, P1_IND_TURN_RECEIVED);
+        return p1_assoc_send_spdu(a, 0, &ack);
     }
     case P1_SI_GTA:
         return 0;
@@ -928,7 +651,7 @@ static int on_open_tsdu(struct p1_assoc *a, const struct p1_spdu *sp, size_t cou
     case P1_SI_AA:
         return 0;
     default:
-        return proto_fail(a, "unexpected session SPDU");
+        return p1_assoc_proto_fail(a, "unexpected session SPDU");
     }
 }
 
@@ -938,7 +661,7 @@ static int on_tsdu(struct p1_assoc *a, const uint8_t *p, size_t n)
     size_t count = 0;
     const char *why = NULL;
     if (p1_session_parse(p, n, sp, &count, &why))
-        return proto_fail(a, why);
+        return p1_assoc_proto_fail(a, why);
     if (count == 1 && sp[0].si == P1_SI_AB && a->state != P1_AS_OPEN) {
         on_peer_abort(a, &sp[0]);
         return MG_ECLOSED;
@@ -946,23 +669,23 @@ static int on_tsdu(struct p1_assoc *a, const uint8_t *p, size_t n)
     switch (a->state) {
     case P1_AS_WAIT_CN:
         if (count != 1 || sp[0].si != P1_SI_CN)
-            return proto_fail(a, "expected a session CONNECT");
-        return on_cn(a, &sp[0]);
+            return p1_assoc_proto_fail(a, "expected a session CONNECT");
+        return p1_assoc_bind_on_cn(a, &sp[0]);
     case P1_AS_WAIT_AC:
         if (count != 1 || (sp[0].si != P1_SI_AC && sp[0].si != P1_SI_RF))
-            return proto_fail(a, "expected a session ACCEPT or REFUSE");
-        return on_ac_rf(a, &sp[0]);
+            return p1_assoc_proto_fail(a, "expected a session ACCEPT or REFUSE");
+        return p1_assoc_bind_on_ac_rf(a, &sp[0]);
     case P1_AS_OPEN:
         return on_open_tsdu(a, sp, count);
     case P1_AS_WAIT_DN:
         if (count == 1 && sp[0].si == P1_SI_DN) {
-            push(a, P1_IND_RELEASED);
+            p1_assoc_push(a, P1_IND_RELEASED);
             a->state = P1_AS_CLOSED;
             return 0;
         }
-        return proto_fail(a, "expected a session DISCONNECT");
+        return p1_assoc_proto_fail(a, "expected a session DISCONNECT");
     default:
-        return proto_fail(a, "session data in this state");
+        return p1_assoc_proto_fail(a, "session data in this state");
     }
 }
 
@@ -980,27 +703,27 @@ int p1_assoc_input(struct p1_assoc *a, const void *data, size_t len)
         if (rc) {
             const char *why = a->tpkt.why ? a->tpkt.why : "transport error";
             if (rc == MG_ETOOBIG) {
-                send_abort(a, 0);
-                abort_ind(a, "%s", why);
+                p1_assoc_send_abort(a, 0);
+                p1_assoc_abort_ind(a, "%s", why);
                 return rc;
             }
-            return proto_fail(a, why);
+            return p1_assoc_proto_fail(a, why);
         }
         switch (ind.type) {
         case P1_TPKT_NONE:
             break;
         case P1_TPKT_CONNECT:
             if (a->state != P1_AS_WAIT_CR)
-                return proto_fail(a, "unexpected transport CR");
+                return p1_assoc_proto_fail(a, "unexpected transport CR");
             if ((rc = p1_tpkt_accept(&a->tpkt, &ind, &a->out)) != 0)
                 return rc;
             a->state = P1_AS_WAIT_CN;
             break;
         case P1_TPKT_CONFIRM:
             if (a->state != P1_AS_WAIT_CC)
-                return proto_fail(a, "unexpected transport CC");
+                return p1_assoc_proto_fail(a, "unexpected transport CC");
             a->state = P1_AS_WAIT_AC;
-            if ((rc = send_cn(a)) != 0)
+            if ((rc = p1_assoc_bind_send_cn(a)) != 0)
                 return rc;
             break;
         case P1_TPKT_DATA:
@@ -1009,10 +732,10 @@ int p1_assoc_input(struct p1_assoc *a, const void *data, size_t len)
                 return rc;
             break;
         case P1_TPKT_DISCONNECT:
-            abort_ind(a, "transport disconnect from the peer (reason %d)", ind.reason);
+            p1_assoc_abort_ind(a, "transport disconnect from the peer (reason %d)", ind.reason);
             return MG_ECLOSED;
         case P1_TPKT_ERROR_PDU:
-            abort_ind(a, "transport error TPDU from the peer (cause %d)", ind.reason);
+            p1_assoc_abort_ind(a, "transport error TPDU from the peer (cause %d)", ind.reason);
             return MG_EPROTO;
         }
     }

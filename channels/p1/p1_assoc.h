@@ -66,7 +66,7 @@ struct p1_ind {
     int accepted;
     long bind_error;            /* refused bind: MTABindError, -1 unknown */
     long checkpoint, window, dialogue;
-    const uint8_t *apdu;        /* APDU: valid until p1_assoc_apdu_durable or abort */
+    const uint8_t *apdu;        /* APDU: valid until p1_assoc_apdu_durable, ABORTED or free */
     size_t apdu_len;
     long priority;
     char reason[160];
@@ -123,8 +123,10 @@ int p1_assoc_bind_refuse(struct p1_assoc *a, long bind_error);
 int p1_assoc_transfer(struct p1_assoc *a, const uint8_t *apdu, size_t len);
 /* The APDU of the last APDU indication is durable: acknowledge it. */
 int p1_assoc_apdu_durable(struct p1_assoc *a);
+/* Two-way alternate: give the turn (we must hold it, no transfer running) / ask for it. */
 int p1_assoc_give_turn(struct p1_assoc *a);
 int p1_assoc_please_turn(struct p1_assoc *a, long priority);
+/* Orderly release (initiator holding the turn): RELEASED follows the peer's answer. */
 int p1_assoc_release(struct p1_assoc *a);
 /* Abort now (our reason, logged by the caller); an ABORTED indication is queued. */
 int p1_assoc_abort(struct p1_assoc *a, const char *reason);

@@ -466,9 +466,13 @@ static void pair_turn(void **state)
         assert_int_equal(p.r.confirmed, 1);
         assert_int_equal(p.i.apdus, 1);
         assert_memory_equal(p.i.last_apdu.data, apdu.data, apdu.len);
-        /* Whoever holds the turn releases. */
+        /* Only the initiator releases, and only holding the turn: it gets the turn back. */
         assert_int_equal(p1_assoc_release(&p.i.a), MG_ESTATE);
-        assert_int_equal(p1_assoc_release(&p.r.a), 0);
+        assert_int_equal(p1_assoc_release(&p.r.a), MG_ESTATE);
+        assert_int_equal(p1_assoc_give_turn(&p.r.a), 0);
+        ptu_run(&p.i, &p.r, 0);
+        assert_int_equal(p.i.turn_received, 1);
+        assert_int_equal(p1_assoc_release(&p.i.a), 0);
         ptu_run(&p.i, &p.r, 0);
         assert_int_equal(p.i.released + p.r.released, 2);
         mg_buf_free(&apdu);
