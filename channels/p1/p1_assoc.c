@@ -715,6 +715,8 @@ int p1_assoc_input(struct p1_assoc *a, const void *data, size_t len)
         case P1_TPKT_CONNECT:
             if (a->state != P1_AS_WAIT_CR)
                 return p1_assoc_proto_fail(a, "unexpected transport CR");
+            a->peer_tsel[0] = ind.calling;
+            a->peer_tsel[1] = ind.called;
             if ((rc = p1_tpkt_accept(&a->tpkt, &ind, &a->out)) != 0)
                 return rc;
             a->state = P1_AS_WAIT_CN;

@@ -70,6 +70,10 @@ struct p1_ind {
     size_t apdu_len;
     long priority;
     char reason[160];
+    /* BIND_REQUEST: the addresses the peer used (calling = its own, called = ours), for
+     * the caller's peer checks. PSELs are empty in X.410 mode. */
+    struct p1_sel calling_tsel, called_tsel, calling_ssel, called_ssel, calling_psel,
+        called_psel;
 };
 
 enum p1_assoc_state {
@@ -89,6 +93,7 @@ struct p1_assoc {
     long checkpoint, window, dialogue;
     long pc_acse, pc_rtse, pc_mtse;  /* presentation contexts in use */
     struct p1_ppdu cp;          /* responder: the peer's context list (for CPA/CPR) */
+    struct p1_sel peer_tsel[2]; /* responder: calling and called TSEL of the CR */
     /* Receiving a transfer. */
     int rx_active, rx_wait_durable;
     int rx_failed;              /* exception reported: drop the rest until the discard */

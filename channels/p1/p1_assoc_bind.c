@@ -114,6 +114,14 @@ int p1_assoc_bind_on_cn(struct p1_assoc *a, const struct p1_spdu *sp)
     i->checkpoint = a->checkpoint;
     i->window = a->window;
     i->dialogue = a->dialogue;
+    i->calling_tsel = a->peer_tsel[0];
+    i->called_tsel = a->peer_tsel[1];
+    i->calling_ssel = sp->calling_ssel;
+    i->called_ssel = sp->called_ssel;
+    if (a->mode == P1_MODE_1988_NORMAL) {
+        i->calling_psel = a->cp.calling;
+        i->called_psel = a->cp.called;
+    }
     return 0;
 }
 
@@ -257,8 +265,11 @@ int p1_assoc_bind_on_ac_rf(struct p1_assoc *a, const struct p1_spdu *sp)
             i->bind_error = P1_BIND_ERR_BUSY;
         else if (r.reason == P1_RTS_UNACCEPTABLE_DIALOGUE_MODE)
             i->bind_error = P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE;
-        snprintf(i->reason, sizeof i->reason, "bind refused: %s",
-                 p1_bind_error_name(i->bind_error));
+        if (i->bind_error < 0 && r.reason == P1_RTS_CANNOT_RECOVER)
+            snprintf(i->reason, sizeof i->reason, "recovery refused (cannotRecover)");
+        else
+            snprintf(i->reason, sizeof i->reason, "bind refused: %s",
+                     p1_bind_error_name(i->bind_error));
         a->state = P1_AS_CLOSED;
         return 0;
     }

@@ -52,6 +52,7 @@ void ptu_side_events(struct ptu_side *s)
         case P1_IND_BIND_REQUEST: {
             s->bind_requests++;
             s->peer_bind = ind.bind;
+            s->last_bind_request = ind;
             const char *why = NULL;
             int err = p1_bind_check(&ind.bind, s->expect_name, s->expect_password, &why);
             if (err)
@@ -67,6 +68,7 @@ void ptu_side_events(struct ptu_side *s)
             } else {
                 s->bind_refused++;
                 s->bind_error = ind.bind_error;
+                snprintf(s->abort_reason, sizeof s->abort_reason, "%s", ind.reason);
             }
             break;
         case P1_IND_APDU:

@@ -25,6 +25,7 @@ struct ptu_side {
     long bind_error;
     char abort_reason[160];
     struct p1_bind peer_bind;
+    struct p1_ind last_bind_request;            /* responder: the whole indication */
     struct mg_buf last_apdu;                    /* copy of the last APDU delivered */
     struct mg_buf sent;                         /* everything this side wrote */
     size_t max_unconfirmed;                     /* largest vm - va seen while sending */

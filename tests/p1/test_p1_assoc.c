@@ -17,7 +17,9 @@
 
 
 #include "mg_err.h"
+#include "p1_acse.h"
 #include "p1_assoc.h"
+#include "p1_pres.h"
 #include "p1_session.h"
 #include "p1_test_util.h"
 #include "pcap_writer.h"
@@ -299,6 +301,12 @@ static void pair_transfers(void **state)
                 fail_msg("%s/%s: not bound (%s)", p1_mode_name(modes[m]), cases[c].name,
                          p.i.abort_reason);
             assert_int_equal(p.r.a.mode, modes[m]);
+            /* The responder learns the addresses the initiator used. */
+            const struct p1_ind *br = &p.r.last_bind_request;
+            assert_int_equal(br->called_tsel.len, 3);
+            assert_memory_equal(br->called_tsel.v, "P1X", 3);
+            assert_int_equal(br->called_ssel.len, 2);
+            assert_int_equal(br->called_psel.len, modes[m] == P1_MODE_1988_NORMAL ? 2 : 0);
             struct mg_buf apdu;
             mg_buf_init(&apdu, 0);
             ptu_make_apdu(&apdu, cases[c].size);
@@ -478,6 +486,60 @@ static void pair_turn(void **state)
         mg_buf_free(&apdu);
         pair_free(&p);
     }
+}
+
+/* A recovery request (the real RTORQ of the P772 capture's first association) is refused
+ * with cannotRecover: recovery of interrupted transfers is not offered. */
+static void responder_refuses_recovery(void **state)
+{
+    (void)state;
+    struct mg_buf rq;
+    SKIP_WITHOUT(&rq, "ber/wsample-rtse-RTORQ-recover.ber");
+    struct mg_buf acse, ud, cn;
+    mg_buf_init(&acse, 0);
+    mg_buf_init(&ud, 0);
+    mg_buf_init(&cn, 0);
+    assert_int_equal(p1_acse_aarq(&acse, P1_PCTX_RTSE, rq.data, rq.len), 0);
+    assert_int_equal(p1_pres_cp(&ud, NULL, NULL, acse.data, acse.len), 0);
+    struct p1_spdu sp;
+    p1_session_cn_fields(&sp, NULL, NULL);
+    sp.has_ud = 1;
+    sp.ud = ud.data;
+    sp.ud_len = ud.len;
+    assert_int_equal(p1_session_encode(&cn, &sp), 0);
+    /* Our initiator's CR, then that CN, into our responder; its answer into the initiator. */
+    struct p1_assoc_cfg icfg = {.initiator = 1}, rcfg = {.initiator = 0};
+    struct ptu_side i, r;
+    ptu_side_init(&i, &icfg);
+    ptu_side_init(&r, &rcfg);
+    assert_int_equal(p1_assoc_start(&i.a), 0);
+    ptu_flow(&i, &r, 0);
+    ptu_flow(&r, &i, 0); /* CC: our initiator sends its own CN, which we drop */
+    p1_chain_reset(&i.a.out);
+    struct p1_chain c, out;
+    p1_chain_init(&c);
+    p1_chain_init(&out);
+    p1_chain_own(&c, cn.data, cn.len);
+    p1_tpkt_data(&i.a.tpkt, &c, &out);
+    struct mg_buf wire;
+    mg_buf_init(&wire, 0);
+    p1_chain_drain(&out, &wire);
+    assert_int_equal(p1_assoc_input(&r.a, wire.data, wire.len), 0);
+    ptu_side_events(&r);
+    assert_int_equal(r.bind_requests, 0);
+    assert_int_equal(r.a.state, P1_AS_CLOSED);
+    ptu_flow(&r, &i, 0);
+    assert_int_equal(i.bind_refused, 1);
+    assert_string_equal(i.abort_reason, "recovery refused (cannotRecover)");
+    mg_buf_free(&wire);
+    p1_chain_free(&c);
+    p1_chain_free(&out);
+    ptu_side_free(&i);
+    ptu_side_free(&r);
+    mg_buf_free(&acse);
+    mg_buf_free(&ud);
+    mg_buf_free(&cn);
+    mg_buf_free(&rq);
 }
 
 /* Garbage from the peer ends the association with a reason; a timeout too. */
@@ -717,6 +779,7 @@ int main(void)
         cmocka_unit_test(pair_transfers),         cmocka_unit_test(pair_wrong_password),
         cmocka_unit_test(pair_abort_mid_activity), cmocka_unit_test(pair_apdu_over_limit),
         cmocka_unit_test(pair_turn),              cmocka_unit_test(responder_bad_input),
+        cmocka_unit_test(responder_refuses_recovery),
         cmocka_unit_test(tshark_judges_our_bytes),
     };
     return cmocka_run_group_tests_name("p1_assoc", tests, NULL, NULL);
