@@ -262,7 +262,11 @@ int p1_assoc_transfer(struct p1_assoc *a, const uint8_t *apdu, size_t len)
     a->tx_len = len;
     a->tx_off = 0;
     a->tx_total = hl + len;
-    a->tx_chunk = a->checkpoint > 0 ? (size_t)a->checkpoint * 1024 : a->tx_total;
+    /* Checkpoint size in KiB from the peer: no checkpoints when 0, or when so large that
+     * the whole APDU fits anyway (no overflow). */
+    a->tx_chunk = a->checkpoint > 0 && (unsigned long)a->checkpoint < a->tx_total / 1024 + 1
+                      ? (size_t)a->checkpoint * 1024
+                      : a->tx_total;
     /* Activity identifier: the activity number as a BER INTEGER, as RTSE implementations do. */
     uint8_t actid[6];
     unsigned long no = ++a->activity_no % 0x7fffff;

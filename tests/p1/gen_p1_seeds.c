@@ -84,13 +84,11 @@ static void association(enum p1_mode mode, const char *password)
     put("p1_assoc", name, i.sent.data, i.sent.len);
     snprintf(name, sizeof name, "%s-responder", tag);
     put("p1_tpkt", name, r.sent.data, r.sent.len);
+    put("p1_assoc", name, r.sent.data, r.sent.len); /* for the fuzzed initiator */
     snprintf(name, sizeof name, "%s-ini", tag);
     tsdus(name, &i.sent, 1);
     snprintf(name, sizeof name, "%s-rsp", tag);
-    /* The responder's stream starts with a CC: parse as the initiator's side. */
-    struct p1_tpkt t;
-    (void)t;
-    tsdus(name, &r.sent, 0);
+    tsdus(name, &r.sent, 0); /* starts with a CC: read from the initiator's side */
     mg_buf_free(&apdu);
     ptu_side_free(&i);
     ptu_side_free(&r);
