@@ -150,6 +150,27 @@ int p1_bind_check(const struct p1_bind *got, const char *expect_name, const char
     return 0;
 }
 
+int p1_bind_decide(const struct p1_bind *got, long dialogue, const struct p1_bind_expect *e,
+                   long *err, const char **why)
+{
+    if (e->busy) {
+        *why = "no association can be accepted now";
+        *err = P1_BIND_ERR_BUSY;
+        return 1;
+    }
+    if (dialogue != 0 && !e->allow_twa) {
+        *why = "two-way-alternate dialogue not accepted from this peer";
+        *err = P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE;
+        return 1;
+    }
+    int auth = p1_bind_check(got, e->name, e->password, why);
+    if (auth) {
+        *err = auth;
+        return 1;
+    }
+    return 0;
+}
+
 const char *p1_bind_error_name(long err)
 {
     switch (err) {

@@ -34,6 +34,19 @@ int p1_bind_error_decode(const uint8_t *p, size_t n, long *err);
  * P1_BIND_ERR_AUTHENTICATION with *why. Compares in constant time over the password. */
 int p1_bind_check(const struct p1_bind *got, const char *expect_name, const char *expect_password,
                   const char **why);
+/* What a responder expects of a peer's bind (from the peer's configuration and the
+ * listener's state). */
+struct p1_bind_expect {
+    const char *name;           /* the peer's MTA name (NULL: any) */
+    const char *password;       /* the password it must send (NULL: none required) */
+    int allow_twa;              /* two-way-alternate dialogue acceptable */
+    int busy;                   /* no association can be accepted now */
+};
+/* The answer to a bind request: 0 accept, or 1 refuse with *err the MTABindError (busy,
+ * unacceptable-dialogue-mode, authentication-error, checked in that order; busy is 0) and
+ * *why for the log. */
+int p1_bind_decide(const struct p1_bind *got, long dialogue, const struct p1_bind_expect *e,
+                   long *err, const char **why);
 const char *p1_bind_error_name(long err);
 
 #endif

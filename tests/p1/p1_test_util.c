@@ -54,8 +54,10 @@ void ptu_side_events(struct ptu_side *s)
             s->peer_bind = ind.bind;
             s->last_bind_request = ind;
             const char *why = NULL;
-            int err = p1_bind_check(&ind.bind, s->expect_name, s->expect_password, &why);
-            if (err)
+            const struct p1_bind_expect e = {s->expect_name, s->expect_password, !s->deny_twa,
+                                             s->busy};
+            long err = -1;
+            if (p1_bind_decide(&ind.bind, ind.dialogue, &e, &err, &why))
                 p1_assoc_bind_refuse(&s->a, err);
             else
                 p1_assoc_bind_accept(&s->a, &s->answer);

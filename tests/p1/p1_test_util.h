@@ -17,6 +17,7 @@ int ptu_vector(const char *rel, struct mg_buf *out);
 struct ptu_side {
     struct p1_assoc a;
     const char *expect_name, *expect_password;  /* responder: the peer it accepts */
+    int busy, deny_twa;                         /* responder: p1_bind_decide's other inputs */
     struct p1_bind answer;                      /* responder: our bind result */
     int defer_durable;                          /* APDUs: 1 = leave them unacknowledged */
     /* What happened. */

@@ -377,6 +377,32 @@ static void pair_wrong_password(void **state)
     }
 }
 
+/* The responder's other refusals reach the initiator as the right bind error. */
+static void pair_bind_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int busy, deny_twa;
+        long want;
+    } cases[] = {{"busy", 1, 0, P1_BIND_ERR_BUSY},
+                 {"twa-refused", 0, 1, P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE}};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            struct pair p;
+            pair_init(&p, modes[m], 0, 3, P1_DIALOGUE_TWA, "pw-a", 0);
+            p.r.busy = cases[c].busy;
+            p.r.deny_twa = cases[c].deny_twa;
+            ptu_run(&p.i, &p.r, 0);
+            if (p.i.bind_refused != 1 || p.i.bind_error != cases[c].want)
+                fail_msg("%s/%s: refused %d error %ld", p1_mode_name(modes[m]), cases[c].name,
+                         p.i.bind_refused, p.i.bind_error);
+            assert_int_equal(p.i.a.state, P1_AS_CLOSED);
+            pair_free(&p);
+        }
+    }
+}
+
 static void pair_abort_mid_activity(void **state)
 {
     (void)state;
@@ -775,7 +801,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(responder_replay),       cmocka_unit_test(initiator_replay),
         cmocka_unit_test(pair_transfers),         cmocka_unit_test(pair_wrong_password),
-        cmocka_unit_test(pair_abort_mid_activity), cmocka_unit_test(pair_apdu_over_limit),
+        cmocka_unit_test(pair_bind_errors),       cmocka_unit_test(pair_abort_mid_activity), cmocka_unit_test(pair_apdu_over_limit),
         cmocka_unit_test(pair_turn),              cmocka_unit_test(responder_bad_input),
         cmocka_unit_test(responder_refuses_recovery),
         cmocka_unit_test(tshark_judges_our_bytes),

@@ -791,6 +791,30 @@ static void bind_roundtrip_and_check(void **state)
     struct p1_bind anon = {0};
     const char *why;
     assert_int_equal(p1_bind_check(&anon, "MIXGATE", NULL, &why), P1_BIND_ERR_AUTHENTICATION);
+    static const struct {
+        const char *name;
+        long dialogue;
+        struct p1_bind_expect e;
+        int want;
+    } decisions[] = {
+        {"accept-monologue", 0, {"MIXGATE", "s3cret", 0, 0}, -1},
+        {"accept-twa", 1, {"MIXGATE", "s3cret", 1, 0}, -1},
+        {"twa-not-allowed", 1, {"MIXGATE", "s3cret", 0, 0},
+         P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE},
+        {"busy-first", 1, {"OTHER", "x", 0, 1}, P1_BIND_ERR_BUSY},
+        {"dialogue-before-password", 1, {"MIXGATE", "x", 0, 0},
+         P1_BIND_ERR_UNACCEPTABLE_DIALOGUE_MODE},
+        {"wrong-password", 0, {"MIXGATE", "x", 1, 0}, P1_BIND_ERR_AUTHENTICATION},
+    };
+    for (size_t i = 0; i < sizeof decisions / sizeof decisions[0]; i++) {
+        why = NULL;
+        long err = -1;
+        int refuse = p1_bind_decide(&in, decisions[i].dialogue, &decisions[i].e, &err, &why);
+        if (refuse != (decisions[i].want >= 0) || (refuse && err != decisions[i].want))
+            fail_msg("%s: refuse %d err %ld", decisions[i].name, refuse, err);
+        if (refuse)
+            assert_non_null(why);
+    }
 }
 
 int main(void)
