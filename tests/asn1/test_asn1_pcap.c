@@ -21,6 +21,8 @@
 #include "mg_asn1_open.h"
 #include "mg_buf.h"
 #include "mg_err.h"
+#include "p1_session.h"
+#include "p1_tpkt.h"
 #include "pcap_writer.h"
 
 #include "Association-data.h"
@@ -241,101 +243,95 @@ static void build_rttr(const MTS_APDU_t *a, struct mg_buf *out)
     mg_asn1_free_External(x);
 }
 
-/* ---- OSI framing below presentation (ISO 8327 session, ISO 8073 class 0, RFC 1006) ---- */
+/* ---- OSI framing below presentation: the P1 stack's own (channels/p1) ---- */
 
-static void spdu_param(struct mg_buf *b, uint8_t pi, const void *v, size_t len)
+struct wire {
+    struct pcapw *w;
+    struct p1_tpkt t[2];   /* [0] client, [1] server */
+};
+
+static void wire_flush(struct wire *x, int from_server, struct p1_chain *c)
 {
-    uint8_t h[4] = {pi};
-    size_t hl = 2;
-    if (len < 255) {
-        h[1] = (uint8_t)len;
-    } else {
-        h[1] = 0xff;
-        h[2] = (uint8_t)(len >> 8);
-        h[3] = (uint8_t)len;
-        hl = 4;
-    }
-    assert_int_equal(mg_buf_append(b, h, hl), 0);
-    assert_int_equal(mg_buf_append(b, v, len), 0);
+    struct mg_buf b;
+    mg_buf_init(&b, 0);
+    assert_int_equal(p1_chain_drain(c, &b), 0);
+    assert_int_equal(pcapw_send(x->w, from_server, b.data, b.len), 0);
+    mg_buf_free(&b);
 }
 
-/* SPDU si with, for CN/AC, the Connect/Accept item (protocol options 0, version 2) and
- * session user requirements (duplex), then the user data parameter. */
-static void spdu(uint8_t si, const struct mg_buf *user, struct mg_buf *out)
+/* CR from the client, CC from the server. */
+static void send_connect(struct wire *x)
 {
-    struct mg_buf p;
-    mg_buf_init(&p, 0);
-    if (si == 13 || si == 14) {
-        static const uint8_t accept_item[] = {19, 1, 0, 22, 1, 2};
-        static const uint8_t requirements[] = {0x00, 0x02};
-        spdu_param(&p, 5, accept_item, sizeof accept_item);
-        spdu_param(&p, 20, requirements, sizeof requirements);
-    }
-    spdu_param(&p, 193, user->data, user->len);
-    spdu_param(out, si, p.data, p.len);
-    mg_buf_free(&p);
+    struct p1_chain c;
+    p1_chain_init(&c);
+    p1_tpkt_init(&x->t[0], 1, 0, 2048);
+    p1_tpkt_init(&x->t[1], 0, 0, 2048);
+    assert_int_equal(p1_tpkt_connect(&x->t[0], NULL, NULL, &c), 0);
+    wire_flush(x, 0, &c);
+    struct p1_tpkt_ind cr = {.type = P1_TPKT_CONNECT, .tpdu_size = 2048};
+    assert_int_equal(p1_tpkt_accept(&x->t[1], &cr, &c), 0);
+    x->t[0].tpdu_size = x->t[1].tpdu_size;
+    wire_flush(x, 1, &c);
+    p1_chain_free(&c);
 }
 
-/* TPKT around a COTP TPDU header + payload. */
-static void tpkt(const uint8_t *cotp, size_t clen, const struct mg_buf *payload, struct mg_buf *out)
+static void send_tsdu(struct wire *x, int from_server, struct p1_chain *tsdu)
 {
-    size_t total = 4 + clen + (payload ? payload->len : 0);
-    uint8_t h[4] = {3, 0, (uint8_t)(total >> 8), (uint8_t)total};
-    assert_true(total < 65536);
-    assert_int_equal(mg_buf_append(out, h, 4), 0);
-    assert_int_equal(mg_buf_append(out, cotp, clen), 0);
-    if (payload)
-        assert_int_equal(mg_buf_append(out, payload->data, payload->len), 0);
-}
-
-static const uint8_t cotp_cr[] = {6, 0xe0, 0, 0, 0, 1, 0};
-static const uint8_t cotp_cc[] = {6, 0xd0, 0, 1, 0, 2, 0};
-static const uint8_t cotp_dt[] = {2, 0xf0, 0x80};
-
-static void send_tpkt(struct pcapw *w, int from_server, const uint8_t *cotp, size_t clen,
-                      const struct mg_buf *payload)
-{
-    struct mg_buf t;
-    mg_buf_init(&t, 0);
-    tpkt(cotp, clen, payload, &t);
-    assert_int_equal(pcapw_send(w, from_server, t.data, t.len), 0);
-    mg_buf_free(&t);
+    struct p1_chain c;
+    p1_chain_init(&c);
+    assert_int_equal(p1_tpkt_data(&x->t[from_server], tsdu, &c), 0);
+    wire_flush(x, from_server, &c);
+    p1_chain_free(&c);
 }
 
 /* GT + DT SPDUs (ISO 8327 basic concatenation) around presentation user data. */
-static void send_data(struct pcapw *w, int from_server, const struct mg_buf *user)
+static void send_data(struct wire *x, int from_server, const struct mg_buf *user)
 {
-    struct mg_buf s;
-    mg_buf_init(&s, 0);
-    static const uint8_t gt_dt[] = {1, 0, 1, 0};
-    assert_int_equal(mg_buf_append(&s, gt_dt, sizeof gt_dt), 0);
-    assert_int_equal(mg_buf_append(&s, user->data, user->len), 0);
-    send_tpkt(w, from_server, cotp_dt, sizeof cotp_dt, &s);
-    mg_buf_free(&s);
+    struct p1_chain c;
+    p1_chain_init(&c);
+    assert_int_equal(p1_chain_borrow(&c, user->data, user->len), 0);
+    assert_int_equal(p1_session_prepend_dt(&c), 0);
+    send_tsdu(x, from_server, &c);
+    p1_chain_free(&c);
 }
 
-/* GT + MAJOR SYNC POINT (serial number as decimal digits): RTSE ends an APDU's transfer
- * with it, and tshark reassembles the RTTR there. */
-static void send_major_sync(struct pcapw *w, int from_server, unsigned serial)
+/* One SPDU (after GT when cat0): CN/AC get our connect fields, FN/DN the user data. */
+static void send_spdu_cat(struct wire *x, int from_server, uint8_t cat0, struct p1_spdu *sp)
 {
-    struct mg_buf s;
-    mg_buf_init(&s, 0);
-    char digits[16];
-    int n = snprintf(digits, sizeof digits, "%u", serial);
-    uint8_t head[] = {1, 0, 41, (uint8_t)(n + 2), 42, (uint8_t)n};
-    assert_int_equal(mg_buf_append(&s, head, sizeof head), 0);
-    assert_int_equal(mg_buf_append(&s, digits, (size_t)n), 0);
-    send_tpkt(w, from_server, cotp_dt, sizeof cotp_dt, &s);
-    mg_buf_free(&s);
+    struct mg_buf b;
+    mg_buf_init(&b, 0);
+    if (cat0)
+        assert_int_equal(mg_buf_append(&b, (uint8_t[]){cat0, 0}, 2), 0);
+    assert_int_equal(p1_session_encode(&b, sp), 0);
+    struct p1_chain c;
+    p1_chain_init(&c);
+    assert_int_equal(p1_chain_own(&c, b.data, b.len), 0);
+    send_tsdu(x, from_server, &c);
+    p1_chain_free(&c);
+    mg_buf_free(&b);
 }
 
-static void send_spdu(struct pcapw *w, int from_server, uint8_t si, const struct mg_buf *user)
+/* GT + MAJOR SYNC POINT / ACTIVITY END (serial number as decimal digits): RTSE ends an
+ * APDU's transfer with it, and tshark reassembles the RTTR there. */
+static void send_major_sync(struct wire *x, int from_server, unsigned serial)
 {
-    struct mg_buf s;
-    mg_buf_init(&s, 0);
-    spdu(si, user, &s);
-    send_tpkt(w, from_server, cotp_dt, sizeof cotp_dt, &s);
-    mg_buf_free(&s);
+    struct p1_spdu sp = {.si = P1_SI_AE, .has_serial = 1, .serial = serial};
+    send_spdu_cat(x, from_server, P1_SI_GT, &sp);
+}
+
+static void send_spdu(struct wire *x, int from_server, uint8_t si, const struct mg_buf *user)
+{
+    struct p1_spdu sp;
+    if (si == P1_SI_CN)
+        p1_session_cn_fields(&sp, NULL, NULL);
+    else if (si == P1_SI_AC)
+        p1_session_ac_fields(&sp, P1_SUR_RTSE, NULL);
+    else
+        sp = (struct p1_spdu){.si = si};
+    sp.has_ud = 1;
+    sp.ud = user->data;
+    sp.ud_len = user->len;
+    send_spdu_cat(x, from_server, 0, &sp);
 }
 
 static void p1_association_in_tshark(void **state)
@@ -370,17 +366,19 @@ static void p1_association_in_tshark(void **state)
     close(fd);
     struct pcapw w;
     assert_int_equal(pcapw_open(&w, path, 0x0a000001, 40102, 0x0a000002, 102), 0);
-    send_tpkt(&w, 0, cotp_cr, sizeof cotp_cr, NULL);
-    send_tpkt(&w, 1, cotp_cc, sizeof cotp_cc, NULL);
-    send_spdu(&w, 0, 13, &cp);     /* CN(CP(AARQ(RTORQ(bind)))) */
-    send_spdu(&w, 1, 14, &cpa);    /* AC(CPA(AARE(RTOAC(bind result)))) */
-    send_data(&w, 0, &probe);      /* GT+DT(TD(RTTR(EXTERNAL(probe)))) */
-    send_major_sync(&w, 0, 1);
-    send_data(&w, 0, &report);     /* GT+DT(TD(RTTR(EXTERNAL(report)))) */
-    send_major_sync(&w, 0, 2);
-    send_spdu(&w, 0, 9, &rlrq);    /* FN(RLRQ) */
-    send_spdu(&w, 1, 10, &rlre);   /* DN(RLRE) */
+    struct wire x = {.w = &w};
+    send_connect(&x);               /* CR, CC */
+    send_spdu(&x, 0, 13, &cp);     /* CN(CP(AARQ(RTORQ(bind)))) */
+    send_spdu(&x, 1, 14, &cpa);    /* AC(CPA(AARE(RTOAC(bind result)))) */
+    send_data(&x, 0, &probe);      /* GT+DT(TD(RTTR(EXTERNAL(probe)))) */
+    send_major_sync(&x, 0, 1);
+    send_data(&x, 0, &report);     /* GT+DT(TD(RTTR(EXTERNAL(report)))) */
+    send_major_sync(&x, 0, 2);
+    send_spdu(&x, 0, 9, &rlrq);    /* FN(RLRQ) */
+    send_spdu(&x, 1, 10, &rlre);   /* DN(RLRE) */
     assert_int_equal(pcapw_close(&w), 0);
+    p1_tpkt_free(&x.t[0]);
+    p1_tpkt_free(&x.t[1]);
 
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "tshark -r %s -V 2>&1", path);

@@ -30,6 +30,8 @@
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "mg_ipm.h"
+#include "p1_session.h"
+#include "p1_tpkt.h"
 #include "pcap_writer.h"
 
 #include "SubjectChoice.h"
@@ -322,76 +324,29 @@ static void reencode_vector(const char *rel, const asn_TYPE_descriptor_t *td, st
 }
 
 
-/* ---- session (ISO 8327), transport class 0 (ISO 8073) and TPKT (RFC 1006) ---- */
+/* ---- session, transport class 0 and TPKT: the P1 stack's own framing (channels/p1) ---- */
 
-enum {
-    SI_GT_DT = 1, SI_PT = 2, SI_FN = 9, SI_DN = 10, SI_CN = 13, SI_AC = 14,
-    SI_MAP = 41, SI_MAA = 42, SI_AS = 45,
-    PI_SERIAL = 42, PI_ACTIVITY_ID = 41, PI_USER_DATA = 193,
-};
-
-/* Parameter or SPDU header: code, length (one octet, or 0xff and two), value. */
-static void spdu_item(struct mg_buf *b, uint8_t code, const void *v, size_t len)
+/* CN/AC (our connect fields) or FN/DN with the PPDU as user data, as one TSDU in s. */
+static void spdu_connect_or_release(uint8_t si, const struct mg_buf *user, struct mg_buf *s)
 {
-    uint8_t h[4] = {code};
-    size_t hl = 2;
-    assert_true(len < 65535);
-    if (len < 255) {
-        h[1] = (uint8_t)len;
-    } else {
-        h[1] = 0xff;
-        h[2] = (uint8_t)(len >> 8);
-        h[3] = (uint8_t)len;
-        hl = 4;
-    }
-    append(b, h, hl);
-    if (len)
-        append(b, v, len);
+    struct p1_spdu sp;
+    if (si == P1_SI_CN)
+        p1_session_cn_fields(&sp, NULL, NULL);
+    else if (si == P1_SI_AC)
+        p1_session_ac_fields(&sp, P1_SUR_RTSE, NULL);
+    else
+        sp = (struct p1_spdu){.si = si};
+    sp.has_ud = 1;
+    sp.ud = user->data;
+    sp.ud_len = user->len;
+    assert_int_equal(p1_session_encode(s, &sp), 0);
 }
 
-/* CN or AC: Connect/Accept item (protocol options 0, version 2), session requirements
- * (duplex), then the presentation PPDU as user data. FN/DN: user data only. */
-static void spdu_connect_or_release(uint8_t si, const struct mg_buf *user, struct mg_buf *out)
+/* Category 0 token SPDU (GT or PT, empty) followed by sp. */
+static void spdu_pair(uint8_t token_si, const struct p1_spdu *sp, struct mg_buf *s)
 {
-    struct mg_buf p;
-    mg_buf_init(&p, 0);
-    if (si == SI_CN || si == SI_AC) {
-        static const uint8_t accept_item[] = {19, 1, 0, 22, 1, 2};
-        static const uint8_t requirements[] = {0x00, 0x02};
-        spdu_item(&p, 5, accept_item, sizeof accept_item);
-        spdu_item(&p, 20, requirements, sizeof requirements);
-    }
-    spdu_item(&p, PI_USER_DATA, user->data, user->len);
-    spdu_item(out, si, p.data, p.len);
-    mg_buf_free(&p);
-}
-
-/* Category 0 token SPDU (GT or PT, empty) followed by an SPDU with one parameter. */
-static void spdu_pair(uint8_t token_si, uint8_t si, uint8_t pi, const void *v, size_t len,
-                      struct mg_buf *out)
-{
-    spdu_item(out, token_si, NULL, 0);
-    struct mg_buf p;
-    mg_buf_init(&p, 0);
-    spdu_item(&p, pi, v, len);
-    spdu_item(out, si, p.data, p.len);
-    mg_buf_free(&p);
-}
-
-static const uint8_t cotp_cr[] = {0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a}; /* TPDU size 1024 */
-static const uint8_t cotp_cc[] = {0xd0, 0, 1, 0, 2, 0, 0xc0, 1, 0x0a};
-
-/* One TPKT around a COTP TPDU (header without its length octet) and payload. */
-static void tpkt(const uint8_t *cotp, size_t clen, const uint8_t *payload, size_t plen,
-                 struct mg_buf *out)
-{
-    size_t total = 4 + 1 + clen + plen;
-    assert_true(total < 65536);
-    uint8_t h[5] = {3, 0, (uint8_t)(total >> 8), (uint8_t)total, (uint8_t)clen};
-    append(out, h, 5);
-    append(out, cotp, clen);
-    if (plen)
-        append(out, payload, plen);
+    append(s, (uint8_t[]){token_si, 0}, 2);
+    assert_int_equal(p1_session_encode(s, sp), 0);
 }
 
 /* A TSDU as DT TPDUs of at most tpdu bytes of data (end-of-TSDU on the last only), all in
@@ -399,26 +354,46 @@ static void tpkt(const uint8_t *cotp, size_t clen, const uint8_t *payload, size_
 static void send_tsdu(struct pcapw *w, int from_server, const struct mg_buf *tsdu,
                       size_t tpdu)
 {
-    struct mg_buf t;
-    mg_buf_init(&t, 0);
-    size_t off = 0;
-    do {
-        size_t n = tsdu->len - off < tpdu ? tsdu->len - off : tpdu;
-        const uint8_t dt[2] = {0xf0, (uint8_t)(off + n == tsdu->len ? 0x80 : 0x00)};
-        tpkt(dt, sizeof dt, tsdu->data + off, n, &t);
-        off += n;
-    } while (off < tsdu->len);
-    assert_int_equal(pcapw_send(w, from_server, t.data, t.len), 0);
-    mg_buf_free(&t);
+    struct p1_tpkt t;
+    p1_tpkt_init(&t, !from_server, 0, 0);
+    t.tpdu_size = (unsigned)tpdu + 3;
+    struct p1_chain in, out;
+    p1_chain_init(&in);
+    p1_chain_init(&out);
+    assert_int_equal(p1_chain_borrow(&in, tsdu->data, tsdu->len), 0);
+    assert_int_equal(p1_tpkt_data(&t, &in, &out), 0);
+    struct mg_buf b;
+    mg_buf_init(&b, 0);
+    assert_int_equal(p1_chain_drain(&out, &b), 0);
+    assert_int_equal(pcapw_send(w, from_server, b.data, b.len), 0);
+    mg_buf_free(&b);
+    p1_chain_free(&in);
+    p1_chain_free(&out);
+    p1_tpkt_free(&t);
 }
 
-static void send_cotp(struct pcapw *w, int from_server, const uint8_t *cotp, size_t clen)
+/* CR (TPDU size 1024) from the client, CC from the server. */
+static void send_connect(struct pcapw *w)
 {
-    struct mg_buf t;
-    mg_buf_init(&t, 0);
-    tpkt(cotp, clen, NULL, 0, &t);
-    assert_int_equal(pcapw_send(w, from_server, t.data, t.len), 0);
-    mg_buf_free(&t);
+    struct p1_tpkt c, sv;
+    p1_tpkt_init(&c, 1, 0, 1024);
+    p1_tpkt_init(&sv, 0, 0, 1024);
+    struct p1_chain out;
+    p1_chain_init(&out);
+    struct mg_buf b;
+    mg_buf_init(&b, 0);
+    assert_int_equal(p1_tpkt_connect(&c, NULL, NULL, &out), 0);
+    assert_int_equal(p1_chain_drain(&out, &b), 0);
+    assert_int_equal(pcapw_send(w, 0, b.data, b.len), 0);
+    mg_buf_reset(&b);
+    struct p1_tpkt_ind cr = {.type = P1_TPKT_CONNECT, .tpdu_size = 1024};
+    assert_int_equal(p1_tpkt_accept(&sv, &cr, &out), 0);
+    assert_int_equal(p1_chain_drain(&out, &b), 0);
+    assert_int_equal(pcapw_send(w, 1, b.data, b.len), 0);
+    mg_buf_free(&b);
+    p1_chain_free(&out);
+    p1_tpkt_free(&c);
+    p1_tpkt_free(&sv);
 }
 
 /* ---- the whole association ---- */
@@ -440,37 +415,39 @@ static void write_pcap(const struct mg_buf *apdu, enum framing fr, const char *p
     struct pcapw w;
     /* 10.0.0.1 (the sending MTA) -> 10.0.0.2:102 (RFC 1006) */
     assert_int_equal(pcapw_open(&w, path, 0x0a000001, 40102, 0x0a000002, 102), 0);
-    send_cotp(&w, 0, cotp_cr, sizeof cotp_cr);
-    send_cotp(&w, 1, cotp_cc, sizeof cotp_cc);
-    spdu_connect_or_release(SI_CN, &cp, &s);
+    send_connect(&w);
+    spdu_connect_or_release(P1_SI_CN, &cp, &s);
     send_tsdu(&w, 0, &s, 1021);
     mg_buf_reset(&s);
-    spdu_connect_or_release(SI_AC, &cpa, &s);
+    spdu_connect_or_release(P1_SI_AC, &cpa, &s);
     send_tsdu(&w, 1, &s, 1021);
     mg_buf_reset(&s);
     if (fr == FRAME_CAPTURE) {
-        static const uint8_t activity_id[] = {0x02, 0x01, 0x01};
-        spdu_pair(SI_GT_DT, SI_AS, PI_ACTIVITY_ID, activity_id, sizeof activity_id, &s);
+        const struct p1_spdu as = {.si = P1_SI_AS, .actid = (const uint8_t *)"\x02\x01\x01",
+                                   .actid_len = 3};
+        spdu_pair(P1_SI_GT, &as, &s);
         send_tsdu(&w, 0, &s, 1021);
         mg_buf_reset(&s);
     }
-    static const uint8_t gt_dt[] = {SI_GT_DT, 0, SI_GT_DT, 0};
+    static const uint8_t gt_dt[] = {P1_SI_GT, 0, P1_SI_DT, 0};
     append(&s, gt_dt, sizeof gt_dt);
     append(&s, transfer.data, transfer.len);
     /* Capture framing: several DT TPDUs (the capture's carry 346/443/18 bytes; 300 here so
      * that our smallest message spans two); DER framing: one. */
     send_tsdu(&w, 0, &s, fr == FRAME_CAPTURE ? 300 : s.len);
     mg_buf_reset(&s);
-    spdu_pair(SI_GT_DT, SI_MAP, PI_SERIAL, "1", 1, &s);
+    const struct p1_spdu map = {.si = P1_SI_AE, .has_serial = 1, .serial = 1};
+    spdu_pair(P1_SI_GT, &map, &s);
     send_tsdu(&w, 0, &s, 1021);
     mg_buf_reset(&s);
-    spdu_pair(SI_PT, SI_MAA, PI_SERIAL, "1", 1, &s);
+    const struct p1_spdu maa = {.si = P1_SI_AEA, .has_serial = 1, .serial = 1};
+    spdu_pair(P1_SI_PT, &maa, &s);
     send_tsdu(&w, 1, &s, 1021);
     mg_buf_reset(&s);
-    spdu_connect_or_release(SI_FN, &rlrq, &s);
+    spdu_connect_or_release(P1_SI_FN, &rlrq, &s);
     send_tsdu(&w, 0, &s, 1021);
     mg_buf_reset(&s);
-    spdu_connect_or_release(SI_DN, &rlre, &s);
+    spdu_connect_or_release(P1_SI_DN, &rlre, &s);
     send_tsdu(&w, 1, &s, 1021);
     assert_int_equal(pcapw_close(&w), 0);
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
