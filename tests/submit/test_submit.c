@@ -207,7 +207,7 @@ static void test_enqueue_then_queue_full(void **state)
     struct queue_store *store;
     assert_int_equal(queue_store_open(&store, &loop, db, NULL), 0);
     struct qmgr *q;
-    assert_int_equal(qmgr_create(&q, &loop, store, cfg), 0); /* not started: nothing is delivered */
+    assert_int_equal(qmgr_create(&q, &loop, store, cfg, NULL), 0); /* not started: nothing is delivered */
     struct submit_ctx ctx = { .cfg = cfg, .store = store, .qmgr = q };
     struct sockaddr_storage ss;
     sockaddr_of("127.0.0.1", &ss);
