@@ -124,6 +124,13 @@ struct channel_task {
     const uint32_t *rcpts;                 /* the group's recipients (indexes into msg->rcpts) */
     const char *const *rcpt_addrs;         /* their current next-hop forms */
     int64_t now;                           /* unix seconds (the queue manager's clock) */
+    const unsigned char *label;            /* the group's security label (its content
+                                              version's, else the message's); NULL = none */
+    size_t label_len;
+    int priority;                          /* the group's priority (0..5) */
+    /* For the delivery gate (qmgr_opts.gate) only: where the group is about to go. */
+    const struct config_peer *peer;        /* NULL for a processing stage or a peerless channel */
+    const char *next_hop;
 };
 
 /* One security decision (or other fact worth an audit record) a channel took. */

@@ -51,12 +51,25 @@ struct qmgr_audit_sink {
     void *ctx;
 };
 
+/* A check every delivery group passes before it is queued at its destination: the label access
+ * control against the recipient, the delivery channel and the peer (labels/, through the daemon).
+ * It runs on the thread pool like a processing stage, with task->channel the delivery channel and
+ * task->peer / task->next_hop set; per recipient CONTINUE (go on), FAILED (a report), DEFERRED
+ * (e.g. a directory that cannot be reached: never allow by default) or HELD; audit records are
+ * made durable before the group moves. Nothing else is stored when every recipient continues: the
+ * check runs again at every attempt, since clearances and labels may change in between. */
+struct qmgr_gate {
+    int (*check)(void *ctx, const struct channel_task *t, struct channel_result *r);
+    void *ctx;
+};
+
 struct qmgr_opts {
     int64_t (*now)(void *ctx);        /* unix seconds; NULL = time(NULL) (tests inject) */
     void *now_ctx;
     report_x400_build_fn x400_report; /* NULL until the P1 channel provides it */
     void *x400_ctx;
     struct qmgr_audit_sink audit;     /* append NULL: records are logged only */
+    struct qmgr_gate gate;            /* check NULL: no delivery gate */
 };
 
 /* cfg is borrowed: see qmgr_set_config. opts may be NULL. */

@@ -67,6 +67,7 @@ struct qgroup {
     const struct config_channel *channel; /* the channel at this stage (NULL: no route) */
     const struct config_peer *peer;
     uint32_t stage;                       /* index of channel in route->chain */
+    int gate;                             /* a delivery group at the delivery gate */
     uint32_t version;                     /* the content version the group carries */
     char next_hop[256];
     size_t nrcpts;
@@ -105,8 +106,9 @@ struct qjob {
     struct jrec { uint32_t rcpt; const struct config_channel *channel;
                   const struct config_peer *peer; struct channel_outcome o; } *recs;
     size_t nrecs, caprecs;
-    uint8_t *rdone;                       /* owned, per recipient: has a record (not planned
-                                             again in this job) */
+    uint8_t *rdone;                       /* owned, per recipient: bit 0 has a record (not
+                                             planned again in this job), bit 1 passed the
+                                             delivery gate in this job */
     size_t nrdone;
     /* recording: the updates, kept until the report (if any) is submitted */
     struct queue_store_rcpt_update *upd; size_t nupd;

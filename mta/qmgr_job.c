@@ -169,6 +169,28 @@ static int rcpt_due(const struct message_rcpt *r, int64_t now, int force)
     return r->state == MESSAGE_RCPT_DEFERRED && (force || r->next_attempt <= now);
 }
 
+enum { RD_RECORDED = 1, RD_GATED = 2 };
+
+static int mark(struct qjob *j, uint32_t rcpt, uint8_t bit)
+{
+    if (rcpt >= j->nrdone) {
+        size_t n = j->msg->nrcpts > rcpt ? j->msg->nrcpts : rcpt + 1;
+        uint8_t *v = realloc(j->rdone, n);
+        if (!v)
+            return MG_ENOMEM;
+        memset(v + j->nrdone, 0, n - j->nrdone);
+        j->rdone = v;
+        j->nrdone = n;
+    }
+    j->rdone[rcpt] |= bit;
+    return 0;
+}
+
+static int marked(const struct qjob *j, uint32_t rcpt, uint8_t bit)
+{
+    return rcpt < j->nrdone && (j->rdone[rcpt] & bit);
+}
+
 static int add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel *ch,
                    const struct config_peer *peer, const struct channel_outcome *o)
 {
@@ -180,16 +202,8 @@ static int add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel *c
         j->recs = v;
         j->caprecs = cap;
     }
-    if (rcpt >= j->nrdone) {
-        size_t n = j->msg->nrcpts > rcpt ? j->msg->nrcpts : rcpt + 1;
-        uint8_t *v = realloc(j->rdone, n);
-        if (!v)
-            return MG_ENOMEM;
-        memset(v + j->nrdone, 0, n - j->nrdone);
-        j->rdone = v;
-        j->nrdone = n;
-    }
-    j->rdone[rcpt] = 1;
+    if (mark(j, rcpt, RD_RECORDED) != 0)
+        return MG_ENOMEM;
     struct jrec *r = &j->recs[j->nrecs++];
     r->rcpt = rcpt;
     r->channel = ch;
@@ -211,12 +225,13 @@ static int plan(struct qjob *j, size_t *nproc)
         return MG_ENOMEM;
     for (size_t i = 0; i < m->nrcpts; i++) {
         struct message_rcpt *r = &m->rcpts[i];
-        if (!rcpt_due(r, now, force) || (i < j->nrdone && j->rdone[i]))
+        if (!rcpt_due(r, now, force) || marked(j, (uint32_t)i, RD_RECORDED))
             continue;
         const struct config_route *rt = NULL;
         const struct config_channel *ch = NULL;
         const struct config_peer *peer = NULL;
         uint32_t stage = 0;
+        int gate = 0;
         char hop[256] = "";
         /* Routing by the original address: the chain chosen for a recipient stays its chain
          * even after a channel rewrote the address the next hop sees. */
@@ -228,6 +243,7 @@ static int plan(struct qjob *j, size_t *nproc)
                 peer = rt->peer;
                 if (ch->kind && ch->kind->next_hop)
                     ch->kind->next_hop(ch->conf, peer, rcpt_next_addr(r), hop, sizeof hop);
+                gate = j->q->opts.gate.check && !marked(j, (uint32_t)i, RD_GATED);
             }
         } else {
             rt = NULL;
@@ -235,7 +251,7 @@ static int plan(struct qjob *j, size_t *nproc)
         struct qgroup *g = NULL;
         for (size_t k = 0; k < j->ngroups && !g; k++) {
             struct qgroup *x = &j->groups[k];
-            if (x->route == rt && x->channel == ch && x->stage == stage &&
+            if (x->route == rt && x->channel == ch && x->stage == stage && x->gate == gate &&
                 x->version == r->cversion && x->peer == peer && !strcmp(x->next_hop, hop))
                 g = x;
         }
@@ -246,6 +262,7 @@ static int plan(struct qjob *j, size_t *nproc)
             g->channel = ch;
             g->peer = peer;
             g->stage = stage;
+            g->gate = gate;
             g->version = r->cversion;
             snprintf(g->next_hop, sizeof g->next_hop, "%s", hop);
             g->rcpts = calloc(m->nrcpts, sizeof *g->rcpts);
@@ -253,7 +270,7 @@ static int plan(struct qjob *j, size_t *nproc)
             g->outcomes = calloc(m->nrcpts, sizeof *g->outcomes);
             if (!g->rcpts || !g->addrs || !g->outcomes)
                 return MG_ENOMEM;
-            if (ch && !ch->delivery)
+            if (ch && (!ch->delivery || gate))
                 (*nproc)++;
         }
         g->addrs[g->nrcpts] = rcpt_next_addr(r);
@@ -282,8 +299,17 @@ static void proc_work(uv_work_t *w)
         .cfg = j->cref->cfg, .channel = g->channel, .msg = j->msg, .content = g->in->c,
         .originator = orig, .nrcpts = g->nrcpts, .rcpts = g->rcpts, .rcpt_addrs = g->addrs,
         .now = qmgr_now(j->q),
+        .label = g->in->label_set ? g->in->label : j->msg->label,
+        .label_len = g->in->label_set ? g->in->label_len : j->msg->label_len,
+        .priority = g->in->priority >= 0 ? g->in->priority : j->msg->priority,
+        .peer = g->gate ? g->peer : NULL, .next_hop = g->gate ? g->next_hop : NULL,
     };
-    g->proc_rc = g->channel->kind->process(g->channel->conf, &t, &g->result);
+    if (!t.label_len)
+        t.label = NULL;
+    if (g->gate)
+        g->proc_rc = j->q->opts.gate.check(j->q->opts.gate.ctx, &t, &g->result);
+    else
+        g->proc_rc = g->channel->kind->process(g->channel->conf, &t, &g->result);
     if (g->proc_rc != 0 && !g->result.error[0])
         snprintf(g->result.error, sizeof g->result.error, "%s", mg_strerror(g->proc_rc));
 }
@@ -493,6 +519,12 @@ static void on_stage_written(void *arg, int status)
 static void stage_issue(struct stage_write *w)
 {
     struct qjob *j = w->j;
+    if (!w->st.nrcpts && !w->st.new_version && !w->st.nadd) {
+        /* nothing changed in the store (a gate everybody passed; only failures recorded) */
+        j->q->writes_pending++;
+        on_stage_written(w, 0);
+        return;
+    }
     int rc = queue_store_apply_stage(j->q->store, j->msg->id, &w->st, on_stage_written, w);
     if (rc == 0) {
         j->q->writes_pending++;
@@ -537,7 +569,7 @@ static int stage_write(struct qjob *j, struct qgroup *g)
     }
     w->out_version = g->version;
     struct jversion *in = g->in;
-    if (g->proc_rc == 0 && in &&
+    if (g->proc_rc == 0 && in && !g->gate &&
         (res->content || res->label_set || res->priority >= 0 || res->originator)) {
         struct jversion nv = { .version = m->content_version + 1, .priority = in->priority };
         nv.c = content_ref(res->content ? res->content : in->c);
@@ -588,6 +620,18 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         const struct channel_rcpt_result *rr = g->proc_rc == 0 ? &res->rcpts[k] : NULL;
         enum channel_action a = rr ? rr->outcome.action : CHANNEL_HELD;
         const char *text = rr ? rr->outcome.text : res->error;
+        if (!rr && g->gate) {
+            /* the gate could not decide (a directory down): defer, never allow, never drop */
+            struct channel_outcome o;
+            char t[700];
+            snprintf(t, sizeof t, "access control could not decide: %s", res->error);
+            channel_outcome_set(&o, CHANNEL_DEFERRED, 451, "4.7.0", t, NULL);
+            if (add_rec(j, ri, g->channel, g->peer, &o) != 0) {
+                stage_write_free(w);
+                return MG_ENOMEM;
+            }
+            continue;
+        }
         s->rcpt = ri;
         s->stage = g->stage;
         if (a == CHANNEL_REGROUP && nregroup == g->nrcpts) {
@@ -597,6 +641,16 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         } else if (a == CHANNEL_REGROUP) {
             continue;  /* not applied now: planned again next round, in a group of its own */
         }
+        if (g->gate && (a == CHANNEL_CONTINUE || a == CHANNEL_REGROUP)) {
+            /* passed the gate for this attempt: nothing to store */
+            if (mark(j, ri, RD_GATED) != 0) {
+                stage_write_free(w);
+                return MG_ENOMEM;
+            }
+            continue;
+        }
+        if (g->gate && a == CHANNEL_DISCARDED)
+            a = CHANNEL_FAILED;   /* a gate may refuse, never drop */
         switch (a) {
         case CHANNEL_CONTINUE:
             s->state = MESSAGE_RCPT_PENDING;
@@ -605,7 +659,8 @@ static int stage_write(struct qjob *j, struct qgroup *g)
             break;
         case CHANNEL_HELD:
             s->state = MESSAGE_RCPT_HELD;
-            snprintf(w->texts[ns], sizeof w->texts[ns], "held by channel %s: %s", chn,
+            snprintf(w->texts[ns], sizeof w->texts[ns], "held %s %s: %s",
+                     g->gate ? "before delivery by" : "by channel", chn,
                      text && *text ? text : "no reason given");
             s->reply = w->texts[ns];
             break;
@@ -625,7 +680,7 @@ static int stage_write(struct qjob *j, struct qgroup *g)
                 o.action = CHANNEL_DEFERRED;
             if (!o.code)
                 o.code = o.action == CHANNEL_FAILED ? 550 : 451;
-            if (add_rec(j, ri, g->channel, NULL, &o) != 0) {
+            if (add_rec(j, ri, g->channel, g->gate ? g->peer : NULL, &o) != 0) {
                 stage_write_free(w);
                 return MG_ENOMEM;
             }
@@ -636,7 +691,7 @@ static int stage_write(struct qjob *j, struct qgroup *g)
     }
     w->st.rcpts = w->sr;
     w->st.nrcpts = ns;
-    if (g->proc_rc == 0 && res->ncopy) {
+    if (g->proc_rc == 0 && res->ncopy && !g->gate) {
         /* A copy is a new recipient with its own route. It has passed the channel that made
          * it when its chain has that channel at the same place (else a rule that copies would
          * copy its own copies); an address already among the recipients is not added again. */
@@ -704,7 +759,7 @@ static void proc_round_done(struct qjob *j)
     j->stage_writes = 1; /* guard: writes may complete synchronously (no loop) */
     for (size_t i = 0; i < j->ngroups; i++) {
         struct qgroup *g = &j->groups[i];
-        if (!g->channel || g->channel->delivery)
+        if (!g->channel || (g->channel->delivery && !g->gate))
             continue;
         if (stage_write(j, g) != 0) {
             mg_error("event=schedule_failed qid=%s error=\"out of memory\"", j->msg->id);
@@ -762,9 +817,9 @@ static void job_round(struct qjob *j)
         j->processing_round = 1;
         for (size_t i = 0; i < j->ngroups; i++) {
             struct qgroup *g = &j->groups[i];
-            if (!g->channel || g->channel->delivery)
+            if (!g->channel || (g->channel->delivery && !g->gate))
                 continue;
-            if (!g->channel->kind || !g->channel->kind->process) {
+            if (!g->gate && (!g->channel->kind || !g->channel->kind->process)) {
                 g->proc_rc = MG_ENOTSUP;
                 snprintf(g->result.error, sizeof g->result.error,
                          "channel %s (type %s) cannot process in this build", g->channel->name,

@@ -842,6 +842,69 @@ static void t_audit_failure_blocks_stage(void **state)
     fx_close(f);
 }
 
+/* ---- the delivery gate (label access control) ------------------------------------------- */
+
+static int gate_calls;
+static int gate_check(void *ctx, const struct channel_task *t, struct channel_result *r)
+{
+    (void)ctx;
+    __atomic_add_fetch(&gate_calls, 1, __ATOMIC_SEQ_CST);
+    if (t->peer || !t->channel->delivery)
+        return MG_EINVAL;                         /* "local" has no peer; only delivery groups */
+    for (size_t i = 0; i < t->nrcpts; i++) {
+        const char *a = t->rcpt_addrs[i];
+        struct channel_outcome *o = &r->rcpts[i].outcome;
+        if (!strncmp(a, "deny", 4)) {
+            channel_outcome_set(o, CHANNEL_FAILED, 550, "5.7.1", "not cleared for this message", NULL);
+            channel_result_add_audit(r, (int)i, "access-denied", "clearance", "label", "L", 1, NULL);
+        } else if (!strncmp(a, "dirdown", 7)) {
+            channel_outcome_set(o, CHANNEL_DEFERRED, 451, "4.7.0", "directory unreachable", NULL);
+        } else {
+            channel_result_add_audit(r, (int)i, "access-granted", "clearance", "label", "L", 1, NULL);
+        }
+    }
+    return 0;
+}
+
+static void t_delivery_gate(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    /* recreate the qmgr with a gate */
+    qmgr_free(f->q);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    struct qmgr_opts o = { .now = fake_now, .now_ctx = f, .audit = { .append = audit_append, .ctx = f },
+                           .gate = { .check = gate_check } };
+    assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg, &o), 0);
+    assert_int_equal(qmgr_start(f->q), 0);
+    gate_calls = 0;
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "okSender@example.org",
+           (const char *[]){ "ok@example.net", "deny@example.net", "dirdown@example.net", NULL }, 1, 0, 0, id);
+    size_t two = 2;                           /* ok@ and the DSN about deny@ */
+    assert_true(run_until(f, p_ndel, &two));
+    assert_true(run_until(f, p_idle, NULL));
+    for (size_t i = 0; i < f->ndel; i++) {
+        assert_null(strstr(f->all[i], "deny@"));      /* never handed to the channel */
+        assert_null(strstr(f->all[i], "dirdown@"));
+    }
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DELIVERED);
+    assert_int_equal(m->rcpts[1].state, MESSAGE_RCPT_FAILED);
+    assert_non_null(strstr(m->rcpts[1].last_reply, "550 5.7.1 not cleared"));
+    assert_int_equal(m->rcpts[2].state, MESSAGE_RCPT_DEFERRED);
+    message_free(m);
+    assert_int_equal(f->dsn_seen, 1);
+    assert_true(f->audit_records >= 3);       /* granted, denied; the DSN's own grant */
+    /* the deferred one meets the gate again at its next attempt */
+    int before = gate_calls;
+    f->now += 61;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_true(gate_calls > before);
+    fx_close(f);
+}
+
 /* ---- drain and reload with deliveries in flight ------------------------------------------- */
 
 static int released;
@@ -913,6 +976,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_copy_to, setup, teardown),
         cmocka_unit_test_setup_teardown(t_channel_cannot_process_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(t_audit_failure_blocks_stage, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_delivery_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
