@@ -1,6 +1,7 @@
 /* qmgr_internal: the queue manager's own structures, shared by its parts:
  *   qmgr.c        the message index, ready lists, wait heap, timer, configurations, admin
- *   qmgr_job.c    a job: load, plan by chain stage, processing stages, recording outcomes
+ *   qmgr_job.c    a job: load, plan by chain stage, delivery rounds, recording outcomes
+ *   qmgr_stage.c  content versions and processing stages (and the delivery gate)
  *   qmgr_dest.c   destinations: per-destination queues, limits, round-robin, throttling
  * Nothing here is part of the queue manager's interface (qmgr.h). */
 #ifndef QMGR_INTERNAL_H
@@ -181,6 +182,14 @@ int64_t qmgr_next_due(const struct message *m);
 int qmgr_entry_hold(struct qmgr *q, struct qentry *e);
 
 /* qmgr_job.c */
+enum { RD_RECORDED = 1, RD_GATED = 2 };     /* qjob.rdone bits */
+int qmgr_job_mark(struct qjob *j, uint32_t rcpt, uint8_t bit);
+int qmgr_job_marked(const struct qjob *j, uint32_t rcpt, uint8_t bit);
+/* Queues one outcome to record at the job's end (the recipient is not planned again). */
+int qmgr_job_add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel *ch,
+                     const struct config_peer *peer, const struct channel_outcome *o);
+/* Plans the job's next round (after a processing round's results are durable). */
+void qmgr_job_round(struct qjob *j);
 void qmgr_job_start(struct qmgr *q, struct qentry *e);
 void qmgr_job_free(struct qjob *j);
 /* A delivery group has finished (called by qmgr_dest.c). */
@@ -190,6 +199,12 @@ void qmgr_job_group_done(struct qgroup *g);
 void qmgr_job_need_version(struct qgroup *g, void (*ready)(struct qgroup *g, int rc));
 struct jversion *qmgr_job_version(struct qjob *j, uint32_t v);
 void qmgr_proc_pump(struct qmgr *q);
+
+/* qmgr_stage.c */
+void qmgr_jversion_clear(struct jversion *v);
+int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g);
+/* Every processing group of the round is back: make the results durable, then plan again. */
+void qmgr_proc_round_done(struct qjob *j);
 
 /* qmgr_dest.c */
 void qmgr_dest_enqueue(struct qmgr *q, struct qgroup *g);

@@ -1,12 +1,11 @@
 /* qmgr_job: one job moves one message's due recipients along their chains (see qmgr.h).
  *
  * A job loads the envelope on the thread pool, then works in rounds. Each round groups the due
- * recipients by where they are: recipients at a processing channel form processing groups
- * (route, stage, content version) that run on the pool; when every group of the round is back,
- * their results are made durable (audit records first, then one store transaction per group)
- * and the job plans again. A round without processing hands its delivery groups to their
- * destinations (qmgr_dest.c); when they are all back, the outcomes are recorded in one store
- * write, preceded by the report they call for. */
+ * recipients by where they are (plan): recipients at a processing channel, or at the delivery
+ * gate, form groups that run on the pool (qmgr_stage.c); when every group of the round is back
+ * and its result is durable, the job plans again. A round without processing hands its delivery
+ * groups to their destinations (qmgr_dest.c); when they are all back, the outcomes are recorded
+ * in one store write, preceded by the report they call for. */
 #include "qmgr_internal.h"
 #include "mg_err.h"
 #include "mg_log.h"
@@ -15,105 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#define DEFAULT_MAX_PROCESSING 4
-
-static void job_round(struct qjob *j);
 static void job_record(struct qjob *j);
-
-/* ---- content versions -------------------------------------------------------------------- */
-
-static void jversion_clear(struct jversion *v)
-{
-    content_unref(v->c);
-    free(v->originator);
-    free(v->label);
-    memset(v, 0, sizeof *v);
-}
-
-struct jversion *qmgr_job_version(struct qjob *j, uint32_t v)
-{
-    for (size_t i = 0; i < j->nversions; i++)
-        if (j->versions[i]->version == v)
-            return j->versions[i];
-    return NULL;
-}
-
-/* Moves *v into the cache (v is left empty); returns the cached entry or NULL (out of memory:
- * v is cleared). */
-static struct jversion *version_put(struct qjob *j, struct jversion *v)
-{
-    struct jversion *have = qmgr_job_version(j, v->version);
-    if (have) {
-        jversion_clear(v);
-        return have;
-    }
-    struct jversion **nv = realloc(j->versions, (j->nversions + 1) * sizeof *nv);
-    struct jversion *e = malloc(sizeof *e);
-    if (!nv || !e) {
-        if (nv)
-            j->versions = nv;
-        free(e);
-        jversion_clear(v);
-        return NULL;
-    }
-    j->versions = nv;
-    *e = *v;
-    memset(v, 0, sizeof *v);
-    j->versions[j->nversions++] = e;
-    return e;
-}
-
-/* Pool thread: reads version v of m from the store. */
-static int load_version(struct qmgr *q, const struct message *m, uint32_t v, struct jversion *out)
-{
-    struct queue_store_version sv;
-    int rc = queue_store_read_version(q->store, m->id, v, &sv);
-    if (rc != 0)
-        return rc;
-    memset(out, 0, sizeof *out);
-    out->version = v;
-    out->c = content_new(sv.type, v, sv.data, sv.len); /* takes sv.data */
-    sv.data = NULL;
-    out->originator = sv.originator;
-    sv.originator = NULL;
-    out->priority = sv.priority;
-    out->label_set = sv.label_set;
-    out->label = sv.label;
-    out->label_len = sv.label_len;
-    sv.label = NULL;
-    queue_store_version_free(&sv);
-    return out->c ? 0 : MG_ENOMEM;
-}
-
-static void need_work(uv_work_t *w)
-{
-    struct qgroup *g = w->data;
-    g->proc_rc = load_version(g->j->q, g->j->msg, g->version, &g->loaded);
-}
-
-static void need_after(uv_work_t *w, int status)
-{
-    struct qgroup *g = w->data;
-    int rc = status == UV_ECANCELED ? MG_ESTATE : g->proc_rc;
-    if (rc == 0 && !version_put(g->j, &g->loaded))
-        rc = MG_ENOMEM;
-    jversion_clear(&g->loaded);
-    g->ready(g, rc);
-}
-
-void qmgr_job_need_version(struct qgroup *g, void (*ready)(struct qgroup *g, int rc))
-{
-    if (qmgr_job_version(g->j, g->version)) {
-        ready(g, 0);
-        return;
-    }
-    g->ready = ready;
-    g->work.data = g;
-    if (uv_queue_work(g->j->q->loop, &g->work, need_work, need_after) != 0)
-        ready(g, MG_EIO);
-}
 
 /* ---- groups ------------------------------------------------------------------------------ */
 
@@ -124,7 +26,7 @@ static void group_clear(struct qgroup *g)
     free(g->outcomes);
     channel_result_clear(&g->result, g->nrcpts);
     free(g->result.rcpts);
-    jversion_clear(&g->loaded);
+    qmgr_jversion_clear(&g->loaded);
 }
 
 static void groups_clear(struct qjob *j)
@@ -140,7 +42,7 @@ void qmgr_job_free(struct qjob *j)
 {
     groups_clear(j);
     for (size_t i = 0; i < j->nversions; i++) {
-        jversion_clear(j->versions[i]);
+        qmgr_jversion_clear(j->versions[i]);
         free(j->versions[i]);
     }
     free(j->versions);
@@ -169,9 +71,7 @@ static int rcpt_due(const struct message_rcpt *r, int64_t now, int force)
     return r->state == MESSAGE_RCPT_DEFERRED && (force || r->next_attempt <= now);
 }
 
-enum { RD_RECORDED = 1, RD_GATED = 2 };
-
-static int mark(struct qjob *j, uint32_t rcpt, uint8_t bit)
+int qmgr_job_mark(struct qjob *j, uint32_t rcpt, uint8_t bit)
 {
     if (rcpt >= j->nrdone) {
         size_t n = j->msg->nrcpts > rcpt ? j->msg->nrcpts : rcpt + 1;
@@ -186,12 +86,12 @@ static int mark(struct qjob *j, uint32_t rcpt, uint8_t bit)
     return 0;
 }
 
-static int marked(const struct qjob *j, uint32_t rcpt, uint8_t bit)
+int qmgr_job_marked(const struct qjob *j, uint32_t rcpt, uint8_t bit)
 {
     return rcpt < j->nrdone && (j->rdone[rcpt] & bit);
 }
 
-static int add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel *ch,
+int qmgr_job_add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel *ch,
                    const struct config_peer *peer, const struct channel_outcome *o)
 {
     if (j->nrecs == j->caprecs) {
@@ -202,7 +102,7 @@ static int add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel *c
         j->recs = v;
         j->caprecs = cap;
     }
-    if (mark(j, rcpt, RD_RECORDED) != 0)
+    if (qmgr_job_mark(j, rcpt, RD_RECORDED) != 0)
         return MG_ENOMEM;
     struct jrec *r = &j->recs[j->nrecs++];
     r->rcpt = rcpt;
@@ -225,7 +125,7 @@ static int plan(struct qjob *j, size_t *nproc)
         return MG_ENOMEM;
     for (size_t i = 0; i < m->nrcpts; i++) {
         struct message_rcpt *r = &m->rcpts[i];
-        if (!rcpt_due(r, now, force) || marked(j, (uint32_t)i, RD_RECORDED))
+        if (!rcpt_due(r, now, force) || qmgr_job_marked(j, (uint32_t)i, RD_RECORDED))
             continue;
         const struct config_route *rt = NULL;
         const struct config_channel *ch = NULL;
@@ -243,7 +143,7 @@ static int plan(struct qjob *j, size_t *nproc)
                 peer = rt->peer;
                 if (ch->kind && ch->kind->next_hop)
                     ch->kind->next_hop(ch->conf, peer, rcpt_next_addr(r), hop, sizeof hop);
-                gate = j->q->opts.gate.check && !marked(j, (uint32_t)i, RD_GATED);
+                gate = j->q->opts.gate.check && !qmgr_job_marked(j, (uint32_t)i, RD_GATED);
             }
         } else {
             rt = NULL;
@@ -279,497 +179,6 @@ static int plan(struct qjob *j, size_t *nproc)
     return 0;
 }
 
-/* ---- processing stages ------------------------------------------------------------------- */
-
-static void proc_work(uv_work_t *w)
-{
-    struct qgroup *g = w->data;
-    struct qjob *j = g->j;
-    if (!g->in) {
-        g->proc_rc = load_version(j->q, j->msg, g->version, &g->loaded);
-        if (g->proc_rc != 0) {
-            snprintf(g->result.error, sizeof g->result.error, "cannot read content version %u: %s",
-                     g->version, mg_strerror(g->proc_rc));
-            return;
-        }
-        g->in = &g->loaded;
-    }
-    const char *orig = g->in->originator ? g->in->originator : j->msg->originator;
-    struct channel_task t = {
-        .cfg = j->cref->cfg, .channel = g->channel, .msg = j->msg, .content = g->in->c,
-        .originator = orig, .nrcpts = g->nrcpts, .rcpts = g->rcpts, .rcpt_addrs = g->addrs,
-        .now = qmgr_now(j->q),
-        .label = g->in->label_set ? g->in->label : j->msg->label,
-        .label_len = g->in->label_set ? g->in->label_len : j->msg->label_len,
-        .priority = g->in->priority >= 0 ? g->in->priority : j->msg->priority,
-        .peer = g->gate ? g->peer : NULL, .next_hop = g->gate ? g->next_hop : NULL,
-    };
-    if (!t.label_len)
-        t.label = NULL;
-    if (g->gate)
-        g->proc_rc = j->q->opts.gate.check(j->q->opts.gate.ctx, &t, &g->result);
-    else
-        g->proc_rc = g->channel->kind->process(g->channel->conf, &t, &g->result);
-    if (g->proc_rc != 0 && !g->result.error[0])
-        snprintf(g->result.error, sizeof g->result.error, "%s", mg_strerror(g->proc_rc));
-}
-
-static void proc_round_done(struct qjob *j);
-
-static void proc_after(uv_work_t *w, int status)
-{
-    struct qgroup *g = w->data;
-    struct qjob *j = g->j;
-    struct qmgr *q = j->q;
-    q->processing--;
-    if (status == UV_ECANCELED) {
-        g->proc_rc = MG_ESTATE;
-        snprintf(g->result.error, sizeof g->result.error, "processing cancelled");
-    }
-    if (g->in == &g->loaded) {          /* keep what the work loaded for the later stages */
-        struct jversion *c = version_put(j, &g->loaded);
-        g->in = c;
-        if (!c && g->proc_rc == 0) {
-            g->proc_rc = MG_ENOMEM;
-            snprintf(g->result.error, sizeof g->result.error, "out of memory");
-        }
-    }
-    g->state = QG_DONE;
-    qmgr_proc_pump(q);
-    if (--j->pending == 0)
-        proc_round_done(j);
-}
-
-void qmgr_proc_pump(struct qmgr *q)
-{
-    uint32_t limit = q->cref ? q->cref->cfg->queue.max_processing : 0;
-    if (!limit)
-        limit = DEFAULT_MAX_PROCESSING;
-    while (q->nprocq && q->processing < limit) {
-        struct qgroup *g = q->procq[0];
-        memmove(q->procq, q->procq + 1, (q->nprocq - 1) * sizeof *q->procq);
-        q->nprocq--;
-        q->processing++;
-        g->state = QG_ACTIVE;
-        g->work.data = g;
-        if (uv_queue_work(q->loop, &g->work, proc_work, proc_after) != 0)
-            proc_after(&g->work, UV_ECANCELED);
-    }
-}
-
-static int proc_enqueue(struct qmgr *q, struct qgroup *g)
-{
-    if (q->nprocq == q->capprocq) {
-        size_t cap = q->capprocq ? q->capprocq * 2 : 16;
-        struct qgroup **v = realloc(q->procq, cap * sizeof *v);
-        if (!v)
-            return MG_ENOMEM;
-        q->procq = v;
-        q->capprocq = cap;
-    }
-    g->in = qmgr_job_version(g->j, g->version); /* the pool reads it, nobody writes it now */
-    g->result.priority = -1;
-    g->result.rcpts = calloc(g->nrcpts, sizeof *g->result.rcpts);
-    if (!g->result.rcpts)
-        return MG_ENOMEM;
-    for (size_t i = 0; i < g->nrcpts; i++)
-        channel_outcome_set(&g->result.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
-    g->state = QG_QUEUED;
-    q->procq[q->nprocq++] = g;
-    return 0;
-}
-
-/* A stage result being made durable. */
-struct stage_write {
-    struct qjob *j;
-    struct qgroup *g;
-    struct queue_store_stage st;
-    struct queue_store_stage_rcpt *sr;   /* owned */
-    char (*texts)[640];                  /* owned */
-    uint32_t out_version;
-    struct jversion *nv;                 /* the group's new version (cached), or NULL */
-    const char **adds;                   /* owned array; strings borrowed from the result */
-    uint32_t *add_stages;                /* owned */
-};
-
-static void stage_write_free(struct stage_write *w)
-{
-    free(w->adds);
-    free(w->add_stages);
-    free(w->sr);
-    free(w->texts);
-    free(w);
-}
-
-static void stage_finished(struct qjob *j)
-{
-    if (--j->stage_writes > 0)
-        return;
-    job_round(j);
-}
-
-/* A submitted alert message. */
-struct alert {
-    struct qmgr *q;
-    struct message *m;
-    unsigned char *content;
-};
-
-static void on_alert_written(void *arg, int status)
-{
-    struct alert *a = arg;
-    a->q->writes_pending--;
-    if (status == 0) {
-        mg_info("event=alert_queued qid=%s to=<%s>", a->m->id, a->m->rcpts[0].addr);
-        qmgr_message_added(a->q, a->m);
-    } else {
-        mg_error("event=alert_failed to=<%s> error=\"%s\"", a->m->rcpts[0].addr, mg_strerror(status));
-    }
-    struct qmgr *q = a->q;
-    message_free(a->m);
-    free(a->content);
-    free(a);
-    qmgr_maybe_drained(q);
-}
-
-static void submit_alerts(struct qjob *j, struct channel_result *r)
-{
-    for (size_t i = 0; i < r->nmessages; i++) {
-        struct channel_new_message *nm = &r->messages[i];
-        struct alert *a = calloc(1, sizeof *a);
-        struct message *m = message_create();
-        if (!a || !m || message_set_originator(m, nm->originator) != 0 ||
-            message_add_rcpt(m, nm->rcpt, NULL, MESSAGE_NOTIFY_NEVER, NULL) != 0 ||
-            message_set_received(m, NULL, "local") != 0) {
-            mg_error("event=alert_failed qid=%s to=<%s> error=\"out of memory or bad address\"",
-                     j->msg->id, nm->rcpt);
-            free(a);
-            message_free(m);
-            continue;
-        }
-        a->q = j->q;
-        a->m = m;
-        a->content = nm->content;  /* taken from the result */
-        nm->content = NULL;
-        m->priority = j->msg->priority;
-        if (queue_store_submit(j->q->store, m, a->content, nm->len, on_alert_written, a) == 0) {
-            j->q->writes_pending++;
-        } else {
-            mg_error("event=alert_failed qid=%s to=<%s>", j->msg->id, nm->rcpt);
-            message_free(m);
-            free(a->content);
-            free(a);
-        }
-    }
-}
-
-static void on_stage_written(void *arg, int status)
-{
-    struct stage_write *w = arg;
-    struct qjob *j = w->j;
-    struct qgroup *g = w->g;
-    struct message *m = j->msg;
-    j->q->writes_pending--;
-    if (status != 0) {
-        mg_error("event=queue_write_failed qid=%s op=stage channel=%s error=\"%s\"", m->id,
-                 g->channel->name, mg_strerror(status));
-        /* Nothing of the stage applied: the recipients stay where they were and the job
-         * stops planning (round limit) so it ends and is retried later. */
-        j->round = QMGR_MAX_ROUNDS;
-        j->e->next_attempt = qmgr_now(j->q) + 60;
-    } else {
-        for (size_t i = 0; i < w->st.nrcpts; i++) {
-            const struct queue_store_stage_rcpt *s = &w->sr[i];
-            struct message_rcpt *r = &m->rcpts[s->rcpt];
-            r->state = s->state;
-            r->stage = s->stage;
-            r->cversion = w->out_version;
-            r->flags |= s->flags_set;
-            if (s->next_addr)
-                message_rcpt_set_str(&r->next_addr, s->next_addr);
-            if (s->reply)
-                message_rcpt_set_str(&r->last_reply, s->reply);
-            if (s->state == MESSAGE_RCPT_HELD) {
-                j->q->n_held++;
-                mg_warn("event=held_rcpt qid=%s to=<%s> channel=%s reason=\"%s\"", m->id, r->addr,
-                        g->channel->name, s->reply ? s->reply : "");
-            } else if (s->state == MESSAGE_RCPT_DELIVERED) {
-                mg_warn("event=discarded qid=%s to=<%s> channel=%s reason=\"%s\"", m->id, r->addr,
-                        g->channel->name, s->reply ? s->reply : "");
-            } else {
-                mg_debug("event=processed qid=%s to=<%s> channel=%s stage=%u version=%u", m->id,
-                         r->addr, g->channel->name, s->stage, w->out_version);
-            }
-        }
-        for (size_t i = 0; i < w->st.nadd; i++) {
-            struct message_rcpt *nr = NULL;
-            if (message_add_rcpt(m, w->st.add[i], NULL, MESSAGE_NOTIFY_NEVER, &nr) == 0) {
-                nr->cversion = w->st.add_version;
-                nr->stage = w->add_stages[i];
-                mg_info("event=copied qid=%s to=<%s> channel=%s", m->id, w->st.add[i],
-                        g->channel->name);
-            }
-        }
-        submit_alerts(j, &g->result);
-    }
-    stage_write_free(w);
-    stage_finished(j);
-}
-
-static void stage_issue(struct stage_write *w)
-{
-    struct qjob *j = w->j;
-    if (!w->st.nrcpts && !w->st.new_version && !w->st.nadd) {
-        /* nothing changed in the store (a gate everybody passed; only failures recorded) */
-        j->q->writes_pending++;
-        on_stage_written(w, 0);
-        return;
-    }
-    int rc = queue_store_apply_stage(j->q->store, j->msg->id, &w->st, on_stage_written, w);
-    if (rc == 0) {
-        j->q->writes_pending++;
-        return;
-    }
-    j->q->writes_pending++;          /* on_stage_written decrements */
-    on_stage_written(w, rc);
-}
-
-static void on_audit_written(void *arg, int status)
-{
-    struct stage_write *w = arg;
-    struct qjob *j = w->j;
-    j->q->writes_pending--;
-    if (status != 0) {
-        mg_error("event=audit_failed qid=%s channel=%s error=\"%s\"", j->msg->id,
-                 w->g->channel->name, mg_strerror(status));
-        /* A security decision that is not on record does not move the message on. */
-        j->q->writes_pending++;
-        on_stage_written(w, status);
-        return;
-    }
-    stage_issue(w);
-}
-
-/* Builds the durable form of one group's result and writes it (audit records first). */
-static int stage_write(struct qjob *j, struct qgroup *g)
-{
-    struct message *m = j->msg;
-    struct channel_result *res = &g->result;
-    const char *chn = g->channel->name;
-    struct stage_write *w = calloc(1, sizeof *w);
-    if (!w)
-        return MG_ENOMEM;
-    w->j = j;
-    w->g = g;
-    w->sr = calloc(g->nrcpts ? g->nrcpts : 1, sizeof *w->sr);
-    w->texts = calloc(g->nrcpts ? g->nrcpts : 1, sizeof *w->texts);
-    if (!w->sr || !w->texts) {
-        stage_write_free(w);
-        return MG_ENOMEM;
-    }
-    w->out_version = g->version;
-    struct jversion *in = g->in;
-    if (g->proc_rc == 0 && in && !g->gate &&
-        (res->content || res->label_set || res->priority >= 0 || res->originator)) {
-        struct jversion nv = { .version = m->content_version + 1, .priority = in->priority };
-        nv.c = content_ref(res->content ? res->content : in->c);
-        const char *orig = res->originator ? res->originator : in->originator;
-        nv.originator = orig ? strdup(orig) : NULL;
-        if (res->priority >= 0)
-            nv.priority = res->priority;
-        nv.label_set = res->label_set || in->label_set;
-        const unsigned char *lb = res->label_set ? res->label : in->label;
-        size_t ll = res->label_set ? res->label_len : in->label_len;
-        if (ll && (nv.label = malloc(ll))) {
-            memcpy(nv.label, lb, ll);
-            nv.label_len = ll;
-        }
-        if ((orig && !nv.originator) || (ll && !nv.label)) {
-            jversion_clear(&nv);
-            stage_write_free(w);
-            return MG_ENOMEM;
-        }
-        w->nv = version_put(j, &nv);
-        if (!w->nv) {
-            stage_write_free(w);
-            return MG_ENOMEM;
-        }
-        m->content_version = w->nv->version;
-        w->out_version = w->nv->version;
-        size_t len = 0;
-        const unsigned char *data = content_data(w->nv->c, &len);
-        w->st.new_version = 1;
-        w->st.type = content_type(w->nv->c);
-        w->st.content = data;
-        w->st.len = len;
-        w->st.label_set = w->nv->label_set;
-        w->st.label = w->nv->label;
-        w->st.label_len = w->nv->label_len;
-        w->st.priority = w->nv->priority;
-        w->st.originator = w->nv->originator;
-    } else {
-        w->st.priority = -1;
-    }
-    w->st.version = w->out_version;
-    size_t ns = 0, nregroup = 0;
-    for (size_t k = 0; g->proc_rc == 0 && k < g->nrcpts; k++)
-        nregroup += res->rcpts[k].outcome.action == CHANNEL_REGROUP;
-    for (size_t k = 0; k < g->nrcpts; k++) {
-        uint32_t ri = g->rcpts[k];
-        struct queue_store_stage_rcpt *s = &w->sr[ns];
-        const struct channel_rcpt_result *rr = g->proc_rc == 0 ? &res->rcpts[k] : NULL;
-        enum channel_action a = rr ? rr->outcome.action : CHANNEL_HELD;
-        const char *text = rr ? rr->outcome.text : res->error;
-        if (!rr && g->gate) {
-            /* the gate could not decide (a directory down): defer, never allow, never drop */
-            struct channel_outcome o;
-            char t[700];
-            snprintf(t, sizeof t, "access control could not decide: %s", res->error);
-            channel_outcome_set(&o, CHANNEL_DEFERRED, 451, "4.7.0", t, NULL);
-            if (add_rec(j, ri, g->channel, g->peer, &o) != 0) {
-                stage_write_free(w);
-                return MG_ENOMEM;
-            }
-            continue;
-        }
-        s->rcpt = ri;
-        s->stage = g->stage;
-        if (a == CHANNEL_REGROUP && nregroup == g->nrcpts) {
-            /* nobody took the group's result: the channel contradicts itself; hold, never loop */
-            a = CHANNEL_HELD;
-            text = "the channel gave every recipient of the group another result";
-        } else if (a == CHANNEL_REGROUP) {
-            continue;  /* not applied now: planned again next round, in a group of its own */
-        }
-        if (g->gate && (a == CHANNEL_CONTINUE || a == CHANNEL_REGROUP)) {
-            /* passed the gate for this attempt: nothing to store */
-            if (mark(j, ri, RD_GATED) != 0) {
-                stage_write_free(w);
-                return MG_ENOMEM;
-            }
-            continue;
-        }
-        if (g->gate && a == CHANNEL_DISCARDED)
-            a = CHANNEL_FAILED;   /* a gate may refuse, never drop */
-        switch (a) {
-        case CHANNEL_CONTINUE:
-            s->state = MESSAGE_RCPT_PENDING;
-            s->stage = g->stage + 1;
-            s->next_addr = rr->next_addr;
-            break;
-        case CHANNEL_HELD:
-            s->state = MESSAGE_RCPT_HELD;
-            snprintf(w->texts[ns], sizeof w->texts[ns], "held %s %s: %s",
-                     g->gate ? "before delivery by" : "by channel", chn,
-                     text && *text ? text : "no reason given");
-            s->reply = w->texts[ns];
-            break;
-        case CHANNEL_DISCARDED:
-            s->state = MESSAGE_RCPT_DELIVERED;
-            s->flags_set = MESSAGE_RCPT_F_REPORTED;
-            snprintf(w->texts[ns], sizeof w->texts[ns], "discarded by channel %s: %s", chn,
-                     text && *text ? text : "no reason given");
-            s->reply = w->texts[ns];
-            s->status = "2.0.0";
-            break;
-        default: {
-            /* failed or deferred (or not set): recorded with the deliveries' outcomes, so the
-             * report and the back-off follow the same rules */
-            struct channel_outcome o = rr->outcome;
-            if (o.action != CHANNEL_FAILED)
-                o.action = CHANNEL_DEFERRED;
-            if (!o.code)
-                o.code = o.action == CHANNEL_FAILED ? 550 : 451;
-            if (add_rec(j, ri, g->channel, g->gate ? g->peer : NULL, &o) != 0) {
-                stage_write_free(w);
-                return MG_ENOMEM;
-            }
-            continue;
-        }
-        }
-        ns++;
-    }
-    w->st.rcpts = w->sr;
-    w->st.nrcpts = ns;
-    if (g->proc_rc == 0 && res->ncopy && !g->gate) {
-        /* A copy is a new recipient with its own route. It has passed the channel that made
-         * it when its chain has that channel at the same place (else a rule that copies would
-         * copy its own copies); an address already among the recipients is not added again. */
-        w->adds = calloc(res->ncopy, sizeof *w->adds);
-        w->add_stages = calloc(res->ncopy, sizeof *w->add_stages);
-        if (!w->adds || !w->add_stages) {
-            stage_write_free(w);
-            return MG_ENOMEM;
-        }
-        for (size_t i = 0; i < res->ncopy; i++) {
-            const char *a = res->copy_to[i];
-            int dup = 0;
-            for (size_t k = 0; k < m->nrcpts && !dup; k++)
-                dup = !strcasecmp(m->rcpts[k].addr, a);
-            for (size_t k = 0; k < w->st.nadd && !dup; k++)
-                dup = !strcasecmp(w->adds[k], a);
-            if (dup)
-                continue;
-            const struct config_route *rt = NULL;
-            uint32_t st = 0;
-            if (route_lookup(j->cref->cfg, a, &rt) == 0 && g->stage < rt->n_chain &&
-                rt->chain[g->stage] == g->channel)
-                st = g->stage + 1;
-            w->adds[w->st.nadd] = a;
-            w->add_stages[w->st.nadd++] = st;
-        }
-        w->st.add = w->adds;
-        w->st.add_stages = w->add_stages;
-        w->st.add_version = w->out_version;
-    }
-    if (g->proc_rc != 0)
-        mg_warn("event=channel_failed qid=%s channel=%s type=%s error=\"%s\"", m->id, chn,
-                g->channel->type, res->error);
-    /* Every decision is logged, and written to the audit store before the message moves. */
-    const char **ra = res->naudit ? calloc(res->naudit, sizeof *ra) : NULL;
-    for (size_t i = 0; i < res->naudit; i++) {
-        const struct channel_audit *a = &res->audit[i];
-        const char *to = a->rcpt >= 0 && (size_t)a->rcpt < g->nrcpts
-                             ? m->rcpts[g->rcpts[a->rcpt]].addr : "";
-        if (ra)
-            ra[i] = to;
-        mg_info("event=audit qid=%s channel=%s to=<%s> decision=%s reason=\"%s\"", m->id, chn,
-                to, a->decision, a->reason);
-    }
-    j->stage_writes++;
-    if (res->naudit && j->q->opts.audit.append && ra) {
-        int rc = j->q->opts.audit.append(j->q->opts.audit.ctx, m->id, chn, ra, res->audit,
-                                         res->naudit, on_audit_written, w);
-        free(ra);
-        if (rc == 0) {
-            j->q->writes_pending++;
-            return 0;
-        }
-        j->q->writes_pending++;
-        on_audit_written(w, rc);
-        return 0;
-    }
-    free(ra);
-    stage_issue(w);
-    return 0;
-}
-
-static void proc_round_done(struct qjob *j)
-{
-    j->stage_writes = 1; /* guard: writes may complete synchronously (no loop) */
-    for (size_t i = 0; i < j->ngroups; i++) {
-        struct qgroup *g = &j->groups[i];
-        if (!g->channel || (g->channel->delivery && !g->gate))
-            continue;
-        if (stage_write(j, g) != 0) {
-            mg_error("event=schedule_failed qid=%s error=\"out of memory\"", j->msg->id);
-            j->round = QMGR_MAX_ROUNDS;
-            j->e->next_attempt = qmgr_now(j->q) + 60;
-        }
-    }
-    stage_finished(j);
-}
-
 /* ---- delivery rounds --------------------------------------------------------------------- */
 
 void qmgr_job_group_done(struct qgroup *g)
@@ -777,7 +186,7 @@ void qmgr_job_group_done(struct qgroup *g)
     struct qjob *j = g->j;
     g->state = QG_DONE;
     for (size_t i = 0; i < g->nrcpts; i++)
-        if (add_rec(j, g->rcpts[i], g->channel, g->peer, &g->outcomes[i]) != 0)
+        if (qmgr_job_add_rec(j, g->rcpts[i], g->channel, g->peer, &g->outcomes[i]) != 0)
             mg_error("event=out_of_memory qid=%s where=record", j->msg->id);
     if (--j->pending == 0)
         job_record(j);
@@ -790,7 +199,7 @@ static void group_fail_now(struct qgroup *g, const char *status, const char *tex
     qmgr_job_group_done(g);
 }
 
-static void job_round(struct qjob *j)
+void qmgr_job_round(struct qjob *j)
 {
     struct qmgr *q = j->q;
     groups_clear(j);
@@ -826,7 +235,7 @@ static void job_round(struct qjob *j)
                          g->channel->type);
                 continue;
             }
-            if (proc_enqueue(q, g) != 0) {
+            if (qmgr_proc_enqueue(q, g) != 0) {
                 g->proc_rc = MG_ENOMEM;
                 snprintf(g->result.error, sizeof g->result.error, "out of memory");
                 continue;
@@ -835,7 +244,7 @@ static void job_round(struct qjob *j)
         }
         qmgr_proc_pump(q);
         if (--j->pending == 0)
-            proc_round_done(j);
+            qmgr_proc_round_done(j);
         return;
     }
     j->processing_round = 0;
@@ -1121,7 +530,7 @@ static void job_after_load(uv_work_t *w, int status)
         return;
     }
     j->e->next_attempt = 0;
-    job_round(j);
+    qmgr_job_round(j);
 }
 
 void qmgr_job_start(struct qmgr *q, struct qentry *e)
@@ -1148,3 +557,4 @@ void qmgr_job_start(struct qmgr *q, struct qentry *e)
         job_after_load(&j->work, 0);
     }
 }
+
