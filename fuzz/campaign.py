@@ -5,8 +5,8 @@
    fuzz`), and plain replay binaries with source-based coverage in build-fuzz-cov/.
 2. Runs each target in turn for --seconds (its own corpus fuzz/corpus/<target>/ plus the extra
    seed folders CTest replays, a dictionary fuzz/<target>.dict when there is one), new units
-   going to a scratch folder; then merges those that add coverage into fuzz/corpus/<target>/
-   (libFuzzer -merge=1 keeps only units that add features: the corpus stays small).
+   going to a scratch folder; then merges those that reach new edges into fuzz/corpus/<target>/
+   (libFuzzer -merge=1 -use_counters=0: the committed corpus stays small).
 3. Replays each target's corpora with the coverage build and measures the line coverage of
    the parser's own source files (llvm-profdata + llvm-cov export).
 4. Prints one table row per target: executions, executions per second, coverage (cov/ft) at
@@ -77,9 +77,9 @@ def fuzz_tests(build):
                          capture_output=True, text=True).stdout
     tests = {}
     for t in json.loads(out)["tests"]:
-        if not t["name"].startswith("fuzz."):
+        cmd = t.get("command")
+        if not t["name"].startswith("fuzz.") or not cmd:
             continue
-        cmd = t["command"]
         env = {}
         for p in t.get("properties", []):
             if p["name"] == "ENVIRONMENT":
@@ -127,8 +127,10 @@ def run_target(name, binary, dirs, env, seconds, work):
     ft = last_match(r"^#\d+\s+\w+\s+cov: \d+ ft: (\d+)", log, "?")
     crashes = sorted(f for f in os.listdir(art) if ARTIFACT.match(f))
     before = set(os.listdir(own))
-    # only units that add coverage to the committed corpus are kept
-    subprocess.run([binary, "-merge=1", f"-artifact_prefix={art}/", own, new], env=full_env,
+    # only units that reach new edges (hit counts aside: -use_counters=0) join the committed
+    # corpus, so it stays small
+    subprocess.run([binary, "-merge=1", "-use_counters=0", f"-artifact_prefix={art}/", own, new],
+                   env=full_env,
                    capture_output=True, text=True, errors="replace")
     added = len(set(os.listdir(own)) - before)
     return {"execs": execs, "eps": eps, "cov": cov, "ft": ft, "crashes": crashes,
@@ -177,15 +179,20 @@ def main():
         cflags = "-fprofile-instr-generate -fcoverage-mapping"
         configure(bc, [f"-DCMAKE_C_FLAGS={cflags}", f"-DCMAKE_EXE_LINKER_FLAGS={cflags}",
                        "-DMIXGATE_SANITIZE=OFF", "-DMIXGATE_LIBFUZZER=OFF"])
-    tests = fuzz_tests(bf)
-    names = sorted(tests)
+    # CTest names the tests before their binaries exist; it gives their commands only after
+    listed = subprocess.run(["ctest", "-N", "-R", r"^fuzz\."], cwd=bf, check=True,
+                            capture_output=True, text=True).stdout
+    names = sorted(re.findall(r"Test +#\d+: fuzz\.(\S+)", listed))
     if a.targets:
         want = a.targets.split(",")
         names = [n for n in names if n in want]
+    if not names:
+        raise SystemExit("no fuzz targets")
     if not a.no_build:
         tgts = ["fuzz_" + n for n in names]
         sh(["cmake", "--build", bf, "-j", str(a.jobs), "--target"] + tgts, stdout=subprocess.DEVNULL)
         sh(["cmake", "--build", bc, "-j", str(a.jobs), "--target"] + tgts, stdout=subprocess.DEVNULL)
+    tests = fuzz_tests(bf)
     cov_tests = fuzz_tests(bc)
     work = os.path.join(bf, "campaign")
     os.makedirs(work, exist_ok=True)
