@@ -73,6 +73,15 @@ static void rm_files(const char *path)
     unlink(p);
 }
 
+static const struct fixture *scratch; /* for cleanup: the fixture once its folder exists */
+
+/* The scratch folder goes with the process. */
+static void cleanup(void)
+{
+    rm_files(scratch->path);
+    rmdir(scratch->dir);
+}
+
 /* Built once per process: the fuzzer's only state, read-only afterwards. */
 static const struct fixture *fixture(void)
 {
@@ -84,6 +93,8 @@ static const struct fixture *fixture(void)
     if (!mkdtemp(f.dir))
         mg_panic("fuzz setup: mkdtemp");
     snprintf(f.path, sizeof f.path, "%s/queue.db", f.dir);
+    scratch = &f;
+    atexit(cleanup);
     uv_loop_t loop;
     struct queue_store *s = NULL;
     if (uv_loop_init(&loop) || queue_store_open(&s, &loop, f.path, NULL))
