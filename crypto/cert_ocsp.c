@@ -18,44 +18,20 @@ static int why_set(char *why, size_t n, int rc, const char *msg)
     return rc;
 }
 
-int cert_ocsp_query(X509 *cert, X509 *issuer, const char *url, int timeout, X509_STORE *anchors,
-                    STACK_OF(X509) *untrusted, int *status, long long *next_update,
-                    char *why, size_t whylen)
+int cert_ocsp_check_response(OCSP_REQUEST *req, OCSP_CERTID *id, const unsigned char *der,
+                             size_t len, X509 *issuer, X509_STORE *anchors,
+                             STACK_OF(X509) *untrusted, int *status, long long *next_update,
+                             char *why, size_t whylen)
 {
-    STACK_OF(OPENSSL_STRING) *aia = NULL;
-    if (!url) {
-        aia = X509_get1_ocsp(cert);
-        url = sk_OPENSSL_STRING_num(aia) > 0 ? sk_OPENSSL_STRING_value(aia, 0) : NULL;
-        if (!url) {
-            X509_email_free(aia);
-            return why_set(why, whylen, MG_ENOTFOUND, "no OCSP responder URL");
-        }
-    }
-    int rc = MG_EIO, ssl = 0;
-    char *host = NULL, *port = NULL, *path = NULL;
-    OCSP_REQUEST *req = OCSP_REQUEST_new();
-    OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
-    OCSP_RESPONSE *resp = NULL;
+    if (why && whylen)
+        why[0] = 0;
+    if (len > CERT_OCSP_MAX_RESPONSE)
+        return why_set(why, whylen, MG_EPROTO, "OCSP response too large");
+    const unsigned char *q = der;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &q, (long)len);
     OCSP_BASICRESP *bs = NULL;
-    BIO *reqbio = NULL, *respbio = NULL;
-    if (!req || !id || !OCSP_request_add0_id(req, id)) {
-        OCSP_CERTID_free(id);
-        rc = why_set(why, whylen, MG_ENOMEM, "cannot build OCSP request");
-        goto out;
-    }
-    OCSP_CERTID *idref = id; /* owned by req now */
-    if (!OCSP_request_add1_nonce(req, NULL, -1) ||
-        !OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) || ssl) {
-        rc = why_set(why, whylen, MG_EINVAL, "bad OCSP URL (http:// only)");
-        goto out;
-    }
-    reqbio = BIO_new(BIO_s_mem());
-    if (!reqbio || i2d_OCSP_REQUEST_bio(reqbio, req) <= 0)
-        goto out;
-    respbio = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0,
-                                 NULL, "application/ocsp-request", reqbio,
-                                 "application/ocsp-response", 1, 100000, timeout, 0);
-    if (!respbio || !(resp = d2i_OCSP_RESPONSE_bio(respbio, NULL))) {
+    int rc;
+    if (!resp) {
         rc = why_set(why, whylen, MG_EIO, "no answer from the OCSP responder");
         goto out;
     }
@@ -75,7 +51,7 @@ int cert_ocsp_query(X509 *cert, X509 *issuer, const char *url, int timeout, X509
     }
     int st, reason;
     ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
-    if (!OCSP_resp_find_status(bs, idref, &st, &reason, &rev, &thisupd, &nextupd) ||
+    if (!OCSP_resp_find_status(bs, id, &st, &reason, &rev, &thisupd, &nextupd) ||
         !OCSP_check_validity(thisupd, nextupd, 300, -1)) {
         rc = why_set(why, whylen, MG_EVERIFY, "OCSP response has no current status for the certificate");
         goto out;
@@ -89,9 +65,62 @@ int cert_ocsp_query(X509 *cert, X509 *issuer, const char *url, int timeout, X509
     rc = 0;
     why_set(why, whylen, 0, OCSP_cert_status_str(st));
 out:
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    ERR_clear_error();
+    return rc;
+}
+
+int cert_ocsp_query(X509 *cert, X509 *issuer, const char *url, int timeout, X509_STORE *anchors,
+                    STACK_OF(X509) *untrusted, int *status, long long *next_update,
+                    char *why, size_t whylen)
+{
+    STACK_OF(OPENSSL_STRING) *aia = NULL;
+    if (!url) {
+        aia = X509_get1_ocsp(cert);
+        url = sk_OPENSSL_STRING_num(aia) > 0 ? sk_OPENSSL_STRING_value(aia, 0) : NULL;
+        if (!url) {
+            X509_email_free(aia);
+            return why_set(why, whylen, MG_ENOTFOUND, "no OCSP responder URL");
+        }
+    }
+    int rc = MG_EIO, ssl = 0;
+    char *host = NULL, *port = NULL, *path = NULL;
+    OCSP_REQUEST *req = OCSP_REQUEST_new();
+    OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
+    OCSP_RESPONSE *resp = NULL;
+    BIO *reqbio = NULL, *respbio = NULL;
+    if (!req || !id || !OCSP_request_add0_id(req, id)) {
+        OCSP_CERTID_free(id);
+        rc = why_set(why, whylen, MG_ENOMEM, "cannot build OCSP request");
+        goto out;
+    }
+    OCSP_CERTID *idref = id; /* owned by req now */
+    if (!OCSP_request_add1_nonce(req, NULL, -1) ||
+        !OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) || ssl) {
+        rc = why_set(why, whylen, MG_EINVAL, "bad OCSP URL (http:// only)");
+        goto out;
+    }
+    reqbio = BIO_new(BIO_s_mem());
+    if (!reqbio || i2d_OCSP_REQUEST_bio(reqbio, req) <= 0)
+        goto out;
+    respbio = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+                                 NULL, "application/ocsp-request", reqbio,
+                                 "application/ocsp-response", 1, CERT_OCSP_MAX_RESPONSE, timeout, 0);
+    unsigned char *der = NULL;
+    int derlen;
+    if (!respbio || !(resp = d2i_OCSP_RESPONSE_bio(respbio, NULL)) ||
+        (derlen = i2d_OCSP_RESPONSE(resp, &der)) <= 0) {
+        rc = why_set(why, whylen, MG_EIO, "no answer from the OCSP responder");
+        goto out;
+    }
+    /* checked from its encoding, by the same code the fuzz target crypto_ocsp drives */
+    rc = cert_ocsp_check_response(req, idref, der, (size_t)derlen, issuer, anchors, untrusted,
+                                  status, next_update, why, whylen);
+    OPENSSL_free(der);
+out:
     if (rc == MG_EIO && why && !why[0])
         why_set(why, whylen, rc, "OCSP request failed");
-    OCSP_BASICRESP_free(bs);
     OCSP_RESPONSE_free(resp);
     OCSP_REQUEST_free(req);
     BIO_free(reqbio);

@@ -139,6 +139,8 @@ int cms_keys_load_key(const char *path, const char *pass, EVP_PKEY **out)
 
 int cms_keys_parse_crls(const unsigned char *d, size_t len, STACK_OF(X509_CRL) **out)
 {
+    if (len > INT32_MAX) /* the memory BIO takes an int length */
+        return MG_ETOOBIG;
     if (!*out && !(*out = sk_X509_CRL_new_null()))
         return MG_ENOMEM;
     int n = 0;

@@ -87,16 +87,21 @@ static void oid_text(const ASN1_OBJECT *o, char *out, size_t outsz)
         snprintf(out, outsz, "1.2.840.113549.1.7.1");
 }
 
+/* Copies a memory BIO's contents into a new NUL-terminated buffer (owned by the caller; an
+ * empty BIO gives an empty buffer, never NULL). A memory BIO that was never written has no
+ * data pointer at all (an empty signed or encrypted content, an empty first MIME part), and
+ * memcpy from NULL is undefined even for 0 bytes: issue 14's fuzzing finding. */
 static int bio_take(BIO *b, unsigned char **out, size_t *len)
 {
-    char *p;
+    char *p = NULL;
     long n = BIO_get_mem_data(b, &p);
-    if (n < 0)
+    if (n < 0 || (n > 0 && !p))
         return MG_EIO;
     unsigned char *c = malloc((size_t)n + 1);
     if (!c)
         return MG_ENOMEM;
-    memcpy(c, p, (size_t)n);
+    if (n > 0)
+        memcpy(c, p, (size_t)n);
     c[n] = 0;
     *out = c;
     *len = (size_t)n;

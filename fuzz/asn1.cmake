@@ -26,4 +26,7 @@ if(TARGET mg_asn1)
       target_compile_definitions(fuzz_asn1_${name} PRIVATE ASN1_FUZZ_${def}=1)
     endif()
   endforeach()
+  # the seed generator (fuzz/gen-asn1-corpus.sh), built only on demand
+  add_executable(gen_mts_seeds EXCLUDE_FROM_ALL ${asn1_fuzz_dir}/gen_mts_seeds.c)
+  target_link_libraries(gen_mts_seeds PRIVATE mg_asn1 mg_util)
 endif()

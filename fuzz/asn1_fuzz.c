@@ -59,6 +59,19 @@ __attribute__((unused)) static void open_attrs(const ExtensionAttributes_t *ea)
 
 #if defined(ASN1_FUZZ_MTS_APDU)
 
+#include "InformationObject.h"
+#include "MMInformationObject.h"
+
+/* The content types the switch opens (as the X.420 / P772 owners map them): P2 and P22
+ * (built-in 2 and 22, and their OIDs) and P772, so message contents are decoded too. */
+static const struct mg_asn1_content_entry content_table[] = {
+    {2, NULL, &asn_DEF_InformationObject},
+    {22, NULL, &asn_DEF_InformationObject},
+    {-1, "2.6.1.10.0", &asn_DEF_InformationObject},
+    {-1, "2.6.1.10.1", &asn_DEF_InformationObject},
+    {-1, "1.3.26.0.4406.0.4.1", &asn_DEF_MMInformationObject},
+    {0, NULL, NULL}};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mg_asn1_err err;   /* asked for so that the error locator runs too */
@@ -75,8 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             open_attrs(r->recipient_name.extension_attributes);
         }
         struct mg_asn1_value c = {0};
-        if (mg_asn1_open_content_decode(&e->content_type, &a->choice.message.content, NULL, &c,
-                                        NULL) == 0)
+        if (mg_asn1_open_content_decode(&e->content_type, &a->choice.message.content,
+                                        content_table, &c, NULL) == 0)
             der_stable(c.td, c.ptr);
         mg_asn1_value_free(&c);
     } else if (a->present == MTS_APDU_PR_probe) {

@@ -8,6 +8,10 @@ if(TARGET mg_labels)
     CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/labels_xml)
   mixgate_add_fuzz(NAME labels_marking SOURCES ${CMAKE_CURRENT_LIST_DIR}/labels_marking.c LIBS mg_labels
     CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/labels_marking)
+  # format detection, dispatch and clearances through lbl_codec; the other labels seeds too
+  mixgate_add_fuzz(NAME labels_codec SOURCES ${CMAKE_CURRENT_LIST_DIR}/labels_codec.c LIBS mg_labels
+    CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/labels_codec ${CMAKE_CURRENT_LIST_DIR}/corpus/labels_xml
+           ${CMAKE_CURRENT_LIST_DIR}/corpus/labels_ber ${CMAKE_CURRENT_LIST_DIR}/corpus/labels_header)
   get_target_property(_lbl_defs mg_labels INTERFACE_COMPILE_DEFINITIONS)
   if(_lbl_defs MATCHES "MG_LABELS_HAVE_BER")
     mixgate_add_fuzz(NAME labels_ber SOURCES ${CMAKE_CURRENT_LIST_DIR}/labels_ber.c LIBS mg_labels

@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONTROL_MAX_LINE 4096
-#define CONTROL_MAX_ARGS 32
 
 struct control_server {
     uv_pipe_t pipe;              /* embedded; the struct is freed in its close callback */
@@ -81,22 +79,43 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof slab;
 }
 
+int control_parse_line(char *line, int *argc, char **argv, const char **why)
+{
+    char *save = NULL;
+    *argc = 0;
+    argv[0] = NULL;
+    for (char *w = strtok_r(line, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+        if (*argc == CONTROL_MAX_ARGS) {
+            *why = "too many words";
+            return MG_EINVAL;
+        }
+        argv[(*argc)++] = w;
+    }
+    argv[*argc] = NULL;
+    if (*argc == 0) {
+        *why = "empty request";
+        return MG_EINVAL;
+    }
+    return 0;
+}
+
+int control_feed(struct mg_buf *in, const char *data, size_t n)
+{
+    const char *nl = memchr(data, '\n', n);
+    size_t take = nl ? (size_t)(nl - data) : n;
+    int rc = mg_buf_append(in, data, take);
+    if (rc)
+        return rc;
+    return nl ? 1 : 0;
+}
+
 static void dispatch(struct control_req *r)
 {
     char *argv[CONTROL_MAX_ARGS + 1];
     int argc = 0;
-    char *save = NULL;
-    for (char *w = strtok_r((char *)r->in.data, " \t\r\n", &save); w;
-         w = strtok_r(NULL, " \t\r\n", &save)) {
-        if (argc == CONTROL_MAX_ARGS) {
-            control_req_finish(r, MG_EINVAL, "too many words");
-            return;
-        }
-        argv[argc++] = w;
-    }
-    argv[argc] = NULL;
-    if (argc == 0) {
-        control_req_finish(r, MG_EINVAL, "empty request");
+    const char *why = NULL;
+    if (control_parse_line((char *)r->in.data, &argc, argv, &why) != 0) {
+        control_req_finish(r, MG_EINVAL, why);
         return;
     }
     r->dispatched = 1;
@@ -115,14 +134,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (r->dispatched)
         return;  /* one request per connection; ignore trailing bytes */
-    const char *nl = memchr(buf->base, '\n', (size_t)n);
-    size_t take = nl ? (size_t)(nl - buf->base) : (size_t)n;
-    if (mg_buf_append(&r->in, buf->base, take) != 0) {
+    int rc = control_feed(&r->in, buf->base, (size_t)n);
+    if (rc < 0) {
         uv_read_stop(s);
         control_req_finish(r, MG_ETOOBIG, "request line too long");
         return;
     }
-    if (nl) {
+    if (rc == 1) {
         uv_read_stop(s);
         if (r->srv->stopped) {
             control_req_finish(r, MG_ESTATE, "daemon is stopping");

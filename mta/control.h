@@ -8,7 +8,13 @@
 #ifndef CONTROL_H
 #define CONTROL_H
 
+#include <stddef.h>
 #include <uv.h>
+
+struct mg_buf;
+
+#define CONTROL_MAX_LINE 4096 /* longest request line */
+#define CONTROL_MAX_ARGS 32   /* most words in a request */
 
 struct control_server;
 struct control_req;
@@ -28,5 +34,14 @@ int control_req_printf(struct control_req *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* rc == 0: "=OK"; otherwise "=ERR <msg or mg_strerror(rc)>". Sends and closes. */
 void control_req_finish(struct control_req *req, int rc, const char *msg);
+
+/* The request parser (outside input: whatever a client writes), exported for the fuzz target
+ * control_request. control_feed appends bytes read up to the first newline to in (which has
+ * the CONTROL_MAX_LINE limit): 1 when the line is complete, 0 when more is needed,
+ * MG_ETOOBIG when it is too long. control_parse_line splits the NUL-terminated line in place
+ * into argv (CONTROL_MAX_ARGS + 1 slots, NULL-terminated): 0, or MG_EINVAL with *why set
+ * (empty request, too many words). */
+int control_feed(struct mg_buf *in, const char *data, size_t n);
+int control_parse_line(char *line, int *argc, char **argv, const char **why);
 
 #endif

@@ -54,7 +54,9 @@ static const char schema_sql[] =
     "SELECT m.id, m.arrival, m.priority, m.hold, count(r.idx),"                             \
     " total(r.state = 0), total(r.state = 2), total(r.state = 1), total(r.state = 3),"      \
     " min(CASE WHEN r.state IN (0, 2) THEN r.next_attempt END),"                            \
-    " m.originator, m.hold_reason, m.content_size, total(r.state = 4)"                      \
+    " m.originator, m.hold_reason, m.content_size,"                                         \
+    " total(r.state IS NOT NULL AND (r.state NOT IN (0, 1, 2, 3, 4) OR r.addr = '')),"      \
+    " m.ret, m.content_type, total(r.state = 4)"                                            \
     " FROM messages m LEFT JOIN rcpts r ON r.msg_id = m.id"
 
 enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_STAGE };
@@ -1048,6 +1050,31 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
 
 /* ---------------------------------------------------------------- reads */
 
+/* A damaged database (disk fault, an edit by hand, a bug) must not crash the daemon nor lose the
+ * other messages: a row whose values are out of range is read as a held message whose values
+ * are made safe, with the reason; the start-up index also writes that hold (load_index). */
+#define DAMAGED_PREFIX "damaged queue row: "
+
+/* Why the index row (INDEX_SELECT) is damaged, or NULL. */
+static const char *index_damage(sqlite3_stmt *st)
+{
+    sqlite3_int64 prio = sqlite3_column_int64(st, 2), hold = sqlite3_column_int64(st, 3);
+    if (prio < MESSAGE_PRIORITY_MIN || prio > MESSAGE_PRIORITY_MAX)
+        return DAMAGED_PREFIX "priority out of range";
+    if (hold != 0 && hold != 1)
+        return DAMAGED_PREFIX "hold flag out of range";
+    if (sqlite3_column_int64(st, 4) == 0)
+        return DAMAGED_PREFIX "no recipients";
+    if (sqlite3_column_double(st, 13) > 0)
+        return DAMAGED_PREFIX "recipient state out of range or no address";
+    sqlite3_int64 ret = sqlite3_column_int64(st, 14), ctype = sqlite3_column_int64(st, 15);
+    if (ret < 0 || ret > MESSAGE_RET_FULL)
+        return DAMAGED_PREFIX "RET out of range";
+    if (ctype < 0 || ctype > MESSAGE_CONTENT_OTHER)
+        return DAMAGED_PREFIX "content type out of range";
+    return NULL;
+}
+
 static void index_from_row(sqlite3_stmt *st, struct queue_store_index_entry *e)
 {
     memset(e, 0, sizeof(*e));
@@ -1057,13 +1084,18 @@ static void index_from_row(sqlite3_stmt *st, struct queue_store_index_entry *e)
     e->arrival = sqlite3_column_int64(st, 1);
     e->priority = (uint8_t)sqlite3_column_int(st, 2);
     e->hold = (uint8_t)sqlite3_column_int(st, 3);
+    if (index_damage(st)) {
+        e->hold = 1;
+        if (e->priority > MESSAGE_PRIORITY_MAX)
+            e->priority = MESSAGE_PRIORITY_DEFAULT;
+    }
     e->nrcpts = (uint32_t)sqlite3_column_int64(st, 4);
     e->npending = (uint32_t)sqlite3_column_int64(st, 5);
     e->ndeferred = (uint32_t)sqlite3_column_int64(st, 6);
     e->ndelivered = (uint32_t)sqlite3_column_int64(st, 7);
     e->nfailed = (uint32_t)sqlite3_column_int64(st, 8);
     e->next_attempt = sqlite3_column_int64(st, 9); /* NULL (all final) reads as 0 */
-    e->nheld = (uint32_t)sqlite3_column_int64(st, 13);
+    e->nheld = (uint32_t)sqlite3_column_int64(st, 16);
 }
 
 static int read_prepare(struct queue_store *s, const char *sql, sqlite3_stmt **st)
@@ -1092,6 +1124,19 @@ int queue_store_load_index(struct queue_store *s,
         }
         struct queue_store_index_entry e;
         index_from_row(st, &e);
+        if (!message_id_valid(e.id)) {
+            /* no command can name it: left in the database as it is for the operator */
+            mg_warn("event=queue_row_damaged what=\"invalid queue id\" action=skipped");
+            continue;
+        }
+        const char *why = index_damage(st);
+        if (why) {
+            mg_warn("event=queue_row_damaged qid=%s what=\"%s\" action=held", e.id,
+                    why + strlen(DAMAGED_PREFIX));
+            /* made durable by the writer (read-only stores have none); the index says held now */
+            if (s->thread_started)
+                queue_store_hold(s, e.id, why, NULL, NULL);
+        }
         rc = cb(arg, &e);
     }
     sqlite3_finalize(st);
@@ -1133,6 +1178,48 @@ int queue_store_load_index_array(struct queue_store *s, struct queue_store_index
     *out = a.v;
     *n = a.n;
     return 0;
+}
+
+/* Checks a message read back; a damaged one is made safe (values in range) and held with the
+ * reason. 0 or MG_ENOMEM. */
+static int make_safe(struct message *m)
+{
+    const char *why = NULL;
+    if (m->priority < MESSAGE_PRIORITY_MIN || m->priority > MESSAGE_PRIORITY_MAX) {
+        why = DAMAGED_PREFIX "priority out of range";
+        m->priority = MESSAGE_PRIORITY_DEFAULT;
+    }
+    if ((unsigned)m->ret > MESSAGE_RET_FULL) {
+        why = DAMAGED_PREFIX "RET out of range";
+        m->ret = MESSAGE_RET_UNSPEC;
+    }
+    if ((unsigned)m->content_type > MESSAGE_CONTENT_OTHER) {
+        why = DAMAGED_PREFIX "content type out of range";
+        m->content_type = MESSAGE_CONTENT_OTHER;
+    }
+    if (m->hold != 0 && m->hold != 1)
+        why = DAMAGED_PREFIX "hold flag out of range";
+    if (m->nrcpts == 0)
+        why = DAMAGED_PREFIX "no recipients";
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        struct message_rcpt *r = &m->rcpts[i];
+        if ((unsigned)r->state >= MESSAGE_RCPT_STATE_COUNT) {
+            why = DAMAGED_PREFIX "recipient state out of range";
+            r->state = MESSAGE_RCPT_DEFERRED; /* tried again once released */
+        }
+        if (!r->addr[0])
+            why = DAMAGED_PREFIX "recipient without an address";
+        r->notify &= MESSAGE_NOTIFY_NEVER | MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE |
+                     MESSAGE_NOTIFY_DELAY;
+    }
+    if (!why)
+        return 0;
+    mg_warn("event=queue_row_damaged qid=%s what=\"%s\" action=held", m->id,
+            why + strlen(DAMAGED_PREFIX));
+    m->hold = 1;
+    free(m->hold_reason);
+    m->hold_reason = strdup(why);
+    return m->hold_reason ? 0 : MG_ENOMEM;
 }
 
 static int get_locked(struct queue_store *s, const char *id, struct message **out)
@@ -1233,6 +1320,8 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
         rc |= col_dup(st, 16, &rp->next_addr);
     }
     sqlite3_finalize(st);
+    if (rc == 0)
+        rc = make_safe(m);
     if (rc != 0) {
         message_free(m);
         return rc < 0 ? rc : MG_ENOMEM;
@@ -1520,10 +1609,13 @@ int queue_store_history(struct queue_store *s, size_t limit,
             rc = db_err(s->rdb, "history");
             break;
         }
+        const char *hid = (const char *)sqlite3_column_text(st, 0);
+        const char *hor = (const char *)sqlite3_column_text(st, 1);
+        const char *hout = (const char *)sqlite3_column_text(st, 2);
         struct queue_store_history h = {
-            .id = (const char *)sqlite3_column_text(st, 0),
-            .originator = (const char *)sqlite3_column_text(st, 1),
-            .outcome = (const char *)sqlite3_column_text(st, 2),
+            .id = hid ? hid : "", /* NOT NULL in the schema, but a damaged file may hold one */
+            .originator = hor ? hor : "",
+            .outcome = hout ? hout : "",
             .arrival = sqlite3_column_int64(st, 3),
             .finished = sqlite3_column_int64(st, 4),
             .nrcpts = (uint32_t)sqlite3_column_int64(st, 5),

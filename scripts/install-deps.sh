@@ -11,8 +11,13 @@ TEST_PKGS=(swaks postfix tshark gpgsm gnupg libbcpkix-java libbcprov-java
   openjdk-17-jdk-headless python3 python3-aiosmtpd python3-cryptography
   python3-pyasn1-modules procps iproute2 netcat-openbsd libnet-ssleay-perl libio-socket-ssl-perl)
 
+# Fuzzing campaigns (`make fuzz-campaign`, opt-in): llvm-cov and llvm-profdata for the coverage
+# replay (clang and its libFuzzer runtime are build packages already).
+FUZZ_PKGS=(llvm-14 python3)
+
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
+if [ "${1:-}" = "--fuzz" ]; then want+=("${FUZZ_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""A fuzzing campaign over every libFuzzer target (`make fuzz-campaign`).
+
+1. Builds the targets twice with clang: libFuzzer + ASan + UBSan in build-fuzz/ (as `make
+   fuzz`), and plain replay binaries with source-based coverage in build-fuzz-cov/.
+2. Runs each target in turn for --seconds (its own corpus fuzz/corpus/<target>/ plus the extra
+   seed folders CTest replays, a dictionary fuzz/<target>.dict when there is one), new units
+   going to a scratch folder; then merges those that reach new edges into fuzz/corpus/<target>/
+   (libFuzzer -merge=1 -use_counters=0: the committed corpus stays small).
+3. Replays each target's corpora with the coverage build and measures the line coverage of
+   the parser's own source files (llvm-profdata + llvm-cov export).
+4. Prints one table row per target: executions, executions per second, coverage (cov/ft) at
+   the end, new units merged, crashes (crash/leak/timeout/oom artifacts, kept in
+   build-fuzz/campaign/<target>/), and per-file line coverage; also writes it to
+   build-fuzz/campaign.md.
+
+usage: fuzz/campaign.py [--seconds N] [--jobs J] [--targets a,b,...] [--no-build]
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# The parser's own source files per target (generated asn1c code and libraries not ours are
+# left out: the figure is about code this project wrote).
+SOURCES = {
+    "asn1_mts_apdu": ["asn1/mg_asn1.c", "asn1/mg_asn1_open.c"],
+    "asn1_ess_label": ["asn1/mg_asn1.c"],
+    "asn1_x411_label": ["asn1/mg_asn1.c"],
+    "asn1_ppdu": ["asn1/mg_asn1.c", "asn1/mg_asn1_open.c"],
+    "config_load": ["mta/config.c", "mta/config_expand.c", "mta/route.c", "mta/relay.c"],
+    "crypto_unwrap": ["crypto/cms_wrap.c", "crypto/cms_mime.c", "crypto/cms_der.c"],
+    "crypto_detached": ["crypto/cms_wrap.c"],
+    "crypto_receipt": ["crypto/cms_receipt.c"],
+    "crypto_certs": ["crypto/cms_keys.c"],
+    "crypto_ocsp": ["crypto/cert_ocsp.c"],
+    "ipm_info": ["asn1/mg_ipm.c", "asn1/mg_print.c"],
+    "ipm_mm": ["asn1/mg_ipm.c", "asn1/mg_print.c"],
+    "labels_ber": ["labels/lbl_ber.c"],
+    "labels_header": ["labels/lbl_header.c"],
+    "labels_marking": ["labels/lbl_marking.c"],
+    "labels_spif": ["labels/lbl_spif.c"],
+    "labels_xml": ["labels/lbl_xml.c"],
+    "labels_codec": ["labels/lbl_codec.c"],
+    "smtp_cmd": ["channels/smtp/smtp_cmd.c"],
+    "smtp_session": ["channels/smtp/smtp_session.c", "channels/smtp/smtp_envelope.c"],
+    "dsn_build": ["mta/dsn.c"],
+    "control_request": ["mta/control.c"],
+    "queue_store_recover": ["mta/queue_store.c"],
+}
+
+ARTIFACT = re.compile(r"^(crash|leak|timeout|oom)-")
+
+
+def sh(cmd, **kw):
+    print("+ " + " ".join(cmd), file=sys.stderr)
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def configure(build, extra):
+    env = dict(os.environ, CC="clang")
+    sh(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Debug", "-DMIXGATE_E2E=OFF"] + extra,
+       env=env, stdout=subprocess.DEVNULL)
+
+
+def fuzz_tests(build):
+    """{target: (binary, [corpus dirs], {env})} from CTest's view of the build."""
+    out = subprocess.run(["ctest", "--show-only=json-v1"], cwd=build, check=True,
+                         capture_output=True, text=True).stdout
+    tests = {}
+    for t in json.loads(out)["tests"]:
+        cmd = t.get("command")
+        if not t["name"].startswith("fuzz.") or not cmd:
+            continue
+        env = {}
+        for p in t.get("properties", []):
+            if p["name"] == "ENVIRONMENT":
+                for kv in p["value"]:
+                    k, _, v = kv.partition("=")
+                    env[k] = v
+        dirs = [a for a in cmd[1:] if not a.startswith("-")]
+        tests[t["name"][5:]] = (cmd[0], dirs, env)
+    return tests
+
+
+def last_match(rx, text, default=None):
+    m = None
+    for m in re.finditer(rx, text, re.M):
+        pass
+    return m.group(1) if m else default
+
+
+def run_target(name, binary, dirs, env, seconds, work):
+    own = dirs[0]
+    if os.path.realpath(os.path.dirname(own)) != os.path.realpath(os.path.join(HERE, "corpus")):
+        raise SystemExit(f"{name}: first corpus {own} is not under fuzz/corpus")
+    os.makedirs(own, exist_ok=True)
+    tdir = os.path.join(work, name)
+    shutil.rmtree(tdir, ignore_errors=True)
+    new = os.path.join(tdir, "new")
+    art = os.path.join(tdir, "artifacts")
+    os.makedirs(new)
+    os.makedirs(art)
+    cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
+           "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/"]
+    d = os.path.join(HERE, name + ".dict")
+    if os.path.exists(d):
+        cmd.append(f"-dict={d}")
+    cmd += [new] + [x for x in dirs if os.path.isdir(x)]
+    full_env = dict(os.environ, **env)
+    print(f"== {name}: {seconds}s", file=sys.stderr)
+    p = subprocess.run(cmd, env=full_env, capture_output=True, text=True, errors="replace")
+    log = p.stderr
+    with open(os.path.join(tdir, "fuzz.log"), "w") as f:
+        f.write(log)
+    execs = int(last_match(r"stat::number_of_executed_units:\s*(\d+)", log, "0"))
+    eps = int(last_match(r"stat::average_exec_per_sec:\s*(\d+)", log, "0"))
+    cov = last_match(r"^#\d+\s+\w+\s+cov: (\d+)", log, "?")
+    ft = last_match(r"^#\d+\s+\w+\s+cov: \d+ ft: (\d+)", log, "?")
+    crashes = sorted(f for f in os.listdir(art) if ARTIFACT.match(f))
+    before = set(os.listdir(own))
+    # only units that reach new edges (hit counts aside: -use_counters=0) join the committed
+    # corpus, so it stays small
+    subprocess.run([binary, "-merge=1", "-use_counters=0", f"-artifact_prefix={art}/", own, new],
+                   env=full_env,
+                   capture_output=True, text=True, errors="replace")
+    added = len(set(os.listdir(own)) - before)
+    return {"execs": execs, "eps": eps, "cov": cov, "ft": ft, "crashes": crashes,
+            "added": added, "rc": p.returncode}
+
+
+def coverage(name, binary, dirs, env, work):
+    """{source file: (covered lines, lines)} from a replay of the corpora."""
+    files = SOURCES.get(name)
+    if not files or not os.path.exists(binary):
+        return {}
+    pdir = os.path.join(work, name, "profile")
+    shutil.rmtree(pdir, ignore_errors=True)
+    os.makedirs(pdir)
+    run_env = dict(os.environ, **env)
+    run_env["LLVM_PROFILE_FILE"] = os.path.join(pdir, "%p.profraw")
+    subprocess.run([binary] + [x for x in dirs if os.path.isdir(x)], env=run_env,
+                   capture_output=True)
+    raws = glob.glob(os.path.join(pdir, "*.profraw"))
+    if not raws:
+        return {}
+    prof = os.path.join(pdir, "merged.profdata")
+    subprocess.run(["llvm-profdata", "merge", "-sparse", "-o", prof] + raws, check=True)
+    srcs = [os.path.join(ROOT, f) for f in files]
+    out = subprocess.run(["llvm-cov", "export", "-summary-only", binary, f"-instr-profile={prof}"]
+                         + srcs, capture_output=True, text=True, check=True).stdout
+    res = {}
+    for f in json.loads(out)["data"][0]["files"]:
+        rel = os.path.relpath(f["filename"], ROOT)
+        lines = f["summary"]["lines"]
+        res[rel] = (lines["covered"], lines["count"])
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("SECONDS_PER_TARGET", "10")))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--targets", default="")
+    ap.add_argument("--no-build", action="store_true")
+    a = ap.parse_args()
+    bf = os.path.join(ROOT, "build-fuzz")
+    bc = os.path.join(ROOT, "build-fuzz-cov")
+    if not a.no_build:
+        configure(bf, ["-DMIXGATE_SANITIZE=ON", "-DMIXGATE_LIBFUZZER=ON"])
+        cflags = "-fprofile-instr-generate -fcoverage-mapping"
+        configure(bc, [f"-DCMAKE_C_FLAGS={cflags}", f"-DCMAKE_EXE_LINKER_FLAGS={cflags}",
+                       "-DMIXGATE_SANITIZE=OFF", "-DMIXGATE_LIBFUZZER=OFF"])
+    # CTest names the tests before their binaries exist; it gives their commands only after
+    listed = subprocess.run(["ctest", "-N", "-R", r"^fuzz\."], cwd=bf, check=True,
+                            capture_output=True, text=True).stdout
+    names = sorted(re.findall(r"Test +#\d+: fuzz\.(\S+)", listed))
+    if a.targets:
+        want = a.targets.split(",")
+        names = [n for n in names if n in want]
+    if not names:
+        raise SystemExit("no fuzz targets")
+    if not a.no_build:
+        tgts = ["fuzz_" + n for n in names]
+        sh(["cmake", "--build", bf, "-j", str(a.jobs), "--target"] + tgts, stdout=subprocess.DEVNULL)
+        sh(["cmake", "--build", bc, "-j", str(a.jobs), "--target"] + tgts, stdout=subprocess.DEVNULL)
+    tests = fuzz_tests(bf)
+    cov_tests = fuzz_tests(bc)
+    work = os.path.join(bf, "campaign")
+    os.makedirs(work, exist_ok=True)
+    rows = []
+    for n in names:
+        binary, dirs, env = tests[n]
+        r = run_target(n, binary, dirs, env, a.seconds, work)
+        cbin, cdirs, cenv = cov_tests.get(n, (None, dirs, env))
+        r["lines"] = coverage(n, cbin, cdirs, cenv, work) if cbin else {}
+        rows.append((n, r))
+        files = ", ".join(f"{os.path.basename(f)} {c * 100 / t:.0f}%" for f, (c, t) in
+                          sorted(r["lines"].items()) if t) or "-"
+        print(f"{n}: execs={r['execs']} exec/s={r['eps']} cov={r['cov']} ft={r['ft']} "
+              f"new={r['added']} crashes={len(r['crashes'])} lines: {files}", file=sys.stderr)
+    total = sum(r["execs"] for _, r in rows)
+    crashes = sum(len(r["crashes"]) for _, r in rows)
+    md = [f"Campaign of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{a.seconds} s per target, {len(rows)} targets, {total} executions, "
+          f"{crashes} crashes (ASan + UBSan, libFuzzer, clang).", "",
+          "| target | executions | exec/s | cov | ft | units merged | crashes | line coverage of the parser's files |",
+          "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for n, r in rows:
+        files = "<br>".join(f"{f} {c * 100 / t:.1f}% ({c}/{t})" for f, (c, t) in
+                            sorted(r["lines"].items()) if t) or "-"
+        cr = str(len(r["crashes"])) + (f" ({', '.join(r['crashes'])})" if r["crashes"] else "")
+        md.append(f"| {n} | {r['execs']} | {r['eps']} | {r['cov']} | {r['ft']} | {r['added']} | "
+                  f"{cr} | {files} |")
+    below = sorted({f for _, r in rows for f, (c, t) in r["lines"].items() if t and c * 100 < 70 * t})
+    md += ["", "Files below 70% line coverage: " + (", ".join(below) if below else "none") + "."]
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(bf, "campaign.md"), "w") as f:
+        f.write(text)
+    print(text)
+    return 1 if crashes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
