@@ -141,9 +141,16 @@ static const struct fixture *fixture(void)
         }
         if (k == 1) {
             left = 2;
+            /* a processing stage: version 1 with its own label, recipient 0 held by it */
+            struct queue_store_stage_rcpt sr = { .rcpt = 0, .stage = 0, .state = MESSAGE_RCPT_HELD,
+                                                 .reply = "held by channel policy: test" };
+            struct queue_store_stage g = { .version = 1, .new_version = 1,
+                                           .type = MESSAGE_CONTENT_X400_P22, .content = "\x30\x00",
+                                           .len = 2, .label_set = 1, .label = "\x31\x00",
+                                           .label_len = 2, .priority = -1, .rcpts = &sr,
+                                           .nrcpts = 1 };
             if (queue_store_hold(s, m->id, "operator says so", on_done, &left) ||
-                queue_store_set_content(s, m->id, MESSAGE_CONTENT_X400_P22, "\x30\x00", 2,
-                                        on_done, &left))
+                queue_store_apply_stage(s, m->id, &g, on_done, &left))
                 mg_panic("fuzz setup: hold");
             run_until(&loop, &left);
         }
