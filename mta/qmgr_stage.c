@@ -349,8 +349,17 @@ static void on_stage_written(void *arg, int status)
 static void stage_issue(struct stage_write *w)
 {
     struct qjob *j = w->j;
-    if (!w->st.nrcpts && !w->st.new_version && !w->st.nadd) {
-        /* nothing changed in the store (a gate everybody passed; only failures recorded) */
+    int only_advance = !w->st.new_version && !w->st.nadd;
+    for (size_t i = 0; only_advance && i < w->st.nrcpts; i++) {
+        const struct queue_store_stage_rcpt *r = &w->sr[i];
+        only_advance = r->state == MESSAGE_RCPT_PENDING && !r->next_addr && !r->reply &&
+                       !r->flags_set;
+    }
+    if (only_advance && !w->g->result.naudit && !w->g->result.nmessages) {
+        /* Nothing to store: the channel changed nothing but the stage (or a gate everybody
+         * passed). The stage advances in memory only: after a crash the same pure function
+         * runs again and gives the same result, so skipping the write loses nothing, and a
+         * chain with a channel that lets most mail through costs no extra transaction. */
         j->q->writes_pending++;
         on_stage_written(w, 0);
         return;
