@@ -19,7 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IDLE_CLOSE_MS 5000
+#define IDLE_CLOSE_DEFAULT 5 /* seconds an idle connection is kept for the next message */
+
+struct smtp_conf {
+    uint32_t idle_timeout;      /* seconds; 0 = close after each message's last use */
+};
 
 struct dest;
 
@@ -56,6 +60,7 @@ struct dest {
 
 struct smtp_inst {
     uv_loop_t *loop;
+    uint64_t idle_ms;
     const struct config *cfg;    /* borrowed: lives longer than the instance */
     struct dest *dests;
     size_t nconns_total;         /* connection handles not yet freed */
@@ -163,6 +168,18 @@ static void on_idle_timeout(uv_timer_t *t)
         conn_close(cn);
 }
 
+/* An idle connection waits idle_timeout for the next message, then closes (and with the
+ * last one its destination record goes). */
+static void conn_idle(struct conn *cn)
+{
+    uint64_t ms = cn->dest->inst->idle_ms;
+    if (ms == 0) {
+        conn_close(cn);
+        return;
+    }
+    uv_timer_start(&cn->idle, on_idle_timeout, ms, 0);
+}
+
 static void on_sent(struct smtp_client *c, int status, const struct smtp_reply *res, size_t n, void *arg)
 {
     struct conn *cn = arg;
@@ -188,7 +205,7 @@ static void on_sent(struct smtp_client *c, int status, const struct smtp_reply *
     if (status != 0 || !smtp_client_usable(c) || cn->sent >= per_conn || si->closing)
         conn_close(cn);
     else
-        uv_timer_start(&cn->idle, on_idle_timeout, IDLE_CLOSE_MS, 0);
+        conn_idle(cn);
     dest_dispatch(ds);
 }
 
@@ -246,7 +263,7 @@ static void on_open(struct smtp_client *c, int status, const struct smtp_reply *
              info ? info->tls : 0);
     dest_dispatch(ds);
     if (!cn->busy && !cn->closing)
-        uv_timer_start(&cn->idle, on_idle_timeout, IDLE_CLOSE_MS, 0);
+        conn_idle(cn);
 }
 
 static enum smtp_client_tls peer_tls(const struct config_peer *p)
@@ -471,17 +488,56 @@ static void smtp_next_hop(const void *conf, const struct config_peer *peer, cons
 static int smtp_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
                           struct config_errors *errs)
 {
-    (void)conf;
-    int n = config_channel_check_keys(cfg, ch, NULL, errs);
-    return n < 0 ? n : n > 0 ? MG_ECONFIG : 0;
+    static const char *const keys[] = { "idle_timeout", NULL };
+    int n = config_channel_check_keys(cfg, ch, keys, errs);
+    if (n < 0)
+        return n;
+    struct smtp_conf c = { .idle_timeout = IDLE_CLOSE_DEFAULT };
+    const config_setting_t *s = config_setting_get_member(ch->settings, "idle_timeout");
+    if (s) {
+        uint64_t v = 0;
+        int t = config_setting_type(s);
+        int ok = (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+                     ? (v = (uint64_t)config_setting_get_int64(s), config_setting_get_int64(s) >= 0)
+                 : t == CONFIG_TYPE_STRING
+                     ? config_parse_duration(config_setting_get_string(s), 3600, &v) == 0
+                     : 0;
+        if (!ok || v > 3600) {
+            config_errors_addf(errs, cfg->path, config_setting_source_line(s),
+                               "channel '%s': 'idle_timeout' must be a duration of 0..3600 seconds",
+                               ch->name);
+            n++;
+        }
+        c.idle_timeout = (uint32_t)v;
+    }
+    if (n > 0)
+        return MG_ECONFIG;
+    struct smtp_conf *p = malloc(sizeof *p);
+    if (!p)
+        return MG_ENOMEM;
+    *p = c;
+    *conf = p;
+    return 0;
+}
+
+static void smtp_conf_free(void *conf)
+{
+    free(conf);
+}
+
+static void smtp_conf_dump(const void *conf, FILE *f)
+{
+    const struct smtp_conf *c = conf;
+    fprintf(f, " idle_timeout = %u;", c->idle_timeout);
 }
 
 static int smtp_start(const struct channel_env *env, const struct config_channel *ch, void **inst)
 {
-    (void)ch;
     struct smtp_inst *si = calloc(1, sizeof *si);
     if (!si)
         return MG_ENOMEM;
+    const struct smtp_conf *c = ch->conf;
+    si->idle_ms = (uint64_t)(c ? c->idle_timeout : IDLE_CLOSE_DEFAULT) * 1000;
     si->loop = env->loop;
     si->cfg = env->cfg;
     *inst = si;
@@ -548,6 +604,8 @@ const struct channel_kind smtp_channel_kind = {
     .role = CHANNEL_ROLE_DELIVERY,
     .peer = CHANNEL_PEER_SMTP,
     .configure = smtp_configure,
+    .conf_free = smtp_conf_free,
+    .conf_dump = smtp_conf_dump,
     .next_hop = smtp_next_hop,
     .start = smtp_start,
     .deliver = smtp_deliver,
