@@ -527,7 +527,7 @@ int cert_store_ocsp_refresh(struct cert_store *s, const struct cms_policy *p, co
         if (cert_ocsp_query(c, issuer, url, timeout, p->anchors, p->untrusted, &status, &next, why,
                             sizeof why) != 0) {
             char q[200];
-            mg_warn("ocsp_failed cert_id=%lld reason=%s", rows[i].id, mg_log_quote(why, q, sizeof q));
+            mg_warn("event=ocsp_failed cert_id=%lld reason=%s", rows[i].id, mg_log_quote(why, q, sizeof q));
             continue;
         }
         long long nowt = (long long)time(NULL);

@@ -792,7 +792,7 @@ static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const 
             char n[256], q[600];
             res->harvest_status = hrc;
             X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, i)), n, sizeof n);
-            mg_warn("cms_harvest_failed error=%s signer=%s", mg_errname(hrc),
+            mg_warn("event=cms_harvest_failed error=%s signer=%s", mg_errname(hrc),
                     mg_log_quote(n, q, sizeof q));
         }
     }

@@ -102,7 +102,7 @@ struct config_listener {
     uint64_t max_message_size; /* default global.max_message_size */
     uint32_t max_line_length;  /* default 2048, at least 1000 (RFC 5321 4.5.3.1.6) */
     uint32_t max_sessions;     /* default 200, all clients together */
-    uint32_t max_sessions_per_client; /* default 20 */
+    uint32_t max_sessions_per_client; /* default 50 (as Postfix) */
     uint32_t command_timeout;  /* default 300 (RFC 5321 4.5.3.2.7) */
     uint32_t data_timeout;     /* default 600 (RFC 5321 4.5.3.2.6 / .8) */
     struct config_tls tls;

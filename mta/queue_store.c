@@ -163,7 +163,7 @@ static int64_t now_s(void)
 
 static int db_err(sqlite3 *db, const char *what)
 {
-    mg_warn("queue_store_error op=%s sqlite=\"%s\"", what, db ? sqlite3_errmsg(db) : "open");
+    mg_warn("event=queue_store_error op=%s sqlite=\"%s\"", what, db ? sqlite3_errmsg(db) : "open");
     return MG_EDB;
 }
 
@@ -171,7 +171,7 @@ static int exec_sql(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        mg_warn("queue_store_error sql=\"%.40s\" sqlite=\"%s\"", sql, msg ? msg : "?");
+        mg_warn("event=queue_store_error sql=\"%.40s\" sqlite=\"%s\"", sql, msg ? msg : "?");
         sqlite3_free(msg);
         return MG_EDB;
     }
@@ -701,7 +701,7 @@ static int init_schema(struct queue_store *s)
         }
     }
     if (rc == 0 && version != 0 && version != SCHEMA_VERSION) {
-        mg_warn("queue_store_error path=%s schema_version=%d expected=%d", s->path, version,
+        mg_warn("event=queue_store_error path=%s schema_version=%d expected=%d", s->path, version,
                 SCHEMA_VERSION);
         rc = MG_EDB;
     }
@@ -793,7 +793,7 @@ int queue_store_open(struct queue_store **out, uv_loop_t *loop, const char *path
         } else {
             s->async.data = s;
             if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
-                mg_warn("queue_store_error path=%s op=thread_create", path);
+                mg_warn("event=queue_store_error path=%s op=thread_create", path);
                 /* the handle lives inside s: s is released in the close callback */
                 close_dbs(s);
                 uv_close((uv_handle_t *)&s->async, on_close);

@@ -13,8 +13,9 @@ void mg_log_set_syslog(int on, const char *ident);
 void mg_log_set_level(enum mg_log_level lvl);
 enum mg_log_level mg_log_get_level(void);
 
-/* The message is free text after "event=": callers write "received qid=... from=<...>".
- * Values that may contain spaces should be quoted by the caller with mg_log_quote(). */
+/* The message is the whole key=value text after the time and level: callers write
+ * "event=received qid=... from=<...>" (every line has an event=). Values that may contain
+ * spaces are quoted by the caller with mg_log_quote(). */
 void mg_log(enum mg_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
