@@ -202,6 +202,7 @@ void qmgr_proc_pump(struct qmgr *q);
 
 /* qmgr_stage.c */
 void qmgr_jversion_clear(struct jversion *v);
+void qmgr_job_prefetch(struct qjob *j);
 int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g);
 /* Every processing group of the round is back: make the results durable, then plan again. */
 void qmgr_proc_round_done(struct qjob *j);

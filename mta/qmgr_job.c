@@ -507,6 +507,8 @@ static void job_load(uv_work_t *w)
 {
     struct qjob *j = w->data;
     j->load_rc = queue_store_get(j->q->store, j->e->id, &j->msg);
+    if (j->load_rc == 0)
+        qmgr_job_prefetch(j);
 }
 
 static void job_after_load(uv_work_t *w, int status)

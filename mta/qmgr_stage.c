@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #define DEFAULT_MAX_PROCESSING 4
+#define PREFETCH_MAX (1u << 20) /* content versions loaded with the envelope up to this size */
 
 /* ---- content versions -------------------------------------------------------------------- */
 
@@ -81,6 +82,28 @@ static int load_version(struct qmgr *q, const struct message *m, uint32_t v, str
     sv.label = NULL;
     queue_store_version_free(&sv);
     return out->c ? 0 : MG_ENOMEM;
+}
+
+/* Pool thread, while the job is not yet visible to anyone else: loads the content versions its
+ * due recipients carry (small messages only), so the common path (one version, straight to a
+ * delivery) takes one trip through the pool instead of two. A failure here is not an error: the
+ * version is loaded again when needed. */
+void qmgr_job_prefetch(struct qjob *j)
+{
+    const struct message *m = j->msg;
+    if (m->content_size > PREFETCH_MAX)
+        return;
+    for (size_t i = 0; i < m->nrcpts && j->nversions < 4; i++) {
+        const struct message_rcpt *r = &m->rcpts[i];
+        if (message_rcpt_state_is_final(r->state) || r->state == MESSAGE_RCPT_HELD ||
+            qmgr_job_version(j, r->cversion))
+            continue;
+        struct jversion v;
+        if (load_version(j->q, m, r->cversion, &v) != 0)
+            return;
+        if (!version_put(j, &v))
+            return;
+    }
 }
 
 static void need_work(uv_work_t *w)
