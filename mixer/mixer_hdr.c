@@ -120,6 +120,7 @@ struct mixer_field *mixer_hdr_find(struct mixer_hdrs *h, const char *name)
 /* Tokens: quoted strings (unquoted into text), comments (skipped), specials, atoms. */
 struct lex {
     const char *p;
+    char comment[128]; /* text of the last comment skipped */
 };
 
 static int skip_cfws(struct lex *l)
@@ -129,6 +130,7 @@ static int skip_cfws(struct lex *l)
             l->p++;
         if (*l->p != '(')
             return 0;
+        const char *cs = l->p + 1;
         int depth = 0;
         do {
             if (*l->p == '\\' && l->p[1])
@@ -141,6 +143,11 @@ static int skip_cfws(struct lex *l)
                 return MG_EPARSE;
             l->p++;
         } while (depth > 0);
+        size_t cl = (size_t)(l->p - 1 - cs);
+        if (cl >= sizeof l->comment)
+            cl = sizeof l->comment - 1;
+        memcpy(l->comment, cs, cl);
+        l->comment[cl] = 0;
     }
 }
 
@@ -233,7 +240,7 @@ static void squeeze_addr(char *a)
 
 int mixer_hdr_addrs(const char *value, struct mixer_mbox *out, size_t max, size_t *n)
 {
-    struct lex l = {value};
+    struct lex l = {value, ""};
     char words[MIXER_HDR_ADDR_MAX];
     bool in_group = false;
     *n = 0;
@@ -256,13 +263,14 @@ int mixer_hdr_addrs(const char *value, struct mixer_mbox *out, size_t max, size_
             return MG_ETOOBIG;
         struct mixer_mbox *m = &out[*n];
         memset(m, 0, sizeof *m);
+        l.comment[0] = 0;
         /* phrase or addr-spec up to "<", ",", ";" or ":" (group) */
         const char *start = l.p;
         if ((rc = read_words(&l, "<,;", words, sizeof words, false)))
             return rc;
         if (*l.p == '<') {
             /* words were the display name: read them again unquoted */
-            struct lex l2 = {start};
+            struct lex l2 = {start, ""};
             char phrase[MIXER_HDR_ADDR_MAX];
             if ((rc = read_words(&l2, "<,;", phrase, sizeof phrase, true)))
                 return rc;
@@ -279,13 +287,16 @@ int mixer_hdr_addrs(const char *value, struct mixer_mbox *out, size_t max, size_
             m->addr[al] = 0;
             squeeze_addr(m->addr);
             l.p = gt + 1;
+            l.comment[0] = 0;
+            if (skip_cfws(&l) == 0)
+                memcpy(m->comment, l.comment, sizeof m->comment);
             (*n)++;
             continue;
         }
         /* a group "name:" when the words end with ":" outside an address */
         char *colon = strchr(words, ':');
         if (colon && !strchr(words, '@') && !in_group) {
-            struct lex l2 = {start};
+            struct lex l2 = {start, ""};
             char phrase[MIXER_HDR_ADDR_MAX];
             const char *c = strchr(start, ':');
             size_t pl = (size_t)(c - start);
@@ -310,6 +321,7 @@ int mixer_hdr_addrs(const char *value, struct mixer_mbox *out, size_t max, size_
             return MG_EPARSE;
         squeeze_addr(words);
         snprintf(m->addr, sizeof m->addr, "%s", words);
+        memcpy(m->comment, l.comment, sizeof m->comment);
         (*n)++;
     }
 }

@@ -39,6 +39,7 @@ bool mixer_hdr_is(const struct mixer_field *f, const char *name);
 struct mixer_mbox {
     char phrase[MIXER_HDR_PHRASE_MAX]; /* display name, unquoted; "" when none */
     char addr[MIXER_HDR_ADDR_MAX];     /* addr-spec, "" for a group name entry */
+    char comment[128];                 /* the last comment after the address ("Tel +44 ..") */
     bool group;                        /* a group's name ("Name:;"), with its members after */
 };
 /* Parse an address-list (mailboxes, "phrase <addr>", "addr (comment)", groups). Up to max

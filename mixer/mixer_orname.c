@@ -250,7 +250,7 @@ int mixer_orname_write(struct mixer_ber *w, const struct mixer_or *or, bool orna
     bool any_ext = false;
     for (size_t i = 0; i < or->n && !any_ext; i++) {
         enum mixer_or_key k = or->a[i].key;
-        any_ext = k == MIXER_OR_CN || k >= MIXER_OR_PD_SERVICE ||
+        any_ext = k == MIXER_OR_CN || (k >= MIXER_OR_PD_SERVICE && k <= MIXER_OR_TTY) ||
                   (k == MIXER_OR_DD && dd_t61) ||
                   ((k == MIXER_OR_O || k == MIXER_OR_OU || k == MIXER_OR_S || k == MIXER_OR_G ||
                     k == MIXER_OR_I || k == MIXER_OR_GQ) &&

@@ -334,7 +334,37 @@ static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, s
                 r->has_msgid = true;
             if (nl == 7 && !strncasecmp(line, "Subject", 7))
                 r->has_subject = true;
-            for (size_t i = 0; i < u.vlen; i++) {
+            /* "Name: =?UNKNOWN-8BIT?B?...?=" is mixer_r2x's wrapping of 8-bit octets */
+            static const char w8[] = "=?UNKNOWN-8BIT?B?";
+            const char *val = colon + 1;
+            size_t vl = u.vlen - nl - 1;
+            while (vl && *val == ' ')
+                val++, vl--;
+            struct mg_buf octets;
+            mg_buf_init(&octets, 1u << 20);
+            if (vl > sizeof w8 + 1 && !strncmp(val, w8, sizeof w8 - 1) && val[vl - 2] == '?' &&
+                val[vl - 1] == '=' &&
+                mixer_conv_b64_decode(val + sizeof w8 - 1, vl - sizeof w8 - 1, &octets) == 0) {
+                line = NULL;
+            }
+            if (!line) {
+                /* name, ": ", the octets (CR, LF and NUL still made blanks) */
+                if (mg_buf_append(&r->lines, u.v, nl) || mg_buf_append(&r->lines, ": ", 2)) {
+                    mg_buf_free(&octets);
+                    return MG_ENOMEM;
+                }
+                for (size_t i = 0; i < octets.len; i++) {
+                    char ch = (octets.data[i] == '\r' || octets.data[i] == '\n' || octets.data[i] == 0)
+                                  ? ' '
+                                  : (char)octets.data[i];
+                    if (mg_buf_append(&r->lines, &ch, 1)) {
+                        mg_buf_free(&octets);
+                        return MG_ENOMEM;
+                    }
+                }
+            }
+            mg_buf_free(&octets);
+            for (size_t i = 0; line && i < u.vlen; i++) {
                 char ch = (line[i] == '\r' || line[i] == '\n' || line[i] == 0) ? ' ' : line[i];
                 if (mg_buf_append(&r->lines, &ch, 1))
                     return MG_ENOMEM;
@@ -545,6 +575,25 @@ static const char *charset_of(const uint8_t *params, size_t n)
     return NULL;
 }
 
+/* Headers that parse, then an empty line, and a body without a line that could end the
+ * enclosing multipart early ("--" lines are checked against our boundary by the caller). */
+static bool mime_entity(const uint8_t *d, size_t n)
+{
+    struct mixer_hdrs *h = malloc(sizeof *h);
+    bool ok = false;
+    if (!h)
+        return false;
+    if (mixer_hdr_parse((const char *)d, n, h) == 0) {
+        ok = h->body_off < n || (n >= 2 && d[n - 1] == '\n');
+        for (size_t i = 0; i < h->n && ok; i++)
+            ok = h->f[i].namelen < 8 || strncasecmp(h->f[i].name, "Content-", 8) == 0 ||
+                 mixer_hdr_is(&h->f[i], "MIME-Version");
+        mixer_hdr_free(h);
+    }
+    free(h);
+    return ok;
+}
+
 static int one_part(struct x2r *c, const BodyPart_t *bp, struct mg_buf *part, int depth)
 {
     if (bp->present == BodyPart_PR_basic) {
@@ -559,10 +608,18 @@ static int one_part(struct x2r *c, const BodyPart_t *bp, struct mg_buf *part, in
             int rc = mg_buf_append(part, "Content-Type: message/rfc822\r\n\r\n", 32);
             return rc ? rc : ipm(c, b->choice.message->data, part, depth + 1);
         }
-        case BodyPart__basic_PR_bilaterally_defined:
+        case BodyPart__basic_PR_bilaterally_defined: {
+            /* mixer_r2x carries a MIME entity it has no X.400 form for as bilaterally
+             * defined: one that reads as a MIME entity goes back as it was */
+            const uint8_t *d = b->choice.bilaterally_defined.buf;
+            size_t dn = (size_t)b->choice.bilaterally_defined.size;
+            if (dn > 13 && !strncasecmp((const char *)d, "Content-Type:", 13) &&
+                mime_entity(d, dn))
+                return mg_buf_append(part, d, dn);
             return binary_part(part, "application/octet-stream",
                                b->choice.bilaterally_defined.buf,
                                (size_t)b->choice.bilaterally_defined.size);
+        }
         default:
             break;
         }
@@ -658,7 +715,15 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
     mg_buf_init(&generated, 8u << 20);
     mg_buf_init(&discarded, 1u << 20);
     /* extensions first: the rfc-822-field list may override generated fields */
-    if (h->extensions) {
+    /* known extensions in a fixed order (the SET has none), then the others in theirs */
+    static const char *const order[] = {
+        "2.6.1.5.0",            "2.6.1.5.1",            "2.6.1.5.2",
+        "1.3.26.0.4406.0.2.0",  "1.3.26.0.4406.0.2.1",  "1.3.26.0.4406.0.2.2",
+        "1.3.26.0.4406.0.2.4",  "1.3.26.0.4406.0.2.5",  "1.3.26.0.4406.0.2.6",
+        "1.3.26.0.4406.0.2.7",  "1.3.26.0.4406.0.2.8",  "1.3.26.0.4406.0.2.9",
+        "1.3.26.0.4406.0.2.10", "1.3.26.0.4406.0.2.11", "1.3.26.0.4406.0.2.13",
+        "1.3.26.0.4406.0.2.14", NULL};
+    for (size_t pass = 0; h->extensions && pass <= sizeof order / sizeof order[0] - 1; pass++) {
         for (int i = 0; !rc && i < h->extensions->list.count; i++) {
             const IPMSExtension_t *e = h->extensions->list.array[i];
             char oid[128];
@@ -668,6 +733,11 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
                 rc = MG_EPARSE;
                 break;
             }
+            bool known = false;
+            for (size_t k = 0; order[k]; k++)
+                known |= !strcmp(order[k], oid);
+            if (order[pass] ? strcmp(order[pass], oid) != 0 : known)
+                continue;
             rc = extension(c, e, oid, &generated, &r, &handled);
             if (!rc && !handled)
                 rc = add_item(&discarded, oid);
