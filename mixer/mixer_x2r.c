@@ -34,6 +34,10 @@
 #include "RelatedIPMsField.h"
 #include "ReplyRecipientsField.h"
 #include "SubjectChoice.h"
+#include "IPN.h"
+#include "IPNChoice.h"
+#include "NonReceiptFields.h"
+#include "ReceiptFields.h"
 
 #define WHY(...) (c->why ? (void)snprintf(c->why, c->whysize, __VA_ARGS__) : (void)0)
 
@@ -813,6 +817,102 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
     return rc;
 }
 
+/* ---- notifications (RFC 2156 5.3.5: an IPN becomes a plain text message) ---- */
+
+static int ipn(struct x2r *c, const IPN_t *n, struct mg_buf *out)
+{
+    char v[4096], to[2048] = "", id[2048];
+    struct mg_buf text;
+    int rc = 0;
+    bool nrn = n->choice.present == IPNChoice_PR_non_receipt_fields;
+    mg_buf_init(&text, 1u << 20);
+    if (n->ipn_originator && !(rc = ordesc_to_mbox(c, n->ipn_originator, v, sizeof v)))
+        rc = field(out, "From", v);
+    if (!rc && n->ipm_intended_recipient &&
+        !(rc = ordesc_to_mbox(c, n->ipm_intended_recipient, to, sizeof to)))
+        rc = field(out, "To", to);
+    if (!rc)
+        rc = field(out, "Subject", nrn ? "X.400 Inter-Personal Notification (failure)"
+                                       : "X.400 Inter-Personal Notification");
+    if (!rc)
+        rc = field(out, "Message-Type", "InterPersonal Notification");
+    if (!rc && !(rc = ipmid_to_msgid(c, &n->subject_ipm, id, sizeof id)))
+        rc = field(out, "References", id);
+    if (rc)
+        goto done;
+    rc = mg_buf_appendf(&text, "Your message %s to: %s\r\n", id, to[0] ? to : "(unknown)");
+    if (n->choice.present == IPNChoice_PR_receipt_fields) {
+        const ReceiptFields_t *r = &n->choice.choice.receipt_fields;
+        char d[64] = "(unknown time)";
+        (void)mixer_hdr_utc_to_date((const char *)r->receipt_time.buf,
+                                    (size_t)r->receipt_time.size, d, sizeof d);
+        if (!rc)
+            rc = mg_buf_appendf(&text, "was received at %s.\r\n"
+                                       "This notification was generated %s.\r\n",
+                                d, r->acknowledgment_mode == 1 ? "Automatically" : "Manually");
+        if (!rc && r->suppl_receipt_info)
+            rc = mg_buf_appendf(&text, "Supplementary information: %.*s\r\n",
+                                (int)r->suppl_receipt_info->size,
+                                (const char *)r->suppl_receipt_info->buf);
+    } else if (nrn) {
+        const NonReceiptFields_t *f = &n->choice.choice.non_receipt_fields;
+        static const char *const why[] = {"Expired", "Obsoleted", "User Subscription Terminated",
+                                          "Not Used"};
+        if (f->non_receipt_reason == 1) {
+            if (!rc)
+                rc = mg_buf_appendf(&text, "was automatically forwarded.\r\n");
+            if (!rc && f->auto_forward_comment)
+                rc = mg_buf_appendf(&text, "The comment was: %.*s\r\n",
+                                    (int)f->auto_forward_comment->size,
+                                    (const char *)f->auto_forward_comment->buf);
+        } else if (!rc) {
+            long dr = f->discard_reason ? *f->discard_reason : -1;
+            rc = mg_buf_appendf(&text, "was discarded for the following reason: %s\r\n",
+                                dr >= 0 && dr <= 3 ? why[dr] : "(not given)");
+        }
+    } else if (!rc) {
+        rc = mg_buf_appendf(&text, "caused a notification of a type this gateway does not "
+                                   "map (X.420 other-notification-type-fields).\r\n");
+    }
+    if (rc)
+        goto done;
+    rc = mg_buf_append(out, "MIME-Version: 1.0\r\n", 19);
+    const IPM_t *returned = nrn ? n->choice.choice.non_receipt_fields.returned_ipm : NULL;
+    if (!rc && !returned) {
+        rc = mg_buf_append(out, "Content-Type: text/plain; charset=us-ascii\r\n\r\n", 46);
+        if (!rc)
+            rc = mg_buf_append(out, text.data, text.len);
+    } else if (!rc) {
+        /* the returned IPM follows the text as message/rfc822 */
+        struct mg_buf inner;
+        mg_buf_init(&inner, MIXER_CONV_MAX_OUT);
+        rc = ipm(c, returned, &inner, 1);
+        char boundary[48];
+        for (unsigned k = 0; !rc; k++) {
+            snprintf(boundary, sizeof boundary, "=_mixer_ipn_%u", k);
+            if (!memmem(inner.data, inner.len, boundary, strlen(boundary)))
+                break;
+        }
+        if (!rc)
+            rc = mg_buf_appendf(out,
+                                "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n"
+                                "Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+                                boundary, boundary);
+        if (!rc)
+            rc = mg_buf_append(out, text.data, text.len);
+        if (!rc)
+            rc = mg_buf_appendf(out, "\r\n--%s\r\nContent-Type: message/rfc822\r\n\r\n", boundary);
+        if (!rc)
+            rc = mg_buf_append(out, inner.data, inner.len);
+        if (!rc)
+            rc = mg_buf_appendf(out, "\r\n--%s--\r\n", boundary);
+        mg_buf_free(&inner);
+    }
+done:
+    mg_buf_free(&text);
+    return rc;
+}
+
 int mixer_conv_to_822(const struct mixer_gw *gw, enum mixer_content ct, const void *ber,
                       size_t len, struct mg_buf *out, char *why, size_t whysize)
 {
@@ -830,8 +930,7 @@ int mixer_conv_to_822(const struct mixer_gw *gw, enum mixer_content ct, const vo
             return rc;
         }
         if (mm->present != MMInformationObject_PR_mm) {
-            WHY("military notifications are not mapped yet");
-            rc = MG_ENOTSUP;
+            rc = ipn(c, &mm->choice.mn, out);
         } else {
             rc = ipm(c, &mm->choice.mm, out, 0);
         }
@@ -845,8 +944,7 @@ int mixer_conv_to_822(const struct mixer_gw *gw, enum mixer_content ct, const vo
         return rc;
     }
     if (io->present != InformationObject_PR_ipm) {
-        WHY("interpersonal notifications are not mapped yet");
-        rc = MG_ENOTSUP;
+        rc = ipn(c, &io->choice.ipn, out);
     } else {
         rc = ipm(c, &io->choice.ipm, out, 0);
     }

@@ -210,6 +210,25 @@ static void test_bad_content(void **state)
 }
 
 
+/* RFC 2156 5.3.5: notifications become plain text messages (with the returned IPM). */
+static void test_ipn(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"ipn-receipt", "ipn-nonreceipt", "ipn-advice"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[1024], rel[256];
+        struct mg_buf out;
+        mg_buf_init(&out, 0);
+        snprintf(p, sizeof p, "%s/test-vectors/ipm/%s.p22", src_dir(), names[i]);
+        to_822_file(p, MIXER_CONTENT_P22, &out);
+        snprintf(rel, sizeof rel, "x400/%s.eml", names[i]);
+        golden(rel, &out);
+        assert_string_equal(hdr(&out, "Message-Type"), "InterPersonal Notification");
+        assert_non_null(hdr(&out, "References"));
+        mg_buf_free(&out);
+    }
+}
+
 /* ---- RFC 5322 -> X.400 -> RFC 5322 ---- */
 
 static bool addr_field(const char *name)
@@ -356,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_p772_full),
         cmocka_unit_test(test_real_p772),
         cmocka_unit_test(test_bad_content),
+        cmocka_unit_test(test_ipn),
         cmocka_unit_test(test_smtp_cases),
         cmocka_unit_test(test_x400_round_trip),
     };
