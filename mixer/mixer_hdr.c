@@ -199,6 +199,8 @@ static int read_words(struct lex *l, const char *stop, char *out, size_t size, b
             need_space = true;
             continue;
         }
+        if (c == ')')
+            return MG_EPARSE; /* a comment's end without its start */
         if (strchr("<>[]:;@,\"", c) && !strchr(stop, c)) {
             if (c == '@' || c == '[' || c == ']' || c == ':') {
                 /* part of an address */
