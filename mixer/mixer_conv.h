@@ -35,6 +35,11 @@ int mixer_conv_to_822(const struct mixer_gw *gw, enum mixer_content ct, const vo
 int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const void *msg,
                        size_t len, struct mg_buf *out, char *why, size_t whysize);
 
+/* The STANAG 4406 primary precedence an RFC 5322 message states in MMHS-Primary-Precedence
+ * (name or number, RFC 6477): 0 deferred .. 5 override, up to 31 for national values; -1 when
+ * it states none or the header cannot be read. The queue priority follows it. */
+int mixer_conv_precedence(const void *msg, size_t len);
+
 /* Base64 (RFC 2045) helpers shared by the two directions. */
 int mixer_conv_b64_encode(const void *p, size_t n, struct mg_buf *out);
 int mixer_conv_b64_decode(const char *s, size_t n, struct mg_buf *out);

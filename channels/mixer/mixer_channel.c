@@ -9,7 +9,8 @@
  * (SIGHUP) reads them again. process() converts the content, maps every recipient's and the
  * originator's next-hop address; a recipient whose address does not map fails with a report,
  * content that cannot be converted fails every recipient of the group with a report (RFC 3463
- * 5.6.x, X.411 unable-to-transfer); an internal error holds the group. Nothing is dropped. */
+ * 5.6.x, X.411 unable-to-transfer); an internal error holds the group. Nothing is dropped.
+ * The queue priority follows the message's STANAG 4406 primary precedence when it has one. */
 #define _GNU_SOURCE /* strdup */
 #include "mixer_channel.h"
 
@@ -310,6 +311,12 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
             mg_buf_free(&out);
             return 0;
         }
+        /* the queue priority follows the STANAG 4406 precedence (0..5 = deferred..override) */
+        int prec = to_x400 ? mixer_conv_precedence(data, clen)
+                           : mixer_conv_precedence(out.data, out.len);
+        if (prec >= MESSAGE_PRIORITY_MIN && prec <= MESSAGE_PRIORITY_MAX &&
+            prec != t->msg->priority)
+            r->priority = prec;
         size_t olen = 0;
         unsigned char *bytes = mg_buf_steal(&out, &olen);
         r->content = content_new(to_x400 ? MESSAGE_CONTENT_X400_P22 : MESSAGE_CONTENT_RFC5322, 0,

@@ -187,6 +187,7 @@ static void test_to_x400(void **state)
     assert_int_equal(x.rc, 0);
     assert_non_null(x.r.content);
     assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_P22);
+    assert_int_equal(x.r.priority, 4); /* MMHS-Primary-Precedence: flash */
     assert_string_equal(x.r.originator, "/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/");
     assert_string_equal(x.r.rcpts[0].next_addr, "/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/");
     assert_string_equal(x.r.rcpts[1].next_addr, "/C=GB/ADMD= /PRMD=Camelot/G=Bob/S=Jones/");
@@ -230,6 +231,7 @@ static void test_to_smtp(void **state)
     assert_int_equal(x.rc, 0);
     assert_non_null(x.r.content);
     assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+    assert_int_equal(x.r.priority, -1); /* a P22 message has no precedence */
     assert_string_equal(x.r.originator, "Boss@camelot.example");
     assert_string_equal(x.r.rcpts[0].next_addr, "Smith@Lab.camelot.example");
     assert_string_equal(x.r.rcpts[1].next_addr, "a@b.example");
@@ -237,6 +239,22 @@ static void test_to_smtp(void **state)
     size_t cl;
     const char *cd = (const char *)content_data(x.r.content, &cl);
     assert_non_null(strstr(cd, "Subject: Re: plans\r\n"));
+    run_free(&x);
+}
+
+static void test_precedence_to_smtp(void **state)
+{
+    (void)state;
+    size_t len;
+    char *ber = slurp("test-vectors/mixer/smtp/mmhs.p772", &len);
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Ops/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len, "", rcpts);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.r.priority, 4); /* primary-precedence flash */
+    assert_string_equal(x.r.originator, "");
+    assert_string_equal(x.r.rcpts[0].next_addr, "Ops@camelot.example");
     run_free(&x);
 }
 
@@ -276,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_to_x400),
         cmocka_unit_test(test_to_smtp),
+        cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_conversion_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
