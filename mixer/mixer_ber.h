@@ -37,7 +37,7 @@ enum {
     MIXER_BER_GENERALSTRING = 27,
 };
 
-#define MIXER_BER_DEPTH 32
+#define MIXER_BER_DEPTH 64
 
 /* A writer: out is the caller's buffer (its limit bounds the output). The first error sticks
  * and is returned by mixer_ber_finish. */

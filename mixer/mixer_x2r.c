@@ -122,8 +122,17 @@ static int ordesc_to_mbox(struct x2r *c, const ORDescriptor_t *d, char *out, siz
 {
     char addr[MIXER_ADDR_MAX] = "", phrase[512] = "";
     int rc;
-    if (d->formal_name && (rc = orname_to_822(c, d->formal_name, addr, sizeof addr)))
-        return rc;
+    if (d->formal_name && (rc = orname_to_822(c, d->formal_name, addr, sizeof addr))) {
+        if (rc == MG_ENOMEM)
+            return rc;
+        /* a heading address with no RFC 822 form (e.g. an extended network address) must
+         * not stop the message: it is shown by name only, as a group with no members */
+        addr[0] = 0;
+        if (c->why && c->whysize)
+            c->why[0] = 0;
+        if (!d->free_form_name)
+            snprintf(phrase, sizeof phrase, "Unrepresentable X.400 address");
+    }
     if (d->free_form_name &&
         (rc = text_value(d->free_form_name->buf, (size_t)d->free_form_name->size, phrase,
                          sizeof phrase)))
