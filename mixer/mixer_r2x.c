@@ -751,8 +751,75 @@ static void ext_part(struct mixer_ber *w, const char *data_oid, const char *para
     mixer_ber_close(w);
 }
 
+/* RFC 2157: a MIME type with no X.400 equivalent becomes a file transfer body part (X.420
+ * FTBP): unstructured binary (FTAM 1.0.8571.5.3), the file name (Content-Disposition or
+ * Content-Type name=) as the incomplete pathname, the data octet-aligned, and the entity's
+ * Content-* fields in an rfc-822-field extension of the parameters so the MIME part comes
+ * back as it was. */
+static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *p,
+                const struct mg_buf *data)
+{
+    char name[256] = "";
+    struct mixer_field *cd = mixer_hdr_find(h, "Content-Disposition");
+    struct mixer_field *ct = mixer_hdr_find(h, "Content-Type");
+    (void)c;
+    (void)p;
+    if (cd)
+        param(cd->value, "filename", name, sizeof name);
+    if (!name[0] && ct)
+        param(ct->value, "name", name, sizeof name);
+    mixer_ber_open(w, MIXER_BER_CTX, 15);
+    /* parameters [0] INSTANCE OF: id-ep-file-transfer, FileTransferParameters */
+    mixer_ber_open(w, MIXER_BER_CTX, 0);
+    mixer_ber_oid(w, 0, MIXER_BER_OID, "2.6.1.11.12");
+    mixer_ber_open(w, MIXER_BER_CTX, 0);
+    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+    mixer_ber_open(w, MIXER_BER_CTX, 1); /* contents-type: document-type unstructured binary */
+    mixer_ber_open(w, MIXER_BER_CTX, 0);
+    mixer_ber_oid(w, 0, MIXER_BER_OID, "1.0.8571.5.3");
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    if (name[0] && mixer_ps_is_printable(name, strlen(name))) {
+        /* file-attributes: incomplete-pathname [0] SEQUENCE OF GraphicString */
+        mixer_ber_open(w, MIXER_BER_CTX, 4);
+        mixer_ber_open(w, MIXER_BER_CTX, 0);
+        mixer_ber_str(w, 0, 25, name);
+        mixer_ber_close(w);
+        mixer_ber_close(w);
+    }
+    mixer_ber_open(w, MIXER_BER_CTX, 5); /* extensions: the entity's MIME fields */
+    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+    mixer_ber_oid(w, 0, MIXER_BER_OID, MIXER_OID_RFC822_FIELD_LIST);
+    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+    for (size_t i = 0; i < h->n; i++)
+        if (!mixer_hdr_is(&h->f[i], "Content-Transfer-Encoding"))
+            ia5_field(w, h->f[i].name, h->f[i].namelen, h->f[i].value);
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    mixer_ber_close(w); /* FileTransferParameters */
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    /* data: id-et-file-transfer, SEQUENCE OF EXTERNAL (octet-aligned) */
+    mixer_ber_open(w, MIXER_BER_UNIV, 8);
+    mixer_ber_oid(w, 0, MIXER_BER_OID, "2.6.1.4.12");
+    mixer_ber_open(w, MIXER_BER_CTX, 0);
+    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+    mixer_ber_open(w, MIXER_BER_UNIV, 8);
+    mixer_ber_oid(w, 0, MIXER_BER_OID, "1.0.8571.2.3");
+    mixer_ber_prim(w, MIXER_BER_CTX, 1, data->data, data->len);
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    mixer_ber_close(w);
+    return 0;
+}
+
 static int entity(struct r2x *c, struct mixer_ber *w, const char *p, size_t n, bool digest,
                   int depth);
+static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *p,
+                const struct mg_buf *data);
 static int ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, const char *msg,
                size_t len, int depth);
 
@@ -867,10 +934,12 @@ static int parts_of(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, co
         }
     } else if (!strcmp(m.type, "application/octet-stream")) {
         mixer_ber_prim(w, MIXER_BER_CTX, 14, data.data, data.len);
+    } else if (m.type[0]) {
+        rc = ftbp(c, w, h, p, &data);
     } else {
     bilateral:
-        /* no X.400 equivalent here yet (FTBP to come): the whole MIME entity travels as
-         * bilaterally defined so nothing is lost */
+        /* text in a charset with no ISO-IR registration here: the whole MIME entity travels
+         * as bilaterally defined so nothing is lost */
         mixer_ber_prim(w, MIXER_BER_CTX, 14, p, n);
     }
     mg_buf_free(&data);

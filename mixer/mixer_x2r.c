@@ -607,6 +607,99 @@ static bool mime_entity(const uint8_t *d, size_t n)
     return ok;
 }
 
+/* A file transfer body part (RFC 2157) as a MIME part: the MIME fields mixer_r2x kept in the
+ * parameters' rfc-822-field extension when there are some, else application/octet-stream
+ * with the pathname as the file name; the data is the octet-aligned EXTERNALs joined.
+ * MG_ENOTSUP when the data is not octet-aligned (then the part travels as x400-bp). */
+static int ftbp_part(const ExtendedBodyPart_t *x, const struct mixer_tlv *data, struct mg_buf *part)
+{
+    struct mixer_tlv e, f, g;
+    struct mg_buf octets, fields;
+    char name[256] = "";
+    int rc = 0;
+    mg_buf_init(&octets, MIXER_CONV_MAX_OUT);
+    mg_buf_init(&fields, 1u << 20);
+    /* data: SEQUENCE OF EXTERNAL { [direct-reference] [indirect] [descriptor] encoding } */
+    for (size_t off = 0; !rc && off < data->vlen; off += e.size) {
+        bool got = false;
+        if (mixer_ber_read(data->v + off, data->vlen - off, &e) != 0 || e.number != 8) {
+            rc = MG_ENOTSUP;
+            break;
+        }
+        for (size_t o2 = 0; o2 < e.vlen; o2 += f.size) {
+            if (mixer_ber_read(e.v + o2, e.vlen - o2, &f) != 0)
+                break;
+            if (f.id == MIXER_BER_CTX && f.number == 1) {
+                rc = mg_buf_append(&octets, f.v, f.vlen);
+                got = true;
+            }
+        }
+        if (!got && !rc)
+            rc = MG_ENOTSUP;
+    }
+    /* parameters: [4] file-attributes ([0] incomplete pathname), [5] extensions */
+    const uint8_t *pp = x->parameters ? x->parameters->value.buf : NULL;
+    size_t pl = x->parameters ? (size_t)x->parameters->value.size : 0;
+    struct mixer_tlv ps;
+    if (!rc && pp && mixer_ber_read(pp, pl, &ps) == 0) {
+        for (size_t off = 0; off < ps.vlen; off += f.size) {
+            if (mixer_ber_read(ps.v + off, ps.vlen - off, &f) != 0)
+                break;
+            if (f.number == 4 && mixer_ber_read(f.v, f.vlen, &g) == 0 && g.number == 0) {
+                struct mixer_tlv s;
+                if (mixer_ber_read(g.v, g.vlen, &s) == 0 && s.vlen < sizeof name &&
+                    mixer_ps_is_printable((const char *)s.v, s.vlen)) {
+                    memcpy(name, s.v, s.vlen);
+                    name[s.vlen] = 0;
+                }
+            } else if (f.number == 5) {
+                /* SET OF IPMSExtension: our rfc-822-field list of the MIME fields */
+                for (size_t o3 = 0; o3 < f.vlen; o3 += g.size) {
+                    struct mixer_tlv oidt, list, line;
+                    if (mixer_ber_read(f.v + o3, f.vlen - o3, &g) != 0 ||
+                        mixer_ber_read(g.v, g.vlen, &oidt) != 0 ||
+                        mixer_ber_read(g.v + oidt.size, g.vlen - oidt.size, &list) != 0)
+                        break;
+                    static const uint8_t rfc822_oid[] = {0x2b, 6, 1, 7, 1, 3, 2};
+                    if (oidt.vlen != sizeof rfc822_oid || memcmp(oidt.v, rfc822_oid, oidt.vlen))
+                        continue;
+                    for (size_t o4 = 0; o4 < list.vlen; o4 += line.size) {
+                        if (mixer_ber_read(list.v + o4, list.vlen - o4, &line) != 0)
+                            break;
+                        const char *l = (const char *)line.v;
+                        if (line.vlen < 9 || strncasecmp(l, "Content-", 8) != 0 ||
+                            memchr(l, '\r', line.vlen) || memchr(l, '\n', line.vlen))
+                            continue; /* only MIME fields, one line each */
+                        if (mg_buf_append(&fields, l, line.vlen) || mg_buf_append(&fields, "\r\n", 2))
+                            break;
+                    }
+                }
+            }
+        }
+    }
+    if (!rc && fields.len && strncasecmp((const char *)fields.data, "Content-Type:", 13) == 0) {
+        rc = mg_buf_append(part, fields.data, fields.len);
+        if (!rc)
+            rc = mg_buf_append(part, "Content-Transfer-Encoding: base64\r\n\r\n", 37);
+        if (!rc)
+            rc = mixer_conv_b64_encode(octets.data, octets.len, part);
+    } else if (!rc) {
+        if (name[0])
+            rc = mg_buf_appendf(part, "Content-Type: application/octet-stream; name=\"%s\"\r\n"
+                                      "Content-Disposition: attachment; filename=\"%s\"\r\n",
+                                name, name);
+        else
+            rc = mg_buf_append(part, "Content-Type: application/octet-stream\r\n", 40);
+        if (!rc)
+            rc = mg_buf_append(part, "Content-Transfer-Encoding: base64\r\n\r\n", 37);
+        if (!rc)
+            rc = mixer_conv_b64_encode(octets.data, octets.len, part);
+    }
+    mg_buf_free(&octets);
+    mg_buf_free(&fields);
+    return rc;
+}
+
 static int one_part(struct x2r *c, const BodyPart_t *bp, struct mg_buf *part, int depth)
 {
     if (bp->present == BodyPart_PR_basic) {
@@ -652,6 +745,11 @@ static int one_part(struct x2r *c, const BodyPart_t *bp, struct mg_buf *part, in
                 return text_part(part, "us-ascii", t.v, t.vlen);
             if (!strcmp(oid, "2.6.1.4.9") && have)
                 return binary_part(part, "application/octet-stream", t.v, t.vlen);
+            if (!strcmp(oid, "2.6.1.4.12") && have) {
+                int rc = ftbp_part(x, &t, part);
+                if (rc != MG_ENOTSUP)
+                    return rc;
+            }
         }
     }
     /* RFC 2157 3.2: anything else travels whole as application/x400-bp */
