@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "mg_buf.h"
 #include "mg_err.h"
@@ -256,6 +257,29 @@ static int map_addr(const struct mixer_conf *c, bool to_x400, const char *a, cha
     return *out ? 0 : MG_ENOMEM;
 }
 
+/* RFC 2156's loop guard: conversions already made, counted by the gateways' trace lines
+ * ("Received: ... with MIXER ...") in the RFC 5322 form of the message. */
+#define MIXER_MAX_CONVERSIONS 5
+
+static size_t conversions(const unsigned char *m, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 9 < len; i++) {
+        if ((i == 0 || m[i - 1] == '\n') && !strncasecmp((const char *)m + i, "Received:", 9)) {
+            const unsigned char *e = memchr(m + i, '\n', len - i);
+            size_t l = e ? (size_t)(e - (m + i)) : len - i;
+            for (size_t k = i; k + 11 <= i + l; k++)
+                if (!memcmp(m + k, " with MIXER", 11)) {
+                    n++;
+                    break;
+                }
+        }
+        if ((i == 0 || m[i - 1] == '\n') && (m[i] == '\r' || m[i] == '\n'))
+            break; /* end of the header */
+    }
+    return n;
+}
+
 static void fail_rcpt(struct channel_rcpt_result *rr, const char *status, int diag,
                       const char *text)
 {
@@ -287,6 +311,12 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
 
     /* the content, when it is not already in the target world */
     bool convert = to_x400 ? ctype == MESSAGE_CONTENT_RFC5322 : ctype == MESSAGE_CONTENT_X400_P22;
+    if (convert && to_x400 && conversions(data, clen) >= MIXER_MAX_CONVERSIONS) {
+        for (size_t i = 0; i < t->nrcpts; i++)
+            fail_rcpt(&r->rcpts[i], "5.4.6", 3 /* loop-detected */,
+                      "MIXER: the message has crossed gateways too often (routing loop)");
+        return 0;
+    }
     if (convert) {
         struct mg_buf out;
         mg_buf_init(&out, MIXER_CONV_MAX_OUT);
@@ -317,6 +347,38 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         if (prec >= MESSAGE_PRIORITY_MIN && prec <= MESSAGE_PRIORITY_MAX &&
             prec != t->msg->priority)
             r->priority = prec;
+        if (!to_x400) {
+            /* the gateway's own trace line on top (RFC 2156 5.3.7), which also counts the
+             * conversions for the loop guard */
+            if (conversions(out.data, out.len) >= MIXER_MAX_CONVERSIONS) {
+                mg_buf_free(&out);
+                for (size_t i = 0; i < t->nrcpts; i++)
+                    fail_rcpt(&r->rcpts[i], "5.4.6", 3 /* loop-detected */,
+                              "MIXER: the message has crossed gateways too often (routing loop)");
+                return 0;
+            }
+            char date[64], line[512];
+            time_t now = (time_t)t->now;
+            struct tm tm;
+            gmtime_r(&now, &tm);
+            strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+            int w = snprintf(line, sizeof line,
+                             "Received: by %s with MIXER (RFC 2156 conversion, channel %s) "
+                             "id %s; %s\r\n",
+                             t->cfg->global.hostname ? t->cfg->global.hostname : "localhost",
+                             t->channel->name, t->msg->id, date);
+            struct mg_buf top;
+            mg_buf_init(&top, MIXER_CONV_MAX_OUT);
+            if (w < 0 || (size_t)w >= sizeof line || mg_buf_append(&top, line, (size_t)w) ||
+                mg_buf_append(&top, out.data, out.len)) {
+                mg_buf_free(&top);
+                mg_buf_free(&out);
+                snprintf(r->error, sizeof r->error, "mixer: out of memory");
+                return MG_ENOMEM;
+            }
+            mg_buf_free(&out);
+            out = top;
+        }
         size_t olen = 0;
         unsigned char *bytes = mg_buf_steal(&out, &olen);
         r->content = content_new(to_x400 ? MESSAGE_CONTENT_X400_P22 : MESSAGE_CONTENT_RFC5322, 0,

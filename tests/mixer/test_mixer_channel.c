@@ -239,6 +239,9 @@ static void test_to_smtp(void **state)
     size_t cl;
     const char *cd = (const char *)content_data(x.r.content, &cl);
     assert_non_null(strstr(cd, "Subject: Re: plans\r\n"));
+    /* the gateway's trace line on top */
+    assert_true(strncmp(cd, "Received: by mixer.localhost with MIXER (RFC 2156 conversion, "
+                            "channel mixer-to-smtp) id ", 88) == 0);
     run_free(&x);
 }
 
@@ -256,6 +259,36 @@ static void test_precedence_to_smtp(void **state)
     assert_string_equal(x.r.originator, "");
     assert_string_equal(x.r.rcpts[0].next_addr, "Ops@camelot.example");
     run_free(&x);
+}
+
+/* RFC 2156's loop guard: a message that crossed gateways five times is not converted again */
+static void test_loop_guard(void **state)
+{
+    (void)state;
+    struct mg_buf m;
+    mg_buf_init(&m, 0);
+    for (int i = 0; i < 5; i++)
+        mg_buf_appendf(&m, "Received: by gw%d.example with MIXER (RFC 2156 conversion) id x; "
+                           "Mon, 7 Dec 2026 03:00:00 +0000\r\n", i);
+    mg_buf_appendf(&m, "From: a@example.org\r\nSubject: loop\r\n\r\nbody\r\n");
+    static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/S=a/\"@x400.example", NULL};
+    struct run x;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, m.data, m.len, "a@example.org", rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_null(x.r.content);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_FAILED);
+    assert_string_equal(x.r.rcpts[0].outcome.status, "5.4.6");
+    assert_int_equal(x.r.rcpts[0].outcome.x400_diagnostic, 3);
+    run_free(&x);
+    /* four earlier conversions are fine */
+    size_t cut = (size_t)(strstr((const char *)m.data, "Received: by gw1") - (const char *)m.data);
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, m.data + cut, m.len - cut, "a@example.org",
+        rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    run_free(&x);
+    mg_buf_free(&m);
 }
 
 static void test_conversion_failure(void **state)
@@ -295,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_to_x400),
         cmocka_unit_test(test_to_smtp),
         cmocka_unit_test(test_precedence_to_smtp),
+        cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_conversion_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
