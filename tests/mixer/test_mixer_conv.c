@@ -229,6 +229,51 @@ static void test_ipn(void **state)
     }
 }
 
+/* Every O/R attribute kind survives RFC 822 -> ORName BER -> RFC 822 (teletex variants,
+ * extension attributes, DDAs, postal attributes, terminal type). */
+static void test_orname_attributes(void **state)
+{
+    (void)state;
+    static const char *const ors[] = {
+        "/C=GB/ADMD= /PRMD=X/O=Org/OU=a/OU=b/G=Jo/I=K/S=Smith/GQ=Jr/",
+        "/C=GB/ADMD= /PRMD=X/CN=yen*{165}/",
+        "/C=GB/ADMD= /PRMD=X/CN=Plain Name/S=x/",
+        "/C=GB/ADMD= /PRMD=X/O=Caf*Caf{233}/S=x/",
+        "/C=GB/ADMD= /PRMD=X/OU=a/OU=*{233}t{233}/S=x/",
+        "/C=GB/ADMD= /PRMD=X/S=*M{252}ller/",
+        "/C=GB/ADMD= /PRMD=X/DD.Fax=12 34/DD.Room=7/",
+        "/C=GB/ADMD= /PRMD=X/DD.Fax=*{200}/",
+        "/C=GB/ADMD= /S=x/PD-SERVICE=post/PD-C=GB/PD-CODE=AB1 2CD/PD-OFFICE=Town/"
+        "PD-ADDRESS=The Dome|The Square/PD-STREET=High St/",
+        "/C=GB/ADMD= /S=x/X121=1234/T-ID=term/UA-ID=5678/T-TY=g3fax(5)/",
+        "/C=123/ADMD=0/PRMD=45/S=numeric/",
+    };
+    for (size_t i = 0; i < sizeof ors / sizeof ors[0]; i++) {
+        char msg[2048], why[256] = "";
+        struct mixer_or o;
+        char q[1024], back[1024];
+        assert_int_equal(mixer_or_parse(ors[i], strlen(ors[i]), &o, why, sizeof why), 0);
+        assert_int_equal(mixer_or_print(&o, back, sizeof back), 0);
+        assert_string_equal(back, ors[i]);
+        assert_int_equal(mixer_addr_quote_local(ors[i], strlen(ors[i]), q, sizeof q), 0);
+        snprintf(msg, sizeof msg, "From: %s@x400.example\r\nSubject: t\r\n\r\nx\r\n", q);
+        struct mg_buf ber, out;
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&out, 0);
+        if (mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, msg, strlen(msg), &ber, why, sizeof why))
+            fail_msg("%s: %s", ors[i], why);
+        if (mixer_conv_to_822(&gw, MIXER_CONTENT_P22, ber.data, ber.len, &out, why, sizeof why))
+            fail_msg("%s: back: %s", ors[i], why);
+        char want[1100];
+        snprintf(want, sizeof want, "%s@x400.example", q);
+        const char *from = hdr(&out, "From");
+        if (!from || strcmp(from, want) != 0)
+            fail_msg("%s came back as %s", want, from ? from : "(none)");
+        mg_buf_free(&ber);
+        mg_buf_free(&out);
+    }
+}
+
 /* ---- RFC 5322 -> X.400 -> RFC 5322 ---- */
 
 static bool addr_field(const char *name)
@@ -376,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_real_p772),
         cmocka_unit_test(test_bad_content),
         cmocka_unit_test(test_ipn),
+        cmocka_unit_test(test_orname_attributes),
         cmocka_unit_test(test_smtp_cases),
         cmocka_unit_test(test_x400_round_trip),
     };
