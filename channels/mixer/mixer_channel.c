@@ -228,25 +228,26 @@ static void mixer_conf_dump(const void *p, FILE *f)
 /* One address into the target world; 0 with *out (malloc'd) or an error with why. Addresses
  * already in the target form are kept. */
 static int map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
-                    char *why, size_t whysize)
+                    enum mixer_addr_how *how, char *why, size_t whysize)
 {
     char buf[MIXER_ADDR_MAX * 2];
     struct mixer_or or;
     int rc;
     *out = NULL;
+    *how = MIXER_ADDR_OR_LHS; /* "already in the target form" unless mapped below */
     if (!*a) { /* the null reverse path stays null */
         *out = strdup("");
         return *out ? 0 : MG_ENOMEM;
     }
     bool is_or = a[0] == '/' || a[0] == ';';
     if (to_x400 && !is_or) {
-        rc = mixer_addr_to_or(&c->gw, a, strlen(a), &or, NULL, why, whysize);
+        rc = mixer_addr_to_or(&c->gw, a, strlen(a), &or, how, why, whysize);
         if (!rc)
             rc = mixer_or_print(&or, buf, sizeof buf);
     } else if (!to_x400 && is_or) {
         rc = mixer_or_parse(a, strlen(a), &or, why, whysize);
         if (!rc)
-            rc = mixer_addr_to_822(&c->gw, &or, buf, sizeof buf, NULL, why, whysize);
+            rc = mixer_addr_to_822(&c->gw, &or, buf, sizeof buf, how, why, whysize);
     } else {
         snprintf(buf, sizeof buf, "%s", a);
         rc = 0;
@@ -390,7 +391,8 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
     }
 
     /* the originator: an unmappable one holds the group (its reports would go nowhere) */
-    rc = map_addr(c, to_x400, t->originator ? t->originator : "", &r->originator, why,
+    enum mixer_addr_how how;
+    rc = map_addr(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
                   sizeof why);
     if (rc) {
         snprintf(r->error, sizeof r->error, "mixer: originator %.200s cannot be mapped: %.250s",
@@ -402,10 +404,25 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         if (rr->outcome.action == CHANNEL_FAILED)
             continue;
         why[0] = 0;
-        rc = map_addr(c, to_x400, t->rcpt_addrs[i], &rr->next_addr, why, sizeof why);
+        rc = map_addr(c, to_x400, t->rcpt_addrs[i], &rr->next_addr, &how, why, sizeof why);
         if (rc == MG_ENOMEM) {
             snprintf(r->error, sizeof r->error, "mixer: out of memory");
             return rc;
+        }
+        /* A recipient that maps only to the gateway itself (an Internet address encapsulated
+         * in our O/R address, or an O/R address quoted under our own domain) would come back
+         * here: it has no user in the target world (RFC 2156 4.3: never route on these). */
+        if (!rc && (how == MIXER_ADDR_DDA && to_x400)) {
+            snprintf(why, sizeof why, "it is an Internet address (no MCGAM and no O/R address "
+                                      "in its local part)");
+            rc = MG_ENOTFOUND;
+        } else if (!rc && how == MIXER_ADDR_GATEWAY) {
+            snprintf(why, sizeof why, "no MCGAM maps this O/R address to an Internet domain");
+            rc = MG_ENOTFOUND;
+        }
+        if (rc) {
+            free(rr->next_addr);
+            rr->next_addr = NULL;
         }
         if (rc) {
             char text[700];

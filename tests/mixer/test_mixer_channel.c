@@ -180,7 +180,7 @@ static void test_to_x400(void **state)
     char *in = slurp("test-vectors/mixer/smtp/mmhs.in", &len);
     static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/\"@x400.example",
                                         "Bob.Jones@camelot.example", "j\xc3\xb6rg@x400.example",
-                                        NULL};
+                                        "someone@elsewhere.example", NULL};
     struct run x;
     run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, "ops@example.org", rcpts);
     free(in);
@@ -199,6 +199,10 @@ static void test_to_x400(void **state)
     assert_int_equal(x.r.rcpts[2].outcome.x400_reason, 1);
     assert_int_equal(x.r.rcpts[2].outcome.x400_diagnostic, 0);
     assert_non_null(strstr(x.r.rcpts[2].outcome.text, "has no X.400 address"));
+    /* an Internet address with no MCGAM is not an X.400 user: never encapsulated for P1 */
+    assert_int_equal(x.r.rcpts[3].outcome.action, CHANNEL_FAILED);
+    assert_non_null(strstr(x.r.rcpts[3].outcome.text, "it is an Internet address"));
+    assert_null(x.r.rcpts[3].next_addr);
     /* the new content is P772 (the example's default) and carries the MMHS fields */
     size_t cl;
     const unsigned char *cd = content_data(x.r.content, &cl);
@@ -223,7 +227,7 @@ static void test_to_smtp(void **state)
     char *ber = slurp("test-vectors/mixer/smtp/full-heading.p22", &len);
     static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/",
                                         "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)b.example/",
-                                        "/C=GB/RFC-822=broken/", NULL};
+                                        "/C=GB/RFC-822=broken/", "/C=FR/ADMD=atlas/S=x/", NULL};
     struct run x;
     run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len,
         "/C=GB/ADMD= /PRMD=Camelot/S=Boss/", rcpts);
@@ -236,6 +240,9 @@ static void test_to_smtp(void **state)
     assert_string_equal(x.r.rcpts[0].next_addr, "Smith@Lab.camelot.example");
     assert_string_equal(x.r.rcpts[1].next_addr, "a@b.example");
     assert_int_equal(x.r.rcpts[2].outcome.action, CHANNEL_FAILED);
+    /* no MCGAM: the quoted form under our own domain would loop back to X.400 */
+    assert_int_equal(x.r.rcpts[3].outcome.action, CHANNEL_FAILED);
+    assert_non_null(strstr(x.r.rcpts[3].outcome.text, "no MCGAM maps this O/R address"));
     size_t cl;
     const char *cd = (const char *)content_data(x.r.content, &cl);
     assert_non_null(strstr(cd, "Subject: Re: plans\r\n"));
