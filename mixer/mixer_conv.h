@@ -40,6 +40,12 @@ int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const v
  * it states none or the header cannot be read. The queue priority follows it. */
 int mixer_conv_precedence(const void *msg, size_t len);
 
+/* Which content type an IPM's BER says it is, for a P1 envelope that must name it: P772 when
+ * its heading carries a STANAG 4406 extension (1.3.26.0.4406.*), else P22. The message model
+ * keeps one content type for all IPMS content, so the P1 side asks here. MG_EPARSE when the
+ * bytes are not an IPM/IPN. */
+int mixer_conv_content_kind(const void *ber, size_t len, enum mixer_content *out);
+
 /* Base64 (RFC 2045) helpers shared by the two directions. */
 int mixer_conv_b64_encode(const void *p, size_t n, struct mg_buf *out);
 int mixer_conv_b64_decode(const char *s, size_t n, struct mg_buf *out);

@@ -35,6 +35,7 @@
 #include "ReplyRecipientsField.h"
 #include "SubjectChoice.h"
 #include "IPN.h"
+#include "NotificationExtensionsField.h"
 #include "IPNChoice.h"
 #include "NonReceiptFields.h"
 #include "ReceiptFields.h"
@@ -1135,5 +1136,33 @@ int mixer_conv_qp_decode(const char *s, size_t n, struct mg_buf *out)
         if (mg_buf_append(out, &b, 1))
             return MG_ETOOBIG;
     }
+    return 0;
+}
+
+int mixer_conv_content_kind(const void *ber, size_t len, enum mixer_content *out)
+{
+    InformationObject_t *io = NULL;
+    struct mg_ipm_error err;
+    *out = MIXER_CONTENT_P22;
+    int rc = mg_ipm_decode_info(ber, len, &io, &err);
+    if (rc)
+        return rc;
+    /* the heading's extensions (an IPN's notification extensions have the same shape) */
+    int count = 0;
+    IPMSExtension_t **arr = NULL;
+    if (io->present == InformationObject_PR_ipm && io->choice.ipm.heading.extensions) {
+        count = io->choice.ipm.heading.extensions->list.count;
+        arr = io->choice.ipm.heading.extensions->list.array;
+    } else if (io->present == InformationObject_PR_ipn && io->choice.ipn.notification_extensions) {
+        count = io->choice.ipn.notification_extensions->list.count;
+        arr = io->choice.ipn.notification_extensions->list.array;
+    }
+    for (int i = 0; i < count; i++) {
+        char oid[128];
+        if (mg_ipm_oid_str(&arr[i]->type, oid, sizeof oid) == 0 &&
+            !strncmp(oid, "1.3.26.0.4406.", 14))
+            *out = MIXER_CONTENT_P772;
+    }
+    mg_ipm_free_info(io);
     return 0;
 }

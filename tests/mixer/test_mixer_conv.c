@@ -196,6 +196,30 @@ static void test_real_p772(void **state)
     mg_buf_free(&out);
 }
 
+static void test_content_kind(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rel;
+        enum mixer_content want;
+    } cases[] = {{"test-vectors/mixer/smtp/mmhs.p772", MIXER_CONTENT_P772},
+                 {"test-vectors/mixer/smtp/mmhs.p22", MIXER_CONTENT_P22},
+                 {"test-vectors/ipm/p772-full.p772", MIXER_CONTENT_P772},
+                 {"test-vectors/ipm/ipm-full-heading.p22", MIXER_CONTENT_P22}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char p[1024];
+        size_t len;
+        enum mixer_content k;
+        snprintf(p, sizeof p, "%s/%s", src_dir(), cases[i].rel);
+        char *b = slurp(p, &len);
+        assert_non_null(b);
+        assert_int_equal(mixer_conv_content_kind(b, len, &k), 0);
+        assert_int_equal(k, cases[i].want);
+        free(b);
+    }
+    assert_int_not_equal(mixer_conv_content_kind("junk", 4, &(enum mixer_content){0}), 0);
+}
+
 static void test_bad_content(void **state)
 {
     (void)state;
@@ -420,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_p772_full),
         cmocka_unit_test(test_real_p772),
         cmocka_unit_test(test_bad_content),
+        cmocka_unit_test(test_content_kind),
         cmocka_unit_test(test_ipn),
         cmocka_unit_test(test_orname_attributes),
         cmocka_unit_test(test_smtp_cases),
