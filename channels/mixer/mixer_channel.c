@@ -25,6 +25,8 @@
 #include "mg_err.h"
 #include "mixer_addr.h"
 #include "mixer_conv.h"
+#include "mixer_env.h"
+#include "mixer_hdr.h"
 #include "mixer_table.h"
 
 enum mixer_dir { MIXER_DIR_AUTO, MIXER_DIR_TO_X400, MIXER_DIR_TO_SMTP };
@@ -281,6 +283,46 @@ static size_t conversions(const unsigned char *m, size_t len)
     return n;
 }
 
+/* RFC 2156 5.3.6: the MTS envelope as X400-* fields (the originator and this group's
+ * recipients in their O/R form, the content type) and, when the content has none, a Date
+ * from the arrival time (RFC 5322 requires one; X.400 content carries none). */
+static int envelope_fields(const struct mixer_conf *c, const struct channel_task *t,
+                           const unsigned char *ber, size_t blen, const struct mg_buf *msg,
+                           struct mg_buf *out)
+{
+    struct mixer_env *e = malloc(sizeof *e);
+    if (!e)
+        return MG_ENOMEM;
+    mixer_env_init(e);
+    if (t->originator && (t->originator[0] == '/' || t->originator[0] == ';'))
+        snprintf(e->originator, sizeof e->originator, "%s", t->originator);
+    for (size_t i = 0; i < t->nrcpts && e->nrcpts < MIXER_ENV_MAX_RCPTS; i++)
+        if (t->rcpt_addrs[i][0] == '/' || t->rcpt_addrs[i][0] == ';')
+            snprintf(e->rcpts[e->nrcpts++], sizeof e->rcpts[0], "%s", t->rcpt_addrs[i]);
+    enum mixer_content kind;
+    if (mixer_conv_content_kind(ber, blen, &kind) == 0)
+        snprintf(e->content_type, sizeof e->content_type, "%s",
+                 kind == MIXER_CONTENT_P772 ? mixer_content_oid(kind) : "22");
+    struct mixer_hdrs *h = malloc(sizeof *h);
+    bool has_date = false;
+    if (h && mixer_hdr_parse((const char *)msg->data, msg->len, h) == 0) {
+        has_date = mixer_hdr_find(h, "Date") != NULL;
+        mixer_hdr_free(h);
+    }
+    free(h);
+    if (!has_date) {
+        time_t at = (time_t)(t->msg->arrival ? t->msg->arrival : t->now);
+        struct tm tm;
+        gmtime_r(&at, &tm);
+        /* UTCTime has a two-digit year (RFC 2156 3.3.5 reads it back in 1980..2079) */
+        snprintf(e->submission_time, sizeof e->submission_time, "%02d%02d%02d%02d%02d%02dZ",
+                 tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    int rc = mixer_env_to_headers(&c->gw, e, out);
+    free(e);
+    return rc;
+}
+
 static void fail_rcpt(struct channel_rcpt_result *rr, const char *status, int diag,
                       const char *text)
 {
@@ -370,8 +412,11 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
                              t->channel->name, t->msg->id, date);
             struct mg_buf top;
             mg_buf_init(&top, MIXER_CONV_MAX_OUT);
-            if (w < 0 || (size_t)w >= sizeof line || mg_buf_append(&top, line, (size_t)w) ||
-                mg_buf_append(&top, out.data, out.len)) {
+            int erc = w < 0 || (size_t)w >= sizeof line ? MG_ETOOBIG
+                                                        : mg_buf_append(&top, line, (size_t)w);
+            if (!erc)
+                erc = envelope_fields(c, t, data, clen, &out, &top);
+            if (erc || mg_buf_append(&top, out.data, out.len)) {
                 mg_buf_free(&top);
                 mg_buf_free(&out);
                 snprintf(r->error, sizeof r->error, "mixer: out of memory");

@@ -15,6 +15,7 @@
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "mixer_addr.h"
+#include "mixer_env.h"
 #include "mixer_or.h"
 #include "mixer_ps.h"
 #include "mixer_table.h"
@@ -437,6 +438,68 @@ static void test_pp_tables(void **state)
     mixer_tables_free(&t);
 }
 
+/* ---- envelope fields (RFC 2156 5.3.6 / 5.1.3) ---- */
+static void test_env(void **state)
+{
+    struct mixer_tables t;
+    struct mixer_gw gw;
+    struct mixer_env *e = malloc(sizeof *e);
+    struct mg_buf out;
+    (void)state;
+    assert_non_null(e);
+    mixer_tables_init(&t);
+    load_table(&t, MIXER_TABLE_RFC2OR, vec_path("tables/rfc2or"));
+    load_table(&t, MIXER_TABLE_OR2RFC, vec_path("tables/or2rfc"));
+    gw_init(&gw, &t);
+    mixer_env_init(e);
+    snprintf(e->mts_gdi, sizeof e->mts_gdi, "/C=GB/ADMD= /PRMD=Example/");
+    snprintf(e->mts_local, sizeof e->mts_local, "mts-0001");
+    snprintf(e->content_type, sizeof e->content_type, "1.3.26.0.4406.0.4.1");
+    snprintf(e->content_id, sizeof e->content_id, "OPORD 7");
+    e->eits = (1u << 2) | (1u << 3);
+    e->priority = 2;
+    e->conversion_prohibited = true;
+    snprintf(e->submission_time, sizeof e->submission_time, "261207025958Z");
+    snprintf(e->latest_delivery, sizeof e->latest_delivery, "261208000000+0100");
+    snprintf(e->originator, sizeof e->originator, "/C=GB/ADMD=GOLD 400/PRMD=UK.AC/O=Salford/S=Rose/");
+    e->nrcpts = 2;
+    snprintf(e->rcpts[0], sizeof e->rcpts[0], "/C=TC/ADMD=ECQ/O=HNE/OU=ZI/S=someone/");
+    snprintf(e->rcpts[1], sizeof e->rcpts[1], "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)b.example/");
+    mg_buf_init(&out, 0);
+    assert_int_equal(mixer_env_to_headers(&gw, e, &out), 0);
+    assert_string_equal((const char *)out.data,
+                        "X400-MTS-Identifier: [/C=GB/ADMD= /PRMD=Example/;mts-0001]\r\n"
+                        "X400-Originator: Rose@Salford.AC.UK\r\n"
+                        "X400-Recipients: someone@ZI.HNE.EGM, a@b.example\r\n"
+                        "X400-Content-Type: (1) (3) (26) (0) (4406) (0) (4) (1)\r\n"
+                        "X400-Content-Identifier: OPORD 7\r\n"
+                        "Original-Encoded-Information-Types: IA5-Text, G3-Fax\r\n"
+                        "Priority: urgent\r\n"
+                        "Conversion: Prohibited\r\n"
+                        "Latest-Delivery-Time: Tue, 8 Dec 2026 00:00:00 +0100\r\n"
+                        "Date: Mon, 7 Dec 2026 02:59:58 +0000\r\n");
+    mg_buf_free(&out);
+    /* and back from an Internet message */
+    static const char msg[] = "Date: Mon, 7 Dec 2026 02:59:58 -0500\r\n"
+                              "Subject: Quarterly figures for 2026\r\n"
+                              "Priority: non-urgent\r\nConversion-With-Loss: Prohibited\r\n"
+                              "\r\nbody\r\n";
+    mixer_env_init(e);
+    assert_int_equal(mixer_env_from_headers(msg, sizeof msg - 1, e), 0);
+    assert_int_equal(e->priority, 1);
+    assert_false(e->conversion_prohibited);
+    assert_true(e->conversion_with_loss_prohibited);
+    assert_string_equal(e->content_id, "Quarterly fig...");
+    assert_string_equal(e->submission_time, "261207025958-0500");
+    static const char msg2[] = "X400-Content-Identifier: ID-42\r\nSubject: x\r\n\r\n";
+    mixer_env_init(e);
+    assert_int_equal(mixer_env_from_headers(msg2, sizeof msg2 - 1, e), 0);
+    assert_string_equal(e->content_id, "ID-42");
+    assert_int_equal(e->priority, -1);
+    free(e);
+    mixer_tables_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_encoded_pn),   cmocka_unit_test(test_map_golden),
         cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_table_errors),
         cmocka_unit_test(test_pp_tables),
+        cmocka_unit_test(test_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

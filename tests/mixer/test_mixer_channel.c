@@ -249,6 +249,10 @@ static void test_to_smtp(void **state)
     /* the gateway's trace line on top */
     assert_true(strncmp(cd, "Received: by mixer.localhost with MIXER (RFC 2156 conversion, "
                             "channel mixer-to-smtp) id ", 88) == 0);
+    /* the envelope as X400-* fields, and a Date from the arrival (the content had one) */
+    assert_non_null(strstr(cd, "\r\nX400-Originator: Boss@camelot.example\r\n"));
+    assert_non_null(strstr(cd, "\r\nX400-Recipients: Smith@Lab.camelot.example, a@b.example, "));
+    assert_non_null(strstr(cd, "\r\nX400-Content-Type: P2-1988 (22)\r\n"));
     run_free(&x);
 }
 
@@ -265,6 +269,26 @@ static void test_precedence_to_smtp(void **state)
     assert_int_equal(x.r.priority, 4); /* primary-precedence flash */
     assert_string_equal(x.r.originator, "");
     assert_string_equal(x.r.rcpts[0].next_addr, "Ops@camelot.example");
+    run_free(&x);
+}
+
+/* X.400 content carries no Date: the converted message gets one from the arrival time */
+static void test_date_from_arrival(void **state)
+{
+    (void)state;
+    size_t len;
+    char *ber = slurp("test-vectors/ipm/p772-full.p772", &len);
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Ops/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len, "", rcpts);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    size_t cl;
+    const char *cd = (const char *)content_data(x.r.content, &cl);
+    /* t.now = 1765000000 = Sat, 6 Dec 2025 05:46:40 UTC; P772 content type named */
+    assert_non_null(strstr(cd, "\r\nDate: Sat, 6 Dec 2025 05:46:40 +0000\r\n"));
+    assert_non_null(strstr(cd, "\r\nX400-Content-Type: (1) (3) (26) (0) (4406) (0) (4) (1)\r\n"));
+    assert_int_equal(x.r.priority, 4);
     run_free(&x);
 }
 
@@ -336,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_to_smtp),
         cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_loop_guard),
+        cmocka_unit_test(test_date_from_arrival),
         cmocka_unit_test(test_conversion_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
