@@ -192,6 +192,10 @@ static int recipients_field(struct r2x *c, struct mixer_ber *w, struct mixer_hdr
 {
     struct mixer_field *f = slot_field(h, s);
     size_t n = 0;
+    /* an MDN request (RFC 8098 Disposition-Notification-To) asks every recipient for a
+     * receipt and a non-receipt notification (X.420 rn, nrn); the field itself stays in the
+     * rfc-822-field list so it comes back as written */
+    bool notify = mixer_hdr_find(h, "Disposition-Notification-To") != NULL;
     if (!f || mboxes(c, f->value, &n) != 0 || n == 0)
         return 0; /* absent, or kept in the rfc-822-field list */
     mixer_ber_open(w, MIXER_BER_CTX, tag);
@@ -202,6 +206,10 @@ static int recipients_field(struct r2x *c, struct mixer_ber *w, struct mixer_hdr
         int rc = ordesc(c, w, MIXER_BER_CTX, 0, &c->mb[i]);
         if (rc)
             return rc;
+        if (notify && c->mb[i].addr[0]) {
+            static const uint8_t rn_nrn[2] = {0x06, 0xc0}; /* bits rn(0), nrn(1) */
+            mixer_ber_prim(w, MIXER_BER_CTX, 1, rn_nrn, sizeof rn_nrn);
+        }
         mixer_ber_close(w);
     }
     mixer_ber_close(w);
@@ -454,11 +462,23 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
     /* originator / authorizing users (4.7.2): with Sender, From is the authorizing users */
     struct mixer_field *from = slot_field(h, S_FROM), *sender = slot_field(h, S_SENDER);
     struct mixer_field *orig = sender ? sender : from;
+    struct mixer_mbox *orig_mb = NULL;
     if (orig && mboxes(c, orig->value, &n) == 0 && n == 1 && !c->mb[0].group) {
         if ((rc = ordesc(c, w, MIXER_BER_CTX, 0, &c->mb[0])))
             return rc;
         orig->used = true;
+        orig_mb = malloc(sizeof *orig_mb);
+        if (!orig_mb)
+            return MG_ENOMEM;
+        *orig_mb = c->mb[0];
     }
+    /* Disposition-Notification-To naming the originator is what mixer_x2r writes for the
+     * rn requests below: mapped; naming anyone else it stays in the rfc-822-field list */
+    struct mixer_field *dnt = mixer_hdr_find(h, "Disposition-Notification-To");
+    if (dnt && orig_mb && mboxes(c, dnt->value, &n) == 0 && n == 1 &&
+        !strcasecmp(c->mb[0].addr, orig_mb->addr) && !strcmp(c->mb[0].phrase, orig_mb->phrase))
+        dnt->used = true;
+    free(orig_mb);
     if (sender && from && (rc = desc_list(c, w, from, 1)))
         return rc;
     if ((rc = recipients_field(c, w, h, S_TO, 2)) || (rc = recipients_field(c, w, h, S_CC, 3)) ||

@@ -300,7 +300,7 @@ static const char *const precedence_names[] = {"deferred", "routine",   "priorit
 
 struct restored {
     struct mg_buf lines; /* "Name: value\r\n" restored from rfc-822-field */
-    bool has_msgid, has_subject;
+    bool has_msgid, has_subject, has_dnt;
 };
 
 /* One heading extension. *handled is false for an extension to list as discarded. */
@@ -348,6 +348,8 @@ static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, s
                 r->has_msgid = true;
             if (nl == 7 && !strncasecmp(line, "Subject", 7))
                 r->has_subject = true;
+            if (nl == 27 && !strncasecmp(line, "Disposition-Notification-To", 27))
+                r->has_dnt = true;
             /* "Name: =?UNKNOWN-8BIT?B?...?=" is mixer_r2x's wrapping of 8-bit octets */
             static const char w8[] = "=?UNKNOWN-8BIT?B?";
             const char *val = colon + 1;
@@ -817,6 +819,21 @@ static int body_parts(struct x2r *c, const Body_t *body, struct mg_buf *out, int
 
 /* ---- heading ---- */
 
+/* Whether a recipient of the heading asks for a receipt notification (rn, bit 0). */
+static bool wants_receipt(const Heading_t *h)
+{
+    const struct PrimaryRecipientsField *lists[3] = {
+        h->primary_recipients, (const struct PrimaryRecipientsField *)h->copy_recipients,
+        (const struct PrimaryRecipientsField *)h->blind_copy_recipients};
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; lists[l] && i < lists[l]->list.count; i++) {
+            const NotificationRequests_t *nr = lists[l]->list.array[i]->notification_requests;
+            if (nr && nr->size > 0 && (nr->buf[0] & 0x80))
+                return true;
+        }
+    return false;
+}
+
 static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
 {
     char v[4096];
@@ -911,6 +928,11 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
     }
     if (!rc && h->auto_forwarded && *h->auto_forwarded)
         rc = field(out, "Autoforwarded", "TRUE");
+    /* a receipt notification requested from any recipient: an MDN request to the originator
+     * (RFC 8098), so Internet clients answer; X.400 gets an IPN back through the gateway */
+    if (!rc && !r.has_dnt && h->originator && wants_receipt(h) &&
+        !(rc = ordesc_to_mbox(c, h->originator, v, sizeof v)))
+        rc = field(out, "Disposition-Notification-To", v);
     if (!rc && generated.len)
         rc = mg_buf_append(out, generated.data, generated.len);
     if (!rc && discarded.len)

@@ -390,6 +390,7 @@ static void test_smtp_cases(void **state)
         {"plain", MIXER_CONTENT_P22},        {"full-heading", MIXER_CONTENT_P22},
         {"mmhs", MIXER_CONTENT_P772},        {"mmhs", MIXER_CONTENT_P22},
         {"multipart", MIXER_CONTENT_P22},    {"long-id", MIXER_CONTENT_P22},
+        {"mdn-request", MIXER_CONTENT_P22},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_smtp_case(&cases[i]);
