@@ -1052,28 +1052,3 @@ int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const v
     free(c);
     return rc;
 }
-
-int mixer_conv_precedence(const void *msg, size_t len)
-{
-    struct mixer_hdrs *h = malloc(sizeof *h);
-    int p = -1;
-    if (!h)
-        return -1;
-    if (mixer_hdr_parse(msg, len, h) == 0) {
-        struct mixer_field *f = mixer_hdr_find(h, "MMHS-Primary-Precedence");
-        char t[32];
-        if (f && sscanf(f->value, " %31[A-Za-z0-9]", t) == 1) {
-            for (int k = 0; k < 6; k++)
-                if (!strcasecmp(t, prec_names[k]))
-                    p = k;
-            if (p < 0 && isdigit((unsigned char)t[0]) && strlen(t) <= 2) {
-                p = atoi(t);
-                if (p > 31)
-                    p = -1;
-            }
-        }
-        mixer_hdr_free(h);
-    }
-    free(h);
-    return p;
-}
