@@ -19,6 +19,7 @@
 #include "mixer_hdr.h"
 #include "mixer_orname.h"
 #include "mixer_ps.h"
+#include "mixer_r2x.h"
 
 #define WHY(...) (c->why && !c->why[0] ? (void)snprintf(c->why, c->whysize, __VA_ARGS__) : (void)0)
 #define MAX_MBOX 256
@@ -63,16 +64,17 @@ static void ia5_field(struct mixer_ber *w, const char *name, size_t nl, const ch
 }
 
 /* ORDescriptor (universal SET, or the IMPLICIT tag given) for one mailbox. */
-static int ordesc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num,
-                  const struct mixer_mbox *m)
+int mixer_r2x_ordesc(const struct mixer_gw *gw, struct mixer_ber *w, unsigned cls, unsigned num,
+                     const struct mixer_mbox *m, char *whyout, size_t whyoutsize)
 {
     struct mixer_or or;
     char why[200] = "";
     bool have_or = false;
     if (m->addr[0]) {
-        int rc = mixer_addr_to_or(c->gw, m->addr, strlen(m->addr), &or, NULL, why, sizeof why);
+        int rc = mixer_addr_to_or(gw, m->addr, strlen(m->addr), &or, NULL, why, sizeof why);
         if (rc) {
-            WHY("address %s: %s", m->addr, why);
+            if (whyout && whyoutsize)
+                snprintf(whyout, whyoutsize, "address %s: %s", m->addr, why);
             return rc;
         }
         have_or = true;
@@ -84,7 +86,8 @@ static int ordesc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num
     if (have_or) {
         int rc = mixer_orname_write(w, &or, true, 0, 0);
         if (rc) {
-            WHY("address %s has no X.400 form", m->addr);
+            if (whyout && whyoutsize)
+                snprintf(whyout, whyoutsize, "address %s has no X.400 form", m->addr);
             return rc;
         }
     }
@@ -98,6 +101,16 @@ static int ordesc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num
         mixer_ber_str(w, MIXER_BER_CTX, 1, m->comment + 4);
     mixer_ber_close(w);
     return 0;
+}
+
+static int ordesc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num,
+                  const struct mixer_mbox *m)
+{
+    char why[300] = "";
+    int rc = mixer_r2x_ordesc(c->gw, w, cls, num, m, why, sizeof why);
+    if (rc)
+        WHY("%s", why);
+    return rc;
 }
 
 /* Parse an address field into c->mb; 0 with *n, or an error (the field then travels in the
@@ -119,7 +132,7 @@ static int mboxes(struct r2x *c, const char *value, size_t *n)
 /* IPMIdentifier contents (inside a tag the caller opened) from a msg-id without <>. 4.7.3:
  * <"urid*std-or"@MHS> goes back to its parts; any other msg-id is ps-encoded into the
  * user-relative-identifier (truncated to 64: *cut says so). */
-static void ipmid_body(struct mixer_ber *w, const char *id, bool *cut)
+void mixer_r2x_ipmid(struct mixer_ber *w, const char *id, bool *cut)
 {
     char local[MIXER_HDR_ADDR_MAX], enc[MIXER_HDR_ADDR_MAX * 5];
     const char *at = strrchr(id, '@');
@@ -447,7 +460,7 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
     mixer_ber_open(w, MIXER_BER_APP, 11);
     f = slot_field(h, S_MSGID);
     if (f && mixer_hdr_msgids(f->value, ids, 1, &n) == 0 && n == 1) {
-        ipmid_body(w, ids[0], &cut);
+        mixer_r2x_ipmid(w, ids[0], &cut);
         f->used = !cut;
     } else {
         /* none: an identifier from the content, so a resend maps to the same one */
@@ -492,7 +505,7 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
     bool irt_ok = irt && mixer_hdr_msgids(irt->value, irtid, 4, &nirt) == 0 && nirt > 0;
     if (irt_ok && nirt == 1) {
         mixer_ber_open(w, MIXER_BER_CTX, 5);
-        ipmid_body(w, irtid[0], &cut);
+        mixer_r2x_ipmid(w, irtid[0], &cut);
         mixer_ber_close(w);
         irt->used = !cut;
     }
@@ -502,7 +515,7 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
         mixer_ber_open(w, MIXER_BER_CTX, 6);
         for (size_t i = 0; i < nrel; i++) {
             mixer_ber_open(w, MIXER_BER_APP, 11);
-            ipmid_body(w, rel[i], &cut);
+            mixer_r2x_ipmid(w, rel[i], &cut);
             any_cut |= cut;
             mixer_ber_close(w);
         }
@@ -519,7 +532,7 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
         mixer_ber_open(w, MIXER_BER_CTX, 7);
         for (size_t i = 0; i < nrel; i++) {
             mixer_ber_open(w, MIXER_BER_APP, 11);
-            ipmid_body(w, rel[i], &cut);
+            mixer_r2x_ipmid(w, rel[i], &cut);
             any_cut |= cut;
             mixer_ber_close(w);
         }
@@ -1025,8 +1038,17 @@ int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const v
         why[0] = 0;
     mg_buf_init(&b, MIXER_CONV_MAX_OUT);
     mixer_ber_init(&w, &b);
-    /* InformationObject ipm [0] / MMInformationObject mm [0]: the same encoding */
-    int rc = ipm(c, &w, MIXER_BER_CTX, 0, msg, len, 0);
+    /* an MDN answering an X.400 message becomes an IPN; anything else an IPM
+     * (InformationObject ipm [0] / MMInformationObject mm [0]: the same encoding) */
+    int rc = mixer_mdn_to_ipn(gw, msg, len, &w, why, whysize);
+    if (rc == MG_ENOTFOUND || rc == MG_EPARSE) {
+        /* not an MDN, or one no IPN can express: it travels as an ordinary message */
+        mg_buf_reset(&b);
+        mixer_ber_init(&w, &b);
+        if (why && whysize)
+            why[0] = 0;
+        rc = ipm(c, &w, MIXER_BER_CTX, 0, msg, len, 0);
+    }
     if (!rc)
         rc = mixer_ber_finish(&w);
     if (rc && why && !why[0])

@@ -396,6 +396,40 @@ static void test_smtp_cases(void **state)
         run_smtp_case(&cases[i]);
 }
 
+/* An MDN answering an X.400 message becomes an IPN (receipt), and reads back as RFC 2156's
+ * notification text; an MDN without Original-Message-ID travels as an ordinary message. */
+static void test_mdn_to_ipn(void **state)
+{
+    (void)state;
+    char p[1024], why[256] = "";
+    size_t len;
+    snprintf(p, sizeof p, "%s/test-vectors/mixer/smtp/mdn.in", src_dir());
+    char *in = slurp(p, &len);
+    assert_non_null(in);
+    struct mg_buf ber, back;
+    mg_buf_init(&ber, 0);
+    mg_buf_init(&back, 0);
+    if (mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, in, len, &ber, why, sizeof why))
+        fail_msg("mdn: %s", why);
+    assert_int_equal(ber.data[0], 0xa1); /* InformationObject ipn [1] */
+    golden("smtp/mdn.p22", &ber);
+    if (mixer_conv_to_822(&gw, MIXER_CONTENT_P22, ber.data, ber.len, &back, why, sizeof why))
+        fail_msg("mdn back: %s", why);
+    golden("smtp/mdn.p22.out", &back);
+    assert_string_equal(hdr(&back, "Message-Type"), "InterPersonal Notification");
+    assert_non_null(strstr((const char *)back.data, "was received at Mon, 7 Dec 2026 04:00:00 +0100."));
+    /* without Original-Message-ID: an IPM carrying the report as it is */
+    char *cut = strstr(in, "Original-Message-ID:");
+    assert_non_null(cut);
+    memcpy(cut, "X-Original-Message", 18);
+    mg_buf_reset(&ber);
+    assert_int_equal(mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, in, len, &ber, why, sizeof why), 0);
+    assert_int_equal(ber.data[0], 0xa0); /* ipm [0] */
+    mg_buf_free(&ber);
+    mg_buf_free(&back);
+    free(in);
+}
+
 /* X.400 -> RFC 5322 -> X.400: the heading decodes to the same values. */
 static void test_x400_round_trip(void **state)
 {
@@ -449,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_ipn),
         cmocka_unit_test(test_orname_attributes),
         cmocka_unit_test(test_smtp_cases),
+        cmocka_unit_test(test_mdn_to_ipn),
         cmocka_unit_test(test_x400_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
