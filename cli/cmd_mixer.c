@@ -34,7 +34,8 @@ static void usage(FILE *f)
                "  --or-address OR    the gateway's O/R address for Internet users\n"
                "                     (default /C=GB/ADMD= /PRMD=Example/O=MIXER/)\n"
                "  --content p22|p772 what RFC 5322 becomes (default p22)\n"
-               "  --ber              to-x400: write the BER to stdout instead of a tree\n");
+               "  --ber              to-x400: write the BER to stdout instead of a tree\n"
+               "  --mdn              to-smtp: a notification (IPN) as an RFC 8098 MDN\n");
 }
 
 #ifdef MIXER_CLI
@@ -79,7 +80,7 @@ int cmd_mixer_main(int argc, char **argv)
     const char *mode = argv[1], *tables = NULL, *domain = "x400.example";
     const char *or = "/C=GB/ADMD= /PRMD=Example/O=MIXER/";
     enum mixer_content ct = MIXER_CONTENT_P22;
-    int ber = 0, first = 0;
+    int ber = 0, mdn = 0, first = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--tables") && i + 1 < argc)
             tables = argv[++i];
@@ -92,6 +93,8 @@ int cmd_mixer_main(int argc, char **argv)
             ct = !strcmp(argv[i], "p772") ? MIXER_CONTENT_P772 : MIXER_CONTENT_P22;
         } else if (!strcmp(argv[i], "--ber"))
             ber = 1;
+        else if (!strcmp(argv[i], "--mdn"))
+            mdn = 1;
         else if (argv[i][0] == '-' && argv[i][1] == '-') {
             usage(stderr);
             return 2;
@@ -110,6 +113,8 @@ int cmd_mixer_main(int argc, char **argv)
     memset(&gw, 0, sizeof gw);
     gw.tables = &t;
     snprintf(gw.domain, sizeof gw.domain, "%s", domain);
+    if (mdn)
+        gw.flags |= MIXER_GW_IPN_AS_MDN;
     if (mixer_or_parse(or, strlen(or), &gw.or, why, sizeof why)) {
         fprintf(stderr, "mixgate mixer: --or-address: %s\n", why);
         return 2;

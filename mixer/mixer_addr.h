@@ -14,11 +14,19 @@
 #include "mixer_or.h"
 #include "mixer_table.h"
 
-/* The gateway's identity. tables may be NULL (no MCGAMs). */
+/* Gateway policy flags (mixer_gw.flags). */
+enum mixer_gw_flag {
+    /* An X.400 notification (IPN) becomes an RFC 8098 MDN (multipart/report) instead of
+     * RFC 2156's plain text message, so Internet clients recognise it. */
+    MIXER_GW_IPN_AS_MDN = 1u << 0,
+};
+
+/* The gateway's identity and conversion policy. tables may be NULL (no MCGAMs). */
 struct mixer_gw {
     const struct mixer_tables *tables;     /* not owned */
     char domain[MIXER_TABLE_DOMAIN_MAX];   /* Internet domain of X.400 users ("x400.example") */
     struct mixer_or or;                    /* O/R address of Internet users (C, ADMD, PRMD, O..) */
+    unsigned flags;                        /* enum mixer_gw_flag */
 };
 
 /* How an address was mapped (for logs and tests). */

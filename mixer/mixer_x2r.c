@@ -945,6 +945,64 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
 
 /* ---- notifications (RFC 2156 5.3.5: an IPN becomes a plain text message) ---- */
 
+/* The IPN as an RFC 8098 MDN: the RFC 2156 text, then message/disposition-notification
+ * (the inverse of mixer_mdn's mapping). id is the subject IPM's msg-id, to the intended
+ * recipient's mailbox ("" when unknown). */
+static int ipn_as_mdn(struct x2r *c, const IPN_t *n, const char *id, const char *to,
+                      const struct mg_buf *text, struct mg_buf *out)
+{
+    const char *disp;
+    if (n->choice.present == IPNChoice_PR_receipt_fields)
+        disp = n->choice.choice.receipt_fields.acknowledgment_mode == 1
+                   ? "automatic-action/MDN-sent-automatically; displayed"
+                   : "manual-action/MDN-sent-manually; displayed";
+    else if (n->choice.present == IPNChoice_PR_non_receipt_fields &&
+             n->choice.choice.non_receipt_fields.non_receipt_reason == 1)
+        disp = "automatic-action/MDN-sent-automatically; dispatched";
+    else if (n->choice.present == IPNChoice_PR_non_receipt_fields)
+        disp = "automatic-action/MDN-sent-automatically; deleted";
+    else
+        disp = "automatic-action/MDN-sent-automatically; processed";
+    /* the recipient's address alone (to is a mailbox, maybe with a display name) */
+    struct mixer_mbox mb;
+    size_t k = 0;
+    const char *addr = "";
+    if (to[0] && mixer_hdr_addrs(to, &mb, 1, &k) == 0 && k == 1 && mb.addr[0])
+        addr = mb.addr;
+    /* the report part first, then a boundary neither part contains */
+    struct mg_buf rep;
+    mg_buf_init(&rep, 1u << 20);
+    int rc = mg_buf_appendf(&rep, "Reporting-UA: %s; mixgate MIXER gateway\r\n",
+                            c->gw->domain[0] ? c->gw->domain : "localhost");
+    if (!rc && addr[0])
+        rc = mg_buf_appendf(&rep, "Final-Recipient: rfc822; %s\r\n", addr);
+    if (!rc)
+        rc = mg_buf_appendf(&rep, "Original-Message-ID: %s\r\nDisposition: %s\r\n", id, disp);
+    char b[48];
+    for (unsigned k2 = 0; !rc; k2++) {
+        snprintf(b, sizeof b, "=_mixer_mdn_%u", k2);
+        if ((!text->len || !memmem(text->data, text->len, b, strlen(b))) &&
+            !memmem(rep.data, rep.len, b, strlen(b)))
+            break;
+    }
+    if (!rc)
+        rc = mg_buf_appendf(out, "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+                                 "report-type=disposition-notification; boundary=\"%s\"\r\n\r\n"
+                                 "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
+                            b, b);
+    if (!rc)
+        rc = mg_buf_append(out, text->data, text->len);
+    if (!rc)
+        rc = mg_buf_appendf(out, "\r\n--%s\r\nContent-Type: message/disposition-notification"
+                                 "\r\n\r\n", b);
+    if (!rc)
+        rc = mg_buf_append(out, rep.data, rep.len);
+    if (!rc)
+        rc = mg_buf_appendf(out, "\r\n--%s--\r\n", b);
+    mg_buf_free(&rep);
+    return rc;
+}
+
 static int ipn(struct x2r *c, const IPN_t *n, struct mg_buf *out)
 {
     char v[4096], to[2048] = "", id[2048];
@@ -964,6 +1022,14 @@ static int ipn(struct x2r *c, const IPN_t *n, struct mg_buf *out)
         rc = field(out, "Message-Type", "InterPersonal Notification");
     if (!rc && !(rc = ipmid_to_msgid(c, &n->subject_ipm, id, sizeof id)))
         rc = field(out, "References", id);
+    if (!rc && n->choice.present == IPNChoice_PR_receipt_fields) {
+        /* the receipt time is when the notification was made: its Date */
+        const ReceiptFields_t *rf = &n->choice.choice.receipt_fields;
+        char d[64];
+        if (mixer_hdr_utc_to_date((const char *)rf->receipt_time.buf,
+                                  (size_t)rf->receipt_time.size, d, sizeof d) == 0)
+            rc = field(out, "Date", d);
+    }
     if (rc)
         goto done;
     rc = mg_buf_appendf(&text, "Your message %s to: %s\r\n", id, to[0] ? to : "(unknown)");
@@ -1002,6 +1068,10 @@ static int ipn(struct x2r *c, const IPN_t *n, struct mg_buf *out)
     }
     if (rc)
         goto done;
+    if (c->gw->flags & MIXER_GW_IPN_AS_MDN) {
+        rc = ipn_as_mdn(c, n, id, to, &text, out);
+        goto done;
+    }
     rc = mg_buf_append(out, "MIME-Version: 1.0\r\n", 19);
     const IPM_t *returned = nrn ? n->choice.choice.non_receipt_fields.returned_ipm : NULL;
     if (!rc && !returned) {

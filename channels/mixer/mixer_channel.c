@@ -5,6 +5,7 @@
  *   tables    = "etc/mixer"                       directory with rfc2or and or2rfc (optional)
  *   rfc2or / or2rfc = "path"                      the two tables named one by one (optional)
  *   content   = "p22" | "p772"                    what RFC 5322 content becomes (default p22)
+ *   notifications = "text" | "mdn"               an IPN as RFC 2156 text (default) or an MDN
  * The tables are read and checked at load time (check-config names file:line), so a reload
  * (SIGHUP) reads them again. process() converts the content, maps every recipient's and the
  * originator's next-hop address; a recipient whose address does not map fails with a report,
@@ -119,7 +120,7 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
                            struct config_errors *errs)
 {
     static const char *const keys[] = {"direction", "domain", "or_address", "tables",
-                                       "rfc2or", "or2rfc", "content", NULL};
+                                       "rfc2or", "or2rfc", "content", "notifications", NULL};
     int bad = 0;
     int unknown = config_channel_check_keys(cfg, ch, keys, errs);
     if (unknown < 0)
@@ -154,6 +155,16 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
         else {
             config_errors_addf(errs, cfg->path, opt_line(ch, "content"),
                                "channel '%s': content must be p22 or p772, not '%s'", ch->name, v);
+            bad++;
+        }
+    }
+    if ((v = opt_str(cfg, ch, "notifications", errs, &bad))) {
+        if (!strcmp(v, "mdn"))
+            c->gw.flags |= MIXER_GW_IPN_AS_MDN;
+        else if (strcmp(v, "text") != 0) {
+            config_errors_addf(errs, cfg->path, opt_line(ch, "notifications"),
+                               "channel '%s': notifications must be text (RFC 2156) or mdn "
+                               "(RFC 8098), not '%s'", ch->name, v);
             bad++;
         }
     }
@@ -218,9 +229,11 @@ static void mixer_conf_dump(const void *p, FILE *f)
     const struct mixer_conf *c = p;
     char or[1024] = "";
     (void)mixer_or_print(&c->gw.or, or, sizeof or);
-    fprintf(f, " direction = \"%s\"; domain = \"%s\"; or_address = \"%s\"; content = \"%s\";",
+    fprintf(f, " direction = \"%s\"; domain = \"%s\"; or_address = \"%s\"; content = \"%s\";"
+               " notifications = \"%s\";",
             c->dir == MIXER_DIR_TO_X400 ? "to-x400" : c->dir == MIXER_DIR_TO_SMTP ? "to-smtp" : "auto",
-            c->gw.domain, or, c->content == MIXER_CONTENT_P772 ? "p772" : "p22");
+            c->gw.domain, or, c->content == MIXER_CONTENT_P772 ? "p772" : "p22",
+            (c->gw.flags & MIXER_GW_IPN_AS_MDN) ? "mdn" : "text");
     if (c->rfc2or[0])
         fprintf(f, " rfc2or = \"%s\";", c->rfc2or);
     if (c->or2rfc[0])

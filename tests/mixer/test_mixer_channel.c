@@ -101,6 +101,9 @@ static void test_config_errors(void **state)
          "  rfc2or = \"/nonexistent/rfc2or\"; }",
          "t.conf:4: mixer table /nonexistent/rfc2or cannot be read: not found"},
         {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  notifications = \"dsn\"; }",
+         "t.conf:4: channel 'm': notifications must be text (RFC 2156) or mdn (RFC 8098), not 'dsn'"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
          "  tabels = \"x\"; }",
          "t.conf:4: unknown key 'tabels' in channel 'm' (did you mean 'tables'?)"},
     };

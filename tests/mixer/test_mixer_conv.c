@@ -430,6 +430,36 @@ static void test_mdn_to_ipn(void **state)
     free(in);
 }
 
+/* With MIXER_GW_IPN_AS_MDN an IPN becomes an RFC 8098 MDN, which converts back to the same
+ * IPN: MDN -> IPN -> MDN -> IPN is stable. */
+static void test_ipn_as_mdn(void **state)
+{
+    (void)state;
+    char p[1024], why[256] = "";
+    size_t len;
+    snprintf(p, sizeof p, "%s/test-vectors/mixer/smtp/mdn.p22", src_dir());
+    char *ipn1 = slurp(p, &len);
+    assert_non_null(ipn1);
+    struct mixer_gw g = gw;
+    g.flags = MIXER_GW_IPN_AS_MDN;
+    struct mg_buf mdn, ipn2;
+    mg_buf_init(&mdn, 0);
+    mg_buf_init(&ipn2, 0);
+    if (mixer_conv_to_822(&g, MIXER_CONTENT_P22, ipn1, len, &mdn, why, sizeof why))
+        fail_msg("ipn -> mdn: %s", why);
+    golden("x400/mdn-from-ipn.eml", &mdn);
+    assert_non_null(strstr((const char *)mdn.data, "report-type=disposition-notification"));
+    assert_non_null(strstr((const char *)mdn.data,
+                           "\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n"));
+    if (mixer_conv_to_x400(&g, MIXER_CONTENT_P22, mdn.data, mdn.len, &ipn2, why, sizeof why))
+        fail_msg("mdn -> ipn: %s", why);
+    if (ipn2.len != len || memcmp(ipn2.data, ipn1, len) != 0)
+        fail_msg("the IPN did not survive IPN -> MDN -> IPN (%zu vs %zu bytes)", ipn2.len, len);
+    mg_buf_free(&mdn);
+    mg_buf_free(&ipn2);
+    free(ipn1);
+}
+
 /* X.400 -> RFC 5322 -> X.400: the heading decodes to the same values. */
 static void test_x400_round_trip(void **state)
 {
@@ -484,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_orname_attributes),
         cmocka_unit_test(test_smtp_cases),
         cmocka_unit_test(test_mdn_to_ipn),
+        cmocka_unit_test(test_ipn_as_mdn),
         cmocka_unit_test(test_x400_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
