@@ -43,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
 #else
+    /* both notification styles: RFC 2156 text, or an MDN (odd sizes) */
+    if (size & 1)
+        gw.flags |= MIXER_GW_IPN_AS_MDN;
     if (mixer_conv_to_822(&gw, MIXER_CONTENT_P22, data, size, &a, why, sizeof why) == 0)
         (void)mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, a.data, a.len, &b, why, sizeof why);
 #endif
