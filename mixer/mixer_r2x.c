@@ -924,6 +924,25 @@ static int parts_of(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, co
         rc = ipm(c, w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE, (const char *)data.data, data.len,
                  depth + 1);
         mixer_ber_close(w);
+    } else if (!strcmp(m.type, "text/plain") && !strcmp(m.charset, "t.61-8bit")) {
+        /* teletex body part: [5] { parameters SET {}, data SEQUENCE OF TeletexString },
+         * one string per form-feed separated page */
+        long npages = 1;
+        for (size_t i = 0; i < data.len; i++)
+            npages += data.data[i] == '\f';
+        mixer_ber_open(w, MIXER_BER_CTX, 5);
+        mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
+        mixer_ber_int(w, MIXER_BER_CTX, 0, npages); /* number-of-pages */
+        mixer_ber_close(w);
+        mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+        size_t st = 0;
+        for (size_t i = 0; i <= data.len; i++)
+            if (i == data.len || data.data[i] == '\f') {
+                mixer_ber_prim(w, 0, MIXER_BER_TELETEXSTRING, data.data + st, i - st);
+                st = i + 1;
+            }
+        mixer_ber_close(w);
+        mixer_ber_close(w);
     } else if (!strcmp(m.type, "text/plain")) {
         bool seven = true;
         for (size_t i = 0; i < data.len; i++)

@@ -34,6 +34,7 @@
 #include "RelatedIPMsField.h"
 #include "ReplyRecipientsField.h"
 #include "SubjectChoice.h"
+#include "TeletexBodyPart.h"
 #include "IPN.h"
 #include "NotificationExtensionsField.h"
 #include "IPNChoice.h"
@@ -707,6 +708,28 @@ static int one_part(struct x2r *c, const BodyPart_t *bp, struct mg_buf *part, in
         case BodyPart__basic_PR_ia5_text:
             return text_part(part, "us-ascii", b->choice.ia5_text.data.buf,
                              (size_t)b->choice.ia5_text.data.size);
+        case BodyPart__basic_PR_teletex: {
+            /* T.61 text as text/plain in the IANA charset T.61-8bit, pages separated by form
+             * feeds; parameters beyond the page count have no MIME form (then x400-bp) */
+            const TeletexBodyPart_t *tb = &b->choice.teletex;
+            if (tb->parameters.non_basic_parameters ||
+                (tb->parameters.telex_compatible && *tb->parameters.telex_compatible))
+                break;
+            struct mg_buf pages;
+            mg_buf_init(&pages, MIXER_CONV_MAX_OUT);
+            int rc = 0;
+            for (int i = 0; !rc && i < tb->data.list.count; i++) {
+                if (i)
+                    rc = mg_buf_append(&pages, "\f", 1);
+                if (!rc)
+                    rc = mg_buf_append(&pages, tb->data.list.array[i]->buf,
+                                       (size_t)tb->data.list.array[i]->size);
+            }
+            if (!rc)
+                rc = text_part(part, "T.61-8bit", pages.data, pages.len);
+            mg_buf_free(&pages);
+            return rc;
+        }
         case BodyPart__basic_PR_message: {
             if (!b->choice.message || !b->choice.message->data)
                 break;
