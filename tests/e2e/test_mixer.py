@@ -3,7 +3,8 @@
 SMTP in -> mixer-to-x400 -> the X.400 side (the file channel x400-out until the P1 channel kind
 is registered): the delivered content is P772 BER that tshark decodes, with the mapped values;
 a recipient in the gateway's domain without an O/R address fails, and its DSN reaches the SMTP
-originator through the sink; the table errors stop the daemon at start with file:line."""
+originator through the sink; an MDN crosses as an IPN; table errors are refused by
+check-config with file:line."""
 import os, re, shutil, subprocess, tempfile
 from harness import *
 
@@ -63,6 +64,31 @@ def t_smtp_to_x400():
         sink.stop()
 
 
+def t_mdn_becomes_ipn():
+    """An MDN answering an X.400 message crosses as an X.420 IPN (receipt)."""
+    wd = Workdir("mixer-mdn")
+    sink = Sink(wd).start()
+    d = daemon(wd, sink.port).start()
+    try:
+        mdn = open(os.path.join(SRC, "test-vectors/mixer/smtp/mdn.in"), "rb").read()
+        send(d.port, "bob@example.org", ["Alice.Smith@camelot.example"], mdn)
+        out = os.path.join(d.var, "x400-out")
+        files = wait_for(lambda: os.path.isdir(out) and [f for f in os.listdir(out) if f.endswith(".eml")],
+                         30 * SLOW, "the IPN in x400-out")
+        data = strip_local_headers(open(os.path.join(out, files[0]), "rb").read())
+        assert data[:1] == b"\xa1", data[:16]   # InformationObject ipn [1]
+        if shutil.which("tshark"):
+            with open(wd.sub("n.p772"), "wb") as f:
+                f.write(data)
+            r = subprocess.run(["tshark", "-r", wd.sub("n.p772"), "-V"], capture_output=True, text=True,
+                               env=dict(os.environ, HOME=wd.path), timeout=120)
+            assert "Malformed" not in r.stdout, r.stdout[-2000:]
+            assert "receipt-fields" in r.stdout and "gen-ipm-0001" in r.stdout, r.stdout[-3000:]
+    finally:
+        d.stop()
+        sink.stop()
+
+
 def t_bad_table_refused():
     wd = Workdir("mixer-bad-table")
     tables = wd.sub("tables")
@@ -76,4 +102,5 @@ def t_bad_table_refused():
     assert re.search(r"tables/rfc2or:\d+: \"bad_domain\" is not a domain", r.stderr + r.stdout), r.stderr
 
 
-run([("smtp_to_x400", t_smtp_to_x400), ("bad_table_refused", t_bad_table_refused)])
+run([("smtp_to_x400", t_smtp_to_x400), ("mdn_becomes_ipn", t_mdn_becomes_ipn),
+     ("bad_table_refused", t_bad_table_refused)])
