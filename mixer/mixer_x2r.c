@@ -297,6 +297,7 @@ static const char *const precedence_names[] = {"deferred", "routine",   "priorit
 
 struct restored {
     struct mg_buf lines; /* "Name: value\r\n" restored from rfc-822-field */
+    struct mg_buf trace; /* the restored Received lines: they go first (RFC 5322 3.6.7) */
     bool has_msgid, has_subject, has_dnt;
 };
 
@@ -347,6 +348,8 @@ static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, s
                 r->has_subject = true;
             if (nl == 27 && !strncasecmp(line, "Disposition-Notification-To", 27))
                 r->has_dnt = true;
+            struct mg_buf *dst = (nl == 8 && !strncasecmp(line, "Received", 8)) ? &r->trace
+                                                                                 : &r->lines;
             /* "Name: =?UNKNOWN-8BIT?B?...?=" is mixer_r2x's wrapping of 8-bit octets */
             static const char w8[] = "=?UNKNOWN-8BIT?B?";
             const char *val = colon + 1;
@@ -362,7 +365,7 @@ static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, s
             }
             if (!line) {
                 /* name, ": ", the octets (CR, LF and NUL still made blanks) */
-                if (mg_buf_append(&r->lines, u.v, nl) || mg_buf_append(&r->lines, ": ", 2)) {
+                if (mg_buf_append(dst, u.v, nl) || mg_buf_append(dst, ": ", 2)) {
                     mg_buf_free(&octets);
                     return MG_ENOMEM;
                 }
@@ -370,7 +373,7 @@ static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, s
                     char ch = (octets.data[i] == '\r' || octets.data[i] == '\n' || octets.data[i] == 0)
                                   ? ' '
                                   : (char)octets.data[i];
-                    if (mg_buf_append(&r->lines, &ch, 1)) {
+                    if (mg_buf_append(dst, &ch, 1)) {
                         mg_buf_free(&octets);
                         return MG_ENOMEM;
                     }
@@ -379,10 +382,10 @@ static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, s
             mg_buf_free(&octets);
             for (size_t i = 0; line && i < u.vlen; i++) {
                 char ch = (line[i] == '\r' || line[i] == '\n' || line[i] == 0) ? ' ' : line[i];
-                if (mg_buf_append(&r->lines, &ch, 1))
+                if (mg_buf_append(dst, &ch, 1))
                     return MG_ENOMEM;
             }
-            if (mg_buf_append(&r->lines, "\r\n", 2))
+            if (mg_buf_append(dst, "\r\n", 2))
                 return MG_ENOMEM;
         }
         return 0;
@@ -860,6 +863,7 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
     struct restored r = {.has_msgid = false};
     struct mg_buf generated, discarded;
     mg_buf_init(&r.lines, 4u << 20);
+    mg_buf_init(&r.trace, 4u << 20);
     mg_buf_init(&generated, 8u << 20);
     mg_buf_init(&discarded, 1u << 20);
     /* extensions first: the rfc-822-field list may override generated fields */
@@ -891,6 +895,9 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
                 rc = add_item(&discarded, oid);
         }
     }
+    /* the trace that came through X.400 in the rfc-822-field list heads the header again */
+    if (!rc && r.trace.len)
+        rc = mg_buf_append(out, r.trace.data, r.trace.len);
     /* From / Sender (4.7.2: authorizing-users are From when present) */
     if (!rc && h->authorizing_users && h->authorizing_users->list.count) {
         rc = descs(c, out, "From", h->authorizing_users->list.count,
@@ -959,6 +966,7 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
     if (!rc && r.lines.len)
         rc = mg_buf_append(out, r.lines.data, r.lines.len);
     mg_buf_free(&r.lines);
+    mg_buf_free(&r.trace);
     mg_buf_free(&generated);
     mg_buf_free(&discarded);
     if (rc == MG_EPARSE && c->why && !c->why[0])
