@@ -1,0 +1,503 @@
+/* mixer_channel: the `mixer` processing channel kind. Options (docs/mixer.md):
+ *   direction = "to-x400" | "to-smtp" | "auto"   (auto: by the content's world; default)
+ *   domain    = "x400.example"                   Internet domain of X.400 users (required)
+ *   or_address = "/C=GB/ADMD= /PRMD=Example/O=MIXER/"  O/R address of Internet users (required)
+ *   tables    = "etc/mixer"                       directory with rfc2or and or2rfc (optional)
+ *   rfc2or / or2rfc = "path"                      the two tables named one by one (optional)
+ *   content   = "p22" | "p772"                    what RFC 5322 content becomes (default p22)
+ *   notifications = "text" | "mdn"               an IPN as RFC 2156 text (default) or an MDN
+ * The tables are read and checked at load time (check-config names file:line), so a reload
+ * (SIGHUP) reads them again. process() converts the content, maps every recipient's and the
+ * originator's next-hop address; a recipient whose address does not map fails with a report,
+ * content that cannot be converted fails every recipient of the group with a report (RFC 3463
+ * 5.6.x, X.411 unable-to-transfer); an internal error holds the group. Nothing is dropped.
+ * The queue priority follows the message's STANAG 4406 primary precedence when it has one. */
+#define _GNU_SOURCE /* strdup */
+#include "mixer_channel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mg_buf.h"
+#include "mg_err.h"
+#include "mixer_addr.h"
+#include "mixer_conv.h"
+#include "mixer_env.h"
+#include "mixer_hdr.h"
+#include "mixer_table.h"
+
+enum mixer_dir { MIXER_DIR_AUTO, MIXER_DIR_TO_X400, MIXER_DIR_TO_SMTP };
+
+struct mixer_conf {
+    enum mixer_dir dir;
+    enum mixer_content content;
+    struct mixer_tables tables;
+    struct mixer_gw gw; /* gw.tables points at tables above */
+    char rfc2or[1024], or2rfc[1024];
+};
+
+/* X.411 codes used in outcomes. */
+#define X411_UNABLE_TO_TRANSFER 1
+#define X411_DIAG_UNRECOGNISED_OR_NAME 0
+#define X411_DIAG_CONVERSION_IMPRACTICAL 8
+#define X411_DIAG_CONTENT_SYNTAX_ERROR 12
+
+static int opt_line(const struct config_channel *ch, const char *key)
+{
+    const config_setting_t *s = config_setting_get_member(ch->settings, key);
+    return s ? (int)config_setting_source_line(s) : ch->line;
+}
+
+static const char *opt_str(const struct config *cfg, const struct config_channel *ch,
+                           const char *key, struct config_errors *errs, int *bad)
+{
+    const config_setting_t *s = config_setting_get_member(ch->settings, key);
+    if (!s)
+        return NULL;
+    const char *v = config_setting_get_string(s);
+    if (!v) {
+        config_errors_addf(errs, cfg->path, (int)config_setting_source_line(s),
+                           "channel '%s': %s must be a string", ch->name, key);
+        (*bad)++;
+    }
+    return v;
+}
+
+/* A library message "file:line: reason" as a configuration error at that file and line. */
+static void add_located(struct config_errors *errs, const char *msg, const char *suffix)
+{
+    const char *p = msg;
+    while ((p = strchr(p, ':'))) {
+        char *end;
+        unsigned long line = strtoul(p + 1, &end, 10);
+        if (end != p + 1 && end[0] == ':' && end[1] == ' ') {
+            char file[512];
+            snprintf(file, sizeof file, "%.*s", (int)(p - msg), msg);
+            config_errors_addf(errs, file, (int)line, "%s%s", end + 2, suffix);
+            return;
+        }
+        p++;
+    }
+    config_errors_addf(errs, NULL, 0, "%s%s", msg, suffix);
+}
+
+static int load_table(struct mixer_conf *c, const struct config *cfg, int line,
+                      enum mixer_table_kind k, const char *path, struct config_errors *errs)
+{
+    unsigned char *text = NULL;
+    size_t len = 0;
+    char err[600] = "";
+    int rc = mg_read_file(path, 64u << 20, &text, &len);
+    if (rc) {
+        config_errors_addf(errs, cfg->path, line, "mixer table %s cannot be read: %s", path,
+                           mg_strerror(rc));
+        return MG_ECONFIG;
+    }
+    rc = mixer_tables_load(&c->tables, k, path, (const char *)text, len, err, sizeof err);
+    free(text);
+    if (rc) {
+        /* the table's own file:line, as the operator must fix it there */
+        add_located(errs, err, "");
+        return MG_ECONFIG;
+    }
+    return 0;
+}
+
+static void mixer_conf_free(void *p)
+{
+    struct mixer_conf *c = p;
+    if (!c)
+        return;
+    mixer_tables_free(&c->tables);
+    free(c);
+}
+
+static int mixer_configure(const struct config *cfg, const struct config_channel *ch, void **out,
+                           struct config_errors *errs)
+{
+    static const char *const keys[] = {"direction", "domain", "or_address", "tables",
+                                       "rfc2or", "or2rfc", "content", "notifications", NULL};
+    int bad = 0;
+    int unknown = config_channel_check_keys(cfg, ch, keys, errs);
+    if (unknown < 0)
+        return unknown;
+    struct mixer_conf *c = calloc(1, sizeof *c);
+    if (!c)
+        return MG_ENOMEM;
+    mixer_tables_init(&c->tables);
+    c->gw.tables = &c->tables;
+    c->content = MIXER_CONTENT_P22;
+
+    const char *v = opt_str(cfg, ch, "direction", errs, &bad);
+    if (v) {
+        if (!strcmp(v, "to-x400"))
+            c->dir = MIXER_DIR_TO_X400;
+        else if (!strcmp(v, "to-smtp"))
+            c->dir = MIXER_DIR_TO_SMTP;
+        else if (!strcmp(v, "auto"))
+            c->dir = MIXER_DIR_AUTO;
+        else {
+            config_errors_addf(errs, cfg->path, opt_line(ch, "direction"),
+                               "channel '%s': direction must be to-x400, to-smtp or auto, not '%s'",
+                               ch->name, v);
+            bad++;
+        }
+    }
+    if ((v = opt_str(cfg, ch, "content", errs, &bad))) {
+        if (!strcasecmp(v, "p22"))
+            c->content = MIXER_CONTENT_P22;
+        else if (!strcasecmp(v, "p772"))
+            c->content = MIXER_CONTENT_P772;
+        else {
+            config_errors_addf(errs, cfg->path, opt_line(ch, "content"),
+                               "channel '%s': content must be p22 or p772, not '%s'", ch->name, v);
+            bad++;
+        }
+    }
+    if ((v = opt_str(cfg, ch, "notifications", errs, &bad))) {
+        if (!strcmp(v, "mdn"))
+            c->gw.flags |= MIXER_GW_IPN_AS_MDN;
+        else if (strcmp(v, "text") != 0) {
+            config_errors_addf(errs, cfg->path, opt_line(ch, "notifications"),
+                               "channel '%s': notifications must be text (RFC 2156) or mdn "
+                               "(RFC 8098), not '%s'", ch->name, v);
+            bad++;
+        }
+    }
+    v = opt_str(cfg, ch, "domain", errs, &bad);
+    if (!v || !*v || strlen(v) >= sizeof c->gw.domain || strchr(v, '@') || strchr(v, ' ')) {
+        config_errors_addf(errs, cfg->path, opt_line(ch, "domain"),
+                           "channel '%s': domain (the Internet domain of X.400 users) %s",
+                           ch->name, v ? "is not a domain" : "is required");
+        bad++;
+    } else {
+        snprintf(c->gw.domain, sizeof c->gw.domain, "%s", v);
+    }
+    v = opt_str(cfg, ch, "or_address", errs, &bad);
+    char why[200] = "";
+    if (!v || mixer_or_parse(v, strlen(v), &c->gw.or, why, sizeof why) != 0 ||
+        !mixer_or_get(&c->gw.or, MIXER_OR_C, 0)) {
+        config_errors_addf(errs, cfg->path, opt_line(ch, "or_address"),
+                           "channel '%s': or_address (the O/R address of Internet users, e.g. "
+                           "\"/C=GB/ADMD= /PRMD=Example/O=MIXER/\") %s%s",
+                           ch->name, v ? "is not valid: " : "is required",
+                           v ? (why[0] ? why : "it has no C=") : "");
+        bad++;
+    }
+    const char *dir = opt_str(cfg, ch, "tables", errs, &bad);
+    const char *t1 = opt_str(cfg, ch, "rfc2or", errs, &bad);
+    const char *t2 = opt_str(cfg, ch, "or2rfc", errs, &bad);
+    if (dir) {
+        snprintf(c->rfc2or, sizeof c->rfc2or, "%s/rfc2or", dir);
+        snprintf(c->or2rfc, sizeof c->or2rfc, "%s/or2rfc", dir);
+    }
+    if (t1)
+        snprintf(c->rfc2or, sizeof c->rfc2or, "%s", t1);
+    if (t2)
+        snprintf(c->or2rfc, sizeof c->or2rfc, "%s", t2);
+    if (c->rfc2or[0] &&
+        load_table(c, cfg, opt_line(ch, t1 ? "rfc2or" : "tables"), MIXER_TABLE_RFC2OR, c->rfc2or,
+                   errs) != 0)
+        bad++;
+    if (c->or2rfc[0] &&
+        load_table(c, cfg, opt_line(ch, t2 ? "or2rfc" : "tables"), MIXER_TABLE_OR2RFC, c->or2rfc,
+                   errs) != 0)
+        bad++;
+    char err[600] = "";
+    size_t conflicts = mixer_tables_check(&c->tables, err, sizeof err);
+    if (conflicts) {
+        char suffix[200];
+        snprintf(suffix, sizeof suffix, " (%zu conflicting mapping%s, channel '%s')", conflicts,
+                 conflicts == 1 ? "" : "s", ch->name);
+        add_located(errs, err, suffix);
+        bad++;
+    }
+    if (bad || unknown) {
+        mixer_conf_free(c);
+        return MG_ECONFIG;
+    }
+    *out = c;
+    return 0;
+}
+
+static void mixer_conf_dump(const void *p, FILE *f)
+{
+    const struct mixer_conf *c = p;
+    char or[1024] = "";
+    (void)mixer_or_print(&c->gw.or, or, sizeof or);
+    fprintf(f, " direction = \"%s\"; domain = \"%s\"; or_address = \"%s\"; content = \"%s\";"
+               " notifications = \"%s\";",
+            c->dir == MIXER_DIR_TO_X400 ? "to-x400" : c->dir == MIXER_DIR_TO_SMTP ? "to-smtp" : "auto",
+            c->gw.domain, or, c->content == MIXER_CONTENT_P772 ? "p772" : "p22",
+            (c->gw.flags & MIXER_GW_IPN_AS_MDN) ? "mdn" : "text");
+    if (c->rfc2or[0])
+        fprintf(f, " rfc2or = \"%s\";", c->rfc2or);
+    if (c->or2rfc[0])
+        fprintf(f, " or2rfc = \"%s\";", c->or2rfc);
+}
+
+/* One address into the target world; 0 with *out (malloc'd) or an error with why. Addresses
+ * already in the target form are kept. */
+static int map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
+                    enum mixer_addr_how *how, char *why, size_t whysize)
+{
+    char buf[MIXER_ADDR_MAX * 2];
+    struct mixer_or or;
+    int rc;
+    *out = NULL;
+    *how = MIXER_ADDR_OR_LHS; /* "already in the target form" unless mapped below */
+    if (!*a) { /* the null reverse path stays null */
+        *out = strdup("");
+        return *out ? 0 : MG_ENOMEM;
+    }
+    bool is_or = a[0] == '/' || a[0] == ';';
+    if (to_x400 && !is_or) {
+        rc = mixer_addr_to_or(&c->gw, a, strlen(a), &or, how, why, whysize);
+        if (!rc)
+            rc = mixer_or_print(&or, buf, sizeof buf);
+    } else if (!to_x400 && is_or) {
+        rc = mixer_or_parse(a, strlen(a), &or, why, whysize);
+        if (!rc)
+            rc = mixer_addr_to_822(&c->gw, &or, buf, sizeof buf, how, why, whysize);
+    } else {
+        snprintf(buf, sizeof buf, "%s", a);
+        rc = 0;
+    }
+    if (rc)
+        return rc;
+    *out = strdup(buf);
+    return *out ? 0 : MG_ENOMEM;
+}
+
+/* RFC 2156's loop guard: conversions already made, counted by the gateways' trace lines
+ * ("Received: ... with MIXER ...") in the RFC 5322 form of the message. */
+#define MIXER_MAX_CONVERSIONS 5
+
+static size_t conversions(const unsigned char *m, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 9 < len; i++) {
+        if ((i == 0 || m[i - 1] == '\n') && !strncasecmp((const char *)m + i, "Received:", 9)) {
+            const unsigned char *e = memchr(m + i, '\n', len - i);
+            size_t l = e ? (size_t)(e - (m + i)) : len - i;
+            for (size_t k = i; k + 11 <= i + l; k++)
+                if (!memcmp(m + k, " with MIXER", 11)) {
+                    n++;
+                    break;
+                }
+        }
+        if ((i == 0 || m[i - 1] == '\n') && (m[i] == '\r' || m[i] == '\n'))
+            break; /* end of the header */
+    }
+    return n;
+}
+
+/* RFC 2156 5.3.6: the MTS envelope as X400-* fields (the originator and this group's
+ * recipients in their O/R form, the content type) and, when the content has none, a Date
+ * from the arrival time (RFC 5322 requires one; X.400 content carries none). */
+static int envelope_fields(const struct mixer_conf *c, const struct channel_task *t,
+                           const unsigned char *ber, size_t blen, const struct mg_buf *msg,
+                           struct mg_buf *out)
+{
+    struct mixer_env *e = malloc(sizeof *e);
+    if (!e)
+        return MG_ENOMEM;
+    mixer_env_init(e);
+    if (t->originator && (t->originator[0] == '/' || t->originator[0] == ';'))
+        snprintf(e->originator, sizeof e->originator, "%s", t->originator);
+    for (size_t i = 0; i < t->nrcpts && e->nrcpts < MIXER_ENV_MAX_RCPTS; i++)
+        if (t->rcpt_addrs[i][0] == '/' || t->rcpt_addrs[i][0] == ';')
+            snprintf(e->rcpts[e->nrcpts++], sizeof e->rcpts[0], "%s", t->rcpt_addrs[i]);
+    enum mixer_content kind;
+    if (mixer_conv_content_kind(ber, blen, &kind) == 0)
+        snprintf(e->content_type, sizeof e->content_type, "%s",
+                 kind == MIXER_CONTENT_P772 ? mixer_content_oid(kind) : "22");
+    struct mixer_hdrs *h = malloc(sizeof *h);
+    bool has_date = false;
+    if (h && mixer_hdr_parse((const char *)msg->data, msg->len, h) == 0) {
+        has_date = mixer_hdr_find(h, "Date") != NULL;
+        mixer_hdr_free(h);
+    }
+    free(h);
+    if (!has_date) {
+        time_t at = (time_t)(t->msg->arrival ? t->msg->arrival : t->now);
+        struct tm tm;
+        gmtime_r(&at, &tm);
+        /* UTCTime has a two-digit year (RFC 2156 3.3.5 reads it back in 1980..2079) */
+        snprintf(e->submission_time, sizeof e->submission_time, "%02d%02d%02d%02d%02d%02dZ",
+                 tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    int rc = mixer_env_to_headers(&c->gw, e, out);
+    free(e);
+    return rc;
+}
+
+static void fail_rcpt(struct channel_rcpt_result *rr, const char *status, int diag,
+                      const char *text)
+{
+    channel_outcome_set(&rr->outcome, CHANNEL_FAILED, 554, status, text, NULL);
+    rr->outcome.x400_reason = X411_UNABLE_TO_TRANSFER;
+    rr->outcome.x400_diagnostic = diag;
+}
+
+static int mixer_process(const void *p, const struct channel_task *t, struct channel_result *r)
+{
+    const struct mixer_conf *c = p;
+    size_t clen = 0;
+    const unsigned char *data = content_data(t->content, &clen);
+    enum message_content_type ctype = content_type(t->content);
+    bool to_x400;
+    char why[512] = "";
+    int rc;
+
+    if (c->dir == MIXER_DIR_AUTO)
+        to_x400 = ctype == MESSAGE_CONTENT_RFC5322;
+    else
+        to_x400 = c->dir == MIXER_DIR_TO_X400;
+    if (ctype == MESSAGE_CONTENT_X400_REPORT || ctype == MESSAGE_CONTENT_OTHER) {
+        /* reports are mapped by the report module (DSN <-> DR), not here */
+        snprintf(r->error, sizeof r->error, "mixer: content type %d is not converted here",
+                 (int)ctype);
+        return MG_ENOTSUP;
+    }
+
+    /* the content, when it is not already in the target world */
+    bool convert = to_x400 ? ctype == MESSAGE_CONTENT_RFC5322 : ctype == MESSAGE_CONTENT_X400_P22;
+    if (convert && to_x400 && conversions(data, clen) >= MIXER_MAX_CONVERSIONS) {
+        for (size_t i = 0; i < t->nrcpts; i++)
+            fail_rcpt(&r->rcpts[i], "5.4.6", 3 /* loop-detected */,
+                      "MIXER: the message has crossed gateways too often (routing loop)");
+        return 0;
+    }
+    if (convert) {
+        struct mg_buf out;
+        mg_buf_init(&out, MIXER_CONV_MAX_OUT);
+        rc = to_x400 ? mixer_conv_to_x400(&c->gw, c->content, data, clen, &out, why, sizeof why)
+                     : mixer_conv_to_822(&c->gw, MIXER_CONTENT_P22, data, clen, &out, why,
+                                         sizeof why);
+        if (rc == MG_ENOMEM) {
+            mg_buf_free(&out);
+            snprintf(r->error, sizeof r->error, "mixer: out of memory");
+            return rc;
+        }
+        if (rc) {
+            /* the message cannot cross: every recipient of the group gets a report */
+            char text[600];
+            snprintf(text, sizeof text, "MIXER conversion to %s failed: %.400s",
+                     to_x400 ? "X.400" : "RFC 5322", why);
+            bool syntax = rc == MG_EPARSE || rc == MG_ECONSTRAINT || rc == MG_EINCOMPLETE;
+            for (size_t i = 0; i < t->nrcpts; i++)
+                fail_rcpt(&r->rcpts[i], syntax ? "5.6.0" : "5.6.3",
+                          syntax ? X411_DIAG_CONTENT_SYNTAX_ERROR : X411_DIAG_CONVERSION_IMPRACTICAL,
+                          text);
+            mg_buf_free(&out);
+            return 0;
+        }
+        /* the queue priority follows the STANAG 4406 precedence (0..5 = deferred..override) */
+        int prec = to_x400 ? mixer_conv_precedence(data, clen)
+                           : mixer_conv_precedence(out.data, out.len);
+        if (prec >= MESSAGE_PRIORITY_MIN && prec <= MESSAGE_PRIORITY_MAX &&
+            prec != t->msg->priority)
+            r->priority = prec;
+        if (!to_x400) {
+            /* the gateway's own trace line on top (RFC 2156 5.3.7), which also counts the
+             * conversions for the loop guard */
+            if (conversions(out.data, out.len) >= MIXER_MAX_CONVERSIONS) {
+                mg_buf_free(&out);
+                for (size_t i = 0; i < t->nrcpts; i++)
+                    fail_rcpt(&r->rcpts[i], "5.4.6", 3 /* loop-detected */,
+                              "MIXER: the message has crossed gateways too often (routing loop)");
+                return 0;
+            }
+            char date[64], line[512];
+            time_t now = (time_t)t->now;
+            struct tm tm;
+            gmtime_r(&now, &tm);
+            strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+            int w = snprintf(line, sizeof line,
+                             "Received: by %s with MIXER (RFC 2156 conversion, channel %s) "
+                             "id %s; %s\r\n",
+                             t->cfg->global.hostname ? t->cfg->global.hostname : "localhost",
+                             t->channel->name, t->msg->id, date);
+            struct mg_buf top;
+            mg_buf_init(&top, MIXER_CONV_MAX_OUT);
+            int erc = w < 0 || (size_t)w >= sizeof line ? MG_ETOOBIG
+                                                        : mg_buf_append(&top, line, (size_t)w);
+            if (!erc)
+                erc = envelope_fields(c, t, data, clen, &out, &top);
+            if (erc || mg_buf_append(&top, out.data, out.len)) {
+                mg_buf_free(&top);
+                mg_buf_free(&out);
+                snprintf(r->error, sizeof r->error, "mixer: out of memory");
+                return MG_ENOMEM;
+            }
+            mg_buf_free(&out);
+            out = top;
+        }
+        size_t olen = 0;
+        unsigned char *bytes = mg_buf_steal(&out, &olen);
+        r->content = content_new(to_x400 ? MESSAGE_CONTENT_X400_P22 : MESSAGE_CONTENT_RFC5322, 0,
+                                 bytes, olen);
+        if (!r->content) {
+            snprintf(r->error, sizeof r->error, "mixer: out of memory");
+            return MG_ENOMEM;
+        }
+    }
+
+    /* the originator: an unmappable one holds the group (its reports would go nowhere) */
+    enum mixer_addr_how how;
+    rc = map_addr(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
+                  sizeof why);
+    if (rc) {
+        snprintf(r->error, sizeof r->error, "mixer: originator %.200s cannot be mapped: %.250s",
+                 t->originator, why[0] ? why : mg_strerror(rc));
+        return rc == MG_ENOMEM ? rc : MG_EDENIED;
+    }
+    for (size_t i = 0; i < t->nrcpts; i++) {
+        struct channel_rcpt_result *rr = &r->rcpts[i];
+        if (rr->outcome.action == CHANNEL_FAILED)
+            continue;
+        why[0] = 0;
+        rc = map_addr(c, to_x400, t->rcpt_addrs[i], &rr->next_addr, &how, why, sizeof why);
+        if (rc == MG_ENOMEM) {
+            snprintf(r->error, sizeof r->error, "mixer: out of memory");
+            return rc;
+        }
+        /* A recipient that maps only to the gateway itself (an Internet address encapsulated
+         * in our O/R address, or an O/R address quoted under our own domain) would come back
+         * here: it has no user in the target world (RFC 2156 4.3: never route on these). */
+        if (!rc && (how == MIXER_ADDR_DDA && to_x400)) {
+            snprintf(why, sizeof why, "it is an Internet address (no MCGAM and no O/R address "
+                                      "in its local part)");
+            rc = MG_ENOTFOUND;
+        } else if (!rc && how == MIXER_ADDR_GATEWAY) {
+            snprintf(why, sizeof why, "no MCGAM maps this O/R address to an Internet domain");
+            rc = MG_ENOTFOUND;
+        }
+        if (rc) {
+            free(rr->next_addr);
+            rr->next_addr = NULL;
+        }
+        if (rc) {
+            char text[700];
+            snprintf(text, sizeof text, "MIXER: recipient %.250s has no %s address: %.250s",
+                     t->rcpt_addrs[i], to_x400 ? "X.400" : "RFC 822", why);
+            fail_rcpt(rr, "5.1.3", X411_DIAG_UNRECOGNISED_OR_NAME, text);
+        }
+    }
+    return 0;
+}
+
+const struct channel_kind mixer_channel_kind = {
+    .name = "mixer",
+    .role = CHANNEL_ROLE_PROCESSING,
+    .peer = CHANNEL_PEER_NONE,
+    .configure = mixer_configure,
+    .conf_free = mixer_conf_free,
+    .conf_dump = mixer_conf_dump,
+    .process = mixer_process,
+};

@@ -1,0 +1,56 @@
+/* Fuzz target: the MIXER content conversions on hostile input. Built twice: MIXER_FUZZ_TO_X400
+ * reads the input as an RFC 5322 message and converts it to P772 (then, when that worked,
+ * back to RFC 5322, which must succeed: what we produce we must read); otherwise the input is
+ * P22/P772 BER converted to RFC 5322 (and, when that worked, to X.400 again, which must also
+ * succeed unless an address has no X.400 form). Never a crash, a leak, or an abort. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_buf.h"
+#include "mg_err.h"
+#include "mixer_conv.h"
+
+static const char t1[] = "AC.UK#PRMD$UK\\.AC.ADMD$GOLD 400.C$GB#\n"
+                         "XEROX.COM#O$Xerox.ADMD$ATT.C$US#\n";
+static const char t2[] = "PRMD$UK\\.AC.ADMD$GOLD 400.C$GB#AC.UK#\n"
+                         "O$Xerox.ADMD$ATT.C$US#XEROX.COM#\n";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct mixer_tables t;
+    struct mixer_gw gw;
+    struct mg_buf a, b;
+    char why[512];
+    if (size > (1u << 20))
+        return 0;
+    mixer_tables_init(&t);
+    if (mixer_tables_load(&t, MIXER_TABLE_RFC2OR, "t1", t1, sizeof t1 - 1, NULL, 0) ||
+        mixer_tables_load(&t, MIXER_TABLE_OR2RFC, "t2", t2, sizeof t2 - 1, NULL, 0))
+        abort();
+    memset(&gw, 0, sizeof gw);
+    gw.tables = &t;
+    strcpy(gw.domain, "x400.example");
+    if (mixer_or_parse("/C=GB/ADMD= /PRMD=Example/O=MIXER/", 34, &gw.or, NULL, 0))
+        abort();
+    mg_buf_init(&a, 0);
+    mg_buf_init(&b, 0);
+#ifdef MIXER_FUZZ_TO_X400
+    if (mixer_conv_to_x400(&gw, MIXER_CONTENT_P772, data, size, &a, why, sizeof why) == 0) {
+        int rc = mixer_conv_to_822(&gw, MIXER_CONTENT_P772, a.data, a.len, &b, why, sizeof why);
+        if (rc && rc != MG_ETOOBIG)
+            abort();
+    }
+#else
+    /* both notification styles: RFC 2156 text, or an MDN (odd sizes) */
+    if (size & 1)
+        gw.flags |= MIXER_GW_IPN_AS_MDN;
+    if (mixer_conv_to_822(&gw, MIXER_CONTENT_P22, data, size, &a, why, sizeof why) == 0)
+        (void)mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, a.data, a.len, &b, why, sizeof why);
+#endif
+    mg_buf_free(&a);
+    mg_buf_free(&b);
+    mixer_tables_free(&t);
+    return 0;
+}

@@ -1,0 +1,370 @@
+/* Tests of the `mixer` processing channel kind (channels/mixer): etc/examples/mixer.conf loads
+ * through the registry; option and table errors name file:line; process() converts content
+ * both ways, rewrites every recipient's and the originator's next-hop address, fails a
+ * recipient whose address does not map (5.1.3, X.411 unrecognised-OR-name), fails the group
+ * with a report when the content cannot be converted, and holds it when the originator
+ * cannot be mapped. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "channels.h"
+#include "config.h"
+#include "content.h"
+#include "mg_buf.h"
+#include "mg_err.h"
+#include "message.h"
+#include "mixer_channel.h"
+#include "mixer_conv.h"
+
+static char tables_dir[1024];
+
+static const char *env(void *ctx, const char *name)
+{
+    (void)ctx;
+    if (!strcmp(name, "MIXGATE_MIXER_TABLES"))
+        return tables_dir;
+    return NULL;
+}
+
+static const char *src_dir(void)
+{
+    const char *s = getenv("MIXGATE_SOURCE_DIR");
+    return s && *s ? s : ".";
+}
+
+static char *slurp(const char *rel, size_t *len)
+{
+    char p[1024];
+    unsigned char *d = NULL;
+    snprintf(p, sizeof p, "%s/%s", src_dir(), rel);
+    if (mg_read_file(p, 0, &d, len) != 0)
+        fail_msg("%s: cannot read", p);
+    return (char *)d;
+}
+
+static struct config *load(const char *text, struct config_errors *errs)
+{
+    struct config *cfg = NULL;
+    snprintf(tables_dir, sizeof tables_dir, "%s/etc/mixer", src_dir());
+    (void)channels_config_load_text("t.conf", text, strlen(text), env, NULL, &cfg, errs);
+    return cfg;
+}
+
+static void test_example_conf(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = slurp("etc/examples/mixer.conf", &len);
+    struct config_errors errs = {0};
+    struct config *cfg = load(text, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        print_message("%s\n", errs.v[i].text);
+    assert_non_null(cfg);
+    const struct config_channel *ch = config_find_channel(cfg, "mixer-to-x400");
+    assert_non_null(ch);
+    assert_ptr_equal(ch->kind, &mixer_channel_kind);
+    config_free(cfg);
+    config_errors_free(&errs);
+    free(text);
+}
+
+static const char base[] =
+    "global = { hostname = \"h\"; var_dir = \"/tmp\"; };\n"
+    "channels = ( { name = \"out\"; type = \"file\"; directory = \"/tmp/x\"; },\n";
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *channel;
+        const char *want; /* a line of the error list */
+    } cases[] = {
+        {"{ name = \"m\"; type = \"mixer\"; or_address = \"/C=GB/O=X/\"; }",
+         "t.conf:3: channel 'm': domain (the Internet domain of X.400 users) is required"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; }",
+         "t.conf:3: channel 'm': or_address (the O/R address of Internet users, e.g. "
+         "\"/C=GB/ADMD= /PRMD=Example/O=MIXER/\") is required"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  direction = \"sideways\"; }",
+         "t.conf:4: channel 'm': direction must be to-x400, to-smtp or auto, not 'sideways'"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  content = \"p2\"; }",
+         "t.conf:4: channel 'm': content must be p22 or p772, not 'p2'"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  rfc2or = \"/nonexistent/rfc2or\"; }",
+         "t.conf:4: mixer table /nonexistent/rfc2or cannot be read: not found"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  notifications = \"dsn\"; }",
+         "t.conf:4: channel 'm': notifications must be text (RFC 2156) or mdn (RFC 8098), not 'dsn'"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  tabels = \"x\"; }",
+         "t.conf:4: unknown key 'tabels' in channel 'm' (did you mean 'tables'?)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, "%s  %s\n);\nroutes = ( { default = true; chain = [ \"out\" ]; } );\n",
+                 base, cases[i].channel);
+        struct config_errors errs = {0};
+        struct config *cfg = load(text, &errs);
+        assert_null(cfg);
+        bool found = false;
+        for (size_t k = 0; k < errs.n; k++)
+            found |= !strcmp(errs.v[k].text, cases[i].want);
+        if (!found) {
+            for (size_t k = 0; k < errs.n; k++)
+                print_message("got: %s\n", errs.v[k].text);
+            fail_msg("case %zu: no \"%s\"", i, cases[i].want);
+        }
+        config_errors_free(&errs);
+    }
+}
+
+/* Run the channel `name` of etc/examples/mixer.conf over one group. */
+struct run {
+    struct config *cfg;
+    struct message *msg;
+    struct channel_result r;
+    uint32_t idx[8];
+    const char *addrs[8];
+    size_t n;
+    int rc;
+};
+
+static void run(struct run *x, const char *channel, enum message_content_type ct,
+                const void *data, size_t len, const char *originator, const char *const *rcpts)
+{
+    size_t tl;
+    char *text = slurp("etc/examples/mixer.conf", &tl);
+    memset(x, 0, sizeof *x);
+    x->cfg = load(text, NULL);
+    free(text);
+    assert_non_null(x->cfg);
+    const struct config_channel *ch = config_find_channel(x->cfg, channel);
+    assert_non_null(ch);
+    x->msg = message_create();
+    assert_int_equal(message_set_originator(x->msg, originator), 0);
+    for (x->n = 0; rcpts[x->n]; x->n++) {
+        assert_int_equal(message_add_rcpt(x->msg, rcpts[x->n], NULL, 0, NULL), 0);
+        x->idx[x->n] = (uint32_t)x->n;
+        x->addrs[x->n] = rcpts[x->n];
+    }
+    struct content *c = content_copy(ct, 0, data, len);
+    assert_non_null(c);
+    struct channel_task t = {.cfg = x->cfg, .channel = ch, .msg = x->msg, .content = c,
+                             .originator = originator, .nrcpts = x->n, .rcpts = x->idx,
+                             .rcpt_addrs = x->addrs, .now = 1765000000};
+    x->r.priority = -1;
+    x->r.rcpts = calloc(x->n, sizeof *x->r.rcpts);
+    for (size_t i = 0; i < x->n; i++)
+        channel_outcome_set(&x->r.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
+    x->rc = ch->kind->process(ch->conf, &t, &x->r);
+    content_unref(c);
+}
+
+static void run_free(struct run *x)
+{
+    channel_result_clear(&x->r, x->n);
+    free(x->r.rcpts);
+    message_free(x->msg);
+    config_free(x->cfg);
+}
+
+static void test_to_x400(void **state)
+{
+    (void)state;
+    size_t len;
+    char *in = slurp("test-vectors/mixer/smtp/mmhs.in", &len);
+    static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/\"@x400.example",
+                                        "Bob.Jones@camelot.example", "j\xc3\xb6rg@x400.example",
+                                        "someone@elsewhere.example", NULL};
+    struct run x;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, "ops@example.org", rcpts);
+    free(in);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_P22);
+    assert_int_equal(x.r.priority, 4); /* MMHS-Primary-Precedence: flash */
+    assert_string_equal(x.r.originator, "/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/");
+    assert_string_equal(x.r.rcpts[0].next_addr, "/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/");
+    assert_string_equal(x.r.rcpts[1].next_addr, "/C=GB/ADMD= /PRMD=Camelot/G=Bob/S=Jones/");
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    assert_int_equal(x.r.rcpts[1].outcome.action, CHANNEL_CONTINUE);
+    /* the non-ASCII address has no X.400 form: that recipient fails with a report */
+    assert_int_equal(x.r.rcpts[2].outcome.action, CHANNEL_FAILED);
+    assert_string_equal(x.r.rcpts[2].outcome.status, "5.1.3");
+    assert_int_equal(x.r.rcpts[2].outcome.x400_reason, 1);
+    assert_int_equal(x.r.rcpts[2].outcome.x400_diagnostic, 0);
+    assert_non_null(strstr(x.r.rcpts[2].outcome.text, "has no X.400 address"));
+    /* an Internet address with no MCGAM is not an X.400 user: never encapsulated for P1 */
+    assert_int_equal(x.r.rcpts[3].outcome.action, CHANNEL_FAILED);
+    assert_non_null(strstr(x.r.rcpts[3].outcome.text, "it is an Internet address"));
+    assert_null(x.r.rcpts[3].next_addr);
+    /* the new content is P772 (the example's default) and carries the MMHS fields */
+    size_t cl;
+    const unsigned char *cd = content_data(x.r.content, &cl);
+    struct mg_buf back;
+    char why[256] = "";
+    struct mixer_gw g;
+    memset(&g, 0, sizeof g);
+    snprintf(g.domain, sizeof g.domain, "x400.example");
+    mg_buf_init(&back, 0);
+    if (mixer_conv_to_822(&g, MIXER_CONTENT_P772, cd, cl, &back, why, sizeof why) != 0)
+        fail_msg("the channel's content does not convert back: %s", why);
+    assert_non_null(strstr((const char *)back.data, "MMHS-Primary-Precedence: flash\r\n"));
+    assert_non_null(strstr((const char *)back.data, "Subject: OPORD 7\r\n"));
+    mg_buf_free(&back);
+    run_free(&x);
+}
+
+static void test_to_smtp(void **state)
+{
+    (void)state;
+    size_t len;
+    char *ber = slurp("test-vectors/mixer/smtp/full-heading.p22", &len);
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/",
+                                        "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)b.example/",
+                                        "/C=GB/RFC-822=broken/", "/C=FR/ADMD=atlas/S=x/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len,
+        "/C=GB/ADMD= /PRMD=Camelot/S=Boss/", rcpts);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+    assert_int_equal(x.r.priority, -1); /* a P22 message has no precedence */
+    assert_string_equal(x.r.originator, "Boss@camelot.example");
+    assert_string_equal(x.r.rcpts[0].next_addr, "Smith@Lab.camelot.example");
+    assert_string_equal(x.r.rcpts[1].next_addr, "a@b.example");
+    assert_int_equal(x.r.rcpts[2].outcome.action, CHANNEL_FAILED);
+    /* no MCGAM: the quoted form under our own domain would loop back to X.400 */
+    assert_int_equal(x.r.rcpts[3].outcome.action, CHANNEL_FAILED);
+    assert_non_null(strstr(x.r.rcpts[3].outcome.text, "no MCGAM maps this O/R address"));
+    size_t cl;
+    const char *cd = (const char *)content_data(x.r.content, &cl);
+    assert_non_null(strstr(cd, "Subject: Re: plans\r\n"));
+    /* the gateway's trace line on top */
+    assert_true(strncmp(cd, "Received: by mixer.localhost with MIXER (RFC 2156 conversion, "
+                            "channel mixer-to-smtp) id ", 88) == 0);
+    /* the envelope as X400-* fields, and a Date from the arrival (the content had one) */
+    assert_non_null(strstr(cd, "\r\nX400-Originator: Boss@camelot.example\r\n"));
+    assert_non_null(strstr(cd, "\r\nX400-Recipients: Smith@Lab.camelot.example, a@b.example, "));
+    assert_non_null(strstr(cd, "\r\nX400-Content-Type: P2-1988 (22)\r\n"));
+    run_free(&x);
+}
+
+static void test_precedence_to_smtp(void **state)
+{
+    (void)state;
+    size_t len;
+    char *ber = slurp("test-vectors/mixer/smtp/mmhs.p772", &len);
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Ops/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len, "", rcpts);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.r.priority, 4); /* primary-precedence flash */
+    assert_string_equal(x.r.originator, "");
+    assert_string_equal(x.r.rcpts[0].next_addr, "Ops@camelot.example");
+    run_free(&x);
+}
+
+/* X.400 content carries no Date: the converted message gets one from the arrival time */
+static void test_date_from_arrival(void **state)
+{
+    (void)state;
+    size_t len;
+    char *ber = slurp("test-vectors/ipm/p772-full.p772", &len);
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Ops/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len, "", rcpts);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    size_t cl;
+    const char *cd = (const char *)content_data(x.r.content, &cl);
+    /* t.now = 1765000000 = Sat, 6 Dec 2025 05:46:40 UTC; P772 content type named */
+    assert_non_null(strstr(cd, "\r\nDate: Sat, 6 Dec 2025 05:46:40 +0000\r\n"));
+    assert_non_null(strstr(cd, "\r\nX400-Content-Type: (1) (3) (26) (0) (4406) (0) (4) (1)\r\n"));
+    assert_int_equal(x.r.priority, 4);
+    run_free(&x);
+}
+
+/* RFC 2156's loop guard: a message that crossed gateways five times is not converted again */
+static void test_loop_guard(void **state)
+{
+    (void)state;
+    struct mg_buf m;
+    mg_buf_init(&m, 0);
+    for (int i = 0; i < 5; i++)
+        mg_buf_appendf(&m, "Received: by gw%d.example with MIXER (RFC 2156 conversion) id x; "
+                           "Mon, 7 Dec 2026 03:00:00 +0000\r\n", i);
+    mg_buf_appendf(&m, "From: a@example.org\r\nSubject: loop\r\n\r\nbody\r\n");
+    static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/S=a/\"@x400.example", NULL};
+    struct run x;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, m.data, m.len, "a@example.org", rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_null(x.r.content);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_FAILED);
+    assert_string_equal(x.r.rcpts[0].outcome.status, "5.4.6");
+    assert_int_equal(x.r.rcpts[0].outcome.x400_diagnostic, 3);
+    run_free(&x);
+    /* four earlier conversions are fine */
+    size_t cut = (size_t)(strstr((const char *)m.data, "Received: by gw1") - (const char *)m.data);
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, m.data + cut, m.len - cut, "a@example.org",
+        rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    run_free(&x);
+    mg_buf_free(&m);
+}
+
+static void test_conversion_failure(void **state)
+{
+    (void)state;
+    static const char junk[] = {0x30, 0x03, 0x01, 0x01};
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=a/",
+                                        "/C=GB/ADMD= /PRMD=Camelot/S=b/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, junk, sizeof junk, "", rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_null(x.r.content);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(x.r.rcpts[i].outcome.action, CHANNEL_FAILED);
+        assert_string_equal(x.r.rcpts[i].outcome.status, "5.6.0");
+        assert_int_equal(x.r.rcpts[i].outcome.x400_diagnostic, 12);
+        assert_non_null(strstr(x.r.rcpts[i].outcome.text, "MIXER conversion to RFC 5322 failed"));
+    }
+    run_free(&x);
+    /* an originator with no X.400 form: the group is held with the reason */
+    static const char msg[] = "From: a@b.example\r\n\r\nx\r\n";
+    static const char *const r2[] = {"x@x400.example", NULL};
+    static const char *const r3[] = {"\"/C=GB/ADMD= /PRMD=Camelot/S=a/\"@x400.example", NULL};
+    (void)r2;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, msg, sizeof msg - 1, "j\xc3\xb6rg@b.example",
+        r3);
+    assert_int_not_equal(x.rc, 0);
+    assert_non_null(strstr(x.r.error, "originator"));
+    run_free(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example_conf),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_to_x400),
+        cmocka_unit_test(test_to_smtp),
+        cmocka_unit_test(test_precedence_to_smtp),
+        cmocka_unit_test(test_loop_guard),
+        cmocka_unit_test(test_date_from_arrival),
+        cmocka_unit_test(test_conversion_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
