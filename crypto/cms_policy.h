@@ -28,6 +28,10 @@ struct cms_policy;
 
 int cms_policy_create(struct cms_policy **out);
 void cms_policy_free(struct cms_policy *p);
+/* A new policy with everything p has (its own references: signers, recipients, keys, anchors,
+ * CRLs, OCSP answers, algorithms, labels) except the harvest switch. A channel builds its base
+ * policy once and clones it per message to add that message's recipients. */
+int cms_policy_clone(const struct cms_policy *p, struct cms_policy **out);
 
 /* Signer for a layer. The outer signer defaults to the inner one. The policy takes its own
  * references (the caller keeps its own). chain may be NULL: extra certificates to include. */

@@ -213,6 +213,17 @@ static int check_recipient(const struct cms_policy *p, X509 *cert, struct cms_re
     return 0;
 }
 
+int cms_wrap_check_recipient(const struct cms_policy *p, X509 *cert, char *why, size_t whylen)
+{
+    struct cms_result res;
+    cms_result_init(&res);
+    int rc = p && cert ? check_recipient(p, cert, &res) : MG_EINVAL;
+    if (why && whylen)
+        snprintf(why, whylen, "%s", rc ? res.reason : "");
+    cms_result_free(&res);
+    return rc;
+}
+
 static int add_recipient(const struct cms_policy *p, CMS_ContentInfo *cms, X509 *cert)
 {
     CMS_RecipientInfo *ri = CMS_add1_recipient_cert(cms, cert, CMS_KEY_PARAM);

@@ -81,6 +81,12 @@ int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
 int cms_unwrap_detached(const struct cms_policy *p, const unsigned char *sig, size_t siglen,
                         const unsigned char *content, size_t clen, struct cms_result *res);
 
+/* Whether cert may be an encryption recipient under p right now: chains to an anchor, in its
+ * validity period, not revoked (by the policy's revocation mode), S/MIME key usage. The same
+ * check cms_wrap makes, for callers that decide per recipient before wrapping. Returns 0,
+ * MG_EREVOKED, MG_EEXPIRED, MG_EUNTRUSTED or MG_EDENIED; why gets a one-line reason. */
+int cms_wrap_check_recipient(const struct cms_policy *p, X509 *cert, char *why, size_t whylen);
+
 /* Sniff: 1 if the bytes are DER CMS, 0 otherwise. */
 int cms_wrap_is_der(const unsigned char *in, size_t len);
 

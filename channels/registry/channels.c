@@ -1,5 +1,6 @@
 /* channels: the registry of channel kinds (see channels.h). */
 #include "channels.h"
+#include "cms_channel.h"
 #include "file_transport.h"
 #include "rules_channel.h"
 #include "smtp_channel.h"
@@ -8,6 +9,7 @@ static const struct channel_kind *const all_kinds[] = {
     &file_channel_kind,
     &smtp_channel_kind,
     &rules_channel_kind,
+    &cms_channel_kind,
     NULL,
 };
 

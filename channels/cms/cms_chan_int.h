@@ -1,0 +1,55 @@
+/* cms_chan_int: the parsed configuration of a `cms` channel instance, shared by its loader
+ * (cms_chan_cfg.c) and its process() (cms_channel.c). Immutable once built: process() runs on
+ * several pool threads at once and only reads it. */
+#ifndef CMS_CHAN_INT_H
+#define CMS_CHAN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <openssl/x509.h>
+
+#include "cms_policy.h"
+#include "config.h"
+
+enum cmsch_op {
+    CMSCH_DECRYPT = 1u << 0,  /* open enveloped layers we hold a key for */
+    CMSCH_VERIFY = 1u << 1,   /* check signed layers */
+    CMSCH_STRIP = 1u << 2,    /* remove verified signature layers (else a signed-only message
+                                 passes as it came, with its status) */
+    CMSCH_SIGN = 1u << 3,     /* sign as the MTA */
+    CMSCH_ENCRYPT = 1u << 4,  /* encrypt to the recipient's (or the peer's) certificate */
+    CMSCH_TRIPLE = 1u << 5,   /* sign, encrypt, sign again (RFC 2634 1.1 / STANAG 4406) */
+};
+
+enum cmsch_keyless { CMSCH_KEYLESS_HOLD, CMSCH_KEYLESS_RETURN, CMSCH_KEYLESS_CLEAR };
+enum cmsch_nokey { CMSCH_NOKEY_PASS, CMSCH_NOKEY_HOLD };
+enum cmsch_badsig { CMSCH_BADSIG_TAG, CMSCH_BADSIG_HOLD, CMSCH_BADSIG_RETURN };
+enum cmsch_select { CMSCH_SELECT_ALL, CMSCH_SELECT_RECIPIENTS, CMSCH_SELECT_KEYWORD };
+
+struct cmsch_conf {
+    unsigned ops;                    /* enum cmsch_op bits */
+    struct cms_policy *policy;       /* owned: signer, keys, anchors, CRLs, algorithms */
+    bool has_signer;
+    X509 *peer_cert;                 /* owned or NULL: every selected recipient gets this one */
+    STACK_OF(X509) *archive;         /* owned or NULL: also encrypted to these */
+    char *store;                     /* owned or NULL: certificate store (lookup, harvest) */
+    bool harvest;
+    enum cmsch_keyless keyless;
+    enum cmsch_nokey nokey;
+    enum cmsch_badsig badsig;
+    enum cmsch_select select;
+    char **select_rcpts;             /* owned: fnmatch globs (CMSCH_SELECT_RECIPIENTS) */
+    size_t n_select_rcpts;
+    char *keyword;                   /* owned (CMSCH_SELECT_KEYWORD) */
+    bool status_header;
+    char *header_name;               /* owned */
+    bool status_footer;
+    bool detached;                   /* sign-only output as multipart/signed */
+};
+
+void cmsch_conf_free(struct cmsch_conf *c);
+int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
+                    struct config_errors *errs);
+void cmsch_conf_dump(const void *conf, FILE *f);
+
+#endif

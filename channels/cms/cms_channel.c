@@ -1,0 +1,534 @@
+/* cms_channel: the `cms` processing channel kind (see cms_channel.h): adapts the CMS library
+ * (crypto/cms_wrap.h) to the chain interface (mta/channel.h). Runs on the thread pool; the
+ * parsed configuration (cms_chan_int.h) is shared read-only by every group in flight.
+ *
+ * Incoming side: a protected message is opened (decrypted when we hold a key, signatures
+ * verified), its status stated to the recipient (a header we set and never trust from outside,
+ * optionally a footer), verified signers harvested into the store. Outgoing side: per recipient
+ * the encryption policy picks a certificate (the peer gateway's or the recipient's from the
+ * store); one group gets one content, so recipients needing another encryption than the
+ * group's first are regrouped (the stage runs again for them). A recipient policy says to
+ * encrypt for is never let through in clear unless no_certificate = "clear" says so; a message
+ * the library cannot process is held with the reason, never dropped. */
+#define _GNU_SOURCE /* strcasestr */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cert_store.h"
+#include "cms_chan_int.h"
+#include "cms_channel.h"
+#include "cms_mime.h"
+#include "cms_wrap.h"
+#include "mg_buf.h"
+#include "mg_err.h"
+#include "mg_log.h"
+
+/* The content as this stage has made it so far. */
+struct work {
+    const struct cmsch_conf *c;
+    const struct channel_task *t;
+    struct channel_result *r;
+    const unsigned char *data;   /* cur or the task's content */
+    size_t len;
+    unsigned char *cur;          /* owned or NULL (= unchanged) */
+    char status[600];            /* the security status stated to the recipient, "" = none */
+};
+
+static void set_cur(struct work *w, unsigned char *p, size_t n)
+{
+    free(w->cur);
+    w->cur = p;
+    w->data = p;
+    w->len = n;
+}
+
+static void status_add(struct work *w, const char *text)
+{
+    size_t o = strlen(w->status);
+    if (o && o + 2 < sizeof w->status) {
+        memcpy(w->status + o, "; ", 3);
+        o += 2;
+    }
+    snprintf(w->status + o, sizeof w->status - o, "%s", text);
+}
+
+/* Every recipient of the group still going on gets outcome a. */
+static void set_all(struct work *w, enum channel_action a, int code, const char *st,
+                    const char *text)
+{
+    for (size_t i = 0; i < w->t->nrcpts; i++)
+        if (w->r->rcpts[i].outcome.action == CHANNEL_CONTINUE)
+            channel_outcome_set(&w->r->rcpts[i].outcome, a, code, st, text, NULL);
+}
+
+static int audit_cert(struct work *w, int rcpt, const char *decision, const char *reason, X509 *x)
+{
+    unsigned char *der = NULL;
+    int dl = x ? i2d_X509(x, &der) : 0;
+    char subj[256] = "";
+    if (x)
+        X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof subj);
+    int rc = channel_result_add_audit(w->r, rcpt, decision, reason, dl > 0 ? "cert" : "",
+                                      dl > 0 ? der : NULL, dl > 0 ? (size_t)dl : 0,
+                                      x ? subj : NULL);
+    OPENSSL_free(der);
+    return rc;
+}
+
+/* ---- incoming: what protection the message has ----------------------------------------- */
+
+enum prot { PROT_NONE, PROT_SIGNED, PROT_ENVELOPED };
+
+static enum prot protection(const struct work *w)
+{
+    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322)
+        return cms_wrap_is_der(w->data, w->len) ? PROT_ENVELOPED : PROT_NONE;
+    const unsigned char *h, *b;
+    size_t hl, bl;
+    char ct[512];
+    if (cms_mime_split(w->data, w->len, &h, &hl, &b, &bl) ||
+        !cms_mime_get(h, hl, "Content-Type", ct, sizeof ct))
+        return PROT_NONE;
+    if (strcasestr(ct, "multipart/signed"))
+        return PROT_SIGNED;
+    if (!strcasestr(ct, "application/pkcs7-mime") && !strcasestr(ct, "application/x-pkcs7-mime") &&
+        !strcasestr(ct, "application/cms"))
+        return PROT_NONE;
+    return strcasestr(ct, "signed-data") ? PROT_SIGNED : PROT_ENVELOPED;
+}
+
+static int is_signature_failure(int rc)
+{
+    return rc == MG_EVERIFY || rc == MG_EREVOKED || rc == MG_EEXPIRED || rc == MG_EUNTRUSTED ||
+           rc == MG_EDENIED;
+}
+
+/* Stores the certificates of the verified signers in the store (this pool thread, off the
+ * loop): later mail to them can be encrypted. */
+static int harvest(struct work *w, const struct cms_result *res)
+{
+    struct cert_store *s = NULL;
+    int rc = cert_store_open(&s, w->c->store, NULL);
+    if (rc) {
+        mg_warn("cms_harvest_failed channel=%s error=%s", w->t->channel->name, mg_errname(rc));
+        return 0; /* the message goes on: harvesting is a convenience, not a decision */
+    }
+    for (int i = 0; !rc && i < res->nlayers; i++) {
+        const struct cms_layer *l = &res->layers[i];
+        if (l->kind != CMS_KIND_SIGNED || l->status || !l->signer_cert)
+            continue;
+        int h = cert_store_harvest_cert(s, l->signer_cert);
+        if (h == 1)
+            rc = audit_cert(w, -1, "cert-harvested", "verified signer stored for encryption",
+                            l->signer_cert);
+        else if (h < 0)
+            mg_warn("cms_harvest_failed channel=%s error=%s", w->t->channel->name,
+                    mg_errname(h));
+    }
+    cert_store_close(s);
+    return rc;
+}
+
+static int opened(struct work *w, struct cms_result *res, enum prot prot)
+{
+    int rc = 0;
+    bool enveloped = false;
+    for (int i = 0; !rc && i < res->nlayers; i++) {
+        const struct cms_layer *l = &res->layers[i];
+        if (l->kind == CMS_KIND_SIGNED) {
+            char why[400];
+            snprintf(why, sizeof why, "signed layer %d verified", i + 1);
+            rc = audit_cert(w, -1, "signature-verified", why, l->signer_cert);
+            char st[300];
+            snprintf(st, sizeof st, "signed by %s, verified", l->signer);
+            status_add(w, st);
+        } else {
+            enveloped = true;
+            char why[600];
+            snprintf(why, sizeof why, "layer %d, recipients: %s", i + 1, l->recipients);
+            rc = channel_result_add_audit(w->r, -1, "decrypted", why, "", NULL, 0, NULL);
+            status_add(w, "encrypted, decrypted at the boundary");
+        }
+    }
+    if (!rc && res->header_mismatch) {
+        rc = channel_result_add_audit(w->r, -1, "header-mismatch", res->reason, "", NULL, 0, NULL);
+        status_add(w, res->reason);
+    }
+    if (!rc && w->c->harvest)
+        rc = harvest(w, res);
+    /* a signed-only message keeps its signature unless strip says otherwise */
+    if (!rc && (enveloped || (w->c->ops & CMSCH_STRIP) || prot == PROT_ENVELOPED)) {
+        set_cur(w, res->data, res->len);
+        res->data = NULL;
+    }
+    return rc;
+}
+
+static int incoming(struct work *w)
+{
+    const struct cmsch_conf *c = w->c;
+    enum prot prot = protection(w);
+    if (prot == PROT_NONE)
+        return 0;
+    if (prot == PROT_ENVELOPED && !(c->ops & CMSCH_DECRYPT))
+        return 0;
+    struct cms_result res;
+    int urc = cms_unwrap(c->policy, w->data, w->len, &res);
+    int rc = 0;
+    if (urc == 0) {
+        rc = opened(w, &res, prot);
+    } else if (urc == MG_ENOKEY) {
+        rc = channel_result_add_audit(w->r, -1, "no-key", res.reason, "", NULL, 0, NULL);
+        if (c->nokey == CMSCH_NOKEY_HOLD) {
+            char why[400];
+            snprintf(why, sizeof why, "encrypted for a key this gateway does not hold: %s",
+                     res.reason);
+            set_all(w, CHANNEL_HELD, 0, NULL, why);
+        } else {
+            status_add(w, "encrypted, no key held here: passed on encrypted");
+        }
+    } else if (is_signature_failure(urc)) {
+        char why[400];
+        snprintf(why, sizeof why, "signature invalid: %s", res.reason);
+        X509 *signer = NULL;
+        for (int i = 0; i < res.nlayers; i++)
+            if (res.layers[i].kind == CMS_KIND_SIGNED && res.layers[i].signer_cert)
+                signer = res.layers[i].signer_cert;
+        rc = audit_cert(w, -1, "signature-invalid", res.reason, signer);
+        if (c->badsig == CMSCH_BADSIG_HOLD)
+            set_all(w, CHANNEL_HELD, 0, NULL, why);
+        else if (c->badsig == CMSCH_BADSIG_RETURN)
+            set_all(w, CHANNEL_FAILED, 550, "5.7.7", why);
+        else
+            status_add(w, why);
+    } else {
+        /* damaged, unsupported or too big: an operator looks at it; it is never dropped */
+        snprintf(w->r->error, sizeof w->r->error, "cannot open the protected message: %s",
+                 res.reason[0] ? res.reason : mg_strerror(urc));
+        (void)channel_result_add_audit(w->r, -1, "unwrap-failed", w->r->error, "", NULL, 0, NULL);
+        rc = urc;
+    }
+    cms_result_free(&res);
+    return rc;
+}
+
+/* The status header (ours replaces any a sender wrote: it must not be forgeable from outside)
+ * and, for plain text, the footer. */
+static int state_status(struct work *w)
+{
+    const struct cmsch_conf *c = w->c;
+    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 || !c->status_header)
+        return 0;
+    const unsigned char *h, *b;
+    size_t hl, bl;
+    if (cms_mime_split(w->data, w->len, &h, &hl, &b, &bl))
+        return 0;
+    struct mg_buf o;
+    mg_buf_init(&o, 0);
+    int rc = 0;
+    if (w->status[0]) {
+        char line[800];
+        for (char *p = w->status; *p; p++)
+            if (*p == '\r' || *p == '\n')
+                *p = ' ';
+        snprintf(line, sizeof line, "%s: %s\r\n", c->header_name, w->status);
+        rc = mg_buf_append(&o, line, strlen(line));
+    }
+    size_t pos = 0;
+    struct cms_mime_field f;
+    bool had = false;
+    while (!rc && cms_mime_next_field(h, hl, &pos, &f)) {
+        if (cms_mime_field_is(&f, c->header_name))
+            had = true;
+        else
+            rc = mg_buf_append(&o, f.raw, f.rawlen);
+    }
+    if (!w->status[0] && !had) {
+        mg_buf_free(&o);
+        return rc;
+    }
+    size_t hdr_end = (size_t)(b - w->data);
+    size_t blank = hdr_end - (size_t)(h + hl - w->data);
+    if (!rc)
+        rc = mg_buf_append(&o, h + hl, blank); /* the empty line as it was */
+    if (!rc)
+        rc = mg_buf_append(&o, b, bl);
+    char ct[256] = "", cte[64] = "";
+    cms_mime_get(h, hl, "Content-Type", ct, sizeof ct);
+    cms_mime_get(h, hl, "Content-Transfer-Encoding", cte, sizeof cte);
+    bool plain = (!ct[0] || !strncasecmp(ct, "text/plain", 10)) &&
+                 (!cte[0] || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit"));
+    if (!rc && c->status_footer && w->status[0] && plain) {
+        if (bl && b[bl - 1] != '\n')
+            rc = mg_buf_append(&o, "\r\n", 2);
+        if (!rc)
+            rc = mg_buf_appendf(&o, "\r\n-- \r\n[%s]\r\n", w->status);
+    }
+    if (rc) {
+        mg_buf_free(&o);
+        return rc;
+    }
+    size_t n;
+    unsigned char *p = mg_buf_steal(&o, &n);
+    set_cur(w, p, n);
+    return 0;
+}
+
+/* ---- outgoing: who gets which encryption ------------------------------------------------ */
+
+/* Removes the keyword from the Subject (the user's request is not for the recipient to see).
+ * Returns 1 when it was there, 0 when not, or MG_E*. */
+static int take_keyword(struct work *w)
+{
+    const char *kw = w->c->keyword;
+    const unsigned char *h, *b;
+    size_t hl, bl;
+    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 ||
+        cms_mime_split(w->data, w->len, &h, &hl, &b, &bl))
+        return 0;
+    size_t pos = 0, kl = strlen(kw);
+    struct cms_mime_field f;
+    while (cms_mime_next_field(h, hl, &pos, &f)) {
+        if (!cms_mime_field_is(&f, "Subject"))
+            continue;
+        char *field = strndup(f.raw, f.rawlen);
+        if (!field)
+            return MG_ENOMEM;
+        char *at = strcasestr(field + f.namelen + 1, kw);
+        if (!at) {
+            free(field);
+            return 0;
+        }
+        size_t cut = kl;
+        if (at[cut] == ' ')
+            cut++;
+        else if (at > field + f.namelen + 1 && at[-1] == ' ')
+            at--, cut++;
+        memmove(at, at + cut, strlen(at + cut) + 1);
+        struct mg_buf o;
+        mg_buf_init(&o, 0);
+        size_t before = (size_t)((const unsigned char *)f.raw - w->data);
+        int rc = mg_buf_append(&o, w->data, before);
+        if (!rc)
+            rc = mg_buf_append(&o, field, strlen(field));
+        if (!rc)
+            rc = mg_buf_append(&o, f.raw + f.rawlen, w->len - before - f.rawlen);
+        free(field);
+        if (rc) {
+            mg_buf_free(&o);
+            return rc;
+        }
+        size_t n;
+        unsigned char *p = mg_buf_steal(&o, &n);
+        set_cur(w, p, n);
+        return 1;
+    }
+    return 0;
+}
+
+static bool selected(const struct cmsch_conf *c, const char *addr, bool keyword)
+{
+    switch (c->select) {
+    case CMSCH_SELECT_ALL:
+        return true;
+    case CMSCH_SELECT_KEYWORD:
+        return keyword;
+    case CMSCH_SELECT_RECIPIENTS:
+        for (size_t i = 0; i < c->n_select_rcpts; i++)
+            if (!fnmatch(c->select_rcpts[i], addr, FNM_CASEFOLD))
+                return true;
+        return false;
+    }
+    return true;
+}
+
+/* The certificate recipient i is to be encrypted to: NULL with why set when there is none. */
+static X509 *recipient_cert(struct work *w, struct cert_store **store, const char *addr,
+                            char *why, size_t whylen, int *err)
+{
+    const struct cmsch_conf *c = w->c;
+    *err = 0;
+    if (c->peer_cert) {
+        /* checked at load time; checked again: it may have expired or been revoked since */
+        if (cms_wrap_check_recipient(c->policy, c->peer_cert, why, whylen))
+            return NULL;
+        X509_up_ref(c->peer_cert);
+        return c->peer_cert;
+    }
+    if (!*store && (*err = cert_store_open(store, c->store, NULL)) != 0) {
+        snprintf(why, whylen, "certificate store: %s", mg_strerror(*err));
+        return NULL;
+    }
+    X509 *x = NULL;
+    int rc = cert_store_find_encryption_cert(*store, addr, c->policy, &x, why, whylen);
+    if (rc == MG_EDB) {
+        *err = rc;
+        return NULL;
+    }
+    if (rc == 0 && cms_wrap_check_recipient(c->policy, x, why, whylen)) {
+        X509_free(x);
+        return NULL;
+    }
+    return rc == 0 ? x : NULL;
+}
+
+static int wrap(struct work *w, X509 *cert, const bool *same)
+{
+    const struct cmsch_conf *c = w->c;
+    unsigned ops = 0;
+    if (c->ops & CMSCH_TRIPLE)
+        ops = cert ? CMS_OP_TRIPLE : CMS_OP_SIGN;
+    else
+        ops = ((c->ops & CMSCH_SIGN) ? CMS_OP_SIGN : 0) |
+              ((cert && (c->ops & CMSCH_ENCRYPT)) ? CMS_OP_ENCRYPT : 0);
+    if (!ops)
+        return 0;
+    struct cms_policy *p = NULL;
+    int rc = cms_policy_clone(c->policy, &p);
+    if (rc)
+        return rc;
+    if (cert && (rc = cms_policy_add_recipient(p, cert)) != 0) {
+        cms_policy_free(p);
+        return rc;
+    }
+    enum cms_format fmt = content_type(w->t->content) == MESSAGE_CONTENT_RFC5322 ? CMS_FORMAT_MIME
+                                                                                 : CMS_FORMAT_DER;
+    struct cms_result res;
+    rc = cms_wrap(p, ops, fmt, w->data, w->len, &res);
+    cms_policy_free(p);
+    if (rc) {
+        /* never sent in clear because the wrap failed: the group is held with the reason */
+        snprintf(w->r->error, sizeof w->r->error, "cannot %s the message: %s",
+                 (ops & CMS_OP_ENCRYPT) ? "encrypt" : "sign", res.reason[0] ? res.reason
+                                                                             : mg_strerror(rc));
+        cms_result_free(&res);
+        return rc;
+    }
+    if (ops & (CMS_OP_SIGN | CMS_OP_OUTER_SIGN)) {
+        const char *what = ops == CMS_OP_TRIPLE ? "triple wrap: inner and outer signature"
+                                                : "signed as the MTA";
+        rc = audit_cert(w, -1, "signed", what, NULL);
+    }
+    for (size_t i = 0; !rc && cert && i < w->t->nrcpts; i++)
+        if (same[i])
+            rc = audit_cert(w, (int)i, "encrypted",
+                            res.skipped_encrypt ? "already encrypted for this recipient"
+                                                : "encrypted to the recipient's certificate",
+                            cert);
+    if (!rc) {
+        set_cur(w, res.data, res.len);
+        res.data = NULL;
+    }
+    cms_result_free(&res);
+    return rc;
+}
+
+static int outgoing(struct work *w)
+{
+    const struct cmsch_conf *c = w->c;
+    const struct channel_task *t = w->t;
+    bool keyword = false;
+    if (c->select == CMSCH_SELECT_KEYWORD && (c->ops & (CMSCH_ENCRYPT | CMSCH_TRIPLE))) {
+        int k = take_keyword(w);
+        if (k < 0)
+            return k;
+        keyword = k == 1;
+    }
+    X509 **certs = calloc(t->nrcpts, sizeof *certs);
+    bool *same = calloc(t->nrcpts, sizeof *same);
+    struct cert_store *store = NULL;
+    int rc = certs && same ? 0 : MG_ENOMEM;
+    long lead = -1;
+    for (size_t i = 0; !rc && i < t->nrcpts; i++) {
+        struct channel_outcome *o = &w->r->rcpts[i].outcome;
+        if (o->action != CHANNEL_CONTINUE)
+            continue;
+        const char *addr = t->msg->rcpts[t->rcpts[i]].addr;
+        if ((c->ops & (CMSCH_ENCRYPT | CMSCH_TRIPLE)) && selected(c, addr, keyword)) {
+            char why[400] = "";
+            int err = 0;
+            certs[i] = recipient_cert(w, &store, addr, why, sizeof why, &err);
+            if (err) {
+                snprintf(w->r->error, sizeof w->r->error, "%s", why);
+                rc = err;
+                break;
+            }
+            if (!certs[i]) {
+                char text[512];
+                snprintf(text, sizeof text, "no usable certificate for %s: %s", addr, why);
+                if (c->keyless == CMSCH_KEYLESS_HOLD) {
+                    channel_outcome_set(o, CHANNEL_HELD, 0, NULL, text, NULL);
+                    rc = channel_result_add_audit(w->r, (int)i, "no-certificate", text, "",
+                                                  NULL, 0, "held");
+                    continue;
+                }
+                if (c->keyless == CMSCH_KEYLESS_RETURN) {
+                    channel_outcome_set(o, CHANNEL_FAILED, 550, "5.7.1", text, NULL);
+                    rc = channel_result_add_audit(w->r, (int)i, "no-certificate", text, "",
+                                                  NULL, 0, "returned");
+                    continue;
+                }
+                rc = channel_result_add_audit(w->r, (int)i, "sent-in-clear", text, "", NULL, 0,
+                                              "no_certificate = clear");
+            }
+        }
+        if (lead < 0) {
+            lead = (long)i;
+        } else {
+            X509 *a = certs[lead], *b = certs[i];
+            if ((a == NULL) != (b == NULL) || (a && X509_cmp(a, b))) {
+                channel_outcome_set(o, CHANNEL_REGROUP, 0, NULL, NULL, NULL);
+                continue;
+            }
+        }
+        same[i] = true;
+    }
+    cert_store_close(store);
+    if (!rc && lead >= 0)
+        rc = wrap(w, certs[lead], same);
+    for (size_t i = 0; certs && i < t->nrcpts; i++)
+        X509_free(certs[i]);
+    free(certs);
+    free(same);
+    return rc;
+}
+
+static int cms_process(const void *conf, const struct channel_task *t, struct channel_result *r)
+{
+    struct work w = { .c = conf, .t = t, .r = r };
+    w.data = content_data(t->content, &w.len);
+    int rc = 0;
+    if (w.c->ops & (CMSCH_DECRYPT | CMSCH_VERIFY))
+        rc = incoming(&w);
+    if (!rc && (w.c->ops & (CMSCH_DECRYPT | CMSCH_VERIFY)))
+        rc = state_status(&w);
+    if (!rc && (w.c->ops & (CMSCH_SIGN | CMSCH_ENCRYPT | CMSCH_TRIPLE)))
+        rc = outgoing(&w);
+    if (!rc && w.cur) {
+        r->content = content_new(content_type(t->content), 0, w.cur, w.len);
+        w.cur = NULL;
+        if (!r->content)
+            rc = MG_ENOMEM;
+    }
+    free(w.cur);
+    if (rc && !r->error[0])
+        snprintf(r->error, sizeof r->error, "%s", mg_strerror(rc));
+    return rc;
+}
+
+static void cms_conf_free(void *conf)
+{
+    cmsch_conf_free(conf);
+}
+
+const struct channel_kind cms_channel_kind = {
+    .name = "cms",
+    .role = CHANNEL_ROLE_PROCESSING,
+    .configure = cmsch_configure,
+    .conf_free = cms_conf_free,
+    .conf_dump = cmsch_conf_dump,
+    .process = cms_process,
+};
