@@ -10,6 +10,7 @@
 
 #include "cert_store.h"
 #include "cms_chan_int.h"
+#include "cms_keyproc.h"
 #include "cms_keys.h"
 #include "cms_wrap.h"
 #include "mg_err.h"
@@ -193,9 +194,12 @@ static void load_identity(struct cfgctx *c, struct cmsch_conf *cc)
         err(c, cert ? cs : ks, "'cert' and 'key' go together");
         return;
     }
-    char pass[256] = "";
+    /* with a key process (mixgated) the key is loaded there, never here: only its public
+     * half and a connection for the private operations come back */
+    int kpfd = cms_keyproc_env_fd();
+    char pass[256] = "", why[300];
     int rc;
-    if (passf && (rc = cms_keys_read_pass(passf, pass, sizeof pass)) != 0) {
+    if (kpfd < 0 && passf && (rc = cms_keys_read_pass(passf, pass, sizeof pass)) != 0) {
         err(c, ps, "cannot read %s: %s", passf, mg_strerror(rc));
         return;
     }
@@ -203,8 +207,10 @@ static void load_identity(struct cfgctx *c, struct cmsch_conf *cc)
     EVP_PKEY *pk = NULL;
     if ((rc = cms_keys_load_certs(cert, NULL, &certs)) != 0 || sk_X509_num(certs) < 1) {
         err(c, cs, "cannot load the certificate %s: %s", cert, mg_strerror(rc ? rc : MG_EPARSE));
-    } else if ((rc = cms_keys_load_key(key, passf ? pass : NULL, &pk)) != 0) {
+    } else if (kpfd < 0 && (rc = cms_keys_load_key(key, passf ? pass : NULL, &pk)) != 0) {
         err(c, ks, "cannot load the private key %s: %s", key, mg_strerror(rc));
+    } else if (kpfd >= 0 && (rc = cms_keyproc_load_key(kpfd, key, passf, &pk, why, sizeof why))) {
+        err(c, ks, "cannot load the private key %s: %s", key, why);
     } else {
         X509 *leaf = sk_X509_value(certs, 0);
         STACK_OF(X509) *chain = sk_X509_dup(certs);
@@ -232,6 +238,12 @@ static void load_store(struct cfgctx *c, struct cmsch_conf *cc)
     if (!store) {
         if (passf)
             err(c, ps, "'store_pass_file' needs 'store'");
+        return;
+    }
+    if (passf && cms_keyproc_env_fd() >= 0) {
+        /* the store's keys would be decrypted into this (network-facing) process */
+        err(c, ps, "'store_pass_file': keys held in the store cannot be used with the key "
+                   "process yet; give the gateway's key as 'key'");
         return;
     }
     char pass[256] = "";
