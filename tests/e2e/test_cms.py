@@ -393,6 +393,76 @@ def t_archive_key():
         sink.stop()
 
 
+def key_needles(name):
+    """Byte strings only the private key has: its RSA primes and private exponent, big- and
+    little-endian (OpenSSL keeps bignums as little-endian words), and its PEM text."""
+    from cryptography.hazmat.primitives import serialization
+    pem = open(P(name + ".key"), "rb").read()
+    k = serialization.load_pem_private_key(pem, None)
+    n = k.private_numbers()
+    out = []
+    for v in (n.p, n.q, n.d):
+        b = v.to_bytes((v.bit_length() + 7) // 8, "big")
+        out += [b[:48], b[::-1][:48]]
+    body = [l for l in pem.splitlines() if l and not l.startswith(b"-----")]
+    out.append(body[len(body) // 2])
+    return out
+
+
+def memory_has(pid, needles):
+    """Which needles occur in the readable memory of pid (/proc/pid/mem; we are its ancestor)."""
+    found = set()
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if not f[1].startswith("r") or hi - lo > (512 << 20) or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            for i, n in enumerate(needles):
+                if n in chunk:
+                    found.add(i)
+    return found
+
+
+def children(pid):
+    out = []
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            out += [int(x) for x in open("/proc/%d/task/%s/children" % (pid, t)).read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def t_key_isolation():
+    """The network-facing mixgated holds no byte of its private key; the key process it started
+    does, and decryption and signing still work through it."""
+    wd = Workdir("cms-keyiso")
+    b = Daemon(wd, PAIR, env=pair_env("carol", "alice", "a.example", 1)).start()
+    try:
+        plain = wd.sub("plain.eml")
+        open(plain, "wb").write(msg("isolated", frm="bob@example.org", body=b"opened by the key process\r\n"))
+        send(b.port, "bob@example.org", ["user@b.example"], openssl("-encrypt", "-aes128", "-in", plain, P("carol.pem")).stdout)
+        assert b"opened by the key process" in delivered(b, 1)[0]
+        kids = children(b.proc.pid)
+        assert len(kids) == 1, "expected one key process, found %r" % kids
+        needles = key_needles("carol")
+        in_keyproc = memory_has(kids[0], needles)
+        assert in_keyproc, "the scan finds nothing even in the key process: it proves nothing"
+        in_daemon = memory_has(b.proc.pid, needles)
+        assert not in_daemon, "mixgated's memory holds private key material (needles %s)" % sorted(in_daemon)
+    finally:
+        b.stop()
+    # the key process ends with the daemon
+    wait_for(lambda: not os.path.exists("/proc/%d" % kids[0]) or
+             open("/proc/%d/stat" % kids[0]).read().split()[2] == "Z", 30, "the key process to end")
+
+
 if __name__ == "__main__":
     run([
         ("check_config", t_check_config),
@@ -405,4 +475,5 @@ if __name__ == "__main__":
         ("harvested_client_cert", t_harvested_client_cert),
         ("subject_keyword", t_subject_keyword),
         ("archive_key", t_archive_key),
+        ("key_isolation", t_key_isolation),
     ])
