@@ -60,7 +60,6 @@ void cms_policy_free(struct cms_policy *p)
     free(p->keys);
     free(p->receipt_to);
     ASN1_OBJECT_free(p->content_type);
-    cms_policy_set_harvest(p, NULL);
     free(p);
 }
 
@@ -162,47 +161,6 @@ int cms_policy_clone(const struct cms_policy *p, struct cms_policy **out)
     }
     *out = c;
     return 0;
-}
-
-static void harvest_free(struct cms_harvest *h)
-{
-    if (!h)
-        return;
-    cert_store_close(h->store);
-    pthread_mutex_destroy(&h->lock);
-    free(h);
-}
-
-int cms_policy_set_harvest(struct cms_policy *p, const char *store_path)
-{
-    struct cms_harvest *h = NULL;
-    if (store_path) {
-        /* open the new store first: on failure the previous setting stays */
-        if (!(h = calloc(1, sizeof *h)))
-            return MG_ENOMEM;
-        if (pthread_mutex_init(&h->lock, NULL) != 0) {
-            free(h);
-            return MG_ENOMEM;
-        }
-        int rc = cert_store_open(&h->store, store_path, NULL);
-        if (rc) {
-            harvest_free(h);
-            return rc;
-        }
-    }
-    harvest_free(p->harvest);
-    p->harvest = h;
-    return 0;
-}
-
-int cms_policy_harvest(const struct cms_policy *p, X509 *cert)
-{
-    if (!p->harvest || !cert)
-        return 0;
-    pthread_mutex_lock(&p->harvest->lock);
-    int rc = cert_store_harvest_cert(p->harvest->store, cert);
-    pthread_mutex_unlock(&p->harvest->lock);
-    return rc;
 }
 
 int cms_policy_set_signer(struct cms_policy *p, enum cms_layer_which which, X509 *cert,

@@ -106,8 +106,9 @@ static int is_signature_failure(int rc)
            rc == MG_EDENIED;
 }
 
-/* Stores the certificates of the verified signers in the store (this pool thread, off the
- * loop): later mail to them can be encrypted. */
+/* Stores the certificates of the verified signers (res->signers: also those of an outer layer
+ * when an inner one then failed) in the store, on this pool thread, off the loop: later mail to
+ * them can be encrypted. */
 static int harvest(struct work *w, const struct cms_result *res)
 {
     struct cert_store *s = NULL;
@@ -116,14 +117,12 @@ static int harvest(struct work *w, const struct cms_result *res)
         mg_warn("cms_harvest_failed channel=%s error=%s", w->t->channel->name, mg_errname(rc));
         return 0; /* the message goes on: harvesting is a convenience, not a decision */
     }
-    for (int i = 0; !rc && i < res->nlayers; i++) {
-        const struct cms_layer *l = &res->layers[i];
-        if (l->kind != CMS_KIND_SIGNED || l->status || !l->signer_cert)
-            continue;
-        int h = cert_store_harvest_cert(s, l->signer_cert);
+    rc = 0;
+    for (int i = 0; !rc && i < sk_X509_num(res->signers); i++) {
+        X509 *x = sk_X509_value(res->signers, i);
+        int h = cert_store_harvest_cert(s, x);
         if (h == 1)
-            rc = audit_cert(w, -1, "cert-harvested", "verified signer stored for encryption",
-                            l->signer_cert);
+            rc = audit_cert(w, -1, "cert-harvested", "verified signer stored for encryption", x);
         else if (h < 0)
             mg_warn("cms_harvest_failed channel=%s error=%s", w->t->channel->name,
                     mg_errname(h));
@@ -157,8 +156,6 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
         rc = channel_result_add_audit(w->r, -1, "header-mismatch", res->reason, "", NULL, 0, NULL);
         status_add(w, res->reason);
     }
-    if (!rc && w->c->harvest)
-        rc = harvest(w, res);
     /* a signed-only message keeps its signature unless strip says otherwise */
     if (!rc && (enveloped || (w->c->ops & CMSCH_STRIP) || prot == PROT_ENVELOPED)) {
         set_cur(w, res->data, res->len);
@@ -211,6 +208,8 @@ static int incoming(struct work *w)
         (void)channel_result_add_audit(w->r, -1, "unwrap-failed", w->r->error, "", NULL, 0, NULL);
         rc = urc;
     }
+    if (!rc && c->harvest && sk_X509_num(res.signers) > 0)
+        rc = harvest(w, &res);
     cms_result_free(&res);
     return rc;
 }
