@@ -268,7 +268,7 @@ static const char *const known_keys[] = {
     "revocation", "cipher", "key_transport", "ecdh_kdf", "peer_cert", "archive_cert",
     "encrypt_to_self", "encrypt", "encrypt_recipients", "subject_keyword", "no_certificate",
     "no_key", "bad_signature", "status_header", "status_header_name", "status_footer", "harvest",
-    "header_protection", "signature_form", NULL,
+    "header_protection", "signature_form", "refresh", "refresh_timeout", NULL,
 };
 
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
@@ -292,8 +292,8 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
         err(&c, config_setting_get_member(ch->settings, "operations"), "'operations' is empty");
 
     static const char *const revs[] = { "none", "fail-open", "fail-closed", NULL };
-    cms_policy_set_revocation(cc->policy,
-                              (enum cms_revocation)get_enum(&c, "revocation", revs, 1));
+    cc->revocation = get_enum(&c, "revocation", revs, 1);
+    cms_policy_set_revocation(cc->policy, (enum cms_revocation)cc->revocation);
     /* AES-128-CBC by default: STANAG 4406 Annex B's algorithm for interoperability */
     static const char *const ciphers[] = { "aes128-cbc", "aes256-cbc", "aes128-gcm",
                                            "aes256-gcm", NULL };
@@ -370,6 +370,23 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
         err(&c, NULL, "operation strip needs verify or decrypt");
     if (cc->harvest && !cc->store)
         err(&c, NULL, "'harvest' needs a 'store'");
+    /* CRL / OCSP refresh: hourly by default when there is a store to keep them in */
+    cc->refresh_interval = cc->store ? 3600 : 0;
+    cc->refresh_timeout = 10;
+    const config_setting_t *rs;
+    const char *rv = get_str(&c, "refresh", &rs);
+    uint64_t secs = 0;
+    if (rv && !cc->store)
+        err(&c, rs, "'refresh' needs a 'store' (the revocation data is kept there)");
+    else if (rv && config_parse_duration(rv, 30 * 86400, &secs))
+        err(&c, rs, "'refresh' must be a duration such as \"1h\" (\"0\" = never)");
+    else if (rv)
+        cc->refresh_interval = (uint32_t)secs;
+    rv = get_str(&c, "refresh_timeout", &rs);
+    if (rv && (config_parse_duration(rv, 300, &secs) || secs == 0))
+        err(&c, rs, "'refresh_timeout' must be a duration from 1s to 5m");
+    else if (rv)
+        cc->refresh_timeout = (uint32_t)secs;
     if (peer && !wraps)
         err(&c, s, "'peer_cert' needs operation encrypt or triple-wrap");
     if (cc->peer_cert && !c.bad) {
@@ -387,6 +404,8 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
         if (cms_policy_add_recipient(cc->policy, sk_X509_value(cc->archive, i)))
             c.oom = true;
 
+    if (!c.oom && !c.bad && cmsch_live_create(cc))
+        c.oom = true;
     if (c.oom || c.bad) {
         cmsch_conf_free(cc);
         return c.oom ? MG_ENOMEM : MG_ECONFIG;
@@ -399,6 +418,7 @@ void cmsch_conf_free(struct cmsch_conf *c)
 {
     if (!c)
         return;
+    cmsch_live_free(c->live);
     cms_policy_free(c->policy);
     X509_free(c->peer_cert);
     sk_X509_pop_free(c->archive, X509_free);

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
 #include <openssl/x509.h>
 
 #include "cms_policy.h"
@@ -45,7 +47,33 @@ struct cmsch_conf {
     char *header_name;               /* owned */
     bool status_footer;
     bool detached;                   /* sign-only output as multipart/signed */
+    int revocation;                  /* enum cms_revocation */
+    uint32_t refresh_interval;       /* seconds between CRL/OCSP refreshes (store); 0 = never */
+    uint32_t refresh_timeout;        /* seconds per fetch */
+    struct cmsch_live *live;         /* owned */
 };
+
+/* Run-time state (cms_chan_live.c): the current policy and the revocation refresh schedule. */
+struct cmsch_pol;
+struct cmsch_live {
+    pthread_mutex_t lock;
+    struct cmsch_pol *cur;           /* owned (one reference) */
+    int64_t next_refresh;            /* unix seconds; 0 = at the first message */
+    bool refreshing;
+    bool failed;                     /* the last refresh failed */
+    char why[200];
+};
+
+int cmsch_live_create(struct cmsch_conf *c);
+void cmsch_live_free(struct cmsch_live *l);
+/* The policy to use for one group (a reference; give it back with put), and whether the last
+ * revocation refresh failed (why). */
+struct cmsch_pol *cmsch_live_get(const struct cmsch_conf *c, bool *revocation_failed, char *why,
+                                 size_t whylen);
+const struct cms_policy *cmsch_pol_policy(const struct cmsch_pol *p);
+void cmsch_live_put(const struct cmsch_conf *c, struct cmsch_pol *p);
+/* Runs the revocation refresh when it is due (pool thread; one at a time). */
+void cmsch_live_maybe_refresh(const struct cmsch_conf *c, int64_t now);
 
 void cmsch_conf_free(struct cmsch_conf *c);
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,

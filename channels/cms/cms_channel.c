@@ -29,6 +29,7 @@
 /* The content as this stage has made it so far. */
 struct work {
     const struct cmsch_conf *c;
+    const struct cms_policy *pol;  /* the current policy (revocation data refreshed) */
     const struct channel_task *t;
     struct channel_result *r;
     const unsigned char *data;   /* cur or the task's content */
@@ -173,7 +174,7 @@ static int incoming(struct work *w)
     if (prot == PROT_ENVELOPED && !(c->ops & CMSCH_DECRYPT))
         return 0;
     struct cms_result res;
-    int urc = cms_unwrap(c->policy, w->data, w->len, &res);
+    int urc = cms_unwrap(w->pol, w->data, w->len, &res);
     int rc = 0;
     if (urc == 0) {
         rc = opened(w, &res, prot);
@@ -352,7 +353,7 @@ static X509 *recipient_cert(struct work *w, struct cert_store **store, const cha
     *err = 0;
     if (c->peer_cert) {
         /* checked at load time; checked again: it may have expired or been revoked since */
-        if (cms_wrap_check_recipient(c->policy, c->peer_cert, why, whylen))
+        if (cms_wrap_check_recipient(w->pol, c->peer_cert, why, whylen))
             return NULL;
         X509_up_ref(c->peer_cert);
         return c->peer_cert;
@@ -362,12 +363,12 @@ static X509 *recipient_cert(struct work *w, struct cert_store **store, const cha
         return NULL;
     }
     X509 *x = NULL;
-    int rc = cert_store_find_encryption_cert(*store, addr, c->policy, &x, why, whylen);
+    int rc = cert_store_find_encryption_cert(*store, addr, w->pol, &x, why, whylen);
     if (rc == MG_EDB) {
         *err = rc;
         return NULL;
     }
-    if (rc == 0 && cms_wrap_check_recipient(c->policy, x, why, whylen)) {
+    if (rc == 0 && cms_wrap_check_recipient(w->pol, x, why, whylen)) {
         X509_free(x);
         return NULL;
     }
@@ -386,7 +387,7 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
     if (!ops)
         return 0;
     struct cms_policy *p = NULL;
-    int rc = cms_policy_clone(c->policy, &p);
+    int rc = cms_policy_clone(w->pol, &p);
     if (rc)
         return rc;
     if (cert && (rc = cms_policy_add_recipient(p, cert)) != 0) {
@@ -499,7 +500,22 @@ static int cms_process(const void *conf, const struct channel_task *t, struct ch
 {
     struct work w = { .c = conf, .t = t, .r = r };
     w.data = content_data(t->content, &w.len);
+    cmsch_live_maybe_refresh(w.c, t->now);
+    bool revocation_failed = false;
+    char why[200];
+    struct cmsch_pol *pol = cmsch_live_get(w.c, &revocation_failed, why, sizeof why);
+    w.pol = cmsch_pol_policy(pol);
     int rc = 0;
+    if (revocation_failed && w.c->revocation == CMS_REVOCATION_FAIL_CLOSED) {
+        /* fail-closed: no decision on certificates without current revocation data; the
+         * group waits for the next refresh (retried with back-off) */
+        char text[300];
+        snprintf(text, sizeof text, "revocation status unavailable: %s", why);
+        set_all(&w, CHANNEL_DEFERRED, 451, "4.7.5", text);
+        rc = channel_result_add_audit(r, -1, "revocation-unavailable", why, "", NULL, 0, NULL);
+        cmsch_live_put(w.c, pol);
+        return rc;
+    }
     if (w.c->ops & (CMSCH_DECRYPT | CMSCH_VERIFY))
         rc = incoming(&w);
     if (!rc && (w.c->ops & (CMSCH_DECRYPT | CMSCH_VERIFY)))
@@ -513,6 +529,7 @@ static int cms_process(const void *conf, const struct channel_task *t, struct ch
             rc = MG_ENOMEM;
     }
     free(w.cur);
+    cmsch_live_put(w.c, pol);
     if (rc && !r->error[0])
         snprintf(r->error, sizeof r->error, "%s", mg_strerror(rc));
     return rc;

@@ -29,6 +29,7 @@
 
 static char g_pki[512];
 static char g_store[600];
+static char g_store2[600];
 
 static const struct channel_kind *const kinds[] = { &cms_channel_kind, &file_channel_kind, NULL };
 
@@ -39,6 +40,8 @@ static const char *env_fn(void *ctx, const char *name)
         return g_pki;
     if (!strcmp(name, "STORE"))
         return g_store;
+    if (!strcmp(name, "STORE2"))
+        return g_store2;
     return getenv(name);
 }
 
@@ -105,6 +108,10 @@ static const struct cfg_case cfg_cases[] = {
       "'harvest' needs a 'store'" },
     { "bad_header_name", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n"
       " status_header_name = \"X: y\"; }", "t.conf:4: channel 'c': 'status_header_name' must be" },
+    { "refresh_needs_store", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n refresh = \"1h\"; }",
+      "t.conf:4: channel 'c': 'refresh' needs a 'store'" },
+    { "refresh_bad_duration", "{ name = \"c\"; type = \"cms\"; operations = \"verify\"; store = \"${STORE}\";\n"
+      " refresh = \"soon\"; }", "t.conf:4: channel 'c': 'refresh' must be a duration" },
     { "keyless_value", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n no_certificate = \"drop\"; }",
       "t.conf:4: channel 'c': 'no_certificate' must be one of \"hold\", \"return\", \"clear\"" },
 };
@@ -182,6 +189,18 @@ static void run_process(struct run *x, const char *channel, const char *const *r
     for (size_t i = 0; i < n; i++)
         channel_outcome_set(&x->r.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
     x->rc = ch->kind->process(ch->conf, &x->t, &x->r);
+}
+
+/* The same group again through the same configuration (its run-time state kept) at now. */
+static void rerun(struct run *x, int64_t now)
+{
+    channel_result_clear(&x->r, x->t.nrcpts);
+    memset(x->r.rcpts, 0, x->t.nrcpts * sizeof *x->r.rcpts);
+    x->r.priority = -1;
+    for (size_t i = 0; i < x->t.nrcpts; i++)
+        channel_outcome_set(&x->r.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
+    x->t.now = now;
+    x->rc = x->t.channel->kind->process(x->t.channel->conf, &x->t, &x->r);
 }
 
 static void run_free(struct run *x)
@@ -390,12 +409,51 @@ static void t_peer_cert_all_recipients_one_result(void **state)
     run_free(&x);
 }
 
+static void t_revocation_refresh_on_schedule(void **state)
+{
+    (void)state;
+    /* the store learns a CRL after the channel was configured: the next scheduled refresh (on
+     * the pool, inside process) loads it and the revoked certificate is refused from then on */
+    struct run x;
+    const char *const rcpts[] = { "revoked@example.org", NULL };
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; ca = \"${PKI}/ca.pem\";"
+                    " store = \"${STORE2}\"; refresh = \"1h\"; refresh_timeout = \"2s\"; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, MSG, sizeof MSG - 1);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(act(&x, 0), CHANNEL_CONTINUE); /* no CRL known, fail-open */
+    assert_true(has_audit(&x, 0, "encrypted"));
+    struct cert_store *s = NULL;
+    char crl[700];
+    snprintf(crl, sizeof crl, "%s/ca.crl", g_pki);
+    assert_int_equal(cert_store_open(&s, g_store2, NULL), 0);
+    assert_int_equal(cert_store_import_file(s, crl, NULL, 0, NULL), 1);
+    cert_store_close(s);
+    rerun(&x, x.t.now + 60); /* not due yet: the policy in use stays */
+    assert_int_equal(act(&x, 0), CHANNEL_CONTINUE);
+    rerun(&x, x.t.now + 3600);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(act(&x, 0), CHANNEL_HELD);
+    assert_non_null(strstr(x.r.rcpts[0].outcome.text, "revoked"));
+    assert_true(has_audit(&x, 0, "no-certificate"));
+    run_free(&x);
+}
+
+static void unlink_db(const char *path)
+{
+    char f[700];
+    unlink(path);
+    snprintf(f, sizeof f, "%s-wal", path);
+    unlink(f);
+    snprintf(f, sizeof f, "%s-shm", path);
+    unlink(f);
+}
+
 static int setup_store(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
     snprintf(g_pki, sizeof g_pki, "%s/test-vectors/crypto", b ? b : ".");
     snprintf(g_store, sizeof g_store, "%s/cms_channel_test.db", b ? b : ".");
-    unlink(g_store);
+    unlink_db(g_store);
     struct cert_store *s = NULL;
     if (cert_store_open(&s, g_store, NULL))
         return -1;
@@ -403,6 +461,21 @@ static int setup_store(void)
     for (int i = 0; files[i]; i++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", g_pki, files[i]);
+        if (cert_store_import_file(s, p, NULL, i == 0, NULL) < 1) {
+            cert_store_close(s);
+            return -1;
+        }
+    }
+    cert_store_close(s);
+    /* the second store: the anchor and revoked@, no CRL yet */
+    snprintf(g_store2, sizeof g_store2, "%s/cms_channel_test2.db", b ? b : ".");
+    unlink_db(g_store2);
+    if (cert_store_open(&s, g_store2, NULL))
+        return -1;
+    static const char *const files2[] = { "ca.pem", "revoked.pem", NULL };
+    for (int i = 0; files2[i]; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s", g_pki, files2[i]);
         if (cert_store_import_file(s, p, NULL, i == 0, NULL) < 1) {
             cert_store_close(s);
             return -1;
@@ -429,7 +502,9 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_der_triple_wrap_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_damaged_smime_held);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_peer_cert_all_recipients_one_result);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_revocation_refresh_on_schedule);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
-    unlink(g_store);
+    unlink_db(g_store);
+    unlink_db(g_store2);
     return rc;
 }
