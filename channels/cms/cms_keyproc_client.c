@@ -26,12 +26,18 @@
 #include "cms_keyproc.h"
 #include "mg_err.h"
 
-/* One key's connection; owned by the proxy key (freed by the method's finish). */
+/* Connections per key: the pool threads that process groups at once (queue.max_processing,
+ * 4 by default) each find one free, and the key process serves each in its own thread. */
+#define KP_LANES 4
+
+/* One key's connections; owned by the proxy key (freed by the method's finish). */
 struct kp_conn {
-    int fd;
-    pthread_mutex_t lock;   /* pool threads share the key: one request at a time */
-    RSA_METHOD *rsa_meth;   /* owned, or NULL */
-    EC_KEY_METHOD *ec_meth; /* owned, or NULL */
+    int fd[KP_LANES];
+    pthread_mutex_t lock[KP_LANES]; /* one request at a time per connection */
+    int nlanes;
+    unsigned next;                  /* where the next request starts looking (a hint) */
+    RSA_METHOD *rsa_meth;           /* owned, or NULL */
+    EC_KEY_METHOD *ec_meth;         /* owned, or NULL */
 };
 
 static int io_full(int fd, void *buf, size_t n, int writing)
@@ -105,9 +111,20 @@ static long op(struct kp_conn *c, uint8_t type, const unsigned char *pre, size_t
     memcpy(body + prelen, data, len);
     unsigned char res[CMS_KEYPROC_MAX_BODY];
     int status = -1;
-    pthread_mutex_lock(&c->lock);
-    long n = exchange(c->fd, type, body, prelen + len, res, sizeof res, &status, NULL);
-    pthread_mutex_unlock(&c->lock);
+    /* a free connection if there is one, else wait for the one the hint names */
+    unsigned start = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
+    int lane = -1;
+    for (int i = 0; i < c->nlanes && lane < 0; i++) {
+        int k = (int)((start + (unsigned)i) % (unsigned)c->nlanes);
+        if (pthread_mutex_trylock(&c->lock[k]) == 0)
+            lane = k;
+    }
+    if (lane < 0) {
+        lane = (int)(start % (unsigned)c->nlanes);
+        pthread_mutex_lock(&c->lock[lane]);
+    }
+    long n = exchange(c->fd[lane], type, body, prelen + len, res, sizeof res, &status, NULL);
+    pthread_mutex_unlock(&c->lock[lane]);
     if (n < 0 || status != CMS_KEYPROC_OK || (size_t)n > outcap)
         return -1;
     memcpy(out, res, (size_t)n);
@@ -119,8 +136,10 @@ static void conn_free(struct kp_conn *c)
 {
     if (!c)
         return;
-    close(c->fd);
-    pthread_mutex_destroy(&c->lock);
+    for (int i = 0; i < c->nlanes; i++) {
+        close(c->fd[i]);
+        pthread_mutex_destroy(&c->lock[i]);
+    }
     if (c->rsa_meth)
         RSA_meth_free(c->rsa_meth);
     if (c->ec_meth) /* EC_KEY_METHOD_free(NULL) crashes in 3.0 */
@@ -320,42 +339,71 @@ static int put_path(unsigned char *b, size_t *o, const char *s)
     return 0;
 }
 
+/* One LOAD: the public key (DER, into spki) and a new connection (kfd). */
+static int load_once(int fd, const unsigned char *body, size_t len, unsigned char *spki,
+                     size_t cap, long *spkilen, int *kfd, char *why, size_t whylen)
+{
+    int status = -1;
+    long n = exchange(fd, CMS_KEYPROC_LOAD, body, len, spki, cap - 1, &status, kfd);
+    if (n < 0) {
+        snprintf(why, whylen, "the key process does not answer");
+        return MG_EIO;
+    }
+    if (status != CMS_KEYPROC_OK || *kfd < 0) {
+        if (*kfd >= 0)
+            close(*kfd);
+        *kfd = -1;
+        spki[n] = 0;
+        snprintf(why, whylen, "the key process cannot load it: %s", (char *)spki);
+        return MG_ENOKEY;
+    }
+    *spkilen = n;
+    return 0;
+}
+
 int cms_keyproc_load_key(int fd, const char *path, const char *passfile, EVP_PKEY **out,
                          char *why, size_t whylen)
 {
     unsigned char body[2 * (CMS_KEYPROC_MAX_PATH + 2)];
     size_t len = 0;
-    snprintf(why, whylen, "key process: request failed");
     if (put_path(body, &len, path) || put_path(body, &len, passfile)) {
         snprintf(why, whylen, "path too long");
         return MG_EINVAL;
     }
-    unsigned char res[CMS_KEYPROC_MAX_BODY];
-    int status = -1, kfd = -1;
-    long n = exchange(fd, CMS_KEYPROC_LOAD, body, len, res, sizeof res - 1, &status, &kfd);
-    if (n < 0) {
-        snprintf(why, whylen, "the key process does not answer");
-        return MG_EIO;
-    }
-    if (status != CMS_KEYPROC_OK || kfd < 0) {
-        if (kfd >= 0)
-            close(kfd);
-        res[n] = 0;
-        snprintf(why, whylen, "the key process cannot load it: %s", (char *)res);
-        return MG_ENOKEY;
-    }
-    const unsigned char *p = res;
-    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, n);
     struct kp_conn *c = calloc(1, sizeof *c);
-    if (!pub || !c || pthread_mutex_init(&c->lock, NULL)) {
-        EVP_PKEY_free(pub);
-        free(c);
-        close(kfd);
-        ERR_clear_error();
-        snprintf(why, whylen, "bad public key from the key process");
+    if (!c)
         return MG_ENOMEM;
+    unsigned char spki[CMS_KEYPROC_MAX_BODY], more[CMS_KEYPROC_MAX_BODY];
+    long sl = 0, ml = 0;
+    int rc = 0;
+    for (int i = 0; !rc && i < KP_LANES; i++) {
+        int kfd = -1;
+        rc = load_once(fd, body, len, i ? more : spki, sizeof spki, i ? &ml : &sl, &kfd, why,
+                       whylen);
+        if (!rc && i && (ml != sl || memcmp(more, spki, (size_t)sl))) {
+            snprintf(why, whylen, "the key changed between loads");
+            rc = MG_ENOKEY;
+        }
+        if (!rc && pthread_mutex_init(&c->lock[i], NULL))
+            rc = MG_ENOMEM;
+        if (rc) {
+            if (kfd >= 0)
+                close(kfd);
+            break;
+        }
+        c->fd[c->nlanes++] = kfd;
     }
-    c->fd = kfd;
+    const unsigned char *p = spki;
+    EVP_PKEY *pub = rc ? NULL : d2i_PUBKEY(NULL, &p, sl);
+    if (!rc && !pub) {
+        snprintf(why, whylen, "bad public key from the key process");
+        rc = MG_EPARSE;
+    }
+    if (rc) {
+        conn_free(c);
+        ERR_clear_error();
+        return rc;
+    }
     EVP_PKEY *pk = EVP_PKEY_is_a(pub, "RSA") ? rsa_proxy(pub, c) : ec_proxy(pub, c);
     EVP_PKEY_free(pub);
     ERR_clear_error();

@@ -1,13 +1,15 @@
-/* cms_keyproc_server: the key process (see cms_keyproc.h). One poll loop over the bootstrap
- * connection (LOAD requests) and one connection per loaded key (private-key operations with
- * that key only). Requests are served one at a time; a malformed request is answered REFUSED
- * (a broken frame closes that connection). The process ends when the daemon's end closes. */
+/* cms_keyproc_server: the key process (see cms_keyproc.h). The main thread serves the
+ * bootstrap connection (LOAD requests); every loaded key gets its own connection served by its
+ * own thread (private-key operations with that key only), so operations run in parallel. A
+ * malformed request is answered REFUSED (a broken frame closes that connection). The process
+ * ends when the daemon's end of the bootstrap connection closes. */
 #include <errno.h>
-#include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,11 +23,20 @@
 #include "mg_err.h"
 #include "mg_log.h"
 
-#define MAX_CONNS 256
+#define MAX_KEY_CONNS 256
 
+/* The key process's state: the number of key connections being served (each by its thread). */
+struct kp_server {
+    pthread_mutex_t lock;
+    unsigned nconns;
+};
+
+/* One key connection, served by its own thread until it closes: the operations of several
+ * keys, and of several connections to one key, run in parallel (on every core). */
 struct kconn {
     int fd;
-    EVP_PKEY *key;  /* owned; NULL = the bootstrap connection */
+    EVP_PKEY *key;            /* owned */
+    struct kp_server *srv;
 };
 
 static int io_full(int fd, void *buf, size_t n, int writing)
@@ -80,7 +91,23 @@ static int refuse(int fd, uint8_t status, const char *why)
     return respond(fd, status, why, strlen(why), -1);
 }
 
-static int do_load(struct kconn *conns, size_t *n, int fd, const struct cms_keyproc_req *q)
+static int serve_one(int fd, EVP_PKEY *key, struct kp_server *srv);
+
+static void *key_thread(void *arg)
+{
+    struct kconn *kc = arg;
+    while (serve_one(kc->fd, kc->key, kc->srv) == 0)
+        ;
+    close(kc->fd);
+    EVP_PKEY_free(kc->key);
+    pthread_mutex_lock(&kc->srv->lock);
+    kc->srv->nconns--;
+    pthread_mutex_unlock(&kc->srv->lock);
+    free(kc);
+    return NULL;
+}
+
+static int do_load(struct kp_server *srv, int fd, const struct cms_keyproc_req *q)
 {
     char pass[256] = "";
     EVP_PKEY *k = NULL;
@@ -97,33 +124,54 @@ static int do_load(struct kconn *conns, size_t *n, int fd, const struct cms_keyp
     }
     unsigned char *spki = NULL;
     int sl = i2d_PUBKEY(k, &spki);
-    int sv[2];
-    if (sl <= 0 || *n >= MAX_CONNS || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+    int sv[2] = { -1, -1 };
+    struct kconn *kc = calloc(1, sizeof *kc);
+    pthread_mutex_lock(&srv->lock);
+    bool room = srv->nconns < MAX_KEY_CONNS;
+    if (room)
+        srv->nconns++;
+    pthread_mutex_unlock(&srv->lock);
+    if (sl <= 0 || !kc || !room || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
         OPENSSL_free(spki);
         EVP_PKEY_free(k);
+        free(kc);
+        if (room) {
+            pthread_mutex_lock(&srv->lock);
+            srv->nconns--;
+            pthread_mutex_unlock(&srv->lock);
+        }
         return refuse(fd, CMS_KEYPROC_FAILED, "no resources for another key");
     }
-    rc = respond(fd, CMS_KEYPROC_OK, spki, (size_t)sl, sv[1]);
-    close(sv[1]);
-    OPENSSL_free(spki);
-    if (rc) {
+    *kc = (struct kconn){ .fd = sv[0], .key = k, .srv = srv };
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, key_thread, kc)) {
+        pthread_attr_destroy(&at);
         close(sv[0]);
+        close(sv[1]);
+        OPENSSL_free(spki);
         EVP_PKEY_free(k);
-        return rc;
+        free(kc);
+        pthread_mutex_lock(&srv->lock);
+        srv->nconns--;
+        pthread_mutex_unlock(&srv->lock);
+        return refuse(fd, CMS_KEYPROC_FAILED, "no resources for another key");
     }
-    conns[*n].fd = sv[0];
-    conns[*n].key = k;
-    (*n)++;
-    return 0;
+    pthread_attr_destroy(&at);
+    rc = respond(fd, CMS_KEYPROC_OK, spki, (size_t)sl, sv[1]);
+    close(sv[1]); /* the daemon has its end now (or the thread sees EOF and ends) */
+    OPENSSL_free(spki);
+    return rc;
 }
 
 /* One private-key operation with the connection's key. */
-static int do_op(struct kconn *kc, const struct cms_keyproc_req *q)
+static int do_op(int fd, EVP_PKEY *k, const struct cms_keyproc_req *q)
 {
-    EVP_PKEY *k = kc->key;
     int is_rsa = EVP_PKEY_is_a(k, "RSA");
     if ((q->type == CMS_KEYPROC_RSA_PRIV_DEC || q->type == CMS_KEYPROC_RSA_PRIV_ENC) != is_rsa)
-        return refuse(kc->fd, CMS_KEYPROC_REFUSED, "operation does not fit the key type");
+        return refuse(fd, CMS_KEYPROC_REFUSED, "operation does not fit the key type");
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
     EVP_PKEY *peer = NULL;
     unsigned char *out = NULL;
@@ -158,8 +206,8 @@ static int do_op(struct kconn *kc, const struct cms_keyproc_req *q)
         ok = 0;
         break;
     }
-    int rc = ok ? respond(kc->fd, CMS_KEYPROC_OK, out, outlen, -1)
-                : refuse(kc->fd, CMS_KEYPROC_FAILED, "the key operation failed");
+    int rc = ok ? respond(fd, CMS_KEYPROC_OK, out, outlen, -1)
+                : refuse(fd, CMS_KEYPROC_FAILED, "the key operation failed");
     if (out)
         OPENSSL_clear_free(out, outlen);
     EVP_PKEY_free(peer);
@@ -168,13 +216,13 @@ static int do_op(struct kconn *kc, const struct cms_keyproc_req *q)
     return rc;
 }
 
-/* Reads and serves one request on conns[i]; nonzero closes the connection. */
-static int serve_one(struct kconn *conns, size_t *n, size_t i)
+/* Reads and serves one request on fd (key NULL: the bootstrap connection, where only LOAD is
+ * allowed; else a key connection, where only that key's operations are); nonzero closes it. */
+static int serve_one(int fd, EVP_PKEY *key, struct kp_server *srv)
 {
     unsigned char *buf = malloc(CMS_KEYPROC_HDR + CMS_KEYPROC_MAX_BODY);
     if (!buf)
         return MG_ENOMEM;
-    int fd = conns[i].fd;
     uint8_t type;
     size_t blen;
     int rc = io_full(fd, buf, CMS_KEYPROC_HDR, 0);
@@ -187,12 +235,12 @@ static int serve_one(struct kconn *conns, size_t *n, size_t i)
             rc = MG_ENOMEM;
         else if (cms_keyproc_parse_request(buf, CMS_KEYPROC_HDR + blen, q) != 0)
             rc = refuse(fd, CMS_KEYPROC_REFUSED, "malformed request");
-        else if ((q->type == CMS_KEYPROC_LOAD) != (conns[i].key == NULL))
+        else if ((q->type == CMS_KEYPROC_LOAD) != (key == NULL))
             rc = refuse(fd, CMS_KEYPROC_REFUSED, "request not allowed on this connection");
         else if (q->type == CMS_KEYPROC_LOAD)
-            rc = do_load(conns, n, fd, q);
+            rc = do_load(srv, fd, q);
         else
-            rc = do_op(&conns[i], q);
+            rc = do_op(fd, key, q);
         free(q);
     }
     OPENSSL_cleanse(buf, CMS_KEYPROC_HDR + CMS_KEYPROC_MAX_BODY);
@@ -202,44 +250,12 @@ static int serve_one(struct kconn *conns, size_t *n, size_t i)
 
 void cms_keyproc_serve(int fd)
 {
-    struct kconn conns[MAX_CONNS];
-    struct pollfd pf[MAX_CONNS];
-    size_t n = 1;
-    conns[0].fd = fd;
-    conns[0].key = NULL;
-    while (n > 0 && conns[0].fd >= 0) {
-        for (size_t i = 0; i < n; i++) {
-            pf[i].fd = conns[i].fd;
-            pf[i].events = POLLIN;
-            pf[i].revents = 0;
-        }
-        if (poll(pf, n, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        size_t polled = n;
-        for (size_t i = 0; i < polled; i++) {
-            if (!pf[i].revents)
-                continue;
-            if (serve_one(conns, &n, i) != 0) {
-                close(conns[i].fd);
-                EVP_PKEY_free(conns[i].key);
-                conns[i].fd = -1;
-                conns[i].key = NULL;
-            }
-        }
-        /* drop closed key connections (the bootstrap one ends the loop) */
-        size_t k = 1;
-        for (size_t i = 1; i < n; i++)
-            if (conns[i].fd >= 0)
-                conns[k++] = conns[i];
-        n = conns[0].fd >= 0 ? k : 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        close(conns[i].fd);
-        EVP_PKEY_free(conns[i].key);
-    }
+    struct kp_server srv = { .nconns = 0 };
+    pthread_mutex_init(&srv.lock, NULL);
+    while (serve_one(fd, NULL, &srv) == 0)
+        ;
+    close(fd);
+    /* key threads still running end with the process (_exit): their connections close */
 }
 
 int cms_keyproc_spawn(int *fd, pid_t *pid)
