@@ -496,6 +496,47 @@ static int outgoing(struct work *w)
     return rc;
 }
 
+/* Removes the audit records of recipient i (it is regrouped: its decisions are taken, and
+ * recorded, in the round that processes it). */
+static void drop_audits(struct channel_result *r, int i)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < r->naudit; j++) {
+        if (r->audit[j].rcpt == i) {
+            free(r->audit[j].subject);
+            free(r->audit[j].summary);
+            continue;
+        }
+        r->audit[k++] = r->audit[j];
+    }
+    r->naudit = k;
+}
+
+/* A held recipient keeps the content version of the stage's result and runs the stage again
+ * when an operator releases it. So it must never carry content made for others: encrypted to
+ * another certificate, or with the Subject keyword that selected encryption removed (the
+ * second run would then send it in clear). When others continue with new content, held
+ * recipients are regrouped (decided again in a group of their own, whose content stays as it
+ * came); when nobody continues, the content is left as it came. */
+static void settle_held(struct work *w)
+{
+    struct channel_result *r = w->r;
+    bool any_continue = false, any_held = false;
+    for (size_t i = 0; i < w->t->nrcpts; i++) {
+        any_continue |= r->rcpts[i].outcome.action == CHANNEL_CONTINUE;
+        any_held |= r->rcpts[i].outcome.action == CHANNEL_HELD;
+    }
+    if (!w->cur || !any_held)
+        return;
+    if (!any_continue) {
+        set_cur(w, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < w->t->nrcpts; i++)
+        if (r->rcpts[i].outcome.action == CHANNEL_HELD)
+            channel_outcome_set(&r->rcpts[i].outcome, CHANNEL_REGROUP, 0, NULL, NULL, NULL);
+}
+
 static int cms_process(const void *conf, const struct channel_task *t, struct channel_result *r)
 {
     struct work w = { .c = conf, .t = t, .r = r };
@@ -522,6 +563,11 @@ static int cms_process(const void *conf, const struct channel_task *t, struct ch
         rc = state_status(&w);
     if (!rc && (w.c->ops & (CMSCH_SIGN | CMSCH_ENCRYPT | CMSCH_TRIPLE)))
         rc = outgoing(&w);
+    if (!rc)
+        settle_held(&w);
+    for (size_t i = 0; !rc && i < t->nrcpts; i++)
+        if (r->rcpts[i].outcome.action == CHANNEL_REGROUP)
+            drop_audits(r, (int)i);
     if (!rc && w.cur) {
         r->content = content_new(content_type(t->content), 0, w.cur, w.len);
         w.cur = NULL;

@@ -298,16 +298,63 @@ static void t_keyless_hold_and_return(void **state)
         const char *const rcpts[] = { "nobody@example.org", "bob@example.org", NULL };
         run_process(&x, ch, rcpts, MESSAGE_CONTENT_RFC5322, MSG, sizeof MSG - 1);
         assert_int_equal(x.rc, 0);
-        assert_int_equal(act(&x, 0), m == 0 ? CHANNEL_HELD : CHANNEL_FAILED);
-        assert_non_null(strstr(x.r.rcpts[0].outcome.text, "no usable certificate for nobody@example.org"));
+        if (m == 0) {
+            /* held beside one who continues with bob's encryption: decided again alone, so
+             * that what it keeps (and runs again on release) is not bob's content */
+            assert_int_equal(act(&x, 0), CHANNEL_REGROUP);
+            assert_false(has_audit(&x, 0, "no-certificate"));
+        } else {
+            assert_int_equal(act(&x, 0), CHANNEL_FAILED);
+            assert_non_null(strstr(x.r.rcpts[0].outcome.text, "no usable certificate for nobody@example.org"));
+            assert_true(has_audit(&x, 0, "no-certificate"));
+        }
         assert_int_equal(act(&x, 1), CHANNEL_CONTINUE);
-        assert_true(has_audit(&x, 0, "no-certificate"));
         assert_true(has_audit(&x, 1, "encrypted"));
         size_t len;
         const unsigned char *d = content_data(x.r.content, &len);
         assert_null(memmem(d, len, "the body", 8));
         run_free(&x);
     }
+    /* alone: held, with the content as it came */
+    struct run y;
+    const char *const alone[] = { "nobody@example.org", NULL };
+    run_process(&y, STORE_OUT("no_certificate = \"hold\";"), alone, MESSAGE_CONTENT_RFC5322, MSG,
+                sizeof MSG - 1);
+    assert_int_equal(y.rc, 0);
+    assert_int_equal(act(&y, 0), CHANNEL_HELD);
+    assert_non_null(strstr(y.r.rcpts[0].outcome.text, "no usable certificate for nobody@example.org"));
+    assert_true(has_audit(&y, 0, "no-certificate"));
+    assert_null(y.r.content);
+    run_free(&y);
+}
+
+static void t_keyword_kept_for_held(void **state)
+{
+    (void)state;
+    /* the Subject keyword asked for encryption and there is no certificate: held with the
+     * keyword still there, so a release runs the stage again and encrypts (never clear) */
+    static const char kw[] = "From: s@example.net\r\nTo: x@example.org\r\nSubject: [secure] plan\r\n"
+                             "\r\nthe body\r\n";
+    struct run x;
+    const char *const rcpts[] = { "nobody@example.org", NULL };
+    run_process(&x, STORE_OUT("encrypt = \"subject-keyword\"; subject_keyword = \"[secure]\";"), rcpts,
+                MESSAGE_CONTENT_RFC5322, kw, sizeof kw - 1);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(act(&x, 0), CHANNEL_HELD);
+    assert_null(x.r.content);
+    run_free(&x);
+    /* with bob beside it: bob gets the encrypted message without the keyword, nobody is
+     * decided again alone (and then held as above) */
+    const char *const two[] = { "bob@example.org", "nobody@example.org", NULL };
+    run_process(&x, STORE_OUT("encrypt = \"subject-keyword\"; subject_keyword = \"[secure]\";"), two,
+                MESSAGE_CONTENT_RFC5322, kw, sizeof kw - 1);
+    assert_int_equal(act(&x, 0), CHANNEL_CONTINUE);
+    assert_int_equal(act(&x, 1), CHANNEL_REGROUP);
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    assert_non_null(memmem(d, len, "Subject: plan\r\n", 15));
+    assert_null(memmem(d, len, "the body", 8));
+    run_free(&x);
 }
 
 static void t_keyless_clear_regroups(void **state)
@@ -503,6 +550,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_damaged_smime_held);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_peer_cert_all_recipients_one_result);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_revocation_refresh_on_schedule);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyword_kept_for_held);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
     unlink_db(g_store);
     unlink_db(g_store2);

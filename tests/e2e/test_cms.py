@@ -533,6 +533,31 @@ def t_kill9_during_encryption_and_decryption():
         wire.stop()
 
 
+def t_held_then_released_encrypts():
+    """Subject keyword asks for encryption, no certificate yet: held with the keyword kept.
+    The certificate is imported while the daemon runs (mixgate cert, SQLite WAL), the operator
+    releases the message: it leaves encrypted, the keyword removed, never in clear."""
+    wd = Workdir("cms-release")
+    sink = Sink(wd).start()
+    d = store_daemon(wd, sink, select='encrypt = "subject-keyword"; subject_keyword = "[secure]";')
+    try:
+        send(d.port, "s@example.net", ["carol@example.org"], msg("[secure] later", body=b"hold me\r\n"))
+        qid, why = held_reason(d, "carol@example.org")
+        assert "no usable certificate" in why, why
+        subprocess.run([MIXGATE, "cert", "import", "--store", wd.sub("store.db"), P("carol.pem")], check=True,
+                       capture_output=True)
+        d.cli("queue", "release", qid)
+        wait_for(lambda: "carol@example.org" in by_rcpt(sink), 60, "the released message")
+        out = by_rcpt(sink)["carol@example.org"][0]
+        assert b"hold me" not in out and b"Subject: later\r\n" in out, out[:600]
+        f = wd.sub("c.eml")
+        open(f, "wb").write(out)
+        assert b"hold me" in openssl("-decrypt", "-recip", P("carol.pem"), "-inkey", P("carol.key"), "-in", f).stdout
+    finally:
+        d.stop()
+        sink.stop()
+
+
 if __name__ == "__main__":
     run([
         ("check_config", t_check_config),
@@ -545,6 +570,7 @@ if __name__ == "__main__":
         ("harvested_client_cert", t_harvested_client_cert),
         ("subject_keyword", t_subject_keyword),
         ("archive_key", t_archive_key),
+        ("held_then_released_encrypts", t_held_then_released_encrypts),
         ("key_isolation", t_key_isolation),
         ("kill9_during_encryption_and_decryption", t_kill9_during_encryption_and_decryption),
     ])
