@@ -11,6 +11,10 @@ TEST_PKGS=(swaks postfix tshark gpgsm gnupg libbcpkix-java libbcprov-java
   openjdk-17-jdk-headless python3 python3-aiosmtpd python3-cryptography
   python3-pyasn1-modules procps iproute2 netcat-openbsd libnet-ssleay-perl libio-socket-ssl-perl)
 
+# The cms channel's key process: keys in a PKCS#11 module through OpenSSL's pkcs11 engine
+# (libengine-pkcs11-openssl, also needed at run time for HSM keys); SoftHSM2 is the test HSM.
+TEST_PKGS+=(softhsm2 libengine-pkcs11-openssl)
+
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
 

@@ -11,6 +11,7 @@
 #include "cert_store.h"
 #include "cms_chan_int.h"
 #include "cms_keyproc.h"
+#include "cms_keyproc_int.h"
 #include "cms_keys.h"
 #include "cms_wrap.h"
 #include "mg_err.h"
@@ -207,7 +208,10 @@ static void load_identity(struct cfgctx *c, struct cmsch_conf *cc)
     EVP_PKEY *pk = NULL;
     if ((rc = cms_keys_load_certs(cert, NULL, &certs)) != 0 || sk_X509_num(certs) < 1) {
         err(c, cs, "cannot load the certificate %s: %s", cert, mg_strerror(rc ? rc : MG_EPARSE));
-    } else if (kpfd < 0 && (rc = cms_keys_load_key(key, passf ? pass : NULL, &pk)) != 0) {
+    } else if (kpfd < 0 && cms_keyproc_is_pkcs11(key) &&
+               (rc = cms_keyproc_load_pkcs11(key, passf ? pass : NULL, &pk)) != 0) {
+        err(c, ks, "cannot load the private key %s: %s", key, mg_strerror(rc));
+    } else if (kpfd < 0 && !pk && (rc = cms_keys_load_key(key, passf ? pass : NULL, &pk)) != 0) {
         err(c, ks, "cannot load the private key %s: %s", key, mg_strerror(rc));
     } else if (kpfd >= 0 && (rc = cms_keyproc_load_key(kpfd, key, passf, &pk, why, sizeof why))) {
         err(c, ks, "cannot load the private key %s: %s", key, why);

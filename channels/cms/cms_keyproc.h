@@ -17,6 +17,8 @@
  * length (<= CMS_KEYPROC_MAX_BODY), body. Response: u8 version, u8 status, u16 zero, u32 body
  * length, body (the result, or a one-line reason). Bodies by type:
  *   LOAD          u16 n, path[n], u16 m, passphrase file path[m] (m may be 0); bootstrap only.
+ *                 The path is a key file, or a PKCS#11 URI (the key stays in the HSM; the
+ *                 passphrase file holds the PIN).
  *                 Answer: SubjectPublicKeyInfo DER, and the new connection's fd (SCM_RIGHTS).
  *   RSA_PRIV_DEC  u32 padding (1 = PKCS#1 v1.5, 3 = none), ciphertext        (key connections)
  *   RSA_PRIV_ENC  u32 padding (1 = PKCS#1 v1.5, 3 = none), data to sign

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "cms_keyproc.h"
+#include "cms_keyproc_int.h"
 #include "cms_keys.h"
 #include "mg_err.h"
 #include "mg_log.h"
@@ -114,7 +115,10 @@ static int do_load(struct kp_server *srv, int fd, const struct cms_keyproc_req *
     int rc = 0;
     if (q->passfile[0] && (rc = cms_keys_read_pass(q->passfile, pass, sizeof pass)) != 0)
         return refuse(fd, CMS_KEYPROC_FAILED, "cannot read the passphrase file");
-    rc = cms_keys_load_key(q->path, q->passfile[0] ? pass : NULL, &k);
+    if (cms_keyproc_is_pkcs11(q->path))
+        rc = cms_keyproc_load_pkcs11(q->path, q->passfile[0] ? pass : NULL, &k);
+    else
+        rc = cms_keys_load_key(q->path, q->passfile[0] ? pass : NULL, &k);
     OPENSSL_cleanse(pass, sizeof pass);
     if (rc)
         return refuse(fd, CMS_KEYPROC_FAILED, mg_strerror(rc));

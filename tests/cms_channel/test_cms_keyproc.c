@@ -133,12 +133,19 @@ static int kp_teardown(void **state)
     return 0;
 }
 
+static char g_pinfile[560];
+
+/* name: a PKI file name, or a PKCS#11 URI (PIN from g_pinfile) */
 static EVP_PKEY *load_proxy(struct kp *k, const char *name)
 {
     char p[700], why[300];
-    pki(p, sizeof p, name);
+    int uri = !strncmp(name, "pkcs11:", 7);
+    if (uri)
+        snprintf(p, sizeof p, "%s", name);
+    else
+        pki(p, sizeof p, name);
     EVP_PKEY *pk = NULL;
-    int rc = cms_keyproc_load_key(k->fd, p, NULL, &pk, why, sizeof why);
+    int rc = cms_keyproc_load_key(k->fd, p, uri ? g_pinfile : NULL, &pk, why, sizeof why);
     if (rc)
         print_message("load %s: %s\n", name, why);
     assert_int_equal(rc, 0);
@@ -158,14 +165,15 @@ static const char MSG[] = "From: a@example.org\r\nTo: b@example.org\r\nSubject: 
 
 /* sign with signer's proxy key + encrypt to rcpt; then open with rcpt's proxy key (decrypt)
  * and the real anchor; the inner text must come back and the signature verify */
-static void round_trip(struct kp *k, const char *signer, const char *rcpt, int oaep)
+static void round_trip_keys(struct kp *k, const char *signer, const char *rcpt, int oaep,
+                            const char *skey, const char *rkey)
 {
     char base[64];
     X509 *sc = cert((snprintf(base, sizeof base, "%s.pem", signer), base));
     X509 *rc_ = cert((snprintf(base, sizeof base, "%s.pem", rcpt), base));
     X509 *ca = cert("ca.pem");
-    EVP_PKEY *spk = load_proxy(k, (snprintf(base, sizeof base, "%s.key", signer), base));
-    EVP_PKEY *rpk = load_proxy(k, (snprintf(base, sizeof base, "%s.key", rcpt), base));
+    EVP_PKEY *spk = load_proxy(k, skey ? skey : (snprintf(base, sizeof base, "%s.key", signer), base));
+    EVP_PKEY *rpk = load_proxy(k, rkey ? rkey : (snprintf(base, sizeof base, "%s.key", rcpt), base));
     struct cms_policy *p = NULL, *q = NULL;
     assert_int_equal(cms_policy_create(&p), 0);
     assert_int_equal(cms_policy_set_signer(p, CMS_LAYER_INNER, sc, spk, NULL), 0);
@@ -195,6 +203,53 @@ static void round_trip(struct kp *k, const char *signer, const char *rcpt, int o
     X509_free(sc);
     X509_free(rc_);
     X509_free(ca);
+}
+
+static void round_trip(struct kp *k, const char *signer, const char *rcpt, int oaep)
+{
+    round_trip_keys(k, signer, rcpt, oaep, NULL, NULL);
+}
+
+/* SoftHSM2 holds carol's key (a token made here, SOFTHSM2_CONF set before the key process is
+ * spawned); the key process reaches it through the pkcs11 engine and p11-kit. */
+static int hsm_setup(void **state)
+{
+    const char *b = getenv("MIXGATE_BUILD_DIR");
+    char dir[512], conf[540], cmd[8192];
+    snprintf(dir, sizeof dir, "%s/cms_keyproc_hsm", b ? b : ".");
+    snprintf(conf, sizeof conf, "%s/softhsm2.conf", dir);
+    snprintf(g_pinfile, sizeof g_pinfile, "%s/pin.txt", dir);
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && mkdir -p '%s/tokens' && printf 'directories.tokendir = %s/tokens\\n"
+             "objectstore.backend = file\\nlog.level = ERROR\\n' > '%s' && echo 1234 > '%s' && "
+             "SOFTHSM2_CONF='%s' softhsm2-util --init-token --free --label mixgate-test --pin 1234 "
+             "--so-pin 5678 >/dev/null && SOFTHSM2_CONF='%s' softhsm2-util --import '%s/carol.key' "
+             "--token mixgate-test --label gw --id 01 --pin 1234 >/dev/null",
+             dir, dir, dir, conf, g_pinfile, conf, conf, g_pki);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot make the SoftHSM2 token (softhsm2 installed?)\n");
+        return -1;
+    }
+    setenv("SOFTHSM2_CONF", conf, 1);
+    return kp_setup(state);
+}
+
+static void t_pkcs11_softhsm(void **state)
+{
+    static const char uri[] = "pkcs11:token=mixgate-test;object=gw;type=private";
+    /* a wrong PIN (before any login: PKCS#11 login state is per process): refused */
+    char bad[700], why[300];
+    snprintf(bad, sizeof bad, "%s.bad", g_pinfile);
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    fputs("9999\n", f);
+    fclose(f);
+    EVP_PKEY *pk = NULL;
+    struct kp *k = *state;
+    assert_int_equal(cms_keyproc_load_key(k->fd, uri, bad, &pk, why, sizeof why), MG_ENOKEY);
+    assert_null(pk);
+    /* the HSM key signs (inner and outer) and opens the envelope made for carol */
+    round_trip_keys(*state, "carol", "carol", 0, uri, uri);
 }
 
 static void t_rsa_sign_and_key_transport(void **state)
@@ -338,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_ec_sign_and_key_agreement, kp_setup, kp_teardown),
         cmocka_unit_test_setup_teardown(t_refusals, kp_setup, kp_teardown),
         cmocka_unit_test_setup_teardown(t_threads_share_a_key, kp_setup, kp_teardown),
+        cmocka_unit_test_setup_teardown(t_pkcs11_softhsm, hsm_setup, kp_teardown),
     };
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
         tests[n++] = live[i];
