@@ -132,6 +132,48 @@ static int harvest(struct work *w, const struct cms_result *res)
     return rc;
 }
 
+static int is_content_field(const struct cms_mime_field *f)
+{
+    return (f->namelen >= 8 && !strncasecmp(f->name, "Content-", 8)) ||
+           cms_mime_field_is(f, "MIME-Version");
+}
+
+/* The header as it is now (changed upstream after signing: a shaper's relabel, a rule's
+ * edit) over the signed entity's Content-* fields and body: what we re-sign as the MTA. */
+static int merge_outer(const unsigned char *orig, size_t olen, const unsigned char *inner,
+                       size_t ilen, unsigned char **out, size_t *outlen)
+{
+    const unsigned char *oh, *ob, *ih, *ib;
+    size_t ohl, obl, ihl, ibl;
+    if (cms_mime_split(orig, olen, &oh, &ohl, &ob, &obl) ||
+        cms_mime_split(inner, ilen, &ih, &ihl, &ib, &ibl))
+        return MG_EPARSE;
+    struct mg_buf o;
+    mg_buf_init(&o, 0);
+    int rc = 0;
+    size_t pos = 0;
+    struct cms_mime_field f;
+    while (!rc && cms_mime_next_field(oh, ohl, &pos, &f))
+        if (!is_content_field(&f))
+            rc = cms_mime_append_crlf(&o, (const unsigned char *)f.raw, f.rawlen);
+    if (!rc)
+        rc = mg_buf_append(&o, "MIME-Version: 1.0\r\n", 19);
+    pos = 0;
+    while (!rc && cms_mime_next_field(ih, ihl, &pos, &f))
+        if (is_content_field(&f) && !cms_mime_field_is(&f, "MIME-Version"))
+            rc = cms_mime_append_crlf(&o, (const unsigned char *)f.raw, f.rawlen);
+    if (!rc)
+        rc = mg_buf_append(&o, "\r\n", 2);
+    if (!rc)
+        rc = mg_buf_append(&o, ib, ibl);
+    if (rc) {
+        mg_buf_free(&o);
+        return rc;
+    }
+    *out = mg_buf_steal(&o, outlen);
+    return 0;
+}
+
 static int opened(struct work *w, struct cms_result *res, enum prot prot)
 {
     int rc = 0;
@@ -153,7 +195,21 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
             status_add(w, "encrypted, decrypted at the boundary");
         }
     }
-    if (!rc && res->header_mismatch) {
+    if (!rc && res->header_mismatch && (w->c->ops & (CMSCH_SIGN | CMSCH_TRIPLE)) &&
+        content_type(w->t->content) == MESSAGE_CONTENT_RFC5322) {
+        /* a header under the signature was changed upstream: the old signature no longer
+         * speaks for this message; it goes, and the outgoing side signs as the MTA */
+        unsigned char *m = NULL;
+        size_t ml = 0;
+        rc = merge_outer(w->data, w->len, res->data, res->len, &m, &ml);
+        if (!rc) {
+            set_cur(w, m, ml);
+            rc = channel_result_add_audit(w->r, -1, "header-mismatch", res->reason, "", NULL, 0,
+                                          "signature removed; signed again as the MTA");
+            status_add(w, "header changed after signing: signed again by the gateway");
+            return rc;
+        }
+    } else if (!rc && res->header_mismatch) {
         rc = channel_result_add_audit(w->r, -1, "header-mismatch", res->reason, "", NULL, 0, NULL);
         status_add(w, res->reason);
     }

@@ -495,6 +495,62 @@ static void unlink_db(const char *path)
     unlink(f);
 }
 
+static void t_header_changed_resigned(void **state)
+{
+    (void)state;
+    /* alice signs with header protection; upstream (a shaper) then changes the Subject: the
+     * channel drops the stale signature and signs again as the MTA (carol), new Subject kept */
+    char cp[700], kp[700], cap[700];
+    snprintf(cp, sizeof cp, "%s/alice.pem", g_pki);
+    snprintf(kp, sizeof kp, "%s/alice.key", g_pki);
+    snprintf(cap, sizeof cap, "%s/ca.pem", g_pki);
+    X509 *cert = NULL, *ca = NULL;
+    EVP_PKEY *key = NULL;
+    struct cms_policy *p = NULL;
+    assert_int_equal(cms_keys_load_cert(cp, &cert), 0);
+    assert_int_equal(cms_keys_load_cert(cap, &ca), 0);
+    assert_int_equal(cms_keys_load_key(kp, NULL, &key), 0);
+    assert_int_equal(cms_policy_create(&p), 0);
+    assert_int_equal(cms_policy_set_signer(p, CMS_LAYER_INNER, cert, key, NULL), 0);
+    assert_int_equal(cms_policy_add_anchor(p, ca), 0);
+    cms_policy_set_header_protection(p, 1);
+    struct cms_result w;
+    assert_int_equal(cms_wrap(p, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)MSG,
+                              sizeof MSG - 1, &w), 0);
+    char *m = calloc(1, w.len + 64);
+    assert_non_null(m);
+    memcpy(m, w.data, w.len);
+    char *subj = strstr(m, "Subject: hello");
+    assert_non_null(subj);
+    memcpy(subj, "Subject: HELLO", 14); /* same length: changed upstream */
+    struct run x;
+    const char *const rcpts[] = { "u@b.example", NULL };
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = [ \"verify\", \"sign\" ];"
+                    " cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\"; ca = \"${PKI}/ca.pem\";"
+                    " bad_signature = \"hold\"; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, m, w.len);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(act(&x, 0), CHANNEL_CONTINUE);
+    assert_true(has_audit(&x, -1, "header-mismatch"));
+    assert_true(has_audit(&x, -1, "signed"));
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    struct cms_result u;
+    assert_int_equal(cms_unwrap(p, d, len, &u), 0);
+    assert_int_equal(u.nlayers, 1);
+    assert_non_null(strstr(u.layers[0].signer, "CN=carol"));
+    assert_non_null(memmem(d, len, "Subject: HELLO", 14));
+    assert_false(u.header_mismatch);
+    cms_result_free(&u);
+    run_free(&x);
+    free(m);
+    cms_result_free(&w);
+    cms_policy_free(p);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    X509_free(ca);
+}
+
 static int setup_store(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
@@ -551,6 +607,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_peer_cert_all_recipients_one_result);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_revocation_refresh_on_schedule);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyword_kept_for_held);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_header_changed_resigned);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
     unlink_db(g_store);
     unlink_db(g_store2);
