@@ -178,6 +178,21 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
 {
     int rc = 0;
     bool enveloped = false;
+    /* the innermost verified signature's label becomes the message's label when it has none
+     * (decrypted at the boundary, the content can be checked and relabelled downstream) */
+    const struct cms_layer *lab = NULL;
+    for (int i = 0; i < res->nlayers; i++)
+        if (res->layers[i].kind == CMS_KIND_SIGNED && res->layers[i].label)
+            lab = &res->layers[i];
+    if (lab && !w->t->msg->label) {
+        if (!(w->r->label = malloc(lab->label_len)))
+            return MG_ENOMEM;
+        memcpy(w->r->label, lab->label, lab->label_len);
+        w->r->label_len = lab->label_len;
+        w->r->label_set = true;
+        rc = channel_result_add_audit(w->r, -1, "label-from-signature", lab->signer, "label",
+                                      lab->label, lab->label_len, NULL);
+    }
     for (int i = 0; !rc && i < res->nlayers; i++) {
         const struct cms_layer *l = &res->layers[i];
         if (l->kind == CMS_KIND_SIGNED) {
@@ -449,6 +464,24 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
     if (cert && (rc = cms_policy_add_recipient(p, cert)) != 0) {
         cms_policy_free(p);
         return rc;
+    }
+    /* the message's security label goes into our signatures (inner, and outer for the triple
+     * wrap: the shaper's output is the message's label by now) */
+    const struct message *m = w->t->msg;
+    if (m->label && m->label_len && (ops & (CMS_OP_SIGN | CMS_OP_OUTER_SIGN))) {
+        int lrc = cms_policy_set_label(p, CMS_LAYER_INNER, m->label, m->label_len);
+        if (!lrc && (ops & CMS_OP_OUTER_SIGN))
+            lrc = cms_policy_set_label(p, CMS_LAYER_OUTER, m->label, m->label_len);
+        if (lrc == MG_ENOMEM) {
+            cms_policy_free(p);
+            return lrc;
+        }
+        if (lrc && (rc = channel_result_add_audit(w->r, -1, "label-not-signed",
+                                                  "the message's label is not an ESSSecurityLabel",
+                                                  "label", m->label, m->label_len, NULL)) != 0) {
+            cms_policy_free(p);
+            return rc;
+        }
     }
     enum cms_format fmt = content_type(w->t->content) == MESSAGE_CONTENT_RFC5322 ? CMS_FORMAT_MIME
                                                                                  : CMS_FORMAT_DER;

@@ -155,6 +155,10 @@ struct run {
     int rc;
 };
 
+/* A label run_process gives the next message's envelope (then cleared). */
+static const unsigned char *g_next_label;
+static size_t g_next_label_len;
+
 static const char MSG[] = "From: s@example.net\r\nTo: x@example.org\r\nSubject: hello\r\n"
                           "Message-ID: <1@t>\r\n\r\nthe body\r\n";
 
@@ -171,6 +175,10 @@ static void run_process(struct run *x, const char *channel, const char *const *r
     x->msg = message_create();
     assert_non_null(x->msg);
     assert_int_equal(message_set_originator(x->msg, "s@example.net"), 0);
+    if (g_next_label) {
+        assert_int_equal(message_set_label(x->msg, g_next_label, g_next_label_len), 0);
+        g_next_label = NULL;
+    }
     size_t n = 0;
     for (; rcpts[n]; n++) {
         assert_int_equal(message_add_rcpt(x->msg, rcpts[n], NULL, 0, NULL), 0);
@@ -551,6 +559,49 @@ static void t_header_changed_resigned(void **state)
     X509_free(ca);
 }
 
+static void t_label_into_signatures_and_back(void **state)
+{
+    (void)state;
+    /* ESSSecurityLabel { policy 1.3.6.1.4.1, classification 2 }, written in the wrong order
+     * (the library re-encodes the SET canonically before signing) */
+    static const unsigned char label[] = { 0x31, 0x0a, 0x06, 0x05, 0x2b, 0x06, 0x01, 0x04, 0x01,
+                                           0x02, 0x01, 0x02 };
+    static const unsigned char canon[] = { 0x31, 0x0a, 0x02, 0x01, 0x02, 0x06, 0x05, 0x2b, 0x06,
+                                           0x01, 0x04, 0x01 };
+    struct run x;
+    const char *const rcpts[] = { "u@b.example", NULL };
+    g_next_label = label;
+    g_next_label_len = sizeof label;
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"triple-wrap\"; " ID
+                    " peer_cert = \"${PKI}/carol.pem\"; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, MSG, sizeof MSG - 1);
+    assert_int_equal(x.rc, 0);
+    assert_false(has_audit(&x, -1, "label-not-signed"));
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    /* the receiving gateway: both signatures carry the label; it becomes the envelope's */
+    struct run y;
+    run_process(&y, "{ name = \"c\"; type = \"cms\"; operations = [ \"decrypt\", \"verify\", \"strip\" ];"
+                    " cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\"; ca = \"${PKI}/ca.pem\"; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, d, len);
+    assert_int_equal(y.rc, 0);
+    assert_true(y.r.label_set);
+    assert_int_equal(y.r.label_len, sizeof canon);
+    assert_memory_equal(y.r.label, canon, sizeof canon);
+    assert_true(has_audit(&y, -1, "label-from-signature"));
+    run_free(&y);
+    run_free(&x);
+    /* a label that is no ESSSecurityLabel: signed without it, audited */
+    static const unsigned char junk[] = { 0x04, 0x01, 0x00 };
+    g_next_label = junk;
+    g_next_label_len = sizeof junk;
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"sign\"; " ID " }",
+                rcpts, MESSAGE_CONTENT_RFC5322, MSG, sizeof MSG - 1);
+    assert_int_equal(x.rc, 0);
+    assert_true(has_audit(&x, -1, "label-not-signed"));
+    run_free(&x);
+}
+
 static int setup_store(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
@@ -608,6 +659,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_revocation_refresh_on_schedule);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyword_kept_for_held);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_header_changed_resigned);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_label_into_signatures_and_back);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
     unlink_db(g_store);
     unlink_db(g_store2);
