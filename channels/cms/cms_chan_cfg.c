@@ -272,7 +272,8 @@ static const char *const known_keys[] = {
     "revocation", "cipher", "key_transport", "ecdh_kdf", "peer_cert", "archive_cert",
     "encrypt_to_self", "encrypt", "encrypt_recipients", "subject_keyword", "no_certificate",
     "no_key", "bad_signature", "status_header", "status_header_name", "status_footer", "harvest",
-    "header_protection", "signature_form", "refresh", "refresh_timeout", NULL,
+    "header_protection", "signature_form", "refresh", "refresh_timeout", "encrypt_header",
+    "encrypt_classification_min", NULL,
 };
 
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
@@ -318,7 +319,8 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
     cc->nokey = (enum cmsch_nokey)get_enum(&c, "no_key", nokey, 0);
     static const char *const badsig[] = { "tag", "hold", "return", NULL };
     cc->badsig = (enum cmsch_badsig)get_enum(&c, "bad_signature", badsig, 1);
-    static const char *const sel[] = { "all", "recipients", "subject-keyword", NULL };
+    static const char *const sel[] = { "all", "recipients", "subject-keyword", "header",
+                                        "classification", NULL };
     cc->select = (enum cmsch_select)get_enum(&c, "encrypt", sel, 0);
     cc->status_header = get_bool(&c, "status_header", true);
     cc->status_footer = get_bool(&c, "status_footer", false);
@@ -350,6 +352,30 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
             "'encrypt_recipients' needs encrypt = \"recipients\"");
     if (cc->select != CMSCH_SELECT_KEYWORD && kw)
         err(&c, s, "'subject_keyword' needs encrypt = \"subject-keyword\"");
+    const char *eh = get_str(&c, "encrypt_header", &s);
+    if (eh) {
+        bool ok = *eh != 0;
+        for (const char *p = eh; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-')
+                ok = false;
+        if (!ok)
+            err(&c, s, "'encrypt_header' must be a header field name ([A-Za-z0-9-])");
+        else if (cc->select != CMSCH_SELECT_HEADER)
+            err(&c, s, "'encrypt_header' needs encrypt = \"header\"");
+    }
+    if (cc->select == CMSCH_SELECT_HEADER &&
+        !(cc->select_header = strdup(eh ? eh : "X-Mixgate-Encrypt")))
+        c.oom = true;
+    const config_setting_t *cm = config_setting_get_member(ch->settings, "encrypt_classification_min");
+    if (cm && (config_setting_type(cm) != CONFIG_TYPE_INT || config_setting_get_int(cm) < 0 ||
+               config_setting_get_int(cm) > 255))
+        err(&c, cm, "'encrypt_classification_min' must be a number from 0 to 255");
+    else if (cm && cc->select != CMSCH_SELECT_CLASSIFICATION)
+        err(&c, cm, "'encrypt_classification_min' needs encrypt = \"classification\"");
+    else if (cc->select == CMSCH_SELECT_CLASSIFICATION && !cm)
+        err(&c, NULL, "encrypt = \"classification\" needs 'encrypt_classification_min'");
+    else if (cm)
+        cc->classification_min = config_setting_get_int(cm);
 
     load_identity(&c, cc);
     each_str(&c, "ca", add_anchor, cc);
@@ -431,6 +457,7 @@ void cmsch_conf_free(struct cmsch_conf *c)
         free(c->select_rcpts[i]);
     free(c->select_rcpts);
     free(c->keyword);
+    free(c->select_header);
     free(c->header_name);
     free(c);
 }
@@ -447,7 +474,8 @@ void cmsch_conf_dump(const void *conf, FILE *f)
     static const char *const kl[] = { "hold", "return", "clear" };
     static const char *const nk[] = { "pass", "hold" };
     static const char *const bs[] = { "tag", "hold", "return" };
-    static const char *const se[] = { "all", "recipients", "subject-keyword" };
+    static const char *const se[] = { "all", "recipients", "subject-keyword", "header",
+                                      "classification" };
     fprintf(f, " ]; encrypt = \"%s\"; no_certificate = \"%s\"; no_key = \"%s\";"
                " bad_signature = \"%s\"; status_header = %s; status_footer = %s; harvest = %s;",
             se[c->select], kl[c->keyless], nk[c->nokey], bs[c->badsig],

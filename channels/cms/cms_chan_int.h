@@ -26,7 +26,13 @@ enum cmsch_op {
 enum cmsch_keyless { CMSCH_KEYLESS_HOLD, CMSCH_KEYLESS_RETURN, CMSCH_KEYLESS_CLEAR };
 enum cmsch_nokey { CMSCH_NOKEY_PASS, CMSCH_NOKEY_HOLD };
 enum cmsch_badsig { CMSCH_BADSIG_TAG, CMSCH_BADSIG_HOLD, CMSCH_BADSIG_RETURN };
-enum cmsch_select { CMSCH_SELECT_ALL, CMSCH_SELECT_RECIPIENTS, CMSCH_SELECT_KEYWORD };
+enum cmsch_select {
+    CMSCH_SELECT_ALL,
+    CMSCH_SELECT_RECIPIENTS,       /* by recipient address (globs) */
+    CMSCH_SELECT_KEYWORD,          /* a keyword in the Subject, removed */
+    CMSCH_SELECT_HEADER,           /* a header field an earlier stage set (a rules decision), removed */
+    CMSCH_SELECT_CLASSIFICATION,   /* the message label's classification at least a minimum */
+};
 
 struct cmsch_conf {
     unsigned ops;                    /* enum cmsch_op bits */
@@ -43,6 +49,8 @@ struct cmsch_conf {
     char **select_rcpts;             /* owned: fnmatch globs (CMSCH_SELECT_RECIPIENTS) */
     size_t n_select_rcpts;
     char *keyword;                   /* owned (CMSCH_SELECT_KEYWORD) */
+    char *select_header;             /* owned (CMSCH_SELECT_HEADER) */
+    long classification_min;         /* CMSCH_SELECT_CLASSIFICATION */
     bool status_header;
     char *header_name;               /* owned */
     bool status_footer;
@@ -74,6 +82,10 @@ const struct cms_policy *cmsch_pol_policy(const struct cmsch_pol *p);
 void cmsch_live_put(const struct cmsch_conf *c, struct cmsch_pol *p);
 /* Runs the revocation refresh when it is due (pool thread; one at a time). */
 void cmsch_live_maybe_refresh(const struct cmsch_conf *c, int64_t now);
+
+/* The security-classification of an ESSSecurityLabel (DER, from outside: every length is
+ * checked), or -1 when it has none or is no such label. */
+long cmsch_label_classification(const unsigned char *d, size_t len);
 
 void cmsch_conf_free(struct cmsch_conf *c);
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,

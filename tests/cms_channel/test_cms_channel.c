@@ -112,6 +112,15 @@ static const struct cfg_case cfg_cases[] = {
       "t.conf:4: channel 'c': 'refresh' needs a 'store'" },
     { "refresh_bad_duration", "{ name = \"c\"; type = \"cms\"; operations = \"verify\"; store = \"${STORE}\";\n"
       " refresh = \"soon\"; }", "t.conf:4: channel 'c': 'refresh' must be a duration" },
+    { "encrypt_header_without_mode", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
+      " peer_cert = \"${PKI}/carol.pem\";\n encrypt_header = \"X-E\"; }",
+      "t.conf:4: channel 'c': 'encrypt_header' needs encrypt = \"header\"" },
+    { "classification_needs_min", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
+      " peer_cert = \"${PKI}/carol.pem\"; encrypt = \"classification\"; }",
+      "needs 'encrypt_classification_min'" },
+    { "classification_range", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
+      " peer_cert = \"${PKI}/carol.pem\"; encrypt = \"classification\";\n encrypt_classification_min = 300; }",
+      "t.conf:4: channel 'c': 'encrypt_classification_min' must be a number from 0 to 255" },
     { "keyless_value", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n no_certificate = \"drop\"; }",
       "t.conf:4: channel 'c': 'no_certificate' must be one of \"hold\", \"return\", \"clear\"" },
 };
@@ -602,6 +611,71 @@ static void t_label_into_signatures_and_back(void **state)
     run_free(&x);
 }
 
+/* One message through a channel that signs and encrypts to the peer as selected: 1 when the
+ * result is encrypted, 0 when only signed; *out gets a copy of the result (caller frees). */
+static int encrypted_with(const char *select, const void *label, size_t label_len,
+                          const char *msg, char **out)
+{
+    char ch[1024];
+    snprintf(ch, sizeof ch, "{ name = \"c\"; type = \"cms\"; operations = [ \"sign\", \"encrypt\" ]; "
+             ID " peer_cert = \"${PKI}/carol.pem\"; %s }", select);
+    struct run x;
+    const char *const rcpts[] = { "u@b.example", NULL };
+    g_next_label = label;
+    g_next_label_len = label_len;
+    run_process(&x, ch, rcpts, MESSAGE_CONTENT_RFC5322, msg, strlen(msg));
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(act(&x, 0), CHANNEL_CONTINUE);
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    *out = calloc(1, len + 1);
+    memcpy(*out, d, len);
+    int enc = has_audit(&x, 0, "encrypted");
+    assert_int_equal(enc, memmem(d, len, "the body", 8) == NULL);
+    run_free(&x);
+    return enc;
+}
+
+static void t_select_by_header_and_classification(void **state)
+{
+    (void)state;
+    static const char yes[] = "From: s@example.net\r\nX-Mixgate-Encrypt: yes\r\nSubject: h\r\n\r\nthe body\r\n";
+    static const char no[] = "From: s@example.net\r\nX-Mixgate-Encrypt: no\r\nSubject: h\r\n\r\nthe body\r\n";
+    static const char none[] = "From: s@example.net\r\nSubject: h\r\n\r\nthe body\r\n";
+    char *o = NULL;
+    /* a header an earlier stage (a rule) set: obeyed and removed */
+    assert_int_equal(encrypted_with("encrypt = \"header\";", NULL, 0, yes, &o), 1);
+    assert_null(strstr(o, "X-Mixgate-Encrypt"));
+    free(o);
+    assert_int_equal(encrypted_with("encrypt = \"header\";", NULL, 0, no, &o), 0);
+    assert_null(strstr(o, "X-Mixgate-Encrypt"));
+    free(o);
+    assert_int_equal(encrypted_with("encrypt = \"header\";", NULL, 0, none, &o), 0);
+    free(o);
+    static const char own[] = "From: s@example.net\r\nX-Secure: TRUE\r\n\r\nthe body\r\n";
+    assert_int_equal(encrypted_with("encrypt = \"header\"; encrypt_header = \"X-Secure\";", NULL, 0,
+                                    own, &o), 1);
+    free(o);
+    /* the label's classification */
+    static const unsigned char secret[] = { 0x31, 0x0a, 0x02, 0x01, 0x03, 0x06, 0x05, 0x2b, 0x06,
+                                            0x01, 0x04, 0x01 };
+    static const unsigned char restricted[] = { 0x31, 0x0a, 0x02, 0x01, 0x01, 0x06, 0x05, 0x2b,
+                                                0x06, 0x01, 0x04, 0x01 };
+    static const unsigned char no_class[] = { 0x31, 0x07, 0x06, 0x05, 0x2b, 0x06, 0x01, 0x04, 0x01 };
+    static const unsigned char broken[] = { 0x31, 0x0a, 0x02, 0x09, 0x03 };
+    const char *sel = "encrypt = \"classification\"; encrypt_classification_min = 2;";
+    assert_int_equal(encrypted_with(sel, secret, sizeof secret, none, &o), 1);
+    free(o);
+    assert_int_equal(encrypted_with(sel, restricted, sizeof restricted, none, &o), 0);
+    free(o);
+    assert_int_equal(encrypted_with(sel, no_class, sizeof no_class, none, &o), 0);
+    free(o);
+    assert_int_equal(encrypted_with(sel, broken, sizeof broken, none, &o), 0);
+    free(o);
+    assert_int_equal(encrypted_with(sel, NULL, 0, none, &o), 0);
+    free(o);
+}
+
 static int setup_store(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
@@ -660,6 +734,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyword_kept_for_held);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_header_changed_resigned);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_label_into_signatures_and_back);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_select_by_header_and_classification);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
     unlink_db(g_store);
     unlink_db(g_store2);
