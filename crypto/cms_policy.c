@@ -408,13 +408,16 @@ int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509)
     }
     char subj[256];
     X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof subj);
+    /* a current OCSP "revoked" refuses in every mode, and says so: checked first, so that a
+     * fail-closed policy does not report the missing CRL instead */
+    if (in_stack(p->ocsp_revoked, cert)) {
+        if (why)
+            snprintf(why, whylen, "certificate %s: revoked (OCSP)", subj);
+        rc = MG_EREVOKED;
+        goto out;
+    }
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;
-        if (in_stack(p->ocsp_revoked, cert)) {
-            if (why)
-                snprintf(why, whylen, "certificate %s: revoked (OCSP)", subj);
-            rc = MG_EREVOKED;
-        }
         goto out;
     }
     int e = X509_STORE_CTX_get_error(ctx);

@@ -273,7 +273,7 @@ static const char *const known_keys[] = {
     "encrypt_to_self", "encrypt", "encrypt_recipients", "subject_keyword", "no_certificate",
     "no_key", "bad_signature", "status_header", "status_header_name", "status_footer", "harvest",
     "header_protection", "signature_form", "refresh", "refresh_timeout", "encrypt_header",
-    "encrypt_classification_min", NULL,
+    "encrypt_classification_min", "ocsp_url", NULL,
 };
 
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
@@ -412,6 +412,13 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
         err(&c, rs, "'refresh' must be a duration such as \"1h\" (\"0\" = never)");
     else if (rv)
         cc->refresh_interval = (uint32_t)secs;
+    rv = get_str(&c, "ocsp_url", &rs);
+    if (rv && strncmp(rv, "http://", 7))
+        err(&c, rs, "'ocsp_url' must be an http:// URL (OCSP is signed; no TLS needed)");
+    else if (rv && !cc->store)
+        err(&c, rs, "'ocsp_url' needs a 'store' (the answers are kept there)");
+    else if (rv && !(cc->ocsp_url = strdup(rv)))
+        c.oom = true;
     rv = get_str(&c, "refresh_timeout", &rs);
     if (rv && (config_parse_duration(rv, 300, &secs) || secs == 0))
         err(&c, rs, "'refresh_timeout' must be a duration from 1s to 5m");
@@ -458,6 +465,7 @@ void cmsch_conf_free(struct cmsch_conf *c)
     free(c->select_rcpts);
     free(c->keyword);
     free(c->select_header);
+    free(c->ocsp_url);
     free(c->header_name);
     free(c);
 }

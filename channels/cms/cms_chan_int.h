@@ -58,6 +58,7 @@ struct cmsch_conf {
     int revocation;                  /* enum cms_revocation */
     uint32_t refresh_interval;       /* seconds between CRL/OCSP refreshes (store); 0 = never */
     uint32_t refresh_timeout;        /* seconds per fetch */
+    char *ocsp_url;                  /* owned or NULL (= each certificate's AIA responder) */
     struct cmsch_live *live;         /* owned */
 };
 

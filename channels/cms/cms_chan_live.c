@@ -93,7 +93,7 @@ static struct cms_policy *refresh(const struct cmsch_conf *c, char *why, size_t 
         rc = cms_policy_clone(c->policy, &p);
     if (!rc && (crls = cert_store_refresh_crls(s, (int)c->refresh_timeout)) < 0)
         rc = crls;
-    if (!rc && (ocsp = cert_store_ocsp_refresh(s, p, NULL, (int)c->refresh_timeout)) < 0)
+    if (!rc && (ocsp = cert_store_ocsp_refresh(s, p, c->ocsp_url, (int)c->refresh_timeout)) < 0)
         rc = ocsp;
     if (!rc)
         rc = cert_store_fill_policy(s, p);

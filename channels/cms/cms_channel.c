@@ -510,13 +510,13 @@ static bool selected(const struct cmsch_conf *c, const char *addr, bool keyword)
 
 /* The certificate recipient i is to be encrypted to: NULL with why set when there is none. */
 static X509 *recipient_cert(struct work *w, struct cert_store **store, const char *addr,
-                            char *why, size_t whylen, int *err)
+                            char *why, size_t whylen, int *err, int *code)
 {
     const struct cmsch_conf *c = w->c;
     *err = 0;
     if (c->peer_cert) {
         /* checked at load time; checked again: it may have expired or been revoked since */
-        if (cms_wrap_check_recipient(w->pol, c->peer_cert, why, whylen))
+        if ((*code = cms_wrap_check_recipient(w->pol, c->peer_cert, why, whylen)) != 0)
             return NULL;
         X509_up_ref(c->peer_cert);
         return c->peer_cert;
@@ -531,11 +531,20 @@ static X509 *recipient_cert(struct work *w, struct cert_store **store, const cha
         *err = rc;
         return NULL;
     }
-    if (rc == 0 && cms_wrap_check_recipient(w->pol, x, why, whylen)) {
+    if (rc == 0 && (rc = cms_wrap_check_recipient(w->pol, x, why, whylen)) != 0) {
         X509_free(x);
-        return NULL;
+        x = NULL;
     }
+    *code = rc;
     return rc == 0 ? x : NULL;
+}
+
+/* Fail-closed and the certificate lacks a current revocation status (no CRL, no OCSP answer):
+ * a temporary condition (the next refresh may bring it), not a keyless recipient. */
+static bool status_missing(const struct cmsch_conf *c, int code, const char *why)
+{
+    return c->revocation == CMS_REVOCATION_FAIL_CLOSED && code == MG_EUNTRUSTED &&
+           strstr(why, "CRL") != NULL;
 }
 
 static int wrap(struct work *w, X509 *cert, const bool *same)
@@ -636,12 +645,20 @@ static int outgoing(struct work *w)
         const char *addr = t->msg->rcpts[t->rcpts[i]].addr;
         if ((c->ops & (CMSCH_ENCRYPT | CMSCH_TRIPLE)) && selected(c, addr, keyword)) {
             char why[400] = "";
-            int err = 0;
-            certs[i] = recipient_cert(w, &store, addr, why, sizeof why, &err);
+            int err = 0, code = 0;
+            certs[i] = recipient_cert(w, &store, addr, why, sizeof why, &err, &code);
             if (err) {
                 snprintf(w->r->error, sizeof w->r->error, "%s", why);
                 rc = err;
                 break;
+            }
+            if (!certs[i] && status_missing(c, code, why)) {
+                char text[512];
+                snprintf(text, sizeof text, "revocation status unavailable for %s: %s", addr, why);
+                channel_outcome_set(o, CHANNEL_DEFERRED, 451, "4.7.5", text, NULL);
+                rc = channel_result_add_audit(w->r, (int)i, "revocation-unavailable", text, "",
+                                              NULL, 0, "deferred");
+                continue;
             }
             if (!certs[i]) {
                 char text[512];

@@ -627,6 +627,67 @@ def t_gpgsm_client():
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)
 
 
+OCSP_CONF = r'''
+global = { hostname = "mixgate.test"; var_dir = "${MIXGATE_VAR}"; log = "stderr"; };
+queue = { retry_min = 1; retry_max = 60; delay_warning = 0; };
+listeners = ( { name = "smtp"; listen = "${MIXGATE_SMTP_LISTEN}"; relay_networks = [ "127.0.0.0/8" ]; } );
+peers = ( { name = "sink"; type = "smtp"; host = "${MIXGATE_RELAY}"; starttls = "none"; } );
+channels = (
+  { name = "out"; type = "cms"; operations = "encrypt"; ca = "${PKI}/ca.pem"; store = "${STORE}";
+    revocation = "${REVOCATION}"; ocsp_url = "${OCSP_URL}"; refresh = "1h"; refresh_timeout = "3s";
+    no_certificate = "hold"; },
+  { name = "smtp"; type = "smtp"; }
+);
+routes = ( { default = true; chain = [ "out", "smtp" ]; peer = "sink"; } );
+'''
+
+
+def t_ocsp_fail_closed_and_open():
+    """Revocation by OCSP only (no CRL), refreshed by the channel on the pool: fail-closed with
+    the responder up: good certificate encrypted, revoked one held; responder down: fail-closed
+    defers (4.7.5, audited), fail-open encrypts."""
+    for mode, up in (("fail-closed", True), ("fail-closed", False), ("fail-open", False)):
+        wd = Workdir("cms-ocsp-%s-%s" % (mode, "up" if up else "down"))
+        store = wd.sub("store.db")
+        for args in (["--anchor", P("ca.pem")], [P("bob.pem")], [P("revoked.pem")]):
+            subprocess.run([MIXGATE, "cert", "import", "--store", store] + args, check=True, capture_output=True)
+        resp = None
+        if up:
+            pf = wd.sub("ocspport")
+            resp = subprocess.Popen([PY, os.path.join(SRC, "tests/crypto/ocsp_responder.py"), PKI_DIR, pf, "100"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for(lambda: os.path.exists(pf) and open(pf).read().strip(), 30, "the OCSP responder")
+            url = "http://127.0.0.1:%s/" % open(pf).read().strip()
+        else:
+            url = "http://127.0.0.1:%d/" % free_port()   # nothing listens there
+        sink = Sink(wd).start()
+        conf = write(wd.sub("ocsp.conf"), OCSP_CONF)
+        d = Daemon(wd, conf, env={"MIXGATE_RELAY": "127.0.0.1:%d" % sink.port, "PKI": PKI_DIR, "STORE": store,
+                                  "REVOCATION": mode, "OCSP_URL": url}).start()
+        try:
+            send(d.port, "s@example.net", ["bob@example.org", "revoked@example.org"], msg("ocsp " + mode))
+            if up:
+                wait_for(lambda: "bob@example.org" in by_rcpt(sink), 60, "bob's encrypted copy")
+                assert b"secret body line" not in by_rcpt(sink)["bob@example.org"][0]
+                qid, why = held_reason(d, "revoked@example.org")
+                assert "OCSP" in why or "revoked" in why, why
+            elif mode == "fail-closed":
+                wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<bob@example.org> .*revocation status unavailable",
+                                           d.log_text()), 60, "bob deferred")
+                assert sink.count() == 0, "sent although the revocation status is unknown (fail-closed)"
+                assert ("revocation-unavailable", "bob@example.org") in decisions(d)
+            else:
+                wait_for(lambda: "bob@example.org" in by_rcpt(sink), 60, "bob's encrypted copy (fail-open)")
+                assert b"secret body line" not in by_rcpt(sink)["bob@example.org"][0]
+            assert "cms_revocation_refreshed" in d.log_text()
+        finally:
+            d.stop()
+            sink.stop()
+            if resp:
+                resp.terminate()
+                resp.wait(10)
+
+
 if __name__ == "__main__":
     run([
         ("check_config", t_check_config),
@@ -640,6 +701,7 @@ if __name__ == "__main__":
         ("subject_keyword", t_subject_keyword),
         ("archive_key", t_archive_key),
         ("held_then_released_encrypts", t_held_then_released_encrypts),
+        ("ocsp_fail_closed_and_open", t_ocsp_fail_closed_and_open),
         ("gpgsm_client", t_gpgsm_client),
         ("key_isolation", t_key_isolation),
         ("kill9_during_encryption_and_decryption", t_kill9_during_encryption_and_decryption),
