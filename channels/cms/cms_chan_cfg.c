@@ -273,7 +273,7 @@ static const char *const known_keys[] = {
     "encrypt_to_self", "encrypt", "encrypt_recipients", "subject_keyword", "no_certificate",
     "no_key", "bad_signature", "status_header", "status_header_name", "status_footer", "harvest",
     "header_protection", "signature_form", "refresh", "refresh_timeout", "encrypt_header",
-    "encrypt_classification_min", "ocsp_url", NULL,
+    "encrypt_classification_min", "ocsp_url", "receipt_to", NULL,
 };
 
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
@@ -412,6 +412,13 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
         err(&c, rs, "'refresh' must be a duration such as \"1h\" (\"0\" = never)");
     else if (rv)
         cc->refresh_interval = (uint32_t)secs;
+    rv = get_str(&c, "receipt_to", &rs);
+    if (rv && (!strchr(rv, '@') || strpbrk(rv, " \t\r\n<>")))
+        err(&c, rs, "'receipt_to' must be an address (local@domain)");
+    else if (rv && !(cc->ops & (CMSCH_SIGN | CMSCH_TRIPLE)))
+        err(&c, rs, "'receipt_to' needs operation sign or triple-wrap");
+    else if (rv && cms_policy_set_receipt_request(cc->policy, rv))
+        c.oom = true;
     rv = get_str(&c, "ocsp_url", &rs);
     if (rv && strncmp(rv, "http://", 7))
         err(&c, rs, "'ocsp_url' must be an http:// URL (OCSP is signed; no TLS needed)");

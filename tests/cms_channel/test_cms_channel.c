@@ -121,6 +121,8 @@ static const struct cfg_case cfg_cases[] = {
     { "classification_range", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
       " peer_cert = \"${PKI}/carol.pem\"; encrypt = \"classification\";\n encrypt_classification_min = 300; }",
       "t.conf:4: channel 'c': 'encrypt_classification_min' must be a number from 0 to 255" },
+    { "receipt_to_needs_sign", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n"
+      " receipt_to = \"r@a.example\"; }", "t.conf:4: channel 'c': 'receipt_to' needs operation sign" },
     { "keyless_value", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n no_certificate = \"drop\"; }",
       "t.conf:4: channel 'c': 'no_certificate' must be one of \"hold\", \"return\", \"clear\"" },
 };
@@ -599,6 +601,33 @@ static void t_label_into_signatures_and_back(void **state)
     assert_memory_equal(y.r.label, canon, sizeof canon);
     assert_true(has_audit(&y, -1, "label-from-signature"));
     run_free(&y);
+    run_free(&x);
+    /* receipt_to: our inner signature asks for a signed receipt */
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"sign\"; " ID
+                    " receipt_to = \"receipts@a.example\"; signature_form = \"opaque\"; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, MSG, sizeof MSG - 1);
+    assert_int_equal(x.rc, 0);
+    d = content_data(x.r.content, &len);
+    run_process(&y, "{ name = \"c\"; type = \"cms\"; operations = \"verify\"; ca = \"${PKI}/ca.pem\"; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, d, len);
+    assert_int_equal(y.rc, 0);
+    assert_true(has_audit(&y, -1, "signature-verified"));
+    run_free(&y);
+    {
+        struct cms_policy *q = NULL;
+        X509 *ca = NULL;
+        char cap[700];
+        snprintf(cap, sizeof cap, "%s/ca.pem", g_pki);
+        assert_int_equal(cms_keys_load_cert(cap, &ca), 0);
+        assert_int_equal(cms_policy_create(&q), 0);
+        assert_int_equal(cms_policy_add_anchor(q, ca), 0);
+        struct cms_result u;
+        assert_int_equal(cms_unwrap(q, d, len, &u), 0);
+        assert_true(u.layers[0].receipt_requested);
+        cms_result_free(&u);
+        cms_policy_free(q);
+        X509_free(ca);
+    }
     run_free(&x);
     /* a label that is no ESSSecurityLabel: signed without it, audited */
     static const unsigned char junk[] = { 0x04, 0x01, 0x00 };
