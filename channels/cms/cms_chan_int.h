@@ -80,6 +80,10 @@ void cmsch_live_free(struct cmsch_live *l);
 struct cmsch_pol *cmsch_live_get(const struct cmsch_conf *c, bool *revocation_failed, char *why,
                                  size_t whylen);
 const struct cms_policy *cmsch_pol_policy(const struct cmsch_pol *p);
+/* Whether the peer certificate passed this policy's checks (anchors, revocation data, key use):
+ * a policy's data does not change, so only the validity period needs checking again. */
+bool cmsch_pol_peer_ok(const struct cmsch_pol *p);
+void cmsch_pol_set_peer_ok(struct cmsch_pol *p);
 void cmsch_live_put(const struct cmsch_conf *c, struct cmsch_pol *p);
 /* Runs the revocation refresh when it is due (pool thread; one at a time). */
 void cmsch_live_maybe_refresh(const struct cmsch_conf *c, int64_t now);

@@ -15,6 +15,7 @@
 struct cmsch_pol {
     struct cms_policy *p;  /* owned */
     unsigned refs;         /* under live->lock; the live state holds one on its current */
+    int peer_ok;           /* atomic: the peer certificate passed this policy's checks */
 };
 
 int cmsch_live_create(struct cmsch_conf *c)
@@ -68,6 +69,16 @@ struct cmsch_pol *cmsch_live_get(const struct cmsch_conf *c, bool *revocation_fa
 const struct cms_policy *cmsch_pol_policy(const struct cmsch_pol *p)
 {
     return p->p;
+}
+
+bool cmsch_pol_peer_ok(const struct cmsch_pol *p)
+{
+    return __atomic_load_n(&p->peer_ok, __ATOMIC_ACQUIRE) != 0;
+}
+
+void cmsch_pol_set_peer_ok(struct cmsch_pol *p)
+{
+    __atomic_store_n(&p->peer_ok, 1, __ATOMIC_RELEASE);
 }
 
 void cmsch_live_put(const struct cmsch_conf *c, struct cmsch_pol *p)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cert_store.h"
 #include "cms_chan_int.h"
@@ -30,6 +31,7 @@
 struct work {
     const struct cmsch_conf *c;
     const struct cms_policy *pol;  /* the current policy (revocation data refreshed) */
+    struct cmsch_pol *polref;      /* its reference (per-policy caches) */
     const struct channel_task *t;
     struct channel_result *r;
     const unsigned char *data;   /* cur or the task's content */
@@ -515,9 +517,15 @@ static X509 *recipient_cert(struct work *w, struct cert_store **store, const cha
     const struct cmsch_conf *c = w->c;
     *err = 0;
     if (c->peer_cert) {
-        /* checked at load time; checked again: it may have expired or been revoked since */
-        if ((*code = cms_wrap_check_recipient(w->pol, c->peer_cert, why, whylen)) != 0)
+        /* checked at load time; checked again per policy (revocation data refreshed since)
+         * and for its validity period per message */
+        const ASN1_TIME *na = X509_get0_notAfter(c->peer_cert);
+        time_t now = (time_t)w->t->now;
+        bool cached = cmsch_pol_peer_ok(w->polref) && X509_cmp_time(na, &now) > 0;
+        if (!cached && (*code = cms_wrap_check_recipient(w->pol, c->peer_cert, why, whylen)) != 0)
             return NULL;
+        if (!cached)
+            cmsch_pol_set_peer_ok(w->polref);
         X509_up_ref(c->peer_cert);
         return c->peer_cert;
     }
@@ -750,6 +758,7 @@ static int cms_process(const void *conf, const struct channel_task *t, struct ch
     char why[200];
     struct cmsch_pol *pol = cmsch_live_get(w.c, &revocation_failed, why, sizeof why);
     w.pol = cmsch_pol_policy(pol);
+    w.polref = pol;
     int rc = 0;
     if (revocation_failed && w.c->revocation == CMS_REVOCATION_FAIL_CLOSED) {
         /* fail-closed: no decision on certificates without current revocation data; the
