@@ -135,20 +135,20 @@ int cmd_cert_main(int argc, char **argv)
         unsigned char *in = NULL;
         size_t len;
         cms_result_init(&res);
-        /* the same path as a channel's: the policy's harvest switch stores each verified signer */
+        /* the same path as a channel's: unwrap returns the verified signers, we store them */
+        int n = 0;
         if ((rc = cms_policy_create(&p)) || (rc = cert_store_fill_policy(s, p)) ||
-            (rc = cms_policy_set_harvest(p, db)) || (rc = mg_read_file(arg, 64u << 20, &in, &len))) {
+            (rc = mg_read_file(arg, 64u << 20, &in, &len))) {
             fprintf(stderr, "mixgate cert harvest: %s: %s\n", arg, mg_strerror(rc));
             exit_rc = 2;
         } else if ((rc = cms_unwrap(p, in, len, &res))) {
             fprintf(stderr, "mixgate cert harvest: %s: %s: %s\n", arg, mg_errname(rc), res.reason);
             exit_rc = (rc == MG_EPARSE || rc == MG_EIO) ? 2 : 1;
-        } else if (res.harvest_status) {
-            fprintf(stderr, "mixgate cert harvest: %s\n", mg_strerror(res.harvest_status));
+        } else if ((n = cert_store_harvest(s, &res)) < 0) {
+            fprintf(stderr, "mixgate cert harvest: %s\n", mg_strerror(n));
             exit_rc = 2;
         } else {
-            fprintf(stderr, "mixgate cert harvest: %d new signer certificate(s) stored\n",
-                    res.harvested);
+            fprintf(stderr, "mixgate cert harvest: %d new signer certificate(s) stored\n", n);
         }
         free(in);
         cms_result_free(&res);

@@ -305,10 +305,6 @@ int cmd_cms_main(int argc, char **argv)
             if (rc)
                 goto out;
         }
-        /* the harvest switch is the policy's, as for a channel: cms_unwrap stores each signer
-         * that verified through the policy's own store connection */
-        if (o.harvest && unwrap && (rc = cms_policy_set_harvest(p, o.store)))
-            goto out;
     } else if (ntos || o.harvest) {
         what = ntos ? "--to needs --store" : "--harvest needs --store";
         rc = MG_EINVAL;
@@ -358,6 +354,11 @@ int cmd_cms_main(int argc, char **argv)
     free(in);
     if (unwrap)
         print_layers(&res);
+    /* harvesting is the caller's, as for a channel: the signers that verified, also when a
+     * later layer then failed */
+    int harvested = 0;
+    if (o.harvest && unwrap && (harvested = cert_store_harvest(store, &res)) < 0)
+        fprintf(stderr, "mixgate cms %s: harvest: %s\n", action, mg_strerror(harvested));
     if (rc) {
         fprintf(stderr, "mixgate cms %s: %s: %s\n", action, mg_errname(rc), res.reason);
         goto done;
@@ -372,13 +373,9 @@ int cmd_cms_main(int argc, char **argv)
             goto done;
         }
     }
-    if (o.harvest && unwrap) {
-        if (res.harvest_status)
-            fprintf(stderr, "mixgate cms %s: harvest: %s\n", action, mg_strerror(res.harvest_status));
-        else
-            fprintf(stderr, "mixgate cms %s: harvested %d new signer certificate(s)\n", action,
-                    res.harvested);
-    }
+    if (o.harvest && unwrap && harvested >= 0)
+        fprintf(stderr, "mixgate cms %s: harvested %d new signer certificate(s)\n", action,
+                harvested);
     if (res.header_mismatch)
         fprintf(stderr, "mixgate cms %s: warning: %s\n", action, res.reason);
     if (o.out)

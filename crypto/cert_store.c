@@ -109,9 +109,14 @@ static EVP_PKEY *key_from_blob(struct cert_store *s, const void *blob, int len)
     return k;
 }
 
-int cert_store_add(struct cert_store *s, X509 *cert, EVP_PKEY *key, int anchor, const char *orname,
-                   long long *id)
+/* cert_store_add, and with only_if_new the harvest's "store unless known": the check and the
+ * insert in one write transaction, so two connections harvesting the same certificate at once
+ * count it new once. *added (may be NULL) says whether a row was written. */
+static int add_cert(struct cert_store *s, X509 *cert, EVP_PKEY *key, int anchor,
+                    const char *orname, long long *id, int only_if_new, int *added)
 {
+    if (added)
+        *added = 0;
     unsigned char *der = NULL, *kb = NULL;
     int dlen = i2d_X509(cert, &der), klen = 0, rc = 0;
     if (dlen <= 0)
@@ -131,6 +136,21 @@ int cert_store_add(struct cert_store *s, X509 *cert, EVP_PKEY *key, int anchor, 
     rc = MG_EDB;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto out;
+    if (only_if_new) {
+        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM certs WHERE der = ?1", -1, &st, NULL) !=
+            SQLITE_OK)
+            goto rollback;
+        sqlite3_bind_blob(st, 1, der, dlen, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (r == SQLITE_ROW) {
+            rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : MG_EDB;
+            goto out;
+        }
+        if (r != SQLITE_DONE)
+            goto rollback;
+    }
     if (sqlite3_prepare_v2(s->db,
             "INSERT INTO certs(der, subject, orname, not_before, not_after, anchor, key, added)"
             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%s','now'))"
@@ -172,6 +192,8 @@ int cert_store_add(struct cert_store *s, X509 *cert, EVP_PKEY *key, int anchor, 
         goto rollback;
     if (id)
         *id = rid;
+    if (added)
+        *added = 1;
     rc = 0;
     goto out;
 rollback:
@@ -183,6 +205,12 @@ out:
         OPENSSL_cleanse(kb, (size_t)klen);
     free(kb);
     return rc;
+}
+
+int cert_store_add(struct cert_store *s, X509 *cert, EVP_PKEY *key, int anchor, const char *orname,
+                   long long *id)
+{
+    return add_cert(s, cert, key, anchor, orname, id, 0, NULL);
 }
 
 int cert_store_add_crl(struct cert_store *s, X509_CRL *crl)
@@ -351,14 +379,11 @@ int cert_store_fill_policy(struct cert_store *s, struct cms_policy *p)
 int cert_store_harvest(struct cert_store *s, const struct cms_result *res)
 {
     int n = 0;
-    for (int i = 0; i < res->nlayers; i++) {
-        const struct cms_layer *l = &res->layers[i];
-        if (l->kind != CMS_KIND_SIGNED || l->status != 0 || !l->signer_cert)
-            continue;
-        int rc = cert_store_add(s, l->signer_cert, NULL, 0, NULL, NULL);
-        if (rc)
+    for (int i = 0; i < sk_X509_num(res->signers); i++) {
+        int rc = cert_store_harvest_cert(s, sk_X509_value(res->signers, i));
+        if (rc < 0)
             return rc;
-        n++;
+        n += rc;
     }
     return n;
 }
@@ -371,6 +396,7 @@ int cert_store_harvest_cert(struct cert_store *s, X509 *cert)
         return MG_EPARSE;
     sqlite3_stmt *st;
     int rc = MG_EDB;
+    /* a known certificate costs one read and no write lock */
     if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM certs WHERE der = ?1", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_blob(st, 1, der, dlen, SQLITE_STATIC);
         int r = sqlite3_step(st);
@@ -379,9 +405,9 @@ int cert_store_harvest_cert(struct cert_store *s, X509 *cert)
     }
     OPENSSL_free(der);
     if (rc == 1) {
-        int arc = cert_store_add(s, cert, NULL, 0, NULL, NULL);
-        if (arc)
-            rc = arc;
+        int added = 0;
+        int arc = add_cert(s, cert, NULL, 0, NULL, NULL, 1, &added);
+        rc = arc ? arc : added;
     }
     return rc;
 }

@@ -50,12 +50,14 @@ int cert_store_find_encryption_cert(struct cert_store *s, const char *addr,
 /* Loads anchors, all certificates (as untrusted intermediates), CRLs and every private key we
  * hold into the policy (decryption tries all keys: key rotation). */
 int cert_store_fill_policy(struct cert_store *s, struct cms_policy *p);
-/* Automatic harvesting: store the signer certificate of every verified signed layer. Returns
- * the number stored (new or known). */
+/* Harvesting, the caller's job after cms_unwrap (a channel does it on its pool thread): store
+ * every certificate in res->signers (the signers that verified, with their path; also when a
+ * later layer failed). Returns the number new to the store, or MG_E*. */
 int cert_store_harvest(struct cert_store *s, const struct cms_result *res);
 /* Store one harvested certificate (no key, not an anchor) unless it is there already: a known
- * certificate costs one read, no write lock. Returns 1 (new), 0 (known) or MG_E*. This is what
- * the policy's harvest switch (cms_policy_set_harvest) calls during cms_unwrap. */
+ * certificate costs one read, no write lock; the check and the insert are one transaction, so
+ * connections harvesting at once count a certificate new once. Returns 1 (new), 0 (known) or
+ * MG_E*. */
 int cert_store_harvest_cert(struct cert_store *s, X509 *cert);
 
 /* One line per certificate: id, flags, validity, emails, O/R address, subject. */

@@ -3,7 +3,6 @@
 #define CMS_INTERNAL_H
 
 #include <stddef.h>
-#include <pthread.h>
 #include <openssl/cms.h>
 #include <openssl/x509.h>
 #include "cms_policy.h"
@@ -25,15 +24,6 @@ struct cms_key {
     EVP_PKEY *key; /* owned reference */
 };
 
-/* The harvest switch's store: one SQLite connection used by whichever thread holds lock.
- * A mutex rather than a connection per thread: SQLite admits one writer per database file at a
- * time anyway, a harvest is one short upsert made only after a verified signature, and libuv's
- * pool threads give us no hook to close per-thread connections. */
-struct cms_harvest {
-    pthread_mutex_t lock;
-    struct cert_store *store;        /* owned */
-};
-
 struct cms_policy {
     struct cms_signer signer[2];     /* CMS_LAYER_INNER, CMS_LAYER_OUTER */
     STACK_OF(X509) *recipients;      /* owned */
@@ -51,7 +41,6 @@ struct cms_policy {
     int rsa_oaep, ecdh_sha256, detached, header_protection, encrypt_to_self;
     ASN1_OBJECT *content_type;       /* owned, may be NULL (= id-data) */
     size_t max_size;
-    struct cms_harvest *harvest;     /* owned, NULL = harvesting off */
 };
 
 /* Validate cert for an S/MIME purpose (X509_PURPOSE_SMIME_SIGN / _ENCRYPT) against the policy's
@@ -61,9 +50,6 @@ struct cms_policy {
 int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509) *extra,
                           int purpose, char *why, size_t whylen);
 
-/* With the harvest switch on, store cert (a signer that verified) under the policy's lock.
- * Returns 1 when it was new to the store, 0 when known or harvesting is off, or MG_E*. */
-int cms_policy_harvest(const struct cms_policy *p, X509 *cert);
 
 /* DER helpers (cms_der.c). Wrap inner bytes (a SignedData, EnvelopedData, ...) in a ContentInfo
  * of the given type; strip a ContentInfo down to its [0] content. Caller frees *out. */

@@ -60,49 +60,107 @@ void cms_policy_free(struct cms_policy *p)
     free(p->keys);
     free(p->receipt_to);
     ASN1_OBJECT_free(p->content_type);
-    cms_policy_set_harvest(p, NULL);
     free(p);
 }
 
-static void harvest_free(struct cms_harvest *h)
+static int dup_blob(unsigned char **dst, size_t *dlen, const unsigned char *src, size_t len)
 {
-    if (!h)
-        return;
-    cert_store_close(h->store);
-    pthread_mutex_destroy(&h->lock);
-    free(h);
-}
-
-int cms_policy_set_harvest(struct cms_policy *p, const char *store_path)
-{
-    struct cms_harvest *h = NULL;
-    if (store_path) {
-        /* open the new store first: on failure the previous setting stays */
-        if (!(h = calloc(1, sizeof *h)))
-            return MG_ENOMEM;
-        if (pthread_mutex_init(&h->lock, NULL) != 0) {
-            free(h);
-            return MG_ENOMEM;
-        }
-        int rc = cert_store_open(&h->store, store_path, NULL);
-        if (rc) {
-            harvest_free(h);
-            return rc;
-        }
-    }
-    harvest_free(p->harvest);
-    p->harvest = h;
+    *dst = NULL;
+    *dlen = 0;
+    if (!src)
+        return 0;
+    if (!(*dst = malloc(len ? len : 1)))
+        return MG_ENOMEM;
+    memcpy(*dst, src, len);
+    *dlen = len;
     return 0;
 }
 
-int cms_policy_harvest(const struct cms_policy *p, X509 *cert)
+static int signer_copy(struct cms_signer *d, const struct cms_signer *s)
 {
-    if (!p->harvest || !cert)
-        return 0;
-    pthread_mutex_lock(&p->harvest->lock);
-    int rc = cert_store_harvest_cert(p->harvest->store, cert);
-    pthread_mutex_unlock(&p->harvest->lock);
+    memset(d, 0, sizeof *d);
+    if (s->cert && !X509_up_ref(s->cert))
+        return MG_ENOMEM;
+    d->cert = s->cert;
+    if (s->key && !EVP_PKEY_up_ref(s->key))
+        return MG_ENOMEM;
+    d->key = s->key;
+    if (s->chain && !(d->chain = X509_chain_up_ref(s->chain)))
+        return MG_ENOMEM;
+    int rc = dup_blob(&d->label, &d->label_len, s->label, s->label_len);
+    if (!rc)
+        rc = dup_blob(&d->equiv, &d->equiv_len, s->equiv, s->equiv_len);
+    if (!rc)
+        rc = dup_blob(&d->mlexp, &d->mlexp_len, s->mlexp, s->mlexp_len);
     return rc;
+}
+
+static int copy_certs(STACK_OF(X509) *dst, STACK_OF(X509) *src)
+{
+    for (int i = 0; i < sk_X509_num(src); i++)
+        if (!X509_add_cert(dst, sk_X509_value(src, i), X509_ADD_FLAG_UP_REF))
+            return MG_ENOMEM;
+    return 0;
+}
+
+int cms_policy_clone(const struct cms_policy *p, struct cms_policy **out)
+{
+    struct cms_policy *c = calloc(1, sizeof *c);
+    if (!c)
+        return MG_ENOMEM;
+    int rc = 0;
+    for (int i = 0; !rc && i < 2; i++)
+        rc = signer_copy(&c->signer[i], &p->signer[i]);
+    if (!rc && (!(c->recipients = sk_X509_new_null()) || !(c->untrusted = sk_X509_new_null()) ||
+                !(c->ocsp_good = sk_X509_new_null()) || !(c->ocsp_revoked = sk_X509_new_null()) ||
+                !(c->crls = sk_X509_CRL_new_null())))
+        rc = MG_ENOMEM;
+    if (!rc)
+        rc = copy_certs(c->recipients, p->recipients);
+    if (!rc)
+        rc = copy_certs(c->untrusted, p->untrusted);
+    if (!rc)
+        rc = copy_certs(c->ocsp_good, p->ocsp_good);
+    if (!rc)
+        rc = copy_certs(c->ocsp_revoked, p->ocsp_revoked);
+    for (int i = 0; !rc && i < sk_X509_CRL_num(p->crls); i++) {
+        X509_CRL *crl = sk_X509_CRL_value(p->crls, i);
+        if (!X509_CRL_up_ref(crl) || !sk_X509_CRL_push(c->crls, crl))
+            rc = MG_ENOMEM;
+    }
+    /* the anchors are read-only once built (X509_STORE locks itself): share them */
+    if (!rc && X509_STORE_up_ref(p->anchors))
+        c->anchors = p->anchors;
+    else if (!rc)
+        rc = MG_ENOMEM;
+    if (!rc && p->nkeys && !(c->keys = calloc(p->nkeys, sizeof *c->keys)))
+        rc = MG_ENOMEM;
+    for (size_t i = 0; !rc && i < p->nkeys; i++) {
+        X509_up_ref(p->keys[i].cert);
+        EVP_PKEY_up_ref(p->keys[i].key);
+        c->keys[i] = p->keys[i];
+        c->nkeys++;
+    }
+    if (!rc && p->receipt_to && !(c->receipt_to = strdup(p->receipt_to)))
+        rc = MG_ENOMEM;
+    if (!rc && p->content_type && !(c->content_type = OBJ_dup(p->content_type)))
+        rc = MG_ENOMEM;
+    c->revocation = p->revocation;
+    c->check_time = p->check_time;
+    c->cipher = p->cipher;
+    c->rsa_oaep = p->rsa_oaep;
+    c->ecdh_sha256 = p->ecdh_sha256;
+    c->detached = p->detached;
+    c->header_protection = p->header_protection;
+    c->encrypt_to_self = p->encrypt_to_self;
+    c->max_size = p->max_size;
+    if (rc) {
+        cms_policy_free(c);
+        ERR_clear_error();
+        return rc;
+    }
+    *out = c;
+    return 0;
 }
 
 int cms_policy_set_signer(struct cms_policy *p, enum cms_layer_which which, X509 *cert,
@@ -350,13 +408,16 @@ int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509)
     }
     char subj[256];
     X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof subj);
+    /* a current OCSP "revoked" refuses in every mode, and says so: checked first, so that a
+     * fail-closed policy does not report the missing CRL instead */
+    if (in_stack(p->ocsp_revoked, cert)) {
+        if (why)
+            snprintf(why, whylen, "certificate %s: revoked (OCSP)", subj);
+        rc = MG_EREVOKED;
+        goto out;
+    }
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;
-        if (in_stack(p->ocsp_revoked, cert)) {
-            if (why)
-                snprintf(why, whylen, "certificate %s: revoked (OCSP)", subj);
-            rc = MG_EREVOKED;
-        }
         goto out;
     }
     int e = X509_STORE_CTX_get_error(ctx);

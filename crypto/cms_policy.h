@@ -28,6 +28,10 @@ struct cms_policy;
 
 int cms_policy_create(struct cms_policy **out);
 void cms_policy_free(struct cms_policy *p);
+/* A new policy with everything p has (its own references: signers, recipients, keys, anchors,
+ * CRLs, OCSP answers, algorithms, labels). A channel builds its base
+ * policy once and clones it per message to add that message's recipients. */
+int cms_policy_clone(const struct cms_policy *p, struct cms_policy **out);
 
 /* Signer for a layer. The outer signer defaults to the inner one. The policy takes its own
  * references (the caller keeps its own). chain may be NULL: extra certificates to include. */
@@ -71,14 +75,5 @@ void cms_policy_set_encrypt_to_self(struct cms_policy *p, int on);
 int cms_policy_set_content_type(struct cms_policy *p, const char *oid);
 /* Largest input accepted (default 64 MiB). */
 void cms_policy_set_max_size(struct cms_policy *p, size_t max);
-
-/* Harvest switch. With a store path, cms_unwrap and cms_unwrap_detached store the certificate
- * of every signer whose signature verified and whose path validated (never of one that did
- * not) in the cert_store at store_path, so that later mail to that sender can be encrypted
- * (cert_store_find_encryption_cert finds it by address). NULL turns harvesting off. The policy
- * opens its own store connection (without a passphrase: harvesting never stores keys) and
- * serializes its use with a mutex, so concurrent unwraps on the libuv thread pool may harvest
- * while the policy stays shared read-only. Returns 0, MG_EDB (cannot open the store). */
-int cms_policy_set_harvest(struct cms_policy *p, const char *store_path);
 
 #endif

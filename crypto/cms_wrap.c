@@ -49,6 +49,7 @@ void cms_result_free(struct cms_result *r)
     free(r->data);
     for (int i = 0; i < r->nlayers && i < CMS_MAX_LAYERS; i++)
         layer_clear(&r->layers[i]);
+    sk_X509_pop_free(r->signers, X509_free);
     memset(r, 0, sizeof *r);
 }
 
@@ -216,6 +217,17 @@ static int check_recipient(const struct cms_policy *p, X509 *cert, struct cms_re
         return fail(res, MG_EDENIED, "recipient %s: certificate not for S/MIME encryption", subj);
     }
     return 0;
+}
+
+int cms_wrap_check_recipient(const struct cms_policy *p, X509 *cert, char *why, size_t whylen)
+{
+    struct cms_result res;
+    cms_result_init(&res);
+    int rc = p && cert ? check_recipient(p, cert, &res) : MG_EINVAL;
+    if (why && whylen)
+        snprintf(why, whylen, "%s", rc ? res.reason : "");
+    cms_result_free(&res);
+    return rc;
 }
 
 static int add_recipient(const struct cms_policy *p, CMS_ContentInfo *cms, X509 *cert)
@@ -783,19 +795,15 @@ static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const 
             goto out;
         }
     }
-    /* every signer of this layer verified: the harvest switch may keep their certificates */
-    for (int i = 0; p->harvest && i < sk_X509_num(signers); i++) {
-        int hrc = cms_policy_harvest(p, sk_X509_value(signers, i));
-        if (hrc > 0) {
-            res->harvested += hrc;
-        } else if (hrc < 0) {
-            char n[256], q[600];
-            res->harvest_status = hrc;
-            X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, i)), n, sizeof n);
-            mg_warn("event=cms_harvest_failed error=%s signer=%s", mg_errname(hrc),
-                    mg_log_quote(n, q, sizeof q));
+    /* every signer of this layer verified: returned for the caller to harvest */
+    for (int i = 0; i < sk_X509_num(signers); i++)
+        if (!X509_add_cert(res->signers, sk_X509_value(signers, i),
+                           X509_ADD_FLAG_UP_REF | X509_ADD_FLAG_NO_DUP)) {
+            rc = fail(res, MG_ENOMEM, "out of memory");
+            free(*out);
+            *out = NULL;
+            break;
         }
-    }
 out:
     l->status = rc;
     sk_X509_free(signers);
@@ -1209,6 +1217,8 @@ int cms_unwrap_detached(const struct cms_policy *p, const unsigned char *sig, si
                         const unsigned char *content, size_t clen, struct cms_result *res)
 {
     cms_result_init(res);
+    if (!(res->signers = sk_X509_new_null()))
+        return fail(res, MG_ENOMEM, "out of memory");
     if (!p || !sig || !content)
         return fail(res, MG_EINVAL, "bad arguments");
     if (siglen > p->max_size || clen > p->max_size || clen > INT_MAX)
@@ -1227,6 +1237,8 @@ int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
                struct cms_result *res)
 {
     cms_result_init(res);
+    if (!(res->signers = sk_X509_new_null()))
+        return fail(res, MG_ENOMEM, "out of memory");
     if (!p || !in)
         return fail(res, MG_EINVAL, "bad arguments");
     if (len > p->max_size || len > INT_MAX)

@@ -50,9 +50,10 @@ struct cms_result {
     int skipped_encrypt;        /* wrap: input already encrypted for these recipients */
     int header_mismatch;        /* unwrap: protected header differs from the outer header */
     char reason[256];           /* one line: why it failed, or notes on success */
-    int harvested;              /* unwrap, harvest switch on: signer certificates new to the store */
-    int harvest_status;         /* 0, or the MG_E* of a harvest store write that failed (logged;
-                                 * the unwrap itself does not fail for it) */
+    STACK_OF(X509) *signers;    /* unwrap: owned, never NULL after cms_unwrap*() (wrap: NULL):
+                                 * every signer whose signature verified and
+                                 * whose path validated, all layers, also when a later layer then
+                                 * failed: what the caller may harvest (cert_store_harvest) */
 };
 
 void cms_result_init(struct cms_result *r);
@@ -71,8 +72,8 @@ int cms_wrap(const struct cms_policy *p, unsigned ops, enum cms_format fmt,
  * layers met so far. Returns 0, MG_EVERIFY (bad signature or content), MG_ENOKEY (no key for
  * any recipient), MG_ECRYPTO (decryption failed), MG_EREVOKED/MG_EEXPIRED/MG_EUNTRUSTED
  * (signer certificate), MG_EPARSE (not CMS / S/MIME) ...
- * With the policy's harvest switch on (cms_policy_set_harvest), the certificate of every signer
- * that verified is stored in the harvest store, even when a later layer then fails. */
+ * Pure: res->signers returns the signers that verified (even when a later layer then fails);
+ * storing them (harvesting) is the caller's business, so this library does no I/O. */
 int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
                struct cms_result *res);
 
@@ -80,6 +81,12 @@ int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
  * content holds no further (it is returned as is in res->data). */
 int cms_unwrap_detached(const struct cms_policy *p, const unsigned char *sig, size_t siglen,
                         const unsigned char *content, size_t clen, struct cms_result *res);
+
+/* Whether cert may be an encryption recipient under p right now: chains to an anchor, in its
+ * validity period, not revoked (by the policy's revocation mode), S/MIME key usage. The same
+ * check cms_wrap makes, for callers that decide per recipient before wrapping. Returns 0,
+ * MG_EREVOKED, MG_EEXPIRED, MG_EUNTRUSTED or MG_EDENIED; why gets a one-line reason. */
+int cms_wrap_check_recipient(const struct cms_policy *p, X509 *cert, char *why, size_t whylen);
 
 /* Sniff: 1 if the bytes are DER CMS, 0 otherwise. */
 int cms_wrap_is_der(const unsigned char *in, size_t len);

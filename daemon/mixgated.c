@@ -3,6 +3,7 @@
  * foreground. SIGTERM/SIGINT: stop accepting, let deliveries in flight finish, stop cleanly.
  * SIGHUP: reload routes, peers, channels and queue settings without dropping sessions. */
 #include "channels.h"
+#include "cms_keyproc.h"
 #include "daemon.h"
 #include "mg_err.h"
 #include "mg_log.h"
@@ -194,6 +195,18 @@ int main(int argc, char **argv)
      * channels (at most queue.max_processing of those): four threads are too few for all. */
     setenv("UV_THREADPOOL_SIZE", "8", 0);
 
+    /* The key process (channels/cms/cms_keyproc.h) holds every private key the cms channels
+     * use: forked first, before any configuration, key or socket is opened in this process. */
+    int keyproc_fd = -1;
+    pid_t keyproc_pid = -1;
+    if (!check_only) {
+        char fdtext[16];
+        if (cms_keyproc_spawn(&keyproc_fd, &keyproc_pid) != 0)
+            mg_fatal("event=start_failed detail=\"cannot start the key process\"");
+        snprintf(fdtext, sizeof fdtext, "%d", keyproc_fd);
+        setenv(CMS_KEYPROC_ENV, fdtext, 1);
+    }
+
     struct daemon dd = { 0 };
     struct daemon *d = &dd;
     d->config_path = strdup(conf);
@@ -249,5 +262,6 @@ int main(int argc, char **argv)
         mg_warn("event=loop_not_empty detail=\"a handle was left open at exit\"");
     config_free(d->cfg);
     free(d->config_path);
+    cms_keyproc_stop(keyproc_fd, keyproc_pid);
     return 0;
 }

@@ -15,6 +15,10 @@ TEST_PKGS=(swaks postfix tshark gpgsm gnupg libbcpkix-java libbcprov-java
 # replay (clang and its libFuzzer runtime are build packages already).
 FUZZ_PKGS=(llvm-14 python3)
 
+# The cms channel's key process: keys in a PKCS#11 module through OpenSSL's pkcs11 engine
+# (libengine-pkcs11-openssl, also needed at run time for HSM keys); SoftHSM2 is the test HSM.
+TEST_PKGS+=(softhsm2 libengine-pkcs11-openssl)
+
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
 if [ "${1:-}" = "--fuzz" ]; then want+=("${FUZZ_PKGS[@]}"); fi

@@ -1,5 +1,6 @@
 /* channels: the registry of channel kinds (see channels.h). */
 #include "channels.h"
+#include "cms_channel.h"
 #include "file_transport.h"
 #include "mixer_channel.h"
 #include "rules_channel.h"
@@ -10,6 +11,7 @@ static const struct channel_kind *const all_kinds[] = {
     &smtp_channel_kind,
     &rules_channel_kind,
     &mixer_channel_kind,
+    &cms_channel_kind,
     NULL,
 };
 

@@ -169,7 +169,7 @@ static void test_harvest(void **state)
     cert_store_close(s);
 }
 
-/* An empty store file (no anchors: the policy holds them) for the harvest switch. */
+/* An empty store file (no anchors: the policy holds them) for harvesting. */
 static void harvest_db(char *out, size_t n, const char *name)
 {
     char f[900];
@@ -179,6 +179,21 @@ static void harvest_db(char *out, size_t n, const char *name)
     unlink(f);
     snprintf(f, sizeof f, "%s-shm", out);
     unlink(f);
+    struct cert_store *s = NULL;
+    assert_int_equal(cert_store_open(&s, out, NULL), 0);
+    cert_store_close(s);
+}
+
+/* What a channel does after an unwrap: the verified signers into the store (own connection).
+ * Returns the number new. */
+static int harvest_into(const char *dbpath, const struct cms_result *res)
+{
+    struct cert_store *s = NULL;
+    if (cert_store_open(&s, dbpath, NULL))
+        return MG_EDB;
+    int n = cert_store_harvest(s, res);
+    cert_store_close(s);
+    return n;
 }
 
 /* 1 when the store at dbpath finds an encryption certificate for addr equal to want. */
@@ -223,13 +238,13 @@ static void test_harvest_switch(void **state)
     (void)state;
     static const struct {
         const char *name;
-        int on;            /* harvest switch */
+        int on;            /* the caller harvests */
         enum tid inner;
         int outer;         /* outer signer (triple wrap, encrypted to carol) or -1 */
         int tamper;
         int reader_key;    /* the reader holds carol's key */
         int want_rc;
-        int want_new;      /* res.harvested on the first unwrap */
+        int want_new;      /* new certificates after the first unwrap */
         enum tid found[2]; /* certificates findable afterwards (T_N = none) */
         enum tid absent;   /* a certificate that must not be findable (T_N = none) */
     } cases[] = {
@@ -256,16 +271,10 @@ static void test_harvest_switch(void **state)
         struct cms_policy *r = test_policy(&pki, 0);
         if (cases[i].reader_key)
             assert_int_equal(cms_policy_add_key(r, pki.cert[T_CAROL], pki.key[T_CAROL]), 0);
-        if (cases[i].on) {
-            assert_int_equal(cms_policy_set_harvest(r, dbp), 0);
-        } else {
-            /* create the file for the lookups below, with the switch off */
-            assert_int_equal(cms_policy_set_harvest(r, dbp), 0);
-            assert_int_equal(cms_policy_set_harvest(r, NULL), 0);
-        }
         assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), cases[i].want_rc);
-        assert_int_equal(ur.harvested, cases[i].want_new);
-        assert_int_equal(ur.harvest_status, 0);
+        if (cases[i].on)
+            assert_int_equal(sk_X509_num(ur.signers), cases[i].want_new);
+        assert_int_equal(cases[i].on ? harvest_into(dbp, &ur) : 0, cases[i].want_new);
         for (int k = 0; k < 2; k++)
             if (cases[i].found[k] != T_N)
                 assert_true(store_has(dbp, addr[cases[i].found[k]], pki.cert[cases[i].found[k]], r));
@@ -274,7 +283,7 @@ static void test_harvest_switch(void **state)
         /* a second unwrap of the same message finds the certificates known: nothing new */
         cms_result_free(&ur);
         assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), cases[i].want_rc);
-        assert_int_equal(ur.harvested, 0);
+        assert_int_equal(cases[i].on ? harvest_into(dbp, &ur) : 0, 0);
         cms_result_free(&ur);
         cms_result_free(&wr);
         cms_policy_free(r);
@@ -296,9 +305,9 @@ static void test_harvest_untrusted_signer(void **state)
     struct cms_result wr, ur;
     assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)m, strlen(m),
                               &wr), 0);
-    assert_int_equal(cms_policy_set_harvest(r, dbp), 0);
     assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), MG_EUNTRUSTED);
-    assert_int_equal(ur.harvested, 0);
+    assert_int_equal(sk_X509_num(ur.signers), 0);
+    assert_int_equal(harvest_into(dbp, &ur), 0);
     struct cert_store *s = NULL;
     assert_int_equal(cert_store_open(&s, dbp, NULL), 0);
     X509 *x = NULL;
@@ -313,16 +322,16 @@ static void test_harvest_untrusted_signer(void **state)
 static void test_harvest_bad_store(void **state)
 {
     (void)state;
-    /* a store that cannot be opened is refused, and the previous setting stays */
+    /* a store that cannot be opened: the harvest fails, the unwrap's result stands and can be
+     * stored elsewhere */
     char dbp[900];
     harvest_db(dbp, sizeof dbp, "keep");
     struct cms_policy *r = test_policy(&pki, 0);
-    assert_int_equal(cms_policy_set_harvest(r, dbp), 0);
-    assert_int_equal(cms_policy_set_harvest(r, "/nonexistent-mixgate-dir/x.db"), MG_EDB);
     struct cms_result wr, ur;
     make_signed(T_CAROL, -1, 0, &wr);
     assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
-    assert_int_equal(ur.harvested, 1);
+    assert_int_equal(harvest_into("/nonexistent-mixgate-dir/x.db", &ur), MG_EDB);
+    assert_int_equal(harvest_into(dbp, &ur), 1);
     assert_true(store_has(dbp, "carol@example.org", pki.cert[T_CAROL], r));
     cms_result_free(&wr);
     cms_result_free(&ur);
@@ -334,6 +343,7 @@ static void test_harvest_bad_store(void **state)
 struct harvest_thread {
     const struct cms_policy *p;
     const struct cms_result *msgs; /* 2 messages, different signers */
+    const char *dbp;               /* each thread harvests through its own connection */
     int ok, harvested;
 };
 
@@ -344,9 +354,11 @@ static void *harvest_thread_main(void *arg)
     for (int i = 0; i < HARVEST_ROUNDS; i++) {
         const struct cms_result *m = &t->msgs[i % 2];
         struct cms_result ur;
-        if (cms_unwrap(t->p, m->data, m->len, &ur) != 0 || ur.harvest_status != 0)
+        int n = -1;
+        if (cms_unwrap(t->p, m->data, m->len, &ur) != 0 || (n = harvest_into(t->dbp, &ur)) < 0)
             t->ok = 0;
-        t->harvested += ur.harvested;
+        else
+            t->harvested += n;
         cms_result_free(&ur);
     }
     return NULL;
@@ -369,9 +381,9 @@ static void test_harvest_two_threads(void **state)
     make_signed(T_ALICE, -1, 0, &msgs[0]);
     make_signed(T_BOB, -1, 0, &msgs[1]);
     struct cms_policy *r = test_policy(&pki, 0);
-    assert_int_equal(cms_policy_set_harvest(r, dbp), 0);
-    /* both threads unwrap both messages at once: each certificate is new exactly once */
-    struct harvest_thread a[2] = { { r, msgs, 0, 0 }, { r, msgs, 0, 0 } };
+    /* both threads unwrap and harvest both messages at once: each certificate is new exactly
+     * once (the store's check-and-insert is one transaction) */
+    struct harvest_thread a[2] = { { r, msgs, dbp, 0, 0 }, { r, msgs, dbp, 0, 0 } };
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, harvest_thread_main, &a[i]), 0);

@@ -1,0 +1,100 @@
+/* cms_chan_int: the parsed configuration of a `cms` channel instance, shared by its loader
+ * (cms_chan_cfg.c) and its process() (cms_channel.c). Immutable once built: process() runs on
+ * several pool threads at once and only reads it. */
+#ifndef CMS_CHAN_INT_H
+#define CMS_CHAN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <openssl/x509.h>
+
+#include "cms_policy.h"
+#include "config.h"
+
+enum cmsch_op {
+    CMSCH_DECRYPT = 1u << 0,  /* open enveloped layers we hold a key for */
+    CMSCH_VERIFY = 1u << 1,   /* check signed layers */
+    CMSCH_STRIP = 1u << 2,    /* remove verified signature layers (else a signed-only message
+                                 passes as it came, with its status) */
+    CMSCH_SIGN = 1u << 3,     /* sign as the MTA */
+    CMSCH_ENCRYPT = 1u << 4,  /* encrypt to the recipient's (or the peer's) certificate */
+    CMSCH_TRIPLE = 1u << 5,   /* sign, encrypt, sign again (RFC 2634 1.1 / STANAG 4406) */
+};
+
+enum cmsch_keyless { CMSCH_KEYLESS_HOLD, CMSCH_KEYLESS_RETURN, CMSCH_KEYLESS_CLEAR };
+enum cmsch_nokey { CMSCH_NOKEY_PASS, CMSCH_NOKEY_HOLD };
+enum cmsch_badsig { CMSCH_BADSIG_TAG, CMSCH_BADSIG_HOLD, CMSCH_BADSIG_RETURN };
+enum cmsch_select {
+    CMSCH_SELECT_ALL,
+    CMSCH_SELECT_RECIPIENTS,       /* by recipient address (globs) */
+    CMSCH_SELECT_KEYWORD,          /* a keyword in the Subject, removed */
+    CMSCH_SELECT_HEADER,           /* a header field an earlier stage set (a rules decision), removed */
+    CMSCH_SELECT_CLASSIFICATION,   /* the message label's classification at least a minimum */
+};
+
+struct cmsch_conf {
+    unsigned ops;                    /* enum cmsch_op bits */
+    struct cms_policy *policy;       /* owned: signer, keys, anchors, CRLs, algorithms */
+    bool has_signer;
+    X509 *peer_cert;                 /* owned or NULL: every selected recipient gets this one */
+    STACK_OF(X509) *archive;         /* owned or NULL: also encrypted to these */
+    char *store;                     /* owned or NULL: certificate store (lookup, harvest) */
+    bool harvest;
+    enum cmsch_keyless keyless;
+    enum cmsch_nokey nokey;
+    enum cmsch_badsig badsig;
+    enum cmsch_select select;
+    char **select_rcpts;             /* owned: fnmatch globs (CMSCH_SELECT_RECIPIENTS) */
+    size_t n_select_rcpts;
+    char *keyword;                   /* owned (CMSCH_SELECT_KEYWORD) */
+    char *select_header;             /* owned (CMSCH_SELECT_HEADER) */
+    long classification_min;         /* CMSCH_SELECT_CLASSIFICATION */
+    bool status_header;
+    char *header_name;               /* owned */
+    bool status_footer;
+    bool detached;                   /* sign-only output as multipart/signed */
+    int revocation;                  /* enum cms_revocation */
+    uint32_t refresh_interval;       /* seconds between CRL/OCSP refreshes (store); 0 = never */
+    uint32_t refresh_timeout;        /* seconds per fetch */
+    char *ocsp_url;                  /* owned or NULL (= each certificate's AIA responder) */
+    struct cmsch_live *live;         /* owned */
+};
+
+/* Run-time state (cms_chan_live.c): the current policy and the revocation refresh schedule. */
+struct cmsch_pol;
+struct cmsch_live {
+    pthread_mutex_t lock;
+    struct cmsch_pol *cur;           /* owned (one reference) */
+    int64_t next_refresh;            /* unix seconds; 0 = at the first message */
+    bool refreshing;
+    bool failed;                     /* the last refresh failed */
+    char why[200];
+};
+
+int cmsch_live_create(struct cmsch_conf *c);
+void cmsch_live_free(struct cmsch_live *l);
+/* The policy to use for one group (a reference; give it back with put), and whether the last
+ * revocation refresh failed (why). */
+struct cmsch_pol *cmsch_live_get(const struct cmsch_conf *c, bool *revocation_failed, char *why,
+                                 size_t whylen);
+const struct cms_policy *cmsch_pol_policy(const struct cmsch_pol *p);
+/* Whether the peer certificate passed this policy's checks (anchors, revocation data, key use):
+ * a policy's data does not change, so only the validity period needs checking again. */
+bool cmsch_pol_peer_ok(const struct cmsch_pol *p);
+void cmsch_pol_set_peer_ok(struct cmsch_pol *p);
+void cmsch_live_put(const struct cmsch_conf *c, struct cmsch_pol *p);
+/* Runs the revocation refresh when it is due (pool thread; one at a time). */
+void cmsch_live_maybe_refresh(const struct cmsch_conf *c, int64_t now);
+
+/* The security-classification of an ESSSecurityLabel (DER, from outside: every length is
+ * checked), or -1 when it has none or is no such label. */
+long cmsch_label_classification(const unsigned char *d, size_t len);
+
+void cmsch_conf_free(struct cmsch_conf *c);
+int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
+                    struct config_errors *errs);
+void cmsch_conf_dump(const void *conf, FILE *f);
+
+#endif

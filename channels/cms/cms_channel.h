@@ -1,0 +1,11 @@
+/* cms_channel: the `cms` processing channel kind: S/MIME and STANAG 4406 triple wrap in the
+ * message path (decrypt, verify, strip, sign as the MTA, encrypt per recipient by policy), every
+ * decision an audit record. See docs/crypto.md ("The cms channel"). */
+#ifndef CMS_CHANNEL_H
+#define CMS_CHANNEL_H
+
+#include "channel.h"
+
+extern const struct channel_kind cms_channel_kind;
+
+#endif
