@@ -1,6 +1,8 @@
 /* channels: the registry of channel kinds (see channels.h). */
 #include "channels.h"
 #include "file_transport.h"
+#include "lsw.h"
+#include "lsw_shaper.h"
 #include "rules_channel.h"
 #include "smtp_channel.h"
 
@@ -8,8 +10,19 @@ static const struct channel_kind *const all_kinds[] = {
     &file_channel_kind,
     &smtp_channel_kind,
     &rules_channel_kind,
+    &shaper_channel_kind,
     NULL,
 };
+
+/* The top-level `labels` group is the labels module's (SPIFs, clearances): checked at load. */
+static int labels_checked(int rc, struct config **out, struct config_errors *errs)
+{
+    if (rc == 0 && (rc = lsw_config_check(*out, errs)) != 0) {
+        config_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
 
 const struct channel_kind *const *channels_registry(void)
 {
@@ -19,12 +32,12 @@ const struct channel_kind *const *channels_registry(void)
 int channels_config_load(const char *path, struct config **out, struct config_errors *errs)
 {
     struct config_load_opts o = { .kinds = all_kinds };
-    return config_load_ex(path, &o, out, errs);
+    return labels_checked(config_load_ex(path, &o, out, errs), out, errs);
 }
 
 int channels_config_load_text(const char *name, const char *text, size_t len, config_env_fn env,
                               void *env_ctx, struct config **out, struct config_errors *errs)
 {
     struct config_load_opts o = { .kinds = all_kinds, .env = env, .env_ctx = env_ctx };
-    return config_load_text_ex(name, text, len, &o, out, errs);
+    return labels_checked(config_load_text_ex(name, text, len, &o, out, errs), out, errs);
 }
