@@ -181,7 +181,7 @@ int lsw_sources_parse(const config_setting_t *g, const char *file, const char *w
     if (!r2) r2 = get_str(g, "xml_header", file, what, &s->xml_header, "X-Security-Label-XML", errs);
     if (!r2) r2 = get_str(g, "text_header", file, what, &s->text_header, "X-Security-Marking", errs);
     if (!r2) r2 = get_str(g, "header_regex", file, what, &s->header_re, NULL, errs);
-    if (!r2) r2 = get_str(g, "subject_regex", file, what, &s->subject_re, "^[[:space:]]*\\[([^]]*)\\]", errs);
+    if (!r2) r2 = get_str(g, "subject_regex", file, what, &s->subject_re, "^[[:space:]]*\\[(.*)\\]", errs);
     if (!r2) r2 = get_str(g, "flot_regex", file, what, &s->flot_re, NULL, errs);
     return rc ? rc : r2;
 }
@@ -509,7 +509,7 @@ int lsw_load(const struct config *cfg, struct lsw **out, struct config_errors *e
         r = load_submission(l, config_setting_get_elem(sub, (unsigned)i), file, errs);
         rc = rc ? rc : r;
         const struct lsw_extract *e = &l->ex[l->nex - 1];
-        if (!r && e->listener && !config_find_listener(cfg, e->listener)) {
+        if (r != MG_ENOMEM && e->listener && !config_find_listener(cfg, e->listener)) {
             config_errors_addf(errs, file, e->line, "labels: submission: no listener called '%s'", e->listener);
             rc = MG_ECONFIG;
         }

@@ -151,6 +151,8 @@ static int part_flot(const unsigned char *c, size_t s, size_t e, int depth, size
                 }
                 p = next;
             }
+            if (rc == MG_ENOTFOUND && in && p >= e) /* the last part was never closed */
+                rc = part_flot(c, start, e, depth + 1, off, n);
         }
     } else if ((!ct || !strncasecmp(ct, "text/plain", 10)) &&
                (!cte || (strcasecmp(cte, "base64") && strncasecmp(cte, "base64", 6)))) {

@@ -7,8 +7,10 @@
  *   { name = "shape"; type = "shaper"; spif = "out.xml"; spifs = [ ... ];
  *     input = "message";                 # or "content" (extract = [ ... ] as at submission)
  *     outputs = [ "sio-label", "flot" ]; # x-x411, xml, subject, history
- *     subject_template = "[${marking}] ${subject}"; flot_template = "${marking}";
- *     headers = ( { name = "X-Classification"; value = "${classification}"; } );
+ *     subject_template = "[\${marking}] \${subject}"; flot_template = "\${marking}";
+ *     headers = ( { name = "X-Classification"; value = "\${classification}"; } );
+ *     (templates: \${marking} \${classification} \${policy} \${x411} \${ess} \${xml} \${subject};
+ *     the backslash keeps the configuration's own \${NAME} expansion off them)
  *     remove_inbound = true;             # drop the inbound forms the outputs write
  *     on_no_equivalent = "fail"; lang = ""; } */
 #define _GNU_SOURCE
@@ -190,6 +192,8 @@ static char *expand(const char *tpl, const struct vars *v)
     for (const char *p = tpl; out && *p;) {
         const char *val = NULL;
         size_t skip = 1;
+        if (p[0] == '\\' && p[1] == '$' && p[2] == '{')
+            p++; /* "\${name}": written so in the file to escape the configuration's expansion */
         if (p[0] == '$' && p[1] == '{') {
             const char *e = strchr(p, '}');
             if (e) {
