@@ -245,7 +245,7 @@ int lsw_load_policies(const config_setting_t *g, const char *file, const char *w
 }
 
 static const char *const top_keys[] = { "spif", "spifs", "unlabelled", "recipient_clearance", "clearances",
-                                        "clearances_file", "channels", "peers", "submission", NULL };
+                                        "clearances_file", "channels", "peers", "submission", "ldap", NULL };
 static const char *const sub_keys[] = { "listener", "extract", "governing", "on_missing", "on_invalid",
                                         "on_inconsistent", "inconsistency_header", "default_label",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
@@ -432,6 +432,34 @@ static int load_submission(struct lsw *l, const config_setting_t *g, const char 
     return rc;
 }
 
+static int load_ldap(struct lsw *l, const config_setting_t *g, const char *file, struct config_errors *errs)
+{
+    static const char *const keys[] = { "uri", "base", "filter", "attribute", "bind_dn", "password", "timeout", NULL };
+    struct lsw_ldap *d = calloc(1, sizeof *d);
+    if (!d)
+        return MG_ENOMEM;
+    l->ldap = d;
+    int rc = check_keys(g, file, "labels.ldap", keys, errs);
+    int r = get_str(g, "uri", file, "labels.ldap", &d->uri, NULL, errs);
+    if (!r) r = get_str(g, "base", file, "labels.ldap", &d->base, "", errs);
+    if (!r) r = get_str(g, "filter", file, "labels.ldap", &d->filter, "(mail=%s)", errs);
+    if (!r) r = get_str(g, "attribute", file, "labels.ldap", &d->attribute, "clearance", errs);
+    if (!r) r = get_str(g, "bind_dn", file, "labels.ldap", &d->bind_dn, NULL, errs);
+    if (!r) r = get_str(g, "password", file, "labels.ldap", &d->password, NULL, errs);
+    int t = 5;
+    config_setting_lookup_int(g, "timeout", &t);
+    d->timeout = t > 0 && t <= 300 ? t : 5;
+#ifndef MG_LSW_HAVE_LDAP
+    config_errors_addf(errs, file, sline(g), "labels.ldap: this build has no LDAP client (libldap-dev)");
+    r = MG_ECONFIG;
+#endif
+    if (!r && (!d->uri || strncmp(d->uri, "ldap", 4))) {
+        config_errors_addf(errs, file, sline(g), "labels.ldap: 'uri' (ldap://host:port) is required");
+        r = MG_ECONFIG;
+    }
+    return rc ? rc : r;
+}
+
 int lsw_load(const struct config *cfg, struct lsw **out, struct config_errors *errs)
 {
     *out = NULL;
@@ -504,6 +532,11 @@ int lsw_load(const struct config *cfg, struct lsw **out, struct config_errors *e
             config_errors_addf(errs, file, sline(g), "labels: channels: no channel called '%s'", l->ch[i].name);
             rc = MG_ECONFIG;
         }
+    const config_setting_t *lg = config_setting_get_member(g, "ldap");
+    if (lg && r != MG_ENOMEM) {
+        r = load_ldap(l, lg, file, errs);
+        rc = rc ? rc : r;
+    }
     const config_setting_t *sub = config_setting_get_member(g, "submission");
     for (int i = 0; sub && i < config_setting_length(sub) && r != MG_ENOMEM; i++) {
         r = load_submission(l, config_setting_get_elem(sub, (unsigned)i), file, errs);
@@ -550,6 +583,15 @@ void lsw_free(struct lsw *l)
         lbl_label_free(&l->ex[i].default_label);
     }
     free(l->ex);
+    if (l->ldap) {
+        free(l->ldap->uri);
+        free(l->ldap->base);
+        free(l->ldap->filter);
+        free(l->ldap->attribute);
+        free(l->ldap->bind_dn);
+        free(l->ldap->password);
+        free(l->ldap);
+    }
     lbl_policy_set_free(l->set);
     free(l);
 }

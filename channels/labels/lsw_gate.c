@@ -91,6 +91,11 @@ static int against(const struct lsw *l, const struct lbl_label *label, const str
     return ok;
 }
 
+static enum lsw_verdict decide_rest(const struct lsw *l, const struct lbl_label *label, const char *rcpt,
+                                    const struct lbl_clearance *rc, const char *channel,
+                                    const struct config_peer *peer, const char *pname, char *why, size_t whyn,
+                                    char *pub, size_t pubn);
+
 enum lsw_verdict lsw_decide(const struct lsw *l, const struct lbl_label *label, const char *rcpt,
                             const char *channel, const struct config_peer *peer, char *why, size_t whyn,
                             char *pub, size_t pubn)
@@ -99,6 +104,32 @@ enum lsw_verdict lsw_decide(const struct lsw *l, const struct lbl_label *label, 
     const char *pname = lp ? lbl_policy_name(lp) : lbl_policy_name(l->gov);
     char r[600] = "";
     const struct lbl_clearance *rc = rcpt_clearance(l, rcpt);
+    struct lbl_clearance dir;
+    lbl_clearance_init(&dir);
+#ifdef MG_LSW_HAVE_LDAP
+    if (!rc && l->ldap) {
+        int d = lsw_ldap_clearance(l->ldap, l->set, rcpt, &dir, r, sizeof r);
+        if (d == MG_ETEMP) {
+            snprintf(why, whyn, "recipient clearance: %s", r);
+            snprintf(pub, pubn, "security policy %s: the recipient's clearance cannot be checked now", pname);
+            lbl_clearance_free(&dir);
+            return LSW_DEFER;
+        }
+        if (d == 0)
+            rc = &dir;
+    }
+#endif
+    enum lsw_verdict v = decide_rest(l, label, rcpt, rc, channel, peer, pname, why, whyn, pub, pubn);
+    lbl_clearance_free(&dir);
+    return v;
+}
+
+static enum lsw_verdict decide_rest(const struct lsw *l, const struct lbl_label *label, const char *rcpt,
+                                    const struct lbl_clearance *rc, const char *channel,
+                                    const struct config_peer *peer, const char *pname, char *why, size_t whyn,
+                                    char *pub, size_t pubn)
+{
+    char r[600] = "";
     if (!rc && l->rcpt_required) {
         snprintf(why, whyn, "recipient %s has no clearance", rcpt);
         snprintf(pub, pubn, "security policy %s: the recipient holds no clearance", pname);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "lsw.h"
+#include "lsw_ldap.h"
 
 /* Where a label may be found at submission (in the listener's list order). */
 enum lsw_src {
@@ -71,6 +72,7 @@ struct lsw {
     struct lsw_nclear *ch; size_t nch;
     struct lsw_nclear *peer; size_t npeer;
     struct lsw_extract *ex; size_t nex;
+    struct lsw_ldap *ldap;      /* NULL = no directory */
 };
 
 /* Reads a clearance: inline XML ("<...") or a file in any format the engine reads. */
