@@ -281,8 +281,13 @@ int lsw_msg_rebuild(const unsigned char *c, size_t len, const struct lsw_msg_edi
         puts_(&b, eol);
     if (e->flot && foff >= hl) {
         put(&b, c + hl, foff - hl);
-        puts_(&b, e->flot);
-        puts_(&b, eol);
+        for (const char *q = e->flot, *nl2; *q; q = nl2 + 1) { /* '\n' separates lines */
+            nl2 = strchr(q, '\n');
+            put(&b, q, nl2 ? (size_t)(nl2 - q) : strlen(q));
+            puts_(&b, eol);
+            if (!nl2)
+                break;
+        }
         put(&b, c + foff, len - foff);
     } else {
         put(&b, c + hl, len - hl);

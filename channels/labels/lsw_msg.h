@@ -26,7 +26,7 @@ int lsw_msg_flot(const unsigned char *c, size_t len, size_t *off, size_t *n);
 /* A rebuild: remove every field named in remove[] (NULL-terminated, may be NULL), replace the
  * Subject's value when subject != NULL (added when absent), append the complete field lines
  * in add (each "Name: value", without line end; NULL-terminated, may be NULL) at the end of
- * the header block, and insert the line `flot` (may be NULL) before the first line of text.
+ * the header block, and insert the line `flot` (may be NULL; '\n' separates several lines) before the first line of text.
  * Line ends follow the message (CRLF unless it uses bare LF). *out malloc'd. 0, MG_ENOMEM,
  * MG_ENOTFOUND (flot given but the message has no first line of text we may write to). */
 struct lsw_msg_edit {

@@ -28,7 +28,10 @@
 #include <string.h>
 #include <strings.h>
 
-enum { OUT_SIO = 1, OUT_XX411 = 2, OUT_XML = 4, OUT_FLOT = 8, OUT_SUBJECT = 16, OUT_HISTORY = 32 };
+enum { OUT_SIO = 1, OUT_XX411 = 2, OUT_XML = 4, OUT_FLOT = 8, OUT_SUBJECT = 16, OUT_HISTORY = 32,
+       OUT_HISTORY_TEXT = 64 };
+static const char *const onames[] = { "sio-label", "x-x411", "xml", "flot", "subject", "history", "history-text",
+                                      NULL };
 
 struct shaper_hdr {
     char *name, *value;
@@ -43,6 +46,7 @@ struct shaper {
     char *subject_tpl, *flot_tpl, *lang;
     struct shaper_hdr *hdrs; size_t nhdrs;
     bool remove_inbound;
+    unsigned keep;                  /* OUT_* forms whose inbound fields are kept anyway */
     bool hold_no_equiv;
 };
 
@@ -76,7 +80,7 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
                             struct config_errors *errs)
 {
     static const char *const keys[] = { "spif", "spifs", "input", "extract", "outputs", "subject_template",
-                                        "flot_template", "headers", "remove_inbound", "on_no_equivalent", "lang",
+                                        "flot_template", "headers", "remove_inbound", "keep_inbound", "on_no_equivalent", "lang",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
                                         "subject_regex", "flot_regex", NULL };
     int rc = config_channel_check_keys(cfg, ch, keys, errs) ? MG_ECONFIG : 0;
@@ -119,19 +123,24 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
         s->src.nsrc = 2;
     }
     const config_setting_t *o = config_setting_get_member(ch->settings, "outputs");
-    static const char *const onames[] = { "sio-label", "x-x411", "xml", "flot", "subject", "history", NULL };
-    for (int i = 0; o && i < config_setting_length(o); i++) {
-        const char *v = config_setting_get_string_elem(o, i);
-        int k = 0;
-        while (v && onames[k] && strcasecmp(v, onames[k]))
-            k++;
-        if (!v || !onames[k]) {
-            config_errors_addf(errs, cfg->path, config_setting_source_line(o),
-                               "%s: unknown output '%s' (sio-label, x-x411, xml, flot, subject, history)", what,
-                               v ? v : "?");
-            rc = MG_ECONFIG;
-        } else {
-            s->outputs |= 1u << k;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            o = config_setting_get_member(ch->settings, "keep_inbound");
+        for (int i = 0; o && i < config_setting_length(o); i++) {
+            const char *v = config_setting_get_string_elem(o, i);
+            int k = 0;
+            while (v && onames[k] && strcasecmp(v, onames[k]))
+                k++;
+            if (!v || !onames[k]) {
+                config_errors_addf(errs, cfg->path, config_setting_source_line(o),
+                                   "%s: unknown %s '%s' (sio-label, x-x411, xml, flot, subject, history, "
+                                   "history-text)", what, pass ? "form in keep_inbound" : "output", v ? v : "?");
+                rc = MG_ECONFIG;
+            } else if (pass) {
+                s->keep |= 1u << k;
+            } else {
+                s->outputs |= 1u << k;
+            }
         }
     }
     s->subject_tpl = dup_or(ch->settings, "subject_template", "[${marking}] ${subject}");
@@ -321,13 +330,13 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
     if (s->outputs & OUT_SIO) {
         if (lbl_sio_encode(&out, s->out, &sio, &err) == 0)
             adds[na++] = sio;
-        if (s->remove_inbound)
+        if (s->remove_inbound && !(s->keep & OUT_SIO))
             rm[nrm++] = "SIO-Label";
     }
     if (s->outputs & OUT_XX411) {
         if (x411 && asprintf(&xx, "%s: %s", s->src.xx411_header, x411) > 0)
             adds[na++] = xx;
-        if (s->remove_inbound)
+        if (s->remove_inbound && !(s->keep & OUT_XX411))
             rm[nrm++] = s->src.xx411_header;
     }
     if ((s->outputs & OUT_XML) && xml) {
@@ -339,7 +348,7 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
                     *p = ' ';
             adds[na++] = owned[no++] = line;
         }
-        if (s->remove_inbound)
+        if (s->remove_inbound && !(s->keep & OUT_XML))
             rm[nrm++] = s->src.xml_header;
     }
     if ((s->outputs & OUT_HISTORY) && translated) {
@@ -370,6 +379,19 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
         struct vars vf = v;
         vf.marking = mflot ? mflot : mark;
         flot = expand(s->flot_tpl, &vf);
+    }
+    if ((s->outputs & OUT_HISTORY_TEXT) && translated) {
+        /* the original label as leading text of the first text part (after a new first line) */
+        const struct lbl_policy *ip = lbl_policy_set_find(s->set, in.policy);
+        char *im = NULL, *line = NULL;
+        if (ip)
+            lbl_marking(ip, &in, s->lang, LBL_LOC_FLOT, &im, NULL);
+        if (asprintf(&line, "%s%s[original label, policy %s: %s]", flot ? flot : "", flot ? "\n" : "",
+                     ip ? lbl_policy_name(ip) : in.policy, im ? im : "(no marking)") > 0) {
+            free(flot);
+            flot = line;
+        }
+        free(im);
     }
     struct lsw_msg_edit e = { .remove = rm, .subject = subj_new, .add = adds, .flot = flot };
     unsigned char *nc = NULL;

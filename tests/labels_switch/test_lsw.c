@@ -71,7 +71,7 @@ static const char *const CONF =
     "    outputs = [ \"sio-label\", \"x-x411\", \"xml\", \"flot\", \"subject\", \"history\" ];\n"
     "    headers = ( { name = \"X-Class\"; value = \"\\${classification} / \\${marking}\"; } ); },\n"
     "  { name = \"to-tlpx\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\";\n"
-    "    outputs = [ \"sio-label\", \"history\" ]; },\n"
+    "    outputs = [ \"sio-label\", \"history\", \"history-text\" ]; keep_inbound = [ \"x-x411\" ]; },\n"
     "  { name = \"to-tlpx-content\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\"; input = \"content\";\n"
     "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; },\n"
     "  { name = \"to-nato\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\"; outputs = [ \"sio-label\" ]; },\n"
@@ -597,7 +597,8 @@ static void shaper_translates_with_history(void **state)
     lbl_label_init(&got);
     lbl_label_init(&prev);
     struct channel_result r;
-    assert_int_equal(shape(f, "to-tlpx", &uk, "Subject: s\r\n\r\nhello\r\n", &r), 0);
+    assert_int_equal(shape(f, "to-tlpx", &uk, "Subject: s\r\nX-X411: kept\r\nSIO-Label: dropped\r\n\r\nhello\r\n", &r),
+                     0);
     assert_int_equal(r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
     struct lbl_err err = { "" };
     assert_int_equal(lsw_label_decode(r.label, r.label_len, &got, &err), 0);
@@ -608,6 +609,16 @@ static void shaper_translates_with_history(void **state)
     assert_true(lbl_label_equal(&prev, &uk));
     free(v);
     assert_string_equal(r.audit[0].decision, "label-converted");
+    {   /* per form: the inbound X-X411 is kept, the inbound SIO-Label replaced; the original as text */
+        size_t cl = 0;
+        const unsigned char *cd = content_data(r.content, &cl);
+        assert_non_null(memmem(cd, cl, "X-X411: kept\r\n", 14));
+        assert_null(memmem(cd, cl, "SIO-Label: dropped", 18));
+        size_t off = 0, fl = 0;
+        assert_int_equal(lsw_msg_flot(cd, cl, &off, &fl), 0);
+        if (fl < 30 || memcmp(cd + off, "[original label, policy UK: ", 28))
+            fail_msg("first line [%.*s]", (int)fl, cd + off);
+    }
     /* the history is parsed on input: tunnelled back through a hop (the shaper with input = content) */
     size_t n = 0;
     const unsigned char *d = content_data(r.content, &n);
