@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "labels_fuzz_spif.h"
+#include "lsw_certclear.h"
 #include "lsw_int.h"
 #include "lsw_msg.h"
 #include "mg_err.h"
@@ -46,6 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         lsw_found_free(f, n);
     }
+#ifdef MG_LSW_FUZZ_CERTS
+    {   /* the same bytes as a certificate's subjectDirectoryAttributes */
+        const unsigned char *v = NULL;
+        size_t vl = 0;
+        if (lsw_sda_clearance(msg, mlen, &v, &vl) == 0 && (v < msg || v + vl > msg + mlen))
+            abort();
+    }
+#endif
     static const char *const rm[] = { "SIO-Label", "X-X411", NULL };
     static const char *const add[] = { "SIO-Label: marking=\"OPEN\"", NULL };
     struct lsw_msg_edit e = { .remove = rm, .subject = "[OPEN] x", .add = add, .flot = "OPEN" };

@@ -245,7 +245,7 @@ int lsw_load_policies(const config_setting_t *g, const char *file, const char *w
 }
 
 static const char *const top_keys[] = { "spif", "spifs", "unlabelled", "recipient_clearance", "clearances",
-                                        "clearances_file", "channels", "peers", "submission", "ldap", NULL };
+                                        "clearances_file", "channels", "peers", "submission", "ldap", "cert_store", NULL };
 static const char *const sub_keys[] = { "listener", "extract", "governing", "on_missing", "on_invalid",
                                         "on_inconsistent", "inconsistency_header", "default_label",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
@@ -532,6 +532,17 @@ int lsw_load(const struct config *cfg, struct lsw **out, struct config_errors *e
             config_errors_addf(errs, file, sline(g), "labels: channels: no channel called '%s'", l->ch[i].name);
             rc = MG_ECONFIG;
         }
+    if (r != MG_ENOMEM) {
+        r = get_str(g, "cert_store", file, "labels", &l->cert_store, NULL, errs);
+        rc = rc ? rc : r;
+#ifndef MG_LSW_HAVE_CERTS
+        if (l->cert_store) {
+            config_errors_addf(errs, file, sline(config_setting_get_member(g, "cert_store")),
+                               "labels: cert_store: this build has no crypto component");
+            rc = MG_ECONFIG;
+        }
+#endif
+    }
     const config_setting_t *lg = config_setting_get_member(g, "ldap");
     if (lg && r != MG_ENOMEM) {
         r = load_ldap(l, lg, file, errs);
@@ -583,6 +594,7 @@ void lsw_free(struct lsw *l)
         lbl_label_free(&l->ex[i].default_label);
     }
     free(l->ex);
+    free(l->cert_store);
     if (l->ldap) {
         free(l->ldap->uri);
         free(l->ldap->base);

@@ -11,6 +11,7 @@
 #include "lsw_int.h"
 #include "audit.h"
 #include "lbl_marking.h"
+#include "lsw_certclear.h"
 #include "mg_err.h"
 #include "mg_log.h"
 
@@ -106,6 +107,19 @@ enum lsw_verdict lsw_decide(const struct lsw *l, const struct lbl_label *label, 
     const struct lbl_clearance *rc = rcpt_clearance(l, rcpt);
     struct lbl_clearance dir;
     lbl_clearance_init(&dir);
+#ifdef MG_LSW_HAVE_CERTS
+    if (!rc && l->cert_store) {
+        int d = lsw_cert_clearance(l->cert_store, rcpt, &dir, r, sizeof r);
+        if (d == MG_ETEMP) {
+            snprintf(why, whyn, "recipient clearance: %s", r);
+            snprintf(pub, pubn, "security policy %s: the recipient's clearance cannot be checked now", pname);
+            lbl_clearance_free(&dir);
+            return LSW_DEFER;
+        }
+        if (d == 0)
+            rc = &dir;
+    }
+#endif
 #ifdef MG_LSW_HAVE_LDAP
     if (!rc && l->ldap) {
         int d = lsw_ldap_clearance(l->ldap, l->set, rcpt, &dir, r, sizeof r);

@@ -73,6 +73,7 @@ struct lsw {
     struct lsw_nclear *peer; size_t npeer;
     struct lsw_extract *ex; size_t nex;
     struct lsw_ldap *ldap;      /* NULL = no directory */
+    char *cert_store;           /* NULL = clearances are not taken from certificates */
 };
 
 /* Reads a clearance: inline XML ("<...") or a file in any format the engine reads. */

@@ -352,9 +352,69 @@ def t_recipient_without_clearance():
         sink.stop()
 
 
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def tlv(tag, content):
+    return bytes([tag]) + der_len(len(content)) + content
+
+
+def cert_with_clearance(wd, name, addr, clearance_ber, ca_key, ca_crt):
+    """A recipient certificate issued by the test CA whose subjectDirectoryAttributes carry the
+    X.841 clearance attribute (2.5.4.55)."""
+    sda = tlv(0x30, tlv(0x30, tlv(0x06, bytes([0x55, 0x04, 0x37])) + tlv(0x31, clearance_ber)))
+    key, csr, crt = wd.sub(name + ".key"), wd.sub(name + ".csr"), wd.sub(name + ".crt")
+    ext = write(wd.sub(name + ".ext"), "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n2.5.29.9=DER:%s\n" % (addr, sda.hex()))
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
+                    "/CN=" + addr], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
+                    "-out", crt, "-days", "2", "-extfile", ext], check=True, capture_output=True)
+    return crt
+
+
+def t_cert_store_clearances():
+    """Clearances carried by the recipients' certificates in the cert store."""
+    wd = Workdir("labels-certs")
+    sink = Sink(wd).start()
+    key, crt, ca = make_signer(wd)   # the CA doubles as the store's anchor
+    store = wd.sub("certs.db")
+    with open(os.path.join(VEC, "generated-ber/food-clearance-all-okay.ber"), "rb") as f:
+        okc = f.read()
+    with open(os.path.join(VEC, "generated-ber/food-clearance-lactose-intolerant.ber"), "rb") as f:
+        lactc = f.read()
+    for args in (["--anchor", ca], [cert_with_clearance(wd, "okc", "ok@certs.test", okc, wd.sub("ca.key"), ca)],
+                 [cert_with_clearance(wd, "lactc", "lact@certs.test", lactc, wd.sub("ca.key"), ca)]):
+        r = subprocess.run([MIXGATE, "cert", "import", "--store", store] + args, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    conf = custom_conf(wd, '    { listener = "smtp"; extract = [ "x-x411" ]; }',
+                       extra_labels='  cert_store = "%s";\n' % store)
+    d = labels_daemon(wd, sink, FOOD, clearances="", conf=conf).start()
+    try:
+        milk = label_cli("convert", "--spif", FOOD, "--to", "x-x411", MILK).encode() + b"\r\n"
+        code, text = smtp_try(d.port, "a@orig.test", ["ok@certs.test", "lact@certs.test", "none@certs.test"],
+                              msg("certs", milk))
+        qid = qid_of(text)
+        wait_for(lambda: queue_empty(d), 60, "the queue to drain")
+        got = [m["rcpt_tos"] for m, c in sink.messages() if b"X-Test-Id: certs\r\n" in c]
+        assert got == [["ok@certs.test"]], got
+        recs = {r["rcpt"]: r for r in audit(d, "--qid", qid) if r["decision"].startswith("access-")}
+        assert recs["ok@certs.test"]["decision"] == "access-granted", recs
+        assert "Lactose" in recs["lact@certs.test"]["reason"], recs
+        assert "no clearance" in recs["none@certs.test"]["reason"], recs
+    finally:
+        d.stop()
+        sink.stop()
+
+
 if __name__ == "__main__":
     run([("oracle_sweep", t_oracle_sweep),
          ("submission_reject_and_audit", t_submission_reject_and_audit),
          ("default_correct_inconsistent", t_default_correct_inconsistent),
          ("peer_and_channel_clearances", t_peer_and_channel_clearances),
-         ("recipient_without_clearance", t_recipient_without_clearance)])
+         ("recipient_without_clearance", t_recipient_without_clearance),
+         ("cert_store_clearances", t_cert_store_clearances)])

@@ -25,6 +25,7 @@
 #include "lbl_marking.h"
 #include "lbl_xml.h"
 #include "lsw.h"
+#include "lsw_certclear.h"
 #include "lsw_int.h"
 #include "lsw_msg.h"
 #include "mg_err.h"
@@ -666,6 +667,39 @@ static void shaper_no_equivalent(void **state)
     lbl_label_free(&uk);
 }
 
+/* subjectDirectoryAttributes: the clearance attribute's first value, hostile shapes refused */
+static void sda_clearance_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        unsigned char der[32];
+        size_t len;
+        int rc;
+        size_t voff, vlen;
+    } cases[] = {
+        { "one_attr", { 0x30, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x37, 0x31, 0x03, 0x30, 0x01, 0x00 }, 14, 0, 11, 3 },
+        { "other_then_clearance",
+          { 0x30, 0x15, 0x30, 0x07, 0x06, 0x03, 0x55, 0x04, 0x03, 0x31, 0x00, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x37,
+            0x31, 0x03, 0x04, 0x01, 0x07 }, 23, 0, 20, 3 },
+        { "no_clearance", { 0x30, 0x09, 0x30, 0x07, 0x06, 0x03, 0x55, 0x04, 0x03, 0x31, 0x00 }, 11, MG_ENOTFOUND, 0, 0 },
+        { "truncated", { 0x30, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04 }, 8, MG_EPARSE, 0, 0 },
+        { "length_past_end", { 0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x00 }, 7, MG_EPARSE, 0, 0 },
+        { "empty_set", { 0x30, 0x09, 0x30, 0x07, 0x06, 0x03, 0x55, 0x04, 0x37, 0x31, 0x00 }, 11, MG_EPARSE, 0, 0 },
+        { "not_a_sequence", { 0x31, 0x00 }, 2, MG_EPARSE, 0, 0 },
+        { "empty", { 0 }, 0, MG_EPARSE, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const unsigned char *v = NULL;
+        size_t vl = 0;
+        int rc = lsw_sda_clearance(cases[i].der, cases[i].len, &v, &vl);
+        if (rc != cases[i].rc)
+            fail_msg("%s: %d, want %d", cases[i].name, rc, cases[i].rc);
+        if (!rc && (v != cases[i].der + cases[i].voff || vl != cases[i].vlen))
+            fail_msg("%s: value at %td+%zu", cases[i].name, v - cases[i].der, vl);
+    }
+}
+
 static void no_vectors(void **state)
 {
     (void)state;
@@ -698,6 +732,7 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_every_output);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_translates_with_history);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_no_equivalent);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(sda_clearance_values);
     size_t fixed = n;
     for (size_t i = 0; i < ns; i++)
         t[n++] = (struct CMUnitTest){ .name = sub_cases[i].name, .test_func = run_sub,
