@@ -6,7 +6,9 @@
  *
  *   { name = "shape"; type = "shaper"; spif = "out.xml"; spifs = [ ... ];
  *     input = "message";                 # or "content" (extract = [ ... ] as at submission)
- *     outputs = [ "sio-label", "flot" ]; # x-x411, xml, subject, history
+ *     outputs = [ "sio-label", "flot" ]; # x-x411, xml, subject, history, history-text,
+ *                                        # x411-envelope (privacy mark as PrintableString)
+ *     keep_inbound = [ "x-x411" ];       # forms whose inbound fields stay
  *     subject_template = "[\${marking}] \${subject}"; flot_template = "\${marking}";
  *     headers = ( { name = "X-Classification"; value = "\${classification}"; } );
  *     (templates: \${marking} \${classification} \${policy} \${x411} \${ess} \${xml} \${subject};
@@ -29,9 +31,25 @@
 #include <strings.h>
 
 enum { OUT_SIO = 1, OUT_XX411 = 2, OUT_XML = 4, OUT_FLOT = 8, OUT_SUBJECT = 16, OUT_HISTORY = 32,
-       OUT_HISTORY_TEXT = 64 };
+       OUT_HISTORY_TEXT = 64, OUT_X411_ENVELOPE = 128 };
 static const char *const onames[] = { "sio-label", "x-x411", "xml", "flot", "subject", "history", "history-text",
-                                      NULL };
+                                      "x411-envelope", NULL };
+
+/* X.411 carries the privacy mark as a PrintableString (X.208): A-Z a-z 0-9 space ' ( ) + , - . / : = ?
+ * Other characters become '?' so that the label can go out in an X.400 envelope. Returns 1 when
+ * the mark changed. */
+static int printable_mark(struct lbl_label *l)
+{
+    int changed = 0;
+    for (char *p = l->privacy_mark; p && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr(" '()+,-./:=?", c))) {
+            *p = '?';
+            changed = 1;
+        }
+    }
+    return changed;
+}
 
 struct shaper_hdr {
     char *name, *value;
@@ -134,7 +152,7 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
             if (!v || !onames[k]) {
                 config_errors_addf(errs, cfg->path, config_setting_source_line(o),
                                    "%s: unknown %s '%s' (sio-label, x-x411, xml, flot, subject, history, "
-                                   "history-text)", what, pass ? "form in keep_inbound" : "output", v ? v : "?");
+                                   "history-text, x411-envelope)", what, pass ? "form in keep_inbound" : "output", v ? v : "?");
                 rc = MG_ECONFIG;
             } else if (pass) {
                 s->keep |= 1u << k;
@@ -310,6 +328,14 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
         if (rc)
             goto done;
     }
+    /* For an X.400 envelope (the content version's label, which the P1 channel sends as X.411):
+     * the privacy mark as PrintableString. */
+    if ((s->outputs & OUT_X411_ENVELOPE) && printable_mark(&out))
+        rc = channel_result_add_audit(r, -1, "label-privacy-mark-converted",
+                                      "privacy mark converted to PrintableString for the X.411 envelope", "", NULL, 0,
+                                      out.privacy_mark);
+    if (rc)
+        goto done;
     /* The values every output form is built from. */
     char *mark = NULL, *mflot = NULL, *msubj = NULL, *x411 = NULL, *ess = NULL, *xml = NULL, *subject = NULL;
     char *sio = NULL, *hist = NULL, *xx = NULL;

@@ -75,6 +75,7 @@ static const char *const CONF =
     "    outputs = [ \"sio-label\", \"history\", \"history-text\" ]; keep_inbound = [ \"x-x411\" ]; },\n"
     "  { name = \"to-tlpx-content\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\"; input = \"content\";\n"
     "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; },\n"
+    "  { name = \"to-x400\"; type = \"shaper\"; spif = \"${V}/repaired/food-policy.xml\"; outputs = [ \"x411-envelope\" ]; },\n"
     "  { name = \"to-nato\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\"; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"to-nato-hold\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
     "    outputs = [ \"sio-label\" ]; on_no_equivalent = \"hold\"; },\n"
@@ -639,6 +640,29 @@ static void shaper_translates_with_history(void **state)
     lbl_label_free(&prev);
 }
 
+static void shaper_x411_privacy_mark(void **state)
+{
+    struct fx *f = *state;
+    struct lbl_label l, got;
+    label_file(f, "test-data/food-label-milk-chocolate.xml", &l);
+    lbl_label_init(&got);
+    assert_int_equal(lbl_label_set_privacy(&l, "F\xc3\xbc" "r Z\xc3\xb6" "e; ok"), 0);
+    struct channel_result r;
+    assert_int_equal(shape(f, "to-x400", &l, "A: 1\r\n\r\nb\r\n", &r), 0);
+    struct lbl_err err = { "" };
+    assert_int_equal(lsw_label_decode(r.label, r.label_len, &got, &err), 0);
+    assert_string_equal(got.privacy_mark, "F??r Z??e? ok");
+    unsigned char *x = NULL;
+    size_t xl = 0;
+    assert_int_equal(lbl_x411_encode(&got, NULL, &x, &xl, &err), 0); /* now fits an X.411 envelope */
+    free(x);
+    assert_string_equal(r.audit[0].decision, "label-privacy-mark-converted");
+    channel_result_clear(&r, 1);
+    free(r.rcpts);
+    lbl_label_free(&l);
+    lbl_label_free(&got);
+}
+
 static void shaper_no_equivalent(void **state)
 {
     struct fx *f = *state;
@@ -733,6 +757,7 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_translates_with_history);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_no_equivalent);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sda_clearance_values);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_x411_privacy_mark);
     size_t fixed = n;
     for (size_t i = 0; i < ns; i++)
         t[n++] = (struct CMUnitTest){ .name = sub_cases[i].name, .test_func = run_sub,
