@@ -7,7 +7,9 @@
  *   { name = "shape"; type = "shaper"; spif = "out.xml"; spifs = [ ... ];
  *     input = "message";                 # or "content" (extract = [ ... ] as at submission)
  *     outputs = [ "sio-label", "flot" ]; # x-x411, xml, subject, history, history-text,
- *                                        # x411-envelope (privacy mark as PrintableString)
+ *                                        # x411-envelope (privacy mark as PrintableString),
+ *                                        # ess-signature (sign_cert, sign_key, sign_ca: the MTA
+ *                                        # signs, the label as the signature's ESS label)
  *     keep_inbound = [ "x-x411" ];       # forms whose inbound fields stay
  *     subject_template = "[\${marking}] \${subject}"; flot_template = "\${marking}";
  *     headers = ( { name = "X-Classification"; value = "\${classification}"; } );
@@ -23,6 +25,7 @@
 #include "lbl_xml.h"
 #include "lsw_msg.h"
 #include "lsw_shaper.h"
+#include "lsw_sign.h"
 #include "mg_err.h"
 
 #include <stdio.h>
@@ -31,9 +34,9 @@
 #include <strings.h>
 
 enum { OUT_SIO = 1, OUT_XX411 = 2, OUT_XML = 4, OUT_FLOT = 8, OUT_SUBJECT = 16, OUT_HISTORY = 32,
-       OUT_HISTORY_TEXT = 64, OUT_X411_ENVELOPE = 128 };
+       OUT_HISTORY_TEXT = 64, OUT_X411_ENVELOPE = 128, OUT_ESS_SIGNATURE = 256 };
 static const char *const onames[] = { "sio-label", "x-x411", "xml", "flot", "subject", "history", "history-text",
-                                      "x411-envelope", NULL };
+                                      "x411-envelope", "ess-signature", NULL };
 
 /* X.411 carries the privacy mark as a PrintableString (X.208): A-Z a-z 0-9 space ' ( ) + , - . / : = ?
  * Other characters become '?' so that the label can go out in an X.400 envelope. Returns 1 when
@@ -66,6 +69,7 @@ struct shaper {
     bool remove_inbound;
     unsigned keep;                  /* OUT_* forms whose inbound fields are kept anyway */
     bool hold_no_equiv;
+    struct lsw_signer *signer;      /* ess-signature: the MTA's certificate and key */
 };
 
 static void shaper_free(void *conf)
@@ -74,6 +78,9 @@ static void shaper_free(void *conf)
     if (!s)
         return;
     lbl_policy_set_free(s->set);
+#ifdef MG_LSW_HAVE_CERTS
+    lsw_signer_free(s->signer);
+#endif
     lsw_sources_free(&s->src);
     free(s->subject_tpl);
     free(s->flot_tpl);
@@ -99,6 +106,7 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
 {
     static const char *const keys[] = { "spif", "spifs", "input", "extract", "outputs", "subject_template",
                                         "flot_template", "headers", "remove_inbound", "keep_inbound", "on_no_equivalent", "lang",
+                                        "sign_cert", "sign_key", "sign_ca",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
                                         "subject_regex", "flot_regex", NULL };
     int rc = config_channel_check_keys(cfg, ch, keys, errs) ? MG_ECONFIG : 0;
@@ -152,7 +160,7 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
             if (!v || !onames[k]) {
                 config_errors_addf(errs, cfg->path, config_setting_source_line(o),
                                    "%s: unknown %s '%s' (sio-label, x-x411, xml, flot, subject, history, "
-                                   "history-text, x411-envelope)", what, pass ? "form in keep_inbound" : "output", v ? v : "?");
+                                   "history-text, x411-envelope, ess-signature)", what, pass ? "form in keep_inbound" : "output", v ? v : "?");
                 rc = MG_ECONFIG;
             } else if (pass) {
                 s->keep |= 1u << k;
@@ -196,6 +204,27 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
         x[s->nhdrs].name = strdup(n);
         x[s->nhdrs].value = strdup(v);
         s->nhdrs++;
+    }
+    if (s->outputs & OUT_ESS_SIGNATURE) {
+        const char *sc = NULL, *sk = NULL, *sa = NULL;
+        config_setting_lookup_string(ch->settings, "sign_cert", &sc);
+        config_setting_lookup_string(ch->settings, "sign_key", &sk);
+        config_setting_lookup_string(ch->settings, "sign_ca", &sa);
+#ifdef MG_LSW_HAVE_CERTS
+        char why[600] = "";
+        if (!sc || !sk) {
+            config_errors_addf(errs, cfg->path, ch->line, "%s: the ess-signature output needs 'sign_cert' and 'sign_key'",
+                               what);
+            rc = MG_ECONFIG;
+        } else if (lsw_signer_load(sc, sk, sa, &s->signer, why, sizeof why)) {
+            config_errors_addf(errs, cfg->path, ch->line, "%s: %s", what, why);
+            rc = MG_ECONFIG;
+        }
+#else
+        (void)sc; (void)sk; (void)sa;
+        config_errors_addf(errs, cfg->path, ch->line, "%s: ess-signature needs the crypto component", what);
+        rc = MG_ECONFIG;
+#endif
     }
     if (!s->subject_tpl || !s->flot_tpl || !s->lang)
         rc = MG_ENOMEM;
@@ -311,6 +340,8 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
                                           NULL, 0, NULL);
         goto done;
     }
+    if (!in.policy[0]) /* an X.411 label without policy: it is taken as the channel's policy */
+        snprintf(in.policy, sizeof in.policy, "%s", lbl_policy_oid(s->out));
     int translated = strcmp(in.policy, lbl_policy_oid(s->out)) != 0;
     if (translated) {
         if (lbl_translate(s->set, &in, lbl_policy_oid(s->out), &out, &err)) {
@@ -429,6 +460,26 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
         rc = channel_result_add_audit(r, -1, "label-flot-skipped", "no text part to write the marking to", "", NULL,
                                       0, NULL);
     }
+#ifdef MG_LSW_HAVE_CERTS
+    if (!er && !rc && (s->outputs & OUT_ESS_SIGNATURE)) {
+        unsigned char *ess_der = NULL, *sig = NULL;
+        size_t ess_len = 0, sl = 0;
+        char why[600] = "";
+        er = lbl_ess_encode(&out, s->out, &ess_der, &ess_len, &err);
+        if (!er)
+            er = lsw_sign(s->signer, nc, nl, ess_der, ess_len, &sig, &sl, why, sizeof why);
+        else
+            snprintf(why, sizeof why, "ESS label: %s", err.msg);
+        free(ess_der);
+        if (!er) {
+            free(nc);
+            nc = sig;
+            nl = sl;
+        } else {
+            snprintf(r->error, sizeof r->error, "shaper: %.400s", why);
+        }
+    }
+#endif
     if (!er && !rc) {
         r->content = content_new(content_type(t->content), 0, nc, nl);
         rc = r->content ? 0 : MG_ENOMEM;

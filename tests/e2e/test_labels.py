@@ -411,10 +411,43 @@ def t_cert_store_clearances():
         sink.stop()
 
 
+def t_shaper_ess_signature():
+    """The shaper's ess-signature output: the MTA signs, the label as the signature's ESS label."""
+    wd = Workdir("labels-sign")
+    sink = Sink(wd).start()
+    key, crt, ca = make_signer(wd)
+    conf = custom_conf(wd, '    { listener = "smtp"; extract = [ "x-x411" ]; }', chain='"mark", "smtp-out"')
+    text = open(conf).read().replace('outputs = [ "sio-label", "flot" ]; }',
+                                     'outputs = [ "sio-label", "ess-signature" ]; sign_cert = "%s"; sign_key = "%s";'
+                                     ' sign_ca = "%s"; }' % (crt, key, ca))
+    write(conf, text)
+    d = labels_daemon(wd, sink, FOOD, clearances=CLEARANCES, conf=conf).start()
+    try:
+        milk = label_cli("convert", "--spif", FOOD, "--to", "x-x411", MILK).encode() + b"\r\n"
+        code, text = smtp_try(d.port, "a@orig.test", ["ok@rcpt.test"], msg("signed", milk))
+        assert code == 250, (code, text)
+        wait_for(lambda: sink.count() == 1, 30, "the signed message")
+        meta, content = sink.messages()[0]
+        assert b"\r\nSIO-Label: " in content, content[:600]
+        f = write_bytes(wd.sub("out.eml"), content)
+        r = subprocess.run([MIXGATE, "cms", "verify", "--ca", ca, f], capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0 and "verify=ok" in out, out
+        hexlabel = re.search(r"label=([0-9a-f]+)", out).group(1)
+        lf = write_bytes(wd.sub("ess.der"), bytes.fromhex(hexlabel))
+        back = label_cli("convert", "--spif", FOOD, "--to", "xml", lf)
+        want = label_cli("convert", "--spif", FOOD, "--to", "xml", MILK)
+        assert sorted(back.split()) == sorted(want.split()), (back, want)
+    finally:
+        d.stop()
+        sink.stop()
+
+
 if __name__ == "__main__":
     run([("oracle_sweep", t_oracle_sweep),
          ("submission_reject_and_audit", t_submission_reject_and_audit),
          ("default_correct_inconsistent", t_default_correct_inconsistent),
          ("peer_and_channel_clearances", t_peer_and_channel_clearances),
          ("recipient_without_clearance", t_recipient_without_clearance),
-         ("cert_store_clearances", t_cert_store_clearances)])
+         ("cert_store_clearances", t_cert_store_clearances),
+         ("shaper_ess_signature", t_shaper_ess_signature)])
