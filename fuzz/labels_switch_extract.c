@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *label = data + 1, *msg = data + 1 + ll;
     size_t mlen = size - 1 - ll;
     struct lsw_sources s = { .src = { LSW_SRC_X411, LSW_SRC_ESS, LSW_SRC_XX411, LSW_SRC_SIO, LSW_SRC_XML,
-                                      LSW_SRC_HEADER, LSW_SRC_SUBJECT, LSW_SRC_FLOT },
+                                      LSW_SRC_HEADER, LSW_SRC_SUBJECT, LSW_SRC_FLOT, LSW_SRC_HISTORY },
                              .nsrc = LSW_NSRC, .xx411_header = xx, .xml_header = xmlh, .text_header = text,
                              .subject_re = subj_re };
     struct lsw_found *f = NULL;

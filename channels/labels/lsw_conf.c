@@ -84,7 +84,7 @@ int lsw_read_label(const struct lbl_policy_set *set, const char *v, struct lbl_l
 }
 
 static const char *const src_names[LSW_NSRC] = { "x411", "ess", "x-x411", "sio-label", "xml", "header",
-                                                  "subject", "flot" };
+                                                  "subject", "flot", "sio-label-history" };
 
 const char *lsw_src_name(enum lsw_src s) { return (unsigned)s < LSW_NSRC ? src_names[s] : "?"; }
 
@@ -170,7 +170,7 @@ int lsw_sources_parse(const config_setting_t *g, const char *file, const char *w
             if (!v || src_parse(v, &x)) {
                 config_errors_addf(errs, file, sline(l),
                                    "%s: unknown label place '%s' (x411, ess, x-x411, sio-label, xml, header, "
-                                   "subject, flot)", what, v ? v : "?");
+                                   "subject, flot, sio-label-history)", what, v ? v : "?");
                 rc = MG_ECONFIG;
             } else if (s->nsrc < LSW_NSRC) {
                 s->src[s->nsrc++] = x;

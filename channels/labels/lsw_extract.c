@@ -100,6 +100,7 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
         case LSW_SRC_XML: hname = s->xml_header; break;
         case LSW_SRC_HEADER: hname = s->text_header; break;
         case LSW_SRC_SUBJECT: hname = "Subject"; break;
+        case LSW_SRC_HISTORY: hname = "SIO-Label-History"; break;
         case LSW_SRC_FLOT: {
             size_t off, fl;
             if (lsw_msg_flot(c, len, &off, &fl) || !fl || fl > LSW_HDR_MAX)
@@ -131,6 +132,7 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             case LSW_SRC_XX411: d = lbl_xx411_decode(v, strlen(v), &l, &err); break;
             case LSW_SRC_SIO: d = lbl_sio_decode(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_XML: d = lbl_xml_parse_label(v, strlen(v), set, &l, &err); break;
+            case LSW_SRC_HISTORY: d = lbl_sio_history_decode(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_HEADER: d = marking_any(set, v, s->header_re, LBL_LOC_XHEADER, &l, &err); break;
             default: d = marking_any(set, v, s->subject_re, LBL_LOC_SUBJECT, &l, &err); break;
             }

@@ -19,8 +19,9 @@ enum lsw_src {
     LSW_SRC_HEADER,     /* a text header matched by a regular expression */
     LSW_SRC_SUBJECT,    /* the Subject matched by a regular expression */
     LSW_SRC_FLOT,       /* the first line of text matched by a regular expression */
+    LSW_SRC_HISTORY,    /* the previous label recorded in SIO-Label-History: (tunnelled) */
 };
-#define LSW_NSRC 8
+#define LSW_NSRC 9
 const char *lsw_src_name(enum lsw_src s);
 
 enum lsw_missing { LSW_MISSING_REJECT, LSW_MISSING_DEFAULT, LSW_MISSING_ACCEPT };

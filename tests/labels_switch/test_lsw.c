@@ -75,6 +75,8 @@ static const char *const CONF =
     "    outputs = [ \"sio-label\", \"history\", \"history-text\" ]; keep_inbound = [ \"x-x411\" ]; },\n"
     "  { name = \"to-tlpx-content\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\"; input = \"content\";\n"
     "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; },\n"
+    "  { name = \"from-history\"; type = \"shaper\"; spif = \"${V}/test-data/uk-demo.xml\"; input = \"content\";\n"
+    "    extract = [ \"sio-label-history\" ]; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"to-x400\"; type = \"shaper\"; spif = \"${V}/repaired/food-policy.xml\"; outputs = [ \"x411-envelope\" ]; },\n"
     "  { name = \"to-nato\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\"; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"to-nato-hold\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
@@ -632,6 +634,13 @@ static void shaper_translates_with_history(void **state)
     assert_int_equal(lbl_xx411_decode(v, strlen(v), &got, &err), 0);
     assert_string_equal(got.policy, TLPX_OID);
     free(v);
+    channel_result_clear(&r, 1);
+    free(r.rcpts);
+    /* a hop back into the UK policy restores the original from the history (tunnelled) */
+    assert_int_equal(shape(f, "from-history", NULL, text, &r), 0);
+    assert_int_equal(lsw_label_decode(r.label, r.label_len, &got, &err), 0);
+    assert_true(lbl_label_equal(&got, &uk));
+    assert_string_equal(r.audit[0].decision, "label-marked");
     free(text);
     channel_result_clear(&r, 1);
     free(r.rcpts);
