@@ -347,6 +347,12 @@ def t_recipient_without_clearance():
         assert recs["ok@rcpt.test"]["decision"] == "access-granted", recs
         assert recs["lact@rcpt.test"]["decision"] == "access-denied", recs
         assert "no clearance" in recs["nobody@rcpt.test"]["reason"], recs
+        # a cleared originator gets the report (it carries the message's label)
+        code, text = smtp_try(d.port, "ok@rcpt.test", ["lact@rcpt.test"], msg("dsn", milk))
+        wait_for(lambda: [c for m, c in sink.messages() if m["rcpt_tos"] == ["ok@rcpt.test"] and
+                          m["mail_from"] in ("", "<>")], 30, "the report to the cleared originator")
+        dsn = [c for m, c in sink.messages() if m["rcpt_tos"] == ["ok@rcpt.test"] and m["mail_from"] in ("", "<>")][0]
+        assert b"5.7.1" in dsn and b"the recipient is not cleared" in dsn, dsn
     finally:
         d.stop()
         sink.stop()
