@@ -522,6 +522,36 @@ int lsw_load(const struct config *cfg, struct lsw **out, struct config_errors *e
         r = load_named(l, config_setting_get_member(g, "peers"), "peer", &l->peer, &l->npeer, file, errs);
         rc = rc ? rc : r;
     }
+    /* x400 peers may carry their own `clearance` (config.c keeps it for us): loaded here, once */
+    for (size_t i = 0; r != MG_ENOMEM && i < cfg->n_peers; i++) {
+        const struct config_peer *p = &cfg->peers[i];
+        int listed = 0;
+        for (size_t k = 0; k < l->npeer && !listed; k++)
+            listed = !strcmp(l->peer[k].name, p->name);
+        if (!p->clearance || listed)
+            continue;
+        struct lsw_nclear *v = realloc(l->peer, (l->npeer + 1) * sizeof *v);
+        if (!v) {
+            r = MG_ENOMEM;
+            break;
+        }
+        l->peer = v;
+        struct lsw_nclear *e = &v[l->npeer];
+        lbl_clearance_init(&e->c);
+        struct lbl_err err = { "" };
+        if (lsw_read_clearance(l->set, p->clearance, &e->c, &err)) {
+            lbl_clearance_free(&e->c);
+            config_errors_addf(errs, file, p->line, "peer '%s': clearance: %s", p->name, err.msg);
+            rc = MG_ECONFIG;
+            continue;
+        }
+        if (!(e->name = strdup(p->name))) {
+            lbl_clearance_free(&e->c);
+            r = MG_ENOMEM;
+            break;
+        }
+        l->npeer++;
+    }
     for (size_t i = 0; i < l->npeer; i++)
         if (!config_find_peer(cfg, l->peer[i].name)) {
             config_errors_addf(errs, file, sline(g), "labels: peers: no peer called '%s'", l->peer[i].name);

@@ -160,26 +160,13 @@ static enum lsw_verdict decide_rest(const struct lsw *l, const struct lbl_label 
         snprintf(pub, pubn, "security policy %s: the delivery channel is not cleared for this message", pname);
         return LSW_DENY;
     }
+    /* the labels group's peers, and x400 peers' own `clearance` (both loaded with the config) */
     const struct lbl_clearance *pc = peer ? named(l->peer, l->npeer, peer->name) : NULL;
-    struct lbl_clearance px;
-    lbl_clearance_init(&px);
-    if (peer && !pc && peer->clearance) { /* an x400 peer's own `clearance` key */
-        struct lbl_err err = { "" };
-        if (lsw_read_clearance(l->set, peer->clearance, &px, &err)) {
-            snprintf(why, whyn, "peer %s clearance cannot be read: %s", peer->name, err.msg);
-            snprintf(pub, pubn, "security policy %s: the next hop's clearance cannot be checked", pname);
-            lbl_clearance_free(&px);
-            return LSW_DEFER;
-        }
-        pc = &px;
-    }
     if (pc && !against(l, label, pc, r, sizeof r)) {
         snprintf(why, whyn, "peer %s clearance: %s", peer->name, r);
         snprintf(pub, pubn, "security policy %s: the next hop is not cleared for this message", pname);
-        lbl_clearance_free(&px);
         return LSW_DENY;
     }
-    lbl_clearance_free(&px);
     snprintf(why, whyn, "allowed (%s%s%s)", rc ? "recipient" : "no recipient clearance needed",
              cc ? ", channel" : "", pc ? ", peer" : "");
     snprintf(pub, pubn, "allowed");
