@@ -47,7 +47,9 @@ static const char *const CONF =
     "listeners = ( { name = \"reject\"; listen = \"127.0.0.1:1\"; }, { name = \"default\"; listen = \"127.0.0.1:2\"; },\n"
     "  { name = \"correct\"; listen = \"127.0.0.1:3\"; }, { name = \"incons\"; listen = \"127.0.0.1:4\"; },\n"
     "  { name = \"all\"; listen = \"127.0.0.1:5\"; }, { name = \"none\"; listen = \"127.0.0.1:6\"; } );\n"
-    "peers = ( { name = \"p\"; type = \"smtp\"; host = \"127.0.0.1:9\"; } );\n"
+    "peers = ( { name = \"p\"; type = \"smtp\"; host = \"127.0.0.1:9\"; },\n"
+    "  { name = \"x4\"; type = \"x400\"; mta_name = \"M\"; presentation_address = \"a\";\n"
+    "    clearance = \"${V}/test-data/food-clearance-lactose-intolerant.xml\"; } );\n"
     "labels = {\n"
     "  spif = \"${V}/repaired/food-policy.xml\";\n"
     "  spifs = [ \"${V}/test-data/uk-demo.xml\", \"${V}/test-data/tlp-plus.xml\", \"${V}/test-data/tlp.xml\",\n"
@@ -185,18 +187,22 @@ static const struct {
     const char *label, *rcpt, *channel;
     enum lsw_verdict want;
     const char *why;
+    const char *peer;
 } decisions[] = {
-    { "test-data/food-label-milk-chocolate.xml", "ok@x.test", "out", LSW_ALLOW, "allowed" },
-    { "test-data/food-label-milk-chocolate.xml", "Ok@x.TEST", "out", LSW_DENY, "has no clearance" }, /* local part exact */
-    { "test-data/food-label-milk-chocolate.xml", "ok@X.test", "out", LSW_ALLOW, "allowed" },
-    { "test-data/food-label-milk-chocolate.xml", "any@LACT.test", "out", LSW_DENY, "Lactose" },
-    { "test-data/food-label-milk-chocolate.xml", "a@b.ok.test", "out", LSW_ALLOW, "allowed" },
-    { "test-data/food-label-milk-chocolate.xml", "a@ok.test", "out", LSW_DENY, "has no clearance" },
-    { "test-data/food-label-milk-chocolate.xml", "ok@x.test", "lact-chan", LSW_DENY, "channel lact-chan" },
-    { "test-data/food-label-bacon.xml", "ok@x.test", "out", LSW_DENY, "Meaty" },
+    /* an x400 peer's own clearance */
+    { "test-data/food-label-milk-chocolate.xml", "ok@x.test", "out", LSW_DENY, "peer x4 clearance: restrictive", "x4" },
+    { "test-data/food-label-milk-chocolate.xml", "ok@x.test", "out", LSW_ALLOW, "allowed (recipient)", "p" }, /* p: no clearance */
+    { "test-data/food-label-milk-chocolate.xml", "ok@x.test", "out", LSW_ALLOW, "allowed", NULL },
+    { "test-data/food-label-milk-chocolate.xml", "Ok@x.TEST", "out", LSW_DENY, "has no clearance", NULL }, /* local part exact */
+    { "test-data/food-label-milk-chocolate.xml", "ok@X.test", "out", LSW_ALLOW, "allowed", NULL },
+    { "test-data/food-label-milk-chocolate.xml", "any@LACT.test", "out", LSW_DENY, "Lactose", NULL },
+    { "test-data/food-label-milk-chocolate.xml", "a@b.ok.test", "out", LSW_ALLOW, "allowed", NULL },
+    { "test-data/food-label-milk-chocolate.xml", "a@ok.test", "out", LSW_DENY, "has no clearance", NULL },
+    { "test-data/food-label-milk-chocolate.xml", "ok@x.test", "lact-chan", LSW_DENY, "channel lact-chan", NULL },
+    { "test-data/food-label-bacon.xml", "ok@x.test", "out", LSW_DENY, "Meaty", NULL },
     /* the oracle's third decision: TLPX AMBER EU through the equivalent UK policy */
-    { "test-data/tlpx-amber-eu.xml", "uk@x.test", "out", LSW_ALLOW, "allowed" },
-    { "test-data/tlpx-amber-eu.xml", "ok@x.test", "out", LSW_DENY, "no equivalent" },
+    { "test-data/tlpx-amber-eu.xml", "uk@x.test", "out", LSW_ALLOW, "allowed", NULL },
+    { "test-data/tlpx-amber-eu.xml", "ok@x.test", "out", LSW_DENY, "no equivalent", NULL },
 };
 
 static void decide_table(void **state)
@@ -206,7 +212,8 @@ static void decide_table(void **state)
         struct lbl_label l;
         label_file(f, decisions[i].label, &l);
         char why[1200], pub[300];
-        enum lsw_verdict v = lsw_decide(f->l, &l, decisions[i].rcpt, decisions[i].channel, NULL, why, sizeof why,
+        const struct config_peer *peer = decisions[i].peer ? config_find_peer(f->cfg, decisions[i].peer) : NULL;
+        enum lsw_verdict v = lsw_decide(f->l, &l, decisions[i].rcpt, decisions[i].channel, peer, why, sizeof why,
                                         pub, sizeof pub);
         if (v != decisions[i].want || !strstr(why, decisions[i].why))
             fail_msg("[%zu] %s -> %s: verdict %d (%s), want %d (%s)", i, decisions[i].label, decisions[i].rcpt, v,
