@@ -69,6 +69,7 @@ struct shaper {
     bool remove_inbound;
     unsigned keep;                  /* OUT_* forms whose inbound fields are kept anyway */
     bool hold_no_equiv;
+    bool xml_nato;                  /* xml output: ADatP-4774 (else Surevine XML) */
     struct lsw_signer *signer;      /* ess-signature: the MTA's certificate and key */
 };
 
@@ -106,7 +107,7 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
 {
     static const char *const keys[] = { "spif", "spifs", "input", "extract", "outputs", "subject_template",
                                         "flot_template", "headers", "remove_inbound", "keep_inbound", "on_no_equivalent", "lang",
-                                        "sign_cert", "sign_key", "sign_ca",
+                                        "sign_cert", "sign_key", "sign_ca", "xml_format",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
                                         "subject_regex", "flot_regex", NULL };
     int rc = config_channel_check_keys(cfg, ch, keys, errs) ? MG_ECONFIG : 0;
@@ -181,6 +182,15 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
         s->hold_no_equiv = true;
     else if (strcasecmp(ne, "fail")) {
         config_errors_addf(errs, cfg->path, ch->line, "%s: 'on_no_equivalent' must be \"fail\" or \"hold\"", what);
+        rc = MG_ECONFIG;
+    }
+    const char *xf = "spiffy";
+    config_setting_lookup_string(ch->settings, "xml_format", &xf);
+    if (!strcasecmp(xf, "nato"))
+        s->xml_nato = true;
+    else if (strcasecmp(xf, "spiffy")) {
+        config_errors_addf(errs, cfg->path, ch->line, "%s: 'xml_format' must be \"spiffy\" or \"nato\" (ADatP-4774)",
+                           what);
         rc = MG_ECONFIG;
     }
     const config_setting_t *h = config_setting_get_member(ch->settings, "headers");
@@ -375,7 +385,10 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
     lbl_marking(s->out, &out, s->lang, LBL_LOC_SUBJECT, &msubj, NULL);
     b64_of(lbl_x411_encode, &out, s->out, &x411);
     b64_of(lbl_ess_encode, &out, s->out, &ess);
-    lbl_xml_write_label(&out, &xml);
+    if (s->xml_nato)
+        lbl_nato_write_label(s->out, &out, &xml, NULL);
+    else
+        lbl_xml_write_label(&out, &xml);
     lsw_msg_header(c, clen, "Subject", 0, &subject);
     const char *cls = out.has_class ? lbl_policy_class_name(s->out, out.class_lacv) : NULL;
     struct vars v = { mark, cls, lbl_policy_name(s->out), x411, ess, xml, subject ? subject : "" };

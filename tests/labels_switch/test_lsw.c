@@ -79,6 +79,8 @@ static const char *const CONF =
     "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; },\n"
     "  { name = \"from-history\"; type = \"shaper\"; spif = \"${V}/test-data/uk-demo.xml\"; input = \"content\";\n"
     "    extract = [ \"sio-label-history\" ]; outputs = [ \"sio-label\" ]; },\n"
+    "  { name = \"nato-xml\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
+    "    outputs = [ \"xml\" ]; xml_format = \"nato\"; },\n"
     "  { name = \"to-x400\"; type = \"shaper\"; spif = \"${V}/repaired/food-policy.xml\"; outputs = [ \"x411-envelope\" ]; },\n"
     "  { name = \"to-nato\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\"; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"to-nato-hold\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
@@ -679,6 +681,26 @@ static void shaper_x411_privacy_mark(void **state)
     lbl_label_free(&got);
 }
 
+static void shaper_nato_xml(void **state)
+{
+    struct fx *f = *state;
+    struct lbl_label l, got;
+    label_file(f, "test-data/nato-4774-17-4.xml", &l);
+    lbl_label_init(&got);
+    struct channel_result r;
+    assert_int_equal(shape(f, "nato-xml", &l, "A: 1\r\n\r\nb\r\n", &r), 0);
+    char *v = out_header(&r, "X-Security-Label-XML");
+    assert_non_null(strstr(v, "stanag:4774"));
+    struct lbl_err err = { "" };
+    assert_int_equal(lbl_xml_parse_label(v, strlen(v), lsw_policies(f->l), &got, &err), 0);
+    assert_true(lbl_label_equal(&got, &l));
+    free(v);
+    channel_result_clear(&r, 1);
+    free(r.rcpts);
+    lbl_label_free(&l);
+    lbl_label_free(&got);
+}
+
 static void shaper_no_equivalent(void **state)
 {
     struct fx *f = *state;
@@ -774,6 +796,7 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_no_equivalent);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sda_clearance_values);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_x411_privacy_mark);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_nato_xml);
     size_t fixed = n;
     for (size_t i = 0; i < ns; i++)
         t[n++] = (struct CMUnitTest){ .name = sub_cases[i].name, .test_func = run_sub,
