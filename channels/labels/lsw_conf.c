@@ -247,7 +247,7 @@ int lsw_load_policies(const config_setting_t *g, const char *file, const char *w
 static const char *const top_keys[] = { "spif", "spifs", "unlabelled", "recipient_clearance", "clearances",
                                         "clearances_file", "channels", "peers", "submission", "ldap", "cert_store", NULL };
 static const char *const sub_keys[] = { "listener", "extract", "governing", "on_missing", "on_invalid",
-                                        "on_inconsistent", "inconsistency_header", "default_label",
+                                        "on_inconsistent", "inconsistency_header", "default_label", "class_defaults",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
                                         "subject_regex", "flot_regex", NULL };
 
@@ -423,6 +423,30 @@ static int load_submission(struct lsw *l, const config_setting_t *g, const char 
             rc = MG_ECONFIG;
         } else {
             e->has_default = true;
+        }
+    }
+    const config_setting_t *cd = config_setting_get_member(g, "class_defaults");
+    for (int i = 0; cd && i < config_setting_length(cd); i++) {
+        const char *dv = config_setting_get_string_elem(cd, i);
+        struct lbl_label *cv = realloc(e->class_defaults, (e->nclass_defaults + 1) * sizeof *cv);
+        if (!cv)
+            return MG_ENOMEM;
+        e->class_defaults = cv;
+        struct lbl_label *cl = &cv[e->nclass_defaults];
+        lbl_label_init(cl);
+        struct lbl_err err = { "" };
+        struct lbl_reasons why = { 0 };
+        if (!dv || lsw_read_label(l->set, dv, cl, &err)) {
+            config_errors_addf(errs, file, sline(cd), "%s: class_defaults: %s", what, dv ? err.msg : "must be strings");
+            lbl_label_free(cl);
+            rc = MG_ECONFIG;
+            continue;
+        }
+        e->nclass_defaults++;
+        if (!lbl_validate(l->gov, cl, &why)) {
+            config_errors_addf(errs, file, sline(cd), "%s: class_defaults: %s is not valid under the governing SPIF",
+                               what, dv);
+            rc = MG_ECONFIG;
         }
     }
     if ((e->on_missing == LSW_MISSING_DEFAULT || e->on_invalid == LSW_INVALID_DEFAULT) && !dl) {
@@ -622,6 +646,9 @@ void lsw_free(struct lsw *l)
         free(l->ex[i].incons_header);
         lsw_sources_free(&l->ex[i].s);
         lbl_label_free(&l->ex[i].default_label);
+        for (size_t k = 0; k < l->ex[i].nclass_defaults; k++)
+            lbl_label_free(&l->ex[i].class_defaults[k]);
+        free(l->ex[i].class_defaults);
     }
     free(l->ex);
     free(l->cert_store);

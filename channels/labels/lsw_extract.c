@@ -290,10 +290,18 @@ static int decide(const struct lsw *l, const struct lsw_extract *ex, const char 
         if (!rc)
             rc = lbl_correct(l->gov, &final, LBL_FIX_DROP_UNKNOWN | LBL_FIX_DROP_OBSOLETE, &dropped);
         struct lbl_reasons w2;
+        const struct lbl_label *cdef = NULL; /* the default label of its classification */
+        for (size_t k = 0; k < ex->nclass_defaults && !cdef; k++)
+            if (gl->has_class && ex->class_defaults[k].has_class && ex->class_defaults[k].class_lacv == gl->class_lacv)
+                cdef = &ex->class_defaults[k];
         if (!rc && valid(l, &final, &w2)) {
             char t[300];
             snprintf(t, sizeof t, "invalid label corrected (%u categories dropped): %s", dropped, why.r[0]);
             rec(a, l, qid, lis, "label-corrected", &final, "%s", t);
+        } else if (!rc && cdef) {
+            rc = lbl_label_copy(&final, cdef);
+            rec(a, l, qid, lis, "label-defaulted", &final,
+                "invalid label not correctable: the default label of its classification (%s)", w2.n ? w2.r[0] : "");
         } else if (!rc && ex->has_default) {
             rc = lbl_label_copy(&final, &ex->default_label);
             rec(a, l, qid, lis, "label-defaulted", &final, "invalid label not correctable: the default label (%s)",
@@ -304,7 +312,8 @@ static int decide(const struct lsw *l, const struct lsw_extract *ex, const char 
         }
         if (rc)
             goto done;
-    } else if (ex->on_invalid == LSW_INVALID_DEFAULT || (ex->on_invalid == LSW_INVALID_CORRECT && ex->has_default)) {
+    } else if (ex->on_invalid == LSW_INVALID_DEFAULT ||
+               (ex->on_invalid == LSW_INVALID_CORRECT && ex->has_default && strcmp(gl->policy, lbl_policy_oid(l->gov)))) {
         rc = lbl_label_copy(&final, &ex->default_label);
         rec(a, l, qid, lis, "label-defaulted", &final, "invalid label replaced by the default label: %s",
             why.n ? why.r[0] : "");

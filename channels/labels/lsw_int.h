@@ -49,6 +49,8 @@ struct lsw_extract {
     char *incons_header;        /* default "X-Security-Label-Inconsistent" */
     bool has_default;
     struct lbl_label default_label;
+    struct lbl_label *class_defaults; /* owned: correction's fallback per classification */
+    size_t nclass_defaults;
 };
 
 enum lsw_match { LSW_M_ADDR, LSW_M_DOMAIN, LSW_M_PATTERN };

@@ -63,7 +63,9 @@ static const char *const CONF =
     "    { listener = \"reject\"; extract = [ \"x-x411\", \"sio-label\" ]; },\n"
     "    { listener = \"default\"; extract = [ \"x-x411\" ]; on_missing = \"default\"; on_invalid = \"default\";\n"
     "      default_label = \"${V}/test-data/food-label-milk-chocolate.xml\"; },\n"
-    "    { listener = \"correct\"; extract = [ \"x-x411\" ]; on_invalid = \"correct\"; },\n"
+    "    { listener = \"correct\"; extract = [ \"x-x411\" ]; on_invalid = \"correct\";\n"
+    "      class_defaults = [ \"<label xmlns='http://surevine.com/xmlns/spiffy'><policy id='1.2.826.0.1.6726289.0.0'/>"
+    "<classification lacv='51'/></label>\" ]; },\n"
     "    { listener = \"incons\"; extract = [ \"sio-label\", \"x-x411\" ]; on_inconsistent = \"reject\"; },\n"
     "    { listener = \"all\"; extract = [ \"x411\", \"ess\", \"x-x411\", \"sio-label\", \"xml\", \"header\",\n"
     "      \"subject\", \"flot\" ]; governing = \"flot\"; on_inconsistent = \"header\"; }\n"
@@ -405,6 +407,10 @@ static const struct sub_case sub_cases[] = {
     { "sub_consistent", "incons", "test-data/food-label-bacon.xml", "test-data/food-label-bacon.xml", 0,
       "test-data/food-label-bacon.xml", NULL },
     { "sub_no_extraction", "none", NULL, NULL, 0, NULL, NULL },
+    /* not correctable (a category its classification excludes): the default of its classification */
+    { "sub_correct_class_default", "correct", NULL, "test-data/food-label-cheap-milk-chocolate.xml", 0, "@c51", NULL },
+    /* not correctable, no default for its classification: refused */
+    { "sub_correct_refused", "correct", NULL, "test-data/food-label-meaty-milk-chocolate.xml", MG_EDENIED, NULL, NULL },
 };
 
 static void run_sub(void **state)
@@ -440,7 +446,14 @@ static void run_sub(void **state)
     }
     if (c->want_label) {
         struct lbl_label want, got;
-        label_file(f, c->want_label, &want);
+        if (!strcmp(c->want_label, "@c51")) {
+            lbl_label_init(&want);
+            snprintf(want.policy, sizeof want.policy, "%s", FOOD_OID);
+            want.has_class = 1;
+            want.class_lacv = 51;
+        } else {
+            label_file(f, c->want_label, &want);
+        }
         lbl_label_init(&got);
         struct lbl_err err = { "" };
         assert_int_equal(lsw_label_decode(m->label, m->label_len, &got, &err), 0);
