@@ -11,8 +11,10 @@
 #include "control.h"
 #include "qmgr.h"
 #include "queue_store.h"
+#include "submit.h"
 
 struct smtp_server;
+struct lsw_gate;
 struct tls_io_ctx;
 
 struct listener_rt {
@@ -30,6 +32,8 @@ struct daemon {
     struct queue_store *store;
     struct audit *audit;           /* <var_dir>/audit.db: every security decision */
     struct qmgr *qmgr;
+    struct lsw_gate *labels;       /* label access control and extraction (channels/labels) */
+    struct submit_label_hook label_hook; /* extract NULL = none */
     struct control_server *control;
     struct listener_rt *listeners; /* owned array */
     size_t nlisteners;

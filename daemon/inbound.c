@@ -22,7 +22,8 @@ struct inbound_txn {
 
 static struct submit_ctx submit_ctx(struct daemon *d)
 {
-    struct submit_ctx c = { .cfg = d->cfg, .store = d->store, .qmgr = d->qmgr };
+    struct submit_ctx c = { .cfg = d->cfg, .store = d->store, .qmgr = d->qmgr,
+                            .label = d->label_hook.extract ? &d->label_hook : NULL };
     return c;
 }
 
@@ -54,6 +55,7 @@ static int verdict_code(enum submit_verdict v)
     case SUBMIT_RELAY_DENIED: return 554;
     case SUBMIT_NO_ROUTE: return 550;
     case SUBMIT_UNSUPPORTED_ADDRESS: return 553;
+    case SUBMIT_LABEL_REJECTED: return 554;
     }
     return 451;
 }
@@ -165,12 +167,32 @@ static void on_message(void *arg, struct smtp_server_txn *txn, struct smtp_envel
         size_t len;
         unsigned char *content = smtp_envelope_take_content(env, &len);
         struct submit_ctx ctx = submit_ctx(d);
+        struct sockaddr_storage ss;
+        struct submit_origin o = smtp_origin(lr, env, &ss);
+        struct submit_result res;
+        rc = submit_label(&ctx, &o, msg, &content, &len, &res); /* 5xx at end of DATA */
+        if (rc == MG_EDENIED || rc == MG_ETEMP) {
+            struct smtp_reply r;
+            smtp_reply_set(&r, rc == MG_ETEMP ? 451 : verdict_code(res.verdict), res.status, res.reason);
+            d->rejected++;
+            message_free(msg);
+            free(content);
+            smtp_server_txn_complete(txn, &r);
+            free(it);
+            return;
+        }
+        if (rc != 0) {
+            message_free(msg);
+            free(content);
+            goto fail;
+        }
         rc = submit_enqueue(&ctx, msg, content, len, on_enqueued, it); /* takes msg and content */
         if (rc == 0)
             return;
     } else {
         message_free(msg);
     }
+fail:;
     struct smtp_reply r;
     char text[200];
     snprintf(text, sizeof text, "cannot queue the message: %s", mg_strerror(rc));

@@ -5,6 +5,7 @@
 #include "channels.h"
 #include "cms_keyproc.h"
 #include "daemon.h"
+#include "lsw.h"
 #include "mg_err.h"
 #include "mg_log.h"
 
@@ -72,6 +73,8 @@ static void finish_stop(struct daemon *d)
     d->audit = NULL;
     qmgr_free(d->qmgr);
     d->qmgr = NULL;
+    lsw_gate_free(d->labels);
+    d->labels = NULL;
     uv_close((uv_handle_t *)&d->sig_term, on_signal_closed);
     uv_close((uv_handle_t *)&d->sig_int, on_signal_closed);
     uv_close((uv_handle_t *)&d->sig_hup, on_signal_closed);
@@ -125,6 +128,11 @@ static void on_hup(uv_signal_t *s, int signum)
     struct config *n = NULL;
     if (load_config(d->config_path, &n) != 0) {
         mg_error("event=reload_failed config=%s detail=\"keeping the running configuration\"", d->config_path);
+        return;
+    }
+    if (lsw_gate_sync(d->labels, n) != 0) { /* the labels group: SPIFs and clearances */
+        config_free(n);
+        mg_error("event=reload_failed config=%s detail=\"labels: keeping the running configuration\"", d->config_path);
         return;
     }
     /* Listeners are bound sockets: a changed address needs a restart. Say so. */
@@ -235,7 +243,12 @@ int main(int argc, char **argv)
     if ((rc = audit_open(&d->audit, d->loop, dbpath, &ao)) != 0)
         mg_fatal("event=start_failed detail=\"cannot open the audit store %s: %s\"", dbpath,
                  mg_strerror(rc));
-    struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d } };
+    /* Label access control (every delivery group) and extraction at submission. */
+    if ((rc = lsw_gate_create(&d->labels, d->audit)) != 0 || (rc = lsw_gate_sync(d->labels, d->cfg)) != 0)
+        mg_fatal("event=start_failed detail=\"labels: %s\"", mg_strerror(rc));
+    d->label_hook = (struct submit_label_hook){ .extract = lsw_submit_extract, .ctx = d->labels };
+    struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
+                            .gate = { .check = lsw_gate_check, .ctx = d->labels } };
     if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)
         mg_fatal("event=start_failed detail=\"%s\"", mg_strerror(rc));
 

@@ -618,7 +618,8 @@ static int split_hostport(const char *s, char **host, uint16_t *port, bool *has_
 
 /* ---- sections ------------------------------------------------------------------------ */
 
-static const char *const top_keys[] = { "global", "queue", "listeners", "channels", "peers", "routes", NULL };
+static const char *const top_keys[] = { "global", "queue", "listeners", "channels", "peers", "routes",
+                                        "labels", /* read by channels/labels (lsw_load) */ NULL };
 static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
                                             "max_message_size", "control_socket",
                                             "audit_retention", NULL };

@@ -35,6 +35,7 @@ const char *submit_verdict_name(enum submit_verdict v)
     case SUBMIT_RELAY_DENIED: return "relay_denied";
     case SUBMIT_NO_ROUTE: return "no_route";
     case SUBMIT_UNSUPPORTED_ADDRESS: return "unsupported_address";
+    case SUBMIT_LABEL_REJECTED: return "label_rejected";
     }
     return "unknown";
 }
@@ -224,4 +225,19 @@ int submit_enqueue(const struct submit_ctx *ctx, struct message *msg, unsigned c
     if (j->completed) /* a loop-less store completed inside the call */
         job_finish(j);
     return 0;
+}
+
+int submit_label(const struct submit_ctx *ctx, const struct submit_origin *o, struct message *msg,
+                 unsigned char **content, size_t *len, struct submit_result *res)
+{
+    verdict(res, SUBMIT_OK, "2.0.0", "ok");
+    if (!ctx || !msg || !content || !len)
+        return MG_EINVAL;
+    if (!ctx->label || !ctx->label->extract)
+        return 0;
+    int rc = ctx->label->extract(ctx->label->ctx, ctx->cfg, o, msg, content, len, res);
+    if (rc)
+        mg_info("event=rejected reason=%s session=%s status=%s detail=\"%s\"", submit_verdict_name(res->verdict),
+                sess(o), res->status ? res->status : "-", res->reason ? res->reason : "");
+    return rc;
 }

@@ -38,12 +38,28 @@
 struct queue_store;
 struct qmgr;
 
+struct submit_origin;
+struct submit_result;
+
+/* Label extraction at submission (channels/labels through the daemon): finds the message's
+ * security labels in content, decides (reject / default / correct, consistency), stores the
+ * label in msg->label and may replace the content (an added header; *content is then freed
+ * and replaced). May assign msg->id (its audit records name it). Returns 0, MG_EDENIED or
+ * MG_ETEMP with res filled (verdict SUBMIT_LABEL_REJECTED), or MG_E*. */
+struct submit_label_hook {
+    int (*extract)(void *ctx, const struct config *cfg, const struct submit_origin *o,
+                   struct message *msg, unsigned char **content, size_t *len,
+                   struct submit_result *res);
+    void *ctx;
+};
+
 /* The daemon's parts a submission uses; all borrowed. */
 struct submit_ctx {
     const struct config *cfg;    /* the configuration in force */
     struct queue_store *store;   /* for submit_enqueue */
     struct qmgr *qmgr;           /* queue size for the queue-full check and scheduling of new
                                     messages; NULL = neither (tests, offline tools) */
+    const struct submit_label_hook *label; /* NULL = no label extraction */
 };
 
 /* Who hands us the message. */
@@ -75,7 +91,9 @@ enum submit_verdict {
     SUBMIT_QUEUE_FULL,           /* temporary: queue.max_messages reached */
     SUBMIT_RELAY_DENIED,         /* permanent: relay/peer check refused */
     SUBMIT_NO_ROUTE,             /* permanent: no route and no default route */
-    SUBMIT_UNSUPPORTED_ADDRESS   /* permanent: an address kind routing does not handle yet */
+    SUBMIT_UNSUPPORTED_ADDRESS,  /* permanent: an address kind routing does not handle yet */
+    SUBMIT_LABEL_REJECTED        /* the security label check refused the message (5.7.1), or
+                                    could not run now (temporary) */
 };
 
 struct submit_result {
@@ -110,6 +128,11 @@ struct submit_envelope {
  * 0, MG_EINVAL, MG_ETOOBIG (field limits), MG_ENOTSUP (O/R address), MG_ENOMEM. */
 int submit_build_message(const struct submit_ctx *ctx, const struct submit_origin *o,
                          const struct submit_envelope *env, struct message **out);
+
+/* The label step between submit_build_message and submit_enqueue (a no-op returning 0 without
+ * ctx->label): see struct submit_label_hook. The caller answers a refusal from res. */
+int submit_label(const struct submit_ctx *ctx, const struct submit_origin *o, struct message *msg,
+                 unsigned char **content, size_t *len, struct submit_result *res);
 
 /* Completion of submit_enqueue: status 0 = the message is durable (the protocol may now say
  * so: SMTP 250, P1 transfer accepted), msg->id is its queue id; else MG_E* (nothing stored).

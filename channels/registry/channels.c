@@ -3,6 +3,8 @@
 #include "cms_channel.h"
 #include "file_transport.h"
 #include "mixer_channel.h"
+#include "lsw.h"
+#include "lsw_shaper.h"
 #include "rules_channel.h"
 #include "smtp_channel.h"
 
@@ -12,8 +14,19 @@ static const struct channel_kind *const all_kinds[] = {
     &rules_channel_kind,
     &mixer_channel_kind,
     &cms_channel_kind,
+    &shaper_channel_kind,
     NULL,
 };
+
+/* The top-level `labels` group is the labels module's (SPIFs, clearances): checked at load. */
+static int labels_checked(int rc, struct config **out, struct config_errors *errs)
+{
+    if (rc == 0 && (rc = lsw_config_check(*out, errs)) != 0) {
+        config_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
 
 const struct channel_kind *const *channels_registry(void)
 {
@@ -23,12 +36,12 @@ const struct channel_kind *const *channels_registry(void)
 int channels_config_load(const char *path, struct config **out, struct config_errors *errs)
 {
     struct config_load_opts o = { .kinds = all_kinds };
-    return config_load_ex(path, &o, out, errs);
+    return labels_checked(config_load_ex(path, &o, out, errs), out, errs);
 }
 
 int channels_config_load_text(const char *name, const char *text, size_t len, config_env_fn env,
                               void *env_ctx, struct config **out, struct config_errors *errs)
 {
     struct config_load_opts o = { .kinds = all_kinds, .env = env, .env_ctx = env_ctx };
-    return config_load_text_ex(name, text, len, &o, out, errs);
+    return labels_checked(config_load_text_ex(name, text, len, &o, out, errs), out, errs);
 }

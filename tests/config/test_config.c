@@ -613,8 +613,8 @@ static const struct err_case kind_cases[] = {
       DEF_ROUTE, true, { { 4, "'concurrency' = 0 is out of range (1..10000)" } }, 1 },
     { "kind_not_in_build",
       KIND_BASE "channels = ( { name = \"local\"; type = \"file\"; directory = \"/d\"; },\n"
-      " { name = \"x\"; type = \"shaper\"; } );\n" DEF_ROUTE,
-      true, { { 4, "unknown type 'shaper' (this build has: file, smtp" } }, 1 },
+      " { name = \"x\"; type = \"mixer\"; } );\n" DEF_ROUTE,
+      true, { { 4, "unknown type 'mixer' (this build has: file, smtp" } }, 1 },
 };
 
 static void run_kind_case(void **state)
