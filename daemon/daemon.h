@@ -39,6 +39,7 @@ struct daemon {
     int stopping;
     int pending_stops;             /* parts still stopping (the qmgr and its channels) */
     int64_t started;
+    int lock_fd;                   /* flock on <var_dir>/mixgated.lock, held for life */
     unsigned long received, rejected;
 };
 

@@ -621,7 +621,7 @@ static int split_hostport(const char *s, char **host, uint16_t *port, bool *has_
 static const char *const top_keys[] = { "global", "queue", "listeners", "channels", "peers", "routes", NULL };
 static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
                                             "max_message_size", "control_socket",
-                                            "audit_retention", NULL };
+                                            "audit_retention", "user", NULL };
 static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetime", "delay_warning",
                                           "max_active_deliveries", "max_messages",
                                           "max_active_messages", "max_processing", NULL };
@@ -731,6 +731,7 @@ static void load_global(struct loader *L, const config_setting_t *g)
             gl->log_level = level_values[e];
         get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &gl->max_message_size);
         get_dur(L, g, "audit_retention", what, 0, UINT32_MAX, &gl->audit_retention);
+        get_dup(L, g, "user", what, &gl->user);
         if (get_dup(L, g, "control_socket", what, &gl->control_socket) > 0) {
             if (strlen(gl->control_socket) >= sizeof ((struct sockaddr_un *)0)->sun_path)
                 lerr(L, sline(config_setting_get_member(g, "control_socket")),
@@ -1519,6 +1520,7 @@ void config_free(struct config *cfg)
     free(cfg->global.hostname);
     free(cfg->global.var_dir);
     free(cfg->global.control_socket);
+    free(cfg->global.user);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         struct config_listener *l = &cfg->listeners[i];
         free(l->name);
@@ -1800,6 +1802,8 @@ void config_dump(const struct config *cfg, FILE *f)
     fprintf(f, "  max_message_size = %" PRIu64 "L;\n", g->max_message_size);
     dump_kv_str(f, "  ", "control_socket", g->control_socket);
     fprintf(f, "  audit_retention = %" PRIu32 ";\n", g->audit_retention);
+    if (g->user)
+        dump_kv_str(f, "  ", "user", g->user);
     fputs("};\n\n", f);
 
     const struct config_queue *q = &cfg->queue;

@@ -58,6 +58,8 @@ struct config_global {
     char *control_socket;      /* default "<var_dir>/control.sock" */
     uint32_t audit_retention;  /* seconds audit records are kept (<var_dir>/audit.db);
                                   default 0 = for ever */
+    char *user;                /* started as root: bind, then run as this user; NULL = unset
+                                  (then mixgated refuses to run as root) */
 };
 
 struct config_queue {

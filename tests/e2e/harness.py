@@ -25,6 +25,14 @@ def free_port():
     return p
 
 
+def chown_tree(path, user):
+    import pwd
+    pw = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        for n in [root] + [os.path.join(root, x) for x in dirs + files]:
+            os.lchown(n, pw.pw_uid, pw.pw_gid)
+
+
 def wait_port(port, timeout=20.0, proc=None):
     end = time.time() + timeout * SLOW
     while time.time() < end:
@@ -61,8 +69,15 @@ class Workdir:
 class Daemon:
     """mixgated on a config file, with MIXGATE_VAR and MIXGATE_SMTP_LISTEN set for the test."""
 
-    def __init__(self, wd, conf, env=None, port=None, var=None):
+    def __init__(self, wd, conf, env=None, port=None, var=None, user=None, args=()):
         self.wd = wd
+        # As root (CI), the daemon runs as it would in production: it binds, then becomes an
+        # unprivileged user; the work directory is handed to that user first.
+        # user="" runs it as whoever we are.
+        if user is None and os.geteuid() == 0:
+            user = os.environ.get("MIXGATE_E2E_USER", "nobody")
+        self.user = user
+        self.args = list(args)
         self.conf = conf
         self.port_fixed = port is not None
         self.port = port or free_port()
@@ -83,7 +98,7 @@ class Daemon:
             logf = open(self.log, "ab")
             logf.write(b"---- start %d\n" % self.starts)
             logf.flush()
-            self.proc = subprocess.Popen([MIXGATED, "-c", self.conf], env=self.env, stdout=logf, stderr=logf)
+            self.proc = subprocess.Popen(self.argv(), env=self.env, stdout=logf, stderr=logf)
             logf.close()
             try:
                 wait_port(self.port, proc=self.proc)
@@ -96,6 +111,13 @@ class Daemon:
                 self.env["MIXGATE_SMTP_LISTEN"] = "127.0.0.1:%d" % self.port
         wait_for(lambda: os.path.exists(self.control()), 10, "the control socket")
         return self
+
+    def argv(self):
+        argv = [MIXGATED, "-c", self.conf] + self.args
+        if self.user:
+            chown_tree(self.wd.path, self.user)
+            argv += ["-u", self.user]
+        return argv
 
     def control(self):
         return os.path.join(self.var, "control.sock")
