@@ -21,6 +21,8 @@ struct listener_rt {
                                       reload's new settings apply */
     struct smtp_server *srv;
     struct tls_io_ctx *tls;        /* owned */
+    char listen[160];              /* the address bound at start (a reload does not rebind) */
+    int port;                      /* the port bound (the kernel's choice for port 0) */
 };
 
 struct daemon {

@@ -222,6 +222,8 @@ int inbound_start(struct daemon *d)
             free(lr->name);
             return rc;
         }
+        snprintf(lr->listen, sizeof lr->listen, "%s", l->listen);
+        lr->port = smtp_server_port(lr->srv);
         d->nlisteners++;
         d->listeners_open++;
         mg_info("event=listening listener=%s protocol=smtp listen=%s port=%d tls=%s", l->name, l->listen,

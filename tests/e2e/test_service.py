@@ -173,8 +173,28 @@ def t_syslog_fallback():
         d.stop()
 
 
+def t_status_after_partial_reload():
+    """`mixgate status` says what is bound, not what the reloaded file says."""
+    wd = Workdir("service-status")
+    conf = write(wd.sub("s.conf"), open(CONF).read())
+    d = Daemon(wd, conf).start()
+    try:
+        st = d.cli("status").stdout
+        assert "listener smtp: listening on 127.0.0.1:%d port=%d\n" % (d.port, d.port) in st, st
+        write(conf, open(CONF).read().replace("${MIXGATE_SMTP_LISTEN:-127.0.0.1:2525}", "127.0.0.1:1"))
+        d.hup()
+        wait_for(lambda: "event=reloaded" in d.log_text(), 20, "the reload")
+        st = d.cli("status").stdout
+        assert "listening on 127.0.0.1:%d port=%d (configuration now says 127.0.0.1:1: restart to apply)" % (
+            d.port, d.port) in st, st
+        send(d.port, "s@example.org", ["r@example.org"], b"Subject: x\r\n\r\nstill on the old port\r\n")
+    finally:
+        d.stop()
+
+
 run([("second_daemon_refused", t_second_daemon_refused),
      ("file_modes", t_file_modes),
      ("runs_as_configured_user", t_runs_as_configured_user),
      ("sd_notify", t_sd_notify),
-     ("syslog_fallback", t_syslog_fallback)])
+     ("syslog_fallback", t_syslog_fallback),
+     ("status_after_partial_reload", t_status_after_partial_reload)])
