@@ -12,6 +12,8 @@
 #include "qmgr.h"
 #include "queue_store.h"
 
+struct metrics;
+struct metrics_server;
 struct smtp_server;
 struct tls_io_ctx;
 
@@ -41,6 +43,8 @@ struct daemon {
     int stopping;
     int pending_stops;             /* parts still stopping (the qmgr and its channels) */
     int64_t started;
+    struct metrics *metrics;       /* owned: the registry (channels may register families) */
+    struct metrics_server *metrics_srv; /* the scrape listener, NULL when off */
     int lock_fd;                   /* flock on <var_dir>/mixgated.lock, held for life */
     unsigned long received, rejected;
 };
@@ -48,6 +52,11 @@ struct daemon {
 /* inbound.c */
 int inbound_start(struct daemon *d);
 void inbound_stop(struct daemon *d, void (*done)(struct daemon *d));
+
+/* metrics_server.c: global.metrics_listen (nothing when unset); stop closes the listener and
+ * any scrape in progress. */
+int metrics_server_start(struct daemon *d);
+void metrics_server_stop(struct daemon *d);
 
 /* admin.c */
 void admin_handle(void *ctx, struct control_req *req, int argc, char **argv);

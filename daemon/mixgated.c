@@ -5,6 +5,7 @@
 #include "channels.h"
 #include "daemon.h"
 #include "mg_err.h"
+#include "metrics.h"
 #include "mg_log.h"
 #include "service.h"
 
@@ -108,6 +109,7 @@ static void start_stop(struct daemon *d, const char *why)
     mg_info("event=stopping reason=%s", why);
     control_server_stop(d->control);
     d->control = NULL;
+    metrics_server_stop(d);
     inbound_stop(d, after_inbound);
 }
 
@@ -276,6 +278,9 @@ int main(int argc, char **argv)
     }
     if ((rc = inbound_start(d)) != 0)
         mg_fatal("event=start_failed detail=\"cannot start the listeners: %s\"", mg_strerror(rc));
+    if ((rc = metrics_create(&d->metrics)) != 0 || (rc = metrics_server_start(d)) != 0)
+        mg_fatal("event=start_failed detail=\"cannot start the metrics listener %s: %s\"",
+                 d->cfg->global.metrics_listen ? d->cfg->global.metrics_listen : "-", mg_strerror(rc));
     if (owner) {
         if (service_drop_privileges(owner) != 0)
             mg_fatal("event=start_failed detail=\"cannot switch to user %s: %s\"", owner->name,
@@ -318,6 +323,7 @@ int main(int argc, char **argv)
     uv_run(d->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(d->loop) != 0)
         mg_warn("event=loop_not_empty detail=\"a handle was left open at exit\"");
+    metrics_free(d->metrics);
     config_free(d->cfg);
     free(d->config_path);
     close(d->lock_fd); /* the lock goes last: nothing of ours is left in var_dir's use */

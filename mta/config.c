@@ -21,6 +21,7 @@
 #include "config_expand.h"
 #include "mg_buf.h"
 #include "mg_err.h"
+#include "mg_hostport.h"
 
 #define NAME_MAX_LEN 64
 #define DOMAIN_MAX_LEN 253
@@ -621,7 +622,7 @@ static int split_hostport(const char *s, char **host, uint16_t *port, bool *has_
 static const char *const top_keys[] = { "global", "queue", "listeners", "channels", "peers", "routes", NULL };
 static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
                                             "max_message_size", "control_socket",
-                                            "audit_retention", "user", NULL };
+                                            "audit_retention", "user", "metrics_listen", NULL };
 static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetime", "delay_warning",
                                           "max_active_deliveries", "max_messages",
                                           "max_active_messages", "max_processing", NULL };
@@ -732,6 +733,14 @@ static void load_global(struct loader *L, const config_setting_t *g)
         get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &gl->max_message_size);
         get_dur(L, g, "audit_retention", what, 0, UINT32_MAX, &gl->audit_retention);
         get_dup(L, g, "user", what, &gl->user);
+        if (get_dup(L, g, "metrics_listen", what, &gl->metrics_listen) > 0) {
+            struct mg_hostport hp;
+            if (mg_hostport_parse(gl->metrics_listen, MG_HOSTPORT_NEED_PORT | MG_HOSTPORT_NUMERIC |
+                                  MG_HOSTPORT_PORT_ZERO, &hp) != 0)
+                lerr(L, sline(config_setting_get_member(g, "metrics_listen")),
+                     "global: 'metrics_listen' = \"%s\": %s (an address and port: \"127.0.0.1:9464\")",
+                     gl->metrics_listen, hp.err);
+        }
         if (get_dup(L, g, "control_socket", what, &gl->control_socket) > 0) {
             if (strlen(gl->control_socket) >= sizeof ((struct sockaddr_un *)0)->sun_path)
                 lerr(L, sline(config_setting_get_member(g, "control_socket")),
@@ -1521,6 +1530,7 @@ void config_free(struct config *cfg)
     free(cfg->global.var_dir);
     free(cfg->global.control_socket);
     free(cfg->global.user);
+    free(cfg->global.metrics_listen);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         struct config_listener *l = &cfg->listeners[i];
         free(l->name);
@@ -1804,6 +1814,8 @@ void config_dump(const struct config *cfg, FILE *f)
     fprintf(f, "  audit_retention = %" PRIu32 ";\n", g->audit_retention);
     if (g->user)
         dump_kv_str(f, "  ", "user", g->user);
+    if (g->metrics_listen)
+        dump_kv_str(f, "  ", "metrics_listen", g->metrics_listen);
     fputs("};\n\n", f);
 
     const struct config_queue *q = &cfg->queue;

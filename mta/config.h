@@ -58,6 +58,7 @@ struct config_global {
     char *control_socket;      /* default "<var_dir>/control.sock" */
     uint32_t audit_retention;  /* seconds audit records are kept (<var_dir>/audit.db);
                                   default 0 = for ever */
+    char *metrics_listen;      /* "127.0.0.1:9464": Prometheus scrape endpoint; NULL = off */
     char *user;                /* started as root: bind, then run as this user; NULL = unset
                                   (then mixgated refuses to run as root) */
 };

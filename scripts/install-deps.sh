@@ -9,7 +9,8 @@ BUILD_PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
 # Real peers the tests talk to (nobody on this project wrote them).
 TEST_PKGS=(swaks postfix tshark gpgsm gnupg libbcpkix-java libbcprov-java
   openjdk-17-jdk-headless python3 python3-aiosmtpd python3-cryptography
-  python3-pyasn1-modules procps iproute2 netcat-openbsd libnet-ssleay-perl libio-socket-ssl-perl)
+  python3-pyasn1-modules procps iproute2 netcat-openbsd libnet-ssleay-perl libio-socket-ssl-perl
+  prometheus curl systemd lintian dpkg-dev man-db)   # service: promtool, systemd-analyze, the .deb checks
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
