@@ -207,6 +207,7 @@ int inbound_start(struct daemon *d)
             .listen = l->listen,
             .max_message_size = l->max_message_size,
             .max_recipients = l->max_recipients,
+            .max_line_length = l->max_line_length,
             .max_sessions = l->max_sessions,
             .max_sessions_per_client = l->max_sessions_per_client,
             .cmd_timeout_ms = l->command_timeout * 1000u,

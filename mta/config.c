@@ -797,33 +797,15 @@ static void load_queue(struct loader *L, const config_setting_t *g)
              "s), or 0 for none", q->delay_warning, q->max_lifetime);
 }
 
-/* Numeric address:port to bind: a.b.c.d:port or [v6]:port. */
+/* Numeric address:port to bind: a.b.c.d:port or [v6]:port; port 0 lets the kernel choose
+ * (the listener logs the port it got). */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
-    char *host = NULL;
-    uint16_t port = 0;
-    bool has_port = false;
-    int rc = split_hostport(s, &host, &port, &has_port);
-    if (rc)
-        return rc;
+    struct mg_hostport hp;
     memset(ss, 0, sizeof *ss);
-    if (!has_port) {
-        rc = MG_EINVAL;
-    } else if (s[0] != '[' && inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        *len = sizeof *sin;
-    } else if (s[0] == '[' && inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        *len = sizeof *sin6;
-    } else {
-        rc = MG_EINVAL;
-    }
-    free(host);
-    return rc;
+    if (mg_hostport_parse(s, MG_HOSTPORT_NEED_PORT | MG_HOSTPORT_NUMERIC | MG_HOSTPORT_PORT_ZERO, &hp) != 0)
+        return hp.err && !strncmp(hp.err, "port ", 5) ? BAD_PORT : MG_EINVAL;
+    return mg_hostport_sockaddr(&hp, 0, ss, len);
 }
 
 /* Network covering ranges as 128-bit intervals; IPv4 as IPv4-mapped (::ffff:a.b.c.d). */
@@ -983,7 +965,7 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
             L->oom = true;
         else if (rc == BAD_PORT)
             lerr(L, sline(config_setting_get_member(g, "listen")),
-                 "%s: 'listen' = \"%s\": the port must be 1..65535", what, l->listen);
+                 "%s: 'listen' = \"%s\": the port must be 1..65535 (or 0: any free port)", what, l->listen);
         else if (rc)
             lerr(L, sline(config_setting_get_member(g, "listen")),
                  "%s: 'listen' = \"%s\" is not address:port (\"192.0.2.1:25\", \"0.0.0.0:25\", "

@@ -40,6 +40,7 @@ struct smtp_server_opts {
     unsigned cmd_timeout_ms;     /* idle time waiting for a command (421 4.4.2); 0 = 300000 */
     unsigned data_timeout_ms;    /* idle time inside DATA/BDAT content; 0 = 180000 */
     unsigned max_errors;         /* bad commands before 421 4.7.0 and close; 0 = 20 */
+    size_t max_line_length;      /* content lines longer than this are folded; 0 = 998 */
     int bare_lf_reject;          /* see above; 0 = accept and normalise to CRLF */
     /* STARTTLS: a server context from tls_io_ctx_server_create(); NULL = not offered.
      * Borrowed: must outlive the server. */

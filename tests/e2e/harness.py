@@ -79,8 +79,10 @@ class Daemon:
         self.user = user
         self.args = list(args)
         self.conf = conf
+        # Port 0: the daemon binds any free port and says which in event=listening, so no
+        # test races another for a port picked in advance.
         self.port_fixed = port is not None
-        self.port = port or free_port()
+        self.port = port or 0
         self.var = var or wd.sub("var")
         self.env = dict(os.environ)
         self.env.update({"MIXGATE_VAR": self.var, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % self.port,
@@ -91,26 +93,29 @@ class Daemon:
         self.starts = 0
 
     def start(self):
-        # free_port() cannot reserve the port: a test running beside this one may take it
-        # before the daemon binds. Then the daemon exits at once, and we try another port.
-        for attempt in range(3):
-            self.starts += 1
-            logf = open(self.log, "ab")
-            logf.write(b"---- start %d\n" % self.starts)
-            logf.flush()
-            self.proc = subprocess.Popen(self.argv(), env=self.env, stdout=logf, stderr=logf)
-            logf.close()
-            try:
-                wait_port(self.port, proc=self.proc)
-                break
-            except AssertionError:
-                if self.port_fixed or attempt == 2 or self.proc.poll() is None or \
-                        "listen_failed" not in self.log_text():
-                    raise
-                self.port = free_port()
-                self.env["MIXGATE_SMTP_LISTEN"] = "127.0.0.1:%d" % self.port
+        self.starts += 1
+        logf = open(self.log, "ab")
+        logf.write(b"---- start %d\n" % self.starts)
+        logf.flush()
+        self.proc = subprocess.Popen(self.argv(), env=self.env, stdout=logf, stderr=logf)
+        logf.close()
+        if not self.port_fixed:
+            self.port = wait_for(self.bound_port, 20, "event=listening in the daemon's log")
+        wait_port(self.port, proc=self.proc)
         wait_for(lambda: os.path.exists(self.control()), 10, "the control socket")
         return self
+
+    def bound_port(self):
+        """The port of the listener on MIXGATE_SMTP_LISTEN, from this start's event=listening."""
+        if self.proc.poll() is not None:
+            raise AssertionError("mixgated exited with %s at start\n%s" % (self.proc.returncode, self.tail()))
+        text = self.log_text()
+        text = text[text.rfind("---- start %d\n" % self.starts):]
+        want = "listen=%s " % self.env["MIXGATE_SMTP_LISTEN"]
+        for line in text.splitlines():
+            if "event=listening" in line and want in line and "protocol=smtp" in line:
+                return int(line.rsplit(" port=", 1)[1].split()[0])
+        return None
 
     def argv(self):
         argv = [MIXGATED, "-c", self.conf] + self.args

@@ -180,13 +180,13 @@ def t_status_after_partial_reload():
     d = Daemon(wd, conf).start()
     try:
         st = d.cli("status").stdout
-        assert "listener smtp: listening on 127.0.0.1:%d port=%d\n" % (d.port, d.port) in st, st
+        assert "listener smtp: listening on 127.0.0.1:0 port=%d\n" % d.port in st, st
         write(conf, open(CONF).read().replace("${MIXGATE_SMTP_LISTEN:-127.0.0.1:2525}", "127.0.0.1:1"))
         d.hup()
         wait_for(lambda: "event=reloaded" in d.log_text(), 20, "the reload")
         st = d.cli("status").stdout
-        assert "listening on 127.0.0.1:%d port=%d (configuration now says 127.0.0.1:1: restart to apply)" % (
-            d.port, d.port) in st, st
+        assert "listening on 127.0.0.1:0 port=%d (configuration now says 127.0.0.1:1: restart to apply)" % (
+            d.port) in st, st
         send(d.port, "s@example.org", ["r@example.org"], b"Subject: x\r\n\r\nstill on the old port\r\n")
     finally:
         d.stop()
