@@ -212,6 +212,8 @@ int inbound_start(struct daemon *d)
             .max_sessions_per_client = l->max_sessions_per_client,
             .cmd_timeout_ms = l->command_timeout * 1000u,
             .data_timeout_ms = l->data_timeout * 1000u,
+            .first_cmd_timeout_ms = l->first_command_timeout * 1000u,
+            .max_conn_rate = l->max_connection_rate,
             .tls_ctx = lr->tls,
             .require_tls = l->tls.require_tls,
         };

@@ -629,7 +629,8 @@ static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetim
 static const char *const listener_keys[] = {
     "name", "protocol", "listen", "relay_networks", "relay_domains", "local_domains",
     "max_recipients", "max_message_size", "max_line_length", "max_sessions",
-    "max_sessions_per_client", "command_timeout", "data_timeout", "tls", "smtputf8",
+    "max_sessions_per_client", "command_timeout", "data_timeout", "first_command_timeout",
+    "max_connection_rate", "tls", "smtputf8",
     "allow_open_relay", NULL };
 static const char *const tls_keys[] = { "cert", "key", "ca", "require_tls", NULL };
 static const char *const peer_common_keys[] = { "name", "type", "host", "max_connections",
@@ -934,6 +935,7 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
     l->max_sessions_per_client = 50;   /* as Postfix (smtpd_client_connection_count_limit) */
     l->command_timeout = 300;
     l->data_timeout = 600;
+    l->first_command_timeout = 30;
     l->smtputf8 = true;
     snprintf(what, sizeof what, "listener #%zu", idx + 1);
     if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -999,6 +1001,8 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
     get_uint(L, g, "max_sessions_per_client", what, 1, 1000000, &l->max_sessions_per_client);
     get_dur(L, g, "command_timeout", what, 1, 86400, &l->command_timeout);
     get_dur(L, g, "data_timeout", what, 1, 86400, &l->data_timeout);
+    get_dur(L, g, "first_command_timeout", what, 1, 86400, &l->first_command_timeout);
+    get_uint(L, g, "max_connection_rate", what, 0, 1000000, &l->max_connection_rate);
     load_tls(L, g, what, &l->tls);
     get_bool(L, g, "smtputf8", what, &l->smtputf8);
     int ro = get_bool(L, g, "allow_open_relay", what, &l->allow_open_relay);
@@ -1826,9 +1830,11 @@ void config_dump(const struct config *cfg, FILE *f)
         fprintf(f, "    max_recipients = %" PRIu32 ";\n    max_message_size = %" PRIu64 "L;\n"
                    "    max_line_length = %" PRIu32 ";\n    max_sessions = %" PRIu32 ";\n"
                    "    max_sessions_per_client = %" PRIu32 ";\n    command_timeout = %" PRIu32 ";\n"
-                   "    data_timeout = %" PRIu32 ";\n",
+                   "    data_timeout = %" PRIu32 ";\n    first_command_timeout = %" PRIu32 ";\n"
+                   "    max_connection_rate = %" PRIu32 ";\n",
                 l->max_recipients, l->max_message_size, l->max_line_length, l->max_sessions,
-                l->max_sessions_per_client, l->command_timeout, l->data_timeout);
+                l->max_sessions_per_client, l->command_timeout, l->data_timeout,
+                l->first_command_timeout, l->max_connection_rate);
         if (l->tls.cert) {
             fputs("    tls = {\n", f);
             dump_kv_str(f, "      ", "cert", l->tls.cert);

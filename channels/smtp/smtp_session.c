@@ -614,6 +614,7 @@ static void process(struct smtp_session *s)
         }
         size_t n = (size_t)(lf - base);
         s->in_off += n + 1;
+        s->commands++;
         if (s->skip_line || n > SMTP_CMD_MAX_LINE + 1) {
             s->skip_line = 0;
             s->last_verb = "?";

@@ -52,6 +52,7 @@ struct smtp_session {
     int have_helo, have_mail, tls;
     unsigned errors;
     unsigned long txn_count;
+    unsigned long commands;    /* command lines read (good or bad) */
     int skip_line;             /* discarding the rest of an overlong command line */
     /* Content of the current message. */
     struct mg_buf content;
