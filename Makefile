@@ -5,7 +5,7 @@ TESTBUILD  ?= build-test
 JOBS       ?= $(shell nproc)
 CONF       ?= etc/mixgate.conf
 
-.PHONY: all deps deps-test build build-all run test bench fuzz clean
+.PHONY: all deps deps-test build build-all run test bench fuzz deb clean
 
 all: build
 
@@ -42,5 +42,13 @@ fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMIXGATE_SANITIZE=ON -DMIXGATE_LIBFUZZER=ON -DMIXGATE_E2E=OFF >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 
+# The Debian package, built with Debian's hardening flags: build-deb/mixgate_*.deb
+deb: deps
+	CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	  cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DMIXGATE_E2E=OFF \
+	  -DMIXGATE_SKIP="tests;fuzz;bench" >/dev/null
+	cmake --build build-deb -j $(JOBS)
+	cd build-deb && cpack -G DEB
+
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) build-fuzz
+	rm -rf $(BUILD) $(TESTBUILD) build-fuzz build-deb
