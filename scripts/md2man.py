@@ -7,8 +7,8 @@ mixgate.conf(5) is generated from docs/configuration.md and can never disagree w
 The first "# " heading becomes NAME; "## " -> .SH, "### " -> .SS; fenced code -> .nf/.fi;
 "- " items -> .IP; tables -> one .TP entry per row (first cell as the tag, the other cells as
 the text, headed by the column names); `code` -> bold, **strong** -> bold, *em* -> italic,
-[text](link) -> text. Output is deterministic (no date): `md2man.py --check` in CTest compares
-the committed page with a fresh run."""
+[text](link) -> text. Output is deterministic (no date). packaging/CMakeLists.txt runs it at
+build time; `--check` compares an existing page with a fresh run."""
 import re, sys
 
 
