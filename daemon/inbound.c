@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "mg_err.h"
 #include "mg_log.h"
+#include "msgid.h"
 #include "smtp_server.h"
 #include "submit.h"
 #include "tls_io.h"
@@ -18,6 +19,8 @@
 struct inbound_txn {
     struct daemon *d;
     struct smtp_server_txn *txn;
+    char session[64];       /* for the line that accepts the message */
+    char message_id[256];   /* "<...>" or "-" */
 };
 
 static struct submit_ctx submit_ctx(struct daemon *d)
@@ -93,6 +96,10 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
     struct smtp_reply r;
     if (status == 0) {
         it->d->received++;
+        /* The line an operator greps for: the session, the queue id and the Message-ID. */
+        char q[300];
+        mg_info("event=accepted session=%s qid=%s message_id=%s", it->session, msg->id,
+                mg_log_quote(it->message_id, q, sizeof q));
         char text[128];
         snprintf(text, sizeof text, "Ok: queued as %s", msg->id);
         smtp_reply_set(&r, 250, "2.0.0", text);
@@ -164,6 +171,9 @@ static void on_message(void *arg, struct smtp_server_txn *txn, struct smtp_envel
         it->txn = txn;
         size_t len;
         unsigned char *content = smtp_envelope_take_content(env, &len);
+        snprintf(it->session, sizeof it->session, "%s", env->session_id ? env->session_id : "-");
+        if (msgid_find(content, len, it->message_id, sizeof it->message_id) != 0)
+            snprintf(it->message_id, sizeof it->message_id, "-");
         struct submit_ctx ctx = submit_ctx(d);
         rc = submit_enqueue(&ctx, msg, content, len, on_enqueued, it); /* takes msg and content */
         if (rc == 0)

@@ -4,7 +4,7 @@ first's pid and leaves its socket and queue alone), private file modes (created 
 start refused with the fix when others can read them), the switch from root to global.user,
 sd_notify READY/RELOADING/STOPPING to a fake NOTIFY_SOCKET, and the stderr fallback when
 syslog is configured but nothing listens on /dev/log."""
-import os, pwd, signal, socket, stat, subprocess
+import os, pwd, re, signal, socket, stat, subprocess
 from harness import *
 
 CONF = os.path.join(SRC, "etc/mixgate.conf")
@@ -192,9 +192,33 @@ def t_status_after_partial_reload():
         d.stop()
 
 
+def t_accept_line_names_session_qid_msgid():
+    wd = Workdir("service-logline")
+    d = Daemon(wd, CONF).start()
+    try:
+        send(d.port, "s@example.org", ["r@example.org"],
+             b"Message-ID: <log-line.1@example.org>\r\nSubject: x\r\n\r\nlogged\r\n")
+        send(d.port, "s@example.org", ["r@example.org"], b"Subject: no id\r\n\r\nlogged\r\n")
+        wait_for(lambda: d.log_text().count("event=accepted") == 2, 20, "two accepted lines")
+        text = d.log_text()
+        m = re.search(r"event=accepted session=(\S+) qid=(\S+) message_id=<log-line.1@example.org>", text)
+        assert m, text
+        session, qid = m.groups()
+        assert "event=smtp_connect session=%s " % session in text
+        assert re.search(r"event=received qid=%s " % qid, text)
+        assert re.search(r"event=accepted session=\S+ qid=\S+ message_id=-$", text, re.M), text
+        # every line of an SMTP session names it
+        for line in text.splitlines():
+            if "event=smtp_" in line and "event=smtp_listen" not in line:
+                assert "session=" in line, line
+    finally:
+        d.stop()
+
+
 run([("second_daemon_refused", t_second_daemon_refused),
      ("file_modes", t_file_modes),
      ("runs_as_configured_user", t_runs_as_configured_user),
      ("sd_notify", t_sd_notify),
      ("syslog_fallback", t_syslog_fallback),
-     ("status_after_partial_reload", t_status_after_partial_reload)])
+     ("status_after_partial_reload", t_status_after_partial_reload),
+     ("accept_line_names_session_qid_msgid", t_accept_line_names_session_qid_msgid)])
