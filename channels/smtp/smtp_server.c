@@ -411,7 +411,7 @@ static void make_room(struct smtp_server *s, unsigned mine)
     unsigned most = 0;
     for (struct conn *c = s->conns; c; c = c->next) {
         if (!c->counted_open || c->closing || c->close_after_write || c->sess.have_mail ||
-            c->sess.state != SMTP_SESSION_CMD)
+            c->sess.state != SMTP_SESSION_CMD || c->sess.want_starttls)
             continue;
         unsigned n = client_count(s, c->addr);
         if (n > most || (n == most && victim && c->idle_since < victim->idle_since)) {
