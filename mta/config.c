@@ -19,6 +19,7 @@
 
 #include "channel.h"
 #include "config_expand.h"
+#include "config_syntax.h"
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "mg_hostport.h"
@@ -1631,7 +1632,15 @@ int config_load_text_ex(const char *name, const char *text, size_t len,
         lerr(&L, 0, "more than %d lines", MAX_LINES);
     } else if (config_read_string(&cfg->tree, buf.data ? (const char *)buf.data : "") != CONFIG_TRUE) {
         const char *what = config_error_text(&cfg->tree);
-        lerr(&L, config_error_line(&cfg->tree), "%s", what ? what : "syntax error");
+        /* libconfig sees an unclosed brace or string only at the end of the file: name the
+         * line that opened it instead, when the scan finds one. */
+        char why[160];
+        int at = config_error_line(&cfg->tree);
+        int hint = config_syntax_hint((const char *)buf.data, buf.len, why, sizeof why);
+        if (hint > 0 && hint < at && at >= (int)lines - 1)
+            lerr(&L, hint, "%s: %s (libconfig stopped at line %d)", what ? what : "syntax error", why, at);
+        else
+            lerr(&L, at, "%s", what ? what : "syntax error");
     } else {
         build(&L);
     }

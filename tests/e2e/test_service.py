@@ -215,10 +215,24 @@ def t_accept_line_names_session_qid_msgid():
         d.stop()
 
 
+def t_syntax_error_names_the_opening_line():
+    """libconfig notices an unclosed group only at the end of the file; the error names the
+    line that opened the group left open (the extra '{' makes global's own '}' close it)."""
+    wd = Workdir("service-syntax")
+    text = open(CONF).read().replace("global = {", "global = {\n  oops = {", 1)
+    conf = write(wd.sub("broken.conf"), text)
+    line = text.split("\n").index("global = {") + 1
+    r = subprocess.run([MIXGATED, "-t", "-c", conf], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "broken.conf:%d: syntax error: the '{' opened here is never closed" % line in r.stdout + r.stderr, \
+        r.stdout + r.stderr
+
+
 run([("second_daemon_refused", t_second_daemon_refused),
      ("file_modes", t_file_modes),
      ("runs_as_configured_user", t_runs_as_configured_user),
      ("sd_notify", t_sd_notify),
      ("syslog_fallback", t_syslog_fallback),
      ("status_after_partial_reload", t_status_after_partial_reload),
-     ("accept_line_names_session_qid_msgid", t_accept_line_names_session_qid_msgid)])
+     ("accept_line_names_session_qid_msgid", t_accept_line_names_session_qid_msgid),
+     ("syntax_error_names_the_opening_line", t_syntax_error_names_the_opening_line)])
