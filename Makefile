@@ -5,7 +5,7 @@ TESTBUILD  ?= build-test
 JOBS       ?= $(shell nproc)
 CONF       ?= etc/mixgate.conf
 
-.PHONY: all deps deps-test build build-all run test bench fuzz fuzz-campaign clean
+.PHONY: all deps deps-test build build-all run test bench fuzz fuzz-campaign deb clean
 
 all: build
 
@@ -51,5 +51,13 @@ fuzz-campaign:
 	bash scripts/install-deps.sh --fuzz
 	python3 fuzz/campaign.py --seconds $(SECONDS) --jobs $(JOBS) $(if $(TARGETS),--targets $(TARGETS))
 
+# The Debian package, built with Debian's hardening flags: build-deb/mixgate_*.deb
+deb: deps
+	CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	  cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DMIXGATE_E2E=OFF \
+	  -DMIXGATE_SKIP="tests;fuzz;bench" >/dev/null
+	cmake --build build-deb -j $(JOBS)
+	cd build-deb && cpack -G DEB
+
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) build-fuzz build-fuzz-cov
+	rm -rf $(BUILD) $(TESTBUILD) build-fuzz build-fuzz-cov build-deb

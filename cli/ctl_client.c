@@ -62,7 +62,19 @@ int ctl_client_socket_path(int *argc, char **argv, char *buf, unsigned long bufs
     return 0;
 }
 
+static void to_stdout(void *arg, const char *l, size_t n)
+{
+    (void)arg;
+    fwrite(l, 1, n, stdout);
+}
+
 int ctl_client_request(const char *sock, int argc, char **argv)
+{
+    return ctl_client_request_lines(sock, argc, argv, to_stdout, NULL);
+}
+
+int ctl_client_request_lines(const char *sock, int argc, char **argv,
+                             void (*on_line)(void *arg, const char *l, size_t n), void *arg)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(sock) >= sizeof sa.sun_path) {
@@ -114,7 +126,7 @@ int ctl_client_request(const char *sock, int argc, char **argv)
             }
             break;
         }
-        fputs(l[0] == '=' ? l + 1 : l, stdout);
+        on_line(arg, l[0] == '=' ? l + 1 : l, (size_t)n - (l[0] == '='));
     }
     free(l);
     fclose(f);

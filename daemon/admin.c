@@ -1,6 +1,8 @@
 /* admin: answers control-socket requests (`mixgate queue ...`, `mixgate status`). Reads come
  * from the store's read connection; changes go through the queue manager so that its
  * schedule and the store agree. */
+#include "admin_peers.h"
+#include "admin_queue.h"
 #include "daemon.h"
 #include "route.h"
 #include "mg_err.h"
@@ -34,41 +36,6 @@ static void fmt_time(int64_t t, char *buf, size_t n)
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int list_one(void *arg, const struct queue_store_summary *m)
-{
-    struct control_req *req = arg;
-    char age[32];
-    fmt_age((int64_t)time(NULL) - m->e.arrival, age, sizeof age);
-    const char *state = m->e.hold ? "held" : m->e.ndeferred ? "deferred" : "pending";
-    control_req_printf(req, "%-16s %-8s p%u %6s %9llu <%s> rcpts=%u pending=%u deferred=%u delivered=%u failed=%u%s%s\n",
-                       m->e.id, state, m->e.priority, age, (unsigned long long)m->content_size,
-                       m->originator ? m->originator : "", m->e.nrcpts, m->e.npending, m->e.ndeferred,
-                       m->e.ndelivered, m->e.nfailed, m->hold_reason ? " reason=" : "",
-                       m->hold_reason ? m->hold_reason : "");
-    return 0;
-}
-
-static void do_list(struct daemon *d, struct control_req *req, const char *what)
-{
-    struct queue_store_filter f = { .held = -1 };
-    if (!what || !strcmp(what, "all")) {
-    } else if (!strcmp(what, "deferred")) {
-        f.state_mask = 1u << MESSAGE_RCPT_DEFERRED;
-        f.held = 0;
-    } else if (!strcmp(what, "held")) {
-        f.held = 1;
-    } else if (!strcmp(what, "active") || !strcmp(what, "pending")) {
-        f.state_mask = 1u << MESSAGE_RCPT_PENDING;
-        f.held = 0;
-    } else {
-        control_req_finish(req, MG_EINVAL, "list takes deferred, held, pending or all");
-        return;
-    }
-    control_req_printf(req, "%-16s %-8s %-2s %6s %9s %s\n", "ID", "STATE", "PR", "AGE", "SIZE", "SENDER / RECIPIENTS");
-    int rc = queue_store_list(d->store, &f, list_one, req);
-    control_req_finish(req, rc, NULL);
 }
 
 static void do_show(struct daemon *d, struct control_req *req, const char *id)
@@ -129,12 +96,6 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
     control_req_finish(req, 0, NULL);
 }
 
-static void on_admin_done(void *arg, int status)
-{
-    struct control_req *req = arg;
-    control_req_finish(req, status, status == MG_ENOTFOUND ? "no such message in the queue" : NULL);
-}
-
 static void do_status(struct daemon *d, struct control_req *req)
 {
     struct qmgr_stats st;
@@ -156,14 +117,33 @@ static void do_status(struct daemon *d, struct control_req *req)
                        (unsigned long long)ss.max_batch, (unsigned long long)ss.failed_commits);
     control_req_printf(req, "outbound: connections=%zu destinations=%zu throttled=%zu\n",
                        st.connections, st.destinations, st.throttled);
-    for (size_t i = 0; i < d->cfg->n_listeners; i++)
-        control_req_printf(req, "listener %s: %s\n", d->cfg->listeners[i].name, d->cfg->listeners[i].listen);
+    /* What is bound, not what the configuration says now: a reload does not rebind. */
+    for (size_t i = 0; i < d->nlisteners; i++) {
+        const struct listener_rt *lr = &d->listeners[i];
+        const struct config_listener *now = config_find_listener(d->cfg, lr->name);
+        char note[256] = "";
+        if (!now)
+            snprintf(note, sizeof note, " (removed from the configuration: restart to close it)");
+        else if (strcmp(now->listen, lr->listen))
+            snprintf(note, sizeof note, " (configuration now says %s: restart to apply)", now->listen);
+        control_req_printf(req, "listener %s: listening on %s port=%d%s\n", lr->name, lr->listen, lr->port, note);
+    }
+    for (size_t i = 0; i < d->cfg->n_listeners; i++) {
+        int bound = 0;
+        for (size_t k = 0; k < d->nlisteners; k++)
+            bound |= !strcmp(d->listeners[k].name, d->cfg->listeners[i].name);
+        if (!bound)
+            control_req_printf(req, "listener %s: not listening (added by a reload: restart to open %s)\n",
+                               d->cfg->listeners[i].name, d->cfg->listeners[i].listen);
+    }
     control_req_finish(req, 0, NULL);
 }
 
 void admin_handle(void *ctx, struct control_req *req, int argc, char **argv)
 {
     struct daemon *d = ctx;
+    if (admin_peers_handle(d, req, argc, argv))
+        return;
     if (!strcmp(argv[0], "status")) {
         do_status(d, req);
         return;
@@ -172,34 +152,23 @@ void admin_handle(void *ctx, struct control_req *req, int argc, char **argv)
         control_req_finish(req, MG_EINVAL, "unknown request");
         return;
     }
+    if (admin_queue_handle(d, req, argc, argv))
+        return;
     const char *op = argv[1];
     const char *id = argc > 2 ? argv[2] : NULL;
-    if (!strcmp(op, "list")) {
-        do_list(d, req, id);
-    } else if (!strcmp(op, "flush")) {
+    if (!strcmp(op, "flush")) {
+        if (argc != 2) {
+            control_req_finish(req, MG_EINVAL, "flush takes no arguments");
+            return;
+        }
         size_t n = qmgr_flush(d->qmgr);
         control_req_printf(req, "%zu message(s) scheduled for delivery now\n", n);
         control_req_finish(req, 0, NULL);
-    } else if (!id) {
-        control_req_finish(req, MG_EINVAL, "this operation needs a queue id");
     } else if (!strcmp(op, "show")) {
-        do_show(d, req, id);
-    } else if (!strcmp(op, "retry")) {
-        int rc = qmgr_retry(d->qmgr, id);
-        control_req_finish(req, rc, rc == MG_ENOTFOUND ? "no such message in the queue"
-                                    : rc == MG_ESTATE  ? "message is held: release it first" : NULL);
-    } else if (!strcmp(op, "hold") || !strcmp(op, "release") || !strcmp(op, "delete")) {
-        char reason[512] = "held by administrator";
-        if (argc > 3) {
-            reason[0] = 0;
-            for (int i = 3; i < argc; i++)
-                snprintf(reason + strlen(reason), sizeof reason - strlen(reason), "%s%s", i > 3 ? " " : "", argv[i]);
-        }
-        int rc = op[0] == 'h'   ? qmgr_hold(d->qmgr, id, reason, on_admin_done, req)
-                 : op[0] == 'r' ? qmgr_release(d->qmgr, id, on_admin_done, req)
-                                : qmgr_delete(d->qmgr, id, on_admin_done, req);
-        if (rc != 0)
-            control_req_finish(req, rc, rc == MG_ENOTFOUND ? "no such message in the queue" : NULL);
+        if (argc != 3)
+            control_req_finish(req, MG_EINVAL, "show takes one queue id");
+        else
+            do_show(d, req, id);
     } else {
         control_req_finish(req, MG_EINVAL, "unknown queue operation");
     }

@@ -13,6 +13,8 @@
 #include "queue_store.h"
 #include "submit.h"
 
+struct metrics;
+struct metrics_server;
 struct smtp_server;
 struct lsw_gate;
 struct tls_io_ctx;
@@ -23,6 +25,8 @@ struct listener_rt {
                                       reload's new settings apply */
     struct smtp_server *srv;
     struct tls_io_ctx *tls;        /* owned */
+    char listen[160];              /* the address bound at start (a reload does not rebind) */
+    int port;                      /* the port bound (the kernel's choice for port 0) */
 };
 
 struct daemon {
@@ -43,12 +47,20 @@ struct daemon {
     int stopping;
     int pending_stops;             /* parts still stopping (the qmgr and its channels) */
     int64_t started;
+    struct metrics *metrics;       /* owned: the registry (channels may register families) */
+    struct metrics_server *metrics_srv; /* the scrape listener, NULL when off */
+    int lock_fd;                   /* flock on <var_dir>/mixgated.lock, held for life */
     unsigned long received, rejected;
 };
 
 /* inbound.c */
 int inbound_start(struct daemon *d);
 void inbound_stop(struct daemon *d, void (*done)(struct daemon *d));
+
+/* metrics_server.c: global.metrics_listen (nothing when unset); stop closes the listener and
+ * any scrape in progress. */
+int metrics_server_start(struct daemon *d);
+void metrics_server_stop(struct daemon *d);
 
 /* admin.c */
 void admin_handle(void *ctx, struct control_req *req, int argc, char **argv);

@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "mg_err.h"
 #include "mg_log.h"
+#include "msgid.h"
 #include "smtp_server.h"
 #include "submit.h"
 #include "tls_io.h"
@@ -18,6 +19,8 @@
 struct inbound_txn {
     struct daemon *d;
     struct smtp_server_txn *txn;
+    char session[64];       /* for the line that accepts the message */
+    char message_id[256];   /* "<...>" or "-" */
 };
 
 static struct submit_ctx submit_ctx(struct daemon *d)
@@ -95,6 +98,10 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
     struct smtp_reply r;
     if (status == 0) {
         it->d->received++;
+        /* The line an operator greps for: the session, the queue id and the Message-ID. */
+        char q[300];
+        mg_info("event=accepted session=%s qid=%s message_id=%s", it->session, msg->id,
+                mg_log_quote(it->message_id, q, sizeof q));
         char text[128];
         snprintf(text, sizeof text, "Ok: queued as %s", msg->id);
         smtp_reply_set(&r, 250, "2.0.0", text);
@@ -166,6 +173,9 @@ static void on_message(void *arg, struct smtp_server_txn *txn, struct smtp_envel
         it->txn = txn;
         size_t len;
         unsigned char *content = smtp_envelope_take_content(env, &len);
+        snprintf(it->session, sizeof it->session, "%s", env->session_id ? env->session_id : "-");
+        if (msgid_find(content, len, it->message_id, sizeof it->message_id) != 0)
+            snprintf(it->message_id, sizeof it->message_id, "-");
         struct submit_ctx ctx = submit_ctx(d);
         struct sockaddr_storage ss;
         struct submit_origin o = smtp_origin(lr, env, &ss);
@@ -229,10 +239,13 @@ int inbound_start(struct daemon *d)
             .listen = l->listen,
             .max_message_size = l->max_message_size,
             .max_recipients = l->max_recipients,
+            .max_line_length = l->max_line_length,
             .max_sessions = l->max_sessions,
             .max_sessions_per_client = l->max_sessions_per_client,
             .cmd_timeout_ms = l->command_timeout * 1000u,
             .data_timeout_ms = l->data_timeout * 1000u,
+            .first_cmd_timeout_ms = l->first_command_timeout * 1000u,
+            .max_conn_rate = l->max_connection_rate,
             .tls_ctx = lr->tls,
             .require_tls = l->tls.require_tls,
         };
@@ -244,6 +257,8 @@ int inbound_start(struct daemon *d)
             free(lr->name);
             return rc;
         }
+        snprintf(lr->listen, sizeof lr->listen, "%s", l->listen);
+        lr->port = smtp_server_port(lr->srv);
         d->nlisteners++;
         d->listeners_open++;
         mg_info("event=listening listener=%s protocol=smtp listen=%s port=%d tls=%s", l->name, l->listen,

@@ -7,7 +7,9 @@
 #include "daemon.h"
 #include "lsw.h"
 #include "mg_err.h"
+#include "metrics.h"
 #include "mg_log.h"
+#include "service.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -20,9 +22,10 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mixgated [-c CONFIG] [-t]\n"
+    fprintf(f, "usage: mixgated [-c CONFIG] [-t] [-u USER]\n"
                "  -c CONFIG  configuration file (default /etc/mixgate/mixgate.conf)\n"
                "  -t         check the configuration and exit (like mixgate check-config)\n"
+               "  -u USER    started as root: run as USER after binding (overrides global.user)\n"
                "Runs in the foreground; logs to stderr or syslog as configured.\n");
 }
 
@@ -39,26 +42,32 @@ static int load_config(const char *path, struct config **out)
 static void apply_logging(const struct config *cfg)
 {
     mg_log_set_level(cfg->global.log_level);
-    if (cfg->global.log == CONFIG_LOG_SYSLOG)
+    if (cfg->global.log != CONFIG_LOG_SYSLOG) {
+        mg_log_set_syslog(0, NULL);
+    } else if (!service_syslog_available()) {
+        /* syslog() would drop every line without a word: say so where someone looks. */
+        mg_log_set_syslog(0, NULL);
+        mg_warn("event=syslog_unavailable detail=\"log = syslog, but nothing listens on /dev/log: "
+                "logging to stderr\"");
+    } else {
         mg_log_set_syslog(1, "mixgated");
+    }
 }
 
-static int mkdir_p(const char *dir)
+/* sd_notify; a failure is worth a line, never a stop. */
+static void notify(const char *state)
 {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return MG_EINVAL;
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(path, 0750) != 0 && errno != EEXIST)
-                return MG_EIO;
-            *p = '/';
-        }
-    }
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
-        return MG_EIO;
-    return 0;
+    int rc = service_notify(state);
+    if (rc != 0)
+        mg_warn("event=notify_failed state=%.*s error=\"%s\"", (int)strcspn(state, "\n"), state,
+                mg_strerror(rc));
+}
+
+static void check_private_or_die(const char *path, int must_exist, const struct service_user *owner)
+{
+    char why[4600];
+    if (service_check_private(path, must_exist, owner, why, sizeof why) != 0)
+        mg_fatal("event=start_failed detail=\"%s\"", why);
 }
 
 /* ---- shutdown ---------------------------------------------------------------------------- */
@@ -100,9 +109,11 @@ static void start_stop(struct daemon *d, const char *why)
     if (d->stopping)
         return;
     d->stopping = 1;
+    notify("STOPPING=1");
     mg_info("event=stopping reason=%s", why);
     control_server_stop(d->control);
     d->control = NULL;
+    metrics_server_stop(d);
     inbound_stop(d, after_inbound);
 }
 
@@ -125,9 +136,16 @@ static void on_hup(uv_signal_t *s, int signum)
     struct daemon *d = s->data;
     if (d->stopping)
         return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    char st[96];
+    snprintf(st, sizeof st, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000u);
+    notify(st);
     struct config *n = NULL;
     if (load_config(d->config_path, &n) != 0) {
         mg_error("event=reload_failed config=%s detail=\"keeping the running configuration\"", d->config_path);
+        notify("READY=1");
         return;
     }
     if (lsw_gate_sync(d->labels, n) != 0) { /* the labels group: SPIFs and clearances */
@@ -149,6 +167,7 @@ static void on_hup(uv_signal_t *s, int signum)
     (void)old; /* released by the queue manager once no delivery uses it */
     mg_info("event=reloaded config=%s routes=%zu peers=%zu channels=%zu", d->config_path, n->n_routes,
             n->n_peers, n->n_channels);
+    notify("READY=1");
 }
 
 /* ---- the audit store as the queue manager's sink ---------------------------------------- */
@@ -184,11 +203,13 @@ static int audit_sink(void *ctx, const char *qid, const char *channel,
 int main(int argc, char **argv)
 {
     const char *conf = "/etc/mixgate/mixgate.conf";
+    const char *user = NULL;
     int check_only = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+    while ((opt = getopt(argc, argv, "c:thu:")) != -1) {
         switch (opt) {
         case 'c': conf = optarg; break;
+        case 'u': user = optarg; break;
         case 't': check_only = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -215,7 +236,7 @@ int main(int argc, char **argv)
         setenv(CMS_KEYPROC_ENV, fdtext, 1);
     }
 
-    struct daemon dd = { 0 };
+    struct daemon dd = { .lock_fd = -1 };
     struct daemon *d = &dd;
     d->config_path = strdup(conf);
     if (load_config(conf, &d->cfg) != 0)
@@ -227,18 +248,74 @@ int main(int argc, char **argv)
         return 0;
     }
     apply_logging(d->cfg);
+    if (user) {
+        free(d->cfg->global.user);
+        if (!(d->cfg->global.user = strdup(user)))
+            mg_fatal("event=start_failed detail=\"out of memory\"");
+    }
     d->loop = uv_default_loop();
     d->started = (int64_t)time(NULL);
 
-    if (mkdir_p(d->cfg->global.var_dir) != 0)
-        mg_fatal("event=start_failed detail=\"cannot create var_dir %s: %s\"", d->cfg->global.var_dir, strerror(errno));
+    /* Who we run as: never root. Started as root, we bind the listeners (ports 25 and 102),
+     * then become global.user for good; otherwise we are whoever started us (systemd's
+     * User= with CAP_NET_BIND_SERVICE). */
+    const char *var = d->cfg->global.var_dir;
+    struct service_user su, *owner = NULL;
+    int rc;
+    if (geteuid() == 0) {
+        if (!d->cfg->global.user)
+            mg_fatal("event=start_failed detail=\"mixgated does not run as root: set global.user "
+                     "(e.g. user = mixgate), it binds the listeners as root and then runs as that user\"");
+        if ((rc = service_user_lookup(d->cfg->global.user, &su)) != 0)
+            mg_fatal("event=start_failed detail=\"global.user %s: no such user; create it (adduser "
+                     "--system --group %s) or name another\"", d->cfg->global.user, d->cfg->global.user);
+        if (su.uid == 0)
+            mg_fatal("event=start_failed detail=\"global.user %s is root: name an unprivileged user\"",
+                     d->cfg->global.user);
+        owner = &su;
+    } else if (d->cfg->global.user && service_user_lookup(d->cfg->global.user, &su) == 0 &&
+               su.uid != getuid()) {
+        mg_warn("event=user_ignored user=%s detail=\"not started as root: running as uid %u\"",
+                d->cfg->global.user, (unsigned)getuid());
+    }
+    umask(0077); /* the queue, the audit store and the spool are private from birth */
+    if (service_mkdir_private(var, owner) != 0)
+        mg_fatal("event=start_failed detail=\"cannot create var_dir %s: %s\"", var, strerror(errno));
+    check_private_or_die(var, 1, owner);
+    /* Before anything touches the socket or the queue: one daemon per var_dir. */
+    long holder = 0;
+    if ((rc = service_lock(var, owner, &d->lock_fd, &holder)) != 0) {
+        if (rc == MG_EEXIST)
+            mg_fatal("event=start_failed detail=\"another mixgated (pid %ld) is running on var_dir %s; "
+                     "stop it first\" pid=%ld", holder, var, holder);
+        mg_fatal("event=start_failed detail=\"cannot lock %s/mixgated.lock: %s\"", var, strerror(errno));
+    }
+    static const char *const private_files[] = { "queue.db", "queue.db-wal", "queue.db-shm", "audit.db",
+                                                 "audit.db-wal", "audit.db-shm" };
     char dbpath[4200];
-    snprintf(dbpath, sizeof dbpath, "%s/queue.db", d->cfg->global.var_dir);
+    for (size_t i = 0; i < sizeof private_files / sizeof *private_files; i++) {
+        snprintf(dbpath, sizeof dbpath, "%s/%s", var, private_files[i]);
+        check_private_or_die(dbpath, 0, owner);
+    }
+    if ((rc = inbound_start(d)) != 0)
+        mg_fatal("event=start_failed detail=\"cannot start the listeners: %s\"", mg_strerror(rc));
+    if ((rc = metrics_create(&d->metrics)) != 0 || (rc = metrics_server_start(d)) != 0)
+        mg_fatal("event=start_failed detail=\"cannot start the metrics listener %s: %s\"",
+                 d->cfg->global.metrics_listen ? d->cfg->global.metrics_listen : "-", mg_strerror(rc));
+    if (owner) {
+        if (service_drop_privileges(owner) != 0)
+            mg_fatal("event=start_failed detail=\"cannot switch to user %s: %s\"", owner->name,
+                     strerror(errno));
+        mg_info("event=privileges_dropped user=%s uid=%u gid=%u", owner->name, (unsigned)owner->uid,
+                (unsigned)owner->gid);
+    }
+
+    snprintf(dbpath, sizeof dbpath, "%s/queue.db", var);
     struct queue_store_opts so = { .max_content = d->cfg->global.max_message_size + 1048576 };
-    int rc = queue_store_open(&d->store, d->loop, dbpath, &so);
+    rc = queue_store_open(&d->store, d->loop, dbpath, &so);
     if (rc != 0)
         mg_fatal("event=start_failed detail=\"cannot open the queue %s: %s\"", dbpath, mg_strerror(rc));
-    snprintf(dbpath, sizeof dbpath, "%s/audit.db", d->cfg->global.var_dir);
+    snprintf(dbpath, sizeof dbpath, "%s/audit.db", var);
     struct audit_opts ao = { .retention_s = d->cfg->global.audit_retention };
     if ((rc = audit_open(&d->audit, d->loop, dbpath, &ao)) != 0)
         mg_fatal("event=start_failed detail=\"cannot open the audit store %s: %s\"", dbpath,
@@ -254,8 +331,6 @@ int main(int argc, char **argv)
 
     if ((rc = control_server_start(d->loop, d->cfg->global.control_socket, admin_handle, d, &d->control)) != 0)
         mg_fatal("event=start_failed detail=\"cannot listen on the control socket %s\"", d->cfg->global.control_socket);
-    if ((rc = inbound_start(d)) != 0)
-        mg_fatal("event=start_failed detail=\"cannot start the listeners: %s\"", mg_strerror(rc));
     if ((rc = qmgr_start(d->qmgr)) != 0)
         mg_fatal("event=start_failed detail=\"cannot load the queue: %s\"", mg_strerror(rc));
 
@@ -266,15 +341,18 @@ int main(int argc, char **argv)
     uv_signal_start(&d->sig_term, on_term, SIGTERM);
     uv_signal_start(&d->sig_int, on_term, SIGINT);
     uv_signal_start(&d->sig_hup, on_hup, SIGHUP);
-    mg_info("event=started config=%s var_dir=%s pid=%ld", conf, d->cfg->global.var_dir, (long)getpid());
+    mg_info("event=started config=%s var_dir=%s pid=%ld uid=%u", conf, var, (long)getpid(), (unsigned)getuid());
+    notify("READY=1\nSTATUS=accepting mail");
 
     uv_run(d->loop, UV_RUN_DEFAULT);
     /* Everything is closed; a last run lets close callbacks finish. */
     uv_run(d->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(d->loop) != 0)
         mg_warn("event=loop_not_empty detail=\"a handle was left open at exit\"");
+    metrics_free(d->metrics);
     config_free(d->cfg);
     free(d->config_path);
     cms_keyproc_stop(keyproc_fd, keyproc_pid);
+    close(d->lock_fd); /* the lock goes last: nothing of ours is left in var_dir's use */
     return 0;
 }

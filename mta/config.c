@@ -19,8 +19,10 @@
 
 #include "channel.h"
 #include "config_expand.h"
+#include "config_syntax.h"
 #include "mg_buf.h"
 #include "mg_err.h"
+#include "mg_hostport.h"
 
 #define NAME_MAX_LEN 64
 #define DOMAIN_MAX_LEN 253
@@ -622,14 +624,15 @@ static const char *const top_keys[] = { "global", "queue", "listeners", "channel
                                         "labels", /* read by channels/labels (lsw_load) */ NULL };
 static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
                                             "max_message_size", "control_socket",
-                                            "audit_retention", NULL };
+                                            "audit_retention", "user", "metrics_listen", NULL };
 static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetime", "delay_warning",
                                           "max_active_deliveries", "max_messages",
                                           "max_active_messages", "max_processing", NULL };
 static const char *const listener_keys[] = {
     "name", "protocol", "listen", "relay_networks", "relay_domains", "local_domains",
     "max_recipients", "max_message_size", "max_line_length", "max_sessions",
-    "max_sessions_per_client", "command_timeout", "data_timeout", "tls", "smtputf8",
+    "max_sessions_per_client", "command_timeout", "data_timeout", "first_command_timeout",
+    "max_connection_rate", "tls", "smtputf8",
     "allow_open_relay", NULL };
 static const char *const tls_keys[] = { "cert", "key", "ca", "require_tls", NULL };
 static const char *const peer_common_keys[] = { "name", "type", "host", "max_connections",
@@ -732,6 +735,15 @@ static void load_global(struct loader *L, const config_setting_t *g)
             gl->log_level = level_values[e];
         get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &gl->max_message_size);
         get_dur(L, g, "audit_retention", what, 0, UINT32_MAX, &gl->audit_retention);
+        get_dup(L, g, "user", what, &gl->user);
+        if (get_dup(L, g, "metrics_listen", what, &gl->metrics_listen) > 0) {
+            struct mg_hostport hp;
+            if (mg_hostport_parse(gl->metrics_listen, MG_HOSTPORT_NEED_PORT | MG_HOSTPORT_NUMERIC |
+                                  MG_HOSTPORT_PORT_ZERO, &hp) != 0)
+                lerr(L, sline(config_setting_get_member(g, "metrics_listen")),
+                     "global: 'metrics_listen' = \"%s\": %s (an address and port: \"127.0.0.1:9464\")",
+                     gl->metrics_listen, hp.err);
+        }
         if (get_dup(L, g, "control_socket", what, &gl->control_socket) > 0) {
             if (strlen(gl->control_socket) >= sizeof ((struct sockaddr_un *)0)->sun_path)
                 lerr(L, sline(config_setting_get_member(g, "control_socket")),
@@ -788,33 +800,15 @@ static void load_queue(struct loader *L, const config_setting_t *g)
              "s), or 0 for none", q->delay_warning, q->max_lifetime);
 }
 
-/* Numeric address:port to bind: a.b.c.d:port or [v6]:port. */
+/* Numeric address:port to bind: a.b.c.d:port or [v6]:port; port 0 lets the kernel choose
+ * (the listener logs the port it got). */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
-    char *host = NULL;
-    uint16_t port = 0;
-    bool has_port = false;
-    int rc = split_hostport(s, &host, &port, &has_port);
-    if (rc)
-        return rc;
+    struct mg_hostport hp;
     memset(ss, 0, sizeof *ss);
-    if (!has_port) {
-        rc = MG_EINVAL;
-    } else if (s[0] != '[' && inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        *len = sizeof *sin;
-    } else if (s[0] == '[' && inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        *len = sizeof *sin6;
-    } else {
-        rc = MG_EINVAL;
-    }
-    free(host);
-    return rc;
+    if (mg_hostport_parse(s, MG_HOSTPORT_NEED_PORT | MG_HOSTPORT_NUMERIC | MG_HOSTPORT_PORT_ZERO, &hp) != 0)
+        return hp.err && !strncmp(hp.err, "port ", 5) ? BAD_PORT : MG_EINVAL;
+    return mg_hostport_sockaddr(&hp, 0, ss, len);
 }
 
 /* Network covering ranges as 128-bit intervals; IPv4 as IPv4-mapped (::ffff:a.b.c.d). */
@@ -943,6 +937,7 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
     l->max_sessions_per_client = 50;   /* as Postfix (smtpd_client_connection_count_limit) */
     l->command_timeout = 300;
     l->data_timeout = 600;
+    l->first_command_timeout = 30;
     l->smtputf8 = true;
     snprintf(what, sizeof what, "listener #%zu", idx + 1);
     if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -974,7 +969,7 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
             L->oom = true;
         else if (rc == BAD_PORT)
             lerr(L, sline(config_setting_get_member(g, "listen")),
-                 "%s: 'listen' = \"%s\": the port must be 1..65535", what, l->listen);
+                 "%s: 'listen' = \"%s\": the port must be 1..65535 (or 0: any free port)", what, l->listen);
         else if (rc)
             lerr(L, sline(config_setting_get_member(g, "listen")),
                  "%s: 'listen' = \"%s\" is not address:port (\"192.0.2.1:25\", \"0.0.0.0:25\", "
@@ -1008,6 +1003,8 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
     get_uint(L, g, "max_sessions_per_client", what, 1, 1000000, &l->max_sessions_per_client);
     get_dur(L, g, "command_timeout", what, 1, 86400, &l->command_timeout);
     get_dur(L, g, "data_timeout", what, 1, 86400, &l->data_timeout);
+    get_dur(L, g, "first_command_timeout", what, 1, 86400, &l->first_command_timeout);
+    get_uint(L, g, "max_connection_rate", what, 0, 1000000, &l->max_connection_rate);
     load_tls(L, g, what, &l->tls);
     get_bool(L, g, "smtputf8", what, &l->smtputf8);
     int ro = get_bool(L, g, "allow_open_relay", what, &l->allow_open_relay);
@@ -1520,6 +1517,8 @@ void config_free(struct config *cfg)
     free(cfg->global.hostname);
     free(cfg->global.var_dir);
     free(cfg->global.control_socket);
+    free(cfg->global.user);
+    free(cfg->global.metrics_listen);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         struct config_listener *l = &cfg->listeners[i];
         free(l->name);
@@ -1634,7 +1633,15 @@ int config_load_text_ex(const char *name, const char *text, size_t len,
         lerr(&L, 0, "more than %d lines", MAX_LINES);
     } else if (config_read_string(&cfg->tree, buf.data ? (const char *)buf.data : "") != CONFIG_TRUE) {
         const char *what = config_error_text(&cfg->tree);
-        lerr(&L, config_error_line(&cfg->tree), "%s", what ? what : "syntax error");
+        /* libconfig sees an unclosed brace or string only at the end of the file: name the
+         * line that opened it instead, when the scan finds one. */
+        char why[160];
+        int at = config_error_line(&cfg->tree);
+        int hint = config_syntax_hint((const char *)buf.data, buf.len, why, sizeof why);
+        if (hint > 0 && hint < at && at >= (int)lines - 1)
+            lerr(&L, hint, "%s: %s (libconfig stopped at line %d)", what ? what : "syntax error", why, at);
+        else
+            lerr(&L, at, "%s", what ? what : "syntax error");
     } else {
         build(&L);
     }
@@ -1801,6 +1808,10 @@ void config_dump(const struct config *cfg, FILE *f)
     fprintf(f, "  max_message_size = %" PRIu64 "L;\n", g->max_message_size);
     dump_kv_str(f, "  ", "control_socket", g->control_socket);
     fprintf(f, "  audit_retention = %" PRIu32 ";\n", g->audit_retention);
+    if (g->user)
+        dump_kv_str(f, "  ", "user", g->user);
+    if (g->metrics_listen)
+        dump_kv_str(f, "  ", "metrics_listen", g->metrics_listen);
     fputs("};\n\n", f);
 
     const struct config_queue *q = &cfg->queue;
@@ -1829,9 +1840,11 @@ void config_dump(const struct config *cfg, FILE *f)
         fprintf(f, "    max_recipients = %" PRIu32 ";\n    max_message_size = %" PRIu64 "L;\n"
                    "    max_line_length = %" PRIu32 ";\n    max_sessions = %" PRIu32 ";\n"
                    "    max_sessions_per_client = %" PRIu32 ";\n    command_timeout = %" PRIu32 ";\n"
-                   "    data_timeout = %" PRIu32 ";\n",
+                   "    data_timeout = %" PRIu32 ";\n    first_command_timeout = %" PRIu32 ";\n"
+                   "    max_connection_rate = %" PRIu32 ";\n",
                 l->max_recipients, l->max_message_size, l->max_line_length, l->max_sessions,
-                l->max_sessions_per_client, l->command_timeout, l->data_timeout);
+                l->max_sessions_per_client, l->command_timeout, l->data_timeout,
+                l->first_command_timeout, l->max_connection_rate);
         if (l->tls.cert) {
             fputs("    tls = {\n", f);
             dump_kv_str(f, "      ", "cert", l->tls.cert);

@@ -58,6 +58,9 @@ struct config_global {
     char *control_socket;      /* default "<var_dir>/control.sock" */
     uint32_t audit_retention;  /* seconds audit records are kept (<var_dir>/audit.db);
                                   default 0 = for ever */
+    char *metrics_listen;      /* "127.0.0.1:9464": Prometheus scrape endpoint; NULL = off */
+    char *user;                /* started as root: bind, then run as this user; NULL = unset
+                                  (then mixgated refuses to run as root) */
 };
 
 struct config_queue {
@@ -105,6 +108,9 @@ struct config_listener {
     uint32_t max_sessions_per_client; /* default 50 (as Postfix) */
     uint32_t command_timeout;  /* default 300 (RFC 5321 4.5.3.2.7) */
     uint32_t data_timeout;     /* default 600 (RFC 5321 4.5.3.2.6 / .8) */
+    uint32_t first_command_timeout; /* greeting to first command; default 30 (idle clients
+                                       must not hold session slots) */
+    uint32_t max_connection_rate; /* connections per client address per minute; 0 = no limit */
     struct config_tls tls;
     bool smtputf8;             /* default true: advertise SMTPUTF8 (RFC 6531) */
     bool allow_open_relay;     /* default false: see docs/configuration.md */

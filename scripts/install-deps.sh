@@ -5,12 +5,14 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libuv1-dev libsqlite3-dev sqlite3 libssl-dev openssl libconfig-dev libcmocka-dev
-  libgmime-3.0-dev libc-ares-dev libxml2-dev libxml2-utils asn1c)
+  libgmime-3.0-dev libc-ares-dev libxml2-dev libxml2-utils asn1c
+  python3)   # scripts/md2man.py generates the man pages at build time
 BUILD_PKGS+=(libldap-dev)   # labels: clearances from an LDAP directory (OpenLDAP client)
 # Real peers the tests talk to (nobody on this project wrote them).
 TEST_PKGS=(swaks postfix tshark gpgsm gnupg libbcpkix-java libbcprov-java
   openjdk-17-jdk-headless python3 python3-aiosmtpd python3-cryptography
-  python3-pyasn1-modules procps iproute2 netcat-openbsd libnet-ssleay-perl libio-socket-ssl-perl)
+  python3-pyasn1-modules procps iproute2 netcat-openbsd libnet-ssleay-perl libio-socket-ssl-perl
+  prometheus curl systemd lintian dpkg-dev man-db)   # service: promtool, systemd-analyze, the .deb checks
 TEST_PKGS+=(slapd ldap-utils)   # e2e.labels_ldap: a real directory started by the test
 
 # Fuzzing campaigns (`make fuzz-campaign`, opt-in): llvm-cov and llvm-profdata for the coverage

@@ -17,6 +17,7 @@
 #include "mg_hostport.h"
 #include "mg_log.h"
 #include "smtp_session.h"
+#include "smtp_rate.h"
 #include "tls_io.h"
 
 /* Input buffered while a message is pending before we stop reading. */
@@ -45,6 +46,7 @@ struct smtp_server {
     int closing;
     void (*closed_cb)(void *);
     void *closed_arg;
+    struct smtp_rate rate;       /* connections per client per minute */
 };
 
 struct conn {
@@ -60,6 +62,7 @@ struct conn {
     int reading;
     int write_paused;         /* reading stopped because the client does not read */
     int counted_open;
+    uint64_t idle_since;      /* loop ms of the last input (fairness: longest idle goes first) */
     struct smtp_session sess;
     struct tls_io *tls;
     struct mg_buf plain;      /* decrypted input of one read */
@@ -247,6 +250,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    c->idle_since = uv_now(c->srv->loop);
     if (!c->tls) {
         smtp_session_input(&c->sess, buf->base, (size_t)nread);
         conn_after(c);
@@ -279,7 +283,12 @@ static unsigned timeout_ms(const struct conn *c)
     const struct smtp_server_opts *o = &c->srv->opts;
     if (smtp_session_in_content(&c->sess))
         return o->data_timeout_ms ? o->data_timeout_ms : 180000;
-    return o->cmd_timeout_ms ? o->cmd_timeout_ms : 300000;
+    unsigned cmd = o->cmd_timeout_ms ? o->cmd_timeout_ms : 300000;
+    if (c->sess.commands == 0) {
+        unsigned first = o->first_cmd_timeout_ms ? o->first_cmd_timeout_ms : 30000;
+        return first < cmd ? first : cmd;
+    }
+    return cmd;
 }
 
 /* After the session ran: send its replies and act on its flags. */
@@ -391,6 +400,35 @@ void smtp_server_txn_complete(struct smtp_server_txn *t, const struct smtp_reply
 int smtp_server_txn_client_gone(const struct smtp_server_txn *t) { return t->c->closing; }
 
 /* Sessions from addr that still count (see conn_uncount); the new one is not counted yet. */
+/* The server is full and a client with `mine` sessions knocks: if some client has more than
+ * mine + 1, close that client's longest idle session (nothing under way: no MAIL, no message
+ * pending, not closing) so the newcomer gets its slot. */
+static unsigned client_count(const struct smtp_server *s, const char *addr);
+
+static void make_room(struct smtp_server *s, unsigned mine)
+{
+    struct conn *victim = NULL;
+    unsigned most = 0;
+    for (struct conn *c = s->conns; c; c = c->next) {
+        if (!c->counted_open || c->closing || c->close_after_write || c->sess.have_mail ||
+            c->sess.state != SMTP_SESSION_CMD || c->sess.want_starttls)
+            continue;
+        unsigned n = client_count(s, c->addr);
+        if (n > most || (n == most && victim && c->idle_since < victim->idle_since)) {
+            most = n;
+            victim = c;
+        }
+    }
+    if (!victim || most <= mine + 1)
+        return;
+    mg_info("event=smtp_evict session=%s client=%s sessions=%u detail=\"server full: the busiest client's "
+            "longest idle session makes room\"", victim->id, victim->addr, most);
+    mg_buf_appendf(&victim->sess.out, "421 4.7.0 %s Too many connections from your address, closing\r\n",
+                   s->hostname);
+    victim->sess.state = SMTP_SESSION_DONE;
+    conn_after(victim);
+}
+
 static unsigned client_count(const struct smtp_server *s, const char *addr)
 {
     unsigned n = 0;
@@ -447,8 +485,13 @@ static void on_connection(uv_stream_t *ls, int status)
     unsigned max_total = s->opts.max_sessions ? s->opts.max_sessions : 100;
     unsigned max_client = s->opts.max_sessions_per_client ? s->opts.max_sessions_per_client : 20;
     mg_info("event=smtp_connect session=%s client=%s port=%d", c->id, c->addr, c->port);
-    if (s->nopen >= max_total || client_count(s, c->addr) >= max_client) {
-        const char *why = s->nopen >= max_total ? "Too many connections" : "Too many connections from your address";
+    unsigned mine = client_count(s, c->addr);
+    int rate_ok = smtp_rate_allow(&s->rate, c->addr, uv_now(s->loop), s->opts.max_conn_rate);
+    if (rate_ok && mine < max_client && s->nopen >= max_total)
+        make_room(s, mine);
+    if (!rate_ok || s->nopen >= max_total || mine >= max_client) {
+        const char *why = !rate_ok ? "Too many connections per minute from your address"
+                          : mine >= max_client ? "Too many connections from your address" : "Too many connections";
         mg_buf_appendf(&c->sess.out, "421 4.7.0 %s %s, try again later\r\n", s->hostname, why);
         mg_info("event=smtp_reject session=%s client=%s cmd=connect code=421 enhanced=4.7.0 text=\"%s\"",
                 c->id, c->addr, why);
@@ -457,6 +500,7 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
     c->counted_open = 1;
+    c->idle_since = uv_now(s->loop);
     s->nopen++;
     s->stats.sessions_open++;
     uv_tcp_nodelay(&c->tcp, 1);
@@ -512,6 +556,7 @@ int smtp_server_create(struct smtp_server **out, uv_loop_t *loop,
         .max_size = opts->max_message_size,
         .max_rcpts = opts->max_recipients,
         .max_errors = opts->max_errors,
+        .max_line = opts->max_line_length,
         .bare_lf_reject = opts->bare_lf_reject,
         .tls_available = opts->tls_ctx != NULL,
         .require_tls = opts->require_tls,

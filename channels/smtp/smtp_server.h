@@ -38,8 +38,13 @@ struct smtp_server_opts {
     unsigned max_sessions;       /* in total (421 4.7.0); 0 = 100 */
     unsigned max_sessions_per_client; /* per client IP (421 4.7.0); 0 = 20 */
     unsigned cmd_timeout_ms;     /* idle time waiting for a command (421 4.4.2); 0 = 300000 */
+    unsigned first_cmd_timeout_ms; /* from the greeting to the first command: an idle client
+                                    must not hold a session slot long (421 4.4.2); 0 = 30000 */
+    unsigned max_conn_rate;      /* connections per client address per minute (421 4.7.0);
+                                    0 = no limit */
     unsigned data_timeout_ms;    /* idle time inside DATA/BDAT content; 0 = 180000 */
     unsigned max_errors;         /* bad commands before 421 4.7.0 and close; 0 = 20 */
+    size_t max_line_length;      /* content lines longer than this are folded; 0 = 998 */
     int bare_lf_reject;          /* see above; 0 = accept and normalise to CRLF */
     /* STARTTLS: a server context from tls_io_ctx_server_create(); NULL = not offered.
      * Borrowed: must outlive the server. */
@@ -76,6 +81,11 @@ struct smtp_server_stats {
     unsigned long sessions_open, sessions_total, messages_accepted, messages_rejected;
     unsigned long txns_pending;
 };
+
+/* Fairness: when max_sessions are open, a new client with fewer sessions than the busiest
+ * client gets a slot: the busiest client's longest idle session (no transaction under way)
+ * is closed with 421 4.7.0. Idle floods from one or a few addresses thus cannot lock others
+ * out; a client refused by max_sessions_per_client or max_conn_rate is told at once. */
 
 /* Create a server bound to opts->listen and start accepting on loop. opts and its strings are
  * copied (tls_ctx is borrowed). Returns 0 or MG_EINVAL (bad option or address), MG_EIO

@@ -97,9 +97,10 @@ static void reset_txn(struct smtp_session *s)
     s->have_mail = 0;
     mg_buf_free(&s->content);
     mg_buf_init(&s->content, 0);
-    s->content_started = s->too_big = s->long_line = s->bare_lf = s->nomem = 0;
+    s->content_started = s->too_big = s->bare_lf = s->nomem = 0;
     s->prev_crlf = 1;
-    s->data_line_skip = 0;
+    s->data_cont = 0;
+    s->folded = 0;
     s->data_line_len = 0;
     s->bdat_used = 0;
 }
@@ -166,6 +167,11 @@ static void content_append(struct smtp_session *s, const void *p, size_t n)
         s->nomem = 1;
 }
 
+static size_t max_line(const struct smtp_session *s)
+{
+    return s->cfg->max_line ? s->cfg->max_line : SMTP_SESSION_MAX_DATA_LINE;
+}
+
 /* Hand the complete message over, or reply with the reason it cannot be. */
 static void finish_message(struct smtp_session *s)
 {
@@ -173,8 +179,6 @@ static void finish_message(struct smtp_session *s)
         reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
     } else if (s->nomem) {
         reply(s, 451, "4.3.0", "Out of memory, try again later");
-    } else if (s->long_line) {
-        reply(s, 500, "5.5.6", "Line too long in message content (RFC 5321 4.5.3.1.6)");
     } else if (s->bare_lf && s->cfg->bare_lf_reject) {
         reply(s, 554, "5.6.0", "Bare LF in message content; lines must end in CRLF");
     } else {
@@ -209,6 +213,9 @@ static void finish_message(struct smtp_session *s)
         s->env.nrcpts = 0;
         m->content = mg_buf_steal(&s->content, &m->content_len);
         char q[600];
+        if (s->folded)
+            mg_info("event=smtp_long_lines_folded session=%s lines=%lu max_line_length=%zu",
+                    m->session_id ? m->session_id : "-", s->folded, max_line(s));
         mg_info("event=smtp_message session=%s client=%s from=<%s> nrcpt=%zu size=%zu tls=%s",
                 m->session_id ? m->session_id : "-", m->client_addr ? m->client_addr : "-",
                 mg_log_quote(m->mail_from ? m->mail_from : "", q, sizeof q), m->nrcpts,
@@ -514,26 +521,36 @@ static void do_command(struct smtp_session *s, const char *line, size_t len)
     }
 }
 
-/* One DATA line, terminator excluded; crlf tells how it ended. Returns 1 at end of data. */
-static int data_line(struct smtp_session *s, const char *p, size_t n, int crlf)
+/* Content of one line (or of a piece of one): folded into pieces of at most max_line octets,
+ * each ended by CRLF. Real mailers send longer lines than RFC 5321 allows; refusing the whole
+ * message for one of them loses mail, so the line is kept, split (as Postfix does). */
+static void content_folded(struct smtp_session *s, const char *p, size_t n)
 {
-    if (crlf && s->prev_crlf && n == 1 && p[0] == '.' && !s->data_line_skip)
-        return 1;
-    if (!crlf)
-        s->bare_lf = 1;
-    if (s->data_line_skip) { /* tail of an overlong line: already flagged, nothing stored */
-        s->data_line_skip = 0;
-        s->prev_crlf = crlf;
-        return 0;
-    }
-    if (n > SMTP_SESSION_MAX_DATA_LINE)
-        s->long_line = 1;
-    if (n && p[0] == '.') { /* dot-stuffing, RFC 5321 §4.5.2 */
-        p++;
-        n--;
+    size_t lim = max_line(s);
+    while (n > lim) {
+        content_append(s, p, lim);
+        content_append(s, "\r\n", 2);
+        s->folded++;
+        p += lim;
+        n -= lim;
     }
     content_append(s, p, n);
     content_append(s, "\r\n", 2);
+}
+
+/* One DATA line, terminator excluded; crlf tells how it ended. Returns 1 at end of data. */
+static int data_line(struct smtp_session *s, const char *p, size_t n, int crlf)
+{
+    if (crlf && s->prev_crlf && n == 1 && p[0] == '.' && !s->data_cont)
+        return 1;
+    if (!crlf)
+        s->bare_lf = 1;
+    if (n && p[0] == '.' && !s->data_cont) { /* dot-stuffing, RFC 5321 §4.5.2 */
+        p++;
+        n--;
+    }
+    content_folded(s, p, n);
+    s->data_cont = 0;
     s->prev_crlf = crlf;
     return 0;
 }
@@ -558,16 +575,25 @@ static void process(struct smtp_session *s)
         const char *lf = memchr(base, '\n', avail);
         if (s->state == SMTP_SESSION_DATA) {
             if (!lf) {
-                /* Keep a partial line only up to the limit; beyond it the line is flagged and
-                 * its bytes dropped, so a client cannot make us buffer a endless line. */
-                if (avail > SMTP_SESSION_MAX_DATA_LINE + 1) {
-                    if (!s->data_line_skip)
-                        s->long_line = 1;
-                    s->data_line_skip = 1;
-                    s->prev_crlf = 0;
-                    s->in_off += avail;
+                /* A partial line is kept only up to the limit (plus a CR that may precede the
+                 * LF): beyond it a piece is folded off, so an endless line never grows the
+                 * buffer and is never refused. */
+                size_t lim = max_line(s);
+                if (avail <= lim + 1)
+                    break;
+                const char *p = base;
+                size_t take = lim;
+                if (!s->data_cont && p[0] == '.') { /* dot-stuffing applies to the line's start */
+                    p++;
+                    s->in_off++;
                 }
-                break;
+                content_append(s, p, take);
+                content_append(s, "\r\n", 2);
+                s->folded++;
+                s->in_off += take;
+                s->data_cont = 1;
+                s->prev_crlf = 0;
+                continue;
             }
             size_t n = (size_t)(lf - base);
             int crlf = n > 0 && base[n - 1] == '\r';
@@ -588,6 +614,7 @@ static void process(struct smtp_session *s)
         }
         size_t n = (size_t)(lf - base);
         s->in_off += n + 1;
+        s->commands++;
         if (s->skip_line || n > SMTP_CMD_MAX_LINE + 1) {
             s->skip_line = 0;
             s->last_verb = "?";

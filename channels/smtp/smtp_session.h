@@ -12,7 +12,8 @@
 #include "smtp_envelope.h"
 #include "smtp_server.h"
 
-/* Text lines in DATA: RFC 5321 §4.5.3.1.6 (1000 octets with CRLF). */
+/* Text lines in DATA: RFC 5321 §4.5.3.1.6 (1000 octets with CRLF); the default of
+ * cfg.max_line. A longer line is folded, not refused (docs/smtp.md says why). */
 #define SMTP_SESSION_MAX_DATA_LINE 998
 
 struct smtp_session;
@@ -20,6 +21,8 @@ struct smtp_session;
 struct smtp_session_cfg {
     const char *hostname;
     size_t max_size, max_rcpts;
+    size_t max_line;           /* content lines longer than this (CRLF excluded) are folded
+                                  into pieces of this length; 0 = SMTP_SESSION_MAX_DATA_LINE */
     unsigned max_errors;
     int bare_lf_reject;
     int tls_available, require_tls;
@@ -49,10 +52,13 @@ struct smtp_session {
     int have_helo, have_mail, tls;
     unsigned errors;
     unsigned long txn_count;
+    unsigned long commands;    /* command lines read (good or bad) */
     int skip_line;             /* discarding the rest of an overlong command line */
     /* Content of the current message. */
     struct mg_buf content;
-    int content_started, too_big, long_line, bare_lf, nomem, prev_crlf, data_line_skip;
+    int content_started, too_big, bare_lf, nomem, prev_crlf;
+    int data_cont;             /* inside a line already folded: no end-of-data, no dot-stuffing */
+    unsigned long folded;      /* lines folded in this message (logged) */
     size_t data_line_len;      /* length of the current data line so far when split */
     int bdat_used;             /* this transaction uses BDAT */
     size_t bdat_remaining;

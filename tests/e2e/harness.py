@@ -25,6 +25,14 @@ def free_port():
     return p
 
 
+def chown_tree(path, user):
+    import pwd
+    pw = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        for n in [root] + [os.path.join(root, x) for x in dirs + files]:
+            os.lchown(n, pw.pw_uid, pw.pw_gid)
+
+
 def wait_port(port, timeout=20.0, proc=None):
     end = time.time() + timeout * SLOW
     while time.time() < end:
@@ -61,11 +69,20 @@ class Workdir:
 class Daemon:
     """mixgated on a config file, with MIXGATE_VAR and MIXGATE_SMTP_LISTEN set for the test."""
 
-    def __init__(self, wd, conf, env=None, port=None, var=None):
+    def __init__(self, wd, conf, env=None, port=None, var=None, user=None, args=()):
         self.wd = wd
+        # As root (CI), the daemon runs as it would in production: it binds, then becomes an
+        # unprivileged user; the work directory is handed to that user first.
+        # user="" runs it as whoever we are.
+        if user is None and os.geteuid() == 0:
+            user = os.environ.get("MIXGATE_E2E_USER", "nobody")
+        self.user = user
+        self.args = list(args)
         self.conf = conf
+        # Port 0: the daemon binds any free port and says which in event=listening, so no
+        # test races another for a port picked in advance.
         self.port_fixed = port is not None
-        self.port = port or free_port()
+        self.port = port or 0
         self.var = var or wd.sub("var")
         self.env = dict(os.environ)
         self.env.update({"MIXGATE_VAR": self.var, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % self.port,
@@ -76,26 +93,36 @@ class Daemon:
         self.starts = 0
 
     def start(self):
-        # free_port() cannot reserve the port: a test running beside this one may take it
-        # before the daemon binds. Then the daemon exits at once, and we try another port.
-        for attempt in range(3):
-            self.starts += 1
-            logf = open(self.log, "ab")
-            logf.write(b"---- start %d\n" % self.starts)
-            logf.flush()
-            self.proc = subprocess.Popen([MIXGATED, "-c", self.conf], env=self.env, stdout=logf, stderr=logf)
-            logf.close()
-            try:
-                wait_port(self.port, proc=self.proc)
-                break
-            except AssertionError:
-                if self.port_fixed or attempt == 2 or self.proc.poll() is None or \
-                        "listen_failed" not in self.log_text():
-                    raise
-                self.port = free_port()
-                self.env["MIXGATE_SMTP_LISTEN"] = "127.0.0.1:%d" % self.port
+        self.starts += 1
+        logf = open(self.log, "ab")
+        logf.write(b"---- start %d\n" % self.starts)
+        logf.flush()
+        self.proc = subprocess.Popen(self.argv(), env=self.env, stdout=logf, stderr=logf)
+        logf.close()
+        if not self.port_fixed:
+            self.port = wait_for(self.bound_port, 20, "event=listening in the daemon's log")
+        wait_port(self.port, proc=self.proc)
         wait_for(lambda: os.path.exists(self.control()), 10, "the control socket")
         return self
+
+    def bound_port(self):
+        """The port of the listener on MIXGATE_SMTP_LISTEN, from this start's event=listening."""
+        if self.proc.poll() is not None:
+            raise AssertionError("mixgated exited with %s at start\n%s" % (self.proc.returncode, self.tail()))
+        text = self.log_text()
+        text = text[text.rfind("---- start %d\n" % self.starts):]
+        want = "listen=%s " % self.env["MIXGATE_SMTP_LISTEN"]
+        for line in text.splitlines():
+            if "event=listening" in line and want in line and "protocol=smtp" in line:
+                return int(line.rsplit(" port=", 1)[1].split()[0])
+        return None
+
+    def argv(self):
+        argv = [MIXGATED, "-c", self.conf] + self.args
+        if self.user:
+            chown_tree(self.wd.path, self.user)
+            argv += ["-u", self.user]
+        return argv
 
     def control(self):
         return os.path.join(self.var, "control.sock")
