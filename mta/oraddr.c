@@ -12,13 +12,13 @@
 static const struct { const char *in, *key; } aliases[] = {
     { "C", "C" }, { "ADMD", "ADMD" }, { "A", "ADMD" }, { "PRMD", "PRMD" }, { "P", "PRMD" },
     { "O", "O" }, { "OU", "OU" }, { "OU1", "OU" }, { "OU2", "OU" }, { "OU3", "OU" },
-    { "OU4", "OU" }, { "S", "S" }, { "G", "G" }, { "I", "I" }, { "Q", "Q" }, { "CN", "CN" },
+    { "OU4", "OU" }, { "S", "S" }, { "G", "G" }, { "I", "I" }, { "GQ", "GQ" }, { "Q", "GQ" }, { "CN", "CN" },
     { "X121", "X121" }, { "X.121", "X121" }, { "UA-ID", "UA-ID" }, { "T-ID", "T-ID" },
     { "T-TY", "T-TY" }, { "PD-SERVICE", "PD-SERVICE" },
 };
 
 /* Hierarchy order of the canonical form; unknown keys sort before the DDAs, in input order. */
-static const char *const order[] = { "C", "ADMD", "PRMD", "O", "OU", "S", "G", "I", "Q", "CN",
+static const char *const order[] = { "C", "ADMD", "PRMD", "O", "OU", "S", "G", "I", "GQ", "CN",
                                      "X121", "UA-ID", "T-ID", "T-TY", "PD-SERVICE" };
 #define N_ORDER (sizeof order / sizeof *order)
 
@@ -27,7 +27,7 @@ static size_t rank(const char *key)
     for (size_t i = 0; i < N_ORDER; i++)
         if (strcmp(order[i], key) == 0)
             return i;
-    return strncmp(key, "DDA:", 4) == 0 ? N_ORDER + 1 : N_ORDER;
+    return strncmp(key, "DD.", 3) == 0 ? N_ORDER + 1 : N_ORDER;
 }
 
 static void seterr(char *err, size_t errsz, const char *msg, const char *at)
@@ -101,10 +101,21 @@ static int add_attr(struct oraddr *o, const char *b, const char *e, char *err, s
     for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
         if (strcmp(aliases[i].in, raw) == 0)
             key = aliases[i].key;
-    if (!key && strncmp(raw, "DDA.", 4) == 0)
-        raw[3] = ':';
-    if (!key && strncmp(raw, "DDA:", 4) == 0 && raw[4])
-        key = raw;
+    /* Domain-defined attributes: RFC 2156 writes DD.type and accepts DD:type, DDA.type,
+     * DDA:type; the type keeps its case. */
+    char dd[ORADDR_KEY_MAX];
+    const char *ty = NULL, *kb = b;
+    while (*kb == ' ' || *kb == '\t')
+        kb++;
+    if (!key && (strncmp(raw, "DD.", 3) == 0 || strncmp(raw, "DD:", 3) == 0))
+        ty = kb + 3;
+    else if (!key && (strncmp(raw, "DDA.", 4) == 0 || strncmp(raw, "DDA:", 4) == 0))
+        ty = kb + 4;
+    if (ty) {
+        memcpy(dd, "DD.", 3);
+        if (copy_trim(ty, eq, dd + 3, sizeof dd - 3) == 0 && dd[3])
+            key = dd;
+    }
     if (!key) {
         seterr(err, errsz, "unknown attribute keyword", b);
         return MG_EPARSE;
@@ -126,7 +137,19 @@ static int add_attr(struct oraddr *o, const char *b, const char *e, char *err, s
     return 0;
 }
 
+static int parse(const char *text, struct oraddr *o, bool address, char *err, size_t errsz);
+
 int oraddr_parse(const char *text, struct oraddr *o, char *err, size_t errsz)
+{
+    return parse(text, o, true, err, errsz);
+}
+
+int oraddr_parse_rule(const char *text, struct oraddr *o, char *err, size_t errsz)
+{
+    return parse(text, o, false, err, errsz);
+}
+
+static int parse(const char *text, struct oraddr *o, bool address, char *err, size_t errsz)
 {
     if (!text || !o)
         return MG_EINVAL;
@@ -166,6 +189,16 @@ int oraddr_parse(const char *text, struct oraddr *o, char *err, size_t errsz)
     if (o->n == 0) {
         seterr(err, errsz, "no attributes (expected /C=../ADMD=../...)", NULL);
         return MG_EPARSE;
+    }
+    /* RFC 2156 4.1: C without ADMD means the blank ADMD. */
+    if (address && oraddr_get(o, "C") && !oraddr_get(o, "ADMD")) {
+        if (o->n >= ORADDR_MAX_ATTRS) {
+            seterr(err, errsz, "too many attributes", NULL);
+            return MG_ETOOBIG;
+        }
+        snprintf(o->a[o->n].key, sizeof o->a[o->n].key, "ADMD");
+        snprintf(o->a[o->n].val, sizeof o->a[o->n].val, " ");
+        o->n++;
     }
     /* Stable sort into hierarchy order (insertion: n <= 24). */
     for (size_t i = 1; i < o->n; i++) {

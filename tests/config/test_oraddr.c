@@ -20,7 +20,10 @@ static const struct norm_case norm_cases[] = {
     { "empty_admd_is_space", "/C=GB/ADMD=/PRMD=X/", 0, "/C=GB/ADMD= /PRMD=X/" },
     { "ou_numbered_keep_order", "/C=GB/ADMD= /O=A/OU1=B/OU2=C/S=x/", 0, "/C=GB/ADMD= /O=A/OU=B/OU=C/S=x/" },
     { "keyword_case", "/c=GB/admd=X/prmd=Y/", 0, "/C=GB/ADMD=X/PRMD=Y/" },
-    { "dda", "/C=GB/ADMD= /DDA:RFC-822=user(a)example.org/", 0, "/C=GB/ADMD= /DDA:RFC-822=user(a)example.org/" },
+    { "dda", "/C=GB/ADMD= /DDA:RFC-822=user(a)example.org/", 0, "/C=GB/ADMD= /DD.RFC-822=user(a)example.org/" },
+    { "dd_dot_form", "/C=GB/ADMD= /dd.Id=7/", 0, "/C=GB/ADMD= /DD.Id=7/" },
+    { "c_without_admd", "/C=GB/PRMD=X/S=y/", 0, "/C=GB/ADMD= /PRMD=X/S=y/" },
+    { "q_is_gq", "/C=GB/S=x/Q=Jr/", 0, "/C=GB/ADMD= /S=x/GQ=Jr/" },
     { "escaped_slash", "/C=GB/ADMD= /O=A$/B/", 0, "/C=GB/ADMD= /O=A$/B/" },
     { "trim_blanks", "/ C = GB / ADMD = X /", 0, "/C=GB/ADMD=X/" },
     { "no_trailing_slash", "/C=GB/ADMD=X", 0, "/C=GB/ADMD=X/" },
@@ -61,14 +64,14 @@ static const struct match_case match_cases[] = {
     { "admd_space_vs_name", "/C=GB/ADMD= /", "/C=GB/ADMD=BT/", false },
     { "ou_prefix", "/C=GB/O=A/OU=B/", "/C=GB/O=A/OU=B/OU=C/", true },
     { "ou_position", "/C=GB/O=A/OU=C/", "/C=GB/O=A/OU=B/OU=C/", false },
-    { "dda", "/C=GB/DDA:ID=7/", "/C=GB/ADMD=X/DDA:ID=7/", true },
+    { "dda", "/C=GB/DDA:ID=7/", "/C=GB/ADMD=X/DD.ID=7/", true },
 };
 
 static void run_match(void **state)
 {
     const struct match_case *c = *state;
     struct oraddr r, a;
-    assert_int_equal(oraddr_parse(c->rule, &r, NULL, 0), 0);
+    assert_int_equal(oraddr_parse_rule(c->rule, &r, NULL, 0), 0);
     assert_int_equal(oraddr_parse(c->addr, &a, NULL, 0), 0);
     assert_int_equal(oraddr_matches(&r, &a), c->want);
 }
