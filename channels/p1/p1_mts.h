@@ -1,0 +1,54 @@
+/* p1_mts: an MTS-APDU (X.411 message, probe or report as transferred over P1) in the plain
+ * fields the switch works with: O/R names in the RFC 2156 textual form (oraddr.h), the MTS
+ * identifier as text, the content type as a dotted OID (or "22" for the built-in P22
+ * content), the priority on the queue's 0..5 scale, the trace (how many elements, whether
+ * ours is among them), the recipients with their per-recipient fields, and slices of the
+ * original bytes: the envelope exactly as received (so a relay re-emits it) and the content.
+ * Decoding goes through the asn1c codecs (mg_asn1) with their constraint checks; a peer's bad
+ * bytes are an error with the reason, never an abort. */
+#ifndef P1_MTS_H
+#define P1_MTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oraddr.h"
+
+enum p1_mts_kind { P1_MTS_MESSAGE = 0, P1_MTS_PROBE, P1_MTS_REPORT };
+
+#define P1_MTS_ADDR_MAX (ORADDR_TEXT_MAX + 64)
+
+struct p1_mts_rcpt {
+    char addr[P1_MTS_ADDR_MAX];   /* RFC 2156 text */
+    long osrn;                    /* originally specified recipient number */
+    int responsibility;           /* the per-recipient indicator: this MTA must deliver/relay */
+};
+
+struct p1_mts_in {
+    enum p1_mts_kind kind;
+    char mts_id[P1_MTS_ADDR_MAX + 80]; /* "[/C=GB/ADMD= /PRMD=X/;local-id]" (RFC 2156 4.6.1) */
+    char originator[P1_MTS_ADDR_MAX]; /* message/probe originator; report: its destination */
+    char content_oid[128];        /* dotted OID, or "22"/"2" for a built-in type; "" report */
+    int priority;                 /* 0..5: non-urgent 0, normal 1, urgent 3 */
+    size_t ntrace;                /* trace elements in the envelope */
+    int trace_has_us;             /* one of them names our global domain identifier */
+    const uint8_t *envelope;      /* the envelope TLV as received (a slice of the APDU) */
+    size_t envelope_len;
+    uint8_t *content;             /* owned: the content octets (message, report) */
+    size_t content_len;
+    struct p1_mts_rcpt *rcpts;    /* owned array */
+    size_t nrcpts;
+};
+
+/* Decodes apdu (borrowed: envelope points into it). our_gdi: the configured global domain
+ * identifier (C, ADMD, PRMD; NULL = none) for the loop check. 0, or MG_EPARSE / MG_ECONSTRAINT
+ * / MG_ETOOBIG / MG_ENOMEM with why filled. On error *m holds nothing to free. */
+int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
+                  struct p1_mts_in *m, char *why, size_t whysz);
+void p1_mts_in_free(struct p1_mts_in *m);
+
+struct ORName;
+/* An ORName's address part as RFC 2156 text (0, MG_ETOOBIG, MG_EPARSE). */
+int p1_mts_orname_text(const struct ORName *n, char *buf, size_t bufsz);
+
+#endif
