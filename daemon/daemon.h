@@ -13,6 +13,7 @@
 #include "queue_store.h"
 
 struct smtp_server;
+struct p1_listener;
 struct tls_io_ctx;
 
 struct listener_rt {
@@ -20,6 +21,7 @@ struct listener_rt {
     char *name;                    /* owned: the listener's name, looked up per use so a
                                       reload's new settings apply */
     struct smtp_server *srv;
+    struct p1_listener *p1;        /* a p1 listener (srv is NULL then) */
     struct tls_io_ctx *tls;        /* owned */
 };
 

@@ -1233,11 +1233,8 @@ static void load_x400_peer(struct loader *L, const config_setting_t *g, const ch
         lerr(L, p->line, "%s: an x400 peer needs 'mta_name' (its MTA name)", what);
     if (!config_setting_get_member(g, "our_mta_name"))
         lerr(L, p->line, "%s: an x400 peer needs 'our_mta_name' (the MTA name we bind with)", what);
-    if (!config_setting_get_member(g, "presentation_address") &&
-        !config_setting_get_member(g, "host"))
-        lerr(L, p->line, "%s: an x400 peer needs 'host' (\"host[:port]\") or "
-             "'presentation_address'", what);
-    else if (!p->host && pa_ok)
+    /* No address: the peer can bind to us but we cannot call it (checked at its routes). */
+    if (!p->host && pa_ok)
         lerr(L, sline(config_setting_get_member(g, "presentation_address")),
              "%s: 'presentation_address' names no network address (.../TCP/host+port) and "
              "there is no 'host'", what);
@@ -1511,6 +1508,10 @@ static void load_route(struct loader *L, const config_setting_t *g, size_t idx, 
                 lerr(L, sline(ps), "%s: peer '%s' is an %s peer; the %s channel '%s' needs an %s peer",
                      what, rt->peer->name, peer_type_names[rt->peer->type], last->type, last->name,
                      peer_type_names[want]);
+            else if (want == CONFIG_PEER_X400 && !rt->peer->host)
+                lerr(L, sline(ps), "%s: x400 peer '%s' has no address ('host' or "
+                     "'presentation_address' with a network part) to deliver to", what,
+                     rt->peer->name);
         }
     }
 }

@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # 1. the shipped configurations are valid, with a one-line summary
 "$MG" check-config -c "$SRC/etc/mixgate.conf" >"$TMP/out" 2>"$TMP/err" || fail "etc/mixgate.conf: $(cat "$TMP/err")"
-grep -q "^$SRC/etc/mixgate.conf: ok (1 listener, 1 channel, 0 peers, 1 route, with default)\$" "$TMP/out" \
+grep -q "^$SRC/etc/mixgate.conf: ok (2 listeners, 1 channel, 1 peer, 1 route, with default)\$" "$TMP/out" \
     || fail "summary: $(cat "$TMP/out")"
 "$MG" check-config -c "$SRC/etc/examples/smtp-relay.conf" >"$TMP/out" 2>&1 || fail "smtp-relay.conf: $(cat "$TMP/out")"
 

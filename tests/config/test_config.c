@@ -164,7 +164,7 @@ static const struct err_case err_cases[] = {
       "peers = ( { name = \"p\"; type = \"smtp\"; mx = true;\n mta_name = \"X\"; } );\n" DEF_ROUTE,
       false, { { 5, "'mta_name' does not apply to an smtp peer" } }, 1 },
     { "x400_peer_missing_fields", "peers = ( { name = \"x\"; type = \"x400\"; } );\n" DEF_ROUTE, false,
-      { { 4, "needs 'mta_name'" }, { 4, "needs 'our_mta_name'" }, { 4, "needs 'host'" } }, 3 },
+      { { 4, "needs 'mta_name'" }, { 4, "needs 'our_mta_name'" } }, 2 },
     { "x400_peer_bad_mode",
       "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
       " host = \"h.example\"; mode = \"1986\"; } );\n" DEF_ROUTE, false,
@@ -195,6 +195,12 @@ static const struct err_case err_cases[] = {
       "listeners = ( { name = \"s\"; listen = \"127.0.0.1:25\";\n psel = \"p\"; } );\n"
       "channels = ( { name = \"local\"; type = \"file\"; directory = \"/tmp/d\"; } );\n" DEF_ROUTE, true,
       { { 2, "'psel' does not apply to a smtp listener" } }, 1 },
+    { "route_x400_peer_without_address",
+      "listeners = ( { name = \"x4\"; protocol = \"p1\"; listen = \"127.0.0.1:1102\"; } );\n"
+      "channels = ( { name = \"x4\"; type = \"p1\"; } );\n"
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\"; } );\n"
+      R("{ or_address = \"/C=GB/\";\n chain = [ \"x4\" ]; peer = \"x\"; }"), true,
+      { { 5, "x400 peer 'x' has no address" } }, 1 },
     { "route_bad_or_address", R("{ or_address = \"/C=GB/XX=1/\"; chain = [ \"local\" ]; }"), false,
       { { 4, "or_address \"/C=GB/XX=1/\" is not an O/R address" } }, 1 },
     { "global_bad_x400_domain",
@@ -301,7 +307,19 @@ static void test_default_config(void **state)
     assert_string_equal(cfg->global.control_socket, "/srv/mg/control.sock");
     assert_int_equal(cfg->global.max_message_size, 52428800);
     assert_int_equal(cfg->queue.delay_warning, 14400);
-    assert_int_equal(cfg->n_listeners, 1);
+    assert_int_equal(cfg->n_listeners, 2);
+    const struct config_listener *p1 = config_find_listener(cfg, "p1");
+    assert_non_null(p1);
+    assert_int_equal(p1->protocol, CONFIG_PROTO_P1);
+    assert_int_equal(ntohs(((const struct sockaddr_in *)&p1->addr)->sin_port), 1102);
+    const struct config_peer *peer = config_find_peer(cfg, "peer-mta");
+    assert_non_null(peer);
+    assert_string_equal(peer->mta_name, "PEER-MTA");
+    assert_string_equal(peer->password, "secret");
+    assert_string_equal(peer->our_mta_name, "MIXGATE");
+    assert_string_equal(peer->our_password, "secret");
+    assert_null(peer->host);
+    assert_string_equal(cfg->global.x400_domain, "/C=XX/ADMD= /PRMD=MIXGATE/");
     const struct config_listener *l = config_find_listener(cfg, "smtp");
     assert_non_null(l);
     assert_int_equal(l->addr.ss_family, AF_INET);
