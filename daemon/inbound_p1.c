@@ -17,6 +17,7 @@
 
 /* One transfer waiting for its enqueue. */
 struct p1_txn {
+    struct daemon *d;
     struct p1_conn *conn;
 };
 
@@ -78,11 +79,14 @@ static int on_bind(void *arg, struct p1_conn *c, const struct p1_ind *ind, int b
 static void on_enqueued(void *arg, int status, const struct message *msg)
 {
     struct p1_txn *t = arg;
-    if (status == 0)
+    if (status == 0) {
+        t->d->received++;
         mg_info("event=p1_transfer_confirmed session=%s id=%s", p1_conn_id(t->conn), msg->id);
-    else
+    } else {
+        t->d->rejected++;
         mg_warn("event=p1_transfer_failed session=%s error=\"%s\"", p1_conn_id(t->conn),
                 mg_strerror(status));
+    }
     p1_conn_apdu_done(t->conn, status);
     free(t);
 }
@@ -188,6 +192,7 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         rc = MG_ENOMEM;
     if (!rc) {
         t->conn = c;
+        t->d = d;
         unsigned char *content = m.content;
         size_t clen = m.content_len;
         m.content = NULL;
