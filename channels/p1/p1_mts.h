@@ -47,6 +47,25 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
                   struct p1_mts_in *m, char *why, size_t whysz);
 void p1_mts_in_free(struct p1_mts_in *m);
 
+/* What p1_mts_build makes: a new message or probe from plain fields (mixgate p1 send, and
+ * X.400 reports of ours). Strings borrowed. */
+struct p1_mts_out {
+    enum p1_mts_kind kind;        /* P1_MTS_MESSAGE or P1_MTS_PROBE */
+    const char *local_id;         /* local part of the MTS identifier (IA5, <= 32) */
+    const struct oraddr *gdi;     /* our domain (C, ADMD, PRMD): identifier and trace */
+    const char *originator;       /* O/R text */
+    const char *const *rcpts;     /* O/R text */
+    size_t nrcpts;
+    const char *content_oid;      /* dotted, or a built-in type number ("22") */
+    const uint8_t *content;       /* message: the content octets */
+    size_t content_len;
+    int priority;                 /* 0..5 */
+    long now;                     /* time() of the trace arrival */
+};
+/* DER of the MTS-APDU into *der (malloc'ed, caller frees). 0, MG_EINVAL (a field does not
+ * fit X.411: why says which), MG_ENOMEM. */
+int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *why, size_t whysz);
+
 struct ORName;
 /* An ORName's address part as RFC 2156 text (0, MG_ETOOBIG, MG_EPARSE). */
 int p1_mts_orname_text(const struct ORName *n, char *buf, size_t bufsz);
