@@ -27,6 +27,12 @@ grep -q 'retry_min = 90;' "$TMP/out" || fail "-v retry_min: $(cat "$TMP/out")"
 grep -q '^user@example.org: route #1 (line 45) default -> smtp-out peer smarthost$' "$TMP/out" \
     || fail "--route output: $(cat "$TMP/out")"
 
+# 3b. an O/R address takes the or_address rules (the default here)
+"$MG" check-config -c "$SRC/etc/mixgate.conf" --route "/C=GB/ADMD= /PRMD=SMHS/S=Smith/" >"$TMP/out" 2>&1 \
+    || fail "--route O/R: $(cat "$TMP/out")"
+grep -q '^/C=GB/ADMD= /PRMD=SMHS/S=Smith/: route #1 (line [0-9]*) default -> local$' "$TMP/out" \
+    || fail "--route O/R output: $(cat "$TMP/out")"
+
 # 4. every error, with its line, on stderr; exit 1
 cat >"$TMP/bad.conf" <<'CONF'
 global = { log = "file"; };

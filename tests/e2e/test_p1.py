@@ -235,6 +235,149 @@ def t_p772_loop_held():
         d.stop()
 
 
+def p1cli(*args):
+    return subprocess.run([MIXGATE, "p1"] + list(args), capture_output=True, text=True, timeout=60 * SLOW)
+
+
+def t_cli_ping_exit_codes():
+    wd = Workdir("p1-cli-ping")
+    d = start_daemon(wd, {"MIXGATE_PEER_MTA": "PEER-MTA", "MIXGATE_PEER_PASSWORD": "secret",
+                          "MIXGATE_MTA_NAME": "MIXGATE", "MIXGATE_MTA_PASSWORD": "secret"})
+    try:
+        target = "127.0.0.1:%d" % d.p1port
+        r = p1cli("ping", target, "--mta", "PEER-MTA", "--password", "secret",
+                  "--peer-mta", "MIXGATE", "--peer-password", "secret")
+        assert r.returncode == 0, r.stdout + r.stderr
+        lines = r.stdout.splitlines()
+        for want in ("> CR", "< CC", "> DT CN", "< DT AC", "> DT FN", "< DT DN"):
+            assert any(l.startswith(want) for l in lines), "transcript lacks %r:\n%s" % (want, r.stdout)
+        assert 'bind accepted by "MIXGATE"' in r.stdout
+        r = p1cli("ping", target, "--mta", "PEER-MTA", "--password", "wrong")
+        assert r.returncode == 1 and "bind refused: authentication-error" in r.stdout, r.stdout
+        # we check the responder too: a wrong answer is ours to refuse
+        r = p1cli("ping", target, "--mta", "PEER-MTA", "--password", "secret", "--peer-password", "other")
+        assert r.returncode == 1, r.stdout
+        r = p1cli("ping", "127.0.0.1:%d" % free_port())
+        assert r.returncode == 2 and "cannot connect" in r.stderr, (r.returncode, r.stderr)
+        r = p1cli("ping")
+        assert r.returncode == 2
+    finally:
+        d.stop()
+
+
+def t_cli_send_all_modes():
+    """mixgate p1 send into mixgated in each mode: the P772 content is delivered byte for byte
+    for both recipients (one with a common name), a probe is answered from routing."""
+    need_vectors()
+    wd = Workdir("p1-cli-send")
+    d = start_daemon(wd, {"MIXGATE_PEER_MTA": "PEER-MTA", "MIXGATE_PEER_PASSWORD": "secret"})
+    content = os.path.join(VEC, "x400", "ber", "wsample-p772-content.p772")
+    want = open(content, "rb").read()
+    try:
+        target = "127.0.0.1:%d" % d.p1port
+        for i, mode in enumerate(("1988-normal", "1988-x410", "1984")):
+            r = p1cli("send", target, "--mode", mode, "--mta", "PEER-MTA", "--password", "secret",
+                      "--to", "/C=GB/ADMD= /PRMD=X/O=Y/S=Smith/", "--to", "/C=GB/ADMD= /PRMD=X/CN=Bob Jones/",
+                      "--from", "/C=FR/ADMD= /PRMD=Z/S=op%d/" % i, "--content", content)
+            assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr + d.tail()
+        deliver = os.path.join(d.var, "deliver")
+        bers = wait_for(lambda: [f for f in os.listdir(deliver) if f.endswith(".ber")]
+                        if os.path.isdir(deliver) and len([f for f in os.listdir(deliver) if f.endswith(".ber")]) == 6
+                        else None, 30, "six delivered contents")
+        for f in bers:
+            assert open(os.path.join(deliver, f), "rb").read() == want, f
+        sums = "".join(open(os.path.join(deliver, f[:-4] + ".txt")).read() for f in bers)
+        assert sums.count("Recipient: /C=GB/ADMD= /PRMD=X/CN=Bob Jones/") == 3, sums
+        r = p1cli("send", target, "--probe", "--mta", "PEER-MTA", "--password", "secret",
+                  "--to", "/C=GB/ADMD= /PRMD=X/S=Smith/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/")
+        assert r.returncode == 0, r.stdout
+        wait_for(lambda: "event=p1_probe" in d.log_text() and "answer=affirmation" in d.log_text(),
+                 10, "the probe's answer")
+    finally:
+        d.stop()
+
+
+def scripted_responder(stream):
+    """A TCP server answering each initiator TSDU that wants an answer (CR, CN, a minor or
+    major synchronisation point or activity end, FN) with the next TSDU of the real responder
+    stream. Returns (port, thread, record) where record collects what the initiator sent."""
+    import threading
+    answers, cur, tsdu = [], [], b""
+    for p in tpkts(stream):
+        cur.append(p)
+        if (p[5] & 0xf0) != 0xf0 or p[6] & 0x80:
+            answers.append(b"".join(cur))
+            cur = []
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    record = []
+
+    def serve():
+        c, _ = srv.accept()
+        c.settimeout(20 * SLOW)
+        buf, tsdu = b"", b""
+        try:
+            while answers:
+                x = c.recv(65536)
+                if not x:
+                    break
+                buf += x
+                while len(buf) >= 4 and len(buf) >= ((buf[2] << 8) | buf[3]):
+                    n = (buf[2] << 8) | buf[3]
+                    p, buf = buf[:n], buf[n:]
+                    record.append(p)
+                    code = p[5] & 0xf0
+                    if code == 0xe0:
+                        c.sendall(answers.pop(0))
+                        continue
+                    if code != 0xf0:
+                        continue
+                    tsdu += p[7:]
+                    if not p[6] & 0x80:
+                        continue
+                    si = tsdu[0]
+                    if si in (1, 2) and len(tsdu) > 2:
+                        si = tsdu[2 + tsdu[1]]
+                    tsdu = b""
+                    if si in (13, 41, 49, 9):   # CN, MAP/AE, MIP, FN
+                        c.sendall(answers.pop(0))
+            time.sleep(0.2)
+        finally:
+            c.close()
+            srv.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    return port, th, record
+
+
+def t_cli_against_real_responder():
+    """Initiator replay: `mixgate p1 ping` and `send` against the real responder's recorded
+    answers (ping success, refusal, the P772 transfer)."""
+    need_vectors()
+    real = lambda n: open(os.path.join(STREAMS, "wsample-%s-responder.tpkt" % n), "rb").read()
+    common = ["--mta", "percival.smhs.co.uk", "--password", "excalibur",
+              "--peer-mta", "guinevere.smhs.co.uk", "--peer-password", "merlin"]
+    port, th, _ = scripted_responder(real("ping-success"))
+    r = p1cli("ping", "127.0.0.1:%d" % port, *common)
+    th.join(10)
+    assert r.returncode == 0 and 'bind accepted by "guinevere.smhs.co.uk"' in r.stdout, r.stdout + r.stderr
+    port, th, _ = scripted_responder(real("ping-refuse"))
+    r = p1cli("ping", "127.0.0.1:%d" % port, *common)
+    th.join(10)
+    assert r.returncode == 1 and "authentication-error" in r.stdout, r.stdout + r.stderr
+    port, th, rec = scripted_responder(real("p772-transfer"))
+    content = os.path.join(VEC, "x400", "ber", "wsample-p772-content.p772")
+    r = p1cli("send", "127.0.0.1:%d" % port, *common, "--to", "/C=gb/ADMD= /PRMD=smhs/O=guinevere/CN=ethereal/",
+              "--from", "/C=gb/ADMD= /PRMD=smhs/O=percival/S=gal/", "--content", content)
+    th.join(10)
+    assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr
+
+
 if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_ping_success, t_ping_refuse, t_unknown_peer_refused,
-                                        t_p772_transfer_queued_then_confirmed, t_p772_loop_held)])
+                                        t_p772_transfer_queued_then_confirmed, t_p772_loop_held,
+                                        t_cli_ping_exit_codes, t_cli_send_all_modes,
+                                        t_cli_against_real_responder)])
