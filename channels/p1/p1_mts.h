@@ -66,6 +66,15 @@ struct p1_mts_out {
  * fit X.411: why says which), MG_ENOMEM. */
 int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *why, size_t whysz);
 
+/* The MTS-APDU a relay sends for a stored transfer: the envelope exactly as received with
+ * our trace element (gdi, now, relayed) appended to its trace, and the content (message: the
+ * content octets; report: the ReportTransferContent encoding). report: the APDU is a report.
+ * DER-length outer headers, every inner octet as received. 0, MG_EPARSE (the stored envelope
+ * is not one), MG_ENOMEM. */
+int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *content,
+                 size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
+                 size_t *len);
+
 struct ORName;
 /* An ORName's address part as RFC 2156 text (0, MG_ETOOBIG, MG_EPARSE). */
 int p1_mts_orname_text(const struct ORName *n, char *buf, size_t bufsz);

@@ -273,11 +273,114 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
     if (!rc) {
         unsigned char *out = NULL;
         rc = mg_asn1_encode_MTS_APDU(a, &out, len);
+        if (rc == MG_ECONSTRAINT)
+            rc = MG_EINVAL; /* a value outside X.411's bounds */
         if (rc && why)
-            snprintf(why, whysz, "encoding: %s", mg_strerror(rc));
+            snprintf(why, whysz, "a field does not fit X.411 (%s)", mg_strerror(rc));
         *der = out;
     }
     mg_asn1_free_MTS_APDU(a);
     free(rc_or);
     return rc;
+}
+
+#include "p1_ber.h"
+#include "TraceInformationElement.h"
+
+/* Our trace element, DER. */
+static int trace_element(const struct oraddr *gdi, long now, struct mg_buf *out)
+{
+    char when[64];
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(when, sizeof when, "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    struct mg_buf x;
+    mg_buf_init(&x, 0);
+    int rc = mg_buf_appendf(&x, "<TraceInformationElement>");
+    if (!rc)
+        rc = gdi_xer(&x, "global-domain-identifier", gdi);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<domain-supplied-information><arrival-time>%s</arrival-time>"
+                                "<routing-action><relayed/></routing-action>"
+                                "</domain-supplied-information></TraceInformationElement>", when);
+    TraceInformationElement_t *e = NULL;
+    if (!rc) {
+        asn_dec_rval_t r = xer_decode(NULL, &asn_DEF_TraceInformationElement, (void **)&e, x.data, x.len);
+        rc = r.code == RC_OK ? 0 : MG_EINVAL;
+    }
+    mg_buf_free(&x);
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    if (!rc)
+        rc = mg_asn1_encode_der(&asn_DEF_TraceInformationElement, e, &der, &dl);
+    if (!rc)
+        rc = mg_buf_append(out, der, dl);
+    free(der);
+    ASN_STRUCT_FREE(asn_DEF_TraceInformationElement, e);
+    return rc;
+}
+
+static int put_hdr(struct mg_buf *b, uint8_t id, size_t len)
+{
+    uint8_t h[8];
+    size_t n = p1_ber_hdr(h, id, len);
+    return mg_buf_append(b, h, n);
+}
+
+int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *content,
+                 size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
+                 size_t *len)
+{
+    *apdu = NULL;
+    *len = 0;
+    struct p1_tlv e, t;
+    if (!env || !gdi || p1_ber_read(env, env_len, &e) != 0 || e.total != env_len || e.id != 0x31)
+        return MG_EPARSE;
+    struct mg_buf elem, body, out;
+    mg_buf_init(&elem, 0);
+    mg_buf_init(&body, 0);
+    mg_buf_init(&out, 0);
+    int rc = trace_element(gdi, now, &elem);
+    /* The envelope's members verbatim, the trace ([APPLICATION 9]) with ours appended. */
+    size_t off = 0, start = 0;
+    int found = 0, r;
+    while (!rc && (start = off, r = p1_ber_next(&e, &off, &t)) == 1) {
+        if (t.id == 0x69) {
+            found = 1;
+            rc = put_hdr(&body, 0x69, t.len + elem.len);
+            if (!rc)
+                rc = mg_buf_append(&body, t.v, t.len);
+            if (!rc)
+                rc = mg_buf_append(&body, elem.data, elem.len);
+        } else {
+            rc = mg_buf_append(&body, e.v + start, t.total);
+        }
+    }
+    if (!rc && (r < 0 || !found))
+        rc = MG_EPARSE;
+    /* [0] message { envelope, content OCTET STRING } / [1] report { envelope, content } */
+    size_t clen = report ? content_len : p1_ber_hdr_len(content_len) + content_len;
+    size_t elen = p1_ber_hdr_len(body.len) + body.len;
+    if (!rc)
+        rc = put_hdr(&out, report ? 0xa1 : 0xa0, elen + clen);
+    if (!rc)
+        rc = put_hdr(&out, 0x31, body.len);
+    if (!rc)
+        rc = mg_buf_append(&out, body.data, body.len);
+    if (!rc && !report)
+        rc = put_hdr(&out, 0x04, content_len);
+    if (!rc && content_len)
+        rc = mg_buf_append(&out, content, content_len);
+    mg_buf_free(&elem);
+    mg_buf_free(&body);
+    if (rc) {
+        mg_buf_free(&out);
+        return rc;
+    }
+    size_t n;
+    *apdu = mg_buf_steal(&out, &n);
+    *len = n;
+    return 0;
 }
