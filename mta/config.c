@@ -1420,7 +1420,9 @@ static void load_route(struct loader *L, const config_setting_t *g, size_t idx, 
             rt->match = CONFIG_MATCH_OR_ADDRESS;
             char err[120];
             rt->or_rule = xcalloc(L, 1, sizeof *rt->or_rule);
-            if (rt->or_rule && oraddr_parse_rule(v, rt->or_rule, err, sizeof err) != 0) {
+            if (rt->or_rule && strcmp(v, "*") == 0) {
+                rt->value = xstrdup(L, "*"); /* every O/R address: no attribute to match */
+            } else if (rt->or_rule && oraddr_parse_rule(v, rt->or_rule, err, sizeof err) != 0) {
                 lerr(L, sline(os), "%s: or_address \"%s\" is not an O/R address in the RFC 2156 "
                      "form (\"/C=GB/ADMD= /PRMD=X/\"): %s", what, v, err);
             } else if (rt->or_rule) {

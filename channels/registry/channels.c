@@ -1,6 +1,7 @@
 /* channels: the registry of channel kinds (see channels.h). */
 #include "channels.h"
 #include "file_transport.h"
+#include "p1_channel.h"
 #include "rules_channel.h"
 #include "smtp_channel.h"
 
@@ -8,6 +9,7 @@ static const struct channel_kind *const all_kinds[] = {
     &file_channel_kind,
     &smtp_channel_kind,
     &rules_channel_kind,
+    &p1_channel_kind,
     NULL,
 };
 
