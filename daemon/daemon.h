@@ -42,6 +42,8 @@ struct daemon {
     int pending_stops;             /* parts still stopping (the qmgr and its channels) */
     int64_t started;
     unsigned long received, rejected;
+    struct oraddr x400_gdi;        /* copy of global.x400_domain at start (X.400 reports) */
+    int has_x400_gdi;
 };
 
 /* inbound.c */

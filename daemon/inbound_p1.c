@@ -9,6 +9,7 @@
 #include "mg_log.h"
 #include "p1_listener.h"
 #include "p1_mts.h"
+#include "p1_report.h"
 #include "submit.h"
 
 #include <stdio.h>
@@ -246,4 +247,14 @@ int inbound_p1_start(struct listener_rt *lr, const struct config_listener *l)
 void inbound_p1_close(struct listener_rt *lr, void (*done)(void *arg))
 {
     p1_listener_close(lr->p1, done, lr);
+}
+
+void inbound_p1_report_opts(struct daemon *d, struct qmgr_opts *qo)
+{
+    if (d->cfg->global.x400_gdi) {
+        d->x400_gdi = *d->cfg->global.x400_gdi;
+        d->has_x400_gdi = 1;
+    }
+    qo->x400_report = p1_report_build;
+    qo->x400_ctx = d->has_x400_gdi ? &d->x400_gdi : NULL;
 }

@@ -4,6 +4,7 @@
  * SIGHUP: reload routes, peers, channels and queue settings without dropping sessions. */
 #include "channels.h"
 #include "daemon.h"
+#include "inbound_p1.h"
 #include "mg_err.h"
 #include "mg_log.h"
 
@@ -223,6 +224,7 @@ int main(int argc, char **argv)
         mg_fatal("event=start_failed detail=\"cannot open the audit store %s: %s\"", dbpath,
                  mg_strerror(rc));
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d } };
+    inbound_p1_report_opts(d, &qo);
     if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)
         mg_fatal("event=start_failed detail=\"%s\"", mg_strerror(rc));
 

@@ -11,6 +11,7 @@
 #include "mg_asn1.h"
 #include "mg_buf.h"
 #include "mg_err.h"
+#include "p1_mts_xer.h"
 
 #include "ExtensionAttribute.h"
 #include "ExtensionAttributes.h"
@@ -33,7 +34,7 @@ static int esc(struct mg_buf *x, const char *s)
     return rc;
 }
 
-static int elem(struct mg_buf *x, const char *tag, const char *v)
+int p1_xer_elem(struct mg_buf *x, const char *tag, const char *v)
 {
     if (!v)
         return 0;
@@ -59,11 +60,11 @@ static int choice(struct mg_buf *x, const char *tag, const char *num, const char
         return 0;
     int rc = mg_buf_appendf(x, "<%s>", tag);
     if (!rc)
-        rc = elem(x, all_digits(v) && strcmp(v, " ") ? num : prn, v);
+        rc = p1_xer_elem(x, all_digits(v) && strcmp(v, " ") ? num : prn, v);
     return rc ? rc : mg_buf_appendf(x, "</%s>", tag);
 }
 
-static int gdi_xer(struct mg_buf *x, const char *tag, const struct oraddr *g)
+int p1_xer_gdi(struct mg_buf *x, const char *tag, const struct oraddr *g)
 {
     int rc = mg_buf_appendf(x, "<%s>", tag);
     if (!rc)
@@ -76,7 +77,7 @@ static int gdi_xer(struct mg_buf *x, const char *tag, const struct oraddr *g)
 }
 
 /* The ORName (address part) of o inside <tag>. */
-static int orname_xer(struct mg_buf *x, const char *tag, const struct oraddr *o)
+int p1_xer_orname(struct mg_buf *x, const char *tag, const struct oraddr *o)
 {
     int rc = mg_buf_appendf(x, "<%s><built-in-standard-attributes>", tag);
     if (!rc)
@@ -84,25 +85,25 @@ static int orname_xer(struct mg_buf *x, const char *tag, const struct oraddr *o)
     if (!rc)
         rc = choice(x, "administration-domain-name", "numeric", "printable", oraddr_get(o, "ADMD"));
     if (!rc)
-        rc = elem(x, "network-address", oraddr_get(o, "X121"));
+        rc = p1_xer_elem(x, "network-address", oraddr_get(o, "X121"));
     if (!rc)
-        rc = elem(x, "terminal-identifier", oraddr_get(o, "T-ID"));
+        rc = p1_xer_elem(x, "terminal-identifier", oraddr_get(o, "T-ID"));
     if (!rc)
         rc = choice(x, "private-domain-name", "numeric", "printable", oraddr_get(o, "PRMD"));
     if (!rc)
-        rc = elem(x, "organization-name", oraddr_get(o, "O"));
+        rc = p1_xer_elem(x, "organization-name", oraddr_get(o, "O"));
     if (!rc)
-        rc = elem(x, "numeric-user-identifier", oraddr_get(o, "UA-ID"));
+        rc = p1_xer_elem(x, "numeric-user-identifier", oraddr_get(o, "UA-ID"));
     if (!rc && oraddr_get(o, "S")) {
         rc = mg_buf_appendf(x, "<personal-name>");
         if (!rc)
-            rc = elem(x, "surname", oraddr_get(o, "S"));
+            rc = p1_xer_elem(x, "surname", oraddr_get(o, "S"));
         if (!rc)
-            rc = elem(x, "given-name", oraddr_get(o, "G"));
+            rc = p1_xer_elem(x, "given-name", oraddr_get(o, "G"));
         if (!rc)
-            rc = elem(x, "initials", oraddr_get(o, "I"));
+            rc = p1_xer_elem(x, "initials", oraddr_get(o, "I"));
         if (!rc)
-            rc = elem(x, "generation-qualifier", oraddr_get(o, "GQ"));
+            rc = p1_xer_elem(x, "generation-qualifier", oraddr_get(o, "GQ"));
         if (!rc)
             rc = mg_buf_appendf(x, "</personal-name>");
     }
@@ -113,7 +114,7 @@ static int orname_xer(struct mg_buf *x, const char *tag, const struct oraddr *o)
         if (!ous++)
             rc = mg_buf_appendf(x, "<organizational-unit-names>");
         if (!rc)
-            rc = elem(x, "OrganizationalUnitName", o->a[i].val);
+            rc = p1_xer_elem(x, "OrganizationalUnitName", o->a[i].val);
     }
     if (!rc && ous)
         rc = mg_buf_appendf(x, "</organizational-unit-names>");
@@ -128,9 +129,9 @@ static int orname_xer(struct mg_buf *x, const char *tag, const struct oraddr *o)
         if (!rc)
             rc = mg_buf_appendf(x, "<BuiltInDomainDefinedAttribute>");
         if (!rc)
-            rc = elem(x, "type", o->a[i].key + 3);
+            rc = p1_xer_elem(x, "type", o->a[i].key + 3);
         if (!rc)
-            rc = elem(x, "value", o->a[i].val);
+            rc = p1_xer_elem(x, "value", o->a[i].val);
         if (!rc)
             rc = mg_buf_appendf(x, "</BuiltInDomainDefinedAttribute>");
     }
@@ -140,7 +141,7 @@ static int orname_xer(struct mg_buf *x, const char *tag, const struct oraddr *o)
 }
 
 /* The common name is an extension attribute (type 1, PrintableString): set after XER. */
-static int add_cn(ORName_t *n, const struct oraddr *o)
+int p1_xer_add_cn(struct ORName *n, const struct oraddr *o)
 {
     const char *cn = oraddr_get(o, "CN");
     if (!cn)
@@ -204,13 +205,13 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
     if (!rc)
         rc = mg_buf_appendf(&x, "<%s>", probe ? "probe-identifier" : "message-identifier");
     if (!rc)
-        rc = gdi_xer(&x, "global-domain-identifier", o->gdi);
+        rc = p1_xer_gdi(&x, "global-domain-identifier", o->gdi);
     if (!rc)
-        rc = elem(&x, "local-identifier", o->local_id);
+        rc = p1_xer_elem(&x, "local-identifier", o->local_id);
     if (!rc)
         rc = mg_buf_appendf(&x, "</%s>", probe ? "probe-identifier" : "message-identifier");
     if (!rc)
-        rc = orname_xer(&x, "originator-name", &orig);
+        rc = p1_xer_orname(&x, "originator-name", &orig);
     if (!rc) {
         int builtin = !strchr(o->content_oid ? o->content_oid : "22", '.');
         rc = mg_buf_appendf(&x, "<content-type><%s>%s</%s></content-type>",
@@ -224,7 +225,7 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
     if (!rc)
         rc = mg_buf_appendf(&x, "<trace-information><TraceInformationElement>");
     if (!rc)
-        rc = gdi_xer(&x, "global-domain-identifier", o->gdi);
+        rc = p1_xer_gdi(&x, "global-domain-identifier", o->gdi);
     if (!rc)
         rc = mg_buf_appendf(&x, "<domain-supplied-information><arrival-time>%s</arrival-time>"
                                 "<routing-action><relayed/></routing-action>"
@@ -234,7 +235,7 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
     for (size_t i = 0; !rc && i < o->nrcpts; i++) {
         rc = mg_buf_appendf(&x, "<%s>", prf);
         if (!rc)
-            rc = orname_xer(&x, "recipient-name", &rc_or[i]);
+            rc = p1_xer_orname(&x, "recipient-name", &rc_or[i]);
         /* responsibility, and non-delivery reports to the originating MTA and originator */
         if (!rc)
             rc = mg_buf_appendf(&x, "<originally-specified-recipient-number>%zu"
@@ -257,18 +258,18 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
     mg_buf_free(&x);
     if (!rc && !probe) {
         MessageTransferEnvelope_t *e = &a->choice.message.envelope;
-        rc = add_cn(&e->originator_name, &orig);
+        rc = p1_xer_add_cn(&e->originator_name, &orig);
         for (int i = 0; !rc && i < e->per_recipient_fields.list.count; i++)
-            rc = add_cn(&e->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
+            rc = p1_xer_add_cn(&e->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
         if (!rc && o->content_len &&
             OCTET_STRING_fromBuf(&a->choice.message.content, (const char *)o->content,
                                  (int)o->content_len) != 0)
             rc = MG_ENOMEM;
     } else if (!rc) {
         Probe_t *p = &a->choice.probe;
-        rc = add_cn(&p->originator_name, &orig);
+        rc = p1_xer_add_cn(&p->originator_name, &orig);
         for (int i = 0; !rc && i < p->per_recipient_fields.list.count; i++)
-            rc = add_cn(&p->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
+            rc = p1_xer_add_cn(&p->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
     }
     if (!rc) {
         unsigned char *out = NULL;
@@ -300,7 +301,7 @@ static int trace_element(const struct oraddr *gdi, long now, struct mg_buf *out)
     mg_buf_init(&x, 0);
     int rc = mg_buf_appendf(&x, "<TraceInformationElement>");
     if (!rc)
-        rc = gdi_xer(&x, "global-domain-identifier", gdi);
+        rc = p1_xer_gdi(&x, "global-domain-identifier", gdi);
     if (!rc)
         rc = mg_buf_appendf(&x, "<domain-supplied-information><arrival-time>%s</arrival-time>"
                                 "<routing-action><relayed/></routing-action>"

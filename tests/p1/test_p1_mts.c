@@ -1,8 +1,12 @@
 /* test_p1_mts: the MTS-APDU mapping (channels/p1/p1_mts) on the real P772 transfer of the
  * shared captures (envelope fields, O/R names in RFC 2156 text, the envelope slice, the
  * content byte for byte) and on broken inputs (every truncation is an error with a reason). */
+#include "mg_asn1.h"
 #include "p1_mts.h"
+#include "p1_report.h"
 #include "p1_test_util.h"
+#include "LastTraceInformation.h"
+#include "PerRecipientReportTransferFields.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +153,94 @@ static void build_roundtrip(void **state)
     assert_null(der);
 }
 
+/* X.400 reports: a DR and an NDR for a P1 message, relayed as a Report APDU that decodes
+ * back (destination = the subject's originator, codes and subject identifier in the content);
+ * no report about a report, none for an Internet originator, none for delays only. */
+static void reports(void **state)
+{
+    (void)state;
+    struct message *m = message_create();
+    assert_non_null(m);
+    assert_int_equal(message_set_originator(m, "/C=FR/ADMD= /PRMD=Z/S=op/"), 0);
+    assert_int_equal(message_set_x400(m, "[/C=FR/ADMD= /PRMD=Z/;abc-1]", "22", NULL, 0), 0);
+    assert_int_equal(message_set_received(m, "PEER [127.0.0.1]", "P1"), 0);
+    snprintf(m->id, sizeof m->id, "1K20AG4B5A9D00");
+    assert_int_equal(message_add_rcpt(m, "/C=GB/ADMD= /PRMD=X/S=ok/", NULL, 0, NULL), 0);
+    assert_int_equal(message_add_rcpt(m, "/C=GB/ADMD= /PRMD=X/CN=No One/", NULL, 0, NULL), 0);
+    struct report_item items[] = {
+        { .rcpt = 0, .action = DSN_ACTION_RELAYED, .status = "2.0.0", .diagnostic = "transferred",
+          .x400_reason = -1, .x400_diagnostic = -1 },
+        { .rcpt = 1, .action = DSN_ACTION_FAILED, .status = "5.1.2", .diagnostic = "no route",
+          .x400_reason = -1, .x400_diagnostic = -1 },
+    };
+    struct oraddr us;
+    assert_int_equal(oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &us, NULL, 0), 0);
+    struct message *rm = NULL;
+    unsigned char *rc_content = NULL;
+    size_t rlen = 0;
+    assert_int_equal(p1_report_build(&us, m, items, 2, NULL, 0, 1796613075, &rm, &rc_content, &rlen), 0);
+    assert_non_null(rm);
+    assert_int_equal(rm->content_type, MESSAGE_CONTENT_X400_REPORT);
+    assert_string_equal(rm->originator, "");
+    assert_int_equal(rm->nrcpts, 1);
+    assert_string_equal(rm->rcpts[0].addr, "/C=FR/ADMD= /PRMD=Z/S=op/");
+    assert_int_equal(rm->rcpts[0].kind, MESSAGE_ADDR_ORADDR);
+    assert_true(report_is_report(rm));
+    /* the p1 channel relays it as a Report APDU */
+    uint8_t *apdu = NULL;
+    size_t alen = 0;
+    assert_int_equal(p1_mts_relay(rm->x400_env, rm->x400_env_len, 1, rc_content, rlen, &us,
+                                  1796613076, &apdu, &alen), 0);
+    struct p1_mts_in in;
+    char why[200];
+    assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
+    assert_int_equal(in.kind, P1_MTS_REPORT);
+    assert_string_equal(in.rcpts[0].addr, "/C=FR/ADMD= /PRMD=Z/S=op/");
+    assert_string_equal(in.mts_id, "[/C=XX/ADMD= /PRMD=MIXGATE/;R1K20AG4B5A9D00]");
+    assert_int_equal(in.ntrace, 2);
+    p1_mts_in_free(&in);
+    ReportTransferContent_t *c = NULL;
+    assert_int_equal(mg_asn1_decode_ReportTransferContent(rc_content, rlen, &c, NULL), 0);
+    assert_int_equal(c->per_recipient_fields.list.count, 2);
+    const LastTraceInformation_t *l0 = &c->per_recipient_fields.list.array[0]->last_trace_information;
+    const LastTraceInformation_t *l1 = &c->per_recipient_fields.list.array[1]->last_trace_information;
+    assert_int_equal(l0->report_type.present, ReportType_PR_delivery);
+    assert_int_equal(l1->report_type.present, ReportType_PR_non_delivery);
+    assert_int_equal(l1->report_type.choice.non_delivery.non_delivery_reason_code, 1);
+    assert_non_null(l1->report_type.choice.non_delivery.non_delivery_diagnostic_code);
+    assert_int_equal(*l1->report_type.choice.non_delivery.non_delivery_diagnostic_code, 0);
+    char local[64];
+    snprintf(local, sizeof local, "%.*s", (int)c->subject_identifier.local_identifier.size,
+             (const char *)c->subject_identifier.local_identifier.buf);
+    assert_string_equal(local, "abc-1");
+    char cn[ORADDR_TEXT_MAX];
+    assert_int_equal(p1_mts_orname_text(&c->per_recipient_fields.list.array[1]->actual_recipient_name,
+                                        cn, sizeof cn), 0);
+    assert_string_equal(cn, "/C=GB/ADMD= /PRMD=X/CN=No One/");
+    mg_asn1_free_ReportTransferContent(c);
+    free(apdu);
+    free(rc_content);
+    /* never a report about a report */
+    struct message *r2 = NULL;
+    unsigned char *c2 = NULL;
+    size_t l2 = 0;
+    struct report_item again = { .rcpt = 0, .action = DSN_ACTION_FAILED, .status = "5.1.2",
+                                 .x400_reason = -1, .x400_diagnostic = -1 };
+    assert_int_equal(p1_report_build(&us, rm, &again, 1, NULL, 0, 0, &r2, &c2, &l2), 0);
+    assert_null(r2);
+    message_free(rm);
+    /* delays only: no X.400 report */
+    struct report_item delayed = { .rcpt = 0, .action = DSN_ACTION_DELAYED, .status = "4.4.1",
+                                   .x400_reason = -1, .x400_diagnostic = -1 };
+    assert_int_equal(p1_report_build(&us, m, &delayed, 1, NULL, 0, 0, &r2, &c2, &l2), 0);
+    assert_null(r2);
+    /* an Internet originator gets none from here */
+    assert_int_equal(message_set_originator(m, "op@example.org"), 0);
+    assert_int_equal(p1_report_build(&us, m, items, 2, NULL, 0, 0, &r2, &c2, &l2), 0);
+    assert_null(r2);
+    message_free(m);
+}
+
 static void garbage(void **state)
 {
     (void)state;
@@ -171,6 +263,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(real_p772),
         cmocka_unit_test(build_roundtrip),
+        cmocka_unit_test(reports),
         cmocka_unit_test(garbage),
     };
     return cmocka_run_group_tests_name("p1_mts", tests, NULL, NULL);
