@@ -102,6 +102,21 @@ static void real_p772(void **state)
     mg_buf_free(&cb);
 }
 
+/* MIXGATE_P1_MTS_SEEDS=dir: write what we build as seeds of fuzz/corpus/p1_mts (by hand). */
+static void seed(const char *name, const uint8_t *p, size_t n)
+{
+    const char *dir = getenv("MIXGATE_P1_MTS_SEEDS");
+    if (!dir)
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(p, 1, n, f);
+        fclose(f);
+    }
+}
+
 /* What p1_mts_build makes decodes back to the same plain fields (message and probe). */
 static void build_roundtrip(void **state)
 {
@@ -123,6 +138,7 @@ static void build_roundtrip(void **state)
         char why[200] = "";
         if (p1_mts_build(&o, &der, &len, why, sizeof why) != 0)
             fail_msg("build: %s", why);
+        seed(probe ? "built-probe" : "built-message", der, len);
         struct p1_mts_in m;
         assert_int_equal(p1_mts_decode(der, len, &gdi, &m, why, sizeof why), 0);
         assert_int_equal(m.kind, o.kind);
@@ -191,6 +207,7 @@ static void reports(void **state)
     size_t alen = 0;
     assert_int_equal(p1_mts_relay(rm->x400_env, rm->x400_env_len, 1, rc_content, rlen, &us,
                                   1796613076, &apdu, &alen), 0);
+    seed("built-report", apdu, alen);
     struct p1_mts_in in;
     char why[200];
     assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
