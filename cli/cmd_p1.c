@@ -43,6 +43,7 @@ static void usage(FILE *f)
             "  --domain OR           our global domain for the MTS identifier and the trace\n"
             "                        (default /C=XX/ADMD= /PRMD=MIXGATE-CLI/)\n"
             "  --timeout SECONDS     per step (default 30)\n"
+            "  --count N             send: transfer the message N times over the association\n"
             "  -v, --verbose         print every PDU's octets too\n");
 }
 
@@ -238,9 +239,10 @@ static int read_file(const char *path, struct mg_buf *b)
 }
 
 /* The conversation: bind, optionally one transfer, release. Exit code. */
-static int converse(struct p1cli *c, const uint8_t *apdu, size_t apdu_len)
+static int converse(struct p1cli *c, const uint8_t *apdu, size_t apdu_len, long count)
 {
     int bound = 0, sent = 0, confirmed = 0, outcome = -1;
+    long done = 0;
     if (p1_assoc_start(&c->a) != 0 || flush(c) != 0)
         return 2;
     while (outcome < 0) {
@@ -269,7 +271,18 @@ static int converse(struct p1cli *c, const uint8_t *apdu, size_t apdu_len)
                 break;
             case P1_IND_TRANSFER_CONFIRMED:
                 confirmed = 1;
-                printf("transfer confirmed (%zu octets)\n", apdu_len);
+                if (++done < count) {
+                    /* --count: the same APDU again over this association */
+                    if (p1_assoc_transfer(&c->a, apdu, apdu_len) != 0) {
+                        printf("cannot transfer now\n");
+                        outcome = 1;
+                    }
+                    break;
+                }
+                if (count > 1)
+                    printf("%ld transfers confirmed (%zu octets each)\n", done, apdu_len);
+                else
+                    printf("transfer confirmed (%zu octets)\n", apdu_len);
                 p1_assoc_release(&c->a);
                 break;
             case P1_IND_TRANSFER_REFUSED:
@@ -315,7 +328,7 @@ int cmd_p1_main(int argc, char **argv)
     }
     int send_mode = !strcmp(argv[1], "send");
     enum { O_MODE = 256, O_TSEL, O_SSEL, O_PSEL, O_MTA, O_PW, O_PMTA, O_PPW, O_TO, O_FROM,
-           O_CONTENT, O_PROBE, O_TIMEOUT, O_DOMAIN };
+           O_CONTENT, O_PROBE, O_TIMEOUT, O_DOMAIN, O_COUNT };
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
         { "mode", required_argument, NULL, O_MODE }, { "tsel", required_argument, NULL, O_TSEL },
@@ -327,6 +340,7 @@ int cmd_p1_main(int argc, char **argv)
         { "content", required_argument, NULL, O_CONTENT }, { "probe", no_argument, NULL, O_PROBE },
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "domain", required_argument, NULL, O_DOMAIN },
+        { "count", required_argument, NULL, O_COUNT },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     const char *cfgpath = getenv("MIXGATE_CONFIG"), *mode = NULL, *tsel = NULL, *ssel = NULL,
@@ -335,6 +349,7 @@ int cmd_p1_main(int argc, char **argv)
     const char *to[64];
     size_t nto = 0;
     int verbose = 0, probe = 0, timeout = 30, c;
+    long count = 1;
     optind = 2;
     while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
         switch (c) {
@@ -360,11 +375,12 @@ int cmd_p1_main(int argc, char **argv)
         case O_PROBE: probe = 1; break;
         case O_TIMEOUT: timeout = atoi(optarg); break;
         case O_DOMAIN: domain = optarg; break;
+        case O_COUNT: count = atol(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind + 1 != argc || timeout <= 0 || (send_mode && (!nto || !from)) ||
+    if (optind + 1 != argc || timeout <= 0 || count < 1 || (send_mode && (!nto || !from)) ||
         (!send_mode && (nto || from || content || probe))) {
         usage(stderr);
         return 2;
@@ -485,7 +501,7 @@ int cmd_p1_main(int argc, char **argv)
             mg_buf_init(&cli.rx_tsdu[0], 0);
             mg_buf_init(&cli.rx_tsdu[1], 0);
             p1_assoc_init(&cli.a, &cfg);
-            rc = converse(&cli, apdu, apdu_len);
+            rc = converse(&cli, apdu, apdu_len, count);
             p1_assoc_free(&cli.a);
             mg_buf_free(&cli.rx_tsdu[0]);
             mg_buf_free(&cli.rx_tsdu[1]);
