@@ -35,6 +35,7 @@ struct passoc {
     int handles;                 /* tcp and timer until their close callbacks */
     int resolving;               /* the resolver holds s until it answers */
     int closing, connected, bound, writes;
+    int releasing;               /* release sent: takes no more work */
     struct p1_assoc a;
     struct pdel *busy;           /* the transfer in flight */
     uint8_t *apdu;               /* owned: borrowed by the machine until confirmed */
@@ -64,6 +65,20 @@ struct p1_inst {
 
 static void assoc_close(struct passoc *s, const char *why, int dest_failure);
 static void assoc_next(struct passoc *s);
+static void assoc_open(struct pdest *dst);
+
+/* More waiting than associations taking work: open one more (one opening at a time, at most
+ * the peer's max_associations). */
+static void maybe_open(struct pdest *dst)
+{
+    if (!dst->whead || dst->inst->stopping)
+        return;
+    size_t opening = 0;
+    for (struct passoc *s = dst->assocs; s; s = s->next)
+        opening += !s->bound && !s->releasing && !s->closing;
+    if (opening == 0 && dst->nassocs < dst->peer->max_connections)
+        assoc_open(dst);
+}
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
@@ -250,6 +265,9 @@ static void assoc_close(struct passoc *s, const char *why, int dest_failure)
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, on_closed);
     uv_close((uv_handle_t *)&s->tcp, on_closed);
+    /* Work still waiting (an orderly release, or one association lost among several). */
+    if (!dest_failure || dst->nassocs > 0)
+        maybe_open(dst);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -259,15 +277,16 @@ static void on_timer(uv_timer_t *t)
         return;
     if (s->bound && !s->busy) {
         /* idle: release orderly */
+        s->bound = 0;
+        s->releasing = 1;
         p1_assoc_release(&s->a);
         flush(s);
         uv_timer_start(&s->timer, on_timer, 30000, 0);
-        s->bound = 0;
         return;
     }
     p1_assoc_timeout(&s->a);
     flush(s);
-    assoc_close(s, "no answer from the peer", 1);
+    assoc_close(s, "no answer from the peer", !s->releasing);
 }
 
 static void arm(struct passoc *s, unsigned seconds)
@@ -288,9 +307,11 @@ static void assoc_next(struct passoc *s)
             return;
         }
         s->bound = 0;
+        s->releasing = 1;
         p1_assoc_release(&s->a);
         flush(s);
         arm(s, 30);
+        maybe_open(dst); /* messages_per_association reached with work waiting */
         return;
     }
     struct pdel *pd = dst->whead;
@@ -339,6 +360,7 @@ static void handle(struct passoc *s)
             mg_info("event=p1_out_bound peer=%s mta=\"%s\" mode=%s", p->name, ind.bind.name,
                     p1_mode_name(ind.mode));
             assoc_next(s);
+            maybe_open(s->dest);
             break;
         case P1_IND_TRANSFER_CONFIRMED: {
             struct pdel *pd = s->busy;
@@ -399,6 +421,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct passoc *s = st->data;
     if (n > 0 && !s->closing) {
+        if (s->busy) /* the peer is answering (checkpoint acknowledgements): not stuck */
+            arm(s, s->dest->peer->connect_timeout ? s->dest->peer->connect_timeout * 4 : 120);
         p1_assoc_input(&s->a, b->base, (size_t)n);
         handle(s);
     } else if (n < 0 && !s->closing) {
@@ -552,13 +576,7 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
             assoc_next(s);
             return;
         }
-    size_t opening = 0;
-    for (struct passoc *s = dst->assocs; s; s = s->next)
-        opening += !s->bound;
-    if (dst->nassocs < dst->peer->max_connections && opening == 0)
-        assoc_open(dst);
-    else if (dst->nassocs == 0)
-        assoc_open(dst);
+    maybe_open(dst);
 }
 
 static int p1_start(const struct channel_env *env, const struct config_channel *ch, void **inst)
@@ -591,6 +609,7 @@ static void p1_stop(void *inst, void (*done)(void *arg), void *arg)
             struct passoc *n = s->next;
             if (s->bound && !s->busy) {
                 s->bound = 0;
+                s->releasing = 1;
                 p1_assoc_release(&s->a);
                 flush(s);
                 arm(s, 5);

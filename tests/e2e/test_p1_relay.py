@@ -102,6 +102,26 @@ def t_relay_1984():
     relay_mode("1984")
 
 
+def t_many_messages_within_max_associations():
+    """40 messages from 4 parallel injectors: A uses at most its peer's max_associations (2)
+    associations to B, each carrying many transfers."""
+    p = Pair("p1-relay-many").start()
+    try:
+        procs = [subprocess.Popen([MIXGATE, "p1", "send", "127.0.0.1:%d" % p.pa, "--count", "10",
+                                   "--mta", "MTA-B", "--password", "secret",
+                                   "--to", "/C=GB/ADMD= /PRMD=X/S=m%d/" % i, "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                                   "--content", P772], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                 for i in range(4)]
+        for pr in procs:
+            out = pr.communicate(timeout=120 * SLOW)[0].decode()
+            assert pr.returncode == 0 and "10 transfers confirmed" in out, out
+        wait_for(lambda: len(p.delivered()) == 40 or None, 60, "40 deliveries at B")
+        binds = p.a.log_text().count("event=p1_out_bound")
+        assert 1 <= binds <= 2, "%d associations (max_associations = 2)\n%s" % (binds, p.a.tail())
+    finally:
+        p.stop()
+
+
 def t_wrong_password_a_to_b():
     """A binds with a password B does not expect: B refuses, A keeps the message deferred."""
     p = Pair("p1-relay-badpw-ab", a_env={"MIXGATE_MTA_PASSWORD": "wrong"}).start()
@@ -173,6 +193,7 @@ def t_kill9_sender_during_transfer():
 
 if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_relay_1988_normal, t_relay_1988_x410, t_relay_1984,
+                                        t_many_messages_within_max_associations,
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
                                         t_kill9_sender_during_transfer)])
