@@ -132,9 +132,16 @@ static int make_apdu(const struct p1_inst *pi, const struct channel_delivery *d,
         gdi = &fallback;
     }
     if (m->x400_env && m->x400_env_len) {
-        int rc = p1_mts_relay(m->x400_env, m->x400_env_len,
-                              m->content_type == MESSAGE_CONTENT_X400_REPORT, c, clen, gdi,
-                              (long)time(NULL), apdu, len);
+        int report = m->content_type == MESSAGE_CONTENT_X400_REPORT;
+        uint8_t *env = malloc(m->x400_env_len);
+        if (!env)
+            return MG_ENOMEM;
+        memcpy(env, m->x400_env, m->x400_env_len);
+        /* This peer is responsible for this delivery's recipients only. */
+        int rc = report ? 0 : p1_mts_responsibility(env, m->x400_env_len, d->rcpt_addrs, d->nrcpts);
+        if (!rc)
+            rc = p1_mts_relay(env, m->x400_env_len, report, c, clen, gdi, (long)time(NULL), apdu, len);
+        free(env);
         if (rc)
             snprintf(why, whysz, "the stored envelope cannot be relayed: %s", mg_strerror(rc));
         return rc;

@@ -341,3 +341,43 @@ void p1_mts_in_free(struct p1_mts_in *m)
     m->content = NULL;
     m->nrcpts = 0;
 }
+
+int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep)
+{
+    struct p1_tlv e, f, r, x;
+    if (!env || p1_ber_read(env, env_len, &e) != 0 || e.id != 0x31)
+        return MG_EPARSE;
+    size_t off = 0;
+    int rc;
+    while ((rc = p1_ber_next(&e, &off, &f)) == 1) {
+        if (f.id != 0xa2) /* per-recipient-fields [2] */
+            continue;
+        size_t roff = 0;
+        while ((rc = p1_ber_next(&f, &roff, &r)) == 1) {
+            /* one PerRecipientMessageTransferFields SET: the recipient name first */
+            size_t xoff = 0, start = 0;
+            char addr[P1_MTS_ADDR_MAX] = "";
+            int have = 0;
+            while ((start = xoff, rc = p1_ber_next(&r, &xoff, &x)) == 1) {
+                if (x.id == 0x60 && !have) {
+                    ORName_t *n = NULL;
+                    if (mg_asn1_decode_ORName(r.v + start, x.total, &n, NULL) == 0 &&
+                        p1_mts_orname_text(n, addr, sizeof addr) == 0)
+                        have = 1;
+                    mg_asn1_free_ORName(n);
+                } else if (x.id == 0x81 && x.len >= 2 && have) {
+                    int kept = 0;
+                    for (size_t i = 0; i < nkeep && !kept; i++)
+                        kept = keep[i] && strcmp(keep[i], addr) == 0;
+                    if (!kept)
+                        ((uint8_t *)x.v)[1] &= 0x7f; /* bit 0: responsibility */
+                }
+            }
+            if (rc < 0)
+                return MG_EPARSE;
+        }
+        if (rc < 0)
+            return MG_EPARSE;
+    }
+    return rc < 0 ? MG_EPARSE : 0;
+}

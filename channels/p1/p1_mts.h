@@ -75,6 +75,12 @@ int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *
                  size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
                  size_t *len);
 
+/* In a copy of a stored MessageTransferEnvelope: clear the responsibility indicator of every
+ * recipient whose O/R address (canonical text) is not in keep[0..nkeep), so that a message
+ * split between next hops makes each responsible for its own recipients only (X.411 12.2.1.1).
+ * Lengths do not change. 0, MG_EPARSE. */
+int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep);
+
 struct ORName;
 /* An ORName's address part as RFC 2156 text (0, MG_ETOOBIG, MG_EPARSE). */
 int p1_mts_orname_text(const struct ORName *n, char *buf, size_t bufsz);

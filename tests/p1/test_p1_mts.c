@@ -84,6 +84,21 @@ static void real_p772(void **state)
     assert_true(r2.envelope_len > m.envelope_len);
     p1_mts_in_free(&r2);
     free(relay);
+    /* Responsibility: kept for the recipients of this delivery only. */
+    uint8_t *env2 = malloc(m.envelope_len);
+    assert_non_null(env2);
+    for (int keep = 0; keep < 2; keep++) {
+        memcpy(env2, m.envelope, m.envelope_len);
+        const char *k[] = { m.rcpts[0].addr };
+        assert_int_equal(p1_mts_responsibility(env2, m.envelope_len, k, keep ? 1 : 0), 0);
+        assert_int_equal(p1_mts_relay(env2, m.envelope_len, 0, m.content, m.content_len, &ours, 0,
+                                      &relay, &rlen), 0);
+        assert_int_equal(p1_mts_decode(relay, rlen, &ours, &r2, why, sizeof why), 0);
+        assert_int_equal(r2.rcpts[0].responsibility, keep);
+        p1_mts_in_free(&r2);
+        free(relay);
+    }
+    free(env2);
     /* not an envelope */
     static const uint8_t junk[] = { 0x30, 0x00 };
     assert_int_equal(p1_mts_relay(junk, sizeof junk, 0, NULL, 0, &ours, 0, &relay, &rlen), MG_EPARSE);
