@@ -10,11 +10,13 @@
 #include "p1_listener.h"
 #include "p1_mts.h"
 #include "p1_report.h"
+#include "route.h"
 #include "submit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* One transfer waiting for its enqueue. */
 struct p1_txn {
@@ -104,6 +106,76 @@ static void log_refused(struct p1_conn *c, const char *mts_id, const char *to,
             submit_verdict_name(res->verdict), reason, diag);
 }
 
+/* A probe is answered by the switch from its routing: a report to the probe's originator with
+ * a delivery (affirmation) or non-delivery (non-affirmation: unable-to-transfer,
+ * unrecognised-OR-name) entry per recipient, queued like any report; the probe's transfer is
+ * confirmed once that report is durable. */
+static void answer_probe(struct listener_rt *lr, struct p1_conn *c, const struct submit_ctx *ctx,
+                         const struct submit_origin *o, const struct p1_mts_in *m)
+{
+    struct daemon *d = lr->d;
+    struct message *pm = message_create();
+    struct report_item *items = calloc(m->nrcpts, sizeof *items);
+    int rc = pm && items ? 0 : MG_ENOMEM;
+    if (!rc)
+        rc = message_set_originator(pm, m->originator);
+    if (!rc)
+        rc = message_set_x400(pm, m->mts_id, m->content_oid, NULL, 0);
+    if (!rc)
+        rc = message_set_received(pm, p1_conn_peer_mta(c), "P1");
+    if (!rc)
+        snprintf(pm->id, sizeof pm->id, "P%08lX%.5s", (unsigned long)time(NULL), p1_conn_id(c));
+    for (size_t i = 0; !rc && i < m->nrcpts; i++) {
+        struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m->rcpts[i].addr };
+        struct submit_result res;
+        int ok = submit_check_rcpt(ctx, o, &r, &res) == 0;
+        rc = message_add_rcpt(pm, m->rcpts[i].addr, NULL, 0, NULL);
+        items[i] = (struct report_item){
+            .rcpt = (uint32_t)i, .action = ok ? DSN_ACTION_DELIVERED : DSN_ACTION_FAILED,
+            .status = ok ? "2.0.0" : res.status, .diagnostic = ok ? NULL : res.reason,
+            .x400_reason = ok ? -1 : 1, .x400_diagnostic = ok ? -1 : (res.verdict == SUBMIT_NO_ROUTE ? 0 : -1),
+        };
+        mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s", p1_conn_id(c),
+                m->mts_id, m->rcpts[i].addr, ok ? "affirmation" : "non-affirmation");
+    }
+    struct message *rm = NULL;
+    unsigned char *body = NULL;
+    size_t blen = 0;
+    if (!rc)
+        rc = p1_report_build(d->has_x400_gdi ? &d->x400_gdi : NULL, pm, items, m->nrcpts, NULL, 0,
+                             (int64_t)time(NULL), &rm, &body, &blen);
+    message_free(pm);
+    free(items);
+    if (!rc && rm) {
+        const struct config_route *rt = NULL;
+        if (route_lookup(ctx->cfg, rm->rcpts[0].addr, &rt) == 0) {
+            char line[32];
+            snprintf(line, sizeof line, "line%d", rt->line);
+            message_rcpt_set_route(&rm->rcpts[0], line, rt->chain[rt->n_chain - 1]->name,
+                                   rt->peer ? rt->peer->name : NULL);
+        }
+        struct p1_txn *t = calloc(1, sizeof *t);
+        if (!t) {
+            rc = MG_ENOMEM;
+        } else {
+            t->conn = c;
+            t->d = d;
+            rc = submit_enqueue(ctx, rm, body, blen, on_enqueued, t); /* takes rm and body */
+            rm = NULL;
+            body = NULL;
+            if (rc == 0)
+                return;
+            free(t);
+        }
+    }
+    message_free(rm);
+    free(body);
+    if (rc)
+        mg_warn("event=p1_probe_failed session=%s mts_id=\"%s\" error=\"%s\"", p1_conn_id(c),
+                m->mts_id, mg_strerror(rc));
+    p1_conn_apdu_done(c, rc);
+}
+
 static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t len)
 {
     struct listener_rt *lr = arg;
@@ -127,17 +199,8 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         .session = p1_conn_id(c),
     };
     if (m.kind == P1_MTS_PROBE) {
-        /* A probe is answered from routing; the answer (a report) is not built yet: log it
-         * and take the probe (nothing is stored for it). */
-        for (size_t i = 0; i < m.nrcpts; i++) {
-            struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
-            struct submit_result res;
-            int ok = submit_check_rcpt(&ctx, &o, &r, &res) == 0;
-            mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s report=not_built",
-                    p1_conn_id(c), m.mts_id, m.rcpts[i].addr, ok ? "affirmation" : "non-affirmation");
-        }
+        answer_probe(lr, c, &ctx, &o, &m);
         p1_mts_in_free(&m);
-        p1_conn_apdu_done(c, 0);
         return;
     }
     bool loop = m.trace_has_us || m.ntrace > cfg->global.x400_max_hops;

@@ -293,6 +293,9 @@ def t_cli_send_all_modes():
         assert r.returncode == 0, r.stdout
         wait_for(lambda: "event=p1_probe" in d.log_text() and "answer=affirmation" in d.log_text(),
                  10, "the probe's answer")
+        # the answer is a report to the probe's originator (delivered here by the file channel)
+        wait_for(lambda: any("Content-Type: report" in open(os.path.join(deliver, f)).read()
+                             for f in os.listdir(deliver) if f.endswith(".txt")), 20, "the probe's report")
     finally:
         d.stop()
 

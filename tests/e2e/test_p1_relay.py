@@ -122,6 +122,26 @@ def t_many_messages_within_max_associations():
         p.stop()
 
 
+def t_probe_answered_report_relayed():
+    """A answers a probe from its routing: the report goes to the probe's originator, which A
+    routes over P1 to B as a Report APDU; B delivers it (content type report)."""
+    p = Pair("p1-relay-probe").start()
+    try:
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % p.pa, "--probe", "--mta", "MTA-B",
+                            "--password", "secret", "--to", "/C=GB/ADMD= /PRMD=X/S=probed/",
+                            "--from", "/C=FR/ADMD= /PRMD=Z/S=asker/"], capture_output=True, text=True,
+                           timeout=60 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "answer=affirmation" in p.a.log_text(), p.a.tail()
+        files = wait_for(lambda: p.delivered() or None, 30, "the report at B")
+        summary = open(files[0][:-4] + ".txt").read()
+        assert "Content-Type: report" in summary and "Recipient: /C=FR/ADMD= /PRMD=Z/S=asker/" in summary, summary
+        assert "MTS-Identifier: [/C=XX/ADMD= /PRMD=A/;R" in summary, summary
+        assert "Received-From: MTA-A [127.0.0.1]" in summary, summary
+    finally:
+        p.stop()
+
+
 def t_wrong_password_a_to_b():
     """A binds with a password B does not expect: B refuses, A keeps the message deferred."""
     p = Pair("p1-relay-badpw-ab", a_env={"MIXGATE_MTA_PASSWORD": "wrong"}).start()
@@ -194,6 +214,7 @@ def t_kill9_sender_during_transfer():
 if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_relay_1988_normal, t_relay_1988_x410, t_relay_1984,
                                         t_many_messages_within_max_associations,
+                                        t_probe_answered_report_relayed,
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
                                         t_kill9_sender_during_transfer)])
