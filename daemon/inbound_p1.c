@@ -22,6 +22,10 @@
 struct p1_txn {
     struct daemon *d;
     struct p1_conn *conn;
+    struct submit_ctx ctx;
+    struct message *report;      /* owned: queued after the message, before the confirmation */
+    unsigned char *report_body;  /* owned */
+    size_t report_len;
 };
 
 static const struct config_peer *peer_by_mta(const struct config *cfg, const char *name)
@@ -82,6 +86,20 @@ static int on_bind(void *arg, struct p1_conn *c, const struct p1_ind *ind, int b
 static void on_enqueued(void *arg, int status, const struct message *msg)
 {
     struct p1_txn *t = arg;
+    if (status == 0 && t->report) {
+        /* The message is durable; its report (non-delivery of the refused recipients, or a
+         * probe's answer) next, then the confirmation. */
+        struct message *rm = t->report;
+        t->report = NULL;
+        mg_info("event=p1_report_queued session=%s subject=%s", p1_conn_id(t->conn), msg->id);
+        int rc = submit_enqueue(&t->ctx, rm, t->report_body, t->report_len, on_enqueued, t);
+        t->report_body = NULL;
+        if (rc == 0)
+            return;
+        status = rc;
+    }
+    message_free(t->report);
+    free(t->report_body);
     if (status == 0) {
         t->d->received++;
         mg_info("event=p1_transfer_confirmed session=%s id=%s", p1_conn_id(t->conn), msg->id);
@@ -94,26 +112,28 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
     free(t);
 }
 
-/* X.411 non-delivery reason and diagnostic for a refused recipient (logged until X.400
- * reports are built): unable-to-transfer (1) with unrecognised-OR-name (0) or
- * congestion (no diagnostic; the peer may retry) for temporary verdicts. */
+/* X.411 non-delivery reason and diagnostic for a refused recipient (the report carries them):
+ * unable-to-transfer (1) with unrecognised-OR-name (0) for no route, no diagnostic else. */
 static void log_refused(struct p1_conn *c, const char *mts_id, const char *to,
                         const struct submit_result *res)
 {
     int reason = 1, diag = res->verdict == SUBMIT_NO_ROUTE ? 0 : -1;
     mg_warn("event=p1_rcpt_refused session=%s mts_id=\"%s\" to=\"%s\" reason=%s "
-            "x400_reason=%d x400_diagnostic=%d report=not_built", p1_conn_id(c), mts_id, to,
+            "x400_reason=%d x400_diagnostic=%d", p1_conn_id(c), mts_id, to,
             submit_verdict_name(res->verdict), reason, diag);
 }
 
-/* A probe is answered by the switch from its routing: a report to the probe's originator with
- * a delivery (affirmation) or non-delivery (non-affirmation: unable-to-transfer,
- * unrecognised-OR-name) entry per recipient, queued like any report; the probe's transfer is
- * confirmed once that report is durable. */
-static void answer_probe(struct listener_rt *lr, struct p1_conn *c, const struct submit_ctx *ctx,
-                         const struct submit_origin *o, const struct p1_mts_in *m)
+/* A report about m (an incoming message or probe) for the recipients with verdicts[i] set:
+ * OK -> delivery entry (a probe's affirmation), else non-delivery with unable-to-transfer and
+ * the diagnostic of the verdict. *out (and its content) are ready to enqueue, routed; NULL
+ * when no report is due. */
+static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_ctx *ctx,
+                       const struct p1_mts_in *m, const int *want, const struct submit_result *res,
+                       struct message **out, unsigned char **body, size_t *blen)
 {
-    struct daemon *d = lr->d;
+    *out = NULL;
+    *body = NULL;
+    *blen = 0;
     struct message *pm = message_create();
     struct report_item *items = calloc(m->nrcpts, sizeof *items);
     int rc = pm && items ? 0 : MG_ENOMEM;
@@ -125,55 +145,34 @@ static void answer_probe(struct listener_rt *lr, struct p1_conn *c, const struct
         rc = message_set_received(pm, p1_conn_peer_mta(c), "P1");
     if (!rc)
         snprintf(pm->id, sizeof pm->id, "P%08lX%.5s", (unsigned long)time(NULL), p1_conn_id(c));
+    size_t n = 0;
     for (size_t i = 0; !rc && i < m->nrcpts; i++) {
-        struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m->rcpts[i].addr };
-        struct submit_result res;
-        int ok = submit_check_rcpt(ctx, o, &r, &res) == 0;
         rc = message_add_rcpt(pm, m->rcpts[i].addr, NULL, 0, NULL);
-        items[i] = (struct report_item){
+        if (rc || !want[i])
+            continue;
+        int ok = res[i].verdict == SUBMIT_OK;
+        items[n++] = (struct report_item){
             .rcpt = (uint32_t)i, .action = ok ? DSN_ACTION_DELIVERED : DSN_ACTION_FAILED,
-            .status = ok ? "2.0.0" : res.status, .diagnostic = ok ? NULL : res.reason,
-            .x400_reason = ok ? -1 : 1, .x400_diagnostic = ok ? -1 : (res.verdict == SUBMIT_NO_ROUTE ? 0 : -1),
+            .status = ok ? "2.0.0" : res[i].status, .diagnostic = ok ? NULL : res[i].reason,
+            .x400_reason = ok ? -1 : 1,
+            .x400_diagnostic = ok ? -1 : res[i].verdict == SUBMIT_NO_ROUTE ? 0 : -1,
         };
-        mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s", p1_conn_id(c),
-                m->mts_id, m->rcpts[i].addr, ok ? "affirmation" : "non-affirmation");
     }
-    struct message *rm = NULL;
-    unsigned char *body = NULL;
-    size_t blen = 0;
-    if (!rc)
-        rc = p1_report_build(d->has_x400_gdi ? &d->x400_gdi : NULL, pm, items, m->nrcpts, NULL, 0,
-                             (int64_t)time(NULL), &rm, &body, &blen);
+    if (!rc && n)
+        rc = p1_report_build(d->has_x400_gdi ? &d->x400_gdi : NULL, pm, items, n, NULL, 0,
+                             (int64_t)time(NULL), out, body, blen);
     message_free(pm);
     free(items);
-    if (!rc && rm) {
+    if (!rc && *out) {
         const struct config_route *rt = NULL;
-        if (route_lookup(ctx->cfg, rm->rcpts[0].addr, &rt) == 0) {
+        if (route_lookup(ctx->cfg, (*out)->rcpts[0].addr, &rt) == 0) {
             char line[32];
             snprintf(line, sizeof line, "line%d", rt->line);
-            message_rcpt_set_route(&rm->rcpts[0], line, rt->chain[rt->n_chain - 1]->name,
+            message_rcpt_set_route(&(*out)->rcpts[0], line, rt->chain[rt->n_chain - 1]->name,
                                    rt->peer ? rt->peer->name : NULL);
         }
-        struct p1_txn *t = calloc(1, sizeof *t);
-        if (!t) {
-            rc = MG_ENOMEM;
-        } else {
-            t->conn = c;
-            t->d = d;
-            rc = submit_enqueue(ctx, rm, body, blen, on_enqueued, t); /* takes rm and body */
-            rm = NULL;
-            body = NULL;
-            if (rc == 0)
-                return;
-            free(t);
-        }
     }
-    message_free(rm);
-    free(body);
-    if (rc)
-        mg_warn("event=p1_probe_failed session=%s mts_id=\"%s\" error=\"%s\"", p1_conn_id(c),
-                m->mts_id, mg_strerror(rc));
-    p1_conn_apdu_done(c, rc);
+    return rc;
 }
 
 static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t len)
@@ -198,27 +197,41 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         .proto = "P1",
         .session = p1_conn_id(c),
     };
-    if (m.kind == P1_MTS_PROBE) {
-        answer_probe(lr, c, &ctx, &o, &m);
-        p1_mts_in_free(&m);
-        return;
-    }
-    bool loop = m.trace_has_us || m.ntrace > cfg->global.x400_max_hops;
+    /* Every recipient through submission's checks; a probe is only answered (affirmation or
+     * not, from routing), a message queued for its accepted recipients with a non-delivery
+     * report for the others (never for a report's destination: no report about a report). */
+    int probe = m.kind == P1_MTS_PROBE;
+    int loop = !probe && (m.trace_has_us || m.ntrace > cfg->global.x400_max_hops);
     struct submit_rcpt *rcpts = calloc(m.nrcpts, sizeof *rcpts);
-    size_t n = 0;
-    rc = rcpts ? 0 : MG_ENOMEM;
+    struct submit_result *res = calloc(m.nrcpts, sizeof *res);
+    int *want = calloc(m.nrcpts, sizeof *want);
+    size_t n = 0, nwant = 0;
+    rc = rcpts && res && want ? 0 : MG_ENOMEM;
     for (size_t i = 0; !rc && i < m.nrcpts; i++) {
         struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
-        struct submit_result res;
-        int crc = submit_check_rcpt(&ctx, &o, &r, &res);
-        if (crc == 0 || loop)
-            rcpts[n++] = r; /* a loop is held with every recipient, for the operator */
-        else if (crc == MG_EINVAL)
+        int crc = submit_check_rcpt(&ctx, &o, &r, &res[i]);
+        if (crc == MG_EINVAL) {
             rc = MG_EINVAL;
-        else
-            log_refused(c, m.mts_id, m.rcpts[i].addr, &res);
+        } else if (probe) {
+            want[i] = 1;
+            nwant++;
+            mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s", p1_conn_id(c),
+                    m.mts_id, m.rcpts[i].addr, crc == 0 ? "affirmation" : "non-affirmation");
+        } else if (crc == 0 || loop) {
+            rcpts[n++] = r; /* a loop is held with every recipient, for the operator */
+        } else {
+            log_refused(c, m.mts_id, m.rcpts[i].addr, &res[i]);
+            if (m.kind != P1_MTS_REPORT) {
+                want[i] = 1;
+                nwant++;
+            }
+        }
     }
-    struct message *msg = NULL;
+    struct message *msg = NULL, *rep = NULL;
+    unsigned char *rbody = NULL;
+    size_t rlen = 0;
+    if (!rc && nwant)
+        rc = make_report(d, c, &ctx, &m, want, res, &rep, &rbody, &rlen);
     if (!rc && n > 0) {
         struct submit_envelope se = {
             .originator = m.kind == P1_MTS_REPORT ? "" : m.originator,
@@ -244,8 +257,10 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         }
     }
     free(rcpts);
-    if (!rc && n == 0) {
-        /* Nothing to queue: every recipient was refused (logged with its codes). */
+    free(res);
+    free(want);
+    if (!rc && !msg && !rep) {
+        /* Nothing to queue (a report none of whose destinations we route): logged above. */
         mg_warn("event=p1_no_recipient session=%s mts_id=\"%s\"", p1_conn_id(c), m.mts_id);
         p1_mts_in_free(&m);
         p1_conn_apdu_done(c, 0);
@@ -257,20 +272,38 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
     if (!rc) {
         t->conn = c;
         t->d = d;
-        unsigned char *content = m.content;
-        size_t clen = m.content_len;
-        m.content = NULL;
-        if (!content && !(content = malloc(1)))
-            rc = MG_ENOMEM;
-        if (!rc) {
-            rc = submit_enqueue(&ctx, msg, content, clen, on_enqueued, t); /* takes both */
+        t->ctx = ctx;
+        if (msg) {
+            /* the message first, its report after it (on_enqueued), then the confirmation */
+            t->report = rep;
+            t->report_body = rbody;
+            t->report_len = rlen;
+            rep = NULL;
+            rbody = NULL;
+            unsigned char *content = m.content;
+            size_t clen = m.content_len;
+            m.content = NULL;
+            if (!content && !(content = malloc(1)))
+                rc = MG_ENOMEM;
+            if (!rc)
+                rc = submit_enqueue(&ctx, msg, content, clen, on_enqueued, t); /* takes both */
+            else
+                message_free(msg);
             msg = NULL;
         } else {
-            free(content);
+            rc = submit_enqueue(&ctx, rep, rbody, rlen, on_enqueued, t); /* takes both */
+            rep = NULL;
+            rbody = NULL;
+        }
+        if (rc) {
+            message_free(t->report);
+            free(t->report_body);
         }
     }
     if (rc) {
         message_free(msg);
+        message_free(rep);
+        free(rbody);
         free(t);
         mg_warn("event=p1_transfer_failed session=%s mts_id=\"%s\" error=\"%s\"", p1_conn_id(c),
                 m.mts_id, mg_strerror(rc));

@@ -300,6 +300,39 @@ def t_cli_send_all_modes():
         d.stop()
 
 
+def t_ndr_for_unroutable_recipient():
+    """A recipient no route takes: the message is queued for the others and a non-delivery
+    report (unable-to-transfer, unrecognised-OR-name) goes to the originator, both durable
+    before the transfer is confirmed."""
+    need_vectors()
+    wd = Workdir("p1-ndr")
+    conf = write(wd.sub("gb-only.conf"), open(CONF).read().replace(
+        '{ default = true; chain = [ "local" ]; }', '{ or_address = "/C=GB/"; chain = [ "local" ]; }'))
+    p1port = free_port()
+    d = Daemon(wd, conf, env={"MIXGATE_P1_LISTEN": "127.0.0.1:%d" % p1port}).start()
+    try:
+        wait_port(p1port, proc=d.proc)
+        content = os.path.join(VEC, "x400", "ber", "wsample-p772-content.p772")
+        r = p1cli("send", "127.0.0.1:%d" % p1port, "--mta", "PEER-MTA", "--password", "secret",
+                  "--to", "/C=GB/ADMD= /PRMD=X/S=known/", "--to", "/C=FR/ADMD= /PRMD=Y/S=nowhere/",
+                  "--from", "/C=GB/ADMD= /PRMD=X/S=sender/", "--content", content)
+        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + d.tail()
+        log = d.log_text()
+        assert 'event=p1_rcpt_refused' in log and 'to="/C=FR/ADMD= /PRMD=Y/S=nowhere/"' in log, d.tail()
+        assert "x400_reason=1 x400_diagnostic=0" in log
+        assert log.find("event=p1_report_queued") < log.find("event=p1_transfer_confirmed"), d.tail()
+        deliver = os.path.join(d.var, "deliver")
+        sums = wait_for(lambda: [open(os.path.join(deliver, f)).read() for f in os.listdir(deliver)
+                                 if f.endswith(".txt")] if os.path.isdir(deliver) and
+                        len([f for f in os.listdir(deliver) if f.endswith(".txt")]) == 2 else None,
+                        30, "the message and the report")
+        report = [x for x in sums if "Content-Type: report" in x]
+        assert len(report) == 1 and "Recipient: /C=GB/ADMD= /PRMD=X/S=sender/" in report[0], sums
+        assert any("Recipient: /C=GB/ADMD= /PRMD=X/S=known/" in x for x in sums), sums
+    finally:
+        d.stop()
+
+
 def scripted_responder(stream):
     """A TCP server answering each initiator TSDU that wants an answer (CR, CN, a minor or
     major synchronisation point or activity end, FN) with the next TSDU of the real responder
@@ -383,4 +416,4 @@ if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_ping_success, t_ping_refuse, t_unknown_peer_refused,
                                         t_p772_transfer_queued_then_confirmed, t_p772_loop_held,
                                         t_cli_ping_exit_codes, t_cli_send_all_modes,
-                                        t_cli_against_real_responder)])
+                                        t_cli_against_real_responder, t_ndr_for_unroutable_recipient)])
