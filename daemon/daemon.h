@@ -17,6 +17,7 @@ struct metrics;
 struct metrics_server;
 struct smtp_server;
 struct lsw_gate;
+struct p1_listener;
 struct tls_io_ctx;
 
 struct listener_rt {
@@ -24,6 +25,7 @@ struct listener_rt {
     char *name;                    /* owned: the listener's name, looked up per use so a
                                       reload's new settings apply */
     struct smtp_server *srv;
+    struct p1_listener *p1;        /* a p1 listener (srv is NULL then) */
     struct tls_io_ctx *tls;        /* owned */
     char listen[160];              /* the address bound at start (a reload does not rebind) */
     int port;                      /* the port bound (the kernel's choice for port 0) */
@@ -51,6 +53,8 @@ struct daemon {
     struct metrics_server *metrics_srv; /* the scrape listener, NULL when off */
     int lock_fd;                   /* flock on <var_dir>/mixgated.lock, held for life */
     unsigned long received, rejected;
+    struct oraddr x400_gdi;        /* copy of global.x400_domain at start (X.400 reports) */
+    int has_x400_gdi;
 };
 
 /* inbound.c */

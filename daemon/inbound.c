@@ -4,6 +4,7 @@
  * fields into plain ones, and submit's verdicts into SMTP replies. The client gets its 250
  * only from the enqueue's completion, i.e. once the message is durable. */
 #include "daemon.h"
+#include "inbound_p1.h"
 #include "mg_err.h"
 #include "mg_log.h"
 #include "msgid.h"
@@ -227,6 +228,17 @@ int inbound_start(struct daemon *d)
         lr->name = strdup(l->name);
         if (!lr->name)
             return MG_ENOMEM;
+        if (l->protocol == CONFIG_PROTO_P1) {
+            int rc = inbound_p1_start(lr, l);
+            if (rc != 0) {
+                mg_error("event=listen_failed listener=%s listen=%s error=\"%s\"", l->name, l->listen, mg_strerror(rc));
+                free(lr->name);
+                return rc;
+            }
+            d->nlisteners++;
+            d->listeners_open++;
+            continue;
+        }
         if (l->tls.cert) {
             int rc = tls_io_ctx_server_create(&lr->tls, l->tls.cert, l->tls.key);
             if (rc != 0) {
@@ -272,6 +284,7 @@ static void on_server_closed(void *arg)
     struct listener_rt *lr = arg;
     struct daemon *d = lr->d;
     lr->srv = NULL;
+    lr->p1 = NULL;
     if (--d->listeners_open == 0) {
         for (size_t i = 0; i < d->nlisteners; i++) {
             tls_io_ctx_free(d->listeners[i].tls);
@@ -294,7 +307,10 @@ void inbound_stop(struct daemon *d, void (*done)(struct daemon *d))
         done(d);
         return;
     }
-    for (size_t i = 0; i < d->nlisteners; i++)
+    for (size_t i = 0; i < d->nlisteners; i++) {
         if (d->listeners[i].srv)
             smtp_server_close(d->listeners[i].srv, on_server_closed, &d->listeners[i]);
+        else if (d->listeners[i].p1)
+            inbound_p1_close(&d->listeners[i], on_server_closed);
+    }
 }

@@ -6,6 +6,7 @@
 #include "cms_keyproc.h"
 #include "daemon.h"
 #include "lsw.h"
+#include "inbound_p1.h"
 #include "mg_err.h"
 #include "metrics.h"
 #include "mg_log.h"
@@ -326,6 +327,7 @@ int main(int argc, char **argv)
     d->label_hook = (struct submit_label_hook){ .extract = lsw_submit_extract, .ctx = d->labels };
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
                             .gate = { .check = lsw_gate_check, .ctx = d->labels } };
+    inbound_p1_report_opts(d, &qo);
     if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)
         mg_fatal("event=start_failed detail=\"%s\"", mg_strerror(rc));
 

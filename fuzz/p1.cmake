@@ -25,3 +25,9 @@ if(TARGET mg_p1)
       LIBS mg_p1 mg_util CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/p1_${name} ${extra})
   endforeach()
 endif()
+# The MTS-APDU mapping and relay (channels/p1/p1_mts): the real P1 message of the captures and
+# our own built messages, probes and reports (fuzz/corpus/p1_mts).
+if(TARGET mg_p1_mts)
+  mixgate_add_fuzz(NAME p1_mts SOURCES ${CMAKE_CURRENT_LIST_DIR}/p1_mts.c
+    LIBS mg_p1_mts CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/p1_mts ${p1_ber})
+endif()

@@ -624,7 +624,8 @@ static const char *const top_keys[] = { "global", "queue", "listeners", "channel
                                         "labels", /* read by channels/labels (lsw_load) */ NULL };
 static const char *const global_keys[] = { "hostname", "var_dir", "log", "log_level",
                                             "max_message_size", "control_socket",
-                                            "audit_retention", "user", "metrics_listen", NULL };
+                                            "audit_retention", "user", "metrics_listen",
+                                            "x400_domain", "x400_max_hops", NULL };
 static const char *const queue_keys[] = { "retry_min", "retry_max", "max_lifetime", "delay_warning",
                                           "max_active_deliveries", "max_messages",
                                           "max_active_messages", "max_processing", NULL };
@@ -632,8 +633,14 @@ static const char *const listener_keys[] = {
     "name", "protocol", "listen", "relay_networks", "relay_domains", "local_domains",
     "max_recipients", "max_message_size", "max_line_length", "max_sessions",
     "max_sessions_per_client", "command_timeout", "data_timeout", "first_command_timeout",
-    "max_connection_rate", "tls", "smtputf8",
-    "allow_open_relay", NULL };
+    "max_connection_rate", "tls", "smtputf8", "allow_open_relay", "tsel", "ssel", "psel",
+    "idle_timeout", NULL };
+/* Keys only an SMTP listener has / only a p1 listener has. */
+static const char *const listener_smtp_only[] = { "relay_networks", "relay_domains",
+    "local_domains", "max_recipients", "max_line_length", "max_sessions_per_client",
+    "command_timeout", "data_timeout", "first_command_timeout", "max_connection_rate", "tls",
+    "smtputf8", "allow_open_relay", NULL };
+static const char *const listener_p1_only[] = { "tsel", "ssel", "psel", "idle_timeout", NULL };
 static const char *const tls_keys[] = { "cert", "key", "ca", "require_tls", NULL };
 static const char *const peer_common_keys[] = { "name", "type", "host", "max_connections",
                                                 "messages_per_connection", "connect_timeout", NULL };
@@ -643,14 +650,18 @@ static const char *const peer_smtp_keys[] = { "name", "type", "host", "max_conne
 static const char *const peer_x400_keys[] = { "name", "type", "host", "max_connections",
                                               "messages_per_connection", "connect_timeout",
                                               "mta_name", "password", "presentation_address",
-                                              "mode", "clearance", NULL };
+                                              "mode", "clearance", "our_mta_name", "our_password",
+                                              "tsel", "ssel", "psel", "checkpoint_size", "window",
+                                              "dialogue", "max_associations", "idle_timeout",
+                                              "messages_per_association",
+                                              "check_calling_address", NULL };
 static const char *const route_keys[] = { "recipient", "domain", "domain_suffix", "pattern",
-                                          "default", "chain", "peer", NULL };
+                                          "or_address", "default", "chain", "peer", NULL };
 
 static const char *const log_names[] = { "stderr", "syslog", NULL };
 static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
 static const enum mg_log_level level_values[] = { MG_LOG_DEBUG, MG_LOG_INFO, MG_LOG_WARN, MG_LOG_ERROR };
-static const char *const protocol_names[] = { "smtp", NULL };
+static const char *const protocol_names[] = { "smtp", "p1", NULL };
 /* Without a registry (unit tests of routing): the kinds the project has, by name and role
  * only; nobody checks their options. */
 static const struct channel_kind name_only[] = {
@@ -667,8 +678,14 @@ static const struct channel_kind *const name_only_list[] = {
     &name_only[6], NULL };
 static const char *const peer_type_names[] = { "smtp", "x400", NULL };
 static const char *const starttls_names[] = { "none", "opportunistic", "required", NULL };
-static const char *const mode_names[] = { "normal", "x410-1984", NULL };
-static const char *const match_names[] = { "recipient", "domain", "domain_suffix", "pattern", "default", NULL };
+/* The three P1 modes (enum config_x400_mode order), then the older names kept as aliases. */
+static const char *const mode_names[] = { "1988-normal", "1988-x410", "1984", "normal",
+                                          "x410-1984", NULL };
+static const enum config_x400_mode mode_values[] = { CONFIG_X400_1988_NORMAL,
+    CONFIG_X400_1988_X410, CONFIG_X400_1984, CONFIG_X400_1988_NORMAL, CONFIG_X400_1984 };
+static const char *const dialogue_names[] = { "monologue", "two-way-alternate", NULL };
+static const char *const match_names[] = { "recipient", "domain", "domain_suffix", "pattern",
+                                           "default", "or_address", NULL };
 
 const char *config_match_name(enum config_match m)
 {
@@ -711,6 +728,7 @@ static void load_global(struct loader *L, const config_setting_t *g)
     gl->log = CONFIG_LOG_STDERR;
     gl->log_level = MG_LOG_INFO;
     gl->max_message_size = 50u * 1024 * 1024;
+    gl->x400_max_hops = 30;
     int var_line = 0;
     if (g) {
         const char *what = "global";
@@ -743,6 +761,25 @@ static void load_global(struct loader *L, const config_setting_t *g)
                 lerr(L, sline(config_setting_get_member(g, "metrics_listen")),
                      "global: 'metrics_listen' = \"%s\": %s (an address and port: \"127.0.0.1:9464\")",
                      gl->metrics_listen, hp.err);
+        }
+        get_uint(L, g, "x400_max_hops", what, 1, 1000, &gl->x400_max_hops);
+        if (get_str(L, g, "x400_domain", what, &v) > 0) {
+            char err[120];
+            struct oraddr *o = xcalloc(L, 1, sizeof *o);
+            int xl = sline(config_setting_get_member(g, "x400_domain"));
+            if (o && oraddr_parse(v, o, err, sizeof err) != 0) {
+                lerr(L, xl, "global: 'x400_domain' = \"%s\": %s", v, err);
+                free(o);
+            } else if (o && (!oraddr_get(o, "C") || !oraddr_get(o, "ADMD"))) {
+                lerr(L, xl, "global: 'x400_domain' = \"%s\" needs at least C and ADMD "
+                     "(\"/C=GB/ADMD= /PRMD=X/\")", v);
+                free(o);
+            } else if (o) {
+                char buf[ORADDR_TEXT_MAX + 64];
+                oraddr_format(o, buf, sizeof buf);
+                gl->x400_domain = xstrdup(L, buf);
+                gl->x400_gdi = o;
+            }
         }
         if (get_dup(L, g, "control_socket", what, &gl->control_socket) > 0) {
             if (strlen(gl->control_socket) >= sizeof ((struct sockaddr_un *)0)->sun_path)
@@ -924,6 +961,17 @@ static void load_tls(struct loader *L, const config_setting_t *g, const char *wh
              t->require_tls ? "require_tls" : "ca");
 }
 
+/* An OSI selector key ("text", 'hex'H or #decimal). */
+static void load_sel(struct loader *L, const config_setting_t *g, const char *key,
+                     const char *what, struct config_sel *out)
+{
+    const char *v;
+    if (get_str(L, g, key, what, &v) > 0 && config_parse_sel(v, out) != 0)
+        lerr(L, sline(config_setting_get_member(g, key)),
+             "%s: '%s' = \"%s\" is not a selector (\"text\", 'hex'H or #number, at most %d "
+             "octets)", what, key, v, CONFIG_SEL_MAX);
+}
+
 static void load_listener(struct loader *L, const config_setting_t *g, size_t idx,
                           struct config_listener *l)
 {
@@ -960,6 +1008,23 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
     int e;
     if (get_enum(L, g, "protocol", what, protocol_names, &e) > 0)
         l->protocol = (enum config_protocol)e;
+    l->idle_timeout = 600;
+    /* A key of the other protocol is a misplaced setting: say which. */
+    const char *const *foreign = l->protocol == CONFIG_PROTO_P1 ? listener_smtp_only
+                                                                : listener_p1_only;
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        const char *k = config_setting_name(m);
+        if (k && in_list(foreign, k))
+            lerr(L, sline(m), "%s: '%s' does not apply to a %s listener", what, k,
+                 protocol_names[l->protocol]);
+    }
+    if (l->protocol == CONFIG_PROTO_P1) {
+        load_sel(L, g, "tsel", what, &l->tsel);
+        load_sel(L, g, "ssel", what, &l->ssel);
+        load_sel(L, g, "psel", what, &l->psel);
+        get_dur(L, g, "idle_timeout", what, 1, 86400, &l->idle_timeout);
+    }
     int r = get_dup(L, g, "listen", what, &l->listen);
     if (r == 0) {
         lerr(L, l->line, "%s: missing 'listen' (address:port, e.g. \"127.0.0.1:25\" or \"[::1]:25\")", what);
@@ -1077,6 +1142,103 @@ static void load_channel(struct loader *L, const config_setting_t *g, size_t idx
         c->concurrency = conc;
 }
 
+/* The x400 part of a peer: names and passwords both ways, the address (host and selectors
+ * and/or the presentation address), the P1 mode and the association parameters. */
+static void load_x400_peer(struct loader *L, const config_setting_t *g, const char *what,
+                           struct config_peer *p)
+{
+    p->checkpoint_size = 16;
+    p->window = 3;
+    p->idle_timeout = 300;
+    get_dup(L, g, "mta_name", what, &p->mta_name);
+    get_dup(L, g, "password", what, &p->password);
+    get_dup(L, g, "our_mta_name", what, &p->our_mta_name);
+    get_dup(L, g, "our_password", what, &p->our_password);
+    get_dup(L, g, "clearance", what, &p->clearance);
+    static const char *const names[] = { "mta_name", "our_mta_name", "password", "our_password", NULL };
+    for (int i = 0; names[i]; i++) {
+        const config_setting_t *m = config_setting_get_member(g, names[i]);
+        const char *v = m && config_setting_type(m) == CONFIG_TYPE_STRING
+                            ? config_setting_get_string(m) : NULL;
+        /* X.411 ub-mta-name-length and ub-password-length are 32 and 62 octets. */
+        size_t max = i < 2 ? 32 : 62;
+        if (v && (strlen(v) > max || (i < 2 && !*v)))
+            lerr(L, sline(m), "%s: '%s' must be 1..%zu characters", what, names[i], max);
+    }
+    int e;
+    if (get_enum(L, g, "mode", what, mode_names, &e) > 0)
+        p->mode = mode_values[e];
+    if (get_enum(L, g, "dialogue", what, dialogue_names, &e) > 0)
+        p->dialogue = (enum config_x400_dialogue)e;
+    uint64_t cp;
+    const config_setting_t *cps = config_setting_get_member(g, "checkpoint_size");
+    if (cps && config_setting_type(cps) == CONFIG_TYPE_INT) {
+        get_uint(L, g, "checkpoint_size", what, 1, 65535, &p->checkpoint_size);
+    } else if (cps && get_size(L, g, "checkpoint_size", what, 1024, UINT64_C(65535) * 1024, &cp) > 0) {
+        /* A size with a unit ("16k"); a bare number is KiB as X.400 products count it. */
+        p->checkpoint_size = (uint32_t)(cp / 1024);
+    }
+    get_uint(L, g, "window", what, 1, 1000, &p->window);
+    get_uint(L, g, "max_associations", what, 1, 10000, &p->max_connections);
+    get_uint(L, g, "messages_per_association", what, 1, 1000000, &p->messages_per_connection);
+    get_dur(L, g, "idle_timeout", what, 1, 86400, &p->idle_timeout);
+    get_bool(L, g, "check_calling_address", what, &p->check_calling_address);
+    if (config_setting_get_member(g, "max_associations") &&
+        config_setting_get_member(g, "max_connections"))
+        lerr(L, sline(config_setting_get_member(g, "max_associations")),
+             "%s: give either 'max_associations' or 'max_connections' (the same setting)", what);
+    if (config_setting_get_member(g, "messages_per_association") &&
+        config_setting_get_member(g, "messages_per_connection"))
+        lerr(L, sline(config_setting_get_member(g, "messages_per_association")),
+             "%s: give either 'messages_per_association' or 'messages_per_connection'", what);
+    const char *pa;
+    bool pa_ok = false;
+    if (get_str(L, g, "presentation_address", what, &pa) > 0) {
+        p->presentation_address = xstrdup(L, pa);
+        char *h = NULL;
+        uint16_t port = 0;
+        int rc = config_parse_paddr(pa, &p->psel, &p->ssel, &p->tsel, &h, &port);
+        int pl = sline(config_setting_get_member(g, "presentation_address"));
+        if (rc == MG_ENOMEM) {
+            L->oom = true;
+        } else if (rc) {
+            lerr(L, pl, "%s: 'presentation_address' = \"%s\" is not an RFC 1278 presentation "
+                 "address (\"psel\"/\"ssel\"/\"tsel\"/TCP/host+port, or 'hex'H selectors)", what, pa);
+        } else if (h && p->host) {
+            lerr(L, pl, "%s: give the host in 'host' or in 'presentation_address', not both", what);
+            free(h);
+        } else {
+            pa_ok = true;
+            if (h) {
+                p->host = h;
+                if (port)
+                    p->port = port;
+            }
+        }
+    }
+    /* Separate selector keys (and override the address's, which is an error if both). */
+    static const char *const selk[] = { "tsel", "ssel", "psel" };
+    struct config_sel *sels[] = { &p->tsel, &p->ssel, &p->psel };
+    for (int i = 0; i < 3; i++) {
+        if (!config_setting_get_member(g, selk[i]))
+            continue;
+        if (p->presentation_address && sels[i]->len)
+            lerr(L, sline(config_setting_get_member(g, selk[i])),
+                 "%s: '%s' is also given in 'presentation_address'", what, selk[i]);
+        else
+            load_sel(L, g, selk[i], what, sels[i]);
+    }
+    if (!config_setting_get_member(g, "mta_name"))
+        lerr(L, p->line, "%s: an x400 peer needs 'mta_name' (its MTA name)", what);
+    if (!config_setting_get_member(g, "our_mta_name"))
+        lerr(L, p->line, "%s: an x400 peer needs 'our_mta_name' (the MTA name we bind with)", what);
+    /* No address: the peer can bind to us but we cannot call it (checked at its routes). */
+    if (!p->host && pa_ok)
+        lerr(L, sline(config_setting_get_member(g, "presentation_address")),
+             "%s: 'presentation_address' names no network address (.../TCP/host+port) and "
+             "there is no 'host'", what);
+}
+
 static void load_peer(struct loader *L, const config_setting_t *g, size_t idx, struct config_peer *p)
 {
     char what[NAME_MAX_LEN + 32];
@@ -1172,17 +1334,7 @@ static void load_peer(struct loader *L, const config_setting_t *g, size_t idx, s
             lerr(L, sline(config_setting_get_member(g, "verify")),
                  "%s: 'verify = true' has no effect with starttls = \"none\"", what);
     } else {
-        get_dup(L, g, "mta_name", what, &p->mta_name);
-        get_dup(L, g, "password", what, &p->password);
-        get_dup(L, g, "presentation_address", what, &p->presentation_address);
-        get_dup(L, g, "clearance", what, &p->clearance);
-        int e;
-        if (get_enum(L, g, "mode", what, mode_names, &e) > 0)
-            p->mode = (enum config_x400_mode)e;
-        if (!config_setting_get_member(g, "mta_name"))
-            lerr(L, p->line, "%s: an x400 peer needs 'mta_name'", what);
-        if (!config_setting_get_member(g, "presentation_address"))
-            lerr(L, p->line, "%s: an x400 peer needs 'presentation_address'", what);
+        load_x400_peer(L, g, what, p);
     }
 }
 
@@ -1259,6 +1411,26 @@ static void load_route(struct loader *L, const config_setting_t *g, size_t idx, 
             break;
         }
     }
+    const config_setting_t *os = config_setting_get_member(g, "or_address");
+    if (os) {
+        nmatch++;
+        const char *v;
+        if (get_str(L, g, "or_address", what, &v) > 0 && nmatch == 1) {
+            rt->match = CONFIG_MATCH_OR_ADDRESS;
+            char err[120];
+            rt->or_rule = xcalloc(L, 1, sizeof *rt->or_rule);
+            if (rt->or_rule && strcmp(v, "*") == 0) {
+                rt->value = xstrdup(L, "*"); /* every O/R address: no attribute to match */
+            } else if (rt->or_rule && oraddr_parse_rule(v, rt->or_rule, err, sizeof err) != 0) {
+                lerr(L, sline(os), "%s: or_address \"%s\" is not an O/R address in the RFC 2156 "
+                     "form (\"/C=GB/ADMD= /PRMD=X/\"): %s", what, v, err);
+            } else if (rt->or_rule) {
+                char buf[ORADDR_TEXT_MAX + 64];
+                oraddr_format(rt->or_rule, buf, sizeof buf);
+                rt->value = xstrdup(L, buf);
+            }
+        }
+    }
     const config_setting_t *ds = config_setting_get_member(g, "default");
     if (ds) {
         bool dv = false;
@@ -1276,11 +1448,11 @@ static void load_route(struct loader *L, const config_setting_t *g, size_t idx, 
         }
     }
     if (nmatch == 0)
-        lerr(L, rt->line, "%s: needs one of recipient, domain, domain_suffix, pattern, or "
-             "default = true", what);
+        lerr(L, rt->line, "%s: needs one of recipient, domain, domain_suffix, pattern, "
+             "or_address, or default = true", what);
     else if (nmatch > 1)
         lerr(L, rt->line, "%s: give only one of recipient, domain, domain_suffix, pattern, "
-             "default (a route matches one way)", what);
+             "or_address, default (a route matches one way)", what);
 
     const config_setting_t *chain;
     int r = get_strlist(L, g, "chain", what, &chain);
@@ -1337,6 +1509,10 @@ static void load_route(struct loader *L, const config_setting_t *g, size_t idx, 
                 lerr(L, sline(ps), "%s: peer '%s' is an %s peer; the %s channel '%s' needs an %s peer",
                      what, rt->peer->name, peer_type_names[rt->peer->type], last->type, last->name,
                      peer_type_names[want]);
+            else if (want == CONFIG_PEER_X400 && !rt->peer->host)
+                lerr(L, sline(ps), "%s: x400 peer '%s' has no address ('host' or "
+                     "'presentation_address' with a network part) to deliver to", what,
+                     rt->peer->name);
         }
     }
 }
@@ -1519,6 +1695,8 @@ void config_free(struct config *cfg)
     free(cfg->global.control_socket);
     free(cfg->global.user);
     free(cfg->global.metrics_listen);
+    free(cfg->global.x400_domain);
+    free(cfg->global.x400_gdi);
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         struct config_listener *l = &cfg->listeners[i];
         free(l->name);
@@ -1548,11 +1726,14 @@ void config_free(struct config *cfg)
         free(p->key);
         free(p->mta_name);
         free(p->password);
+        free(p->our_mta_name);
+        free(p->our_password);
         free(p->presentation_address);
         free(p->clearance);
     }
     free(cfg->peers);
     for (size_t i = 0; i < cfg->n_routes; i++) {
+        free(cfg->routes[i].or_rule);
         free(cfg->routes[i].value);
         free(cfg->routes[i].chain);
     }
@@ -1791,6 +1972,28 @@ static void dump_cidr(FILE *f, const struct config_cidr *c)
     fprintf(f, "\"%s/%u\"", a, c->prefix);
 }
 
+/* A selector in the notation it is read back from: "text" when printable, else 'hex'H. */
+static void dump_sel(FILE *f, const char *k, const struct config_sel *s)
+{
+    if (!s->len)
+        return;
+    bool text = true;
+    for (size_t i = 0; i < s->len; i++)
+        if (s->v[i] < 0x21 || s->v[i] > 0x7e || s->v[i] == '"' || s->v[i] == '\\' ||
+            (i == 0 && (s->v[i] == '\'' || s->v[i] == '#')))
+            text = false;
+    fprintf(f, "    %s = \"", k);
+    if (text) {
+        fwrite(s->v, 1, s->len, f);
+    } else {
+        fputc('\'', f);
+        for (size_t i = 0; i < s->len; i++)
+            fprintf(f, "%02X", s->v[i]);
+        fputs("'H", f);
+    }
+    fputs("\";\n", f);
+}
+
 void config_dump(const struct config *cfg, FILE *f)
 {
     if (!cfg || !f)
@@ -1812,6 +2015,8 @@ void config_dump(const struct config *cfg, FILE *f)
         dump_kv_str(f, "  ", "user", g->user);
     if (g->metrics_listen)
         dump_kv_str(f, "  ", "metrics_listen", g->metrics_listen);
+    dump_kv_str(f, "  ", "x400_domain", g->x400_domain);
+    fprintf(f, "  x400_max_hops = %" PRIu32 ";\n", g->x400_max_hops);
     fputs("};\n\n", f);
 
     const struct config_queue *q = &cfg->queue;
@@ -1829,6 +2034,16 @@ void config_dump(const struct config *cfg, FILE *f)
         dump_kv_str(f, "    ", "name", l->name);
         dump_kv_str(f, "    ", "protocol", protocol_names[l->protocol]);
         dump_kv_str(f, "    ", "listen", l->listen);
+        if (l->protocol == CONFIG_PROTO_P1) {
+            dump_sel(f, "tsel", &l->tsel);
+            dump_sel(f, "ssel", &l->ssel);
+            dump_sel(f, "psel", &l->psel);
+            fprintf(f, "    max_message_size = %" PRIu64 "L;\n    max_sessions = %" PRIu32 ";\n"
+                       "    idle_timeout = %" PRIu32 ";\n  }%s\n",
+                    l->max_message_size, l->max_sessions, l->idle_timeout,
+                    i + 1 < cfg->n_listeners ? "," : "");
+            continue;
+        }
         fputs("    relay_networks = [", f);
         for (size_t k = 0; k < l->n_relay_networks; k++) {
             fputs(k ? ", " : " ", f);
@@ -1875,7 +2090,17 @@ void config_dump(const struct config *cfg, FILE *f)
         fputs("  {\n", f);
         dump_kv_str(f, "    ", "name", p->name);
         dump_kv_str(f, "    ", "type", peer_type_names[p->type]);
-        if (p->host) {
+        /* An x400 peer's host and selectors given in its presentation address are dumped
+         * there only (giving them twice is an error on reading back). */
+        bool in_paddr = false;
+        if (p->type == CONFIG_PEER_X400 && p->presentation_address) {
+            struct config_sel ps, ss, ts;
+            char *h = NULL;
+            uint16_t port;
+            in_paddr = config_parse_paddr(p->presentation_address, &ps, &ss, &ts, &h, &port) == 0 && h;
+            free(h);
+        }
+        if (p->host && !in_paddr) {
             char hp[300];
             snprintf(hp, sizeof hp, strchr(p->host, ':') ? "[%s]:%u" : "%s:%u", p->host, p->port);
             dump_kv_str(f, "    ", "host", hp);
@@ -1895,8 +2120,21 @@ void config_dump(const struct config *cfg, FILE *f)
             dump_kv_str(f, "    ", "mta_name", p->mta_name);
             if (p->password)
                 dump_kv_str(f, "    ", "password", "********");
+            dump_kv_str(f, "    ", "our_mta_name", p->our_mta_name);
+            if (p->our_password)
+                dump_kv_str(f, "    ", "our_password", "********");
             dump_kv_str(f, "    ", "presentation_address", p->presentation_address);
-            dump_kv_str(f, "    ", "mode", mode_names[p->mode]);
+            if (!p->presentation_address) {
+                dump_sel(f, "tsel", &p->tsel);
+                dump_sel(f, "ssel", &p->ssel);
+                dump_sel(f, "psel", &p->psel);
+            }
+            dump_kv_str(f, "    ", "mode", config_x400_mode_name(p->mode));
+            fprintf(f, "    checkpoint_size = %" PRIu32 ";\n    window = %" PRIu32 ";\n",
+                    p->checkpoint_size, p->window);
+            dump_kv_str(f, "    ", "dialogue", dialogue_names[p->dialogue]);
+            fprintf(f, "    idle_timeout = %" PRIu32 ";\n    check_calling_address = %s;\n",
+                    p->idle_timeout, p->check_calling_address ? "true" : "false");
             dump_kv_str(f, "    ", "clearance", p->clearance);
         }
         fprintf(f, "  }%s\n", i + 1 < cfg->n_peers ? "," : "");

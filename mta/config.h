@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "mg_log.h"
+#include "oraddr.h"
 
 /* ---- errors -------------------------------------------------------------------------- */
 
@@ -61,6 +62,10 @@ struct config_global {
     char *metrics_listen;      /* "127.0.0.1:9464": Prometheus scrape endpoint; NULL = off */
     char *user;                /* started as root: bind, then run as this user; NULL = unset
                                   (then mixgated refuses to run as root) */
+    char *x400_domain;         /* our global domain identifier for X.400 trace, canonical
+                                  RFC 2156 form ("/C=GB/ADMD= /PRMD=MIXGATE/"); NULL = none */
+    struct oraddr *x400_gdi;   /* owned: x400_domain parsed (C, ADMD, PRMD), NULL = none */
+    uint32_t x400_max_hops;    /* default 30: more trace elements than this is a loop */
 };
 
 struct config_queue {
@@ -89,7 +94,15 @@ struct config_tls {
     bool require_tls;          /* default false; if true, MAIL before STARTTLS gets 530 */
 };
 
-enum config_protocol { CONFIG_PROTO_SMTP };
+enum config_protocol { CONFIG_PROTO_SMTP, CONFIG_PROTO_P1 };
+
+/* An OSI selector (TSEL/SSEL/PSEL) as configured: "text", 'hex'H, or #decimal in the
+ * notation of RFC 1278, kept as octets. len 0 = none. */
+#define CONFIG_SEL_MAX 64
+struct config_sel {
+    size_t len;
+    uint8_t v[CONFIG_SEL_MAX];
+};
 
 struct config_listener {
     char *name;
@@ -114,6 +127,9 @@ struct config_listener {
     struct config_tls tls;
     bool smtputf8;             /* default true: advertise SMTPUTF8 (RFC 6531) */
     bool allow_open_relay;     /* default false: see docs/configuration.md */
+    /* p1 listeners: the selectors we answer to (none = any) */
+    struct config_sel tsel, ssel, psel;
+    uint32_t idle_timeout;     /* p1: default 600, an association with no traffic is aborted */
 };
 
 struct channel_kind; /* channel.h: the kinds of channel (file, smtp, rules, ...) */
@@ -136,7 +152,15 @@ struct config_channel {
 
 enum config_peer_type { CONFIG_PEER_SMTP, CONFIG_PEER_X400 };
 enum config_starttls { CONFIG_STARTTLS_NONE, CONFIG_STARTTLS_OPPORTUNISTIC, CONFIG_STARTTLS_REQUIRED };
-enum config_x400_mode { CONFIG_X400_NORMAL, CONFIG_X400_X410_1984 };
+/* The three P1 modes, in the order of channels/p1's enum p1_mode. */
+enum config_x400_mode {
+    CONFIG_X400_1988_NORMAL = 0, /* "1988-normal" (alias "normal") */
+    CONFIG_X400_1988_X410,       /* "1988-x410": 1988 P1 over X.410-mode RTS */
+    CONFIG_X400_1984,            /* "1984" (alias "x410-1984") */
+    CONFIG_X400_NORMAL = CONFIG_X400_1988_NORMAL,
+    CONFIG_X400_X410_1984 = CONFIG_X400_1984
+};
+enum config_x400_dialogue { CONFIG_X400_MONOLOGUE = 0, CONFIG_X400_TWA };
 
 struct config_peer {
     char *name;
@@ -153,11 +177,21 @@ struct config_peer {
     uint32_t max_connections;  /* default 10 */
     uint32_t messages_per_connection; /* default 100 */
     uint32_t connect_timeout;  /* default 30 */
-    /* x400: kept for the P1 channel; host/port above are optional for x400 */
-    char *mta_name;            /* required for x400 */
-    char *password;            /* NULL = none */
-    char *presentation_address; /* required for x400, as written */
-    enum config_x400_mode mode; /* "normal" (default) | "x410-1984" */
+    /* x400 (max_connections = max associations, messages_per_connection = per association).
+     * The address is host[:port] (default port 102) with tsel/ssel/psel, or the same in
+     * presentation_address (RFC 1278 notation); at least one of the two. */
+    char *mta_name;            /* required: its MTA name (what it binds with, what it answers) */
+    char *password;            /* its password, expected from it; NULL = none expected */
+    char *our_mta_name;        /* required: our MTA name towards it */
+    char *our_password;        /* our password towards it; NULL = none */
+    char *presentation_address; /* as written; NULL = none (then host is required) */
+    struct config_sel tsel, ssel, psel; /* called selectors (from the keys or the address) */
+    enum config_x400_mode mode; /* default "1988-normal" */
+    uint32_t checkpoint_size;  /* KiB between minor synchronisation points; default 16 */
+    uint32_t window;           /* unconfirmed checkpoints; default 3 */
+    enum config_x400_dialogue dialogue; /* default "monologue" */
+    uint32_t idle_timeout;     /* default 300: an idle outbound association is released */
+    bool check_calling_address; /* default false: an inbound bind must come from host */
     char *clearance;           /* NULL = none; interpreted by the labels module */
 };
 
@@ -167,6 +201,8 @@ enum config_match {
     CONFIG_MATCH_DOMAIN_SUFFIX,/* "x.org": x.org and its subdomains; ".x.org": subdomains only */
     CONFIG_MATCH_PATTERN,      /* fnmatch(3) glob on the whole address (domain lower-cased) */
     CONFIG_MATCH_DEFAULT,      /* default = true: used when no other rule matches */
+    CONFIG_MATCH_OR_ADDRESS,   /* X.400 O/R address attributes (RFC 2156 text); most specific
+                                  matching rule wins among these */
 };
 
 struct config_route {
@@ -174,6 +210,7 @@ struct config_route {
     size_t index;              /* position among the routes, 0-based */
     enum config_match match;
     char *value;               /* what is matched (normalised); NULL for default */
+    struct oraddr *or_rule;    /* owned; or_address rules only: the parsed attributes */
     const struct config_channel **chain; /* owned array; the channels are the config's */
     size_t n_chain;            /* >= 1; chain[n_chain-1]->delivery, the others are not */
     const struct config_peer *peer; /* the delivery channel's peer, NULL for file */
@@ -254,5 +291,14 @@ int config_parse_duration(const char *s, uint64_t max, uint64_t *out);
 int config_parse_size(const char *s, uint64_t max, uint64_t *out);
 /* "a.b.c.d/n" or "ipv6/n"; a bare address means a host (/32 or /128). */
 int config_parse_cidr(const char *s, struct config_cidr *out);
+/* An OSI selector: "text" (quotes optional), 'hex'H, #decimal (2 octets). 0 or MG_EINVAL. */
+int config_parse_sel(const char *s, struct config_sel *out);
+/* An RFC 1278 presentation address "psel"/"ssel"/"tsel"/NETWORK where NETWORK is
+ * TCP/host+port, Internet=host+port, IP=host+port, RFC-1006+03+host+port or host:port
+ * (fewer leading selectors: the last given is the TSEL). host is malloc'ed (caller frees)
+ * or NULL when the address names none; *port 0 when none. 0, MG_EINVAL or MG_ENOMEM. */
+int config_parse_paddr(const char *s, struct config_sel *psel, struct config_sel *ssel,
+                       struct config_sel *tsel, char **host, uint16_t *port);
+const char *config_x400_mode_name(enum config_x400_mode m);
 
 #endif

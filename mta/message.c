@@ -72,6 +72,9 @@ void message_free(struct message *m)
     free(m->received_proto);
     free(m->hold_reason);
     free(m->label);
+    free(m->mts_id);
+    free(m->content_oid);
+    free(m->x400_env);
     free(m);
 }
 
@@ -105,6 +108,8 @@ struct message *message_dup(const struct message *m)
     rc |= dup_field(&d->received_from, m->received_from);
     rc |= dup_field(&d->received_proto, m->received_proto);
     rc |= dup_field(&d->hold_reason, m->hold_reason);
+    if (rc == 0)
+        rc = message_set_x400(d, m->mts_id, m->content_oid, m->x400_env, m->x400_env_len);
     if (rc == 0 && m->label && m->label_len > 0) {
         d->label = malloc(m->label_len);
         if (d->label) {
@@ -142,6 +147,7 @@ struct message *message_dup(const struct message *m)
         rc |= dup_field(&r->next_addr, s->next_addr);
         r->stage = s->stage;
         r->cversion = s->cversion;
+        r->kind = s->kind;
     }
     if (rc != 0) {
         message_free(d);
@@ -194,6 +200,28 @@ int message_set_label(struct message *m, const void *label, size_t len)
     free(m->label);
     m->label = c;
     m->label_len = len;
+    return 0;
+}
+
+int message_set_x400(struct message *m, const char *mts_id, const char *content_oid,
+                     const void *env, size_t env_len)
+{
+    if (env && env_len > MESSAGE_X400_ENV_MAX)
+        return MG_ETOOBIG;
+    int rc = copy_str(&m->mts_id, mts_id, MESSAGE_TEXT_MAX);
+    if (rc == 0)
+        rc = copy_str(&m->content_oid, content_oid, 256);
+    if (rc != 0)
+        return rc;
+    unsigned char *c = NULL;
+    if (env && env_len) {
+        if (!(c = malloc(env_len)))
+            return MG_ENOMEM;
+        memcpy(c, env, env_len);
+    }
+    free(m->x400_env);
+    m->x400_env = c;
+    m->x400_env_len = c ? env_len : 0;
     return 0;
 }
 

@@ -30,6 +30,14 @@
 #define MESSAGE_TEXT_MAX 4096 /* replies, reasons, trace strings */
 #define MESSAGE_LABEL_MAX 65536
 #define MESSAGE_RCPTS_MAX 10000
+#define MESSAGE_X400_ENV_MAX (1u << 20) /* a stored MTS envelope (BER) */
+
+/* What kind of address a recipient (or the originator) has. */
+enum message_addr_kind {
+    MESSAGE_ADDR_RFC822 = 0,     /* RFC 5321 mailbox "local@domain" */
+    MESSAGE_ADDR_ORADDR = 1,     /* X.400 O/R address, kept in the RFC 2156 textual form
+                                    (oraddr.h) for logs, the queue and routing */
+};
 
 enum message_rcpt_state {
     MESSAGE_RCPT_PENDING = 0,   /* not yet tried */
@@ -91,6 +99,7 @@ struct message_rcpt {
     uint32_t cversion;   /* content version this recipient carries (0 = as received) */
     char *next_addr;     /* owned or NULL (= addr): the address as the next hop must see it;
                             addr stays the original form for reports and logs */
+    enum message_addr_kind kind; /* of addr (and next_addr) */
 };
 
 struct message {
@@ -111,6 +120,13 @@ struct message {
     uint64_t content_size; /* bytes; set by queue_store on submit and load */
     uint32_t content_version; /* highest content version made so far (0 = only as received);
                                  each recipient's rcpt.cversion says which one it carries */
+    /* X.400 (a message that came in over P1, or was made for it). The envelope is the
+     * MessageTransferEnvelope exactly as received (BER), so that a relay re-emits it with
+     * only its own trace element added; NULL for SMTP mail. */
+    char *mts_id;         /* owned or NULL: MTS identifier, "[C=GB;ADMD= ;PRMD=X]local-id" */
+    char *content_oid;    /* owned or NULL: content type, a dotted OID or "22" (built-in) */
+    unsigned char *x400_env; /* owned or NULL: the original envelope (BER) */
+    size_t x400_env_len;
     struct message_rcpt *rcpts; /* owned array of nrcpts */
     size_t nrcpts;
     size_t rcpts_cap;
@@ -129,6 +145,9 @@ int message_set_envid(struct message *m, const char *envid);
 int message_set_received(struct message *m, const char *from, const char *proto);
 int message_set_hold(struct message *m, int hold, const char *reason);
 int message_set_label(struct message *m, const void *label, size_t len);
+/* The X.400 fields (each NULL/0 clears): copies; MG_ETOOBIG above the limits. */
+int message_set_x400(struct message *m, const char *mts_id, const char *content_oid,
+                     const void *env, size_t env_len);
 /* Appends a recipient in state PENDING; *out (optional) points into m->rcpts and is valid
  * until the next message_add_rcpt. */
 int message_add_rcpt(struct message *m, const char *addr, const char *orcpt, unsigned notify,

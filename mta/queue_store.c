@@ -14,7 +14,7 @@
 #include "mg_err.h"
 #include "mg_log.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define DEFAULT_MAX_BATCH 1024
 #define DEFAULT_MAX_BATCH_BYTES (64u << 20)
 #define DEFAULT_MAX_CONTENT (256u << 20)
@@ -32,13 +32,15 @@ static const char schema_sql[] =
     " originator TEXT NOT NULL, envid TEXT, ret INTEGER NOT NULL,"
     " received_from TEXT, received_proto TEXT, hold INTEGER NOT NULL, hold_reason TEXT,"
     " label BLOB, content_type INTEGER NOT NULL, content_size INTEGER NOT NULL,"
-    " expire_at INTEGER NOT NULL, content_version INTEGER NOT NULL DEFAULT 0);"
+    " expire_at INTEGER NOT NULL, content_version INTEGER NOT NULL DEFAULT 0,"
+    " mts_id TEXT, content_oid TEXT, x400_env BLOB);"
     "CREATE TABLE IF NOT EXISTS rcpts ("
     " msg_id TEXT NOT NULL, idx INTEGER NOT NULL, addr TEXT NOT NULL, orcpt TEXT,"
     " notify INTEGER NOT NULL, state INTEGER NOT NULL, flags INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, next_attempt INTEGER NOT NULL, last_attempt INTEGER NOT NULL,"
     " last_reply TEXT, status TEXT, remote_mta TEXT, route TEXT, chain TEXT, peer TEXT,"
     " stage INTEGER NOT NULL DEFAULT 0, cversion INTEGER NOT NULL DEFAULT 0, next_addr TEXT,"
+    " addr_kind INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS content ("
     " msg_id TEXT NOT NULL, version INTEGER NOT NULL, type INTEGER NOT NULL,"
@@ -92,10 +94,11 @@ enum wstmt {
 static const char *const wstmt_sql[W_COUNT] = {
     [W_INS_MSG] = "INSERT INTO messages (id, arrival, priority, originator, envid, ret,"
                   " received_from, received_proto, hold, hold_reason, label, content_type,"
-                  " content_size, expire_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                  " content_size, expire_at, mts_id, content_oid, x400_env)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [W_INS_RCPT] = "INSERT INTO rcpts (msg_id, idx, addr, orcpt, notify, state, flags, attempts,"
                    " next_attempt, last_attempt, last_reply, status, remote_mta, route, chain,"
-                   " peer) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   " peer, addr_kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [W_INS_CONTENT] = "INSERT INTO content (msg_id, version, type, data) VALUES (?, ?, ?, ?)",
     [W_UPD_RCPT] = "UPDATE rcpts SET state = ?1, attempts = attempts + ?2,"
                    " last_attempt = CASE WHEN ?2 THEN ?3 ELSE last_attempt END,"
@@ -264,6 +267,12 @@ static int apply_submit(struct queue_store *s, const struct op *op)
     sqlite3_bind_int(st, 12, (int)m->content_type);
     sqlite3_bind_int64(st, 13, (sqlite3_int64)op->content_len);
     sqlite3_bind_int64(st, 14, m->expire_at);
+    bind_text(st, 15, m->mts_id);
+    bind_text(st, 16, m->content_oid);
+    if (m->x400_env && m->x400_env_len)
+        sqlite3_bind_blob(st, 17, m->x400_env, (int)m->x400_env_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 17);
     int rc = step_done(s, st, "insert_message");
     for (size_t i = 0; rc == 0 && i < m->nrcpts; i++) {
         const struct message_rcpt *r = &m->rcpts[i];
@@ -284,6 +293,7 @@ static int apply_submit(struct queue_store *s, const struct op *op)
         bind_text(st, 14, r->route);
         bind_text(st, 15, r->chain);
         bind_text(st, 16, r->peer);
+        sqlite3_bind_int(st, 17, (int)r->kind);
         rc = step_done(s, st, "insert_rcpt");
     }
     if (rc == 0)
@@ -693,10 +703,22 @@ static int init_schema(struct queue_store *s)
                               "ALTER TABLE content ADD COLUMN priority INTEGER;"
                               "ALTER TABLE content ADD COLUMN originator TEXT;"
                               "UPDATE rcpts SET cversion = (SELECT content_version FROM messages"
-                              " WHERE id = rcpts.msg_id);"
+                              " WHERE id = rcpts.msg_id);");
+        if (rc == 0) {
+            mg_info("event=queue_schema_upgraded path=%s from=2 to=3", s->path);
+            version = 3;
+        }
+    }
+    if (rc == 0 && version == 3) {
+        /* 3 -> 4: X.400 messages: recipient address kind, MTS identifier, content type and
+         * the original MTS envelope */
+        rc = exec_sql(s->wdb, "ALTER TABLE rcpts ADD COLUMN addr_kind INTEGER NOT NULL DEFAULT 0;"
+                              "ALTER TABLE messages ADD COLUMN mts_id TEXT;"
+                              "ALTER TABLE messages ADD COLUMN content_oid TEXT;"
+                              "ALTER TABLE messages ADD COLUMN x400_env BLOB;"
                               "PRAGMA user_version=" MG_STR(SCHEMA_VERSION));
         if (rc == 0) {
-            mg_info("event=queue_schema_upgraded path=%s from=2 to=%d", s->path, SCHEMA_VERSION);
+            mg_info("event=queue_schema_upgraded path=%s from=3 to=%d", s->path, SCHEMA_VERSION);
             version = SCHEMA_VERSION;
         }
     }
@@ -1227,8 +1249,8 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
     sqlite3_stmt *st = NULL;
     int rc = read_prepare(s, "SELECT arrival, priority, originator, envid, ret, received_from,"
                              " received_proto, hold, hold_reason, label, content_type,"
-                             " content_size, expire_at, content_version FROM messages"
-                             " WHERE id = ?", &st);
+                             " content_size, expire_at, content_version, mts_id,"
+                             " content_oid, x400_env FROM messages WHERE id = ?", &st);
     if (rc != 0)
         return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -1267,6 +1289,18 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
     m->content_size = (uint64_t)sqlite3_column_int64(st, 11);
     m->expire_at = sqlite3_column_int64(st, 12);
     m->content_version = (uint32_t)sqlite3_column_int64(st, 13);
+    rc |= col_dup(st, 14, &m->mts_id);
+    rc |= col_dup(st, 15, &m->content_oid);
+    int env_len = sqlite3_column_bytes(st, 16);
+    if (rc == 0 && env_len > 0) {
+        m->x400_env = malloc((size_t)env_len);
+        if (m->x400_env) {
+            memcpy(m->x400_env, sqlite3_column_blob(st, 16), (size_t)env_len);
+            m->x400_env_len = (size_t)env_len;
+        } else {
+            rc = MG_ENOMEM;
+        }
+    }
     sqlite3_finalize(st);
     st = NULL;
     if (rc == 0 && !m->originator)
@@ -1274,7 +1308,8 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
     if (rc == 0)
         rc = read_prepare(s, "SELECT addr, orcpt, notify, state, flags, attempts, next_attempt,"
                              " last_attempt, last_reply, status, remote_mta, route, chain, peer,"
-                             " stage, cversion, next_addr FROM rcpts WHERE msg_id = ? ORDER BY idx",
+                             " stage, cversion, next_addr, addr_kind FROM rcpts WHERE msg_id = ?"
+                             " ORDER BY idx",
                           &st);
     if (rc == 0)
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -1318,6 +1353,7 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
         rp->stage = (uint32_t)sqlite3_column_int64(st, 14);
         rp->cversion = (uint32_t)sqlite3_column_int64(st, 15);
         rc |= col_dup(st, 16, &rp->next_addr);
+        rp->kind = (enum message_addr_kind)sqlite3_column_int(st, 17);
     }
     sqlite3_finalize(st);
     if (rc == 0)

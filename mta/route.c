@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "mg_err.h"
+#include "oraddr.h"
 
 #define ADDRESS_MAX 1024
 
@@ -31,8 +32,16 @@ bool route_matches(const struct config_route *r, const char *address)
     size_t dl = strlen(dom);
     if (dl > 0 && dom[dl - 1] == '.')
         dl--; /* "x.org." is x.org */
+    if (r->match == CONFIG_MATCH_OR_ADDRESS || oraddr_looks_like(address)) {
+        if (r->match == CONFIG_MATCH_DEFAULT)
+            return true;
+        struct oraddr o;
+        return r->match == CONFIG_MATCH_OR_ADDRESS && r->or_rule &&
+               oraddr_parse(address, &o, NULL, 0) == 0 && oraddr_matches(r->or_rule, &o);
+    }
     switch (r->match) {
     case CONFIG_MATCH_DEFAULT:
+    case CONFIG_MATCH_OR_ADDRESS:
         return true;
     case CONFIG_MATCH_DOMAIN:
         return at && strlen(r->value) == dl && strncasecmp(dom, r->value, dl) == 0;
@@ -70,6 +79,28 @@ int route_lookup(const struct config *cfg, const char *address, const struct con
     *route = NULL;
     if (strlen(address) > ADDRESS_MAX)
         return MG_EINVAL;
+    if (oraddr_looks_like(address)) {
+        /* O/R addresses: the matching or_address rule with the most attributes (the most
+         * specific) wins; among equals, the first in the file. */
+        struct oraddr o;
+        if (oraddr_parse(address, &o, NULL, 0) != 0)
+            return MG_EINVAL;
+        size_t best_n = 0;
+        for (size_t i = 0; i < cfg->n_routes; i++) {
+            const struct config_route *r = &cfg->routes[i];
+            if (r->match == CONFIG_MATCH_OR_ADDRESS && r->or_rule &&
+                (!*route || r->or_rule->n > best_n) && oraddr_matches(r->or_rule, &o)) {
+                *route = r;
+                best_n = r->or_rule->n;
+            }
+        }
+        if (*route)
+            return 0;
+        if (!cfg->default_route)
+            return MG_ENOTFOUND;
+        *route = cfg->default_route;
+        return 0;
+    }
     for (size_t i = 0; i < cfg->n_routes; i++) {
         const struct config_route *r = &cfg->routes[i];
         if (r->match != CONFIG_MATCH_DEFAULT && route_matches(r, address)) {

@@ -4,6 +4,9 @@
  * route (default = true) is used. Domains compare case-insensitively, local parts exactly as
  * given (RFC 5321 2.4: only the destination host may interpret them). The address is the bare
  * mailbox "local@domain" (no angle brackets); the domain is what follows the last '@'.
+ * An X.400 O/R address (RFC 2156 text, oraddr_looks_like) is matched by the or_address rules
+ * only: the matching rule with the most attributes wins (the first in the file among equals),
+ * else the default route.
  * Lookups only read the config and allocate nothing, so any thread may call them. */
 #ifndef ROUTE_H
 #define ROUTE_H

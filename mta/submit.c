@@ -12,6 +12,7 @@
 #include "qmgr.h"
 #include "queue_store.h"
 #include "relay.h"
+#include "oraddr.h"
 #include "route.h"
 
 static const char *sess(const struct submit_origin *o) { return o && o->session ? o->session : "-"; }
@@ -49,9 +50,22 @@ int submit_check_rcpt(const struct submit_ctx *ctx, const struct submit_origin *
     const char *to = mg_log_quote(r->addr, qa, sizeof qa);
     if (!o->listener)
         return verdict(res, SUBMIT_UNAVAILABLE, "4.3.2", "listener removed from the configuration; try again later");
-    if (r->kind != SUBMIT_ADDR_MAILBOX) {
+    if (r->kind == SUBMIT_ADDR_ORADDR) {
+        /* An O/R address arrives only over P1, from a peer the bind authenticated: that is
+         * the relay check of X.400 (relay_networks and domains are SMTP's). */
+        if (o->listener->protocol != CONFIG_PROTO_P1) {
+            mg_warn("event=rejected session=%s to=<%s> reason=unsupported_address", sess(o), to);
+            return verdict(res, SUBMIT_UNSUPPORTED_ADDRESS, "5.1.3",
+                           "an O/R address is accepted over P1 only");
+        }
+        struct oraddr oa;
+        if (oraddr_parse(r->addr, &oa, NULL, 0) != 0) {
+            mg_warn("event=rejected session=%s to=<%s> reason=bad_address", sess(o), to);
+            return verdict(res, SUBMIT_UNSUPPORTED_ADDRESS, "5.1.3", "malformed O/R address");
+        }
+    } else if (r->kind != SUBMIT_ADDR_MAILBOX) {
         mg_warn("event=rejected session=%s to=<%s> reason=unsupported_address", sess(o), to);
-        return verdict(res, SUBMIT_UNSUPPORTED_ADDRESS, "5.1.3", "this address kind cannot be routed yet");
+        return verdict(res, SUBMIT_UNSUPPORTED_ADDRESS, "5.1.3", "this address kind cannot be routed");
     }
     if (ctx->cfg->queue.max_messages && ctx->qmgr) {
         struct qmgr_stats st;
@@ -62,7 +76,8 @@ int submit_check_rcpt(const struct submit_ctx *ctx, const struct submit_origin *
         }
     }
     struct relay_result rr = { 0 };
-    if (!o->client || relay_check(ctx->cfg, o->listener, o->client, r->addr, &rr) != 0) {
+    if (r->kind == SUBMIT_ADDR_MAILBOX &&
+        (!o->client || relay_check(ctx->cfg, o->listener, o->client, r->addr, &rr) != 0)) {
         const char *why = rr.reason ? rr.reason : "relay access denied";
         mg_warn("event=rejected session=%s client=%s to=<%s> reason=relay_denied detail=\"%s\"", sess(o),
                 o->client_addr ? o->client_addr : "-", to, rr.reason ? rr.reason : "");
@@ -105,8 +120,8 @@ int submit_build_message(const struct submit_ctx *ctx, const struct submit_origi
     for (size_t i = 0; i < env->nrcpts; i++) {
         if (!env->rcpts[i].addr)
             return MG_EINVAL;
-        if (env->rcpts[i].kind != SUBMIT_ADDR_MAILBOX)
-            return MG_ENOTSUP; /* extension point: O/R addresses (see submit.h) */
+        if (env->rcpts[i].kind != SUBMIT_ADDR_MAILBOX && env->rcpts[i].kind != SUBMIT_ADDR_ORADDR)
+            return MG_ENOTSUP;
     }
     struct message *m = message_create();
     if (!m)
@@ -117,6 +132,8 @@ int submit_build_message(const struct submit_ctx *ctx, const struct submit_origi
     m->ret = env->ret;
     m->priority = env->priority == -1 ? MESSAGE_PRIORITY_DEFAULT : env->priority;
     m->content_type = env->content_type;
+    if (!rc && (env->mts_id || env->content_oid || env->x400_env))
+        rc = message_set_x400(m, env->mts_id, env->content_oid, env->x400_env, env->x400_env_len);
     if (!rc) {
         char from[600];
         snprintf(from, sizeof from, "%s [%s]", o->client_name ? o->client_name : "",
@@ -126,9 +143,20 @@ int submit_build_message(const struct submit_ctx *ctx, const struct submit_origi
     for (size_t i = 0; !rc && i < env->nrcpts; i++) {
         const struct submit_rcpt *sr = &env->rcpts[i];
         struct message_rcpt *r = NULL;
-        rc = message_add_rcpt(m, sr->addr, sr->orcpt, sr->notify, &r);
+        const char *addr = sr->addr;
+        char canon[ORADDR_TEXT_MAX + 64];
+        if (sr->kind == SUBMIT_ADDR_ORADDR) {
+            /* The queue, the logs and routing keep the canonical RFC 2156 form. */
+            rc = oraddr_normalize(sr->addr, canon, sizeof canon, NULL, 0);
+            if (rc)
+                break;
+            addr = canon;
+        }
+        rc = message_add_rcpt(m, addr, sr->orcpt, sr->notify, &r);
+        if (!rc)
+            r->kind = sr->kind == SUBMIT_ADDR_ORADDR ? MESSAGE_ADDR_ORADDR : MESSAGE_ADDR_RFC822;
         const struct config_route *rt = NULL;
-        if (!rc && route_lookup(ctx->cfg, sr->addr, &rt) == 0)
+        if (!rc && route_lookup(ctx->cfg, addr, &rt) == 0)
             rc = set_route(r, rt);
     }
     if (rc) {

@@ -19,10 +19,10 @@
  *                         origin.client_name the peer MTA name.
  *
  * Addresses: struct submit_rcpt carries a kind. SUBMIT_ADDR_MAILBOX (RFC 5321 "local@domain")
- * is routed today. SUBMIT_ADDR_ORADDR (an X.400 O/R address in the RFC 2156 textual form) is
- * the extension point for P1: until routing knows O/R addresses, submit_check_rcpt refuses it
- * with SUBMIT_UNSUPPORTED_ADDRESS (and submit_build_message with MG_ENOTSUP), so a P1 listener
- * can be wired before the O/R routing exists without silently mis-routing anything.
+ * goes through the relay checks and the domain rules. SUBMIT_ADDR_ORADDR (an X.400 O/R address
+ * in the RFC 2156 textual form, oraddr.h) is accepted on p1 listeners only (the bind
+ * authenticated the peer: no relay_networks check), routed by the or_address rules, and
+ * stored in its canonical form with kind MESSAGE_ADDR_ORADDR.
  *
  * Threads: the loop thread (enqueue completes there). Everything passed in is borrowed for the
  * duration of the call unless said otherwise. */
@@ -75,7 +75,7 @@ struct submit_origin {
 
 enum submit_addr_kind {
     SUBMIT_ADDR_MAILBOX = 0,     /* RFC 5321 mailbox "local@domain" */
-    SUBMIT_ADDR_ORADDR           /* X.400 O/R address, RFC 2156 text (not routed yet) */
+    SUBMIT_ADDR_ORADDR           /* X.400 O/R address, RFC 2156 text (p1 listeners only) */
 };
 
 struct submit_rcpt {
@@ -91,7 +91,8 @@ enum submit_verdict {
     SUBMIT_QUEUE_FULL,           /* temporary: queue.max_messages reached */
     SUBMIT_RELAY_DENIED,         /* permanent: relay/peer check refused */
     SUBMIT_NO_ROUTE,             /* permanent: no route and no default route */
-    SUBMIT_UNSUPPORTED_ADDRESS,  /* permanent: an address kind routing does not handle yet */
+    SUBMIT_UNSUPPORTED_ADDRESS,  /* permanent: an address kind this listener does not take,
+                                    or a malformed O/R address */
     SUBMIT_LABEL_REJECTED        /* the security label check refused the message (5.7.1), or
                                     could not run now (temporary) */
 };
@@ -119,6 +120,11 @@ struct submit_envelope {
     enum message_content_type content_type;
     const struct submit_rcpt *rcpts;
     size_t nrcpts;
+    /* X.400 (P1 in): all optional */
+    const char *mts_id;          /* MTS identifier, text */
+    const char *content_oid;     /* content type: dotted OID or "22" */
+    const void *x400_env;        /* the MessageTransferEnvelope as received (BER) */
+    size_t x400_env_len;
 };
 
 /* struct message for env, with the trace (received_from "name [addr]", received_proto) and

@@ -67,3 +67,26 @@ int file_channel_deliver(const char *dir, const char *qid, unsigned rcpt_index,
         snprintf(path_out, path_out_len, "%s", path);
     return rc;
 }
+
+int file_channel_deliver_x400(const char *dir, const char *qid, unsigned rcpt_index,
+                              const char *summary, const unsigned char *content, size_t len,
+                              char *path_out, size_t path_out_len)
+{
+    if (!dir || !qid || !summary || (!content && len))
+        return MG_EINVAL;
+    for (const char *p = qid; *p; p++)     /* the id becomes a file name */
+        if (*p == '/' || *p == '.')
+            return MG_EINVAL;
+    char path[4096], txt[4096];
+    int n = snprintf(path, sizeof path, "%s/%s.%u.ber", dir, qid, rcpt_index);
+    int m = snprintf(txt, sizeof txt, "%s/%s.%u.txt", dir, qid, rcpt_index);
+    if (n < 0 || (size_t)n >= sizeof path || m < 0 || (size_t)m >= sizeof txt)
+        return MG_EINVAL;
+    /* The summary first: a reader that finds the content finds its envelope beside it. */
+    int rc = mg_write_file_atomic(txt, summary, strlen(summary), 0640);
+    if (!rc)
+        rc = mg_write_file_atomic(path, content ? content : (const unsigned char *)"", len, 0640);
+    if (!rc && path_out && path_out_len)
+        snprintf(path_out, path_out_len, "%s", path);
+    return rc;
+}

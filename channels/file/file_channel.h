@@ -18,4 +18,11 @@ int file_channel_deliver(const char *dir, const char *qid, unsigned rcpt_index,
                          const unsigned char *content, size_t len,
                          char *path_out, size_t path_out_len);
 
+/* Delivers an X.400 content for one recipient: "<qid>.<rcpt_index>.ber" holds the content
+ * octets exactly as received (BER), "<qid>.<rcpt_index>.txt" the readable envelope summary
+ * (written first). Same atomicity and re-delivery rules as above. */
+int file_channel_deliver_x400(const char *dir, const char *qid, unsigned rcpt_index,
+                              const char *summary, const unsigned char *content, size_t len,
+                              char *path_out, size_t path_out_len);
+
 #endif

@@ -91,11 +91,31 @@ static void file_work(uv_work_t *w)
     int prep = file_channel_prepare(dir);
     size_t len = 0;
     const unsigned char *data = content_data(d->content, &len);
+    const struct message *msg = d->msg;
+    int x400 = msg->content_type == MESSAGE_CONTENT_X400_P22 ||
+               msg->content_type == MESSAGE_CONTENT_X400_REPORT;
     for (size_t i = 0; i < d->nrcpts; i++) {
         char path[4200];
-        int rc = prep ? prep
-                      : file_channel_deliver(dir, d->msg->id, d->rcpts[i], d->originator,
-                                             d->rcpt_addrs[i], data, len, path, sizeof path);
+        int rc = prep;
+        if (!rc && x400) {
+            /* X.400: the content as BER, and the envelope in words beside it. */
+            char sum[6000];
+            snprintf(sum, sizeof sum,
+                     "Queue-Id: %s\nMTS-Identifier: %s\nOriginator: %s\nRecipient: %s\n"
+                     "Content-Type: %s\nPriority: %d\nReceived-From: %s\nReceived-Protocol: %s\n"
+                     "Content-Length: %zu\n",
+                     msg->id, msg->mts_id ? msg->mts_id : "", d->originator ? d->originator : "",
+                     d->rcpt_addrs[i],
+                     msg->content_oid ? msg->content_oid
+                                      : msg->content_type == MESSAGE_CONTENT_X400_REPORT ? "report" : "",
+                     msg->priority, msg->received_from ? msg->received_from : "",
+                     msg->received_proto ? msg->received_proto : "", len);
+            rc = file_channel_deliver_x400(dir, msg->id, d->rcpts[i], sum, data, len, path,
+                                           sizeof path);
+        } else if (!rc) {
+            rc = file_channel_deliver(dir, d->msg->id, d->rcpts[i], d->originator,
+                                      d->rcpt_addrs[i], data, len, path, sizeof path);
+        }
         if (rc == 0) {
             char text[4300];
             snprintf(text, sizeof text, "delivered to %s", path);

@@ -5,6 +5,7 @@
 #include "mixer_channel.h"
 #include "lsw.h"
 #include "lsw_shaper.h"
+#include "p1_channel.h"
 #include "rules_channel.h"
 #include "smtp_channel.h"
 
@@ -15,6 +16,7 @@ static const struct channel_kind *const all_kinds[] = {
     &mixer_channel_kind,
     &cms_channel_kind,
     &shaper_channel_kind,
+    &p1_channel_kind,
     NULL,
 };
 

@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # 1. the shipped configurations are valid, with a one-line summary
 "$MG" check-config -c "$SRC/etc/mixgate.conf" >"$TMP/out" 2>"$TMP/err" || fail "etc/mixgate.conf: $(cat "$TMP/err")"
-grep -q "^$SRC/etc/mixgate.conf: ok (1 listener, 1 channel, 0 peers, 1 route, with default)\$" "$TMP/out" \
+grep -q "^$SRC/etc/mixgate.conf: ok (2 listeners, 1 channel, 1 peer, 1 route, with default)\$" "$TMP/out" \
     || fail "summary: $(cat "$TMP/out")"
 "$MG" check-config -c "$SRC/etc/examples/smtp-relay.conf" >"$TMP/out" 2>&1 || fail "smtp-relay.conf: $(cat "$TMP/out")"
 
@@ -26,6 +26,12 @@ grep -q 'retry_min = 90;' "$TMP/out" || fail "-v retry_min: $(cat "$TMP/out")"
     || fail "--route: $(cat "$TMP/out")"
 grep -q '^user@example.org: route #1 (line 45) default -> smtp-out peer smarthost$' "$TMP/out" \
     || fail "--route output: $(cat "$TMP/out")"
+
+# 3b. an O/R address takes the or_address rules (the default here)
+"$MG" check-config -c "$SRC/etc/mixgate.conf" --route "/C=GB/ADMD= /PRMD=SMHS/S=Smith/" >"$TMP/out" 2>&1 \
+    || fail "--route O/R: $(cat "$TMP/out")"
+grep -q '^/C=GB/ADMD= /PRMD=SMHS/S=Smith/: route #1 (line [0-9]*) default -> local$' "$TMP/out" \
+    || fail "--route O/R output: $(cat "$TMP/out")"
 
 # 4. every error, with its line, on stderr; exit 1
 cat >"$TMP/bad.conf" <<'CONF'

@@ -164,7 +164,48 @@ static const struct err_case err_cases[] = {
       "peers = ( { name = \"p\"; type = \"smtp\"; mx = true;\n mta_name = \"X\"; } );\n" DEF_ROUTE,
       false, { { 5, "'mta_name' does not apply to an smtp peer" } }, 1 },
     { "x400_peer_missing_fields", "peers = ( { name = \"x\"; type = \"x400\"; } );\n" DEF_ROUTE, false,
-      { { 4, "needs 'mta_name'" }, { 4, "needs 'presentation_address'" } }, 2 },
+      { { 4, "needs 'mta_name'" }, { 4, "needs 'our_mta_name'" } }, 2 },
+    { "x400_peer_bad_mode",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " host = \"h.example\"; mode = \"1986\"; } );\n" DEF_ROUTE, false,
+      { { 5, "'mode' = \"1986\" is not one of: 1988-normal, 1988-x410, 1984" } }, 1 },
+    { "x400_peer_bad_paddr",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " presentation_address = \"'0G'H/TCP/h+102\"; } );\n" DEF_ROUTE, false,
+      { { 5, "is not an RFC 1278 presentation address" } }, 1 },
+    { "x400_peer_bad_sel_and_dialogue",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " host = \"h.example\";\n tsel = \"'123'H\";\n dialogue = \"chat\"; window = 0; } );\n" DEF_ROUTE, false,
+      { { 6, "'tsel' = \"'123'H\" is not a selector" }, { 7, "is not one of: monologue, two-way-alternate" },
+        { 7, "window" } }, 3 },
+    { "x400_peer_long_mta_name",
+      "peers = ( { name = \"x\"; type = \"x400\"; our_mta_name = \"U\"; host = \"h.example\";\n"
+      " mta_name = \"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\"; } );\n" DEF_ROUTE, false,
+      { { 5, "'mta_name' must be 1..32 characters" } }, 1 },
+    { "x400_peer_sel_twice",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " presentation_address = \"\\\"t\\\"/TCP/h.example+102\";\n tsel = \"x\"; } );\n" DEF_ROUTE, false,
+      { { 6, "'tsel' is also given in 'presentation_address'" } }, 1 },
+    { "p1_listener_smtp_key",
+      "listeners = ( { name = \"x4\"; protocol = \"p1\"; listen = \"127.0.0.1:1102\";\n"
+      " relay_domains = [ \"a.example\" ]; tsel = \"#99999\"; } );\n"
+      "channels = ( { name = \"local\"; type = \"file\"; directory = \"/tmp/d\"; } );\n" DEF_ROUTE, true,
+      { { 2, "'relay_domains' does not apply to a p1 listener" }, { 2, "'tsel' = \"#99999\" is not a selector" } }, 2 },
+    { "smtp_listener_p1_key",
+      "listeners = ( { name = \"s\"; listen = \"127.0.0.1:25\";\n psel = \"p\"; } );\n"
+      "channels = ( { name = \"local\"; type = \"file\"; directory = \"/tmp/d\"; } );\n" DEF_ROUTE, true,
+      { { 2, "'psel' does not apply to a smtp listener" } }, 1 },
+    { "route_x400_peer_without_address",
+      "listeners = ( { name = \"x4\"; protocol = \"p1\"; listen = \"127.0.0.1:1102\"; } );\n"
+      "channels = ( { name = \"x4\"; type = \"p1\"; } );\n"
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\"; } );\n"
+      R("{ or_address = \"/C=GB/\";\n chain = [ \"x4\" ]; peer = \"x\"; }"), true,
+      { { 5, "x400 peer 'x' has no address" } }, 1 },
+    { "route_bad_or_address", R("{ or_address = \"/C=GB/XX=1/\"; chain = [ \"local\" ]; }"), false,
+      { { 4, "or_address \"/C=GB/XX=1/\" is not an O/R address" } }, 1 },
+    { "global_bad_x400_domain",
+      "global = {\n x400_domain = \"/PRMD=X/\"; };\n" DEF_ROUTE, false,
+      { { 5, "'x400_domain' = \"/PRMD=X/\" needs at least C and ADMD" } }, 1 },
     { "route_undefined_channel", R("{ default = true; chain = [ \"nope\" ]; }"), false,
       { { 4, "chain names channel 'nope', which is not defined" } }, 1 },
     { "route_undefined_peer", R("{ default = true;\n chain = [ \"out\" ]; peer = \"ghost\"; }"), false,
@@ -180,11 +221,11 @@ static const struct err_case err_cases[] = {
       R("{ domain = \"a.example\"; chain = [ \"local\" ];\n peer = \"p\"; }"), false,
       { { 6, "the file channel 'local' takes no peer" } }, 1 },
     { "route_peer_type_mismatch",
-      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; presentation_address = \"a\"; } );\n"
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\"; presentation_address = \"a\"; } );\n"
       R("{ domain = \"a.example\"; chain = [ \"out\" ]; peer = \"x\"; }"), false,
       { { 5, "peer 'x' is an x400 peer; the smtp channel 'out' needs an smtp peer" } }, 1 },
     { "route_no_match_kind", R("{ chain = [ \"local\" ]; }"), false,
-      { { 4, "needs one of recipient, domain, domain_suffix, pattern, or default = true" } }, 1 },
+      { { 4, "needs one of recipient, domain, domain_suffix, pattern, or_address, or default = true" } }, 1 },
     { "route_two_match_kinds", R("{ domain = \"a.example\"; pattern = \"*\"; chain = [ \"local\" ]; }"), false,
       { { 4, "give only one of" } }, 1 },
     { "route_second_default",
@@ -266,7 +307,19 @@ static void test_default_config(void **state)
     assert_string_equal(cfg->global.control_socket, "/srv/mg/control.sock");
     assert_int_equal(cfg->global.max_message_size, 52428800);
     assert_int_equal(cfg->queue.delay_warning, 14400);
-    assert_int_equal(cfg->n_listeners, 1);
+    assert_int_equal(cfg->n_listeners, 2);
+    const struct config_listener *p1 = config_find_listener(cfg, "p1");
+    assert_non_null(p1);
+    assert_int_equal(p1->protocol, CONFIG_PROTO_P1);
+    assert_int_equal(ntohs(((const struct sockaddr_in *)&p1->addr)->sin_port), 1102);
+    const struct config_peer *peer = config_find_peer(cfg, "peer-mta");
+    assert_non_null(peer);
+    assert_string_equal(peer->mta_name, "PEER-MTA");
+    assert_string_equal(peer->password, "secret");
+    assert_string_equal(peer->our_mta_name, "MIXGATE");
+    assert_string_equal(peer->our_password, "secret");
+    assert_null(peer->host);
+    assert_string_equal(cfg->global.x400_domain, "/C=XX/ADMD= /PRMD=MIXGATE/");
     const struct config_listener *l = config_find_listener(cfg, "smtp");
     assert_non_null(l);
     assert_int_equal(l->addr.ss_family, AF_INET);
@@ -367,7 +420,7 @@ static const char full_text[] =
     "    ca = \"/etc/ssl/hub.pem\"; cert = \"c\"; key = \"k\"; max_connections = 4;\n"
     "    messages_per_connection = 10; connect_timeout = \"1m\"; },\n"
     "  { name = \"direct\"; type = \"smtp\"; mx = true; starttls = \"none\"; },\n"
-    "  { name = \"mta1\"; type = \"x400\"; host = \"192.0.2.9\"; mta_name = \"MTA-1\"; password = \"s3cret\";\n"
+    "  { name = \"mta1\"; type = \"x400\"; mta_name = \"MTA-1\"; password = \"s3cret\"; our_mta_name = \"US\";\n"
     "    presentation_address = \"\\\"1\\\"/\\\"1\\\"/\\\"1\\\"/TCP/192.0.2.9+102\"; mode = \"x410-1984\";\n"
     "    clearance = \"NATO SECRET\"; }\n"
     ");\n"
@@ -447,6 +500,12 @@ static void test_full_config(void **state)
     assert_string_equal(mta->password, "s3cret");
     assert_string_equal(mta->presentation_address, "\"1\"/\"1\"/\"1\"/TCP/192.0.2.9+102");
     assert_int_equal(mta->mode, CONFIG_X400_X410_1984);
+    assert_string_equal(mta->host, "192.0.2.9");
+    assert_string_equal(mta->our_mta_name, "US");
+    assert_int_equal(mta->tsel.len, 1);
+    assert_int_equal(mta->tsel.v[0], '1');
+    assert_int_equal(mta->window, 3);
+    assert_int_equal(mta->checkpoint_size, 16);
     assert_string_equal(mta->clearance, "NATO SECRET");
 
     assert_int_equal(cfg->n_routes, 5);

@@ -18,7 +18,12 @@ static const char routes_text[] =
     "  { pattern = \"list-*@Lists.Example\"; chain = [ \"a\" ]; },\n"       /* 5 */
     "  { pattern = \"*@*.test\"; chain = [ \"b\" ]; },\n"                   /* 6 */
     "  { default = true; chain = [ \"a\" ]; },\n"                           /* 7: position only */
-    "  { domain = \"late.example\"; chain = [ \"b\" ]; }\n"                 /* 8: after default */
+    "  { domain = \"late.example\"; chain = [ \"b\" ]; },\n"                /* 8: after default */
+    "  { or_address = \"/C=GB/ADMD= /PRMD=SMHS/\"; chain = [ \"a\" ]; },\n"    /* 9 */
+    "  { or_address = \"C=GB;A= ;P=SMHS;O=Navy;OU=Ops\"; chain = [ \"b\" ]; },\n" /* 10 */
+    "  { or_address = \"/C=GB/\"; chain = [ \"b\" ]; },\n"                 /* 11 */
+    "  { or_address = \"/C=FR/ADMD=ATLAS/PRMD=X/\"; chain = [ \"a\" ]; },\n" /* 12 */
+    "  { or_address = \"/C=FR/ADMD=ATLAS/O=Y/\"; chain = [ \"b\" ]; }\n" /* 13 */
     ");\n";
 
 struct route_case {
@@ -51,6 +56,18 @@ static const struct route_case cases[] = {
     { "last_at_is_domain", "\"a@b\"@example.org", 2 },
     { "no_domain_default", "postmaster", 7 },
     { "empty_address_default", "", 7 },
+    /* O/R addresses: or_address rules only, the most specific matching one. */
+    { "or_prefix", "/C=GB/ADMD= /PRMD=SMHS/O=Army/S=Smith/", 9 },
+    { "or_more_specific_wins", "/C=GB/ADMD= /PRMD=SMHS/O=Navy/OU=Ops/OU=Sub/S=Smith/", 10 },
+    { "or_ou_prefix_order", "/C=GB/ADMD= /PRMD=SMHS/O=Navy/OU=Sub/OU=Ops/S=Smith/", 9 },
+    { "or_case_and_blanks", "/c=gb/admd=/prmd=smhs/o=navy/ou1=OPS/s=x/", 10 },
+    { "or_semicolon_form", "S=Smith;O=Army;P=SMHS;A= ;C=GB", 9 },
+    { "or_country_only", "/C=GB/ADMD=BT/PRMD=Other/S=x/", 11 },
+    { "or_admd_differs", "/C=GB/ADMD=BT/PRMD=SMHS/S=x/", 11 },
+    { "or_first_of_equals", "/C=FR/ADMD=ATLAS/PRMD=X/O=Y/S=y/", 12 },
+    { "or_other_same_size", "/C=FR/ADMD=ATLAS/O=Y/S=y/", 13 },
+    { "or_no_rule_default", "/C=US/ADMD= /PRMD=Z/S=y/", 7 },
+    { "or_domain_rules_skip", "/C=DE/ADMD= /PRMD=example.org/S=x/", 7 },
 };
 
 static struct config *cfg_g;
@@ -97,6 +114,17 @@ static void test_bad_arguments(void **state)
     assert_int_equal(route_lookup(cfg_g, longaddr, &r), MG_EINVAL);
 }
 
+static void test_or_describe(void **state)
+{
+    (void)state;
+    char buf[256];
+    assert_string_equal(route_describe(&cfg_g->routes[9], buf, sizeof buf),
+                        "route #10 (line 14) or_address \"/C=GB/ADMD= /PRMD=SMHS/O=Navy/OU=Ops/\" -> b");
+    const struct config_route *r;
+    /* A malformed O/R address is an argument error, not a silent default. */
+    assert_int_equal(route_lookup(cfg_g, "/C=GB/NOPE=1/", &r), MG_EINVAL);
+}
+
 static void test_describe(void **state)
 {
     (void)state;
@@ -129,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_no_default),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_or_describe),
     };
     failed_ += cmocka_run_group_tests_name("route_more", more, NULL, NULL);
     config_free(cfg);

@@ -185,6 +185,13 @@ static void test_round_trip(void **state)
         m->priority = cases[ci].priority;
         m->content_type = cases[ci].type;
         m->expire_at = 1234567 + ci;
+        if (cases[ci].type == MESSAGE_CONTENT_X400_P22) {
+            /* X.400: an O/R recipient, the MTS identifier, content type and envelope. */
+            assert_int_equal(message_set_x400(m, "[C=GB;ADMD= ;PRMD=X]abc", "2.6.1.10.1",
+                                              "\x31\x80\x00\x00", 4), 0);
+            assert_int_equal(message_rcpt_set_str(&m->rcpts[0].addr, "/C=GB/ADMD= /PRMD=X/S=Y/"), 0);
+            m->rcpts[0].kind = MESSAGE_ADDR_ORADDR;
+        }
         assert_int_equal(message_set_received(m, "client.example [192.0.2.7]", "ESMTPS"), 0);
         unsigned char *c = make_content(ci, cases[ci].content_len);
         int rc = submit_wait(f, m, c, cases[ci].content_len);
@@ -212,9 +219,19 @@ static void test_round_trip(void **state)
             assert_memory_equal(g->label, m->label, m->label_len);
         assert_int_equal(g->content_type, m->content_type);
         assert_int_equal(g->content_size, cases[ci].content_len);
+        if (m->mts_id) {
+            assert_string_equal(g->mts_id, m->mts_id);
+            assert_string_equal(g->content_oid, m->content_oid);
+            assert_int_equal(g->x400_env_len, 4);
+            assert_memory_equal(g->x400_env, "\x31\x80\x00\x00", 4);
+        } else {
+            assert_null(g->mts_id);
+            assert_null(g->x400_env);
+        }
         assert_int_equal(g->nrcpts, m->nrcpts);
         for (size_t i = 0; i < m->nrcpts; i++) {
             assert_string_equal(g->rcpts[i].addr, m->rcpts[i].addr);
+            assert_int_equal(g->rcpts[i].kind, m->rcpts[i].kind);
             assert_int_equal(g->rcpts[i].notify, m->rcpts[i].notify);
             assert_int_equal(g->rcpts[i].state, MESSAGE_RCPT_PENDING);
             if (m->rcpts[i].orcpt) {

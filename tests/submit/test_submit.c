@@ -27,11 +27,14 @@
     "queue = { max_messages = %d; };\n" \
     "listeners = ( { name = \"in\"; protocol = \"smtp\"; listen = \"127.0.0.1:2525\";\n" \
     "                relay_networks = [ \"127.0.0.0/8\", \"2001:db8::/32\" ];\n" \
-    "                local_domains = [ \"local.example\" ]; } );\n" \
+    "                local_domains = [ \"local.example\" ]; },\n" \
+    "              { name = \"p1\"; protocol = \"p1\"; listen = \"127.0.0.1:1102\"; } );\n" \
     "channels = ( { name = \"local\"; type = \"file\"; directory = \"%s/deliver\"; },\n" \
     "             { name = \"enc\"; type = \"cms\"; } );\n" \
     "routes = ( { domain = \"local.example\"; chain = [ \"local\" ]; },\n" \
-    "           { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; } );\n"
+    "           { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; },\n" \
+    "           { or_address = \"/C=DE/ADMD=Admd/\"; chain = [ \"enc\", \"local\" ]; },\n" \
+    "           { or_address = \"/C=DE/ADMD=Admd/PRMD=Prmd/\"; chain = [ \"local\" ]; } );\n"
 
 struct fx {
     char dir[256];
@@ -69,7 +72,7 @@ static void sockaddr_of(const char *a, struct sockaddr_storage *ss)
 
 struct ccase {
     const char *name;
-    int listener;              /* 0 = removed by a reload */
+    int listener;              /* 0 = removed by a reload, 1 = "in" (smtp), 2 = "p1" */
     const char *client;        /* NULL = address unknown */
     enum submit_addr_kind kind;
     const char *rcpt;
@@ -87,7 +90,11 @@ static const struct ccase ccases[] = {
     { "relay denied without a client address", 1, NULL, SUBMIT_ADDR_MAILBOX, "u@local.example", MG_EDENIED, SUBMIT_RELAY_DENIED, "5.7.1", NULL },
     { "no route (no default route)", 1, "127.0.0.1", SUBMIT_ADDR_MAILBOX, "u@nowhere.example", MG_EDENIED, SUBMIT_NO_ROUTE, "5.1.2", NULL },
     { "listener removed by a reload", 0, "127.0.0.1", SUBMIT_ADDR_MAILBOX, "u@local.example", MG_ETEMP, SUBMIT_UNAVAILABLE, "4.3.2", NULL },
-    { "O/R address not routable yet", 1, "127.0.0.1", SUBMIT_ADDR_ORADDR, "G=Ann;S=Smith;O=Org;P=Prmd;A=Admd;C=DE", MG_EDENIED, SUBMIT_UNSUPPORTED_ADDRESS, "5.1.3", NULL },
+    { "O/R address over SMTP", 1, "127.0.0.1", SUBMIT_ADDR_ORADDR, "G=Ann;S=Smith;O=Org;P=Prmd;A=Admd;C=DE", MG_EDENIED, SUBMIT_UNSUPPORTED_ADDRESS, "5.1.3", NULL },
+    { "O/R address over P1, most specific rule", 2, "203.0.113.9", SUBMIT_ADDR_ORADDR, "G=Ann;S=Smith;O=Org;P=Prmd;A=Admd;C=DE", 0, SUBMIT_OK, "2.1.5", "local" },
+    { "O/R address over P1, shorter rule", 2, "203.0.113.9", SUBMIT_ADDR_ORADDR, "/C=DE/ADMD=Admd/PRMD=Other/S=x/", 0, SUBMIT_OK, "2.1.5", "enc" },
+    { "O/R address over P1, no rule", 2, "203.0.113.9", SUBMIT_ADDR_ORADDR, "/C=FR/ADMD= /S=x/", MG_EDENIED, SUBMIT_NO_ROUTE, "5.1.2", NULL },
+    { "malformed O/R address", 2, "203.0.113.9", SUBMIT_ADDR_ORADDR, "/C=FR/BOGUS=1/", MG_EDENIED, SUBMIT_UNSUPPORTED_ADDRESS, "5.1.3", NULL },
 };
 
 static void test_check_rcpt(void **state)
@@ -100,7 +107,7 @@ static void test_check_rcpt(void **state)
         if (c->client)
             sockaddr_of(c->client, &ss);
         struct submit_origin o = {
-            .listener = c->listener ? config_find_listener(f->cfg, "in") : NULL,
+            .listener = c->listener ? config_find_listener(f->cfg, c->listener == 2 ? "p1" : "in") : NULL,
             .client = c->client ? (const struct sockaddr *)&ss : NULL,
             .client_addr = c->client, .client_name = "client.test", .proto = "ESMTP", .session = "T1",
         };
@@ -153,10 +160,10 @@ static void test_build_message(void **state)
     assert_string_equal(m->rcpts[0].orcpt, "rfc822;orig@old.example");
     assert_int_equal(m->rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
     assert_string_equal(m->rcpts[0].chain, "local");
-    assert_string_equal(m->rcpts[0].route, "line8");
+    assert_string_equal(m->rcpts[0].route, "line9");
     assert_null(m->rcpts[0].peer);
     assert_string_equal(m->rcpts[1].chain, "enc,local");
-    assert_string_equal(m->rcpts[1].route, "line9");
+    assert_string_equal(m->rcpts[1].route, "line10");
     assert_null(m->rcpts[2].chain); /* routing changed since RCPT: the qmgr decides */
     assert_int_equal(m->rcpts[2].notify, MESSAGE_NOTIFY_NEVER);
     message_free(m);
@@ -173,9 +180,31 @@ static void test_build_message(void **state)
     assert_int_equal(submit_build_message(&ctx, &o, &env, &m), MG_EINVAL);
     assert_null(m);
     env.priority = -1;
-    const struct submit_rcpt orr = { SUBMIT_ADDR_ORADDR, "G=Ann;S=Smith;C=DE", NULL, 0 };
+    /* An O/R address: canonical form, its kind, its route; the X.400 fields are kept. */
+    const struct submit_rcpt orr = { SUBMIT_ADDR_ORADDR, "G=Ann;S=Smith;P=Prmd;A=Admd;C=DE", NULL, 0 };
+    static const unsigned char envber[] = { 0x31, 0x03, 0x02, 0x01, 0x05 };
     env.rcpts = &orr;
-    assert_int_equal(submit_build_message(&ctx, &o, &env, &m), MG_ENOTSUP);
+    env.mts_id = "[C=DE;ADMD=Admd;PRMD=Prmd]X1";
+    env.content_oid = "22";
+    env.x400_env = envber;
+    env.x400_env_len = sizeof envber;
+    assert_int_equal(submit_build_message(&ctx, &o, &env, &m), 0);
+    assert_string_equal(m->rcpts[0].addr, "/C=DE/ADMD=Admd/PRMD=Prmd/S=Smith/G=Ann/");
+    assert_int_equal(m->rcpts[0].kind, MESSAGE_ADDR_ORADDR);
+    assert_string_equal(m->rcpts[0].chain, "local");
+    assert_string_equal(m->mts_id, "[C=DE;ADMD=Admd;PRMD=Prmd]X1");
+    assert_string_equal(m->content_oid, "22");
+    assert_int_equal(m->x400_env_len, sizeof envber);
+    assert_memory_equal(m->x400_env, envber, sizeof envber);
+    struct message *d = message_dup(m);
+    assert_non_null(d);
+    assert_int_equal(d->rcpts[0].kind, MESSAGE_ADDR_ORADDR);
+    assert_memory_equal(d->x400_env, envber, sizeof envber);
+    message_free(d);
+    message_free(m);
+    const struct submit_rcpt bad = { SUBMIT_ADDR_ORADDR, "G=Ann;BOGUS=1", NULL, 0 };
+    env.rcpts = &bad;
+    assert_int_equal(submit_build_message(&ctx, &o, &env, &m), MG_EPARSE);
     assert_null(m);
 }
 

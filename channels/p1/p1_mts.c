@@ -1,0 +1,383 @@
+/* p1_mts: MTS-APDU -> the switch's plain fields (p1_mts.h). */
+#include "p1_mts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_asn1.h"
+#include "mg_err.h"
+#include "p1_ber.h"
+
+#include "BuiltInDomainDefinedAttribute.h"
+#include "BuiltInDomainDefinedAttributes.h"
+#include "CountryName.h"
+#include "AdministrationDomainName.h"
+#include "ExtensionAttribute.h"
+#include "ExtensionAttributes.h"
+#include "PrivateDomainIdentifier.h"
+#include "PrivateDomainName.h"
+#include "OrganizationalUnitNames.h"
+#include "PersonalName.h"
+#include "PerRecipientMessageTransferFields.h"
+#include "PerRecipientProbeTransferFields.h"
+#include "TraceInformationElement.h"
+
+#define MAX_RCPTS 10000
+
+static void why_set(char *why, size_t n, const char *what, const char *detail)
+{
+    if (why && n)
+        snprintf(why, n, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+}
+
+/* Appends one attribute; values are copied verbatim (PrintableString has no '/' issue except
+ * the '/' itself, which the textual form quotes with '$'). */
+static int put(struct oraddr *o, const char *key, const uint8_t *v, size_t n)
+{
+    if (!v)
+        return 0;
+    if (o->n >= ORADDR_MAX_ATTRS)
+        return MG_ETOOBIG;
+    if (n >= ORADDR_VAL_MAX)
+        return MG_ETOOBIG;
+    struct oraddr_attr *a = &o->a[o->n];
+    snprintf(a->key, sizeof a->key, "%s", key);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < 0x20 || v[i] == 0x7f)
+            return MG_EPARSE;
+    memcpy(a->val, v, n);
+    a->val[n] = '\0';
+    if (n == 0 || (n == 1 && v[0] == ' '))
+        strcpy(a->val, " ");
+    o->n++;
+    return 0;
+}
+
+#define PUTS(o, k, s) ((s) ? put((o), (k), (s)->buf, (s)->size) : 0)
+
+static int gdi_attrs(struct oraddr *o, const GlobalDomainIdentifier_t *g)
+{
+    int rc = 0;
+    const CountryName_t *c = &g->country_name;
+    if (c->present == CountryName_PR_x121_dcc_code)
+        rc = put(o, "C", c->choice.x121_dcc_code.buf, c->choice.x121_dcc_code.size);
+    else if (c->present == CountryName_PR_iso_3166_alpha2_code)
+        rc = put(o, "C", c->choice.iso_3166_alpha2_code.buf, c->choice.iso_3166_alpha2_code.size);
+    const AdministrationDomainName_t *a = &g->administration_domain_name;
+    if (!rc && a->present == AdministrationDomainName_PR_numeric)
+        rc = put(o, "ADMD", a->choice.numeric.buf, a->choice.numeric.size);
+    else if (!rc && a->present == AdministrationDomainName_PR_printable)
+        rc = put(o, "ADMD", a->choice.printable.buf, a->choice.printable.size);
+    const PrivateDomainIdentifier_t *p = g->private_domain_identifier;
+    if (!rc && p && p->present == PrivateDomainIdentifier_PR_numeric)
+        rc = put(o, "PRMD", p->choice.numeric.buf, p->choice.numeric.size);
+    else if (!rc && p && p->present == PrivateDomainIdentifier_PR_printable)
+        rc = put(o, "PRMD", p->choice.printable.buf, p->choice.printable.size);
+    return rc;
+}
+
+int p1_mts_orname_text(const struct ORName *n, char *buf, size_t bufsz)
+{
+    struct oraddr o = { 0 };
+    const BuiltInStandardAttributes_t *b = &n->built_in_standard_attributes;
+    int rc = 0;
+    if (b->country_name) {
+        const CountryName_t *c = b->country_name;
+        rc = c->present == CountryName_PR_x121_dcc_code
+                 ? put(&o, "C", c->choice.x121_dcc_code.buf, c->choice.x121_dcc_code.size)
+                 : put(&o, "C", c->choice.iso_3166_alpha2_code.buf, c->choice.iso_3166_alpha2_code.size);
+    }
+    if (!rc && b->administration_domain_name) {
+        const AdministrationDomainName_t *a = b->administration_domain_name;
+        rc = a->present == AdministrationDomainName_PR_numeric
+                 ? put(&o, "ADMD", a->choice.numeric.buf, a->choice.numeric.size)
+                 : put(&o, "ADMD", a->choice.printable.buf, a->choice.printable.size);
+    }
+    if (!rc && b->private_domain_name) {
+        const PrivateDomainName_t *p = b->private_domain_name;
+        rc = p->present == PrivateDomainName_PR_numeric
+                 ? put(&o, "PRMD", p->choice.numeric.buf, p->choice.numeric.size)
+                 : put(&o, "PRMD", p->choice.printable.buf, p->choice.printable.size);
+    }
+    if (!rc)
+        rc = PUTS(&o, "X121", b->network_address);
+    if (!rc)
+        rc = PUTS(&o, "T-ID", b->terminal_identifier);
+    if (!rc)
+        rc = PUTS(&o, "O", b->organization_name);
+    if (!rc)
+        rc = PUTS(&o, "UA-ID", b->numeric_user_identifier);
+    for (int i = 0; !rc && b->organizational_unit_names && i < b->organizational_unit_names->list.count; i++)
+        rc = PUTS(&o, "OU", b->organizational_unit_names->list.array[i]);
+    if (!rc && b->personal_name) {
+        const PersonalName_t *pn = b->personal_name;
+        rc = put(&o, "S", pn->surname.buf, pn->surname.size);
+        if (!rc)
+            rc = PUTS(&o, "G", pn->given_name);
+        if (!rc)
+            rc = PUTS(&o, "I", pn->initials);
+        if (!rc)
+            rc = PUTS(&o, "GQ", pn->generation_qualifier);
+    }
+    /* Extension attributes: the common name (1 printable, 2 teletex) has a textual key;
+     * the others stay in the stored envelope only. */
+    const ExtensionAttributes_t *ea = n->extension_attributes;
+    for (int i = 0; !rc && ea && i < ea->list.count; i++) {
+        const ExtensionAttribute_t *x = ea->list.array[i];
+        if (x->extension_attribute_type != 1 && x->extension_attribute_type != 2)
+            continue;
+        struct p1_tlv t;
+        if (p1_ber_read(x->extension_attribute_value.buf,
+                        (size_t)x->extension_attribute_value.size, &t) != 0 ||
+            (t.id & P1_BER_CONS))
+            return MG_EPARSE;
+        rc = put(&o, "CN", t.v, t.len);
+    }
+    const BuiltInDomainDefinedAttributes_t *dd = n->built_in_domain_defined_attributes;
+    for (int i = 0; !rc && dd && i < dd->list.count; i++) {
+        char key[ORADDR_KEY_MAX];
+        const BuiltInDomainDefinedAttribute_t *d = dd->list.array[i];
+        if ((size_t)d->type.size + 4 > sizeof key)
+            return MG_ETOOBIG;
+        snprintf(key, sizeof key, "DD.%.*s", (int)d->type.size, (const char *)d->type.buf);
+        rc = put(&o, key, d->value.buf, d->value.size);
+    }
+    if (rc)
+        return rc;
+    if (o.n == 0)
+        return MG_EPARSE; /* a directory name only: no address to route or show */
+    /* Canonical order and form through the text parser (quotes, blank ADMD). */
+    char tmp[P1_MTS_ADDR_MAX];
+    rc = oraddr_format(&o, tmp, sizeof tmp);
+    return rc ? rc : oraddr_normalize(tmp, buf, bufsz, NULL, 0);
+}
+
+static int mts_id_text(const MTSIdentifier_t *id, char *buf, size_t n)
+{
+    struct oraddr o = { 0 };
+    char g[P1_MTS_ADDR_MAX];
+    int rc = gdi_attrs(&o, &id->global_domain_identifier);
+    if (!rc)
+        rc = oraddr_format(&o, g, sizeof g);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < (size_t)id->local_identifier.size; i++)
+        if (id->local_identifier.buf[i] < 0x20 || id->local_identifier.buf[i] >= 0x7f)
+            return MG_EPARSE;
+    int w = snprintf(buf, n, "[%s;%.*s]", g, (int)id->local_identifier.size,
+                     (const char *)id->local_identifier.buf);
+    return w < 0 || (size_t)w >= n ? MG_ETOOBIG : 0;
+}
+
+static int content_type_text(const ContentType_t *ct, char *buf, size_t n)
+{
+    if (ct->present == ContentType_PR_built_in) {
+        snprintf(buf, n, "%ld", ct->choice.built_in);
+        return 0;
+    }
+    return mg_asn1_oid_str(&ct->choice.extended, buf, n);
+}
+
+static void trace_check(struct p1_mts_in *m, const TraceInformation_t *t, const struct oraddr *us)
+{
+    m->ntrace = (size_t)t->list.count;
+    for (int i = 0; us && i < t->list.count; i++) {
+        struct oraddr g = { 0 };
+        if (gdi_attrs(&g, &t->list.array[i]->global_domain_identifier) != 0)
+            continue;
+        /* Equal in every attribute both have, and the same set (C, ADMD, PRMD). */
+        if (g.n == us->n && oraddr_matches(us, &g))
+            m->trace_has_us = 1;
+    }
+}
+
+static int rcpt_add(struct p1_mts_in *m, const ORName_t *name, long osrn,
+                    const BIT_STRING_t *ind)
+{
+    struct p1_mts_rcpt *r = &m->rcpts[m->nrcpts];
+    int rc = p1_mts_orname_text(name, r->addr, sizeof r->addr);
+    if (rc)
+        return rc;
+    r->osrn = osrn;
+    /* PerRecipientIndicators bit 0: responsibility. */
+    r->responsibility = ind && ind->size > 0 && (ind->buf[0] & 0x80);
+    m->nrcpts++;
+    return 0;
+}
+
+/* The envelope TLV: the first element inside the [n] of the APDU. */
+static int envelope_slice(const uint8_t *apdu, size_t len, struct p1_mts_in *m)
+{
+    struct p1_tlv outer, t;
+    size_t off = 0;
+    if (p1_ber_read(apdu, len, &outer) != 0 || !(outer.id & P1_BER_CONS))
+        return MG_EPARSE;
+    if (p1_ber_next(&outer, &off, &t) != 1)
+        return MG_EPARSE;
+    m->envelope = outer.v;
+    m->envelope_len = t.total;
+    return 0;
+}
+
+int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
+                  struct p1_mts_in *m, char *why, size_t whysz)
+{
+    memset(m, 0, sizeof *m);
+    if (why && whysz)
+        why[0] = '\0';
+    MTS_APDU_t *a = NULL;
+    struct mg_asn1_err err;
+    int rc = mg_asn1_decode_MTS_APDU(apdu, len, &a, &err);
+    if (rc) {
+        why_set(why, whysz, "MTS-APDU does not decode", err.what);
+        return rc;
+    }
+    rc = envelope_slice(apdu, len, m);
+    if (rc)
+        why_set(why, whysz, "MTS-APDU: no envelope", NULL);
+    int count = 0;
+    if (!rc) {
+        switch (a->present) {
+        case MTS_APDU_PR_message:
+            count = a->choice.message.envelope.per_recipient_fields.list.count;
+            break;
+        case MTS_APDU_PR_probe:
+            count = a->choice.probe.per_recipient_fields.list.count;
+            break;
+        case MTS_APDU_PR_report:
+            count = 1;
+            break;
+        default:
+            rc = MG_EPARSE;
+            why_set(why, whysz, "MTS-APDU: unknown alternative", NULL);
+        }
+    }
+    if (!rc && (count < 1 || count > MAX_RCPTS)) {
+        rc = MG_ETOOBIG;
+        why_set(why, whysz, "MTS-APDU: recipient count out of range", NULL);
+    }
+    if (!rc && !(m->rcpts = calloc((size_t)count, sizeof *m->rcpts)))
+        rc = MG_ENOMEM;
+    const char *what = "";
+    if (!rc && a->present == MTS_APDU_PR_message) {
+        const Message_t *msg = &a->choice.message;
+        const MessageTransferEnvelope_t *e = &msg->envelope;
+        m->kind = P1_MTS_MESSAGE;
+        what = "message identifier";
+        rc = mts_id_text(&e->message_identifier, m->mts_id, sizeof m->mts_id);
+        if (!rc && (what = "originator name"))
+            rc = p1_mts_orname_text(&e->originator_name, m->originator, sizeof m->originator);
+        if (!rc && (what = "content type"))
+            rc = content_type_text(&e->content_type, m->content_oid, sizeof m->content_oid);
+        m->priority = e->priority == Priority_urgent ? 3 : e->priority == Priority_non_urgent ? 0 : 1;
+        trace_check(m, &e->trace_information, our_gdi);
+        for (int i = 0; !rc && i < count; i++) {
+            const PerRecipientMessageTransferFields_t *f = e->per_recipient_fields.list.array[i];
+            what = "recipient name";
+            rc = rcpt_add(m, &f->recipient_name, f->originally_specified_recipient_number,
+                          &f->per_recipient_indicators);
+        }
+        if (!rc && msg->content.size) {
+            if (!(m->content = malloc(msg->content.size)))
+                rc = MG_ENOMEM;
+            else
+                memcpy(m->content, msg->content.buf, (m->content_len = msg->content.size));
+        }
+    } else if (!rc && a->present == MTS_APDU_PR_probe) {
+        const Probe_t *p = &a->choice.probe;
+        m->kind = P1_MTS_PROBE;
+        what = "probe identifier";
+        rc = mts_id_text(&p->probe_identifier, m->mts_id, sizeof m->mts_id);
+        if (!rc && (what = "originator name"))
+            rc = p1_mts_orname_text(&p->originator_name, m->originator, sizeof m->originator);
+        if (!rc && (what = "content type"))
+            rc = content_type_text(&p->content_type, m->content_oid, sizeof m->content_oid);
+        m->priority = 1;
+        trace_check(m, &p->trace_information, our_gdi);
+        for (int i = 0; !rc && i < count; i++) {
+            const PerRecipientProbeTransferFields_t *f = p->per_recipient_fields.list.array[i];
+            what = "recipient name";
+            rc = rcpt_add(m, &f->recipient_name, f->originally_specified_recipient_number,
+                          &f->per_recipient_indicators);
+        }
+    } else if (!rc && a->present == MTS_APDU_PR_report) {
+        /* A report travels to its report-destination-name: that is its one "recipient". */
+        const Report_t *r = &a->choice.report;
+        m->kind = P1_MTS_REPORT;
+        m->priority = 1;
+        what = "report identifier";
+        rc = mts_id_text(&r->envelope.report_identifier, m->mts_id, sizeof m->mts_id);
+        if (!rc && (what = "report destination name"))
+            rc = rcpt_add(m, &r->envelope.report_destination_name, 0, NULL);
+        if (!rc)
+            m->rcpts[0].responsibility = 1;
+        trace_check(m, &r->envelope.trace_information, our_gdi);
+        /* The report content is re-encoded from the decoded value: it is only used to relay
+         * the report, and DER of a value we checked is what it was. */
+        if (!rc) {
+            unsigned char *der = NULL;
+            size_t dl = 0;
+            rc = mg_asn1_encode_der(&asn_DEF_ReportTransferContent, &r->content, &der, &dl);
+            m->content = der;
+            m->content_len = dl;
+        }
+    }
+    if (rc && why && whysz && !why[0])
+        snprintf(why, whysz, "MTS-APDU: bad %s (%s)", what, mg_strerror(rc));
+    mg_asn1_free_MTS_APDU(a);
+    if (rc)
+        p1_mts_in_free(m);
+    return rc;
+}
+
+void p1_mts_in_free(struct p1_mts_in *m)
+{
+    if (!m)
+        return;
+    free(m->rcpts);
+    free(m->content);
+    m->rcpts = NULL;
+    m->content = NULL;
+    m->nrcpts = 0;
+}
+
+int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep)
+{
+    struct p1_tlv e, f, r, x;
+    if (!env || p1_ber_read(env, env_len, &e) != 0 || e.id != 0x31)
+        return MG_EPARSE;
+    size_t off = 0;
+    int rc;
+    while ((rc = p1_ber_next(&e, &off, &f)) == 1) {
+        if (f.id != 0xa2) /* per-recipient-fields [2] */
+            continue;
+        size_t roff = 0;
+        while ((rc = p1_ber_next(&f, &roff, &r)) == 1) {
+            /* one PerRecipientMessageTransferFields SET: the recipient name first */
+            size_t xoff = 0, start = 0;
+            char addr[P1_MTS_ADDR_MAX] = "";
+            int have = 0;
+            while ((start = xoff, rc = p1_ber_next(&r, &xoff, &x)) == 1) {
+                if (x.id == 0x60 && !have) {
+                    ORName_t *n = NULL;
+                    if (mg_asn1_decode_ORName(r.v + start, x.total, &n, NULL) == 0 &&
+                        p1_mts_orname_text(n, addr, sizeof addr) == 0)
+                        have = 1;
+                    mg_asn1_free_ORName(n);
+                } else if (x.id == 0x81 && x.len >= 2 && have) {
+                    int kept = 0;
+                    for (size_t i = 0; i < nkeep && !kept; i++)
+                        kept = keep[i] && strcmp(keep[i], addr) == 0;
+                    if (!kept)
+                        ((uint8_t *)x.v)[1] &= 0x7f; /* bit 0: responsibility */
+                }
+            }
+            if (rc < 0)
+                return MG_EPARSE;
+        }
+        if (rc < 0)
+            return MG_EPARSE;
+    }
+    return rc < 0 ? MG_EPARSE : 0;
+}

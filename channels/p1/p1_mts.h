@@ -1,0 +1,88 @@
+/* p1_mts: an MTS-APDU (X.411 message, probe or report as transferred over P1) in the plain
+ * fields the switch works with: O/R names in the RFC 2156 textual form (oraddr.h), the MTS
+ * identifier as text, the content type as a dotted OID (or "22" for the built-in P22
+ * content), the priority on the queue's 0..5 scale, the trace (how many elements, whether
+ * ours is among them), the recipients with their per-recipient fields, and slices of the
+ * original bytes: the envelope exactly as received (so a relay re-emits it) and the content.
+ * Decoding goes through the asn1c codecs (mg_asn1) with their constraint checks; a peer's bad
+ * bytes are an error with the reason, never an abort. */
+#ifndef P1_MTS_H
+#define P1_MTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oraddr.h"
+
+enum p1_mts_kind { P1_MTS_MESSAGE = 0, P1_MTS_PROBE, P1_MTS_REPORT };
+
+#define P1_MTS_ADDR_MAX (ORADDR_TEXT_MAX + 64)
+
+struct p1_mts_rcpt {
+    char addr[P1_MTS_ADDR_MAX];   /* RFC 2156 text */
+    long osrn;                    /* originally specified recipient number */
+    int responsibility;           /* the per-recipient indicator: this MTA must deliver/relay */
+};
+
+struct p1_mts_in {
+    enum p1_mts_kind kind;
+    char mts_id[P1_MTS_ADDR_MAX + 80]; /* "[/C=GB/ADMD= /PRMD=X/;local-id]" (RFC 2156 4.6.1) */
+    char originator[P1_MTS_ADDR_MAX]; /* message/probe originator; report: its destination */
+    char content_oid[128];        /* dotted OID, or "22"/"2" for a built-in type; "" report */
+    int priority;                 /* 0..5: non-urgent 0, normal 1, urgent 3 */
+    size_t ntrace;                /* trace elements in the envelope */
+    int trace_has_us;             /* one of them names our global domain identifier */
+    const uint8_t *envelope;      /* the envelope TLV as received (a slice of the APDU) */
+    size_t envelope_len;
+    uint8_t *content;             /* owned: the content octets (message, report) */
+    size_t content_len;
+    struct p1_mts_rcpt *rcpts;    /* owned array */
+    size_t nrcpts;
+};
+
+/* Decodes apdu (borrowed: envelope points into it). our_gdi: the configured global domain
+ * identifier (C, ADMD, PRMD; NULL = none) for the loop check. 0, or MG_EPARSE / MG_ECONSTRAINT
+ * / MG_ETOOBIG / MG_ENOMEM with why filled. On error *m holds nothing to free. */
+int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
+                  struct p1_mts_in *m, char *why, size_t whysz);
+void p1_mts_in_free(struct p1_mts_in *m);
+
+/* What p1_mts_build makes: a new message or probe from plain fields (mixgate p1 send, and
+ * X.400 reports of ours). Strings borrowed. */
+struct p1_mts_out {
+    enum p1_mts_kind kind;        /* P1_MTS_MESSAGE or P1_MTS_PROBE */
+    const char *local_id;         /* local part of the MTS identifier (IA5, <= 32) */
+    const struct oraddr *gdi;     /* our domain (C, ADMD, PRMD): identifier and trace */
+    const char *originator;       /* O/R text */
+    const char *const *rcpts;     /* O/R text */
+    size_t nrcpts;
+    const char *content_oid;      /* dotted, or a built-in type number ("22") */
+    const uint8_t *content;       /* message: the content octets */
+    size_t content_len;
+    int priority;                 /* 0..5 */
+    long now;                     /* time() of the trace arrival */
+};
+/* DER of the MTS-APDU into *der (malloc'ed, caller frees). 0, MG_EINVAL (a field does not
+ * fit X.411: why says which), MG_ENOMEM. */
+int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *why, size_t whysz);
+
+/* The MTS-APDU a relay sends for a stored transfer: the envelope exactly as received with
+ * our trace element (gdi, now, relayed) appended to its trace, and the content (message: the
+ * content octets; report: the ReportTransferContent encoding). report: the APDU is a report.
+ * DER-length outer headers, every inner octet as received. 0, MG_EPARSE (the stored envelope
+ * is not one), MG_ENOMEM. */
+int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *content,
+                 size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
+                 size_t *len);
+
+/* In a copy of a stored MessageTransferEnvelope: clear the responsibility indicator of every
+ * recipient whose O/R address (canonical text) is not in keep[0..nkeep), so that a message
+ * split between next hops makes each responsible for its own recipients only (X.411 12.2.1.1).
+ * Lengths do not change. 0, MG_EPARSE. */
+int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep);
+
+struct ORName;
+/* An ORName's address part as RFC 2156 text (0, MG_ETOOBIG, MG_EPARSE). */
+int p1_mts_orname_text(const struct ORName *n, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,387 @@
+/* p1_mts_build: a new MTS-APDU (message or probe) from plain fields (p1_mts.h). The value is
+ * written as XER from the O/R attributes and decoded by the asn1c codec (which checks every
+ * X.411 constraint), then encoded as DER: no hand-made BER. */
+#include "p1_mts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mg_asn1.h"
+#include "mg_buf.h"
+#include "mg_err.h"
+#include "p1_mts_xer.h"
+
+#include "ExtensionAttribute.h"
+#include "ExtensionAttributes.h"
+#include "PerRecipientMessageTransferFields.h"
+#include "PerRecipientProbeTransferFields.h"
+
+static int esc(struct mg_buf *x, const char *s)
+{
+    int rc = 0;
+    for (; *s && !rc; s++) {
+        if (*s == '&')
+            rc = mg_buf_appendf(x, "&amp;");
+        else if (*s == '<')
+            rc = mg_buf_appendf(x, "&lt;");
+        else if (*s == '>')
+            rc = mg_buf_appendf(x, "&gt;");
+        else
+            rc = mg_buf_append(x, s, 1);
+    }
+    return rc;
+}
+
+int p1_xer_elem(struct mg_buf *x, const char *tag, const char *v)
+{
+    if (!v)
+        return 0;
+    int rc = mg_buf_appendf(x, "<%s>", tag);
+    if (!rc)
+        rc = esc(x, v);
+    return rc ? rc : mg_buf_appendf(x, "</%s>", tag);
+}
+
+static int all_digits(const char *v)
+{
+    for (; *v; v++)
+        if (*v < '0' || *v > '9')
+            return 0;
+    return 1;
+}
+
+/* A CHOICE of numeric / printable (ADMD, PRMD) or x121-dcc-code / alpha2 (C). */
+static int choice(struct mg_buf *x, const char *tag, const char *num, const char *prn,
+                  const char *v)
+{
+    if (!v)
+        return 0;
+    int rc = mg_buf_appendf(x, "<%s>", tag);
+    if (!rc)
+        rc = p1_xer_elem(x, all_digits(v) && strcmp(v, " ") ? num : prn, v);
+    return rc ? rc : mg_buf_appendf(x, "</%s>", tag);
+}
+
+int p1_xer_gdi(struct mg_buf *x, const char *tag, const struct oraddr *g)
+{
+    int rc = mg_buf_appendf(x, "<%s>", tag);
+    if (!rc)
+        rc = choice(x, "country-name", "x121-dcc-code", "iso-3166-alpha2-code", oraddr_get(g, "C"));
+    if (!rc)
+        rc = choice(x, "administration-domain-name", "numeric", "printable", oraddr_get(g, "ADMD"));
+    if (!rc)
+        rc = choice(x, "private-domain-identifier", "numeric", "printable", oraddr_get(g, "PRMD"));
+    return rc ? rc : mg_buf_appendf(x, "</%s>", tag);
+}
+
+/* The ORName (address part) of o inside <tag>. */
+int p1_xer_orname(struct mg_buf *x, const char *tag, const struct oraddr *o)
+{
+    int rc = mg_buf_appendf(x, "<%s><built-in-standard-attributes>", tag);
+    if (!rc)
+        rc = choice(x, "country-name", "x121-dcc-code", "iso-3166-alpha2-code", oraddr_get(o, "C"));
+    if (!rc)
+        rc = choice(x, "administration-domain-name", "numeric", "printable", oraddr_get(o, "ADMD"));
+    if (!rc)
+        rc = p1_xer_elem(x, "network-address", oraddr_get(o, "X121"));
+    if (!rc)
+        rc = p1_xer_elem(x, "terminal-identifier", oraddr_get(o, "T-ID"));
+    if (!rc)
+        rc = choice(x, "private-domain-name", "numeric", "printable", oraddr_get(o, "PRMD"));
+    if (!rc)
+        rc = p1_xer_elem(x, "organization-name", oraddr_get(o, "O"));
+    if (!rc)
+        rc = p1_xer_elem(x, "numeric-user-identifier", oraddr_get(o, "UA-ID"));
+    if (!rc && oraddr_get(o, "S")) {
+        rc = mg_buf_appendf(x, "<personal-name>");
+        if (!rc)
+            rc = p1_xer_elem(x, "surname", oraddr_get(o, "S"));
+        if (!rc)
+            rc = p1_xer_elem(x, "given-name", oraddr_get(o, "G"));
+        if (!rc)
+            rc = p1_xer_elem(x, "initials", oraddr_get(o, "I"));
+        if (!rc)
+            rc = p1_xer_elem(x, "generation-qualifier", oraddr_get(o, "GQ"));
+        if (!rc)
+            rc = mg_buf_appendf(x, "</personal-name>");
+    }
+    int ous = 0;
+    for (size_t i = 0; !rc && i < o->n; i++) {
+        if (strcmp(o->a[i].key, "OU"))
+            continue;
+        if (!ous++)
+            rc = mg_buf_appendf(x, "<organizational-unit-names>");
+        if (!rc)
+            rc = p1_xer_elem(x, "OrganizationalUnitName", o->a[i].val);
+    }
+    if (!rc && ous)
+        rc = mg_buf_appendf(x, "</organizational-unit-names>");
+    if (!rc)
+        rc = mg_buf_appendf(x, "</built-in-standard-attributes>");
+    int dds = 0;
+    for (size_t i = 0; !rc && i < o->n; i++) {
+        if (strncmp(o->a[i].key, "DD.", 3))
+            continue;
+        if (!dds++)
+            rc = mg_buf_appendf(x, "<built-in-domain-defined-attributes>");
+        if (!rc)
+            rc = mg_buf_appendf(x, "<BuiltInDomainDefinedAttribute>");
+        if (!rc)
+            rc = p1_xer_elem(x, "type", o->a[i].key + 3);
+        if (!rc)
+            rc = p1_xer_elem(x, "value", o->a[i].val);
+        if (!rc)
+            rc = mg_buf_appendf(x, "</BuiltInDomainDefinedAttribute>");
+    }
+    if (!rc && dds)
+        rc = mg_buf_appendf(x, "</built-in-domain-defined-attributes>");
+    return rc ? rc : mg_buf_appendf(x, "</%s>", tag);
+}
+
+/* The common name is an extension attribute (type 1, PrintableString): set after XER. */
+int p1_xer_add_cn(struct ORName *n, const struct oraddr *o)
+{
+    const char *cn = oraddr_get(o, "CN");
+    if (!cn)
+        return 0;
+    size_t l = strlen(cn);
+    if (l > 64)
+        return MG_EINVAL;
+    uint8_t tlv[2 + 64];
+    tlv[0] = 0x13;
+    tlv[1] = (uint8_t)l;
+    memcpy(tlv + 2, cn, l);
+    ExtensionAttributes_t *ea = calloc(1, sizeof *ea);
+    ExtensionAttribute_t *a = calloc(1, sizeof *a);
+    uint8_t *v = malloc(l + 2);
+    if (!ea || !a || !v || ASN_SET_ADD(&ea->list, a) != 0) {
+        free(v);
+        free(ea);
+        if (a)
+            ASN_STRUCT_FREE(asn_DEF_ExtensionAttribute, a);
+        return MG_ENOMEM;
+    }
+    memcpy(v, tlv, l + 2);
+    a->extension_attribute_value.buf = v;
+    a->extension_attribute_value.size = (int)(l + 2);
+    a->extension_attribute_type = 1;
+    n->extension_attributes = ea;
+    return 0;
+}
+
+int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *why, size_t whysz)
+{
+    *der = NULL;
+    *len = 0;
+    if (!o || !o->gdi || !o->originator || !o->local_id || !o->nrcpts || !o->rcpts)
+        return MG_EINVAL;
+    int probe = o->kind == P1_MTS_PROBE;
+    struct oraddr orig, *rc_or = calloc(o->nrcpts, sizeof *rc_or);
+    if (!rc_or)
+        return MG_ENOMEM;
+    char err[120] = "";
+    int rc = oraddr_parse(o->originator, &orig, err, sizeof err);
+    if (rc && why)
+        snprintf(why, whysz, "originator %s: %s", o->originator, err);
+    for (size_t i = 0; !rc && i < o->nrcpts; i++) {
+        rc = oraddr_parse(o->rcpts[i], &rc_or[i], err, sizeof err);
+        if (rc && why)
+            snprintf(why, whysz, "recipient %s: %s", o->rcpts[i], err);
+    }
+    char when[64];
+    time_t t = (time_t)o->now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* UTCTime: two-digit year (X.680 47.3) */
+    snprintf(when, sizeof when, "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    const char *prio = o->priority >= 3 ? "urgent" : o->priority == 0 ? "non-urgent" : "normal";
+    struct mg_buf x;
+    mg_buf_init(&x, 0);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<MTS-APDU><%s>", probe ? "probe" : "message><envelope");
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<%s>", probe ? "probe-identifier" : "message-identifier");
+    if (!rc)
+        rc = p1_xer_gdi(&x, "global-domain-identifier", o->gdi);
+    if (!rc)
+        rc = p1_xer_elem(&x, "local-identifier", o->local_id);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "</%s>", probe ? "probe-identifier" : "message-identifier");
+    if (!rc)
+        rc = p1_xer_orname(&x, "originator-name", &orig);
+    if (!rc) {
+        int builtin = !strchr(o->content_oid ? o->content_oid : "22", '.');
+        rc = mg_buf_appendf(&x, "<content-type><%s>%s</%s></content-type>",
+                            builtin ? "built-in" : "extended", o->content_oid ? o->content_oid : "22",
+                            builtin ? "built-in" : "extended");
+    }
+    if (!rc && probe)
+        rc = mg_buf_appendf(&x, "<content-length>%zu</content-length>", o->content_len);
+    if (!rc && !probe)
+        rc = mg_buf_appendf(&x, "<priority><%s/></priority>", prio);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<trace-information><TraceInformationElement>");
+    if (!rc)
+        rc = p1_xer_gdi(&x, "global-domain-identifier", o->gdi);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<domain-supplied-information><arrival-time>%s</arrival-time>"
+                                "<routing-action><relayed/></routing-action>"
+                                "</domain-supplied-information></TraceInformationElement>"
+                                "</trace-information><per-recipient-fields>", when);
+    const char *prf = probe ? "PerRecipientProbeTransferFields" : "PerRecipientMessageTransferFields";
+    for (size_t i = 0; !rc && i < o->nrcpts; i++) {
+        rc = mg_buf_appendf(&x, "<%s>", prf);
+        if (!rc)
+            rc = p1_xer_orname(&x, "recipient-name", &rc_or[i]);
+        /* responsibility, and non-delivery reports to the originating MTA and originator */
+        if (!rc)
+            rc = mg_buf_appendf(&x, "<originally-specified-recipient-number>%zu"
+                                    "</originally-specified-recipient-number>"
+                                    "<per-recipient-indicators>10101000</per-recipient-indicators>"
+                                    "</%s>", i + 1, prf);
+    }
+    if (!rc)
+        rc = mg_buf_appendf(&x, "</per-recipient-fields>%s</MTS-APDU>",
+                            probe ? "</probe>" : "</envelope><content></content></message>");
+    MTS_APDU_t *a = NULL;
+    if (!rc) {
+        asn_dec_rval_t r = xer_decode(NULL, &asn_DEF_MTS_APDU, (void **)&a, x.data, x.len);
+        if (r.code != RC_OK) {
+            rc = MG_EINVAL;
+            if (why)
+                snprintf(why, whysz, "a field does not fit X.411 (near octet %zu of the XER)", r.consumed);
+        }
+    }
+    mg_buf_free(&x);
+    if (!rc && !probe) {
+        MessageTransferEnvelope_t *e = &a->choice.message.envelope;
+        rc = p1_xer_add_cn(&e->originator_name, &orig);
+        for (int i = 0; !rc && i < e->per_recipient_fields.list.count; i++)
+            rc = p1_xer_add_cn(&e->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
+        if (!rc && o->content_len &&
+            OCTET_STRING_fromBuf(&a->choice.message.content, (const char *)o->content,
+                                 (int)o->content_len) != 0)
+            rc = MG_ENOMEM;
+    } else if (!rc) {
+        Probe_t *p = &a->choice.probe;
+        rc = p1_xer_add_cn(&p->originator_name, &orig);
+        for (int i = 0; !rc && i < p->per_recipient_fields.list.count; i++)
+            rc = p1_xer_add_cn(&p->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
+    }
+    if (!rc) {
+        unsigned char *out = NULL;
+        rc = mg_asn1_encode_MTS_APDU(a, &out, len);
+        if (rc == MG_ECONSTRAINT)
+            rc = MG_EINVAL; /* a value outside X.411's bounds */
+        if (rc && why)
+            snprintf(why, whysz, "a field does not fit X.411 (%s)", mg_strerror(rc));
+        *der = out;
+    }
+    mg_asn1_free_MTS_APDU(a);
+    free(rc_or);
+    return rc;
+}
+
+#include "p1_ber.h"
+#include "TraceInformationElement.h"
+
+/* Our trace element, DER. */
+static int trace_element(const struct oraddr *gdi, long now, struct mg_buf *out)
+{
+    char when[64];
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(when, sizeof when, "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    struct mg_buf x;
+    mg_buf_init(&x, 0);
+    int rc = mg_buf_appendf(&x, "<TraceInformationElement>");
+    if (!rc)
+        rc = p1_xer_gdi(&x, "global-domain-identifier", gdi);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<domain-supplied-information><arrival-time>%s</arrival-time>"
+                                "<routing-action><relayed/></routing-action>"
+                                "</domain-supplied-information></TraceInformationElement>", when);
+    TraceInformationElement_t *e = NULL;
+    if (!rc) {
+        asn_dec_rval_t r = xer_decode(NULL, &asn_DEF_TraceInformationElement, (void **)&e, x.data, x.len);
+        rc = r.code == RC_OK ? 0 : MG_EINVAL;
+    }
+    mg_buf_free(&x);
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    if (!rc)
+        rc = mg_asn1_encode_der(&asn_DEF_TraceInformationElement, e, &der, &dl);
+    if (!rc)
+        rc = mg_buf_append(out, der, dl);
+    free(der);
+    ASN_STRUCT_FREE(asn_DEF_TraceInformationElement, e);
+    return rc;
+}
+
+static int put_hdr(struct mg_buf *b, uint8_t id, size_t len)
+{
+    uint8_t h[8];
+    size_t n = p1_ber_hdr(h, id, len);
+    return mg_buf_append(b, h, n);
+}
+
+int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *content,
+                 size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
+                 size_t *len)
+{
+    *apdu = NULL;
+    *len = 0;
+    struct p1_tlv e, t;
+    if (!env || !gdi || p1_ber_read(env, env_len, &e) != 0 || e.total != env_len || e.id != 0x31)
+        return MG_EPARSE;
+    struct mg_buf elem, body, out;
+    mg_buf_init(&elem, 0);
+    mg_buf_init(&body, 0);
+    mg_buf_init(&out, 0);
+    int rc = trace_element(gdi, now, &elem);
+    /* The envelope's members verbatim, the trace ([APPLICATION 9]) with ours appended. */
+    size_t off = 0, start = 0;
+    int found = 0, r;
+    while (!rc && (start = off, r = p1_ber_next(&e, &off, &t)) == 1) {
+        if (t.id == 0x69) {
+            found = 1;
+            rc = put_hdr(&body, 0x69, t.len + elem.len);
+            if (!rc)
+                rc = mg_buf_append(&body, t.v, t.len);
+            if (!rc)
+                rc = mg_buf_append(&body, elem.data, elem.len);
+        } else {
+            rc = mg_buf_append(&body, e.v + start, t.total);
+        }
+    }
+    if (!rc && (r < 0 || !found))
+        rc = MG_EPARSE;
+    /* [0] message { envelope, content OCTET STRING } / [1] report { envelope, content } */
+    size_t clen = report ? content_len : p1_ber_hdr_len(content_len) + content_len;
+    size_t elen = p1_ber_hdr_len(body.len) + body.len;
+    if (!rc)
+        rc = put_hdr(&out, report ? 0xa1 : 0xa0, elen + clen);
+    if (!rc)
+        rc = put_hdr(&out, 0x31, body.len);
+    if (!rc)
+        rc = mg_buf_append(&out, body.data, body.len);
+    if (!rc && !report)
+        rc = put_hdr(&out, 0x04, content_len);
+    if (!rc && content_len)
+        rc = mg_buf_append(&out, content, content_len);
+    mg_buf_free(&elem);
+    mg_buf_free(&body);
+    if (rc) {
+        mg_buf_free(&out);
+        return rc;
+    }
+    size_t n;
+    *apdu = mg_buf_steal(&out, &n);
+    *len = n;
+    return 0;
+}

@@ -1,0 +1,21 @@
+/* p1_mts_xer: the XER writers p1_mts_build and p1_report share (X.411 values written as XER
+ * from O/R attributes, then decoded and checked by the asn1c codec). Each returns 0 or
+ * MG_ENOMEM. */
+#ifndef P1_MTS_XER_H
+#define P1_MTS_XER_H
+
+#include "mg_buf.h"
+#include "oraddr.h"
+
+struct ORName;
+
+/* <tag>escaped v</tag>; nothing when v is NULL. */
+int p1_xer_elem(struct mg_buf *x, const char *tag, const char *v);
+/* A GlobalDomainIdentifier (C, ADMD, PRMD of g) inside <tag>. */
+int p1_xer_gdi(struct mg_buf *x, const char *tag, const struct oraddr *g);
+/* An ORName's address attributes inside <tag> (not the common name: p1_xer_add_cn). */
+int p1_xer_orname(struct mg_buf *x, const char *tag, const struct oraddr *o);
+/* After decoding: the common name of o as n's extension attribute (0, MG_EINVAL, MG_ENOMEM). */
+int p1_xer_add_cn(struct ORName *n, const struct oraddr *o);
+
+#endif

@@ -1,0 +1,356 @@
+/* inbound_p1: the P1 listeners' wiring. A bind is accepted only from a configured x400 peer
+ * with the right MTA name and password (and calling address when the peer asks for it); each
+ * transferred MTS-APDU is mapped (channels/p1/p1_mts) to submit's plain fields, each
+ * recipient checked by mta/submit (O/R routing), and the message enqueued; the transfer is
+ * confirmed (p1_conn_apdu_done) only from the enqueue's completion, i.e. once durable. */
+#include "daemon.h"
+#include "inbound_p1.h"
+#include "mg_err.h"
+#include "mg_log.h"
+#include "p1_listener.h"
+#include "p1_mts.h"
+#include "p1_report.h"
+#include "route.h"
+#include "submit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One transfer waiting for its enqueue. */
+struct p1_txn {
+    struct daemon *d;
+    struct p1_conn *conn;
+    struct submit_ctx ctx;
+    struct message *report;      /* owned: queued after the message, before the confirmation */
+    unsigned char *report_body;  /* owned */
+    size_t report_len;
+};
+
+static const struct config_peer *peer_by_mta(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const struct config_peer *p = &cfg->peers[i];
+        if (p->type == CONFIG_PEER_X400 && p->mta_name && strcmp(p->mta_name, name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static int on_bind(void *arg, struct p1_conn *c, const struct p1_ind *ind, int busy,
+                   struct p1_bind *ours, long *err)
+{
+    struct listener_rt *lr = arg;
+    const struct config *cfg = lr->d->cfg;
+    const char *name = ind->bind.authenticated ? ind->bind.name : "";
+    const struct config_peer *p = peer_by_mta(cfg, name);
+    if (!p) {
+        *err = P1_BIND_ERR_AUTHENTICATION;
+        mg_warn("event=p1_bind_refused session=%s client=%s name=\"%s\" error=%s "
+                "reason=\"no x400 peer has this MTA name\"", p1_conn_id(c),
+                p1_conn_peer_addr(c), name, p1_bind_error_name(*err));
+        return 1;
+    }
+    if (p->check_calling_address && (!p->host || strcmp(p->host, p1_conn_peer_addr(c)) != 0)) {
+        *err = P1_BIND_ERR_AUTHENTICATION;
+        mg_warn("event=p1_bind_refused session=%s client=%s peer=%s error=%s "
+                "reason=\"calling address is not the peer's host\"", p1_conn_id(c),
+                p1_conn_peer_addr(c), p->name, p1_bind_error_name(*err));
+        return 1;
+    }
+    struct p1_bind_expect e = {
+        .name = p->mta_name,
+        .password = p->password,
+        .allow_twa = 1,
+        .busy = busy,
+    };
+    const char *why = NULL;
+    if (p1_bind_decide(&ind->bind, ind->dialogue, &e, err, &why) != 0) {
+        mg_warn("event=p1_bind_refused session=%s client=%s peer=%s error=%s reason=\"%s\"",
+                p1_conn_id(c), p1_conn_peer_addr(c), p->name, p1_bind_error_name(*err),
+                why ? why : "");
+        return 1;
+    }
+    ours->authenticated = 1;
+    snprintf(ours->name, sizeof ours->name, "%s", p->our_mta_name ? p->our_mta_name : "");
+    if (p->our_password) {
+        snprintf(ours->password, sizeof ours->password, "%s", p->our_password);
+        ours->has_password = 1;
+    }
+    mg_info("event=p1_bind_accepted session=%s client=%s peer=%s mta=\"%s\" mode=%s",
+            p1_conn_id(c), p1_conn_peer_addr(c), p->name, name, p1_mode_name(ind->mode));
+    return 0;
+}
+
+static void on_enqueued(void *arg, int status, const struct message *msg)
+{
+    struct p1_txn *t = arg;
+    if (status == 0 && t->report) {
+        /* The message is durable; its report (non-delivery of the refused recipients, or a
+         * probe's answer) next, then the confirmation. */
+        struct message *rm = t->report;
+        t->report = NULL;
+        mg_info("event=p1_report_queued session=%s subject=%s", p1_conn_id(t->conn), msg->id);
+        int rc = submit_enqueue(&t->ctx, rm, t->report_body, t->report_len, on_enqueued, t);
+        t->report_body = NULL;
+        if (rc == 0)
+            return;
+        status = rc;
+    }
+    message_free(t->report);
+    free(t->report_body);
+    if (status == 0) {
+        t->d->received++;
+        mg_info("event=p1_transfer_confirmed session=%s id=%s", p1_conn_id(t->conn), msg->id);
+    } else {
+        t->d->rejected++;
+        mg_warn("event=p1_transfer_failed session=%s error=\"%s\"", p1_conn_id(t->conn),
+                mg_strerror(status));
+    }
+    p1_conn_apdu_done(t->conn, status);
+    free(t);
+}
+
+/* X.411 non-delivery reason and diagnostic for a refused recipient (the report carries them):
+ * unable-to-transfer (1) with unrecognised-OR-name (0) for no route, no diagnostic else. */
+static void log_refused(struct p1_conn *c, const char *mts_id, const char *to,
+                        const struct submit_result *res)
+{
+    int reason = 1, diag = res->verdict == SUBMIT_NO_ROUTE ? 0 : -1;
+    mg_warn("event=p1_rcpt_refused session=%s mts_id=\"%s\" to=\"%s\" reason=%s "
+            "x400_reason=%d x400_diagnostic=%d", p1_conn_id(c), mts_id, to,
+            submit_verdict_name(res->verdict), reason, diag);
+}
+
+/* A report about m (an incoming message or probe) for the recipients with verdicts[i] set:
+ * OK -> delivery entry (a probe's affirmation), else non-delivery with unable-to-transfer and
+ * the diagnostic of the verdict. *out (and its content) are ready to enqueue, routed; NULL
+ * when no report is due. */
+static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_ctx *ctx,
+                       const struct p1_mts_in *m, const int *want, const struct submit_result *res,
+                       struct message **out, unsigned char **body, size_t *blen)
+{
+    *out = NULL;
+    *body = NULL;
+    *blen = 0;
+    struct message *pm = message_create();
+    struct report_item *items = calloc(m->nrcpts, sizeof *items);
+    int rc = pm && items ? 0 : MG_ENOMEM;
+    if (!rc)
+        rc = message_set_originator(pm, m->originator);
+    if (!rc)
+        rc = message_set_x400(pm, m->mts_id, m->content_oid, NULL, 0);
+    if (!rc)
+        rc = message_set_received(pm, p1_conn_peer_mta(c), "P1");
+    if (!rc)
+        snprintf(pm->id, sizeof pm->id, "P%08lX%.5s", (unsigned long)time(NULL), p1_conn_id(c));
+    size_t n = 0;
+    for (size_t i = 0; !rc && i < m->nrcpts; i++) {
+        rc = message_add_rcpt(pm, m->rcpts[i].addr, NULL, 0, NULL);
+        if (rc || !want[i])
+            continue;
+        int ok = res[i].verdict == SUBMIT_OK;
+        items[n++] = (struct report_item){
+            .rcpt = (uint32_t)i, .action = ok ? DSN_ACTION_DELIVERED : DSN_ACTION_FAILED,
+            .status = ok ? "2.0.0" : res[i].status, .diagnostic = ok ? NULL : res[i].reason,
+            .x400_reason = ok ? -1 : 1,
+            .x400_diagnostic = ok ? -1 : res[i].verdict == SUBMIT_NO_ROUTE ? 0 : -1,
+        };
+    }
+    if (!rc && n)
+        rc = p1_report_build(d->has_x400_gdi ? &d->x400_gdi : NULL, pm, items, n, NULL, 0,
+                             (int64_t)time(NULL), out, body, blen);
+    message_free(pm);
+    free(items);
+    if (!rc && *out) {
+        const struct config_route *rt = NULL;
+        if (route_lookup(ctx->cfg, (*out)->rcpts[0].addr, &rt) == 0) {
+            char line[32];
+            snprintf(line, sizeof line, "line%d", rt->line);
+            message_rcpt_set_route(&(*out)->rcpts[0], line, rt->chain[rt->n_chain - 1]->name,
+                                   rt->peer ? rt->peer->name : NULL);
+        }
+    }
+    return rc;
+}
+
+static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t len)
+{
+    struct listener_rt *lr = arg;
+    struct daemon *d = lr->d;
+    const struct config *cfg = d->cfg;
+    struct p1_mts_in m;
+    char why[256];
+    int rc = p1_mts_decode(apdu, len, cfg->global.x400_gdi, &m, why, sizeof why);
+    if (rc) {
+        mg_warn("event=p1_apdu_refused session=%s mta=\"%s\" reason=\"%s\"", p1_conn_id(c),
+                p1_conn_peer_mta(c), why);
+        p1_conn_apdu_done(c, rc);
+        return;
+    }
+    struct submit_ctx ctx = { .cfg = cfg, .store = d->store, .qmgr = d->qmgr };
+    struct submit_origin o = {
+        .listener = config_find_listener(cfg, lr->name),
+        .client_addr = p1_conn_peer_addr(c),
+        .client_name = p1_conn_peer_mta(c),
+        .proto = "P1",
+        .session = p1_conn_id(c),
+    };
+    /* Every recipient through submission's checks; a probe is only answered (affirmation or
+     * not, from routing), a message queued for its accepted recipients with a non-delivery
+     * report for the others (never for a report's destination: no report about a report). */
+    int probe = m.kind == P1_MTS_PROBE;
+    int loop = !probe && (m.trace_has_us || m.ntrace > cfg->global.x400_max_hops);
+    struct submit_rcpt *rcpts = calloc(m.nrcpts, sizeof *rcpts);
+    struct submit_result *res = calloc(m.nrcpts, sizeof *res);
+    int *want = calloc(m.nrcpts, sizeof *want);
+    size_t n = 0, nwant = 0;
+    rc = rcpts && res && want ? 0 : MG_ENOMEM;
+    for (size_t i = 0; !rc && i < m.nrcpts; i++) {
+        struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
+        int crc = submit_check_rcpt(&ctx, &o, &r, &res[i]);
+        if (crc == MG_EINVAL) {
+            rc = MG_EINVAL;
+        } else if (probe) {
+            want[i] = 1;
+            nwant++;
+            mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s", p1_conn_id(c),
+                    m.mts_id, m.rcpts[i].addr, crc == 0 ? "affirmation" : "non-affirmation");
+        } else if (crc == 0 || loop) {
+            rcpts[n++] = r; /* a loop is held with every recipient, for the operator */
+        } else {
+            log_refused(c, m.mts_id, m.rcpts[i].addr, &res[i]);
+            if (m.kind != P1_MTS_REPORT) {
+                want[i] = 1;
+                nwant++;
+            }
+        }
+    }
+    struct message *msg = NULL, *rep = NULL;
+    unsigned char *rbody = NULL;
+    size_t rlen = 0;
+    if (!rc && nwant)
+        rc = make_report(d, c, &ctx, &m, want, res, &rep, &rbody, &rlen);
+    if (!rc && n > 0) {
+        struct submit_envelope se = {
+            .originator = m.kind == P1_MTS_REPORT ? "" : m.originator,
+            .ret = MESSAGE_RET_UNSPEC,
+            .priority = m.priority,
+            .content_type = m.kind == P1_MTS_REPORT ? MESSAGE_CONTENT_X400_REPORT
+                                                    : MESSAGE_CONTENT_X400_P22,
+            .rcpts = rcpts,
+            .nrcpts = n,
+            .mts_id = m.mts_id,
+            .content_oid = m.content_oid[0] ? m.content_oid : NULL,
+            .x400_env = m.envelope,
+            .x400_env_len = m.envelope_len,
+        };
+        rc = submit_build_message(&ctx, &o, &se, &msg);
+        if (!rc && loop) {
+            char reason[160];
+            snprintf(reason, sizeof reason, "loop detected: %s (%zu trace elements)",
+                     m.trace_has_us ? "our domain is in the trace" : "too many hops", m.ntrace);
+            rc = message_set_hold(msg, 1, reason);
+            mg_warn("event=p1_loop session=%s mts_id=\"%s\" reason=\"%s\"", p1_conn_id(c),
+                    m.mts_id, reason);
+        }
+    }
+    free(rcpts);
+    free(res);
+    free(want);
+    if (!rc && !msg && !rep) {
+        /* Nothing to queue (a report none of whose destinations we route): logged above. */
+        mg_warn("event=p1_no_recipient session=%s mts_id=\"%s\"", p1_conn_id(c), m.mts_id);
+        p1_mts_in_free(&m);
+        p1_conn_apdu_done(c, 0);
+        return;
+    }
+    struct p1_txn *t = rc ? NULL : calloc(1, sizeof *t);
+    if (!rc && !t)
+        rc = MG_ENOMEM;
+    if (!rc) {
+        t->conn = c;
+        t->d = d;
+        t->ctx = ctx;
+        if (msg) {
+            /* the message first, its report after it (on_enqueued), then the confirmation */
+            t->report = rep;
+            t->report_body = rbody;
+            t->report_len = rlen;
+            rep = NULL;
+            rbody = NULL;
+            unsigned char *content = m.content;
+            size_t clen = m.content_len;
+            m.content = NULL;
+            if (!content && !(content = malloc(1)))
+                rc = MG_ENOMEM;
+            if (!rc)
+                rc = submit_enqueue(&ctx, msg, content, clen, on_enqueued, t); /* takes both */
+            else
+                message_free(msg);
+            msg = NULL;
+        } else {
+            rc = submit_enqueue(&ctx, rep, rbody, rlen, on_enqueued, t); /* takes both */
+            rep = NULL;
+            rbody = NULL;
+        }
+        if (rc) {
+            message_free(t->report);
+            free(t->report_body);
+        }
+    }
+    if (rc) {
+        message_free(msg);
+        message_free(rep);
+        free(rbody);
+        free(t);
+        mg_warn("event=p1_transfer_failed session=%s mts_id=\"%s\" error=\"%s\"", p1_conn_id(c),
+                m.mts_id, mg_strerror(rc));
+        p1_conn_apdu_done(c, rc);
+    }
+    p1_mts_in_free(&m);
+}
+
+static int sel_of(const struct config_sel *s, struct p1_sel *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s->len > P1_SEL_MAX)
+        return MG_ETOOBIG;
+    memcpy(out->v, s->v, s->len);
+    out->len = (uint8_t)s->len;
+    return 0;
+}
+
+int inbound_p1_start(struct listener_rt *lr, const struct config_listener *l)
+{
+    struct p1_listener_opts o = {
+        .listen = l->listen,
+        .max_assocs = l->max_sessions,
+        .idle_timeout_ms = l->idle_timeout * 1000u,
+        .max_apdu = (size_t)l->max_message_size + 65536,
+    };
+    if (sel_of(&l->tsel, &o.tsel) || sel_of(&l->ssel, &o.ssel) || sel_of(&l->psel, &o.psel))
+        return MG_ETOOBIG;
+    struct p1_listener_cbs cbs = { .bind = on_bind, .apdu = on_apdu };
+    int rc = p1_listener_create(&lr->p1, lr->d->loop, &o, &cbs, lr);
+    if (rc == 0)
+        mg_info("event=listening listener=%s protocol=p1 listen=%s port=%d", l->name, l->listen,
+                p1_listener_port(lr->p1));
+    return rc;
+}
+
+void inbound_p1_close(struct listener_rt *lr, void (*done)(void *arg))
+{
+    p1_listener_close(lr->p1, done, lr);
+}
+
+void inbound_p1_report_opts(struct daemon *d, struct qmgr_opts *qo)
+{
+    if (d->cfg->global.x400_gdi) {
+        d->x400_gdi = *d->cfg->global.x400_gdi;
+        d->has_x400_gdi = 1;
+    }
+    qo->x400_report = p1_report_build;
+    qo->x400_ctx = d->has_x400_gdi ? &d->x400_gdi : NULL;
+}

@@ -1,0 +1,17 @@
+/* inbound_p1: the P1 listeners of mixgated (see inbound_p1.c). */
+#ifndef INBOUND_P1_H
+#define INBOUND_P1_H
+
+#include "daemon.h"
+
+/* Starts the p1 listener l into lr->p1: 0 or MG_E*. */
+int inbound_p1_start(struct listener_rt *lr, const struct config_listener *l);
+/* Closes it; done(lr) when every association is gone. */
+void inbound_p1_close(struct listener_rt *lr, void (*done)(void *arg));
+
+struct qmgr_opts;
+/* The X.400 report builder (channels/p1/p1_report) with our global domain identifier as the
+ * configuration has it at start (a reload does not change the one reports carry). */
+void inbound_p1_report_opts(struct daemon *d, struct qmgr_opts *qo);
+
+#endif

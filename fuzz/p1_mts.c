@@ -1,0 +1,39 @@
+/* fuzz target p1_mts: an MTS-APDU from a peer mapped to the switch's plain fields
+ * (p1_mts_decode: O/R names to text, the envelope slice, the trace check) and, when it
+ * decodes, relayed with our trace element (p1_mts_relay), which must decode again to the same
+ * recipients and content. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p1_mts.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct oraddr us;
+    if (oraddr_parse("/C=XX/ADMD= /PRMD=FUZZ/", &us, NULL, 0) != 0)
+        abort();
+    struct p1_mts_in m;
+    char why[200];
+    if (p1_mts_decode(data, size, &us, &m, why, sizeof why) != 0)
+        return 0;
+    uint8_t *relay = NULL;
+    size_t rlen = 0;
+    if (m.kind != P1_MTS_PROBE &&
+        p1_mts_relay(m.envelope, m.envelope_len, m.kind == P1_MTS_REPORT, m.content,
+                     m.content_len, &us, 0, &relay, &rlen) == 0) {
+        struct p1_mts_in r;
+        if (p1_mts_decode(relay, rlen, &us, &r, why, sizeof why) == 0) {
+            if (r.nrcpts != m.nrcpts || r.content_len != m.content_len ||
+                (m.content_len && memcmp(r.content, m.content, m.content_len)) ||
+                r.ntrace != m.ntrace + 1 || !r.trace_has_us)
+                abort(); /* a relay changes nothing but the trace */
+            p1_mts_in_free(&r);
+        }
+        free(relay);
+    }
+    p1_mts_in_free(&m);
+    return 0;
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""End to end, X.400 relay between two mixgates over P1: A runs etc/examples/x400-relay.conf
+(every O/R recipient relayed over P1 to its peer), B runs etc/mixgate.conf (P1 in, file
+delivery). `mixgate p1 send` hands messages to A; B must deliver the content byte for byte, in
+each of the three modes, P22 and P772, small and large (many checkpoints and the window), with
+A's association reused. A wrong password either way is a deferral that stays in A's queue;
+kill -9 of either side during a transfer loses nothing that was acknowledged."""
+import os, signal, subprocess, time
+from harness import *
+
+RELAY = os.path.join(SRC, "etc/examples/x400-relay.conf")
+DEFAULT = os.path.join(SRC, "etc/mixgate.conf")
+VEC = os.environ.get("MIXGATE_VECTORS", "")
+P772 = os.path.join(VEC, "x400", "ber", "wsample-p772-content.p772")
+P22 = os.path.join(SRC, "test-vectors", "ipm", "ipm-full-heading.p22")
+
+
+class Pair:
+    def __init__(self, name, mode="1988-normal", a_env=None, b_env=None):
+        self.wd = Workdir(name)
+        self.pa, self.pb = free_port(), free_port()
+        a = {"MIXGATE_MTA_NAME": "MTA-A", "MIXGATE_PEER_MTA": "MTA-B", "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % self.pa,
+             "MIXGATE_P1_RELAY": "127.0.0.1:%d" % self.pb, "MIXGATE_P1_MODE": mode, "MIXGATE_RETRY_MIN": "1",
+             "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=A/"}
+        b = {"MIXGATE_MTA_NAME": "MTA-B", "MIXGATE_PEER_MTA": "MTA-A", "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % self.pb,
+             "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=B/"}
+        a.update(a_env or {})
+        b.update(b_env or {})
+        self.a = Daemon(self.wd, RELAY, env=a, var=self.wd.sub("va"))
+        self.a.log = self.wd.sub("a.log")
+        self.b = Daemon(self.wd, DEFAULT, env=b, var=self.wd.sub("vb"))
+        self.b.log = self.wd.sub("b.log")
+
+    def start(self):
+        self.b.start()
+        wait_port(self.pb, proc=self.b.proc)
+        self.a.start()
+        wait_port(self.pa, proc=self.a.proc)
+        return self
+
+    def stop(self):
+        for d in (self.a, self.b):
+            if d.proc:
+                d.stop(expect_rc=None)
+
+    def send(self, to, content, mode="1988-normal", check=True):
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % self.pa, "--mode", mode,
+                            "--mta", "MTA-B", "--password", "secret", "--to", to,
+                            "--from", "/C=FR/ADMD= /PRMD=Z/S=op/", "--content", content],
+                           capture_output=True, text=True, timeout=120 * SLOW)
+        if check:
+            assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr + self.a.tail()
+        return r
+
+    def delivered(self):
+        d = os.path.join(self.b.var, "deliver")
+        if not os.path.isdir(d):
+            return []
+        return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".ber"))
+
+
+def blob(path, size):
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+    return path
+
+
+def relay_mode(mode):
+    p = Pair("p1-relay-" + mode, mode).start()
+    try:
+        big = blob(p.wd.sub("big.bin"), 300 * 1024)       # ~19 checkpoints of 16 KiB, window 3
+        items = [("/C=GB/ADMD= /PRMD=X/O=Y/S=P772/", P772), ("/C=GB/ADMD= /PRMD=X/O=Y/S=P22/", P22),
+                 ("/C=GB/ADMD= /PRMD=X/O=Y/CN=Big One/", big)]
+        for to, c in items:
+            p.send(to, c)
+        files = wait_for(lambda: p.delivered() if len(p.delivered()) == 3 else None, 60, "three deliveries at B")
+        got = {}
+        for f in files:
+            summary = open(f[:-4] + ".txt").read()
+            rcpt = [l for l in summary.splitlines() if l.startswith("Recipient: ")][0][11:]
+            got[rcpt] = open(f, "rb").read()
+            assert "Received-From: MTA-A [127.0.0.1]" in summary, summary
+        for to, c in items:
+            assert got.get(to) == open(c, "rb").read(), "content for %s differs" % to
+        la = p.a.log_text()
+        assert la.count("event=p1_out_bound") == 1, "A should reuse one association:\n" + p.a.tail()
+        assert "mode=%s" % mode in la
+        assert la.count('reply="250 2.0.0 transferred to peer-mta (MTA-B)"') == 3, p.a.tail()
+    finally:
+        p.stop()
+
+
+def t_relay_1988_normal():
+    relay_mode("1988-normal")
+
+
+def t_relay_1988_x410():
+    relay_mode("1988-x410")
+
+
+def t_relay_1984():
+    relay_mode("1984")
+
+
+def t_many_messages_within_max_associations():
+    """40 messages from 4 parallel injectors: A uses at most its peer's max_associations (2)
+    associations to B, each carrying many transfers."""
+    p = Pair("p1-relay-many").start()
+    try:
+        procs = [subprocess.Popen([MIXGATE, "p1", "send", "127.0.0.1:%d" % p.pa, "--count", "10",
+                                   "--mta", "MTA-B", "--password", "secret",
+                                   "--to", "/C=GB/ADMD= /PRMD=X/S=m%d/" % i, "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                                   "--content", P772], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                 for i in range(4)]
+        for pr in procs:
+            out = pr.communicate(timeout=120 * SLOW)[0].decode()
+            assert pr.returncode == 0 and "10 transfers confirmed" in out, out
+        wait_for(lambda: len(p.delivered()) == 40 or None, 60, "40 deliveries at B")
+        binds = p.a.log_text().count("event=p1_out_bound")
+        assert 1 <= binds <= 2, "%d associations (max_associations = 2)\n%s" % (binds, p.a.tail())
+    finally:
+        p.stop()
+
+
+def t_probe_answered_report_relayed():
+    """A answers a probe from its routing: the report goes to the probe's originator, which A
+    routes over P1 to B as a Report APDU; B delivers it (content type report)."""
+    p = Pair("p1-relay-probe").start()
+    try:
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % p.pa, "--probe", "--mta", "MTA-B",
+                            "--password", "secret", "--to", "/C=GB/ADMD= /PRMD=X/S=probed/",
+                            "--from", "/C=FR/ADMD= /PRMD=Z/S=asker/"], capture_output=True, text=True,
+                           timeout=60 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "answer=affirmation" in p.a.log_text(), p.a.tail()
+        files = wait_for(lambda: p.delivered() or None, 30, "the report at B")
+        summary = open(files[0][:-4] + ".txt").read()
+        assert "Content-Type: report" in summary and "Recipient: /C=FR/ADMD= /PRMD=Z/S=asker/" in summary, summary
+        assert "MTS-Identifier: [/C=XX/ADMD= /PRMD=A/;R" in summary, summary
+        assert "Received-From: MTA-A [127.0.0.1]" in summary, summary
+    finally:
+        p.stop()
+
+
+def t_wrong_password_a_to_b():
+    """A binds with a password B does not expect: B refuses, A keeps the message deferred."""
+    p = Pair("p1-relay-badpw-ab", a_env={"MIXGATE_MTA_PASSWORD": "wrong"}).start()
+    try:
+        p.send("/C=GB/ADMD= /PRMD=X/S=x/", P772)
+        wait_for(lambda: "event=p1_out_bind_refused" in p.a.log_text(), 30, "A's bind to be refused")
+        assert "error=authentication-error" in p.b.log_text() and 'reason="wrong password"' in p.b.log_text()
+        wait_for(lambda: "deferred" in p.a.cli("queue", "list").stdout or "event=deferred" in p.a.log_text(),
+                 20, "the message deferred at A")
+        assert p.delivered() == []
+    finally:
+        p.stop()
+
+
+def t_wrong_password_b_to_a():
+    """B answers with a password A does not expect: A aborts the association and defers."""
+    p = Pair("p1-relay-badpw-ba", b_env={"MIXGATE_MTA_PASSWORD": "wrong"}).start()
+    try:
+        p.send("/C=GB/ADMD= /PRMD=X/S=x/", P772)
+        wait_for(lambda: "event=p1_out_aborted" in p.a.log_text() or "event=p1_out_bind_refused" in p.a.log_text(),
+                 30, "A to refuse B's answer")
+        time.sleep(0.5 * SLOW)
+        assert p.delivered() == [], "nothing may be transferred to a responder we did not authenticate"
+    finally:
+        p.stop()
+
+
+def t_kill9_receiver_during_transfer():
+    """B is killed while A transfers a 20 MB message; after B restarts, A's retry delivers it
+    (at least once, at most twice: the at-least-once window)."""
+    p = Pair("p1-relay-kill-b").start()
+    try:
+        big = blob(p.wd.sub("big.bin"), 20 * 1024 * 1024)
+        p.send("/C=GB/ADMD= /PRMD=X/S=big/", big)
+        wait_for(lambda: "event=p1_bind_accepted" in p.b.log_text(), 30, "A's association to B")
+        p.b.kill9()
+        time.sleep(0.5)
+        p.b.start()
+        files = wait_for(lambda: p.delivered() or None, 120, "the message at B after its restart")
+        time.sleep(2 * SLOW)
+        files = p.delivered()
+        assert 1 <= len(files) <= 2, files
+        want = open(big, "rb").read()
+        assert all(open(f, "rb").read() == want for f in files)
+    finally:
+        p.stop()
+
+
+def t_kill9_sender_during_transfer():
+    """A is killed while it transfers; restarted, it sends again: B has the message (once or
+    twice), never a partial one."""
+    p = Pair("p1-relay-kill-a").start()
+    try:
+        big = blob(p.wd.sub("big.bin"), 20 * 1024 * 1024)
+        p.send("/C=GB/ADMD= /PRMD=X/S=big/", big)
+        wait_for(lambda: "event=p1_out_bound" in p.a.log_text(), 30, "A's association to B")
+        p.a.kill9()
+        time.sleep(0.5)
+        p.a.start()
+        files = wait_for(lambda: p.delivered() or None, 120, "the message at B")
+        wait_for(lambda: "messages=0" in p.a.cli("status").stdout, 60, "A's queue to empty")
+        files = p.delivered()
+        assert 1 <= len(files) <= 2, files
+        want = open(big, "rb").read()
+        assert all(open(f, "rb").read() == want for f in files)
+    finally:
+        p.stop()
+
+
+if __name__ == "__main__":
+    run([(f.__name__[2:], f) for f in (t_relay_1988_normal, t_relay_1988_x410, t_relay_1984,
+                                        t_many_messages_within_max_associations,
+                                        t_probe_answered_report_relayed,
+                                        t_wrong_password_a_to_b, t_wrong_password_b_to_a,
+                                        t_kill9_receiver_during_transfer,
+                                        t_kill9_sender_during_transfer)])

@@ -1,0 +1,302 @@
+/* test_p1_mts: the MTS-APDU mapping (channels/p1/p1_mts) on the real P772 transfer of the
+ * shared captures (envelope fields, O/R names in RFC 2156 text, the envelope slice, the
+ * content byte for byte) and on broken inputs (every truncation is an error with a reason). */
+#include "mg_asn1.h"
+#include "p1_mts.h"
+#include "p1_report.h"
+#include "p1_test_util.h"
+#include "LastTraceInformation.h"
+#include "PerRecipientReportTransferFields.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mg_err.h"
+
+static void real_p772(void **state)
+{
+    (void)state;
+    struct mg_buf vb = { 0 }, eb = { 0 }, cb = { 0 };
+    if (ptu_vector("ber/wsample-p1-MTS-APDU-message-p772.ber", &vb) ||
+        ptu_vector("ber/wsample-p1-MessageTransferEnvelope.ber", &eb) ||
+        ptu_vector("ber/wsample-p772-content.p772", &cb)) {
+        mg_buf_free(&vb);
+        mg_buf_free(&eb);
+        mg_buf_free(&cb);
+        skip();
+    }
+    const uint8_t *apdu = vb.data, *env = eb.data, *content = cb.data;
+    size_t len = vb.len, elen = eb.len, clen = cb.len;
+    struct p1_mts_in m;
+    char why[200];
+    assert_int_equal(p1_mts_decode(apdu, len, NULL, &m, why, sizeof why), 0);
+    assert_int_equal(m.kind, P1_MTS_MESSAGE);
+    assert_string_equal(m.mts_id, "[/C=gb/ADMD= /PRMD=smhs/;percival.s:055680:20051001113050]");
+    assert_string_equal(m.originator, "/C=gb/ADMD= /PRMD=smhs/O=percival/S=gal/");
+    assert_string_equal(m.content_oid, "1.3.26.0.4406.0.4.1");
+    assert_int_equal(m.nrcpts, 1);
+    assert_string_equal(m.rcpts[0].addr, "/C=gb/ADMD= /PRMD=smhs/O=guinevere/CN=ethereal/");
+    assert_true(m.rcpts[0].responsibility);
+    assert_int_equal(m.ntrace, 1);
+    assert_false(m.trace_has_us);
+    /* the envelope slice is the capture's envelope; the content is the capture's content */
+    assert_int_equal(m.envelope_len, elen);
+    assert_memory_equal(m.envelope, env, elen);
+    assert_int_equal(m.content_len, clen);
+    assert_memory_equal(m.content, content, clen);
+    p1_mts_in_free(&m);
+
+    /* Our own domain in the trace is a loop. */
+    struct oraddr us;
+    assert_int_equal(oraddr_parse("/C=GB/ADMD= /PRMD=SMHS/", &us, NULL, 0), 0);
+    assert_int_equal(p1_mts_decode(apdu, len, &us, &m, why, sizeof why), 0);
+    assert_true(m.trace_has_us);
+    p1_mts_in_free(&m);
+    assert_int_equal(oraddr_parse("/C=GB/ADMD= /PRMD=OTHER/", &us, NULL, 0), 0);
+    assert_int_equal(p1_mts_decode(apdu, len, &us, &m, why, sizeof why), 0);
+    assert_false(m.trace_has_us);
+    p1_mts_in_free(&m);
+
+    /* Relayed: the envelope as received plus our trace element, the content unchanged. */
+    assert_int_equal(p1_mts_decode(apdu, len, NULL, &m, why, sizeof why), 0);
+    struct oraddr ours;
+    assert_int_equal(oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &ours, NULL, 0), 0);
+    uint8_t *relay = NULL;
+    size_t rlen = 0;
+    assert_int_equal(p1_mts_relay(m.envelope, m.envelope_len, 0, m.content, m.content_len, &ours,
+                                  1796613075L, &relay, &rlen), 0);
+    struct p1_mts_in r2;
+    assert_int_equal(p1_mts_decode(relay, rlen, &ours, &r2, why, sizeof why), 0);
+    assert_int_equal(r2.ntrace, 2);
+    assert_true(r2.trace_has_us);
+    assert_string_equal(r2.mts_id, m.mts_id);
+    assert_string_equal(r2.originator, m.originator);
+    assert_string_equal(r2.content_oid, m.content_oid);
+    assert_string_equal(r2.rcpts[0].addr, m.rcpts[0].addr);
+    assert_int_equal(r2.content_len, m.content_len);
+    assert_memory_equal(r2.content, m.content, m.content_len);
+    /* only the trace grew: the new envelope is the old one plus the element and lengths */
+    assert_true(r2.envelope_len > m.envelope_len);
+    p1_mts_in_free(&r2);
+    free(relay);
+    /* Responsibility: kept for the recipients of this delivery only. */
+    uint8_t *env2 = malloc(m.envelope_len);
+    assert_non_null(env2);
+    for (int keep = 0; keep < 2; keep++) {
+        memcpy(env2, m.envelope, m.envelope_len);
+        const char *k[] = { m.rcpts[0].addr };
+        assert_int_equal(p1_mts_responsibility(env2, m.envelope_len, k, keep ? 1 : 0), 0);
+        assert_int_equal(p1_mts_relay(env2, m.envelope_len, 0, m.content, m.content_len, &ours, 0,
+                                      &relay, &rlen), 0);
+        assert_int_equal(p1_mts_decode(relay, rlen, &ours, &r2, why, sizeof why), 0);
+        assert_int_equal(r2.rcpts[0].responsibility, keep);
+        p1_mts_in_free(&r2);
+        free(relay);
+    }
+    free(env2);
+    /* not an envelope */
+    static const uint8_t junk[] = { 0x30, 0x00 };
+    assert_int_equal(p1_mts_relay(junk, sizeof junk, 0, NULL, 0, &ours, 0, &relay, &rlen), MG_EPARSE);
+    p1_mts_in_free(&m);
+
+    /* Every truncation fails with a reason and leaves nothing allocated. */
+    for (size_t cut = 0; cut < len; cut += (cut < 64 ? 1 : 37)) {
+        why[0] = '\0';
+        int rc = p1_mts_decode(apdu, cut, NULL, &m, why, sizeof why);
+        if (rc == 0)
+            fail_msg("truncated at %zu decoded", cut);
+        assert_true(why[0] != '\0');
+    }
+    mg_buf_free(&vb);
+    mg_buf_free(&eb);
+    mg_buf_free(&cb);
+}
+
+/* MIXGATE_P1_MTS_SEEDS=dir: write what we build as seeds of fuzz/corpus/p1_mts (by hand). */
+static void seed(const char *name, const uint8_t *p, size_t n)
+{
+    const char *dir = getenv("MIXGATE_P1_MTS_SEEDS");
+    if (!dir)
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(p, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* What p1_mts_build makes decodes back to the same plain fields (message and probe). */
+static void build_roundtrip(void **state)
+{
+    (void)state;
+    struct oraddr gdi;
+    assert_int_equal(oraddr_parse("/C=GB/ADMD= /PRMD=MIXGATE/", &gdi, NULL, 0), 0);
+    const char *rcpts[] = { "/C=GB/ADMD= /PRMD=X/O=Y/OU=A/OU=B/S=Smith/G=John/",
+                            "/C=GB/ADMD=BT/PRMD=X/CN=Bob Jones/", "/C=DE/ADMD= /DD.ID=7/" };
+    static const uint8_t body[] = { 0x31, 0x00 };
+    for (int probe = 0; probe < 2; probe++) {
+        struct p1_mts_out o = {
+            .kind = probe ? P1_MTS_PROBE : P1_MTS_MESSAGE, .local_id = "id-1", .gdi = &gdi,
+            .originator = "/C=FR/ADMD= /PRMD=Z/S=op/", .rcpts = rcpts, .nrcpts = 3,
+            .content_oid = probe ? "22" : "1.3.26.0.4406.0.4.1", .content = body,
+            .content_len = sizeof body, .priority = 3, .now = 1796613075L,
+        };
+        uint8_t *der = NULL;
+        size_t len = 0;
+        char why[200] = "";
+        if (p1_mts_build(&o, &der, &len, why, sizeof why) != 0)
+            fail_msg("build: %s", why);
+        seed(probe ? "built-probe" : "built-message", der, len);
+        struct p1_mts_in m;
+        assert_int_equal(p1_mts_decode(der, len, &gdi, &m, why, sizeof why), 0);
+        assert_int_equal(m.kind, o.kind);
+        assert_string_equal(m.mts_id, "[/C=GB/ADMD= /PRMD=MIXGATE/;id-1]");
+        assert_string_equal(m.originator, o.originator);
+        assert_string_equal(m.content_oid, o.content_oid);
+        assert_int_equal(m.nrcpts, 3);
+        for (int i = 0; i < 3; i++)
+            assert_string_equal(m.rcpts[i].addr, rcpts[i]);
+        assert_true(m.trace_has_us);
+        if (!probe) {
+            assert_int_equal(m.priority, 3);
+            assert_int_equal(m.content_len, sizeof body);
+        }
+        p1_mts_in_free(&m);
+        free(der);
+    }
+    /* a value X.411 does not allow (a country name of 3 letters) is refused with a reason */
+    const char *bad[] = { "/C=GBR/ADMD= /S=x/" };
+    struct p1_mts_out o = { .kind = P1_MTS_MESSAGE, .local_id = "x", .gdi = &gdi,
+                            .originator = "/C=GB/ADMD= /S=y/", .rcpts = bad, .nrcpts = 1,
+                            .content_oid = "22", .now = 0 };
+    uint8_t *der = NULL;
+    size_t len;
+    char why[200] = "";
+    assert_int_equal(p1_mts_build(&o, &der, &len, why, sizeof why), MG_EINVAL);
+    assert_true(why[0] != '\0');
+    assert_null(der);
+}
+
+/* X.400 reports: a DR and an NDR for a P1 message, relayed as a Report APDU that decodes
+ * back (destination = the subject's originator, codes and subject identifier in the content);
+ * no report about a report, none for an Internet originator, none for delays only. */
+static void reports(void **state)
+{
+    (void)state;
+    struct message *m = message_create();
+    assert_non_null(m);
+    assert_int_equal(message_set_originator(m, "/C=FR/ADMD= /PRMD=Z/S=op/"), 0);
+    assert_int_equal(message_set_x400(m, "[/C=FR/ADMD= /PRMD=Z/;abc-1]", "22", NULL, 0), 0);
+    assert_int_equal(message_set_received(m, "PEER [127.0.0.1]", "P1"), 0);
+    snprintf(m->id, sizeof m->id, "1K20AG4B5A9D00");
+    assert_int_equal(message_add_rcpt(m, "/C=GB/ADMD= /PRMD=X/S=ok/", NULL, 0, NULL), 0);
+    assert_int_equal(message_add_rcpt(m, "/C=GB/ADMD= /PRMD=X/CN=No One/", NULL, 0, NULL), 0);
+    struct report_item items[] = {
+        { .rcpt = 0, .action = DSN_ACTION_RELAYED, .status = "2.0.0", .diagnostic = "transferred",
+          .x400_reason = -1, .x400_diagnostic = -1 },
+        { .rcpt = 1, .action = DSN_ACTION_FAILED, .status = "5.1.2", .diagnostic = "no route",
+          .x400_reason = -1, .x400_diagnostic = -1 },
+    };
+    struct oraddr us;
+    assert_int_equal(oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &us, NULL, 0), 0);
+    struct message *rm = NULL;
+    unsigned char *rc_content = NULL;
+    size_t rlen = 0;
+    assert_int_equal(p1_report_build(&us, m, items, 2, NULL, 0, 1796613075, &rm, &rc_content, &rlen), 0);
+    assert_non_null(rm);
+    assert_int_equal(rm->content_type, MESSAGE_CONTENT_X400_REPORT);
+    assert_string_equal(rm->originator, "");
+    assert_int_equal(rm->nrcpts, 1);
+    assert_string_equal(rm->rcpts[0].addr, "/C=FR/ADMD= /PRMD=Z/S=op/");
+    assert_int_equal(rm->rcpts[0].kind, MESSAGE_ADDR_ORADDR);
+    assert_true(report_is_report(rm));
+    /* the p1 channel relays it as a Report APDU */
+    uint8_t *apdu = NULL;
+    size_t alen = 0;
+    assert_int_equal(p1_mts_relay(rm->x400_env, rm->x400_env_len, 1, rc_content, rlen, &us,
+                                  1796613076, &apdu, &alen), 0);
+    seed("built-report", apdu, alen);
+    struct p1_mts_in in;
+    char why[200];
+    assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
+    assert_int_equal(in.kind, P1_MTS_REPORT);
+    assert_string_equal(in.rcpts[0].addr, "/C=FR/ADMD= /PRMD=Z/S=op/");
+    assert_string_equal(in.mts_id, "[/C=XX/ADMD= /PRMD=MIXGATE/;R1K20AG4B5A9D00]");
+    assert_int_equal(in.ntrace, 2);
+    p1_mts_in_free(&in);
+    ReportTransferContent_t *c = NULL;
+    assert_int_equal(mg_asn1_decode_ReportTransferContent(rc_content, rlen, &c, NULL), 0);
+    assert_int_equal(c->per_recipient_fields.list.count, 2);
+    const LastTraceInformation_t *l0 = &c->per_recipient_fields.list.array[0]->last_trace_information;
+    const LastTraceInformation_t *l1 = &c->per_recipient_fields.list.array[1]->last_trace_information;
+    assert_int_equal(l0->report_type.present, ReportType_PR_delivery);
+    assert_int_equal(l1->report_type.present, ReportType_PR_non_delivery);
+    assert_int_equal(l1->report_type.choice.non_delivery.non_delivery_reason_code, 1);
+    assert_non_null(l1->report_type.choice.non_delivery.non_delivery_diagnostic_code);
+    assert_int_equal(*l1->report_type.choice.non_delivery.non_delivery_diagnostic_code, 0);
+    char local[64];
+    snprintf(local, sizeof local, "%.*s", (int)c->subject_identifier.local_identifier.size,
+             (const char *)c->subject_identifier.local_identifier.buf);
+    assert_string_equal(local, "abc-1");
+    char cn[ORADDR_TEXT_MAX];
+    assert_int_equal(p1_mts_orname_text(&c->per_recipient_fields.list.array[1]->actual_recipient_name,
+                                        cn, sizeof cn), 0);
+    assert_string_equal(cn, "/C=GB/ADMD= /PRMD=X/CN=No One/");
+    mg_asn1_free_ReportTransferContent(c);
+    free(apdu);
+    free(rc_content);
+    /* never a report about a report */
+    struct message *r2 = NULL;
+    unsigned char *c2 = NULL;
+    size_t l2 = 0;
+    struct report_item again = { .rcpt = 0, .action = DSN_ACTION_FAILED, .status = "5.1.2",
+                                 .x400_reason = -1, .x400_diagnostic = -1 };
+    assert_int_equal(p1_report_build(&us, rm, &again, 1, NULL, 0, 0, &r2, &c2, &l2), 0);
+    assert_null(r2);
+    message_free(rm);
+    /* delays only: no X.400 report */
+    struct report_item delayed = { .rcpt = 0, .action = DSN_ACTION_DELAYED, .status = "4.4.1",
+                                   .x400_reason = -1, .x400_diagnostic = -1 };
+    assert_int_equal(p1_report_build(&us, m, &delayed, 1, NULL, 0, 0, &r2, &c2, &l2), 0);
+    assert_null(r2);
+    /* an Internet originator gets none from here */
+    assert_int_equal(message_set_originator(m, "op@example.org"), 0);
+    assert_int_equal(p1_report_build(&us, m, items, 2, NULL, 0, 0, &r2, &c2, &l2), 0);
+    assert_null(r2);
+    message_free(m);
+}
+
+static void garbage(void **state)
+{
+    (void)state;
+    static const uint8_t cases[][8] = {
+        { 0xa0, 0x00 },                         /* empty message */
+        { 0xa2, 0x02, 0x31, 0x00 },             /* probe with an empty envelope */
+        { 0x04, 0x01, 0x00 },                   /* not an MTS-APDU */
+        { 0xa0, 0x80, 0x31, 0x80, 0x00, 0x00 }, /* indefinite, unterminated */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct p1_mts_in m;
+        char why[200] = "";
+        assert_true(p1_mts_decode(cases[i], sizeof cases[i], NULL, &m, why, sizeof why) < 0);
+        assert_true(why[0] != '\0');
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(real_p772),
+        cmocka_unit_test(build_roundtrip),
+        cmocka_unit_test(reports),
+        cmocka_unit_test(garbage),
+    };
+    return cmocka_run_group_tests_name("p1_mts", tests, NULL, NULL);
+}
