@@ -672,8 +672,13 @@ static const struct err_case kind_cases[] = {
       DEF_ROUTE, true, { { 4, "'concurrency' = 0 is out of range (1..10000)" } }, 1 },
     { "kind_not_in_build",
       KIND_BASE "channels = ( { name = \"local\"; type = \"file\"; directory = \"/d\"; },\n"
+      " { name = \"x\"; type = \"gateway\"; } );\n" DEF_ROUTE,
+      true, { { 4, "unknown type 'gateway' (this build has: file, smtp, rules" } }, 1 },
+    { "mixer_options_checked",
+      KIND_BASE "channels = ( { name = \"local\"; type = \"file\"; directory = \"/d\"; },\n"
       " { name = \"x\"; type = \"mixer\"; } );\n" DEF_ROUTE,
-      true, { { 4, "unknown type 'mixer' (this build has: file, smtp" } }, 1 },
+      true, { { 4, "domain (the Internet domain of X.400 users) is required" },
+              { 4, "or_address (the O/R address of Internet users" } }, 2 },
 };
 
 static void run_kind_case(void **state)
