@@ -233,6 +233,9 @@ def t_submission_reject_and_audit():
         code, text = smtp_try(d.port, "a@orig.test", ["ok@rcpt.test"], msg("good", good.encode() + b"\r\n"))
         assert code == 250, (code, text)
         qid = qid_of(text)
+        # the submission's records were durable before the 250 (read at once, no waiting)
+        assert [r["decision"] for r in audit(d, "--qid", qid) if r["decision"] == "label-extracted"] == \
+            ["label-extracted"], audit(d, "--qid", qid)
         wait_for(lambda: sink.count() == 1, 30, "the labelled message")
         meta, content = sink.messages()[0]
         flot = label_cli("marking", "--spif", FOOD, "--phrase", "firstLineOfText", MILK)
