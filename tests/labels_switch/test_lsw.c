@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "audit.h"
 #include "channels.h"
 #include "lbl_ber.h"
 #include "lbl_codec.h"
@@ -468,6 +470,79 @@ static void run_sub(void **state)
     free(content);
 }
 
+static void commit_cb(void *arg, int status)
+{
+    int *v = arg;
+    *v = status + 1000;
+}
+
+static int count_rec(void *arg, const struct audit_entry *e)
+{
+    (void)e;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Accepted: the records are appended and submit waits for them (lsw_submit_commit); refused:
+ * appended, nothing to wait for. A loop-less audit store completes at once. */
+static void sub_audit_commit(void **state)
+{
+    struct fx *f = *state;
+    char path[] = "/tmp/lsw-audit-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct audit *au = NULL;
+    assert_int_equal(audit_open(&au, NULL, path, NULL), 0);
+    struct lsw_gate *g = NULL;
+    assert_int_equal(lsw_gate_create(&g, au), 0);
+    assert_int_equal(lsw_gate_sync(g, f->cfg), 0);
+    struct lbl_label l;
+    label_file(f, "test-data/food-label-milk-chocolate.xml", &l);
+    char *h = form(f, &l, LBL_FMT_XX411), *text = NULL;
+    int n = asprintf(&text, "%s\r\n\r\nb\r\n", h);
+    free(h);
+    unsigned char *content = (unsigned char *)text;
+    size_t len = (size_t)n;
+    struct message *m = message_create();
+    struct submit_origin o = { .listener = config_find_listener(f->cfg, "reject") };
+    struct submit_result res;
+    assert_int_equal(lsw_submit_extract(g, f->cfg, &o, m, &content, &len, &res), 0);
+    int got = 0;
+    assert_int_equal(lsw_submit_commit(g, m->id, commit_cb, &got), 0);
+    assert_int_equal(got, 1000); /* durable, status 0 */
+    assert_int_equal(lsw_submit_commit(g, m->id, commit_cb, &got), MG_ENOTFOUND); /* once */
+    struct audit_filter flt = { .qid = m->id };
+    int nrec = 0;
+    assert_int_equal(audit_query(au, &flt, count_rec, &nrec), 0);
+    assert_int_equal(nrec, 1); /* label-extracted */
+    message_free(m);
+    free(content);
+    /* refused: recorded, nothing to wait for */
+    text = strdup("A: 1\r\n\r\nb\r\n");
+    content = (unsigned char *)text;
+    len = strlen(text);
+    m = message_create();
+    assert_int_equal(lsw_submit_extract(g, f->cfg, &o, m, &content, &len, &res), MG_EDENIED);
+    assert_int_equal(lsw_submit_commit(g, m->id, commit_cb, &got), MG_ENOTFOUND);
+    flt.qid = m->id;
+    nrec = 0;
+    assert_int_equal(audit_query(au, &flt, count_rec, &nrec), 0);
+    assert_int_equal(nrec, 1); /* label-rejected */
+    message_free(m);
+    free(content);
+    lbl_label_free(&l);
+    lsw_gate_free(g);
+    audit_close(au);
+    unlink(path);
+    char wal[64];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
+
 static void sub_correct_drops_unknown(void **state)
 {
     struct fx *f = *state;
@@ -803,6 +878,7 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(gate_unknown_config_defers);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(extraction_every_location);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_correct_drops_unknown);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_audit_commit);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_inconsistency_header);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_every_output);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_translates_with_history);
