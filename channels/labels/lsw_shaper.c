@@ -13,7 +13,8 @@
  *     keep_inbound = [ "x-x411" ];       # forms whose inbound fields stay
  *     subject_template = "[\${marking}] \${subject}"; flot_template = "\${marking}";
  *     headers = ( { name = "X-Classification"; value = "\${classification}"; } );
- *     (templates: \${marking} \${classification} \${policy} \${x411} \${ess} \${xml} \${subject};
+ *     (templates: \${marking} \${marking:LOCATION[:LANG]} \${classification} \${policy} \${x411}
+ *     \${ess} \${xml} \${subject};
  *     the backslash keeps the configuration's own \${NAME} expansion off them)
  *     remove_inbound = true;             # drop the inbound forms the outputs write
  *     on_no_equivalent = "fail"; lang = ""; } */
@@ -249,6 +250,8 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
 /* ${marking} ${classification} ${policy} ${x411} ${ess} ${xml} ${subject} */
 struct vars {
     const char *marking, *cls, *policy, *x411, *ess, *xml, *subject;
+    const struct lbl_policy *p;     /* for ${marking:LOCATION[:LANG]} */
+    const struct lbl_label *l;
 };
 
 static char *expand(const char *tpl, const struct vars *v)
@@ -257,6 +260,7 @@ static char *expand(const char *tpl, const struct vars *v)
     char *out = malloc(cap);
     for (const char *p = tpl; out && *p;) {
         const char *val = NULL;
+        char *own = NULL;           /* a marking made for this reference */
         size_t skip = 1;
         if (p[0] == '\\' && p[1] == '$' && p[2] == '{')
             p++; /* "\${name}": written so in the file to escape the configuration's expansion */
@@ -272,6 +276,20 @@ static char *expand(const char *tpl, const struct vars *v)
                         val = vals[i] ? vals[i] : "";
                         skip = k + 3;
                     }
+                /* ${marking:subject} ${marking:pageTop:fr}: any of the SPIF's phrases and languages */
+                if (!val && k > 8 && k < 100 && !strncmp(p + 2, "marking:", 8) && v->p && v->l) {
+                    char spec[100], *lang;
+                    memcpy(spec, p + 10, k - 8);
+                    spec[k - 8] = 0;
+                    lang = strchr(spec, ':');
+                    if (lang)
+                        *lang++ = 0;
+                    enum lbl_loc loc;
+                    if (lbl_loc_parse(spec, &loc) == 0 && lbl_marking(v->p, v->l, lang ? lang : "", loc, &own, NULL) == 0) {
+                        val = own;
+                        skip = k + 3;
+                    }
+                }
             }
         }
         size_t add = val ? strlen(val) : 1;
@@ -280,6 +298,7 @@ static char *expand(const char *tpl, const struct vars *v)
             char *x = realloc(out, cap);
             if (!x) {
                 free(out);
+                free(own);
                 return NULL;
             }
             out = x;
@@ -291,6 +310,7 @@ static char *expand(const char *tpl, const struct vars *v)
         } else {
             out[n++] = *p;
         }
+        free(own);
         p += skip;
     }
     if (out)
@@ -391,7 +411,7 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
         lbl_xml_write_label(&out, &xml);
     lsw_msg_header(c, clen, "Subject", 0, &subject);
     const char *cls = out.has_class ? lbl_policy_class_name(s->out, out.class_lacv) : NULL;
-    struct vars v = { mark, cls, lbl_policy_name(s->out), x411, ess, xml, subject ? subject : "" };
+    struct vars v = { mark, cls, lbl_policy_name(s->out), x411, ess, xml, subject ? subject : "", s->out, &out };
     const char *adds[24];
     char *owned[24];
     size_t na = 0, no = 0;

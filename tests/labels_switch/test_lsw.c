@@ -84,7 +84,8 @@ static const char *const CONF =
     "  { name = \"from-history\"; type = \"shaper\"; spif = \"${V}/test-data/uk-demo.xml\"; input = \"content\";\n"
     "    extract = [ \"sio-label-history\" ]; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"nato-xml\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
-    "    outputs = [ \"xml\" ]; xml_format = \"nato\"; },\n"
+    "    outputs = [ \"xml\" ]; xml_format = \"nato\";\n"
+    "    headers = ( { name = \"X-Marking-Fr\"; value = \"(\\${marking:subject:fr})\"; } ); },\n"
     "  { name = \"to-x400\"; type = \"shaper\"; spif = \"${V}/repaired/food-policy.xml\"; outputs = [ \"x411-envelope\" ]; },\n"
     "  { name = \"to-nato\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\"; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"to-nato-hold\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
@@ -782,6 +783,9 @@ static void shaper_nato_xml(void **state)
     struct lbl_err err = { "" };
     assert_int_equal(lbl_xml_parse_label(v, strlen(v), lsw_policies(f->l), &got, &err), 0);
     assert_true(lbl_label_equal(&got, &l));
+    free(v);
+    v = out_header(&r, "X-Marking-Fr"); /* any phrase, any language of the SPIF */
+    assert_string_equal(v, "(NATO DIFFUSION RESTREINTE Communicable a Japon, Suisse, Ukraine)");
     free(v);
     channel_result_clear(&r, 1);
     free(r.rcpts);
