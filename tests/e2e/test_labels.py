@@ -329,6 +329,14 @@ def t_peer_and_channel_clearances():
         wait_for(lambda: queue_empty(d), 60, "the queue to drain")
         assert outcome(d, sink, "peer", "ok@rcpt.test", "-") is None
         assert outcome(d, sink, "channel", "ok@rcpt.test", "-") is None
+        # a reload whose labels cannot be loaded keeps the running configuration (still denies)
+        custom_conf(wd, sub, extra_labels='  peers = ( { peer = "smarthost"; clearance = "/nonexistent.xml"; } );\n')
+        d.hup()
+        wait_for(lambda: "event=reload_failed" in d.log_text(), 30, "the refused reload")
+        code, text = smtp_try(d.port, "m@orig.test", ["ok@rcpt.test"], msg("after", milk))
+        q3 = qid_of(text)
+        wait_for(lambda: outcome(d, sink, "after", "ok@rcpt.test", q3) == "denied", 30, "still denied")
+        assert d.alive()
     finally:
         d.stop()
         sink.stop()
