@@ -45,6 +45,20 @@ static int push(struct lsw_found **v, size_t *n, enum lsw_src s, struct lbl_labe
     return 0;
 }
 
+/* X-X411 carries base64 of an X.411 SecurityLabel, or of an ESSSecurityLabel. */
+static int xx411_any(const char *v, struct lbl_label *out, struct lbl_err *err)
+{
+    int rc = lbl_xx411_decode(v, strlen(v), out, err);
+    if (rc == 0 || rc == MG_ENOMEM)
+        return rc;
+    unsigned char *der = NULL;
+    size_t n = 0;
+    if (lbl_b64_decode(v, strlen(v), &der, &n) == 0 && lbl_ess_decode(der, n, out, NULL) == 0)
+        rc = 0;
+    free(der);
+    return rc;
+}
+
 /* A display marking under any loaded policy (the governing one first). */
 static int marking_any(const struct lbl_policy_set *set, const char *text, const char *re, enum lbl_loc loc,
                        struct lbl_label *out, struct lbl_err *err)
@@ -130,7 +144,7 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             }
             int d;
             switch (src) {
-            case LSW_SRC_XX411: d = lbl_xx411_decode(v, strlen(v), &l, &err); break;
+            case LSW_SRC_XX411: d = xx411_any(v, &l, &err); break;
             case LSW_SRC_SIO: d = lbl_sio_decode(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_XML: d = lbl_xml_parse_label(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_HISTORY: d = lbl_sio_history_decode(v, strlen(v), set, &l, &err); break;

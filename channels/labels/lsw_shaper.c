@@ -71,6 +71,7 @@ struct shaper {
     unsigned keep;                  /* OUT_* forms whose inbound fields are kept anyway */
     bool hold_no_equiv;
     bool xml_nato;                  /* xml output: ADatP-4774 (else Surevine XML) */
+    bool xx411_ess;                 /* x-x411 output: base64 of the ESS label (else X.411) */
     struct lsw_signer *signer;      /* ess-signature: the MTA's certificate and key */
 };
 
@@ -108,7 +109,7 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
 {
     static const char *const keys[] = { "spif", "spifs", "input", "extract", "outputs", "subject_template",
                                         "flot_template", "headers", "remove_inbound", "keep_inbound", "on_no_equivalent", "lang",
-                                        "sign_cert", "sign_key", "sign_ca", "xml_format",
+                                        "sign_cert", "sign_key", "sign_ca", "xml_format", "x_x411_type",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
                                         "subject_regex", "flot_regex", NULL };
     int rc = config_channel_check_keys(cfg, ch, keys, errs) ? MG_ECONFIG : 0;
@@ -192,6 +193,14 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
     else if (strcasecmp(xf, "spiffy")) {
         config_errors_addf(errs, cfg->path, ch->line, "%s: 'xml_format' must be \"spiffy\" or \"nato\" (ADatP-4774)",
                            what);
+        rc = MG_ECONFIG;
+    }
+    const char *xt = "x411";
+    config_setting_lookup_string(ch->settings, "x_x411_type", &xt);
+    if (!strcasecmp(xt, "ess"))
+        s->xx411_ess = true;
+    else if (strcasecmp(xt, "x411")) {
+        config_errors_addf(errs, cfg->path, ch->line, "%s: 'x_x411_type' must be \"x411\" or \"ess\"", what);
         rc = MG_ECONFIG;
     }
     const config_setting_t *h = config_setting_get_member(ch->settings, "headers");
@@ -424,7 +433,8 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
             rm[nrm++] = "SIO-Label";
     }
     if (s->outputs & OUT_XX411) {
-        if (x411 && asprintf(&xx, "%s: %s", s->src.xx411_header, x411) > 0)
+        const char *b = s->xx411_ess ? ess : x411;
+        if (b && asprintf(&xx, "%s: %s", s->src.xx411_header, b) > 0)
             adds[na++] = xx;
         if (s->remove_inbound && !(s->keep & OUT_XX411))
             rm[nrm++] = s->src.xx411_header;

@@ -80,7 +80,7 @@ static const char *const CONF =
     "  { name = \"to-tlpx\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\";\n"
     "    outputs = [ \"sio-label\", \"history\", \"history-text\" ]; keep_inbound = [ \"x-x411\" ]; },\n"
     "  { name = \"to-tlpx-content\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\"; input = \"content\";\n"
-    "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; },\n"
+    "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; x_x411_type = \"ess\"; },\n"
     "  { name = \"from-history\"; type = \"shaper\"; spif = \"${V}/test-data/uk-demo.xml\"; input = \"content\";\n"
     "    extract = [ \"sio-label-history\" ]; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"nato-xml\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
@@ -383,6 +383,34 @@ static void extraction_every_location(void **state)
     lsw_found_free(found, n);
     free(x411);
     free(m);
+    lbl_label_free(&l);
+}
+
+/* X-X411 holding base64 of an ESS label (the issue allows both) */
+static void extraction_xx411_ess(void **state)
+{
+    struct fx *f = *state;
+    struct lbl_label l;
+    label_file(f, "test-data/food-label-milk-chocolate.xml", &l);
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    struct lbl_err err = { "" };
+    assert_int_equal(lbl_ess_encode(&l, NULL, &der, &dl, &err), 0);
+    char *b = NULL, *m = NULL;
+    assert_int_equal(lbl_b64_encode(der, dl, &b), 0);
+    assert_true(asprintf(&m, "X-X411: %s\r\n\r\nbody\r\n", b) > 0);
+    static char xx[] = "X-X411";
+    struct lsw_sources s = { .src = { LSW_SRC_XX411 }, .nsrc = 1, .xx411_header = xx };
+    struct lsw_found *found = NULL;
+    size_t n = 0;
+    assert_int_equal(lsw_find_labels(&s, lsw_policies(f->l), (unsigned char *)m, strlen(m), NULL, 0, &found, &n,
+                                     NULL, 0), 0);
+    assert_int_equal(n, 1);
+    assert_true(lbl_label_equal(&found[0].label, &l));
+    lsw_found_free(found, n);
+    free(b);
+    free(m);
+    free(der);
     lbl_label_free(&l);
 }
 
@@ -728,8 +756,14 @@ static void shaper_translates_with_history(void **state)
     channel_result_clear(&r, 1);
     free(r.rcpts);
     assert_int_equal(shape(f, "to-tlpx-content", NULL, text, &r), 0);
-    v = out_header(&r, "X-X411");
-    assert_int_equal(lbl_xx411_decode(v, strlen(v), &got, &err), 0);
+    v = out_header(&r, "X-X411"); /* x_x411_type = "ess": base64 of the ESS label */
+    {
+        unsigned char *der = NULL;
+        size_t dl = 0;
+        assert_int_equal(lbl_b64_decode(v, strlen(v), &der, &dl), 0);
+        assert_int_equal(lbl_ess_decode(der, dl, &got, &err), 0);
+        free(der);
+    }
     assert_string_equal(got.policy, TLPX_OID);
     free(v);
     channel_result_clear(&r, 1);
@@ -881,6 +915,7 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(gate_outcomes_and_audit);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(gate_unknown_config_defers);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(extraction_every_location);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(extraction_xx411_ess);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_correct_drops_unknown);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_audit_commit);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_inconsistency_header);
