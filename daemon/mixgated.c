@@ -324,7 +324,8 @@ int main(int argc, char **argv)
     /* Label access control (every delivery group) and extraction at submission. */
     if ((rc = lsw_gate_create(&d->labels, d->audit)) != 0 || (rc = lsw_gate_sync(d->labels, d->cfg)) != 0)
         mg_fatal("event=start_failed detail=\"labels: %s\"", mg_strerror(rc));
-    d->label_hook = (struct submit_label_hook){ .extract = lsw_submit_extract, .ctx = d->labels };
+    d->label_hook = (struct submit_label_hook){ .extract = lsw_submit_extract, .commit = lsw_submit_commit,
+                                                .ctx = d->labels };
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
                             .gate = { .check = lsw_gate_check, .ctx = d->labels } };
     inbound_p1_report_opts(d, &qo);

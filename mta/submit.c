@@ -175,6 +175,7 @@ struct submit_job {
     size_t content_len;
     submit_done_cb done;
     void *arg;
+    struct submit_label_hook label; /* copy of ctx->label (commit NULL = none) */
     int in_call;                 /* inside queue_store_submit (a loop-less store completes there) */
     int completed;
     int status;
@@ -187,8 +188,26 @@ static void job_free(struct submit_job *j)
     free(j);
 }
 
+static void job_finish(struct submit_job *j);
+
+/* The label decisions' audit records are durable (or could not be written: the message is
+ * stored already, so it goes on; the failure is logged). */
+static void on_label_committed(void *arg, int status)
+{
+    struct submit_job *j = arg;
+    if (status != 0)
+        mg_error("event=audit_failed qid=%s op=submit error=\"%s\"", j->msg->id, mg_strerror(status));
+    job_finish(j);
+}
+
 static void job_finish(struct submit_job *j)
 {
+    if (j->status == 0 && j->label.commit) {
+        int (*commit)(void *, const char *, void (*)(void *, int), void *) = j->label.commit;
+        j->label.commit = NULL; /* once: on_label_committed comes back here */
+        if (commit(j->label.ctx, j->msg->id, on_label_committed, j) == 0)
+            return; /* j may be gone already (a commit that completes at once) */
+    }
     if (j->status == 0) {
         char qf[1100];
         struct message *m = j->msg;
@@ -240,6 +259,8 @@ int submit_enqueue(const struct submit_ctx *ctx, struct message *msg, unsigned c
     j->content_len = content_len;
     j->done = done;
     j->arg = arg;
+    if (ctx->label)
+        j->label = *ctx->label;
     j->in_call = 1;
     int rc = queue_store_submit(ctx->store, msg, content, content_len, on_stored, j);
     j->in_call = 0;

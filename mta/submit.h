@@ -50,6 +50,11 @@ struct submit_label_hook {
     int (*extract)(void *ctx, const struct config *cfg, const struct submit_origin *o,
                    struct message *msg, unsigned char **content, size_t *len,
                    struct submit_result *res);
+    /* Optional: once the message is stored, submit_enqueue waits for the extraction's audit
+     * records of qid to be durable before it completes (the protocol acknowledges only then):
+     * returns 0 and calls cb(arg, status) later on the loop thread (or at once), or nonzero when
+     * there is nothing to wait for (cb never runs). */
+    int (*commit)(void *ctx, const char *qid, void (*cb)(void *arg, int status), void *arg);
     void *ctx;
 };
 

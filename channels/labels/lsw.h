@@ -64,6 +64,10 @@ int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_resul
 int lsw_submit_extract(void *ctx, const struct config *cfg, const struct submit_origin *o, struct message *msg,
                        unsigned char **content, size_t *len, struct submit_result *res);
 
+/* submit_label_hook.commit (ctx = the gate): waits for the audit records of an accepted
+ * submission to be durable. Loop thread. */
+int lsw_submit_commit(void *ctx, const char *qid, void (*cb)(void *arg, int status), void *arg);
+
 /* Loads and checks the labels group of cfg (check-config, the registry's config loads). */
 int lsw_config_check(const struct config *cfg, struct config_errors *errs);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define LSW_MAX_FOUND 16   /* labels looked at in one message; the rest is ignored */
 
@@ -42,6 +43,20 @@ static int push(struct lsw_found **v, size_t *n, enum lsw_src s, struct lbl_labe
     lbl_label_init(l);
     (*n)++;
     return 0;
+}
+
+/* X-X411 carries base64 of an X.411 SecurityLabel, or of an ESSSecurityLabel. */
+static int xx411_any(const char *v, struct lbl_label *out, struct lbl_err *err)
+{
+    int rc = lbl_xx411_decode(v, strlen(v), out, err);
+    if (rc == 0 || rc == MG_ENOMEM)
+        return rc;
+    unsigned char *der = NULL;
+    size_t n = 0;
+    if (lbl_b64_decode(v, strlen(v), &der, &n) == 0 && lbl_ess_decode(der, n, out, NULL) == 0)
+        rc = 0;
+    free(der);
+    return rc;
 }
 
 /* A display marking under any loaded policy (the governing one first). */
@@ -129,7 +144,7 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             }
             int d;
             switch (src) {
-            case LSW_SRC_XX411: d = lbl_xx411_decode(v, strlen(v), &l, &err); break;
+            case LSW_SRC_XX411: d = xx411_any(v, &l, &err); break;
             case LSW_SRC_SIO: d = lbl_sio_decode(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_XML: d = lbl_xml_parse_label(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_HISTORY: d = lbl_sio_history_decode(v, strlen(v), set, &l, &err); break;
@@ -168,6 +183,86 @@ struct lsw_entry *lsw_gate_acquire(struct lsw_gate *g, const struct config *cfg,
 void lsw_gate_release(struct lsw_gate *g, struct lsw_entry *e);
 struct audit *lsw_gate_audit(struct lsw_gate *g);
 void lsw_gate_new_id(struct lsw_gate *g, char id[MESSAGE_ID_SIZE]);
+struct lsw_pending **lsw_gate_pending(struct lsw_gate *g);
+void lsw_pending_free_all(struct lsw_pending *p);
+
+/* The audit append of an accepted submission, until submit_enqueue has waited for it
+ * (lsw_submit_commit). Loop thread only: appends complete there and submit runs there. */
+struct lsw_pending {
+    struct lsw_pending *next;
+    struct lsw_pending **head;  /* the gate's list */
+    char qid[MESSAGE_ID_SIZE];
+    int done, status;
+    int64_t since;              /* unix seconds: a message never stored is dropped after a while */
+    void (*cb)(void *arg, int status);
+    void *arg;
+};
+
+static void pending_unlink(struct lsw_pending *p)
+{
+    for (struct lsw_pending **q = p->head; *q; q = &(*q)->next)
+        if (*q == p) {
+            *q = p->next;
+            break;
+        }
+}
+
+void lsw_pending_free_all(struct lsw_pending *p)
+{
+    while (p) {
+        struct lsw_pending *n = p->next;
+        free(p);
+        p = n;
+    }
+}
+
+static void on_sub_audit(void *arg, int status)
+{
+    struct lsw_pending *p = arg;
+    p->done = 1;
+    p->status = status;
+    if (p->cb) {
+        void (*cb)(void *, int) = p->cb;
+        void *a = p->arg;
+        pending_unlink(p);
+        free(p);
+        cb(a, status);
+    }
+}
+
+int lsw_submit_commit(void *ctx, const char *qid, void (*cb)(void *arg, int status), void *arg)
+{
+    struct lsw_gate *g = ctx;
+    for (struct lsw_pending *p = *lsw_gate_pending(g); p; p = p->next) {
+        if (strcmp(p->qid, qid))
+            continue;
+        if (p->done) {
+            int st = p->status;
+            pending_unlink(p);
+            free(p);
+            cb(arg, st);
+        } else {
+            p->cb = cb;
+            p->arg = arg;
+        }
+        return 0;
+    }
+    return MG_ENOTFOUND; /* nothing of ours in flight for it */
+}
+
+/* Entries whose message was never stored (the store failed) and whose records are durable. */
+static void pending_sweep(struct lsw_pending **head, int64_t now)
+{
+    for (struct lsw_pending **q = head; *q;) {
+        struct lsw_pending *p = *q;
+        if (p->done && !p->cb && now - p->since > 300) {
+            *q = p->next;
+            free(p);
+        } else {
+            q = &p->next;
+        }
+    }
+}
 
 #define LSW_SUB_RECS 24
 
@@ -399,7 +494,23 @@ int lsw_submit_extract(void *ctx, const struct config *cfg, const struct submit_
     int rc = decide(l, ex, msg->id, lis, msg, content, len, &a, res);
     struct audit *au = lsw_gate_audit(g);
     if (au && a.n) {
-        int ar = audit_append(au, a.r, a.n, NULL, NULL);
+        struct lsw_pending *p = NULL;
+        if (rc == 0) { /* accepted: submit_enqueue waits for these records (lsw_submit_commit) */
+            struct lsw_pending **head = lsw_gate_pending(g);
+            pending_sweep(head, (int64_t)time(NULL));
+            if ((p = calloc(1, sizeof *p))) {
+                p->head = head;
+                snprintf(p->qid, sizeof p->qid, "%s", msg->id);
+                p->since = (int64_t)time(NULL);
+                p->next = *head;
+                *head = p;
+            }
+        }
+        int ar = audit_append(au, a.r, a.n, p ? on_sub_audit : NULL, p);
+        if (ar && p) {
+            pending_unlink(p);
+            free(p);
+        }
         if (ar) {
             mg_error("event=audit_failed qid=%s error=\"%s\"", msg->id, mg_strerror(ar));
             if (!rc) /* no record, no message */

@@ -184,9 +184,12 @@ struct lsw_entry {
     struct lsw_entry *next;
 };
 
+struct lsw_pending;
+
 struct lsw_gate {
     pthread_mutex_t mu;
     struct lsw_entry *head;    /* newest first */
+    struct lsw_pending *pending; /* submissions' audit appends in flight (loop thread only) */
     struct audit *audit;       /* borrowed */
     struct message_idgen idgen;
 };
@@ -212,10 +215,13 @@ static void entry_unref(struct lsw_entry *e)
     }
 }
 
+void lsw_pending_free_all(struct lsw_pending *p);
+
 void lsw_gate_free(struct lsw_gate *g)
 {
     if (!g)
         return;
+    lsw_pending_free_all(g->pending);
     for (struct lsw_entry *e = g->head, *n; e; e = n) {
         n = e->next;
         entry_unref(e);
@@ -302,6 +308,8 @@ void lsw_gate_release(struct lsw_gate *g, struct lsw_entry *e)
 }
 
 struct audit *lsw_gate_audit(struct lsw_gate *g) { return g->audit; }
+struct lsw_pending **lsw_gate_pending(struct lsw_gate *g);
+struct lsw_pending **lsw_gate_pending(struct lsw_gate *g) { return &g->pending; }
 
 void lsw_gate_new_id(struct lsw_gate *g, char id[MESSAGE_ID_SIZE])
 {

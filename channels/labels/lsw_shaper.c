@@ -13,7 +13,8 @@
  *     keep_inbound = [ "x-x411" ];       # forms whose inbound fields stay
  *     subject_template = "[\${marking}] \${subject}"; flot_template = "\${marking}";
  *     headers = ( { name = "X-Classification"; value = "\${classification}"; } );
- *     (templates: \${marking} \${classification} \${policy} \${x411} \${ess} \${xml} \${subject};
+ *     (templates: \${marking} \${marking:LOCATION[:LANG]} \${classification} \${policy} \${x411}
+ *     \${ess} \${xml} \${subject};
  *     the backslash keeps the configuration's own \${NAME} expansion off them)
  *     remove_inbound = true;             # drop the inbound forms the outputs write
  *     on_no_equivalent = "fail"; lang = ""; } */
@@ -70,6 +71,7 @@ struct shaper {
     unsigned keep;                  /* OUT_* forms whose inbound fields are kept anyway */
     bool hold_no_equiv;
     bool xml_nato;                  /* xml output: ADatP-4774 (else Surevine XML) */
+    bool xx411_ess;                 /* x-x411 output: base64 of the ESS label (else X.411) */
     struct lsw_signer *signer;      /* ess-signature: the MTA's certificate and key */
 };
 
@@ -107,7 +109,7 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
 {
     static const char *const keys[] = { "spif", "spifs", "input", "extract", "outputs", "subject_template",
                                         "flot_template", "headers", "remove_inbound", "keep_inbound", "on_no_equivalent", "lang",
-                                        "sign_cert", "sign_key", "sign_ca", "xml_format",
+                                        "sign_cert", "sign_key", "sign_ca", "xml_format", "x_x411_type",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
                                         "subject_regex", "flot_regex", NULL };
     int rc = config_channel_check_keys(cfg, ch, keys, errs) ? MG_ECONFIG : 0;
@@ -193,6 +195,14 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
                            what);
         rc = MG_ECONFIG;
     }
+    const char *xt = "x411";
+    config_setting_lookup_string(ch->settings, "x_x411_type", &xt);
+    if (!strcasecmp(xt, "ess"))
+        s->xx411_ess = true;
+    else if (strcasecmp(xt, "x411")) {
+        config_errors_addf(errs, cfg->path, ch->line, "%s: 'x_x411_type' must be \"x411\" or \"ess\"", what);
+        rc = MG_ECONFIG;
+    }
     const config_setting_t *h = config_setting_get_member(ch->settings, "headers");
     for (int i = 0; h && i < config_setting_length(h); i++) {
         const config_setting_t *e = config_setting_get_elem(h, (unsigned)i);
@@ -249,6 +259,8 @@ static int shaper_configure(const struct config *cfg, const struct config_channe
 /* ${marking} ${classification} ${policy} ${x411} ${ess} ${xml} ${subject} */
 struct vars {
     const char *marking, *cls, *policy, *x411, *ess, *xml, *subject;
+    const struct lbl_policy *p;     /* for ${marking:LOCATION[:LANG]} */
+    const struct lbl_label *l;
 };
 
 static char *expand(const char *tpl, const struct vars *v)
@@ -257,6 +269,7 @@ static char *expand(const char *tpl, const struct vars *v)
     char *out = malloc(cap);
     for (const char *p = tpl; out && *p;) {
         const char *val = NULL;
+        char *own = NULL;           /* a marking made for this reference */
         size_t skip = 1;
         if (p[0] == '\\' && p[1] == '$' && p[2] == '{')
             p++; /* "\${name}": written so in the file to escape the configuration's expansion */
@@ -272,6 +285,20 @@ static char *expand(const char *tpl, const struct vars *v)
                         val = vals[i] ? vals[i] : "";
                         skip = k + 3;
                     }
+                /* ${marking:subject} ${marking:pageTop:fr}: any of the SPIF's phrases and languages */
+                if (!val && k > 8 && k < 100 && !strncmp(p + 2, "marking:", 8) && v->p && v->l) {
+                    char spec[100], *lang;
+                    memcpy(spec, p + 10, k - 8);
+                    spec[k - 8] = 0;
+                    lang = strchr(spec, ':');
+                    if (lang)
+                        *lang++ = 0;
+                    enum lbl_loc loc;
+                    if (lbl_loc_parse(spec, &loc) == 0 && lbl_marking(v->p, v->l, lang ? lang : "", loc, &own, NULL) == 0) {
+                        val = own;
+                        skip = k + 3;
+                    }
+                }
             }
         }
         size_t add = val ? strlen(val) : 1;
@@ -280,6 +307,7 @@ static char *expand(const char *tpl, const struct vars *v)
             char *x = realloc(out, cap);
             if (!x) {
                 free(out);
+                free(own);
                 return NULL;
             }
             out = x;
@@ -291,6 +319,7 @@ static char *expand(const char *tpl, const struct vars *v)
         } else {
             out[n++] = *p;
         }
+        free(own);
         p += skip;
     }
     if (out)
@@ -391,7 +420,7 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
         lbl_xml_write_label(&out, &xml);
     lsw_msg_header(c, clen, "Subject", 0, &subject);
     const char *cls = out.has_class ? lbl_policy_class_name(s->out, out.class_lacv) : NULL;
-    struct vars v = { mark, cls, lbl_policy_name(s->out), x411, ess, xml, subject ? subject : "" };
+    struct vars v = { mark, cls, lbl_policy_name(s->out), x411, ess, xml, subject ? subject : "", s->out, &out };
     const char *adds[24];
     char *owned[24];
     size_t na = 0, no = 0;
@@ -404,7 +433,8 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
             rm[nrm++] = "SIO-Label";
     }
     if (s->outputs & OUT_XX411) {
-        if (x411 && asprintf(&xx, "%s: %s", s->src.xx411_header, x411) > 0)
+        const char *b = s->xx411_ess ? ess : x411;
+        if (b && asprintf(&xx, "%s: %s", s->src.xx411_header, b) > 0)
             adds[na++] = xx;
         if (s->remove_inbound && !(s->keep & OUT_XX411))
             rm[nrm++] = s->src.xx411_header;

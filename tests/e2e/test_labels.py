@@ -233,6 +233,9 @@ def t_submission_reject_and_audit():
         code, text = smtp_try(d.port, "a@orig.test", ["ok@rcpt.test"], msg("good", good.encode() + b"\r\n"))
         assert code == 250, (code, text)
         qid = qid_of(text)
+        # the submission's records were durable before the 250 (read at once, no waiting)
+        assert [r["decision"] for r in audit(d, "--qid", qid) if r["decision"] == "label-extracted"] == \
+            ["label-extracted"], audit(d, "--qid", qid)
         wait_for(lambda: sink.count() == 1, 30, "the labelled message")
         meta, content = sink.messages()[0]
         flot = label_cli("marking", "--spif", FOOD, "--phrase", "firstLineOfText", MILK)
@@ -326,6 +329,14 @@ def t_peer_and_channel_clearances():
         wait_for(lambda: queue_empty(d), 60, "the queue to drain")
         assert outcome(d, sink, "peer", "ok@rcpt.test", "-") is None
         assert outcome(d, sink, "channel", "ok@rcpt.test", "-") is None
+        # a reload whose labels cannot be loaded keeps the running configuration (still denies)
+        custom_conf(wd, sub, extra_labels='  peers = ( { peer = "smarthost"; clearance = "/nonexistent.xml"; } );\n')
+        d.hup()
+        wait_for(lambda: "event=reload_failed" in d.log_text(), 30, "the refused reload")
+        code, text = smtp_try(d.port, "m@orig.test", ["ok@rcpt.test"], msg("after", milk))
+        q3 = qid_of(text)
+        wait_for(lambda: outcome(d, sink, "after", "ok@rcpt.test", q3) == "denied", 30, "still denied")
+        assert d.alive()
     finally:
         d.stop()
         sink.stop()

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "audit.h"
 #include "channels.h"
 #include "lbl_ber.h"
 #include "lbl_codec.h"
@@ -78,11 +80,12 @@ static const char *const CONF =
     "  { name = \"to-tlpx\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\";\n"
     "    outputs = [ \"sio-label\", \"history\", \"history-text\" ]; keep_inbound = [ \"x-x411\" ]; },\n"
     "  { name = \"to-tlpx-content\"; type = \"shaper\"; spif = \"${V}/test-data/tlp-plus.xml\"; input = \"content\";\n"
-    "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; },\n"
+    "    extract = [ \"sio-label\" ]; outputs = [ \"x-x411\" ]; x_x411_type = \"ess\"; },\n"
     "  { name = \"from-history\"; type = \"shaper\"; spif = \"${V}/test-data/uk-demo.xml\"; input = \"content\";\n"
     "    extract = [ \"sio-label-history\" ]; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"nato-xml\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
-    "    outputs = [ \"xml\" ]; xml_format = \"nato\"; },\n"
+    "    outputs = [ \"xml\" ]; xml_format = \"nato\";\n"
+    "    headers = ( { name = \"X-Marking-Fr\"; value = \"(\\${marking:subject:fr})\"; } ); },\n"
     "  { name = \"to-x400\"; type = \"shaper\"; spif = \"${V}/repaired/food-policy.xml\"; outputs = [ \"x411-envelope\" ]; },\n"
     "  { name = \"to-nato\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\"; outputs = [ \"sio-label\" ]; },\n"
     "  { name = \"to-nato-hold\"; type = \"shaper\"; spif = \"${V}/test-data/nato-4774-policy.xml\";\n"
@@ -383,6 +386,34 @@ static void extraction_every_location(void **state)
     lbl_label_free(&l);
 }
 
+/* X-X411 holding base64 of an ESS label (the issue allows both) */
+static void extraction_xx411_ess(void **state)
+{
+    struct fx *f = *state;
+    struct lbl_label l;
+    label_file(f, "test-data/food-label-milk-chocolate.xml", &l);
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    struct lbl_err err = { "" };
+    assert_int_equal(lbl_ess_encode(&l, NULL, &der, &dl, &err), 0);
+    char *b = NULL, *m = NULL;
+    assert_int_equal(lbl_b64_encode(der, dl, &b), 0);
+    assert_true(asprintf(&m, "X-X411: %s\r\n\r\nbody\r\n", b) > 0);
+    static char xx[] = "X-X411";
+    struct lsw_sources s = { .src = { LSW_SRC_XX411 }, .nsrc = 1, .xx411_header = xx };
+    struct lsw_found *found = NULL;
+    size_t n = 0;
+    assert_int_equal(lsw_find_labels(&s, lsw_policies(f->l), (unsigned char *)m, strlen(m), NULL, 0, &found, &n,
+                                     NULL, 0), 0);
+    assert_int_equal(n, 1);
+    assert_true(lbl_label_equal(&found[0].label, &l));
+    lsw_found_free(found, n);
+    free(b);
+    free(m);
+    free(der);
+    lbl_label_free(&l);
+}
+
 struct sub_case {
     const char *name, *listener;
     const char *sio_label, *xx_label; /* files, NULL = none */
@@ -466,6 +497,79 @@ static void run_sub(void **state)
     }
     message_free(m);
     free(content);
+}
+
+static void commit_cb(void *arg, int status)
+{
+    int *v = arg;
+    *v = status + 1000;
+}
+
+static int count_rec(void *arg, const struct audit_entry *e)
+{
+    (void)e;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Accepted: the records are appended and submit waits for them (lsw_submit_commit); refused:
+ * appended, nothing to wait for. A loop-less audit store completes at once. */
+static void sub_audit_commit(void **state)
+{
+    struct fx *f = *state;
+    char path[] = "/tmp/lsw-audit-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct audit *au = NULL;
+    assert_int_equal(audit_open(&au, NULL, path, NULL), 0);
+    struct lsw_gate *g = NULL;
+    assert_int_equal(lsw_gate_create(&g, au), 0);
+    assert_int_equal(lsw_gate_sync(g, f->cfg), 0);
+    struct lbl_label l;
+    label_file(f, "test-data/food-label-milk-chocolate.xml", &l);
+    char *h = form(f, &l, LBL_FMT_XX411), *text = NULL;
+    int n = asprintf(&text, "%s\r\n\r\nb\r\n", h);
+    free(h);
+    unsigned char *content = (unsigned char *)text;
+    size_t len = (size_t)n;
+    struct message *m = message_create();
+    struct submit_origin o = { .listener = config_find_listener(f->cfg, "reject") };
+    struct submit_result res;
+    assert_int_equal(lsw_submit_extract(g, f->cfg, &o, m, &content, &len, &res), 0);
+    int got = 0;
+    assert_int_equal(lsw_submit_commit(g, m->id, commit_cb, &got), 0);
+    assert_int_equal(got, 1000); /* durable, status 0 */
+    assert_int_equal(lsw_submit_commit(g, m->id, commit_cb, &got), MG_ENOTFOUND); /* once */
+    struct audit_filter flt = { .qid = m->id };
+    int nrec = 0;
+    assert_int_equal(audit_query(au, &flt, count_rec, &nrec), 0);
+    assert_int_equal(nrec, 1); /* label-extracted */
+    message_free(m);
+    free(content);
+    /* refused: recorded, nothing to wait for */
+    text = strdup("A: 1\r\n\r\nb\r\n");
+    content = (unsigned char *)text;
+    len = strlen(text);
+    m = message_create();
+    assert_int_equal(lsw_submit_extract(g, f->cfg, &o, m, &content, &len, &res), MG_EDENIED);
+    assert_int_equal(lsw_submit_commit(g, m->id, commit_cb, &got), MG_ENOTFOUND);
+    flt.qid = m->id;
+    nrec = 0;
+    assert_int_equal(audit_query(au, &flt, count_rec, &nrec), 0);
+    assert_int_equal(nrec, 1); /* label-rejected */
+    message_free(m);
+    free(content);
+    lbl_label_free(&l);
+    lsw_gate_free(g);
+    audit_close(au);
+    unlink(path);
+    char wal[64];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
 }
 
 static void sub_correct_drops_unknown(void **state)
@@ -652,8 +756,14 @@ static void shaper_translates_with_history(void **state)
     channel_result_clear(&r, 1);
     free(r.rcpts);
     assert_int_equal(shape(f, "to-tlpx-content", NULL, text, &r), 0);
-    v = out_header(&r, "X-X411");
-    assert_int_equal(lbl_xx411_decode(v, strlen(v), &got, &err), 0);
+    v = out_header(&r, "X-X411"); /* x_x411_type = "ess": base64 of the ESS label */
+    {
+        unsigned char *der = NULL;
+        size_t dl = 0;
+        assert_int_equal(lbl_b64_decode(v, strlen(v), &der, &dl), 0);
+        assert_int_equal(lbl_ess_decode(der, dl, &got, &err), 0);
+        free(der);
+    }
     assert_string_equal(got.policy, TLPX_OID);
     free(v);
     channel_result_clear(&r, 1);
@@ -707,6 +817,9 @@ static void shaper_nato_xml(void **state)
     struct lbl_err err = { "" };
     assert_int_equal(lbl_xml_parse_label(v, strlen(v), lsw_policies(f->l), &got, &err), 0);
     assert_true(lbl_label_equal(&got, &l));
+    free(v);
+    v = out_header(&r, "X-Marking-Fr"); /* any phrase, any language of the SPIF */
+    assert_string_equal(v, "(NATO DIFFUSION RESTREINTE Communicable a Japon, Suisse, Ukraine)");
     free(v);
     channel_result_clear(&r, 1);
     free(r.rcpts);
@@ -802,7 +915,9 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(gate_outcomes_and_audit);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(gate_unknown_config_defers);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(extraction_every_location);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(extraction_xx411_ess);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_correct_drops_unknown);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_audit_commit);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sub_inconsistency_header);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_every_output);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_translates_with_history);
