@@ -50,7 +50,7 @@ static const char *const CONF =
     "  { name = \"correct\"; listen = \"127.0.0.1:3\"; }, { name = \"incons\"; listen = \"127.0.0.1:4\"; },\n"
     "  { name = \"all\"; listen = \"127.0.0.1:5\"; }, { name = \"none\"; listen = \"127.0.0.1:6\"; } );\n"
     "peers = ( { name = \"p\"; type = \"smtp\"; host = \"127.0.0.1:9\"; },\n"
-    "  { name = \"x4\"; type = \"x400\"; mta_name = \"M\"; presentation_address = \"a\";\n"
+    "  { name = \"x4\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\"; presentation_address = \"a\";\n"
     "    clearance = \"${V}/test-data/food-clearance-lactose-intolerant.xml\"; } );\n"
     "labels = {\n"
     "  spif = \"${V}/repaired/food-policy.xml\";\n"
