@@ -1564,6 +1564,12 @@ static void check_listeners(struct loader *L)
         const struct config_listener *a = &cfg->listeners[i];
         if (!a->addrlen)
             continue;
+        /* port 0: each listener gets a port of its own from the kernel, never a clash */
+        in_port_t port = a->addr.ss_family == AF_INET6
+                             ? ((const struct sockaddr_in6 *)&a->addr)->sin6_port
+                             : ((const struct sockaddr_in *)&a->addr)->sin_port;
+        if (port == 0)
+            continue;
         for (size_t j = 0; j < i; j++) {
             const struct config_listener *b = &cfg->listeners[j];
             if (b->addrlen == a->addrlen && !memcmp(&a->addr, &b->addr, a->addrlen)) {

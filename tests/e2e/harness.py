@@ -85,8 +85,10 @@ class Daemon:
         self.port = port or 0
         self.var = var or wd.sub("var")
         self.env = dict(os.environ)
+        # The default configuration also listens for P1 (on 1102 unless told): a test that does
+        # not use it must not race the others for that port.
         self.env.update({"MIXGATE_VAR": self.var, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % self.port,
-                         "MIXGATE_HOSTNAME": "mixgate.test"})
+                         "MIXGATE_P1_LISTEN": "127.0.0.1:0", "MIXGATE_HOSTNAME": "mixgate.test"})
         self.env.update(env or {})
         self.proc = None
         self.log = wd.sub("mixgated.log")
