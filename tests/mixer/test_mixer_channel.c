@@ -95,8 +95,8 @@ static void test_config_errors(void **state)
          "  direction = \"sideways\"; }",
          "t.conf:4: channel 'm': direction must be to-x400, to-smtp or auto, not 'sideways'"},
         {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
-         "  content = \"p2\"; }",
-         "t.conf:4: channel 'm': content must be p22 or p772, not 'p2'"},
+         "  content = \"p2x\"; }",
+         "t.conf:4: channel 'm': content must be p2, p22 or p772, not 'p2x'"},
         {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
          "  rfc2or = \"/nonexistent/rfc2or\"; }",
          "t.conf:4: mixer table /nonexistent/rfc2or cannot be read: not found"},

@@ -346,13 +346,13 @@ static void run_smtp_case(const struct smtp_case *sc)
     int rc = mixer_conv_to_x400(&gw, sc->ct, in, len, &ber, why, sizeof why);
     if (rc)
         fail_msg("%s: to X.400: %s (%s)", sc->name, why, mg_errname(rc));
-    snprintf(rel, sizeof rel, "smtp/%s.%s", sc->name, sc->ct == MIXER_CONTENT_P772 ? "p772" : "p22");
+    const char *ext = sc->ct == MIXER_CONTENT_P772 ? "p772" : sc->ct == MIXER_CONTENT_P2 ? "p2" : "p22";
+    snprintf(rel, sizeof rel, "smtp/%s.%s", sc->name, ext);
     golden(rel, &ber);
     rc = mixer_conv_to_822(&gw, sc->ct, ber.data, ber.len, &back, why, sizeof why);
     if (rc)
         fail_msg("%s: back to RFC 5322: %s (%s)", sc->name, why, mg_errname(rc));
-    snprintf(rel, sizeof rel, "smtp/%s.%s.out", sc->name,
-             sc->ct == MIXER_CONTENT_P772 ? "p772" : "p22");
+    snprintf(rel, sizeof rel, "smtp/%s.%s.out", sc->name, ext);
     golden(rel, &back);
     /* every field of the input comes back (MIME fields are the body's business) */
     static struct mixer_hdrs hin, hout;
@@ -390,7 +390,8 @@ static void test_smtp_cases(void **state)
         {"plain", MIXER_CONTENT_P22},        {"full-heading", MIXER_CONTENT_P22},
         {"mmhs", MIXER_CONTENT_P772},        {"mmhs", MIXER_CONTENT_P22},
         {"multipart", MIXER_CONTENT_P22},    {"long-id", MIXER_CONTENT_P22},
-        {"mdn-request", MIXER_CONTENT_P22},
+        {"mdn-request", MIXER_CONTENT_P22},  {"full-heading", MIXER_CONTENT_P2},
+        {"plain", MIXER_CONTENT_P2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_smtp_case(&cases[i]);
