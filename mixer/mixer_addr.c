@@ -346,8 +346,6 @@ int mixer_addr_to_822(const struct mixer_gw *gw, const struct mixer_or *or, char
     for (size_t l = 0; l < e->nlevels && l < 4; l++)
         mixer_or_remove(&rest, mixer_tables_level_key(l), NULL);
     size_t ou_used = e->nlevels > 4 ? e->nlevels - 4 : 0;
-    struct mixer_or keep_ou; /* OUs not consumed, in order */
-    mixer_or_init(&keep_ou);
     size_t consumed = 0;
     size_t level = e->nlevels;
     char labels[MIXER_TABLE_LEVELS][MIXER_OR_VALUE_MAX];

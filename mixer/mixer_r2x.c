@@ -820,14 +820,11 @@ static void ext_part(struct mixer_ber *w, const char *data_oid, const char *para
  * Content-Type name=) as the incomplete pathname, the data octet-aligned, and the entity's
  * Content-* fields in an rfc-822-field extension of the parameters so the MIME part comes
  * back as it was. */
-static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *p,
-                const struct mg_buf *data)
+static int ftbp(struct mixer_ber *w, struct mixer_hdrs *h, const struct mg_buf *data)
 {
     char name[256] = "";
     struct mixer_field *cd = mixer_hdr_find(h, "Content-Disposition");
     struct mixer_field *ct = mixer_hdr_find(h, "Content-Type");
-    (void)c;
-    (void)p;
     if (cd)
         param(cd->value, "filename", name, sizeof name);
     if (!name[0] && ct)
@@ -882,8 +879,6 @@ static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const 
 
 static int entity(struct r2x *c, struct mixer_ber *w, const char *p, size_t n, bool digest,
                   int depth);
-static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *p,
-                const struct mg_buf *data);
 static int ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, const char *msg,
                size_t len, int depth);
 
@@ -1018,7 +1013,7 @@ static int parts_of(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, co
     } else if (!strcmp(m.type, "application/octet-stream")) {
         mixer_ber_prim(w, MIXER_BER_CTX, 14, data.data, data.len);
     } else if (m.type[0]) {
-        rc = ftbp(c, w, h, p, &data);
+        rc = ftbp(w, h, &data);
     } else {
     bilateral:
         /* text in a charset with no ISO-IR registration here: the whole MIME entity travels
