@@ -182,7 +182,7 @@ static int domain_to_or(const struct mixer_gw *gw, const char *dom, size_t dl, s
     if (!e)
         return MG_ENOTFOUND;
     mixer_or_init(rhs);
-    for (size_t l = 0; l < e->nlevels; l++)
+    for (size_t l = 0; l < e->nlevels && l < MIXER_TABLE_LEVELS; l++)
         if (!e->level[l].omitted &&
             mixer_or_add(rhs, mixer_tables_level_key(l), NULL, e->level[l].value,
                          strlen(e->level[l].value)) != 0)
