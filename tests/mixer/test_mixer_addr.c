@@ -69,7 +69,7 @@ static void gw_init(struct mixer_gw *gw, const struct mixer_tables *t)
 typedef void (*row_fn)(char **f, int nf, int line, void *ctx);
 static int each_row(const char *path, row_fn fn, void *ctx)
 {
-    size_t len;
+    size_t len = 0;
     char *text = slurp(path, &len);
     int rows = 0, line = 0;
     assert_non_null(text);
