@@ -33,7 +33,7 @@ static void usage(FILE *f)
                "(default x400.example)\n"
                "  --or-address OR    the gateway's O/R address for Internet users\n"
                "                     (default /C=GB/ADMD= /PRMD=Example/O=MIXER/)\n"
-               "  --content p22|p772 what RFC 5322 becomes (default p22)\n"
+               "  --content p2|p22|p772  what RFC 5322 becomes (default p22; p2 = 1984)\n"
                "  --ber              to-x400: write the BER to stdout instead of a tree\n"
                "  --mdn              to-smtp: a notification (IPN) as an RFC 8098 MDN\n");
 }
@@ -90,7 +90,9 @@ int cmd_mixer_main(int argc, char **argv)
             or = argv[++i];
         else if (!strcmp(argv[i], "--content") && i + 1 < argc) {
             i++;
-            ct = !strcmp(argv[i], "p772") ? MIXER_CONTENT_P772 : MIXER_CONTENT_P22;
+            ct = !strcmp(argv[i], "p772") ? MIXER_CONTENT_P772
+                 : !strcmp(argv[i], "p2") ? MIXER_CONTENT_P2
+                                          : MIXER_CONTENT_P22;
         } else if (!strcmp(argv[i], "--ber"))
             ber = 1;
         else if (!strcmp(argv[i], "--mdn"))

@@ -10,6 +10,7 @@
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "mixer_conv.h"
+#include "mixer_env.h"
 
 static const char t1[] = "AC.UK#PRMD$UK\\.AC.ADMD$GOLD 400.C$GB#\n"
                          "XEROX.COM#O$Xerox.ADMD$ATT.C$US#\n";
@@ -37,8 +38,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mg_buf_init(&a, 0);
     mg_buf_init(&b, 0);
 #ifdef MIXER_FUZZ_TO_X400
-    if (mixer_conv_to_x400(&gw, MIXER_CONTENT_P772, data, size, &a, why, sizeof why) == 0) {
-        int rc = mixer_conv_to_822(&gw, MIXER_CONTENT_P772, a.data, a.len, &b, why, sizeof why);
+    /* all three targets: P772, P22, P2 (1984) by the input's size */
+    static const enum mixer_content cts[3] = {MIXER_CONTENT_P772, MIXER_CONTENT_P22,
+                                              MIXER_CONTENT_P2};
+    enum mixer_content ct = cts[size % 3];
+    /* the envelope fields an Internet message states (X400-Received, Priority, ...) */
+    struct mixer_env *env = malloc(sizeof *env);
+    if (env) {
+        mixer_env_init(env);
+        if (mixer_env_from_headers(data, size, env) == 0)
+            (void)mixer_env_to_headers(&gw, env, &b);
+        mg_buf_reset(&b);
+        free(env);
+    }
+    if (mixer_conv_to_x400(&gw, ct, data, size, &a, why, sizeof why) == 0) {
+        int rc = mixer_conv_to_822(&gw, ct, a.data, a.len, &b, why, sizeof why);
         if (rc && rc != MG_ETOOBIG)
             abort();
     }

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct mixer_or or;
             char out[2048];
             mixer_or_init(&or);
-            for (size_t l = 0; l < t.e[k][i].nlevels; l++)
+            for (size_t l = 0; l < t.e[k][i].nlevels && l < MIXER_TABLE_LEVELS; l++)
                 if (!t.e[k][i].level[l].omitted)
                     (void)mixer_or_add(&or, mixer_tables_level_key(l), NULL,
                                        t.e[k][i].level[l].value,

@@ -182,7 +182,7 @@ static int domain_to_or(const struct mixer_gw *gw, const char *dom, size_t dl, s
     if (!e)
         return MG_ENOTFOUND;
     mixer_or_init(rhs);
-    for (size_t l = 0; l < e->nlevels; l++)
+    for (size_t l = 0; l < e->nlevels && l < MIXER_TABLE_LEVELS; l++)
         if (!e->level[l].omitted &&
             mixer_or_add(rhs, mixer_tables_level_key(l), NULL, e->level[l].value,
                          strlen(e->level[l].value)) != 0)
@@ -346,8 +346,6 @@ int mixer_addr_to_822(const struct mixer_gw *gw, const struct mixer_or *or, char
     for (size_t l = 0; l < e->nlevels && l < 4; l++)
         mixer_or_remove(&rest, mixer_tables_level_key(l), NULL);
     size_t ou_used = e->nlevels > 4 ? e->nlevels - 4 : 0;
-    struct mixer_or keep_ou; /* OUs not consumed, in order */
-    mixer_or_init(&keep_ou);
     size_t consumed = 0;
     size_t level = e->nlevels;
     char labels[MIXER_TABLE_LEVELS][MIXER_OR_VALUE_MAX];

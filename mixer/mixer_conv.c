@@ -23,7 +23,9 @@ static const char *const prec_names[] = {"deferred", "routine", "priority",
 
 const char *mixer_content_oid(enum mixer_content ct)
 {
-    return ct == MIXER_CONTENT_P772 ? "1.3.26.0.4406.0.4.1" : "2.6.1.10.1";
+    return ct == MIXER_CONTENT_P772 ? "1.3.26.0.4406.0.4.1"
+           : ct == MIXER_CONTENT_P2 ? "2.6.1.10.0"
+                                    : "2.6.1.10.1";
 }
 
 /* ---- base64 / quoted-printable ---- */

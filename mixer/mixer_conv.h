@@ -12,6 +12,7 @@
 #include "mixer_addr.h"
 
 enum mixer_content {
+    MIXER_CONTENT_P2 = 2,     /* IPMS 1984, content type 2: no heading extensions (app. B) */
     MIXER_CONTENT_P22 = 22,   /* IPMS 1988, content type 22 (2.6.1.10.1) */
     MIXER_CONTENT_P772 = 772, /* STANAG 4406, 1.3.26.0.4406.0.4.1 */
 };

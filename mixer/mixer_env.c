@@ -59,6 +59,23 @@ int mixer_env_to_headers(const struct mixer_gw *gw, const struct mixer_env *e, s
 {
     char v[8192], mb[MIXER_ADDR_MAX * 2];
     int rc = 0;
+    /* trace first, most recent first, as a Received block would be */
+    for (size_t i = 0; !rc && i < e->ntrace && i < MIXER_ENV_MAX_TRACE; i++) {
+        const struct mixer_trace *t = &e->trace[i];
+        char d[64], dd[64];
+        if (mixer_hdr_utc_to_date(t->arrival, strlen(t->arrival), d, sizeof d) != 0)
+            continue; /* an element without a readable time is left out, not invented */
+        size_t o = 0;
+        o += (size_t)snprintf(v + o, sizeof v - o, "by ");
+        if (t->mta[0])
+            o += (size_t)snprintf(v + o, sizeof v - o, "mta %s in ", t->mta);
+        o += (size_t)snprintf(v + o, sizeof v - o, "%s ; ", t->gdi);
+        if (t->deferred[0] &&
+            mixer_hdr_utc_to_date(t->deferred, strlen(t->deferred), dd, sizeof dd) == 0)
+            o += (size_t)snprintf(v + o, sizeof v - o, "deferred until %s ; ", dd);
+        snprintf(v + o, sizeof v - o, "%s ; %s", t->action == 1 ? "Rerouted" : "Relayed", d);
+        rc = put(out, "X400-Received", v);
+    }
     if (e->mts_local[0]) {
         snprintf(v, sizeof v, "[%s;%s]", e->mts_gdi, e->mts_local);
         rc = put(out, "X400-MTS-Identifier", v);
@@ -170,6 +187,51 @@ int mixer_env_from_headers(const void *msg, size_t len, struct mixer_env *e)
             o += 3;
         }
         e->content_id[o] = 0;
+    }
+    /* X400-Received lines back into trace elements (in their order: most recent first) */
+    for (size_t i = 0; i < h->n && e->ntrace < MIXER_ENV_MAX_TRACE; i++) {
+        if (!mixer_hdr_is(&h->f[i], "X400-Received"))
+            continue;
+        struct mixer_trace t;
+        memset(&t, 0, sizeof t);
+        /* split at ";" into trimmed parts */
+        char buf[2048];
+        snprintf(buf, sizeof buf, "%s", h->f[i].value);
+        char *parts[8];
+        size_t np = 0;
+        for (char *p = buf; p && np < 8;) {
+            char *semi = strchr(p, ';');
+            if (semi)
+                *semi = 0;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            size_t l = strlen(p);
+            while (l && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+                p[--l] = 0;
+            parts[np++] = p;
+            p = semi ? semi + 1 : NULL;
+        }
+        if (np < 3 || strncasecmp(parts[0], "by ", 3) != 0)
+            continue;
+        const char *by = parts[0] + 3;
+        if (!strncasecmp(by, "mta ", 4)) {
+            const char *in = strstr(by + 4, " in ");
+            if (!in || (size_t)(in - by - 4) >= sizeof t.mta)
+                continue;
+            memcpy(t.mta, by + 4, (size_t)(in - by - 4));
+            t.mta[in - by - 4] = 0;
+            by = in + 4;
+        }
+        snprintf(t.gdi, sizeof t.gdi, "%s", by);
+        bool ok = mixer_hdr_date_to_utc(parts[np - 1], t.arrival, sizeof t.arrival) == 0;
+        for (size_t k = 1; ok && k + 1 < np; k++) {
+            if (!strncasecmp(parts[k], "deferred until ", 15))
+                ok = mixer_hdr_date_to_utc(parts[k] + 15, t.deferred, sizeof t.deferred) == 0;
+            else if (!strcasecmp(parts[k], "Rerouted"))
+                t.action = 1;
+        }
+        if (ok)
+            e->trace[e->ntrace++] = t;
     }
     char u[32];
     if ((f = mixer_hdr_find(h, "Date")) && mixer_hdr_date_to_utc(f->value, u, sizeof u) == 0)

@@ -2,8 +2,10 @@
  * (5.3.6, 5.1.x): X400-MTS-Identifier, X400-Originator, X400-Recipients, X400-Content-Type,
  * X400-Content-Identifier, Original-Encoded-Information-Types, Priority, Conversion,
  * Conversion-With-Loss, Deferred-Delivery, Latest-Delivery-Time, and Date from the submission
- * time. A neutral struct, so the P1 side fills it from its envelope model (or reads it back)
- * without the library knowing P1. */
+ * time, and the trace as X400-Received lines (RFC 2156 5.3.7: "by [mta NAME in] GDI ;
+ * [deferred until DATE ;] Relayed|Rerouted ; DATE"), which must come back into the X.400
+ * trace or loop detection is defeated. A neutral struct, so the P1 side fills it from its
+ * envelope model (or reads it back) without the library knowing P1. */
 #ifndef MIXER_ENV_H
 #define MIXER_ENV_H
 
@@ -14,6 +16,17 @@
 #include "mixer_addr.h"
 
 #define MIXER_ENV_MAX_RCPTS 64
+#define MIXER_ENV_MAX_TRACE 32
+
+/* One X.411 trace element (TraceInformationElement, optionally with the MTA name of an
+ * internal trace element) as RFC 2156 writes it in X400-Received. */
+struct mixer_trace {
+    char gdi[256];      /* global domain identifier as O/R text ("/C=GB/ADMD= /PRMD=X/") */
+    char mta[33];       /* MTA name (internal trace), "" = none */
+    char arrival[32];   /* UTCTime */
+    char deferred[32];  /* deferred until (UTCTime), "" = none */
+    int action;         /* X.411 RoutingAction: 0 relayed, 1 rerouted */
+};
 
 struct mixer_env {
     char mts_gdi[256];     /* MTS identifier: global domain identifier as O/R text ("/C=GB/ADMD= /PRMD=X/") */
@@ -30,6 +43,8 @@ struct mixer_env {
     char originator[MIXER_ADDR_MAX];                   /* O/R text; "" = none */
     size_t nrcpts;
     char rcpts[MIXER_ENV_MAX_RCPTS][MIXER_ADDR_MAX];  /* O/R texts */
+    size_t ntrace;
+    struct mixer_trace trace[MIXER_ENV_MAX_TRACE];   /* most recent first */
 };
 
 void mixer_env_init(struct mixer_env *e);

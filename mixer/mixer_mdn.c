@@ -199,9 +199,9 @@ int mixer_mdn_to_ipn(const struct mixer_gw *gw, const char *msg, size_t len,
     mixer_ber_close(w);
     rc = 0;
     if (from && mb[0].addr[0])
-        rc = mixer_r2x_ordesc(gw, w, MIXER_BER_CTX, 1, &mb[0], why, whysize);
+        rc = mixer_r2x_ordesc(gw, w, MIXER_BER_CTX, 1, &mb[0], false, why, whysize);
     if (!rc && have_rcpt)
-        rc = mixer_r2x_ordesc(gw, w, MIXER_BER_CTX, 2, &mb[1], why, whysize);
+        rc = mixer_r2x_ordesc(gw, w, MIXER_BER_CTX, 2, &mb[1], false, why, whysize);
     mixer_ber_close(w);
 out:
     if (hparsed)

@@ -34,38 +34,43 @@ struct r2x {
 
 /* ---- small BER pieces ---- */
 
-static void ia5_field(struct mixer_ber *w, const char *name, size_t nl, const char *value)
+/* "Name: value" as IA5 text: 7-bit only; other octets become one RFC 2047 word of the whole
+ * value in the RFC 1428 charset UNKNOWN-8BIT, which mixer_x2r turns back into the octets. */
+static void field_line(struct mg_buf *b, const char *name, size_t nl, const char *value)
 {
-    /* IA5: 7-bit only; other octets become one RFC 2047 word of the whole value in the
-     * RFC 1428 charset UNKNOWN-8BIT, which mixer_x2r turns back into the octets */
     bool seven = true;
     for (const char *p = value; *p; p++)
         if ((unsigned char)*p >= 128)
             seven = false;
-    struct mg_buf b;
-    mg_buf_init(&b, 0);
-    mg_buf_append(&b, name, nl);
-    mg_buf_append(&b, ": ", 2);
+    mg_buf_append(b, name, nl);
+    mg_buf_append(b, ": ", 2);
     if (seven) {
-        mg_buf_append(&b, value, strlen(value));
+        mg_buf_append(b, value, strlen(value));
     } else {
-        mg_buf_append(&b, "=?UNKNOWN-8BIT?B?", 17);
+        mg_buf_append(b, "=?UNKNOWN-8BIT?B?", 17);
         struct mg_buf e;
         mg_buf_init(&e, 0);
         mixer_conv_b64_encode(value, strlen(value), &e);
         for (size_t i = 0; i < e.len; i++)
             if (e.data[i] != '\r' && e.data[i] != '\n')
-                mg_buf_append(&b, &e.data[i], 1);
+                mg_buf_append(b, &e.data[i], 1);
         mg_buf_free(&e);
-        mg_buf_append(&b, "?=", 2);
+        mg_buf_append(b, "?=", 2);
     }
+}
+
+static void ia5_field(struct mixer_ber *w, const char *name, size_t nl, const char *value)
+{
+    struct mg_buf b;
+    mg_buf_init(&b, 0);
+    field_line(&b, name, nl, value);
     mixer_ber_prim(w, 0, MIXER_BER_IA5STRING, b.data, b.len);
     mg_buf_free(&b);
 }
 
 /* ORDescriptor (universal SET, or the IMPLICIT tag given) for one mailbox. */
 int mixer_r2x_ordesc(const struct mixer_gw *gw, struct mixer_ber *w, unsigned cls, unsigned num,
-                     const struct mixer_mbox *m, char *whyout, size_t whyoutsize)
+                     const struct mixer_mbox *m, bool x84, char *whyout, size_t whyoutsize)
 {
     struct mixer_or or;
     char why[200] = "";
@@ -83,6 +88,20 @@ int mixer_r2x_ordesc(const struct mixer_gw *gw, struct mixer_ber *w, unsigned cl
         mixer_ber_open(w, cls, num);
     else
         mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
+    if (have_or && x84) {
+        /* RFC 2156 appendix B: 1984 has no common name; it travels as the DDA "Common" */
+        const char *cn = mixer_or_get(&or, MIXER_OR_CN, 0);
+        if (cn && !strchr(cn, '*')) {
+            char v[MIXER_OR_VALUE_MAX];
+            snprintf(v, sizeof v, "%s", cn);
+            mixer_or_remove(&or, MIXER_OR_CN, NULL);
+            if (mixer_or_add(&or, MIXER_OR_DD, "Common", v, strlen(v)) != 0) {
+                if (whyout && whyoutsize)
+                    snprintf(whyout, whyoutsize, "address %s has no 1984 form", m->addr);
+                return MG_EINVAL;
+            }
+        }
+    }
     if (have_or) {
         int rc = mixer_orname_write(w, &or, true, 0, 0);
         if (rc) {
@@ -107,7 +126,7 @@ static int ordesc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num
                   const struct mixer_mbox *m)
 {
     char why[300] = "";
-    int rc = mixer_r2x_ordesc(c->gw, w, cls, num, m, why, sizeof why);
+    int rc = mixer_r2x_ordesc(c->gw, w, cls, num, m, c->ct == MIXER_CONTENT_P2, why, sizeof why);
     if (rc)
         WHY("%s", why);
     return rc;
@@ -447,8 +466,10 @@ static bool body_or_transport(const struct mixer_field *f)
             !mixer_hdr_is(f, "Content-Language"));
 }
 
+/* p2lines: NULL, or (P2 1984, which has no heading extensions: RFC 2156 appendix B) where
+ * the fields without an X.420 home go, as "Name: value" lines for an RFC-822-Headers part. */
 static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *msg,
-                   size_t len)
+                   size_t len, struct mg_buf *p2lines)
 {
     struct mixer_field *f;
     char ids[16][MIXER_HDR_ADDR_MAX];
@@ -583,6 +604,16 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
         f->used = true;
     } else if (f && !strcasecmp(f->value, "FALSE")) {
         f->used = true;
+    }
+    if (p2lines) {
+        /* 1984: no extensions; every field not mapped above travels in the body */
+        for (size_t i = 0; i < h->n; i++)
+            if (!h->f[i].used && !body_or_transport(&h->f[i])) {
+                field_line(p2lines, h->f[i].name, h->f[i].namelen, h->f[i].value);
+                mg_buf_append(p2lines, "\r\n", 2);
+            }
+        mixer_ber_close(w); /* heading SET */
+        return 0;
     }
     /* extensions, written aside and added only when there are some */
     struct mixer_ber *outer = w, xw;
@@ -789,14 +820,11 @@ static void ext_part(struct mixer_ber *w, const char *data_oid, const char *para
  * Content-Type name=) as the incomplete pathname, the data octet-aligned, and the entity's
  * Content-* fields in an rfc-822-field extension of the parameters so the MIME part comes
  * back as it was. */
-static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *p,
-                const struct mg_buf *data)
+static int ftbp(struct mixer_ber *w, struct mixer_hdrs *h, const struct mg_buf *data)
 {
     char name[256] = "";
     struct mixer_field *cd = mixer_hdr_find(h, "Content-Disposition");
     struct mixer_field *ct = mixer_hdr_find(h, "Content-Type");
-    (void)c;
-    (void)p;
     if (cd)
         param(cd->value, "filename", name, sizeof name);
     if (!name[0] && ct)
@@ -851,8 +879,6 @@ static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const 
 
 static int entity(struct r2x *c, struct mixer_ber *w, const char *p, size_t n, bool digest,
                   int depth);
-static int ftbp(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *p,
-                const struct mg_buf *data);
 static int ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, const char *msg,
                size_t len, int depth);
 
@@ -987,7 +1013,7 @@ static int parts_of(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, co
     } else if (!strcmp(m.type, "application/octet-stream")) {
         mixer_ber_prim(w, MIXER_BER_CTX, 14, data.data, data.len);
     } else if (m.type[0]) {
-        rc = ftbp(c, w, h, p, &data);
+        rc = ftbp(w, h, &data);
     } else {
     bilateral:
         /* text in a charset with no ISO-IR registration here: the whole MIME entity travels
@@ -1028,13 +1054,30 @@ static int ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, c
         free(h);
         return rc;
     }
+    struct mg_buf p2;
+    mg_buf_init(&p2, 4u << 20);
+    bool is_p2 = c->ct == MIXER_CONTENT_P2;
     mixer_ber_open(w, cls, num);
-    rc = heading(c, w, h, msg, len);
+    rc = heading(c, w, h, msg, len, is_p2 ? &p2 : NULL);
     if (!rc) {
         mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+        if (is_p2 && p2.len) {
+            /* RFC 2156 appendix B: the first IA5 body part carries the header fields */
+            struct mg_buf t;
+            mg_buf_init(&t, 4u << 20);
+            mg_buf_append(&t, "RFC-822-Headers:\r\n", 18);
+            mg_buf_append(&t, p2.data, p2.len);
+            mixer_ber_open(w, MIXER_BER_CTX, 0);
+            mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
+            mixer_ber_close(w);
+            mixer_ber_prim(w, 0, MIXER_BER_IA5STRING, t.data, t.len);
+            mixer_ber_close(w);
+            mg_buf_free(&t);
+        }
         rc = parts_of(c, w, h, msg, len, false, depth);
         mixer_ber_close(w);
     }
+    mg_buf_free(&p2);
     mixer_ber_close(w);
     mixer_hdr_free(h);
     free(h);

@@ -10,9 +10,10 @@
 #include "mixer_ber.h"
 #include "mixer_hdr.h"
 
-/* ORDescriptor for one mailbox (universal SET, or the IMPLICIT tag cls/num when cls != 0). */
+/* ORDescriptor for one mailbox (universal SET, or the IMPLICIT tag cls/num when cls != 0);
+ * x84: restricted to 1984 attributes (common name as the DDA "Common"). */
 int mixer_r2x_ordesc(const struct mixer_gw *gw, struct mixer_ber *w, unsigned cls, unsigned num,
-                     const struct mixer_mbox *m, char *why, size_t whysize);
+                     const struct mixer_mbox *m, bool x84, char *why, size_t whysize);
 /* IPMIdentifier contents (inside a tag the caller opened) from a msg-id without <>; *cut when
  * it had to be shortened to 64 characters. */
 void mixer_r2x_ipmid(struct mixer_ber *w, const char *id, bool *cut);

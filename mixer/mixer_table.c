@@ -286,7 +286,7 @@ const struct mixer_mcgam *mixer_tables_find_domain(const struct mixer_tables *t,
 
 static bool entry_matches(const struct mixer_mcgam *e, const struct mixer_or *or)
 {
-    for (size_t l = 0; l < e->nlevels; l++) {
+    for (size_t l = 0; l < e->nlevels && l < MIXER_TABLE_LEVELS; l++) {
         const char *v = mixer_tables_or_level(or, l);
         if (e->level[l].omitted) {
             if (v)
@@ -314,7 +314,7 @@ static bool same_or(const struct mixer_mcgam *a, const struct mixer_mcgam *b)
 {
     if (a->nlevels != b->nlevels)
         return false;
-    for (size_t l = 0; l < a->nlevels; l++) {
+    for (size_t l = 0; l < a->nlevels && l < MIXER_TABLE_LEVELS; l++) {
         if (a->level[l].omitted != b->level[l].omitted)
             return false;
         if (!a->level[l].omitted && !mixer_or_value_eq(a->level[l].value, b->level[l].value))

@@ -110,6 +110,14 @@ static int orname_to_822(struct x2r *c, const ORName_t *n, char *out, size_t out
         WHY("O/R name cannot be represented (%s)", mg_strerror(rc));
         return rc;
     }
+    /* RFC 2156 appendix B: the DDA "Common" is a 1984 peer's common name */
+    const char *common = mixer_or_get_dd(&or, "Common");
+    if (common && !mixer_or_get(&or, MIXER_OR_CN, 0)) {
+        char v[MIXER_OR_VALUE_MAX];
+        snprintf(v, sizeof v, "%s", common);
+        mixer_or_remove(&or, MIXER_OR_DD, "Common");
+        (void)mixer_or_add(&or, MIXER_OR_CN, NULL, v, strlen(v));
+    }
     rc = mixer_addr_to_822(c->gw, &or, out, outsize, NULL, why, sizeof why);
     if (rc)
         WHY("O/R name: %s", why);
@@ -301,6 +309,69 @@ struct restored {
     bool has_msgid, has_subject, has_dnt;
 };
 
+/* One "Name: value" line from the rfc-822-field list (or a 1984 RFC-822-Headers part) into
+ * the restored fields. */
+static int restore_line(struct restored *r, const uint8_t *v, size_t vlen)
+{
+    const char *line = (const char *)v;
+    const char *colon = memchr(line, ':', vlen);
+    if (!colon || colon == line)
+        return 0; /* not a field: nothing to restore */
+    size_t nl = (size_t)(colon - line);
+    bool ok = true;
+    for (size_t i = 0; i < nl; i++)
+        if (line[i] <= 32 || line[i] >= 127)
+            ok = false;
+    if (!ok)
+        return 0;
+    if (nl == 10 && !strncasecmp(line, "Message-ID", 10))
+        r->has_msgid = true;
+    if (nl == 7 && !strncasecmp(line, "Subject", 7))
+        r->has_subject = true;
+    if (nl == 27 && !strncasecmp(line, "Disposition-Notification-To", 27))
+        r->has_dnt = true;
+    struct mg_buf *dst = (nl == 8 && !strncasecmp(line, "Received", 8)) ? &r->trace
+                                                                         : &r->lines;
+    /* "Name: =?UNKNOWN-8BIT?B?...?=" is mixer_r2x's wrapping of 8-bit octets */
+    static const char w8[] = "=?UNKNOWN-8BIT?B?";
+    const char *val = colon + 1;
+    size_t vl = vlen - nl - 1;
+    while (vl && *val == ' ')
+        val++, vl--;
+    struct mg_buf octets;
+    mg_buf_init(&octets, 1u << 20);
+    if (vl > sizeof w8 + 1 && !strncmp(val, w8, sizeof w8 - 1) && val[vl - 2] == '?' &&
+        val[vl - 1] == '=' &&
+        mixer_conv_b64_decode(val + sizeof w8 - 1, vl - sizeof w8 - 1, &octets) == 0) {
+        line = NULL;
+    }
+    if (!line) {
+        /* name, ": ", the octets (CR, LF and NUL still made blanks) */
+        if (mg_buf_append(dst, v, nl) || mg_buf_append(dst, ": ", 2)) {
+            mg_buf_free(&octets);
+            return MG_ENOMEM;
+        }
+        for (size_t i = 0; i < octets.len; i++) {
+            char ch = (octets.data[i] == '\r' || octets.data[i] == '\n' || octets.data[i] == 0)
+                          ? ' '
+                          : (char)octets.data[i];
+            if (mg_buf_append(dst, &ch, 1)) {
+                mg_buf_free(&octets);
+                return MG_ENOMEM;
+            }
+        }
+    }
+    mg_buf_free(&octets);
+    for (size_t i = 0; line && i < vlen; i++) {
+        char ch = (line[i] == '\r' || line[i] == '\n' || line[i] == 0) ? ' ' : line[i];
+        if (mg_buf_append(dst, &ch, 1))
+            return MG_ENOMEM;
+    }
+    if (mg_buf_append(dst, "\r\n", 2))
+        return MG_ENOMEM;
+    return 0;
+}
+
 /* One heading extension. *handled is false for an extension to list as discarded. */
 static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, struct mg_buf *out,
                      struct restored *r, bool *handled)
@@ -331,62 +402,9 @@ static int extension(struct x2r *c, const IPMSExtension_t *e, const char *oid, s
         for (size_t off = 0; off < t.vlen; off += u.size) {
             if (mixer_ber_read(t.v + off, t.vlen - off, &u) != 0)
                 goto bad;
-            const char *line = (const char *)u.v;
-            const char *colon = memchr(line, ':', u.vlen);
-            if (!colon || colon == line)
-                continue; /* not a field: nothing to restore */
-            size_t nl = (size_t)(colon - line);
-            bool ok = true;
-            for (size_t i = 0; i < nl; i++)
-                if (line[i] <= 32 || line[i] >= 127)
-                    ok = false;
-            if (!ok)
-                continue;
-            if (nl == 10 && !strncasecmp(line, "Message-ID", 10))
-                r->has_msgid = true;
-            if (nl == 7 && !strncasecmp(line, "Subject", 7))
-                r->has_subject = true;
-            if (nl == 27 && !strncasecmp(line, "Disposition-Notification-To", 27))
-                r->has_dnt = true;
-            struct mg_buf *dst = (nl == 8 && !strncasecmp(line, "Received", 8)) ? &r->trace
-                                                                                 : &r->lines;
-            /* "Name: =?UNKNOWN-8BIT?B?...?=" is mixer_r2x's wrapping of 8-bit octets */
-            static const char w8[] = "=?UNKNOWN-8BIT?B?";
-            const char *val = colon + 1;
-            size_t vl = u.vlen - nl - 1;
-            while (vl && *val == ' ')
-                val++, vl--;
-            struct mg_buf octets;
-            mg_buf_init(&octets, 1u << 20);
-            if (vl > sizeof w8 + 1 && !strncmp(val, w8, sizeof w8 - 1) && val[vl - 2] == '?' &&
-                val[vl - 1] == '=' &&
-                mixer_conv_b64_decode(val + sizeof w8 - 1, vl - sizeof w8 - 1, &octets) == 0) {
-                line = NULL;
-            }
-            if (!line) {
-                /* name, ": ", the octets (CR, LF and NUL still made blanks) */
-                if (mg_buf_append(dst, u.v, nl) || mg_buf_append(dst, ": ", 2)) {
-                    mg_buf_free(&octets);
-                    return MG_ENOMEM;
-                }
-                for (size_t i = 0; i < octets.len; i++) {
-                    char ch = (octets.data[i] == '\r' || octets.data[i] == '\n' || octets.data[i] == 0)
-                                  ? ' '
-                                  : (char)octets.data[i];
-                    if (mg_buf_append(dst, &ch, 1)) {
-                        mg_buf_free(&octets);
-                        return MG_ENOMEM;
-                    }
-                }
-            }
-            mg_buf_free(&octets);
-            for (size_t i = 0; line && i < u.vlen; i++) {
-                char ch = (line[i] == '\r' || line[i] == '\n' || line[i] == 0) ? ' ' : line[i];
-                if (mg_buf_append(dst, &ch, 1))
-                    return MG_ENOMEM;
-            }
-            if (mg_buf_append(dst, "\r\n", 2))
-                return MG_ENOMEM;
+            int rc = restore_line(r, u.v, u.vlen);
+            if (rc)
+                return rc;
         }
         return 0;
     }
@@ -518,7 +536,8 @@ bad:
 
 static int body_parts(struct x2r *c, const Body_t *body, struct mg_buf *out, int depth);
 
-static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out);
+static int heading(struct x2r *c, const Heading_t *h, const uint8_t *p2, size_t p2len,
+                   struct mg_buf *out);
 
 /* One IPM as a complete RFC 5322 message (headers + MIME body). */
 static int ipm(struct x2r *c, const IPM_t *m, struct mg_buf *out, int depth)
@@ -527,9 +546,32 @@ static int ipm(struct x2r *c, const IPM_t *m, struct mg_buf *out, int depth)
         WHY("forwarded messages nested deeper than %d", MIXER_CONV_MAX_DEPTH);
         return MG_ETOOBIG;
     }
-    int rc = heading(c, &m->heading, out);
+    /* RFC 2156 appendix B: a first IA5 part "RFC-822-Headers:" holds the header fields */
+    static const char p2tag[] = "RFC-822-Headers:";
+    const uint8_t *p2 = NULL;
+    size_t p2len = 0;
+    Body_t rest = {0};
+    const Body_t *body = m->body;
+    if (body && body->list.count > 0) {
+        const BodyPart_t *b0 = body->list.array[0];
+        if (b0->present == BodyPart_PR_basic &&
+            b0->choice.basic.present == BodyPart__basic_PR_ia5_text) {
+            const IA5String_t *d = &b0->choice.basic.choice.ia5_text.data;
+            size_t tl = sizeof p2tag - 1;
+            if ((size_t)d->size >= tl && !strncasecmp((const char *)d->buf, p2tag, tl)) {
+                p2 = d->buf + tl;
+                p2len = (size_t)d->size - tl;
+                /* the remaining parts, borrowed (rest owns nothing) */
+                rest.list.array = body->list.array + 1;
+                rest.list.count = body->list.count - 1;
+                rest.list.size = rest.list.count;
+                body = &rest;
+            }
+        }
+    }
+    int rc = heading(c, &m->heading, p2, p2len, out);
     if (!rc)
-        rc = body_parts(c, m->body, out, depth);
+        rc = body_parts(c, body, out, depth);
     return rc;
 }
 
@@ -856,7 +898,9 @@ static bool wants_receipt(const Heading_t *h)
     return false;
 }
 
-static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
+/* p2/p2len: the lines of a 1984 RFC-822-Headers body part (RFC 2156 appendix B), or NULL. */
+static int heading(struct x2r *c, const Heading_t *h, const uint8_t *p2, size_t p2len,
+                   struct mg_buf *out)
 {
     char v[4096];
     int rc = 0;
@@ -894,6 +938,15 @@ static int heading(struct x2r *c, const Heading_t *h, struct mg_buf *out)
             if (!rc && !handled)
                 rc = add_item(&discarded, oid);
         }
+    }
+    /* a 1984 message's header fields came in its first body part */
+    for (size_t off = 0; !rc && p2 && off < p2len;) {
+        const uint8_t *nl = memchr(p2 + off, '\n', p2len - off);
+        size_t l = nl ? (size_t)(nl - (p2 + off)) : p2len - off;
+        size_t ll = l && p2[off + l - 1] == '\r' ? l - 1 : l;
+        if (ll)
+            rc = restore_line(&r, p2 + off, ll);
+        off += l + 1;
     }
     /* the trace that came through X.400 in the rfc-822-field list heads the header again */
     if (!rc && r.trace.len)

@@ -4,7 +4,7 @@
  *   or_address = "/C=GB/ADMD= /PRMD=Example/O=MIXER/"  O/R address of Internet users (required)
  *   tables    = "etc/mixer"                       directory with rfc2or and or2rfc (optional)
  *   rfc2or / or2rfc = "path"                      the two tables named one by one (optional)
- *   content   = "p22" | "p772"                    what RFC 5322 content becomes (default p22)
+ *   content   = "p2" | "p22" | "p772"             what RFC 5322 content becomes (default p22)
  *   notifications = "text" | "mdn"               an IPN as RFC 2156 text (default) or an MDN
  * The tables are read and checked at load time (check-config names file:line), so a reload
  * (SIGHUP) reads them again. process() converts the content, maps every recipient's and the
@@ -150,11 +150,14 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
     if ((v = opt_str(cfg, ch, "content", errs, &bad))) {
         if (!strcasecmp(v, "p22"))
             c->content = MIXER_CONTENT_P22;
+        else if (!strcasecmp(v, "p2"))
+            c->content = MIXER_CONTENT_P2; /* IPMS 1984 peers (RFC 2156 appendix B) */
         else if (!strcasecmp(v, "p772"))
             c->content = MIXER_CONTENT_P772;
         else {
             config_errors_addf(errs, cfg->path, opt_line(ch, "content"),
-                               "channel '%s': content must be p22 or p772, not '%s'", ch->name, v);
+                               "channel '%s': content must be p2, p22 or p772, not '%s'", ch->name,
+                               v);
             bad++;
         }
     }
@@ -232,7 +235,8 @@ static void mixer_conf_dump(const void *p, FILE *f)
     fprintf(f, " direction = \"%s\"; domain = \"%s\"; or_address = \"%s\"; content = \"%s\";"
                " notifications = \"%s\";",
             c->dir == MIXER_DIR_TO_X400 ? "to-x400" : c->dir == MIXER_DIR_TO_SMTP ? "to-smtp" : "auto",
-            c->gw.domain, or, c->content == MIXER_CONTENT_P772 ? "p772" : "p22",
+            c->gw.domain, or,
+            c->content == MIXER_CONTENT_P772 ? "p772" : c->content == MIXER_CONTENT_P2 ? "p2" : "p22",
             (c->gw.flags & MIXER_GW_IPN_AS_MDN) ? "mdn" : "text");
     if (c->rfc2or[0])
         fprintf(f, " rfc2or = \"%s\";", c->rfc2or);

@@ -89,6 +89,38 @@ def t_mdn_becomes_ipn():
         sink.stop()
 
 
+def t_tables_reloaded_on_hup():
+    """The mapping tables are read again on SIGHUP: a changed MCGAM takes effect."""
+    wd = Workdir("mixer-hup")
+    tables = wd.sub("tables")
+    shutil.copytree(os.path.join(SRC, "etc/mixer"), tables)
+    sink = Sink(wd).start()
+    d = daemon(wd, sink.port, {"MIXGATE_MIXER_TABLES": tables}).start()
+    out = os.path.join(d.var, "x400-out")
+
+    def delivered(n):
+        return wait_for(lambda: os.path.isdir(out) and len([f for f in os.listdir(out) if f.endswith(".eml")]) >= n
+                        and sorted(f for f in os.listdir(out) if f.endswith(".eml")), 30 * SLOW,
+                        "%d messages in x400-out" % n)
+    try:
+        send(d.port, "ops@example.org", ["Bob.Jones@camelot.example"], MSG)
+        first = open(os.path.join(out, delivered(1)[0]), "rb").read()
+        assert b"Camelot" in first and b"Avalon" not in first, first[:200]
+        for name in ("rfc2or", "or2rfc"):
+            path = os.path.join(tables, name)
+            text = open(path).read().replace("PRMD$Camelot", "PRMD$Avalon")
+            write(path, text)
+        d.hup()
+        wait_for(lambda: "event=reloaded" in d.log_text(), 20 * SLOW, "the reload")
+        send(d.port, "ops@example.org", ["Bob.Jones@camelot.example"], MSG)
+        files = delivered(2)
+        second = [open(os.path.join(out, f), "rb").read() for f in files]
+        assert any(b"Avalon" in x for x in second), [x[:120] for x in second]
+    finally:
+        d.stop()
+        sink.stop()
+
+
 def t_bad_table_refused():
     wd = Workdir("mixer-bad-table")
     tables = wd.sub("tables")
@@ -103,4 +135,4 @@ def t_bad_table_refused():
 
 
 run([("smtp_to_x400", t_smtp_to_x400), ("mdn_becomes_ipn", t_mdn_becomes_ipn),
-     ("bad_table_refused", t_bad_table_refused)])
+     ("tables_reloaded_on_hup", t_tables_reloaded_on_hup), ("bad_table_refused", t_bad_table_refused)])

@@ -69,7 +69,7 @@ static void gw_init(struct mixer_gw *gw, const struct mixer_tables *t)
 typedef void (*row_fn)(char **f, int nf, int line, void *ctx);
 static int each_row(const char *path, row_fn fn, void *ctx)
 {
-    size_t len;
+    size_t len = 0;
     char *text = slurp(path, &len);
     int rows = 0, line = 0;
     assert_non_null(text);
@@ -385,7 +385,7 @@ static void test_pp_tables(void **state)
         struct mixer_or or;
         char out[1024], want[600], why[128] = "";
         mixer_or_init(&or);
-        for (size_t l = 0; l < e->nlevels; l++)
+        for (size_t l = 0; l < e->nlevels && l < MIXER_TABLE_LEVELS; l++)
             if (!e->level[l].omitted)
                 assert_int_equal(mixer_or_add(&or, mixer_tables_level_key(l), NULL,
                                               e->level[l].value, strlen(e->level[l].value)),
@@ -413,7 +413,7 @@ static void test_pp_tables(void **state)
         assert_int_equal(mixer_addr_to_or(&gw, addr, strlen(addr), &or, &how, why, sizeof why),
                          0);
         assert_int_equal(how, MIXER_ADDR_MCGAM);
-        for (size_t l = 0; l < e->nlevels; l++) {
+        for (size_t l = 0; l < e->nlevels && l < MIXER_TABLE_LEVELS; l++) {
             const char *v = mixer_tables_or_level(&or, l);
             if (e->level[l].omitted && l != 1)
                 assert_null(v);
@@ -465,9 +465,21 @@ static void test_env(void **state)
     e->nrcpts = 2;
     snprintf(e->rcpts[0], sizeof e->rcpts[0], "/C=TC/ADMD=ECQ/O=HNE/OU=ZI/S=someone/");
     snprintf(e->rcpts[1], sizeof e->rcpts[1], "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)b.example/");
+    e->ntrace = 2;
+    snprintf(e->trace[0].gdi, sizeof e->trace[0].gdi, "/C=GB/ADMD= /PRMD=Example/");
+    snprintf(e->trace[0].mta, sizeof e->trace[0].mta, "mta1.example");
+    snprintf(e->trace[0].arrival, sizeof e->trace[0].arrival, "261207030000Z");
+    snprintf(e->trace[1].gdi, sizeof e->trace[1].gdi, "/C=DE/ADMD=DBP/PRMD=GMD/");
+    snprintf(e->trace[1].arrival, sizeof e->trace[1].arrival, "261207025959+0100");
+    snprintf(e->trace[1].deferred, sizeof e->trace[1].deferred, "261207120000Z");
+    e->trace[1].action = 1;
     mg_buf_init(&out, 0);
     assert_int_equal(mixer_env_to_headers(&gw, e, &out), 0);
     assert_string_equal((const char *)out.data,
+                        "X400-Received: by mta mta1.example in /C=GB/ADMD= /PRMD=Example/ ; "
+                        "Relayed ; Mon, 7 Dec 2026 03:00:00 +0000\r\n"
+                        "X400-Received: by /C=DE/ADMD=DBP/PRMD=GMD/ ; deferred until Mon, 7 Dec "
+                        "2026 12:00:00 +0000 ; Rerouted ; Mon, 7 Dec 2026 02:59:59 +0100\r\n"
                         "X400-MTS-Identifier: [/C=GB/ADMD= /PRMD=Example/;mts-0001]\r\n"
                         "X400-Originator: Rose@Salford.AC.UK\r\n"
                         "X400-Recipients: someone@ZI.HNE.EGM, a@b.example\r\n"
@@ -478,6 +490,22 @@ static void test_env(void **state)
                         "Conversion: Prohibited\r\n"
                         "Latest-Delivery-Time: Tue, 8 Dec 2026 00:00:00 +0100\r\n"
                         "Date: Mon, 7 Dec 2026 02:59:58 +0000\r\n");
+    /* the trace comes back from the X400-Received lines */
+    struct mixer_env *e2 = malloc(sizeof *e2);
+    assert_non_null(e2);
+    mixer_env_init(e2);
+    mg_buf_append(&out, "\r\n", 2);
+    assert_int_equal(mixer_env_from_headers(out.data, out.len, e2), 0);
+    assert_int_equal(e2->ntrace, 2);
+    assert_string_equal(e2->trace[0].mta, "mta1.example");
+    assert_string_equal(e2->trace[0].gdi, "/C=GB/ADMD= /PRMD=Example/");
+    assert_string_equal(e2->trace[0].arrival, "261207030000+0000");
+    assert_int_equal(e2->trace[0].action, 0);
+    assert_string_equal(e2->trace[1].gdi, "/C=DE/ADMD=DBP/PRMD=GMD/");
+    assert_string_equal(e2->trace[1].deferred, "261207120000+0000");
+    assert_string_equal(e2->trace[1].arrival, "261207025959+0100");
+    assert_int_equal(e2->trace[1].action, 1);
+    free(e2);
     mg_buf_free(&out);
     /* and back from an Internet message */
     static const char msg[] = "Date: Mon, 7 Dec 2026 02:59:58 -0500\r\n"

@@ -60,7 +60,7 @@ static struct config *load(const char *text, struct config_errors *errs)
 static void test_example_conf(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     char *text = slurp("etc/examples/mixer.conf", &len);
     struct config_errors errs = {0};
     struct config *cfg = load(text, &errs);
@@ -95,8 +95,8 @@ static void test_config_errors(void **state)
          "  direction = \"sideways\"; }",
          "t.conf:4: channel 'm': direction must be to-x400, to-smtp or auto, not 'sideways'"},
         {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
-         "  content = \"p2\"; }",
-         "t.conf:4: channel 'm': content must be p22 or p772, not 'p2'"},
+         "  content = \"p2x\"; }",
+         "t.conf:4: channel 'm': content must be p2, p22 or p772, not 'p2x'"},
         {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
          "  rfc2or = \"/nonexistent/rfc2or\"; }",
          "t.conf:4: mixer table /nonexistent/rfc2or cannot be read: not found"},
@@ -140,7 +140,7 @@ struct run {
 static void run(struct run *x, const char *channel, enum message_content_type ct,
                 const void *data, size_t len, const char *originator, const char *const *rcpts)
 {
-    size_t tl;
+    size_t tl = 0;
     char *text = slurp("etc/examples/mixer.conf", &tl);
     memset(x, 0, sizeof *x);
     x->cfg = load(text, NULL);
@@ -179,7 +179,7 @@ static void run_free(struct run *x)
 static void test_to_x400(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     char *in = slurp("test-vectors/mixer/smtp/mmhs.in", &len);
     static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/\"@x400.example",
                                         "Bob.Jones@camelot.example", "j\xc3\xb6rg@x400.example",
@@ -207,7 +207,7 @@ static void test_to_x400(void **state)
     assert_non_null(strstr(x.r.rcpts[3].outcome.text, "it is an Internet address"));
     assert_null(x.r.rcpts[3].next_addr);
     /* the new content is P772 (the example's default) and carries the MMHS fields */
-    size_t cl;
+    size_t cl = 0;
     const unsigned char *cd = content_data(x.r.content, &cl);
     struct mg_buf back;
     char why[256] = "";
@@ -226,7 +226,7 @@ static void test_to_x400(void **state)
 static void test_to_smtp(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     char *ber = slurp("test-vectors/mixer/smtp/full-heading.p22", &len);
     static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/",
                                         "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)b.example/",
@@ -246,7 +246,7 @@ static void test_to_smtp(void **state)
     /* no MCGAM: the quoted form under our own domain would loop back to X.400 */
     assert_int_equal(x.r.rcpts[3].outcome.action, CHANNEL_FAILED);
     assert_non_null(strstr(x.r.rcpts[3].outcome.text, "no MCGAM maps this O/R address"));
-    size_t cl;
+    size_t cl = 0;
     const char *cd = (const char *)content_data(x.r.content, &cl);
     assert_non_null(strstr(cd, "Subject: Re: plans\r\n"));
     /* the gateway's trace line on top */
@@ -262,7 +262,7 @@ static void test_to_smtp(void **state)
 static void test_precedence_to_smtp(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     char *ber = slurp("test-vectors/mixer/smtp/mmhs.p772", &len);
     static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Ops/", NULL};
     struct run x;
@@ -279,14 +279,14 @@ static void test_precedence_to_smtp(void **state)
 static void test_date_from_arrival(void **state)
 {
     (void)state;
-    size_t len;
+    size_t len = 0;
     char *ber = slurp("test-vectors/ipm/p772-full.p772", &len);
     static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Ops/", NULL};
     struct run x;
     run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len, "", rcpts);
     free(ber);
     assert_int_equal(x.rc, 0);
-    size_t cl;
+    size_t cl = 0;
     const char *cd = (const char *)content_data(x.r.content, &cl);
     /* t.now = 1765000000 = Sat, 6 Dec 2025 05:46:40 UTC; P772 content type named */
     assert_non_null(strstr(cd, "\r\nDate: Sat, 6 Dec 2025 05:46:40 +0000\r\n"));

@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 export HOME="$tmp"
 fail=0
 n=0
-for f in "$dir"/*.p22 "$dir"/*.p772; do
+for f in "$dir"/*.p2 "$dir"/*.p22 "$dir"/*.p772; do
   [ -e "$f" ] || continue
   n=$((n + 1))
   base="$(basename "$f")"
