@@ -327,7 +327,8 @@ int main(int argc, char **argv)
     d->label_hook = (struct submit_label_hook){ .extract = lsw_submit_extract, .commit = lsw_submit_commit,
                                                 .ctx = d->labels };
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
-                            .gate = { .check = lsw_gate_check, .ctx = d->labels } };
+                            .gate = { .check = lsw_gate_check, .needed = lsw_gate_needed,
+                                      .ctx = d->labels } };
     inbound_p1_report_opts(d, &qo);
     if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)
         mg_fatal("event=start_failed detail=\"%s\"", mg_strerror(rc));

@@ -60,6 +60,9 @@ struct qmgr_audit_sink {
  * check runs again at every attempt, since clearances and labels may change in between. */
 struct qmgr_gate {
     int (*check)(void *ctx, const struct channel_task *t, struct channel_result *r);
+    /* Optional, loop thread: 0 when the configuration needs no gate at all (e.g. no labels are
+     * configured), so plain relaying pays nothing for it. NULL = always needed. */
+    int (*needed)(void *ctx, const struct config *cfg);
     void *ctx;
 };
 

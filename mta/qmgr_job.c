@@ -119,6 +119,8 @@ static int plan(struct qjob *j, size_t *nproc)
     struct message *m = j->msg;
     int64_t now = qmgr_now(j->q);
     int force = (j->e->flags & QE_FORCE) != 0;
+    const struct qmgr_gate *gt = &j->q->opts.gate;
+    int use_gate = gt->check && (!gt->needed || gt->needed(gt->ctx, cfg));
     *nproc = 0;
     j->groups = calloc(m->nrcpts ? m->nrcpts : 1, sizeof *j->groups);
     if (!j->groups)
@@ -143,7 +145,7 @@ static int plan(struct qjob *j, size_t *nproc)
                 peer = rt->peer;
                 if (ch->kind && ch->kind->next_hop)
                     ch->kind->next_hop(ch->conf, peer, rcpt_next_addr(r), hop, sizeof hop);
-                gate = j->q->opts.gate.check && !qmgr_job_marked(j, (uint32_t)i, RD_GATED);
+                gate = use_gate && !qmgr_job_marked(j, (uint32_t)i, RD_GATED);
             }
         } else {
             rt = NULL;

@@ -60,6 +60,8 @@ void lsw_gate_free(struct lsw_gate *g);
 int lsw_gate_sync(struct lsw_gate *g, const struct config *cfg);
 /* qmgr_gate.check (ctx = the gate). */
 int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_result *r);
+/* qmgr_gate.needed: 0 when cfg has no `labels` group (no check, no pool trip per delivery). */
+int lsw_gate_needed(void *ctx, const struct config *cfg);
 /* submit_label_hook.extract (ctx = the gate). */
 int lsw_submit_extract(void *ctx, const struct config *cfg, const struct submit_origin *o, struct message *msg,
                        unsigned char **content, size_t *len, struct submit_result *res);

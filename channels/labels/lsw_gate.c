@@ -327,6 +327,17 @@ static void set_all(const struct channel_task *t, struct channel_result *r, enum
         channel_outcome_set(&r->rcpts[i].outcome, a, code, status, text, NULL);
 }
 
+int lsw_gate_needed(void *ctx, const struct config *cfg)
+{
+    struct lsw_gate *g = ctx;
+    struct lsw_entry *e = acquire(g, cfg);
+    if (!e)
+        return 1; /* not synced yet: the check itself defers, never allows */
+    int needed = e->l != NULL;
+    release(g, e);
+    return needed;
+}
+
 int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_result *r)
 {
     struct lsw_gate *g = ctx;
