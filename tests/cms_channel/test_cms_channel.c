@@ -705,6 +705,69 @@ static void t_select_by_header_and_classification(void **state)
     free(o);
 }
 
+static void t_keep_or_strip_signature_under_envelope(void **state)
+{
+    (void)state;
+    /* bob signs and encrypts to carol (the gateway); without strip the gateway opens the
+     * envelope only and the recipient still gets bob's signature; with strip, clear text */
+    char p1[700], p2[700], p3[700], p4[700];
+    snprintf(p1, sizeof p1, "%s/bob.pem", g_pki);
+    snprintf(p2, sizeof p2, "%s/bob.key", g_pki);
+    snprintf(p3, sizeof p3, "%s/carol.pem", g_pki);
+    snprintf(p4, sizeof p4, "%s/ca.pem", g_pki);
+    X509 *bob = NULL, *carol = NULL, *ca = NULL;
+    EVP_PKEY *bk = NULL;
+    assert_int_equal(cms_keys_load_cert(p1, &bob), 0);
+    assert_int_equal(cms_keys_load_key(p2, NULL, &bk), 0);
+    assert_int_equal(cms_keys_load_cert(p3, &carol), 0);
+    assert_int_equal(cms_keys_load_cert(p4, &ca), 0);
+    struct cms_policy *p = NULL;
+    assert_int_equal(cms_policy_create(&p), 0);
+    assert_int_equal(cms_policy_set_signer(p, CMS_LAYER_INNER, bob, bk, NULL), 0);
+    assert_int_equal(cms_policy_add_recipient(p, carol), 0);
+    assert_int_equal(cms_policy_add_anchor(p, ca), 0);
+    cms_policy_set_detached(p, 1); /* clear-signed, as mail clients do */
+    struct cms_result w;
+    assert_int_equal(cms_wrap(p, CMS_OP_SIGN | CMS_OP_ENCRYPT, CMS_FORMAT_MIME,
+                              (const unsigned char *)MSG, sizeof MSG - 1, &w), 0);
+    const char *const rcpts[] = { "u@b.example", NULL };
+    for (int strip = 0; strip < 2; strip++) {
+        struct run x;
+        run_process(&x, strip ? "{ name = \"c\"; type = \"cms\"; operations = [ \"decrypt\", \"verify\","
+                                " \"strip\" ]; cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\";"
+                                " ca = \"${PKI}/ca.pem\"; }"
+                              : "{ name = \"c\"; type = \"cms\"; operations = [ \"decrypt\", \"verify\" ];"
+                                " cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\";"
+                                " ca = \"${PKI}/ca.pem\"; }",
+                    rcpts, MESSAGE_CONTENT_RFC5322, w.data, w.len);
+        assert_int_equal(x.rc, 0);
+        assert_true(has_audit(&x, -1, "decrypted"));
+        assert_true(has_audit(&x, -1, "signature-verified"));
+        size_t len;
+        const unsigned char *d = content_data(x.r.content, &len);
+        assert_non_null(memmem(d, len, "the body", 8));
+        assert_null(memmem(d, len, "enveloped-data", 14));
+        struct cms_result u;
+        int rc = cms_unwrap(p, d, len, &u); /* anchors only, no key: the signature alone */
+        if (strip) {
+            assert_int_equal(rc, MG_EPARSE); /* nothing left to open */
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(u.nlayers, 1);
+            assert_int_equal(u.layers[0].kind, CMS_KIND_SIGNED);
+            assert_non_null(strstr(u.layers[0].signer, "CN=bob"));
+        }
+        cms_result_free(&u);
+        run_free(&x);
+    }
+    cms_result_free(&w);
+    cms_policy_free(p);
+    EVP_PKEY_free(bk);
+    X509_free(bob);
+    X509_free(carol);
+    X509_free(ca);
+}
+
 static int setup_store(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
@@ -764,6 +827,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_header_changed_resigned);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_label_into_signatures_and_back);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_select_by_header_and_classification);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keep_or_strip_signature_under_envelope);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
     unlink_db(g_store);
     unlink_db(g_store2);
