@@ -686,6 +686,28 @@ def t_ocsp_fail_closed_and_open():
             stop_all(d, sink)
 
 
+def t_reload_keeps_working():
+    """SIGHUP: the new configuration loads its keys through the same key process; mail before
+    and after is opened; the old configuration's key connections close with it."""
+    wd = Workdir("cms-reload")
+    b = Daemon(wd, PAIR, env=pair_env("carol", "alice", "a.example", 1)).start()
+    try:
+        plain = wd.sub("plain.eml")
+        for i, n in ((0, 1), (1, 2)):
+            open(plain, "wb").write(msg("reload %d" % i, frm="bob@example.org", body=b"round %d\r\n" % i))
+            send(b.port, "bob@example.org", ["user@b.example"],
+                 openssl("-encrypt", "-aes128", "-in", plain, P("carol.pem")).stdout)
+            assert any(b"round %d" % i in t for t in delivered(b, n))
+            if i == 0:
+                before = b.log_text().count("event=config_reloaded") + b.log_text().count("event=reloaded")
+                b.hup()
+                wait_for(lambda: b.log_text().count("event=config_reloaded") + b.log_text().count("event=reloaded") > before,
+                         30, "the reload")
+        assert len(children(b.proc.pid)) == 1, "one key process, whatever the reloads"
+    finally:
+        stop_all(b)
+
+
 if __name__ == "__main__":
     run([
         ("check_config", t_check_config),
@@ -702,5 +724,6 @@ if __name__ == "__main__":
         ("ocsp_fail_closed_and_open", t_ocsp_fail_closed_and_open),
         ("gpgsm_client", t_gpgsm_client),
         ("key_isolation", t_key_isolation),
+        ("reload_keeps_working", t_reload_keeps_working),
         ("kill9_during_encryption_and_decryption", t_kill9_during_encryption_and_decryption),
     ])
