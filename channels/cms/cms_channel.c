@@ -106,7 +106,7 @@ static enum prot protection(const struct work *w)
 static int is_signature_failure(int rc)
 {
     return rc == MG_EVERIFY || rc == MG_EREVOKED || rc == MG_EEXPIRED || rc == MG_EUNTRUSTED ||
-           rc == MG_EDENIED;
+           rc == MG_EDENIED || rc == MG_ENOKEY;
 }
 
 /* Stores the certificates of the verified signers (res->signers: also those of an outer layer
@@ -251,7 +251,10 @@ static int incoming(struct work *w)
     int rc = 0;
     if (urc == 0) {
         rc = opened(w, &res, prot);
-    } else if (urc == MG_ENOKEY) {
+    } else if (urc == MG_ENOKEY && res.nlayers > 0 &&
+               res.layers[res.nlayers - 1].kind != CMS_KIND_SIGNED) {
+        /* no key for the envelope (MG_ENOKEY on a signed layer: the signer's certificate is
+         * missing, a signature failure below) */
         rc = channel_result_add_audit(w->r, -1, "no-key", res.reason, "", NULL, 0, NULL);
         if (c->nokey == CMSCH_NOKEY_HOLD) {
             char why[400];
@@ -288,28 +291,32 @@ static int incoming(struct work *w)
     return rc;
 }
 
-/* The status header (ours replaces any a sender wrote: it must not be forgeable from outside)
- * and, for plain text, the footer. */
+/* The status header (ours replaces any a sender wrote, whether or not we state one: it must
+ * not be forgeable from outside) and, for plain text, the footer. */
 static int state_status(struct work *w)
 {
     const struct cmsch_conf *c = w->c;
-    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 || !c->status_header)
+    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322)
         return 0;
     const unsigned char *h, *b;
     size_t hl, bl;
     if (cms_mime_split(w->data, w->len, &h, &hl, &b, &bl))
         return 0;
+    for (char *p = w->status; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    char ct[256] = "", cte[64] = "";
+    cms_mime_get(h, hl, "Content-Type", ct, sizeof ct);
+    cms_mime_get(h, hl, "Content-Transfer-Encoding", cte, sizeof cte);
+    bool plain = (!ct[0] || !strncasecmp(ct, "text/plain", 10)) &&
+                 (!cte[0] || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit"));
+    bool hdr_on = c->status_header && w->status[0];
+    bool foot_on = c->status_footer && w->status[0] && plain;
     struct mg_buf o;
     mg_buf_init(&o, 0);
     int rc = 0;
-    if (w->status[0]) {
-        char line[800];
-        for (char *p = w->status; *p; p++)
-            if (*p == '\r' || *p == '\n')
-                *p = ' ';
-        snprintf(line, sizeof line, "%s: %s\r\n", c->header_name, w->status);
-        rc = mg_buf_append(&o, line, strlen(line));
-    }
+    if (hdr_on)
+        rc = mg_buf_appendf(&o, "%s: %s\r\n", c->header_name, w->status);
     size_t pos = 0;
     struct cms_mime_field f;
     bool had = false;
@@ -319,9 +326,9 @@ static int state_status(struct work *w)
         else
             rc = mg_buf_append(&o, f.raw, f.rawlen);
     }
-    if (!w->status[0] && !had) {
+    if (!rc && !hdr_on && !foot_on && !had) {
         mg_buf_free(&o);
-        return rc;
+        return 0;
     }
     size_t hdr_end = (size_t)(b - w->data);
     size_t blank = hdr_end - (size_t)(h + hl - w->data);
@@ -329,12 +336,7 @@ static int state_status(struct work *w)
         rc = mg_buf_append(&o, h + hl, blank); /* the empty line as it was */
     if (!rc)
         rc = mg_buf_append(&o, b, bl);
-    char ct[256] = "", cte[64] = "";
-    cms_mime_get(h, hl, "Content-Type", ct, sizeof ct);
-    cms_mime_get(h, hl, "Content-Transfer-Encoding", cte, sizeof cte);
-    bool plain = (!ct[0] || !strncasecmp(ct, "text/plain", 10)) &&
-                 (!cte[0] || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit"));
-    if (!rc && c->status_footer && w->status[0] && plain) {
+    if (!rc && foot_on) {
         if (bl && b[bl - 1] != '\n')
             rc = mg_buf_append(&o, "\r\n", 2);
         if (!rc)

@@ -768,6 +768,25 @@ static void t_keep_or_strip_signature_under_envelope(void **state)
     X509_free(ca);
 }
 
+static void t_forged_status_removed_footer_alone(void **state)
+{
+    (void)state;
+    /* no status header stated, a footer only: the sender's forged status header still goes */
+    static const char forged[] = "From: x@c.example\r\nX-Mixgate-Security: signed by the CEO, verified\r\n"
+                                 "Subject: f\r\n\r\nthe body\r\n";
+    struct run x;
+    const char *const rcpts[] = { "u@b.example", NULL };
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"verify\"; status_header = false;"
+                    " status_footer = true; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, forged, sizeof forged - 1);
+    assert_int_equal(x.rc, 0);
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    assert_null(memmem(d, len, "the CEO", 7));
+    assert_non_null(memmem(d, len, "the body", 8));
+    run_free(&x);
+}
+
 static int setup_store(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
@@ -828,6 +847,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_label_into_signatures_and_back);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_select_by_header_and_classification);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keep_or_strip_signature_under_envelope);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_forged_status_removed_footer_alone);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
     unlink_db(g_store);
     unlink_db(g_store2);
