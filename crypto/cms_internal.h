@@ -38,7 +38,7 @@ struct cms_policy {
     long long check_time;
     char *receipt_to;                /* owned, may be NULL */
     enum cms_cipher cipher;
-    int rsa_oaep, ecdh_sha256, detached, header_protection, encrypt_to_self;
+    int rsa_oaep, ecdh_sha256, detached, header_protection, encrypt_to_self, keep_signatures;
     ASN1_OBJECT *content_type;       /* owned, may be NULL (= id-data) */
     size_t max_size;
 };

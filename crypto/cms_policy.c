@@ -153,6 +153,7 @@ int cms_policy_clone(const struct cms_policy *p, struct cms_policy **out)
     c->detached = p->detached;
     c->header_protection = p->header_protection;
     c->encrypt_to_self = p->encrypt_to_self;
+    c->keep_signatures = p->keep_signatures;
     c->max_size = p->max_size;
     if (rc) {
         cms_policy_free(c);
@@ -264,6 +265,7 @@ void cms_policy_set_ecdh_sha256(struct cms_policy *p, int on) { p->ecdh_sha256 =
 void cms_policy_set_detached(struct cms_policy *p, int on) { p->detached = !!on; }
 void cms_policy_set_header_protection(struct cms_policy *p, int on) { p->header_protection = !!on; }
 void cms_policy_set_encrypt_to_self(struct cms_policy *p, int on) { p->encrypt_to_self = !!on; }
+void cms_policy_set_keep_signatures(struct cms_policy *p, int on) { p->keep_signatures = !!on; }
 void cms_policy_set_max_size(struct cms_policy *p, size_t max) { p->max_size = max; }
 
 int cms_policy_set_content_type(struct cms_policy *p, const char *oid)

@@ -1062,11 +1062,21 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
             break;
         }
         BIO_free(dcont);
+        /* keep_signatures: a signature found under an envelope is verified and kept, so the
+         * recipient can check it too (the envelope alone goes) */
+        int keep = 0;
+        for (int i = 0; p->keep_signatures && i < res->nlayers; i++)
+            keep |= res->layers[i].kind != CMS_KIND_SIGNED;
+        keep = keep && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
         rc = open_layer(p, cms, d, dl, d != NULL, &o, &ol, res);
         CMS_ContentInfo_free(cms);
         free(d);
         if (rc)
             break;
+        if (keep) {
+            free(o);
+            break;
+        }
         free(ent);
         ent = o;
         entlen = ol;

@@ -312,6 +312,8 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
     static const char *const forms[] = { "opaque", "detached", NULL };
     cc->detached = get_enum(&c, "signature_form", forms, 1) == 1;
     cms_policy_set_detached(cc->policy, cc->detached);
+    /* without strip, a client's signature under an envelope reaches the recipient too */
+    cms_policy_set_keep_signatures(cc->policy, !(cc->ops & CMSCH_STRIP));
 
     static const char *const keyless[] = { "hold", "return", "clear", NULL };
     cc->keyless = (enum cmsch_keyless)get_enum(&c, "no_certificate", keyless, 0);

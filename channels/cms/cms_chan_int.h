@@ -88,6 +88,15 @@ void cmsch_live_put(const struct cmsch_conf *c, struct cmsch_pol *p);
 /* Runs the revocation refresh when it is due (pool thread; one at a time). */
 void cmsch_live_maybe_refresh(const struct cmsch_conf *c, int64_t now);
 
+/* The Subject keyword kw removed (the user's request is not for the recipient to see): 1 with
+ * *out the new message when it was there, 0 when not (*out NULL), or MG_E*. */
+int cmsch_take_keyword(const char *kw, const unsigned char *data, size_t len,
+                       unsigned char **out, size_t *outlen);
+/* Every field called name removed (an instruction to this channel, not for the recipient):
+ * *out the new message when there was one (else NULL); returns 1 when one of them asked for
+ * encryption ("yes", "true", "1", "encrypt"), 0 when not, or MG_E*. */
+int cmsch_take_header(const char *name, const unsigned char *data, size_t len,
+                      unsigned char **out, size_t *outlen);
 /* The security-classification of an ESSSecurityLabel (DER, from outside: every length is
  * checked), or -1 when it has none or is no such label. */
 long cmsch_label_classification(const unsigned char *d, size_t len);

@@ -106,7 +106,7 @@ static enum prot protection(const struct work *w)
 static int is_signature_failure(int rc)
 {
     return rc == MG_EVERIFY || rc == MG_EREVOKED || rc == MG_EEXPIRED || rc == MG_EUNTRUSTED ||
-           rc == MG_EDENIED;
+           rc == MG_EDENIED || rc == MG_ENOKEY;
 }
 
 /* Stores the certificates of the verified signers (res->signers: also those of an outer layer
@@ -251,7 +251,10 @@ static int incoming(struct work *w)
     int rc = 0;
     if (urc == 0) {
         rc = opened(w, &res, prot);
-    } else if (urc == MG_ENOKEY) {
+    } else if (urc == MG_ENOKEY && res.nlayers > 0 &&
+               res.layers[res.nlayers - 1].kind != CMS_KIND_SIGNED) {
+        /* no key for the envelope (MG_ENOKEY on a signed layer: the signer's certificate is
+         * missing, a signature failure below) */
         rc = channel_result_add_audit(w->r, -1, "no-key", res.reason, "", NULL, 0, NULL);
         if (c->nokey == CMSCH_NOKEY_HOLD) {
             char why[400];
@@ -288,28 +291,32 @@ static int incoming(struct work *w)
     return rc;
 }
 
-/* The status header (ours replaces any a sender wrote: it must not be forgeable from outside)
- * and, for plain text, the footer. */
+/* The status header (ours replaces any a sender wrote, whether or not we state one: it must
+ * not be forgeable from outside) and, for plain text, the footer. */
 static int state_status(struct work *w)
 {
     const struct cmsch_conf *c = w->c;
-    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 || !c->status_header)
+    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322)
         return 0;
     const unsigned char *h, *b;
     size_t hl, bl;
     if (cms_mime_split(w->data, w->len, &h, &hl, &b, &bl))
         return 0;
+    for (char *p = w->status; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    char ct[256] = "", cte[64] = "";
+    cms_mime_get(h, hl, "Content-Type", ct, sizeof ct);
+    cms_mime_get(h, hl, "Content-Transfer-Encoding", cte, sizeof cte);
+    bool plain = (!ct[0] || !strncasecmp(ct, "text/plain", 10)) &&
+                 (!cte[0] || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit"));
+    bool hdr_on = c->status_header && w->status[0];
+    bool foot_on = c->status_footer && w->status[0] && plain;
     struct mg_buf o;
     mg_buf_init(&o, 0);
     int rc = 0;
-    if (w->status[0]) {
-        char line[800];
-        for (char *p = w->status; *p; p++)
-            if (*p == '\r' || *p == '\n')
-                *p = ' ';
-        snprintf(line, sizeof line, "%s: %s\r\n", c->header_name, w->status);
-        rc = mg_buf_append(&o, line, strlen(line));
-    }
+    if (hdr_on)
+        rc = mg_buf_appendf(&o, "%s: %s\r\n", c->header_name, w->status);
     size_t pos = 0;
     struct cms_mime_field f;
     bool had = false;
@@ -319,9 +326,9 @@ static int state_status(struct work *w)
         else
             rc = mg_buf_append(&o, f.raw, f.rawlen);
     }
-    if (!w->status[0] && !had) {
+    if (!rc && !hdr_on && !foot_on && !had) {
         mg_buf_free(&o);
-        return rc;
+        return 0;
     }
     size_t hdr_end = (size_t)(b - w->data);
     size_t blank = hdr_end - (size_t)(h + hl - w->data);
@@ -329,12 +336,7 @@ static int state_status(struct work *w)
         rc = mg_buf_append(&o, h + hl, blank); /* the empty line as it was */
     if (!rc)
         rc = mg_buf_append(&o, b, bl);
-    char ct[256] = "", cte[64] = "";
-    cms_mime_get(h, hl, "Content-Type", ct, sizeof ct);
-    cms_mime_get(h, hl, "Content-Transfer-Encoding", cte, sizeof cte);
-    bool plain = (!ct[0] || !strncasecmp(ct, "text/plain", 10)) &&
-                 (!cte[0] || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit"));
-    if (!rc && c->status_footer && w->status[0] && plain) {
+    if (!rc && foot_on) {
         if (bl && b[bl - 1] != '\n')
             rc = mg_buf_append(&o, "\r\n", 2);
         if (!rc)
@@ -352,144 +354,19 @@ static int state_status(struct work *w)
 
 /* ---- outgoing: who gets which encryption ------------------------------------------------ */
 
-/* Removes the keyword from the Subject (the user's request is not for the recipient to see).
- * Returns 1 when it was there, 0 when not, or MG_E*. */
-static int take_keyword(struct work *w)
+/* The message-wide selections that rewrite the header (cms_chan_select.c): on 1 or 0 with a
+ * new content (*n set), that content becomes the stage's. */
+static int take(struct work *w, int (*fn)(const char *, const unsigned char *, size_t,
+                                          unsigned char **, size_t *), const char *arg)
 {
-    const char *kw = w->c->keyword;
-    const unsigned char *h, *b;
-    size_t hl, bl;
-    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 ||
-        cms_mime_split(w->data, w->len, &h, &hl, &b, &bl))
+    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322)
         return 0;
-    size_t pos = 0, kl = strlen(kw);
-    struct cms_mime_field f;
-    while (cms_mime_next_field(h, hl, &pos, &f)) {
-        if (!cms_mime_field_is(&f, "Subject"))
-            continue;
-        char *field = strndup(f.raw, f.rawlen);
-        if (!field)
-            return MG_ENOMEM;
-        char *at = strcasestr(field + f.namelen + 1, kw);
-        if (!at) {
-            free(field);
-            return 0;
-        }
-        size_t cut = kl;
-        if (at[cut] == ' ')
-            cut++;
-        else if (at > field + f.namelen + 1 && at[-1] == ' ')
-            at--, cut++;
-        memmove(at, at + cut, strlen(at + cut) + 1);
-        struct mg_buf o;
-        mg_buf_init(&o, 0);
-        size_t before = (size_t)((const unsigned char *)f.raw - w->data);
-        int rc = mg_buf_append(&o, w->data, before);
-        if (!rc)
-            rc = mg_buf_append(&o, field, strlen(field));
-        if (!rc)
-            rc = mg_buf_append(&o, f.raw + f.rawlen, w->len - before - f.rawlen);
-        free(field);
-        if (rc) {
-            mg_buf_free(&o);
-            return rc;
-        }
-        size_t n;
-        unsigned char *p = mg_buf_steal(&o, &n);
-        set_cur(w, p, n);
-        return 1;
-    }
-    return 0;
-}
-
-/* Removes every field named by the header selection (an instruction to this channel, not for
- * the recipient) and says whether one of them asked for encryption ("yes", "true", "1",
- * "encrypt"). Returns 1, 0 or MG_E*. */
-static int take_header(struct work *w)
-{
-    const unsigned char *h, *b;
-    size_t hl, bl;
-    if (content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 ||
-        cms_mime_split(w->data, w->len, &h, &hl, &b, &bl))
-        return 0;
-    struct mg_buf o;
-    mg_buf_init(&o, 0);
-    int rc = mg_buf_append(&o, w->data, (size_t)(h - w->data)), yes = 0, seen = 0;
-    size_t pos = 0;
-    struct cms_mime_field f;
-    while (!rc && cms_mime_next_field(h, hl, &pos, &f)) {
-        if (!cms_mime_field_is(&f, w->c->select_header)) {
-            rc = mg_buf_append(&o, f.raw, f.rawlen);
-            continue;
-        }
-        seen = 1;
-        char v[64] = "";
-        size_t n = f.rawlen - f.namelen - 1;
-        snprintf(v, sizeof v, "%.*s", (int)(n < 63 ? n : 63), f.raw + f.namelen + 1);
-        char *p = v;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        p[strcspn(p, " \t\r\n;")] = 0;
-        yes |= !strcasecmp(p, "yes") || !strcasecmp(p, "true") || !strcmp(p, "1") ||
-               !strcasecmp(p, "encrypt");
-    }
-    if (!rc && seen)
-        rc = mg_buf_append(&o, h + hl, w->len - (size_t)(h + hl - w->data));
-    if (rc || !seen) {
-        mg_buf_free(&o);
-        return rc;
-    }
-    size_t len;
-    unsigned char *q = mg_buf_steal(&o, &len);
-    set_cur(w, q, len);
-    return yes;
-}
-
-/* One DER length at *p (within end): the value length, or -1. */
-static long der_len(const unsigned char **p, const unsigned char *end)
-{
-    if (*p >= end)
-        return -1;
-    unsigned c = *(*p)++;
-    if (c < 0x80)
-        return (long)c;
-    unsigned n = c & 0x7f;
-    if (n == 0 || n > 3 || (size_t)(end - *p) < n)
-        return -1;
-    long v = 0;
-    while (n--)
-        v = v << 8 | *(*p)++;
-    return v;
-}
-
-/* The security-classification of an ESSSecurityLabel (a SET; the INTEGER element), or -1 when
- * there is none or the encoding is not one (the label came from outside: every length is
- * checked). */
-long cmsch_label_classification(const unsigned char *d, size_t len)
-{
-    const unsigned char *p = d, *end = d + len;
-    if (!d || len < 2 || *p++ != 0x31)
-        return -1;
-    long l = der_len(&p, end);
-    if (l < 0 || l > end - p)
-        return -1;
-    end = p + l;
-    while (p < end) {
-        unsigned tag = *p++;
-        long vl = der_len(&p, end);
-        if (vl < 0 || vl > end - p)
-            return -1;
-        if (tag == 0x02) {
-            if (vl < 1 || vl > 3 || (p[0] & 0x80))
-                return -1;
-            long v = 0;
-            for (long i = 0; i < vl; i++)
-                v = v << 8 | p[i];
-            return v;
-        }
-        p += vl;
-    }
-    return -1;
+    unsigned char *n = NULL;
+    size_t nl = 0;
+    int rc = fn(arg, w->data, w->len, &n, &nl);
+    if (rc >= 0 && n)
+        set_cur(w, n, nl);
+    return rc;
 }
 
 static bool selected(const struct cmsch_conf *c, const char *addr, bool keyword)
@@ -632,7 +509,8 @@ static int outgoing(struct work *w)
     /* the message-wide selections: a keyword, a header an earlier stage set, the label */
     if ((c->select == CMSCH_SELECT_KEYWORD || c->select == CMSCH_SELECT_HEADER) &&
         (c->ops & (CMSCH_ENCRYPT | CMSCH_TRIPLE))) {
-        int k = c->select == CMSCH_SELECT_KEYWORD ? take_keyword(w) : take_header(w);
+        int k = c->select == CMSCH_SELECT_KEYWORD ? take(w, cmsch_take_keyword, c->keyword)
+                                                  : take(w, cmsch_take_header, c->select_header);
         if (k < 0)
             return k;
         keyword = k == 1;

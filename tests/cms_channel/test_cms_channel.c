@@ -1,157 +1,11 @@
-/* Tests of the cms channel kind: configuration errors (table of named cases, each with the
- * message and line it must give), and process() on groups made here: per-recipient
- * certificates (a recipient with another certificate than the group's first is regrouped),
- * keyless hold / return / clear (clear regroups against encrypted ones), a peer certificate for
- * all, a binary (P772-style DER) triple wrap opened again by the receiving side, a damaged
- * S/MIME message held with the reason, and the audit records of each decision. */
+/* Tests of the cms channel kind's process() on groups made here: per-recipient certificates (a
+ * recipient with another certificate than the group's first is regrouped), keyless hold /
+ * return / clear, a peer certificate for all, a binary (P772-style DER) triple wrap opened again
+ * by the receiving side, a damaged S/MIME message held with the reason, revocation refresh,
+ * re-signing, labels, selections, and the audit records of each decision. The options' errors:
+ * test_cms_channel_cfg.c. */
 #define _GNU_SOURCE /* memmem */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "cert_store.h"
-#include "channel.h"
-#include "cms_channel.h"
-#include "cms_keys.h"
-#include "cms_wrap.h"
-#include "config.h"
-#include "content.h"
-#include "file_transport.h"
-#include "message.h"
-#include "mg_err.h"
-
-static char g_pki[512];
-static char g_store[600];
-static char g_store2[600];
-
-static const struct channel_kind *const kinds[] = { &cms_channel_kind, &file_channel_kind, NULL };
-
-static const char *env_fn(void *ctx, const char *name)
-{
-    (void)ctx;
-    if (!strcmp(name, "PKI"))
-        return g_pki;
-    if (!strcmp(name, "STORE"))
-        return g_store;
-    if (!strcmp(name, "STORE2"))
-        return g_store2;
-    return getenv(name);
-}
-
-static int load(const char *channel, struct config **cfg, struct config_errors *errs)
-{
-    char text[4096];
-    snprintf(text, sizeof text,
-             "global = { hostname = \"t\"; var_dir = \"/tmp\"; }; listeners = ( { name = \"s\";"
-             " listen = \"127.0.0.1:1\"; } );\n"
-             "channels = (\n%s,\n{ name = \"f\"; type = \"file\"; directory = \"/tmp/none\"; }\n);\n"
-             "routes = ( { default = true; chain = [ \"c\", \"f\" ]; } );\n",
-             channel);
-    struct config_load_opts o = { .kinds = kinds, .env = env_fn };
-    return config_load_text_ex("t.conf", text, strlen(text), &o, cfg, errs);
-}
-
-/* ---- configuration errors --------------------------------------------------------------- */
-
-struct cfg_case {
-    const char *name;
-    const char *channel;   /* the channel entry, line 3 of the file onwards */
-    const char *want;      /* NULL = loads */
-};
-
-#define ID "cert = \"${PKI}/alice.pem\"; key = \"${PKI}/alice.key\"; ca = \"${PKI}/ca.pem\";"
-
-static const struct cfg_case cfg_cases[] = {
-    { "minimal_decrypt", "{ name = \"c\"; type = \"cms\"; operations = \"decrypt\"; " ID " }", NULL },
-    { "pair_protect", "{ name = \"c\"; type = \"cms\"; operations = [ \"sign\", \"encrypt\" ]; " ID
-      " peer_cert = \"${PKI}/carol.pem\"; }", NULL },
-    { "missing_operations", "{ name = \"c\"; type = \"cms\"; " ID " }",
-      "t.conf:3: channel 'c': 'operations' is required" },
-    { "unknown_operation", "{ name = \"c\"; type = \"cms\";\n operations = [ \"decrypt\", \"burn\" ]; }",
-      "t.conf:4: channel 'c': unknown operation \"burn\"" },
-    { "unknown_key", "{ name = \"c\"; type = \"cms\"; operations = \"decrypt\";\n ciper = \"x\"; }",
-      "unknown key 'ciper'" },
-    { "bad_cipher", "{ name = \"c\"; type = \"cms\"; operations = \"decrypt\";\n cipher = \"rc2\"; }",
-      "t.conf:4: channel 'c': 'cipher' must be one of \"aes128-cbc\"" },
-    { "sign_needs_key", "{ name = \"c\"; type = \"cms\"; operations = \"sign\"; }",
-      "operations sign and triple-wrap need the gateway's 'cert' and 'key'" },
-    { "encrypt_needs_certs", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; }",
-      "operation encrypt needs 'peer_cert' or a 'store'" },
-    { "key_mismatch", "{ name = \"c\"; type = \"cms\"; operations = \"sign\";\n cert = \"${PKI}/alice.pem\";"
-      " key = \"${PKI}/carol.key\"; }", "does not belong to the certificate" },
-    { "missing_file", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n ca = \"/nonexistent/ca.pem\"; }",
-      "t.conf:4: channel 'c': cannot load trust anchors from /nonexistent/ca.pem" },
-    { "revoked_peer", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; ca = \"${PKI}/ca.pem\";"
-      " crl = \"${PKI}/ca.crl\";\n peer_cert = \"${PKI}/revoked.pem\"; }",
-      "t.conf:4: channel 'c': the peer certificate" },
-    { "expired_peer", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; ca = \"${PKI}/ca.pem\";"
-      " peer_cert = \"${PKI}/expired.pem\"; }", "is not usable" },
-    { "tls_only_peer", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; ca = \"${PKI}/ca.pem\";"
-      " peer_cert = \"${PKI}/server.pem\"; }", "not for S/MIME encryption" },
-    { "keyword_without_mode", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
-      " peer_cert = \"${PKI}/carol.pem\";\n subject_keyword = \"[x]\"; }",
-      "t.conf:4: channel 'c': 'subject_keyword' needs encrypt = \"subject-keyword\"" },
-    { "recipients_mode_needs_list", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
-      " peer_cert = \"${PKI}/carol.pem\"; encrypt = \"recipients\"; }", "needs 'encrypt_recipients'" },
-    { "encrypt_and_triple", "{ name = \"c\"; type = \"cms\"; operations = [ \"encrypt\", \"triple-wrap\" ]; "
-      ID " peer_cert = \"${PKI}/carol.pem\"; }", "'triple-wrap' already encrypts" },
-    { "strip_alone", "{ name = \"c\"; type = \"cms\"; operations = \"strip\"; }",
-      "operation strip needs verify or decrypt" },
-    { "harvest_needs_store", "{ name = \"c\"; type = \"cms\"; operations = \"verify\"; harvest = true; }",
-      "'harvest' needs a 'store'" },
-    { "bad_header_name", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n"
-      " status_header_name = \"X: y\"; }", "t.conf:4: channel 'c': 'status_header_name' must be" },
-    { "refresh_needs_store", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n refresh = \"1h\"; }",
-      "t.conf:4: channel 'c': 'refresh' needs a 'store'" },
-    { "refresh_bad_duration", "{ name = \"c\"; type = \"cms\"; operations = \"verify\"; store = \"${STORE}\";\n"
-      " refresh = \"soon\"; }", "t.conf:4: channel 'c': 'refresh' must be a duration" },
-    { "encrypt_header_without_mode", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
-      " peer_cert = \"${PKI}/carol.pem\";\n encrypt_header = \"X-E\"; }",
-      "t.conf:4: channel 'c': 'encrypt_header' needs encrypt = \"header\"" },
-    { "classification_needs_min", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
-      " peer_cert = \"${PKI}/carol.pem\"; encrypt = \"classification\"; }",
-      "needs 'encrypt_classification_min'" },
-    { "classification_range", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
-      " peer_cert = \"${PKI}/carol.pem\"; encrypt = \"classification\";\n encrypt_classification_min = 300; }",
-      "t.conf:4: channel 'c': 'encrypt_classification_min' must be a number from 0 to 255" },
-    { "receipt_to_needs_sign", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n"
-      " receipt_to = \"r@a.example\"; }", "t.conf:4: channel 'c': 'receipt_to' needs operation sign" },
-    { "keyless_value", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n no_certificate = \"drop\"; }",
-      "t.conf:4: channel 'c': 'no_certificate' must be one of \"hold\", \"return\", \"clear\"" },
-};
-
-static void run_cfg_case(void **state)
-{
-    const struct cfg_case *c = *state;
-    struct config *cfg = NULL;
-    struct config_errors errs = { 0 };
-    int rc = load(c->channel, &cfg, &errs);
-    if (!c->want) {
-        for (size_t i = 0; i < errs.n; i++)
-            print_message("%s\n", errs.v[i].text);
-        assert_int_equal(rc, 0);
-        assert_non_null(cfg);
-    } else {
-        assert_int_not_equal(rc, 0);
-        int found = 0;
-        for (size_t i = 0; i < errs.n; i++)
-            if (strstr(errs.v[i].text, c->want))
-                found = 1;
-        if (!found)
-            for (size_t i = 0; i < errs.n; i++)
-                print_message("got: %s\n", errs.v[i].text);
-        assert_true(found);
-    }
-    config_free(cfg);
-    config_errors_free(&errs);
-}
+#include "cms_channel_test_util.h"
 
 /* ---- process() -------------------------------------------------------------------------- */
 
@@ -705,6 +559,88 @@ static void t_select_by_header_and_classification(void **state)
     free(o);
 }
 
+static void t_keep_or_strip_signature_under_envelope(void **state)
+{
+    (void)state;
+    /* bob signs and encrypts to carol (the gateway); without strip the gateway opens the
+     * envelope only and the recipient still gets bob's signature; with strip, clear text */
+    char p1[700], p2[700], p3[700], p4[700];
+    snprintf(p1, sizeof p1, "%s/bob.pem", g_pki);
+    snprintf(p2, sizeof p2, "%s/bob.key", g_pki);
+    snprintf(p3, sizeof p3, "%s/carol.pem", g_pki);
+    snprintf(p4, sizeof p4, "%s/ca.pem", g_pki);
+    X509 *bob = NULL, *carol = NULL, *ca = NULL;
+    EVP_PKEY *bk = NULL;
+    assert_int_equal(cms_keys_load_cert(p1, &bob), 0);
+    assert_int_equal(cms_keys_load_key(p2, NULL, &bk), 0);
+    assert_int_equal(cms_keys_load_cert(p3, &carol), 0);
+    assert_int_equal(cms_keys_load_cert(p4, &ca), 0);
+    struct cms_policy *p = NULL;
+    assert_int_equal(cms_policy_create(&p), 0);
+    assert_int_equal(cms_policy_set_signer(p, CMS_LAYER_INNER, bob, bk, NULL), 0);
+    assert_int_equal(cms_policy_add_recipient(p, carol), 0);
+    assert_int_equal(cms_policy_add_anchor(p, ca), 0);
+    cms_policy_set_detached(p, 1); /* clear-signed, as mail clients do */
+    struct cms_result w;
+    assert_int_equal(cms_wrap(p, CMS_OP_SIGN | CMS_OP_ENCRYPT, CMS_FORMAT_MIME,
+                              (const unsigned char *)MSG, sizeof MSG - 1, &w), 0);
+    const char *const rcpts[] = { "u@b.example", NULL };
+    for (int strip = 0; strip < 2; strip++) {
+        struct run x;
+        run_process(&x, strip ? "{ name = \"c\"; type = \"cms\"; operations = [ \"decrypt\", \"verify\","
+                                " \"strip\" ]; cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\";"
+                                " ca = \"${PKI}/ca.pem\"; }"
+                              : "{ name = \"c\"; type = \"cms\"; operations = [ \"decrypt\", \"verify\" ];"
+                                " cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\";"
+                                " ca = \"${PKI}/ca.pem\"; }",
+                    rcpts, MESSAGE_CONTENT_RFC5322, w.data, w.len);
+        assert_int_equal(x.rc, 0);
+        assert_true(has_audit(&x, -1, "decrypted"));
+        assert_true(has_audit(&x, -1, "signature-verified"));
+        size_t len;
+        const unsigned char *d = content_data(x.r.content, &len);
+        assert_non_null(memmem(d, len, "the body", 8));
+        assert_null(memmem(d, len, "enveloped-data", 14));
+        struct cms_result u;
+        int rc = cms_unwrap(p, d, len, &u); /* anchors only, no key: the signature alone */
+        if (strip) {
+            assert_int_equal(rc, MG_EPARSE); /* nothing left to open */
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(u.nlayers, 1);
+            assert_int_equal(u.layers[0].kind, CMS_KIND_SIGNED);
+            assert_non_null(strstr(u.layers[0].signer, "CN=bob"));
+        }
+        cms_result_free(&u);
+        run_free(&x);
+    }
+    cms_result_free(&w);
+    cms_policy_free(p);
+    EVP_PKEY_free(bk);
+    X509_free(bob);
+    X509_free(carol);
+    X509_free(ca);
+}
+
+static void t_forged_status_removed_footer_alone(void **state)
+{
+    (void)state;
+    /* no status header stated, a footer only: the sender's forged status header still goes */
+    static const char forged[] = "From: x@c.example\r\nX-Mixgate-Security: signed by the CEO, verified\r\n"
+                                 "Subject: f\r\n\r\nthe body\r\n";
+    struct run x;
+    const char *const rcpts[] = { "u@b.example", NULL };
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"verify\"; status_header = false;"
+                    " status_footer = true; }",
+                rcpts, MESSAGE_CONTENT_RFC5322, forged, sizeof forged - 1);
+    assert_int_equal(x.rc, 0);
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    assert_null(memmem(d, len, "the CEO", 7));
+    assert_non_null(memmem(d, len, "the body", 8));
+    run_free(&x);
+}
+
 static int setup_store(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
@@ -750,9 +686,6 @@ int main(void)
     }
     struct CMUnitTest tests[64];
     size_t n = 0;
-    for (size_t i = 0; i < sizeof cfg_cases / sizeof cfg_cases[0]; i++)
-        tests[n++] = (struct CMUnitTest){ cfg_cases[i].name, run_cfg_case, NULL, NULL,
-                                          (void *)&cfg_cases[i] };
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_regroup_by_certificate);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyless_hold_and_return);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyless_clear_regroups);
@@ -764,6 +697,8 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_header_changed_resigned);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_label_into_signatures_and_back);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_select_by_header_and_classification);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keep_or_strip_signature_under_envelope);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_forged_status_removed_footer_alone);
     int rc = _cmocka_run_group_tests("cms_channel", tests, n, NULL, NULL);
     unlink_db(g_store);
     unlink_db(g_store2);

@@ -80,6 +80,21 @@ def held_reason(d, rcpt):
     return m.group(1), m.group(2)
 
 
+def stop_all(*xs):
+    """Stops every daemon and sink given (None skipped), even when one of them fails to stop
+    cleanly; then raises the first failure (so a crash is reported and nothing is left running)."""
+    first = None
+    for x in xs:
+        if x is None or (hasattr(x, "alive") and not x.alive()):
+            continue
+        try:
+            x.stop()
+        except Exception as e:  # noqa: BLE001 - re-raised below
+            first = first or e
+    if first:
+        raise first
+
+
 def t_check_config():
     env = dict(os.environ)
     env.update(pair_env("alice", "carol", "b.example", 2600))
@@ -141,9 +156,7 @@ def t_pair_wire_then_b():
         got = decisions(a)
         assert ("signed", None) in got and ("encrypted", "user@b.example") in got, got
     finally:
-        a.stop()
-        b.stop()
-        sink.stop()
+        stop_all(a, b, sink)
 
 
 def t_pair_direct():
@@ -164,8 +177,7 @@ def t_pair_direct():
         forged = [t for t in texts if b"Subject: forged" in t][0]
         assert b"the CEO" not in forged, forged[:600]
     finally:
-        a.stop()
-        b.stop()
+        stop_all(a, b)
 
 
 def t_client_encrypted_for_gateway():
@@ -195,7 +207,7 @@ def t_client_encrypted_for_gateway():
         got = decisions(b)
         assert got.count(("decrypted", None)) == 2 and ("no-key", None) in got, got
     finally:
-        b.stop()
+        stop_all(b)
 
 
 STORE_CONF = r'''
@@ -263,8 +275,7 @@ def t_gateway_to_client_and_keyless():
             assert ("no-certificate", r) in got, (r, got)
         assert ("encrypted", "bob@example.org") in got and ("sent-in-clear", "bob@example.org") not in got, got
     finally:
-        d.stop()
-        sink.stop()
+        stop_all(d, sink)
 
 
 def t_keyless_return_and_clear():
@@ -290,8 +301,7 @@ def t_keyless_return_and_clear():
                 assert b"secret body line" not in enc, enc[:600]
                 assert ("sent-in-clear", "nobody@example.org") in decisions(d)
         finally:
-            d.stop()
-            sink.stop()
+            stop_all(d, sink)
 
 
 def t_tampered_signature():
@@ -325,8 +335,7 @@ def t_tampered_signature():
                 t = by_rcpt(sink)["y@example.net"][0]
                 assert b"signed by" in t and b"CN=bob" in t and b"[signed by" in t, t[:800]
         finally:
-            d.stop()
-            sink.stop()
+            stop_all(d, sink)
 
 
 def t_harvested_client_cert():
@@ -352,8 +361,7 @@ def t_harvested_client_cert():
         open(wd.sub("carol-inner.eml"), "wb").write(dec)
         assert b"now for carol" in openssl("-verify", "-CAfile", P("ca.pem"), "-in", wd.sub("carol-inner.eml")).stdout
     finally:
-        d.stop()
-        sink.stop()
+        stop_all(d, sink)
 
 
 def t_subject_keyword():
@@ -370,8 +378,7 @@ def t_subject_keyword():
         assert enc and b"secret body line" not in enc[0] and b"Subject: the plan\r\n" in enc[0], enc[0][:600]
         assert not re.search(rb"Subject:[^\r\n]*\[secure\]", enc[0]), enc[0][:400]
     finally:
-        d.stop()
-        sink.stop()
+        stop_all(d, sink)
 
 
 def t_archive_key():
@@ -392,8 +399,7 @@ def t_archive_key():
             dec = openssl("-decrypt", "-recip", P(who + ".pem"), "-inkey", P(who + ".key"), "-in", f).stdout
             assert b"secret body line" in dec, who
     finally:
-        a.stop()
-        sink.stop()
+        stop_all(a, sink)
 
 
 def key_needles(name):
@@ -460,7 +466,7 @@ def t_key_isolation():
         in_daemon = memory_has(b.proc.pid, needles)
         assert not in_daemon, "mixgated's memory holds private key material (needles %s)" % sorted(in_daemon)
     finally:
-        b.stop()
+        stop_all(b)
     # the key process ends with the daemon
     wait_for(lambda: not os.path.exists("/proc/%d" % kids[0]) or
              open("/proc/%d/stat" % kids[0]).read().split()[2] == "Z", 30, "the key process to end")
@@ -530,10 +536,7 @@ def t_kill9_during_encryption_and_decryption():
             return got >= acked
         wait_for(opened, 180, "every acknowledged message opened at B")
     finally:
-        for d in (a, b):
-            if d.alive():
-                d.stop()
-        wire.stop()
+        stop_all(a, b, wire)
 
 
 def t_held_then_released_encrypts():
@@ -557,8 +560,7 @@ def t_held_then_released_encrypts():
         open(f, "wb").write(out)
         assert b"hold me" in openssl("-decrypt", "-recip", P("carol.pem"), "-inkey", P("carol.key"), "-in", f).stdout
     finally:
-        d.stop()
-        sink.stop()
+        stop_all(d, sink)
 
 
 def t_gpgsm_client():
@@ -620,11 +622,8 @@ def t_gpgsm_client():
         out = open(wd.sub("alice.out"), "rb").read()
         assert b"for alice via gpgsm" in out, out[:400]
     finally:
-        for x in (b, d):
-            if x:
-                x.stop()
-        sink.stop()
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)
+        stop_all(b, d, sink)
 
 
 OCSP_CONF = r'''
@@ -681,11 +680,32 @@ def t_ocsp_fail_closed_and_open():
                 assert b"secret body line" not in by_rcpt(sink)["bob@example.org"][0]
             assert "cms_revocation_refreshed" in d.log_text()
         finally:
-            d.stop()
-            sink.stop()
             if resp:
                 resp.terminate()
                 resp.wait(10)
+            stop_all(d, sink)
+
+
+def t_reload_keeps_working():
+    """SIGHUP: the new configuration loads its keys through the same key process; mail before
+    and after is opened; the old configuration's key connections close with it."""
+    wd = Workdir("cms-reload")
+    b = Daemon(wd, PAIR, env=pair_env("carol", "alice", "a.example", 1)).start()
+    try:
+        plain = wd.sub("plain.eml")
+        for i, n in ((0, 1), (1, 2)):
+            open(plain, "wb").write(msg("reload %d" % i, frm="bob@example.org", body=b"round %d\r\n" % i))
+            send(b.port, "bob@example.org", ["user@b.example"],
+                 openssl("-encrypt", "-aes128", "-in", plain, P("carol.pem")).stdout)
+            assert any(b"round %d" % i in t for t in delivered(b, n))
+            if i == 0:
+                before = b.log_text().count("event=config_reloaded") + b.log_text().count("event=reloaded")
+                b.hup()
+                wait_for(lambda: b.log_text().count("event=config_reloaded") + b.log_text().count("event=reloaded") > before,
+                         30, "the reload")
+        assert len(children(b.proc.pid)) == 1, "one key process, whatever the reloads"
+    finally:
+        stop_all(b)
 
 
 if __name__ == "__main__":
@@ -704,5 +724,6 @@ if __name__ == "__main__":
         ("ocsp_fail_closed_and_open", t_ocsp_fail_closed_and_open),
         ("gpgsm_client", t_gpgsm_client),
         ("key_isolation", t_key_isolation),
+        ("reload_keeps_working", t_reload_keeps_working),
         ("kill9_during_encryption_and_decryption", t_kill9_during_encryption_and_decryption),
     ])
