@@ -6,7 +6,7 @@ swaks, Postfix smtp-source/smtp-sink, an aiosmtpd sink (sink.py), openssl. Helpe
 AssertionError with a readable message; `run(tests)` runs named cases and prints a summary
 line "N passed, N failed" that CTest output shows.
 """
-import json, os, signal, shutil, smtplib, socket, subprocess, sys, time, traceback
+import atexit, json, os, signal, shutil, smtplib, socket, subprocess, sys, time, traceback
 
 SRC = os.environ.get("MIXGATE_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 BUILD = os.environ.get("MIXGATE_BUILD_DIR") or os.path.join(SRC, "build-test")
@@ -66,6 +66,24 @@ class Workdir:
         return os.path.join(self.path, *p)
 
 
+# Every daemon a test started: killed when the test process exits, so a failing case never
+# leaves a daemon behind holding ports (or the P1 port of the default configuration).
+_started = []
+
+
+def _kill_leftovers():
+    for p in _started:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(timeout=10)
+            except Exception:
+                pass
+
+
+atexit.register(_kill_leftovers)
+
+
 class Daemon:
     """mixgated on a config file, with MIXGATE_VAR and MIXGATE_SMTP_LISTEN set for the test."""
 
@@ -100,6 +118,7 @@ class Daemon:
         logf.write(b"---- start %d\n" % self.starts)
         logf.flush()
         self.proc = subprocess.Popen(self.argv(), env=self.env, stdout=logf, stderr=logf)
+        _started.append(self.proc)
         logf.close()
         if not self.port_fixed:
             self.port = wait_for(self.bound_port, 20, "event=listening in the daemon's log")
