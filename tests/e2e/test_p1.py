@@ -379,7 +379,9 @@ def scripted_responder(stream):
                     tsdu = b""
                     if si in (13, 41, 49, 9):   # CN, MAP/AE, MIP, FN
                         c.sendall(answers.pop(0))
-            time.sleep(0.2)
+            # out of answers: stay connected and silent until the initiator gives up
+            while c.recv(65536):
+                pass
         finally:
             c.close()
             srv.close()
