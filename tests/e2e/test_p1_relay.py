@@ -69,11 +69,12 @@ def relay_mode(mode):
     p = Pair("p1-relay-" + mode, mode).start()
     try:
         big = blob(p.wd.sub("big.bin"), 300 * 1024)       # ~19 checkpoints of 16 KiB, window 3
+        one = blob(p.wd.sub("one.bin"), 1)
         items = [("/C=GB/ADMD= /PRMD=X/O=Y/S=P772/", P772), ("/C=GB/ADMD= /PRMD=X/O=Y/S=P22/", P22),
-                 ("/C=GB/ADMD= /PRMD=X/O=Y/CN=Big One/", big)]
+                 ("/C=GB/ADMD= /PRMD=X/O=Y/CN=Big One/", big), ("/C=GB/ADMD= /PRMD=X/O=Y/S=One/", one)]
         for to, c in items:
             p.send(to, c)
-        files = wait_for(lambda: p.delivered() if len(p.delivered()) == 3 else None, 60, "three deliveries at B")
+        files = wait_for(lambda: p.delivered() if len(p.delivered()) == 4 else None, 60, "four deliveries at B")
         got = {}
         for f in files:
             summary = open(f[:-4] + ".txt").read()
@@ -85,7 +86,7 @@ def relay_mode(mode):
         la = p.a.log_text()
         assert la.count("event=p1_out_bound") == 1, "A should reuse one association:\n" + p.a.tail()
         assert "mode=%s" % mode in la
-        assert la.count('reply="250 2.0.0 transferred to peer-mta (MTA-B)"') == 3, p.a.tail()
+        assert la.count('reply="250 2.0.0 transferred to peer-mta (MTA-B)"') == 4, p.a.tail()
     finally:
         p.stop()
 
