@@ -184,6 +184,14 @@ def t_wrong_password_a_to_b():
         wait_for(lambda: "deferred" in p.a.cli("queue", "list").stdout or "event=deferred" in p.a.log_text(),
                  20, "the message deferred at A")
         assert p.delivered() == []
+        # mixgate queue show: the O/R address, the peer, the bind error, the X.400 fields
+        qid = p.a.log_text().split("event=received qid=")[1].split()[0]
+        show = p.a.cli("queue", "show", qid).stdout
+        for want in ("</C=GB/ADMD= /PRMD=X/S=x/> (O/R)",
+                     "peer=peer-mta", "bind refused by peer-mta: authentication-error",
+                     "mts-id: [/C=XX/ADMD= /PRMD=MIXGATE-CLI/;", "content-type: 1.3.26.0.4406.0.4.1",
+                     "x400-envelope: "):
+            assert want in show, "queue show lacks %r:\n%s" % (want, show)
     finally:
         p.stop()
 
