@@ -318,6 +318,30 @@ def t_calling_address_checked():
         d.stop()
 
 
+def t_busy_at_max_associations():
+    """A p1 listener with max_sessions = 1: while one association is bound, the next bind gets
+    the bind error busy."""
+    need_vectors()
+    wd = Workdir("p1-busy")
+    conf = write(wd.sub("one.conf"), open(CONF).read().replace(
+        'protocol = "p1";', 'protocol = "p1";\n    max_sessions = 1;'))
+    p1port = free_port()
+    d = Daemon(wd, conf, env=dict(PEER, MIXGATE_P1_LISTEN="127.0.0.1:%d" % p1port)).start()
+    try:
+        wait_port(p1port, proc=d.proc)
+        init = tpkts(open(os.path.join(STREAMS, "wsample-ping-success-initiator.tpkt"), "rb").read())
+        s = socket.create_connection(("127.0.0.1", p1port), timeout=10 * SLOW)
+        s.sendall(init[0] + init[1])            # CR, CN: bound, and kept open
+        wait_for(lambda: "event=p1_bind_accepted" in d.log_text(), 20, "the first bind")
+        r = p1cli("ping", "127.0.0.1:%d" % p1port, "--mta", "percival.smhs.co.uk", "--password", "excalibur")
+        assert r.returncode == 1 and "bind refused: busy" in r.stdout, r.stdout + d.tail()
+        s.close()
+        wait_for(lambda: p1cli("ping", "127.0.0.1:%d" % p1port, "--mta", "percival.smhs.co.uk",
+                               "--password", "excalibur").returncode == 0, 20, "a bind once the first is gone")
+    finally:
+        d.stop()
+
+
 def t_ndr_for_unroutable_recipient():
     """A recipient no route takes: the message is queued for the others and a non-delivery
     report (unable-to-transfer, unrecognised-OR-name) goes to the originator, both durable
@@ -437,4 +461,4 @@ if __name__ == "__main__":
                                         t_p772_transfer_queued_then_confirmed, t_p772_loop_held,
                                         t_cli_ping_exit_codes, t_cli_send_all_modes,
                                         t_cli_against_real_responder, t_ndr_for_unroutable_recipient,
-                                        t_calling_address_checked)])
+                                        t_calling_address_checked, t_busy_at_max_associations)])
