@@ -44,6 +44,8 @@ static void real_p772(void **state)
     assert_true(m.rcpts[0].responsibility);
     assert_int_equal(m.ntrace, 1);
     assert_false(m.trace_has_us);
+    /* priority normal with the priority-level-qualifier high: immediate (3) */
+    assert_int_equal(m.priority, 3);
     /* the envelope slice is the capture's envelope; the content is the capture's content */
     assert_int_equal(m.envelope_len, elen);
     assert_memory_equal(m.envelope, env, elen);
