@@ -247,6 +247,8 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
             .x400_env_len = m.envelope_len,
         };
         rc = submit_build_message(&ctx, &o, &se, &msg);
+        if (!rc && m.label)
+            rc = message_set_label(msg, m.label, m.label_len); /* the X.411 security label */
         if (!rc && loop) {
             char reason[160];
             snprintf(reason, sizeof reason, "loop detected: %s (%zu trace elements)",

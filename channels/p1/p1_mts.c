@@ -216,6 +216,23 @@ static int precedence(long priority, const struct Extensions *ext)
     return base == 2 ? 3 : base;
 }
 
+/* The X.411 message-security-label (standard extension 20) as the queue's label. */
+static int label_of(struct p1_mts_in *m, const struct Extensions *ext)
+{
+    for (int i = 0; ext && i < ext->list.count; i++) {
+        const ExtensionField_t *f = ext->list.array[i];
+        if (f->type.present != ExtensionType_PR_standard_extension ||
+            f->type.choice.standard_extension != 20 || !f->value || f->value->size <= 0)
+            continue;
+        if (!(m->label = malloc((size_t)f->value->size)))
+            return MG_ENOMEM;
+        memcpy(m->label, f->value->buf, (size_t)f->value->size);
+        m->label_len = (size_t)f->value->size;
+        return 0;
+    }
+    return 0;
+}
+
 static int rcpt_add(struct p1_mts_in *m, const ORName_t *name, long osrn,
                     const BIT_STRING_t *ind)
 {
@@ -295,6 +312,8 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
         if (!rc && (what = "content type"))
             rc = content_type_text(&e->content_type, m->content_oid, sizeof m->content_oid);
         m->priority = precedence(e->priority, e->extensions);
+        if (!rc)
+            rc = label_of(m, e->extensions);
         trace_check(m, &e->trace_information, our_gdi);
         for (int i = 0; !rc && i < count; i++) {
             const PerRecipientMessageTransferFields_t *f = e->per_recipient_fields.list.array[i];
@@ -361,8 +380,10 @@ void p1_mts_in_free(struct p1_mts_in *m)
         return;
     free(m->rcpts);
     free(m->content);
+    free(m->label);
     m->rcpts = NULL;
     m->content = NULL;
+    m->label = NULL;
     m->nrcpts = 0;
 }
 
