@@ -216,6 +216,32 @@ static int precedence(long priority, const struct Extensions *ext)
     return base == 2 ? 3 : base;
 }
 
+/* An extension marked critical for transfer (criticality bit 1) that this relay does not
+ * support. A relay meets some by doing nothing (it never reassigns, expands or converts) and
+ * carries the others it reads (label, correlator, trace, the STANAG 4406 qualifier). */
+static void critical_check(struct p1_mts_in *m, const struct Extensions *ext)
+{
+    static const long ok[] = { 1, 3, 4, 20, 23, 37, 38 };
+    for (int i = 0; ext && i < ext->list.count && !m->critical[0]; i++) {
+        const ExtensionField_t *f = ext->list.array[i];
+        const BIT_STRING_t *c = f->criticality;
+        if (!c || c->size < 1 || !(c->buf[0] & 0x40))
+            continue;
+        if (f->type.present == ExtensionType_PR_standard_extension) {
+            long t = f->type.choice.standard_extension;
+            int known = 0;
+            for (size_t k = 0; k < sizeof ok / sizeof *ok; k++)
+                known |= ok[k] == t;
+            if (!known)
+                snprintf(m->critical, sizeof m->critical, "standard %ld", t);
+        } else if (f->type.present == ExtensionType_PR_private_extension &&
+                   !mg_asn1_oid_is(&f->type.choice.private_extension, "1.3.26.0.4406.0.8.0")) {
+            if (mg_asn1_oid_str(&f->type.choice.private_extension, m->critical, sizeof m->critical))
+                snprintf(m->critical, sizeof m->critical, "private (unprintable OID)");
+        }
+    }
+}
+
 /* The X.411 message-security-label (standard extension 20) as the queue's label. */
 static int label_of(struct p1_mts_in *m, const struct Extensions *ext)
 {
@@ -314,6 +340,7 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
         m->priority = precedence(e->priority, e->extensions);
         if (!rc)
             rc = label_of(m, e->extensions);
+        critical_check(m, e->extensions);
         trace_check(m, &e->trace_information, our_gdi);
         for (int i = 0; !rc && i < count; i++) {
             const PerRecipientMessageTransferFields_t *f = e->per_recipient_fields.list.array[i];

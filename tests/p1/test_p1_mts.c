@@ -132,8 +132,38 @@ static void real_p772(void **state)
         assert_int_equal(m.label_len, sizeof lab);
         assert_memory_equal(m.label, lab, sizeof lab);
         assert_int_equal(m.priority, 3); /* the qualifier is still read among the extensions */
+        assert_string_equal(m.critical, "");
         p1_mts_in_free(&m);
         free(der);
+        /* an extension we do not support, critical for transfer: flagged (not for delivery
+         * only, nor one a relay meets by doing nothing) */
+        static const struct { long type; uint8_t crit; const char *want; } cc[] = {
+            { 5, 0x40, "standard 5" }, { 5, 0x20, "" }, { 3, 0x40, "" }, { 20, 0x40, "" } };
+        for (size_t k = 0; k < sizeof cc / sizeof *cc; k++) {
+            assert_int_equal(mg_asn1_decode_MTS_APDU(apdu, len, &a, NULL), 0);
+            e = &a->choice.message.envelope;
+            ExtensionField_t *x = calloc(1, sizeof *x);
+            x->type.present = ExtensionType_PR_standard_extension;
+            x->type.choice.standard_extension = cc[k].type;
+            x->criticality = calloc(1, sizeof *x->criticality);
+            x->criticality->buf = malloc(1);
+            x->criticality->buf[0] = cc[k].crit;
+            x->criticality->size = 1;
+            x->criticality->bits_unused = 5;
+            x->value = calloc(1, sizeof *x->value);
+            x->value->buf = malloc(2);
+            memcpy(x->value->buf, "\x05\x00", 2);
+            x->value->size = 2;
+            if (!e->extensions)
+                e->extensions = calloc(1, sizeof *e->extensions);
+            assert_int_equal(ASN_SET_ADD(&e->extensions->list, x), 0);
+            assert_int_equal(mg_asn1_encode_der(&asn_DEF_MTS_APDU, a, &der, &dlen), 0);
+            mg_asn1_free_MTS_APDU(a);
+            assert_int_equal(p1_mts_decode(der, dlen, NULL, &m, why, sizeof why), 0);
+            assert_string_equal(m.critical, cc[k].want);
+            p1_mts_in_free(&m);
+            free(der);
+        }
     }
 
     /* Every truncation fails with a reason and leaves nothing allocated. */
