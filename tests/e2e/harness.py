@@ -69,7 +69,9 @@ class Daemon:
         self.var = var or wd.sub("var")
         self.env = dict(os.environ)
         self.env.update({"MIXGATE_VAR": self.var, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % self.port,
-                         "MIXGATE_HOSTNAME": "mixgate.test"})
+                         "MIXGATE_HOSTNAME": "mixgate.test",
+                         # the default configuration also listens for P1: never on a fixed port
+                         "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % free_port()})
         self.env.update(env or {})
         self.proc = None
         self.log = wd.sub("mixgated.log")
