@@ -4,7 +4,7 @@
  *   mixgate p1 send --to OR --from OR [--content FILE.p772|p22] [--probe] [options] PEER|HOST:PORT
  *
  * One line per PDU ("> " sent, "< " received: the COTP TPDU and the session SPDUs it carries),
- * -v adds the octets. PEER is an x400 peer of the configuration (-c FILE): its address,
+ * -v adds their user data decoded (presentation, ACSE, RTSE, the bind, the MTS-APDU). PEER is an x400 peer of the configuration (-c FILE): its address,
  * selectors, mode and both names and passwords; the options override them. Exit 0 when the
  * bind (and the transfer) succeeded, 1 when the peer refused or aborted, 2 for bad usage,
  * configuration or connection errors. */
@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mg_asn1.h"
 #include "mg_buf.h"
+#include "mg_print.h"
 #include "mg_err.h"
 #include "oraddr.h"
 #include "p1_assoc.h"
@@ -44,7 +46,8 @@ static void usage(FILE *f)
             "                        (default /C=XX/ADMD= /PRMD=MIXGATE-CLI/)\n"
             "  --timeout SECONDS     per step (default 30)\n"
             "  --count N             send: transfer the message N times over the association\n"
-            "  -v, --verbose         print every PDU's octets too\n");
+            "  -v, --verbose         print every PDU's user data decoded too (the bind's\n"
+            "                        passwords included)\n");
 }
 
 struct p1cli {
@@ -97,6 +100,68 @@ static void hex(const uint8_t *p, size_t n)
     }
 }
 
+/* -v: the BER user data of an SPDU decoded and printed (mg_print) as the first of the types
+ * P1 carries there that takes it whole: presentation PPDUs in normal mode, RTSE APDUs in
+ * X.410 mode, the MTS-APDU; else its octets. */
+static void show_user_data(const uint8_t *p, size_t n)
+{
+    static const char *const types[] = { "CP-type", "CPA-PPDU", "CPR-PPDU", "User-data-PPDU",
+                                         "RTSE-apdus", "MTS-APDU", "ACSE-apdu" };
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        const asn_TYPE_descriptor_t *td = mg_asn1_pdu_by_name(types[i]);
+        void *v = NULL;
+        if (!td || mg_asn1_decode(td, p, n, &v, NULL) != 0)
+            continue;
+        struct mg_print_opts po = { .max_bytes = 256 };
+        mg_print_value(stdout, (asn_TYPE_descriptor_t *)td, v, NULL, &po);
+        mg_asn1_free(td, v);
+        return;
+    }
+    hex(p, n);
+}
+
+/* The SPDUs of a TSDU: their user data (PI 193/194, or what follows a DATA TRANSFER's
+ * parameters) shown decoded. */
+static void show_spdus(const uint8_t *b, size_t n)
+{
+    size_t k = 0;
+    for (int idx = 0; k + 2 <= n; idx++) {
+        unsigned si = b[k];
+        size_t li = b[k + 1], h = 2;
+        if (li == 0xff) {
+            if (k + 4 > n)
+                return;
+            li = (size_t)b[k + 2] << 8 | b[k + 3];
+            h = 4;
+        }
+        if (k + h + li > n)
+            return;
+        const uint8_t *par = b + k + h;
+        size_t q = 0;
+        while (q + 2 <= li) {
+            unsigned code = par[q];
+            size_t l = par[q + 1], ph = 2;
+            if (l == 0xff) {
+                if (q + 4 > li)
+                    break;
+                l = (size_t)par[q + 2] << 8 | par[q + 3];
+                ph = 4;
+            }
+            if (q + ph + l > li)
+                break;
+            if (code == 193 || code == 194)
+                show_user_data(par + q + ph, l);
+            q += ph + l;
+        }
+        k += h + li;
+        if ((si == 1 && idx == 0 && li == 0 && k < n) || si == 2)
+            continue;  /* GIVE TOKENS / PLEASE TOKENS carrying the next SPDU */
+        if (si == 1 && k < n)
+            show_user_data(b + k, n - k); /* DATA TRANSFER: user information after it */
+        return;
+    }
+}
+
 /* One line per TPKT; DT TPDUs are gathered into their TSDU and shown as its SPDUs. */
 static void transcribe(struct p1cli *c, int sent, const uint8_t *p, size_t n)
 {
@@ -136,7 +201,7 @@ static void transcribe(struct p1cli *c, int sent, const uint8_t *p, size_t n)
                 }
                 printf(" (%zu octets)\n", b->len);
                 if (c->verbose)
-                    hex(b->data, b->len);
+                    show_spdus(b->data, b->len);
                 b->len = 0;
             }
         }

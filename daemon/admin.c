@@ -59,12 +59,20 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
                        m->hold_reason ? m->hold_reason : "");
     if (m->label_len)
         control_req_printf(req, "label: %zu bytes\n", m->label_len);
+    if (m->mts_id)
+        control_req_printf(req, "mts-id: %s\n", m->mts_id);
+    if (m->content_oid || m->content_type == MESSAGE_CONTENT_X400_REPORT)
+        control_req_printf(req, "content-type: %s\n",
+                           m->content_oid ? m->content_oid : "X.400 report");
+    if (m->x400_env_len)
+        control_req_printf(req, "x400-envelope: %zu bytes (as received)\n", m->x400_env_len);
     for (size_t i = 0; i < m->nrcpts; i++) {
         const struct message_rcpt *r = &m->rcpts[i];
         char la[64], na[64], nb[64];
         fmt_time(r->last_attempt, la, sizeof la);
         fmt_time(r->next_attempt, na, sizeof na);
-        control_req_printf(req, "rcpt %zu: <%s> state=%s attempts=%u last=%s", i, r->addr,
+        control_req_printf(req, "rcpt %zu: <%s>%s state=%s attempts=%u last=%s", i, r->addr,
+                           r->kind == MESSAGE_ADDR_ORADDR ? " (O/R)" : "",
                            message_rcpt_state_name(r->state), r->attempts, la);
         if (r->state == MESSAGE_RCPT_DEFERRED)
             control_req_printf(req, " next=%s", na);

@@ -129,7 +129,7 @@ static void log_refused(struct p1_conn *c, const char *mts_id, const char *to,
  * when no report is due. */
 static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_ctx *ctx,
                        const struct p1_mts_in *m, const int *want, const struct submit_result *res,
-                       struct message **out, unsigned char **body, size_t *blen)
+                       int diag_override, struct message **out, unsigned char **body, size_t *blen)
 {
     *out = NULL;
     *body = NULL;
@@ -155,7 +155,8 @@ static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_
             .rcpt = (uint32_t)i, .action = ok ? DSN_ACTION_DELIVERED : DSN_ACTION_FAILED,
             .status = ok ? "2.0.0" : res[i].status, .diagnostic = ok ? NULL : res[i].reason,
             .x400_reason = ok ? -1 : 1,
-            .x400_diagnostic = ok ? -1 : res[i].verdict == SUBMIT_NO_ROUTE ? 0 : -1,
+            .x400_diagnostic = ok ? -1 : diag_override >= 0 ? diag_override
+                                          : res[i].verdict == SUBMIT_NO_ROUTE ? 0 : -1,
         };
     }
     if (!rc && n)
@@ -210,6 +211,14 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
     for (size_t i = 0; !rc && i < m.nrcpts; i++) {
         struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
         int crc = submit_check_rcpt(&ctx, &o, &r, &res[i]);
+        if (crc == 0 && m.critical[0]) {
+            /* X.411: not transferred with an unsupported critical-for-transfer extension */
+            crc = MG_EDENIED;
+            res[i].verdict = SUBMIT_RELAY_DENIED;
+            res[i].status = "5.3.3";
+            res[i].reason = "unsupported critical extension";
+            res[i].route = NULL;
+        }
         if (crc == MG_EINVAL) {
             rc = MG_EINVAL;
         } else if (probe) {
@@ -231,7 +240,10 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
     unsigned char *rbody = NULL;
     size_t rlen = 0;
     if (!rc && nwant)
-        rc = make_report(d, c, &ctx, &m, want, res, &rep, &rbody, &rlen);
+        rc = make_report(d, c, &ctx, &m, want, res, m.critical[0] ? 18 : -1, &rep, &rbody, &rlen);
+    if (m.critical[0])
+        mg_warn("event=p1_unsupported_critical session=%s mts_id=\"%s\" extension=\"%s\"",
+                p1_conn_id(c), m.mts_id, m.critical);
     if (!rc && n > 0) {
         struct submit_envelope se = {
             .originator = m.kind == P1_MTS_REPORT ? "" : m.originator,
@@ -247,6 +259,8 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
             .x400_env_len = m.envelope_len,
         };
         rc = submit_build_message(&ctx, &o, &se, &msg);
+        if (!rc && m.label)
+            rc = message_set_label(msg, m.label, m.label_len); /* the X.411 security label */
         if (!rc && loop) {
             char reason[160];
             snprintf(reason, sizeof reason, "loop detected: %s (%zu trace elements)",

@@ -482,7 +482,7 @@ static void load_listener(struct loader *L, const config_setting_t *g, size_t id
     load_tls(L, g, what, &l->tls);
     get_bool(L, g, "smtputf8", what, &l->smtputf8);
     int ro = get_bool(L, g, "allow_open_relay", what, &l->allow_open_relay);
-    if (l->max_sessions_per_client > l->max_sessions)
+    if (l->protocol == CONFIG_PROTO_SMTP && l->max_sessions_per_client > l->max_sessions)
         lerr(L, sline(config_setting_get_member(g, "max_sessions_per_client")) ?: l->line,
              "%s: max_sessions_per_client (%" PRIu32 ") is larger than max_sessions (%" PRIu32 ")",
              what, l->max_sessions_per_client, l->max_sessions);

@@ -111,7 +111,8 @@ static void finish(struct pdel *pd, enum channel_action act, const char *status,
         d->outcomes[i].flags |= flags;
         if (act == CHANNEL_FAILED) {
             d->outcomes[i].x400_reason = 1;        /* unable-to-transfer */
-            d->outcomes[i].x400_diagnostic = 7;    /* content-too-long */
+            /* content-too-long when the peer refused the size; else no diagnostic */
+            d->outcomes[i].x400_diagnostic = status && !strcmp(status, "5.3.4") ? 7 : CHANNEL_X400_NONE;
         }
     }
     free(pd);

@@ -15,6 +15,8 @@
 #include "AdministrationDomainName.h"
 #include "ExtensionAttribute.h"
 #include "ExtensionAttributes.h"
+#include "ExtensionField.h"
+#include "Extensions.h"
 #include "PrivateDomainIdentifier.h"
 #include "PrivateDomainName.h"
 #include "OrganizationalUnitNames.h"
@@ -192,6 +194,71 @@ static void trace_check(struct p1_mts_in *m, const TraceInformation_t *t, const 
     }
 }
 
+/* The queue's 0..5 (STANAG 4406 precedence) from the X.411 priority and, when present, the
+ * STANAG 4406 priority-level-qualifier extension (1.3.26.0.4406.0.8.0, low 0 / high 1): ACP 123
+ * pairs deferred/routine with non-urgent, priority/immediate with normal, flash/override with
+ * urgent, the qualifier choosing within the pair. Without it: non-urgent 0, normal 1 (routine,
+ * the queue's default), urgent 3. */
+static int precedence(long priority, const struct Extensions *ext)
+{
+    int base = priority == Priority_urgent ? 2 : priority == Priority_non_urgent ? 0 : 1;
+    for (int i = 0; ext && i < ext->list.count; i++) {
+        const ExtensionField_t *f = ext->list.array[i];
+        if (f->type.present != ExtensionType_PR_private_extension || !f->value ||
+            !mg_asn1_oid_is(&f->type.choice.private_extension, "1.3.26.0.4406.0.8.0"))
+            continue;
+        struct p1_tlv t;
+        long q;
+        if (p1_ber_read(f->value->buf, (size_t)f->value->size, &t) == 0 &&
+            (t.id == 0x02 || t.id == 0x0a) && p1_ber_int(&t, &q) == 0 && (q == 0 || q == 1))
+            return 2 * base + (int)q;
+    }
+    return base == 2 ? 3 : base;
+}
+
+/* An extension marked critical for transfer (criticality bit 1) that this relay does not
+ * support. A relay meets some by doing nothing (it never reassigns, expands or converts) and
+ * carries the others it reads (label, correlator, trace, the STANAG 4406 qualifier). */
+static void critical_check(struct p1_mts_in *m, const struct Extensions *ext)
+{
+    static const long ok[] = { 1, 3, 4, 20, 23, 37, 38 };
+    for (int i = 0; ext && i < ext->list.count && !m->critical[0]; i++) {
+        const ExtensionField_t *f = ext->list.array[i];
+        const BIT_STRING_t *c = f->criticality;
+        if (!c || c->size < 1 || !(c->buf[0] & 0x40))
+            continue;
+        if (f->type.present == ExtensionType_PR_standard_extension) {
+            long t = f->type.choice.standard_extension;
+            int known = 0;
+            for (size_t k = 0; k < sizeof ok / sizeof *ok; k++)
+                known |= ok[k] == t;
+            if (!known)
+                snprintf(m->critical, sizeof m->critical, "standard %ld", t);
+        } else if (f->type.present == ExtensionType_PR_private_extension &&
+                   !mg_asn1_oid_is(&f->type.choice.private_extension, "1.3.26.0.4406.0.8.0")) {
+            if (mg_asn1_oid_str(&f->type.choice.private_extension, m->critical, sizeof m->critical))
+                snprintf(m->critical, sizeof m->critical, "private (unprintable OID)");
+        }
+    }
+}
+
+/* The X.411 message-security-label (standard extension 20) as the queue's label. */
+static int label_of(struct p1_mts_in *m, const struct Extensions *ext)
+{
+    for (int i = 0; ext && i < ext->list.count; i++) {
+        const ExtensionField_t *f = ext->list.array[i];
+        if (f->type.present != ExtensionType_PR_standard_extension ||
+            f->type.choice.standard_extension != 20 || !f->value || f->value->size <= 0)
+            continue;
+        if (!(m->label = malloc((size_t)f->value->size)))
+            return MG_ENOMEM;
+        memcpy(m->label, f->value->buf, (size_t)f->value->size);
+        m->label_len = (size_t)f->value->size;
+        return 0;
+    }
+    return 0;
+}
+
 static int rcpt_add(struct p1_mts_in *m, const ORName_t *name, long osrn,
                     const BIT_STRING_t *ind)
 {
@@ -270,7 +337,10 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
             rc = p1_mts_orname_text(&e->originator_name, m->originator, sizeof m->originator);
         if (!rc && (what = "content type"))
             rc = content_type_text(&e->content_type, m->content_oid, sizeof m->content_oid);
-        m->priority = e->priority == Priority_urgent ? 3 : e->priority == Priority_non_urgent ? 0 : 1;
+        m->priority = precedence(e->priority, e->extensions);
+        if (!rc)
+            rc = label_of(m, e->extensions);
+        critical_check(m, e->extensions);
         trace_check(m, &e->trace_information, our_gdi);
         for (int i = 0; !rc && i < count; i++) {
             const PerRecipientMessageTransferFields_t *f = e->per_recipient_fields.list.array[i];
@@ -337,8 +407,10 @@ void p1_mts_in_free(struct p1_mts_in *m)
         return;
     free(m->rcpts);
     free(m->content);
+    free(m->label);
     m->rcpts = NULL;
     m->content = NULL;
+    m->label = NULL;
     m->nrcpts = 0;
 }
 

@@ -36,6 +36,13 @@ struct p1_mts_in {
     size_t envelope_len;
     uint8_t *content;             /* owned: the content octets (message, report) */
     size_t content_len;
+    char critical[64];            /* "" or the first extension marked critical for transfer
+                                     that this relay does not support ("standard 5", an OID):
+                                     the message must not be transferred (NDR with
+                                     unsupported-critical-function) */
+    uint8_t *label;               /* owned or NULL: the message-security-label extension
+                                     (standard 20) value, a SecurityLabel, for the queue's label */
+    size_t label_len;
     struct p1_mts_rcpt *rcpts;    /* owned array */
     size_t nrcpts;
 };

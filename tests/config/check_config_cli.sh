@@ -14,6 +14,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 grep -q "^$SRC/etc/mixgate.conf: ok (2 listeners, 1 channel, 1 peer, 1 route, with default)\$" "$TMP/out" \
     || fail "summary: $(cat "$TMP/out")"
 "$MG" check-config -c "$SRC/etc/examples/smtp-relay.conf" >"$TMP/out" 2>&1 || fail "smtp-relay.conf: $(cat "$TMP/out")"
+"$MG" check-config -c "$SRC/etc/examples/x400-relay.conf" >"$TMP/out" 2>&1 || fail "x400-relay.conf: $(cat "$TMP/out")"
+MIXGATE_P1_RELAY_TSEL="'0101'H" MIXGATE_P1_MODE=1984 \
+    "$MG" check-config -v -c "$SRC/etc/examples/x400-relay.conf" >"$TMP/out" 2>&1 || fail "x400 -v: $(cat "$TMP/out")"
+grep -q "tsel = \"'0101'H\";" "$TMP/out" && grep -q 'mode = "1984";' "$TMP/out" || fail "x400 -v: $(cat "$TMP/out")"
 
 # 2. -v shows what ${...} became
 MIXGATE_RELAY=relay.example.net:2727 MIXGATE_RETRY_MIN=90 \

@@ -2,6 +2,7 @@
  * kind of error with its exact line, the notations (durations, sizes, networks), dump. */
 #include "config_test_util.h"
 #include "channels.h"
+#include "route.h"
 #include "file_transport.h"
 
 #include <arpa/inet.h>
@@ -709,13 +710,26 @@ static void test_shipped_with_registry(void **state)
 {
     (void)state;
     const char *dir = getenv("MIXGATE_SOURCE_DIR");
-    static const char *const files[] = { "etc/mixgate.conf", "etc/examples/smtp-relay.conf" };
+    static const char *const files[] = { "etc/mixgate.conf", "etc/examples/smtp-relay.conf",
+                                         "etc/examples/x400-relay.conf" };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", files[i]);
         struct config *cfg = NULL;
         struct config_errors errs = { 0 };
         int rc = channels_config_load(path, &cfg, &errs);
+        if (i == 2 && rc == 0) {
+            /* every O/R recipient goes over P1 to the peer, in the default mode, no TSEL */
+            const struct config_route *r = NULL;
+            assert_int_equal(route_lookup(cfg, "/C=GB/ADMD= /PRMD=X/S=y/", &r), 0);
+            assert_string_equal(r->chain[0]->type, "p1");
+            assert_non_null(r->peer);
+            assert_int_equal(r->peer->mode, CONFIG_X400_1988_NORMAL);
+            assert_int_equal(r->peer->tsel.len, 0);
+            assert_int_equal(r->peer->port, 1103);
+            assert_int_equal(route_lookup(cfg, "someone@example.org", &r), 0);
+            assert_string_equal(r->chain[0]->type, "file");
+        }
         for (size_t k = 0; k < errs.n; k++)
             print_message("%s\n", errs.v[k].text);
         assert_int_equal(rc, 0);

@@ -300,6 +300,48 @@ def t_cli_send_all_modes():
         d.stop()
 
 
+def t_calling_address_checked():
+    """A peer configured with check_calling_address binds only from its host."""
+    wd = Workdir("p1-calling-address")
+    conf = write(wd.sub("strict.conf"), open(CONF).read().replace(
+        'our_password = "${MIXGATE_MTA_PASSWORD:-secret}";',
+        'our_password = "${MIXGATE_MTA_PASSWORD:-secret}";\n    host = "192.0.2.1";\n'
+        '    check_calling_address = true;'))
+    p1port = free_port()
+    d = Daemon(wd, conf, env={"MIXGATE_P1_LISTEN": "127.0.0.1:%d" % p1port}).start()
+    try:
+        wait_port(p1port, proc=d.proc)
+        r = p1cli("ping", "127.0.0.1:%d" % p1port, "--mta", "PEER-MTA", "--password", "secret")
+        assert r.returncode == 1 and "authentication-error" in r.stdout, r.stdout
+        assert "calling address is not the peer's host" in d.log_text(), d.tail()
+    finally:
+        d.stop()
+
+
+def t_busy_at_max_associations():
+    """A p1 listener with max_sessions = 1: while one association is bound, the next bind gets
+    the bind error busy."""
+    need_vectors()
+    wd = Workdir("p1-busy")
+    conf = write(wd.sub("one.conf"), open(CONF).read().replace(
+        'protocol = "p1";', 'protocol = "p1";\n    max_sessions = 1;'))
+    p1port = free_port()
+    d = Daemon(wd, conf, env=dict(PEER, MIXGATE_P1_LISTEN="127.0.0.1:%d" % p1port)).start()
+    try:
+        wait_port(p1port, proc=d.proc)
+        init = tpkts(open(os.path.join(STREAMS, "wsample-ping-success-initiator.tpkt"), "rb").read())
+        s = socket.create_connection(("127.0.0.1", p1port), timeout=10 * SLOW)
+        s.sendall(init[0] + init[1])            # CR, CN: bound, and kept open
+        wait_for(lambda: "event=p1_bind_accepted" in d.log_text(), 20, "the first bind")
+        r = p1cli("ping", "127.0.0.1:%d" % p1port, "--mta", "percival.smhs.co.uk", "--password", "excalibur")
+        assert r.returncode == 1 and "bind refused: busy" in r.stdout, r.stdout + d.tail()
+        s.close()
+        wait_for(lambda: p1cli("ping", "127.0.0.1:%d" % p1port, "--mta", "percival.smhs.co.uk",
+                               "--password", "excalibur").returncode == 0, 20, "a bind once the first is gone")
+    finally:
+        d.stop()
+
+
 def t_ndr_for_unroutable_recipient():
     """A recipient no route takes: the message is queued for the others and a non-delivery
     report (unable-to-transfer, unrecognised-OR-name) goes to the originator, both durable
@@ -379,7 +421,9 @@ def scripted_responder(stream):
                     tsdu = b""
                     if si in (13, 41, 49, 9):   # CN, MAP/AE, MIP, FN
                         c.sendall(answers.pop(0))
-            time.sleep(0.2)
+            # out of answers: stay connected and silent until the initiator gives up
+            while c.recv(65536):
+                pass
         finally:
             c.close()
             srv.close()
@@ -416,4 +460,5 @@ if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_ping_success, t_ping_refuse, t_unknown_peer_refused,
                                         t_p772_transfer_queued_then_confirmed, t_p772_loop_held,
                                         t_cli_ping_exit_codes, t_cli_send_all_modes,
-                                        t_cli_against_real_responder, t_ndr_for_unroutable_recipient)])
+                                        t_cli_against_real_responder, t_ndr_for_unroutable_recipient,
+                                        t_calling_address_checked, t_busy_at_max_associations)])

@@ -69,11 +69,12 @@ def relay_mode(mode):
     p = Pair("p1-relay-" + mode, mode).start()
     try:
         big = blob(p.wd.sub("big.bin"), 300 * 1024)       # ~19 checkpoints of 16 KiB, window 3
+        one = blob(p.wd.sub("one.bin"), 1)
         items = [("/C=GB/ADMD= /PRMD=X/O=Y/S=P772/", P772), ("/C=GB/ADMD= /PRMD=X/O=Y/S=P22/", P22),
-                 ("/C=GB/ADMD= /PRMD=X/O=Y/CN=Big One/", big)]
+                 ("/C=GB/ADMD= /PRMD=X/O=Y/CN=Big One/", big), ("/C=GB/ADMD= /PRMD=X/O=Y/S=One/", one)]
         for to, c in items:
             p.send(to, c)
-        files = wait_for(lambda: p.delivered() if len(p.delivered()) == 3 else None, 60, "three deliveries at B")
+        files = wait_for(lambda: p.delivered() if len(p.delivered()) == 4 else None, 60, "four deliveries at B")
         got = {}
         for f in files:
             summary = open(f[:-4] + ".txt").read()
@@ -85,7 +86,7 @@ def relay_mode(mode):
         la = p.a.log_text()
         assert la.count("event=p1_out_bound") == 1, "A should reuse one association:\n" + p.a.tail()
         assert "mode=%s" % mode in la
-        assert la.count('reply="250 2.0.0 transferred to peer-mta (MTA-B)"') == 3, p.a.tail()
+        assert la.count('reply="250 2.0.0 transferred to peer-mta (MTA-B)"') == 4, p.a.tail()
     finally:
         p.stop()
 
@@ -142,6 +143,37 @@ def t_probe_answered_report_relayed():
         p.stop()
 
 
+def t_peer_stops_answering_mid_activity():
+    """The next hop binds (the real responder's answers) and then never acknowledges the
+    transfer: A gives up after its response timeout, aborts, and keeps the message deferred."""
+    from test_p1 import scripted_responder, tpkts, STREAMS
+    if not os.path.isdir(STREAMS):
+        raise AssertionError("MIXGATE_VECTORS/x400/streams missing")
+    real = open(os.path.join(STREAMS, "wsample-ping-success-responder.tpkt"), "rb").read()
+    port, th, rec = scripted_responder(b"".join(tpkts(real)[:2]))   # CC and AC, then silence
+    wd = Workdir("p1-relay-silent")
+    conf = write(wd.sub("a.conf"), open(RELAY).read().replace(
+        "idle_timeout = 60;", "idle_timeout = 60;\n    connect_timeout = 1;"))
+    pa = free_port()
+    a = Daemon(wd, conf, env={"MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pa, "MIXGATE_P1_RELAY": "127.0.0.1:%d" % port,
+                              "MIXGATE_PEER_MTA": "guinevere.smhs.co.uk", "MIXGATE_PEER_PASSWORD": "merlin",
+                              "MIXGATE_MTA_NAME": "percival.smhs.co.uk", "MIXGATE_MTA_PASSWORD": "excalibur",
+                              "MIXGATE_RETRY_MIN": "3600"}).start()
+    try:
+        wait_port(pa, proc=a.proc)
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "guinevere.smhs.co.uk",
+                            "--password", "merlin", "--to", "/C=GB/ADMD= /PRMD=X/S=x/",
+                            "--from", "/C=FR/ADMD= /PRMD=Z/S=op/", "--content", P772],
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: "event=p1_out_bound" in a.log_text(), 20, "A bound to the silent peer")
+        wait_for(lambda: "no answer from the peer" in a.log_text(), 30, "A's response timeout")
+        assert "event=deferred" in a.log_text(), a.tail()
+        assert "messages=1" in a.cli("status").stdout, a.cli("status").stdout
+    finally:
+        a.stop()
+
+
 def t_wrong_password_a_to_b():
     """A binds with a password B does not expect: B refuses, A keeps the message deferred."""
     p = Pair("p1-relay-badpw-ab", a_env={"MIXGATE_MTA_PASSWORD": "wrong"}).start()
@@ -152,6 +184,14 @@ def t_wrong_password_a_to_b():
         wait_for(lambda: "deferred" in p.a.cli("queue", "list").stdout or "event=deferred" in p.a.log_text(),
                  20, "the message deferred at A")
         assert p.delivered() == []
+        # mixgate queue show: the O/R address, the peer, the bind error, the X.400 fields
+        qid = p.a.log_text().split("event=received qid=")[1].split()[0]
+        show = p.a.cli("queue", "show", qid).stdout
+        for want in ("</C=GB/ADMD= /PRMD=X/S=x/> (O/R)",
+                     "peer=peer-mta", "bind refused by peer-mta: authentication-error",
+                     "mts-id: [/C=XX/ADMD= /PRMD=MIXGATE-CLI/;", "content-type: 1.3.26.0.4406.0.4.1",
+                     "x400-envelope: "):
+            assert want in show, "queue show lacks %r:\n%s" % (want, show)
     finally:
         p.stop()
 
@@ -215,6 +255,7 @@ if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_relay_1988_normal, t_relay_1988_x410, t_relay_1984,
                                         t_many_messages_within_max_associations,
                                         t_probe_answered_report_relayed,
+                                        t_peer_stops_answering_mid_activity,
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
                                         t_kill9_sender_during_transfer)])

@@ -5,6 +5,8 @@
 #include "p1_mts.h"
 #include "p1_report.h"
 #include "p1_test_util.h"
+#include "ExtensionField.h"
+#include "Extensions.h"
 #include "LastTraceInformation.h"
 #include "PerRecipientReportTransferFields.h"
 
@@ -44,6 +46,8 @@ static void real_p772(void **state)
     assert_true(m.rcpts[0].responsibility);
     assert_int_equal(m.ntrace, 1);
     assert_false(m.trace_has_us);
+    /* priority normal with the priority-level-qualifier high: immediate (3) */
+    assert_int_equal(m.priority, 3);
     /* the envelope slice is the capture's envelope; the content is the capture's content */
     assert_int_equal(m.envelope_len, elen);
     assert_memory_equal(m.envelope, env, elen);
@@ -103,6 +107,64 @@ static void real_p772(void **state)
     static const uint8_t junk[] = { 0x30, 0x00 };
     assert_int_equal(p1_mts_relay(junk, sizeof junk, 0, NULL, 0, &ours, 0, &relay, &rlen), MG_EPARSE);
     p1_mts_in_free(&m);
+
+    /* The X.411 message-security-label (standard extension 20) becomes the queue's label. */
+    {
+        MTS_APDU_t *a = NULL;
+        assert_int_equal(mg_asn1_decode_MTS_APDU(apdu, len, &a, NULL), 0);
+        MessageTransferEnvelope_t *e = &a->choice.message.envelope;
+        ExtensionField_t *f = calloc(1, sizeof *f);
+        static const uint8_t lab[] = { 0x31, 0x03, 0x02, 0x01, 0x03 }; /* SET { classification } */
+        f->type.present = ExtensionType_PR_standard_extension;
+        f->type.choice.standard_extension = 20;
+        f->value = calloc(1, sizeof *f->value);
+        f->value->buf = malloc(sizeof lab);
+        memcpy(f->value->buf, lab, sizeof lab);
+        f->value->size = sizeof lab;
+        if (!e->extensions)
+            e->extensions = calloc(1, sizeof *e->extensions);
+        assert_int_equal(ASN_SET_ADD(&e->extensions->list, f), 0);
+        unsigned char *der = NULL;
+        size_t dlen = 0;
+        assert_int_equal(mg_asn1_encode_der(&asn_DEF_MTS_APDU, a, &der, &dlen), 0);
+        mg_asn1_free_MTS_APDU(a);
+        assert_int_equal(p1_mts_decode(der, dlen, NULL, &m, why, sizeof why), 0);
+        assert_int_equal(m.label_len, sizeof lab);
+        assert_memory_equal(m.label, lab, sizeof lab);
+        assert_int_equal(m.priority, 3); /* the qualifier is still read among the extensions */
+        assert_string_equal(m.critical, "");
+        p1_mts_in_free(&m);
+        free(der);
+        /* an extension we do not support, critical for transfer: flagged (not for delivery
+         * only, nor one a relay meets by doing nothing) */
+        static const struct { long type; uint8_t crit; const char *want; } cc[] = {
+            { 5, 0x40, "standard 5" }, { 5, 0x20, "" }, { 3, 0x40, "" }, { 20, 0x40, "" } };
+        for (size_t k = 0; k < sizeof cc / sizeof *cc; k++) {
+            assert_int_equal(mg_asn1_decode_MTS_APDU(apdu, len, &a, NULL), 0);
+            e = &a->choice.message.envelope;
+            ExtensionField_t *x = calloc(1, sizeof *x);
+            x->type.present = ExtensionType_PR_standard_extension;
+            x->type.choice.standard_extension = cc[k].type;
+            x->criticality = calloc(1, sizeof *x->criticality);
+            x->criticality->buf = malloc(1);
+            x->criticality->buf[0] = cc[k].crit;
+            x->criticality->size = 1;
+            x->criticality->bits_unused = 5;
+            x->value = calloc(1, sizeof *x->value);
+            x->value->buf = malloc(2);
+            memcpy(x->value->buf, "\x05\x00", 2);
+            x->value->size = 2;
+            if (!e->extensions)
+                e->extensions = calloc(1, sizeof *e->extensions);
+            assert_int_equal(ASN_SET_ADD(&e->extensions->list, x), 0);
+            assert_int_equal(mg_asn1_encode_der(&asn_DEF_MTS_APDU, a, &der, &dlen), 0);
+            mg_asn1_free_MTS_APDU(a);
+            assert_int_equal(p1_mts_decode(der, dlen, NULL, &m, why, sizeof why), 0);
+            assert_string_equal(m.critical, cc[k].want);
+            p1_mts_in_free(&m);
+            free(der);
+        }
+    }
 
     /* Every truncation fails with a reason and leaves nothing allocated. */
     for (size_t cut = 0; cut < len; cut += (cut < 64 ? 1 : 37)) {
