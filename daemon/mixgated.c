@@ -256,6 +256,16 @@ int main(int argc, char **argv)
     }
     d->loop = uv_default_loop();
     d->started = (int64_t)time(NULL);
+    /* Signals first: a SIGTERM that arrives once the control socket exists (a supervisor
+     * or test that saw it) must drain the daemon, not kill it with the default action. The
+     * handlers run only once the loop runs, after everything below is up. */
+    uv_signal_init(d->loop, &d->sig_term);
+    uv_signal_init(d->loop, &d->sig_int);
+    uv_signal_init(d->loop, &d->sig_hup);
+    d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+    uv_signal_start(&d->sig_term, on_term, SIGTERM);
+    uv_signal_start(&d->sig_int, on_term, SIGINT);
+    uv_signal_start(&d->sig_hup, on_hup, SIGHUP);
 
     /* Who we run as: never root. Started as root, we bind the listeners (ports 25 and 102),
      * then become global.user for good; otherwise we are whoever started us (systemd's
@@ -338,13 +348,6 @@ int main(int argc, char **argv)
     if ((rc = qmgr_start(d->qmgr)) != 0)
         mg_fatal("event=start_failed detail=\"cannot load the queue: %s\"", mg_strerror(rc));
 
-    uv_signal_init(d->loop, &d->sig_term);
-    uv_signal_init(d->loop, &d->sig_int);
-    uv_signal_init(d->loop, &d->sig_hup);
-    d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
-    uv_signal_start(&d->sig_term, on_term, SIGTERM);
-    uv_signal_start(&d->sig_int, on_term, SIGINT);
-    uv_signal_start(&d->sig_hup, on_hup, SIGHUP);
     mg_info("event=started config=%s var_dir=%s pid=%ld uid=%u", conf, var, (long)getpid(), (unsigned)getuid());
     notify("READY=1\nSTATUS=accepting mail");
 

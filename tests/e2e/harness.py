@@ -56,9 +56,27 @@ def wait_for(pred, timeout=30.0, what="condition", step=0.05):
     raise AssertionError("timed out after %.0fs waiting for %s" % (timeout * SLOW, what))
 
 
+def others_can_reach(path):
+    """Every directory above path lets others through (o+x): the daemon, once it has dropped
+    root, must reach its var_dir there."""
+    path = os.path.abspath(path)
+    while True:
+        if os.path.exists(path) and not os.stat(path).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
 class Workdir:
     def __init__(self, name):
-        self.path = os.path.join(BUILD, "e2e-work", name)
+        base = os.path.join(BUILD, "e2e-work")
+        if os.geteuid() == 0 and not others_can_reach(BUILD):
+            # A tree under /root: the daemon runs as an unprivileged user and could not reach
+            # its work directory there.
+            base = "/tmp/mixgate-e2e-%d" % os.getuid()
+        self.path = os.path.join(base, name)
         shutil.rmtree(self.path, ignore_errors=True)
         os.makedirs(self.path)
 
