@@ -25,8 +25,10 @@ build-all: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Builds and runs the switch in the foreground on the built-in default configuration.
+# As root with no global.user in CONF (the default configuration), -R keeps it running as root:
+# a development run in a checkout other users may not be able to reach.
 run: build
-	$(BUILD)/daemon/mixgated -c $(CONF)
+	$(BUILD)/daemon/mixgated -c $(CONF) $(if $(filter 0,$(shell id -u)),-R)
 
 # The whole suite (unit, e2e, fuzz corpora), built with AddressSanitizer + UBSan.
 test: deps-test

@@ -23,10 +23,12 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mixgated [-c CONFIG] [-t] [-u USER]\n"
+    fprintf(f, "usage: mixgated [-c CONFIG] [-t] [-u USER] [-R]\n"
                "  -c CONFIG  configuration file (default /etc/mixgate/mixgate.conf)\n"
                "  -t         check the configuration and exit (like mixgate check-config)\n"
                "  -u USER    started as root: run as USER after binding (overrides global.user)\n"
+               "  -R         development only: started as root with no user, keep running as root\n"
+               "             (make run, benchmarks, tests in a tree other users cannot reach)\n"
                "Runs in the foreground; logs to stderr or syslog as configured.\n");
 }
 
@@ -207,9 +209,11 @@ int main(int argc, char **argv)
     const char *user = NULL;
     int check_only = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "c:thu:")) != -1) {
+    int allow_root = 0;
+    while ((opt = getopt(argc, argv, "c:thu:R")) != -1) {
         switch (opt) {
         case 'c': conf = optarg; break;
+        case 'R': allow_root = 1; break;
         case 'u': user = optarg; break;
         case 't': check_only = 1; break;
         case 'h': usage(stdout); return 0;
@@ -273,7 +277,10 @@ int main(int argc, char **argv)
     const char *var = d->cfg->global.var_dir;
     struct service_user su, *owner = NULL;
     int rc;
-    if (geteuid() == 0) {
+    if (geteuid() == 0 && !d->cfg->global.user && allow_root) {
+        mg_warn("event=running_as_root detail=\"-R: for development and tests only; set "
+                "global.user in production\"");
+    } else if (geteuid() == 0) {
         if (!d->cfg->global.user)
             mg_fatal("event=start_failed detail=\"mixgated does not run as root: set global.user "
                      "(e.g. user = mixgate), it binds the listeners as root and then runs as that user\"");

@@ -33,6 +33,25 @@ def chown_tree(path, user):
             os.lchown(n, pw.pw_uid, pw.pw_gid)
 
 
+def others_can_reach(*paths):
+    """True when a user other than root can traverse to (and read) each path: every directory
+    above it has o+x. A checkout under /root (mode 0700) cannot be used by an unprivileged
+    daemon; then the tests run it as root with -R (development only), as `make run` does."""
+    for p in paths:
+        p = os.path.abspath(p)
+        d = os.path.dirname(p)
+        while True:
+            try:
+                if not os.stat(d).st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+            if d == "/":
+                break
+            d = os.path.dirname(d)
+    return True
+
+
 def wait_port(port, timeout=20.0, proc=None):
     end = time.time() + timeout * SLOW
     while time.time() < end:
@@ -110,10 +129,14 @@ class Daemon:
         # As root (CI), the daemon runs as it would in production: it binds, then becomes an
         # unprivileged user; the work directory is handed to that user first.
         # user="" runs it as whoever we are.
-        if user is None and os.geteuid() == 0:
-            user = os.environ.get("MIXGATE_E2E_USER", "nobody")
-        self.user = user
         self.args = list(args)
+        if user is None and os.geteuid() == 0:
+            if others_can_reach(wd.path, conf, MIXGATED):
+                user = os.environ.get("MIXGATE_E2E_USER", "nobody")
+            elif "-R" not in self.args:
+                user = ""
+                self.args.append("-R")
+        self.user = user
         self.conf = conf
         # Port 0: the daemon binds any free port and says which in event=listening, so no
         # test races another for a port picked in advance.

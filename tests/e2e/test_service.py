@@ -89,6 +89,11 @@ def t_runs_as_configured_user():
         finally:
             d.stop()
         return
+    if not others_can_reach(wd.path, MIXGATED):
+        # a checkout under a directory only root may enter (e.g. /root): nobody cannot run
+        # from here; the switch is then not testable in this tree
+        print("SKIP runs_as_configured_user: %s is not reachable by other users" % wd.path)
+        return
     # the user comes from the configuration (no -u): bind as root, then run as it
     conf = write(wd.sub("user.conf"), open(CONF).read().replace('log = "stderr";', 'log = "stderr"; user = "nobody";'))
     d = Daemon(wd, conf)
