@@ -31,6 +31,7 @@ struct dest;
 struct sdel {
     struct channel_delivery *d;
     struct smtp_envelope env;    /* built for the send; content borrowed from d */
+    int retried;                 /* already sent again after a cached connection failed */
     struct sdel *next;           /* in the destination's wait FIFO */
 };
 
@@ -186,6 +187,21 @@ static void on_sent(struct smtp_client *c, int status, const struct smtp_reply *
     struct sdel *s = cn->busy;
     cn->busy = NULL;
     cn->sent++;
+    struct dest *ds0 = cn->dest;
+    if (status != 0 && cn->sent > 1 && !s->retried && !ds0->inst->closing) {
+        /* A cached connection the peer had already closed (idle timeout, its own limits):
+         * the message goes again on a fresh connection at once, as Postfix does, instead of
+         * waiting out a retry. Once only: a second failure is the peer's answer. */
+        s->retried = 1;
+        s->next = ds0->whead;
+        ds0->whead = s;
+        if (!ds0->wtail)
+            ds0->wtail = s;
+        mg_debug("event=smtp_retry_fresh_connection dest=%s", ds0->key);
+        conn_close(cn);
+        dest_dispatch(ds0);
+        return;
+    }
     const struct smtp_client_info *info = smtp_client_get_info(c);
     char remote[300];
     snprintf(remote, sizeof remote, "%s[%s]", info && info->peer_name ? info->peer_name : "?",

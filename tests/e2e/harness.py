@@ -33,23 +33,12 @@ def chown_tree(path, user):
             os.lchown(n, pw.pw_uid, pw.pw_gid)
 
 
-def others_can_reach(*paths):
-    """True when a user other than root can traverse to (and read) each path: every directory
-    above it has o+x. A checkout under /root (mode 0700) cannot be used by an unprivileged
-    daemon; then the tests run it as root with -R (development only), as `make run` does."""
-    for p in paths:
-        p = os.path.abspath(p)
-        d = os.path.dirname(p)
-        while True:
-            try:
-                if not os.stat(d).st_mode & 0o001:
-                    return False
-            except OSError:
-                return False
-            if d == "/":
-                break
-            d = os.path.dirname(d)
-    return True
+def reachable_by_others(*paths):
+    """True when every directory above each path lets others through (o+x): an unprivileged
+    daemon can reach them. A configuration in a checkout under /root (mode 0700) cannot be
+    re-read by the daemon once it runs as nobody; then the tests run it as root with -R
+    (development only), as `make run` does."""
+    return all(others_can_reach(os.path.dirname(os.path.abspath(p))) for p in paths)
 
 
 def wait_port(port, timeout=20.0, proc=None):
@@ -131,7 +120,7 @@ class Daemon:
         # user="" runs it as whoever we are.
         self.args = list(args)
         if user is None and os.geteuid() == 0:
-            if others_can_reach(wd.path, conf, MIXGATED):
+            if reachable_by_others(wd.path, conf):
                 user = os.environ.get("MIXGATE_E2E_USER", "nobody")
             elif "-R" not in self.args:
                 user = ""

@@ -89,7 +89,7 @@ def t_runs_as_configured_user():
         finally:
             d.stop()
         return
-    if not others_can_reach(wd.path, MIXGATED):
+    if not reachable_by_others(wd.path):
         # a checkout under a directory only root may enter (e.g. /root): nobody cannot run
         # from here; the switch is then not testable in this tree
         print("SKIP runs_as_configured_user: %s is not reachable by other users" % wd.path)
