@@ -147,6 +147,7 @@ struct queue_store {
     sqlite3 *wdb;             /* writer connection: writer thread (or caller without a loop) */
     sqlite3_stmt *ws[W_COUNT];
     sqlite3 *rdb;             /* read connection, guarded by rmu */
+    sqlite3_stmt *rs[3];      /* the hot reads, prepared once (rdb, under rmu): R_* */
     pthread_mutex_t rmu;      /* recursive: read callbacks may read again */
     pthread_t thread;
     int thread_started;
@@ -746,6 +747,10 @@ static void close_dbs(struct queue_store *s)
 {
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(s->ws[i]);
+    for (size_t i = 0; i < sizeof s->rs / sizeof s->rs[0]; i++) {
+        sqlite3_finalize(s->rs[i]);
+        s->rs[i] = NULL;
+    }
     sqlite3_close(s->wdb);
     sqlite3_close(s->rdb);
     s->wdb = s->rdb = NULL;
@@ -1127,6 +1132,27 @@ static int read_prepare(struct queue_store *s, const char *sql, sqlite3_stmt **s
     return 0;
 }
 
+/* The reads every job makes (envelope, recipients, a content version) keep their prepared
+ * statement: parsing the SQL again for every message was a measurable share of the relay's
+ * CPU. Caller holds rmu; read_done() resets the statement for the next use. */
+enum { R_MSG, R_RCPTS, R_VERSION };
+static int read_cached(struct queue_store *s, int which, const char *sql, sqlite3_stmt **st)
+{
+    if (!s->rs[which] &&
+        sqlite3_prepare_v3(s->rdb, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->rs[which], NULL) != SQLITE_OK)
+        return db_err(s->rdb, "prepare_read");
+    *st = s->rs[which];
+    return 0;
+}
+
+static void read_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
 int queue_store_load_index(struct queue_store *s,
                            int (*cb)(void *arg, const struct queue_store_index_entry *e),
                            void *arg)
@@ -1247,7 +1273,7 @@ static int make_safe(struct message *m)
 static int get_locked(struct queue_store *s, const char *id, struct message **out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = read_prepare(s, "SELECT arrival, priority, originator, envid, ret, received_from,"
+    int rc = read_cached(s, R_MSG, "SELECT arrival, priority, originator, envid, ret, received_from,"
                              " received_proto, hold, hold_reason, label, content_type,"
                              " content_size, expire_at, content_version, mts_id,"
                              " content_oid, x400_env FROM messages WHERE id = ?", &st);
@@ -1257,12 +1283,12 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
     int r = sqlite3_step(st);
     if (r != SQLITE_ROW) {
         rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->rdb, "get");
-        sqlite3_finalize(st);
+        read_done(st);
         return rc;
     }
     struct message *m = calloc(1, sizeof(*m));
     if (!m) {
-        sqlite3_finalize(st);
+        read_done(st);
         return MG_ENOMEM;
     }
     memcpy(m->id, id, strlen(id) + 1);
@@ -1301,12 +1327,12 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
             rc = MG_ENOMEM;
         }
     }
-    sqlite3_finalize(st);
+    read_done(st);
     st = NULL;
     if (rc == 0 && !m->originator)
         rc = (m->originator = strdup("")) ? 0 : MG_ENOMEM;
     if (rc == 0)
-        rc = read_prepare(s, "SELECT addr, orcpt, notify, state, flags, attempts, next_attempt,"
+        rc = read_cached(s, R_RCPTS, "SELECT addr, orcpt, notify, state, flags, attempts, next_attempt,"
                              " last_attempt, last_reply, status, remote_mta, route, chain, peer,"
                              " stage, cversion, next_addr, addr_kind FROM rcpts WHERE msg_id = ?"
                              " ORDER BY idx",
@@ -1355,7 +1381,7 @@ static int get_locked(struct queue_store *s, const char *id, struct message **ou
         rc |= col_dup(st, 16, &rp->next_addr);
         rp->kind = (enum message_addr_kind)sqlite3_column_int(st, 17);
     }
-    sqlite3_finalize(st);
+    read_done(st);
     if (rc == 0)
         rc = make_safe(m);
     if (rc != 0) {
@@ -1451,7 +1477,7 @@ int queue_store_read_version(struct queue_store *s, const char *id, uint32_t ver
     out->priority = -1;
     pthread_mutex_lock(&s->rmu);
     sqlite3_stmt *st = NULL;
-    int rc = read_prepare(s, "SELECT data, type, label, priority, originator FROM content"
+    int rc = read_cached(s, R_VERSION, "SELECT data, type, label, priority, originator FROM content"
                              " WHERE msg_id = ? AND version = ?", &st);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -1491,7 +1517,7 @@ int queue_store_read_version(struct queue_store *s, const char *id, uint32_t ver
             rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->rdb, "read_version");
         }
     }
-    sqlite3_finalize(st);
+    read_done(st);
     pthread_mutex_unlock(&s->rmu);
     if (rc != 0)
         queue_store_version_free(out);
