@@ -3,9 +3,10 @@
  * hold|release|flush NAME`. The queue manager's per-destination state (qmgr_foreach_dest)
  * gives what is happening now; the queue gives what is waiting.
  *
- * The scheduler has no per-peer hold yet, so `peer hold` holds every message queued now
- * with a recipient for the peer (reason "peer NAME held by operator") and `peer release`
- * releases exactly those; a message that arrives later is not held. It says so. */
+ * `peer hold` holds the peer in the queue manager (qmgr_peer_hold: no delivery to it starts;
+ * what waits or arrives for it is deferred with the reason) and also holds every message
+ * queued now with a recipient for the peer (reason "peer NAME held by operator"), which
+ * survives a restart; `peer release` undoes both. */
 #include "admin_peers.h"
 
 #include "admin_queue.h"
@@ -216,7 +217,12 @@ static void do_peer(struct daemon *d, struct control_req *req, int argc, char **
         w[n++] = "retry", w[n++] = "--all", w[n++] = "--not-held";
         w[n++] = "--state", w[n++] = "deferred";
     } else if (!strcmp(argv[1], "hold")) {
-        mg_info("event=admin_peer_hold peer=%s detail=\"holds the messages queued now\"", name);
+        mg_info("event=admin_peer_hold peer=%s", name);
+        int hr = qmgr_peer_hold(d->qmgr, name, reason_w);
+        if (hr != 0 && hr != MG_EEXIST) {
+            control_req_finish(req, hr, NULL);
+            return;
+        }
         w[n++] = "hold", w[n++] = "--all", w[n++] = "--not-held", w[n++] = "--reason";
         w[n++] = "peer", w[n++] = (char *)name, w[n++] = "held", w[n++] = "by", w[n++] = "operator";
         /* --peer goes before --reason (everything after it is the reason) */
@@ -228,6 +234,7 @@ static void do_peer(struct daemon *d, struct control_req *req, int argc, char **
         return;
     } else {
         mg_info("event=admin_peer_release peer=%s", name);
+        qmgr_peer_release(d->qmgr, name); /* MG_ENOTFOUND: only its messages were held */
         w[n++] = "release", w[n++] = "--all", w[n++] = "--held-reason", w[n++] = reason_w;
     }
     w[n++] = "--peer";

@@ -616,6 +616,12 @@ static void on_timer_closed(uv_handle_t *h)
     free(q->buckets);
     free(q->heap);
     free(q->procq);
+    for (struct qhold *ph = q->holds, *pn; ph; ph = pn) {
+        pn = ph->next;
+        free(ph->peer);
+        free(ph->reason);
+        free(ph);
+    }
     if (q->cref) {           /* never started or never drained: nothing is running */
         free(q->cref->insts);
         free(q->cref);
@@ -755,6 +761,57 @@ size_t qmgr_flush(struct qmgr *q)
     return n;
 }
 
+const char *qmgr_peer_held(const struct qmgr *q, const char *peer)
+{
+    for (const struct qhold *h = q->holds; h; h = h->next)
+        if (!strcmp(h->peer, peer))
+            return h->reason;
+    return NULL;
+}
+
+int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason)
+{
+    const char *why = reason && *reason ? reason : "held by operator";
+    for (struct qhold *h = q->holds; h; h = h->next) {
+        if (strcmp(h->peer, peer))
+            continue;
+        char *r = strdup(why);
+        if (!r)
+            return MG_ENOMEM;
+        free(h->reason);
+        h->reason = r;
+        return MG_EEXIST;
+    }
+    struct qhold *h = calloc(1, sizeof *h);
+    if (!h || !(h->peer = strdup(peer)) || !(h->reason = strdup(why))) {
+        if (h)
+            free(h->peer);
+        free(h);
+        return MG_ENOMEM;
+    }
+    h->next = q->holds;
+    q->holds = h;
+    mg_info("event=peer_held peer=%s reason=\"%s\"", peer, why);
+    qmgr_dest_peer_held(q, peer, why);
+    return 0;
+}
+
+int qmgr_peer_release(struct qmgr *q, const char *peer)
+{
+    for (struct qhold **pp = &q->holds; *pp; pp = &(*pp)->next) {
+        struct qhold *h = *pp;
+        if (strcmp(h->peer, peer))
+            continue;
+        *pp = h->next;
+        free(h->peer);
+        free(h->reason);
+        free(h);
+        mg_info("event=peer_released peer=%s", peer);
+        return 0;
+    }
+    return MG_ENOTFOUND;
+}
+
 void qmgr_get_stats(const struct qmgr *q, struct qmgr_stats *st)
 {
     memset(st, 0, sizeof *st);
@@ -796,6 +853,7 @@ void qmgr_foreach_dest(const struct qmgr *q, void (*cb)(void *arg, const struct 
             .waiting = d->waiting,
             .throttled_until = d->throttled_until > now ? d->throttled_until : 0,
             .last_error = d->last_error,
+            .held = d->peer ? qmgr_peer_held(q, d->peer->name) : NULL,
         };
         cb(arg, &di);
     }

@@ -113,6 +113,16 @@ int qmgr_retry(struct qmgr *q, const char *id);
 /* Makes every deferred, not held message due now; returns how many. */
 size_t qmgr_flush(struct qmgr *q);
 
+/* Per-peer hold (`mixgate peer hold NAME`): no delivery to that peer starts while it is held
+ * (whatever configuration routed it); deliveries waiting for it and arriving later are deferred
+ * with the operator's reason. Kept by peer name, in memory (the operator's CLI also holds the
+ * messages queued now, which survives a restart). 0, MG_EEXIST (already held: reason updated),
+ * MG_ENOTFOUND (release: not held), MG_ENOMEM. */
+int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason);
+int qmgr_peer_release(struct qmgr *q, const char *peer);
+/* The reason a peer is held, or NULL. */
+const char *qmgr_peer_held(const struct qmgr *q, const char *peer);
+
 struct qmgr_stats {
     size_t messages;         /* in the queue */
     size_t held;             /* held by an operator, or only held recipients left */
@@ -136,6 +146,7 @@ struct qmgr_dest_info {
     size_t active, waiting;
     int64_t throttled_until;   /* 0 = not throttled */
     const char *last_error;    /* "" = none */
+    const char *held;          /* the operator's hold reason, NULL = not held */
 };
 void qmgr_foreach_dest(const struct qmgr *q, void (*cb)(void *arg, const struct qmgr_dest_info *d),
                        void *arg);

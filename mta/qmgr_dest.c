@@ -151,6 +151,13 @@ void qmgr_dest_enqueue(struct qmgr *q, struct qgroup *g)
         return;
     }
     g->dest = d;
+    const char *held = g->peer ? qmgr_peer_held(q, g->peer->name) : NULL;
+    if (held) {
+        char t[700];
+        snprintf(t, sizeof t, "peer %s held by operator: %s", g->peer->name, held);
+        defer_now(g, "4.3.0", t);
+        return;
+    }
     if (d->throttled_until > qmgr_now(q)) {
         char t[700];
         throttled_text(d, t, sizeof t);
@@ -325,6 +332,25 @@ void qmgr_dest_pump(struct qmgr *q)
         }
     } while (q->dest_repump);
     q->dest_pumping = 0;
+}
+
+void qmgr_dest_peer_held(struct qmgr *q, const char *peer, const char *reason)
+{
+    char t[700];
+    snprintf(t, sizeof t, "peer %s held by operator: %s", peer, reason);
+    for (struct qdest *d = q->dests; d; d = d->next) {
+        if (!d->peer || strcmp(d->peer->name, peer) || !d->whead)
+            continue;
+        struct qgroup *list = d->whead;
+        d->whead = d->wtail = NULL;
+        q->queued_deliveries -= d->waiting;
+        d->waiting = 0;
+        ring_remove(q, d);
+        for (struct qgroup *x = list, *nx; x; x = nx) {
+            nx = x->dnext;
+            defer_now(x, "4.3.0", t);
+        }
+    }
 }
 
 void qmgr_dest_drain(struct qmgr *q)

@@ -169,6 +169,7 @@ struct qmgr {
     void (*drain_cb)(void *arg);
     void *drain_arg;
     uint64_t n_delivered, n_failed, n_deferred, n_held, n_reports;
+    struct qhold { char *peer, *reason; struct qhold *next; } *holds; /* owned */
 };
 
 /* qmgr.c */
@@ -215,5 +216,7 @@ void qmgr_dest_gc(struct qmgr *q, int all);
 int64_t qmgr_dest_next_wakeup(const struct qmgr *q);
 /* Drain: fails every waiting delivery temporarily (they stay queued). */
 void qmgr_dest_drain(struct qmgr *q);
+/* A peer was held: its waiting deliveries are deferred with the reason. */
+void qmgr_dest_peer_held(struct qmgr *q, const char *peer, const char *reason);
 
 #endif

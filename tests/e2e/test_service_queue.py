@@ -144,16 +144,22 @@ def t_peers_and_peer_steering():
         assert "-- 2 messages held" in r.stdout, r.stdout
         assert all(m["hold_reason"] == "peer smarthost held by operator"
                    for m in json.loads(d.cli("queue", "list", "--json").stdout))
+        # held in the scheduler too: a message arriving now is not handed to the peer
+        send(d.port, "a@example.org", ["e@example.net"], body("p3"))
+        wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<e@example.net> .*peer smarthost held by operator",
+                                   d.log_text()), 30, "the new message deferred by the peer hold")
+        p = json.loads(d.cli("peers", "--json").stdout)
         r = d.cli("peer", "release", "smarthost")
         assert "-- 2 messages released" in r.stdout, r.stdout
+        assert "event=peer_released peer=smarthost" in d.log_text()
         assert d.cli("peer", "hold", "nosuchpeer", check=False).returncode == 1
         assert d.cli("peer", "pause", "smarthost", check=False).returncode == 2
         # flush: the next hop now accepts; both go at once although retry_min is an hour
         sink.stop()
         sink2 = Sink(wd, "sink2", port=sink.port).start()
         r = d.cli("peer", "flush", "smarthost")
-        assert "-- 2 messages made due" in r.stdout, r.stdout
-        wait_for(lambda: sink2.count() == 2, 60, "both messages after the flush")
+        assert "-- 3 messages made due" in r.stdout, r.stdout
+        wait_for(lambda: sink2.count() == 3, 60, "the three messages after the flush")
         sink2.stop()
     finally:
         d.stop()

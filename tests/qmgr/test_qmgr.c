@@ -667,6 +667,37 @@ static void t_throttle_and_release(void **state)
     fx_close(f);
 }
 
+/* An operator holds a peer: nothing starts for it, what arrives is deferred with the reason;
+ * after the release the next attempt goes through. */
+static int seen_held;
+static void count_held(void *arg, const struct qmgr_dest_info *d)
+{
+    (void)arg;
+    seen_held += d->held != NULL;
+}
+
+static void t_peer_hold(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    /* "local" has no peer: use the parked slow channel's peerless destination? No: hold works
+     * by peer name, so a peerless destination is never held. */
+    assert_int_equal(qmgr_peer_hold(f->q, "p0", "maintenance"), 0);
+    assert_int_equal(qmgr_peer_hold(f->q, "p0", "maintenance 2"), MG_EEXIST);
+    assert_string_equal(qmgr_peer_held(f->q, "p0"), "maintenance 2");
+    assert_null(qmgr_peer_held(f->q, "p1"));
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@example.net", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_gone, id));            /* peerless: never held */
+    assert_int_equal(qmgr_peer_release(f->q, "p0"), 0);
+    assert_int_equal(qmgr_peer_release(f->q, "p0"), MG_ENOTFOUND);
+    seen_held = 0;
+    qmgr_foreach_dest(f->q, count_held, NULL);
+    assert_int_equal(seen_held, 0);
+    fx_close(f);
+}
+
 /* ---- processing chains --------------------------------------------------------------------- */
 
 static void t_processing_outcomes(void **state)
@@ -981,6 +1012,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_channel_cannot_process_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(t_audit_failure_blocks_stage, setup, teardown),
         cmocka_unit_test_setup_teardown(t_delivery_gate, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
