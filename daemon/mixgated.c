@@ -173,6 +173,33 @@ static void on_hup(uv_signal_t *s, int signum)
     notify("READY=1");
 }
 
+/* ---- recipient outcomes into the metrics ------------------------------------------------- */
+
+static void outcome_sink(void *ctx, const struct config_channel *ch, const struct config_peer *peer,
+                         enum message_rcpt_state state, int64_t latency)
+{
+    struct daemon *d = ctx;
+    if (!d->metrics)
+        return;
+    static const char *const lr[] = { "channel", "peer", "outcome" };
+    static const char *const ll[] = { "channel" };
+    struct metrics_family *fr = NULL, *fl = NULL;
+    if (metrics_family(d->metrics, "mixgate_recipients_total",
+                       "Recipient outcomes recorded, by channel, peer and outcome", METRICS_COUNTER,
+                       lr, 3, NULL, 0, &fr) != 0)
+        return;
+    const char *chn = ch ? ch->name : "-";
+    const char *v[3] = { chn, peer ? peer->name : "-", message_rcpt_state_name(state) };
+    metrics_inc(fr, v, 1);
+    if (state == MESSAGE_RCPT_DELIVERED &&
+        metrics_family(d->metrics, "mixgate_delivery_latency_seconds",
+                       "Seconds from arrival to delivery or relay, by channel", METRICS_HISTOGRAM,
+                       ll, 1, METRICS_LATENCY_BUCKETS, METRICS_LATENCY_NBUCKETS, &fl) == 0) {
+        const char *lv[1] = { chn };
+        metrics_observe(fl, lv, (double)(latency < 0 ? 0 : latency));
+    }
+}
+
 /* ---- the audit store as the queue manager's sink ---------------------------------------- */
 
 static int audit_sink(void *ctx, const char *qid, const char *channel,
@@ -345,7 +372,8 @@ int main(int argc, char **argv)
                                                 .ctx = d->labels };
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
                             .gate = { .check = lsw_gate_check, .needed = lsw_gate_needed,
-                                      .ctx = d->labels } };
+                                      .ctx = d->labels },
+                            .outcomes = { .recorded = outcome_sink, .ctx = d } };
     inbound_p1_report_opts(d, &qo);
     if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)
         mg_fatal("event=start_failed detail=\"%s\"", mg_strerror(rc));

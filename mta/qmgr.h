@@ -66,6 +66,15 @@ struct qmgr_gate {
     void *ctx;
 };
 
+/* Told of every recipient outcome recorded (metrics by channel and peer, delivery latency):
+ * state is the recorded state (DELIVERED, FAILED, DEFERRED); latency the seconds since the
+ * message arrived. Loop thread; must not call back into the queue manager. */
+struct qmgr_outcome_sink {
+    void (*recorded)(void *ctx, const struct config_channel *ch, const struct config_peer *peer,
+                     enum message_rcpt_state state, int64_t latency);
+    void *ctx;
+};
+
 struct qmgr_opts {
     int64_t (*now)(void *ctx);        /* unix seconds; NULL = time(NULL) (tests inject) */
     void *now_ctx;
@@ -73,6 +82,7 @@ struct qmgr_opts {
     void *x400_ctx;
     struct qmgr_audit_sink audit;     /* append NULL: records are logged only */
     struct qmgr_gate gate;            /* check NULL: no delivery gate */
+    struct qmgr_outcome_sink outcomes; /* recorded NULL: none */
 };
 
 /* cfg is borrowed: see qmgr_set_config. opts may be NULL. */

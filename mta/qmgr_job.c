@@ -465,6 +465,9 @@ static void job_record(struct qjob *j)
             }
         }
         r->state = x->state;
+        if (q->opts.outcomes.recorded)
+            q->opts.outcomes.recorded(q->opts.outcomes.ctx, rec->channel, rec->peer, x->state,
+                                      now - m->arrival);
         enum dsn_action da;
         int report = report_decide(m, r, o, delayed, &da);
         if (x->state == MESSAGE_RCPT_FAILED || x->state == MESSAGE_RCPT_DELIVERED)

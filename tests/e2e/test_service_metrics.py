@@ -69,6 +69,18 @@ def t_scrape_follows_the_queue():
         assert value(body, "mixgate_recipients_delivered_total") == 0
         assert value(body, "mixgate_destination_throttled", channel="smtp-out", peer="smarthost") is not None, body
         assert value(body, "mixgate_store_commits_total") >= 1
+        # by channel and peer: the deferral, then (the next hop now accepts) the delivery and
+        # its latency
+        assert value(body, "mixgate_recipients_total", channel="smtp-out", peer="smarthost",
+                     outcome="deferred") == 1, body
+        sink.stop()
+        sink = Sink(wd, "sink2", port=sink.port).start()
+        d.cli("queue", "flush")
+        wait_for(lambda: value(scrape(port)[1], "mixgate_recipients_total", channel="smtp-out",
+                               peer="smarthost", outcome="delivered") == 1, 60, "the delivery in the metrics")
+        body = scrape(port)[1]
+        promtool(body)
+        assert value(body, "mixgate_delivery_latency_seconds_count", channel="smtp-out") == 1, body
         # HEAD has the headers only; other paths and methods are refused; junk is a 400
         head, body = scrape(port, extra=["-I"])
         assert head.startswith("HTTP/1.1 200") and body == "", (head, body)
