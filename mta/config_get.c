@@ -592,3 +592,25 @@ int config_get_split_hostport(const char *s, char **host, uint16_t *port, bool *
     return *host ? 0 : MG_ENOMEM;
 }
 
+
+/* ---- names written in the file (the loader reads them, the dump writes them) ---------- */
+
+const char *const config_log_names[] = { "stderr", "syslog", NULL };
+const char *const config_level_names[] = { "debug", "info", "warn", "error", NULL };
+const enum mg_log_level config_level_values[] = { MG_LOG_DEBUG, MG_LOG_INFO, MG_LOG_WARN, MG_LOG_ERROR };
+const char *const config_protocol_names[] = { "smtp", "p1", NULL };
+const char *const config_peer_type_names[] = { "smtp", "x400", NULL };
+const char *const config_starttls_names[] = { "none", "opportunistic", "required", NULL };
+const char *const config_dialogue_names[] = { "monologue", "two-way-alternate", NULL };
+
+/* An OSI selector key ("text", 'hex'H or #decimal). */
+void config_get_sel(struct loader *L, const config_setting_t *g, const char *key,
+                     const char *what, struct config_sel *out)
+{
+    const char *v;
+    if (config_get_str(L, g, key, what, &v) > 0 && config_parse_sel(v, out) != 0)
+        config_get_err(L, config_get_line(config_setting_get_member(g, key)),
+             "%s: '%s' = \"%s\" is not a selector (\"text\", 'hex'H or #number, at most %d "
+             "octets)", what, key, v, CONFIG_SEL_MAX);
+}
+

@@ -73,6 +73,25 @@ bool config_get_valid_name(const char *s);
 char *config_get_norm_domain(struct loader *L, const char *s, bool dot_prefix);
 int config_get_split_hostport(const char *s, char **host, uint16_t *port, bool *has_port);
 
+/* An OSI selector key ("text", 'hex'H or #decimal) into out. */
+void config_get_sel(struct loader *L, const config_setting_t *g, const char *key,
+                    const char *what, struct config_sel *out);
+
+/* config_peers.c: the peers and routes sections. */
+void config_peers_load(struct loader *L, const config_setting_t *g, size_t idx,
+                       struct config_peer *p);
+void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t idx,
+                             struct config_route *rt);
+
+/* Names written in the file, in enum order. */
+extern const char *const config_log_names[];
+extern const char *const config_level_names[];
+extern const enum mg_log_level config_level_values[];
+extern const char *const config_protocol_names[];
+extern const char *const config_peer_type_names[];
+extern const char *const config_starttls_names[];
+extern const char *const config_dialogue_names[];
+
 /* The loader's files use the short names. */
 #ifdef CONFIG_GET_SHORT_NAMES
 #define line_is_bad config_get_line_is_bad
@@ -99,6 +118,14 @@ int config_get_split_hostport(const char *s, char **host, uint16_t *port, bool *
 #define norm_domain config_get_norm_domain
 #define split_hostport config_get_split_hostport
 #define cidr_parse config_get_cidr_parse
+#define load_sel config_get_sel
+#define log_names config_log_names
+#define level_names config_level_names
+#define level_values config_level_values
+#define protocol_names config_protocol_names
+#define peer_type_names config_peer_type_names
+#define starttls_names config_starttls_names
+#define dialogue_names config_dialogue_names
 #endif
 
 #endif
