@@ -557,38 +557,17 @@ char *config_get_norm_domain(struct loader *L, const char *s, bool dot_prefix)
 /* "host:port", "[v6]:port", "[v6]", "host", or a bare IPv6 address. *host is allocated. */
 int config_get_split_hostport(const char *s, char **host, uint16_t *port, bool *has_port)
 {
-    const char *h = s, *he, *p = NULL;
-    if (*s == '[') {
-        he = strchr(s, ']');
-        if (!he)
-            return MG_EINVAL;
-        h = s + 1;
-        if (he[1] == ':')
-            p = he + 2;
-        else if (he[1] != '\0')
-            return MG_EINVAL;
-    } else {
-        const char *c = strchr(s, ':');
-        if (c && strchr(c + 1, ':')) {
-            he = s + strlen(s); /* several colons: a bare IPv6 address, no port */
-        } else if (c) {
-            he = c;
-            p = c + 1;
-        } else {
-            he = s + strlen(s);
-        }
-    }
-    *has_port = p != NULL;
-    if (p) {
-        uint64_t v;
-        if (parse_u64(p, strlen(p), 65535, &v) || v == 0)
-            return BAD_PORT;
-        *port = (uint16_t)v;
-    }
-    size_t hl = (size_t)(he - h);
-    if (hl == 0 || hl > DOMAIN_MAX_LEN)
+    /* The one host:port notation of the project (util/mg_hostport: the same rules for
+     * listeners, peers and the SMTP client). */
+    struct mg_hostport hp;
+    if (mg_hostport_parse(s, 0, &hp) != 0)
+        return hp.err && !strncmp(hp.err, "port ", 5) ? BAD_PORT : MG_EINVAL;
+    *has_port = hp.has_port != 0;
+    if (hp.has_port)
+        *port = (uint16_t)hp.port;
+    if (!hp.host[0] || strlen(hp.host) > DOMAIN_MAX_LEN)
         return MG_EINVAL;
-    *host = strndup(h, hl);
+    *host = strdup(hp.host);
     return *host ? 0 : MG_ENOMEM;
 }
 
