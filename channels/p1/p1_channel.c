@@ -18,6 +18,10 @@
 #include "oraddr.h"
 #include "p1_assoc.h"
 #include "p1_mts.h"
+#include "p1_twa.h"
+
+_Static_assert(P1_LEASE_CONFIRMED == (int)P1_TWA_CONFIRMED && P1_LEASE_REFUSED == (int)P1_TWA_REFUSED &&
+                   P1_LEASE_LOST == (int)P1_TWA_LOST, "lease outcomes are p1_twa outcomes");
 
 struct pdest;
 
@@ -36,6 +40,8 @@ struct passoc {
     int resolving;               /* the resolver holds s until it answers */
     int closing, connected, bound, writes;
     int releasing;               /* release sent: takes no more work */
+    int peer_wants;              /* two-way alternate: the peer asked for the turn */
+    int asked;                   /* our please-turn is outstanding */
     struct p1_assoc a;
     struct pdel *busy;           /* the transfer in flight */
     uint8_t *apdu;               /* owned: borrowed by the machine until confirmed */
@@ -58,7 +64,7 @@ struct p1_inst {
     const struct config *cfg;
     struct pdest *dests;
     int stopping;
-    size_t live;                 /* associations not yet freed */
+    size_t live;                 /* associations not yet freed, and lent deliveries */
     void (*stopped)(void *);
     void *stopped_arg;
 };
@@ -66,6 +72,8 @@ struct p1_inst {
 static void assoc_close(struct passoc *s, const char *why, int dest_failure);
 static void assoc_next(struct passoc *s);
 static void assoc_open(struct pdest *dst);
+static int holds_turn(const struct passoc *s);
+static void want_turn(struct passoc *s);
 
 /* More waiting than associations taking work: open one more (one opening at a time, at most
  * the peer's max_associations). */
@@ -283,7 +291,12 @@ static void on_timer(uv_timer_t *t)
     struct passoc *s = t->data;
     if (s->closing)
         return;
-    if (s->bound && !s->busy) {
+    if (s->bound && !s->busy && !holds_turn(s) && s->a.state == P1_AS_OPEN && !s->asked) {
+        want_turn(s); /* idle, but the peer holds the turn: the release needs it */
+        uv_timer_start(&s->timer, on_timer, 30000, 0);
+        return;
+    }
+    if (s->bound && !s->busy && holds_turn(s)) {
         /* idle: release orderly */
         s->bound = 0;
         s->releasing = 1;
@@ -295,6 +308,20 @@ static void on_timer(uv_timer_t *t)
     p1_assoc_timeout(&s->a);
     flush(s);
     assoc_close(s, "no answer from the peer", !s->releasing);
+}
+
+static int holds_turn(const struct passoc *s)
+{
+    return s->a.state == P1_AS_OPEN && (s->a.sess.tokens & P1_TOK_DATA);
+}
+
+/* Two-way alternate: the peer has the turn (it is sending us its messages, or asked for
+ * it): ask for it back once; TURN_RECEIVED resumes our work. */
+static void want_turn(struct passoc *s)
+{
+    if (!s->asked && p1_assoc_please_turn(&s->a, 0) == 0)
+        s->asked = 1;
+    flush(s);
 }
 
 static void arm(struct passoc *s, unsigned seconds)
@@ -309,6 +336,25 @@ static void assoc_next(struct passoc *s)
     const struct config_peer *p = dst->peer;
     if (s->closing || s->busy || !s->bound)
         return;
+    if (!holds_turn(s)) {
+        /* The peer holds the turn: wait for TURN_RECEIVED (asking for it when work or the
+         * release waits; an idle association simply waits). */
+        if (dst->whead || s->sent >= p->messages_per_connection || dst->inst->stopping)
+            want_turn(s);
+        arm(s, p->idle_timeout ? p->idle_timeout : 300);
+        return;
+    }
+    if (s->peer_wants && s->a.dialogue == P1_DIALOGUE_TWA) {
+        /* The peer asked for the turn: its messages before our next one (it gives it back
+         * when it is done, or when we ask). */
+        s->peer_wants = 0;
+        p1_assoc_give_turn(&s->a);
+        if (dst->whead)
+            want_turn(s);
+        arm(s, p->idle_timeout ? p->idle_timeout : 300);
+        flush(s);
+        return;
+    }
     if (!dst->whead || s->sent >= p->messages_per_connection || dst->inst->stopping) {
         if (!dst->whead && s->sent < p->messages_per_connection && !dst->inst->stopping) {
             arm(s, p->idle_timeout ? p->idle_timeout : 300);
@@ -395,9 +441,31 @@ static void handle(struct passoc *s)
             break;
         }
         case P1_IND_TURN_PLEASE:
-            if (!s->busy && !s->dest->whead)
-                p1_assoc_give_turn(&s->a);
+            /* Now when idle, else after the transfer in flight (assoc_next). */
+            s->peer_wants = 1;
+            if (!s->busy && !s->releasing) {
+                uv_timer_stop(&s->timer);
+                assoc_next(s);
+            }
             break;
+        case P1_IND_TURN_RECEIVED:
+            s->asked = 0;
+            if (s->releasing) {
+                p1_assoc_release(&s->a); /* the release that waited for the turn */
+            } else if (!s->busy) {
+                uv_timer_stop(&s->timer);
+                assoc_next(s);
+            }
+            break;
+        case P1_IND_APDU:
+            /* The peer's message over our association: the channel has no way into the
+             * queue, so it is not taken (the peer keeps it and sends it on its own). */
+            mg_warn("event=p1_out_apdu_refused peer=%s reason=\"messages are taken on our "
+                    "listeners only\"", p->name);
+            p1_assoc_abort(&s->a, "messages are taken on our listeners only");
+            flush(s);
+            assoc_close(s, "the peer sent a message over our association", 0);
+            return;
         case P1_IND_RELEASED:
             flush(s);
             assoc_close(s, "released", 0);
@@ -587,6 +655,88 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
     maybe_open(dst);
 }
 
+/* ---- lending deliveries to an inbound association (p1_channel.h) -------------------------- */
+
+struct p1_lease {
+    struct p1_inst *inst;
+    struct pdel *pd;
+    uint8_t *apdu;               /* owned */
+    size_t apdu_len;
+};
+
+static struct pdest *dest_find(struct p1_inst *pi, const char *peer)
+{
+    for (struct pdest *d = pi->dests; d; d = d->next)
+        if (strcmp(d->peer->name, peer) == 0)
+            return d;
+    return NULL;
+}
+
+int p1_channel_waiting(void *inst, const char *peer)
+{
+    struct p1_inst *pi = inst;
+    struct pdest *dst = pi && !pi->stopping ? dest_find(pi, peer) : NULL;
+    return dst && dst->whead;
+}
+
+int p1_channel_lend(void *inst, const char *peer, const uint8_t **apdu, size_t *len,
+                    struct p1_lease **out)
+{
+    struct p1_inst *pi = inst;
+    *out = NULL;
+    struct pdest *dst = pi && !pi->stopping ? dest_find(pi, peer) : NULL;
+    while (dst && dst->whead) {
+        struct pdel *pd = dst->whead;
+        dst->whead = pd->next;
+        if (!dst->whead)
+            dst->wtail = NULL;
+        struct p1_lease *l = calloc(1, sizeof *l);
+        char why[200] = "out of memory";
+        int rc = l ? make_apdu(pi, pd->d, &l->apdu, &l->apdu_len, why, sizeof why) : MG_ENOMEM;
+        if (rc) {
+            free(l);
+            mg_warn("event=p1_out_refused qid=%s peer=%s reason=\"%s\"", pd->d->msg->id,
+                    dst->peer->name, why);
+            finish(pd, rc == MG_ENOMEM ? CHANNEL_DEFERRED : CHANNEL_FAILED,
+                   rc == MG_ENOMEM ? "4.3.0" : "5.6.0", why, NULL, 0);
+            continue;
+        }
+        l->inst = pi;
+        l->pd = pd;
+        pi->live++; /* the instance stops only once every lent delivery has its outcome */
+        *apdu = l->apdu;
+        *len = l->apdu_len;
+        *out = l;
+        return 1;
+    }
+    return 0;
+}
+
+void p1_channel_lease_done(struct p1_lease *l, int outcome, const char *reason)
+{
+    if (!l)
+        return;
+    const struct config_peer *p = l->pd->d->peer;
+    char text[300];
+    if (outcome == P1_LEASE_CONFIRMED) {
+        snprintf(text, sizeof text, "transferred to %s (%s) over its association", p->name,
+                 p->mta_name ? p->mta_name : "");
+        finish(l->pd, CHANNEL_RELAYED, "2.0.0", text, p->name, 0);
+    } else if (outcome == P1_LEASE_REFUSED) {
+        snprintf(text, sizeof text, "%s refused the transfer: %s", p->name, reason ? reason : "");
+        finish(l->pd, CHANNEL_FAILED, "5.3.4", text, p->name, 0);
+    } else {
+        snprintf(text, sizeof text, "association with %s ended: %s", p->name,
+                 reason ? reason : "");
+        finish(l->pd, CHANNEL_DEFERRED, "4.4.2", text, p->name, 0);
+    }
+    struct p1_inst *pi = l->inst;
+    free(l->apdu);
+    free(l);
+    pi->live--;
+    inst_maybe_stopped(pi);
+}
+
 static int p1_start(const struct channel_env *env, const struct config_channel *ch, void **inst)
 {
     (void)ch;
@@ -618,7 +768,10 @@ static void p1_stop(void *inst, void (*done)(void *arg), void *arg)
             if (s->bound && !s->busy) {
                 s->bound = 0;
                 s->releasing = 1;
-                p1_assoc_release(&s->a);
+                if (holds_turn(s))
+                    p1_assoc_release(&s->a);
+                else
+                    want_turn(s); /* TURN_RECEIVED sends the release */
                 flush(s);
                 arm(s, 5);
             } else {
