@@ -41,6 +41,7 @@ struct passoc {
     int closing, connected, bound, writes;
     int releasing;               /* release sent: takes no more work */
     int peer_wants;              /* two-way alternate: the peer asked for the turn */
+    int storing;                 /* the receiver is storing the peer's APDU (holds s) */
     int asked;                   /* our please-turn is outstanding */
     struct p1_assoc a;
     struct pdel *busy;           /* the transfer in flight */
@@ -67,6 +68,7 @@ struct p1_inst {
     size_t live;                 /* associations not yet freed, and lent deliveries */
     void (*stopped)(void *);
     void *stopped_arg;
+    struct p1_channel_receiver rx; /* apdu NULL: the peer's messages are not taken here */
 };
 
 static void assoc_close(struct passoc *s, const char *why, int dest_failure);
@@ -187,7 +189,7 @@ static void inst_maybe_stopped(struct p1_inst *pi)
 
 static void assoc_free(struct passoc *s)
 {
-    if (s->handles > 0 || s->resolving)
+    if (s->handles > 0 || s->resolving || s->storing)
         return;
     struct p1_inst *pi = s->dest->inst;
     p1_assoc_free(&s->a);
@@ -344,7 +346,7 @@ static void assoc_next(struct passoc *s)
         arm(s, p->idle_timeout ? p->idle_timeout : 300);
         return;
     }
-    if (s->peer_wants && s->a.dialogue == P1_DIALOGUE_TWA) {
+    if (s->peer_wants && s->a.dialogue == P1_DIALOGUE_TWA && dst->inst->rx.apdu) {
         /* The peer asked for the turn: its messages before our next one (it gives it back
          * when it is done, or when we ask). */
         s->peer_wants = 0;
@@ -458,8 +460,16 @@ static void handle(struct passoc *s)
             }
             break;
         case P1_IND_APDU:
-            /* The peer's message over our association: the channel has no way into the
-             * queue, so it is not taken (the peer keeps it and sends it on its own). */
+            if (s->dest->inst->rx.apdu) {
+                /* The peer's message in its turn: stored like one on our listeners, and
+                 * acknowledged only once durable (p1_channel_apdu_done). */
+                s->storing = 1;
+                uv_timer_stop(&s->timer);
+                s->dest->inst->rx.apdu(s->dest->inst->rx.arg, p, ind.apdu, ind.apdu_len, s);
+                break;
+            }
+            /* No receiver: the channel has no way into the queue, so it is not taken (the
+             * peer keeps it; we never pass the turn then, but a peer may send anyway). */
             mg_warn("event=p1_out_apdu_refused peer=%s reason=\"messages are taken on our "
                     "listeners only\"", p->name);
             p1_assoc_abort(&s->a, "messages are taken on our listeners only");
@@ -653,6 +663,35 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
             return;
         }
     maybe_open(dst);
+}
+
+/* ---- the peer's messages over our associations ------------------------------------------ */
+
+void p1_channel_set_receiver(void *inst, const struct p1_channel_receiver *r)
+{
+    struct p1_inst *pi = inst;
+    if (r)
+        pi->rx = *r;
+    else
+        memset(&pi->rx, 0, sizeof pi->rx);
+}
+
+void p1_channel_apdu_done(void *token, int status)
+{
+    struct passoc *s = token;
+    if (!s->storing)
+        return;
+    s->storing = 0;
+    if (s->closing) {
+        assoc_free(s);
+        return;
+    }
+    if (status == 0)
+        p1_assoc_apdu_durable(&s->a);
+    else
+        p1_assoc_abort(&s->a, "the message could not be stored");
+    arm(s, s->dest->peer->idle_timeout ? s->dest->peer->idle_timeout : 300);
+    handle(s);
 }
 
 /* ---- lending deliveries to an inbound association (p1_channel.h) -------------------------- */

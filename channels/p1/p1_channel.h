@@ -27,4 +27,17 @@ int p1_channel_lend(void *inst, const char *peer, const uint8_t **apdu, size_t *
  * LOST: deferred (4.4.2), the queue manager retries. */
 void p1_channel_lease_done(struct p1_lease *l, int outcome, const char *reason);
 
+/* The peer's messages over our own two-way-alternate associations (in its turn): without a
+ * receiver we never pass the turn (and abort an association a peer sends over anyway). With
+ * one, apdu(arg, peer, apdu, len, token) stores it (apdu valid during the call only) and
+ * p1_channel_apdu_done(token, status) follows exactly once: 0 = durable (acknowledged to
+ * the peer), else the association is aborted and the peer keeps its message. */
+struct p1_channel_receiver {
+    void (*apdu)(void *arg, const struct config_peer *peer, const uint8_t *apdu, size_t len,
+                 void *token);
+    void *arg;
+};
+void p1_channel_set_receiver(void *inst, const struct p1_channel_receiver *r);
+void p1_channel_apdu_done(void *token, int status);
+
 #endif
