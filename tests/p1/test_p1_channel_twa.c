@@ -252,8 +252,105 @@ static void channel_twa(void **state)
     }
 }
 
+static void on_lend_done(struct channel_delivery *d)
+{
+    int *n = d->qmgr_data;
+    (*n)++;
+}
+
+static void lend_stopped(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+/* A delivery waiting in the channel (its association still resolving) lent to an inbound
+ * association: each outcome reported as on the channel's own associations. */
+static void channel_lends(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int outcome;
+        enum channel_action want;
+        const char *status;
+    } cases[] = {{"confirmed-relayed", P1_LEASE_CONFIRMED, CHANNEL_RELAYED, "2.0.0"},
+                 {"refused-failed", P1_LEASE_REFUSED, CHANNEL_FAILED, "5.3.4"},
+                 {"lost-deferred", P1_LEASE_LOST, CHANNEL_DEFERRED, "4.4.2"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uv_loop_t loop;
+        assert_int_equal(uv_loop_init(&loop), 0);
+        static const char text[] =
+            "global = { hostname = \"a.test\"; var_dir = \"/tmp\"; };\n"
+            "listeners = ( { name = \"in\"; listen = \"127.0.0.1:2525\"; } );\n"
+            "channels = ( { name = \"p1-out\"; type = \"p1\"; } );\n"
+            "peers = ( { name = \"b\"; type = \"x400\"; mta_name = \"MTA-B\"; "
+            "password = \"pw-b\"; our_mta_name = \"MTA-A\"; our_password = \"pw-a\"; "
+            "host = \"127.0.0.1:1\"; dialogue = \"two-way-alternate\"; } );\n"
+            "routes = ( { default = true; chain = [ \"p1-out\" ]; peer = \"b\"; } );\n";
+        struct config *cfg = NULL;
+        struct config_errors errs = {0};
+        assert_int_equal(channels_config_load_text("c.conf", text, strlen(text), NULL, NULL,
+                                                   &cfg, &errs), 0);
+        config_errors_free(&errs);
+        const struct config_channel *ch = config_find_channel(cfg, "p1-out");
+        struct channel_env env = {.loop = &loop, .cfg = cfg};
+        void *inst = NULL;
+        assert_int_equal(p1_channel_kind.start(&env, ch, &inst), 0);
+        assert_int_equal(p1_channel_waiting(inst, "b"), 0);
+        struct message *m = message_create();
+        assert_int_equal(message_set_originator(m, "/C=XX/ADMD= /PRMD=A/S=orig/"), 0);
+        assert_int_equal(message_add_rcpt(m, "/C=XX/ADMD= /PRMD=B/S=rcpt/", NULL, 0, NULL), 0);
+        m->content_type = MESSAGE_CONTENT_X400_P22;
+        snprintf(m->id, sizeof m->id, "0000000000000B");
+        static const uint8_t ipm[] = {0x30, 0x03, 0x04, 0x01, 0x2a};
+        struct content *c = content_copy(MESSAGE_CONTENT_X400_P22, 0, ipm, sizeof ipm);
+        uint32_t idx = 0;
+        const char *addrs[1] = {m->rcpts[0].addr};
+        struct channel_outcome out[1];
+        memset(out, 0, sizeof out);
+        int done = 0;
+        struct channel_delivery d = {.msg = m, .content = c, .cfg = cfg, .channel = ch,
+                                     .peer = config_find_peer(cfg, "b"), .next_hop = "",
+                                     .originator = m->originator, .nrcpts = 1, .rcpts = &idx,
+                                     .rcpt_addrs = addrs, .outcomes = out,
+                                     .done_cb = on_lend_done, .qmgr_data = &done};
+        p1_channel_kind.deliver(inst, &d);
+        /* Its own association is still resolving: the delivery waits, and can be lent. */
+        assert_int_equal(p1_channel_waiting(inst, "b"), 1);
+        assert_int_equal(p1_channel_waiting(inst, "nobody"), 0);
+        const uint8_t *apdu = NULL;
+        size_t len = 0;
+        struct p1_lease *lease = NULL;
+        assert_int_equal(p1_channel_lend(inst, "b", &apdu, &len, &lease), 1);
+        assert_non_null(lease);
+        assert_true(len > sizeof ipm);
+        assert_int_equal(apdu[0], 0xa0); /* MTS-APDU: message [0] */
+        assert_int_equal(p1_channel_waiting(inst, "b"), 0);
+        struct p1_lease *none = NULL;
+        const uint8_t *apdu2 = NULL;
+        assert_int_equal(p1_channel_lend(inst, "b", &apdu2, &len, &none), 0);
+        assert_null(none);
+        assert_int_equal(done, 0);
+        p1_channel_lease_done(lease, cases[k].outcome, "peer says no");
+        assert_int_equal(done, 1);
+        if (out[0].action != cases[k].want)
+            fail_msg("%s: action %d (%s)", cases[k].name, (int)out[0].action, out[0].text);
+        assert_string_equal(out[0].status, cases[k].status);
+        assert_int_equal(out[0].flags & CHANNEL_OUT_DEST_FAILURE, 0);
+        int stopped = 0;
+        p1_channel_kind.stop(inst, lend_stopped, &stopped);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        assert_int_equal(stopped, 1);
+        p1_channel_kind.inst_free(inst);
+        assert_int_equal(uv_loop_close(&loop), 0);
+        content_unref(c);
+        message_free(m);
+        config_free(cfg);
+    }
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(channel_twa)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(channel_twa), cmocka_unit_test(channel_lends)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
