@@ -7,6 +7,7 @@
  * defers every delivery waiting for the peer with CHANNEL_OUT_DEST_FAILURE (the queue manager
  * throttles the destination); a refused transfer (the peer's size limit) fails the recipients. */
 #include "p1_channel.h"
+#include "p1_channel_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +23,6 @@
 
 _Static_assert(P1_LEASE_CONFIRMED == (int)P1_TWA_CONFIRMED && P1_LEASE_REFUSED == (int)P1_TWA_REFUSED &&
                    P1_LEASE_LOST == (int)P1_TWA_LOST, "lease outcomes are p1_twa outcomes");
-
-struct pdest;
-
-struct pdel {
-    struct channel_delivery *d;
-    struct pdel *next;
-};
 
 struct passoc {
     struct pdest *dest;
@@ -51,31 +45,14 @@ struct passoc {
     char why[200];               /* the failure to report, once */
 };
 
-struct pdest {
-    struct p1_inst *inst;
-    const struct config_peer *peer;
-    struct pdest *next;
-    struct passoc *assocs;
-    size_t nassocs;
-    struct pdel *whead, *wtail;
-};
 
-struct p1_inst {
-    uv_loop_t *loop;
-    const struct config *cfg;
-    struct pdest *dests;
-    int stopping;
-    size_t live;                 /* associations not yet freed, and lent deliveries */
-    void (*stopped)(void *);
-    void *stopped_arg;
-    struct p1_channel_receiver rx; /* apdu NULL: the peer's messages are not taken here */
-};
 
 static void assoc_close(struct passoc *s, const char *why, int dest_failure);
 static void assoc_next(struct passoc *s);
 static void assoc_open(struct pdest *dst);
 static int holds_turn(const struct passoc *s);
 static void want_turn(struct passoc *s);
+static void arm(struct passoc *s, unsigned seconds);
 
 /* More waiting than associations taking work: open one more (one opening at a time, at most
  * the peer's max_associations). */
@@ -112,7 +89,7 @@ static int p1_configure(const struct config *cfg, const struct config_channel *c
 
 /* ---- deliveries ------------------------------------------------------------------------- */
 
-static void finish(struct pdel *pd, enum channel_action act, const char *status, const char *text,
+void p1_channel_finish(struct pdel *pd, enum channel_action act, const char *status, const char *text,
                    const char *remote, unsigned flags)
 {
     struct channel_delivery *d = pd->d;
@@ -130,7 +107,7 @@ static void finish(struct pdel *pd, enum channel_action act, const char *status,
 }
 
 /* The APDU for d (owned by the caller). */
-static int make_apdu(const struct p1_inst *pi, const struct channel_delivery *d, uint8_t **apdu,
+int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery *d, uint8_t **apdu,
                      size_t *len, char *why, size_t whysz)
 {
     const struct message *m = d->msg;
@@ -178,7 +155,7 @@ static int make_apdu(const struct p1_inst *pi, const struct channel_delivery *d,
 
 /* ---- associations ----------------------------------------------------------------------- */
 
-static void inst_maybe_stopped(struct p1_inst *pi)
+void p1_channel_maybe_stopped(struct p1_inst *pi)
 {
     if (!pi->stopping || pi->live || !pi->stopped)
         return;
@@ -196,7 +173,7 @@ static void assoc_free(struct passoc *s)
     free(s->apdu);
     free(s);
     pi->live--;
-    inst_maybe_stopped(pi);
+    p1_channel_maybe_stopped(pi);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -269,14 +246,14 @@ static void assoc_close(struct passoc *s, const char *why, int dest_failure)
     char remote[300];
     snprintf(remote, sizeof remote, "%s", dst->peer->name);
     if (s->busy) {
-        finish(s->busy, CHANNEL_DEFERRED, "4.4.2", why, remote, dest_failure ? CHANNEL_OUT_DEST_FAILURE : 0);
+        p1_channel_finish(s->busy, CHANNEL_DEFERRED, "4.4.2", why, remote, dest_failure ? CHANNEL_OUT_DEST_FAILURE : 0);
         s->busy = NULL;
     }
     if (dest_failure && dst->nassocs == 0) {
         while (dst->whead) {
             struct pdel *pd = dst->whead;
             dst->whead = pd->next;
-            finish(pd, CHANNEL_DEFERRED, "4.4.1", why, remote, CHANNEL_OUT_DEST_FAILURE);
+            p1_channel_finish(pd, CHANNEL_DEFERRED, "4.4.1", why, remote, CHANNEL_OUT_DEST_FAILURE);
         }
         dst->wtail = NULL;
     }
@@ -293,6 +270,10 @@ static void on_timer(uv_timer_t *t)
     struct passoc *s = t->data;
     if (s->closing)
         return;
+    if (s->storing) {
+        arm(s, 30); /* our own storage is the wait, not the peer */
+        return;
+    }
     if (s->bound && !s->busy && !holds_turn(s) && s->a.state == P1_AS_OPEN && !s->asked) {
         want_turn(s); /* idle, but the peer holds the turn: the release needs it */
         uv_timer_start(&s->timer, on_timer, 30000, 0);
@@ -309,7 +290,8 @@ static void on_timer(uv_timer_t *t)
     }
     p1_assoc_timeout(&s->a);
     flush(s);
-    assoc_close(s, "no answer from the peer", !s->releasing);
+    /* Waiting for the turn the peer holds is not the destination failing. */
+    assoc_close(s, "no answer from the peer", !s->releasing && (s->busy || !s->bound));
 }
 
 static int holds_turn(const struct passoc *s)
@@ -377,10 +359,10 @@ static void assoc_next(struct passoc *s)
     char why[200] = "";
     free(s->apdu);
     s->apdu = NULL;
-    int rc = make_apdu(dst->inst, pd->d, &s->apdu, &s->apdu_len, why, sizeof why);
+    int rc = p1_channel_make_apdu(dst->inst, pd->d, &s->apdu, &s->apdu_len, why, sizeof why);
     if (rc) {
         mg_warn("event=p1_out_refused qid=%s peer=%s reason=\"%s\"", pd->d->msg->id, p->name, why);
-        finish(pd, rc == MG_ENOMEM ? CHANNEL_DEFERRED : CHANNEL_FAILED, rc == MG_ENOMEM ? "4.3.0" : "5.6.0",
+        p1_channel_finish(pd, rc == MG_ENOMEM ? CHANNEL_DEFERRED : CHANNEL_FAILED, rc == MG_ENOMEM ? "4.3.0" : "5.6.0",
                why, NULL, 0);
         assoc_next(s);
         return;
@@ -426,7 +408,7 @@ static void handle(struct passoc *s)
             if (pd) {
                 char text[300];
                 snprintf(text, sizeof text, "transferred to %s (%s)", p->name, p->mta_name);
-                finish(pd, CHANNEL_RELAYED, "2.0.0", text, p->name, 0);
+                p1_channel_finish(pd, CHANNEL_RELAYED, "2.0.0", text, p->name, 0);
             }
             assoc_next(s);
             break;
@@ -437,7 +419,7 @@ static void handle(struct passoc *s)
             if (pd) {
                 char text[300];
                 snprintf(text, sizeof text, "%s refused the transfer: %s", p->name, ind.reason);
-                finish(pd, CHANNEL_FAILED, "5.3.4", text, p->name, 0);
+                p1_channel_finish(pd, CHANNEL_FAILED, "5.3.4", text, p->name, 0);
             }
             assoc_next(s);
             break;
@@ -507,7 +489,9 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct passoc *s = st->data;
     if (n > 0 && !s->closing) {
-        if (s->busy) /* the peer is answering (checkpoint acknowledgements): not stuck */
+        if (s->busy || (s->bound && !holds_turn(s)))
+            /* the peer is answering (checkpoint acknowledgements), or sending in its turn:
+             * not stuck */
             arm(s, s->dest->peer->connect_timeout ? s->dest->peer->connect_timeout * 4 : 120);
         p1_assoc_input(&s->a, b->base, (size_t)n);
         handle(s);
@@ -646,7 +630,7 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
             return;
         }
         *x = tmp;
-        finish(x, CHANNEL_DEFERRED, "4.3.0", pi->stopping ? "shutting down" : "no x400 peer address", NULL, 0);
+        p1_channel_finish(x, CHANNEL_DEFERRED, "4.3.0", pi->stopping ? "shutting down" : "no x400 peer address", NULL, 0);
         return;
     }
     pd->d = d;
@@ -694,88 +678,6 @@ void p1_channel_apdu_done(void *token, int status)
     handle(s);
 }
 
-/* ---- lending deliveries to an inbound association (p1_channel.h) -------------------------- */
-
-struct p1_lease {
-    struct p1_inst *inst;
-    struct pdel *pd;
-    uint8_t *apdu;               /* owned */
-    size_t apdu_len;
-};
-
-static struct pdest *dest_find(struct p1_inst *pi, const char *peer)
-{
-    for (struct pdest *d = pi->dests; d; d = d->next)
-        if (strcmp(d->peer->name, peer) == 0)
-            return d;
-    return NULL;
-}
-
-int p1_channel_waiting(void *inst, const char *peer)
-{
-    struct p1_inst *pi = inst;
-    struct pdest *dst = pi && !pi->stopping ? dest_find(pi, peer) : NULL;
-    return dst && dst->whead;
-}
-
-int p1_channel_lend(void *inst, const char *peer, const uint8_t **apdu, size_t *len,
-                    struct p1_lease **out)
-{
-    struct p1_inst *pi = inst;
-    *out = NULL;
-    struct pdest *dst = pi && !pi->stopping ? dest_find(pi, peer) : NULL;
-    while (dst && dst->whead) {
-        struct pdel *pd = dst->whead;
-        dst->whead = pd->next;
-        if (!dst->whead)
-            dst->wtail = NULL;
-        struct p1_lease *l = calloc(1, sizeof *l);
-        char why[200] = "out of memory";
-        int rc = l ? make_apdu(pi, pd->d, &l->apdu, &l->apdu_len, why, sizeof why) : MG_ENOMEM;
-        if (rc) {
-            free(l);
-            mg_warn("event=p1_out_refused qid=%s peer=%s reason=\"%s\"", pd->d->msg->id,
-                    dst->peer->name, why);
-            finish(pd, rc == MG_ENOMEM ? CHANNEL_DEFERRED : CHANNEL_FAILED,
-                   rc == MG_ENOMEM ? "4.3.0" : "5.6.0", why, NULL, 0);
-            continue;
-        }
-        l->inst = pi;
-        l->pd = pd;
-        pi->live++; /* the instance stops only once every lent delivery has its outcome */
-        *apdu = l->apdu;
-        *len = l->apdu_len;
-        *out = l;
-        return 1;
-    }
-    return 0;
-}
-
-void p1_channel_lease_done(struct p1_lease *l, int outcome, const char *reason)
-{
-    if (!l)
-        return;
-    const struct config_peer *p = l->pd->d->peer;
-    char text[300];
-    if (outcome == P1_LEASE_CONFIRMED) {
-        snprintf(text, sizeof text, "transferred to %s (%s) over its association", p->name,
-                 p->mta_name ? p->mta_name : "");
-        finish(l->pd, CHANNEL_RELAYED, "2.0.0", text, p->name, 0);
-    } else if (outcome == P1_LEASE_REFUSED) {
-        snprintf(text, sizeof text, "%s refused the transfer: %s", p->name, reason ? reason : "");
-        finish(l->pd, CHANNEL_FAILED, "5.3.4", text, p->name, 0);
-    } else {
-        snprintf(text, sizeof text, "association with %s ended: %s", p->name,
-                 reason ? reason : "");
-        finish(l->pd, CHANNEL_DEFERRED, "4.4.2", text, p->name, 0);
-    }
-    struct p1_inst *pi = l->inst;
-    free(l->apdu);
-    free(l);
-    pi->live--;
-    inst_maybe_stopped(pi);
-}
-
 static int p1_start(const struct channel_env *env, const struct config_channel *ch, void **inst)
 {
     (void)ch;
@@ -798,7 +700,7 @@ static void p1_stop(void *inst, void (*done)(void *arg), void *arg)
         while (d->whead) {
             struct pdel *pd = d->whead;
             d->whead = pd->next;
-            finish(pd, CHANNEL_DEFERRED, "4.3.2", "shutting down", NULL, 0);
+            p1_channel_finish(pd, CHANNEL_DEFERRED, "4.3.2", "shutting down", NULL, 0);
         }
         d->wtail = NULL;
         struct passoc *s = d->assocs;
