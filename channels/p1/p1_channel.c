@@ -7,6 +7,7 @@
  * defers every delivery waiting for the peer with CHANNEL_OUT_DEST_FAILURE (the queue manager
  * throttles the destination); a refused transfer (the peer's size limit) fails the recipients. */
 #include "p1_channel.h"
+#include "p1_channel_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +19,10 @@
 #include "oraddr.h"
 #include "p1_assoc.h"
 #include "p1_mts.h"
+#include "p1_twa.h"
 
-struct pdest;
-
-struct pdel {
-    struct channel_delivery *d;
-    struct pdel *next;
-};
+_Static_assert(P1_LEASE_CONFIRMED == (int)P1_TWA_CONFIRMED && P1_LEASE_REFUSED == (int)P1_TWA_REFUSED &&
+                   P1_LEASE_LOST == (int)P1_TWA_LOST, "lease outcomes are p1_twa outcomes");
 
 struct passoc {
     struct pdest *dest;
@@ -36,6 +34,9 @@ struct passoc {
     int resolving;               /* the resolver holds s until it answers */
     int closing, connected, bound, writes;
     int releasing;               /* release sent: takes no more work */
+    int peer_wants;              /* two-way alternate: the peer asked for the turn */
+    int storing;                 /* the receiver is storing the peer's APDU (holds s) */
+    int asked;                   /* our please-turn is outstanding */
     struct p1_assoc a;
     struct pdel *busy;           /* the transfer in flight */
     uint8_t *apdu;               /* owned: borrowed by the machine until confirmed */
@@ -44,28 +45,14 @@ struct passoc {
     char why[200];               /* the failure to report, once */
 };
 
-struct pdest {
-    struct p1_inst *inst;
-    const struct config_peer *peer;
-    struct pdest *next;
-    struct passoc *assocs;
-    size_t nassocs;
-    struct pdel *whead, *wtail;
-};
 
-struct p1_inst {
-    uv_loop_t *loop;
-    const struct config *cfg;
-    struct pdest *dests;
-    int stopping;
-    size_t live;                 /* associations not yet freed */
-    void (*stopped)(void *);
-    void *stopped_arg;
-};
 
 static void assoc_close(struct passoc *s, const char *why, int dest_failure);
 static void assoc_next(struct passoc *s);
 static void assoc_open(struct pdest *dst);
+static int holds_turn(const struct passoc *s);
+static void want_turn(struct passoc *s);
+static void arm(struct passoc *s, unsigned seconds);
 
 /* More waiting than associations taking work: open one more (one opening at a time, at most
  * the peer's max_associations). */
@@ -102,7 +89,7 @@ static int p1_configure(const struct config *cfg, const struct config_channel *c
 
 /* ---- deliveries ------------------------------------------------------------------------- */
 
-static void finish(struct pdel *pd, enum channel_action act, const char *status, const char *text,
+void p1_channel_finish(struct pdel *pd, enum channel_action act, const char *status, const char *text,
                    const char *remote, unsigned flags)
 {
     struct channel_delivery *d = pd->d;
@@ -120,7 +107,7 @@ static void finish(struct pdel *pd, enum channel_action act, const char *status,
 }
 
 /* The APDU for d (owned by the caller). */
-static int make_apdu(const struct p1_inst *pi, const struct channel_delivery *d, uint8_t **apdu,
+int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery *d, uint8_t **apdu,
                      size_t *len, char *why, size_t whysz)
 {
     const struct message *m = d->msg;
@@ -168,7 +155,7 @@ static int make_apdu(const struct p1_inst *pi, const struct channel_delivery *d,
 
 /* ---- associations ----------------------------------------------------------------------- */
 
-static void inst_maybe_stopped(struct p1_inst *pi)
+void p1_channel_maybe_stopped(struct p1_inst *pi)
 {
     if (!pi->stopping || pi->live || !pi->stopped)
         return;
@@ -179,14 +166,14 @@ static void inst_maybe_stopped(struct p1_inst *pi)
 
 static void assoc_free(struct passoc *s)
 {
-    if (s->handles > 0 || s->resolving)
+    if (s->handles > 0 || s->resolving || s->storing)
         return;
     struct p1_inst *pi = s->dest->inst;
     p1_assoc_free(&s->a);
     free(s->apdu);
     free(s);
     pi->live--;
-    inst_maybe_stopped(pi);
+    p1_channel_maybe_stopped(pi);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -259,14 +246,14 @@ static void assoc_close(struct passoc *s, const char *why, int dest_failure)
     char remote[300];
     snprintf(remote, sizeof remote, "%s", dst->peer->name);
     if (s->busy) {
-        finish(s->busy, CHANNEL_DEFERRED, "4.4.2", why, remote, dest_failure ? CHANNEL_OUT_DEST_FAILURE : 0);
+        p1_channel_finish(s->busy, CHANNEL_DEFERRED, "4.4.2", why, remote, dest_failure ? CHANNEL_OUT_DEST_FAILURE : 0);
         s->busy = NULL;
     }
     if (dest_failure && dst->nassocs == 0) {
         while (dst->whead) {
             struct pdel *pd = dst->whead;
             dst->whead = pd->next;
-            finish(pd, CHANNEL_DEFERRED, "4.4.1", why, remote, CHANNEL_OUT_DEST_FAILURE);
+            p1_channel_finish(pd, CHANNEL_DEFERRED, "4.4.1", why, remote, CHANNEL_OUT_DEST_FAILURE);
         }
         dst->wtail = NULL;
     }
@@ -283,7 +270,16 @@ static void on_timer(uv_timer_t *t)
     struct passoc *s = t->data;
     if (s->closing)
         return;
-    if (s->bound && !s->busy) {
+    if (s->storing) {
+        arm(s, 30); /* our own storage is the wait, not the peer */
+        return;
+    }
+    if (s->bound && !s->busy && !holds_turn(s) && s->a.state == P1_AS_OPEN && !s->asked) {
+        want_turn(s); /* idle, but the peer holds the turn: the release needs it */
+        uv_timer_start(&s->timer, on_timer, 30000, 0);
+        return;
+    }
+    if (s->bound && !s->busy && holds_turn(s)) {
         /* idle: release orderly */
         s->bound = 0;
         s->releasing = 1;
@@ -294,7 +290,22 @@ static void on_timer(uv_timer_t *t)
     }
     p1_assoc_timeout(&s->a);
     flush(s);
-    assoc_close(s, "no answer from the peer", !s->releasing);
+    /* Waiting for the turn the peer holds is not the destination failing. */
+    assoc_close(s, "no answer from the peer", !s->releasing && (s->busy || !s->bound));
+}
+
+static int holds_turn(const struct passoc *s)
+{
+    return s->a.state == P1_AS_OPEN && (s->a.sess.tokens & P1_TOK_DATA);
+}
+
+/* Two-way alternate: the peer has the turn (it is sending us its messages, or asked for
+ * it): ask for it back once; TURN_RECEIVED resumes our work. */
+static void want_turn(struct passoc *s)
+{
+    if (!s->asked && p1_assoc_please_turn(&s->a, 0) == 0)
+        s->asked = 1;
+    flush(s);
 }
 
 static void arm(struct passoc *s, unsigned seconds)
@@ -309,6 +320,25 @@ static void assoc_next(struct passoc *s)
     const struct config_peer *p = dst->peer;
     if (s->closing || s->busy || !s->bound)
         return;
+    if (!holds_turn(s)) {
+        /* The peer holds the turn: wait for TURN_RECEIVED (asking for it when work or the
+         * release waits; an idle association simply waits). */
+        if (dst->whead || s->sent >= p->messages_per_connection || dst->inst->stopping)
+            want_turn(s);
+        arm(s, p->idle_timeout ? p->idle_timeout : 300);
+        return;
+    }
+    if (s->peer_wants && s->a.dialogue == P1_DIALOGUE_TWA && dst->inst->rx.apdu) {
+        /* The peer asked for the turn: its messages before our next one (it gives it back
+         * when it is done, or when we ask). */
+        s->peer_wants = 0;
+        p1_assoc_give_turn(&s->a);
+        if (dst->whead)
+            want_turn(s);
+        arm(s, p->idle_timeout ? p->idle_timeout : 300);
+        flush(s);
+        return;
+    }
     if (!dst->whead || s->sent >= p->messages_per_connection || dst->inst->stopping) {
         if (!dst->whead && s->sent < p->messages_per_connection && !dst->inst->stopping) {
             arm(s, p->idle_timeout ? p->idle_timeout : 300);
@@ -329,10 +359,10 @@ static void assoc_next(struct passoc *s)
     char why[200] = "";
     free(s->apdu);
     s->apdu = NULL;
-    int rc = make_apdu(dst->inst, pd->d, &s->apdu, &s->apdu_len, why, sizeof why);
+    int rc = p1_channel_make_apdu(dst->inst, pd->d, &s->apdu, &s->apdu_len, why, sizeof why);
     if (rc) {
         mg_warn("event=p1_out_refused qid=%s peer=%s reason=\"%s\"", pd->d->msg->id, p->name, why);
-        finish(pd, rc == MG_ENOMEM ? CHANNEL_DEFERRED : CHANNEL_FAILED, rc == MG_ENOMEM ? "4.3.0" : "5.6.0",
+        p1_channel_finish(pd, rc == MG_ENOMEM ? CHANNEL_DEFERRED : CHANNEL_FAILED, rc == MG_ENOMEM ? "4.3.0" : "5.6.0",
                why, NULL, 0);
         assoc_next(s);
         return;
@@ -378,7 +408,7 @@ static void handle(struct passoc *s)
             if (pd) {
                 char text[300];
                 snprintf(text, sizeof text, "transferred to %s (%s)", p->name, p->mta_name);
-                finish(pd, CHANNEL_RELAYED, "2.0.0", text, p->name, 0);
+                p1_channel_finish(pd, CHANNEL_RELAYED, "2.0.0", text, p->name, 0);
             }
             assoc_next(s);
             break;
@@ -389,15 +419,45 @@ static void handle(struct passoc *s)
             if (pd) {
                 char text[300];
                 snprintf(text, sizeof text, "%s refused the transfer: %s", p->name, ind.reason);
-                finish(pd, CHANNEL_FAILED, "5.3.4", text, p->name, 0);
+                p1_channel_finish(pd, CHANNEL_FAILED, "5.3.4", text, p->name, 0);
             }
             assoc_next(s);
             break;
         }
         case P1_IND_TURN_PLEASE:
-            if (!s->busy && !s->dest->whead)
-                p1_assoc_give_turn(&s->a);
+            /* Now when idle, else after the transfer in flight (assoc_next). */
+            s->peer_wants = 1;
+            if (!s->busy && !s->releasing) {
+                uv_timer_stop(&s->timer);
+                assoc_next(s);
+            }
             break;
+        case P1_IND_TURN_RECEIVED:
+            s->asked = 0;
+            if (s->releasing) {
+                p1_assoc_release(&s->a); /* the release that waited for the turn */
+            } else if (!s->busy) {
+                uv_timer_stop(&s->timer);
+                assoc_next(s);
+            }
+            break;
+        case P1_IND_APDU:
+            if (s->dest->inst->rx.apdu) {
+                /* The peer's message in its turn: stored like one on our listeners, and
+                 * acknowledged only once durable (p1_channel_apdu_done). */
+                s->storing = 1;
+                uv_timer_stop(&s->timer);
+                s->dest->inst->rx.apdu(s->dest->inst->rx.arg, p, ind.apdu, ind.apdu_len, s);
+                break;
+            }
+            /* No receiver: the channel has no way into the queue, so it is not taken (the
+             * peer keeps it; we never pass the turn then, but a peer may send anyway). */
+            mg_warn("event=p1_out_apdu_refused peer=%s reason=\"messages are taken on our "
+                    "listeners only\"", p->name);
+            p1_assoc_abort(&s->a, "messages are taken on our listeners only");
+            flush(s);
+            assoc_close(s, "the peer sent a message over our association", 0);
+            return;
         case P1_IND_RELEASED:
             flush(s);
             assoc_close(s, "released", 0);
@@ -429,7 +489,9 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct passoc *s = st->data;
     if (n > 0 && !s->closing) {
-        if (s->busy) /* the peer is answering (checkpoint acknowledgements): not stuck */
+        if (s->busy || (s->bound && !holds_turn(s)))
+            /* the peer is answering (checkpoint acknowledgements), or sending in its turn:
+             * not stuck */
             arm(s, s->dest->peer->connect_timeout ? s->dest->peer->connect_timeout * 4 : 120);
         p1_assoc_input(&s->a, b->base, (size_t)n);
         handle(s);
@@ -568,7 +630,7 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
             return;
         }
         *x = tmp;
-        finish(x, CHANNEL_DEFERRED, "4.3.0", pi->stopping ? "shutting down" : "no x400 peer address", NULL, 0);
+        p1_channel_finish(x, CHANNEL_DEFERRED, "4.3.0", pi->stopping ? "shutting down" : "no x400 peer address", NULL, 0);
         return;
     }
     pd->d = d;
@@ -585,6 +647,35 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
             return;
         }
     maybe_open(dst);
+}
+
+/* ---- the peer's messages over our associations ------------------------------------------ */
+
+void p1_channel_set_receiver(void *inst, const struct p1_channel_receiver *r)
+{
+    struct p1_inst *pi = inst;
+    if (r)
+        pi->rx = *r;
+    else
+        memset(&pi->rx, 0, sizeof pi->rx);
+}
+
+void p1_channel_apdu_done(void *token, int status)
+{
+    struct passoc *s = token;
+    if (!s->storing)
+        return;
+    s->storing = 0;
+    if (s->closing) {
+        assoc_free(s);
+        return;
+    }
+    if (status == 0)
+        p1_assoc_apdu_durable(&s->a);
+    else
+        p1_assoc_abort(&s->a, "the message could not be stored");
+    arm(s, s->dest->peer->idle_timeout ? s->dest->peer->idle_timeout : 300);
+    handle(s);
 }
 
 static int p1_start(const struct channel_env *env, const struct config_channel *ch, void **inst)
@@ -609,7 +700,7 @@ static void p1_stop(void *inst, void (*done)(void *arg), void *arg)
         while (d->whead) {
             struct pdel *pd = d->whead;
             d->whead = pd->next;
-            finish(pd, CHANNEL_DEFERRED, "4.3.2", "shutting down", NULL, 0);
+            p1_channel_finish(pd, CHANNEL_DEFERRED, "4.3.2", "shutting down", NULL, 0);
         }
         d->wtail = NULL;
         struct passoc *s = d->assocs;
@@ -618,7 +709,10 @@ static void p1_stop(void *inst, void (*done)(void *arg), void *arg)
             if (s->bound && !s->busy) {
                 s->bound = 0;
                 s->releasing = 1;
-                p1_assoc_release(&s->a);
+                if (holds_turn(s))
+                    p1_assoc_release(&s->a);
+                else
+                    want_turn(s); /* TURN_RECEIVED sends the release */
                 flush(s);
                 arm(s, 5);
             } else {

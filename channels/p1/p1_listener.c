@@ -39,6 +39,7 @@ struct p1_conn {
     int apdu_pending;            /* the owner is storing an APDU */
     int writes;                  /* writes in flight */
     struct p1_assoc a;
+    struct p1_twa twa;           /* our messages for the peer (two-way alternate) */
     char id[24];
     char peer[64];
     char mta[P1_BIND_NAME_MAX + 1];
@@ -100,6 +101,7 @@ static void conn_close(struct p1_conn *c)
     if (c->closing)
         return;
     c->closing = 1;
+    p1_twa_end(&c->twa, "the connection closed"); /* a transfer in flight goes back */
     if (c->bound && c->l) {
         c->l->nassocs--;
         c->bound = 0;
@@ -190,6 +192,7 @@ static void handle_bind(struct p1_conn *c, const struct p1_ind *ind)
         c->bound = 1;
         l->nassocs++;
         snprintf(c->mta, sizeof c->mta, "%s", ind->bind.name);
+        p1_twa_bound(&c->twa, &c->a, ind->dialogue);
     }
 }
 
@@ -197,6 +200,8 @@ static void handle_inds(struct p1_conn *c)
 {
     struct p1_ind ind;
     while (!c->closing && p1_assoc_next_ind(&c->a, &ind)) {
+        if (p1_twa_on_ind(&c->twa, &c->a, &ind))
+            continue;
         switch (ind.type) {
         case P1_IND_BIND_REQUEST:
             if (c->l)
@@ -221,12 +226,43 @@ static void handle_inds(struct p1_conn *c)
             mg_warn("event=p1_transfer_discarded session=%s mta=\"%s\" reason=\"%s\"", c->id,
                     c->mta, ind.reason);
             break;
-        case P1_IND_TURN_PLEASE:
-            /* We hold no messages for the peer on an inbound association yet: give it back. */
-            p1_assoc_give_turn(&c->a);
-            break;
         default:
             break;
+        }
+    }
+}
+
+/* p1_twa's source: the owner's callbacks for this connection. */
+static int twa_pending(void *arg)
+{
+    struct p1_conn *c = arg;
+    return c->l && c->l->cbs.out_pending(c->l->arg, c);
+}
+
+static int twa_next(void *arg, const uint8_t **apdu, size_t *len, void **tok)
+{
+    struct p1_conn *c = arg;
+    return c->l && c->l->cbs.out_next(c->l->arg, c, apdu, len, tok);
+}
+
+static void twa_done(void *arg, void *tok, enum p1_twa_outcome o, const char *reason)
+{
+    struct p1_conn *c = arg;
+    if (o == P1_TWA_CONFIRMED)
+        mg_info("event=p1_twa_transfer_confirmed session=%s mta=\"%s\"", c->id, c->mta);
+    else
+        mg_warn("event=p1_twa_transfer_%s session=%s mta=\"%s\" reason=\"%s\"",
+                o == P1_TWA_REFUSED ? "refused" : "lost", c->id, c->mta, reason);
+    if (c->l)
+        c->l->cbs.out_done(c->l->arg, c, tok, (int)o, reason);
+}
+
+void p1_listener_out_kick(struct p1_listener *l, const char *mta)
+{
+    for (struct p1_conn *c = l ? l->conns : NULL; c; c = c->next) {
+        if (!c->closing && c->bound && strcmp(c->mta, mta) == 0) {
+            p1_twa_kick(&c->twa, &c->a);
+            flush(c);
         }
     }
 }
@@ -335,6 +371,8 @@ static void on_connection(uv_stream_t *server, int status)
         .called_psel = l->opts.psel,
     };
     p1_assoc_init(&c->a, &cfg);
+    const struct p1_twa_src src = { twa_pending, twa_next, twa_done, c };
+    p1_twa_init(&c->twa, l->cbs.out_next ? &src : NULL);
     unsigned idle = l->opts.idle_timeout_ms ? l->opts.idle_timeout_ms : 600000u;
     uv_timer_start(&c->timer, on_timer, idle, idle);
     uv_tcp_nodelay(&c->tcp, 1);
@@ -348,7 +386,8 @@ int p1_listener_create(struct p1_listener **out, uv_loop_t *loop,
                        void *arg)
 {
     *out = NULL;
-    if (!loop || !o || !o->listen || !cbs || !cbs->bind || !cbs->apdu)
+    if (!loop || !o || !o->listen || !cbs || !cbs->bind || !cbs->apdu ||
+        !cbs->out_pending != !cbs->out_next || !cbs->out_next != !cbs->out_done)
         return MG_EINVAL;
     struct mg_hostport hp;
     struct sockaddr_storage ss;

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "p1_assoc.h"
+#include "p1_twa.h"
 
 struct p1_listener;
 struct p1_conn;
@@ -33,6 +34,13 @@ struct p1_listener_cbs {
     /* A transferred MTS-APDU (valid during the call only). The owner calls
      * p1_conn_apdu_done(c, status) exactly once, now or later. */
     void (*apdu)(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t len);
+    /* Optional, all three or none: our messages for the bound peer of a two-way-alternate
+     * association (p1_twa): whether some wait, take the next (apdu borrowed until out_done,
+     * tok the owner's), and each one's outcome (enum p1_twa_outcome), exactly once. With
+     * none, or in monologue, an inbound association never sends. */
+    int (*out_pending)(void *arg, struct p1_conn *c);
+    int (*out_next)(void *arg, struct p1_conn *c, const uint8_t **apdu, size_t *len, void **tok);
+    void (*out_done)(void *arg, struct p1_conn *c, void *tok, int outcome, const char *reason);
 };
 
 int p1_listener_create(struct p1_listener **out, uv_loop_t *loop,
@@ -49,5 +57,8 @@ void p1_conn_apdu_done(struct p1_conn *c, int status);
 const char *p1_conn_peer_addr(const struct p1_conn *c);  /* numeric */
 const char *p1_conn_id(const struct p1_conn *c);         /* for log lines */
 const char *p1_conn_peer_mta(const struct p1_conn *c);   /* after an accepted bind, else "" */
+/* Messages for the peer bound as mta may now be waiting: its two-way-alternate associations
+ * ask for the turn. */
+void p1_listener_out_kick(struct p1_listener *l, const char *mta);
 
 #endif

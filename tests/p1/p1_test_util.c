@@ -48,6 +48,11 @@ void ptu_side_events(struct ptu_side *s)
 {
     struct p1_ind ind;
     while (p1_assoc_next_ind(&s->a, &ind)) {
+        if (s->twa && p1_twa_on_ind(s->twa, &s->a, &ind)) {
+            s->turn_please += ind.type == P1_IND_TURN_PLEASE;
+            s->turn_received += ind.type == P1_IND_TURN_RECEIVED;
+            continue;
+        }
         switch (ind.type) {
         case P1_IND_BIND_REQUEST: {
             s->bind_requests++;
@@ -59,8 +64,8 @@ void ptu_side_events(struct ptu_side *s)
             long err = -1;
             if (p1_bind_decide(&ind.bind, ind.dialogue, &e, &err, &why))
                 p1_assoc_bind_refuse(&s->a, err);
-            else
-                p1_assoc_bind_accept(&s->a, &s->answer);
+            else if (p1_assoc_bind_accept(&s->a, &s->answer) == 0 && s->twa)
+                p1_twa_bound(s->twa, &s->a, ind.dialogue);
             break;
         }
         case P1_IND_BIND_RESULT:

@@ -9,6 +9,7 @@
 
 #include "mg_buf.h"
 #include "p1_assoc.h"
+#include "p1_twa.h"
 
 /* Read $MIXGATE_VECTORS/x400/rel into out; 0, or -1 after printing why (caller skips). */
 int ptu_vector(const char *rel, struct mg_buf *out);
@@ -33,6 +34,9 @@ struct ptu_side {
     /* Optional: sees every octet this side writes, in order (pcap writers). */
     void (*tap)(void *arg, int from_responder, const uint8_t *p, size_t n);
     void *tap_arg;
+    /* Optional (responder): our sending side over the peer's two-way-alternate association;
+     * sees each indication first and is told of the accepted bind. */
+    struct p1_twa *twa;
 };
 
 void ptu_side_init(struct ptu_side *s, const struct p1_assoc_cfg *cfg);

@@ -512,6 +512,158 @@ static void pair_turn(void **state)
     }
 }
 
+/* ---- our messages over the peer's association (p1_twa) ---- */
+
+struct fake_src {
+    struct mg_buf apdu[3];
+    size_t n, next, taken;
+    int outcome[3];              /* -1 until done */
+    char reason[3][160];
+};
+
+static int fs_pending(void *arg)
+{
+    struct fake_src *f = arg;
+    return f->next < f->n;
+}
+
+static int fs_next(void *arg, const uint8_t **apdu, size_t *len, void **tok)
+{
+    struct fake_src *f = arg;
+    if (f->next >= f->n)
+        return 0;
+    *apdu = f->apdu[f->next].data;
+    *len = f->apdu[f->next].len;
+    *tok = &f->outcome[f->next];
+    f->next++;
+    f->taken++;
+    return 1;
+}
+
+static void fs_done(void *arg, void *tok, enum p1_twa_outcome o, const char *reason)
+{
+    struct fake_src *f = arg;
+    int *slot = tok;
+    assert_int_equal(*slot, -1); /* once per message */
+    *slot = (int)o;
+    snprintf(f->reason[slot - f->outcome], sizeof f->reason[0], "%s", reason ? reason : "");
+}
+
+/* The initiator (our p1 channel's side) transfers its message; the responder, holding
+ * messages for it, asks for the turn, sends them once given it, and gives the turn back so
+ * the initiator can release. Monologue: the responder never asks. */
+static void pair_twa_responder_sends(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        long dialogue;
+        size_t nmsgs;
+        int initiator_asks_back;  /* the initiator wants the turn back during the first */
+        int abort_mid;            /* the initiator aborts during the responder's transfer */
+        size_t want_sent;         /* confirmed to the responder */
+    } cases[] = {
+        {"twa-two-messages", P1_DIALOGUE_TWA, 2, 0, 0, 2},
+        {"twa-nothing-queued", P1_DIALOGUE_TWA, 0, 0, 0, 0},
+        {"twa-turn-asked-back", P1_DIALOGUE_TWA, 2, 1, 0, 1},
+        {"twa-aborted-mid-transfer", P1_DIALOGUE_TWA, 1, 0, 1, 0},
+        {"monologue-never-sends", P1_DIALOGUE_MONOLOGUE, 2, 0, 0, 0},
+    };
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            const char *mn = p1_mode_name(modes[m]), *cn = cases[c].name;
+            struct fake_src f;
+            memset(&f, 0, sizeof f);
+            f.n = cases[c].nmsgs;
+            for (size_t k = 0; k < 3; k++) {
+                mg_buf_init(&f.apdu[k], 0);
+                ptu_make_apdu(&f.apdu[k], cases[c].abort_mid ? 60000 : 2000 + 1000 * k);
+                f.outcome[k] = -1;
+            }
+            struct p1_twa_src src = {fs_pending, fs_next, fs_done, &f};
+            struct p1_twa twa;
+            p1_twa_init(&twa, &src);
+            struct pair p;
+            pair_init(&p, modes[m], cases[c].abort_mid ? 1 : 0, 1, cases[c].dialogue, "pw-a", 0);
+            p.r.twa = &twa;
+            /* The initiator's own message first, in its turn. */
+            struct mg_buf mine;
+            mg_buf_init(&mine, 0);
+            ptu_make_apdu(&mine, 1500);
+            ptu_flow(&p.i, &p.r, 0);
+            ptu_side_events(&p.r);
+            while (!p.i.bind_accepted && (ptu_flow(&p.r, &p.i, 0) || ptu_flow(&p.i, &p.r, 0))) {
+                ptu_side_events(&p.i);
+                ptu_side_events(&p.r);
+            }
+            if (p.i.bind_accepted != 1)
+                fail_msg("%s/%s: not bound (%s)", mn, cn, p.i.abort_reason);
+            assert_int_equal(p1_assoc_transfer(&p.i.a, mine.data, mine.len), 0);
+            ptu_run(&p.i, &p.r, 0);
+            assert_int_equal(p.i.confirmed, 1);
+            assert_int_equal(p.r.apdus, 1);
+            int want_ask = cases[c].dialogue == P1_DIALOGUE_TWA && cases[c].nmsgs > 0;
+            if (p.i.turn_please != want_ask)
+                fail_msg("%s/%s: turn asked %d, want %d", mn, cn, p.i.turn_please, want_ask);
+            if (want_ask) {
+                /* Our channel's side gives the turn once its transfer is confirmed. */
+                assert_int_equal(p1_assoc_give_turn(&p.i.a), 0);
+                if (cases[c].initiator_asks_back || cases[c].abort_mid) {
+                    /* Hold the first acknowledgement so the request overtakes it. */
+                    p.i.defer_durable = 1;
+                    ptu_flow(&p.i, &p.r, 0);
+                    ptu_side_events(&p.r);
+                    ptu_flow(&p.r, &p.i, 0); /* the responder's first transfer starts */
+                    ptu_side_events(&p.i);
+                    assert_true(twa.tok != NULL);
+                    if (cases[c].abort_mid) {
+                        assert_int_equal(p1_assoc_abort(&p.i.a, "operator stop"), 0);
+                    } else {
+                        assert_int_equal(p1_assoc_please_turn(&p.i.a, 1), 0);
+                        ptu_run(&p.i, &p.r, 0);
+                        assert_int_equal(p.i.apdus, 1);
+                        assert_int_equal(p1_assoc_apdu_durable(&p.i.a), 0);
+                    }
+                    p.i.defer_durable = 0;
+                }
+                ptu_run(&p.i, &p.r, 0);
+            }
+            if (twa.sent != cases[c].want_sent || p.i.apdus != (int)cases[c].want_sent)
+                fail_msg("%s/%s: sent %u, initiator received %d, want %zu (%s / %s)", mn, cn,
+                         twa.sent, p.i.apdus, cases[c].want_sent, p.i.abort_reason,
+                         p.r.abort_reason);
+            for (size_t k = 0; k < cases[c].want_sent; k++)
+                assert_int_equal(f.outcome[k], P1_TWA_CONFIRMED);
+            if (cases[c].want_sent)
+                assert_memory_equal(p.i.last_apdu.data, f.apdu[cases[c].want_sent - 1].data,
+                                    f.apdu[cases[c].want_sent - 1].len);
+            if (cases[c].abort_mid) {
+                /* Lost, not relayed: the channel defers it and the peer never had it. */
+                assert_int_equal(f.outcome[0], P1_TWA_LOST);
+                assert_int_equal(p.i.apdus, 0);
+                assert_int_equal(p.r.aborted, 1);
+            } else {
+                /* Whatever was not taken stays queued; the initiator holds the turn again
+                 * and releases. */
+                for (size_t k = f.taken; k < f.n; k++)
+                    assert_int_equal(f.outcome[k], -1);
+                assert_int_equal(f.taken, cases[c].want_sent);
+                assert_int_equal(p.i.turn_received, want_ask);
+                assert_int_equal(p1_assoc_release(&p.i.a), 0);
+                ptu_run(&p.i, &p.r, 0);
+                if (p.i.released + p.r.released != 2)
+                    fail_msg("%s/%s: not released (%s / %s)", mn, cn, p.i.abort_reason,
+                             p.r.abort_reason);
+                assert_int_equal(p.i.aborted + p.r.aborted, 0);
+            }
+            for (size_t k = 0; k < 3; k++)
+                mg_buf_free(&f.apdu[k]);
+            mg_buf_free(&mine);
+            pair_free(&p);
+        }
+    }
+}
+
 /* A recovery request (the real RTORQ of the P772 capture's first association) is refused
  * with cannotRecover: recovery of interrupted transfers is not offered. */
 static void responder_refuses_recovery(void **state)
@@ -802,7 +954,7 @@ int main(void)
         cmocka_unit_test(responder_replay),       cmocka_unit_test(initiator_replay),
         cmocka_unit_test(pair_transfers),         cmocka_unit_test(pair_wrong_password),
         cmocka_unit_test(pair_bind_errors),       cmocka_unit_test(pair_abort_mid_activity), cmocka_unit_test(pair_apdu_over_limit),
-        cmocka_unit_test(pair_turn),              cmocka_unit_test(responder_bad_input),
+        cmocka_unit_test(pair_turn),              cmocka_unit_test(pair_twa_responder_sends),              cmocka_unit_test(responder_bad_input),
         cmocka_unit_test(responder_refuses_recovery),
         cmocka_unit_test(tshark_judges_our_bytes),
     };
