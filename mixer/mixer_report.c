@@ -1,0 +1,249 @@
+/* mixer_report: X.400 DR/NDR <-> RFC 3464 DSN (mixer_report.h). The status tables are RFC 2156
+ * 5.3.8.2 (reason/diagnostic -> status) and 5.1.8.4 (status -> reason/diagnostic); the exact
+ * X.400 codes also travel in "Diagnostic-Code: x400; Reason n (name); Diagnostic n (name)" so
+ * a report that goes X.400 -> DSN -> X.400 keeps them even where the tables are not inverse. */
+#include "mixer_report.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mg_err.h"
+#include "mixer_conv.h"
+#include "mixer_hdr.h"
+
+static const char *const reason_names[] = {
+    "transfer-failure", "unable-to-transfer", "conversion-not-performed",
+    "physical-rendition-not-performed", "physical-delivery-not-performed",
+    "restricted-delivery", "directory-operation-unsuccessful",
+    "deferred-delivery-not-performed", "transfer-failure-for-security-reason",
+};
+
+static const char *const diag_names[] = {
+    "unrecognised-OR-name", "ambiguous-OR-name", "mts-congestion", "loop-detected",
+    "recipient-unavailable", "maximum-time-expired", "encoded-information-types-unsupported",
+    "content-too-long", "conversion-impractical", "implicit-conversion-prohibited",
+    "implicit-conversion-not-subscribed", "invalid-arguments", "content-syntax-error",
+    "size-constraint-violation", "protocol-violation", "content-type-not-supported",
+    "too-many-recipients", "no-bilateral-agreement", "unsupported-critical-function",
+    "conversion-with-loss-prohibited", "line-too-long", "page-split", "pictorial-symbol-loss",
+    "punctuation-symbol-loss", "alphabetic-character-loss", "multiple-information-loss",
+    "recipient-reassignment-prohibited", "redirection-loop-detected", "dl-expansion-prohibited",
+    "no-dl-submit-permission", "dl-expansion-failure", "physical-rendition-attributes-not-supported",
+    "undeliverable-mail-physical-delivery-address-incorrect",
+    "undeliverable-mail-physical-delivery-office-incorrect-or-invalid",
+    "undeliverable-mail-physical-delivery-address-incomplete",
+    "undeliverable-mail-recipient-unknown", "undeliverable-mail-recipient-deceased",
+    "undeliverable-mail-organization-expired", "undeliverable-mail-recipient-refused-to-accept",
+    "undeliverable-mail-recipient-did-not-claim",
+    "undeliverable-mail-recipient-changed-address-permanently",
+    "undeliverable-mail-recipient-changed-address-temporarily",
+    "undeliverable-mail-recipient-changed-temporary-address",
+    "undeliverable-mail-new-address-unknown", "undeliverable-mail-recipient-did-not-want-forwarding",
+    "undeliverable-mail-originator-prohibited-forwarding", "secure-messaging-error",
+    "unable-to-downgrade", "unable-to-complete-transfer", "transfer-attempts-limit-reached",
+};
+
+#define NREASONS ((int)(sizeof reason_names / sizeof reason_names[0]))
+#define NDIAGS ((int)(sizeof diag_names / sizeof diag_names[0]))
+
+const char *mixer_report_reason_name(int reason)
+{
+    return reason >= 0 && reason < NREASONS ? reason_names[reason] : "unknown";
+}
+
+const char *mixer_report_diag_name(int diagnostic)
+{
+    return diagnostic >= 0 && diagnostic < NDIAGS ? diag_names[diagnostic] : "unknown";
+}
+
+/* RFC 2156 5.3.8.2 (specific pairs; otherwise by reason). */
+static const struct {
+    int reason, diag;
+    const char *status;
+} x2s[] = {
+    {1, 0, "5.1.1"},  {1, 1, "5.1.4"},  {1, 2, "4.3.1"},  {1, 3, "5.4.6"},  {1, 4, "4.2.1"},
+    {1, 5, "4.4.7"},  {1, 6, "5.6.1"},  {1, 7, "5.2.3"},  {1, 11, "5.5.2"}, {1, 12, "5.5.2"},
+    {1, 13, "5.5.2"}, {1, 14, "5.5.0"}, {1, 15, "5.6.1"}, {1, 16, "5.5.3"}, {1, 17, "5.4.4"},
+    {1, 18, "5.3.3"}, {2, 19, "5.6.2"}, {1, 27, "5.4.6"}, {1, 28, "5.7.2"}, {1, 29, "5.7.1"},
+    {1, 30, "4.2.4"}, {1, 43, "5.1.6"}, {1, 46, "5.7.0"}, {2, 47, "5.3.3"}, {0, 48, "5.3.4"},
+    {0, 49, "4.4.7"},
+};
+
+/* RFC 2156 5.1.8.4: status class ignored (X.s.d). */
+static const struct {
+    const char *sd;
+    int reason, diag;
+} s2x[] = {
+    {"1.1", 1, 0}, {"1.4", 1, 1}, {"2.2", 1, 4},  {"2.3", 1, 7},  {"3.1", 1, 2},
+    {"4.6", 1, 3}, {"4.7", 1, 5}, {"5.3", 1, 16}, {"6.1", 1, 6},  {"7.1", 1, 29},
+};
+
+void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsize)
+{
+    for (size_t i = 0; i < sizeof x2s / sizeof x2s[0]; i++)
+        if (x2s[i].reason == reason && x2s[i].diag == diagnostic) {
+            snprintf(out, outsize, "%s", x2s[i].status);
+            return;
+        }
+    snprintf(out, outsize, "%s", reason == 0 ? "4.4.0" : reason == 2 ? "5.6.3" : "5.0.0");
+}
+
+void mixer_report_reason_of(const char *status, int *reason, int *diagnostic)
+{
+    *reason = 1; /* unable-to-transfer */
+    *diagnostic = -1;
+    if (!status || !isdigit((unsigned char)status[0]) || status[1] != '.')
+        return;
+    const char *sd = status + 2;
+    char n0[16];
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof s2x / sizeof s2x[0]; i++)
+            if (!strcmp(s2x[i].sd, sd)) {
+                *reason = s2x[i].reason;
+                *diagnostic = s2x[i].diag;
+                return;
+            }
+        if (sd[0] == '7' && sd[1] == '.') { /* X.7.x other than 7.1: secure-messaging-error */
+            *diagnostic = 46;
+            return;
+        }
+        /* unknown detail: as X.n.0 */
+        const char *dot = strchr(sd, '.');
+        if (pass || !dot || (size_t)(dot - sd) > 3)
+            return;
+        snprintf(n0, sizeof n0, "%.*s.0", (int)(dot - sd), sd);
+        sd = n0;
+    }
+}
+
+void mixer_report_init(struct mixer_report *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+static int utc_to_822(const char *u, char *out, size_t outsize)
+{
+    return mixer_hdr_utc_to_date(u, strlen(u), out, outsize);
+}
+
+static int put_field(struct mg_buf *b, const char *name, const char *val)
+{
+    /* values from X.400 may hold anything: keep one printable line */
+    int rc = mg_buf_appendf(b, "%s: ", name);
+    for (const char *p = val; !rc && *p; p++) {
+        char c = (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e ? ' ' : *p;
+        rc = mg_buf_append(b, &c, 1);
+    }
+    return rc ? rc : mg_buf_appendf(b, "\r\n");
+}
+
+int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_dsn_opts *o,
+                        struct mg_buf *out)
+{
+    if (!r || !o || !o->gateway || !o->to || r->nrcpts == 0 || r->nrcpts > MIXER_REPORT_MAX_RCPTS)
+        return MG_EINVAL;
+    size_t nok = 0;
+    for (size_t i = 0; i < r->nrcpts; i++)
+        nok += r->rcpts[i].delivered ? 1 : 0;
+    const char *kind = nok == r->nrcpts ? "success" : nok ? "success and failures" : "failure";
+    char date[64], boundary[96];
+    time_t now = (time_t)o->now;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    snprintf(boundary, sizeof boundary, "=_mixgate-dsn-%lld", (long long)o->now);
+    int rc = mg_buf_appendf(out, "From: postmaster@%s\r\nTo: <%s>\r\nDate: %s\r\n", o->gateway,
+                            o->to, date);
+    if (!rc && o->message_id)
+        rc = mg_buf_appendf(out, "Message-ID: <%s>\r\n", o->message_id);
+    if (!rc)
+        rc = mg_buf_appendf(out, "Subject: Delivery-Report (%s)\r\nMessage-Type: Delivery Report\r\n"
+                                 "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+                                 "report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n"
+                                 "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                                 "This report relates to your message:\r\n\t%s\r\n",
+                            kind, boundary, boundary, r->subject_id);
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        int first = 1;
+        for (size_t i = 0; i < r->nrcpts && !rc; i++) {
+            const struct mixer_report_rcpt *p = &r->rcpts[i];
+            if (p->delivered != (pass == 0))
+                continue;
+            if (first)
+                rc = mg_buf_appendf(out, "\r\nYour message was %sdelivered to:\r\n",
+                                    pass ? "not " : "");
+            first = 0;
+            if (!rc)
+                rc = mg_buf_appendf(out, "\t%s\r\n", p->final_rcpt);
+            if (!rc && pass)
+                rc = mg_buf_appendf(out, "for the following reason: %s%s%s\r\n",
+                                    mixer_report_reason_name(p->reason),
+                                    p->diagnostic >= 0 ? ", " : "",
+                                    p->diagnostic >= 0 ? mixer_report_diag_name(p->diagnostic) : "");
+        }
+    }
+    if (!rc)
+        rc = mg_buf_appendf(out, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
+                                 "Reporting-MTA: x400; %s\r\nDSN-Gateway: dns; %s\r\n",
+                            boundary, o->reporting_mta ? o->reporting_mta : o->gateway, o->gateway);
+    char d822[64];
+    if (!rc && r->arrival[0] && utc_to_822(r->arrival, d822, sizeof d822) == 0)
+        rc = put_field(out, "Arrival-Date", d822);
+    if (!rc)
+        rc = put_field(out, "Original-Envelope-Id", r->subject_id);
+    if (!rc && r->content_id[0])
+        rc = put_field(out, "X400-Content-Identifier", r->content_id);
+    for (size_t i = 0; i < r->nrcpts && !rc; i++) {
+        const struct mixer_report_rcpt *p = &r->rcpts[i];
+        char status[16], line[MIXER_REPORT_ADDR_MAX + 32];
+        if (p->delivered)
+            snprintf(status, sizeof status, "2.0.0");
+        else
+            mixer_report_status_of(p->reason, p->diagnostic, status, sizeof status);
+        rc = mg_buf_appendf(out, "\r\n");
+        if (!rc && p->original_rcpt[0]) {
+            snprintf(line, sizeof line, "%s; %s", p->original_type[0] ? p->original_type : "x400",
+                     p->original_rcpt);
+            rc = put_field(out, "Original-Recipient", line);
+        }
+        if (!rc) {
+            snprintf(line, sizeof line, "x400; %s", p->final_rcpt);
+            rc = put_field(out, "Final-Recipient", line);
+        }
+        if (!rc)
+            rc = mg_buf_appendf(out, "Action: %s\r\nStatus: %s\r\n",
+                                p->delivered ? "delivered" : "failed", status);
+        if (!rc && !p->delivered) {
+            if (p->diagnostic >= 0)
+                snprintf(line, sizeof line, "x400; Reason %d (%s); Diagnostic %d (%s)", p->reason,
+                         mixer_report_reason_name(p->reason), p->diagnostic,
+                         mixer_report_diag_name(p->diagnostic));
+            else
+                snprintf(line, sizeof line, "x400; Reason %d (%s)", p->reason,
+                         mixer_report_reason_name(p->reason));
+            rc = put_field(out, "Diagnostic-Code", line);
+        }
+        if (!rc && p->delivered && p->when[0] && utc_to_822(p->when, d822, sizeof d822) == 0)
+            rc = put_field(out, "X400-Delivery-Time", d822);
+        if (!rc && p->number > 0)
+            rc = mg_buf_appendf(out, "X400-Originally-Specified-Recipient-Number: %d\r\n", p->number);
+        if (!rc && p->supplementary[0])
+            rc = put_field(out, "X400-Supplementary-Info", p->supplementary);
+    }
+    if (!rc && r->returned && r->returned_len) {
+        /* X.400 content is BER: base64 in an application/octet-stream part */
+        rc = mg_buf_appendf(out, "\r\n--%s\r\nContent-Type: %s\r\n%s\r\n", boundary,
+                            o->returned_is_822 ? "message/rfc822" : "application/octet-stream",
+                            o->returned_is_822 ? "" : "Content-Transfer-Encoding: base64\r\n");
+        if (!rc)
+            rc = o->returned_is_822 ? mg_buf_append(out, r->returned, r->returned_len)
+                                    : mixer_conv_b64_encode(r->returned, r->returned_len, out);
+    }
+    if (!rc)
+        rc = mg_buf_appendf(out, "\r\n--%s--\r\n", boundary);
+    return rc;
+}

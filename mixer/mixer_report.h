@@ -1,0 +1,78 @@
+/* mixer_report: RFC 2156 5.1.8 / 5.3.8 mapping between X.400 delivery / non-delivery reports
+ * and RFC 3464 delivery status notifications (multipart/report; report-type=delivery-status).
+ * The X.400 side is a plain structure (struct mixer_report) so that both directions and the
+ * DSN parser need no ASN.1; mixer_report_ber.c fills it from / writes it as a DER
+ * ReportTransferContent. No I/O, no globals. */
+#ifndef MIXER_REPORT_H
+#define MIXER_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mg_buf.h"
+
+#define MIXER_REPORT_MAX_RCPTS 64
+#define MIXER_REPORT_ADDR_MAX 512
+#define MIXER_REPORT_TEXT_MAX 256
+
+/* One reported recipient (PerRecipientReportTransferFields / a DSN per-recipient group). */
+struct mixer_report_rcpt {
+    char final_rcpt[MIXER_REPORT_ADDR_MAX];    /* actual-recipient-name, std-or-address text */
+    char final_type[16];                       /* address type of final_rcpt ("" = x400) */
+    char original_rcpt[MIXER_REPORT_ADDR_MAX]; /* originally-intended-recipient-name or ""; a
+                                                  DSN Original-Recipient (any type) */
+    char original_type[16];                    /* address type of original_rcpt: "x400" or
+                                                  "rfc822" ("" = x400) */
+    int delivered;                             /* 1 = delivery report, 0 = non-delivery */
+    int reason;                                /* NonDeliveryReasonCode, -1 = none */
+    int diagnostic;                            /* NonDeliveryDiagnosticCode, -1 = none */
+    int number;                                /* originally-specified-recipient-number, 0 = none */
+    char status[16];                           /* RFC 3463 code as found in / put in the DSN */
+    char supplementary[MIXER_REPORT_TEXT_MAX]; /* supplementary-information or "" */
+    char when[32];                             /* UTCTime of delivery / last trace arrival */
+};
+
+struct mixer_report {
+    char subject_id[MIXER_REPORT_ADDR_MAX]; /* MTS identifier "[/C=../ADMD=../;local]" */
+    char content_id[MIXER_REPORT_TEXT_MAX]; /* content-identifier or "" */
+    char arrival[32];                       /* UTCTime of the report's first trace or "" */
+    size_t nrcpts;
+    struct mixer_report_rcpt rcpts[MIXER_REPORT_MAX_RCPTS];
+    const unsigned char *returned; /* returned content (borrowed) or NULL */
+    size_t returned_len;
+};
+
+/* What the gateway writes into DSN headers. */
+struct mixer_report_dsn_opts {
+    const char *gateway;       /* our host name (DSN-Gateway, From postmaster@) */
+    const char *reporting_mta; /* the X.400 MTA the report came from, text; NULL = gateway */
+    const char *to;            /* RFC 822 report destination */
+    const char *message_id;    /* Message-ID without <> */
+    int64_t now;               /* Date: */
+    int returned_is_822;       /* returned content is RFC 822 (message/rfc822), else the
+                                  part is application/octet-stream (X.400 content) */
+};
+
+void mixer_report_init(struct mixer_report *r);
+
+/* RFC 2156 5.3.8.2: reason / diagnostic (diagnostic -1 = absent) -> RFC 3463 "d.d.d". */
+void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsize);
+/* RFC 2156 5.1.8.4: RFC 3463 status -> reason / diagnostic (-1 = none). Unknown detail codes
+ * map as X.n.0; anything else is unable-to-transfer with no diagnostic. */
+void mixer_report_reason_of(const char *status, int *reason, int *diagnostic);
+const char *mixer_report_reason_name(int reason);
+const char *mixer_report_diag_name(int diagnostic);
+
+/* X.400 report -> DSN (RFC 3464 / RFC 6522 message with headers). MG_EINVAL, MG_ENOMEM,
+ * MG_ETOOBIG (out's limit). */
+int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_dsn_opts *o,
+                        struct mg_buf *out);
+
+/* DSN (a whole RFC 5322 message, hostile) -> the report. Recipients whose action is not
+ * failed or delivered (delayed, relayed, expanded) are skipped (RFC 2156 5.1.8 sends an IPM
+ * for them); *skipped counts them. Returned content points into data. MG_EPARSE with why set
+ * when the message is not a delivery-status report or has no usable recipient. */
+int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size_t *skipped,
+                    char *why, size_t whysize);
+
+#endif
