@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "mg_err.h"
+#include "mixer_addr.h"
 #include "mixer_conv.h"
 #include "mixer_hdr.h"
 
@@ -246,4 +247,47 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
     if (!rc)
         rc = mg_buf_appendf(out, "\r\n--%s--\r\n", boundary);
     return rc;
+}
+
+static int is_x400(const char *type)
+{
+    return !type[0] || !strcasecmp(type, "x400");
+}
+
+int mixer_report_map(struct mixer_report *r, const struct mixer_gw *gw, int to_x400, char *why,
+                     size_t whysize)
+{
+    struct mixer_or or;
+    enum mixer_addr_how how;
+    char buf[MIXER_ADDR_MAX];
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        struct mixer_report_rcpt *p = &r->rcpts[i];
+        int rc = 0;
+        if (to_x400) {
+            for (int k = 0; k < 2 && !rc; k++) {
+                char *a = k ? p->original_rcpt : p->final_rcpt;
+                char *t = k ? p->original_type : p->final_type;
+                if (!a[0] || is_x400(t))
+                    continue;
+                rc = mixer_addr_to_or(gw, a, strlen(a), &or, &how, why, whysize);
+                if (!rc)
+                    rc = mixer_or_print(&or, a, MIXER_REPORT_ADDR_MAX);
+                if (!rc)
+                    snprintf(t, 16, "x400");
+            }
+        } else if (p->original_rcpt[0] && is_x400(p->original_type)) {
+            rc = mixer_or_parse(p->original_rcpt, strlen(p->original_rcpt), &or, why, whysize);
+            if (!rc)
+                rc = mixer_addr_to_822(gw, &or, buf, sizeof buf, &how, why, whysize);
+            if (!rc) {
+                int w = snprintf(p->original_rcpt, sizeof p->original_rcpt, "%s", buf);
+                rc = w < 0 || (size_t)w >= sizeof p->original_rcpt ? MG_ETOOBIG : 0;
+            }
+            if (!rc)
+                snprintf(p->original_type, sizeof p->original_type, "rfc822");
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
 }

@@ -75,4 +75,24 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
 int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size_t *skipped,
                     char *why, size_t whysize);
 
+struct mixer_gw;
+/* Addresses into the target world (RFC 2156 4.3 via mixer_addr): to_x400 maps Internet
+ * Final-Recipient / Original-Recipient addresses to O/R text (type "x400"); the other way
+ * maps an O/R originally-intended recipient to "rfc822" (Final-Recipient stays x400, as
+ * RFC 2156 5.3.8 writes it). MG_EPARSE / MG_EINVAL / MG_ETOOBIG with why set. */
+int mixer_report_map(struct mixer_report *r, const struct mixer_gw *gw, int to_x400, char *why,
+                     size_t whysize);
+
+/* DER ReportTransferContent (hostile) -> the report. Returned content, when present, is
+ * appended to *returned (caller's buffer, may be NULL) and r->returned points into it. Status
+ * codes are filled from the tables. MG_EPARSE (why set), MG_ETOOBIG, MG_ENOMEM. */
+int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
+                          struct mg_buf *returned, char *why, size_t whysize);
+/* The report -> DER ReportTransferContent into out (checked by decoding it again). Every
+ * final_rcpt must be a std-or-address (map Internet ones first); an Original-Recipient of
+ * another type is left out. now_utc ("YYMMDDhhmmssZ") stands in for absent times.
+ * MG_EINVAL (why set), MG_ENOTSUP (an O/R attribute without BER form), MG_ENOMEM. */
+int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struct mg_buf *out,
+                        char *why, size_t whysize);
+
 #endif

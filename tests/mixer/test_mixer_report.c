@@ -16,12 +16,50 @@
 
 #include "mg_buf.h"
 #include "mg_err.h"
+#include "mixer_addr.h"
 #include "mixer_report.h"
+#include "mixer_table.h"
 
 static const char *src_dir(void)
 {
     const char *s = getenv("MIXGATE_SOURCE_DIR");
     return s && *s ? s : ".";
+}
+
+static struct mixer_tables tables;
+static struct mixer_gw gw;
+
+static int setup(void **state)
+{
+    (void)state;
+    char p[1024], err[256] = "";
+    mixer_tables_init(&tables);
+    const char *names[2] = {"rfc2or", "or2rfc"};
+    for (int k = 0; k < 2; k++) {
+        unsigned char *t = NULL;
+        size_t len = 0;
+        snprintf(p, sizeof p, "%s/test-vectors/mixer/tables/%s", src_dir(), names[k]);
+        if (mg_read_file(p, 0, &t, &len) != 0 ||
+            mixer_tables_load(&tables, (enum mixer_table_kind)k, p, (const char *)t, len, err,
+                              sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", p, err);
+            free(t);
+            return -1;
+        }
+        free(t);
+    }
+    memset(&gw, 0, sizeof gw);
+    gw.tables = &tables;
+    snprintf(gw.domain, sizeof gw.domain, "x400.example");
+    const char *o = "/C=GB/ADMD= /PRMD=Example/O=MIXER/";
+    return mixer_or_parse(o, strlen(o), &gw.or, NULL, 0);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mixer_tables_free(&tables);
+    return 0;
 }
 
 static void golden(const char *rel, const struct mg_buf *out)
@@ -81,7 +119,7 @@ static void add(struct mixer_report *r, const char *final, const char *orig, int
     snprintf(p->final_rcpt, sizeof p->final_rcpt, "%s", final);
     snprintf(p->original_rcpt, sizeof p->original_rcpt, "%s", orig);
     if (orig[0])
-        snprintf(p->original_type, sizeof p->original_type, "rfc822");
+        snprintf(p->original_type, sizeof p->original_type, "x400");
     p->delivered = delivered;
     p->reason = delivered ? -1 : reason;
     p->diagnostic = delivered ? -1 : diag;
@@ -99,8 +137,8 @@ static void build_case(int k, struct mixer_report *r)
     snprintf(r->arrival, sizeof r->arrival, "231114221300+0000");
     switch (k) {
     case 0: /* one non-delivery: unrecognised O/R name */
-        add(r, "/C=GB/ADMD= /PRMD=Example/O=Sales/S=Smith/", "bob@sales.example.org", 0, 1, 0,
-            "no such user");
+        add(r, "/C=GB/ADMD= /PRMD=Example/O=Sales/S=Smith/", "/C=GB/ADMD= /PRMD=Example/S=Bob/", 0,
+            1, 0, "no such user");
         break;
     case 1: /* one delivery */
         add(r, "/C=GB/ADMD= /PRMD=Example/S=Jones/", "", 1, 0, 0, "");
@@ -116,45 +154,81 @@ static void build_case(int k, struct mixer_report *r)
     }
 }
 
+static void same_rcpts(const struct mixer_report *a, const struct mixer_report *b)
+{
+    assert_string_equal(b->subject_id, a->subject_id);
+    assert_string_equal(b->arrival, a->arrival);
+    assert_string_equal(b->content_id, a->content_id);
+    assert_int_equal(b->nrcpts, a->nrcpts);
+    for (size_t i = 0; i < a->nrcpts; i++) {
+        const struct mixer_report_rcpt *x = &a->rcpts[i], *y = &b->rcpts[i];
+        assert_string_equal(y->final_rcpt, x->final_rcpt);
+        assert_string_equal(y->original_rcpt, x->original_rcpt);
+        assert_int_equal(y->delivered, x->delivered);
+        assert_int_equal(y->reason, x->reason);
+        assert_int_equal(y->diagnostic, x->diagnostic);
+        assert_int_equal(y->number, x->number);
+        assert_string_equal(y->supplementary, x->supplementary);
+        if (x->delivered)
+            assert_string_equal(y->when, x->when);
+    }
+    assert_int_equal(b->returned_len, a->returned_len);
+    if (a->returned_len)
+        assert_memory_equal(b->returned, a->returned, a->returned_len);
+}
+
+/* X.400 -> DSN: the report built here is written as DER ReportTransferContent (golden .ber),
+ * read back (every field survives), mapped and written as a DSN (golden .out), which parses
+ * back to the same report. */
 static void test_x400_to_dsn(void **state)
 {
     (void)state;
-    static const char *const names[] = {"x400-ndr.out", "x400-dr.out", "x400-mixed.out"};
+    static const char *const names[] = {"x400-ndr", "x400-dr", "x400-mixed"};
     for (int k = 0; k < 3; k++) {
-        struct mixer_report *r = calloc(1, sizeof *r), *back = calloc(1, sizeof *back);
+        struct mixer_report *r = calloc(1, sizeof *r), *x = calloc(1, sizeof *x),
+                            *back = calloc(1, sizeof *back);
         assert_non_null(r);
+        assert_non_null(x);
         assert_non_null(back);
         build_case(k, r);
-        struct mg_buf dsn;
+        char why[256] = "", rel[64];
+        struct mg_buf ber, ret, dsn;
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&ret, 0);
         mg_buf_init(&dsn, 0);
-        assert_int_equal(mixer_report_to_dsn(r, &opts, &dsn), 0);
-        golden(names[k], &dsn);
+        int rc = mixer_report_to_ber(r, "231114221400Z", &ber, why, sizeof why);
+        if (rc)
+            fail_msg("%s: %s", names[k], why);
+        snprintf(rel, sizeof rel, "%s.ber", names[k]);
+        golden(rel, &ber);
+        rc = mixer_report_from_ber(ber.data, ber.len, x, &ret, why, sizeof why);
+        if (rc)
+            fail_msg("%s: %s", names[k], why);
+        same_rcpts(r, x);
+        assert_int_equal(mixer_report_map(x, &gw, 0, why, sizeof why), 0);
+        assert_int_equal(mixer_report_to_dsn(x, &opts, &dsn), 0);
+        snprintf(rel, sizeof rel, "%s.out", names[k]);
+        golden(rel, &dsn);
         /* and back: every field the DSN carries comes home */
         size_t skipped = 99;
-        char why[128];
         assert_int_equal(mixer_dsn_parse(dsn.data, dsn.len, back, &skipped, why, sizeof why), 0);
         assert_int_equal(skipped, 0);
-        assert_string_equal(back->subject_id, r->subject_id);
-        assert_string_equal(back->arrival, r->arrival);
-        assert_string_equal(back->content_id, r->content_id);
-        assert_int_equal(back->nrcpts, r->nrcpts);
-        for (size_t i = 0; i < r->nrcpts; i++) {
-            const struct mixer_report_rcpt *a = &r->rcpts[i], *b = &back->rcpts[i];
-            assert_string_equal(b->final_rcpt, a->final_rcpt);
-            assert_string_equal(b->final_type, "x400");
-            assert_string_equal(b->original_rcpt, a->original_rcpt);
-            assert_int_equal(b->delivered, a->delivered);
-            assert_int_equal(b->reason, a->reason);
-            assert_int_equal(b->diagnostic, a->diagnostic);
-            assert_int_equal(b->number, a->number);
-            assert_string_equal(b->supplementary, a->supplementary);
-            assert_string_equal(b->when, a->when);
-        }
-        assert_int_equal(back->returned_len, r->returned_len);
-        if (r->returned_len)
-            assert_memory_equal(back->returned, r->returned, r->returned_len);
+        same_rcpts(x, back);
+        for (size_t i = 0; i < back->nrcpts; i++)
+            assert_string_equal(back->rcpts[i].final_type, "x400");
+        /* and to X.400 again: the same DER (the original recipient maps back) */
+        struct mg_buf ber2;
+        mg_buf_init(&ber2, 0);
+        assert_int_equal(mixer_report_map(back, &gw, 1, why, sizeof why), 0);
+        assert_int_equal(mixer_report_to_ber(back, "231114221400Z", &ber2, why, sizeof why), 0);
+        assert_int_equal(ber2.len, ber.len);
+        assert_memory_equal(ber2.data, ber.data, ber.len);
+        mg_buf_free(&ber2);
+        mg_buf_free(&ber);
+        mg_buf_free(&ret);
         mg_buf_free(&dsn);
         free(r);
+        free(x);
         free(back);
     }
 }
@@ -166,10 +240,11 @@ static void test_dsn_to_x400(void **state)
     static const struct {
         const char *name;
         size_t nrcpts, skipped;
+        int to_x400; /* has an X.400 subject identifier, so it becomes an X.400 report */
     } cases[] = {
-        {"dsn-postfix-bounce", 1, 0},
-        {"dsn-mixed-delayed", 2, 1},
-        {"dsn-x400-envid", 1, 0},
+        {"dsn-postfix-bounce", 1, 0, 0},
+        {"dsn-mixed-delayed", 2, 1, 0},
+        {"dsn-x400-envid", 1, 0, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char p[1024], rel[128];
@@ -189,6 +264,26 @@ static void test_dsn_to_x400(void **state)
         struct mg_buf out;
         mg_buf_init(&out, 0);
         dump(r, &out);
+        /* to X.400: Internet recipients mapped, DER written and read back */
+        assert_int_equal(mixer_report_map(r, &gw, 1, why, sizeof why), 0);
+        struct mg_buf ber, ret;
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&ret, 0);
+        rc = mixer_report_to_ber(r, "231114221400Z", &ber, why, sizeof why);
+        if (!cases[k].to_x400) {
+            assert_int_equal(rc, MG_EINVAL); /* no subject identifier: nothing to relate to */
+        } else {
+            if (rc)
+                fail_msg("%s: %s", cases[k].name, why);
+            struct mixer_report *x = calloc(1, sizeof *x);
+            assert_non_null(x);
+            assert_int_equal(mixer_report_from_ber(ber.data, ber.len, x, &ret, why, sizeof why), 0);
+            mg_buf_appendf(&out, "---- as X.400 report (DER read back)\n");
+            dump(x, &out);
+            free(x);
+        }
+        mg_buf_free(&ber);
+        mg_buf_free(&ret);
         snprintf(rel, sizeof rel, "%s.out", cases[k].name);
         golden(rel, &out);
         mg_buf_free(&out);
@@ -276,5 +371,5 @@ int main(void)
         cmocka_unit_test(test_status_tables),
         cmocka_unit_test(test_bad_dsn),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
