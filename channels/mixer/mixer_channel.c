@@ -11,7 +11,11 @@
  * originator's next-hop address; a recipient whose address does not map fails with a report,
  * content that cannot be converted fails every recipient of the group with a report (RFC 3463
  * 5.6.x, X.411 unable-to-transfer); an internal error holds the group. Nothing is dropped.
- * The queue priority follows the message's STANAG 4406 primary precedence when it has one. */
+ * The queue priority follows the message's STANAG 4406 primary precedence when it has one.
+ * Reports (RFC 2156 5.1.8 / 5.3.8, mixer_report): an X.400 report content (X400_REPORT,
+ * a ReportTransferContent) becomes an RFC 3464 DSN; an RFC 3464 DSN with the null reverse
+ * path whose Original-Envelope-Id is an X.400 MTS identifier becomes an X.400 report content
+ * (any other DSN, or one that cannot be mapped, is converted as an ordinary message). */
 #define _GNU_SOURCE /* strdup */
 #include "mixer_channel.h"
 
@@ -28,6 +32,7 @@
 #include "mixer_conv.h"
 #include "mixer_env.h"
 #include "mixer_hdr.h"
+#include "mixer_report.h"
 #include "mixer_table.h"
 
 enum mixer_dir { MIXER_DIR_AUTO, MIXER_DIR_TO_X400, MIXER_DIR_TO_SMTP };
@@ -348,6 +353,108 @@ static void fail_rcpt(struct channel_rcpt_result *rr, const char *status, int di
     rr->outcome.x400_diagnostic = diag;
 }
 
+/* X.400 report content -> RFC 3464 DSN (RFC 2156 5.3.8) into r->content. 0 with
+ * r->content set, 0 with every recipient failed (the report cannot be read), or an error. */
+static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *t,
+                         const unsigned char *data, size_t clen, struct channel_result *r)
+{
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    struct mg_buf ret, ret822, out;
+    char why[300] = "", cwhy[300] = "", to[MIXER_ADDR_MAX] = "", mid[300];
+    char *to_addr = NULL;
+    enum mixer_addr_how how;
+    mg_buf_init(&ret, MIXER_CONV_MAX_OUT);
+    mg_buf_init(&ret822, MIXER_CONV_MAX_OUT);
+    mg_buf_init(&out, MIXER_CONV_MAX_OUT);
+    if (!rep)
+        return MG_ENOMEM;
+    int rc = mixer_report_from_ber(data, clen, rep, &ret, why, sizeof why);
+    if (!rc)
+        rc = mixer_report_map(rep, &c->gw, 0, why, sizeof why);
+    if (!rc && t->nrcpts > 0 &&
+        map_addr(c, false, t->rcpt_addrs[0], &to_addr, &how, why, sizeof why) == 0)
+        snprintf(to, sizeof to, "%s", to_addr);
+    free(to_addr);
+    const char *host = t->cfg->global.hostname ? t->cfg->global.hostname : "localhost";
+    snprintf(mid, sizeof mid, "%s.report@%s", t->msg->id[0] ? t->msg->id : "0", host);
+    struct mixer_report_dsn_opts o = {.gateway = host, .to = to[0] ? to : "postmaster",
+                                      .message_id = mid, .now = t->now};
+    /* the returned X.400 content goes back as RFC 822 when it converts, else as BER */
+    if (!rc && rep->returned &&
+        mixer_conv_to_822(&c->gw, MIXER_CONTENT_P22, rep->returned, rep->returned_len, &ret822,
+                          cwhy, sizeof cwhy) == 0) {
+        rep->returned = ret822.data;
+        rep->returned_len = ret822.len;
+        o.returned_is_822 = 1;
+    }
+    if (!rc)
+        rc = mixer_report_to_dsn(rep, &o, &out);
+    if (!rc) {
+        size_t olen = 0;
+        unsigned char *bytes = mg_buf_steal(&out, &olen);
+        r->content = content_new(MESSAGE_CONTENT_RFC5322, 0, bytes, olen);
+        if (!r->content)
+            rc = MG_ENOMEM;
+    } else if (rc != MG_ENOMEM) {
+        char text[400];
+        snprintf(text, sizeof text, "MIXER: the X.400 report cannot be mapped to a DSN: %.300s",
+                 why[0] ? why : mg_strerror(rc));
+        for (size_t i = 0; i < t->nrcpts; i++)
+            fail_rcpt(&r->rcpts[i], "5.6.0", X411_DIAG_CONTENT_SYNTAX_ERROR, text);
+        rc = 0;
+    }
+    mg_buf_free(&ret);
+    mg_buf_free(&ret822);
+    mg_buf_free(&out);
+    free(rep);
+    if (rc == MG_ENOMEM)
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+    return rc;
+}
+
+/* An RFC 3464 DSN about an X.400 message -> X.400 report content (RFC 2156 5.1.8) into
+ * r->content. Returns 1 when it did, 0 when the message is not such a DSN (convert it as a
+ * message), MG_ENOMEM. */
+static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *t,
+                         const unsigned char *data, size_t clen, struct channel_result *r)
+{
+    if (t->originator && t->originator[0])
+        return 0; /* a DSN has the null reverse path (RFC 3461 6.2) */
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    if (!rep)
+        return MG_ENOMEM;
+    size_t skipped = 0;
+    char why[300] = "", now[64];
+    time_t tn = (time_t)t->now;
+    struct tm tm;
+    gmtime_r(&tn, &tm);
+    snprintf(now, sizeof now, "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    struct mg_buf out;
+    mg_buf_init(&out, MIXER_CONV_MAX_OUT);
+    int rc = mixer_dsn_parse(data, clen, rep, &skipped, why, sizeof why);
+    if (!rc && !rep->subject_id[0])
+        rc = MG_ENOTFOUND; /* not about an X.400 message: nothing to relate a report to */
+    if (!rc)
+        rc = mixer_report_map(rep, &c->gw, 1, why, sizeof why);
+    if (!rc)
+        rc = mixer_report_to_ber(rep, now, &out, why, sizeof why);
+    int done = 0;
+    if (!rc) {
+        size_t olen = 0;
+        unsigned char *bytes = mg_buf_steal(&out, &olen);
+        r->content = content_new(MESSAGE_CONTENT_X400_REPORT, 0, bytes, olen);
+        done = r->content ? 1 : MG_ENOMEM;
+    } else if (rc == MG_ENOMEM) {
+        done = rc;
+    }
+    mg_buf_free(&out);
+    free(rep);
+    if (done == MG_ENOMEM)
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+    return done;
+}
+
 static int mixer_process(const void *p, const struct channel_task *t, struct channel_result *r)
 {
     const struct mixer_conf *c = p;
@@ -362,8 +469,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         to_x400 = ctype == MESSAGE_CONTENT_RFC5322;
     else
         to_x400 = c->dir == MIXER_DIR_TO_X400;
-    if (ctype == MESSAGE_CONTENT_X400_REPORT || ctype == MESSAGE_CONTENT_OTHER) {
-        /* reports are mapped by the report module (DSN <-> DR), not here */
+    if (ctype == MESSAGE_CONTENT_OTHER) {
         snprintf(r->error, sizeof r->error, "mixer: content type %d is not converted here",
                  (int)ctype);
         return MG_ENOTSUP;
@@ -371,6 +477,18 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
 
     /* the content, when it is not already in the target world */
     bool convert = to_x400 ? ctype == MESSAGE_CONTENT_RFC5322 : ctype == MESSAGE_CONTENT_X400_P22;
+    if (ctype == MESSAGE_CONTENT_X400_REPORT && !to_x400) {
+        rc = report_to_dsn(c, t, data, clen, r);
+        if (rc)
+            return rc;
+        convert = false;
+    } else if (convert && to_x400) {
+        rc = dsn_to_report(c, t, data, clen, r);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            convert = false;
+    }
     if (convert && to_x400 && conversions(data, clen) >= MIXER_MAX_CONVERSIONS) {
         for (size_t i = 0; i < t->nrcpts; i++)
             fail_rcpt(&r->rcpts[i], "5.4.6", 3 /* loop-detected */,

@@ -22,6 +22,7 @@
 #include "message.h"
 #include "mixer_channel.h"
 #include "mixer_conv.h"
+#include "mixer_report.h"
 
 static char tables_dir[1024];
 
@@ -354,6 +355,103 @@ static void test_conversion_failure(void **state)
     run_free(&x);
 }
 
+/* An X.400 report content becomes an RFC 3464 DSN to the mapped report destination. */
+static void test_report_to_dsn(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *ber = slurp("test-vectors/mixer/report/x400-mixed.ber", &len);
+    assert_non_null(ber);
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Boss/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_REPORT, ber, len, "", rcpts);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+    assert_string_equal(x.r.originator, "");
+    assert_string_equal(x.r.rcpts[0].next_addr, "Boss@camelot.example");
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    size_t cl = 0;
+    const unsigned char *cd = content_data(x.r.content, &cl);
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    assert_non_null(rep);
+    size_t skipped = 0;
+    char why[200] = "";
+    if (mixer_dsn_parse(cd, cl, rep, &skipped, why, sizeof why) != 0)
+        fail_msg("the channel's DSN does not parse: %s", why);
+    assert_string_equal(rep->subject_id, "[/C=GB/ADMD= /PRMD=Example/;M42.1]");
+    assert_int_equal(rep->nrcpts, 3);
+    assert_int_equal(rep->rcpts[1].reason, 1);
+    assert_int_equal(rep->rcpts[1].diagnostic, 3);
+    assert_string_equal(rep->rcpts[1].status, "5.4.6");
+    assert_non_null(strstr((const char *)cd, "\r\nTo: <Boss@camelot.example>\r\n"));
+    assert_non_null(strstr((const char *)cd, "Subject: Delivery-Report (success and failures)\r\n"));
+    free(rep);
+    run_free(&x);
+    /* a report content that does not decode: the recipients fail, nothing is dropped */
+    static const char junk[] = {0x31, 0x03, 0x01, 0x01, 0x00};
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_REPORT, junk, sizeof junk, "", rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_null(x.r.content);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_FAILED);
+    assert_string_equal(x.r.rcpts[0].outcome.status, "5.6.0");
+    assert_non_null(strstr(x.r.rcpts[0].outcome.text, "cannot be mapped to a DSN"));
+    run_free(&x);
+}
+
+/* A DSN about an X.400 message becomes an X.400 report content; other DSNs, and a DSN with a
+ * non-null reverse path, are converted as messages. */
+static void test_dsn_to_report(void **state)
+{
+    (void)state;
+    static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/S=Boss/\"@x400.example", NULL};
+    static const struct {
+        const char *file, *originator;
+        enum message_content_type want;
+    } cases[] = {
+        {"test-vectors/mixer/report/dsn-x400-envid.in", "", MESSAGE_CONTENT_X400_REPORT},
+        {"test-vectors/mixer/report/dsn-x400-envid.in", "someone@example.org",
+         MESSAGE_CONTENT_X400_P22},
+        {"test-vectors/mixer/report/dsn-postfix-bounce.in", "", MESSAGE_CONTENT_X400_P22},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t len = 0;
+        char *in = slurp(cases[k].file, &len);
+        assert_non_null(in);
+        struct run x;
+        run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, cases[k].originator, rcpts);
+        free(in);
+        if (x.rc)
+            fail_msg("case %zu: %s", k, x.r.error);
+        assert_non_null(x.r.content);
+        assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+        assert_string_equal(x.r.rcpts[0].next_addr, "/C=GB/ADMD= /PRMD=Camelot/S=Boss/");
+        if (cases[k].want == MESSAGE_CONTENT_X400_REPORT) {
+            assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+            size_t cl = 0;
+            const unsigned char *cd = content_data(x.r.content, &cl);
+            struct mixer_report *rep = calloc(1, sizeof *rep);
+            assert_non_null(rep);
+            char why[200] = "";
+            if (mixer_report_from_ber(cd, cl, rep, NULL, why, sizeof why) != 0)
+                fail_msg("the channel's report does not decode: %s", why);
+            assert_string_equal(rep->subject_id, "[/C=DE/ADMD= /PRMD=Bund/;ABC.123]");
+            assert_int_equal(rep->nrcpts, 1);
+            assert_int_equal(rep->rcpts[0].delivered, 0);
+            assert_int_equal(rep->rcpts[0].reason, 1);
+            assert_int_equal(rep->rcpts[0].diagnostic, 5); /* 5.4.7 -> maximum-time-expired */
+            assert_string_equal(rep->rcpts[0].original_rcpt, "/C=DE/ADMD= /PRMD=Bund/S=Meyer/");
+            free(rep);
+        } else {
+            /* not an X.400 report: an ordinary IPM */
+            assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+            assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+        }
+        run_free(&x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +463,8 @@ int main(void)
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_date_from_arrival),
         cmocka_unit_test(test_conversion_failure),
+        cmocka_unit_test(test_report_to_dsn),
+        cmocka_unit_test(test_dsn_to_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
