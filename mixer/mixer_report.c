@@ -142,6 +142,17 @@ static int put_field(struct mg_buf *b, const char *name, const char *val)
     return rc ? rc : mg_buf_appendf(b, "\r\n");
 }
 
+/* One tab-indented line of the human-readable part (values may come from hostile input). */
+static int put_text(struct mg_buf *b, const char *val)
+{
+    int rc = mg_buf_append(b, "\t", 1);
+    for (const char *p = val; !rc && *p; p++) {
+        char c = (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e ? ' ' : *p;
+        rc = mg_buf_append(b, &c, 1);
+    }
+    return rc ? rc : mg_buf_append(b, "\r\n", 2);
+}
+
 int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_dsn_opts *o,
                         struct mg_buf *out)
 {
@@ -166,8 +177,10 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                                  "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
                                  "report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n"
                                  "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-                                 "This report relates to your message:\r\n\t%s\r\n",
-                            kind, boundary, boundary, r->subject_id);
+                                 "This report relates to your message:\r\n",
+                            kind, boundary, boundary);
+    if (!rc)
+        rc = put_text(out, r->subject_id);
     for (int pass = 0; pass < 2 && !rc; pass++) {
         int first = 1;
         for (size_t i = 0; i < r->nrcpts && !rc; i++) {
@@ -179,7 +192,7 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                                     pass ? "not " : "");
             first = 0;
             if (!rc)
-                rc = mg_buf_appendf(out, "\t%s\r\n", p->final_rcpt);
+                rc = put_text(out, p->final_rcpt);
             if (!rc && pass)
                 rc = mg_buf_appendf(out, "for the following reason: %s%s%s\r\n",
                                     mixer_report_reason_name(p->reason),

@@ -40,6 +40,7 @@ struct mixer_report {
     struct mixer_report_rcpt rcpts[MIXER_REPORT_MAX_RCPTS];
     const unsigned char *returned; /* returned content (borrowed) or NULL */
     size_t returned_len;
+    int returned_headers_only;     /* a DSN's text/rfc822-headers part (not the content) */
 };
 
 /* What the gateway writes into DSN headers. */

@@ -277,8 +277,10 @@ int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size
         const char *pb = parts[i].p + boff;
         size_t pn = parts[i].n - boff;
         int is_status = pct && ct_is(pct->value, "message/delivery-status");
-        int is_msg = pct && (ct_is(pct->value, "message/rfc822") ||
-                             ct_is(pct->value, "text/rfc822-headers"));
+        int is_msg = !pct                                   ? 0
+                     : ct_is(pct->value, "message/rfc822")      ? 1
+                     : ct_is(pct->value, "text/rfc822-headers") ? 2
+                                                                : 0;
         mixer_hdr_free(h);
         if (is_status && !seen_status) {
             seen_status = 1;
@@ -290,6 +292,7 @@ int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size
         } else if (is_msg && !out->returned && pn) {
             out->returned = (const unsigned char *)pb;
             out->returned_len = pn;
+            out->returned_headers_only = is_msg == 2;
         }
     }
     free(h);

@@ -437,6 +437,22 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
         rc = MG_ENOTFOUND; /* not about an X.400 message: nothing to relate a report to */
     if (!rc)
         rc = mixer_report_map(rep, &c->gw, 1, why, sizeof why);
+    /* returned content goes back as X.400 content: a whole returned message converts, a
+     * headers-only part is not the content and is left out (RFC 2156 5.2) */
+    struct mg_buf ret;
+    mg_buf_init(&ret, MIXER_CONV_MAX_OUT);
+    if (!rc && rep->returned) {
+        char cwhy[200];
+        if (rep->returned_headers_only ||
+            mixer_conv_to_x400(&c->gw, c->content, rep->returned, rep->returned_len, &ret, cwhy,
+                               sizeof cwhy) != 0) {
+            rep->returned = NULL;
+            rep->returned_len = 0;
+        } else {
+            rep->returned = ret.data;
+            rep->returned_len = ret.len;
+        }
+    }
     if (!rc)
         rc = mixer_report_to_ber(rep, now, &out, why, sizeof why);
     int done = 0;
@@ -449,6 +465,7 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
         done = rc;
     }
     mg_buf_free(&out);
+    mg_buf_free(&ret);
     free(rep);
     if (done == MG_ENOMEM)
         snprintf(r->error, sizeof r->error, "mixer: out of memory");

@@ -414,6 +414,7 @@ static void test_dsn_to_report(void **state)
         {"test-vectors/mixer/report/dsn-x400-envid.in", "someone@example.org",
          MESSAGE_CONTENT_X400_P22},
         {"test-vectors/mixer/report/dsn-postfix-bounce.in", "", MESSAGE_CONTENT_X400_P22},
+        {"test-vectors/mixer/report/dsn-x400-returned.in", "", MESSAGE_CONTENT_X400_REPORT},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         size_t len = 0;
@@ -434,14 +435,40 @@ static void test_dsn_to_report(void **state)
             struct mixer_report *rep = calloc(1, sizeof *rep);
             assert_non_null(rep);
             char why[200] = "";
-            if (mixer_report_from_ber(cd, cl, rep, NULL, why, sizeof why) != 0)
+            struct mg_buf ret;
+            mg_buf_init(&ret, 0);
+            if (mixer_report_from_ber(cd, cl, rep, &ret, why, sizeof why) != 0)
                 fail_msg("the channel's report does not decode: %s", why);
-            assert_string_equal(rep->subject_id, "[/C=DE/ADMD= /PRMD=Bund/;ABC.123]");
-            assert_int_equal(rep->nrcpts, 1);
             assert_int_equal(rep->rcpts[0].delivered, 0);
             assert_int_equal(rep->rcpts[0].reason, 1);
-            assert_int_equal(rep->rcpts[0].diagnostic, 5); /* 5.4.7 -> maximum-time-expired */
-            assert_string_equal(rep->rcpts[0].original_rcpt, "/C=DE/ADMD= /PRMD=Bund/S=Meyer/");
+            if (k == 0) {
+                assert_string_equal(rep->subject_id, "[/C=DE/ADMD= /PRMD=Bund/;ABC.123]");
+                assert_int_equal(rep->nrcpts, 1);
+                assert_int_equal(rep->rcpts[0].diagnostic, 5); /* 5.4.7: maximum-time-expired */
+                assert_string_equal(rep->rcpts[0].original_rcpt,
+                                    "/C=DE/ADMD= /PRMD=Bund/S=Meyer/");
+                assert_int_equal(rep->returned_len, 0);
+            } else {
+                assert_string_equal(rep->subject_id, "[/C=DE/ADMD= /PRMD=Bund/;ABC.124]");
+                assert_int_equal(rep->nrcpts, 2);
+                assert_int_equal(rep->rcpts[0].diagnostic, 4); /* 5.2.2: recipient-unavailable */
+                assert_int_equal(rep->rcpts[1].delivered, 1);
+                /* the returned message went back as X.400 content */
+                assert_true(rep->returned_len > 0);
+                struct mg_buf back;
+                mg_buf_init(&back, 0);
+                struct mixer_gw g;
+                memset(&g, 0, sizeof g);
+                snprintf(g.domain, sizeof g.domain, "x400.example");
+                enum mixer_content kind;
+                assert_int_equal(mixer_conv_content_kind(rep->returned, rep->returned_len, &kind), 0);
+                if (mixer_conv_to_822(&g, kind, rep->returned, rep->returned_len, &back, why,
+                                      sizeof why) != 0)
+                    fail_msg("returned content does not convert back: %s", why);
+                assert_non_null(strstr((const char *)back.data, "Subject: plans\r\n"));
+                mg_buf_free(&back);
+            }
+            mg_buf_free(&ret);
             free(rep);
         } else {
             /* not an X.400 report: an ordinary IPM */

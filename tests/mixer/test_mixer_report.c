@@ -245,6 +245,7 @@ static void test_dsn_to_x400(void **state)
         {"dsn-postfix-bounce", 1, 0, 0},
         {"dsn-mixed-delayed", 2, 1, 0},
         {"dsn-x400-envid", 1, 0, 1},
+        {"dsn-x400-returned", 2, 0, 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char p[1024], rel[128];
