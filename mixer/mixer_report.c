@@ -74,13 +74,22 @@ static const struct {
     {0, 49, "4.4.7"},
 };
 
-/* RFC 2156 5.1.8.4: status class ignored (X.s.d). */
+/* RFC 2156 5.1.8.4 (the status class is ignored: X.s.d; -1 = no diagnostic). X.1.5 and
+ * X.6.4 are positive only and map as their X.n.0. */
 static const struct {
     const char *sd;
     int reason, diag;
 } s2x[] = {
-    {"1.1", 1, 0}, {"1.4", 1, 1}, {"2.2", 1, 4},  {"2.3", 1, 7},  {"3.1", 1, 2},
-    {"4.6", 1, 3}, {"4.7", 1, 5}, {"5.3", 1, 16}, {"6.1", 1, 6},  {"7.1", 1, 29},
+    {"0.0", 1, -1}, {"1.0", 1, -1},  {"1.1", 1, 0},   {"1.2", 1, 0},   {"1.3", 1, 0},
+    {"1.4", 1, 1},  {"1.6", 1, 43},  {"1.7", 1, 11},  {"1.8", 1, 11},  {"2.0", 1, -1},
+    {"2.1", 1, 4},  {"2.2", 1, 4},   {"2.3", 1, 7},   {"2.4", 1, 30},  {"3.0", 0, -1},
+    {"3.1", 1, 2},  {"3.2", 1, 2},   {"3.3", 1, 18},  {"3.4", 1, 7},   {"3.5", 1, -1},
+    {"4.0", 0, -1}, {"4.1", 0, -1},  {"4.2", 0, -1},  {"4.3", 6, -1},  {"4.4", 0, -1},
+    {"4.5", 1, 2},  {"4.6", 1, 3},   {"4.7", 1, 5},   {"5.0", 1, -1},  {"5.1", 1, 14},
+    {"5.2", 1, 14}, {"5.3", 1, 16},  {"5.4", 1, 14},  {"5.5", 1, 18},  {"6.0", 2, -1},
+    {"6.1", 1, 6},  {"6.2", 1, 9},   {"6.3", 2, 8},   {"6.5", 2, 47},  {"7.0", 1, 46},
+    {"7.1", 1, 29}, {"7.2", 1, 28},  {"7.3", 1, 46},  {"7.4", 1, 46},  {"7.5", 1, 46},
+    {"7.6", 1, 46}, {"7.7", 1, 46},
 };
 
 void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsize)
@@ -100,6 +109,10 @@ void mixer_report_reason_of(const char *status, int *reason, int *diagnostic)
     if (!status || !isdigit((unsigned char)status[0]) || status[1] != '.')
         return;
     const char *sd = status + 2;
+    const char *dot = strchr(sd, '.');
+    if (!dot || dot == sd || (size_t)(dot - sd) > 3 || !dot[1] || strlen(dot + 1) > 3 ||
+        strspn(sd, "0123456789") != (size_t)(dot - sd) || strspn(dot + 1, "0123456789") != strlen(dot + 1))
+        return; /* not status-code = class "." 1*3digit "." 1*3digit */
     char n0[16];
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < sizeof s2x / sizeof s2x[0]; i++)
@@ -108,14 +121,7 @@ void mixer_report_reason_of(const char *status, int *reason, int *diagnostic)
                 *diagnostic = s2x[i].diag;
                 return;
             }
-        if (sd[0] == '7' && sd[1] == '.') { /* X.7.x other than 7.1: secure-messaging-error */
-            *diagnostic = 46;
-            return;
-        }
-        /* unknown detail: as X.n.0 */
-        const char *dot = strchr(sd, '.');
-        if (pass || !dot || (size_t)(dot - sd) > 3)
-            return;
+        /* not in the table: as X.n.0 (RFC 2156 5.1.8.4: "5.2.37" maps as "5.2.0") */
         snprintf(n0, sizeof n0, "%.*s.0", (int)(dot - sd), sd);
         sd = n0;
     }
@@ -140,6 +146,11 @@ static int put_field(struct mg_buf *b, const char *name, const char *val)
         rc = mg_buf_append(b, &c, 1);
     }
     return rc ? rc : mg_buf_appendf(b, "\r\n");
+}
+
+static int is_x400(const char *type)
+{
+    return !type[0] || !strcasecmp(type, "x400");
 }
 
 /* One tab-indented line of the human-readable part (values may come from hostile input). */
@@ -181,25 +192,33 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                             kind, boundary, boundary);
     if (!rc)
         rc = put_text(out, r->subject_id);
-    for (int pass = 0; pass < 2 && !rc; pass++) {
-        int first = 1;
-        for (size_t i = 0; i < r->nrcpts && !rc; i++) {
-            const struct mixer_report_rcpt *p = &r->rcpts[i];
-            if (p->delivered != (pass == 0))
-                continue;
-            if (first)
-                rc = mg_buf_appendf(out, "\r\nYour message was %sdelivered to:\r\n",
-                                    pass ? "not " : "");
-            first = 0;
-            if (!rc)
-                rc = put_text(out, p->final_rcpt);
-            if (!rc && pass)
-                rc = mg_buf_appendf(out, "for the following reason: %s%s%s\r\n",
-                                    mixer_report_reason_name(p->reason),
-                                    p->diagnostic >= 0 ? ", " : "",
-                                    p->diagnostic >= 0 ? mixer_report_diag_name(p->diagnostic) : "");
-        }
+    /* RFC 2156 5.3.8.1 dr-recipients: the RFC 822 form of the originally specified
+     * recipient (the originally intended one, else the actual one) */
+    for (size_t i = 0; i < r->nrcpts && !rc; i++) {
+        const struct mixer_report_rcpt *p = &r->rcpts[i];
+        int oirn = p->original_rcpt[0] && is_x400(p->original_type);
+        const char *mbox = oirn ? (p->original_822[0] ? p->original_822 : p->original_rcpt)
+                                : (p->final_822[0] ? p->final_822 : p->final_rcpt);
+        char d[64] = "";
+        if (p->delivered && p->when[0] && utc_to_822(p->when, d, sizeof d) != 0)
+            d[0] = '\0';
+        rc = mg_buf_appendf(out, "\r\nYour message was %s to:\r\n",
+                            p->delivered ? "successfully delivered" : "not delivered");
+        if (!rc)
+            rc = put_text(out, mbox);
+        if (!rc && p->delivered && d[0])
+            rc = mg_buf_appendf(out, "at %s\r\n", d);
+        if (!rc && !p->delivered)
+            rc = mg_buf_appendf(out, "for the following reason: %s%s%s\r\n",
+                                mixer_report_reason_name(p->reason), p->diagnostic >= 0 ? ", " : "",
+                                p->diagnostic >= 0 ? mixer_report_diag_name(p->diagnostic) : "");
+        if (!rc && !p->delivered && p->supplementary[0])
+            rc = put_text(out, p->supplementary);
     }
+    if (!rc)
+        rc = mg_buf_appendf(out, "\r\n%s\r\n",
+                            r->returned && r->returned_len ? "The Original Message follows:"
+                                                           : "The Original Message is not available");
     if (!rc)
         rc = mg_buf_appendf(out, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
                                  "Reporting-MTA: x400; %s\r\nDSN-Gateway: dns; %s\r\n",
@@ -207,6 +226,8 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
     char d822[64];
     if (!rc && r->arrival[0] && utc_to_822(r->arrival, d822, sizeof d822) == 0)
         rc = put_field(out, "Arrival-Date", d822);
+    if (!rc)
+        rc = put_field(out, "X400-Conversion-Date", date);
     if (!rc)
         rc = put_field(out, "Original-Envelope-Id", r->subject_id);
     if (!rc && r->content_id[0])
@@ -219,14 +240,33 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
         else
             mixer_report_status_of(p->reason, p->diagnostic, status, sizeof status);
         rc = mg_buf_appendf(out, "\r\n");
-        if (!rc && p->original_rcpt[0]) {
-            snprintf(line, sizeof line, "%s; %s", p->original_type[0] ? p->original_type : "x400",
-                     p->original_rcpt);
-            rc = put_field(out, "Original-Recipient", line);
-        }
-        if (!rc) {
-            snprintf(line, sizeof line, "x400; %s", p->final_rcpt);
-            rc = put_field(out, "Final-Recipient", line);
+        const char *ftype = p->final_type[0] ? p->final_type : "x400";
+        if (p->original_rcpt[0] && is_x400(p->original_type)) {
+            /* RFC 2156 5.3.8.1: with an originally intended recipient, that one is the
+             * final / original recipient and the actual one a redirection */
+            if (p->original_822[0])
+                snprintf(line, sizeof line, "rfc822; %s", p->original_822);
+            else
+                snprintf(line, sizeof line, "x400; %s", p->original_rcpt);
+            if (!rc)
+                rc = put_field(out, "Final-Recipient", line);
+            snprintf(line, sizeof line, "x400; %s", p->original_rcpt);
+            if (!rc)
+                rc = put_field(out, "Original-Recipient", line);
+            snprintf(line, sizeof line, "%s; %s", ftype, p->final_rcpt);
+            if (!rc)
+                rc = put_field(out, "X400-Redirect-Recipient", line);
+            snprintf(line, sizeof line, "rfc822; %s", p->final_822);
+            if (!rc && p->final_822[0])
+                rc = put_field(out, "X400-Mapped-Redirect-Recipient", line);
+        } else {
+            const char *orig = p->original_rcpt[0] ? p->original_rcpt : p->final_822;
+            snprintf(line, sizeof line, "rfc822; %s", orig);
+            if (!rc && orig[0])
+                rc = put_field(out, "Original-Recipient", line);
+            snprintf(line, sizeof line, "%s; %s", ftype, p->final_rcpt);
+            if (!rc)
+                rc = put_field(out, "Final-Recipient", line);
         }
         if (!rc)
             rc = mg_buf_appendf(out, "Action: %s\r\nStatus: %s\r\n",
@@ -245,8 +285,15 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
             rc = put_field(out, "X400-Delivery-Time", d822);
         if (!rc && p->number > 0)
             rc = mg_buf_appendf(out, "X400-Originally-Specified-Recipient-Number: %d\r\n", p->number);
-        if (!rc && p->supplementary[0])
-            rc = put_field(out, "X400-Supplementary-Info", p->supplementary);
+        if (!rc && p->supplementary[0]) {
+            /* EBNF: <"> printablestring <">; a quote inside cannot occur in PrintableString */
+            char q[MIXER_REPORT_TEXT_MAX + 4];
+            snprintf(q, sizeof q, "\"%s\"", p->supplementary);
+            for (char *c = q + 1; c[1]; c++)
+                if (*c == '"')
+                    *c = '\'';
+            rc = put_field(out, "X400-Supplementary-Info", q);
+        }
     }
     if (!rc && r->returned && r->returned_len) {
         /* X.400 content is BER: base64 in an application/octet-stream part */
@@ -260,11 +307,6 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
     if (!rc)
         rc = mg_buf_appendf(out, "\r\n--%s--\r\n", boundary);
     return rc;
-}
-
-static int is_x400(const char *type)
-{
-    return !type[0] || !strcasecmp(type, "x400");
 }
 
 int mixer_report_map(struct mixer_report *r, const struct mixer_gw *gw, int to_x400, char *why,
@@ -288,16 +330,22 @@ int mixer_report_map(struct mixer_report *r, const struct mixer_gw *gw, int to_x
                 if (!rc)
                     snprintf(t, 16, "x400");
             }
-        } else if (p->original_rcpt[0] && is_x400(p->original_type)) {
-            rc = mixer_or_parse(p->original_rcpt, strlen(p->original_rcpt), &or, why, whysize);
-            if (!rc)
-                rc = mixer_addr_to_822(gw, &or, buf, sizeof buf, &how, why, whysize);
-            if (!rc) {
-                int w = snprintf(p->original_rcpt, sizeof p->original_rcpt, "%s", buf);
-                rc = w < 0 || (size_t)w >= sizeof p->original_rcpt ? MG_ETOOBIG : 0;
+        } else {
+            /* the RFC 822 forms, for the DSN's rfc822 fields and the text part */
+            for (int k = 0; k < 2 && !rc; k++) {
+                const char *a = k ? p->original_rcpt : p->final_rcpt;
+                const char *t = k ? p->original_type : p->final_type;
+                char *o822 = k ? p->original_822 : p->final_822;
+                if (!a[0] || !is_x400(t) || o822[0])
+                    continue;
+                rc = mixer_or_parse(a, strlen(a), &or, why, whysize);
+                if (!rc)
+                    rc = mixer_addr_to_822(gw, &or, buf, sizeof buf, &how, why, whysize);
+                if (!rc) {
+                    int w = snprintf(o822, MIXER_REPORT_ADDR_MAX, "%s", buf);
+                    rc = w < 0 || w >= MIXER_REPORT_ADDR_MAX ? MG_ETOOBIG : 0;
+                }
             }
-            if (!rc)
-                snprintf(p->original_type, sizeof p->original_type, "rfc822");
         }
         if (rc)
             return rc;

@@ -23,6 +23,8 @@ struct mixer_report_rcpt {
                                                   DSN Original-Recipient (any type) */
     char original_type[16];                    /* address type of original_rcpt: "x400" or
                                                   "rfc822" ("" = x400) */
+    char final_822[MIXER_REPORT_ADDR_MAX];     /* RFC 822 forms of the two (mixer_report_map */
+    char original_822[MIXER_REPORT_ADDR_MAX];  /* or the DSN), "" when unknown */
     int delivered;                             /* 1 = delivery report, 0 = non-delivery */
     int reason;                                /* NonDeliveryReasonCode, -1 = none */
     int diagnostic;                            /* NonDeliveryDiagnosticCode, -1 = none */

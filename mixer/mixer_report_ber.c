@@ -213,11 +213,14 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
     mixer_ber_open(&w, MIXER_BER_CTX, 0);
     for (size_t i = 0; !rc && i < r->nrcpts; i++) {
         const struct mixer_report_rcpt *p = &r->rcpts[i];
-        const char *when = p->when[0] ? p->when : now_utc;
+        /* the delivery time defaults to the arrival time (RFC 2156 5.1.8.3) */
+        const char *when = p->when[0] ? p->when : r->arrival[0] ? r->arrival : now_utc;
         mixer_ber_open(&w, MIXER_BER_UNIV, MIXER_BER_SET);
         rc = write_orname(&w, p->final_rcpt, 0, why, whysize);
         mixer_ber_int(&w, MIXER_BER_CTX, 1, p->number > 0 ? p->number : (long)i + 1);
-        static const unsigned char ind[2] = {0x00, 0x80}; /* responsibility (0) */
+        /* RFC 2156 5.1.8.3: bit 1 (originating-MTA-report) for a delivery, bit 2
+         * (originating-MTA-non-delivery-report) for a non-delivery */
+        const unsigned char ind[2] = {0x00, p->delivered ? 0x40 : 0x20};
         mixer_ber_prim(&w, MIXER_BER_CTX, 2, ind, sizeof ind);
         mixer_ber_open(&w, MIXER_BER_CTX, 3);
         mixer_ber_str(&w, MIXER_BER_CTX, 0, r->arrival[0] ? r->arrival : now_utc);

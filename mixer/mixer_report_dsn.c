@@ -217,8 +217,36 @@ static int parse_status(const char *s, size_t n, struct mixer_report *out, size_
                         typed(f->value, t, sizeof t, r->supplementary, sizeof r->supplementary);
                     }
                 }
-                if ((f = mixer_hdr_find(h, "X400-Supplementary-Info")))
-                    snprintf(r->supplementary, sizeof r->supplementary, "%s", f->value);
+                if ((f = mixer_hdr_find(h, "X400-Supplementary-Info"))) {
+                    const char *v = f->value;
+                    size_t l = strlen(v);
+                    while (l && (v[l - 1] == ';' || v[l - 1] == ' '))
+                        l--;
+                    if (l >= 2 && v[0] == '"' && v[l - 1] == '"') {
+                        v++;
+                        l -= 2;
+                    }
+                    snprintf(r->supplementary, sizeof r->supplementary, "%.*s", (int)l, v);
+                }
+                /* RFC 2156 5.3.8.1 written back: a redirection names the actual recipient,
+                 * the final / original ones are the originally intended recipient */
+                if ((f = mixer_hdr_find(h, "X400-Redirect-Recipient"))) {
+                    char t[16], v[MIXER_REPORT_ADDR_MAX];
+                    typed(f->value, t, sizeof t, v, sizeof v);
+                    if (!strcmp(t, "x400") && v[0]) {
+                        if (!strcmp(r->final_type, "rfc822"))
+                            memcpy(r->original_822, r->final_rcpt, sizeof r->original_822);
+                        snprintf(r->final_rcpt, sizeof r->final_rcpt, "%s", v);
+                        snprintf(r->final_type, sizeof r->final_type, "x400");
+                        if ((f = mixer_hdr_find(h, "X400-Mapped-Redirect-Recipient")))
+                            typed(f->value, t, sizeof t, r->final_822, sizeof r->final_822);
+                    }
+                } else if (!strcmp(r->final_type, "x400") && !strcmp(r->original_type, "rfc822")) {
+                    /* the Internet form of the same recipient, not an intended one */
+                    memcpy(r->final_822, r->original_rcpt, sizeof r->final_822); /* same size */
+                    r->original_rcpt[0] = '\0';
+                    r->original_type[0] = '\0';
+                }
                 if ((f = mixer_hdr_find(h, "X400-Originally-Specified-Recipient-Number"))) {
                     long v = strtol(f->value, NULL, 10);
                     r->number = v > 0 && v < 32768 ? (int)v : 0;
@@ -262,6 +290,11 @@ int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size
         rc = MG_EPARSE;
     }
     size_t body = rc ? 0 : h->body_off;
+    /* the arrival time when the DSN gives no Arrival-Date (RFC 2156 5.1.8.3) */
+    char date_utc[32] = "";
+    struct mixer_field *fd = rc ? NULL : mixer_hdr_find(h, "Date");
+    if (fd && mixer_hdr_date_to_utc(fd->value, date_utc, sizeof date_utc) != 0)
+        date_utc[0] = '\0';
     mixer_hdr_free(h);
     struct part parts[DSN_MAX_PARTS];
     size_t np = rc || body > len ? 0 : split_parts(msg + body, len - body, bnd, parts, DSN_MAX_PARTS);
@@ -296,6 +329,8 @@ int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size
         }
     }
     free(h);
+    if (!rc && !out->arrival[0])
+        snprintf(out->arrival, sizeof out->arrival, "%s", date_utc);
     if (!rc && !seen_status) {
         snprintf(why, whysize, "no message/delivery-status part");
         rc = MG_EPARSE;

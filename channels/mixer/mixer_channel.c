@@ -14,8 +14,9 @@
  * The queue priority follows the message's STANAG 4406 primary precedence when it has one.
  * Reports (RFC 2156 5.1.8 / 5.3.8, mixer_report): an X.400 report content (X400_REPORT,
  * a ReportTransferContent) becomes an RFC 3464 DSN; an RFC 3464 DSN with the null reverse
- * path whose Original-Envelope-Id is an X.400 MTS identifier becomes an X.400 report content
- * (any other DSN, or one that cannot be mapped, is converted as an ordinary message). */
+ * path becomes an X.400 report content (subject identifier from an "X400-MTS-Identifier: "
+ * Original-Envelope-Id, else made up; the whole DSN as an IPM for returned content). A DSN
+ * that cannot be mapped is converted as an ordinary message. */
 #define _GNU_SOURCE /* strdup */
 #include "mixer_channel.h"
 
@@ -412,6 +413,31 @@ static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *
     return rc;
 }
 
+/* A copy of the DSN whose message/delivery-status part is text/plain (same length: the
+ * type is overwritten and padded with blanks), so that the IPM made of it carries the status
+ * as IA5 text (RFC 2156 5.1.8.3). NULL when out of memory. */
+static unsigned char *dsn_part_as_text(const unsigned char *data, size_t len)
+{
+    static const char from[] = "message/delivery-status", to[] = "text/plain";
+    const size_t fl = sizeof from - 1, tl = sizeof to - 1;
+    unsigned char *m = malloc(len ? len : 1);
+    if (!m)
+        return NULL;
+    memcpy(m, data, len);
+    for (size_t i = 0; i + 14 + fl <= len; i++) {
+        if ((i > 0 && m[i - 1] != '\n') || strncasecmp((const char *)m + i, "Content-Type:", 13))
+            continue;
+        size_t v = i + 13;
+        while (v < len && (m[v] == ' ' || m[v] == '\t'))
+            v++;
+        if (v + fl <= len && !strncasecmp((const char *)m + v, from, fl)) {
+            memcpy(m + v, to, tl);
+            memset(m + v + tl, ' ', fl - tl);
+        }
+    }
+    return m;
+}
+
 /* An RFC 3464 DSN about an X.400 message -> X.400 report content (RFC 2156 5.1.8) into
  * r->content. Returns 1 when it did, 0 when the message is not such a DSN (convert it as a
  * message), MG_ENOMEM. */
@@ -433,25 +459,40 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
     struct mg_buf out;
     mg_buf_init(&out, MIXER_CONV_MAX_OUT);
     int rc = mixer_dsn_parse(data, clen, rep, &skipped, why, sizeof why);
-    if (!rc && !rep->subject_id[0])
-        rc = MG_ENOTFOUND; /* not about an X.400 message: nothing to relate a report to */
+    if (!rc && !rep->subject_id[0]) {
+        /* not about a message that left X.400 with its MTS identifier in ENVID: the gateway
+         * makes one up (RFC 2156 5.1.8.3), from its own domain and the DSN's queue id */
+        char gdi[MIXER_REPORT_ADDR_MAX - 64];
+        struct mixer_or g;
+        mixer_or_init(&g);
+        static const enum mixer_or_key keys[] = {MIXER_OR_C, MIXER_OR_ADMD, MIXER_OR_PRMD};
+        for (size_t k = 0; k < 3; k++) {
+            const char *v = mixer_or_get(&c->gw.or, keys[k], 0);
+            if (v && mixer_or_add(&g, keys[k], NULL, v, strlen(v)) != 0)
+                break;
+        }
+        if (mixer_or_print(&g, gdi, sizeof gdi) != 0)
+            rc = MG_ETOOBIG;
+        else
+            snprintf(rep->subject_id, sizeof rep->subject_id, "[%s;DSN.%.28s]", gdi,
+                     t->msg->id[0] ? t->msg->id : "0");
+    }
     if (!rc)
         rc = mixer_report_map(rep, &c->gw, 1, why, sizeof why);
-    /* returned content goes back as X.400 content: a whole returned message converts, a
-     * headers-only part is not the content and is left out (RFC 2156 5.2) */
+    /* RFC 2156 5.1.8.1 / 5.1.8.3: the whole DSN, converted as an ordinary message, is the
+     * returned content (the DSN text as a body part, the returned message enclosed) */
     struct mg_buf ret;
     mg_buf_init(&ret, MIXER_CONV_MAX_OUT);
-    if (!rc && rep->returned) {
+    rep->returned = NULL;
+    rep->returned_len = 0;
+    unsigned char *plain = rc ? NULL : dsn_part_as_text(data, clen);
+    if (plain) {
         char cwhy[200];
-        if (rep->returned_headers_only ||
-            mixer_conv_to_x400(&c->gw, c->content, rep->returned, rep->returned_len, &ret, cwhy,
-                               sizeof cwhy) != 0) {
-            rep->returned = NULL;
-            rep->returned_len = 0;
-        } else {
+        if (mixer_conv_to_x400(&c->gw, c->content, plain, clen, &ret, cwhy, sizeof cwhy) == 0) {
             rep->returned = ret.data;
             rep->returned_len = ret.len;
         }
+        free(plain);
     }
     if (!rc)
         rc = mixer_report_to_ber(rep, now, &out, why, sizeof why);
