@@ -6,6 +6,8 @@
  *   rfc2or / or2rfc = "path"                      the two tables named one by one (optional)
  *   content   = "p2" | "p22" | "p772"             what RFC 5322 content becomes (default p22)
  *   notifications = "text" | "mdn"               an IPN as RFC 2156 text (default) or an MDN
+ *   dsn       = "report" | "message"             a DSN to X.400 as an X.400 report (default,
+ *                                                RFC 2156 5.1.8) or as an ordinary IPM
  * The tables are read and checked at load time (check-config names file:line), so a reload
  * (SIGHUP) reads them again. process() converts the content, maps every recipient's and the
  * originator's next-hop address; a recipient whose address does not map fails with a report,
@@ -44,6 +46,7 @@ struct mixer_conf {
     struct mixer_tables tables;
     struct mixer_gw gw; /* gw.tables points at tables above */
     char rfc2or[1024], or2rfc[1024];
+    bool dsn_as_message; /* dsn = "message": a DSN crosses to X.400 as an IPM */
 };
 
 /* X.411 codes used in outcomes. */
@@ -126,7 +129,8 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
                            struct config_errors *errs)
 {
     static const char *const keys[] = {"direction", "domain", "or_address", "tables",
-                                       "rfc2or", "or2rfc", "content", "notifications", NULL};
+                                       "rfc2or", "or2rfc", "content", "notifications", "dsn",
+                                       NULL};
     int bad = 0;
     int unknown = config_channel_check_keys(cfg, ch, keys, errs);
     if (unknown < 0)
@@ -174,6 +178,16 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
             config_errors_addf(errs, cfg->path, opt_line(ch, "notifications"),
                                "channel '%s': notifications must be text (RFC 2156) or mdn "
                                "(RFC 8098), not '%s'", ch->name, v);
+            bad++;
+        }
+    }
+    if ((v = opt_str(cfg, ch, "dsn", errs, &bad))) {
+        if (!strcmp(v, "message"))
+            c->dsn_as_message = true;
+        else if (strcmp(v, "report") != 0) {
+            config_errors_addf(errs, cfg->path, opt_line(ch, "dsn"),
+                               "channel '%s': dsn must be report (RFC 2156 5.1.8) or message, "
+                               "not '%s'", ch->name, v);
             bad++;
         }
     }
@@ -244,6 +258,8 @@ static void mixer_conf_dump(const void *p, FILE *f)
             c->gw.domain, or,
             c->content == MIXER_CONTENT_P772 ? "p772" : c->content == MIXER_CONTENT_P2 ? "p2" : "p22",
             (c->gw.flags & MIXER_GW_IPN_AS_MDN) ? "mdn" : "text");
+    if (c->dsn_as_message)
+        fprintf(f, " dsn = \"message\";");
     if (c->rfc2or[0])
         fprintf(f, " rfc2or = \"%s\";", c->rfc2or);
     if (c->or2rfc[0])
@@ -540,7 +556,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         if (rc)
             return rc;
         convert = false;
-    } else if (convert && to_x400) {
+    } else if (convert && to_x400 && !c->dsn_as_message) {
         rc = dsn_to_report(c, t, data, clen, r);
         if (rc < 0)
             return rc;

@@ -105,6 +105,9 @@ static void test_config_errors(void **state)
          "  notifications = \"dsn\"; }",
          "t.conf:4: channel 'm': notifications must be text (RFC 2156) or mdn (RFC 8098), not 'dsn'"},
         {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  dsn = \"ipm\"; }",
+         "t.conf:4: channel 'm': dsn must be report (RFC 2156 5.1.8) or message, not 'ipm'"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
          "  tabels = \"x\"; }",
          "t.conf:4: unknown key 'tabels' in channel 'm' (did you mean 'tables'?)"},
     };
@@ -138,12 +141,29 @@ struct run {
     int rc;
 };
 
-static void run(struct run *x, const char *channel, enum message_content_type ct,
-                const void *data, size_t len, const char *originator, const char *const *rcpts)
+/* extra: options added to the channel's definition (NULL = none). */
+static void run_ex(struct run *x, const char *channel, const char *extra,
+                   enum message_content_type ct, const void *data, size_t len,
+                   const char *originator, const char *const *rcpts)
 {
     size_t tl = 0;
     char *text = slurp("etc/examples/mixer.conf", &tl);
     memset(x, 0, sizeof *x);
+    if (extra) {
+        char key[128];
+        snprintf(key, sizeof key, "name = \"%s\";", channel);
+        char *at = strstr(text, key);
+        assert_non_null(at);
+        size_t off = (size_t)(at - text) + strlen(key);
+        char *t2 = malloc(tl + strlen(extra) + 2);
+        assert_non_null(t2);
+        memcpy(t2, text, off);
+        t2[off] = ' ';
+        memcpy(t2 + off + 1, extra, strlen(extra));
+        strcpy(t2 + off + 1 + strlen(extra), text + off);
+        free(text);
+        text = t2;
+    }
     x->cfg = load(text, NULL);
     free(text);
     assert_non_null(x->cfg);
@@ -167,6 +187,12 @@ static void run(struct run *x, const char *channel, enum message_content_type ct
         channel_outcome_set(&x->r.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
     x->rc = ch->kind->process(ch->conf, &t, &x->r);
     content_unref(c);
+}
+
+static void run(struct run *x, const char *channel, enum message_content_type ct,
+                const void *data, size_t len, const char *originator, const char *const *rcpts)
+{
+    run_ex(x, channel, NULL, ct, data, len, originator, rcpts);
 }
 
 static void run_free(struct run *x)
@@ -486,6 +512,19 @@ static void test_dsn_to_report(void **state)
         }
         run_free(&x);
     }
+    /* dsn = "message": the DSN crosses as an ordinary IPM */
+    size_t len = 0;
+    char *in = slurp("test-vectors/mixer/report/dsn-x400-envid.in", &len);
+    assert_non_null(in);
+    struct run x;
+    run_ex(&x, "mixer-to-x400", "dsn = \"message\";", MESSAGE_CONTENT_RFC5322, in, len, "",
+           rcpts);
+    free(in);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+    assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+    run_free(&x);
 }
 
 int main(void)
