@@ -154,6 +154,16 @@ static int is_digits(const char *s)
     return 1;
 }
 
+/* s as PrintableString, truncated to outsize - 1: other characters become blanks. */
+static void printable(const char *s, char *out, size_t outsize)
+{
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?";
+    snprintf(out, outsize, "%s", s);
+    for (char *c = out; *c; c++)
+        if (!strchr(ok, *c))
+            *c = ' ';
+}
+
 /* "[/C=../ADMD=../PRMD=../;local]" as [APPLICATION 4] MTSIdentifier. */
 static int write_mts_id(struct mixer_ber *w, const char *id, char *why, size_t whysize)
 {
@@ -208,8 +218,11 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
     mixer_ber_init(&w, out);
     mixer_ber_open(&w, MIXER_BER_UNIV, MIXER_BER_SET);
     int rc = write_mts_id(&w, r->subject_id, why, whysize);
-    if (!rc && r->content_id[0])
-        mixer_ber_str(&w, MIXER_BER_APP, 10, r->content_id);
+    if (!rc && r->content_id[0]) {
+        char cid[17]; /* ub-content-id-length */
+        printable(r->content_id, cid, sizeof cid);
+        mixer_ber_str(&w, MIXER_BER_APP, 10, cid);
+    }
     mixer_ber_open(&w, MIXER_BER_CTX, 0);
     for (size_t i = 0; !rc && i < r->nrcpts; i++) {
         const struct mixer_report_rcpt *p = &r->rcpts[i];
@@ -244,10 +257,7 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
             rc = write_orname(&w, p->original_rcpt, 4, why, whysize);
         if (!rc && p->supplementary[0]) {
             char sup[MIXER_REPORT_TEXT_MAX];
-            snprintf(sup, sizeof sup, "%s", p->supplementary);
-            for (char *s = sup; *s; s++) /* PrintableString */
-                if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?", *s))
-                    *s = ' ';
+            printable(p->supplementary, sup, sizeof sup);
             mixer_ber_str(&w, MIXER_BER_CTX, 5, sup);
         }
         mixer_ber_close(&w);

@@ -367,6 +367,55 @@ static void test_bad_dsn(void **state)
     }
 }
 
+/* What X.411 bounds or cannot carry: cut to the bound, made printable, or refused. */
+static void test_ber_limits(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *subject, *final, *content_id, *supp;
+        int want_rc;
+        const char *want_cid, *want_supp;
+    } cases[] = {
+        {"long content id and odd characters", "[/C=GB/ADMD= /;X1]", "/C=GB/ADMD= /S=A/",
+         "a content id longer than 16~", "550 <x@y>; \"full\"", 0, "a content id lon",
+         "550  x y    full "},
+        {"subject without local part", "[/C=GB/ADMD= /;]", "/C=GB/ADMD= /S=A/", "", "",
+         MG_EINVAL, NULL, NULL},
+        {"subject not bracketed", "/C=GB/ADMD= /;X1", "/C=GB/ADMD= /S=A/", "", "", MG_EINVAL,
+         NULL, NULL},
+        {"subject without country", "[/ADMD=x/;X1]", "/C=GB/ADMD= /S=A/", "", "", MG_EINVAL,
+         NULL, NULL},
+        {"local part beyond 32", "[/C=GB/ADMD= /;0123456789012345678901234567890123]",
+         "/C=GB/ADMD= /S=A/", "", "", MG_EINVAL, NULL, NULL},
+        {"recipient not an O/R address", "[/C=GB/ADMD= /;X1]", "someone@example.org", "", "",
+         MG_EPARSE, NULL, NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct mixer_report *r = calloc(1, sizeof *r), *back = calloc(1, sizeof *back);
+        assert_non_null(r);
+        assert_non_null(back);
+        snprintf(r->subject_id, sizeof r->subject_id, "%s", cases[k].subject);
+        snprintf(r->content_id, sizeof r->content_id, "%s", cases[k].content_id);
+        add(r, cases[k].final, "", 0, 1, 4, cases[k].supp);
+        struct mg_buf ber;
+        mg_buf_init(&ber, 0);
+        char why[256] = "";
+        int rc = mixer_report_to_ber(r, "231114221400Z", &ber, why, sizeof why);
+        if (rc != cases[k].want_rc)
+            fail_msg("%s: rc %d (%s)", cases[k].name, rc, why);
+        if (!rc) {
+            assert_int_equal(mixer_report_from_ber(ber.data, ber.len, back, NULL, why, sizeof why), 0);
+            assert_string_equal(back->content_id, cases[k].want_cid);
+            assert_string_equal(back->rcpts[0].supplementary, cases[k].want_supp);
+        } else {
+            assert_true(why[0] != '\0'); /* the caller learns why */
+        }
+        mg_buf_free(&ber);
+        free(r);
+        free(back);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_dsn_to_x400),
         cmocka_unit_test(test_status_tables),
         cmocka_unit_test(test_bad_dsn),
+        cmocka_unit_test(test_ber_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
