@@ -61,7 +61,7 @@ const char *mixer_report_diag_name(int diagnostic)
     return diagnostic >= 0 && diagnostic < NDIAGS ? diag_names[diagnostic] : "unknown";
 }
 
-/* RFC 2156 5.3.8.2 (specific pairs; otherwise by reason). */
+/* RFC 2156 5.3.8 reason / diagnostic -> status (specific pairs; otherwise by reason). */
 static const struct {
     int reason, diag;
     const char *status;

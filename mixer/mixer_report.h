@@ -58,7 +58,7 @@ struct mixer_report_dsn_opts {
 
 void mixer_report_init(struct mixer_report *r);
 
-/* RFC 2156 5.3.8.2: reason / diagnostic (diagnostic -1 = absent) -> RFC 3463 "d.d.d". */
+/* RFC 2156 5.3.8: reason / diagnostic (diagnostic -1 = absent) -> RFC 3463 "d.d.d". */
 void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsize);
 /* RFC 2156 5.1.8.4: RFC 3463 status -> reason / diagnostic (-1 = none). Unknown detail codes
  * map as X.n.0; anything else is unable-to-transfer with no diagnostic. */
@@ -81,8 +81,8 @@ int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size
 struct mixer_gw;
 /* Addresses into the target world (RFC 2156 4.3 via mixer_addr): to_x400 maps Internet
  * Final-Recipient / Original-Recipient addresses to O/R text (type "x400"); the other way
- * maps an O/R originally-intended recipient to "rfc822" (Final-Recipient stays x400, as
- * RFC 2156 5.3.8 writes it). MG_EPARSE / MG_EINVAL / MG_ETOOBIG with why set. */
+ * fills final_822 / original_822 with the RFC 822 forms of the O/R ones (the DSN carries
+ * both, RFC 2156 5.3.8.1). MG_EPARSE / MG_EINVAL / MG_ETOOBIG with why set. */
 int mixer_report_map(struct mixer_report *r, const struct mixer_gw *gw, int to_x400, char *why,
                      size_t whysize);
 
@@ -94,7 +94,9 @@ int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
 /* The report -> DER ReportTransferContent into out (checked by decoding it again). Every
  * final_rcpt must be a std-or-address (map Internet ones first); an Original-Recipient of
  * another type is left out. now_utc ("YYMMDDhhmmssZ") stands in for absent times.
- * MG_EINVAL (why set), MG_ENOTSUP (an O/R attribute without BER form), MG_ENOMEM. */
+ * MG_EINVAL (a subject identifier that is not [gdi;local], or a value X.411 bounds refuse),
+ * MG_EPARSE (a recipient that is not a std-or-address), MG_ENOTSUP (an O/R attribute
+ * without BER form), MG_ENOMEM; why says which. */
 int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struct mg_buf *out,
                         char *why, size_t whysize);
 
