@@ -61,18 +61,24 @@ const char *mixer_report_diag_name(int diagnostic)
     return diagnostic >= 0 && diagnostic < NDIAGS ? diag_names[diagnostic] : "unknown";
 }
 
-/* RFC 2156 5.3.8 reason / diagnostic -> status (specific pairs; otherwise by reason). */
+/* RFC 2156 5.3.8.2: specific reason / diagnostic pairs; otherwise by reason ("n/Any"). */
 static const struct {
     int reason, diag;
     const char *status;
 } x2s[] = {
     {1, 0, "5.1.1"},  {1, 1, "5.1.4"},  {1, 2, "4.3.1"},  {1, 3, "5.4.6"},  {1, 4, "4.2.1"},
-    {1, 5, "4.4.7"},  {1, 6, "5.6.1"},  {1, 7, "5.2.3"},  {1, 11, "5.5.2"}, {1, 12, "5.5.2"},
-    {1, 13, "5.5.2"}, {1, 14, "5.5.0"}, {1, 15, "5.6.1"}, {1, 16, "5.5.3"}, {1, 17, "5.4.4"},
-    {1, 18, "5.3.3"}, {2, 19, "5.6.2"}, {1, 27, "5.4.6"}, {1, 28, "5.7.2"}, {1, 29, "5.7.1"},
-    {1, 30, "4.2.4"}, {1, 43, "5.1.6"}, {1, 46, "5.7.0"}, {2, 47, "5.3.3"}, {0, 48, "5.3.4"},
-    {0, 49, "4.4.7"},
+    {1, 5, "4.4.7"},  {1, 6, "5.6.1"},  {1, 7, "5.2.3"},  {2, 8, "5.6.3"},  {2, 9, "5.6.3"},
+    {1, 10, "5.6.3"}, {1, 11, "5.5.2"}, {1, 12, "5.5.2"}, {1, 13, "5.5.2"}, {1, 14, "5.5.0"},
+    {1, 15, "5.6.1"}, {1, 16, "5.5.3"}, {1, 17, "5.4.4"}, {1, 18, "5.3.3"}, {2, 19, "5.6.2"},
+    {2, 20, "5.6.0"}, {2, 21, "5.6.0"}, {2, 22, "5.6.2"}, {2, 23, "5.6.2"}, {2, 24, "5.6.2"},
+    {2, 25, "5.6.2"}, {1, 26, "5.4.0"}, {1, 27, "5.4.6"}, {1, 28, "5.7.2"}, {1, 29, "5.7.1"},
+    {1, 30, "4.2.4"}, {4, 31, "5.6.0"}, {1, 43, "5.1.6"}, {1, 46, "5.7.0"}, {2, 47, "5.3.3"},
+    {0, 48, "5.3.4"}, {0, 49, "4.4.7"},
 };
+
+/* "n/Any" of the same table, by reason 0..7. */
+static const char *const by_reason[] = {"4.4.0", "5.0.0", "5.6.3", "5.6.0",
+                                        "5.1.0", "5.7.1", "5.4.3", "5.3.3"};
 
 /* RFC 2156 5.1.8.4 (the status class is ignored: X.s.d; -1 = no diagnostic). X.1.5 and
  * X.6.4 are positive only and map as their X.n.0. */
@@ -99,7 +105,10 @@ void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsiz
             snprintf(out, outsize, "%s", x2s[i].status);
             return;
         }
-    snprintf(out, outsize, "%s", reason == 0 ? "4.4.0" : reason == 2 ? "5.6.3" : "5.0.0");
+    snprintf(out, outsize, "%s",
+             reason >= 0 && reason < (int)(sizeof by_reason / sizeof by_reason[0])
+                 ? by_reason[reason]
+                 : "5.0.0");
 }
 
 void mixer_report_reason_of(const char *status, int *reason, int *diagnostic)

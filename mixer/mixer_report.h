@@ -58,7 +58,7 @@ struct mixer_report_dsn_opts {
 
 void mixer_report_init(struct mixer_report *r);
 
-/* RFC 2156 5.3.8: reason / diagnostic (diagnostic -1 = absent) -> RFC 3463 "d.d.d". */
+/* RFC 2156 5.3.8.2: reason / diagnostic (diagnostic -1 = absent) -> RFC 3463 "d.d.d". */
 void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsize);
 /* RFC 2156 5.1.8.4: RFC 3463 status -> reason / diagnostic (-1 = none). Unknown detail codes
  * map as X.n.0; anything else is unable-to-transfer with no diagnostic. */
