@@ -188,10 +188,17 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     snprintf(boundary, sizeof boundary, "=_mixgate-dsn-%lld", (long long)o->now);
+    /* Date: from the first element of the report's trace (RFC 2156 5.3.8.3), else now */
+    char hdate[64];
+    const char *dv = r->first_trace[0] && utc_to_822(r->first_trace, hdate, sizeof hdate) == 0
+                         ? hdate
+                         : date;
     int rc = mg_buf_appendf(out, "From: postmaster@%s\r\nTo: <%s>\r\nDate: %s\r\n", o->gateway,
-                            o->to, date);
+                            o->to, dv);
     if (!rc && o->message_id)
         rc = mg_buf_appendf(out, "Message-ID: <%s>\r\n", o->message_id);
+    if (!rc && r->report_id[0]) /* RFC 2156 5.3.8.3 */
+        rc = put_field(out, "X400-MTS-Identifier", r->report_id);
     if (!rc)
         rc = mg_buf_appendf(out, "Subject: Delivery-Report (%s)\r\nMessage-Type: Delivery Report\r\n"
                                  "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
@@ -231,7 +238,11 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
     if (!rc)
         rc = mg_buf_appendf(out, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
                                  "Reporting-MTA: x400; %s\r\nDSN-Gateway: dns; %s\r\n",
-                            boundary, o->reporting_mta ? o->reporting_mta : o->gateway, o->gateway);
+                            boundary,
+                            o->reporting_mta  ? o->reporting_mta
+                            : r->reporting_gdi[0] ? r->reporting_gdi
+                                                  : o->gateway,
+                            o->gateway);
     char d822[64];
     if (!rc && r->arrival[0] && utc_to_822(r->arrival, d822, sizeof d822) == 0)
         rc = put_field(out, "Arrival-Date", d822);

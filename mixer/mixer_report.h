@@ -37,7 +37,12 @@ struct mixer_report_rcpt {
 struct mixer_report {
     char subject_id[MIXER_REPORT_ADDR_MAX]; /* MTS identifier "[/C=../ADMD=../;local]" */
     char content_id[MIXER_REPORT_TEXT_MAX]; /* content-identifier or "" */
-    char arrival[32];                       /* UTCTime of the report's first trace or "" */
+    char arrival[32];                       /* UTCTime: last trace arrival of the first
+                                               recipient, or "" */
+    /* From the ReportTransferEnvelope (mixer_report_envelope_from_ber), "" when unknown: */
+    char report_id[MIXER_REPORT_ADDR_MAX];  /* report-identifier "[gdi;local]" */
+    char reporting_gdi[MIXER_REPORT_ADDR_MAX]; /* the domain of the first trace element */
+    char first_trace[32];                   /* its arrival time (UTCTime) */
     size_t nrcpts;
     struct mixer_report_rcpt rcpts[MIXER_REPORT_MAX_RCPTS];
     const unsigned char *returned; /* returned content (borrowed) or NULL */
@@ -91,6 +96,11 @@ int mixer_report_map(struct mixer_report *r, const struct mixer_gw *gw, int to_x
  * codes are filled from the tables. MG_EPARSE (why set), MG_ETOOBIG, MG_ENOMEM. */
 int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
                           struct mg_buf *returned, char *why, size_t whysize);
+/* DER ReportTransferEnvelope (hostile; the stored envelope of a queued X.400 report) ->
+ * report_id, reporting_gdi and first_trace of r (RFC 2156 5.3.8.3: X400-MTS-Identifier,
+ * Reporting-MTA, Date). MG_EPARSE (why set), MG_ENOMEM. */
+int mixer_report_envelope_from_ber(const void *ber, size_t len, struct mixer_report *r,
+                                   char *why, size_t whysize);
 /* The report -> DER ReportTransferContent into out (checked by decoding it again). Every
  * final_rcpt must be a std-or-address (map Internet ones first); an Original-Recipient of
  * another type is left out. now_utc ("YYMMDDhhmmssZ") stands in for absent times.

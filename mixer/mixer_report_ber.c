@@ -17,6 +17,8 @@
 #include "PerRecipientReportTransferFields.h"
 #include "PrivateDomainIdentifier.h"
 #include "ReportTransferContent.h"
+#include "ReportTransferEnvelope.h"
+#include "TraceInformationElement.h"
 
 #define WHY(...) (why && whysize ? (void)snprintf(why, whysize, __VA_ARGS__) : (void)0)
 
@@ -142,6 +144,35 @@ int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
     }
     mg_asn1_free(&asn_DEF_ReportTransferContent, c);
     return rc;
+}
+
+int mixer_report_envelope_from_ber(const void *ber, size_t len, struct mixer_report *r,
+                                   char *why, size_t whysize)
+{
+    ReportTransferEnvelope_t *e = NULL;
+    struct mg_asn1_err err;
+    int rc = mg_asn1_decode(&asn_DEF_ReportTransferEnvelope, ber, len, (void **)&e, &err);
+    if (rc) {
+        WHY("report envelope does not decode: %s", err.what);
+        return rc == MG_ENOMEM ? rc : MG_EPARSE;
+    }
+    if (gdi_text(&e->report_identifier.global_domain_identifier,
+                 &e->report_identifier.local_identifier, r->report_id, sizeof r->report_id))
+        r->report_id[0] = '\0';
+    if (e->trace_information.list.count > 0) {
+        const TraceInformationElement_t *t = e->trace_information.list.array[0];
+        char text[MIXER_REPORT_ADDR_MAX];
+        IA5String_t none = {0};
+        /* "[gdi;]" from gdi_text, without the brackets and the empty local part */
+        if (gdi_text(&t->global_domain_identifier, &none, text, sizeof text) == 0 &&
+            strlen(text) >= 3) {
+            text[strlen(text) - 2] = '\0';
+            snprintf(r->reporting_gdi, sizeof r->reporting_gdi, "%s", text + 1);
+        }
+        ostr(&t->domain_supplied_information.arrival_time, r->first_trace, sizeof r->first_trace);
+    }
+    mg_asn1_free(&asn_DEF_ReportTransferEnvelope, e);
+    return 0;
 }
 
 static int is_digits(const char *s)

@@ -386,6 +386,13 @@ static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *
     if (!rep)
         return MG_ENOMEM;
     int rc = mixer_report_from_ber(data, clen, rep, &ret, why, sizeof why);
+    /* the stored report envelope (when it came over P1 or was made here) gives the report
+     * identifier, the reporting domain and the date; without it the DSN is still complete */
+    char ewhy[200];
+    if (!rc && t->msg->x400_env && t->msg->x400_env_len &&
+        mixer_report_envelope_from_ber(t->msg->x400_env, t->msg->x400_env_len, rep, ewhy,
+                                       sizeof ewhy) == MG_ENOMEM)
+        rc = MG_ENOMEM;
     if (!rc)
         rc = mixer_report_map(rep, &c->gw, 0, why, sizeof why);
     if (!rc && t->nrcpts > 0 &&
