@@ -477,6 +477,7 @@ static void test_envelope(void **state)
     mg_buf_init(&env, 0);
     mg_buf_init(&dsn, 0);
     envelope(&env);
+    golden("report-envelope.ber", &env);
     char why[256] = "";
     if (mixer_report_envelope_from_ber(env.data, env.len, r, why, sizeof why) != 0)
         fail_msg("envelope: %s", why);
