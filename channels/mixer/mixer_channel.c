@@ -383,8 +383,10 @@ static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *
     mg_buf_init(&ret, MIXER_CONV_MAX_OUT);
     mg_buf_init(&ret822, MIXER_CONV_MAX_OUT);
     mg_buf_init(&out, MIXER_CONV_MAX_OUT);
-    if (!rep)
+    if (!rep) {
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
         return MG_ENOMEM;
+    }
     int rc = mixer_report_from_ber(data, clen, rep, &ret, why, sizeof why);
     /* the stored report envelope (when it came over P1 or was made here) gives the report
      * identifier, the reporting domain and the date; without it the DSN is still complete */
@@ -404,9 +406,11 @@ static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *
     struct mixer_report_dsn_opts o = {.gateway = host, .to = to[0] ? to : "postmaster",
                                       .message_id = mid, .now = t->now};
     /* the returned X.400 content goes back as RFC 822 when it converts, else as BER */
+    enum mixer_content kind = MIXER_CONTENT_P22;
     if (!rc && rep->returned &&
-        mixer_conv_to_822(&c->gw, MIXER_CONTENT_P22, rep->returned, rep->returned_len, &ret822,
-                          cwhy, sizeof cwhy) == 0) {
+        mixer_conv_content_kind(rep->returned, rep->returned_len, &kind) == 0 &&
+        mixer_conv_to_822(&c->gw, kind, rep->returned, rep->returned_len, &ret822, cwhy,
+                          sizeof cwhy) == 0) {
         rep->returned = ret822.data;
         rep->returned_len = ret822.len;
         o.returned_is_822 = 1;
@@ -470,8 +474,10 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
     if (t->originator && t->originator[0])
         return 0; /* a DSN has the null reverse path (RFC 3461 6.2) */
     struct mixer_report *rep = calloc(1, sizeof *rep);
-    if (!rep)
+    if (!rep) {
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
         return MG_ENOMEM;
+    }
     size_t skipped = 0;
     char why[300] = "", now[64];
     time_t tn = (time_t)t->now;

@@ -415,6 +415,37 @@ static void test_report_to_dsn(void **state)
     assert_non_null(strstr((const char *)cd, "Subject: Delivery-Report (success and failures)\r\n"));
     free(rep);
     run_free(&x);
+    /* returned X.400 content (a P22 IPM) comes back as message/rfc822 */
+    size_t plen = 0;
+    char *p22 = slurp("test-vectors/mixer/smtp/full-heading.p22", &plen);
+    assert_non_null(p22);
+    struct mixer_report *rr = calloc(1, sizeof *rr);
+    assert_non_null(rr);
+    snprintf(rr->subject_id, sizeof rr->subject_id, "[/C=GB/ADMD= /PRMD=Camelot/;M1]");
+    rr->nrcpts = 1;
+    snprintf(rr->rcpts[0].final_rcpt, sizeof rr->rcpts[0].final_rcpt,
+             "/C=GB/ADMD= /PRMD=Camelot/S=Gone/");
+    rr->rcpts[0].reason = 1;
+    rr->rcpts[0].diagnostic = 0;
+    rr->returned = (const unsigned char *)p22;
+    rr->returned_len = plen;
+    struct mg_buf rber;
+    mg_buf_init(&rber, 0);
+    char rwhy[200] = "";
+    if (mixer_report_to_ber(rr, "251206000000Z", &rber, rwhy, sizeof rwhy) != 0)
+        fail_msg("report: %s", rwhy);
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_REPORT, rber.data, rber.len, "", rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    cd = content_data(x.r.content, &cl);
+    assert_non_null(strstr((const char *)cd, "\r\nContent-Type: message/rfc822\r\n"));
+    assert_non_null(strstr((const char *)cd, "Subject: Re: plans\r\n"));
+    assert_non_null(strstr((const char *)cd, "The Original Message follows:"));
+    assert_non_null(strstr((const char *)cd, "\r\nOriginal-Recipient: rfc822; Gone@camelot.example\r\n"));
+    run_free(&x);
+    mg_buf_free(&rber);
+    free(rr);
+    free(p22);
     /* a report content that does not decode: the recipients fail, nothing is dropped */
     static const char junk[] = {0x31, 0x03, 0x01, 0x01, 0x00};
     run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_REPORT, junk, sizeof junk, "", rcpts);
