@@ -28,3 +28,15 @@ if(TARGET mg_mixer AND TARGET mg_asn1)
   mixgate_add_fuzz(NAME mixer_to_822 SOURCES ${CMAKE_CURRENT_LIST_DIR}/mixer_conv.c
     LIBS mg_mixer mg_asn1 CORPUS ${mixer_to_822_corpus})
 endif()
+# The DSN parser of the report mapping (mixer_dsn_parse: hostile RFC 3464 reports in). Seeds:
+# fuzz/corpus/mixer_dsn/ (copies of the golden DSNs of unit.mixer_report plus broken ones).
+if(TARGET mg_mixer AND TARGET mg_asn1)
+  mixgate_add_fuzz(NAME mixer_dsn SOURCES ${CMAKE_CURRENT_LIST_DIR}/mixer_dsn.c
+    LIBS mg_mixer mg_asn1 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/mixer_dsn)
+endif()
+# The X.400 report reader (mixer_report_from_ber: hostile ReportTransferContent in). Seeds:
+# fuzz/corpus/mixer_report_ber/ (copies of the golden .ber files of unit.mixer_report).
+if(TARGET mg_mixer AND TARGET mg_asn1)
+  mixgate_add_fuzz(NAME mixer_report_ber SOURCES ${CMAKE_CURRENT_LIST_DIR}/mixer_report_ber.c
+    LIBS mg_mixer mg_asn1 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/mixer_report_ber)
+endif()

@@ -6,12 +6,19 @@
  *   rfc2or / or2rfc = "path"                      the two tables named one by one (optional)
  *   content   = "p2" | "p22" | "p772"             what RFC 5322 content becomes (default p22)
  *   notifications = "text" | "mdn"               an IPN as RFC 2156 text (default) or an MDN
+ *   dsn       = "report" | "message"             a DSN to X.400 as an X.400 report (default,
+ *                                                RFC 2156 5.1.8) or as an ordinary IPM
  * The tables are read and checked at load time (check-config names file:line), so a reload
  * (SIGHUP) reads them again. process() converts the content, maps every recipient's and the
  * originator's next-hop address; a recipient whose address does not map fails with a report,
  * content that cannot be converted fails every recipient of the group with a report (RFC 3463
  * 5.6.x, X.411 unable-to-transfer); an internal error holds the group. Nothing is dropped.
- * The queue priority follows the message's STANAG 4406 primary precedence when it has one. */
+ * The queue priority follows the message's STANAG 4406 primary precedence when it has one.
+ * Reports (RFC 2156 5.1.8 / 5.3.8, mixer_report): an X.400 report content (X400_REPORT,
+ * a ReportTransferContent) becomes an RFC 3464 DSN; an RFC 3464 DSN with the null reverse
+ * path becomes an X.400 report content (subject identifier from an "X400-MTS-Identifier: "
+ * Original-Envelope-Id, else made up; the whole DSN as an IPM for returned content). A DSN
+ * that cannot be mapped is converted as an ordinary message. */
 #define _GNU_SOURCE /* strdup */
 #include "mixer_channel.h"
 
@@ -28,6 +35,7 @@
 #include "mixer_conv.h"
 #include "mixer_env.h"
 #include "mixer_hdr.h"
+#include "mixer_report.h"
 #include "mixer_table.h"
 
 enum mixer_dir { MIXER_DIR_AUTO, MIXER_DIR_TO_X400, MIXER_DIR_TO_SMTP };
@@ -38,6 +46,7 @@ struct mixer_conf {
     struct mixer_tables tables;
     struct mixer_gw gw; /* gw.tables points at tables above */
     char rfc2or[1024], or2rfc[1024];
+    bool dsn_as_message; /* dsn = "message": a DSN crosses to X.400 as an IPM */
 };
 
 /* X.411 codes used in outcomes. */
@@ -120,7 +129,8 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
                            struct config_errors *errs)
 {
     static const char *const keys[] = {"direction", "domain", "or_address", "tables",
-                                       "rfc2or", "or2rfc", "content", "notifications", NULL};
+                                       "rfc2or", "or2rfc", "content", "notifications", "dsn",
+                                       NULL};
     int bad = 0;
     int unknown = config_channel_check_keys(cfg, ch, keys, errs);
     if (unknown < 0)
@@ -168,6 +178,16 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
             config_errors_addf(errs, cfg->path, opt_line(ch, "notifications"),
                                "channel '%s': notifications must be text (RFC 2156) or mdn "
                                "(RFC 8098), not '%s'", ch->name, v);
+            bad++;
+        }
+    }
+    if ((v = opt_str(cfg, ch, "dsn", errs, &bad))) {
+        if (!strcmp(v, "message"))
+            c->dsn_as_message = true;
+        else if (strcmp(v, "report") != 0) {
+            config_errors_addf(errs, cfg->path, opt_line(ch, "dsn"),
+                               "channel '%s': dsn must be report (RFC 2156 5.1.8) or message, "
+                               "not '%s'", ch->name, v);
             bad++;
         }
     }
@@ -238,6 +258,8 @@ static void mixer_conf_dump(const void *p, FILE *f)
             c->gw.domain, or,
             c->content == MIXER_CONTENT_P772 ? "p772" : c->content == MIXER_CONTENT_P2 ? "p2" : "p22",
             (c->gw.flags & MIXER_GW_IPN_AS_MDN) ? "mdn" : "text");
+    if (c->dsn_as_message)
+        fprintf(f, " dsn = \"message\";");
     if (c->rfc2or[0])
         fprintf(f, " rfc2or = \"%s\";", c->rfc2or);
     if (c->or2rfc[0])
@@ -348,6 +370,178 @@ static void fail_rcpt(struct channel_rcpt_result *rr, const char *status, int di
     rr->outcome.x400_diagnostic = diag;
 }
 
+/* X.400 report content -> RFC 3464 DSN (RFC 2156 5.3.8) into r->content. 0 with
+ * r->content set, 0 with every recipient failed (the report cannot be read), or an error. */
+static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *t,
+                         const unsigned char *data, size_t clen, struct channel_result *r)
+{
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    struct mg_buf ret, ret822, out;
+    char why[300] = "", cwhy[300] = "", to[MIXER_ADDR_MAX] = "", mid[300];
+    char *to_addr = NULL;
+    enum mixer_addr_how how;
+    mg_buf_init(&ret, MIXER_CONV_MAX_OUT);
+    mg_buf_init(&ret822, MIXER_CONV_MAX_OUT);
+    mg_buf_init(&out, MIXER_CONV_MAX_OUT);
+    if (!rep) {
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+        return MG_ENOMEM;
+    }
+    int rc = mixer_report_from_ber(data, clen, rep, &ret, why, sizeof why);
+    /* the stored report envelope (when it came over P1 or was made here) gives the report
+     * identifier, the reporting domain and the date; without it the DSN is still complete */
+    char ewhy[200];
+    if (!rc && t->msg->x400_env && t->msg->x400_env_len &&
+        mixer_report_envelope_from_ber(t->msg->x400_env, t->msg->x400_env_len, rep, ewhy,
+                                       sizeof ewhy) == MG_ENOMEM)
+        rc = MG_ENOMEM;
+    if (!rc)
+        rc = mixer_report_map(rep, &c->gw, 0, why, sizeof why);
+    if (!rc && t->nrcpts > 0 &&
+        map_addr(c, false, t->rcpt_addrs[0], &to_addr, &how, why, sizeof why) == 0)
+        snprintf(to, sizeof to, "%s", to_addr);
+    free(to_addr);
+    const char *host = t->cfg->global.hostname ? t->cfg->global.hostname : "localhost";
+    snprintf(mid, sizeof mid, "%s.report@%s", t->msg->id[0] ? t->msg->id : "0", host);
+    struct mixer_report_dsn_opts o = {.gateway = host, .to = to[0] ? to : "postmaster",
+                                      .message_id = mid, .now = t->now};
+    /* the returned X.400 content goes back as RFC 822 when it converts, else as BER */
+    enum mixer_content kind = MIXER_CONTENT_P22;
+    if (!rc && rep->returned &&
+        mixer_conv_content_kind(rep->returned, rep->returned_len, &kind) == 0 &&
+        mixer_conv_to_822(&c->gw, kind, rep->returned, rep->returned_len, &ret822, cwhy,
+                          sizeof cwhy) == 0) {
+        rep->returned = ret822.data;
+        rep->returned_len = ret822.len;
+        o.returned_is_822 = 1;
+    }
+    if (!rc)
+        rc = mixer_report_to_dsn(rep, &o, &out);
+    if (!rc) {
+        size_t olen = 0;
+        unsigned char *bytes = mg_buf_steal(&out, &olen);
+        r->content = content_new(MESSAGE_CONTENT_RFC5322, 0, bytes, olen);
+        if (!r->content)
+            rc = MG_ENOMEM;
+    } else if (rc != MG_ENOMEM) {
+        char text[400];
+        snprintf(text, sizeof text, "MIXER: the X.400 report cannot be mapped to a DSN: %.300s",
+                 why[0] ? why : mg_strerror(rc));
+        for (size_t i = 0; i < t->nrcpts; i++)
+            fail_rcpt(&r->rcpts[i], "5.6.0", X411_DIAG_CONTENT_SYNTAX_ERROR, text);
+        rc = 0;
+    }
+    mg_buf_free(&ret);
+    mg_buf_free(&ret822);
+    mg_buf_free(&out);
+    free(rep);
+    if (rc == MG_ENOMEM)
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+    return rc;
+}
+
+/* A copy of the DSN whose message/delivery-status part is text/plain (same length: the
+ * type is overwritten and padded with blanks), so that the IPM made of it carries the status
+ * as IA5 text (RFC 2156 5.1.8.3). NULL when out of memory. */
+static unsigned char *dsn_part_as_text(const unsigned char *data, size_t len)
+{
+    static const char from[] = "message/delivery-status", to[] = "text/plain";
+    const size_t fl = sizeof from - 1, tl = sizeof to - 1;
+    unsigned char *m = malloc(len ? len : 1);
+    if (!m)
+        return NULL;
+    memcpy(m, data, len);
+    for (size_t i = 0; i + 14 + fl <= len; i++) {
+        if ((i > 0 && m[i - 1] != '\n') || strncasecmp((const char *)m + i, "Content-Type:", 13))
+            continue;
+        size_t v = i + 13;
+        while (v < len && (m[v] == ' ' || m[v] == '\t'))
+            v++;
+        if (v + fl <= len && !strncasecmp((const char *)m + v, from, fl)) {
+            memcpy(m + v, to, tl);
+            memset(m + v + tl, ' ', fl - tl);
+        }
+    }
+    return m;
+}
+
+/* An RFC 3464 DSN about an X.400 message -> X.400 report content (RFC 2156 5.1.8) into
+ * r->content. Returns 1 when it did, 0 when the message is not such a DSN (convert it as a
+ * message), MG_ENOMEM. */
+static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *t,
+                         const unsigned char *data, size_t clen, struct channel_result *r)
+{
+    if (t->originator && t->originator[0])
+        return 0; /* a DSN has the null reverse path (RFC 3461 6.2) */
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    if (!rep) {
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+        return MG_ENOMEM;
+    }
+    size_t skipped = 0;
+    char why[300] = "", now[64];
+    time_t tn = (time_t)t->now;
+    struct tm tm;
+    gmtime_r(&tn, &tm);
+    snprintf(now, sizeof now, "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    struct mg_buf out;
+    mg_buf_init(&out, MIXER_CONV_MAX_OUT);
+    int rc = mixer_dsn_parse(data, clen, rep, &skipped, why, sizeof why);
+    if (!rc && !rep->subject_id[0]) {
+        /* not about a message that left X.400 with its MTS identifier in ENVID: the gateway
+         * makes one up (RFC 2156 5.1.8.3), from its own domain and the DSN's queue id */
+        char gdi[MIXER_REPORT_ADDR_MAX - 64];
+        struct mixer_or g;
+        mixer_or_init(&g);
+        static const enum mixer_or_key keys[] = {MIXER_OR_C, MIXER_OR_ADMD, MIXER_OR_PRMD};
+        for (size_t k = 0; k < 3; k++) {
+            const char *v = mixer_or_get(&c->gw.or, keys[k], 0);
+            if (v && mixer_or_add(&g, keys[k], NULL, v, strlen(v)) != 0)
+                break;
+        }
+        if (mixer_or_print(&g, gdi, sizeof gdi) != 0)
+            rc = MG_ETOOBIG;
+        else
+            snprintf(rep->subject_id, sizeof rep->subject_id, "[%s;DSN.%.28s]", gdi,
+                     t->msg->id[0] ? t->msg->id : "0");
+    }
+    if (!rc)
+        rc = mixer_report_map(rep, &c->gw, 1, why, sizeof why);
+    /* RFC 2156 5.1.8.1 / 5.1.8.3: the whole DSN, converted as an ordinary message, is the
+     * returned content (the DSN text as a body part, the returned message enclosed) */
+    struct mg_buf ret;
+    mg_buf_init(&ret, MIXER_CONV_MAX_OUT);
+    rep->returned = NULL;
+    rep->returned_len = 0;
+    unsigned char *plain = rc ? NULL : dsn_part_as_text(data, clen);
+    if (plain) {
+        char cwhy[200];
+        if (mixer_conv_to_x400(&c->gw, c->content, plain, clen, &ret, cwhy, sizeof cwhy) == 0) {
+            rep->returned = ret.data;
+            rep->returned_len = ret.len;
+        }
+        free(plain);
+    }
+    if (!rc)
+        rc = mixer_report_to_ber(rep, now, &out, why, sizeof why);
+    int done = 0;
+    if (!rc) {
+        size_t olen = 0;
+        unsigned char *bytes = mg_buf_steal(&out, &olen);
+        r->content = content_new(MESSAGE_CONTENT_X400_REPORT, 0, bytes, olen);
+        done = r->content ? 1 : MG_ENOMEM;
+    } else if (rc == MG_ENOMEM) {
+        done = rc;
+    }
+    mg_buf_free(&out);
+    mg_buf_free(&ret);
+    free(rep);
+    if (done == MG_ENOMEM)
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+    return done;
+}
+
 static int mixer_process(const void *p, const struct channel_task *t, struct channel_result *r)
 {
     const struct mixer_conf *c = p;
@@ -362,8 +556,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         to_x400 = ctype == MESSAGE_CONTENT_RFC5322;
     else
         to_x400 = c->dir == MIXER_DIR_TO_X400;
-    if (ctype == MESSAGE_CONTENT_X400_REPORT || ctype == MESSAGE_CONTENT_OTHER) {
-        /* reports are mapped by the report module (DSN <-> DR), not here */
+    if (ctype == MESSAGE_CONTENT_OTHER) {
         snprintf(r->error, sizeof r->error, "mixer: content type %d is not converted here",
                  (int)ctype);
         return MG_ENOTSUP;
@@ -371,6 +564,18 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
 
     /* the content, when it is not already in the target world */
     bool convert = to_x400 ? ctype == MESSAGE_CONTENT_RFC5322 : ctype == MESSAGE_CONTENT_X400_P22;
+    if (ctype == MESSAGE_CONTENT_X400_REPORT && !to_x400) {
+        rc = report_to_dsn(c, t, data, clen, r);
+        if (rc)
+            return rc;
+        convert = false;
+    } else if (convert && to_x400 && !c->dsn_as_message) {
+        rc = dsn_to_report(c, t, data, clen, r);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            convert = false;
+    }
     if (convert && to_x400 && conversions(data, clen) >= MIXER_MAX_CONVERSIONS) {
         for (size_t i = 0; i < t->nrcpts; i++)
             fail_rcpt(&r->rcpts[i], "5.4.6", 3 /* loop-detected */,

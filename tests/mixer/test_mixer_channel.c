@@ -22,6 +22,7 @@
 #include "message.h"
 #include "mixer_channel.h"
 #include "mixer_conv.h"
+#include "mixer_report.h"
 
 static char tables_dir[1024];
 
@@ -104,6 +105,9 @@ static void test_config_errors(void **state)
          "  notifications = \"dsn\"; }",
          "t.conf:4: channel 'm': notifications must be text (RFC 2156) or mdn (RFC 8098), not 'dsn'"},
         {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
+         "  dsn = \"ipm\"; }",
+         "t.conf:4: channel 'm': dsn must be report (RFC 2156 5.1.8) or message, not 'ipm'"},
+        {"{ name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = \"/C=GB/\";\n"
          "  tabels = \"x\"; }",
          "t.conf:4: unknown key 'tabels' in channel 'm' (did you mean 'tables'?)"},
     };
@@ -137,12 +141,29 @@ struct run {
     int rc;
 };
 
-static void run(struct run *x, const char *channel, enum message_content_type ct,
-                const void *data, size_t len, const char *originator, const char *const *rcpts)
+/* extra: options added to the channel's definition (NULL = none). */
+static void run_ex(struct run *x, const char *channel, const char *extra,
+                   enum message_content_type ct, const void *data, size_t len,
+                   const char *originator, const char *const *rcpts)
 {
     size_t tl = 0;
     char *text = slurp("etc/examples/mixer.conf", &tl);
     memset(x, 0, sizeof *x);
+    if (extra) {
+        char key[128];
+        snprintf(key, sizeof key, "name = \"%s\";", channel);
+        char *at = strstr(text, key);
+        assert_non_null(at);
+        size_t off = (size_t)(at - text) + strlen(key);
+        char *t2 = malloc(tl + strlen(extra) + 2);
+        assert_non_null(t2);
+        memcpy(t2, text, off);
+        t2[off] = ' ';
+        memcpy(t2 + off + 1, extra, strlen(extra));
+        strcpy(t2 + off + 1 + strlen(extra), text + off);
+        free(text);
+        text = t2;
+    }
     x->cfg = load(text, NULL);
     free(text);
     assert_non_null(x->cfg);
@@ -166,6 +187,12 @@ static void run(struct run *x, const char *channel, enum message_content_type ct
         channel_outcome_set(&x->r.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
     x->rc = ch->kind->process(ch->conf, &t, &x->r);
     content_unref(c);
+}
+
+static void run(struct run *x, const char *channel, enum message_content_type ct,
+                const void *data, size_t len, const char *originator, const char *const *rcpts)
+{
+    run_ex(x, channel, NULL, ct, data, len, originator, rcpts);
 }
 
 static void run_free(struct run *x)
@@ -354,6 +381,183 @@ static void test_conversion_failure(void **state)
     run_free(&x);
 }
 
+/* An X.400 report content becomes an RFC 3464 DSN to the mapped report destination. */
+static void test_report_to_dsn(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *ber = slurp("test-vectors/mixer/report/x400-mixed.ber", &len);
+    assert_non_null(ber);
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Camelot/S=Boss/", NULL};
+    struct run x;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_REPORT, ber, len, "", rcpts);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+    assert_string_equal(x.r.originator, "");
+    assert_string_equal(x.r.rcpts[0].next_addr, "Boss@camelot.example");
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    size_t cl = 0;
+    const unsigned char *cd = content_data(x.r.content, &cl);
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    assert_non_null(rep);
+    size_t skipped = 0;
+    char why[200] = "";
+    if (mixer_dsn_parse(cd, cl, rep, &skipped, why, sizeof why) != 0)
+        fail_msg("the channel's DSN does not parse: %s", why);
+    assert_string_equal(rep->subject_id, "[/C=GB/ADMD= /PRMD=Example/;M42.1]");
+    assert_int_equal(rep->nrcpts, 3);
+    assert_int_equal(rep->rcpts[1].reason, 1);
+    assert_int_equal(rep->rcpts[1].diagnostic, 3);
+    assert_string_equal(rep->rcpts[1].status, "5.4.6");
+    assert_non_null(strstr((const char *)cd, "\r\nTo: <Boss@camelot.example>\r\n"));
+    assert_non_null(strstr((const char *)cd, "Subject: Delivery-Report (success and failures)\r\n"));
+    free(rep);
+    run_free(&x);
+    /* returned X.400 content (a P22 IPM) comes back as message/rfc822 */
+    size_t plen = 0;
+    char *p22 = slurp("test-vectors/mixer/smtp/full-heading.p22", &plen);
+    assert_non_null(p22);
+    struct mixer_report *rr = calloc(1, sizeof *rr);
+    assert_non_null(rr);
+    snprintf(rr->subject_id, sizeof rr->subject_id, "[/C=GB/ADMD= /PRMD=Camelot/;M1]");
+    rr->nrcpts = 1;
+    snprintf(rr->rcpts[0].final_rcpt, sizeof rr->rcpts[0].final_rcpt,
+             "/C=GB/ADMD= /PRMD=Camelot/S=Gone/");
+    rr->rcpts[0].reason = 1;
+    rr->rcpts[0].diagnostic = 0;
+    rr->returned = (const unsigned char *)p22;
+    rr->returned_len = plen;
+    struct mg_buf rber;
+    mg_buf_init(&rber, 0);
+    char rwhy[200] = "";
+    if (mixer_report_to_ber(rr, "251206000000Z", &rber, rwhy, sizeof rwhy) != 0)
+        fail_msg("report: %s", rwhy);
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_REPORT, rber.data, rber.len, "", rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    cd = content_data(x.r.content, &cl);
+    assert_non_null(strstr((const char *)cd, "\r\nContent-Type: message/rfc822\r\n"));
+    assert_non_null(strstr((const char *)cd, "Subject: Re: plans\r\n"));
+    assert_non_null(strstr((const char *)cd, "The Original Message follows:"));
+    assert_non_null(strstr((const char *)cd, "\r\nOriginal-Recipient: rfc822; Gone@camelot.example\r\n"));
+    run_free(&x);
+    mg_buf_free(&rber);
+    free(rr);
+    free(p22);
+    /* a report content that does not decode: the recipients fail, nothing is dropped */
+    static const char junk[] = {0x31, 0x03, 0x01, 0x01, 0x00};
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_REPORT, junk, sizeof junk, "", rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_null(x.r.content);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_FAILED);
+    assert_string_equal(x.r.rcpts[0].outcome.status, "5.6.0");
+    assert_non_null(strstr(x.r.rcpts[0].outcome.text, "cannot be mapped to a DSN"));
+    run_free(&x);
+}
+
+/* A DSN (null reverse path) becomes an X.400 report content, with the X.400 subject identifier
+ * from its ENVID or one the gateway makes up; a DSN-like message with a sender is a message. */
+static void test_dsn_to_report(void **state)
+{
+    (void)state;
+    static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/S=Boss/\"@x400.example", NULL};
+    static const struct {
+        const char *file, *originator;
+        enum message_content_type want;
+    } cases[] = {
+        {"test-vectors/mixer/report/dsn-x400-envid.in", "", MESSAGE_CONTENT_X400_REPORT},
+        {"test-vectors/mixer/report/dsn-x400-envid.in", "someone@example.org",
+         MESSAGE_CONTENT_X400_P22},
+        {"test-vectors/mixer/report/dsn-postfix-bounce.in", "", MESSAGE_CONTENT_X400_REPORT},
+        {"test-vectors/mixer/report/dsn-x400-returned.in", "", MESSAGE_CONTENT_X400_REPORT},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t len = 0;
+        char *in = slurp(cases[k].file, &len);
+        assert_non_null(in);
+        struct run x;
+        run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, cases[k].originator, rcpts);
+        free(in);
+        if (x.rc)
+            fail_msg("case %zu: %s", k, x.r.error);
+        assert_non_null(x.r.content);
+        assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+        assert_string_equal(x.r.rcpts[0].next_addr, "/C=GB/ADMD= /PRMD=Camelot/S=Boss/");
+        if (cases[k].want == MESSAGE_CONTENT_X400_REPORT) {
+            assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+            size_t cl = 0;
+            const unsigned char *cd = content_data(x.r.content, &cl);
+            struct mixer_report *rep = calloc(1, sizeof *rep);
+            assert_non_null(rep);
+            char why[200] = "";
+            struct mg_buf ret;
+            mg_buf_init(&ret, 0);
+            if (mixer_report_from_ber(cd, cl, rep, &ret, why, sizeof why) != 0)
+                fail_msg("the channel's report does not decode: %s", why);
+            assert_int_equal(rep->rcpts[0].delivered, 0);
+            assert_int_equal(rep->rcpts[0].reason, 1);
+            /* the whole DSN went back as an IPM (RFC 2156 5.1.8.1): its text is in there */
+            assert_true(rep->returned_len > 0);
+            {
+                struct mg_buf dsn822;
+                mg_buf_init(&dsn822, 0);
+                struct mixer_gw g0;
+                memset(&g0, 0, sizeof g0);
+                snprintf(g0.domain, sizeof g0.domain, "x400.example");
+                enum mixer_content kind0;
+                assert_int_equal(
+                    mixer_conv_content_kind(rep->returned, rep->returned_len, &kind0), 0);
+                if (mixer_conv_to_822(&g0, kind0, rep->returned, rep->returned_len, &dsn822, why,
+                                      sizeof why) != 0)
+                    fail_msg("returned content does not convert back: %s", why);
+                if (!strstr((const char *)dsn822.data, "Final-Recipient: "))
+                    fail_msg("case %zu: %.*s", k, (int)dsn822.len, (const char *)dsn822.data);
+                if (k == 3)
+                    assert_non_null(strstr((const char *)dsn822.data, "Subject: plans"));
+                mg_buf_free(&dsn822);
+            }
+            if (k == 2) {
+                /* no X.400 envelope id: the gateway made the subject identifier up */
+                assert_non_null(strstr(rep->subject_id, ";DSN."));
+                assert_int_equal(rep->rcpts[0].diagnostic, 0); /* 5.1.1 */
+            } else if (k == 0) {
+                assert_string_equal(rep->subject_id, "[/C=DE/ADMD= /PRMD=Bund/;ABC.123]");
+                assert_int_equal(rep->nrcpts, 1);
+                assert_int_equal(rep->rcpts[0].diagnostic, 5); /* 5.4.7: maximum-time-expired */
+                assert_string_equal(rep->rcpts[0].original_rcpt,
+                                    "/C=DE/ADMD= /PRMD=Bund/S=Meyer/");
+            } else {
+                assert_string_equal(rep->subject_id, "[/C=DE/ADMD= /PRMD=Bund/;ABC.124]");
+                assert_int_equal(rep->nrcpts, 2);
+                assert_int_equal(rep->rcpts[0].diagnostic, 4); /* 5.2.2: recipient-unavailable */
+                assert_int_equal(rep->rcpts[1].delivered, 1);
+            }
+            mg_buf_free(&ret);
+            free(rep);
+        } else {
+            /* not an X.400 report: an ordinary IPM */
+            assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+            assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+        }
+        run_free(&x);
+    }
+    /* dsn = "message": the DSN crosses as an ordinary IPM */
+    size_t len = 0;
+    char *in = slurp("test-vectors/mixer/report/dsn-x400-envid.in", &len);
+    assert_non_null(in);
+    struct run x;
+    run_ex(&x, "mixer-to-x400", "dsn = \"message\";", MESSAGE_CONTENT_RFC5322, in, len, "",
+           rcpts);
+    free(in);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+    assert_int_not_equal(content_type(x.r.content), MESSAGE_CONTENT_RFC5322);
+    run_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_date_from_arrival),
         cmocka_unit_test(test_conversion_failure),
+        cmocka_unit_test(test_report_to_dsn),
+        cmocka_unit_test(test_dsn_to_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
