@@ -32,7 +32,7 @@ run: build
 
 # The whole suite (unit, e2e, fuzz corpora), built with AddressSanitizer + UBSan.
 test: deps-test
-	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DMIXGATE_SANITIZE=ON -DMIXGATE_STRICT=ON >/dev/null
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DMIXGATE_SANITIZE=ON -DMIXGATE_STRICT=ON -DMIXGATE_WERROR=ON >/dev/null
 	cmake --build $(TESTBUILD) -j $(JOBS)
 	cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
