@@ -9,7 +9,9 @@
 #include "mg_log.h"
 #include "p1_listener.h"
 #include "p1_mts.h"
+#include "mixer_report.h"
 #include "p1_report.h"
+#include "report.h"
 #include "route.h"
 #include "submit.h"
 
@@ -112,6 +114,25 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
     free(t);
 }
 
+/* A report from a peer names its subject: find that message (queued or finished) for the
+ * operator's log. The report itself is relayed like any message whatever the outcome. */
+static void match_subject(struct daemon *d, const struct p1_mts_in *m)
+{
+    struct mixer_report *r = malloc(sizeof *r);
+    if (!r)
+        return;
+    mixer_report_init(r);
+    char why[200];
+    struct queue_store_subject subj;
+    if (mixer_report_from_ber(m->content, m->content_len, r, NULL, why, sizeof why) == 0 &&
+        r->subject_id[0])
+        report_match(d->store, NULL, r->subject_id, &subj);
+    else
+        mg_info("event=report_unmatched mts_id=\"%s\" reason=\"no readable subject identifier\"",
+                m->mts_id);
+    free(r);
+}
+
 /* X.411 non-delivery reason and diagnostic for a refused recipient (the report carries them):
  * unable-to-transfer (1) with unrecognised-OR-name (0) for no route, no diagnostic else. */
 static void log_refused(struct p1_conn *c, const char *mts_id, const char *to,
@@ -190,6 +211,8 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         p1_conn_apdu_done(c, rc);
         return;
     }
+    if (m.kind == P1_MTS_REPORT)
+        match_subject(d, &m);
     struct submit_ctx ctx = { .cfg = cfg, .store = d->store, .qmgr = d->qmgr };
     struct submit_origin o = {
         .listener = config_find_listener(cfg, lr->name),

@@ -14,7 +14,7 @@
 #include "mg_err.h"
 #include "mg_log.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define DEFAULT_MAX_BATCH 1024
 #define DEFAULT_MAX_BATCH_BYTES (64u << 20)
 #define DEFAULT_MAX_CONTENT (256u << 20)
@@ -49,7 +49,11 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS history ("
     " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, originator TEXT NOT NULL,"
     " arrival INTEGER NOT NULL, finished INTEGER NOT NULL, nrcpts INTEGER NOT NULL,"
-    " ndelivered INTEGER NOT NULL, nfailed INTEGER NOT NULL, outcome TEXT NOT NULL);";
+    " ndelivered INTEGER NOT NULL, nfailed INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    " mts_id TEXT, envid TEXT);"
+    /* a report that arrives later finds its subject by identifier (report_match) */
+    "CREATE INDEX IF NOT EXISTS history_mts_id ON history (mts_id) WHERE mts_id IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS history_envid ON history (envid) WHERE envid IS NOT NULL;";
 
 
 enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_STAGE };
@@ -98,11 +102,11 @@ static const char *const wstmt_sql[W_COUNT] = {
     [W_COUNT_OPEN] = "SELECT (SELECT count(*) FROM messages WHERE id = ?1),"
                      " (SELECT count(*) FROM rcpts WHERE msg_id = ?1 AND state IN (0, 2, 4))",
     [W_HIST_INS] = "INSERT INTO history (id, originator, arrival, finished, nrcpts, ndelivered,"
-                   " nfailed, outcome) SELECT m.id, m.originator, m.arrival, ?2,"
+                   " nfailed, outcome, mts_id, envid) SELECT m.id, m.originator, m.arrival, ?2,"
                    " (SELECT count(*) FROM rcpts WHERE msg_id = m.id),"
                    " (SELECT count(*) FROM rcpts WHERE msg_id = m.id AND state = 1),"
-                   " (SELECT count(*) FROM rcpts WHERE msg_id = m.id AND state = 3), ?3"
-                   " FROM messages m WHERE m.id = ?1",
+                   " (SELECT count(*) FROM rcpts WHERE msg_id = m.id AND state = 3), ?3,"
+                   " m.mts_id, m.envid FROM messages m WHERE m.id = ?1",
     [W_DEL_RCPTS] = "DELETE FROM rcpts WHERE msg_id = ?",
     [W_DEL_CONTENT] = "DELETE FROM content WHERE msg_id = ?",
     [W_DEL_MSG] = "DELETE FROM messages WHERE id = ?",
@@ -682,10 +686,19 @@ static int init_schema(struct queue_store *s)
         rc = exec_sql(s->wdb, "ALTER TABLE rcpts ADD COLUMN addr_kind INTEGER NOT NULL DEFAULT 0;"
                               "ALTER TABLE messages ADD COLUMN mts_id TEXT;"
                               "ALTER TABLE messages ADD COLUMN content_oid TEXT;"
-                              "ALTER TABLE messages ADD COLUMN x400_env BLOB;"
+                              "ALTER TABLE messages ADD COLUMN x400_env BLOB;");
+        if (rc == 0) {
+            mg_info("event=queue_schema_upgraded path=%s from=3 to=4", s->path);
+            version = 4;
+        }
+    }
+    if (rc == 0 && version == 4) {
+        /* 4 -> 5: history keeps the identifiers a later report names its subject by */
+        rc = exec_sql(s->wdb, "ALTER TABLE history ADD COLUMN mts_id TEXT;"
+                              "ALTER TABLE history ADD COLUMN envid TEXT;"
                               "PRAGMA user_version=" MG_STR(SCHEMA_VERSION));
         if (rc == 0) {
-            mg_info("event=queue_schema_upgraded path=%s from=3 to=%d", s->path, SCHEMA_VERSION);
+            mg_info("event=queue_schema_upgraded path=%s from=4 to=%d", s->path, SCHEMA_VERSION);
             version = SCHEMA_VERSION;
         }
     }

@@ -210,6 +210,17 @@ struct queue_store_history {
     int64_t arrival, finished;
     uint32_t nrcpts, ndelivered, nfailed;
 };
+/* The subject of a report that arrives later: the message whose MTS identifier (X.400) or ENVID
+ * (RFC 3461) is key, still queued (live = 1) or finished (from the history; the newest). Fills
+ * out (strings copied into it). 0, MG_ENOTFOUND, MG_EINVAL. */
+struct queue_store_subject {
+    char id[MESSAGE_ID_SIZE];
+    int live;                 /* 1: still in the queue */
+    char originator[MESSAGE_ADDR_MAX + 1];
+    int64_t arrival, finished; /* finished: 0 while live */
+};
+int queue_store_find_subject(struct queue_store *s, const char *key, struct queue_store_subject *out);
+
 int queue_store_history(struct queue_store *s, size_t limit,
                         int (*cb)(void *arg, const struct queue_store_history *h), void *arg);
 

@@ -634,3 +634,42 @@ int queue_store_history(struct queue_store *s, size_t limit,
     return rc;
 }
 
+
+int queue_store_find_subject(struct queue_store *s, const char *key, struct queue_store_subject *out)
+{
+    if (!s || !key || !*key || !out || strlen(key) > 1024)
+        return MG_EINVAL;
+    memset(out, 0, sizeof *out);
+    static const char *const sql[] = {
+        "SELECT id, originator, arrival, 0 FROM messages WHERE mts_id = ?1 OR envid = ?1 LIMIT 1",
+        "SELECT id, originator, arrival, finished FROM history WHERE mts_id = ?1 OR envid = ?1"
+        " ORDER BY seq DESC LIMIT 1",
+    };
+    pthread_mutex_lock(&s->rmu);
+    int rc = MG_ENOTFOUND;
+    for (int i = 0; i < 2 && rc == MG_ENOTFOUND; i++) {
+        sqlite3_stmt *st = NULL;
+        int prc = read_prepare(s, sql[i], &st);
+        if (prc != 0) {
+            rc = prc;
+            break;
+        }
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            const unsigned char *id = sqlite3_column_text(st, 0);
+            const unsigned char *orig = sqlite3_column_text(st, 1);
+            snprintf(out->id, sizeof out->id, "%s", id ? (const char *)id : "");
+            snprintf(out->originator, sizeof out->originator, "%s", orig ? (const char *)orig : "");
+            out->arrival = sqlite3_column_int64(st, 2);
+            out->finished = sqlite3_column_int64(st, 3);
+            out->live = i == 0;
+            rc = 0;
+        } else if (r != SQLITE_DONE) {
+            rc = db_err(s->rdb, "find_subject");
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}

@@ -1,6 +1,7 @@
 /* report: report decision and building for both worlds (see report.h). */
 #include "report.h"
 #include "mg_err.h"
+#include "mg_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,5 +82,23 @@ int report_build(const struct report_ctx *ctx, const struct message *orig,
                           .priority = orig->priority };
     int rc = dsn_build(orig, dr, n, content, content_len, &o, out_msg, out_content, out_len);
     free(dr);
+    return rc;
+}
+
+int report_match(struct queue_store *store, const char *report_qid, const char *subject_key,
+                 struct queue_store_subject *out)
+{
+    if (!store || !subject_key || !*subject_key || !out)
+        return MG_EINVAL;
+    char q[1100];
+    int rc = queue_store_find_subject(store, subject_key, out);
+    if (rc == 0)
+        mg_info("event=report_matched qid=%s subject=%s subject_qid=%s subject_state=%s "
+                "originator=<%s>", report_qid ? report_qid : "-",
+                mg_log_quote(subject_key, q, sizeof q), out->id, out->live ? "queued" : "finished",
+                out->originator);
+    else if (rc == MG_ENOTFOUND)
+        mg_info("event=report_unmatched qid=%s subject=%s", report_qid ? report_qid : "-",
+                mg_log_quote(subject_key, q, sizeof q));
     return rc;
 }

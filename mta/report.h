@@ -18,6 +18,7 @@
 #include "channel.h"
 #include "dsn.h"
 #include "message.h"
+#include "queue_store.h"
 
 /* The originator's world decides the report format. */
 enum report_world { REPORT_WORLD_INTERNET, REPORT_WORLD_X400 };
@@ -61,6 +62,13 @@ int report_build(const struct report_ctx *ctx, const struct message *orig,
                  const struct report_item *items, size_t n, const void *content,
                  size_t content_len, struct message **out_msg, unsigned char **out_content,
                  size_t *out_len);
+
+/* A report that arrives later (an X.400 report for a message we relayed, a DSN for one we
+ * forwarded) names its subject by MTS identifier or ENVID: finds that message, still queued or
+ * in the history, and logs the match (event=report_matched / report_unmatched) so an operator
+ * can follow a non-delivery back to the message. 0 (out filled), MG_ENOTFOUND, MG_EINVAL. */
+int report_match(struct queue_store *store, const char *report_qid, const char *subject_key,
+                 struct queue_store_subject *out);
 
 /* 1 when m is itself a report (a DSN or an X.400 report): it never gets one. */
 int report_is_report(const struct message *m);

@@ -5,7 +5,7 @@ delivery). `mixgate p1 send` hands messages to A; B must deliver the content byt
 each of the three modes, P22 and P772, small and large (many checkpoints and the window), with
 A's association reused. A wrong password either way is a deferral that stays in A's queue;
 kill -9 of either side during a transfer loses nothing that was acknowledged."""
-import os, signal, subprocess, time
+import os, re, signal, subprocess, time
 from harness import *
 
 RELAY = os.path.join(SRC, "etc/examples/x400-relay.conf")
@@ -139,6 +139,9 @@ def t_probe_answered_report_relayed():
         assert "Content-Type: report" in summary and "Recipient: /C=FR/ADMD= /PRMD=Z/S=asker/" in summary, summary
         assert "MTS-Identifier: [/C=XX/ADMD= /PRMD=A/;R" in summary, summary
         assert "Received-From: MTA-A [127.0.0.1]" in summary, summary
+        # B reads the report's subject identifier and looks for its subject (the probe never
+        # passed B: unmatched, but named)
+        assert re.search(r'event=report_unmatched qid=- subject="?\[/C=', p.b.log_text()), p.b.tail()
     finally:
         p.stop()
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <uv.h>
 
 #include "message.h"
@@ -952,6 +953,69 @@ static void check_version(struct fx *f, const char *id, uint32_t v, const char *
 
 /* Content versions per recipient group: each stage result is one transaction; a version lives
  * while a recipient carries it; version 0 (as received) always stays. */
+/* A report that arrives later finds its subject by MTS identifier or ENVID: queued, then in
+ * the history once the message is gone. */
+static void test_find_subject(void **state)
+{
+    struct fx *f = *state;
+    struct message *m = make_msg(7, 1);          /* envid "seq-7" */
+    assert_int_equal(message_set_x400(m, "[/C=GB/ADMD= /PRMD=X/;L7]", "22", NULL, 0), 0);
+    assert_int_equal(submit_wait(f, m, "x", 1), 0);
+    struct queue_store_subject sj;
+    assert_int_equal(queue_store_find_subject(f->s, "[/C=GB/ADMD= /PRMD=X/;L7]", &sj), 0);
+    assert_string_equal(sj.id, m->id);
+    assert_int_equal(sj.live, 1);
+    assert_string_equal(sj.originator, "sender7@example.org");
+    assert_int_equal(queue_store_find_subject(f->s, "seq-7", &sj), 0);
+    struct queue_store_rcpt_update u = { .rcpt = 0, .state = MESSAGE_RCPT_DELIVERED,
+                                         .counts_attempt = 1, .reply = "250 ok" };
+    assert_int_equal(update_wait(f, m->id, &u, 1, 5000), 0);
+    assert_int_equal(simple_wait(f, queue_store_finish, m->id), 0);
+    memset(&sj, 0, sizeof sj);
+    assert_int_equal(queue_store_find_subject(f->s, "[/C=GB/ADMD= /PRMD=X/;L7]", &sj), 0);
+    assert_string_equal(sj.id, m->id);
+    assert_int_equal(sj.live, 0);
+    assert_true(sj.finished > 0);
+    assert_int_equal(queue_store_find_subject(f->s, "[/C=GB/ADMD= /PRMD=X/;nope]", &sj), MG_ENOTFOUND);
+    assert_int_equal(queue_store_find_subject(f->s, "", &sj), MG_EINVAL);
+    message_free(m);
+}
+
+/* A queue written by the previous release (schema 4: the history without identifiers) is
+ * upgraded in place at open; its history stays. */
+static void test_upgrade_from_4(void **state)
+{
+    struct fx *f = *state;
+    struct message *m = make_msg(8, 1);
+    assert_int_equal(submit_wait(f, m, "x", 1), 0);
+    assert_int_equal(simple_wait(f, queue_store_delete, m->id), 0);
+    fx_close_store(f);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP INDEX history_mts_id; DROP INDEX history_envid;"
+                                      "ALTER TABLE history DROP COLUMN mts_id;"
+                                      "ALTER TABLE history DROP COLUMN envid;"
+                                      "PRAGMA user_version=4;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
+    struct hist h = { 0 };
+    assert_int_equal(queue_store_history(f->s, 10, hist_cb, &h), 0);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.outcome[0], "deleted");
+    struct queue_store_subject sj;
+    assert_int_equal(queue_store_find_subject(f->s, "seq-8", &sj), MG_ENOTFOUND); /* not kept then */
+    fx_close_store(f);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
+    message_free(m);
+}
+
 static void test_content_versions(void **state)
 {
     struct fx *f = *state;
@@ -1187,6 +1251,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hold_and_list, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_history, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_content_versions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_find_subject, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_4, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_and_read_only, fx_setup, fx_teardown),
     };
