@@ -15,6 +15,13 @@ grep -q "^$SRC/etc/mixgate.conf: ok (2 listeners, 1 channel, 1 peer, 1 route, wi
     || fail "summary: $(cat "$TMP/out")"
 "$MG" check-config -c "$SRC/etc/examples/smtp-relay.conf" >"$TMP/out" 2>&1 || fail "smtp-relay.conf: $(cat "$TMP/out")"
 "$MG" check-config -c "$SRC/etc/examples/x400-relay.conf" >"$TMP/out" 2>&1 || fail "x400-relay.conf: $(cat "$TMP/out")"
+# every example configuration loads with its default variables, from the top of the tree (the
+# defaults of gateway-pair.conf and labels.conf name example files there), with no MIXGATE_*
+# variable set
+for f in "$SRC"/etc/mixgate.conf "$SRC"/etc/examples/*.conf; do
+    (cd "$SRC" && env -i PATH="$PATH" "$MG" check-config -c "$f") >"$TMP/out" 2>&1 \
+        || fail "$(basename "$f") with default variables: $(cat "$TMP/out")"
+done
 MIXGATE_P1_RELAY_TSEL="'0101'H" MIXGATE_P1_MODE=1984 \
     "$MG" check-config -v -c "$SRC/etc/examples/x400-relay.conf" >"$TMP/out" 2>&1 || fail "x400 -v: $(cat "$TMP/out")"
 grep -q "tsel = \"'0101'H\";" "$TMP/out" && grep -q 'mode = "1984";' "$TMP/out" || fail "x400 -v: $(cat "$TMP/out")"

@@ -387,8 +387,10 @@ def t_archive_key():
     env = pair_env("alice", "carol", "b.example", 1)
     sink = Sink(wd).start()
     env["MIXGATE_RELAY"] = "127.0.0.1:%d" % sink.port
-    conf = write(wd.sub("archive.conf"), open(PAIR).read().replace(
-        'peer_cert = "${MIXGATE_PEER_CERT}";', 'peer_cert = "${MIXGATE_PEER_CERT}"; archive_cert = "%s";' % P("alice2.pem")))
+    text = open(PAIR).read()
+    anchor = re.search(r'peer_cert = "\$\{MIXGATE_PEER_CERT[^"]*";', text).group(0)
+    assert text.count(anchor) == 1, anchor
+    conf = write(wd.sub("archive.conf"), text.replace(anchor, anchor + ' archive_cert = "%s";' % P("alice2.pem")))
     a = Daemon(wd, conf, env=env).start()
     try:
         send(a.port, "s@a.example", ["u@b.example"], msg("archived"))
