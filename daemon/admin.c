@@ -26,7 +26,8 @@ static void fmt_age(int64_t secs, char *buf, size_t n)
         snprintf(buf, n, "%lldd", (long long)(secs / 86400));
 }
 
-static void fmt_time(int64_t t, char *buf, size_t n)
+/* "2026-12-07T10:00:00Z" (UTC), or "-" for 0: every time the admin requests print. */
+void admin_fmt_time(int64_t t, char *buf, size_t n)
 {
     if (!t) {
         snprintf(buf, n, "-");
@@ -47,7 +48,7 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
         return;
     }
     char t[64];
-    fmt_time(m->arrival, t, sizeof t);
+    admin_fmt_time(m->arrival, t, sizeof t);
     control_req_printf(req, "id: %s\narrival: %s\nfrom: <%s>\npriority: %d\nsize: %llu\n", m->id, t,
                        m->originator, m->priority, (unsigned long long)m->content_size);
     if (m->envid)
@@ -69,8 +70,8 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
     for (size_t i = 0; i < m->nrcpts; i++) {
         const struct message_rcpt *r = &m->rcpts[i];
         char la[64], na[64], nb[64];
-        fmt_time(r->last_attempt, la, sizeof la);
-        fmt_time(r->next_attempt, na, sizeof na);
+        admin_fmt_time(r->last_attempt, la, sizeof la);
+        admin_fmt_time(r->next_attempt, na, sizeof na);
         control_req_printf(req, "rcpt %zu: <%s>%s state=%s attempts=%u last=%s", i, r->addr,
                            r->kind == MESSAGE_ADDR_ORADDR ? " (O/R)" : "",
                            message_rcpt_state_name(r->state), r->attempts, la);

@@ -69,44 +69,7 @@ static const char *rcpt_peer(const struct daemon *d, const struct message_rcpt *
     return NULL;
 }
 
-struct ids {
-    char (*v)[MESSAGE_ID_SIZE];
-    size_t n, cap;
-};
 
-static int ids_add(void *arg, const struct queue_store_summary *s)
-{
-    struct ids *iv = arg;
-    if (iv->n == iv->cap) {
-        size_t cap = iv->cap ? iv->cap * 2 : 64;
-        void *p = realloc(iv->v, cap * sizeof *iv->v);
-        if (!p)
-            return MG_ENOMEM;
-        iv->v = p;
-        iv->cap = cap;
-    }
-    snprintf(iv->v[iv->n++], MESSAGE_ID_SIZE, "%s", s->e.id);
-    return 0;
-}
-
-static int queued_ids(struct daemon *d, struct ids *iv)
-{
-    struct queue_store_filter f = { .held = -1 };
-    *iv = (struct ids){ 0 };
-    return queue_store_list(d->store, &f, ids_add, iv);
-}
-
-static void fmt_time(int64_t t, char *buf, size_t n)
-{
-    if (!t) {
-        snprintf(buf, n, "-");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static void do_peers(struct daemon *d, struct control_req *req, int argc, char **argv)
 {
@@ -128,8 +91,8 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
         r->host = p->host ? p->host : p->mx ? "(mx)" : p->presentation_address ? p->presentation_address : "-";
     }
     qmgr_foreach_dest(d->qmgr, dest_cb, &t);
-    struct ids iv;
-    int rc = queued_ids(d, &iv);
+    struct admin_ids iv;
+    int rc = admin_queue_ids(d, &iv);
     for (size_t i = 0; rc == 0 && i < iv.n; i++) {
         struct message *m = NULL;
         if (queue_store_get(d->store, iv.v[i], &m) != 0)
@@ -166,8 +129,8 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
     for (size_t i = 0; i < t.n; i++) {
         const struct peer_row *r = &t.v[i];
         char la[32], na[32];
-        fmt_time(r->last_error[0] ? r->last_attempt : 0, la, sizeof la);
-        fmt_time(r->next_attempt ? r->next_attempt : r->throttled_until, na, sizeof na);
+        admin_fmt_time(r->last_error[0] ? r->last_attempt : 0, la, sizeof la);
+        admin_fmt_time(r->next_attempt ? r->next_attempt : r->throttled_until, na, sizeof na);
         if (!json) {
             control_req_printf(req, "%-16s %-4s %-24s %4zu %6zu %8zu %-20s %-20s %s\n", r->name, r->type, r->host,
                                r->active, r->queued, r->deferred, la, na, r->last_error[0] ? r->last_error : "-");

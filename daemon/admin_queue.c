@@ -147,15 +147,9 @@ static int filter_match(const struct daemon *d, const struct qfilter *f, const s
     return state && to && peer && channel;
 }
 
-/* Every queued id (the list callback must not read messages itself: one read connection). */
-struct idvec {
-    char (*v)[MESSAGE_ID_SIZE]; /* owned */
-    size_t n, cap;
-};
-
 static int collect_id(void *arg, const struct queue_store_summary *s)
 {
-    struct idvec *iv = arg;
+    struct admin_ids *iv = arg;
     if (iv->n == iv->cap) {
         size_t cap = iv->cap ? iv->cap * 2 : 64;
         void *p = realloc(iv->v, cap * sizeof *iv->v);
@@ -168,26 +162,15 @@ static int collect_id(void *arg, const struct queue_store_summary *s)
     return 0;
 }
 
-static int all_ids(struct daemon *d, struct idvec *iv)
+int admin_queue_ids(struct daemon *d, struct admin_ids *iv)
 {
     struct queue_store_filter f = { .held = -1 };
-    *iv = (struct idvec){ 0 };
+    *iv = (struct admin_ids){ 0 };
     return queue_store_list(d->store, &f, collect_id, iv);
 }
 
 /* ---- output helpers ----------------------------------------------------------------------- */
 
-static void fmt_time(int64_t t, char *buf, size_t n)
-{
-    if (!t) {
-        snprintf(buf, n, "-");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* A JSON string (RFC 8259): quotes, backslash and control bytes escaped; other bytes as is. */
 static void json_str(struct control_req *req, const char *s)
@@ -213,7 +196,7 @@ static void json_str(struct control_req *req, const char *s)
 static void print_text(struct control_req *req, const struct message *m)
 {
     char t[32], n[32];
-    fmt_time(m->arrival, t, sizeof t);
+    admin_fmt_time(m->arrival, t, sizeof t);
     control_req_printf(req, "%s%c %9llu %s  <%s>\n", m->id, m->hold ? '!' : ' ',
                        (unsigned long long)m->content_size, t, m->originator);
     if (m->hold)
@@ -227,7 +210,7 @@ static void print_text(struct control_req *req, const struct message *m)
         if (r->attempts)
             control_req_printf(req, " attempts=%u", r->attempts);
         if (r->state == MESSAGE_RCPT_DEFERRED) {
-            fmt_time(r->next_attempt, n, sizeof n);
+            admin_fmt_time(r->next_attempt, n, sizeof n);
             control_req_printf(req, " next=%s", n);
         }
         if (r->last_reply)
@@ -239,7 +222,7 @@ static void print_text(struct control_req *req, const struct message *m)
 static void print_json(struct control_req *req, const struct message *m, int first)
 {
     char t[32];
-    fmt_time(m->arrival, t, sizeof t);
+    admin_fmt_time(m->arrival, t, sizeof t);
     control_req_printf(req, "%s{\"id\":\"%s\",\"size\":%llu,\"arrival\":\"%s\",\"priority\":%d,\"originator\":",
                        first ? "" : ",\n", m->id, (unsigned long long)m->content_size, t, m->priority);
     json_str(req, m->originator);
@@ -252,8 +235,8 @@ static void print_json(struct control_req *req, const struct message *m, int fir
     for (size_t i = 0; i < m->nrcpts; i++) {
         const struct message_rcpt *r = &m->rcpts[i];
         char la[32], na[32];
-        fmt_time(r->last_attempt, la, sizeof la);
-        fmt_time(r->next_attempt, na, sizeof na);
+        admin_fmt_time(r->last_attempt, la, sizeof la);
+        admin_fmt_time(r->next_attempt, na, sizeof na);
         control_req_printf(req, "%s{\"address\":", i ? "," : "");
         json_str(req, r->addr);
         control_req_printf(req, ",\"state\":\"%s\",\"attempts\":%u,\"last_attempt\":\"%s\",\"next_attempt\":\"%s\",\"peer\":",
@@ -292,8 +275,8 @@ static void do_list(struct daemon *d, struct control_req *req, int argc, char **
         f.state = MESSAGE_RCPT_DEFERRED, f.held = 0;
     else if (leg && (!strcmp(leg, "active") || !strcmp(leg, "pending")))
         f.state = MESSAGE_RCPT_PENDING, f.held = 0;
-    struct idvec iv;
-    int rc = all_ids(d, &iv);
+    struct admin_ids iv;
+    int rc = admin_queue_ids(d, &iv);
     int64_t now = (int64_t)time(NULL);
     size_t shown = 0;
     unsigned long long bytes = 0;
@@ -382,7 +365,7 @@ static void do_cat(struct daemon *d, struct control_req *req, int argc, char **a
         return;
     }
     char t[32];
-    fmt_time(m->arrival, t, sizeof t);
+    admin_fmt_time(m->arrival, t, sizeof t);
     control_req_printf(req, "*** ENVELOPE RECORDS %s ***\nqueue_id: %s\narrival: %s\nsender: <%s>\n"
                             "content_type: %s\ncontent_size: %zu\n",
                        m->id, m->id, t, m->originator, content_type_name(m->content_type), len);
@@ -422,8 +405,8 @@ static int hist_one(void *arg, const struct queue_store_history *h)
     if (c->id && strcmp(c->id, h->id))
         return 0;
     char a[32], f[32];
-    fmt_time(h->arrival, a, sizeof a);
-    fmt_time(h->finished, f, sizeof f);
+    admin_fmt_time(h->arrival, a, sizeof a);
+    admin_fmt_time(h->finished, f, sizeof f);
     control_req_printf(c->req, "%s %-7s arrival=%s finished=%s from=<%s> rcpts=%u delivered=%u failed=%u\n",
                        h->id, h->outcome, a, f, h->originator ? h->originator : "", h->nrcpts,
                        h->ndelivered, h->nfailed);
@@ -435,7 +418,7 @@ static int audit_one(void *arg, const struct audit_entry *e)
 {
     struct hist_ctx *c = arg;
     char t[32];
-    fmt_time(e->r.time_us / 1000000, t, sizeof t);
+    admin_fmt_time(e->r.time_us / 1000000, t, sizeof t);
     control_req_printf(c->req, "  %s audit channel=%s decision=%s rcpt=<%s> reason=\"%s\"\n", t, e->r.channel,
                        e->r.decision, e->r.rcpt, e->r.reason);
     return 0;
@@ -456,13 +439,13 @@ static void do_history(struct daemon *d, struct control_req *req, int argc, char
         struct message *m = NULL;
         if (queue_store_get(d->store, c.id, &m) == 0) {
             char t[32];
-            fmt_time(m->arrival, t, sizeof t);
+            admin_fmt_time(m->arrival, t, sizeof t);
             control_req_printf(req, "%s queued  arrival=%s from=<%s>%s%s\n", m->id, t, m->originator,
                                m->hold ? " held: " : "", m->hold ? (m->hold_reason ? m->hold_reason : "yes") : "");
             for (size_t i = 0; i < m->nrcpts; i++) {
                 const struct message_rcpt *r = &m->rcpts[i];
                 char la[32];
-                fmt_time(r->last_attempt, la, sizeof la);
+                admin_fmt_time(r->last_attempt, la, sizeof la);
                 control_req_printf(req, "  <%s> %s attempts=%u last=%s%s%s\n", r->addr,
                                    r->state == MESSAGE_RCPT_HELD ? "held" : message_rcpt_state_name(r->state),
                                    r->attempts, la, r->last_reply ? " reply: " : "", r->last_reply ? r->last_reply : "");
@@ -493,7 +476,7 @@ struct bulk {
     struct control_req *req;
     enum bulk_op op;
     char *reason;                     /* owned; hold only */
-    struct idvec ids;                 /* owned */
+    struct admin_ids ids;                 /* owned */
     size_t next, done, failed;
 };
 
@@ -596,8 +579,8 @@ static void do_bulk(struct daemon *d, struct control_req *req, enum bulk_op op, 
     b->op = op;
     int rc = 0;
     if (f.all) {
-        struct idvec all;
-        rc = all_ids(d, &all);
+        struct admin_ids all;
+        rc = admin_queue_ids(d, &all);
         int64_t now = (int64_t)time(NULL);
         for (size_t i = 0; rc == 0 && i < all.n; i++) {
             struct message *m = NULL;

@@ -14,6 +14,7 @@
 #include "submit.h"
 
 struct metrics;
+struct metrics_family;
 struct metrics_server;
 struct smtp_server;
 struct lsw_gate;
@@ -50,6 +51,7 @@ struct daemon {
     int pending_stops;             /* parts still stopping (the qmgr and its channels) */
     int64_t started;
     struct metrics *metrics;       /* owned: the registry (channels may register families) */
+    struct metrics_family *m_rcpts, *m_latency; /* the outcome families, registered once */
     struct metrics_server *metrics_srv; /* the scrape listener, NULL when off */
     int lock_fd;                   /* flock on <var_dir>/mixgated.lock, held for life */
     unsigned long received, rejected;
@@ -68,5 +70,7 @@ void metrics_server_stop(struct daemon *d);
 
 /* admin.c */
 void admin_handle(void *ctx, struct control_req *req, int argc, char **argv);
+/* "2026-12-07T10:00:00Z" (UTC), or "-" for 0. */
+void admin_fmt_time(int64_t t, char *buf, size_t n);
 
 #endif

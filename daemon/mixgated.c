@@ -175,29 +175,34 @@ static void on_hup(uv_signal_t *s, int signum)
 
 /* ---- recipient outcomes into the metrics ------------------------------------------------- */
 
+/* Registered once, when the registry exists; the sink only looks them up by pointer (it runs
+ * for every recipient recorded). */
+static int outcome_families(struct daemon *d)
+{
+    static const char *const lr[] = { "channel", "peer", "outcome" };
+    static const char *const ll[] = { "channel" };
+    int rc = metrics_family(d->metrics, "mixgate_recipients_total",
+                            "Recipient outcomes recorded, by channel, peer and outcome",
+                            METRICS_COUNTER, lr, 3, NULL, 0, &d->m_rcpts);
+    if (rc == 0)
+        rc = metrics_family(d->metrics, "mixgate_delivery_latency_seconds",
+                            "Seconds from arrival to delivery or relay, by channel",
+                            METRICS_HISTOGRAM, ll, 1, METRICS_LATENCY_BUCKETS,
+                            METRICS_LATENCY_NBUCKETS, &d->m_latency);
+    return rc;
+}
+
 static void outcome_sink(void *ctx, const struct config_channel *ch, const struct config_peer *peer,
                          enum message_rcpt_state state, int64_t latency)
 {
     struct daemon *d = ctx;
-    if (!d->metrics)
-        return;
-    static const char *const lr[] = { "channel", "peer", "outcome" };
-    static const char *const ll[] = { "channel" };
-    struct metrics_family *fr = NULL, *fl = NULL;
-    if (metrics_family(d->metrics, "mixgate_recipients_total",
-                       "Recipient outcomes recorded, by channel, peer and outcome", METRICS_COUNTER,
-                       lr, 3, NULL, 0, &fr) != 0)
+    if (!d->m_rcpts || !d->m_latency)
         return;
     const char *chn = ch ? ch->name : "-";
     const char *v[3] = { chn, peer ? peer->name : "-", message_rcpt_state_name(state) };
-    metrics_inc(fr, v, 1);
-    if (state == MESSAGE_RCPT_DELIVERED &&
-        metrics_family(d->metrics, "mixgate_delivery_latency_seconds",
-                       "Seconds from arrival to delivery or relay, by channel", METRICS_HISTOGRAM,
-                       ll, 1, METRICS_LATENCY_BUCKETS, METRICS_LATENCY_NBUCKETS, &fl) == 0) {
-        const char *lv[1] = { chn };
-        metrics_observe(fl, lv, (double)(latency < 0 ? 0 : latency));
-    }
+    metrics_inc(d->m_rcpts, v, 1);
+    if (state == MESSAGE_RCPT_DELIVERED)
+        metrics_observe(d->m_latency, v, (double)(latency < 0 ? 0 : latency));
 }
 
 /* ---- the audit store as the queue manager's sink ---------------------------------------- */
@@ -344,7 +349,8 @@ int main(int argc, char **argv)
     }
     if ((rc = inbound_start(d)) != 0)
         mg_fatal("event=start_failed detail=\"cannot start the listeners: %s\"", mg_strerror(rc));
-    if ((rc = metrics_create(&d->metrics)) != 0 || (rc = metrics_server_start(d)) != 0)
+    if ((rc = metrics_create(&d->metrics)) != 0 || (rc = outcome_families(d)) != 0 ||
+        (rc = metrics_server_start(d)) != 0)
         mg_fatal("event=start_failed detail=\"cannot start the metrics listener %s: %s\"",
                  d->cfg->global.metrics_listen ? d->cfg->global.metrics_listen : "-", mg_strerror(rc));
     if (owner) {

@@ -473,10 +473,13 @@ void qmgr_pump(struct qmgr *q)
         struct qentry *e = ready_pop(q);
         if (!e)
             break;
-        e->flags |= QE_ACTIVE;
-        q->active_jobs++;
-        q->cref->refs++;
-        qmgr_job_start(q, e);
+        if (qmgr_job_start(q, e) != 0) {
+            /* out of memory: the message stays queued and is tried again in a minute */
+            mg_error("event=schedule_failed qid=%s error=\"out of memory\"", e->id);
+            e->next_attempt = qmgr_now(q) + 60;
+            place(q, e);
+            break;
+        }
     }
 }
 

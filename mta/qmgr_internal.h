@@ -191,7 +191,9 @@ int qmgr_job_add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel 
                      const struct config_peer *peer, const struct channel_outcome *o);
 /* Plans the job's next round (after a processing round's results are durable). */
 void qmgr_job_round(struct qjob *j);
-void qmgr_job_start(struct qmgr *q, struct qentry *e);
+/* Starts a job for e (marks it active, holds a reference on the current configuration).
+ * 0, or MG_ENOMEM with nothing changed. */
+int qmgr_job_start(struct qmgr *q, struct qentry *e);
 void qmgr_job_free(struct qjob *j);
 /* A delivery group has finished (called by qmgr_dest.c). */
 void qmgr_job_group_done(struct qgroup *g);

@@ -540,21 +540,14 @@ static void job_after_load(uv_work_t *w, int status)
     qmgr_job_round(j);
 }
 
-void qmgr_job_start(struct qmgr *q, struct qentry *e)
+int qmgr_job_start(struct qmgr *q, struct qentry *e)
 {
     struct qjob *j = calloc(1, sizeof *j);
-    if (!j) {
-        mg_error("event=schedule_failed qid=%s error=\"out of memory\"", e->id);
-        e->next_attempt = qmgr_now(q) + 60;
-        struct qjob tmp = { .q = q, .e = e, .cref = q->cref };
-        /* qmgr_job_end frees the job: give it a heap copy it can free */
-        struct qjob *t = malloc(sizeof *t);
-        if (t) {
-            *t = tmp;
-            qmgr_job_end(t, 0);
-        }
-        return;
-    }
+    if (!j)
+        return MG_ENOMEM;
+    e->flags |= QE_ACTIVE;
+    q->active_jobs++;
+    q->cref->refs++;
     j->q = q;
     j->e = e;
     j->cref = q->cref;
@@ -563,5 +556,6 @@ void qmgr_job_start(struct qmgr *q, struct qentry *e)
         j->load_rc = MG_EIO;
         job_after_load(&j->work, 0);
     }
+    return 0;
 }
 
