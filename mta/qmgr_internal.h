@@ -71,7 +71,7 @@ struct qgroup {
     int gate;                             /* a delivery group at the delivery gate */
     uint32_t version;                     /* the content version the group carries */
     char next_hop[256];
-    size_t nrcpts;
+    size_t nrcpts, cap;
     uint32_t *rcpts;                      /* owned: indexes into msg->rcpts */
     const char **addrs;                   /* owned array; strings borrowed from msg */
     struct channel_outcome *outcomes;     /* owned */

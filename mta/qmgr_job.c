@@ -167,17 +167,28 @@ static int plan(struct qjob *j, size_t *nproc)
             g->gate = gate;
             g->version = r->cversion;
             snprintf(g->next_hop, sizeof g->next_hop, "%s", hop);
-            g->rcpts = calloc(m->nrcpts, sizeof *g->rcpts);
-            g->addrs = calloc(m->nrcpts, sizeof *g->addrs);
-            g->outcomes = calloc(m->nrcpts, sizeof *g->outcomes);
-            if (!g->rcpts || !g->addrs || !g->outcomes)
-                return MG_ENOMEM;
             if (ch && (!ch->delivery || gate))
                 (*nproc)++;
+        }
+        /* Grown as recipients join: a message of many recipients in many groups (one per MX
+         * domain) must not cost groups x recipients. */
+        if (g->nrcpts == g->cap) {
+            size_t cap = g->cap ? g->cap * 2 : 4;
+            uint32_t *rv = realloc(g->rcpts, cap * sizeof *rv);
+            if (rv)
+                g->rcpts = rv;
+            const char **av = rv ? realloc(g->addrs, cap * sizeof *av) : NULL;
+            if (!av)
+                return MG_ENOMEM;
+            g->addrs = av;
+            g->cap = cap;
         }
         g->addrs[g->nrcpts] = rcpt_next_addr(r);
         g->rcpts[g->nrcpts++] = (uint32_t)i;
     }
+    for (size_t k = 0; k < j->ngroups; k++)
+        if (!(j->groups[k].outcomes = calloc(j->groups[k].nrcpts, sizeof *j->groups[k].outcomes)))
+            return MG_ENOMEM;
     return 0;
 }
 
