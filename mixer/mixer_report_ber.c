@@ -189,7 +189,11 @@ static int is_digits(const char *s)
 static void printable(const char *s, char *out, size_t outsize)
 {
     static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?";
-    snprintf(out, outsize, "%s", s);
+    if (!outsize)
+        return;
+    size_t n = strnlen(s, outsize - 1); /* truncation is the point: a bounded X.411 string */
+    memcpy(out, s, n);
+    out[n] = 0;
     for (char *c = out; *c; c++)
         if (!strchr(ok, *c))
             *c = ' ';
