@@ -379,6 +379,7 @@ int main(int argc, char **argv)
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
                             .gate = { .check = lsw_gate_check, .needed = lsw_gate_needed,
                                       .ctx = d->labels },
+                            .route_label = { .match = lsw_gate_route_match, .ctx = d->labels },
                             .outcomes = { .recorded = outcome_sink, .ctx = d } };
     inbound_p1_report_opts(d, &qo);
     if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)

@@ -35,6 +35,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "route.h"
 #include "message.h"
 #include "queue_store.h"
 #include "report.h"
@@ -83,6 +84,11 @@ struct qmgr_opts {
     struct qmgr_audit_sink audit;     /* append NULL: records are logged only */
     struct qmgr_gate gate;            /* check NULL: no delivery gate */
     struct qmgr_outcome_sink outcomes; /* recorded NULL: none */
+    /* The matcher of route rules' label conditions (the label switch's; der/len/unknown are
+     * not used here: each recipient's label is that of its content version, so a shaper's new
+     * label is what routes the next stage). match NULL: rules with label conditions never
+     * match. */
+    struct route_label route_label;
 };
 
 /* cfg is borrowed: see qmgr_set_config. opts may be NULL. */

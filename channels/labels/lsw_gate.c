@@ -318,6 +318,18 @@ void lsw_gate_new_id(struct lsw_gate *g, char id[MESSAGE_ID_SIZE])
     pthread_mutex_unlock(&g->mu);
 }
 
+int lsw_gate_route_match(void *ctx, const struct config *cfg, const struct config_route *r, const void *der,
+                         size_t len)
+{
+    struct lsw_gate *g = ctx;
+    struct lsw_entry *e = acquire(g, cfg);
+    if (!e)
+        return -1; /* not synced: defer, never route past a rule meant for this label */
+    int m = lsw_route_match(e->l, cfg, r, der, len);
+    release(g, e);
+    return m;
+}
+
 /* ---- the check ------------------------------------------------------------------------- */
 
 static void set_all(const struct channel_task *t, struct channel_result *r, enum channel_action a, int code,
