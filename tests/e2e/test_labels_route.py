@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""End to end: routing by security label (route rules with label_* keys).
+
+A relay on the example policy (etc/examples/labels/example-spif.xml) with two next hops, each
+an aiosmtpd sink: a rule `label_at_least = "SECRET"` sends SECRET traffic through its own chain
+to sink A; everything else takes the default route to sink B. Both messages go to the same
+recipient in one run; each arrives at its own sink only. `check-config --route --label` names
+the same rules.
+"""
+import os, re, subprocess
+from harness import *
+
+SPIF = os.path.join(SRC, "etc/examples/labels/example-spif.xml")
+POLICY = "1.3.6.1.4.1.99999.7"
+
+
+def label_xml(lacv):
+    return ("<label xmlns='http://surevine.com/xmlns/spiffy'><policy id='%s'/><classification lacv='%d'/>"
+            "</label>" % (POLICY, lacv))
+
+
+CONF = """
+global = { hostname = "mixgate.test"; var_dir = "${MIXGATE_VAR}"; log = "stderr"; };
+queue = { retry_min = 1; retry_max = 60; delay_warning = 0; };
+listeners = ( { name = "smtp"; protocol = "smtp"; listen = "${MIXGATE_SMTP_LISTEN}";
+                relay_networks = [ "127.0.0.0/8" ]; } );
+peers = ( { name = "secret-hop"; type = "smtp"; host = "127.0.0.1:%(a)d"; },
+          { name = "smarthost"; type = "smtp"; host = "127.0.0.1:%(b)d"; } );
+labels = {
+  spif = "%(spif)s";
+  clearances = ( { recipient = "u@rcpt.test"; clearance = "%(clear)s"; } );
+  submission = ( { listener = "smtp"; extract = [ "x-x411" ]; } );
+};
+channels = (
+  { name = "mark"; type = "shaper"; spif = "%(spif)s"; outputs = [ "sio-label" ]; },
+  { name = "out-secret"; type = "smtp"; },
+  { name = "out"; type = "smtp"; }
+);
+routes = (
+  { pattern = "*"; label_at_least = "SECRET"; chain = [ "mark", "out-secret" ]; peer = "secret-hop"; },
+  { default = true; chain = [ "mark", "out" ]; peer = "smarthost"; }
+);
+"""
+
+
+def x411(wd, name, lacv):
+    f = write(wd.sub(name + ".xml"), label_xml(lacv))
+    r = subprocess.run([MIXGATE, "label", "convert", "--spif", SPIF, "--to", "x-x411", f], capture_output=True,
+                       text=True, timeout=30 * SLOW)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def msg(tag, header):
+    return ("From: a@orig.test\r\nTo: u@rcpt.test\r\nSubject: %s\r\nMessage-ID: <%s@t>\r\nX-Test-Id: %s\r\n%s\r\n"
+            "\r\nhello\r\n" % (tag, tag, tag, header)).encode()
+
+
+def t_secret_takes_its_own_route():
+    wd = Workdir("labels-route")
+    a = Sink(wd, "sink-a").start()
+    b = Sink(wd, "sink-b").start()
+    clear = write(wd.sub("clearance.xml"),
+                  "<clearance xmlns='http://surevine.com/xmlns/spiffy'><policy id='%s'/><classification lacv='1'/>"
+                  "<classification lacv='2'/><classification lacv='3'/><classification lacv='4'/></clearance>" % POLICY)
+    conf = write(wd.sub("route.conf"), CONF % {"a": a.port, "b": b.port, "spif": SPIF, "clear": clear})
+    d = Daemon(wd, conf).start()
+    try:
+        secret, uncl = x411(wd, "secret", 4), x411(wd, "uncl", 1)
+        # what check-config says each label would take
+        for text, want in ((secret, 'route #1 (line 19) pattern "*" label [at least SECRET] -> mark, out-secret '
+                                     'peer secret-hop'),
+                           (uncl, "route #2 (line 20) default -> mark, out peer smarthost")):
+            r = subprocess.run([MIXGATE, "check-config", "-c", conf, "--label", text, "--route", "u@rcpt.test"],
+                               capture_output=True, text=True, env=d.env, timeout=30 * SLOW)
+            assert r.returncode == 0, r.stderr
+            assert ("u@rcpt.test: " + want) in r.stdout, r.stdout
+        send(d.port, "a@orig.test", ["u@rcpt.test"], msg("secret", secret))
+        send(d.port, "a@orig.test", ["u@rcpt.test"], msg("uncl", uncl))
+        wait_for(lambda: a.count() == 1 and b.count() == 1, 60, "one message at each sink")
+        ga = [c for m, c in a.messages()]
+        gb = [c for m, c in b.messages()]
+        assert b"X-Test-Id: secret\r\n" in ga[0] and b"X-Test-Id: uncl\r\n" in gb[0], (ga, gb)
+        # the shaper of each chain ran before its own delivery channel
+        assert b"SIO-Label:" in ga[0] and b"SIO-Label:" in gb[0]
+        qa = re.search(r"Message-ID: <secret@t>", ga[0].decode())
+        assert qa and re.search(r"event=delivered .*channel=out-secret", d.log_text()), d.tail()
+    finally:
+        d.stop()
+        a.stop()
+        b.stop()
+
+
+def t_check_config_names_unknown_names():
+    wd = Workdir("labels-route-check")
+    bad = CONF.replace('label_at_least = "SECRET"', 'label_at_least = "COSMIC"')
+    conf = write(wd.sub("bad.conf"), bad % {"a": 1, "b": 2, "spif": SPIF, "clear": SPIF})
+    r = subprocess.run([MIXGATE, "check-config", "-c", conf], capture_output=True, text=True, timeout=30 * SLOW,
+                       env=dict(os.environ, MIXGATE_VAR=wd.sub("var"), MIXGATE_SMTP_LISTEN="127.0.0.1:0"))
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    line = [n for n, l in enumerate(bad.splitlines(), 1) if "COSMIC" in l][0]
+    assert "%s:%d: route #1: label_at_least: policy EXAMPLE has no classification \"COSMIC\"" % (conf, line) \
+        in r.stderr, r.stderr
+
+
+if __name__ == "__main__":
+    run([("secret_takes_its_own_route", t_secret_takes_its_own_route),
+         ("check_config_names_unknown_names", t_check_config_names_unknown_names)])
