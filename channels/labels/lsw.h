@@ -55,6 +55,11 @@ struct lsw_gate;
 /* audit may be NULL (records are logged only). */
 int lsw_gate_create(struct lsw_gate **out, struct audit *audit);
 void lsw_gate_free(struct lsw_gate *g);
+/* Registers mixgate_label_decisions_total{channel,peer,decision} in m (the daemon's registry,
+ * borrowed: it outlives the gate) and counts every recipient's decision at the gate from then on
+ * (decision: allowed, denied, deferred). 0 or MG_E* from metrics_family. */
+struct metrics;
+int lsw_gate_metrics(struct lsw_gate *g, struct metrics *m);
 /* Loads cfg's labels configuration (start, SIGHUP) before cfg is put in use; errors are
  * logged. 0 or MG_ECONFIG / MG_ENOMEM. */
 int lsw_gate_sync(struct lsw_gate *g, const struct config *cfg);
