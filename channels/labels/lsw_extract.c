@@ -99,6 +99,8 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             unsigned char *der = NULL;
             size_t dlen = 0;
             int r = lsw_smime_ess_label(c, len, &der, &dlen);
+            if (r != 0 && r != MG_ENOMEM) /* a binary X.400 content signed as a whole (P1) */
+                r = lsw_smime_ess_label_der(c, len, &der, &dlen);
             if (r == 0) {
                 if (lbl_ess_decode(der, dlen, &l, &err) == 0)
                     rc = push(found, n, src, &l);
@@ -434,7 +436,9 @@ static int decide(const struct lsw *l, const struct lsw_extract *ex, const char 
             rc = MG_EDENIED;
             goto done;
         }
-        if (ex->on_inconsistent == LSW_INCONS_HEADER && !added_hdr) {
+        /* an X.400 content (P1) has no RFC 5322 header to add: the record is all there is */
+        if (ex->on_inconsistent == LSW_INCONS_HEADER && !added_hdr &&
+            msg->content_type == MESSAGE_CONTENT_RFC5322) {
             snprintf(hdr, sizeof hdr, "%s: %s", ex->incons_header, t);
             added_hdr = hdr;
         }
