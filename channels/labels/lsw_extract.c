@@ -12,6 +12,7 @@
 #include "lbl_xml.h"
 #include "lsw_msg.h"
 #include "lsw_smime.h"
+#include "lsw_x400.h"
 #include "mg_err.h"
 #include "mg_log.h"
 
@@ -80,6 +81,11 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
     struct lbl_label l;
     lbl_label_init(&l);
     int rc = 0;
+    /* An X.400 IPM (P22/P772 from P1) has no header: its header fields are in the heading's
+     * rfc-822-field extension (lsw_x400.h), read once when a header source needs them. */
+    char **xf = NULL;
+    size_t nxf = 0;
+    int x400 = -1; /* not looked at yet */
     for (size_t k = 0; k < s->nsrc && !rc && *n < LSW_MAX_FOUND; k++) {
         enum lsw_src src = s->src[k];
         const char *sn = lsw_src_name(src);
@@ -133,9 +139,23 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             continue;
         }
         }
+        if (x400 < 0) {
+            int xr = lsw_x400_fields(c, len, &xf, &nxf);
+            x400 = xr == 0;
+            if (xr == MG_ENOMEM)
+                rc = xr;
+            else if (xr != 0 && xr != MG_ENOTFOUND)
+                note(errs, errsn, "x400-heading", mg_strerror(xr));
+        }
         for (size_t idx = 0; idx < 8 && !rc && *n < LSW_MAX_FOUND; idx++) {
             char *v = NULL;
-            int r = lsw_msg_header(c, len, hname, idx, &v);
+            int r;
+            if (x400) {
+                const char *fv = lsw_x400_field(xf, nxf, hname, idx);
+                r = !fv ? MG_ENOTFOUND : (v = strdup(fv)) ? 0 : MG_ENOMEM;
+            } else {
+                r = lsw_msg_header(c, len, hname, idx, &v);
+            }
             if (r == MG_ENOTFOUND)
                 break;
             if (r) {
@@ -163,6 +183,7 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
         }
     }
     lbl_label_free(&l);
+    lsw_x400_fields_free(xf, nxf);
     if (rc) {
         lsw_found_free(*found, *n);
         *found = NULL;
