@@ -6,7 +6,13 @@ envelope label, then the ESS label, and rejects a message without one. `mixgate 
 --label` signs the P772 content of test-vectors/ipm (SignedData in a ContentInfo, DER, the label
 among the signed attributes) and `mixgate p1 send` transfers it: it is delivered byte for byte
 with a `label-extracted` record naming the ESS label; the same content unsigned is refused
-(`label-rejected`) and never delivered."""
+(`label-rejected`) and never delivered.
+
+History in the X.400 heading: a P772 content whose heading carries `SIO-Label:` in its RFC 2156
+rfc-822-field list (made by `mixgate mixer to-x400` from an Internet message) is read at P1
+submission, converted by a shaper from the UK demo policy to TLP+ (the vectors' SPIFs), and
+delivered with the new SIO-Label and the original as `SIO-Label-History:` in the same list;
+`mixgate mixer to-smtp` of the delivered content restores both as header fields."""
 import os, subprocess
 from harness import *
 from test_labels import audit, label_cli, make_signer, write_bytes
@@ -84,5 +90,65 @@ def t_signed_p772_label_from_p1():
         d.stop()
 
 
+VEC = os.path.join(os.environ.get("MIXGATE_VECTORS") or os.path.join(SRC, "../shared/vectors"),
+                   "labels/spiffing/test-data")
+
+
+def history_conf(wd):
+    text = open(CONF).read()
+    text = text.replace('channels = (\n', 'channels = (\n  { name = "to-tlpx"; type = "shaper"; spif = "%s"; '
+                        'outputs = [ "sio-label", "history" ]; },\n' % os.path.join(VEC, "tlp-plus.xml"), 1)
+    text = text.replace('chain = [ "local" ]', 'chain = [ "to-tlpx", "local" ]')
+    text += """
+labels = {
+  spif = "%s";
+  spifs = [ "%s" ];
+  recipient_clearance = false;
+  unlabelled = "allow";
+  submission = ( { listener = "p1"; extract = [ "sio-label" ]; on_missing = "reject"; } );
+};
+""" % (os.path.join(VEC, "uk-demo.xml"), os.path.join(VEC, "tlp-plus.xml"))
+    return write(wd.sub("p1-history.conf"), text)
+
+
+def t_history_in_x400_heading():
+    wd = Workdir("labels-p1-history")
+    uk = write(wd.sub("uk.xml"), "<label xmlns='http://surevine.com/xmlns/spiffy'>"
+               "<policy id='1.2.826.0.1.6726289.0.4'/><classification lacv='10'/></label>")
+    sio = label_cli("convert", "--spif", os.path.join(VEC, "uk-demo.xml"), "--to", "sio", uk)
+    eml = write(wd.sub("in.eml"), "From: a@example.org\r\nTo: b@example.net\r\nSubject: history\r\n%s\r\n\r\n"
+                "hello\r\n" % sio)
+    r = subprocess.run([MIXGATE, "mixer", "to-x400", "--content", "p772", "--ber", eml], capture_output=True,
+                       timeout=60 * SLOW)
+    assert r.returncode == 0, r.stderr
+    p772 = write_bytes(wd.sub("in.p772"), r.stdout)
+    p1port = free_port()
+    d = Daemon(wd, history_conf(wd), env={"MIXGATE_P1_LISTEN": "127.0.0.1:%d" % p1port,
+                                          "MIXGATE_PEER_MTA": "PEER-MTA", "MIXGATE_PEER_PASSWORD": "secret"}).start()
+    wait_port(p1port, proc=d.proc)
+    d.p1port = p1port
+    try:
+        send(d, p772, "/C=GB/ADMD= /PRMD=X/O=Y/S=History/")
+        files = wait_for(lambda: delivered(d) or None, 30, "the shaped content delivered")
+        ext = [x for x in audit(d) if x["decision"] == "label-extracted"]
+        assert len(ext) == 1 and "from sio-label" in ext[0]["reason"], audit(d)
+        r = subprocess.run([MIXGATE, "mixer", "to-smtp", files[0]], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0, r.stderr
+        head = r.stdout.split("\n\n")[0].replace("\r", "")
+        hist = [l for l in head.splitlines() if l.startswith("SIO-Label-History:")]
+        new = [l for l in head.splitlines() if l.startswith("SIO-Label:")]
+        assert len(hist) == 1 and len(new) == 1, head
+        # the new label is TLP+'s, the history the original UK one
+        back = subprocess.run([MIXGATE, "label", "convert", "--spif", os.path.join(VEC, "tlp-plus.xml"), "--to", "xml",
+                               "-"], input=new[0], capture_output=True, text=True)
+        assert back.returncode == 0 and "1.2.826.0.1.6726289.0.1" in back.stdout, (back.stdout, back.stderr)
+        orig = sio.split('label="')[1].rstrip('"')           # the original's ESS label, base64
+        assert 'prev-label="%s"' % orig in hist[0] and 'change="translated"' in hist[0], hist[0]
+        assert any(x["decision"] == "label-converted" for x in audit(d))
+    finally:
+        d.stop()
+
+
 if __name__ == "__main__":
-    run([("signed_p772_label_from_p1", t_signed_p772_label_from_p1)])
+    run([("signed_p772_label_from_p1", t_signed_p772_label_from_p1),
+         ("history_in_x400_heading", t_history_in_x400_heading)])
