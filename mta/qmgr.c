@@ -379,8 +379,20 @@ static struct qentry *entry_add(struct qmgr *q, const char *id, int64_t arrival,
     return e;
 }
 
+void qmgr_entry_hot_drop(struct qmgr *q, struct qentry *e)
+{
+    if (!e->hot)
+        return;
+    q->hot_bytes -= content_len(e->hot->c);
+    content_unref(e->hot->c);
+    message_free(e->hot->msg);
+    free(e->hot);
+    e->hot = NULL;
+}
+
 static void entry_drop(struct qmgr *q, struct qentry *e)
 {
+    qmgr_entry_hot_drop(q, e);
     heap_remove(q, e);
     ready_remove(q, e);
     if (!(e->flags & QE_DELETED))
@@ -469,18 +481,28 @@ void qmgr_pump(struct qmgr *q)
     uint32_t limit = q->cref->cfg->queue.max_active_messages;
     if (!limit)
         limit = 1000;
-    while (q->active_jobs < limit) {
-        struct qentry *e = ready_pop(q);
-        if (!e)
-            break;
-        if (qmgr_job_start(q, e) != 0) {
-            /* out of memory: the message stays queued and is tried again in a minute */
-            mg_error("event=schedule_failed qid=%s error=\"out of memory\"", e->id);
-            e->next_attempt = qmgr_now(q) + 60;
-            place(q, e);
-            break;
-        }
+    if (q->pumping) {
+        q->repump = 1; /* called from a job planned below: the loop goes round again */
+        return;
     }
+    q->pumping = 1;
+    do {
+        q->repump = 0;
+        while (!q->draining && q->active_jobs < limit) {
+            struct qentry *e = ready_pop(q);
+            if (!e)
+                break;
+            if (qmgr_job_start(q, e) != 0) {
+                /* out of memory: the message stays queued and is tried again in a minute */
+                mg_error("event=schedule_failed qid=%s error=\"out of memory\"", e->id);
+                e->next_attempt = qmgr_now(q) + 60;
+                place(q, e);
+                break;
+            }
+        }
+        qmgr_job_run_hot(q);
+    } while (q->repump);
+    q->pumping = 0;
 }
 
 /* ---- public ------------------------------------------------------------------------------ */
@@ -581,18 +603,61 @@ void qmgr_set_config(struct qmgr *q, const struct config *cfg,
     qmgr_pump(q);
 }
 
-void qmgr_message_added(struct qmgr *q, const struct message *msg)
+static struct qentry *message_entry(struct qmgr *q, const struct message *msg)
 {
     if (hash_find(q, msg->id))
-        return;
+        return NULL;
     int64_t due = qmgr_next_due(msg);
     struct qentry *e = entry_add(q, msg->id, msg->arrival, due == INT64_MAX ? 0 : due,
                                  msg->priority, msg->hold);
-    if (!e) {
-        /* It is durable; the next restart schedules it. Say so loudly. */
+    if (!e) /* It is durable; the next restart schedules it. Say so loudly. */
         mg_error("event=schedule_failed qid=%s error=\"out of memory\"", msg->id);
+    return e;
+}
+
+void qmgr_message_added(struct qmgr *q, const struct message *msg)
+{
+    struct qentry *e = message_entry(q, msg);
+    if (!e)
+        return;
+    place(q, e);
+    qmgr_pump(q);
+}
+
+void qmgr_message_added_hot(struct qmgr *q, struct message *msg, unsigned char *content,
+                            size_t len)
+{
+    struct qentry *e = message_entry(q, msg);
+    if (!e) {
+        message_free(msg);
+        free(content);
         return;
     }
+    /* Only what is about to start is worth keeping: a held or deferred message, or one past
+     * the budget, is read from the store when its time comes. */
+    if (!msg->hold && e->next_attempt == 0 && len <= QMGR_HOT_ONE &&
+        q->hot_bytes + len <= QMGR_HOT_MAX) {
+        struct qhot *h = malloc(sizeof *h);
+        /* content handles end in a NUL like the ones read from the store */
+        unsigned char *data = realloc(content, len + 1);
+        if (h && data) {
+            data[len] = 0;
+            content = NULL;
+            h->c = content_new(msg->content_type, 0, data, len);
+            h->msg = msg;
+            if (h->c) {
+                e->hot = h;
+                q->hot_bytes += len;
+                msg = NULL;
+                h = NULL;
+            }
+        } else if (data) {
+            content = data;
+        }
+        free(h);
+    }
+    message_free(msg);
+    free(content);
     place(q, e);
     qmgr_pump(q);
 }
@@ -613,6 +678,7 @@ static void on_timer_closed(uv_handle_t *h)
     for (size_t i = 0; i < q->nbuckets; i++) {
         for (struct qentry *e = q->buckets[i], *nx; e; e = nx) {
             nx = e->hnext;
+            qmgr_entry_hot_drop(q, e);
             free(e);
         }
     }
@@ -658,6 +724,8 @@ static void on_admin_written(void *arg, int status)
     struct qmgr *q = op->q;
     q->writes_pending--;
     struct qentry *e = hash_find(q, op->id);
+    if (status == 0 && e)
+        qmgr_entry_hot_drop(q, e); /* the store holds the message's state now */
     if (status == 0 && e) {
         if (op->kind == 0 && !(e->flags & QE_HELD)) {
             if (e->flags & QE_PARKED)

@@ -106,6 +106,11 @@ void qmgr_set_config(struct qmgr *q, const struct config *cfg,
 
 /* A message was committed by queue_store_submit: schedule it (msg is only read). */
 void qmgr_message_added(struct qmgr *q, const struct message *msg);
+/* The same, handing over the committed message and its content (malloc'd, len bytes): both
+ * are owned by the queue manager from now on, even when it drops them. A message that starts
+ * soon is planned from them instead of being read back from the store. */
+void qmgr_message_added_hot(struct qmgr *q, struct message *msg, unsigned char *content,
+                            size_t len);
 
 /* Stops starting jobs; done(arg) runs once the jobs in flight, the store writes they caused
  * and the channel instances have finished. Then qmgr_free. */

@@ -32,7 +32,19 @@ struct qentry {
     uint32_t heap_idx;                /* index in the wait heap or QNONE */
     uint8_t priority;
     uint8_t flags;
+    struct qhot *hot;                 /* owned or NULL: the message as committed (below) */
 };
+
+/* A message the submission step handed over with its content when it was committed: the
+ * job that starts it plans from these instead of reading both back from the store (one trip
+ * through the thread pool and two SQLite reads less on the common path). Bounded by
+ * QMGR_HOT_MAX bytes in all; dropped when the entry is touched by anything but a job start. */
+struct qhot {
+    struct message *msg;              /* owned */
+    struct content *c;                /* owned reference: version 0 */
+};
+#define QMGR_HOT_MAX (16u << 20)
+#define QMGR_HOT_ONE (1u << 20)
 
 /* A configuration, the jobs routed with it, and its running channel instances. */
 struct cfgref {
@@ -96,6 +108,7 @@ struct qjob {
     struct cfgref *cref;
     uv_work_t work;
     int load_rc;
+    struct qjob *hot_next;                /* in qmgr.hotq: started from a hot entry */
     struct message *msg;                  /* owned */
     struct qgroup *groups;                /* owned array of this round */
     size_t ngroups, pending;
@@ -123,6 +136,8 @@ struct qjob {
     struct message *dsn_msg;
     unsigned char *dsn_content; size_t dsn_len;
     int dsn_rc;
+    int update_failed;                    /* the update issued with the finish failed */
+    int finish_refused;                   /* the store refused the finish: end on the update */
 };
 
 /* A (configuration, channel instance, peer, next hop) delivery queue. */
@@ -167,6 +182,9 @@ struct qmgr {
     size_t ndests, nring;
     int draining, started, stopping_insts;
     int dest_pumping, dest_repump;
+    int pumping, repump;                  /* qmgr_pump is not re-entered: it loops again */
+    struct qjob *hotq, *hotq_tail;        /* jobs started from hot entries, to plan */
+    size_t hot_bytes;                     /* content held by hot entries */
     void (*drain_cb)(void *arg);
     void *drain_arg;
     uint64_t n_delivered, n_failed, n_deferred, n_held, n_reports;
@@ -182,6 +200,8 @@ void qmgr_cfgref_put(struct qmgr *q, struct cfgref *r);
 void *qmgr_instance(const struct cfgref *r, const struct config_channel *ch);
 int64_t qmgr_next_due(const struct message *m);
 int qmgr_entry_hold(struct qmgr *q, struct qentry *e);
+/* Frees e's hot message and content, if any. */
+void qmgr_entry_hot_drop(struct qmgr *q, struct qentry *e);
 
 /* qmgr_job.c */
 enum { RD_RECORDED = 1, RD_GATED = 2 };     /* qjob.rdone bits */
@@ -195,6 +215,8 @@ void qmgr_job_round(struct qjob *j);
 /* Starts a job for e (marks it active, holds a reference on the current configuration).
  * 0, or MG_ENOMEM with nothing changed. */
 int qmgr_job_start(struct qmgr *q, struct qentry *e);
+/* Plans the jobs qmgr_job_start took from hot entries (called by qmgr_pump, not re-entered). */
+void qmgr_job_run_hot(struct qmgr *q);
 void qmgr_job_free(struct qjob *j);
 /* A delivery group has finished (called by qmgr_dest.c). */
 void qmgr_job_group_done(struct qgroup *g);
@@ -207,6 +229,8 @@ void qmgr_proc_pump(struct qmgr *q);
 /* qmgr_stage.c */
 void qmgr_jversion_clear(struct jversion *v);
 void qmgr_job_prefetch(struct qjob *j);
+/* Puts content c (version 0 as committed; the reference is taken) in j's version cache. */
+int qmgr_job_adopt_v0(struct qjob *j, struct content *c);
 /* Has any route rule label conditions? (then plans need each recipient's version label) */
 bool qmgr_routes_by_label(const struct config *cfg);
 int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g);

@@ -322,6 +322,12 @@ static void on_finish_written(void *arg, int status)
 {
     struct qjob *j = arg;
     j->q->writes_pending--;
+    if (j->update_failed) {
+        /* the finish issued behind it found the recipients still open (it never removes a
+         * message that has any): the message stays, retried after the back-off */
+        qmgr_job_end(j, 0);
+        return;
+    }
     if (status != 0 && status != MG_ENOTFOUND) {
         mg_warn("event=queue_write_failed qid=%s op=finish error=\"%s\"", j->e->id, mg_strerror(status));
         qmgr_job_end(j, 0);
@@ -346,6 +352,23 @@ static void job_finish_or_end(struct qjob *j)
     if (j->e->next_attempt <= qmgr_now(j->q) || due > j->e->next_attempt)
         j->e->next_attempt = due;
     qmgr_job_end(j, 0);
+}
+
+/* The update that makes the message final, with the finish already queued behind it. */
+static void on_final_update_written(void *arg, int status)
+{
+    struct qjob *j = arg;
+    j->q->writes_pending--;
+    if (status != 0) {
+        mg_warn("event=queue_write_failed qid=%s op=update error=\"%s\"", j->e->id, mg_strerror(status));
+        j->e->next_attempt = qmgr_now(j->q) + (int64_t)qmgr_backoff(&j->cref->cfg->queue, 1);
+        j->update_failed = 1;
+    }
+    if (j->finish_refused) {
+        if (!j->update_failed)
+            j->e->next_attempt = qmgr_now(j->q) + 60; /* removed on the next run */
+        qmgr_job_end(j, 0);
+    }
 }
 
 static void on_update_written(void *arg, int status)
@@ -391,8 +414,12 @@ static void issue_updates(struct qjob *j)
         job_finish_or_end(j);
         return;
     }
+    /* The store applies writes in order, so when these outcomes make the message final the
+     * finish goes right behind the update (usually into the same commit) instead of waiting a
+     * commit for it; if the update fails, the finish finds recipients open and removes nothing. */
+    int final = message_is_final(j->msg);
     int rc = queue_store_update_rcpts(q->store, j->msg->id, j->upd, j->nupd, qmgr_now(q),
-                                      on_update_written, j);
+                                      final ? on_final_update_written : on_update_written, j);
     if (rc != 0) {
         mg_error("event=queue_write_failed qid=%s op=update error=\"%s\"", j->msg->id, mg_strerror(rc));
         j->e->next_attempt = qmgr_now(q) + 60;
@@ -400,6 +427,16 @@ static void issue_updates(struct qjob *j)
         return;
     }
     q->writes_pending++;
+    if (!final)
+        return;
+    rc = queue_store_finish(q->store, j->msg->id, on_finish_written, j);
+    if (rc == 0) {
+        q->writes_pending++;
+        return;
+    }
+    /* The update is queued and calls back; treat the finish as refused after it. */
+    mg_error("event=queue_write_failed qid=%s op=finish error=\"%s\"", j->msg->id, mg_strerror(rc));
+    j->finish_refused = 1;
 }
 
 /* Pool: the report is built from the content as received. */
@@ -604,10 +641,40 @@ int qmgr_job_start(struct qmgr *q, struct qentry *e)
     j->e = e;
     j->cref = q->cref;
     j->work.data = j;
+    if (e->hot) {
+        /* Planned by qmgr_job_run_hot once the pump has started what it can: planning here
+         * would re-enter the pump from inside its loop. */
+        struct qhot *h = e->hot;
+        if (qmgr_job_adopt_v0(j, h->c) == 0) {
+            j->msg = h->msg;
+            h->msg = NULL;
+            qmgr_entry_hot_drop(q, e);
+            if (q->hotq_tail)
+                q->hotq_tail->hot_next = j;
+            else
+                q->hotq = j;
+            q->hotq_tail = j;
+            return 0;
+        }
+        qmgr_entry_hot_drop(q, e); /* out of memory: read it from the store instead */
+    }
     if (uv_queue_work(q->loop, &j->work, job_load, job_after_load) != 0) {
         j->load_rc = MG_EIO;
         job_after_load(&j->work, 0);
     }
     return 0;
+}
+
+void qmgr_job_run_hot(struct qmgr *q)
+{
+    struct qjob *j;
+    while ((j = q->hotq) != NULL) {
+        q->hotq = j->hot_next;
+        if (!q->hotq)
+            q->hotq_tail = NULL;
+        j->hot_next = NULL;
+        j->load_rc = 0;
+        job_after_load(&j->work, 0);
+    }
 }
 

@@ -109,6 +109,16 @@ void qmgr_job_prefetch(struct qjob *j)
     }
 }
 
+int qmgr_job_adopt_v0(struct qjob *j, struct content *c)
+{
+    struct jversion v;
+    memset(&v, 0, sizeof v);
+    v.version = 0;
+    v.priority = -1; /* the message's, as a version read from the store says for version 0 */
+    v.c = content_ref(c);
+    return version_put(j, &v) ? 0 : MG_ENOMEM;
+}
+
 static void need_work(uv_work_t *w)
 {
     struct qgroup *g = w->data;

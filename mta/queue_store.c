@@ -127,6 +127,11 @@ static const char *const wstmt_sql[W_COUNT] = {
                    " next_attempt, last_attempt, cversion, stage) SELECT ?1,"
                    " (SELECT coalesce(max(idx), -1) + 1 FROM rcpts WHERE msg_id = ?1), ?2, NULL,"
                    " ?3, 0, 0, 0, 0, 0, ?4, ?5",
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_SAVEPOINT] = "SAVEPOINT w",
+    [W_RELEASE_SP] = "RELEASE w",
+    [W_ROLLBACK_SP] = "ROLLBACK TO w",
+    [W_COMMIT] = "COMMIT",
 };
 
 
@@ -449,30 +454,30 @@ static int apply_op(struct queue_store *s, const struct op *op)
  * Sets every op's status; returns 1 when a commit happened. */
 static int run_batch(struct queue_store *s, struct op *batch)
 {
-    if (exec_sql(s->wdb, "BEGIN IMMEDIATE") != 0) {
+    if (step_done(s, s->ws[W_BEGIN], "begin") != 0) {
         for (struct op *op = batch; op; op = op->next)
             op->status = MG_EDB;
         return 0;
     }
     int removed = 0;
     for (struct op *op = batch; op; op = op->next) {
-        if (exec_sql(s->wdb, "SAVEPOINT w") != 0) {
+        if (step_done(s, s->ws[W_SAVEPOINT], "savepoint") != 0) {
             op->status = MG_EDB;
             continue;
         }
         op->status = apply_op(s, op);
         if (op->status != 0)
-            exec_sql(s->wdb, "ROLLBACK TO w");
+            step_done(s, s->ws[W_ROLLBACK_SP], "rollback_to");
         else if (op->kind == OP_DELETE || op->kind == OP_FINISH)
             removed = 1;
-        exec_sql(s->wdb, "RELEASE w");
+        step_done(s, s->ws[W_RELEASE_SP], "release");
     }
     if (removed) {
         sqlite3_stmt *st = s->ws[W_HIST_TRIM];
         sqlite3_bind_int64(st, 1, (sqlite3_int64)s->opts.history_keep);
         step_done(s, st, "history_trim"); /* best effort: the table is only bounded by it */
     }
-    if (exec_sql(s->wdb, "COMMIT") != 0) {
+    if (step_done(s, s->ws[W_COMMIT], "commit") != 0) {
         exec_sql(s->wdb, "ROLLBACK");
         for (struct op *op = batch; op; op = op->next)
             if (op->status == 0)

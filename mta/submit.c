@@ -229,8 +229,12 @@ static void job_finish(struct submit_job *j)
     }
     if (j->done)
         j->done(j->arg, j->status, j->msg);
-    if (j->status == 0 && j->qmgr)
-        qmgr_message_added(j->qmgr, j->msg);
+    if (j->status == 0 && j->qmgr) {
+        /* the store is done with both: the queue manager plans from them (and owns them) */
+        qmgr_message_added_hot(j->qmgr, j->msg, j->content, j->content_len);
+        j->msg = NULL;
+        j->content = NULL;
+    }
     job_free(j);
 }
 
