@@ -685,3 +685,27 @@ const struct channel_kind cms_channel_kind = {
     .conf_dump = cmsch_conf_dump,
     .process = cms_process,
 };
+
+/* ---- the key-process probe --------------------------------------------------------------- */
+
+/* The probe's answer for a channel that needs the key process: any non-NULL conf would do. */
+static const char needs_keys_mark = 1;
+
+/* Looks only at whether the channel names a private key (its own `key`, or keys held in the
+ * store behind `store_pass_file`); loads nothing and checks nothing else (the real load does). */
+static int probe_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
+                           struct config_errors *errs)
+{
+    (void)cfg;
+    (void)errs;
+    if (ch->settings && (config_setting_get_member(ch->settings, "key") ||
+                         config_setting_get_member(ch->settings, "store_pass_file")))
+        *conf = (void *)&needs_keys_mark;
+    return 0;
+}
+
+const struct channel_kind cms_channel_probe_kind = {
+    .name = "cms",
+    .role = CHANNEL_ROLE_PROCESSING,
+    .configure = probe_configure,
+};
