@@ -432,6 +432,66 @@ static bool status_missing(const struct cmsch_conf *c, int code, const char *why
            strstr(why, "CRL") != NULL;
 }
 
+/* One signature's labels: its ESS securityLabel, and its EquivalentLabels per configuration.
+ * A label that is no ESSSecurityLabel is left out (audited), never fatal. */
+static int label_layer(struct work *w, struct cms_policy *p, enum cms_layer_which which,
+                       const unsigned char *label, size_t len, const unsigned char *other,
+                       size_t other_len)
+{
+    int rc = 0;
+    if (label && len) {
+        int lrc = cms_policy_set_label(p, which, label, len);
+        if (lrc == MG_ENOMEM)
+            return lrc;
+        if (lrc && (rc = channel_result_add_audit(w->r, -1, "label-not-signed",
+                                                  "the message's label is not an ESSSecurityLabel",
+                                                  "label", label, len, NULL)) != 0)
+            return rc;
+        if (lrc)
+            label = NULL, len = 0;
+    }
+    const struct cmsch_conf *c = w->c;
+    if (!c->n_equiv && !c->equiv_from_shaper)
+        return 0;
+    unsigned char *eq = NULL;
+    size_t eql = 0, nc = 0, ns = 0;
+    if ((rc = cmsch_equiv_for(c, label, len, other, other_len, &eq, &eql, &nc, &ns)) != 0)
+        return rc;
+    if (eq && (rc = cms_policy_set_equivalent_labels(p, which, eq, eql)) == 0) {
+        char why[200];
+        snprintf(why, sizeof why, "%s signature: %zu equivalent label(s) (%zu from the "
+                 "configuration, %zu from the shaper)", which == CMS_LAYER_OUTER ? "outer" : "inner",
+                 nc + ns, nc, ns);
+        rc = channel_result_add_audit(w->r, -1, "equivalent-labels-signed", why, "label", eq, eql,
+                                      NULL);
+    }
+    free(eq);
+    return rc;
+}
+
+/* The labels of our signatures. The group's label is the shaper's output when a shaper ran
+ * (the content version's), else the message's; the message's own label is the one it came in
+ * with. A single signature carries the group's label; a triple wrap (STANAG 4406) carries the
+ * message's label inside (end to end) and the group's outside (the next hop's policy). With
+ * equivalent_labels_from_shaper each signature's EquivalentLabels holds the other one. */
+static int sign_labels(struct work *w, struct cms_policy *p, unsigned ops)
+{
+    const struct message *m = w->t->msg;
+    const unsigned char *cur = w->t->label ? w->t->label : m->label;
+    size_t curl = w->t->label ? w->t->label_len : m->label_len;
+    const unsigned char *orig = m->label ? m->label : cur;
+    size_t origl = m->label ? m->label_len : curl;
+    int rc = 0;
+    if (ops & CMS_OP_OUTER_SIGN) {
+        rc = label_layer(w, p, CMS_LAYER_INNER, orig, origl, cur, curl);
+        if (!rc)
+            rc = label_layer(w, p, CMS_LAYER_OUTER, cur, curl, orig, origl);
+    } else {
+        rc = label_layer(w, p, CMS_LAYER_INNER, cur, curl, orig, origl);
+    }
+    return rc;
+}
+
 static int wrap(struct work *w, X509 *cert, const bool *same)
 {
     const struct cmsch_conf *c = w->c;
@@ -451,20 +511,9 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
         cms_policy_free(p);
         return rc;
     }
-    /* the message's security label goes into our signatures (inner, and outer for the triple
-     * wrap: the shaper's output is the message's label by now) */
-    const struct message *m = w->t->msg;
-    if (m->label && m->label_len && (ops & (CMS_OP_SIGN | CMS_OP_OUTER_SIGN))) {
-        int lrc = cms_policy_set_label(p, CMS_LAYER_INNER, m->label, m->label_len);
-        if (!lrc && (ops & CMS_OP_OUTER_SIGN))
-            lrc = cms_policy_set_label(p, CMS_LAYER_OUTER, m->label, m->label_len);
-        if (lrc == MG_ENOMEM) {
-            cms_policy_free(p);
-            return lrc;
-        }
-        if (lrc && (rc = channel_result_add_audit(w->r, -1, "label-not-signed",
-                                                  "the message's label is not an ESSSecurityLabel",
-                                                  "label", m->label, m->label_len, NULL)) != 0) {
+    if (ops & (CMS_OP_SIGN | CMS_OP_OUTER_SIGN)) {
+        rc = sign_labels(w, p, ops);
+        if (rc) {
             cms_policy_free(p);
             return rc;
         }
