@@ -230,6 +230,16 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
         rc = channel_result_add_audit(w->r, -1, "header-mismatch", res->reason, "", NULL, 0, NULL);
         status_add(w, res->reason);
     }
+    /* X.400 content under CMS (RFC 3854): what came out is the content of the innermost
+     * layer's type; say which (the P1 envelope still names the CMS type it travelled as) */
+    if (!rc && res->nlayers > 0 && content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 &&
+        (enveloped || (w->c->ops & CMSCH_STRIP))) {
+        const char *in = res->layers[res->nlayers - 1].content_type;
+        char why[200];
+        snprintf(why, sizeof why, "X.400 content %s restored from %d CMS layer(s)", in,
+                 res->nlayers);
+        rc = channel_result_add_audit(w->r, -1, "x400-content-restored", why, "", NULL, 0, NULL);
+    }
     /* a signed-only message keeps its signature unless strip says otherwise */
     if (!rc && (enveloped || (w->c->ops & CMSCH_STRIP) || prot == PROT_ENVELOPED)) {
         set_cur(w, res->data, res->len);
@@ -432,6 +442,22 @@ static bool status_missing(const struct cmsch_conf *c, int code, const char *why
            strstr(why, "CRL") != NULL;
 }
 
+/* The X.400 content type of m as a dotted OID (built-in 2 = P2, 22 = P22; an extended type
+ * such as P772 as it is), or NULL when it has none or is CMS already. */
+static const char *x400_content_oid(const struct message *m)
+{
+    const char *ct = m->content_oid;
+    if (!ct || !*ct)
+        return NULL;
+    if (!strcmp(ct, "22"))
+        return "2.6.1.10.1";
+    if (!strcmp(ct, "2"))
+        return "2.6.1.10.0";
+    if (!strchr(ct, '.') || !strncmp(ct, "1.2.840.113549.", 15))
+        return NULL;
+    return ct;
+}
+
 /* One signature's labels: its ESS securityLabel, and its EquivalentLabels per configuration.
  * A label that is no ESSSecurityLabel is left out (audited), never fatal. */
 static int label_layer(struct work *w, struct cms_policy *p, enum cms_layer_which which,
@@ -520,6 +546,13 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
     }
     enum cms_format fmt = content_type(w->t->content) == MESSAGE_CONTENT_RFC5322 ? CMS_FORMAT_MIME
                                                                                  : CMS_FORMAT_DER;
+    /* X.400 content (RFC 3854, STANAG 4406 Annex B): the innermost eContentType is the
+     * content's own type (P772, P22), not id-data, so the far side gets it back as it was */
+    const char *x400 = fmt == CMS_FORMAT_DER ? x400_content_oid(w->t->msg) : NULL;
+    if (x400 && (rc = cms_policy_set_content_type(p, x400)) != 0) {
+        cms_policy_free(p);
+        return rc;
+    }
     struct cms_result res;
     rc = cms_wrap(p, ops, fmt, w->data, w->len, &res);
     cms_policy_free(p);
@@ -535,6 +568,13 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
         const char *what = ops == CMS_OP_TRIPLE ? "triple wrap: inner and outer signature"
                                                 : "signed as the MTA";
         rc = audit_cert(w, -1, "signed", what, NULL);
+    }
+    if (!rc && x400) {
+        char why[300];
+        snprintf(why, sizeof why, "X.400 content %s inside CMS (RFC 3854%s); sent as a "
+                 "ContentInfo, P1 content type id-ct-contentInfo (RFC 3855)", x400,
+                 ops == CMS_OP_TRIPLE ? ", STANAG 4406 Annex B triple wrap" : "");
+        rc = channel_result_add_audit(w->r, -1, "x400-content-protected", why, "", NULL, 0, NULL);
     }
     for (size_t i = 0; !rc && cert && i < w->t->nrcpts; i++)
         if (same[i])
