@@ -37,6 +37,7 @@
 #define CMS_KEYPROC_HDR 8
 #define CMS_KEYPROC_MAX_BODY 16384
 #define CMS_KEYPROC_MAX_PATH 4095
+#define CMS_KEYPROC_NICE 10          /* the key process yields to the daemon's loop */
 
 enum cms_keyproc_type {
     CMS_KEYPROC_LOAD = 1,
@@ -81,7 +82,8 @@ int cms_keyproc_spawn(int *fd, pid_t *pid);
  * Returns 0 or MG_EIO. */
 int cms_keyproc_spawn_exec(const char *exe, const char *flag, int *fd, pid_t *pid);
 /* The key process started by spawn_exec: closes every other fd above 2, ignores the daemon's
- * signals and serves fd (see cms_keyproc_serve); returns when it is done (then _exit). */
+ * signals, lowers its priority by CMS_KEYPROC_NICE and serves fd (see cms_keyproc_serve);
+ * returns when it is done (then _exit). */
 void cms_keyproc_main(int fd);
 /* mixgated at exit, after every configuration is freed: closes fd, waits for the child. */
 void cms_keyproc_stop(int fd, pid_t pid);
