@@ -13,6 +13,9 @@ static const uint8_t OID_ENVELOPED[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x0
 static const uint8_t OID_AUTHENV[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10,
                                        0x01, 0x17 };
 
+/* 1.2.840.113549.1 (PKCS): id-signedData, id-envelopedData, id-ct-* are all under it */
+static const uint8_t PKCS_ARC[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01 };
+
 static int is(const struct p1_tlv *t, const uint8_t *oid, size_t n)
 {
     return t->len == n && !memcmp(t->v, oid, n);
@@ -86,7 +89,12 @@ int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out
     while (!rc && (start = off, r = p1_ber_next(&e, &off, &t)) == 1) {
         if (t.id == 0x06 || t.id == 0x46) { /* extended / built-in [APPLICATION 6] */
             found++;
-            rc = p1_ber_put(&body, 0x06, od, (size_t)ol);
+            /* an envelope that names a PKCS / S/MIME type already (CMS content that came in
+             * so, whatever its reading of RFC 3855) keeps what its originator wrote */
+            if (t.id == 0x06 && t.len >= sizeof PKCS_ARC && !memcmp(t.v, PKCS_ARC, sizeof PKCS_ARC))
+                rc = mg_buf_append(&body, e.v + start, t.total);
+            else
+                rc = p1_ber_put(&body, 0x06, od, (size_t)ol);
         } else {
             rc = mg_buf_append(&body, e.v + start, t.total);
         }

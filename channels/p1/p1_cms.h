@@ -17,8 +17,9 @@
 int p1_cms_is_content_info(const uint8_t *c, size_t n);
 
 /* A copy of a stored MessageTransferEnvelope (a SET) whose content type (built-in or
- * extended, exactly one) is replaced by the extended type `oid` (dotted): *out (malloc'ed,
- * caller frees). The other members stay as they were. 0, MG_EPARSE (no envelope, none or
+ * extended, exactly one) is replaced by the extended type `oid` (dotted), unless it names a
+ * PKCS / S/MIME type (1.2.840.113549.1...) already, which stays: *out (malloc'ed, caller
+ * frees). The other members stay as they were. 0, MG_EPARSE (no envelope, none or
  * several content types), MG_EINVAL (a bad OID), MG_ENOMEM. */
 int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out, size_t *outlen);
 
