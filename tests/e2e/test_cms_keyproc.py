@@ -80,6 +80,26 @@ def t_started_only_when_needed():
         stop_all(d, sink)
 
 
+def t_verify_only_needs_none():
+    """A cms channel that only verifies names no key: no key process, and it still verifies."""
+    wd = Workdir("cms-keyproc-verify-only")
+    shutil.copy(P("ca.pem"), wd.sub("ca.pem"))
+    text = plain_conf(open(PAIR).read()).replace(
+        'channels = (\n', 'channels = (\n  { name = "check"; type = "cms"; operations = "verify"; '
+        'ca = "%s"; bad_signature = "hold"; },\n' % wd.sub("ca.pem"), 1).replace(
+        'chain = [ "local" ]', 'chain = [ "check", "local" ]')
+    assert '"check", "local"' in text
+    conf = write(wd.sub("v.conf"), text)
+    d = Daemon(wd, conf, env=pair_env("alice", "carol", "b.example", 1)).start()
+    try:
+        assert keyproc_pids(d) == [], "a key process for a channel without a key: %r" % keyproc_pids(d)
+        send(d.port, "s@x.example", ["u@a.example"], msg("verify only", to="u@a.example"))
+        wait_for(lambda: "event=delivered" in d.log_text(), 60, "the message through the check channel")
+        assert keyproc_pids(d) == []
+    finally:
+        stop_all(d)
+
+
 def t_check_config_starts_none():
     """mixgated -t (check-config) never starts one, whatever the configuration."""
     env = dict(os.environ)
@@ -92,5 +112,6 @@ def t_check_config_starts_none():
 if __name__ == "__main__":
     run([
         ("started_only_when_needed", t_started_only_when_needed),
+        ("verify_only_needs_none", t_verify_only_needs_none),
         ("check_config_starts_none", t_check_config_starts_none),
     ])
