@@ -41,7 +41,20 @@ struct cms_policy {
     int rsa_oaep, ecdh_sha256, detached, header_protection, encrypt_to_self, keep_signatures;
     ASN1_OBJECT *content_type;       /* owned, may be NULL (= id-data) */
     size_t max_size;
+    struct cms_vcache *vcache;       /* one reference: shared with clones (cms_vcache.c) */
 };
+
+/* Certificates already validated by policies with the same anchors and revocation data
+ * (cms_vcache.c): positive results only, for at most CMS_VCACHE_TTL seconds. */
+#define CMS_VCACHE_TTL 60
+struct cms_vcache;
+int cms_vcache_create(struct cms_vcache **out);
+struct cms_vcache *cms_vcache_ref(struct cms_vcache *c);
+void cms_vcache_unref(struct cms_vcache *c);
+int cms_vcache_hit(struct cms_vcache *c, X509 *cert, int purpose, long long now);
+void cms_vcache_put(struct cms_vcache *c, X509 *cert, int purpose, long long now);
+/* The policy's validation inputs changed: it stops sharing its clones' cache. */
+int cms_policy_own_vcache(struct cms_policy *p);
 
 /* Validate cert for an S/MIME purpose (X509_PURPOSE_SMIME_SIGN / _ENCRYPT) against the policy's
  * anchors and CRLs. extra: more untrusted certificates (e.g. from the message), may be NULL.

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/err.h>
 #include "cms_internal.h"
@@ -22,7 +23,7 @@ int cms_policy_create(struct cms_policy **out)
     p->anchors = X509_STORE_new();
     p->max_size = 64u << 20;
     if (!p->recipients || !p->untrusted || !p->crls || !p->anchors || !p->ocsp_good ||
-        !p->ocsp_revoked) {
+        !p->ocsp_revoked || cms_vcache_create(&p->vcache)) {
         cms_policy_free(p);
         return MG_ENOMEM;
     }
@@ -60,7 +61,18 @@ void cms_policy_free(struct cms_policy *p)
     free(p->keys);
     free(p->receipt_to);
     ASN1_OBJECT_free(p->content_type);
+    cms_vcache_unref(p->vcache);
     free(p);
+}
+
+int cms_policy_own_vcache(struct cms_policy *p)
+{
+    struct cms_vcache *n = NULL;
+    if (cms_vcache_create(&n))
+        return MG_ENOMEM;
+    cms_vcache_unref(p->vcache);
+    p->vcache = n;
+    return 0;
 }
 
 static int dup_blob(unsigned char **dst, size_t *dlen, const unsigned char *src, size_t len)
@@ -145,6 +157,7 @@ int cms_policy_clone(const struct cms_policy *p, struct cms_policy **out)
         rc = MG_ENOMEM;
     if (!rc && p->content_type && !(c->content_type = OBJ_dup(p->content_type)))
         rc = MG_ENOMEM;
+    c->vcache = cms_vcache_ref(p->vcache);
     c->revocation = p->revocation;
     c->check_time = p->check_time;
     c->cipher = p->cipher;
@@ -207,7 +220,8 @@ int cms_policy_add_anchor(struct cms_policy *p, X509 *cert)
     if (!X509_STORE_add_cert(p->anchors, cert)) {
         ERR_clear_error(); /* adding the same anchor twice is not an error */
     }
-    return 0;
+    /* the store may be shared with clones: they keep their cache, this policy gets its own */
+    return cms_policy_own_vcache(p);
 }
 
 int cms_policy_add_crl(struct cms_policy *p, X509_CRL *crl)
@@ -221,7 +235,7 @@ int cms_policy_add_crl(struct cms_policy *p, X509_CRL *crl)
     }
     if (p->revocation == CMS_REVOCATION_NONE)
         p->revocation = CMS_REVOCATION_FAIL_OPEN;
-    return 0;
+    return cms_policy_own_vcache(p);
 }
 
 int cms_policy_add_key(struct cms_policy *p, X509 *cert, EVP_PKEY *key)
@@ -244,11 +258,17 @@ int cms_policy_add_key(struct cms_policy *p, X509 *cert, EVP_PKEY *key)
     return 0;
 }
 
-void cms_policy_set_revocation(struct cms_policy *p, enum cms_revocation mode) { p->revocation = mode; }
+void cms_policy_set_revocation(struct cms_policy *p, enum cms_revocation mode)
+{
+    if (p->revocation != mode && cms_policy_own_vcache(p))
+        mode = CMS_REVOCATION_FAIL_CLOSED; /* no cache of its own (out of memory): the stricter */
+    p->revocation = mode;
+}
 
 int cms_policy_add_ocsp_status(struct cms_policy *p, X509 *cert, int revoked)
 {
-    return push_cert(revoked ? p->ocsp_revoked : p->ocsp_good, cert);
+    int rc = push_cert(revoked ? p->ocsp_revoked : p->ocsp_good, cert);
+    return rc ? rc : cms_policy_own_vcache(p);
 }
 
 static int in_stack(STACK_OF(X509) *sk, X509 *x)
@@ -418,7 +438,15 @@ int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509)
         rc = MG_EREVOKED;
         goto out;
     }
+    /* validated a moment ago against the same anchors and revocation data */
+    long long now = (long long)time(NULL);
+    if (!p->check_time && cms_vcache_hit(p->vcache, cert, purpose, now)) {
+        rc = 0;
+        goto out;
+    }
     if (X509_verify_cert(ctx) == 1) {
+        if (!p->check_time)
+            cms_vcache_put(p->vcache, cert, purpose, now);
         rc = 0;
         goto out;
     }

@@ -57,6 +57,14 @@ struct daemon {
     unsigned long received, rejected;
     struct oraddr x400_gdi;        /* copy of global.x400_domain at start (X.400 reports) */
     int has_x400_gdi;
+    /* The key process (channels/cms/cms_keyproc.h), only while the configuration has a cms
+     * channel with a private key: the bootstrap fd and the child, or -1 / -1. */
+    int keyproc_fd;
+    pid_t keyproc_pid;
+    /* Key processes a reload retired: they end once the old configuration frees its keys. */
+    pid_t keyproc_retired[16];
+    size_t n_keyproc_retired;
+    uv_signal_t sig_chld;
 };
 
 /* inbound.c */

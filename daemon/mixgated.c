@@ -90,6 +90,7 @@ static void finish_stop(struct daemon *d)
     uv_close((uv_handle_t *)&d->sig_term, on_signal_closed);
     uv_close((uv_handle_t *)&d->sig_int, on_signal_closed);
     uv_close((uv_handle_t *)&d->sig_hup, on_signal_closed);
+    uv_close((uv_handle_t *)&d->sig_chld, on_signal_closed);
     mg_info("event=stopped received=%lu", d->received);
 }
 
@@ -125,6 +126,75 @@ static void on_term(uv_signal_t *s, int signum)
     start_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* ---- the key process --------------------------------------------------------------------- */
+
+/* The hidden option that makes mixgated the key process (cms_keyproc_spawn_exec). */
+#define KEYPROC_FLAG "-K"
+
+/* Starts the key process when the configuration at path needs it and none runs (at start, or
+ * at a reload: fork and exec, so it inherits nothing of ours), and publishes its fd for the cms
+ * channels' configure(). Returns 0 or MG_EIO. */
+static int keyproc_ensure(struct daemon *d, bool needs)
+{
+    if (!needs || d->keyproc_fd >= 0)
+        return 0;
+    int rc = cms_keyproc_spawn_exec("/proc/self/exe", KEYPROC_FLAG, &d->keyproc_fd, &d->keyproc_pid);
+    if (rc != 0)
+        return rc;
+    char fdtext[16];
+    snprintf(fdtext, sizeof fdtext, "%d", d->keyproc_fd);
+    setenv(CMS_KEYPROC_ENV, fdtext, 1);
+    mg_info("event=keyproc_started pid=%ld", (long)d->keyproc_pid);
+    return 0;
+}
+
+/* The configuration no longer needs the key process: no new key is loaded from it; it ends
+ * by itself once the configuration being replaced frees the keys it holds. */
+static void keyproc_retire(struct daemon *d)
+{
+    if (d->keyproc_fd < 0)
+        return;
+    unsetenv(CMS_KEYPROC_ENV);
+    cms_keyproc_retire(d->keyproc_fd);
+    mg_info("event=keyproc_retired pid=%ld", (long)d->keyproc_pid);
+    if (d->n_keyproc_retired < sizeof d->keyproc_retired / sizeof *d->keyproc_retired)
+        d->keyproc_retired[d->n_keyproc_retired++] = d->keyproc_pid;
+    else
+        mg_warn("event=keyproc_unreaped pid=%ld detail=\"too many retired key processes\"",
+                (long)d->keyproc_pid);
+    d->keyproc_fd = -1;
+    d->keyproc_pid = -1;
+}
+
+static void keyproc_reap(struct daemon *d)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < d->n_keyproc_retired; i++) {
+        if (cms_keyproc_reaped(d->keyproc_retired[i]))
+            mg_info("event=keyproc_ended pid=%ld", (long)d->keyproc_retired[i]);
+        else
+            d->keyproc_retired[k++] = d->keyproc_retired[i];
+    }
+    d->n_keyproc_retired = k;
+}
+
+static void on_chld(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    struct daemon *d = s->data;
+    keyproc_reap(d);
+    if (d->keyproc_pid > 0 && cms_keyproc_reaped(d->keyproc_pid)) {
+        /* the key process died under a configuration that needs it: its keys fail from now
+         * on (messages are held or deferred, never sent in clear); a reload starts another */
+        mg_error("event=keyproc_died pid=%ld detail=\"private-key operations fail until a "
+                 "reload or restart\"", (long)d->keyproc_pid);
+        unsetenv(CMS_KEYPROC_ENV);
+        close(d->keyproc_fd);
+        d->keyproc_fd = -1;
+        d->keyproc_pid = -1;
+    }
+}
+
 /* ---- reload ------------------------------------------------------------------------------ */
 
 static void release_old_config(void *arg, const struct config *old)
@@ -146,11 +216,23 @@ static void on_hup(uv_signal_t *s, int signum)
              (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000u);
     notify(st);
     struct config *n = NULL;
-    if (load_config(d->config_path, &n) != 0) {
-        mg_error("event=reload_failed config=%s detail=\"keeping the running configuration\"", d->config_path);
+    bool needs = false;
+    int started_here = d->keyproc_fd < 0;
+    if (channels_config_needs_keys(d->config_path, &needs) == 0 && keyproc_ensure(d, needs) != 0) {
+        mg_error("event=reload_failed config=%s detail=\"cannot start the key process\"", d->config_path);
         notify("READY=1");
         return;
     }
+    started_here = started_here && d->keyproc_fd >= 0;
+    if (load_config(d->config_path, &n) != 0) {
+        mg_error("event=reload_failed config=%s detail=\"keeping the running configuration\"", d->config_path);
+        if (started_here) /* the running configuration did without it */
+            keyproc_retire(d);
+        notify("READY=1");
+        return;
+    }
+    if (!needs)
+        keyproc_retire(d);
     if (lsw_gate_sync(d->labels, n) != 0) { /* the labels group: SPIFs and clearances */
         config_free(n);
         mg_error("event=reload_failed config=%s detail=\"labels: keeping the running configuration\"", d->config_path);
@@ -168,6 +250,9 @@ static void on_hup(uv_signal_t *s, int signum)
     apply_logging(n);
     qmgr_set_config(d->qmgr, n, release_old_config, d);
     (void)old; /* released by the queue manager once no delivery uses it */
+    /* idle destinations of the old configuration let go of it now, not at the next message:
+     * its keys (and a retired key process) are freed as soon as nothing uses them */
+    qmgr_kick(d->qmgr);
     mg_info("event=reloaded config=%s routes=%zu peers=%zu channels=%zu", d->config_path, n->n_routes,
             n->n_peers, n->n_channels);
     notify("READY=1");
@@ -242,6 +327,15 @@ int main(int argc, char **argv)
     int check_only = 0;
     int opt;
     int allow_root = 0;
+    /* the key process (keyproc_ensure) runs this program with -K FD and nothing else */
+    if (argc == 3 && !strcmp(argv[1], KEYPROC_FLAG)) {
+        char *end;
+        long fd = strtol(argv[2], &end, 10);
+        if (*end || fd < 3 || fd > 65535)
+            return 2;
+        cms_keyproc_main((int)fd);
+        _exit(0); /* nothing to flush; the threads' memory goes with the process */
+    }
     while ((opt = getopt(argc, argv, "c:thu:R")) != -1) {
         switch (opt) {
         case 'c': conf = optarg; break;
@@ -261,20 +355,18 @@ int main(int argc, char **argv)
      * channels (at most queue.max_processing of those): four threads are too few for all. */
     setenv("UV_THREADPOOL_SIZE", "8", 0);
 
-    /* The key process (channels/cms/cms_keyproc.h) holds every private key the cms channels
-     * use: forked first, before any configuration, key or socket is opened in this process. */
-    int keyproc_fd = -1;
-    pid_t keyproc_pid = -1;
-    if (!check_only) {
-        char fdtext[16];
-        if (cms_keyproc_spawn(&keyproc_fd, &keyproc_pid) != 0)
-            mg_fatal("event=start_failed detail=\"cannot start the key process\"");
-        snprintf(fdtext, sizeof fdtext, "%d", keyproc_fd);
-        setenv(CMS_KEYPROC_ENV, fdtext, 1);
-    }
-
-    struct daemon dd = { .lock_fd = -1 };
+    struct daemon dd = { .lock_fd = -1, .keyproc_fd = -1, .keyproc_pid = -1 };
     struct daemon *d = &dd;
+    /* The key process (channels/cms/cms_keyproc.h) holds every private key the cms channels
+     * use: started first, before any key or socket is opened in this process, and only when a
+     * cms channel names a key (a probe load that loads no key decides). An inherited variable
+     * never stands for it. */
+    unsetenv(CMS_KEYPROC_ENV);
+    if (!check_only) {
+        bool needs = false;
+        if (channels_config_needs_keys(conf, &needs) == 0 && keyproc_ensure(d, needs) != 0)
+            mg_fatal("event=start_failed detail=\"cannot start the key process\"");
+    }
     d->config_path = strdup(conf);
     if (load_config(conf, &d->cfg) != 0)
         mg_fatal("event=config_invalid config=%s", conf);
@@ -302,6 +394,9 @@ int main(int argc, char **argv)
     uv_signal_start(&d->sig_term, on_term, SIGTERM);
     uv_signal_start(&d->sig_int, on_term, SIGINT);
     uv_signal_start(&d->sig_hup, on_hup, SIGHUP);
+    uv_signal_init(d->loop, &d->sig_chld);
+    d->sig_chld.data = d;
+    uv_signal_start(&d->sig_chld, on_chld, SIGCHLD);
 
     /* Who we run as: never root. Started as root, we bind the listeners (ports 25 and 102),
      * then become global.user for good; otherwise we are whoever started us (systemd's
@@ -402,7 +497,9 @@ int main(int argc, char **argv)
     metrics_free(d->metrics);
     config_free(d->cfg);
     free(d->config_path);
-    cms_keyproc_stop(keyproc_fd, keyproc_pid);
+    cms_keyproc_stop(d->keyproc_fd, d->keyproc_pid);
+    for (size_t i = 0; i < d->n_keyproc_retired; i++) /* every configuration is freed: they end */
+        cms_keyproc_stop(-1, d->keyproc_retired[i]);
     close(d->lock_fd); /* the lock goes last: nothing of ours is left in var_dir's use */
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "cert_store.h"
 #include "cms_chan_int.h"
 #include "cms_keyproc.h"
+#include "mg_buf.h"
 #include "cms_keyproc_int.h"
 #include "cms_keys.h"
 #include "cms_wrap.h"
@@ -267,13 +268,54 @@ static void load_store(struct cfgctx *c, struct cmsch_conf *cc)
     OPENSSL_cleanse(pass, sizeof pass);
 }
 
+/* One `equivalent_labels` entry: a file holding an ESSSecurityLabel (DER). */
+static void add_equiv(struct cfgctx *c, const config_setting_t *s, const char *v, void *arg)
+{
+    struct cmsch_conf *cc = arg;
+    unsigned char *d = NULL, *canon = NULL;
+    size_t len = 0, cl = 0;
+    int rc;
+    if (cc->n_equiv >= CMSCH_EQUIV_MAX_LABELS) {
+        err(c, s, "'equivalent_labels': at most %d labels", CMSCH_EQUIV_MAX_LABELS);
+        return;
+    }
+    if ((rc = mg_read_file(v, CMSCH_EQUIV_MAX, &d, &len)) != 0) {
+        err(c, s, "cannot read the equivalent label %s: %s", v, mg_strerror(rc));
+        return;
+    }
+    rc = cmsch_equiv_canon(d, len, &canon, &cl);
+    free(d);
+    if (rc == MG_ENOMEM) {
+        c->oom = true;
+        return;
+    }
+    if (rc) {
+        err(c, s, "the equivalent label %s is not an ESSSecurityLabel (DER, RFC 2634 3.2)", v);
+        return;
+    }
+    unsigned char **nv = realloc(cc->equiv, (cc->n_equiv + 1) * sizeof *nv);
+    if (nv)
+        cc->equiv = nv;
+    size_t *nl = nv ? realloc(cc->equiv_len, (cc->n_equiv + 1) * sizeof *nl) : NULL;
+    if (nl)
+        cc->equiv_len = nl;
+    if (!nv || !nl) {
+        free(canon);
+        c->oom = true;
+        return;
+    }
+    cc->equiv[cc->n_equiv] = canon;
+    cc->equiv_len[cc->n_equiv++] = cl;
+}
+
 static const char *const known_keys[] = {
     "operations", "cert", "key", "key_pass_file", "ca", "crl", "store", "store_pass_file",
     "revocation", "cipher", "key_transport", "ecdh_kdf", "peer_cert", "archive_cert",
     "encrypt_to_self", "encrypt", "encrypt_recipients", "subject_keyword", "no_certificate",
     "no_key", "bad_signature", "status_header", "status_header_name", "status_footer", "harvest",
     "header_protection", "signature_form", "refresh", "refresh_timeout", "encrypt_header",
-    "encrypt_classification_min", "ocsp_url", "receipt_to", NULL,
+    "encrypt_classification_min", "ocsp_url", "receipt_to", "equivalent_labels",
+    "equivalent_labels_from_shaper", NULL,
 };
 
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
@@ -421,6 +463,14 @@ int cmsch_configure(const struct config *cfg, const struct config_channel *ch, v
         err(&c, rs, "'receipt_to' needs operation sign or triple-wrap");
     else if (rv && cms_policy_set_receipt_request(cc->policy, rv))
         c.oom = true;
+    /* EquivalentLabels go into our own signatures only */
+    each_str(&c, "equivalent_labels", add_equiv, cc);
+    cc->equiv_from_shaper = get_bool(&c, "equivalent_labels_from_shaper", false);
+    if ((cc->n_equiv || cc->equiv_from_shaper) && !(cc->ops & (CMSCH_SIGN | CMSCH_TRIPLE)))
+        err(&c, config_setting_get_member(ch->settings, cc->n_equiv ? "equivalent_labels"
+                                                                    : "equivalent_labels_from_shaper"),
+            "'%s' needs operation sign or triple-wrap (the labels go into the MTA's signature)",
+            cc->n_equiv ? "equivalent_labels" : "equivalent_labels_from_shaper");
     rv = get_str(&c, "ocsp_url", &rs);
     if (rv && strncmp(rv, "http://", 7))
         err(&c, rs, "'ocsp_url' must be an http:// URL (OCSP is signed; no TLS needed)");
@@ -476,6 +526,10 @@ void cmsch_conf_free(struct cmsch_conf *c)
     free(c->select_header);
     free(c->ocsp_url);
     free(c->header_name);
+    for (size_t i = 0; i < c->n_equiv; i++)
+        free(c->equiv[i]);
+    free(c->equiv);
+    free(c->equiv_len);
     free(c);
 }
 
@@ -498,4 +552,7 @@ void cmsch_conf_dump(const void *conf, FILE *f)
             se[c->select], kl[c->keyless], nk[c->nokey], bs[c->badsig],
             c->status_header ? "true" : "false", c->status_footer ? "true" : "false",
             c->harvest ? "true" : "false");
+    if (c->n_equiv || c->equiv_from_shaper)
+        fprintf(f, " equivalent_labels = %zu; equivalent_labels_from_shaper = %s;", c->n_equiv,
+                c->equiv_from_shaper ? "true" : "false");
 }

@@ -59,6 +59,12 @@ struct cmsch_conf {
     uint32_t refresh_interval;       /* seconds between CRL/OCSP refreshes (store); 0 = never */
     uint32_t refresh_timeout;        /* seconds per fetch */
     char *ocsp_url;                  /* owned or NULL (= each certificate's AIA responder) */
+    /* EquivalentLabels in our signatures (cms_chan_equiv.c): fixed labels from the
+     * configuration (canonical ESSSecurityLabel DER) and/or the label before the shaper's */
+    unsigned char **equiv;           /* owned, n_equiv entries, each owned */
+    size_t *equiv_len;               /* owned */
+    size_t n_equiv;
+    bool equiv_from_shaper;
     struct cmsch_live *live;         /* owned */
 };
 
@@ -100,6 +106,24 @@ int cmsch_take_header(const char *name, const unsigned char *data, size_t len,
 /* The security-classification of an ESSSecurityLabel (DER, from outside: every length is
  * checked), or -1 when it has none or is no such label. */
 long cmsch_label_classification(const unsigned char *d, size_t len);
+
+/* ---- EquivalentLabels (cms_chan_equiv.c) ---- */
+#define CMSCH_EQUIV_MAX 65536        /* bytes of one label */
+#define CMSCH_EQUIV_MAX_LABELS 16    /* labels from the configuration */
+/* The canonical DER (*out, caller frees) of an ESSSecurityLabel from outside (strictly
+ * decoded, every length checked): 0, MG_EPARSE (no such label) or MG_ENOMEM. */
+int cmsch_equiv_canon(const unsigned char *d, size_t len, unsigned char **out, size_t *outlen);
+/* The EquivalentLabels DER (a SEQUENCE OF ESSSecurityLabel) of n labels; n = 0 gives *out
+ * NULL. Returns 0, MG_EPARSE (a label that does not decode) or MG_ENOMEM. */
+int cmsch_equiv_build(const unsigned char *const *labels, const size_t *lens, size_t n,
+                      unsigned char **out, size_t *outlen);
+/* The EquivalentLabels for a signature labelled label: the configured ones (but label itself)
+ * and, with equiv_from_shaper, other (the label before or after the shaper's conversion) when
+ * it is an ESSSecurityLabel and differs. *out NULL when there are none; *n_conf and *n_shaper
+ * say how many came from where. Returns 0 or MG_ENOMEM. */
+int cmsch_equiv_for(const struct cmsch_conf *c, const unsigned char *label, size_t label_len,
+                    const unsigned char *other, size_t other_len, unsigned char **out,
+                    size_t *outlen, size_t *n_conf, size_t *n_shaper);
 
 void cmsch_conf_free(struct cmsch_conf *c);
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,

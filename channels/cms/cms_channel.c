@@ -230,6 +230,16 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
         rc = channel_result_add_audit(w->r, -1, "header-mismatch", res->reason, "", NULL, 0, NULL);
         status_add(w, res->reason);
     }
+    /* X.400 content under CMS (RFC 3854): what came out is the content of the innermost
+     * layer's type; say which (the P1 envelope still names the CMS type it travelled as) */
+    if (!rc && res->nlayers > 0 && content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 &&
+        (enveloped || (w->c->ops & CMSCH_STRIP))) {
+        const char *in = res->layers[res->nlayers - 1].content_type;
+        char why[200];
+        snprintf(why, sizeof why, "X.400 content %s restored from %d CMS layer(s)", in,
+                 res->nlayers);
+        rc = channel_result_add_audit(w->r, -1, "x400-content-restored", why, "", NULL, 0, NULL);
+    }
     /* a signed-only message keeps its signature unless strip says otherwise */
     if (!rc && (enveloped || (w->c->ops & CMSCH_STRIP) || prot == PROT_ENVELOPED)) {
         set_cur(w, res->data, res->len);
@@ -432,6 +442,82 @@ static bool status_missing(const struct cmsch_conf *c, int code, const char *why
            strstr(why, "CRL") != NULL;
 }
 
+/* The X.400 content type of m as a dotted OID (built-in 2 = P2, 22 = P22; an extended type
+ * such as P772 as it is), or NULL when it has none or is CMS already. */
+static const char *x400_content_oid(const struct message *m)
+{
+    const char *ct = m->content_oid;
+    if (!ct || !*ct)
+        return NULL;
+    if (!strcmp(ct, "22"))
+        return "2.6.1.10.1";
+    if (!strcmp(ct, "2"))
+        return "2.6.1.10.0";
+    if (!strchr(ct, '.') || !strncmp(ct, "1.2.840.113549.", 15))
+        return NULL;
+    return ct;
+}
+
+/* One signature's labels: its ESS securityLabel, and its EquivalentLabels per configuration.
+ * A label that is no ESSSecurityLabel is left out (audited), never fatal. */
+static int label_layer(struct work *w, struct cms_policy *p, enum cms_layer_which which,
+                       const unsigned char *label, size_t len, const unsigned char *other,
+                       size_t other_len)
+{
+    int rc = 0;
+    if (label && len) {
+        int lrc = cms_policy_set_label(p, which, label, len);
+        if (lrc == MG_ENOMEM)
+            return lrc;
+        if (lrc && (rc = channel_result_add_audit(w->r, -1, "label-not-signed",
+                                                  "the message's label is not an ESSSecurityLabel",
+                                                  "label", label, len, NULL)) != 0)
+            return rc;
+        if (lrc)
+            label = NULL, len = 0;
+    }
+    const struct cmsch_conf *c = w->c;
+    if (!c->n_equiv && !c->equiv_from_shaper)
+        return 0;
+    unsigned char *eq = NULL;
+    size_t eql = 0, nc = 0, ns = 0;
+    if ((rc = cmsch_equiv_for(c, label, len, other, other_len, &eq, &eql, &nc, &ns)) != 0)
+        return rc;
+    if (eq && (rc = cms_policy_set_equivalent_labels(p, which, eq, eql)) == 0) {
+        char why[200];
+        snprintf(why, sizeof why, "%s signature: %zu equivalent label(s) (%zu from the "
+                 "configuration, %zu from the shaper)", which == CMS_LAYER_OUTER ? "outer" : "inner",
+                 nc + ns, nc, ns);
+        rc = channel_result_add_audit(w->r, -1, "equivalent-labels-signed", why, "label", eq, eql,
+                                      NULL);
+    }
+    free(eq);
+    return rc;
+}
+
+/* The labels of our signatures. The group's label is the shaper's output when a shaper ran
+ * (the content version's), else the message's; the message's own label is the one it came in
+ * with. A single signature carries the group's label; a triple wrap (STANAG 4406) carries the
+ * message's label inside (end to end) and the group's outside (the next hop's policy). With
+ * equivalent_labels_from_shaper each signature's EquivalentLabels holds the other one. */
+static int sign_labels(struct work *w, struct cms_policy *p, unsigned ops)
+{
+    const struct message *m = w->t->msg;
+    const unsigned char *cur = w->t->label ? w->t->label : m->label;
+    size_t curl = w->t->label ? w->t->label_len : m->label_len;
+    const unsigned char *orig = m->label ? m->label : cur;
+    size_t origl = m->label ? m->label_len : curl;
+    int rc = 0;
+    if (ops & CMS_OP_OUTER_SIGN) {
+        rc = label_layer(w, p, CMS_LAYER_INNER, orig, origl, cur, curl);
+        if (!rc)
+            rc = label_layer(w, p, CMS_LAYER_OUTER, cur, curl, orig, origl);
+    } else {
+        rc = label_layer(w, p, CMS_LAYER_INNER, cur, curl, orig, origl);
+    }
+    return rc;
+}
+
 static int wrap(struct work *w, X509 *cert, const bool *same)
 {
     const struct cmsch_conf *c = w->c;
@@ -451,26 +537,22 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
         cms_policy_free(p);
         return rc;
     }
-    /* the message's security label goes into our signatures (inner, and outer for the triple
-     * wrap: the shaper's output is the message's label by now) */
-    const struct message *m = w->t->msg;
-    if (m->label && m->label_len && (ops & (CMS_OP_SIGN | CMS_OP_OUTER_SIGN))) {
-        int lrc = cms_policy_set_label(p, CMS_LAYER_INNER, m->label, m->label_len);
-        if (!lrc && (ops & CMS_OP_OUTER_SIGN))
-            lrc = cms_policy_set_label(p, CMS_LAYER_OUTER, m->label, m->label_len);
-        if (lrc == MG_ENOMEM) {
-            cms_policy_free(p);
-            return lrc;
-        }
-        if (lrc && (rc = channel_result_add_audit(w->r, -1, "label-not-signed",
-                                                  "the message's label is not an ESSSecurityLabel",
-                                                  "label", m->label, m->label_len, NULL)) != 0) {
+    if (ops & (CMS_OP_SIGN | CMS_OP_OUTER_SIGN)) {
+        rc = sign_labels(w, p, ops);
+        if (rc) {
             cms_policy_free(p);
             return rc;
         }
     }
     enum cms_format fmt = content_type(w->t->content) == MESSAGE_CONTENT_RFC5322 ? CMS_FORMAT_MIME
                                                                                  : CMS_FORMAT_DER;
+    /* X.400 content (RFC 3854, STANAG 4406 Annex B): the innermost eContentType is the
+     * content's own type (P772, P22), not id-data, so the far side gets it back as it was */
+    const char *x400 = fmt == CMS_FORMAT_DER ? x400_content_oid(w->t->msg) : NULL;
+    if (x400 && (rc = cms_policy_set_content_type(p, x400)) != 0) {
+        cms_policy_free(p);
+        return rc;
+    }
     struct cms_result res;
     rc = cms_wrap(p, ops, fmt, w->data, w->len, &res);
     cms_policy_free(p);
@@ -486,6 +568,13 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
         const char *what = ops == CMS_OP_TRIPLE ? "triple wrap: inner and outer signature"
                                                 : "signed as the MTA";
         rc = audit_cert(w, -1, "signed", what, NULL);
+    }
+    if (!rc && x400) {
+        char why[300];
+        snprintf(why, sizeof why, "X.400 content %s inside CMS (RFC 3854%s); sent as a "
+                 "ContentInfo, P1 content type id-ct-contentInfo (RFC 3855)", x400,
+                 ops == CMS_OP_TRIPLE ? ", STANAG 4406 Annex B triple wrap" : "");
+        rc = channel_result_add_audit(w->r, -1, "x400-content-protected", why, "", NULL, 0, NULL);
     }
     for (size_t i = 0; !rc && cert && i < w->t->nrcpts; i++)
         if (same[i])
@@ -684,4 +773,28 @@ const struct channel_kind cms_channel_kind = {
     .conf_free = cms_conf_free,
     .conf_dump = cmsch_conf_dump,
     .process = cms_process,
+};
+
+/* ---- the key-process probe --------------------------------------------------------------- */
+
+/* The probe's answer for a channel that needs the key process: any non-NULL conf would do. */
+static const char needs_keys_mark = 1;
+
+/* Looks only at whether the channel names a private key (its own `key`, or keys held in the
+ * store behind `store_pass_file`); loads nothing and checks nothing else (the real load does). */
+static int probe_configure(const struct config *cfg, const struct config_channel *ch, void **conf,
+                           struct config_errors *errs)
+{
+    (void)cfg;
+    (void)errs;
+    if (ch->settings && (config_setting_get_member(ch->settings, "key") ||
+                         config_setting_get_member(ch->settings, "store_pass_file")))
+        *conf = (void *)&needs_keys_mark;
+    return 0;
+}
+
+const struct channel_kind cms_channel_probe_kind = {
+    .name = "cms",
+    .role = CHANNEL_ROLE_PROCESSING,
+    .configure = probe_configure,
 };

@@ -7,5 +7,8 @@
 #include "channel.h"
 
 extern const struct channel_kind cms_channel_kind;
+/* The same kind name, for a probe load (channels_config_needs_keys): configure() only notes, as
+ * a non-NULL conf, that the channel names a private key; it loads no key and nothing else. */
+extern const struct channel_kind cms_channel_probe_kind;
 
 #endif

@@ -37,6 +37,7 @@
 #define CMS_KEYPROC_HDR 8
 #define CMS_KEYPROC_MAX_BODY 16384
 #define CMS_KEYPROC_MAX_PATH 4095
+#define CMS_KEYPROC_NICE 10          /* the key process yields to the daemon's loop */
 
 enum cms_keyproc_type {
     CMS_KEYPROC_LOAD = 1,
@@ -73,9 +74,27 @@ void cms_keyproc_put_header(unsigned char hdr[CMS_KEYPROC_HDR], uint8_t type_or_
  * *pid the child. The child never returns: it serves until the daemon's end closes. Returns 0
  * or MG_EIO. */
 int cms_keyproc_spawn(int *fd, pid_t *pid);
+/* mixgated, whenever a configuration needs the key process (at start, or at a SIGHUP reload
+ * once pool threads run, where a fork that runs on without exec could inherit a lock another
+ * thread held): forks and executes exe (mixgated itself, "/proc/self/exe") with the arguments
+ * `flag FD`, where FD is the child's end of the socketpair and the only fd it keeps open
+ * besides 0-2. The program must then call cms_keyproc_main(FD). *fd and *pid as for spawn.
+ * Returns 0 or MG_EIO. */
+int cms_keyproc_spawn_exec(const char *exe, const char *flag, int *fd, pid_t *pid);
+/* The key process started by spawn_exec: closes every other fd above 2, ignores the daemon's
+ * signals, lowers its priority by CMS_KEYPROC_NICE and serves fd (see cms_keyproc_serve);
+ * returns when it is done (then _exit). */
+void cms_keyproc_main(int fd);
 /* mixgated at exit, after every configuration is freed: closes fd, waits for the child. */
 void cms_keyproc_stop(int fd, pid_t pid);
-/* The key process itself (the child of spawn; exposed for tests): serves until fd closes. */
+/* A key process no configuration will load keys from any more: closes the bootstrap fd only;
+ * the process ends by itself once the keys it handed out are freed (the old configuration's
+ * last message done). Reap it with cms_keyproc_reaped. */
+void cms_keyproc_retire(int fd);
+/* 1 when the child pid has ended (and is reaped now), 0 when it still runs. Never blocks. */
+int cms_keyproc_reaped(pid_t pid);
+/* The key process itself (the child of spawn; exposed for tests): serves until fd and every
+ * key connection it handed out are closed. */
 void cms_keyproc_serve(int fd);
 
 /* The daemon side: the fd published in the environment, or -1 when there is no key process. */

@@ -8,6 +8,7 @@
  * throttles the destination); a refused transfer (the peer's size limit) fails the recipients. */
 #include "p1_channel.h"
 #include "p1_channel_int.h"
+#include "p1_cms.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,16 +120,27 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
         oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &fallback, NULL, 0);
         gdi = &fallback;
     }
+    /* X.400 content a cms channel protected (RFC 3854): sent as CMS, typed so (RFC 3855) */
+    int cms = m->content_type == MESSAGE_CONTENT_X400_P22 && p1_cms_is_content_info(c, clen);
     if (m->x400_env && m->x400_env_len) {
         int report = m->content_type == MESSAGE_CONTENT_X400_REPORT;
-        uint8_t *env = malloc(m->x400_env_len);
-        if (!env)
-            return MG_ENOMEM;
-        memcpy(env, m->x400_env, m->x400_env_len);
+        uint8_t *env = NULL;
+        size_t env_len = m->x400_env_len;
+        int rc = 0;
+        if (cms) {
+            rc = p1_cms_retype(m->x400_env, m->x400_env_len, P1_CMS_CONTENT_INFO, &env, &env_len);
+        } else if ((env = malloc(m->x400_env_len)) != NULL) {
+            memcpy(env, m->x400_env, m->x400_env_len);
+        }
+        if (!env) {
+            snprintf(why, whysz, "the stored envelope cannot be retyped for CMS content: %s",
+                     mg_strerror(rc ? rc : MG_ENOMEM));
+            return rc ? rc : MG_ENOMEM;
+        }
         /* This peer is responsible for this delivery's recipients only. */
-        int rc = report ? 0 : p1_mts_responsibility(env, m->x400_env_len, d->rcpt_addrs, d->nrcpts);
+        rc = report ? 0 : p1_mts_responsibility(env, env_len, d->rcpt_addrs, d->nrcpts);
         if (!rc)
-            rc = p1_mts_relay(env, m->x400_env_len, report, c, clen, gdi, (long)time(NULL), apdu, len);
+            rc = p1_mts_relay(env, env_len, report, c, clen, gdi, (long)time(NULL), apdu, len);
         free(env);
         if (rc)
             snprintf(why, whysz, "the stored envelope cannot be relayed: %s", mg_strerror(rc));
@@ -145,7 +157,8 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
         rcpts[i] = d->rcpt_addrs[i];
     struct p1_mts_out o = {
         .kind = P1_MTS_MESSAGE, .local_id = m->id, .gdi = gdi, .originator = d->originator,
-        .rcpts = rcpts, .nrcpts = d->nrcpts, .content_oid = m->content_oid ? m->content_oid : "22",
+        .rcpts = rcpts, .nrcpts = d->nrcpts,
+        .content_oid = cms ? P1_CMS_CONTENT_INFO : m->content_oid ? m->content_oid : "22",
         .content = c, .content_len = clen, .priority = m->priority, .now = (long)time(NULL),
     };
     int rc = p1_mts_build(&o, apdu, len, why, whysz);

@@ -47,3 +47,21 @@ int channels_config_load_text(const char *name, const char *text, size_t len, co
     struct config_load_opts o = { .kinds = all_kinds, .env = env, .env_ctx = env_ctx };
     return labels_checked(config_load_text_ex(name, text, len, &o, out, errs), out, errs);
 }
+
+int channels_config_needs_keys(const char *path, bool *needs)
+{
+    const struct channel_kind *probe[sizeof all_kinds / sizeof *all_kinds];
+    for (size_t i = 0; i < sizeof all_kinds / sizeof *all_kinds; i++)
+        probe[i] = all_kinds[i] == &cms_channel_kind ? &cms_channel_probe_kind : all_kinds[i];
+    struct config_load_opts o = { .kinds = probe };
+    struct config *cfg = NULL;
+    struct config_errors errs = { 0 };
+    int rc = config_load_ex(path, &o, &cfg, &errs);
+    config_errors_free(&errs);
+    *needs = false;
+    for (size_t i = 0; rc == 0 && i < cfg->n_channels; i++)
+        if (cfg->channels[i].kind == &cms_channel_probe_kind && cfg->channels[i].conf)
+            *needs = true;
+    config_free(cfg);
+    return rc;
+}

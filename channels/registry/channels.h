@@ -15,4 +15,9 @@ int channels_config_load(const char *path, struct config **out, struct config_er
 int channels_config_load_text(const char *name, const char *text, size_t len, config_env_fn env,
                               void *env_ctx, struct config **out, struct config_errors *errs);
 
+/* Whether the configuration at path has a cms channel that names a private key, i.e. needs the
+ * key process (cms_keyproc.h) before the real load: 0 and *needs set, or the load's error (the
+ * real load then reports it with file:line). Loads no key: the cms channels are only probed. */
+int channels_config_needs_keys(const char *path, bool *needs);
+
 #endif

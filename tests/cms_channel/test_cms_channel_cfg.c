@@ -64,6 +64,20 @@ static const struct cfg_case cfg_cases[] = {
     { "classification_range", "{ name = \"c\"; type = \"cms\"; operations = \"encrypt\"; " ID
       " peer_cert = \"${PKI}/carol.pem\"; encrypt = \"classification\";\n encrypt_classification_min = 300; }",
       "t.conf:4: channel 'c': 'encrypt_classification_min' must be a number from 0 to 255" },
+    { "equivalent_label_not_ess", "{ name = \"c\"; type = \"cms\"; operations = \"sign\"; " ID "\n"
+      " equivalent_labels = [ \"${PKI}/ca.pem\" ]; }",
+      "t.conf:4: channel 'c': the equivalent label " },
+    { "equivalent_label_missing_file", "{ name = \"c\"; type = \"cms\"; operations = \"sign\"; " ID "\n"
+      " equivalent_labels = \"/nonexistent/label.der\"; }",
+      "t.conf:4: channel 'c': cannot read the equivalent label /nonexistent/label.der" },
+    { "equivalent_labels_need_sign", "{ name = \"c\"; type = \"cms\"; operations = \"decrypt\"; " ID "\n"
+      " equivalent_labels_from_shaper = true; }",
+      "t.conf:4: channel 'c': 'equivalent_labels_from_shaper' needs operation sign or triple-wrap" },
+    { "equivalent_from_shaper_not_bool", "{ name = \"c\"; type = \"cms\"; operations = \"sign\"; " ID "\n"
+      " equivalent_labels_from_shaper = \"yes\"; }",
+      "t.conf:4: channel 'c': 'equivalent_labels_from_shaper' must be true or false" },
+    { "equivalent_from_shaper_loads", "{ name = \"c\"; type = \"cms\"; operations = \"triple-wrap\"; " ID
+      " peer_cert = \"${PKI}/carol.pem\"; equivalent_labels_from_shaper = true; }", NULL },
     { "receipt_to_needs_sign", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n"
       " receipt_to = \"r@a.example\"; }", "t.conf:4: channel 'c': 'receipt_to' needs operation sign" },
     { "keyless_value", "{ name = \"c\"; type = \"cms\"; operations = \"verify\";\n no_certificate = \"drop\"; }",

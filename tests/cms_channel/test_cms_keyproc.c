@@ -378,6 +378,28 @@ static void t_threads_share_a_key(void **state)
     X509_free(bc);
 }
 
+/* A reload that no longer needs the key process closes its bootstrap connection at once
+ * (cms_keyproc_retire): the keys the old configuration holds still sign until it frees them,
+ * and only then does the process end. */
+static void t_keys_outlive_the_bootstrap(void **state)
+{
+    struct kp *k = *state;
+    EVP_PKEY *rsa = load_proxy(k, "alice.key");
+    X509 *ac = cert("alice.pem");
+    cms_keyproc_retire(k->fd);
+    k->fd = -1;
+    struct sign_job j = { .pk = rsa, .cert = ac };
+    sign_many(&j);
+    assert_true(j.ok);
+    assert_int_equal(cms_keyproc_reaped(k->pid), 0); /* a key is still out there */
+    EVP_PKEY_free(rsa);
+    X509_free(ac);
+    int ws;
+    assert_int_equal(waitpid(k->pid, &ws, 0), k->pid); /* ends by itself, nobody kills it */
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    k->pid = -1;
+}
+
 int main(void)
 {
     const char *b = getenv("MIXGATE_BUILD_DIR");
@@ -393,6 +415,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_ec_sign_and_key_agreement, kp_setup, kp_teardown),
         cmocka_unit_test_setup_teardown(t_refusals, kp_setup, kp_teardown),
         cmocka_unit_test_setup_teardown(t_threads_share_a_key, kp_setup, kp_teardown),
+        cmocka_unit_test_setup_teardown(t_keys_outlive_the_bootstrap, kp_setup, kp_teardown),
         cmocka_unit_test_setup_teardown(t_pkcs11_softhsm, hsm_setup, kp_teardown),
     };
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)

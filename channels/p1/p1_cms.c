@@ -1,0 +1,115 @@
+/* p1_cms: CMS-protected X.400 content on P1 (see p1_cms.h). */
+#include "p1_cms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_err.h"
+#include "p1_ber.h"
+
+/* DER contents of the CMS content-type OIDs a protected content may have on top */
+static const uint8_t OID_SIGNED[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+static const uint8_t OID_ENVELOPED[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03 };
+static const uint8_t OID_AUTHENV[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10,
+                                       0x01, 0x17 };
+
+/* 1.2.840.113549.1 (PKCS): id-signedData, id-envelopedData, id-ct-* are all under it */
+static const uint8_t PKCS_ARC[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01 };
+
+static int is(const struct p1_tlv *t, const uint8_t *oid, size_t n)
+{
+    return t->len == n && !memcmp(t->v, oid, n);
+}
+
+int p1_cms_is_content_info(const uint8_t *c, size_t n)
+{
+    struct p1_tlv ci, ct, body;
+    size_t off = 0;
+    if (!c || p1_ber_read(c, n, &ci) != 0 || ci.total != n || ci.id != 0x30)
+        return 0;
+    if (p1_ber_next(&ci, &off, &ct) != 1 || ct.id != 0x06 ||
+        !(is(&ct, OID_SIGNED, sizeof OID_SIGNED) || is(&ct, OID_ENVELOPED, sizeof OID_ENVELOPED) ||
+          is(&ct, OID_AUTHENV, sizeof OID_AUTHENV)))
+        return 0;
+    if (p1_ber_next(&ci, &off, &body) != 1 || body.id != 0xa0)
+        return 0;
+    return p1_ber_next(&ci, &off, &body) == 0; /* nothing after [0] */
+}
+
+/* The DER contents of a dotted OID into out (at most cap bytes): its length, or -1. */
+static long oid_der(const char *dotted, uint8_t *out, size_t cap)
+{
+    unsigned long arcs[32];
+    size_t n = 0;
+    const char *p = dotted;
+    while (*p && n < 32) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            return -1;
+        arcs[n++] = strtoul(p, &end, 10);
+        p = end;
+        if (*p == '.')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    if (*p || n < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39))
+        return -1;
+    size_t o = 0;
+    for (size_t i = 1; i < n; i++) {
+        unsigned long v = i == 1 ? arcs[0] * 40 + arcs[1] : arcs[i];
+        uint8_t tmp[10];
+        size_t k = 0;
+        do
+            tmp[k++] = (uint8_t)(v & 0x7f);
+        while ((v >>= 7) && k < sizeof tmp);
+        if (o + k > cap)
+            return -1;
+        while (k--)
+            out[o++] = (uint8_t)(tmp[k] | (k ? 0x80 : 0));
+    }
+    return (long)o;
+}
+
+int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out, size_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    uint8_t od[64];
+    long ol = oid ? oid_der(oid, od, sizeof od) : -1;
+    if (ol <= 0)
+        return MG_EINVAL;
+    struct p1_tlv e, t;
+    if (!env || p1_ber_read(env, len, &e) != 0 || e.total != len || e.id != 0x31)
+        return MG_EPARSE;
+    struct mg_buf body;
+    mg_buf_init(&body, 0);
+    size_t off = 0, start = 0;
+    int r, rc = 0, found = 0;
+    while (!rc && (start = off, r = p1_ber_next(&e, &off, &t)) == 1) {
+        if (t.id == 0x06 || t.id == 0x46) { /* extended / built-in [APPLICATION 6] */
+            found++;
+            /* an envelope that names a PKCS / S/MIME type already (CMS content that came in
+             * so, whatever its reading of RFC 3855) keeps what its originator wrote */
+            if (t.id == 0x06 && t.len >= sizeof PKCS_ARC && !memcmp(t.v, PKCS_ARC, sizeof PKCS_ARC))
+                rc = mg_buf_append(&body, e.v + start, t.total);
+            else
+                rc = p1_ber_put(&body, 0x06, od, (size_t)ol);
+        } else {
+            rc = mg_buf_append(&body, e.v + start, t.total);
+        }
+    }
+    if (!rc && (r < 0 || found != 1))
+        rc = MG_EPARSE;
+    struct mg_buf o;
+    mg_buf_init(&o, 0);
+    if (!rc)
+        rc = p1_ber_put(&o, 0x31, body.data, body.len);
+    mg_buf_free(&body);
+    if (rc) {
+        mg_buf_free(&o);
+        return rc;
+    }
+    *out = mg_buf_steal(&o, outlen);
+    return 0;
+}
