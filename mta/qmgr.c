@@ -474,6 +474,19 @@ int qmgr_entry_hold(struct qmgr *q, struct qentry *e)
     return 0;
 }
 
+static void on_hot_idle(uv_idle_t *h)
+{
+    struct qmgr *q = h->data;
+    uv_idle_stop(h);
+    q->pumping = 1; /* a pump asked for while planning goes round once after */
+    qmgr_job_run_hot(q);
+    q->pumping = 0;
+    if (q->repump) {
+        q->repump = 0;
+        qmgr_pump(q);
+    }
+}
+
 void qmgr_pump(struct qmgr *q)
 {
     if (q->draining || !q->started || !q->cref)
@@ -488,7 +501,7 @@ void qmgr_pump(struct qmgr *q)
     q->pumping = 1;
     do {
         q->repump = 0;
-        while (!q->draining && q->active_jobs < limit) {
+        while (q->active_jobs < limit) {
             struct qentry *e = ready_pop(q);
             if (!e)
                 break;
@@ -500,9 +513,13 @@ void qmgr_pump(struct qmgr *q)
                 break;
             }
         }
-        qmgr_job_run_hot(q);
     } while (q->repump);
     q->pumping = 0;
+    /* Jobs started from hot entries are planned once the loop has done its I/O: the store's
+     * completions that made them hot also answer other clients, who should not wait for
+     * these plans and deliveries to be made first. */
+    if (q->hotq)
+        uv_idle_start(&q->hot_idle, on_hot_idle);
 }
 
 /* ---- public ------------------------------------------------------------------------------ */
@@ -540,6 +557,8 @@ int qmgr_create(struct qmgr **out, uv_loop_t *loop, struct queue_store *store,
     }
     uv_timer_init(loop, &q->timer);
     q->timer.data = q;
+    uv_idle_init(loop, &q->hot_idle);
+    q->hot_idle.data = q;
     *out = q;
     return 0;
 }
@@ -672,9 +691,11 @@ void qmgr_drain(struct qmgr *q, void (*done)(void *arg), void *arg)
     qmgr_maybe_drained(q);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct qmgr *q = h->data;
+    if (--q->open_handles > 0)
+        return;
     for (size_t i = 0; i < q->nbuckets; i++) {
         for (struct qentry *e = q->buckets[i], *nx; e; e = nx) {
             nx = e->hnext;
@@ -705,7 +726,9 @@ void qmgr_free(struct qmgr *q)
     if (q->active_jobs)
         mg_panic("qmgr_free with %zu jobs in flight (drain first)", q->active_jobs);
     qmgr_dest_gc(q, 1);
-    uv_close((uv_handle_t *)&q->timer, on_timer_closed);
+    q->open_handles = 2;
+    uv_close((uv_handle_t *)&q->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&q->hot_idle, on_handle_closed);
 }
 
 /* ---- admin ------------------------------------------------------------------------------- */

@@ -172,6 +172,8 @@ struct qmgr {
     struct qentry **heap;                 /* min-heap on next_attempt */
     size_t nheap, heapcap;
     uv_timer_t timer;
+    uv_idle_t hot_idle;                   /* plans the hot jobs after the loop's I/O */
+    int open_handles;                     /* while closing: the handles not yet closed */
 
     size_t active_jobs, writes_pending;
     size_t processing;                    /* processing works in flight */

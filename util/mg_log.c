@@ -6,6 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/time.h>
 
 /* Process-wide by nature (one stderr, one syslog): set once at start-up, read-only after. */
@@ -28,21 +29,46 @@ void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap)
 {
     if (lvl < log_level)
         return;
-    char msg[4096];
-    vsnprintf(msg, sizeof msg, fmt, ap);
     if (log_syslog) {
+        char msg[4096];
+        vsnprintf(msg, sizeof msg, fmt, ap);
         static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT };
         syslog(prio[lvl], "level=%s %s", level_names[lvl], msg);
         return;
     }
+    /* The whole line is formatted once into one buffer and written with one write(2): lines
+     * of concurrent threads never interleave, and a busy relay logs several lines a message,
+     * so the per-line cost matters (the date part is made once a second per thread). */
+    static _Thread_local time_t ts_sec = -1;
+    static _Thread_local char ts[24];
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-    char ts[32];
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    /* One fprintf so concurrent threads do not interleave within a line. */
-    fprintf(stderr, "%s.%03ldZ level=%s %s\n", ts, (long)(tv.tv_usec / 1000), level_names[lvl], msg);
+    if (tv.tv_sec != ts_sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+        ts_sec = tv.tv_sec;
+    }
+    char line[4160];
+    int n = snprintf(line, sizeof line, "%s.%03ldZ level=%s ", ts, (long)(tv.tv_usec / 1000),
+                     level_names[lvl]);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;
+    /* the message is cut at 4095 bytes as before; the newline always ends the line */
+    size_t room = sizeof line - (size_t)n - 1;
+    if (room > 4096)
+        room = 4096;
+    int m = vsnprintf(line + n, room, fmt, ap);
+    if (m < 0)
+        m = 0;
+    size_t len = (size_t)n + ((size_t)m < room ? (size_t)m : room - 1);
+    line[len++] = '\n';
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(STDERR_FILENO, line + off, len - off);
+        if (w <= 0)
+            break; /* nowhere to say it */
+        off += (size_t)w;
+    }
 }
 
 void mg_log(enum mg_log_level lvl, const char *fmt, ...)

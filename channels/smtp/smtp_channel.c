@@ -55,7 +55,7 @@ struct dest {
     struct sdel *whead, *wtail;  /* waiting sends */
     const struct config_peer *peer; /* borrowed from the instance's config */
     char *domain;                /* owned, MX peers only */
-    struct tls_io_ctx *tls_ctx;  /* owned: shared by this destination's connections */
+    struct tls_io_ctx *tls_ctx;  /* borrowed from the instance's cache (inst_tls) */
     struct dest *next;
 };
 
@@ -68,13 +68,47 @@ struct smtp_inst {
     int closing;
     void (*closed)(void *arg);
     void *closed_arg;
+    /* TLS client contexts by (verification, CA file), made once per instance: loading the CA
+     * store for every new destination record cost a few milliseconds each time one went idle
+     * and came back. */
+    struct inst_tls {
+        int verify;
+        char *ca;                /* owned or NULL = the system store */
+        struct tls_io_ctx *ctx;  /* owned */
+        struct inst_tls *next;
+    } *tls;
 };
+
+static int inst_tls(struct smtp_inst *si, int verify, const char *ca, struct tls_io_ctx **out)
+{
+    for (struct inst_tls *t = si->tls; t; t = t->next) {
+        if (t->verify == verify && ((!t->ca && !ca) || (t->ca && ca && strcmp(t->ca, ca) == 0))) {
+            *out = t->ctx;
+            return 0;
+        }
+    }
+    struct inst_tls *t = calloc(1, sizeof *t);
+    if (!t || (ca && !(t->ca = strdup(ca)))) {
+        free(t);
+        return MG_ENOMEM;
+    }
+    int rc = tls_io_ctx_client_create(&t->ctx, verify, ca);
+    if (rc != 0) {
+        free(t->ca);
+        free(t);
+        return rc;
+    }
+    t->verify = verify;
+    t->next = si->tls;
+    si->tls = t;
+    *out = t->ctx;
+    return 0;
+}
 
 static void dest_dispatch(struct dest *ds);
 
 static void dest_free(struct dest *ds)
 {
-    tls_io_ctx_free(ds->tls_ctx);
     free(ds->key);
     free(ds->domain);
     free(ds);
@@ -295,7 +329,7 @@ static int conn_open(struct dest *ds)
     const struct config_peer *p = ds->peer;
     enum smtp_client_tls tls = peer_tls(p);
     if (tls != SMTP_CLIENT_TLS_NONE && !ds->tls_ctx) {
-        int rc = tls_io_ctx_client_create(&ds->tls_ctx, p->verify, p->ca);
+        int rc = inst_tls(si, p->verify, p->ca, &ds->tls_ctx);
         if (rc != 0) {
             mg_error("event=tls_setup_failed dest=%s ca=%s error=\"%s\"", ds->key,
                      p->ca ? p->ca : "system", mg_strerror(rc));
@@ -596,6 +630,12 @@ static void smtp_inst_free(void *inst)
     for (struct dest *ds = si->dests, *nx; ds; ds = nx) {
         nx = ds->next;
         dest_free(ds);
+    }
+    for (struct inst_tls *t = si->tls, *nx; t; t = nx) {
+        nx = t->next;
+        tls_io_ctx_free(t->ctx);
+        free(t->ca);
+        free(t);
     }
     free(si);
 }

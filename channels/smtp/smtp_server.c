@@ -383,8 +383,12 @@ void smtp_server_txn_complete(struct smtp_server_txn *t, const struct smtp_reply
         mg_warn("event=smtp_reply_dropped session=%s client=%s code=%d reason=client_gone", c->id,
                 c->addr, code);
     } else {
-        mg_info("event=%s session=%s client=%s code=%d", code < 400 ? "smtp_accept" : "smtp_reject",
-                c->id, c->addr, code);
+        /* an accepted message is logged by whoever accepted it, with its queue id
+         * (event=accepted): the line here only says more when the answer was a refusal */
+        if (code < 400)
+            mg_debug("event=smtp_accept session=%s client=%s code=%d", c->id, c->addr, code);
+        else
+            mg_info("event=smtp_reject session=%s client=%s code=%d", c->id, c->addr, code);
         smtp_session_message_done(&c->sess, reply);
         /* If we are inside the message callback (synchronous completion) the session's own
          * read path flushes; otherwise we do it here. */
