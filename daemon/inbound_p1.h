@@ -9,6 +9,10 @@ int inbound_p1_start(struct listener_rt *lr, const struct config_listener *l);
 /* Closes it; done(lr) when every association is gone. */
 void inbound_p1_close(struct listener_rt *lr, void (*done)(void *arg));
 
+/* The queue manager started channel instances (start, reload): the p1 ones learn how to
+ * reach the peers' inbound two-way-alternate associations. */
+void inbound_p1_channels_started(struct daemon *d);
+
 struct qmgr_opts;
 /* The X.400 report builder (channels/p1/p1_report) with our global domain identifier as the
  * configuration has it at start (a reload does not change the one reports carry). */

@@ -167,6 +167,7 @@ static void on_hup(uv_signal_t *s, int signum)
     d->cfg = n;
     apply_logging(n);
     qmgr_set_config(d->qmgr, n, release_old_config, d);
+    inbound_p1_channels_started(d);
     (void)old; /* released by the queue manager once no delivery uses it */
     mg_info("event=reloaded config=%s routes=%zu peers=%zu channels=%zu", d->config_path, n->n_routes,
             n->n_peers, n->n_channels);
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
         mg_fatal("event=start_failed detail=\"cannot listen on the control socket %s\"", d->cfg->global.control_socket);
     if ((rc = qmgr_start(d->qmgr)) != 0)
         mg_fatal("event=start_failed detail=\"cannot load the queue: %s\"", mg_strerror(rc));
+    inbound_p1_channels_started(d);
 
     mg_info("event=started config=%s var_dir=%s pid=%ld uid=%u", conf, var, (long)getpid(), (unsigned)getuid());
     notify("READY=1\nSTATUS=accepting mail");

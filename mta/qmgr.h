@@ -133,6 +133,18 @@ int qmgr_peer_release(struct qmgr *q, const char *peer);
 /* The reason a peer is held, or NULL. */
 const char *qmgr_peer_held(const struct qmgr *q, const char *peer);
 
+/* A peer reached only when it comes to us has come (an inbound P1 bind): the messages whose
+ * deliveries to it were deferred with CHANNEL_OUT_AWAIT_PEER since start become due now.
+ * Returns how many. */
+size_t qmgr_peer_wake(struct qmgr *q, const char *peer);
+
+/* The running instance of the channel named name in the current configuration (what its
+ * kind's start returned), or NULL (no such channel, not a delivery channel, not started, or
+ * stopping). For the daemon's inbound side, which hands work to a delivery channel (an
+ * inbound P1 association lent to the p1 channel). Valid until the next qmgr_set_config;
+ * the caller must not keep it beyond the current callback. */
+void *qmgr_channel_instance(const struct qmgr *q, const char *name);
+
 struct qmgr_stats {
     size_t messages;         /* in the queue */
     size_t held;             /* held by an operator, or only held recipients left */

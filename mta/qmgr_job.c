@@ -467,6 +467,9 @@ static void job_record(struct qjob *j)
             if (x->next_attempt > expire)
                 x->next_attempt = expire; /* one last try when the lifetime ends */
             r->next_attempt = x->next_attempt;
+            if ((o->flags & CHANNEL_OUT_AWAIT_PEER) && rec->peer &&
+                qmgr_await_add(q, rec->peer->name, m->id) != 0)
+                mg_warn("event=out_of_memory qid=%s where=await peer=%s", m->id, rec->peer->name);
             ev = "deferred";
             q->n_deferred++;
             if (cfg->queue.delay_warning && now - m->arrival >= (int64_t)cfg->queue.delay_warning &&

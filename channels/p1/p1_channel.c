@@ -58,7 +58,7 @@ static void arm(struct passoc *s, unsigned seconds);
  * the peer's max_associations). */
 static void maybe_open(struct pdest *dst)
 {
-    if (!dst->whead || dst->inst->stopping)
+    if (!dst->whead || dst->inst->stopping || dst->peer->inbound_only)
         return;
     size_t opening = 0;
     for (struct passoc *s = dst->assocs; s; s = s->next)
@@ -618,7 +618,8 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
 {
     struct p1_inst *pi = inst;
     struct pdel *pd = calloc(1, sizeof *pd);
-    struct pdest *dst = d->peer && d->peer->host && !pi->stopping ? dest_for(pi, d->peer) : NULL;
+    struct pdest *dst = d->peer && (d->peer->host || d->peer->inbound_only) && !pi->stopping
+                            ? dest_for(pi, d->peer) : NULL;
     if (!pd || !dst) {
         struct pdel tmp = { .d = d };
         struct pdel *x = pd ? pd : malloc(sizeof *x);
@@ -639,6 +640,15 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
     else
         dst->whead = pd;
     dst->wtail = pd;
+    if (d->peer->inbound_only) {
+        /* Never called: its own two-way-alternate association takes it, or it waits in the
+         * queue until the peer binds. */
+        if (pi->in.bound && pi->in.bound(pi->in.arg, d->peer))
+            pi->in.kick(pi->in.arg, d->peer);
+        else
+            p1_channel_await_all(dst);
+        return;
+    }
     /* An idle bound association takes it; else open one if the peer allows more. */
     for (struct passoc *s = dst->assocs; s; s = s->next)
         if (s->bound && !s->busy && !s->closing) {

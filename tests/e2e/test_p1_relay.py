@@ -254,6 +254,144 @@ def t_kill9_sender_during_transfer():
         p.stop()
 
 
+class Recorder:
+    """A TCP relay between A and B that keeps every TPKT each way, for tshark: (from_b, bytes)."""
+    def __init__(self, target_port):
+        import socket, threading
+        self.frames, self.target = [], target_port
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.port = self.srv.getsockname()[1]
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        import socket, threading
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            for src, dst, from_b in ((c, u, False), (u, c, True)):
+                threading.Thread(target=self.pump, args=(src, dst, from_b), daemon=True).start()
+
+    def pump(self, src, dst, from_b):
+        buf = b""
+        while True:
+            try:
+                x = src.recv(65536)
+            except OSError:
+                x = b""
+            if not x:
+                try:
+                    dst.shutdown(1)
+                except OSError:
+                    pass
+                return
+            buf += x
+            while len(buf) >= 4 and len(buf) >= ((buf[2] << 8) | buf[3]) > 0:
+                n = (buf[2] << 8) | buf[3]
+                with self.lock:
+                    self.frames.append((from_b, buf[:n]))
+                buf = buf[n:]
+            dst.sendall(x)
+
+
+def twa_confs(wd):
+    """B (etc/mixgate.conf) reaches A only when A binds to it (inbound_only, two-way
+    alternate) and routes A's domain over P1; A (x400-relay.conf) binds in two-way alternate
+    and delivers its own domain locally."""
+    b = open(DEFAULT).read()
+    b = b.replace('our_password = "${MIXGATE_MTA_PASSWORD:-secret}";',
+                  'our_password = "${MIXGATE_MTA_PASSWORD:-secret}";\n'
+                  '    dialogue = "two-way-alternate";\n    inbound_only = true;', 1)
+    b = b.replace('{ name = "local"; type = "file"; directory = "${MIXGATE_VAR:-./var}/deliver"; }',
+                  '{ name = "local"; type = "file"; directory = "${MIXGATE_VAR:-./var}/deliver"; },\n'
+                  '  { name = "p1-out"; type = "p1"; }')
+    b = b.replace('{ default = true; chain = [ "local" ]; }',
+                  '{ or_address = "/C=XX/ADMD= /PRMD=A/"; chain = [ "p1-out" ]; peer = "peer-mta"; },\n'
+                  '  { default = true; chain = [ "local" ]; }')
+    a = open(RELAY).read()
+    a = a.replace("idle_timeout = 60;", 'idle_timeout = 60;\n    dialogue = "two-way-alternate";')
+    a = a.replace('{ or_address = "*";', '{ or_address = "/C=XX/ADMD= /PRMD=A/"; chain = [ "local" ]; },\n  { or_address = "*";')
+    assert "inbound_only" in b and "p1-out" in b and "PRMD=A/\"; chain = [ \"local\" ]" in a
+    return write(wd.sub("a.conf"), a), write(wd.sub("b.conf"), b)
+
+
+def t_two_way_alternate_inbound_only():
+    """B holds a message for A, which it cannot call (inbound_only): deferred with the reason
+    in B's queue. A binds to B in two-way alternate to send its own message; B wakes its
+    message and sends it over A's association in its turn; A delivers it locally. Every TPKT
+    both ways decodes in tshark with nothing malformed."""
+    from test_p1 import write_pcap
+    wd = Workdir("p1-relay-twa")
+    aconf, bconf = twa_confs(wd)
+    pa, pb = free_port(), free_port()
+    rec = Recorder(pb)
+    a = Daemon(wd, aconf, env={"MIXGATE_MTA_NAME": "MTA-A", "MIXGATE_PEER_MTA": "MTA-B",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pa, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_P1_RELAY": "127.0.0.1:%d" % rec.port, "MIXGATE_RETRY_MIN": "3600",
+                               "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=A/"}, var=wd.sub("va"))
+    a.log = wd.sub("a.log")
+    b = Daemon(wd, bconf, env={"MIXGATE_MTA_NAME": "MTA-B", "MIXGATE_PEER_MTA": "MTA-A",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pb, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=B/"}, var=wd.sub("vb"))
+    b.log = wd.sub("b.log")
+    try:
+        b.start()
+        wait_port(pb, proc=b.proc)
+        a.start()
+        wait_port(pa, proc=a.proc)
+        # 1. a message for A at B: it waits, with the reason, until A binds
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pb, "--mta", "MTA-A", "--password", "secret",
+                            "--to", "/C=XX/ADMD= /PRMD=A/S=back/", "--from", "/C=XX/ADMD= /PRMD=B/S=op/",
+                            "--content", P22], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr
+        wait_for(lambda: "event=deferred" in b.log_text(), 30, "B to defer the message for A")
+        qid = b.log_text().split("event=received qid=")[1].split()[0]
+        show = b.cli("queue", "show", qid).stdout
+        assert "waiting for peer-mta (MTA-A) to bind to us" in show, show
+        assert "event=p1_out_bound" not in b.log_text(), "B must never call an inbound_only peer"
+        # 2. A sends B a message: it binds in two-way alternate; B's message comes back over it
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "MTA-B", "--password", "secret",
+                            "--to", "/C=GB/ADMD= /PRMD=X/S=fwd/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                            "--content", P772], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        adel = os.path.join(a.var, "deliver")
+        files = wait_for(lambda: [f for f in os.listdir(adel) if f.endswith(".ber")] if os.path.isdir(adel) and
+                         any(f.endswith(".ber") for f in os.listdir(adel)) else None, 30 * SLOW,
+                         "B's message delivered at A")
+        assert open(os.path.join(adel, files[0]), "rb").read() == open(P22, "rb").read()
+        summary = open(os.path.join(adel, files[0][:-4] + ".txt")).read()
+        assert "Recipient: /C=XX/ADMD= /PRMD=A/S=back/" in summary, summary
+        bl = b.log_text()
+        assert "dialogue=two-way-alternate" in bl and "event=peer_wake peer=peer-mta messages=1" in bl, b.tail()
+        assert "event=p1_twa_transfer_confirmed" in bl, b.tail()
+        wait_for(lambda: "messages=0" in b.cli("status").stdout, 20, "B's queue to empty")
+        assert "over its association" in bl, b.tail()
+        # A's own message reached B too (delivered by B's file channel)
+        bdel = os.path.join(b.var, "deliver")
+        wait_for(lambda: os.path.isdir(bdel) and any(f.endswith(".ber") for f in os.listdir(bdel)), 20, "A's message at B")
+        assert a.log_text().count("event=p1_out_bound") == 1, a.tail()
+        # 3. tshark: the whole association, both directions, decodes cleanly
+        a.stop()
+        wait_for(lambda: rec.frames and True, 5, "frames")
+        pcap = wd.sub("twa.pcap")
+        with rec.lock:
+            write_pcap(pcap, list(rec.frames))
+        out = subprocess.run(["tshark", "-r", pcap, "-V"], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        for bad in ("Malformed", "[Expert Info (Error", "[Expert Info (Warning"):
+            assert bad not in out.stdout, "tshark: %s\n%s" % (bad, out.stdout[-3000:])
+        assert "Give tokens" in out.stdout or "GIVE TOKENS" in out.stdout.upper(), "no turn passed in the capture"
+    finally:
+        for d in (a, b):
+            if d.proc:
+                d.stop(expect_rc=None)
+
+
 if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_relay_1988_normal, t_relay_1988_x410, t_relay_1984,
                                         t_many_messages_within_max_associations,
@@ -261,4 +399,5 @@ if __name__ == "__main__":
                                         t_peer_stops_answering_mid_activity,
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
-                                        t_kill9_sender_during_transfer)])
+                                        t_kill9_sender_during_transfer,
+                                        t_two_way_alternate_inbound_only)])

@@ -47,6 +47,8 @@ struct fx {
     int processed;                      /* process() calls */
     int audit_calls, audit_fail;
     size_t audit_records;
+    int peer_here;                      /* the "awaitk" peer has bound to us */
+    size_t await_tries;                 /* deliveries the "awaitk" kind saw */
 };
 
 static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
@@ -168,7 +170,30 @@ static const struct channel_kind tag_kind = {
 static const struct channel_kind noproc_kind = {
     .name = "noproc", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
 };
-static const struct channel_kind *const kinds[] = { &fake_kind, &tag_kind, &noproc_kind, NULL };
+/* "awaitk": a delivery kind to an x400 peer reached only when it comes to us (like the p1
+ * channel with an inbound_only peer): deferred with CHANNEL_OUT_AWAIT_PEER until it is here. */
+static void await_deliver(void *inst, struct channel_delivery *d)
+{
+    struct fx *f = inst;
+    f->await_tries++;
+    for (size_t i = 0; i < d->nrcpts; i++) {
+        if (f->peer_here) {
+            channel_delivery_set(d, i, 250, "2.0.0", "over its association", "p-hidden");
+        } else {
+            channel_delivery_set(d, i, 451, "4.4.1", "waiting for p-hidden to bind", NULL);
+            d->outcomes[i].flags |= CHANNEL_OUT_AWAIT_PEER;
+        }
+    }
+    channel_delivery_done(d);
+}
+
+static const struct channel_kind await_kind = {
+    .name = "awaitk", .role = CHANNEL_ROLE_DELIVERY, .peer = CHANNEL_PEER_X400,
+    .configure = fake_configure, .start = fake_start, .deliver = await_deliver, .stop = fake_stop,
+};
+
+static const struct channel_kind *const kinds[] = { &fake_kind, &tag_kind, &noproc_kind, &await_kind,
+                                                     NULL };
 
 static int audit_append(void *ctx, const char *qid, const char *channel,
                         const char *const *rcpt_addrs, const struct channel_audit *recs, size_t n,
@@ -196,12 +221,16 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "             { name = \"slowch\"; type = \"fake\"; concurrency = 10; },\n" \
     "             { name = \"fastch\"; type = \"fake\"; concurrency = 10; },\n" \
     "             { name = \"policy\"; type = \"tag\"; },\n" \
-    "             { name = \"enc\"; type = \"noproc\"; } );\n" \
+    "             { name = \"enc\"; type = \"noproc\"; },\n" \
+    "             { name = \"hidden\"; type = \"awaitk\"; } );\n" \
+    "peers = ( { name = \"p-hidden\"; type = \"x400\"; mta_name = \"H\"; our_mta_name = \"U\";" \
+    " dialogue = \"two-way-alternate\"; inbound_only = true; } );\n" \
     "routes = ( { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; },\n" \
     "           { domain_suffix = \"rules.example\"; chain = [ \"policy\", \"local\" ]; },\n" \
     "           { domain = \"park-slow.example\"; chain = [ \"slowch\" ]; },\n" \
     "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"fast.example\"; chain = [ \"fastch\" ]; },\n" \
+    "           { domain = \"hidden.example\"; chain = [ \"hidden\" ]; peer = \"p-hidden\"; },\n" \
     "           { default = true; chain = [ \"local\" ]; } );\n"
 
 static int64_t fake_now(void *ctx) { return ((struct fx *)ctx)->now; }
@@ -698,6 +727,40 @@ static void t_peer_hold(void **state)
     fx_close(f);
 }
 
+/* A peer reached only when it binds to us: the deferred message waits (back-off 60 s) until
+ * qmgr_peer_wake, which makes it due at once; a wake for another peer, or a second wake, does
+ * nothing. qmgr_channel_instance finds the delivery instances of the current configuration. */
+static void t_await_peer_wake(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_ptr_equal(qmgr_channel_instance(f->q, "hidden"), f);
+    assert_ptr_equal(qmgr_channel_instance(f->q, "local"), f);
+    assert_null(qmgr_channel_instance(f->q, "policy"));   /* processing: no instance */
+    assert_null(qmgr_channel_instance(f->q, "nope"));
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "x@hidden.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
+    assert_int_equal(m->rcpts[0].next_attempt, T0 + 60);
+    assert_non_null(strstr(m->rcpts[0].last_reply, "waiting for p-hidden to bind"));
+    message_free(m);
+    assert_int_equal(qmgr_peer_wake(f->q, "someone-else"), 0);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);
+    /* the peer binds 10 s later: delivered now, long before the back-off */
+    f->now = T0 + 10;
+    f->peer_here = 1;
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 1);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->await_tries, 2);
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 0);  /* nothing waits any more */
+    fx_close(f);
+}
+
 /* ---- processing chains --------------------------------------------------------------------- */
 
 static void t_processing_outcomes(void **state)
@@ -955,7 +1018,7 @@ static void t_reload_and_drain_in_flight(void **state)
     struct fx *f = *state;
     fx_open(f, 100000, 10);
     assert_int_equal(qmgr_start(f->q), 0);
-    assert_int_equal(f->instances_started, 3);
+    assert_int_equal(f->instances_started, 4);  /* local, slowch, fastch, hidden */
     for (int i = 0; i < 3; i++)
         submit(f, "s@example.org", (const char *[]){ "ok@park-slow.example", NULL }, 1, 0, 0, NULL);
     size_t three = 3;
@@ -965,7 +1028,7 @@ static void t_reload_and_drain_in_flight(void **state)
     struct config *n = load(f, 100000, 10, 10);
     qmgr_set_config(f->q, n, on_release, NULL);
     f->cfg = n;
-    assert_int_equal(f->instances_started, 6);
+    assert_int_equal(f->instances_started, 8);
     assert_int_equal(released, 0);
     unpark(f, 0);
     unpark(f, 1);
@@ -981,7 +1044,7 @@ static void t_reload_and_drain_in_flight(void **state)
     while (!done)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(released, 1);
-    assert_int_equal(f->instances_stopped, 6);
+    assert_int_equal(f->instances_stopped, 8);
     qmgr_free(f->q);
     f->q = NULL;
     queue_store_close(f->store);
@@ -1013,6 +1076,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_audit_failure_blocks_stage, setup, teardown),
         cmocka_unit_test_setup_teardown(t_delivery_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_await_peer_wake, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
