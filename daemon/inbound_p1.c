@@ -345,6 +345,15 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
     }
     if (m.kind == P1_MTS_REPORT)
         match_subject(d, &m);
+    if (m.deferred) {
+        char when[32];
+        time_t tt = (time_t)m.deferred;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        mg_info("event=p1_deferred_delivery session=%s mts_id=\"%s\" until=%s", c->session,
+                m.mts_id, when);
+    }
     struct submit_ctx ctx = { .cfg = cfg, .store = d->store, .qmgr = d->qmgr };
     struct submit_origin o = {
         .listener = config_find_listener(cfg, c->listener),
@@ -560,8 +569,23 @@ void inbound_p1_close(struct listener_rt *lr, void (*done)(void *arg))
     p1_listener_close(lr->p1, done, lr);
 }
 
+int64_t inbound_p1_not_before(const struct message *m)
+{
+    int64_t when = 0;
+    if (!m || !m->x400_env_len || m->content_type == MESSAGE_CONTENT_X400_REPORT)
+        return 0;
+    return p1_mts_deferred_time(m->x400_env, m->x400_env_len, &when) == 1 ? when : 0;
+}
+
+static int64_t not_before(void *ctx, const struct message *m)
+{
+    (void)ctx;
+    return inbound_p1_not_before(m);
+}
+
 void inbound_p1_report_opts(struct daemon *d, struct qmgr_opts *qo)
 {
+    qo->not_before = not_before;
     if (d->cfg->global.x400_gdi) {
         d->x400_gdi = *d->cfg->global.x400_gdi;
         d->has_x400_gdi = 1;

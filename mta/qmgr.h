@@ -83,6 +83,12 @@ struct qmgr_opts {
     struct qmgr_audit_sink audit;     /* append NULL: records are logged only */
     struct qmgr_gate gate;            /* check NULL: no delivery gate */
     struct qmgr_outcome_sink outcomes; /* recorded NULL: none */
+    /* Optional: the earliest time a message may be processed or delivered (the X.411 deferred
+     * delivery time of an X.400 envelope), 0 = none. Asked on the loop thread each time a job
+     * has loaded the envelope; a later time ends the job with nothing done and the message due
+     * then (also against retry/flush: a deferred delivery never leaves early). */
+    int64_t (*not_before)(void *ctx, const struct message *m);
+    void *not_before_ctx;
 };
 
 /* cfg is borrowed: see qmgr_set_config. opts may be NULL. */

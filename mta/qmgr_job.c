@@ -550,6 +550,15 @@ static void job_after_load(uv_work_t *w, int status)
         job_finish_or_end(j);
         return;
     }
+    int64_t nb = q->opts.not_before ? q->opts.not_before(q->opts.not_before_ctx, j->msg) : 0;
+    if (nb > qmgr_now(q)) {
+        /* deferred delivery: kept, untouched, until then */
+        mg_info("event=deferred_delivery qid=%s until=%lld in=%llds", j->msg->id, (long long)nb,
+                (long long)(nb - qmgr_now(q)));
+        j->e->next_attempt = nb;
+        qmgr_job_end(j, 0);
+        return;
+    }
     j->e->next_attempt = 0;
     qmgr_job_round(j);
 }

@@ -45,6 +45,10 @@ struct p1_mts_in {
     size_t label_len;
     struct p1_mts_rcpt *rcpts;    /* owned array */
     size_t nrcpts;
+    int64_t deferred;             /* message: X.411 deferred-delivery-time (unix s), 0 none */
+    uint64_t content_length;      /* probe: content-length, 0 = not given */
+    char eits[128];               /* probe/message: original encoded information types, the
+                                     built-in bit names ("ia5-text g3-facsimile"), "" none */
 };
 
 /* Decodes apdu (borrowed: envelope points into it). our_gdi: the configured global domain
@@ -68,6 +72,7 @@ struct p1_mts_out {
     size_t content_len;
     int priority;                 /* 0..5 */
     long now;                     /* time() of the trace arrival */
+    long deferred;                /* message: deferred-delivery-time (unix s), 0 = none */
 };
 /* DER of the MTS-APDU into *der (malloc'ed, caller frees). 0, MG_EINVAL (a field does not
  * fit X.411: why says which), MG_ENOMEM. */
@@ -87,6 +92,14 @@ int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *
  * split between next hops makes each responsible for its own recipients only (X.411 12.2.1.1).
  * Lengths do not change. 0, MG_EPARSE. */
 int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep);
+
+/* The deferred-delivery-time ([0] UTCTime) of a stored MessageTransferEnvelope (or a 1984
+ * UMPDUEnvelope: the same tag): 1 with *when (unix seconds), 0 when it has none, MG_EPARSE when
+ * the envelope or the time is not well formed. */
+int p1_mts_deferred_time(const uint8_t *env, size_t env_len, int64_t *when);
+/* A UTCTime's contents ("YYMMDDhhmm[ss](Z|+hhmm|-hhmm)", X.680 47.3; years 50..99 are 19xx)
+ * as unix seconds: 0 or MG_EPARSE. */
+int p1_mts_utctime(const uint8_t *s, size_t n, int64_t *out);
 
 struct ORName;
 /* An ORName's address part as RFC 2156 text (0, MG_ETOOBIG, MG_EPARSE). */

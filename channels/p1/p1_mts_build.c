@@ -222,6 +222,14 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
         rc = mg_buf_appendf(&x, "<content-length>%zu</content-length>", o->content_len);
     if (!rc && !probe)
         rc = mg_buf_appendf(&x, "<priority><%s/></priority>", prio);
+    if (!rc && !probe && o->deferred > 0) {
+        time_t dt = (time_t)o->deferred;
+        struct tm dm;
+        gmtime_r(&dt, &dm);
+        rc = mg_buf_appendf(&x, "<deferred-delivery-time>%02d%02d%02d%02d%02d%02dZ"
+                                "</deferred-delivery-time>", dm.tm_year % 100, dm.tm_mon + 1,
+                            dm.tm_mday, dm.tm_hour, dm.tm_min, dm.tm_sec);
+    }
     if (!rc)
         rc = mg_buf_appendf(&x, "<trace-information><TraceInformationElement>");
     if (!rc)

@@ -392,6 +392,39 @@ def t_two_way_alternate_inbound_only():
                 d.stop(expect_rc=None)
 
 
+def t_deferred_delivery():
+    """A message with a deferred delivery time 4 s ahead: A keeps it (not relayed early, and a
+    flush does not move it), `mixgate queue` says why and until when; then it goes on and B's
+    file channel gets it only after that time."""
+    p = Pair("p1-relay-deferred").start()
+    try:
+        ahead = 4 * SLOW
+        t0 = time.time()
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % p.pa, "--mta", "MTA-B", "--password", "secret",
+                            "--to", "/C=GB/ADMD= /PRMD=X/S=later/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                            "--content", P22, "--deferred", str(ahead)], capture_output=True, text=True,
+                           timeout=60 * SLOW)
+        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr
+        due = int(t0) + ahead
+        wait_for(lambda: "event=deferred_delivery" in p.a.log_text(), 10, "A to keep the message")
+        assert "event=p1_deferred_delivery" in p.a.log_text(), p.a.tail()
+        qid = p.a.log_text().split("event=received qid=")[1].split()[0]
+        lst = p.a.cli("queue", "list").stdout
+        assert "(deferred delivery until " in lst, lst
+        show = p.a.cli("queue", "show", qid).stdout
+        assert re.search(r"deferred-delivery: \S+ \(X.411 deferred delivery time: kept in the queue until then\)", show), show
+        p.a.cli("queue", "flush", check=False)
+        time.sleep(0.5)
+        assert "event=p1_out_bound" not in p.a.log_text(), "relayed before its deferred delivery time"
+        assert p.delivered() == []
+        files = wait_for(lambda: p.delivered() or None, 30 + ahead, "the message at B after its time")
+        assert time.time() >= due, "delivered before %d" % due
+        assert os.stat(files[0]).st_mtime >= due - 1, "B's file is older than the deferred delivery time"
+        assert open(files[0], "rb").read() == open(P22, "rb").read()
+    finally:
+        p.stop()
+
+
 if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_relay_1988_normal, t_relay_1988_x410, t_relay_1984,
                                         t_many_messages_within_max_associations,
@@ -400,4 +433,4 @@ if __name__ == "__main__":
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
                                         t_kill9_sender_during_transfer,
-                                        t_two_way_alternate_inbound_only)])
+                                        t_two_way_alternate_inbound_only, t_deferred_delivery)])

@@ -48,6 +48,8 @@ struct fx {
     int audit_calls, audit_fail;
     size_t audit_records;
     int peer_here;                      /* the "awaitk" peer has bound to us */
+    int64_t not_before;                 /* what the not_before hook answers (0 = none) */
+    int nb_asked;
     size_t await_tries;                 /* deliveries the "awaitk" kind saw */
 };
 
@@ -234,6 +236,12 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "           { default = true; chain = [ \"local\" ]; } );\n"
 
 static int64_t fake_now(void *ctx) { return ((struct fx *)ctx)->now; }
+static int64_t fake_not_before(void *ctx, const struct message *m)
+{
+    struct fx *f = ctx;
+    f->nb_asked++;
+    return m->nrcpts ? f->not_before : 0;
+}
 static void on_tick(uv_timer_t *t) { (void)t; }
 
 static struct config *load(struct fx *f, int lifetime, int max_active, int concurrency)
@@ -264,7 +272,8 @@ static void fx_open3(struct fx *f, int lifetime, int max_active, int concurrency
     snprintf(db, sizeof db, "%s/queue.db", f->dir);
     assert_int_equal(queue_store_open(&f->store, &f->loop, db, NULL), 0);
     struct qmgr_opts o = { .now = fake_now, .now_ctx = f,
-                           .audit = { .append = audit_append, .ctx = f } };
+                           .audit = { .append = audit_append, .ctx = f },
+                           .not_before = fake_not_before, .not_before_ctx = f };
     assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg, &o), 0);
 }
 
@@ -727,6 +736,40 @@ static void t_peer_hold(void **state)
     fx_close(f);
 }
 
+/* Deferred delivery: a message whose not_before lies ahead stays queued and untouched (no
+ * attempt, no outcome), a flush does not send it early, and it goes at that time. */
+static void t_not_before(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    f->not_before = T0 + 100;
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@example.net", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 0);
+    assert_true(f->nb_asked >= 1);
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_PENDING);   /* no attempt was made */
+    assert_int_equal(m->rcpts[0].attempts, 0);
+    message_free(m);
+    struct qmgr_stats st;
+    qmgr_get_stats(f->q, &st);
+    assert_int_equal(st.waiting, 1);
+    assert_int_equal(qmgr_flush(f->q), 1);                     /* forced: still not early */
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 0);
+    f->now = T0 + 99;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 0);
+    f->now = T0 + 100;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->ndel, 1);
+    fx_close(f);
+}
+
 /* A peer reached only when it binds to us: the deferred message waits (back-off 60 s) until
  * qmgr_peer_wake, which makes it due at once; a wake for another peer, or a second wake, does
  * nothing. qmgr_channel_instance finds the delivery instances of the current configuration. */
@@ -1077,6 +1120,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_delivery_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(t_await_peer_wake, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_not_before, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
