@@ -14,6 +14,7 @@
 #include "p1_channel.h"
 #include "p1_listener.h"
 #include "p1_mts.h"
+#include "p1_probe.h"
 #include "mixer_report.h"
 #include "p1_report.h"
 #include "report.h"
@@ -280,11 +281,13 @@ static void log_refused(const struct p1_from *c, const char *mts_id, const char 
 
 /* A report about m (an incoming message or probe) for the recipients with verdicts[i] set:
  * OK -> delivery entry (a probe's affirmation), else non-delivery with unable-to-transfer and
- * the diagnostic of the verdict. *out (and its content) are ready to enqueue, routed; NULL
+ * the diagnostic: diag_override, else diags[i] (a probe's limits; NULL / -1 = none), else
+ * that of the verdict. *out (and its content) are ready to enqueue, routed; NULL
  * when no report is due. */
 static int make_report(struct daemon *d, const struct p1_from *c, const struct submit_ctx *ctx,
                        const struct p1_mts_in *m, const int *want, const struct submit_result *res,
-                       int diag_override, struct message **out, unsigned char **body, size_t *blen)
+                       int diag_override, const int *diags, struct message **out,
+                       unsigned char **body, size_t *blen)
 {
     *out = NULL;
     *body = NULL;
@@ -311,6 +314,7 @@ static int make_report(struct daemon *d, const struct p1_from *c, const struct s
             .status = ok ? "2.0.0" : res[i].status, .diagnostic = ok ? NULL : res[i].reason,
             .x400_reason = ok ? -1 : 1,
             .x400_diagnostic = ok ? -1 : diag_override >= 0 ? diag_override
+                                          : diags && diags[i] >= 0 ? diags[i]
                                           : res[i].verdict == SUBMIT_NO_ROUTE ? 0 : -1,
         };
     }
@@ -370,8 +374,10 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
     struct submit_rcpt *rcpts = calloc(m.nrcpts, sizeof *rcpts);
     struct submit_result *res = calloc(m.nrcpts, sizeof *res);
     int *want = calloc(m.nrcpts, sizeof *want);
+    int *diags = probe ? calloc(m.nrcpts, sizeof *diags) : NULL;
+    struct p1_probe_verdict *pv = probe ? calloc(m.nrcpts, sizeof *pv) : NULL;
     size_t n = 0, nwant = 0;
-    rc = rcpts && res && want ? 0 : MG_ENOMEM;
+    rc = rcpts && res && want && (!probe || (diags && pv)) ? 0 : MG_ENOMEM;
     for (size_t i = 0; !rc && i < m.nrcpts; i++) {
         struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
         int crc = submit_check_rcpt(&ctx, &o, &r, &res[i]);
@@ -386,10 +392,24 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
         if (crc == MG_EINVAL) {
             rc = MG_EINVAL;
         } else if (probe) {
+            /* Answered from routing and then from the limits the message would meet. */
             want[i] = 1;
             nwant++;
-            mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s", c->session,
-                    m.mts_id, m.rcpts[i].addr, crc == 0 ? "affirmation" : "non-affirmation");
+            diags[i] = -1;
+            if (crc == 0) {
+                p1_probe_check(cfg, o.listener, res[i].route, &m, &pv[i]);
+                if (!pv[i].ok) {
+                    crc = MG_EDENIED;
+                    res[i].verdict = SUBMIT_RELAY_DENIED;
+                    res[i].status = pv[i].status;
+                    res[i].reason = pv[i].why;
+                    diags[i] = pv[i].x400_diagnostic;
+                }
+            }
+            mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s%s%s%s",
+                    c->session, m.mts_id, m.rcpts[i].addr,
+                    crc == 0 ? "affirmation" : "non-affirmation", crc ? " reason=\"" : "",
+                    crc ? res[i].reason : "", crc ? "\"" : "");
         } else if (crc == 0 || loop) {
             rcpts[n++] = r; /* a loop is held with every recipient, for the operator */
         } else {
@@ -404,7 +424,8 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
     unsigned char *rbody = NULL;
     size_t rlen = 0;
     if (!rc && nwant)
-        rc = make_report(d, c, &ctx, &m, want, res, m.critical[0] ? 18 : -1, &rep, &rbody, &rlen);
+        rc = make_report(d, c, &ctx, &m, want, res, m.critical[0] ? 18 : -1, diags, &rep, &rbody,
+                         &rlen);
     if (m.critical[0])
         mg_warn("event=p1_unsupported_critical session=%s mts_id=\"%s\" extension=\"%s\"",
                 c->session, m.mts_id, m.critical);
@@ -437,6 +458,8 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
     free(rcpts);
     free(res);
     free(want);
+    free(diags);
+    free(pv);
     if (!rc && !msg && !rep) {
         /* Nothing to queue (a report none of whose destinations we route): logged above. */
         mg_warn("event=p1_no_recipient session=%s mts_id=\"%s\"", c->session, m.mts_id);

@@ -24,6 +24,8 @@
 #include "PerRecipientMessageTransferFields.h"
 #include "PerRecipientProbeTransferFields.h"
 #include "TraceInformationElement.h"
+#include "EncodedInformationTypes.h"
+#include "ExtendedEncodedInformationTypes.h"
 
 #define MAX_RCPTS 10000
 
@@ -287,6 +289,25 @@ static int envelope_slice(const uint8_t *apdu, size_t len, struct p1_mts_in *m)
     return 0;
 }
 
+/* The built-in encoded information types as their X.411 names, and the extended ones counted
+ * (a probe's original-encoded-information-types: what the limits are checked against). */
+static void eits_text(const EncodedInformationTypes_t *e, struct p1_mts_in *m)
+{
+    static const char *const names[] = { "unknown", "telex", "ia5-text", "g3-facsimile",
+                                         "g4-class-1", "teletex", "videotex", "voice", "sfd",
+                                         "mixed-mode" };
+    const BIT_STRING_t *b = &e->built_in_encoded_information_types;
+    for (size_t i = 0; i < sizeof names / sizeof *names && b->buf; i++) {
+        size_t byte = i / 8;
+        if (b->size <= 0 || byte >= (size_t)b->size || !(b->buf[byte] & (0x80 >> (i % 8))))
+            continue;
+        size_t used = strlen(m->eits);
+        snprintf(m->eits + used, sizeof m->eits - used, "%s%s", used ? " " : "", names[i]);
+    }
+    if (e->extended_encoded_information_types)
+        m->eits_extended = (size_t)e->extended_encoded_information_types->list.count;
+}
+
 int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
                   struct p1_mts_in *m, char *why, size_t whysz)
 {
@@ -369,6 +390,10 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
         if (!rc && (what = "content type"))
             rc = content_type_text(&p->content_type, m->content_oid, sizeof m->content_oid);
         m->priority = 1;
+        if (p->content_length && *p->content_length > 0)
+            m->content_length = (uint64_t)*p->content_length;
+        if (p->original_encoded_information_types)
+            eits_text(p->original_encoded_information_types, m);
         trace_check(m, &p->trace_information, our_gdi);
         for (int i = 0; !rc && i < count; i++) {
             const PerRecipientProbeTransferFields_t *f = p->per_recipient_fields.list.array[i];

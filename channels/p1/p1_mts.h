@@ -47,8 +47,9 @@ struct p1_mts_in {
     size_t nrcpts;
     int64_t deferred;             /* message: X.411 deferred-delivery-time (unix s), 0 none */
     uint64_t content_length;      /* probe: content-length, 0 = not given */
-    char eits[128];               /* probe/message: original encoded information types, the
-                                     built-in bit names ("ia5-text g3-facsimile"), "" none */
+    char eits[128];               /* probe: original encoded information types, the built-in
+                                     bit names ("ia5-text g3-facsimile"), "" none */
+    size_t eits_extended;         /* probe: how many extended (OID) encoded information types */
 };
 
 /* Decodes apdu (borrowed: envelope points into it). our_gdi: the configured global domain

@@ -16,7 +16,7 @@ P22 = os.path.join(SRC, "test-vectors", "ipm", "ipm-full-heading.p22")
 
 
 class Pair:
-    def __init__(self, name, mode="1988-normal", a_env=None, b_env=None):
+    def __init__(self, name, mode="1988-normal", a_env=None, b_env=None, a_conf=RELAY):
         self.wd = Workdir(name)
         self.pa, self.pb = free_port(), free_port()
         a = {"MIXGATE_MTA_NAME": "MTA-A", "MIXGATE_PEER_MTA": "MTA-B", "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % self.pa,
@@ -26,7 +26,7 @@ class Pair:
              "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=B/"}
         a.update(a_env or {})
         b.update(b_env or {})
-        self.a = Daemon(self.wd, RELAY, env=a, var=self.wd.sub("va"))
+        self.a = Daemon(self.wd, a_conf, env=a, var=self.wd.sub("va"))
         self.a.log = self.wd.sub("a.log")
         self.b = Daemon(self.wd, DEFAULT, env=b, var=self.wd.sub("vb"))
         self.b.log = self.wd.sub("b.log")
@@ -425,6 +425,49 @@ def t_deferred_delivery():
         p.stop()
 
 
+def probe(p, to, *extra):
+    r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % p.pa, "--probe", "--mta", "MTA-B",
+                        "--password", "secret", "--to", to, "--from", "/C=FR/ADMD= /PRMD=Z/S=asker/"] + list(extra),
+                       capture_output=True, text=True, timeout=60 * SLOW)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def t_probe_answered_from_limits():
+    """A answers probes from its limits too: a content longer than its size limit and an OID
+    content type towards its 1984 peer get non-affirmations (unable-to-transfer with
+    content-too-long / content-type-not-supported), a fitting one an affirmation; each report
+    goes back over P1 (to B, which delivers it) with the X.411 codes in its content."""
+    wd = Workdir("p1-relay-probe-limits-conf")
+    conf = write(wd.sub("a.conf"), open(RELAY).read().replace("max_message_size = 52428800;",
+                                                               "max_message_size = 65536;"))
+    p = Pair("p1-relay-probe-limits", mode="1984", a_conf=conf).start()
+    try:
+        big = blob(p.wd.sub("big.bin"), 70000)
+        small = blob(p.wd.sub("small.bin"), 1000)
+        probe(p, "/C=GB/ADMD= /PRMD=X/S=toolong/", "--content", big)
+        probe(p, "/C=GB/ADMD= /PRMD=X/S=oidtype/", "--content", small, "--content-type", "1.3.26.0.4406.0.4.1")
+        probe(p, "/C=GB/ADMD= /PRMD=X/S=fits/", "--content", small, "--content-type", "22")
+        la = p.a.log_text()
+        assert re.search(r'to="/C=GB/ADMD= /PRMD=X/S=toolong/" answer=non-affirmation reason="content of 70000 '
+                         r'octets is over the size limit of 65536 octets"', la), p.a.tail()
+        assert re.search(r'to="/C=GB/ADMD= /PRMD=X/S=oidtype/" answer=non-affirmation reason="content type '
+                         r'1.3.26.0.4406.0.4.1 is an object identifier: the 1984 peer .peer-mta.', la), p.a.tail()
+        assert 'to="/C=GB/ADMD= /PRMD=X/S=fits/" answer=affirmation' in la, p.a.tail()
+        files = wait_for(lambda: p.delivered() if len(p.delivered()) == 3 else None, 30, "three reports at B")
+        reports = [open(f, "rb").read() for f in files]
+        # NonDeliveryReport: reason [0] unable-to-transfer (1), diagnostic [1] 7 or 15
+        ndr = lambda diag: bytes([0x80, 1, 1, 0x81, 1, diag])
+        assert sum(ndr(7) in r for r in reports) == 1, "one content-too-long NDR"
+        assert sum(ndr(15) in r for r in reports) == 1, "one content-type-not-supported NDR"
+        assert sum(ndr(7) not in r and ndr(15) not in r for r in reports) == 1, "one affirmation"
+        for f in files:
+            summary = open(f[:-4] + ".txt").read()
+            assert "Content-Type: report" in summary and "S=asker" in summary, summary
+    finally:
+        p.stop()
+
+
 if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_relay_1988_normal, t_relay_1988_x410, t_relay_1984,
                                         t_many_messages_within_max_associations,
@@ -433,4 +476,5 @@ if __name__ == "__main__":
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
                                         t_kill9_sender_during_transfer,
-                                        t_two_way_alternate_inbound_only, t_deferred_delivery)])
+                                        t_two_way_alternate_inbound_only, t_deferred_delivery,
+                                        t_probe_answered_from_limits)])
