@@ -134,7 +134,22 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
             snprintf(why, whysz, "the stored envelope cannot be relayed: %s", mg_strerror(rc));
         return rc;
     }
-    if (m->content_type != MESSAGE_CONTENT_X400_P22 || !oraddr_looks_like(m->originator)) {
+    if (content_type(d->content) == MESSAGE_CONTENT_X400_REPORT) {
+        /* A report a processing channel made (the mixer's X.400 form of a DSN): a new
+         * ReportTransferEnvelope towards the recipient, the subject's originator. */
+        if (d->nrcpts != 1) {
+            snprintf(why, whysz, "a report goes to one destination, not %zu", d->nrcpts);
+            return MG_EINVAL;
+        }
+        char local[40];
+        snprintf(local, sizeof local, "R%.30s", m->id);
+        return p1_mts_report_apdu(gdi, local, d->rcpt_addrs[0], (long)time(NULL), c, clen, apdu,
+                                  len, why, whysz);
+    }
+    /* The content version this delivery carries decides (a mixer before us made an X.400
+     * content of an Internet message, with the originator mapped to an O/R address). */
+    if (content_type(d->content) != MESSAGE_CONTENT_X400_P22 ||
+        !oraddr_looks_like(d->originator)) {
         snprintf(why, whysz, "not an X.400 message (an Internet message needs the mixer first)");
         return MG_ENOTSUP;
     }

@@ -88,6 +88,16 @@ int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *
                  size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
                  size_t *len);
 
+/* A report we send that a processing channel made (the mixer's X.400 form of a DSN): the
+ * ReportTransferContent as made (content, BER), in a new ReportTransferEnvelope with our
+ * identifier (gdi, local_id), the report destination dest (O/R text: the subject's
+ * originator) and our trace element (now). The whole APDU is decoded once before it is given
+ * out. 0, MG_EINVAL (a field X.411 does not allow), MG_EPARSE (the content is not a
+ * ReportTransferContent), MG_ENOMEM; why says which. */
+int p1_mts_report_apdu(const struct oraddr *gdi, const char *local_id, const char *dest,
+                       long now, const uint8_t *content, size_t content_len, uint8_t **apdu,
+                       size_t *len, char *why, size_t whysz);
+
 /* In a copy of a stored MessageTransferEnvelope: clear the responsibility indicator of every
  * recipient whose O/R address (canonical text) is not in keep[0..nkeep), so that a message
  * split between next hops makes each responsible for its own recipients only (X.411 12.2.1.1).

@@ -307,7 +307,8 @@ static void reports(void **state)
     struct report_item items[] = {
         { .rcpt = 0, .action = DSN_ACTION_RELAYED, .status = "2.0.0", .diagnostic = "transferred",
           .x400_reason = -1, .x400_diagnostic = -1 },
-        { .rcpt = 1, .action = DSN_ACTION_FAILED, .status = "5.1.2", .diagnostic = "no route",
+        { .rcpt = 1, .action = DSN_ACTION_FAILED, .status = "5.1.2",
+          .diagnostic = "550 5.1.2 <no.one@x.example>: no route; [retry] \"later\"",
           .x400_reason = -1, .x400_diagnostic = -1 },
     };
     struct oraddr us;
@@ -355,8 +356,44 @@ static void reports(void **state)
     assert_int_equal(p1_mts_orname_text(&c->per_recipient_fields.list.array[1]->actual_recipient_name,
                                         cn, sizeof cn), 0);
     assert_string_equal(cn, "/C=GB/ADMD= /PRMD=X/CN=No One/");
+    /* the reply text as a PrintableString: what it cannot hold became spaces */
+    const PerRecipientReportTransferFields_t *f1 = c->per_recipient_fields.list.array[1];
+    assert_non_null(f1->supplementary_information);
+    assert_int_equal(f1->supplementary_information->size, 55);
+    assert_memory_equal(f1->supplementary_information->buf,
+                        "550 5.1.2  no.one x.example : no route   retry   later ", 55);
     mg_asn1_free_ReportTransferContent(c);
     free(apdu);
+    /* A report content made elsewhere (the mixer's X.400 form of a DSN) in a new envelope of
+     * ours: decodes as a Report APDU to its destination, the content byte for byte. */
+    apdu = NULL;
+    alen = 0;
+    why[0] = '\0';
+    assert_int_equal(p1_mts_report_apdu(&us, "RDSN-1", "/C=FR/ADMD= /PRMD=Z/S=op/", 1796613077,
+                                        rc_content, rlen, &apdu, &alen, why, sizeof why), 0);
+    seed("built-report-new", apdu, alen);
+    assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
+    assert_int_equal(in.kind, P1_MTS_REPORT);
+    assert_string_equal(in.rcpts[0].addr, "/C=FR/ADMD= /PRMD=Z/S=op/");
+    assert_string_equal(in.mts_id, "[/C=XX/ADMD= /PRMD=MIXGATE/;RDSN-1]");
+    assert_int_equal(in.ntrace, 1);
+    assert_true(in.trace_has_us);
+    assert_int_equal(in.content_len, rlen);
+    assert_memory_equal(in.content, rc_content, rlen);
+    p1_mts_in_free(&in);
+    free(apdu);
+    /* what is not a ReportTransferContent, or a destination that is no O/R address */
+    static const uint8_t notrc[] = { 0x31, 0x03, 0x02, 0x01, 0x05 };
+    why[0] = '\0';
+    assert_int_equal(p1_mts_report_apdu(&us, "x", "/C=FR/ADMD= /PRMD=Z/S=op/", 0, notrc,
+                                        sizeof notrc, &apdu, &alen, why, sizeof why), MG_EPARSE);
+    assert_null(apdu);
+    assert_non_null(strstr(why, "not an X.411 ReportTransferContent"));
+    why[0] = '\0';
+    assert_int_equal(p1_mts_report_apdu(&us, "x", "op@example.org", 0, rc_content, rlen, &apdu,
+                                        &alen, why, sizeof why), MG_EINVAL);
+    assert_null(apdu);
+    assert_true(why[0] != '\0');
     free(rc_content);
     /* never a report about a report */
     struct message *r2 = NULL;
