@@ -134,6 +134,8 @@ def t_p1_ndr_becomes_dsn():
         assert "event=p1_transfer_confirmed" in la, g.a.tail()
         assert re.search(r'event=delivered qid=\S+ to=<"/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/"> '
                          r'channel=smtp-out', la), g.a.tail()
+        g.a.stop()
+        g.b.stop()
     finally:
         g.stop()
 
@@ -158,6 +160,8 @@ def t_smtp_550_becomes_x400_ndr():
         body = open(files[0], "rb").read()
         assert ndr_codes(0) in body, "unable-to-transfer / unrecognised-OR-name for a 5.1.1"
         assert b"bounce" in body, "the actual recipient is named"
+        g.a.stop()
+        g.b.stop()
     finally:
         g.stop()
 
@@ -232,6 +236,7 @@ def t_dsn_becomes_x400_report_over_p1():
         for want in ("MTS-APDU: report (1)", "report-destination-name (/C=GB/A= /P=Camelot/S=Smith/)",
                      "non-delivery-diagnostic-code: unrecognised-OR-name (0)", "X.420 Information Object"):
             assert want in out.stdout, (want, out.stdout[-3000:])
+        g.b.stop()
     finally:
         g.stop()
 
