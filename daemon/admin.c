@@ -5,6 +5,7 @@
 #include "admin_queue.h"
 #include "daemon.h"
 #include "inbound_p1.h"
+#include "lsw.h"
 #include "route.h"
 #include "mg_err.h"
 
@@ -87,9 +88,12 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
             control_req_printf(req, " next=%s", na);
         if (r->notify)
             control_req_printf(req, " notify=%s", message_notify_format(r->notify, nb, sizeof nb));
-        /* The chain as the current configuration routes the recipient, and where it is. */
+        /* The chain as the current configuration routes the recipient, and where it is (rules
+         * with label conditions judged on the envelope's label: a later stage's may differ). */
         const struct config_route *rt = NULL;
-        if (route_lookup(d->cfg, r->addr, &rt) == 0 && rt->n_chain) {
+        struct route_label rl = { .der = m->label, .len = m->label_len, .match = lsw_gate_route_match,
+                                  .ctx = d->labels };
+        if (route_lookup_msg(d->cfg, r->addr, &rl, &rt) == 0 && rt->n_chain) {
             char chain[1024] = "";
             for (size_t c = 0; c < rt->n_chain; c++)
                 snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "%s%s",

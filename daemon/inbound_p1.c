@@ -315,7 +315,9 @@ static int make_report(struct daemon *d, const struct p1_from *c, const struct s
             .x400_reason = ok ? -1 : 1,
             .x400_diagnostic = ok ? -1 : diag_override >= 0 ? diag_override
                                           : diags && diags[i] >= 0 ? diags[i]
-                                          : res[i].verdict == SUBMIT_NO_ROUTE ? 0 : -1,
+                                          : res[i].verdict == SUBMIT_NO_ROUTE ? 0
+                                          : res[i].verdict == SUBMIT_LABEL_REJECTED ? 46 /* secure-messaging-error */
+                                          : -1,
         };
     }
     if (!rc && n)
@@ -423,9 +425,6 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
     struct message *msg = NULL, *rep = NULL;
     unsigned char *rbody = NULL;
     size_t rlen = 0;
-    if (!rc && nwant)
-        rc = make_report(d, c, &ctx, &m, want, res, m.critical[0] ? 18 : -1, diags, &rep, &rbody,
-                         &rlen);
     if (m.critical[0])
         mg_warn("event=p1_unsupported_critical session=%s mts_id=\"%s\" extension=\"%s\"",
                 c->session, m.mts_id, m.critical);
@@ -454,7 +453,34 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
             mg_warn("event=p1_loop session=%s mts_id=\"%s\" reason=\"%s\"", c->session,
                     m.mts_id, reason);
         }
+        /* The label step, as after DATA for SMTP (labels.submission of this listener: the X.411
+         * envelope label, the ESS label of a content signed as a whole, ...). A refusal is a
+         * non-delivery report for every recipient it would have gone to; a temporary one refuses
+         * the transfer (the peer tries again). Reports are not labelled messages: the gate's
+         * `unlabelled` setting decides them. */
+        if (!rc && m.kind != P1_MTS_REPORT) {
+            struct submit_result lres;
+            ctx.label = d->label_hook.extract ? &d->label_hook : NULL;
+            int lrc = submit_label(&ctx, &o, msg, &m.content, &m.content_len, &lres);
+            if (lrc == MG_EDENIED) {
+                mg_warn("event=p1_label_refused session=%s mts_id=\"%s\" qid=%s reason=\"%s\"", c->session,
+                        m.mts_id, msg->id, lres.reason);
+                for (size_t i = 0; i < m.nrcpts; i++)
+                    if (res[i].verdict == SUBMIT_OK) {
+                        res[i] = lres;
+                        want[i] = 1;
+                        nwant++;
+                    }
+                message_free(msg);
+                msg = NULL;
+            } else if (lrc) {
+                rc = lrc;
+            }
+        }
     }
+    if (!rc && nwant)
+        rc = make_report(d, c, &ctx, &m, want, res, m.critical[0] ? 18 : -1, diags, &rep, &rbody,
+                         &rlen);
     free(rcpts);
     free(res);
     free(want);

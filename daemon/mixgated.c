@@ -373,13 +373,15 @@ int main(int argc, char **argv)
         mg_fatal("event=start_failed detail=\"cannot open the audit store %s: %s\"", dbpath,
                  mg_strerror(rc));
     /* Label access control (every delivery group) and extraction at submission. */
-    if ((rc = lsw_gate_create(&d->labels, d->audit)) != 0 || (rc = lsw_gate_sync(d->labels, d->cfg)) != 0)
+    if ((rc = lsw_gate_create(&d->labels, d->audit)) != 0 || (rc = lsw_gate_metrics(d->labels, d->metrics)) != 0 ||
+        (rc = lsw_gate_sync(d->labels, d->cfg)) != 0)
         mg_fatal("event=start_failed detail=\"labels: %s\"", mg_strerror(rc));
     d->label_hook = (struct submit_label_hook){ .extract = lsw_submit_extract, .commit = lsw_submit_commit,
                                                 .ctx = d->labels };
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
                             .gate = { .check = lsw_gate_check, .needed = lsw_gate_needed,
                                       .ctx = d->labels },
+                            .route_label = { .match = lsw_gate_route_match, .ctx = d->labels },
                             .outcomes = { .recorded = outcome_sink, .ctx = d } };
     inbound_p1_report_opts(d, &qo);
     if ((rc = qmgr_create(&d->qmgr, d->loop, d->store, d->cfg, &qo)) != 0)

@@ -1,8 +1,10 @@
 /* Fuzz target: label extraction at submission on hostile messages, every location at once
  * (envelope X.411 label, ESS of a signed layer, X-X411, SIO-Label, XML header, text header,
- * Subject, first line of text), then the shaper's rebuild of the same bytes. Input: byte 0 =
- * length of the envelope label (0..255), that many bytes, then the message. Checks: no crash,
- * no leak, bounded work, every label found encodes again, a rebuild keeps the whole body. */
+ * Subject, first line of text, and the same header fields in an X.400 IPM heading's
+ * rfc-822-field list), then the shaper's rebuild of the same bytes (RFC 5322 and X.400).
+ * Input: byte 0 = length of the envelope label (0..255), that many bytes, then the message.
+ * Checks: no crash, no leak, bounded work, every label found encodes again, a rebuild keeps
+ * the whole body, a field added to an IPM heading reads back. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "lsw_certclear.h"
 #include "lsw_int.h"
 #include "lsw_msg.h"
+#include "lsw_x400.h"
 #include "mg_err.h"
 
 static char xx[] = "X-X411", xmlh[] = "X-Security-Label-XML", text[] = "X-Security-Marking",
@@ -65,6 +68,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t body = lsw_msg_body_off(msg, mlen);
         if (ol < mlen - body + strlen(e.flot))
             abort();
+        free(out);
+    }
+    /* the same bytes as an X.400 IPM: its heading's rfc-822-field list rewritten (the shaper) and
+     * read back: what was added is there */
+    out = NULL;
+    if (lsw_x400_edit(msg, mlen, rm, add, &out, &ol) == 0) {
+        char **lines = NULL;
+        size_t nl = 0;
+        if (lsw_x400_fields(out, ol, &lines, &nl) != 0 || !lsw_x400_field(lines, nl, "SIO-Label", 0))
+            abort();
+        lsw_x400_fields_free(lines, nl);
         free(out);
     }
     return 0;

@@ -1044,6 +1044,57 @@ const char *lbl_policy_cat_name(const struct lbl_policy *p, const char *tagset_o
     return o < 0 ? NULL : p->cats[o].name;
 }
 
+int lbl_policy_class_find(const struct lbl_policy *p, const char *name, unsigned long *lacv)
+{
+    int i = lbl_policy_class_by_name(p, name);
+    if (i < 0)
+        return MG_ENOTFOUND;
+    *lacv = p->classes[i].lacv;
+    return 0;
+}
+
+int lbl_policy_class_rank(const struct lbl_policy *p, unsigned long lacv, unsigned long *rank)
+{
+    int i = lbl_policy_class_index(p, lacv);
+    if (i < 0)
+        return MG_ENOTFOUND;
+    *rank = p->classes[i].hierarchy;
+    return 0;
+}
+
+int lbl_policy_cat_find(const struct lbl_policy *p, const char *name, struct lbl_cat *out)
+{
+    const char *colon = strchr(name, ':');
+    int want_ts = -1;
+    if (colon) {
+        for (size_t i = 0; i < p->ntagsets; i++)
+            if (strlen(p->tagsets[i].name) == (size_t)(colon - name) &&
+                !strncmp(p->tagsets[i].name, name, (size_t)(colon - name)))
+                want_ts = (int)i;
+        if (want_ts < 0)
+            return MG_ENOTFOUND;
+        name = colon + 1;
+    }
+    int found = 0;
+    for (size_t t = 0; t < p->ntags; t++) {
+        const struct lbl_tag *tag = &p->tags[t];
+        if (want_ts >= 0 && tag->tagset != want_ts)
+            continue;
+        for (uint32_t i = tag->first; i < tag->first + tag->count; i++) {
+            if (strcmp(p->cats[i].name, name))
+                continue;
+            const char *oid = p->tagsets[tag->tagset].oid;
+            if (found && (strcmp(out->tagset, oid) || out->type != tag->type || out->lacv != p->cats[i].lacv))
+                return MG_EEXIST;
+            snprintf(out->tagset, sizeof out->tagset, "%s", oid);
+            out->type = tag->type;
+            out->lacv = p->cats[i].lacv;
+            found = 1;
+        }
+    }
+    return found ? 0 : MG_ENOTFOUND;
+}
+
 /* ---- policy set ---------------------------------------------------------------------------- */
 
 struct lbl_policy_set {

@@ -43,6 +43,14 @@ const char *lbl_policy_tagset_name(const struct lbl_policy *p, const char *tagse
 const char *lbl_policy_cat_name(const struct lbl_policy *p, const char *tagset_oid, enum lbl_tag_type type,
                                 unsigned long lacv);
 
+/* Reverse lookups by name (route rules name classifications and categories). The rank of a
+ * classification is its SPIF hierarchy value: a higher rank is more sensitive. 0, or MG_ENOTFOUND.
+ * A category is "NAME" or "TAGSET:NAME" (the tag set's name); a NAME that several categories
+ * share is MG_EEXIST unless qualified. */
+int lbl_policy_class_find(const struct lbl_policy *p, const char *name, unsigned long *lacv);
+int lbl_policy_class_rank(const struct lbl_policy *p, unsigned long lacv, unsigned long *rank);
+int lbl_policy_cat_find(const struct lbl_policy *p, const char *name, struct lbl_cat *out);
+
 /* A set of policies: labels name their policy by OID (or name, in ADatP-4774 XML). */
 struct lbl_policy_set *lbl_policy_set_create(void);
 /* Takes ownership of p (also on failure). MG_EEXIST if the OID is already present. */

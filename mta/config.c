@@ -539,7 +539,9 @@ static void check_routes(struct loader *L)
             continue;
         for (size_t j = 0; j < i; j++) {
             const struct config_route *p = &cfg->routes[j];
-            if (p->match == r->match && p->value && !strcmp(p->value, r->value)) {
+            /* the same address with other label conditions is another rule */
+            if (p->match == r->match && p->value && !strcmp(p->value, r->value) && !p->label &&
+                !r->label) {
                 lerr(L, r->line, "route #%zu: same %s \"%s\" as the route at line %d, so it is "
                      "never used", i + 1, config_match_name(r->match), r->value, p->line);
                 break;
@@ -731,6 +733,7 @@ void config_free(struct config *cfg)
     free(cfg->peers);
     for (size_t i = 0; i < cfg->n_routes; i++) {
         free(cfg->routes[i].or_rule);
+        config_route_label_free(cfg->routes[i].label);
         free(cfg->routes[i].value);
         free(cfg->routes[i].chain);
     }

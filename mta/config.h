@@ -208,6 +208,19 @@ enum config_match {
                                   matching rule wins among these */
 };
 
+/* A route rule's condition on the message's security label (keys label_policy,
+ * label_at_least, label_at_most, label_category). The names are kept as written: the labels
+ * module resolves them against the governing SPIF (check-config reports unknown ones) and
+ * decides the match through a route_label hook (route.h), so mta/ needs no labels library. */
+struct config_route_label {
+    int line;                  /* of the first label_* key */
+    char *policy;              /* NULL = the governing policy */
+    char *at_least, *at_most;  /* classification names; NULL = no bound */
+    int at_least_line, at_most_line, policy_line, category_line;
+    char **categories;         /* owned; every one must be in the label */
+    size_t ncategories;
+};
+
 struct config_route {
     int line;
     size_t index;              /* position among the routes, 0-based */
@@ -217,6 +230,7 @@ struct config_route {
     const struct config_channel **chain; /* owned array; the channels are the config's */
     size_t n_chain;            /* >= 1; chain[n_chain-1]->delivery, the others are not */
     const struct config_peer *peer; /* the delivery channel's peer, NULL for file */
+    struct config_route_label *label; /* owned; NULL = any label (or none) matches */
 };
 
 struct config {
@@ -286,6 +300,7 @@ void config_dump(const struct config *cfg, FILE *f);
 
 /* Names for enum values, as written in the file. */
 const char *config_match_name(enum config_match m);
+void config_route_label_free(struct config_route_label *rl);
 
 /* Helpers the loader uses, public because other modules parse the same notations.
  * Duration: plain seconds or a number with s, m, h, d. Size: bytes or k, M, G (powers of

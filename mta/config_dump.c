@@ -250,6 +250,15 @@ void config_dump(const struct config *cfg, FILE *f)
             dump_str(f, r->peer->name);
             fputs(";", f);
         }
+        if (r->label) {
+            fputc('\n', f);
+            dump_kv_str(f, "    ", "label_policy", r->label->policy);
+            dump_kv_str(f, "    ", "label_at_least", r->label->at_least);
+            dump_kv_str(f, "    ", "label_at_most", r->label->at_most);
+            if (r->label->ncategories)
+                dump_strv(f, "    ", "label_category", r->label->categories, r->label->ncategories);
+            fputs(" ", f);
+        }
         fprintf(f, " }%s\n", i + 1 < cfg->n_routes ? "," : "");
     }
     fputs(");\n", f);

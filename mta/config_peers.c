@@ -39,7 +39,9 @@ static const char *const peer_x400_keys[] = { "name", "type", "host", "max_conne
                                               "messages_per_association",
                                               "check_calling_address", "inbound_only", NULL };
 static const char *const route_keys[] = { "recipient", "domain", "domain_suffix", "pattern",
-                                          "or_address", "default", "chain", "peer", NULL };
+                                          "or_address", "default", "chain", "peer", "label_policy",
+                                          "label_at_least", "label_at_most", "label_category",
+                                          NULL };
 
 /* The three P1 modes (enum config_x400_mode order), then the older names kept as aliases. */
 static const char *const mode_names[] = { "1988-normal", "1988-x410", "1984", "normal",
@@ -261,6 +263,79 @@ static void lower_domain_part(char *s)
         *p = (char)tolower((unsigned char)*p);
 }
 
+void config_route_label_free(struct config_route_label *rl)
+{
+    if (!rl)
+        return;
+    free(rl->policy);
+    free(rl->at_least);
+    free(rl->at_most);
+    for (size_t i = 0; i < rl->ncategories; i++)
+        free(rl->categories[i]);
+    free(rl->categories);
+    free(rl);
+}
+
+/* The label_* keys of a route: kept as names (the labels module resolves and checks them). */
+static void load_route_label(struct loader *L, const config_setting_t *g, const char *what,
+                             struct config_route *rt)
+{
+    static const char *const lkeys[] = { "label_policy", "label_at_least", "label_at_most",
+                                         "label_category" };
+    int first = 0;
+    for (int k = 0; k < 4; k++) {
+        const config_setting_t *s = config_setting_get_member(g, lkeys[k]);
+        if (s && (!first || sline(s) < first))
+            first = sline(s);
+    }
+    if (!first)
+        return;
+    struct config_route_label *rl = xcalloc(L, 1, sizeof *rl);
+    if (!rl)
+        return;
+    rt->label = rl;
+    rl->line = first;
+    if (rt->match == CONFIG_MATCH_DEFAULT)
+        lerr(L, first, "%s: the default route takes what no rule matched, whatever its label; put the "
+             "label conditions on another rule (pattern = \"*\" matches every address)", what);
+    char **dst[3] = { &rl->policy, &rl->at_least, &rl->at_most };
+    int *lines[3] = { &rl->policy_line, &rl->at_least_line, &rl->at_most_line };
+    for (int k = 0; k < 3; k++) {
+        const char *v;
+        if (get_str(L, g, lkeys[k], what, &v) <= 0)
+            continue;
+        *lines[k] = sline(config_setting_get_member(g, lkeys[k]));
+        if (!*v)
+            lerr(L, *lines[k], "%s: '%s' is empty", what, lkeys[k]);
+        else
+            *dst[k] = xstrdup(L, v);
+    }
+    const config_setting_t *cs = config_setting_get_member(g, "label_category");
+    if (!cs)
+        return;
+    rl->category_line = sline(cs);
+    if (config_setting_type(cs) == CONFIG_TYPE_STRING) {
+        rl->categories = xcalloc(L, 1, sizeof *rl->categories);
+        if (rl->categories && (rl->categories[0] = xstrdup(L, config_setting_get_string(cs))))
+            rl->ncategories = 1;
+        return;
+    }
+    const config_setting_t *list;
+    if (get_strlist(L, g, "label_category", what, &list) <= 0)
+        return;
+    int n = config_setting_length(list);
+    if (n == 0) {
+        lerr(L, rl->category_line, "%s: 'label_category' is empty", what);
+        return;
+    }
+    rl->categories = xcalloc(L, (size_t)n, sizeof *rl->categories);
+    for (int i = 0; rl->categories && i < n; i++) {
+        const char *v = config_setting_get_string(config_setting_get_elem(list, (unsigned)i));
+        if ((rl->categories[rl->ncategories] = xstrdup(L, v)))
+            rl->ncategories++;
+    }
+}
+
 void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t idx, struct config_route *rt)
 {
     char what[48];
@@ -368,6 +443,8 @@ void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t
     else if (nmatch > 1)
         lerr(L, rt->line, "%s: give only one of recipient, domain, domain_suffix, pattern, "
              "or_address, default (a route matches one way)", what);
+
+    load_route_label(L, g, what, rt);
 
     const config_setting_t *chain;
     int r = get_strlist(L, g, "chain", what, &chain);

@@ -35,6 +35,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "route.h"
 #include "message.h"
 #include "queue_store.h"
 #include "report.h"
@@ -83,6 +84,11 @@ struct qmgr_opts {
     struct qmgr_audit_sink audit;     /* append NULL: records are logged only */
     struct qmgr_gate gate;            /* check NULL: no delivery gate */
     struct qmgr_outcome_sink outcomes; /* recorded NULL: none */
+    /* The matcher of route rules' label conditions (the label switch's; der/len/unknown are
+     * not used here: each recipient's label is that of its content version, so a shaper's new
+     * label is what routes the next stage). match NULL: rules with label conditions never
+     * match. */
+    struct route_label route_label;
     /* Optional: the earliest time a message may be processed or delivered (the X.411 deferred
      * delivery time of an X.400 envelope), 0 = none. Asked on the loop thread each time a job
      * has loaded the envelope; a later time ends the job with nothing done and the message due

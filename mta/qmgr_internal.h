@@ -65,6 +65,7 @@ enum qgroup_state { QG_NEW, QG_QUEUED, QG_LOADING, QG_ACTIVE, QG_DONE };
 struct qgroup {
     struct qjob *j;
     const struct config_route *route;     /* NULL: no route */
+    const char *no_route;                 /* static text when route is NULL (why) */
     const struct config_channel *channel; /* the channel at this stage (NULL: no route) */
     const struct config_peer *peer;
     uint32_t stage;                       /* index of channel in route->chain */
@@ -211,6 +212,8 @@ void qmgr_proc_pump(struct qmgr *q);
 /* qmgr_stage.c */
 void qmgr_jversion_clear(struct jversion *v);
 void qmgr_job_prefetch(struct qjob *j);
+/* Has any route rule label conditions? (then plans need each recipient's version label) */
+bool qmgr_routes_by_label(const struct config *cfg);
 int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g);
 /* Every processing group of the round is back: make the results durable, then plan again. */
 void qmgr_proc_round_done(struct qjob *j);

@@ -112,6 +112,35 @@ int qmgr_job_add_rec(struct qjob *j, uint32_t rcpt, const struct config_channel 
     return 0;
 }
 
+bool qmgr_routes_by_label(const struct config *cfg)
+{
+    for (size_t i = 0; cfg && i < cfg->n_routes; i++)
+        if (cfg->routes[i].label)
+            return true;
+    return false;
+}
+
+/* The label routing sees for recipient r: that of its content version (a processing stage
+ * such as a shaper may have set a new one), else the envelope's. 0, or MG_ENOTFOUND when that
+ * version is not loaded (prefetch loads them when the configuration routes by label). */
+static int rcpt_route_label(struct qjob *j, const struct message_rcpt *r, struct route_label *out)
+{
+    *out = j->q->opts.route_label;
+    out->unknown = false;
+    out->der = j->msg->label;
+    out->len = j->msg->label_len;
+    if (r->cversion == 0)
+        return 0;
+    const struct jversion *v = qmgr_job_version(j, r->cversion);
+    if (!v)
+        return MG_ENOTFOUND;
+    if (v->label_set) {
+        out->der = v->label;
+        out->len = v->label_len;
+    }
+    return 0;
+}
+
 /* Groups the due recipients by stage. Returns 0 or MG_ENOMEM. */
 static int plan(struct qjob *j, size_t *nproc)
 {
@@ -121,6 +150,7 @@ static int plan(struct qjob *j, size_t *nproc)
     int force = (j->e->flags & QE_FORCE) != 0;
     const struct qmgr_gate *gt = &j->q->opts.gate;
     int use_gate = gt->check && (!gt->needed || gt->needed(gt->ctx, cfg));
+    bool by_label = qmgr_routes_by_label(cfg);
     *nproc = 0;
     j->groups = calloc(m->nrcpts ? m->nrcpts : 1, sizeof *j->groups);
     if (!j->groups)
@@ -135,9 +165,18 @@ static int plan(struct qjob *j, size_t *nproc)
         uint32_t stage = 0;
         int gate = 0;
         char hop[256] = "";
+        const char *no_route = "no route for this recipient in the current configuration";
+        struct route_label rl;
+        int have_label = !by_label || rcpt_route_label(j, r, &rl) == 0;
+        if (!have_label)
+            no_route = "the label of its content version could not be read for routing";
         /* Routing by the original address: the chain chosen for a recipient stays its chain
-         * even after a channel rewrote the address the next hop sees. */
-        if (route_lookup(cfg, r->addr, &rt) == 0 && rt->n_chain) {
+         * even after a channel rewrote the address the next hop sees. The label is the current
+         * one (docs/architecture.md, "Routing by label"). */
+        int lrc = have_label ? route_lookup_msg(cfg, r->addr, by_label ? &rl : NULL, &rt) : MG_ENOTFOUND;
+        if (lrc == MG_ETEMP)
+            no_route = "routing by label could not decide now (labels configuration not loaded)";
+        if (lrc == 0 && rt->n_chain) {
             stage = r->stage < rt->n_chain ? r->stage : (uint32_t)rt->n_chain - 1;
             ch = rt->chain[stage];
             if (ch->delivery) {
@@ -154,6 +193,7 @@ static int plan(struct qjob *j, size_t *nproc)
         for (size_t k = 0; k < j->ngroups && !g; k++) {
             struct qgroup *x = &j->groups[k];
             if (x->route == rt && x->channel == ch && x->stage == stage && x->gate == gate &&
+                (rt || x->no_route == no_route) &&
                 x->version == r->cversion && x->peer == peer && !strcmp(x->next_hop, hop))
                 g = x;
         }
@@ -161,6 +201,7 @@ static int plan(struct qjob *j, size_t *nproc)
             g = &j->groups[j->ngroups++];
             g->j = j;
             g->route = rt;
+            g->no_route = no_route;
             g->channel = ch;
             g->peer = peer;
             g->stage = stage;
@@ -265,7 +306,7 @@ void qmgr_job_round(struct qjob *j)
         struct qgroup *g = &j->groups[i];
         j->pending++;
         if (!g->channel)
-            group_fail_now(g, "4.3.5", "no route for this recipient in the current configuration");
+            group_fail_now(g, "4.3.5", g->no_route);
         else if (!qmgr_instance(j->cref, g->channel))
             group_fail_now(g, "4.3.5", "the delivery channel is not running (see the log)");
         else

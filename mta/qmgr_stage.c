@@ -91,12 +91,15 @@ static int load_version(struct qmgr *q, const struct message *m, uint32_t v, str
 void qmgr_job_prefetch(struct qjob *j)
 {
     const struct message *m = j->msg;
-    if (m->content_size > PREFETCH_MAX)
+    /* Routing by label needs the label of each recipient's version before the plan: load them
+     * whatever their size (a stage would load them next anyway). */
+    bool by_label = qmgr_routes_by_label(j->cref->cfg);
+    if (m->content_size > PREFETCH_MAX && !by_label)
         return;
-    for (size_t i = 0; i < m->nrcpts && j->nversions < 4; i++) {
+    for (size_t i = 0; i < m->nrcpts && (j->nversions < 4 || by_label); i++) {
         const struct message_rcpt *r = &m->rcpts[i];
         if (message_rcpt_state_is_final(r->state) || r->state == MESSAGE_RCPT_HELD ||
-            qmgr_job_version(j, r->cversion))
+            qmgr_job_version(j, r->cversion) || (m->content_size > PREFETCH_MAX && r->cversion == 0))
             continue;
         struct jversion v;
         if (load_version(j->q, m, r->cversion, &v) != 0)
@@ -574,7 +577,12 @@ static int stage_write(struct qjob *j, struct qgroup *g)
                 continue;
             const struct config_route *rt = NULL;
             uint32_t st = 0;
-            if (route_lookup(j->cref->cfg, a, &rt) == 0 && g->stage < rt->n_chain &&
+            struct route_label rl = j->q->opts.route_label;
+            const struct jversion *ov = w->nv ? w->nv : in;
+            rl.unknown = false;
+            rl.der = ov && ov->label_set ? ov->label : m->label;
+            rl.len = ov && ov->label_set ? ov->label_len : m->label_len;
+            if (route_lookup_msg(j->cref->cfg, a, &rl, &rt) == 0 && g->stage < rt->n_chain &&
                 rt->chain[g->stage] == g->channel)
                 st = g->stage + 1;
             w->adds[w->st.nadd] = a;

@@ -72,7 +72,33 @@ bool route_matches(const struct config_route *r, const char *address)
     return false;
 }
 
+/* 1 the rule's label conditions hold, 0 they do not, -1 the matcher cannot decide now. */
+static int label_ok(const struct config *cfg, const struct config_route *r, const struct route_label *label)
+{
+    if (!r->label)
+        return 1;
+    if (!label)
+        return 0;
+    if (label->unknown)
+        return 1;
+    if (!label->match)
+        return 0;
+    int m = label->match(label->ctx, cfg, r, label->len ? label->der : NULL, label->len);
+    return m < 0 ? -1 : m == 1;
+}
+
+bool route_label_matches(const struct config *cfg, const struct config_route *r, const struct route_label *label)
+{
+    return r && label_ok(cfg, r, label) == 1;
+}
+
 int route_lookup(const struct config *cfg, const char *address, const struct config_route **route)
+{
+    return route_lookup_msg(cfg, address, NULL, route);
+}
+
+int route_lookup_msg(const struct config *cfg, const char *address, const struct route_label *label,
+                     const struct config_route **route)
 {
     if (!cfg || !address || !route)
         return MG_EINVAL;
@@ -90,6 +116,13 @@ int route_lookup(const struct config *cfg, const char *address, const struct con
             const struct config_route *r = &cfg->routes[i];
             if (r->match == CONFIG_MATCH_OR_ADDRESS && r->or_rule &&
                 (!*route || r->or_rule->n > best_n) && oraddr_matches(r->or_rule, &o)) {
+                int ok = label_ok(cfg, r, label);
+                if (ok < 0) {
+                    *route = NULL;
+                    return MG_ETEMP;
+                }
+                if (!ok)
+                    continue;
                 *route = r;
                 best_n = r->or_rule->n;
             }
@@ -104,6 +137,11 @@ int route_lookup(const struct config *cfg, const char *address, const struct con
     for (size_t i = 0; i < cfg->n_routes; i++) {
         const struct config_route *r = &cfg->routes[i];
         if (r->match != CONFIG_MATCH_DEFAULT && route_matches(r, address)) {
+            int ok = label_ok(cfg, r, label);
+            if (ok < 0)
+                return MG_ETEMP;
+            if (!ok)
+                continue;
             *route = r;
             return 0;
         }
@@ -134,6 +172,28 @@ char *route_describe(const struct config_route *r, char *buf, size_t bufsz)
         APPEND("default");
     else
         APPEND("%s \"%s\"", config_match_name(r->match), r->value ? r->value : "");
+    if (r->label) {
+        const struct config_route_label *l = r->label;
+        APPEND(" label [");
+        const char *sep = "";
+        if (l->policy) {
+            APPEND("policy %s", l->policy);
+            sep = ", ";
+        }
+        if (l->at_least) {
+            APPEND("%sat least %s", sep, l->at_least);
+            sep = ", ";
+        }
+        if (l->at_most) {
+            APPEND("%sat most %s", sep, l->at_most);
+            sep = ", ";
+        }
+        for (size_t i = 0; i < l->ncategories; i++) {
+            APPEND("%scategory %s", sep, l->categories[i]);
+            sep = ", ";
+        }
+        APPEND("]");
+    }
     APPEND(" ->");
     for (size_t i = 0; i < r->n_chain; i++)
         APPEND("%s %s", i ? "," : "", r->chain[i]->name);

@@ -84,7 +84,10 @@ int submit_check_rcpt(const struct submit_ctx *ctx, const struct submit_origin *
         return verdict(res, SUBMIT_RELAY_DENIED, "5.7.1", why);
     }
     const struct config_route *rt = NULL;
-    if (route_lookup(ctx->cfg, r->addr, &rt) != 0) {
+    /* The label is not known before the content: a rule whose label conditions might hold
+     * counts (qmgr routes with the label). */
+    const struct route_label any = { .unknown = true };
+    if (route_lookup_msg(ctx->cfg, r->addr, &any, &rt) != 0) {
         mg_warn("event=rejected session=%s to=<%s> reason=no_route", sess(o), to);
         return verdict(res, SUBMIT_NO_ROUTE, "5.1.2", "no route to this recipient");
     }
@@ -156,7 +159,9 @@ int submit_build_message(const struct submit_ctx *ctx, const struct submit_origi
         if (!rc)
             r->kind = sr->kind == SUBMIT_ADDR_ORADDR ? MESSAGE_ADDR_ORADDR : MESSAGE_ADDR_RFC822;
         const struct config_route *rt = NULL;
-        if (!rc && route_lookup(ctx->cfg, addr, &rt) == 0)
+        const struct route_label any = { .unknown = true };
+        if (!rc && (route_lookup(ctx->cfg, addr, &rt) == 0 ||
+                    route_lookup_msg(ctx->cfg, addr, &any, &rt) == 0))
             rc = set_route(r, rt);
     }
     if (rc) {

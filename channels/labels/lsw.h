@@ -55,6 +55,11 @@ struct lsw_gate;
 /* audit may be NULL (records are logged only). */
 int lsw_gate_create(struct lsw_gate **out, struct audit *audit);
 void lsw_gate_free(struct lsw_gate *g);
+/* Registers mixgate_label_decisions_total{channel,peer,decision} in m (the daemon's registry,
+ * borrowed: it outlives the gate) and counts every recipient's decision at the gate from then on
+ * (decision: allowed, denied, deferred). 0 or MG_E* from metrics_family. */
+struct metrics;
+int lsw_gate_metrics(struct lsw_gate *g, struct metrics *m);
 /* Loads cfg's labels configuration (start, SIGHUP) before cfg is put in use; errors are
  * logged. 0 or MG_ECONFIG / MG_ENOMEM. */
 int lsw_gate_sync(struct lsw_gate *g, const struct config *cfg);
@@ -69,6 +74,16 @@ int lsw_submit_extract(void *ctx, const struct config *cfg, const struct submit_
 /* submit_label_hook.commit (ctx = the gate): waits for the audit records of an accepted
  * submission to be durable. Loop thread. */
 int lsw_submit_commit(void *ctx, const char *qid, void (*cb)(void *arg, int status), void *arg);
+
+/* ---- routing by label (mta/route.h's struct route_label) ------------------------------- */
+/* route_label.match with ctx = a struct lsw loaded from cfg (check-config --route). */
+int lsw_route_match(void *ctx, const struct config *cfg, const struct config_route *r, const void *der, size_t len);
+/* route_label.match with ctx = the gate: the lsw loaded for cfg by lsw_gate_sync (the qmgr's). */
+int lsw_gate_route_match(void *ctx, const struct config *cfg, const struct config_route *r, const void *der,
+                         size_t len);
+/* A label given as text (any form the engine reads, or a file) as the envelope stores it. */
+int lsw_label_from_text(const struct lsw *l, const char *text, unsigned char **der, size_t *len, char *err,
+                        size_t errn);
 
 /* Loads and checks the labels group of cfg (check-config, the registry's config loads). */
 int lsw_config_check(const struct config *cfg, struct config_errors *errs);

@@ -612,6 +612,10 @@ int lsw_load(const struct config *cfg, struct lsw **out, struct config_errors *e
             rc = MG_ECONFIG;
         }
     }
+    if (r != MG_ENOMEM && l->gov) {
+        r = lsw_route_load(l, cfg, errs);
+        rc = rc ? rc : r;
+    }
     if (r == MG_ENOMEM)
         rc = r;
     if (rc) {
@@ -652,6 +656,7 @@ void lsw_free(struct lsw *l)
     }
     free(l->ex);
     free(l->cert_store);
+    lsw_route_free(l);
     if (l->ldap) {
         free(l->ldap->uri);
         free(l->ldap->base);
@@ -672,6 +677,8 @@ int lsw_config_check(const struct config *cfg, struct config_errors *errs)
 {
     struct lsw *l = NULL;
     int rc = lsw_load(cfg, &l, errs);
+    if (rc == 0 && !l)
+        rc = lsw_route_check_unconfigured(cfg, errs);
     lsw_free(l);
     return rc;
 }
@@ -682,6 +689,25 @@ int lsw_label_encode(const struct lbl_label *l, const struct lbl_policy *p, unsi
     if (l->policy[0])
         return lbl_ess_encode(l, p, out, len, &err);
     return lbl_x411_encode(l, p, out, len, &err);
+}
+
+int lsw_label_from_text(const struct lsw *l, const char *text, unsigned char **der, size_t *len, char *err,
+                        size_t errn)
+{
+    struct lbl_label lb;
+    lbl_label_init(&lb);
+    struct lbl_err e = { "" };
+    int rc = lsw_read_label(l->set, text, &lb, &e);
+    if (rc) {
+        snprintf(err, errn, "%s", e.msg);
+    } else {
+        const struct lbl_policy *p = lbl_policy_set_find(l->set, lb.policy);
+        rc = lsw_label_encode(&lb, p ? p : l->gov, der, len);
+        if (rc)
+            snprintf(err, errn, "the label cannot be encoded: %s", mg_strerror(rc));
+    }
+    lbl_label_free(&lb);
+    return rc;
 }
 
 int lsw_label_decode(const void *der, size_t len, struct lbl_label *out, struct lbl_err *err)

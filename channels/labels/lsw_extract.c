@@ -12,6 +12,7 @@
 #include "lbl_xml.h"
 #include "lsw_msg.h"
 #include "lsw_smime.h"
+#include "lsw_x400.h"
 #include "mg_err.h"
 #include "mg_log.h"
 
@@ -80,6 +81,11 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
     struct lbl_label l;
     lbl_label_init(&l);
     int rc = 0;
+    /* An X.400 IPM (P22/P772 from P1) has no header: its header fields are in the heading's
+     * rfc-822-field extension (lsw_x400.h), read once when a header source needs them. */
+    char **xf = NULL;
+    size_t nxf = 0;
+    int x400 = -1; /* not looked at yet */
     for (size_t k = 0; k < s->nsrc && !rc && *n < LSW_MAX_FOUND; k++) {
         enum lsw_src src = s->src[k];
         const char *sn = lsw_src_name(src);
@@ -99,6 +105,8 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             unsigned char *der = NULL;
             size_t dlen = 0;
             int r = lsw_smime_ess_label(c, len, &der, &dlen);
+            if (r != 0 && r != MG_ENOMEM) /* a binary X.400 content signed as a whole (P1) */
+                r = lsw_smime_ess_label_der(c, len, &der, &dlen);
             if (r == 0) {
                 if (lbl_ess_decode(der, dlen, &l, &err) == 0)
                     rc = push(found, n, src, &l);
@@ -131,9 +139,23 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             continue;
         }
         }
+        if (x400 < 0) {
+            int xr = lsw_x400_fields(c, len, &xf, &nxf);
+            x400 = xr == 0;
+            if (xr == MG_ENOMEM)
+                rc = xr;
+            else if (xr != 0 && xr != MG_ENOTFOUND)
+                note(errs, errsn, "x400-heading", mg_strerror(xr));
+        }
         for (size_t idx = 0; idx < 8 && !rc && *n < LSW_MAX_FOUND; idx++) {
             char *v = NULL;
-            int r = lsw_msg_header(c, len, hname, idx, &v);
+            int r;
+            if (x400) {
+                const char *fv = lsw_x400_field(xf, nxf, hname, idx);
+                r = !fv ? MG_ENOTFOUND : (v = strdup(fv)) ? 0 : MG_ENOMEM;
+            } else {
+                r = lsw_msg_header(c, len, hname, idx, &v);
+            }
             if (r == MG_ENOTFOUND)
                 break;
             if (r) {
@@ -161,6 +183,7 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
         }
     }
     lbl_label_free(&l);
+    lsw_x400_fields_free(xf, nxf);
     if (rc) {
         lsw_found_free(*found, *n);
         *found = NULL;
@@ -434,7 +457,9 @@ static int decide(const struct lsw *l, const struct lsw_extract *ex, const char 
             rc = MG_EDENIED;
             goto done;
         }
-        if (ex->on_inconsistent == LSW_INCONS_HEADER && !added_hdr) {
+        /* an X.400 content (P1) has no RFC 5322 header to add: the record is all there is */
+        if (ex->on_inconsistent == LSW_INCONS_HEADER && !added_hdr &&
+            msg->content_type == MESSAGE_CONTENT_RFC5322) {
             snprintf(hdr, sizeof hdr, "%s: %s", ex->incons_header, t);
             added_hdr = hdr;
         }

@@ -11,6 +11,7 @@
 #include "lsw_int.h"
 #include "audit.h"
 #include "lbl_marking.h"
+#include "metrics.h"
 #include "lsw_certclear.h"
 #include "mg_err.h"
 #include "mg_log.h"
@@ -192,7 +193,24 @@ struct lsw_gate {
     struct lsw_pending *pending; /* submissions' audit appends in flight (loop thread only) */
     struct audit *audit;       /* borrowed */
     struct message_idgen idgen;
+    struct metrics_family *decisions; /* the metrics registry's; NULL = not counted */
 };
+
+int lsw_gate_metrics(struct lsw_gate *g, struct metrics *m)
+{
+    static const char *const names[] = { "channel", "peer", "decision" };
+    return metrics_family(m, "mixgate_label_decisions_total",
+                          "Label access decisions before delivery, by delivery channel, peer and decision "
+                          "(allowed, denied, deferred).",
+                          METRICS_COUNTER, names, 3, NULL, 0, &g->decisions);
+}
+
+/* One recipient's decision into the metrics (any thread: metrics_inc is thread-safe). */
+static void count(const struct lsw_gate *g, const char *channel, const char *peer, const char *decision, double n)
+{
+    if (g->decisions && n > 0)
+        metrics_inc(g->decisions, (const char *const[]){ channel, peer, decision }, n);
+}
 
 int lsw_gate_create(struct lsw_gate **out, struct audit *audit)
 {
@@ -318,6 +336,18 @@ void lsw_gate_new_id(struct lsw_gate *g, char id[MESSAGE_ID_SIZE])
     pthread_mutex_unlock(&g->mu);
 }
 
+int lsw_gate_route_match(void *ctx, const struct config *cfg, const struct config_route *r, const void *der,
+                         size_t len)
+{
+    struct lsw_gate *g = ctx;
+    struct lsw_entry *e = acquire(g, cfg);
+    if (!e)
+        return -1; /* not synced: defer, never route past a rule meant for this label */
+    int m = lsw_route_match(e->l, cfg, r, der, len);
+    release(g, e);
+    return m;
+}
+
 /* ---- the check ------------------------------------------------------------------------- */
 
 static void set_all(const struct channel_task *t, struct channel_result *r, enum channel_action a, int code,
@@ -342,17 +372,18 @@ int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_resul
 {
     struct lsw_gate *g = ctx;
     struct lsw_entry *e = acquire(g, t->cfg);
+    const char *chname = t->channel ? t->channel->name : "-";
+    const char *peer = t->peer ? t->peer->name : "-";
     if (!e) {
         /* Never allow what we cannot decide. */
         set_all(t, r, CHANNEL_DEFERRED, 451, "4.7.1", "security label check not ready (configuration)");
+        count(g, chname, peer, "deferred", (double)t->nrcpts);
         return 0;
     }
     const struct lsw *l = e->l;
     int rc = 0;
     if (!l)
         goto out; /* no labels configured: everything continues */
-    const char *chname = t->channel ? t->channel->name : "-";
-    const char *peer = t->peer ? t->peer->name : "-";
     char qf[1100];
     if (!t->label || !t->label_len) {
         for (size_t i = 0; !rc && i < t->nrcpts; i++) {
@@ -368,6 +399,7 @@ int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_resul
             mg_info("event=access_decision qid=%s rcpt=<%s> channel=%s peer=%s decision=%s reason=unlabelled",
                     t->msg->id, mg_log_quote(a, qf, sizeof qf), chname, peer,
                     l->unlabelled_allow ? "granted" : "denied");
+            count(g, chname, peer, l->unlabelled_allow ? "allowed" : "denied", 1);
         }
         goto out;
     }
@@ -380,6 +412,7 @@ int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_resul
         set_all(t, r, CHANNEL_FAILED, 550, "5.7.1", "delivery not authorized: the security label is not valid");
         for (size_t i = 0; !rc && i < t->nrcpts; i++)
             rc = channel_result_add_audit(r, (int)i, "access-denied", why, "label", t->label, t->label_len, NULL);
+        count(g, chname, peer, "denied", (double)t->nrcpts);
         lbl_label_free(&label);
         goto out;
     }
@@ -405,6 +438,7 @@ int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_resul
             dec = "access-deferred";
         }
         rc = channel_result_add_audit(r, (int)i, dec, why, "label", t->label, t->label_len, marking);
+        count(g, chname, peer, v == LSW_DENY ? "denied" : v == LSW_DEFER ? "deferred" : "allowed", 1);
         mg_info("event=access_decision qid=%s rcpt=<%s> channel=%s peer=%s decision=%s reason=\"%s\"", t->msg->id,
                 mg_log_quote(a, qf, sizeof qf), chname, peer, dec + 7, why);
     }

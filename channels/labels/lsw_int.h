@@ -77,7 +77,16 @@ struct lsw {
     struct lsw_extract *ex; size_t nex;
     struct lsw_ldap *ldap;      /* NULL = no directory */
     char *cert_store;           /* NULL = clearances are not taken from certificates */
+    struct lsw_route *routes;   /* owned, by route index (NULL when no rule has label conditions) */
+    size_t nroutes;
 };
+
+/* lsw_route.c: route rules' label conditions, compiled into l (errors as file:line). */
+struct lsw_route;
+int lsw_route_load(struct lsw *l, const struct config *cfg, struct config_errors *errs);
+void lsw_route_free(struct lsw *l);
+/* A configuration without a `labels` group: every label condition is an error. */
+int lsw_route_check_unconfigured(const struct config *cfg, struct config_errors *errs);
 
 /* Reads a clearance: inline XML ("<...") or a file in any format the engine reads. */
 int lsw_read_clearance(const struct lbl_policy_set *set, const char *v, struct lbl_clearance *out,

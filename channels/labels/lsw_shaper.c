@@ -25,6 +25,7 @@
 #include "lbl_marking.h"
 #include "lbl_xml.h"
 #include "lsw_msg.h"
+#include "lsw_x400.h"
 #include "lsw_shaper.h"
 #include "lsw_sign.h"
 #include "mg_err.h"
@@ -348,6 +349,49 @@ static void set_all(const struct channel_task *t, struct channel_result *r, enum
         channel_outcome_set(&r->rcpts[i].outcome, a, code, st, text, NULL);
 }
 
+/* An X.400 content (P22 / P772 from P1): the header forms (SIO-Label, X-X411, the XML label,
+ * SIO-Label-History, configured headers) go to the heading's rfc-822-field extension, where the
+ * MIXER carries RFC 5322 fields and extraction reads them back (lsw_x400.h); the subject, the
+ * first line of text and the history text have no place there. P2 (1984) has no heading
+ * extensions, and a content that is not an IPM (CMS) is left as it is: audited either way. */
+static int x400_rebuild(const struct channel_task *t, const unsigned char *c, size_t clen, const char *const *rm,
+                        const char *const *adds, int text_forms, unsigned char **nc, size_t *nl,
+                        struct channel_result *r)
+{
+    const char *oid = t->msg ? t->msg->content_oid : NULL;
+    int er = !rm[0] && !adds[0]                ? MG_ENOTFOUND /* nothing to write: unchanged */
+             : oid && !strcmp(oid, "2") ? MG_ENOTSUP
+                                        : lsw_x400_edit(c, clen, rm, adds, nc, nl);
+    if (er == MG_ENOTFOUND && !rm[0] && !adds[0]) {
+        if (!(*nc = malloc(clen ? clen : 1)))
+            return MG_ENOMEM;
+        memcpy(*nc, c, clen);
+        *nl = clen;
+        er = 0;
+    }
+    int rc = 0;
+    if (er == MG_ENOTSUP || er == MG_ENOTFOUND || er == MG_EPARSE || er == MG_EINVAL || er == MG_ETOOBIG) {
+        char why[200];
+        snprintf(why, sizeof why, "the label's header forms were not written to the X.400 heading: %s",
+                 er == MG_ENOTSUP ? "P2 (1984) has no heading extensions"
+                 : er == MG_ENOTFOUND ? "the content is not an IPM"
+                                      : mg_strerror(er));
+        rc = channel_result_add_audit(r, -1, "label-heading-skipped", why, "", NULL, 0, NULL);
+        if (!rc && !(*nc = malloc(clen ? clen : 1)))
+            rc = MG_ENOMEM;
+        if (!rc) {
+            memcpy(*nc, c, clen);
+            *nl = clen;
+        }
+        er = rc;
+    }
+    if (!er && text_forms)
+        er = channel_result_add_audit(r, -1, "label-forms-skipped",
+                                      "subject and first-line forms are not written to an X.400 content", "", NULL,
+                                      0, NULL);
+    return er;
+}
+
 static int shaper_process(const void *conf, const struct channel_task *t, struct channel_result *r)
 {
     const struct shaper *s = conf;
@@ -496,8 +540,11 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
     struct lsw_msg_edit e = { .remove = rm, .subject = subj_new, .add = adds, .flot = flot };
     unsigned char *nc = NULL;
     size_t nl = 0;
-    int er = lsw_msg_rebuild(c, clen, &e, &nc, &nl);
-    if (er == MG_ENOTFOUND && flot) { /* no first line of text we may write: the rest still */
+    int er;
+    if (content_type(t->content) == MESSAGE_CONTENT_X400_P22) {
+        er = x400_rebuild(t, c, clen, rm, adds, subj_new || flot, &nc, &nl, r);
+    } else if ((er = lsw_msg_rebuild(c, clen, &e, &nc, &nl)) == MG_ENOTFOUND && flot) {
+        /* no first line of text we may write: the rest still */
         e.flot = NULL;
         er = lsw_msg_rebuild(c, clen, &e, &nc, &nl);
         rc = channel_result_add_audit(r, -1, "label-flot-skipped", "no text part to write the marking to", "", NULL,

@@ -56,6 +56,63 @@ static int label_of_der(const unsigned char *p, size_t n, unsigned char **der, s
     return rc;
 }
 
+/* id-signedData, 1.2.840.113549.1.7.2: the ContentInfo a bare SignedData is put in. */
+static const unsigned char SIGNED_DATA_OID[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+
+/* Appends a DER length. */
+static size_t put_len(unsigned char *p, size_t n)
+{
+    if (n < 0x80) {
+        p[0] = (unsigned char)n;
+        return 1;
+    }
+    size_t k = 0;
+    for (size_t v = n; v; v >>= 8)
+        k++;
+    p[0] = (unsigned char)(0x80 | k);
+    for (size_t i = 0; i < k; i++)
+        p[1 + i] = (unsigned char)(n >> (8 * (k - 1 - i)));
+    return 1 + k;
+}
+
+int lsw_smime_ess_label_der(const unsigned char *c, size_t len, unsigned char **der, size_t *dlen)
+{
+    *der = NULL;
+    *dlen = 0;
+    /* A SEQUENCE (definite or indefinite length): anything else is not CMS. */
+    if (!c || len < 2 || c[0] != 0x30)
+        return MG_ENOTFOUND;
+    if (len > LSW_SMIME_MAX)
+        return MG_ETOOBIG;
+    int rc = label_of_der(c, len, der, dlen);
+    if (rc != MG_EPARSE)
+        return rc;
+    /* Not a ContentInfo: perhaps the SignedData itself. ContentInfo ::= SEQUENCE { OID,
+     * [0] EXPLICIT SignedData } around it (lengths bounded above: 6 bytes each at most). */
+    size_t inner = sizeof SIGNED_DATA_OID + 1 + 6 + len;
+    unsigned char *w = malloc(inner + 8);
+    if (!w)
+        return MG_ENOMEM;
+    size_t o = 0;
+    w[o++] = 0x30;
+    unsigned char l0[8], l1[8];
+    size_t n1 = put_len(l1, len);
+    size_t body = sizeof SIGNED_DATA_OID + 1 + n1 + len;
+    size_t n0 = put_len(l0, body);
+    memcpy(w + o, l0, n0);
+    o += n0;
+    memcpy(w + o, SIGNED_DATA_OID, sizeof SIGNED_DATA_OID);
+    o += sizeof SIGNED_DATA_OID;
+    w[o++] = 0xa0;
+    memcpy(w + o, l1, n1);
+    o += n1;
+    memcpy(w + o, c, len);
+    o += len;
+    rc = label_of_der(w, o, der, dlen);
+    free(w);
+    return rc == MG_EPARSE ? MG_ENOTFOUND : rc;
+}
+
 /* The base64 body of the entity [s, e) */
 static int entity_label(const unsigned char *c, size_t s, size_t e, unsigned char **der, size_t *dlen)
 {

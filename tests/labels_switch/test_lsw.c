@@ -30,6 +30,9 @@
 #include "lsw_certclear.h"
 #include "lsw_int.h"
 #include "lsw_msg.h"
+#include "lsw_x400.h"
+#include "mg_buf.h"
+#include "mg_ipm.h"
 #include "mg_err.h"
 
 static char V[1024]; /* $MIXGATE_VECTORS/labels/spiffing */
@@ -651,6 +654,34 @@ static int shape(struct fx *f, const char *chname, const struct lbl_label *in, c
     return rc;
 }
 
+/* shape() for an X.400 content (P22 / P772 BER). */
+static int shape_x400(struct fx *f, const char *chname, const struct lbl_label *in, const unsigned char *ber,
+                      size_t len, struct channel_result *r)
+{
+    const struct config_channel *ch = config_find_channel(f->cfg, chname);
+    struct message *m = message_create();
+    snprintf(m->id, sizeof m->id, "0000000000TEST");
+    assert_int_equal(message_add_rcpt(m, "/C=GB/ADMD= /PRMD=X/S=y/", NULL, 0, NULL), 0);
+    assert_int_equal(message_set_x400(m, NULL, "1.3.26.0.4406.0.4.1", NULL, 0), 0);
+    uint32_t idx[1] = { 0 };
+    const char *addrs[1] = { "/C=GB/ADMD= /PRMD=X/S=y/" };
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    if (in)
+        assert_int_equal(lsw_label_encode(in, NULL, &der, &dl), 0);
+    struct content *c = content_copy(MESSAGE_CONTENT_X400_P22, 0, ber, len);
+    struct channel_task t = { .cfg = f->cfg, .channel = ch, .msg = m, .content = c, .nrcpts = 1, .rcpts = idx,
+                              .rcpt_addrs = addrs, .label = der, .label_len = dl, .now = 1700000000 };
+    memset(r, 0, sizeof *r);
+    r->rcpts = calloc(1, sizeof *r->rcpts);
+    channel_outcome_set(&r->rcpts[0].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
+    int rc = ch->kind->process(ch->conf, &t, r);
+    content_unref(c);
+    free(der);
+    message_free(m);
+    return rc;
+}
+
 static char *out_header(const struct channel_result *r, const char *name)
 {
     size_t n = 0;
@@ -776,6 +807,106 @@ static void shaper_translates_with_history(void **state)
     free(text);
     channel_result_clear(&r, 1);
     free(r.rcpts);
+    lbl_label_free(&uk);
+    lbl_label_free(&got);
+    lbl_label_free(&prev);
+}
+
+/* A P772 content: the converted label's history goes to the heading's rfc-822-field extension
+ * (the body and the other heading fields keep their values), is read back from there on input
+ * (the from-history shaper restores the original), and a shaper with nothing to write leaves the
+ * content's bytes alone. */
+static void shaper_x400_heading_history(void **state)
+{
+    struct fx *f = *state;
+    const char *src = getenv("MIXGATE_SOURCE_DIR");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/test-vectors/ipm/p772-full.p772", src ? src : ".");
+    unsigned char *p772 = NULL;
+    size_t plen = 0;
+    assert_int_equal(mg_read_file(path, 1 << 20, &p772, &plen), 0);
+    struct lbl_label uk, got, prev;
+    uk_official(&uk);
+    lbl_label_init(&got);
+    lbl_label_init(&prev);
+    struct channel_result r;
+    assert_int_equal(shape_x400(f, "to-tlpx", &uk, p772, plen, &r), 0);
+    assert_int_equal(r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    struct lbl_err err = { "" };
+    assert_int_equal(lsw_label_decode(r.label, r.label_len, &got, &err), 0);
+    assert_string_equal(got.policy, TLPX_OID);
+    size_t n = 0;
+    const unsigned char *d = content_data(r.content, &n);
+    assert_int_equal(content_type(r.content), MESSAGE_CONTENT_X400_P22);
+    char **lines = NULL;
+    size_t nl = 0;
+    assert_int_equal(lsw_x400_fields(d, n, &lines, &nl), 0);
+    const char *h = lsw_x400_field(lines, nl, "SIO-Label-History", 0);
+    assert_non_null(h);
+    assert_int_equal(lbl_sio_history_decode(h, strlen(h), lsw_policies(f->l), &prev, &err), 0);
+    assert_true(lbl_label_equal(&prev, &uk));
+    assert_non_null(lsw_x400_field(lines, nl, "SIO-Label", 0)); /* the new label, a header form too */
+    lsw_x400_fields_free(lines, nl);
+    int skipped = 0;
+    for (size_t i = 0; i < r.naudit; i++)
+        skipped |= !strcmp(r.audit[i].decision, "label-forms-skipped"); /* history-text: no text */
+    assert_true(skipped);
+    {   /* everything but the rfc-822-field extension is the original's */
+        InformationObject_t *a = NULL, *b = NULL;
+        struct mg_ipm_error e;
+        assert_int_equal(mg_ipm_decode_info(p772, plen, &a, &e), 0);
+        assert_int_equal(mg_ipm_decode_info(d, n, &b, &e), 0);
+        ExtensionsField_t *bx = b->choice.ipm.heading.extensions;
+        assert_non_null(bx);
+        int had = 0;
+        for (int i = 0; i < bx->list.count;) {
+            char oid[64];
+            assert_int_equal(mg_ipm_oid_str(&bx->list.array[i]->type, oid, sizeof oid), 0);
+            if (!strcmp(oid, LSW_X400_RFC822_FIELD_OID)) {
+                IPMSExtension_t *x = bx->list.array[i];
+                asn_set_del(&bx->list, i, 0);
+                ASN_STRUCT_FREE(asn_DEF_IPMSExtension, x);
+                had++;
+            } else {
+                i++;
+            }
+        }
+        assert_int_equal(had, 1);
+        assert_non_null(a->choice.ipm.heading.extensions); /* P772: heading extensions of its own */
+        struct mg_buf ba, bb;
+        mg_buf_init(&ba, 0);
+        mg_buf_init(&bb, 0);
+        assert_int_equal(mg_ipm_encode_info(a, &ba), 0);
+        assert_int_equal(mg_ipm_encode_info(b, &bb), 0);
+        assert_int_equal(ba.len, bb.len);
+        assert_memory_equal(ba.data, bb.data, ba.len);
+        mg_buf_free(&ba);
+        mg_buf_free(&bb);
+        mg_ipm_free_info(a);
+        mg_ipm_free_info(b);
+    }
+    /* parsed on input: the history in the heading restores the original label */
+    unsigned char *shaped = malloc(n);
+    memcpy(shaped, d, n);
+    channel_result_clear(&r, 1);
+    free(r.rcpts);
+    assert_int_equal(shape_x400(f, "from-history", NULL, shaped, n, &r), 0);
+    assert_int_equal(lsw_label_decode(r.label, r.label_len, &got, &err), 0);
+    assert_true(lbl_label_equal(&got, &uk));
+    channel_result_clear(&r, 1);
+    free(r.rcpts);
+    /* nothing to write (the x411-envelope form only): the content's bytes unchanged */
+    struct lbl_label milk;
+    label_file(f, "test-data/food-label-milk-chocolate.xml", &milk);
+    assert_int_equal(shape_x400(f, "to-x400", &milk, p772, plen, &r), 0);
+    lbl_label_free(&milk);
+    d = content_data(r.content, &n);
+    assert_int_equal(n, plen);
+    assert_memory_equal(d, p772, plen);
+    channel_result_clear(&r, 1);
+    free(r.rcpts);
+    free(shaped);
+    free(p772);
     lbl_label_free(&uk);
     lbl_label_free(&got);
     lbl_label_free(&prev);
@@ -924,6 +1055,7 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_no_equivalent);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(sda_clearance_values);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_x411_privacy_mark);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_x400_heading_history);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_nato_xml);
     size_t fixed = n;
     for (size_t i = 0; i < ns; i++)

@@ -39,6 +39,7 @@ struct fx {
     char order[MAXLOG][64];             /* first recipient of each delivery */
     char all[MAXLOG][256];              /* every recipient of each delivery */
     char content[MAXLOG][256];          /* start of each delivered content */
+    char chan[MAXLOG][32];              /* the channel of each delivery */
     size_t ndel;
     int dsn_seen;
     struct channel_delivery *parked[MAXLOG];
@@ -108,6 +109,7 @@ static void fake_deliver(void *inst, struct channel_delivery *d)
             snprintf(f->all[f->ndel] + strlen(f->all[f->ndel]),
                      sizeof f->all[0] - strlen(f->all[f->ndel]), "%s,", d->rcpt_addrs[i]);
         snprintf(f->content[f->ndel], sizeof f->content[0], "%.*s", (int)(len < 255 ? len : 255), c);
+        snprintf(f->chan[f->ndel], sizeof f->chan[0], "%s", d->channel ? d->channel->name : "");
     }
     f->ndel++;
     if (strstr((const char *)c, "multipart/report"))
@@ -194,8 +196,33 @@ static const struct channel_kind await_kind = {
     .configure = fake_configure, .start = fake_start, .deliver = await_deliver, .stop = fake_stop,
 };
 
+
+/* A shaper's stand-in: the label it saw goes into the content, and the new label is "HIGH". */
+static int relabel_process(const void *conf, const struct channel_task *t, struct channel_result *r)
+{
+    (void)conf;
+    char head[64];
+    int hl = snprintf(head, sizeof head, "X-Label-Seen: %.*s\r\n", (int)t->label_len,
+                      t->label ? (const char *)t->label : "");
+    unsigned char *n = malloc((size_t)hl + 1);
+    if (!n || !(r->label = malloc(4))) {
+        free(n);
+        return MG_ENOMEM;
+    }
+    memcpy(n, head, (size_t)hl + 1);
+    r->content = content_new(MESSAGE_CONTENT_RFC5322, 0, n, (size_t)hl);
+    memcpy(r->label, "HIGH", 4);
+    r->label_len = 4;
+    r->label_set = true;
+    return 0;
+}
+
+static const struct channel_kind relabel_kind = {
+    .name = "relabel", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
+    .process = relabel_process,
+};
 static const struct channel_kind *const kinds[] = { &fake_kind, &tag_kind, &noproc_kind, &await_kind,
-                                                     NULL };
+                                                     &relabel_kind, NULL };
 
 static int audit_append(void *ctx, const char *qid, const char *channel,
                         const char *const *rcpt_addrs, const struct channel_audit *recs, size_t n,
@@ -224,10 +251,13 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "             { name = \"fastch\"; type = \"fake\"; concurrency = 10; },\n" \
     "             { name = \"policy\"; type = \"tag\"; },\n" \
     "             { name = \"enc\"; type = \"noproc\"; },\n" \
+    "             { name = \"shape\"; type = \"relabel\"; },\n" \
     "             { name = \"hidden\"; type = \"awaitk\"; } );\n" \
     "peers = ( { name = \"p-hidden\"; type = \"x400\"; mta_name = \"H\"; our_mta_name = \"U\";" \
     " dialogue = \"two-way-alternate\"; inbound_only = true; } );\n" \
     "routes = ( { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; },\n" \
+    "           { domain = \"lr.example\"; label_at_least = \"HIGH\"; chain = [ \"shape\", \"fastch\" ]; },\n" \
+    "           { domain = \"lr.example\"; chain = [ \"shape\", \"local\" ]; },\n" \
     "           { domain_suffix = \"rules.example\"; chain = [ \"policy\", \"local\" ]; },\n" \
     "           { domain = \"park-slow.example\"; chain = [ \"slowch\" ]; },\n" \
     "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
@@ -1046,6 +1076,91 @@ static void t_delivery_gate(void **state)
     fx_close(f);
 }
 
+/* ---- routing by label ----------------------------------------------------------------------- */
+
+/* The labels module's stand-in: a rule with label_at_least = "HIGH" holds for the label "HIGH". */
+static int route_calls;
+static int fake_route_match(void *ctx, const struct config *cfg, const struct config_route *r, const void *der,
+                            size_t len)
+{
+    (void)ctx; (void)cfg;
+    __atomic_add_fetch(&route_calls, 1, __ATOMIC_SEQ_CST);
+    return r->label->at_least && len == strlen(r->label->at_least) && !memcmp(der, r->label->at_least, len);
+}
+
+/* Submits one message with an envelope label. */
+static void submit_labelled(struct fx *f, const char *rcpt, const char *label, char id_out[MESSAGE_ID_SIZE])
+{
+    struct message *m = message_create();
+    assert_non_null(m);
+    assert_int_equal(message_set_originator(m, "s@example.org"), 0);
+    assert_int_equal(message_add_rcpt(m, rcpt, NULL, 0, NULL), 0);
+    if (label)
+        assert_int_equal(message_set_label(m, label, strlen(label)), 0);
+    m->arrival = f->now;
+    static const char body[] = "Subject: t\r\n\r\nhello\r\n";
+    struct sub s = { .f = f, .m = m };
+    assert_int_equal(queue_store_submit(f->store, m, body, sizeof body - 1, on_submit, &s), 0);
+    while (!s.done)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(s.status, 0);
+    snprintf(id_out, MESSAGE_ID_SIZE, "%s", m->id);
+    message_free(m);
+}
+
+static void qmgr_with_route_label(struct fx *f, bool matcher)
+{
+    qmgr_free(f->q);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    struct qmgr_opts o = { .now = fake_now, .now_ctx = f, .audit = { .append = audit_append, .ctx = f } };
+    if (matcher)
+        o.route_label.match = fake_route_match;
+    assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg, &o), 0);
+    assert_int_equal(qmgr_start(f->q), 0);
+}
+
+/* The first stage is planned with the envelope's label; the shaper's new label routes the next
+ * stage (the rule for "HIGH" shares the shaper as its first stage). A message labelled HIGH from
+ * the start takes that rule at once; the shaper saw each message's label of the moment. */
+static void t_route_by_label_after_shaper(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    qmgr_with_route_label(f, true);
+    route_calls = 0;
+    char low[MESSAGE_ID_SIZE], high[MESSAGE_ID_SIZE], none[MESSAGE_ID_SIZE];
+    submit_labelled(f, "ok-low@lr.example", "LOW", low);
+    assert_true(run_until(f, p_gone, low));
+    submit_labelled(f, "ok-high@lr.example", "HIGH", high);
+    assert_true(run_until(f, p_gone, high));
+    submit_labelled(f, "ok-none@lr.example", NULL, none);
+    assert_true(run_until(f, p_gone, none));
+    assert_int_equal(f->ndel, 3);
+    assert_string_equal(f->order[0], "ok-low@lr.example");
+    assert_string_equal(f->chan[0], "fastch");      /* relabelled HIGH by the shaper */
+    assert_string_equal(f->content[0], "X-Label-Seen: LOW\r\n");
+    assert_string_equal(f->chan[1], "fastch");
+    assert_string_equal(f->content[1], "X-Label-Seen: HIGH\r\n");
+    assert_string_equal(f->chan[2], "fastch");      /* unlabelled, then HIGH after the shaper */
+    assert_string_equal(f->content[2], "X-Label-Seen: \r\n");
+    assert_true(route_calls >= 4);
+    fx_close(f);
+}
+
+/* Without the matcher (no labels module), rules with label conditions never match. */
+static void t_route_label_without_matcher(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    qmgr_with_route_label(f, false);
+    char id[MESSAGE_ID_SIZE];
+    submit_labelled(f, "ok-high@lr.example", "HIGH", id);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->ndel, 1);
+    assert_string_equal(f->chan[0], "local");
+    fx_close(f);
+}
+
 /* ---- drain and reload with deliveries in flight ------------------------------------------- */
 
 static int released;
@@ -1121,6 +1236,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(t_await_peer_wake, setup, teardown),
         cmocka_unit_test_setup_teardown(t_not_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_route_by_label_after_shaper, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_route_label_without_matcher, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
