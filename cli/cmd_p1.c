@@ -46,6 +46,10 @@ static void usage(FILE *f)
             "                        (default /C=XX/ADMD= /PRMD=MIXGATE-CLI/)\n"
             "  --timeout SECONDS     per step (default 30)\n"
             "  --count N             send: transfer the message N times over the association\n"
+            "  --deferred SECONDS    send: a deferred delivery time that many seconds ahead\n"
+            "                        (X.411 deferred-delivery-time; the MTA keeps it until then)\n"
+            "  --content-type T      send: the content type, a dotted OID or a built-in number\n"
+            "                        (default 22, or the P772 OID for a .p772 file)\n"
             "  -v, --verbose         print every PDU's user data decoded too (the bind's\n"
             "                        passwords included)\n");
 }
@@ -393,7 +397,7 @@ int cmd_p1_main(int argc, char **argv)
     }
     int send_mode = !strcmp(argv[1], "send");
     enum { O_MODE = 256, O_TSEL, O_SSEL, O_PSEL, O_MTA, O_PW, O_PMTA, O_PPW, O_TO, O_FROM,
-           O_CONTENT, O_PROBE, O_TIMEOUT, O_DOMAIN, O_COUNT };
+           O_CONTENT, O_PROBE, O_TIMEOUT, O_DOMAIN, O_COUNT, O_DEFERRED, O_CTYPE };
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
         { "mode", required_argument, NULL, O_MODE }, { "tsel", required_argument, NULL, O_TSEL },
@@ -406,11 +410,14 @@ int cmd_p1_main(int argc, char **argv)
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "domain", required_argument, NULL, O_DOMAIN },
         { "count", required_argument, NULL, O_COUNT },
+        { "deferred", required_argument, NULL, O_DEFERRED },
+        { "content-type", required_argument, NULL, O_CTYPE },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     const char *cfgpath = getenv("MIXGATE_CONFIG"), *mode = NULL, *tsel = NULL, *ssel = NULL,
                *psel = NULL, *mta = NULL, *pw = NULL, *pmta = NULL, *ppw = NULL, *content = NULL,
-               *from = NULL, *domain = "/C=XX/ADMD= /PRMD=MIXGATE-CLI/";
+               *from = NULL, *domain = "/C=XX/ADMD= /PRMD=MIXGATE-CLI/", *ctype = NULL;
+    long deferred = 0;
     const char *to[64];
     size_t nto = 0;
     int verbose = 0, probe = 0, timeout = 30, c;
@@ -441,12 +448,14 @@ int cmd_p1_main(int argc, char **argv)
         case O_TIMEOUT: timeout = atoi(optarg); break;
         case O_DOMAIN: domain = optarg; break;
         case O_COUNT: count = atol(optarg); break;
+        case O_DEFERRED: deferred = atol(optarg); break;
+        case O_CTYPE: ctype = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (optind + 1 != argc || timeout <= 0 || count < 1 || (send_mode && (!nto || !from)) ||
-        (!send_mode && (nto || from || content || probe))) {
+        deferred < 0 || (!send_mode && (nto || from || content || probe || deferred || ctype))) {
         usage(stderr);
         return 2;
     }
@@ -544,11 +553,13 @@ int cmd_p1_main(int argc, char **argv)
             .originator = from,
             .rcpts = to,
             .nrcpts = nto,
-            .content_oid = cl > 5 && !strcmp(content + cl - 5, ".p772") ? "1.3.26.0.4406.0.4.1" : "22",
+            .content_oid = ctype ? ctype
+                           : cl > 5 && !strcmp(content + cl - 5, ".p772") ? "1.3.26.0.4406.0.4.1" : "22",
             .content = body.data,
             .content_len = body.len,
             .priority = 1,
             .now = time(NULL),
+            .deferred = deferred ? (long)time(NULL) + deferred : 0,
         };
         if (!rc && p1_mts_build(&o, &apdu, &apdu_len, why, sizeof why) != 0) {
             fprintf(stderr, "p1: cannot build the %s: %s\n", probe ? "probe" : "message", why);

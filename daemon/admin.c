@@ -4,6 +4,7 @@
 #include "admin_peers.h"
 #include "admin_queue.h"
 #include "daemon.h"
+#include "inbound_p1.h"
 #include "lsw.h"
 #include "route.h"
 #include "mg_err.h"
@@ -68,6 +69,13 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
                            m->content_oid ? m->content_oid : "X.400 report");
     if (m->x400_env_len)
         control_req_printf(req, "x400-envelope: %zu bytes (as received)\n", m->x400_env_len);
+    int64_t ddt = inbound_p1_not_before(m);
+    if (ddt) {
+        admin_fmt_time(ddt, t, sizeof t);
+        control_req_printf(req, "deferred-delivery: %s (%s)\n", t, ddt > (int64_t)time(NULL)
+                           ? "X.411 deferred delivery time: kept in the queue until then"
+                           : "passed");
+    }
     for (size_t i = 0; i < m->nrcpts; i++) {
         const struct message_rcpt *r = &m->rcpts[i];
         char la[64], na[64], nb[64];

@@ -5,6 +5,7 @@
  * understood or the request is refused: a typo never becomes a reason or a no-op. */
 #define _GNU_SOURCE /* FNM_CASEFOLD */
 #include "admin_queue.h"
+#include "inbound_p1.h"
 
 #include "mg_err.h"
 #include "mg_log.h"
@@ -201,6 +202,11 @@ static void print_text(struct control_req *req, const struct message *m)
                        (unsigned long long)m->content_size, t, m->originator);
     if (m->hold)
         control_req_printf(req, "%18s(held: %s)\n", "", m->hold_reason ? m->hold_reason : "no reason given");
+    int64_t nb = inbound_p1_not_before(m);
+    if (nb > (int64_t)time(NULL)) {
+        admin_fmt_time(nb, n, sizeof n);
+        control_req_printf(req, "%18s(deferred delivery until %s)\n", "", n);
+    }
     for (size_t i = 0; i < m->nrcpts; i++) {
         const struct message_rcpt *r = &m->rcpts[i];
         const char *st = r->state == MESSAGE_RCPT_HELD ? "held" : message_rcpt_state_name(r->state);

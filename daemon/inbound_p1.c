@@ -2,13 +2,19 @@
  * with the right MTA name and password (and calling address when the peer asks for it); each
  * transferred MTS-APDU is mapped (channels/p1/p1_mts) to submit's plain fields, each
  * recipient checked by mta/submit (O/R routing), and the message enqueued; the transfer is
- * confirmed (p1_conn_apdu_done) only from the enqueue's completion, i.e. once durable. */
+ * confirmed (p1_conn_apdu_done) only from the enqueue's completion, i.e. once durable.
+ * Two-way alternate: an inbound association of a peer is lent to the p1 channel instances of
+ * the current configuration (qmgr_channel_instance), which send the deliveries waiting for
+ * that peer over it in our turn; a peer reached only when it binds (inbound_only) has its
+ * deferred messages woken by its bind (qmgr_peer_wake). */
 #include "daemon.h"
 #include "inbound_p1.h"
 #include "mg_err.h"
 #include "mg_log.h"
+#include "p1_channel.h"
 #include "p1_listener.h"
 #include "p1_mts.h"
+#include "p1_probe.h"
 #include "mixer_report.h"
 #include "p1_report.h"
 #include "report.h"
@@ -20,10 +26,20 @@
 #include <string.h>
 #include <time.h>
 
+/* Where a transferred MTS-APDU came from: an association on our listener, or one of the
+ * p1 channel's own two-way-alternate associations in the peer's turn. done(tok, status)
+ * confirms it (0: durable) or aborts the association. */
+struct p1_from {
+    char session[32], addr[64], mta[80];
+    const char *listener;        /* the p1 listener whose checks apply (its name) */
+    void (*done)(void *tok, int status);
+    void *tok;
+};
+
 /* One transfer waiting for its enqueue. */
 struct p1_txn {
     struct daemon *d;
-    struct p1_conn *conn;
+    struct p1_from from;
     struct submit_ctx ctx;
     struct message *report;      /* owned: queued after the message, before the confirmation */
     unsigned char *report_body;  /* owned */
@@ -38,6 +54,117 @@ static const struct config_peer *peer_by_mta(const struct config *cfg, const cha
             return p;
     }
     return NULL;
+}
+
+/* ---- two-way alternate: the p1 channel's deliveries over the peer's own association ---- */
+
+/* Calls fn for every p1 delivery channel instance of the current configuration; stops at
+ * the first that returns non-zero and returns that. */
+static int each_p1_inst(struct daemon *d, int (*fn)(void *inst, void *arg), void *arg)
+{
+    for (size_t i = 0; i < d->cfg->n_channels; i++) {
+        const struct config_channel *ch = &d->cfg->channels[i];
+        void *inst = ch->kind == &p1_channel_kind ? qmgr_channel_instance(d->qmgr, ch->name) : NULL;
+        int rc = inst ? fn(inst, arg) : 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int in_bound(void *arg, const struct config_peer *p)
+{
+    struct daemon *d = arg;
+    for (size_t i = 0; i < d->nlisteners && p->mta_name; i++)
+        if (d->listeners[i].p1 && p1_listener_twa_bound(d->listeners[i].p1, p->mta_name))
+            return 1;
+    return 0;
+}
+
+static void in_kick(void *arg, const struct config_peer *p)
+{
+    struct daemon *d = arg;
+    for (size_t i = 0; i < d->nlisteners && p->mta_name; i++)
+        if (d->listeners[i].p1)
+            p1_listener_out_kick(d->listeners[i].p1, p->mta_name);
+}
+
+static void on_channel_apdu(void *arg, const struct config_peer *peer, const uint8_t *apdu,
+                            size_t len, void *token);
+
+static int set_inbound(void *inst, void *arg)
+{
+    const struct p1_channel_inbound in = { in_bound, in_kick, arg };
+    const struct p1_channel_receiver rx = { on_channel_apdu, arg };
+    p1_channel_set_inbound(inst, &in);
+    p1_channel_set_receiver(inst, &rx);
+    return 0;
+}
+
+void inbound_p1_channels_started(struct daemon *d)
+{
+    each_p1_inst(d, set_inbound, d);
+}
+
+struct lend_req {
+    const char *peer;
+    const uint8_t **apdu;
+    size_t *len;
+    void **tok;
+};
+
+static int inst_waiting(void *inst, void *arg)
+{
+    return p1_channel_waiting(inst, ((struct lend_req *)arg)->peer);
+}
+
+static int inst_lend(void *inst, void *arg)
+{
+    struct lend_req *r = arg;
+    struct p1_lease *l = NULL;
+    if (!p1_channel_lend(inst, r->peer, r->apdu, r->len, &l))
+        return 0;
+    *r->tok = l;
+    return 1;
+}
+
+static int inst_gone(void *inst, void *arg)
+{
+    p1_channel_peer_gone(inst, arg);
+    return 0;
+}
+
+static const struct config_peer *peer_by_mta(const struct config *cfg, const char *name);
+
+static int out_pending(void *arg, struct p1_conn *c)
+{
+    struct listener_rt *lr = arg;
+    const struct config_peer *p = peer_by_mta(lr->d->cfg, p1_conn_peer_mta(c));
+    struct lend_req r = { .peer = p ? p->name : NULL };
+    return p && each_p1_inst(lr->d, inst_waiting, &r);
+}
+
+static int out_next(void *arg, struct p1_conn *c, const uint8_t **apdu, size_t *len, void **tok)
+{
+    struct listener_rt *lr = arg;
+    const struct config_peer *p = peer_by_mta(lr->d->cfg, p1_conn_peer_mta(c));
+    struct lend_req r = { .peer = p ? p->name : NULL, .apdu = apdu, .len = len, .tok = tok };
+    return p && each_p1_inst(lr->d, inst_lend, &r);
+}
+
+static void out_done(void *arg, struct p1_conn *c, void *tok, int outcome, const char *reason)
+{
+    (void)arg;
+    (void)c;
+    p1_channel_lease_done(tok, outcome, reason);
+}
+
+static void on_unbound(void *arg, struct p1_conn *c)
+{
+    struct listener_rt *lr = arg;
+    const struct config_peer *p = peer_by_mta(lr->d->cfg, p1_conn_peer_mta(c));
+    if (p)
+        each_p1_inst(lr->d, inst_gone, p->name);
 }
 
 static int on_bind(void *arg, struct p1_conn *c, const struct p1_ind *ind, int busy,
@@ -80,8 +207,16 @@ static int on_bind(void *arg, struct p1_conn *c, const struct p1_ind *ind, int b
         snprintf(ours->password, sizeof ours->password, "%s", p->our_password);
         ours->has_password = 1;
     }
-    mg_info("event=p1_bind_accepted session=%s client=%s peer=%s mta=\"%s\" mode=%s",
-            p1_conn_id(c), p1_conn_peer_addr(c), p->name, name, p1_mode_name(ind->mode));
+    mg_info("event=p1_bind_accepted session=%s client=%s peer=%s mta=\"%s\" mode=%s "
+            "dialogue=%s", p1_conn_id(c), p1_conn_peer_addr(c), p->name, name,
+            p1_mode_name(ind->mode), ind->dialogue == P1_DIALOGUE_TWA ? "two-way-alternate"
+                                                                      : "monologue");
+    if (ind->dialogue == P1_DIALOGUE_TWA) {
+        /* Our messages for it may go over this association: those deferred because it is
+         * reached only when it binds come now (the bind is accepted before they arrive). */
+        inbound_p1_channels_started(lr->d);
+        qmgr_peer_wake(lr->d->qmgr, p->name);
+    }
     return 0;
 }
 
@@ -93,7 +228,7 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
          * probe's answer) next, then the confirmation. */
         struct message *rm = t->report;
         t->report = NULL;
-        mg_info("event=p1_report_queued session=%s subject=%s", p1_conn_id(t->conn), msg->id);
+        mg_info("event=p1_report_queued session=%s subject=%s", t->from.session, msg->id);
         int rc = submit_enqueue(&t->ctx, rm, t->report_body, t->report_len, on_enqueued, t);
         t->report_body = NULL;
         if (rc == 0)
@@ -104,13 +239,13 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
     free(t->report_body);
     if (status == 0) {
         t->d->received++;
-        mg_info("event=p1_transfer_confirmed session=%s id=%s", p1_conn_id(t->conn), msg->id);
+        mg_info("event=p1_transfer_confirmed session=%s id=%s", t->from.session, msg->id);
     } else {
         t->d->rejected++;
-        mg_warn("event=p1_transfer_failed session=%s error=\"%s\"", p1_conn_id(t->conn),
+        mg_warn("event=p1_transfer_failed session=%s error=\"%s\"", t->from.session,
                 mg_strerror(status));
     }
-    p1_conn_apdu_done(t->conn, status);
+    t->from.done(t->from.tok, status);
     free(t);
 }
 
@@ -135,22 +270,24 @@ static void match_subject(struct daemon *d, const struct p1_mts_in *m)
 
 /* X.411 non-delivery reason and diagnostic for a refused recipient (the report carries them):
  * unable-to-transfer (1) with unrecognised-OR-name (0) for no route, no diagnostic else. */
-static void log_refused(struct p1_conn *c, const char *mts_id, const char *to,
+static void log_refused(const struct p1_from *c, const char *mts_id, const char *to,
                         const struct submit_result *res)
 {
     int reason = 1, diag = res->verdict == SUBMIT_NO_ROUTE ? 0 : -1;
     mg_warn("event=p1_rcpt_refused session=%s mts_id=\"%s\" to=\"%s\" reason=%s "
-            "x400_reason=%d x400_diagnostic=%d", p1_conn_id(c), mts_id, to,
+            "x400_reason=%d x400_diagnostic=%d", c->session, mts_id, to,
             submit_verdict_name(res->verdict), reason, diag);
 }
 
 /* A report about m (an incoming message or probe) for the recipients with verdicts[i] set:
  * OK -> delivery entry (a probe's affirmation), else non-delivery with unable-to-transfer and
- * the diagnostic of the verdict. *out (and its content) are ready to enqueue, routed; NULL
+ * the diagnostic: diag_override, else diags[i] (a probe's limits; NULL / -1 = none), else
+ * that of the verdict. *out (and its content) are ready to enqueue, routed; NULL
  * when no report is due. */
-static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_ctx *ctx,
+static int make_report(struct daemon *d, const struct p1_from *c, const struct submit_ctx *ctx,
                        const struct p1_mts_in *m, const int *want, const struct submit_result *res,
-                       int diag_override, struct message **out, unsigned char **body, size_t *blen)
+                       int diag_override, const int *diags, struct message **out,
+                       unsigned char **body, size_t *blen)
 {
     *out = NULL;
     *body = NULL;
@@ -163,9 +300,9 @@ static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_
     if (!rc)
         rc = message_set_x400(pm, m->mts_id, m->content_oid, NULL, 0);
     if (!rc)
-        rc = message_set_received(pm, p1_conn_peer_mta(c), "P1");
+        rc = message_set_received(pm, c->mta, "P1");
     if (!rc)
-        snprintf(pm->id, sizeof pm->id, "P%08lX%.5s", (unsigned long)time(NULL), p1_conn_id(c));
+        snprintf(pm->id, sizeof pm->id, "P%08lX%.5s", (unsigned long)time(NULL), c->session);
     size_t n = 0;
     for (size_t i = 0; !rc && i < m->nrcpts; i++) {
         rc = message_add_rcpt(pm, m->rcpts[i].addr, NULL, 0, NULL);
@@ -177,6 +314,7 @@ static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_
             .status = ok ? "2.0.0" : res[i].status, .diagnostic = ok ? NULL : res[i].reason,
             .x400_reason = ok ? -1 : 1,
             .x400_diagnostic = ok ? -1 : diag_override >= 0 ? diag_override
+                                          : diags && diags[i] >= 0 ? diags[i]
                                           : res[i].verdict == SUBMIT_NO_ROUTE ? 0
                                           : res[i].verdict == SUBMIT_LABEL_REJECTED ? 46 /* secure-messaging-error */
                                           : -1,
@@ -199,29 +337,36 @@ static int make_report(struct daemon *d, struct p1_conn *c, const struct submit_
     return rc;
 }
 
-static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t len)
+static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *apdu, size_t len)
 {
-    struct listener_rt *lr = arg;
-    struct daemon *d = lr->d;
     const struct config *cfg = d->cfg;
     struct p1_mts_in m;
     char why[256];
     int rc = p1_mts_decode(apdu, len, cfg->global.x400_gdi, &m, why, sizeof why);
     if (rc) {
-        mg_warn("event=p1_apdu_refused session=%s mta=\"%s\" reason=\"%s\"", p1_conn_id(c),
-                p1_conn_peer_mta(c), why);
-        p1_conn_apdu_done(c, rc);
+        mg_warn("event=p1_apdu_refused session=%s mta=\"%s\" reason=\"%s\"", c->session,
+                c->mta, why);
+        c->done(c->tok, rc);
         return;
     }
     if (m.kind == P1_MTS_REPORT)
         match_subject(d, &m);
+    if (m.deferred) {
+        char when[32];
+        time_t tt = (time_t)m.deferred;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        mg_info("event=p1_deferred_delivery session=%s mts_id=\"%s\" until=%s", c->session,
+                m.mts_id, when);
+    }
     struct submit_ctx ctx = { .cfg = cfg, .store = d->store, .qmgr = d->qmgr };
     struct submit_origin o = {
-        .listener = config_find_listener(cfg, lr->name),
-        .client_addr = p1_conn_peer_addr(c),
-        .client_name = p1_conn_peer_mta(c),
+        .listener = config_find_listener(cfg, c->listener),
+        .client_addr = c->addr,
+        .client_name = c->mta,
         .proto = "P1",
-        .session = p1_conn_id(c),
+        .session = c->session,
     };
     /* Every recipient through submission's checks; a probe is only answered (affirmation or
      * not, from routing), a message queued for its accepted recipients with a non-delivery
@@ -231,8 +376,10 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
     struct submit_rcpt *rcpts = calloc(m.nrcpts, sizeof *rcpts);
     struct submit_result *res = calloc(m.nrcpts, sizeof *res);
     int *want = calloc(m.nrcpts, sizeof *want);
+    int *diags = probe ? calloc(m.nrcpts, sizeof *diags) : NULL;
+    struct p1_probe_verdict *pv = probe ? calloc(m.nrcpts, sizeof *pv) : NULL;
     size_t n = 0, nwant = 0;
-    rc = rcpts && res && want ? 0 : MG_ENOMEM;
+    rc = rcpts && res && want && (!probe || (diags && pv)) ? 0 : MG_ENOMEM;
     for (size_t i = 0; !rc && i < m.nrcpts; i++) {
         struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
         int crc = submit_check_rcpt(&ctx, &o, &r, &res[i]);
@@ -247,10 +394,24 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         if (crc == MG_EINVAL) {
             rc = MG_EINVAL;
         } else if (probe) {
+            /* Answered from routing and then from the limits the message would meet. */
             want[i] = 1;
             nwant++;
-            mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s", p1_conn_id(c),
-                    m.mts_id, m.rcpts[i].addr, crc == 0 ? "affirmation" : "non-affirmation");
+            diags[i] = -1;
+            if (crc == 0) {
+                p1_probe_check(cfg, o.listener, res[i].route, &m, &pv[i]);
+                if (!pv[i].ok) {
+                    crc = MG_EDENIED;
+                    res[i].verdict = SUBMIT_RELAY_DENIED;
+                    res[i].status = pv[i].status;
+                    res[i].reason = pv[i].why;
+                    diags[i] = pv[i].x400_diagnostic;
+                }
+            }
+            mg_info("event=p1_probe session=%s mts_id=\"%s\" to=\"%s\" answer=%s%s%s%s",
+                    c->session, m.mts_id, m.rcpts[i].addr,
+                    crc == 0 ? "affirmation" : "non-affirmation", crc ? " reason=\"" : "",
+                    crc ? res[i].reason : "", crc ? "\"" : "");
         } else if (crc == 0 || loop) {
             rcpts[n++] = r; /* a loop is held with every recipient, for the operator */
         } else {
@@ -266,7 +427,7 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
     size_t rlen = 0;
     if (m.critical[0])
         mg_warn("event=p1_unsupported_critical session=%s mts_id=\"%s\" extension=\"%s\"",
-                p1_conn_id(c), m.mts_id, m.critical);
+                c->session, m.mts_id, m.critical);
     if (!rc && n > 0) {
         struct submit_envelope se = {
             .originator = m.kind == P1_MTS_REPORT ? "" : m.originator,
@@ -289,7 +450,7 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
             snprintf(reason, sizeof reason, "loop detected: %s (%zu trace elements)",
                      m.trace_has_us ? "our domain is in the trace" : "too many hops", m.ntrace);
             rc = message_set_hold(msg, 1, reason);
-            mg_warn("event=p1_loop session=%s mts_id=\"%s\" reason=\"%s\"", p1_conn_id(c),
+            mg_warn("event=p1_loop session=%s mts_id=\"%s\" reason=\"%s\"", c->session,
                     m.mts_id, reason);
         }
         /* The label step, as after DATA for SMTP (labels.submission of this listener: the X.411
@@ -302,7 +463,7 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
             ctx.label = d->label_hook.extract ? &d->label_hook : NULL;
             int lrc = submit_label(&ctx, &o, msg, &m.content, &m.content_len, &lres);
             if (lrc == MG_EDENIED) {
-                mg_warn("event=p1_label_refused session=%s mts_id=\"%s\" qid=%s reason=\"%s\"", p1_conn_id(c),
+                mg_warn("event=p1_label_refused session=%s mts_id=\"%s\" qid=%s reason=\"%s\"", c->session,
                         m.mts_id, msg->id, lres.reason);
                 for (size_t i = 0; i < m.nrcpts; i++)
                     if (res[i].verdict == SUBMIT_OK) {
@@ -318,22 +479,25 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         }
     }
     if (!rc && nwant)
-        rc = make_report(d, c, &ctx, &m, want, res, m.critical[0] ? 18 : -1, &rep, &rbody, &rlen);
+        rc = make_report(d, c, &ctx, &m, want, res, m.critical[0] ? 18 : -1, diags, &rep, &rbody,
+                         &rlen);
     free(rcpts);
     free(res);
     free(want);
+    free(diags);
+    free(pv);
     if (!rc && !msg && !rep) {
         /* Nothing to queue (a report none of whose destinations we route): logged above. */
-        mg_warn("event=p1_no_recipient session=%s mts_id=\"%s\"", p1_conn_id(c), m.mts_id);
+        mg_warn("event=p1_no_recipient session=%s mts_id=\"%s\"", c->session, m.mts_id);
         p1_mts_in_free(&m);
-        p1_conn_apdu_done(c, 0);
+        c->done(c->tok, 0);
         return;
     }
     struct p1_txn *t = rc ? NULL : calloc(1, sizeof *t);
     if (!rc && !t)
         rc = MG_ENOMEM;
     if (!rc) {
-        t->conn = c;
+        t->from = *c;
         t->d = d;
         t->ctx = ctx;
         if (msg) {
@@ -368,11 +532,55 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
         message_free(rep);
         free(rbody);
         free(t);
-        mg_warn("event=p1_transfer_failed session=%s mts_id=\"%s\" error=\"%s\"", p1_conn_id(c),
+        mg_warn("event=p1_transfer_failed session=%s mts_id=\"%s\" error=\"%s\"", c->session,
                 m.mts_id, mg_strerror(rc));
-        p1_conn_apdu_done(c, rc);
+        c->done(c->tok, rc);
     }
     p1_mts_in_free(&m);
+}
+
+static void conn_done(void *tok, int status)
+{
+    p1_conn_apdu_done(tok, status);
+}
+
+static void from_set(struct p1_from *f, const char *session, const char *addr, const char *mta)
+{
+    snprintf(f->session, sizeof f->session, "%s", session);
+    snprintf(f->addr, sizeof f->addr, "%s", addr ? addr : "");
+    snprintf(f->mta, sizeof f->mta, "%s", mta ? mta : "");
+}
+
+static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t len)
+{
+    struct listener_rt *lr = arg;
+    struct p1_from f = { .listener = lr->name, .done = conn_done, .tok = c };
+    from_set(&f, p1_conn_id(c), p1_conn_peer_addr(c), p1_conn_peer_mta(c));
+    take_apdu(lr->d, &f, apdu, len);
+}
+
+/* The peer's message over one of the p1 channel's own two-way-alternate associations, in the
+ * peer's turn: taken exactly as on our first p1 listener (its checks apply), acknowledged
+ * once durable. */
+static void on_channel_apdu(void *arg, const struct config_peer *peer, const uint8_t *apdu,
+                            size_t len, void *token)
+{
+    struct daemon *d = arg;
+    const char *lname = NULL;
+    for (size_t i = 0; i < d->cfg->n_listeners && !lname; i++)
+        if (d->cfg->listeners[i].protocol == CONFIG_PROTO_P1)
+            lname = d->cfg->listeners[i].name;
+    struct p1_from f = { .listener = lname, .done = p1_channel_apdu_done, .tok = token };
+    char session[32];
+    snprintf(session, sizeof session, "out-%.20s", peer->name);
+    from_set(&f, session, peer->host, peer->mta_name);
+    if (!lname) {
+        mg_warn("event=p1_apdu_refused session=%s mta=\"%s\" reason=\"no p1 listener\"",
+                f.session, f.mta);
+        p1_channel_apdu_done(token, MG_ESTATE);
+        return;
+    }
+    take_apdu(d, &f, apdu, len);
 }
 
 static int sel_of(const struct config_sel *s, struct p1_sel *out)
@@ -395,7 +603,9 @@ int inbound_p1_start(struct listener_rt *lr, const struct config_listener *l)
     };
     if (sel_of(&l->tsel, &o.tsel) || sel_of(&l->ssel, &o.ssel) || sel_of(&l->psel, &o.psel))
         return MG_ETOOBIG;
-    struct p1_listener_cbs cbs = { .bind = on_bind, .apdu = on_apdu };
+    struct p1_listener_cbs cbs = { .bind = on_bind, .apdu = on_apdu, .out_pending = out_pending,
+                                   .out_next = out_next, .out_done = out_done,
+                                   .unbound = on_unbound };
     int rc = p1_listener_create(&lr->p1, lr->d->loop, &o, &cbs, lr);
     if (rc == 0)
         mg_info("event=listening listener=%s protocol=p1 listen=%s port=%d", l->name, l->listen,
@@ -408,8 +618,23 @@ void inbound_p1_close(struct listener_rt *lr, void (*done)(void *arg))
     p1_listener_close(lr->p1, done, lr);
 }
 
+int64_t inbound_p1_not_before(const struct message *m)
+{
+    int64_t when = 0;
+    if (!m || !m->x400_env_len || m->content_type == MESSAGE_CONTENT_X400_REPORT)
+        return 0;
+    return p1_mts_deferred_time(m->x400_env, m->x400_env_len, &when) == 1 ? when : 0;
+}
+
+static int64_t not_before(void *ctx, const struct message *m)
+{
+    (void)ctx;
+    return inbound_p1_not_before(m);
+}
+
 void inbound_p1_report_opts(struct daemon *d, struct qmgr_opts *qo)
 {
+    qo->not_before = not_before;
     if (d->cfg->global.x400_gdi) {
         d->x400_gdi = *d->cfg->global.x400_gdi;
         d->has_x400_gdi = 1;

@@ -9,9 +9,19 @@ int inbound_p1_start(struct listener_rt *lr, const struct config_listener *l);
 /* Closes it; done(lr) when every association is gone. */
 void inbound_p1_close(struct listener_rt *lr, void (*done)(void *arg));
 
+/* The queue manager started channel instances (start, reload): the p1 ones learn how to
+ * reach the peers' inbound two-way-alternate associations. */
+void inbound_p1_channels_started(struct daemon *d);
+
+struct message;
+/* The X.411 deferred delivery time of a message that came in over P1 (from its stored
+ * envelope), unix seconds; 0 when it has none (or is not an X.400 message, or a report). */
+int64_t inbound_p1_not_before(const struct message *m);
+
 struct qmgr_opts;
 /* The X.400 report builder (channels/p1/p1_report) with our global domain identifier as the
- * configuration has it at start (a reload does not change the one reports carry). */
+ * configuration has it at start (a reload does not change the one reports carry), and the
+ * deferred delivery hook (inbound_p1_not_before). */
 void inbound_p1_report_opts(struct daemon *d, struct qmgr_opts *qo);
 
 #endif

@@ -249,6 +249,7 @@ static void on_hup(uv_signal_t *s, int signum)
     d->cfg = n;
     apply_logging(n);
     qmgr_set_config(d->qmgr, n, release_old_config, d);
+    inbound_p1_channels_started(d);
     (void)old; /* released by the queue manager once no delivery uses it */
     /* idle destinations of the old configuration let go of it now, not at the next message:
      * its keys (and a retired key process) are freed as soon as nothing uses them */
@@ -485,6 +486,7 @@ int main(int argc, char **argv)
         mg_fatal("event=start_failed detail=\"cannot listen on the control socket %s\"", d->cfg->global.control_socket);
     if ((rc = qmgr_start(d->qmgr)) != 0)
         mg_fatal("event=start_failed detail=\"cannot load the queue: %s\"", mg_strerror(rc));
+    inbound_p1_channels_started(d);
 
     mg_info("event=started config=%s var_dir=%s pid=%ld uid=%u", conf, var, (long)getpid(), (unsigned)getuid());
     notify("READY=1\nSTATUS=accepting mail");

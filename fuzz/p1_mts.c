@@ -1,7 +1,9 @@
 /* fuzz target p1_mts: an MTS-APDU from a peer mapped to the switch's plain fields
- * (p1_mts_decode: O/R names to text, the envelope slice, the trace check) and, when it
- * decodes, relayed with our trace element (p1_mts_relay), which must decode again to the same
- * recipients and content. */
+ * (p1_mts_decode: O/R names to text, the envelope slice, the trace check, the deferred
+ * delivery time, a probe's encoded information types) and, when it decodes, relayed with our
+ * trace element (p1_mts_relay), which must decode again to the same recipients and content;
+ * the stored envelope's deferred delivery time read again (p1_mts_deferred_time) must agree;
+ * a report's content put in a new envelope of ours (p1_mts_report_apdu) must decode. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +35,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             p1_mts_in_free(&r);
         }
         free(relay);
+    }
+    if (m.kind == P1_MTS_MESSAGE) {
+        int64_t when = -1;
+        int d = p1_mts_deferred_time(m.envelope, m.envelope_len, &when);
+        if ((d == 1 && when != m.deferred) || (d == 0 && m.deferred != 0) || d < 0)
+            abort(); /* the queue's reading of the stored envelope is the decode's */
+    }
+    if (m.kind == P1_MTS_REPORT && m.content_len) {
+        uint8_t *rep = NULL;
+        size_t replen = 0;
+        if (p1_mts_report_apdu(&us, "RFUZZ", m.rcpts[0].addr, 0, m.content, m.content_len, &rep,
+                               &replen, why, sizeof why) == 0) {
+            struct p1_mts_in r;
+            if (p1_mts_decode(rep, replen, &us, &r, why, sizeof why) != 0 ||
+                r.kind != P1_MTS_REPORT || r.content_len != m.content_len)
+                abort(); /* what we send decodes */
+            p1_mts_in_free(&r);
+            free(rep);
+        }
     }
     p1_mts_in_free(&m);
     return 0;

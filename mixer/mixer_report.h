@@ -46,6 +46,8 @@ struct mixer_report {
     size_t nrcpts;
     struct mixer_report_rcpt rcpts[MIXER_REPORT_MAX_RCPTS];
     const unsigned char *returned; /* returned content (borrowed) or NULL */
+    const char *returned_type;     /* its content type for mixer_report_to_ber: a built-in
+                                      number ("22") or a dotted OID; NULL = not written */
     size_t returned_len;
     int returned_headers_only;     /* a DSN's text/rfc822-headers part (not the content) */
 };

@@ -253,6 +253,14 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
     mixer_ber_init(&w, out);
     mixer_ber_open(&w, MIXER_BER_UNIV, MIXER_BER_SET);
     int rc = write_mts_id(&w, r->subject_id, why, whysize);
+    /* X.411 8.3.1.1.1: the subject's content type travels with returned content, so that the
+     * receiver (and tshark) can read it: built-in [APPLICATION 6] INTEGER, or extended OID */
+    if (!rc && r->returned && r->returned_len && r->returned_type) {
+        if (strchr(r->returned_type, '.'))
+            mixer_ber_oid(&w, MIXER_BER_UNIV, 6, r->returned_type);
+        else
+            mixer_ber_int(&w, MIXER_BER_APP, 6, strtol(r->returned_type, NULL, 10));
+    }
     if (!rc && r->content_id[0]) {
         char cid[17]; /* ub-content-id-length */
         printable(r->content_id, cid, sizeof cid);

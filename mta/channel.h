@@ -56,6 +56,9 @@ enum channel_outcome_flag {
     /* The next hop accepted the delivery-report duties (SMTP DSN extension): we send no
      * "relayed" report of our own. */
     CHANNEL_OUT_NEXT_HOP_REPORTS = 1u << 1,
+    /* Deferred until the peer comes to us (an x400 peer reached only over the associations
+     * it opens): besides the back-off, qmgr_peer_wake makes the message due when it binds. */
+    CHANNEL_OUT_AWAIT_PEER = 1u << 2,
 };
 
 #define CHANNEL_X400_NONE (-1)

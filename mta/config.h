@@ -192,6 +192,9 @@ struct config_peer {
     enum config_x400_dialogue dialogue; /* default "monologue" */
     uint32_t idle_timeout;     /* default 300: an idle outbound association is released */
     bool check_calling_address; /* default false: an inbound bind must come from host */
+    bool inbound_only;         /* default false: never called (e.g. behind a firewall); its
+                                  messages wait in the queue until it binds to us in
+                                  two-way-alternate dialogue and go over that association */
     char *clearance;           /* NULL = none; interpreted by the labels module */
 };
 

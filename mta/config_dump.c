@@ -222,6 +222,8 @@ void config_dump(const struct config *cfg, FILE *f)
             dump_kv_str(f, "    ", "dialogue", dialogue_names[p->dialogue]);
             fprintf(f, "    idle_timeout = %" PRIu32 ";\n    check_calling_address = %s;\n",
                     p->idle_timeout, p->check_calling_address ? "true" : "false");
+            if (p->inbound_only)
+                fputs("    inbound_only = true;\n", f);
             dump_kv_str(f, "    ", "clearance", p->clearance);
         }
         fprintf(f, "  }%s\n", i + 1 < cfg->n_peers ? "," : "");

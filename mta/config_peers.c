@@ -37,7 +37,7 @@ static const char *const peer_x400_keys[] = { "name", "type", "host", "max_conne
                                               "tsel", "ssel", "psel", "checkpoint_size", "window",
                                               "dialogue", "max_associations", "idle_timeout",
                                               "messages_per_association",
-                                              "check_calling_address", NULL };
+                                              "check_calling_address", "inbound_only", NULL };
 static const char *const route_keys[] = { "recipient", "domain", "domain_suffix", "pattern",
                                           "or_address", "default", "chain", "peer", "label_policy",
                                           "label_at_least", "label_at_most", "label_category",
@@ -95,6 +95,11 @@ static void load_x400_peer(struct loader *L, const config_setting_t *g, const ch
     get_uint(L, g, "messages_per_association", what, 1, 1000000, &p->messages_per_connection);
     get_dur(L, g, "idle_timeout", what, 1, 86400, &p->idle_timeout);
     get_bool(L, g, "check_calling_address", what, &p->check_calling_address);
+    get_bool(L, g, "inbound_only", what, &p->inbound_only);
+    if (p->inbound_only && p->dialogue != CONFIG_X400_TWA)
+        lerr(L, sline(config_setting_get_member(g, "inbound_only")),
+             "%s: an 'inbound_only' peer is reached only over the two-way-alternate associations "
+             "it opens to us: set dialogue = \"two-way-alternate\"", what);
     if (config_setting_get_member(g, "max_associations") &&
         config_setting_get_member(g, "max_connections"))
         lerr(L, sline(config_setting_get_member(g, "max_associations")),
@@ -496,9 +501,10 @@ void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t
                 lerr(L, sline(ps), "%s: peer '%s' is an %s peer; the %s channel '%s' needs an %s peer",
                      what, rt->peer->name, peer_type_names[rt->peer->type], last->type, last->name,
                      peer_type_names[want]);
-            else if (want == CONFIG_PEER_X400 && !rt->peer->host)
+            else if (want == CONFIG_PEER_X400 && !rt->peer->host && !rt->peer->inbound_only)
                 lerr(L, sline(ps), "%s: x400 peer '%s' has no address ('host' or "
-                     "'presentation_address' with a network part) to deliver to", what,
+                     "'presentation_address' with a network part) to deliver to, and is not "
+                     "'inbound_only'", what,
                      rt->peer->name);
         }
     }

@@ -712,6 +712,7 @@ static void on_handle_closed(uv_handle_t *h)
         free(ph->reason);
         free(ph);
     }
+    qmgr_await_free(q);
     if (q->cref) {           /* never started or never drained: nothing is running */
         free(q->cref->insts);
         free(q->cref);

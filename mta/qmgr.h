@@ -89,6 +89,12 @@ struct qmgr_opts {
      * label is what routes the next stage). match NULL: rules with label conditions never
      * match. */
     struct route_label route_label;
+    /* Optional: the earliest time a message may be processed or delivered (the X.411 deferred
+     * delivery time of an X.400 envelope), 0 = none. Asked on the loop thread each time a job
+     * has loaded the envelope; a later time ends the job with nothing done and the message due
+     * then (also against retry/flush: a deferred delivery never leaves early). */
+    int64_t (*not_before)(void *ctx, const struct message *m);
+    void *not_before_ctx;
 };
 
 /* cfg is borrowed: see qmgr_set_config. opts may be NULL. */
@@ -143,6 +149,18 @@ int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason);
 int qmgr_peer_release(struct qmgr *q, const char *peer);
 /* The reason a peer is held, or NULL. */
 const char *qmgr_peer_held(const struct qmgr *q, const char *peer);
+
+/* A peer reached only when it comes to us has come (an inbound P1 bind): the messages whose
+ * deliveries to it were deferred with CHANNEL_OUT_AWAIT_PEER since start become due now.
+ * Returns how many. */
+size_t qmgr_peer_wake(struct qmgr *q, const char *peer);
+
+/* The running instance of the channel named name in the current configuration (what its
+ * kind's start returned), or NULL (no such channel, not a delivery channel, not started, or
+ * stopping). For the daemon's inbound side, which hands work to a delivery channel (an
+ * inbound P1 association lent to the p1 channel). Valid until the next qmgr_set_config;
+ * the caller must not keep it beyond the current callback. */
+void *qmgr_channel_instance(const struct qmgr *q, const char *name);
 
 struct qmgr_stats {
     size_t messages;         /* in the queue */

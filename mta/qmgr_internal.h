@@ -191,6 +191,7 @@ struct qmgr {
     void *drain_arg;
     uint64_t n_delivered, n_failed, n_deferred, n_held, n_reports;
     struct qhold { char *peer, *reason; struct qhold *next; } *holds; /* owned */
+    struct qawait *awaits;                /* owned: qmgr_await.c */
 };
 
 /* qmgr.c */
@@ -204,6 +205,10 @@ int64_t qmgr_next_due(const struct message *m);
 int qmgr_entry_hold(struct qmgr *q, struct qentry *e);
 /* Frees e's hot message and content, if any. */
 void qmgr_entry_hot_drop(struct qmgr *q, struct qentry *e);
+
+/* qmgr_await.c: remember that message id waits for peer to come (0 or MG_ENOMEM); free all. */
+int qmgr_await_add(struct qmgr *q, const char *peer, const char *id);
+void qmgr_await_free(struct qmgr *q);
 
 /* qmgr_job.c */
 enum { RD_RECORDED = 1, RD_GATED = 2 };     /* qjob.rdone bits */

@@ -545,6 +545,9 @@ static void job_record(struct qjob *j)
             if (x->next_attempt > expire)
                 x->next_attempt = expire; /* one last try when the lifetime ends */
             r->next_attempt = x->next_attempt;
+            if ((o->flags & CHANNEL_OUT_AWAIT_PEER) && rec->peer &&
+                qmgr_await_add(q, rec->peer->name, m->id) != 0)
+                mg_warn("event=out_of_memory qid=%s where=await peer=%s", m->id, rec->peer->name);
             ev = "deferred";
             q->n_deferred++;
             if (cfg->queue.delay_warning && now - m->arrival >= (int64_t)cfg->queue.delay_warning &&
@@ -623,6 +626,15 @@ static void job_after_load(uv_work_t *w, int status)
     }
     if (message_is_final(j->msg)) { /* every recipient done before a crash: just remove it */
         job_finish_or_end(j);
+        return;
+    }
+    int64_t nb = q->opts.not_before ? q->opts.not_before(q->opts.not_before_ctx, j->msg) : 0;
+    if (nb > qmgr_now(q)) {
+        /* deferred delivery: kept, untouched, until then */
+        mg_info("event=deferred_delivery qid=%s until=%lld in=%llds", j->msg->id, (long long)nb,
+                (long long)(nb - qmgr_now(q)));
+        j->e->next_attempt = nb;
+        qmgr_job_end(j, 0);
         return;
     }
     j->e->next_attempt = 0;

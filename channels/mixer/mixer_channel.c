@@ -520,6 +520,8 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
         if (mixer_conv_to_x400(&c->gw, c->content, plain, clen, &ret, cwhy, sizeof cwhy) == 0) {
             rep->returned = ret.data;
             rep->returned_len = ret.len;
+            rep->returned_type = c->content == MIXER_CONTENT_P772 ? mixer_content_oid(c->content)
+                                 : c->content == MIXER_CONTENT_P2 ? "2" : "22";
         }
         free(plain);
     }

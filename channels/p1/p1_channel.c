@@ -59,7 +59,7 @@ static void arm(struct passoc *s, unsigned seconds);
  * the peer's max_associations). */
 static void maybe_open(struct pdest *dst)
 {
-    if (!dst->whead || dst->inst->stopping)
+    if (!dst->whead || dst->inst->stopping || dst->peer->inbound_only)
         return;
     size_t opening = 0;
     for (struct passoc *s = dst->assocs; s; s = s->next)
@@ -146,7 +146,22 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
             snprintf(why, whysz, "the stored envelope cannot be relayed: %s", mg_strerror(rc));
         return rc;
     }
-    if (m->content_type != MESSAGE_CONTENT_X400_P22 || !oraddr_looks_like(m->originator)) {
+    if (content_type(d->content) == MESSAGE_CONTENT_X400_REPORT) {
+        /* A report a processing channel made (the mixer's X.400 form of a DSN): a new
+         * ReportTransferEnvelope towards the recipient, the subject's originator. */
+        if (d->nrcpts != 1) {
+            snprintf(why, whysz, "a report goes to one destination, not %zu", d->nrcpts);
+            return MG_EINVAL;
+        }
+        char local[40];
+        snprintf(local, sizeof local, "R%.30s", m->id);
+        return p1_mts_report_apdu(gdi, local, d->rcpt_addrs[0], (long)time(NULL), c, clen, apdu,
+                                  len, why, whysz);
+    }
+    /* The content version this delivery carries decides (a mixer before us made an X.400
+     * content of an Internet message, with the originator mapped to an O/R address). */
+    if (content_type(d->content) != MESSAGE_CONTENT_X400_P22 ||
+        !oraddr_looks_like(d->originator)) {
         snprintf(why, whysz, "not an X.400 message (an Internet message needs the mixer first)");
         return MG_ENOTSUP;
     }
@@ -631,7 +646,8 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
 {
     struct p1_inst *pi = inst;
     struct pdel *pd = calloc(1, sizeof *pd);
-    struct pdest *dst = d->peer && d->peer->host && !pi->stopping ? dest_for(pi, d->peer) : NULL;
+    struct pdest *dst = d->peer && (d->peer->host || d->peer->inbound_only) && !pi->stopping
+                            ? dest_for(pi, d->peer) : NULL;
     if (!pd || !dst) {
         struct pdel tmp = { .d = d };
         struct pdel *x = pd ? pd : malloc(sizeof *x);
@@ -652,6 +668,15 @@ static void p1_deliver(void *inst, struct channel_delivery *d)
     else
         dst->whead = pd;
     dst->wtail = pd;
+    if (d->peer->inbound_only) {
+        /* Never called: its own two-way-alternate association takes it, or it waits in the
+         * queue until the peer binds. */
+        if (pi->in.bound && pi->in.bound(pi->in.arg, d->peer))
+            pi->in.kick(pi->in.arg, d->peer);
+        else
+            p1_channel_await_all(dst);
+        return;
+    }
     /* An idle bound association takes it; else open one if the peer allows more. */
     for (struct passoc *s = dst->assocs; s; s = s->next)
         if (s->bound && !s->busy && !s->closing) {

@@ -40,4 +40,20 @@ struct p1_channel_receiver {
 void p1_channel_set_receiver(void *inst, const struct p1_channel_receiver *r);
 void p1_channel_apdu_done(void *token, int status);
 
+/* The inbound side (the daemon's P1 listeners), for peers reached only when they bind to us
+ * (config inbound_only): bound(arg, peer) says whether a two-way-alternate association of
+ * the peer is bound now; kick(arg, peer) tells it deliveries now wait for it (it asks for the
+ * turn and takes them with p1_channel_lend). Without hooks, or while the peer is not bound, a
+ * delivery to such a peer is deferred with CHANNEL_OUT_AWAIT_PEER (the queue manager wakes it
+ * when the peer binds: qmgr_peer_wake). Strings and peer borrowed during the calls. */
+struct p1_channel_inbound {
+    int (*bound)(void *arg, const struct config_peer *peer);
+    void (*kick)(void *arg, const struct config_peer *peer);
+    void *arg;
+};
+void p1_channel_set_inbound(void *inst, const struct p1_channel_inbound *in);
+/* The peer's inbound associations may have ended: deliveries still waiting for an
+ * inbound_only peer that is no longer bound are deferred (CHANNEL_OUT_AWAIT_PEER). */
+void p1_channel_peer_gone(void *inst, const char *peer);
+
 #endif

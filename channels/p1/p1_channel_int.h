@@ -35,6 +35,7 @@ struct p1_inst {
     void (*stopped)(void *);
     void *stopped_arg;
     struct p1_channel_receiver rx; /* apdu NULL: the peer's messages are not taken here */
+    struct p1_channel_inbound in;  /* bound NULL: no inbound side (inbound_only peers wait) */
 };
 
 /* Sets every recipient's outcome of pd's delivery, frees pd, and hands the delivery back. */
@@ -43,6 +44,8 @@ void p1_channel_finish(struct pdel *pd, enum channel_action act, const char *sta
 /* The APDU for d (owned by the caller); why says what went wrong. */
 int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery *d,
                          uint8_t **apdu, size_t *len, char *why, size_t whysz);
+/* Defers every delivery waiting for dst: an inbound_only peer with no association now. */
+void p1_channel_await_all(struct pdest *dst);
 /* Stopping and nothing live: the stop callback. */
 void p1_channel_maybe_stopped(struct p1_inst *pi);
 

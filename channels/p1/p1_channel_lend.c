@@ -9,6 +9,14 @@
 #include "mg_log.h"
 #include "p1_channel_int.h"
 
+static struct pdest *dest_find(struct p1_inst *pi, const char *peer)
+{
+    for (struct pdest *d = pi->dests; d; d = d->next)
+        if (strcmp(d->peer->name, peer) == 0)
+            return d;
+    return NULL;
+}
+
 struct p1_lease {
     struct p1_inst *inst;
     struct pdel *pd;
@@ -16,12 +24,36 @@ struct p1_lease {
     size_t apdu_len;
 };
 
-static struct pdest *dest_find(struct p1_inst *pi, const char *peer)
+void p1_channel_set_inbound(void *inst, const struct p1_channel_inbound *in)
 {
-    for (struct pdest *d = pi->dests; d; d = d->next)
-        if (strcmp(d->peer->name, peer) == 0)
-            return d;
-    return NULL;
+    struct p1_inst *pi = inst;
+    if (in)
+        pi->in = *in;
+    else
+        memset(&pi->in, 0, sizeof pi->in);
+}
+
+void p1_channel_await_all(struct pdest *dst)
+{
+    char why[300];
+    snprintf(why, sizeof why, "waiting for %s (%s) to bind to us: it is reached only over "
+             "its own two-way-alternate associations (inbound_only)", dst->peer->name,
+             dst->peer->mta_name ? dst->peer->mta_name : "");
+    while (dst->whead) {
+        struct pdel *pd = dst->whead;
+        dst->whead = pd->next;
+        p1_channel_finish(pd, CHANNEL_DEFERRED, "4.4.1", why, NULL, CHANNEL_OUT_AWAIT_PEER);
+    }
+    dst->wtail = NULL;
+}
+
+void p1_channel_peer_gone(void *inst, const char *peer)
+{
+    struct p1_inst *pi = inst;
+    struct pdest *dst = pi ? dest_find(pi, peer) : NULL;
+    if (dst && dst->peer->inbound_only && dst->whead &&
+        !(pi->in.bound && pi->in.bound(pi->in.arg, dst->peer)))
+        p1_channel_await_all(dst);
 }
 
 int p1_channel_waiting(void *inst, const char *peer)
@@ -83,6 +115,8 @@ void p1_channel_lease_done(struct p1_lease *l, int outcome, const char *reason)
         p1_channel_finish(l->pd, CHANNEL_DEFERRED, "4.4.2", text, p->name, 0);
     }
     struct p1_inst *pi = l->inst;
+    if (outcome == P1_LEASE_LOST)
+        p1_channel_peer_gone(pi, p->name);
     free(l->apdu);
     free(l);
     pi->live--;

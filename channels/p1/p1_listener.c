@@ -105,6 +105,8 @@ static void conn_close(struct p1_conn *c)
     if (c->bound && c->l) {
         c->l->nassocs--;
         c->bound = 0;
+        if (c->l->cbs.unbound)
+            c->l->cbs.unbound(c->l->arg, c);
     }
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
@@ -255,6 +257,14 @@ static void twa_done(void *arg, void *tok, enum p1_twa_outcome o, const char *re
                 o == P1_TWA_REFUSED ? "refused" : "lost", c->id, c->mta, reason);
     if (c->l)
         c->l->cbs.out_done(c->l->arg, c, tok, (int)o, reason);
+}
+
+int p1_listener_twa_bound(const struct p1_listener *l, const char *mta)
+{
+    for (const struct p1_conn *c = l ? l->conns : NULL; c; c = c->next)
+        if (!c->closing && c->bound && c->twa.enabled && strcmp(c->mta, mta) == 0)
+            return 1;
+    return 0;
 }
 
 void p1_listener_out_kick(struct p1_listener *l, const char *mta)

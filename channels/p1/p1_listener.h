@@ -41,6 +41,9 @@ struct p1_listener_cbs {
     int (*out_pending)(void *arg, struct p1_conn *c);
     int (*out_next)(void *arg, struct p1_conn *c, const uint8_t **apdu, size_t *len, void **tok);
     void (*out_done)(void *arg, struct p1_conn *c, void *tok, int outcome, const char *reason);
+    /* Optional: an association whose bind was accepted has ended (closing; p1_conn_peer_mta
+     * still names the peer, and p1_listener_twa_bound no longer counts it). */
+    void (*unbound)(void *arg, struct p1_conn *c);
 };
 
 int p1_listener_create(struct p1_listener **out, uv_loop_t *loop,
@@ -57,6 +60,9 @@ void p1_conn_apdu_done(struct p1_conn *c, int status);
 const char *p1_conn_peer_addr(const struct p1_conn *c);  /* numeric */
 const char *p1_conn_id(const struct p1_conn *c);         /* for log lines */
 const char *p1_conn_peer_mta(const struct p1_conn *c);   /* after an accepted bind, else "" */
+/* 1 when an association of the peer bound as mta is open in two-way-alternate dialogue with
+ * the out_* callbacks (so our messages for it can go over it), else 0. */
+int p1_listener_twa_bound(const struct p1_listener *l, const char *mta);
 /* Messages for the peer bound as mta may now be waiting: its two-way-alternate associations
  * ask for the turn. */
 void p1_listener_out_kick(struct p1_listener *l, const char *mta);

@@ -24,6 +24,8 @@
 #include "PerRecipientMessageTransferFields.h"
 #include "PerRecipientProbeTransferFields.h"
 #include "TraceInformationElement.h"
+#include "EncodedInformationTypes.h"
+#include "ExtendedEncodedInformationTypes.h"
 
 #define MAX_RCPTS 10000
 
@@ -287,6 +289,25 @@ static int envelope_slice(const uint8_t *apdu, size_t len, struct p1_mts_in *m)
     return 0;
 }
 
+/* The built-in encoded information types as their X.411 names, and the extended ones counted
+ * (a probe's original-encoded-information-types: what the limits are checked against). */
+static void eits_text(const EncodedInformationTypes_t *e, struct p1_mts_in *m)
+{
+    static const char *const names[] = { "unknown", "telex", "ia5-text", "g3-facsimile",
+                                         "g4-class-1", "teletex", "videotex", "voice", "sfd",
+                                         "mixed-mode" };
+    const BIT_STRING_t *b = &e->built_in_encoded_information_types;
+    for (size_t i = 0; i < sizeof names / sizeof *names && b->buf; i++) {
+        size_t byte = i / 8;
+        if (b->size <= 0 || byte >= (size_t)b->size || !(b->buf[byte] & (0x80 >> (i % 8))))
+            continue;
+        size_t used = strlen(m->eits);
+        snprintf(m->eits + used, sizeof m->eits - used, "%s%s", used ? " " : "", names[i]);
+    }
+    if (e->extended_encoded_information_types)
+        m->eits_extended = (size_t)e->extended_encoded_information_types->list.count;
+}
+
 int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
                   struct p1_mts_in *m, char *why, size_t whysz)
 {
@@ -338,6 +359,11 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
         if (!rc && (what = "content type"))
             rc = content_type_text(&e->content_type, m->content_oid, sizeof m->content_oid);
         m->priority = precedence(e->priority, e->extensions);
+        if (!rc && e->deferred_delivery_time &&
+            p1_mts_deferred_time(m->envelope, m->envelope_len, &m->deferred) < 0) {
+            rc = MG_EPARSE;
+            what = "deferred delivery time";
+        }
         if (!rc)
             rc = label_of(m, e->extensions);
         critical_check(m, e->extensions);
@@ -364,6 +390,10 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
         if (!rc && (what = "content type"))
             rc = content_type_text(&p->content_type, m->content_oid, sizeof m->content_oid);
         m->priority = 1;
+        if (p->content_length && *p->content_length > 0)
+            m->content_length = (uint64_t)*p->content_length;
+        if (p->original_encoded_information_types)
+            eits_text(p->original_encoded_information_types, m);
         trace_check(m, &p->trace_information, our_gdi);
         for (int i = 0; !rc && i < count; i++) {
             const PerRecipientProbeTransferFields_t *f = p->per_recipient_fields.list.array[i];
@@ -412,6 +442,65 @@ void p1_mts_in_free(struct p1_mts_in *m)
     m->content = NULL;
     m->label = NULL;
     m->nrcpts = 0;
+}
+
+static int digits(const uint8_t *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int p1_mts_utctime(const uint8_t *s, size_t n, int64_t *out)
+{
+    if (n < 11 || n > 17)
+        return MG_EPARSE;
+    int yy = digits(s, 2), mo = digits(s + 2, 2), dd = digits(s + 4, 2), hh = digits(s + 6, 2),
+        mi = digits(s + 8, 2), ss = 0;
+    size_t i = 10;
+    if (n - i >= 3 && s[i] >= '0' && s[i] <= '9') {
+        ss = digits(s + i, 2);
+        i += 2;
+    }
+    if (yy < 0 || mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh < 0 || hh > 23 || mi < 0 ||
+        mi > 59 || ss < 0 || ss > 59)
+        return MG_EPARSE;
+    int64_t off = 0;
+    if (n - i == 1 && s[i] == 'Z') {
+        off = 0;
+    } else if (n - i == 5 && (s[i] == '+' || s[i] == '-')) {
+        int oh = digits(s + i + 1, 2), om = digits(s + i + 3, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return MG_EPARSE;
+        off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+    } else {
+        return MG_EPARSE;
+    }
+    /* days from the civil date (proleptic Gregorian), no timezone state involved */
+    int64_t y = yy < 50 ? 2000 + yy : 1900 + yy, m = mo;
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    *out = days * 86400 + hh * 3600 + mi * 60 + ss - off;
+    return 0;
+}
+
+int p1_mts_deferred_time(const uint8_t *env, size_t env_len, int64_t *when)
+{
+    struct p1_tlv e, f;
+    *when = 0;
+    if (!env || p1_ber_read(env, env_len, &e) != 0 || e.id != 0x31)
+        return MG_EPARSE;
+    int rc = p1_ber_find(&e, 0x80, &f); /* [0] IMPLICIT UTCTime, primitive */
+    if (rc <= 0)
+        return rc < 0 ? MG_EPARSE : 0;
+    return p1_mts_utctime(f.v, f.len, when) == 0 ? 1 : MG_EPARSE;
 }
 
 int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep)

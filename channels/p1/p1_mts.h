@@ -45,6 +45,11 @@ struct p1_mts_in {
     size_t label_len;
     struct p1_mts_rcpt *rcpts;    /* owned array */
     size_t nrcpts;
+    int64_t deferred;             /* message: X.411 deferred-delivery-time (unix s), 0 none */
+    uint64_t content_length;      /* probe: content-length, 0 = not given */
+    char eits[128];               /* probe: original encoded information types, the built-in
+                                     bit names ("ia5-text g3-facsimile"), "" none */
+    size_t eits_extended;         /* probe: how many extended (OID) encoded information types */
 };
 
 /* Decodes apdu (borrowed: envelope points into it). our_gdi: the configured global domain
@@ -68,6 +73,7 @@ struct p1_mts_out {
     size_t content_len;
     int priority;                 /* 0..5 */
     long now;                     /* time() of the trace arrival */
+    long deferred;                /* message: deferred-delivery-time (unix s), 0 = none */
 };
 /* DER of the MTS-APDU into *der (malloc'ed, caller frees). 0, MG_EINVAL (a field does not
  * fit X.411: why says which), MG_ENOMEM. */
@@ -82,11 +88,29 @@ int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *
                  size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
                  size_t *len);
 
+/* A report we send that a processing channel made (the mixer's X.400 form of a DSN): the
+ * ReportTransferContent as made (content, BER), in a new ReportTransferEnvelope with our
+ * identifier (gdi, local_id), the report destination dest (O/R text: the subject's
+ * originator) and our trace element (now). The whole APDU is decoded once before it is given
+ * out. 0, MG_EINVAL (a field X.411 does not allow), MG_EPARSE (the content is not a
+ * ReportTransferContent), MG_ENOMEM; why says which. */
+int p1_mts_report_apdu(const struct oraddr *gdi, const char *local_id, const char *dest,
+                       long now, const uint8_t *content, size_t content_len, uint8_t **apdu,
+                       size_t *len, char *why, size_t whysz);
+
 /* In a copy of a stored MessageTransferEnvelope: clear the responsibility indicator of every
  * recipient whose O/R address (canonical text) is not in keep[0..nkeep), so that a message
  * split between next hops makes each responsible for its own recipients only (X.411 12.2.1.1).
  * Lengths do not change. 0, MG_EPARSE. */
 int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep);
+
+/* The deferred-delivery-time ([0] UTCTime) of a stored MessageTransferEnvelope (or a 1984
+ * UMPDUEnvelope: the same tag): 1 with *when (unix seconds), 0 when it has none, MG_EPARSE when
+ * the envelope or the time is not well formed. */
+int p1_mts_deferred_time(const uint8_t *env, size_t env_len, int64_t *when);
+/* A UTCTime's contents ("YYMMDDhhmm[ss](Z|+hhmm|-hhmm)", X.680 47.3; years 50..99 are 19xx)
+ * as unix seconds: 0 or MG_EPARSE. */
+int p1_mts_utctime(const uint8_t *s, size_t n, int64_t *out);
 
 struct ORName;
 /* An ORName's address part as RFC 2156 text (0, MG_ETOOBIG, MG_EPARSE). */

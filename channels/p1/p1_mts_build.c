@@ -222,6 +222,14 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
         rc = mg_buf_appendf(&x, "<content-length>%zu</content-length>", o->content_len);
     if (!rc && !probe)
         rc = mg_buf_appendf(&x, "<priority><%s/></priority>", prio);
+    if (!rc && !probe && o->deferred > 0) {
+        time_t dt = (time_t)o->deferred;
+        struct tm dm;
+        gmtime_r(&dt, &dm);
+        rc = mg_buf_appendf(&x, "<deferred-delivery-time>%02d%02d%02d%02d%02d%02dZ"
+                                "</deferred-delivery-time>", dm.tm_year % 100, dm.tm_mon + 1,
+                            dm.tm_mday, dm.tm_hour, dm.tm_min, dm.tm_sec);
+    }
     if (!rc)
         rc = mg_buf_appendf(&x, "<trace-information><TraceInformationElement>");
     if (!rc)
@@ -376,6 +384,101 @@ int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *
         rc = mg_buf_append(&out, content, content_len);
     mg_buf_free(&elem);
     mg_buf_free(&body);
+    if (rc) {
+        mg_buf_free(&out);
+        return rc;
+    }
+    size_t n;
+    *apdu = mg_buf_steal(&out, &n);
+    *len = n;
+    return 0;
+}
+
+int p1_mts_report_apdu(const struct oraddr *gdi, const char *local_id, const char *dest,
+                       long now, const uint8_t *content, size_t content_len, uint8_t **apdu,
+                       size_t *len, char *why, size_t whysz)
+{
+    *apdu = NULL;
+    *len = 0;
+    if (!gdi || !local_id || !dest || !content || !content_len)
+        return MG_EINVAL;
+    struct oraddr to;
+    char err[120] = "";
+    if (oraddr_parse(dest, &to, err, sizeof err) != 0) {
+        if (why)
+            snprintf(why, whysz, "report destination %s: %s", dest, err);
+        return MG_EINVAL;
+    }
+    char when[32];
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(when, sizeof when, "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    /* The envelope a report we originate travels in (X.411 12.3.1): our identifier, the
+     * subject's originator as destination, our trace element. */
+    struct mg_buf x;
+    mg_buf_init(&x, 0);
+    int rc = mg_buf_appendf(&x, "<ReportTransferEnvelope><report-identifier>");
+    if (!rc)
+        rc = p1_xer_gdi(&x, "global-domain-identifier", gdi);
+    if (!rc)
+        rc = p1_xer_elem(&x, "local-identifier", local_id);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "</report-identifier>");
+    if (!rc)
+        rc = p1_xer_orname(&x, "report-destination-name", &to);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<trace-information><TraceInformationElement>");
+    if (!rc)
+        rc = p1_xer_gdi(&x, "global-domain-identifier", gdi);
+    if (!rc)
+        rc = mg_buf_appendf(&x, "<domain-supplied-information><arrival-time>%s</arrival-time>"
+                                "<routing-action><relayed/></routing-action>"
+                                "</domain-supplied-information></TraceInformationElement>"
+                                "</trace-information></ReportTransferEnvelope>", when);
+    ReportTransferEnvelope_t *e = NULL;
+    if (!rc) {
+        asn_dec_rval_t r = xer_decode(NULL, &asn_DEF_ReportTransferEnvelope, (void **)&e, x.data,
+                                      x.len);
+        if (r.code != RC_OK)
+            rc = MG_EINVAL;
+    }
+    mg_buf_free(&x);
+    if (!rc)
+        rc = p1_xer_add_cn(&e->report_destination_name, &to);
+    unsigned char *env = NULL;
+    size_t elen = 0;
+    if (!rc)
+        rc = mg_asn1_encode_der(&asn_DEF_ReportTransferEnvelope, e, &env, &elen);
+    ASN_STRUCT_FREE(asn_DEF_ReportTransferEnvelope, e);
+    if (rc == MG_ECONSTRAINT)
+        rc = MG_EINVAL;
+    if (rc && why && !why[0])
+        snprintf(why, whysz, "the report envelope does not fit X.411 (%s)", mg_strerror(rc));
+    /* [1] Report { envelope, content }: the content is the ReportTransferContent as made */
+    struct mg_buf out;
+    mg_buf_init(&out, 0);
+    if (!rc)
+        rc = put_hdr(&out, 0xa1, elen + content_len);
+    if (!rc)
+        rc = mg_buf_append(&out, env, elen);
+    if (!rc)
+        rc = mg_buf_append(&out, content, content_len);
+    free(env);
+    if (!rc) {
+        /* Only a well-formed report leaves: the content comes from a conversion. */
+        MTS_APDU_t *a = NULL;
+        struct mg_asn1_err de;
+        memset(&de, 0, sizeof de);
+        rc = mg_asn1_decode_MTS_APDU(out.data, out.len, &a, &de);
+        mg_asn1_free_MTS_APDU(a);
+        if (rc && why)
+            snprintf(why, whysz, "the report content is not an X.411 ReportTransferContent (%s)",
+                     de.what);
+        if (rc)
+            rc = MG_EPARSE;
+    }
     if (rc) {
         mg_buf_free(&out);
         return rc;

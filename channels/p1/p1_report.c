@@ -173,8 +173,11 @@ static int build(const struct oraddr *us, const struct message *orig,
         if (!rc && it->diagnostic && it->diagnostic[0]) {
             char sup[257];
             snprintf(sup, sizeof sup, "%.256s", it->diagnostic);
+            /* supplementary-information is a PrintableString: "<bounce@example.org>" in a
+             * reply text would make the whole report fail its constraints */
             for (char *p = sup; *p; p++)
-                if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?",
+                            *p))
                     *p = ' ';
             rc = p1_xer_elem(&x, "supplementary-information", sup);
         }

@@ -202,6 +202,14 @@ static const struct err_case err_cases[] = {
       "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\"; } );\n"
       R("{ or_address = \"/C=GB/\";\n chain = [ \"x4\" ]; peer = \"x\"; }"), true,
       { { 5, "x400 peer 'x' has no address" } }, 1 },
+    { "x400_peer_inbound_only_needs_twa",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " inbound_only = true; } );\n" DEF_ROUTE, false,
+      { { 5, "an 'inbound_only' peer is reached only over the two-way-alternate associations" } }, 1 },
+    { "x400_peer_inbound_only_not_bool",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " inbound_only = \"yes\"; } );\n" DEF_ROUTE, false,
+      { { 5, "inbound_only" } }, 1 },
     { "route_bad_or_address", R("{ or_address = \"/C=GB/XX=1/\"; chain = [ \"local\" ]; }"), false,
       { { 4, "or_address \"/C=GB/XX=1/\" is not an O/R address" } }, 1 },
     { "global_bad_x400_domain",
@@ -542,6 +550,36 @@ static void test_channel_check_keys(void **state)
 }
 
 /* The dump is itself a valid configuration that loads to the same thing. */
+/* A peer behind a firewall: no address, reached only when it binds to us (two-way alternate);
+ * a route may name it, and the dump keeps the setting. */
+static void test_inbound_only_peer(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "listeners = ( { name = \"x4\"; protocol = \"p1\"; listen = \"127.0.0.1:1102\"; } );\n"
+        "channels = ( { name = \"x4\"; type = \"p1\"; } );\n"
+        "peers = ( { name = \"hidden\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+        "  dialogue = \"two-way-alternate\"; inbound_only = true; } );\n"
+        "routes = ( { or_address = \"/C=GB/\"; chain = [ \"x4\" ]; peer = \"hidden\"; } );\n";
+    struct config *cfg = test_load_ok(text, no_env);
+    const struct config_peer *p = config_find_peer(cfg, "hidden");
+    assert_true(p->inbound_only);
+    assert_null(p->host);
+    assert_int_equal(p->dialogue, CONFIG_X400_TWA);
+    assert_ptr_equal(cfg->routes[0].peer, p);
+    char *d = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&d, &n);
+    config_dump(cfg, f);
+    fclose(f);
+    assert_non_null(strstr(d, "inbound_only = true;"));
+    struct config *again = test_load_ok(d, no_env);
+    assert_true(config_find_peer(again, "hidden")->inbound_only);
+    config_free(again);
+    config_free(cfg);
+    free(d);
+}
+
 static void test_dump_roundtrip(void **state)
 {
     (void)state;
@@ -753,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_channel_check_keys),
         cmocka_unit_test(test_dump_roundtrip),
+        cmocka_unit_test(test_inbound_only_peer),
         cmocka_unit_test(test_shipped_with_registry),
     };
     failed_ += cmocka_run_group_tests_name("config_good", good, NULL, NULL);

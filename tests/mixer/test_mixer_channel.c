@@ -20,6 +20,7 @@
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "message.h"
+#include "mixer_ber.h"
 #include "mixer_channel.h"
 #include "mixer_conv.h"
 #include "mixer_report.h"
@@ -500,6 +501,21 @@ static void test_dsn_to_report(void **state)
             assert_int_equal(rep->rcpts[0].reason, 1);
             /* the whole DSN went back as an IPM (RFC 2156 5.1.8.1): its text is in there */
             assert_true(rep->returned_len > 0);
+            {
+                /* and the report says which content type that IPM is (X.411 content-type, so
+                 * that a P1 receiver and tshark can read it): the channel's P772 OID */
+                static const uint8_t p772[] = {0x06, 0x08, 0x2b, 0x1a, 0x00, 0xa2,
+                                               0x36, 0x00, 0x04, 0x01};
+                struct mixer_tlv top, m;
+                assert_int_equal(mixer_ber_read(cd, cl, &top), 0);
+                int found = 0;
+                for (size_t off = 0; off < top.vlen && !found; off += m.size) {
+                    assert_int_equal(mixer_ber_read(top.v + off, top.vlen - off, &m), 0);
+                    found = m.size == sizeof p772 && !memcmp(top.v + off, p772, sizeof p772);
+                }
+                if (!found)
+                    fail_msg("case %zu: no content-type for the returned content", k);
+            }
             {
                 struct mg_buf dsn822;
                 mg_buf_init(&dsn822, 0);

@@ -175,7 +175,7 @@ static void channel_twa(void **state)
         ptu_make_apdu(&w.queued, 4000);
         assert_int_equal(uv_loop_init(&w.loop), 0);
         struct p1_listener_opts lo = {.listen = "127.0.0.1:0", .max_assocs = 4};
-        struct p1_listener_cbs cbs = {b_bind, b_apdu, b_pending, b_next, b_done};
+        struct p1_listener_cbs cbs = {b_bind, b_apdu, b_pending, b_next, b_done, NULL};
         assert_int_equal(p1_listener_create(&w.l, &w.loop, &lo, &cbs, &w), 0);
         char text[2048];
         snprintf(text, sizeof text,

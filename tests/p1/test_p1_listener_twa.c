@@ -26,6 +26,8 @@ struct owner {
     int outcome[2];              /* -1 until out_done */
     int nexts;                   /* out_next calls that took one */
     int apdus;                   /* the initiator's messages stored */
+    int unbound;                 /* bound associations that ended */
+    int twa_bound_after;         /* p1_listener_twa_bound when the association ended */
 };
 
 /* The initiator (what a peer MTA, or our p1 channel, does). */
@@ -81,6 +83,16 @@ static int out_next(void *arg, struct p1_conn *c, const uint8_t **apdu, size_t *
     *tok = &o->outcome[o->next++];
     o->nexts++;
     return 1;
+}
+
+static struct p1_listener *the_listener;
+
+static void on_unbound(void *arg, struct p1_conn *c)
+{
+    struct owner *o = arg;
+    o->unbound++;
+    assert_string_equal(p1_conn_peer_mta(c), "MIXGATE-A");
+    o->twa_bound_after = p1_listener_twa_bound(the_listener, "MIXGATE-A");
 }
 
 static void out_done(void *arg, struct p1_conn *c, void *tok, int outcome, const char *reason)
@@ -231,10 +243,12 @@ static void listener_twa(void **state)
             o.outcome[i] = -1;
         }
         struct p1_listener_opts lo = {.listen = "127.0.0.1:0", .max_assocs = 4};
-        struct p1_listener_cbs cbs = {on_bind, on_apdu, out_pending, out_next, out_done};
+        struct p1_listener_cbs cbs = {on_bind, on_apdu, out_pending, out_next, out_done, on_unbound};
         struct client cl;
         memset(&cl, 0, sizeof cl);
         assert_int_equal(p1_listener_create(&cl.l, &loop, &lo, &cbs, &o), 0);
+        the_listener = cl.l;
+        o.twa_bound_after = -1;
         struct p1_assoc_cfg ic = {.initiator = 1,
                                   .mode = cases[k].mode,
                                   .window = 3,
@@ -257,6 +271,8 @@ static void listener_twa(void **state)
             fail_msg("%s: not released (%s)", cases[k].name, cl.reason);
         assert_int_equal(cl.bound, 1);
         assert_int_equal(o.apdus, 1);
+        assert_int_equal(o.unbound, 1);          /* the released association, once */
+        assert_int_equal(o.twa_bound_after, 0);  /* no longer counted as bound */
         assert_int_equal(cl.please_seen, cases[k].want_please);
         assert_int_equal(cl.received, cases[k].want_received);
         assert_int_equal(o.nexts, cases[k].want_received);

@@ -209,6 +209,7 @@ static void build_roundtrip(void **state)
             .originator = "/C=FR/ADMD= /PRMD=Z/S=op/", .rcpts = rcpts, .nrcpts = 3,
             .content_oid = probe ? "22" : "1.3.26.0.4406.0.4.1", .content = body,
             .content_len = sizeof body, .priority = 3, .now = 1796613075L,
+            .deferred = 1796613075L + 3600,
         };
         uint8_t *der = NULL;
         size_t len = 0;
@@ -229,6 +230,13 @@ static void build_roundtrip(void **state)
         if (!probe) {
             assert_int_equal(m.priority, 3);
             assert_int_equal(m.content_len, sizeof body);
+            /* the deferred delivery time, from the decode and from the stored envelope */
+            assert_int_equal(m.deferred, 1796613075L + 3600);
+            int64_t when = 0;
+            assert_int_equal(p1_mts_deferred_time(m.envelope, m.envelope_len, &when), 1);
+            assert_int_equal(when, 1796613075L + 3600);
+        } else {
+            assert_int_equal(m.deferred, 0);   /* a probe has none */
         }
         p1_mts_in_free(&m);
         free(der);
@@ -244,6 +252,42 @@ static void build_roundtrip(void **state)
     assert_int_equal(p1_mts_build(&o, &der, &len, why, sizeof why), MG_EINVAL);
     assert_true(why[0] != '\0');
     assert_null(der);
+}
+
+/* UTCTime as X.680 allows it (seconds optional, Z or an offset; 50..99 = 19xx) and what it
+ * does not; a stored envelope without the field has no deferred delivery time. */
+static void utctime(void **state)
+{
+    (void)state;
+    static const struct { const char *in; int rc; int64_t want; } cases[] = {
+        { "261207050000Z", 0, 1796619600 },           /* 2026-12-07T05:00:00Z */
+        { "2612070500Z", 0, 1796619600 },             /* no seconds */
+        { "261207070000+0200", 0, 1796619600 },       /* the same instant, 2 h east */
+        { "261207033000-0130", 0, 1796619600 },
+        { "700101000000Z", 0, 0 },
+        { "991231235959Z", 0, 946684799 },            /* 1999 */
+        { "000229120000Z", 0, 951825600 },            /* 2000-02-29, a leap day */
+        { "261307050000Z", MG_EPARSE, 0 },            /* month 13 */
+        { "261207056000Z", MG_EPARSE, 0 },            /* minute 60 */
+        { "261207050000", MG_EPARSE, 0 },             /* no zone */
+        { "2612070500Z0", MG_EPARSE, 0 },
+        { "26120705000aZ", MG_EPARSE, 0 },
+        { "261207050000+02", MG_EPARSE, 0 },
+        { "", MG_EPARSE, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t t = -1;
+        int rc = p1_mts_utctime((const uint8_t *)cases[i].in, strlen(cases[i].in), &t);
+        if (rc != cases[i].rc || (rc == 0 && t != cases[i].want))
+            fail_msg("%s: rc %d t %lld", cases[i].in, rc, (long long)t);
+    }
+    int64_t when = 5;
+    static const uint8_t none[] = { 0x31, 0x03, 0x02, 0x01, 0x00 };
+    assert_int_equal(p1_mts_deferred_time(none, sizeof none, &when), 0);
+    assert_int_equal(when, 0);
+    static const uint8_t bad[] = { 0x31, 0x04, 0x80, 0x02, '2', '6' };
+    assert_int_equal(p1_mts_deferred_time(bad, sizeof bad, &when), MG_EPARSE);
+    assert_int_equal(p1_mts_deferred_time(bad, 3, &when), MG_EPARSE);   /* truncated */
 }
 
 /* X.400 reports: a DR and an NDR for a P1 message, relayed as a Report APDU that decodes
@@ -263,7 +307,8 @@ static void reports(void **state)
     struct report_item items[] = {
         { .rcpt = 0, .action = DSN_ACTION_RELAYED, .status = "2.0.0", .diagnostic = "transferred",
           .x400_reason = -1, .x400_diagnostic = -1 },
-        { .rcpt = 1, .action = DSN_ACTION_FAILED, .status = "5.1.2", .diagnostic = "no route",
+        { .rcpt = 1, .action = DSN_ACTION_FAILED, .status = "5.1.2",
+          .diagnostic = "550 5.1.2 <no.one@x.example>: no route; [retry] \"later\"",
           .x400_reason = -1, .x400_diagnostic = -1 },
     };
     struct oraddr us;
@@ -311,8 +356,44 @@ static void reports(void **state)
     assert_int_equal(p1_mts_orname_text(&c->per_recipient_fields.list.array[1]->actual_recipient_name,
                                         cn, sizeof cn), 0);
     assert_string_equal(cn, "/C=GB/ADMD= /PRMD=X/CN=No One/");
+    /* the reply text as a PrintableString: what it cannot hold became spaces */
+    const PerRecipientReportTransferFields_t *f1 = c->per_recipient_fields.list.array[1];
+    assert_non_null(f1->supplementary_information);
+    assert_int_equal(f1->supplementary_information->size, 55);
+    assert_memory_equal(f1->supplementary_information->buf,
+                        "550 5.1.2  no.one x.example : no route   retry   later ", 55);
     mg_asn1_free_ReportTransferContent(c);
     free(apdu);
+    /* A report content made elsewhere (the mixer's X.400 form of a DSN) in a new envelope of
+     * ours: decodes as a Report APDU to its destination, the content byte for byte. */
+    apdu = NULL;
+    alen = 0;
+    why[0] = '\0';
+    assert_int_equal(p1_mts_report_apdu(&us, "RDSN-1", "/C=FR/ADMD= /PRMD=Z/S=op/", 1796613077,
+                                        rc_content, rlen, &apdu, &alen, why, sizeof why), 0);
+    seed("built-report-new", apdu, alen);
+    assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
+    assert_int_equal(in.kind, P1_MTS_REPORT);
+    assert_string_equal(in.rcpts[0].addr, "/C=FR/ADMD= /PRMD=Z/S=op/");
+    assert_string_equal(in.mts_id, "[/C=XX/ADMD= /PRMD=MIXGATE/;RDSN-1]");
+    assert_int_equal(in.ntrace, 1);
+    assert_true(in.trace_has_us);
+    assert_int_equal(in.content_len, rlen);
+    assert_memory_equal(in.content, rc_content, rlen);
+    p1_mts_in_free(&in);
+    free(apdu);
+    /* what is not a ReportTransferContent, or a destination that is no O/R address */
+    static const uint8_t notrc[] = { 0x31, 0x03, 0x02, 0x01, 0x05 };
+    why[0] = '\0';
+    assert_int_equal(p1_mts_report_apdu(&us, "x", "/C=FR/ADMD= /PRMD=Z/S=op/", 0, notrc,
+                                        sizeof notrc, &apdu, &alen, why, sizeof why), MG_EPARSE);
+    assert_null(apdu);
+    assert_non_null(strstr(why, "not an X.411 ReportTransferContent"));
+    why[0] = '\0';
+    assert_int_equal(p1_mts_report_apdu(&us, "x", "op@example.org", 0, rc_content, rlen, &apdu,
+                                        &alen, why, sizeof why), MG_EINVAL);
+    assert_null(apdu);
+    assert_true(why[0] != '\0');
     free(rc_content);
     /* never a report about a report */
     struct message *r2 = NULL;
@@ -357,6 +438,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(real_p772),
         cmocka_unit_test(build_roundtrip),
+        cmocka_unit_test(utctime),
         cmocka_unit_test(reports),
         cmocka_unit_test(garbage),
     };

@@ -48,6 +48,10 @@ struct fx {
     int processed;                      /* process() calls */
     int audit_calls, audit_fail;
     size_t audit_records;
+    int peer_here;                      /* the "awaitk" peer has bound to us */
+    int64_t not_before;                 /* what the not_before hook answers (0 = none) */
+    int nb_asked;
+    size_t await_tries;                 /* deliveries the "awaitk" kind saw */
 };
 
 static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
@@ -170,6 +174,29 @@ static const struct channel_kind tag_kind = {
 static const struct channel_kind noproc_kind = {
     .name = "noproc", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
 };
+/* "awaitk": a delivery kind to an x400 peer reached only when it comes to us (like the p1
+ * channel with an inbound_only peer): deferred with CHANNEL_OUT_AWAIT_PEER until it is here. */
+static void await_deliver(void *inst, struct channel_delivery *d)
+{
+    struct fx *f = inst;
+    f->await_tries++;
+    for (size_t i = 0; i < d->nrcpts; i++) {
+        if (f->peer_here) {
+            channel_delivery_set(d, i, 250, "2.0.0", "over its association", "p-hidden");
+        } else {
+            channel_delivery_set(d, i, 451, "4.4.1", "waiting for p-hidden to bind", NULL);
+            d->outcomes[i].flags |= CHANNEL_OUT_AWAIT_PEER;
+        }
+    }
+    channel_delivery_done(d);
+}
+
+static const struct channel_kind await_kind = {
+    .name = "awaitk", .role = CHANNEL_ROLE_DELIVERY, .peer = CHANNEL_PEER_X400,
+    .configure = fake_configure, .start = fake_start, .deliver = await_deliver, .stop = fake_stop,
+};
+
+
 /* A shaper's stand-in: the label it saw goes into the content, and the new label is "HIGH". */
 static int relabel_process(const void *conf, const struct channel_task *t, struct channel_result *r)
 {
@@ -194,7 +221,8 @@ static const struct channel_kind relabel_kind = {
     .name = "relabel", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
     .process = relabel_process,
 };
-static const struct channel_kind *const kinds[] = { &fake_kind, &tag_kind, &noproc_kind, &relabel_kind, NULL };
+static const struct channel_kind *const kinds[] = { &fake_kind, &tag_kind, &noproc_kind, &await_kind,
+                                                     &relabel_kind, NULL };
 
 static int audit_append(void *ctx, const char *qid, const char *channel,
                         const char *const *rcpt_addrs, const struct channel_audit *recs, size_t n,
@@ -223,7 +251,10 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "             { name = \"fastch\"; type = \"fake\"; concurrency = 10; },\n" \
     "             { name = \"policy\"; type = \"tag\"; },\n" \
     "             { name = \"enc\"; type = \"noproc\"; },\n" \
-    "             { name = \"shape\"; type = \"relabel\"; } );\n" \
+    "             { name = \"shape\"; type = \"relabel\"; },\n" \
+    "             { name = \"hidden\"; type = \"awaitk\"; } );\n" \
+    "peers = ( { name = \"p-hidden\"; type = \"x400\"; mta_name = \"H\"; our_mta_name = \"U\";" \
+    " dialogue = \"two-way-alternate\"; inbound_only = true; } );\n" \
     "routes = ( { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; },\n" \
     "           { domain = \"lr.example\"; label_at_least = \"HIGH\"; chain = [ \"shape\", \"fastch\" ]; },\n" \
     "           { domain = \"lr.example\"; chain = [ \"shape\", \"local\" ]; },\n" \
@@ -231,9 +262,16 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "           { domain = \"park-slow.example\"; chain = [ \"slowch\" ]; },\n" \
     "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"fast.example\"; chain = [ \"fastch\" ]; },\n" \
+    "           { domain = \"hidden.example\"; chain = [ \"hidden\" ]; peer = \"p-hidden\"; },\n" \
     "           { default = true; chain = [ \"local\" ]; } );\n"
 
 static int64_t fake_now(void *ctx) { return ((struct fx *)ctx)->now; }
+static int64_t fake_not_before(void *ctx, const struct message *m)
+{
+    struct fx *f = ctx;
+    f->nb_asked++;
+    return m->nrcpts ? f->not_before : 0;
+}
 static void on_tick(uv_timer_t *t) { (void)t; }
 
 static struct config *load(struct fx *f, int lifetime, int max_active, int concurrency)
@@ -264,7 +302,8 @@ static void fx_open3(struct fx *f, int lifetime, int max_active, int concurrency
     snprintf(db, sizeof db, "%s/queue.db", f->dir);
     assert_int_equal(queue_store_open(&f->store, &f->loop, db, NULL), 0);
     struct qmgr_opts o = { .now = fake_now, .now_ctx = f,
-                           .audit = { .append = audit_append, .ctx = f } };
+                           .audit = { .append = audit_append, .ctx = f },
+                           .not_before = fake_not_before, .not_before_ctx = f };
     assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg, &o), 0);
 }
 
@@ -727,6 +766,74 @@ static void t_peer_hold(void **state)
     fx_close(f);
 }
 
+/* Deferred delivery: a message whose not_before lies ahead stays queued and untouched (no
+ * attempt, no outcome), a flush does not send it early, and it goes at that time. */
+static void t_not_before(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    f->not_before = T0 + 100;
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@example.net", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 0);
+    assert_true(f->nb_asked >= 1);
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_PENDING);   /* no attempt was made */
+    assert_int_equal(m->rcpts[0].attempts, 0);
+    message_free(m);
+    struct qmgr_stats st;
+    qmgr_get_stats(f->q, &st);
+    assert_int_equal(st.waiting, 1);
+    assert_int_equal(qmgr_flush(f->q), 1);                     /* forced: still not early */
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 0);
+    f->now = T0 + 99;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->ndel, 0);
+    f->now = T0 + 100;
+    qmgr_kick(f->q);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->ndel, 1);
+    fx_close(f);
+}
+
+/* A peer reached only when it binds to us: the deferred message waits (back-off 60 s) until
+ * qmgr_peer_wake, which makes it due at once; a wake for another peer, or a second wake, does
+ * nothing. qmgr_channel_instance finds the delivery instances of the current configuration. */
+static void t_await_peer_wake(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_ptr_equal(qmgr_channel_instance(f->q, "hidden"), f);
+    assert_ptr_equal(qmgr_channel_instance(f->q, "local"), f);
+    assert_null(qmgr_channel_instance(f->q, "policy"));   /* processing: no instance */
+    assert_null(qmgr_channel_instance(f->q, "nope"));
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "x@hidden.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
+    assert_int_equal(m->rcpts[0].next_attempt, T0 + 60);
+    assert_non_null(strstr(m->rcpts[0].last_reply, "waiting for p-hidden to bind"));
+    message_free(m);
+    assert_int_equal(qmgr_peer_wake(f->q, "someone-else"), 0);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);
+    /* the peer binds 10 s later: delivered now, long before the back-off */
+    f->now = T0 + 10;
+    f->peer_here = 1;
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 1);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->await_tries, 2);
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 0);  /* nothing waits any more */
+    fx_close(f);
+}
+
 /* ---- processing chains --------------------------------------------------------------------- */
 
 static void t_processing_outcomes(void **state)
@@ -1069,7 +1176,7 @@ static void t_reload_and_drain_in_flight(void **state)
     struct fx *f = *state;
     fx_open(f, 100000, 10);
     assert_int_equal(qmgr_start(f->q), 0);
-    assert_int_equal(f->instances_started, 3);
+    assert_int_equal(f->instances_started, 4);  /* local, slowch, fastch, hidden */
     for (int i = 0; i < 3; i++)
         submit(f, "s@example.org", (const char *[]){ "ok@park-slow.example", NULL }, 1, 0, 0, NULL);
     size_t three = 3;
@@ -1079,7 +1186,7 @@ static void t_reload_and_drain_in_flight(void **state)
     struct config *n = load(f, 100000, 10, 10);
     qmgr_set_config(f->q, n, on_release, NULL);
     f->cfg = n;
-    assert_int_equal(f->instances_started, 6);
+    assert_int_equal(f->instances_started, 8);
     assert_int_equal(released, 0);
     unpark(f, 0);
     unpark(f, 1);
@@ -1095,7 +1202,7 @@ static void t_reload_and_drain_in_flight(void **state)
     while (!done)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_int_equal(released, 1);
-    assert_int_equal(f->instances_stopped, 6);
+    assert_int_equal(f->instances_stopped, 8);
     qmgr_free(f->q);
     f->q = NULL;
     queue_store_close(f->store);
@@ -1127,6 +1234,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_audit_failure_blocks_stage, setup, teardown),
         cmocka_unit_test_setup_teardown(t_delivery_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_await_peer_wake, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_not_before, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_by_label_after_shaper, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_label_without_matcher, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
