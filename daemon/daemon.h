@@ -65,6 +65,7 @@ struct daemon {
     pid_t keyproc_retired[16];
     size_t n_keyproc_retired;
     uv_signal_t sig_chld;
+    uv_prepare_t log_flush;      /* writes the loop thread's batched log lines before it waits */
 };
 
 /* inbound.c */

@@ -77,6 +77,12 @@ static void check_private_or_die(const char *path, int must_exist, const struct 
 
 static void on_signal_closed(uv_handle_t *h) { (void)h; }
 
+static void on_log_flush(uv_prepare_t *h)
+{
+    (void)h;
+    mg_log_flush();
+}
+
 static void finish_stop(struct daemon *d)
 {
     queue_store_close(d->store);
@@ -92,6 +98,8 @@ static void finish_stop(struct daemon *d)
     uv_close((uv_handle_t *)&d->sig_hup, on_signal_closed);
     uv_close((uv_handle_t *)&d->sig_chld, on_signal_closed);
     mg_info("event=stopped received=%lu", d->received);
+    mg_log_batch(0);
+    uv_close((uv_handle_t *)&d->log_flush, on_signal_closed);
 }
 
 static void part_stopped(void *arg)
@@ -397,6 +405,13 @@ int main(int argc, char **argv)
     uv_signal_start(&d->sig_hup, on_hup, SIGHUP);
     uv_signal_init(d->loop, &d->sig_chld);
     d->sig_chld.data = d;
+    /* The loop thread's log lines go out in one write per loop iteration, just before the
+     * loop waits: a busy relay logs several lines per message, a write(2) each was a tenth of
+     * the loop thread's time. */
+    uv_prepare_init(d->loop, &d->log_flush);
+    uv_prepare_start(&d->log_flush, on_log_flush);
+    uv_unref((uv_handle_t *)&d->log_flush);
+    mg_log_batch(1);
     uv_signal_start(&d->sig_chld, on_chld, SIGCHLD);
 
     /* Who we run as: never root. Started as root, we bind the listeners (ports 25 and 102),

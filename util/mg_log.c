@@ -25,6 +25,36 @@ void mg_log_set_syslog(int on, const char *ident)
 void mg_log_set_level(enum mg_log_level lvl) { log_level = lvl; }
 enum mg_log_level mg_log_get_level(void) { return log_level; }
 
+/* The batching thread's pending lines (see mg_log_batch). */
+#define BATCH_MAX 16384
+static _Thread_local int batch_on;
+static _Thread_local size_t batch_len;
+static _Thread_local char batch_buf[BATCH_MAX];
+
+static void write_all(const char *p, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(STDERR_FILENO, p + off, len - off);
+        if (w <= 0)
+            break; /* nowhere to say it */
+        off += (size_t)w;
+    }
+}
+
+void mg_log_flush(void)
+{
+    if (batch_len) {
+        write_all(batch_buf, batch_len);
+        batch_len = 0;
+    }
+}
+
+void mg_log_batch(int on)
+{
+    mg_log_flush();
+    batch_on = on && !log_syslog;
+}
+
 void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap)
 {
     if (lvl < log_level)
@@ -63,12 +93,16 @@ void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap)
         m = 0;
     size_t len = (size_t)n + ((size_t)m < room ? (size_t)m : room - 1);
     line[len++] = '\n';
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(STDERR_FILENO, line + off, len - off);
-        if (w <= 0)
-            break; /* nowhere to say it */
-        off += (size_t)w;
+    if (batch_on) {
+        if (batch_len + len > BATCH_MAX)
+            mg_log_flush();
+        memcpy(batch_buf + batch_len, line, len);
+        batch_len += len;
+        if (lvl >= MG_LOG_WARN) /* what goes wrong is said at once, with what led to it */
+            mg_log_flush();
+        return;
     }
+    write_all(line, len);
 }
 
 void mg_log(enum mg_log_level lvl, const char *fmt, ...)
@@ -85,6 +119,7 @@ void mg_fatal(const char *fmt, ...)
     va_start(ap, fmt);
     mg_vlog(MG_LOG_FATAL, fmt, ap);
     va_end(ap);
+    mg_log_flush();
     exit(1);
 }
 
@@ -96,6 +131,7 @@ void mg_panic_at(const char *file, int line, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     mg_log(MG_LOG_FATAL, "event=panic at=%s:%d %s", file, line, msg);
+    mg_log_flush();
     abort();
 }
 

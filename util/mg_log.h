@@ -24,6 +24,14 @@ void mg_vlog(enum mg_log_level lvl, const char *fmt, va_list ap) __attribute__((
 #define mg_warn(...)  mg_log(MG_LOG_WARN, __VA_ARGS__)
 #define mg_error(...) mg_log(MG_LOG_ERROR, __VA_ARGS__)
 
+/* Per-thread batching for an event loop's thread (stderr sink only): from mg_log_batch(1) on,
+ * the calling thread's info and debug lines are collected and written together by
+ * mg_log_flush(), which the loop calls before it waits (a libuv prepare handle), so a line is
+ * never held while the loop sleeps; warnings and worse, and a full buffer, flush at once.
+ * mg_log_batch(0) flushes and stops. Other threads are not affected. */
+void mg_log_batch(int on);
+void mg_log_flush(void);
+
 /* Log and exit(1): configuration or environment errors at start-up only. */
 void mg_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Log with file:line and abort(): broken internal invariants only. */
