@@ -110,4 +110,17 @@ int mixer_report_envelope_from_ber(const void *ber, size_t len, struct mixer_rep
 int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struct mg_buf *out,
                         char *why, size_t whysize);
 
+/* Shared with mixer_dsnp (the message envelope): MTS identifiers and global domain
+ * identifiers, written with mixer_ber / read from the asn1c values. */
+struct mixer_ber;
+struct GlobalDomainIdentifier;
+struct OCTET_STRING;
+/* "[/C=../ADMD=../PRMD=../;local]" as [APPLICATION 4] MTSIdentifier. MG_EINVAL (why set). */
+int mixer_report_ber_mts_id(struct mixer_ber *w, const char *id, char *why, size_t whysize);
+/* [APPLICATION 3] GlobalDomainIdentifier (admd NULL = " "; prmd NULL or "" = absent). */
+void mixer_report_ber_gdi(struct mixer_ber *w, const char *cc, const char *admd, const char *prmd);
+/* "[/C=../ADMD=../;local]" of a GDI and a local identifier. */
+int mixer_report_ber_id_text(const struct GlobalDomainIdentifier *g,
+                             const struct OCTET_STRING *local, char *out, size_t outsize);
+
 #endif

@@ -43,6 +43,12 @@ static int orname_text(const ORName_t *n, char *out, size_t outsize)
 static int gdi_text(const GlobalDomainIdentifier_t *g, const LocalIdentifier_t *local, char *out,
                     size_t outsize)
 {
+    return mixer_report_ber_id_text(g, local, out, outsize);
+}
+
+int mixer_report_ber_id_text(const struct GlobalDomainIdentifier *g,
+                             const struct OCTET_STRING *local, char *out, size_t outsize)
+{
     struct mixer_or or;
     char v[MIXER_OR_VALUE_MAX], text[MIXER_REPORT_ADDR_MAX], loc[128];
     mixer_or_init(&or);
@@ -202,17 +208,11 @@ static void printable(const char *s, char *out, size_t outsize)
 /* "[/C=../ADMD=../PRMD=../;local]" as [APPLICATION 4] MTSIdentifier. */
 static int write_mts_id(struct mixer_ber *w, const char *id, char *why, size_t whysize)
 {
-    const char *semi = strrchr(id, ';'), *end = strrchr(id, ']');
-    struct mixer_or gdi;
-    if (id[0] != '[' || !semi || !end || end < semi || end[1] != '\0' || end == semi + 1 ||
-        mixer_or_parse(id + 1, (size_t)(semi - id - 1), &gdi, NULL, 0) ||
-        !mixer_or_get(&gdi, MIXER_OR_C, 0)) {
-        WHY("subject identifier \"%.200s\" is not [global-domain-identifier;local]", id);
-        return MG_EINVAL;
-    }
-    const char *cc = mixer_or_get(&gdi, MIXER_OR_C, 0), *admd = mixer_or_get(&gdi, MIXER_OR_ADMD, 0),
-               *prmd = mixer_or_get(&gdi, MIXER_OR_PRMD, 0);
-    mixer_ber_open(w, MIXER_BER_APP, 4);
+    return mixer_report_ber_mts_id(w, id, why, whysize);
+}
+
+void mixer_report_ber_gdi(struct mixer_ber *w, const char *cc, const char *admd, const char *prmd)
+{
     mixer_ber_open(w, MIXER_BER_APP, 3);
     mixer_ber_open(w, MIXER_BER_APP, 1);
     mixer_ber_str(w, MIXER_BER_UNIV, is_digits(cc) ? MIXER_BER_NUMERICSTRING : MIXER_BER_PRINTABLESTRING, cc);
@@ -224,6 +224,22 @@ static int write_mts_id(struct mixer_ber *w, const char *id, char *why, size_t w
     if (prmd && *prmd)
         mixer_ber_str(w, MIXER_BER_UNIV, is_digits(prmd) ? MIXER_BER_NUMERICSTRING : MIXER_BER_PRINTABLESTRING, prmd);
     mixer_ber_close(w);
+}
+
+int mixer_report_ber_mts_id(struct mixer_ber *w, const char *id, char *why, size_t whysize)
+{
+    const char *semi = strrchr(id, ';'), *end = strrchr(id, ']');
+    struct mixer_or gdi;
+    if (id[0] != '[' || !semi || !end || end < semi || end[1] != '\0' || end == semi + 1 ||
+        mixer_or_parse(id + 1, (size_t)(semi - id - 1), &gdi, NULL, 0) ||
+        !mixer_or_get(&gdi, MIXER_OR_C, 0)) {
+        WHY("subject identifier \"%.200s\" is not [global-domain-identifier;local]", id);
+        return MG_EINVAL;
+    }
+    const char *cc = mixer_or_get(&gdi, MIXER_OR_C, 0), *admd = mixer_or_get(&gdi, MIXER_OR_ADMD, 0),
+               *prmd = mixer_or_get(&gdi, MIXER_OR_PRMD, 0);
+    mixer_ber_open(w, MIXER_BER_APP, 4);
+    mixer_report_ber_gdi(w, cc, admd, prmd);
     mixer_ber_prim(w, MIXER_BER_UNIV, MIXER_BER_IA5STRING, semi + 1, (size_t)(end - semi - 1));
     mixer_ber_close(w);
     return 0;
