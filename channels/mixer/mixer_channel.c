@@ -21,6 +21,7 @@
  * that cannot be mapped is converted as an ordinary message. */
 #define _GNU_SOURCE /* strdup */
 #include "mixer_channel.h"
+#include "mixer_channel_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,16 +39,6 @@
 #include "mixer_report.h"
 #include "mixer_table.h"
 
-enum mixer_dir { MIXER_DIR_AUTO, MIXER_DIR_TO_X400, MIXER_DIR_TO_SMTP };
-
-struct mixer_conf {
-    enum mixer_dir dir;
-    enum mixer_content content;
-    struct mixer_tables tables;
-    struct mixer_gw gw; /* gw.tables points at tables above */
-    char rfc2or[1024], or2rfc[1024];
-    bool dsn_as_message; /* dsn = "message": a DSN crosses to X.400 as an IPM */
-};
 
 /* X.411 codes used in outcomes. */
 #define X411_UNABLE_TO_TRANSFER 1
@@ -266,10 +257,8 @@ static void mixer_conf_dump(const void *p, FILE *f)
         fprintf(f, " or2rfc = \"%s\";", c->or2rfc);
 }
 
-/* One address into the target world; 0 with *out (malloc'd) or an error with why. Addresses
- * already in the target form are kept. */
-static int map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
-                    enum mixer_addr_how *how, char *why, size_t whysize)
+int mixer_channel_map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
+                           enum mixer_addr_how *how, char *why, size_t whysize)
 {
     char buf[MIXER_ADDR_MAX * 2];
     struct mixer_or or;
@@ -398,7 +387,7 @@ static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *
     if (!rc)
         rc = mixer_report_map(rep, &c->gw, 0, why, sizeof why);
     if (!rc && t->nrcpts > 0 &&
-        map_addr(c, false, t->rcpt_addrs[0], &to_addr, &how, why, sizeof why) == 0)
+        mixer_channel_map_addr(c, false, t->rcpt_addrs[0], &to_addr, &how, why, sizeof why) == 0)
         snprintf(to, sizeof to, "%s", to_addr);
     free(to_addr);
     const char *host = t->cfg->global.hostname ? t->cfg->global.hostname : "localhost";
@@ -562,6 +551,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         return MG_ENOTSUP;
     }
 
+    int prec = -1; /* the STANAG 4406 precedence the message states */
     /* the content, when it is not already in the target world */
     bool convert = to_x400 ? ctype == MESSAGE_CONTENT_RFC5322 : ctype == MESSAGE_CONTENT_X400_P22;
     if (ctype == MESSAGE_CONTENT_X400_REPORT && !to_x400) {
@@ -607,7 +597,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
             return 0;
         }
         /* the queue priority follows the STANAG 4406 precedence (0..5 = deferred..override) */
-        int prec = to_x400 ? mixer_conv_precedence(data, clen)
+        prec = to_x400 ? mixer_conv_precedence(data, clen)
                            : mixer_conv_precedence(out.data, out.len);
         if (prec >= MESSAGE_PRIORITY_MIN && prec <= MESSAGE_PRIORITY_MAX &&
             prec != t->msg->priority)
@@ -659,7 +649,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
 
     /* the originator: an unmappable one holds the group (its reports would go nowhere) */
     enum mixer_addr_how how;
-    rc = map_addr(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
+    rc = mixer_channel_map_addr(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
                   sizeof why);
     if (rc) {
         snprintf(r->error, sizeof r->error, "mixer: originator %.200s cannot be mapped: %.250s",
@@ -671,7 +661,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         if (rr->outcome.action == CHANNEL_FAILED)
             continue;
         why[0] = 0;
-        rc = map_addr(c, to_x400, t->rcpt_addrs[i], &rr->next_addr, &how, why, sizeof why);
+        rc = mixer_channel_map_addr(c, to_x400, t->rcpt_addrs[i], &rr->next_addr, &how, why, sizeof why);
         if (rc == MG_ENOMEM) {
             snprintf(r->error, sizeof r->error, "mixer: out of memory");
             return rc;
@@ -697,6 +687,18 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
                      t->rcpt_addrs[i], to_x400 ? "X.400" : "RFC 822", why);
             fail_rcpt(rr, "5.1.3", X411_DIAG_UNRECOGNISED_OR_NAME, text);
         }
+    }
+    /* RFC 2156 appendix A: the DSN parameters cross with the message */
+    if (convert && to_x400 && r->content &&
+        content_type(r->content) == MESSAGE_CONTENT_X400_P22)
+        rc = mixer_channel_env_to_x400(c, t, data, clen, prec, r);
+    else if (convert && !to_x400)
+        rc = mixer_channel_env_to_smtp(t, r);
+    else
+        rc = 0;
+    if (rc) {
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+        return rc;
     }
     return 0;
 }

@@ -21,8 +21,10 @@
 #include "mg_err.h"
 #include "message.h"
 #include "mixer_channel.h"
+#include "mixer_dsnp.h"
 #include "mixer_conv.h"
 #include "mixer_report.h"
+#include "oraddr.h"
 
 static char tables_dir[1024];
 
@@ -141,6 +143,9 @@ struct run {
     int rc;
 };
 
+/* Called on the message before process() when set: the DSN parameters a test gives it. */
+static void (*prep_msg)(struct message *m);
+
 /* extra: options added to the channel's definition (NULL = none). */
 static void run_ex(struct run *x, const char *channel, const char *extra,
                    enum message_content_type ct, const void *data, size_t len,
@@ -181,6 +186,8 @@ static void run_ex(struct run *x, const char *channel, const char *extra,
     struct channel_task t = {.cfg = x->cfg, .channel = ch, .msg = x->msg, .content = c,
                              .originator = originator, .nrcpts = x->n, .rcpts = x->idx,
                              .rcpt_addrs = x->addrs, .now = 1765000000};
+    if (prep_msg)
+        prep_msg(x->msg);
     x->r.priority = -1;
     x->r.rcpts = calloc(x->n, sizeof *x->r.rcpts);
     for (size_t i = 0; i < x->n; i++)
@@ -220,7 +227,8 @@ static void test_to_x400(void **state)
     assert_int_equal(x.r.priority, 4); /* MMHS-Primary-Precedence: flash */
     assert_string_equal(x.r.originator, "/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/");
     assert_string_equal(x.r.rcpts[0].next_addr, "/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/");
-    assert_string_equal(x.r.rcpts[1].next_addr, "/C=GB/ADMD= /PRMD=Camelot/G=Bob/S=Jones/");
+    /* in the canonical O/R form the P1 side compares with its envelope's recipients */
+    assert_string_equal(x.r.rcpts[1].next_addr, "/C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Bob/");
     assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
     assert_int_equal(x.r.rcpts[1].outcome.action, CHANNEL_CONTINUE);
     /* the non-ASCII address has no X.400 form: that recipient fails with a report */
@@ -283,6 +291,135 @@ static void test_to_smtp(void **state)
     assert_non_null(strstr(cd, "\r\nX400-Originator: Boss@camelot.example\r\n"));
     assert_non_null(strstr(cd, "\r\nX400-Recipients: Smith@Lab.camelot.example, a@b.example, "));
     assert_non_null(strstr(cd, "\r\nX400-Content-Type: P2-1988 (22)\r\n"));
+    run_free(&x);
+}
+
+/* RFC 2156 A.3.1: the DSN parameters an SMTP message came with become the converted
+ * message's transfer envelope: NOTIFY as report requests, ORCPT as redirection history, ENVID
+ * as the content correlator, content return requested, the P772 precedence (flash: urgent). */
+static void prep_to_x400(struct message *m)
+{
+    assert_int_equal(message_set_envid(m, "env-7"), 0);
+    m->ret = MESSAGE_RET_HDRS;
+    m->rcpts[0].notify = MESSAGE_NOTIFY_SUCCESS;
+    assert_int_equal(message_rcpt_set_str(&m->rcpts[0].orcpt, "rfc822;Ann.Desk@camelot.example"), 0);
+    m->rcpts[1].notify = MESSAGE_NOTIFY_NEVER;
+    m->arrival = 1765000000;
+}
+
+static void test_dsn_params_to_x400(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *in = slurp("test-vectors/mixer/smtp/mmhs.in", &len);
+    static const char *const rcpts[] = {"Bob.Jones@camelot.example",
+                                        "\"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/\"@x400.example",
+                                        "someone@elsewhere.example", NULL};
+    struct run x;
+    prep_msg = prep_to_x400;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, "ops@example.org", rcpts);
+    prep_msg = NULL;
+    free(in);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.x400_env);
+    assert_false(x.r.env_set); /* ENVID and RET stay for our own DSNs */
+    struct mixer_dsnp_env e;
+    mixer_dsnp_env_init(&e);
+    char why[300] = "";
+    int rc = mixer_dsnp_env_from_ber(x.r.x400_env, x.r.x400_env_len, &e, why, sizeof why);
+    if (rc)
+        fail_msg("envelope: %s (%s)", mg_strerror(rc), why);
+    assert_true(!strncmp(e.mts_id, "[/C=GB/ADMD= /PRMD=Example/;", 28));
+    assert_string_equal(e.originator, "/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/");
+    assert_string_equal(e.content_type, "1.3.26.0.4406.0.4.1");
+    assert_int_equal(e.precedence, 4); /* MMHS-Primary-Precedence: flash */
+    assert_int_equal(e.priority, 2);   /* urgent */
+    assert_true(e.content_return);
+    assert_string_equal(e.correlator, "SMTP/NOTARY ENVID: env-7");
+    assert_string_equal(e.trace_gdi, "/C=GB/ADMD= /PRMD=Example/");
+    assert_string_equal(e.arrival, "251206054640Z");
+    /* the Internet recipient with no MCGAM failed: not in the envelope */
+    assert_int_equal(e.nrcpts, 2);
+    assert_string_equal(e.rcpts[0].addr, "/C=GB/ADMD= /PRMD=Camelot/G=Bob/S=Jones/");
+    assert_int_equal(mixer_dsnp_notify(e.rcpts[0].indicators),
+                     MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
+    assert_true(e.rcpts[0].indicators & MIXER_PRI_RESPONSIBILITY);
+    assert_string_equal(e.rcpts[0].orcpt, "/C=GB/ADMD= /PRMD=Camelot/G=Ann/S=Desk/");
+    assert_string_equal(e.rcpts[1].addr, "/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/");
+    assert_int_equal(mixer_dsnp_notify(e.rcpts[1].indicators), MESSAGE_NOTIFY_NEVER);
+    assert_string_equal(e.rcpts[1].orcpt, "");
+    /* the next hop's names are the envelope's, in the form the P1 side compares them */
+    char canon[1024], err[100];
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(oraddr_normalize(e.rcpts[k].addr, canon, sizeof canon, err, sizeof err), 0);
+        assert_string_equal(x.r.rcpts[k].next_addr, canon);
+    }
+    mixer_dsnp_env_free(&e);
+    run_free(&x);
+}
+
+/* RFC 2156 A.3.2: the envelope a message came over P1 with gives the SMTP side its DSN
+ * parameters: NOTIFY from the report requests, ORCPT from the redirection history, ENVID
+ * from the MTS identifier, RET=HDRS when content return was not requested. */
+static struct mg_buf env_in;
+
+static void prep_to_smtp(struct message *m)
+{
+    assert_int_equal(message_set_x400(m, NULL, NULL, env_in.data, env_in.len), 0);
+}
+
+static void test_dsn_params_to_smtp(void **state)
+{
+    (void)state;
+    struct mixer_dsnp_env e;
+    mixer_dsnp_env_init(&e);
+    snprintf(e.mts_id, sizeof e.mts_id, "[/C=GB/ADMD= /PRMD=Camelot/;q-7]");
+    snprintf(e.originator, sizeof e.originator, "/C=GB/ADMD= /PRMD=Camelot/S=Boss/");
+    snprintf(e.content_type, sizeof e.content_type, "22");
+    snprintf(e.trace_gdi, sizeof e.trace_gdi, "/C=GB/ADMD= /PRMD=Camelot/");
+    snprintf(e.arrival, sizeof e.arrival, "251206054640Z");
+    e.content_return = false;
+    struct mixer_dsnp_rcpt *d = mixer_dsnp_env_add(&e);
+    snprintf(d->addr, sizeof d->addr, "/C=GB/ADMD= /PRMD=Example/O=Example/S=Smith/");
+    d->indicators = MIXER_PRI_RESPONSIBILITY | MIXER_PRI_ORIG_REPORT;
+    snprintf(d->orcpt, sizeof d->orcpt, "/C=GB/ADMD= /PRMD=Example/O=Example/S=Desk/");
+    d = mixer_dsnp_env_add(&e);
+    snprintf(d->addr, sizeof d->addr, "/C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Ann/");
+    d->indicators = MIXER_PRI_RESPONSIBILITY | MIXER_PRI_MTA_NDR;
+    d = mixer_dsnp_env_add(&e);
+    snprintf(d->addr, sizeof d->addr, "/C=GB/ADMD= /PRMD=Camelot/S=Other/");
+    d->indicators = MIXER_PRI_ORIG_NDR;
+    mg_buf_init(&env_in, 1u << 20);
+    char why[300] = "";
+    int rc = mixer_dsnp_env_to_ber(&e, &env_in, why, sizeof why);
+    if (rc)
+        fail_msg("envelope: %s (%s)", mg_strerror(rc), why);
+    mixer_dsnp_env_free(&e);
+    size_t len = 0;
+    char *ber = slurp("test-vectors/mixer/smtp/full-heading.p22", &len);
+    /* the message's recipients name the same O/R addresses in another attribute order */
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Example/O=Example/S=Smith/",
+                                        "/C=GB/ADMD= /PRMD=Camelot/G=Ann/S=Jones/",
+                                        "/C=GB/ADMD= /PRMD=Camelot/S=Absent/", NULL};
+    struct run x;
+    prep_msg = prep_to_smtp;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len,
+        "/C=GB/ADMD= /PRMD=Camelot/S=Boss/", rcpts);
+    prep_msg = NULL;
+    free(ber);
+    mg_buf_free(&env_in);
+    assert_int_equal(x.rc, 0);
+    assert_true(x.r.rcpts[0].dsn_set);
+    assert_int_equal(x.r.rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
+    assert_string_equal(x.r.rcpts[0].orcpt, "x400;/C=GB/ADMD= /PRMD=Example/O=Example/S=Desk/");
+    assert_true(x.r.rcpts[1].dsn_set);
+    assert_int_equal(x.r.rcpts[1].notify, MESSAGE_NOTIFY_NEVER);
+    assert_null(x.r.rcpts[1].orcpt);
+    assert_false(x.r.rcpts[2].dsn_set); /* not in the envelope: left as it was */
+    assert_true(x.r.env_set);
+    assert_string_equal(x.r.envid, "X400-MTS-Identifier: [/C=GB/ADMD= /PRMD=Camelot/;q-7]");
+    assert_int_equal(x.r.ret, MESSAGE_RET_HDRS);
+    assert_null(x.r.x400_env);
     run_free(&x);
 }
 
@@ -565,6 +702,8 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_to_x400),
         cmocka_unit_test(test_to_smtp),
+        cmocka_unit_test(test_dsn_params_to_x400),
+        cmocka_unit_test(test_dsn_params_to_smtp),
         cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_date_from_arrival),
