@@ -5,6 +5,7 @@
 #include "mixer_report.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,8 +207,9 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                                  "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
                                  "This report relates to your message:\r\n",
                             kind, boundary, boundary);
+    /* dr-summary: the content correlator when there is one (5.3.8.1) */
     if (!rc)
-        rc = put_text(out, r->subject_id);
+        rc = put_text(out, r->correlator[0] ? r->correlator : r->subject_id);
     /* RFC 2156 5.3.8.1 dr-recipients: the RFC 822 form of the originally specified
      * recipient (the originally intended one, else the actual one) */
     for (size_t i = 0; i < r->nrcpts && !rc; i++) {
@@ -248,8 +250,16 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
         rc = put_field(out, "Arrival-Date", d822);
     if (!rc)
         rc = put_field(out, "X400-Conversion-Date", date);
+    /* RFC 2156 5.3.8.1: a content correlator made from an ENVID gives the ENVID back;
+     * any other is X400-Content-Correlator and the subject identifier is the envelope id */
+    static const char envid_prefix[] = "SMTP/NOTARY ENVID: ";
+    bool envid = !strncasecmp(r->correlator, envid_prefix, sizeof envid_prefix - 1) &&
+                 r->correlator[sizeof envid_prefix - 1];
     if (!rc)
-        rc = put_field(out, "Original-Envelope-Id", r->subject_id);
+        rc = put_field(out, "Original-Envelope-Id",
+                       envid ? r->correlator + sizeof envid_prefix - 1 : r->subject_id);
+    if (!rc && r->correlator[0] && !envid)
+        rc = put_field(out, "X400-Content-Correlator", r->correlator);
     if (!rc && r->content_id[0])
         rc = put_field(out, "X400-Content-Identifier", r->content_id);
     for (size_t i = 0; i < r->nrcpts && !rc; i++) {

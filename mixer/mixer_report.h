@@ -14,6 +14,7 @@
 #define MIXER_REPORT_MAX_RCPTS 64
 #define MIXER_REPORT_ADDR_MAX 512
 #define MIXER_REPORT_TEXT_MAX 256
+#define MIXER_REPORT_CORR_MAX 513 /* ub-content-correlator-length + 1 */
 
 /* One reported recipient (PerRecipientReportTransferFields / a DSN per-recipient group). */
 struct mixer_report_rcpt {
@@ -37,6 +38,9 @@ struct mixer_report_rcpt {
 struct mixer_report {
     char subject_id[MIXER_REPORT_ADDR_MAX]; /* MTS identifier "[/C=../ADMD=../;local]" */
     char content_id[MIXER_REPORT_TEXT_MAX]; /* content-identifier or "" */
+    char correlator[MIXER_REPORT_CORR_MAX]; /* content-correlator (IA5) or "": "SMTP/NOTARY
+                                               ENVID: <envid>" carries the DSN's ENVID
+                                               (RFC 2156 A.3.1, 5.3.8.1) */
     char arrival[32];                       /* UTCTime: last trace arrival of the first
                                                recipient, or "" */
     /* From the ReportTransferEnvelope (mixer_report_envelope_from_ber), "" when unknown: */

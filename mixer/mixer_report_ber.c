@@ -14,6 +14,9 @@
 #include "mixer_or.h"
 #include "mixer_orname.h"
 
+#include "ContentCorrelator.h"
+#include "ExtensionField.h"
+#include "Extensions.h"
 #include "PerRecipientReportTransferFields.h"
 #include "PrivateDomainIdentifier.h"
 #include "ReportTransferContent.h"
@@ -97,6 +100,20 @@ int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
         WHY("subject identifier cannot be written as text");
     if (!rc && c->content_identifier)
         ostr(c->content_identifier, out->content_id, sizeof out->content_id);
+    /* the content correlator (standard extension 23), IA5 only (RFC 2156 5.3.8.1) */
+    for (int i = 0; !rc && c->extensions && i < c->extensions->list.count; i++) {
+        const ExtensionField_t *f = c->extensions->list.array[i];
+        if (f->type.present != ExtensionType_PR_standard_extension ||
+            f->type.choice.standard_extension != 23 || !f->value || f->value->size <= 0)
+            continue;
+        ContentCorrelator_t *cc = NULL;
+        struct mg_asn1_err cerr;
+        if (mg_asn1_decode(&asn_DEF_ContentCorrelator, f->value->buf, (size_t)f->value->size,
+                           (void **)&cc, &cerr) == 0 &&
+            cc->present == ContentCorrelator_PR_ia5text)
+            ostr(&cc->choice.ia5text, out->correlator, sizeof out->correlator);
+        mg_asn1_free(&asn_DEF_ContentCorrelator, cc);
+    }
     int n = c->per_recipient_fields.list.count;
     if (!rc && (n <= 0 || n > MIXER_REPORT_MAX_RCPTS)) {
         WHY("report with %d recipients", n);
@@ -316,6 +333,22 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
     mixer_ber_close(&w);
     if (!rc && r->returned && r->returned_len)
         mixer_ber_prim(&w, MIXER_BER_CTX, 1, r->returned, r->returned_len);
+    if (!rc && r->correlator[0]) {
+        /* extensions [3]: content-correlator (23), its value an explicit [2] */
+        char corr[MIXER_REPORT_CORR_MAX];
+        size_t n = strnlen(r->correlator, sizeof corr - 1);
+        for (size_t i = 0; i < n; i++) /* IA5 */
+            corr[i] = (unsigned char)r->correlator[i] < 0x80 ? r->correlator[i] : '?';
+        corr[n] = 0;
+        mixer_ber_open(&w, MIXER_BER_CTX, 3);
+        mixer_ber_open(&w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+        mixer_ber_int(&w, MIXER_BER_CTX, 0, 23);
+        mixer_ber_open(&w, MIXER_BER_CTX, 2);
+        mixer_ber_str(&w, MIXER_BER_UNIV, MIXER_BER_IA5STRING, corr);
+        mixer_ber_close(&w);
+        mixer_ber_close(&w);
+        mixer_ber_close(&w);
+    }
     mixer_ber_close(&w);
     int frc = mixer_ber_finish(&w);
     rc = rc ? rc : frc;

@@ -296,6 +296,64 @@ static void test_dsn_to_x400(void **state)
     }
 }
 
+/* RFC 2156 A.3.1 / 5.3.8.1: the content correlator of a report. One the gateway made from an
+ * ENVID ("SMTP/NOTARY ENVID: ") gives the ENVID back as Original-Envelope-Id; any other is
+ * X400-Content-Correlator and the subject identifier stays the envelope id. Both survive the
+ * DER, and a DSN's ENVID comes back as the correlator. */
+static void test_correlator(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *correlator, *want_envid, *want_field;
+    } cases[] = {
+        {"ENVID made by the gateway", "SMTP/NOTARY ENVID: env-7", "Original-Envelope-Id: env-7\r\n", NULL},
+        {"X.400 correlator", "Subject:/Message-ID:/Date:/To:",
+         "Original-Envelope-Id: [/C=GB/ADMD= /PRMD=Example/;M42.1]\r\n",
+         "X400-Content-Correlator: Subject:/Message-ID:/Date:/To:\r\n"},
+        {"no correlator", "", "Original-Envelope-Id: [/C=GB/ADMD= /PRMD=Example/;M42.1]\r\n",
+         NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct mixer_report *r = calloc(1, sizeof *r), *back = calloc(1, sizeof *back);
+        assert_non_null(r);
+        assert_non_null(back);
+        mixer_report_init(r);
+        snprintf(r->subject_id, sizeof r->subject_id, "[/C=GB/ADMD= /PRMD=Example/;M42.1]");
+        snprintf(r->correlator, sizeof r->correlator, "%s", cases[k].correlator);
+        add(r, "/C=GB/ADMD= /PRMD=Example/S=A/", "", 0, 1, 0, "");
+        struct mg_buf ber, dsn;
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&dsn, 0);
+        char why[256] = "";
+        assert_int_equal(mixer_report_to_ber(r, "231114221400Z", &ber, why, sizeof why), 0);
+        assert_int_equal(mixer_report_from_ber(ber.data, ber.len, back, NULL, why, sizeof why), 0);
+        if (strcmp(back->correlator, cases[k].correlator) != 0)
+            fail_msg("case %s: correlator \"%s\" after DER", cases[k].name, back->correlator);
+        struct mixer_report_dsn_opts o = {.gateway = "gw.example", .to = "a@example.org",
+                                          .message_id = "m@gw.example", .now = 0};
+        assert_int_equal(mixer_report_to_dsn(back, &o, &dsn), 0);
+        assert_int_equal(mg_buf_append(&dsn, "", 1), 0);
+        if (!strstr((const char *)dsn.data, cases[k].want_envid))
+            fail_msg("case %s: no %s", cases[k].name, cases[k].want_envid);
+        if (cases[k].want_field && !strstr((const char *)dsn.data, cases[k].want_field))
+            fail_msg("case %s: no %s", cases[k].name, cases[k].want_field);
+        if (!cases[k].want_field && strstr((const char *)dsn.data, "X400-Content-Correlator:"))
+            fail_msg("case %s: an X400-Content-Correlator field", cases[k].name);
+        /* the DSN read back: an ENVID becomes the correlator again */
+        size_t skipped = 0;
+        mixer_report_init(back);
+        assert_int_equal(mixer_dsn_parse(dsn.data, dsn.len - 1, back, &skipped, why, sizeof why), 0);
+        if (k == 0)
+            assert_string_equal(back->correlator, "SMTP/NOTARY ENVID: env-7");
+        if (k == 1)
+            assert_string_equal(back->correlator, cases[k].correlator);
+        mg_buf_free(&ber);
+        mg_buf_free(&dsn);
+        free(r);
+        free(back);
+    }
+}
+
 /* RFC 2156 5.3.8.2 and 5.1.8.4. */
 static void test_status_tables(void **state)
 {
@@ -506,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_x400_to_dsn),
         cmocka_unit_test(test_dsn_to_x400),
         cmocka_unit_test(test_status_tables),
+        cmocka_unit_test(test_correlator),
         cmocka_unit_test(test_bad_dsn),
         cmocka_unit_test(test_ber_limits),
         cmocka_unit_test(test_envelope),
