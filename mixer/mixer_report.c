@@ -142,6 +142,24 @@ void mixer_report_init(struct mixer_report *r)
     memset(r, 0, sizeof *r);
 }
 
+const char *mixer_report_action(const struct mixer_report_rcpt *p)
+{
+    if (!p->delivered)
+        return "failed";
+    if (p->mts_user == MIXER_MTS_USER_DL)
+        return "expanded";
+    if (p->mts_user == MIXER_MTS_USER_OTHER)
+        return "relayed";
+    return "delivered";
+}
+
+const char *mixer_report_mts_user_name(int mts_user)
+{
+    static const char *const names[] = {"public", "private", "ms", "dl", "pdau",
+                                        "physical-recipient", "other"};
+    return mts_user >= 0 && mts_user <= 6 ? names[mts_user] : NULL;
+}
+
 static int utc_to_822(const char *u, char *out, size_t outsize)
 {
     return mixer_hdr_utc_to_date(u, strlen(u), out, outsize);
@@ -299,8 +317,8 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                 rc = put_field(out, "Final-Recipient", line);
         }
         if (!rc)
-            rc = mg_buf_appendf(out, "Action: %s\r\nStatus: %s\r\n",
-                                p->delivered ? "delivered" : "failed", status);
+            rc = mg_buf_appendf(out, "Action: %s\r\nStatus: %s\r\n", mixer_report_action(p),
+                                status);
         if (!rc && !p->delivered) {
             if (p->diagnostic >= 0)
                 snprintf(line, sizeof line, "x400; Reason %d (%s); Diagnostic %d (%s)", p->reason,
@@ -313,6 +331,11 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
         }
         if (!rc && p->delivered && p->when[0] && utc_to_822(p->when, d822, sizeof d822) == 0)
             rc = put_field(out, "X400-Delivery-Time", d822);
+        /* 5.3.8.1: X400-Type-of-MTS-User, a labelled integer; public is the default */
+        const char *un = mixer_report_mts_user_name(p->mts_user);
+        if (!rc && p->delivered && p->mts_user > 0)
+            rc = mg_buf_appendf(out, "X400-Type-of-MTS-User: %s (%d)\r\n", un ? un : "",
+                                p->mts_user);
         if (!rc && p->number > 0)
             rc = mg_buf_appendf(out, "X400-Originally-Specified-Recipient-Number: %d\r\n", p->number);
         if (!rc && p->supplementary[0]) {

@@ -27,6 +27,8 @@ struct mixer_report_rcpt {
     char final_822[MIXER_REPORT_ADDR_MAX];     /* RFC 822 forms of the two (mixer_report_map */
     char original_822[MIXER_REPORT_ADDR_MAX];  /* or the DSN), "" when unknown */
     int delivered;                             /* 1 = delivery report, 0 = non-delivery */
+    int mts_user;                              /* a delivery report's X.411 TypeOfMTSUser:
+                                                  0 public (default) .. 3 dl .. 6 other */
     int reason;                                /* NonDeliveryReasonCode, -1 = none */
     int diagnostic;                            /* NonDeliveryDiagnosticCode, -1 = none */
     int number;                                /* originally-specified-recipient-number, 0 = none */
@@ -67,6 +69,22 @@ struct mixer_report_dsn_opts {
 
 void mixer_report_init(struct mixer_report *r);
 
+/* X.411 TypeOfMTSUser of a delivery report. */
+enum mixer_mts_user {
+    MIXER_MTS_USER_PUBLIC = 0, MIXER_MTS_USER_PRIVATE = 1, MIXER_MTS_USER_MS = 2,
+    MIXER_MTS_USER_DL = 3, MIXER_MTS_USER_PDAU = 4, MIXER_MTS_USER_PHYSICAL = 5,
+    MIXER_MTS_USER_OTHER = 6,
+};
+/* The RFC 3464 action of a reported recipient: "failed" for a non-delivery; for a delivery
+ * "expanded" when the recipient was a distribution list (type-of-MTS-user dl: the list took
+ * the message and expanded it), "relayed" when it was another kind of MTS user (other: the
+ * message left X.400 for a system that gives no further reports), else "delivered". RFC 2156
+ * 5.3.8.1 says "delivered" for every delivery report; the finer actions are RFC 3464's own
+ * meaning of those delivery reports. */
+const char *mixer_report_action(const struct mixer_report_rcpt *p);
+/* "dl", "other", ... for X400-Type-of-MTS-User; NULL for an unknown value. */
+const char *mixer_report_mts_user_name(int mts_user);
+
 /* RFC 2156 5.3.8.2: reason / diagnostic (diagnostic -1 = absent) -> RFC 3463 "d.d.d". */
 void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsize);
 /* RFC 2156 5.1.8.4: RFC 3463 status -> reason / diagnostic (-1 = none). Unknown detail codes
@@ -81,8 +99,9 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                         struct mg_buf *out);
 
 /* DSN (a whole RFC 5322 message, hostile) -> the report. Recipients whose action is not
- * failed or delivered (delayed, relayed, expanded) are skipped (RFC 2156 5.1.8 sends an IPM
- * for them); *skipped counts them. Returned content points into data. MG_EPARSE with why set
+ * failed or delivered (delayed, relayed, expanded) are skipped: RFC 2156 5.1.8.3 sends an IPM
+ * for them (the DSN converted as a message; both when a DSN has both kinds); *skipped counts
+ * them. Returned content points into data. MG_EPARSE with why set
  * when the message is not a delivery-status report or has no usable recipient. */
 int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size_t *skipped,
                     char *why, size_t whysize);

@@ -142,6 +142,8 @@ int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
             p->delivered = 1;
             snprintf(p->status, sizeof p->status, "2.0.0");
             ostr(&lt->report_type.choice.delivery.message_delivery_time, p->when, sizeof p->when);
+            long u = lt->report_type.choice.delivery.type_of_MTS_user;
+            p->mts_user = u >= 0 && u <= 256 ? (int)u : MIXER_MTS_USER_OTHER;
         } else {
             const NonDeliveryReport_t *nd = &lt->report_type.choice.non_delivery;
             p->reason = nd->non_delivery_reason_code >= 0 && nd->non_delivery_reason_code < 1000
@@ -309,6 +311,8 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
         if (p->delivered) {
             mixer_ber_open(&w, MIXER_BER_CTX, 0);
             mixer_ber_str(&w, MIXER_BER_CTX, 0, when);
+            if (p->mts_user > 0) /* type-of-MTS-user [1], DEFAULT public */
+                mixer_ber_int(&w, MIXER_BER_CTX, 1, p->mts_user);
             mixer_ber_close(&w);
         } else {
             mixer_ber_open(&w, MIXER_BER_CTX, 1);

@@ -207,6 +207,13 @@ static int parse_status(const char *s, size_t n, struct mixer_report *out, size_
                     typed(f->value, t, sizeof t, r->status, sizeof r->status);
                     r->status[strcspn(r->status, " \t(")] = '\0';
                 }
+                if (delivered && (f = mixer_hdr_find(h, "X400-Type-of-MTS-User"))) {
+                    /* labelled integer "dl (3)" (RFC 2156 appendix E) */
+                    const char *lp = strchr(f->value, '(');
+                    long u = lp ? strtol(lp + 1, NULL, 10) : -1;
+                    if (u > 0 && u <= 6)
+                        r->mts_user = (int)u;
+                }
                 if (!delivered) {
                     mixer_report_reason_of(r->status, &r->reason, &r->diagnostic);
                     f = mixer_hdr_find(h, "Diagnostic-Code");

@@ -523,6 +523,19 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
     } else if (rc == MG_ENOMEM) {
         done = rc;
     }
+    /* RFC 2156 5.1.8.3: recipients reported delayed, relayed or expanded get an IPM (the DSN
+     * as a message); with failed or delivered ones in the same DSN, both go. The copy has its
+     * status part as text, so it crosses as an IPM and never as a report again. */
+    if (done == 1 && skipped > 0) {
+        unsigned char *copy = dsn_part_as_text(data, clen);
+        for (size_t k = 0; copy && k < t->nrcpts && done == 1; k++)
+            if (t->rcpts[k] < t->msg->nrcpts &&
+                channel_result_add_message(r, "", t->msg->rcpts[t->rcpts[k]].addr, copy, clen) != 0)
+                done = MG_ENOMEM;
+        if (!copy)
+            done = MG_ENOMEM;
+        free(copy);
+    }
     mg_buf_free(&out);
     mg_buf_free(&ret);
     free(rep);

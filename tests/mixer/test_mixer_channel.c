@@ -596,6 +596,47 @@ static void test_report_to_dsn(void **state)
 
 /* A DSN (null reverse path) becomes an X.400 report content, with the X.400 subject identifier
  * from its ENVID or one the gateway makes up; a DSN-like message with a sender is a message. */
+/* RFC 2156 5.1.8.3: a DSN with a failed recipient and delayed / relayed / expanded ones
+ * becomes an X.400 report for the failed one and an IPM (a new message to the same
+ * recipient, its status part as text) for the others; that copy crosses as an IPM. */
+static void test_dsn_mixed_actions(void **state)
+{
+    (void)state;
+    static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/S=Boss/\"@x400.example", NULL};
+    size_t len = 0;
+    char *in = slurp("test-vectors/mixer/report/dsn-x400-relayed.in", &len);
+    struct run x;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, "", rcpts);
+    free(in);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+    size_t cl = 0;
+    const unsigned char *cd = content_data(x.r.content, &cl);
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    assert_non_null(rep);
+    char why[200] = "";
+    assert_int_equal(mixer_report_from_ber(cd, cl, rep, NULL, why, sizeof why), 0);
+    assert_int_equal(rep->nrcpts, 1);
+    assert_int_equal(rep->rcpts[0].delivered, 0);
+    free(rep);
+    assert_int_equal(x.r.nmessages, 1);
+    assert_string_equal(x.r.messages[0].originator, "");
+    assert_string_equal(x.r.messages[0].rcpt, rcpts[0]);
+    assert_non_null(strstr((const char *)x.r.messages[0].content, "Action: relayed"));
+    assert_null(strstr((const char *)x.r.messages[0].content, "message/delivery-status"));
+    /* the copy, processed in its turn, becomes an IPM */
+    struct run y;
+    run(&y, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, x.r.messages[0].content,
+        x.r.messages[0].len, "", rcpts);
+    assert_int_equal(y.rc, 0);
+    assert_non_null(y.r.content);
+    assert_int_equal(content_type(y.r.content), MESSAGE_CONTENT_X400_P22);
+    assert_int_equal(y.r.nmessages, 0);
+    run_free(&y);
+    run_free(&x);
+}
+
 static void test_dsn_to_report(void **state)
 {
     (void)state;
@@ -704,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_to_smtp),
         cmocka_unit_test(test_dsn_params_to_x400),
         cmocka_unit_test(test_dsn_params_to_smtp),
+        cmocka_unit_test(test_dsn_mixed_actions),
         cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_date_from_arrival),
