@@ -130,10 +130,23 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
              c->content == MIXER_CONTENT_P772 ? mixer_content_oid(c->content)
              : c->content == MIXER_CONTENT_P2 ? "2"
                                               : "22");
+    /* the X.400 priority: the message's Priority field (RFC 2156 5.3.6), else the queue
+     * priority when the message was given one (MT-PRIORITY from a trusted client, RFC 6710),
+     * ACP 123's pairs: deferred/routine non-urgent, priority/immediate normal, flash/override
+     * urgent; the queue's default (routine, a message that named none) stays normal. P772
+     * carries the precedence itself too (the priority-level-qualifier picks within the pair):
+     * the MMHS-Primary-Precedence field's, else the queue's. */
+    int qp = t->priority;
+    bool given = qp >= MESSAGE_PRIORITY_MIN && qp <= MESSAGE_PRIORITY_MAX &&
+                 qp != MESSAGE_PRIORITY_DEFAULT;
     mixer_env_init(h);
     if (mixer_env_from_headers(data, len, h) == 0 && h->priority >= 0 && h->priority <= 2)
         e->priority = h->priority;
-    e->precedence = c->content == MIXER_CONTENT_P772 && prec >= 0 && prec <= 5 ? prec : -1;
+    else if (given)
+        e->priority = qp >= 4 ? 2 : qp >= 2 ? 0 : 1;
+    e->precedence = -1;
+    if (c->content == MIXER_CONTENT_P772)
+        e->precedence = prec >= 0 && prec <= 5 ? prec : given ? qp : -1;
     e->content_return = mixer_dsnp_content_return((enum mixer_ret)m->ret);
     if (m->envid && mixer_dsnp_correlator(m->envid, e->correlator, sizeof e->correlator) != 0)
         e->correlator[0] = '\0'; /* an ENVID X.411 cannot carry: the DSN goes without it */

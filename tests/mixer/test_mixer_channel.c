@@ -28,11 +28,15 @@
 
 static char tables_dir[1024];
 
+static const char *x400_content; /* MIXGATE_X400_CONTENT for the next load, NULL = default */
+
 static const char *env(void *ctx, const char *name)
 {
     (void)ctx;
     if (!strcmp(name, "MIXGATE_MIXER_TABLES"))
         return tables_dir;
+    if (!strcmp(name, "MIXGATE_X400_CONTENT"))
+        return x400_content;
     return NULL;
 }
 
@@ -145,6 +149,8 @@ struct run {
 
 /* Called on the message before process() when set: the DSN parameters a test gives it. */
 static void (*prep_msg)(struct message *m);
+/* The group's queue priority in the task (0..5). */
+static int task_priority = MESSAGE_PRIORITY_DEFAULT;
 
 /* extra: options added to the channel's definition (NULL = none). */
 static void run_ex(struct run *x, const char *channel, const char *extra,
@@ -185,7 +191,8 @@ static void run_ex(struct run *x, const char *channel, const char *extra,
     assert_non_null(c);
     struct channel_task t = {.cfg = x->cfg, .channel = ch, .msg = x->msg, .content = c,
                              .originator = originator, .nrcpts = x->n, .rcpts = x->idx,
-                             .rcpt_addrs = x->addrs, .now = 1765000000};
+                             .rcpt_addrs = x->addrs, .now = 1765000000,
+                             .priority = task_priority};
     if (prep_msg)
         prep_msg(x->msg);
     x->r.priority = -1;
@@ -421,6 +428,52 @@ static void test_dsn_params_to_smtp(void **state)
     assert_int_equal(x.r.ret, MESSAGE_RET_HDRS);
     assert_null(x.r.x400_env);
     run_free(&x);
+}
+
+/* RFC 6710 / ACP 123: the queue priority (an MT-PRIORITY from a trusted client) gives the X.400
+ * priority when the message has no Priority field, and for P772 the precedence with its
+ * qualifier; the default (routine) stays normal. */
+static void test_priority_to_x400(void **state)
+{
+    (void)state;
+    static const char msg[] = "From: ops@example.org\r\nTo: Bob.Jones@camelot.example\r\n"
+                              "Subject: p\r\n\r\nhi\r\n";
+    static const char prio_msg[] = "From: ops@example.org\r\nTo: Bob.Jones@camelot.example\r\n"
+                                   "Priority: non-urgent\r\nSubject: p\r\n\r\nhi\r\n";
+    static const char *const rcpts[] = {"Bob.Jones@camelot.example", NULL};
+    static const struct {
+        const char *name;
+        int p22;
+        const char *msg;
+        int queue, want_priority, want_precedence;
+    } cases[] = {
+        {"P22, flash from MT-PRIORITY", 1, msg, 4, 2, -1},
+        {"P22, deferred", 1, msg, 0, 1, -1},
+        {"P22, immediate", 1, msg, 3, 0, -1},
+        {"P22, the default", 1, msg, MESSAGE_PRIORITY_DEFAULT, 0, -1},
+        {"P22, the Priority field wins", 1, prio_msg, 5, 1, -1},
+        {"P772, override", 0, msg, 5, 2, 5},
+        {"P772, the default", 0, msg, MESSAGE_PRIORITY_DEFAULT, 0, -1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct run x;
+        task_priority = cases[k].queue;
+        x400_content = cases[k].p22 ? "p22" : NULL; /* the example's content variable */
+        run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, cases[k].msg, strlen(cases[k].msg),
+            "ops@example.org", rcpts);
+        x400_content = NULL;
+        task_priority = MESSAGE_PRIORITY_DEFAULT;
+        assert_int_equal(x.rc, 0);
+        assert_non_null(x.r.x400_env);
+        struct mixer_dsnp_env e;
+        mixer_dsnp_env_init(&e);
+        char why[200] = "";
+        assert_int_equal(mixer_dsnp_env_from_ber(x.r.x400_env, x.r.x400_env_len, &e, why, sizeof why), 0);
+        if (e.priority != cases[k].want_priority || e.precedence != cases[k].want_precedence)
+            fail_msg("case %s: priority %d precedence %d", cases[k].name, e.priority, e.precedence);
+        mixer_dsnp_env_free(&e);
+        run_free(&x);
+    }
 }
 
 static void test_precedence_to_smtp(void **state)
@@ -746,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_dsn_params_to_x400),
         cmocka_unit_test(test_dsn_params_to_smtp),
         cmocka_unit_test(test_dsn_mixed_actions),
+        cmocka_unit_test(test_priority_to_x400),
         cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_date_from_arrival),
