@@ -4,6 +4,9 @@
  *   or_address = "/C=GB/ADMD= /PRMD=Example/O=MIXER/"  O/R address of Internet users (required)
  *   tables    = "etc/mixer"                       directory with rfc2or and or2rfc (optional)
  *   rfc2or / or2rfc = "path"                      the two tables named one by one (optional)
+ *   gate1 / gate2 = "path"                        RFC 2156 tables 3 and 4, the preferred
+ *                                                gateways (optional; "tables" loads its
+ *                                                gate1 and gate2 files when they exist)
  *   content   = "p2" | "p22" | "p772"             what RFC 5322 content becomes (default p22)
  *   notifications = "text" | "mdn"               an IPN as RFC 2156 text (default) or an MDN
  *   dsn       = "report" | "message"             a DSN to X.400 as an X.400 report (default,
@@ -29,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "mg_buf.h"
 #include "mg_err.h"
@@ -120,8 +124,8 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
                            struct config_errors *errs)
 {
     static const char *const keys[] = {"direction", "domain", "or_address", "tables",
-                                       "rfc2or", "or2rfc", "content", "notifications", "dsn",
-                                       NULL};
+                                       "rfc2or", "or2rfc", "gate1", "gate2", "content",
+                                       "notifications", "dsn", NULL};
     int bad = 0;
     int unknown = config_channel_check_keys(cfg, ch, keys, errs);
     if (unknown < 0)
@@ -213,12 +217,34 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
         snprintf(c->rfc2or, sizeof c->rfc2or, "%s", t1);
     if (t2)
         snprintf(c->or2rfc, sizeof c->or2rfc, "%s", t2);
+    /* tables 3 and 4: named, or in the tables directory when present there */
+    const char *g1 = opt_str(cfg, ch, "gate1", errs, &bad);
+    const char *g2 = opt_str(cfg, ch, "gate2", errs, &bad);
+    struct stat st;
+    if (g1)
+        snprintf(c->gate1, sizeof c->gate1, "%s", g1);
+    else if (dir && snprintf(c->gate1, sizeof c->gate1, "%s/gate1", dir) > 0 &&
+             stat(c->gate1, &st) != 0)
+        c->gate1[0] = '\0';
+    if (g2)
+        snprintf(c->gate2, sizeof c->gate2, "%s", g2);
+    else if (dir && snprintf(c->gate2, sizeof c->gate2, "%s/gate2", dir) > 0 &&
+             stat(c->gate2, &st) != 0)
+        c->gate2[0] = '\0';
     if (c->rfc2or[0] &&
         load_table(c, cfg, opt_line(ch, t1 ? "rfc2or" : "tables"), MIXER_TABLE_RFC2OR, c->rfc2or,
                    errs) != 0)
         bad++;
     if (c->or2rfc[0] &&
         load_table(c, cfg, opt_line(ch, t2 ? "or2rfc" : "tables"), MIXER_TABLE_OR2RFC, c->or2rfc,
+                   errs) != 0)
+        bad++;
+    if (c->gate1[0] &&
+        load_table(c, cfg, opt_line(ch, g1 ? "gate1" : "tables"), MIXER_TABLE_GATE1, c->gate1,
+                   errs) != 0)
+        bad++;
+    if (c->gate2[0] &&
+        load_table(c, cfg, opt_line(ch, g2 ? "gate2" : "tables"), MIXER_TABLE_GATE2, c->gate2,
                    errs) != 0)
         bad++;
     char err[600] = "";
@@ -255,10 +281,31 @@ static void mixer_conf_dump(const void *p, FILE *f)
         fprintf(f, " rfc2or = \"%s\";", c->rfc2or);
     if (c->or2rfc[0])
         fprintf(f, " or2rfc = \"%s\";", c->or2rfc);
+    if (c->gate1[0])
+        fprintf(f, " gate1 = \"%s\";", c->gate1);
+    if (c->gate2[0])
+        fprintf(f, " gate2 = \"%s\";", c->gate2);
 }
+
+static int map_addr_use(const struct mixer_conf *c, bool to_x400, const char *a,
+                        enum mixer_addr_use use, char **out, enum mixer_addr_how *how,
+                        char *why, size_t whysize);
 
 int mixer_channel_map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
                            enum mixer_addr_how *how, char *why, size_t whysize)
+{
+    return map_addr_use(c, to_x400, a, MIXER_ADDR_USE_IPMS, out, how, why, whysize);
+}
+
+int mixer_channel_map_return(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
+                             enum mixer_addr_how *how, char *why, size_t whysize)
+{
+    return map_addr_use(c, to_x400, a, MIXER_ADDR_USE_RETURN, out, how, why, whysize);
+}
+
+static int map_addr_use(const struct mixer_conf *c, bool to_x400, const char *a,
+                        enum mixer_addr_use use, char **out, enum mixer_addr_how *how,
+                        char *why, size_t whysize)
 {
     char buf[MIXER_ADDR_MAX * 2];
     struct mixer_or or;
@@ -271,7 +318,7 @@ int mixer_channel_map_addr(const struct mixer_conf *c, bool to_x400, const char 
     }
     bool is_or = a[0] == '/' || a[0] == ';';
     if (to_x400 && !is_or) {
-        rc = mixer_addr_to_or(&c->gw, a, strlen(a), &or, how, why, whysize);
+        rc = mixer_addr_to_or_ex(&c->gw, a, strlen(a), use, &or, how, why, whysize);
         if (!rc)
             rc = mixer_or_print(&or, buf, sizeof buf);
     } else if (!to_x400 && is_or) {
@@ -662,7 +709,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
 
     /* the originator: an unmappable one holds the group (its reports would go nowhere) */
     enum mixer_addr_how how;
-    rc = mixer_channel_map_addr(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
+    rc = mixer_channel_map_return(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
                   sizeof why);
     if (rc) {
         snprintf(r->error, sizeof r->error, "mixer: originator %.200s cannot be mapped: %.250s",

@@ -19,6 +19,7 @@ struct mixer_conf {
     struct mixer_tables tables;
     struct mixer_gw gw; /* gw.tables points at tables above */
     char rfc2or[1024], or2rfc[1024];
+    char gate1[1024], gate2[1024]; /* RFC 2156 tables 3 and 4 (preferred gateways), "" = none */
     bool dsn_as_message; /* dsn = "message": a DSN crosses to X.400 as an IPM */
 };
 
@@ -26,6 +27,10 @@ struct mixer_conf {
  * already in the target form are kept. */
 int mixer_channel_map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
                            enum mixer_addr_how *how, char *why, size_t whysize);
+/* The same for an SMTP return address (the originator): towards X.400 always under the local
+ * gateway's O/R address (RFC 2156 4.3.4 stage II), never a preferred gateway's. */
+int mixer_channel_map_return(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
+                             enum mixer_addr_how *how, char *why, size_t whysize);
 
 /* RFC 2156 appendix A towards X.400: the message transfer envelope of the converted message
  * (each recipient's NOTIFY and ORCPT as report requests and redirection history, ENVID as the

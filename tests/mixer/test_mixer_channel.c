@@ -134,6 +134,27 @@ static void test_config_errors(void **state)
         }
         config_errors_free(&errs);
     }
+    /* a preferred-gateway table with an error: its own file:line */
+    char text[4096], want[1200];
+    snprintf(text, sizeof text,
+             "%s  { name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = "
+             "\"/C=GB/\";\n  gate1 = \"%s/test-vectors/mixer/tables/gate1-bad\"; }\n);\n"
+             "routes = ( { default = true; chain = [ \"out\" ]; } );\n",
+             base, src_dir());
+    snprintf(want, sizeof want, "%s/test-vectors/mixer/tables/gate1-bad:3: expected \"left#right#\"",
+             src_dir());
+    struct config_errors errs = {0};
+    struct config *cfg = load(text, &errs);
+    assert_null(cfg);
+    bool found = false;
+    for (size_t k = 0; k < errs.n; k++)
+        found |= !strcmp(errs.v[k].text, want);
+    if (!found) {
+        for (size_t k = 0; k < errs.n; k++)
+            print_message("got: %s\n", errs.v[k].text);
+        fail_msg("no \"%s\"", want);
+    }
+    config_errors_free(&errs);
 }
 
 /* Run the channel `name` of etc/examples/mixer.conf over one group. */
@@ -215,6 +236,41 @@ static void run_free(struct run *x)
     free(x->r.rcpts);
     message_free(x->msg);
     config_free(x->cfg);
+}
+
+/* RFC 2156 tables 3 and 4 (etc/mixer/gate1, gate2): a recipient in a domain another X.400
+ * gateway serves goes under that gateway's O/R address (and is not refused as an Internet
+ * address of ours), the return address stays under our own; an O/R address another Internet
+ * gateway serves goes under its domain. */
+static void test_preferred_gateways(void **state)
+{
+    (void)state;
+    static const char msg[] = "From: a@uk.alter.example\r\nTo: b@uk.alter.example\r\n"
+                              "Subject: g\r\n\r\nhi\r\n";
+    static const char *const rcpts[] = {"postmaster@uk.alter.example", NULL};
+    struct run x;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, msg, strlen(msg), "a@uk.alter.example",
+        rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    assert_string_equal(x.r.rcpts[0].next_addr,
+                        "/C=GB/ADMD=BTglobal/PRMD=relay/RFC-822=postmaster(a)uk.alter.example/");
+    assert_string_equal(x.r.originator,
+                        "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)uk.alter.example/");
+    run_free(&x);
+    size_t len = 0;
+    char *ber = slurp("test-vectors/mixer/smtp/full-heading.p22", &len);
+    static const char *const ors[] = {"/C=US/ADMD=ATT/G=Andy/S=Wharol/",
+                                      "/C=US/ADMD=ATT/O=MMNY/S=Wharol/", NULL};
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len,
+        "/C=GB/ADMD= /PRMD=Camelot/S=Boss/", ors);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    assert_string_equal(x.r.rcpts[0].next_addr, "Andy.Wharol@attmail.example");
+    assert_int_equal(x.r.rcpts[1].outcome.action, CHANNEL_CONTINUE);
+    assert_string_equal(x.r.rcpts[1].next_addr, "/O=MMNY/S=Wharol/@attmail.example");
+    run_free(&x);
 }
 
 static void test_to_x400(void **state)
@@ -800,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_dsn_params_to_smtp),
         cmocka_unit_test(test_dsn_mixed_actions),
         cmocka_unit_test(test_priority_to_x400),
+        cmocka_unit_test(test_preferred_gateways),
         cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_date_from_arrival),
