@@ -41,11 +41,22 @@ static void utc(int64_t t, char *out, size_t outsize)
 }
 
 /* The canonical O/R text the P1 side compares recipient names in (oraddr.h); "" when a is not
- * an O/R address. */
+ * an O/R address oraddr can write. RFC 2156's "RFC-822" attribute (and its continuations) is a
+ * domain-defined attribute, which oraddr writes "DD.RFC-822". */
 static void canon(const char *a, char *out, size_t outsize)
 {
-    char err[120];
-    if (oraddr_normalize(a, out, outsize, err, sizeof err) != 0)
+    char err[120], in[ORADDR_TEXT_MAX + 64];
+    size_t o = 0;
+    for (const char *p = a; *p && o + 4 < sizeof in; p++) {
+        if (*p == '/' && (!strncasecmp(p + 1, "RFC-822=", 8) || !strncasecmp(p + 1, "RFC822C", 7))) {
+            memcpy(in + o, "/DD.", 4);
+            o += 4;
+            continue;
+        }
+        in[o++] = *p;
+    }
+    in[o] = '\0';
+    if (o + 4 >= sizeof in || oraddr_normalize(in, out, outsize, err, sizeof err) != 0)
         out[0] = '\0';
 }
 
@@ -157,7 +168,7 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
             continue;
         canon(rr->next_addr ? rr->next_addr : t->rcpt_addrs[k], a, sizeof a);
         if (!a[0])
-            continue;
+            goto done; /* not every recipient can be named: the P1 side's own envelope */
         if (rr->next_addr && strcmp(rr->next_addr, a) != 0) {
             char *n = strdup(a);
             if (!n) {
@@ -181,8 +192,12 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
                                    &how, why, sizeof why) == 0 &&
             how != MIXER_ADDR_DDA && how != MIXER_ADDR_GATEWAY) {
             canon(mapped, a, sizeof a);
-            if (a[0])
-                rc = add_rcpt(c, e, a, mr);
+            if (!a[0]) {
+                /* the envelope is the message's: all of its X.400 recipients or none */
+                free(mapped);
+                goto done;
+            }
+            rc = add_rcpt(c, e, a, mr);
         }
         free(mapped);
     }

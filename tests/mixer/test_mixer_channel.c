@@ -254,7 +254,7 @@ static void test_preferred_gateways(void **state)
     assert_int_equal(x.rc, 0);
     assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
     assert_string_equal(x.r.rcpts[0].next_addr,
-                        "/C=GB/ADMD=BTglobal/PRMD=relay/RFC-822=postmaster(a)uk.alter.example/");
+                        "/C=GB/ADMD=BTglobal/PRMD=relay/DD.RFC-822=postmaster(a)uk.alter.example/");
     assert_string_equal(x.r.originator,
                         "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)uk.alter.example/");
     run_free(&x);
