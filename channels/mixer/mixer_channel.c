@@ -20,8 +20,10 @@
  * Reports (RFC 2156 5.1.8 / 5.3.8, mixer_report): an X.400 report content (X400_REPORT,
  * a ReportTransferContent) becomes an RFC 3464 DSN; an RFC 3464 DSN with the null reverse
  * path becomes an X.400 report content (subject identifier from an "X400-MTS-Identifier: "
- * Original-Envelope-Id, else made up; the whole DSN as an IPM for returned content). A DSN
- * that cannot be mapped is converted as an ordinary message. */
+ * Original-Envelope-Id, else made up; the whole DSN as an IPM for returned content; its
+ * delayed / relayed / expanded recipients get that IPM as a message of its own). A DSN that
+ * cannot be mapped is converted as an ordinary message. The DSN parameters and the priority
+ * cross with the message (RFC 2156 appendix A, RFC 6710): mixer_channel_env.c. */
 #define _GNU_SOURCE /* strdup */
 #include "mixer_channel.h"
 #include "mixer_channel_int.h"
