@@ -3,7 +3,7 @@
  *   mixgate mixer to-x400 [options] FILE      RFC 5322 -> P22/P772 (tree, or BER with --ber)
  *   mixgate mixer to-smtp [options] FILE      P22/P772 BER -> RFC 5322
  *   mixgate mixer map [options] ADDRESS...    an RFC 822 address <-> an O/R address
- * options: --tables DIR (rfc2or and or2rfc), --domain D (the gateway's domain for X.400
+ * options: --tables DIR (rfc2or and or2rfc; gate1 and gate2 when present), --domain D (the gateway's domain for X.400
  * users, default x400.example), --or-address OR (its O/R address for Internet users),
  * --content p22|p772. Exit 1 when a conversion fails, with the reason. */
 #include <stdio.h>
@@ -28,7 +28,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mixgate mixer to-x400|to-smtp [options] FILE\n"
                "       mixgate mixer map [options] ADDRESS...\n"
-               "  --tables DIR       MCGAM tables DIR/rfc2or and DIR/or2rfc (RFC 2156 app. F)\n"
+               "  --tables DIR       MCGAM tables DIR/rfc2or and DIR/or2rfc (RFC 2156 app. F), and\n"
+               "                     the preferred-gateway tables DIR/gate1, DIR/gate2 if there\n"
                "  --domain D         the gateway's Internet domain for X.400 users "
                "(default x400.example)\n"
                "  --or-address OR    the gateway's O/R address for Internet users\n"
@@ -41,13 +42,16 @@ static void usage(FILE *f)
 #ifdef MIXER_CLI
 static int load(struct mixer_tables *t, const char *dir)
 {
-    const char *names[2] = {"rfc2or", "or2rfc"};
-    for (int k = 0; k < 2; k++) {
+    /* tables 1 and 2 must be there; 3 and 4 (preferred gateways) when present */
+    const char *names[MIXER_TABLE_KINDS] = {"rfc2or", "or2rfc", "gate1", "gate2"};
+    for (int k = 0; k < MIXER_TABLE_KINDS; k++) {
         char p[4096], err[600] = "";
         unsigned char *text = NULL;
         size_t len = 0;
         snprintf(p, sizeof p, "%s/%s", dir, names[k]);
         int rc = mg_read_file(p, 64u << 20, &text, &len);
+        if (rc == MG_ENOTFOUND && k >= MIXER_TABLE_GATE1)
+            continue;
         if (rc) {
             fprintf(stderr, "mixgate mixer: %s: %s\n", p, mg_strerror(rc));
             return 1;

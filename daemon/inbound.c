@@ -9,6 +9,7 @@
 #include "mg_log.h"
 #include "msgid.h"
 #include "smtp_server.h"
+#include "relay.h"
 #include "submit.h"
 #include "tls_io.h"
 
@@ -116,6 +117,27 @@ static void on_enqueued(void *arg, int status, const struct message *msg)
     free(it);
 }
 
+/* RFC 6710: the queue priority an MT-PRIORITY parameter asks for (STANAG4406 policy), when
+ * the client is trusted: inside the listener's relay_networks. From anyone else it is ignored
+ * (RFC 6710 leaves the policy to the server; an untrusted client must not jump the queue):
+ * -1, the default priority. */
+static int mt_priority(struct listener_rt *lr, const struct smtp_envelope *env,
+                       const struct submit_origin *o)
+{
+    if (!env->mt_priority_given)
+        return -1;
+    int trusted = 0;
+    for (size_t i = 0; o->listener && o->client && i < o->listener->n_relay_networks; i++)
+        trusted |= relay_cidr_contains(&o->listener->relay_networks[i], o->client);
+    if (!trusted) {
+        mg_info("event=mt_priority_ignored session=%s client=%s mt_priority=%d listener=%s",
+                env->session_id ? env->session_id : "-", env->client_addr ? env->client_addr : "-",
+                env->mt_priority, lr->name);
+        return -1;
+    }
+    return smtp_mt_priority_to_queue(env->mt_priority);
+}
+
 /* The SMTP envelope in submit's plain fields (ORCPT as "type;address", RFC 3461 §4.2). */
 static int build_message(struct listener_rt *lr, const struct smtp_envelope *env, struct message **out)
 {
@@ -140,12 +162,14 @@ static int build_message(struct listener_rt *lr, const struct smtp_envelope *env
         }
     }
     if (!rc) {
+        struct sockaddr_storage pss;
+        struct submit_origin po = smtp_origin(lr, env, &pss);
         struct submit_envelope se = {
             .originator = env->mail_from,
             .envid = env->envid,
             .ret = env->ret == SMTP_RET_FULL ? MESSAGE_RET_FULL
                    : env->ret == SMTP_RET_HDRS ? MESSAGE_RET_HDRS : MESSAGE_RET_UNSPEC,
-            .priority = -1,
+            .priority = mt_priority(lr, env, &po),
             .content_type = MESSAGE_CONTENT_RFC5322,
             .rcpts = rcpts,
             .nrcpts = env->nrcpts,

@@ -40,3 +40,14 @@ if(TARGET mg_mixer AND TARGET mg_asn1)
   mixgate_add_fuzz(NAME mixer_report_ber SOURCES ${CMAKE_CURRENT_LIST_DIR}/mixer_report_ber.c
     LIBS mg_mixer mg_asn1 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/mixer_report_ber)
 endif()
+# The message transfer envelope reader (mixer_dsnp_env_from_ber: hostile
+# MessageTransferEnvelope in, the DSN parameters of RFC 2156 appendix A out). Seeds:
+# fuzz/corpus/mixer_dsnp/ (the golden envelope of unit.mixer_dsnp, truncated and empty ones).
+if(TARGET mg_mixer AND TARGET mg_asn1)
+  set(mixer_dsnp_corpus ${CMAKE_CURRENT_LIST_DIR}/corpus/mixer_dsnp)
+  if(EXISTS ${MIXGATE_VECTORS}/x400/ber/wsample-p1-MessageTransferEnvelope.ber)
+    list(APPEND mixer_dsnp_corpus ${MIXGATE_VECTORS}/x400/ber/wsample-p1-MessageTransferEnvelope.ber)
+  endif()
+  mixgate_add_fuzz(NAME mixer_dsnp SOURCES ${CMAKE_CURRENT_LIST_DIR}/mixer_dsnp.c
+    LIBS mg_mixer mg_asn1 CORPUS ${mixer_dsnp_corpus})
+endif()

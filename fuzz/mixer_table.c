@@ -1,5 +1,6 @@
 /* Fuzz target: the MCGAM table loader (RFC 2156 appendix F and PP syntax) on arbitrary text,
- * as table 1 and as table 2. A failure must name "fz:<line>" with a line inside the input;
+ * as each of the four tables (MCGAMs 1 and 2, preferred gateways 3 and 4). A failure must name
+ * "fz:<line>" with a line inside the input;
  * loaded tables are looked up with a few addresses and checked for cross-table conflicts. */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size; i++)
         lines += s[i] == '\n';
     mixer_tables_init(&t);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < MIXER_TABLE_KINDS; k++) {
         err[0] = 0;
         int rc = mixer_tables_load(&t, (enum mixer_table_kind)k, "fz", s, size, err, sizeof err);
         if (rc) {
@@ -39,8 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char out[2048];
         if (mixer_addr_to_or(&gw, probes[i], strlen(probes[i]), &or, NULL, NULL, 0) == 0)
             (void)mixer_addr_to_822(&gw, &or, out, sizeof out, NULL, NULL, 0);
+        if (mixer_addr_to_or_ex(&gw, probes[i], strlen(probes[i]), MIXER_ADDR_USE_RETURN, &or,
+                                NULL, NULL, 0) == 0)
+            (void)mixer_addr_to_822(&gw, &or, out, sizeof out, NULL, NULL, 0);
     }
-    for (size_t k = 0; k < 2; k++)
+    for (size_t k = 0; k < MIXER_TABLE_KINDS; k++)
         for (size_t i = 0; i < t.n[k] && i < 8; i++) {
             struct mixer_or or;
             char out[2048];

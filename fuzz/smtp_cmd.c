@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct smtp_cmd c;
     struct smtp_reply r;
     const unsigned all = SMTP_CMD_ALLOW_DSN | SMTP_CMD_ALLOW_SMTPUTF8 | SMTP_CMD_ALLOW_8BITMIME |
-                         SMTP_CMD_ALLOW_SIZE;
+                         SMTP_CMD_ALLOW_SIZE | SMTP_CMD_ALLOW_MT_PRIORITY;
     smtp_cmd_parse((const char *)data, size, all, 1000000, &c, &r);
     smtp_cmd_parse((const char *)data, size, 0, 0, &c, &r);
     char out[256];

@@ -28,6 +28,8 @@ const char *mixer_addr_how_name(enum mixer_addr_how how)
         return "dda";
     case MIXER_ADDR_GATEWAY:
         return "gateway";
+    case MIXER_ADDR_PGW:
+        return "preferred-gateway";
     }
     return "?";
 }
@@ -67,9 +69,10 @@ int mixer_addr_quote_local(const char *local, size_t n, char *out, size_t outsiz
 
 /* ---- 822 -> O/R ---- */
 
-/* Stage II: the gateway's O/R address plus the RFC-822 DDA (4.3.4.2). */
-static int encapsulate(const struct mixer_gw *gw, const char *spec, size_t n, struct mixer_or *out,
-                       char *why, size_t whysize)
+/* Stage II: the gateway's O/R address plus the RFC-822 DDA (4.3.4.2). pgw: the preferred
+ * gateway's table-3 entry to use instead of the local gateway, or NULL. */
+static int encapsulate(const struct mixer_gw *gw, const struct mixer_mcgam *pgw, const char *spec,
+                       size_t n, struct mixer_or *out, char *why, size_t whysize)
 {
     char enc[MIXER_ADDR_DDA_MAX * 5 + 1];
     int rc = mixer_ps_encode(spec, n, enc, sizeof enc);
@@ -84,6 +87,19 @@ static int encapsulate(const struct mixer_gw *gw, const char *spec, size_t n, st
         return MG_ETOOBIG;
     }
     *out = gw->or;
+    if (pgw) {
+        mixer_or_init(out);
+        for (size_t l = 0; l < pgw->nlevels && l < MIXER_TABLE_LEVELS; l++)
+            if (!pgw->level[l].omitted &&
+                mixer_or_add(out, mixer_tables_level_key(l), NULL, pgw->level[l].value,
+                             strlen(pgw->level[l].value)) != 0) {
+                WHY("the preferred gateway's O/R address (%s:%u) does not fit", pgw->file,
+                    pgw->line);
+                return MG_EINVAL;
+            }
+        if (!mixer_or_get(out, MIXER_OR_ADMD, 0))
+            (void)mixer_or_add(out, MIXER_OR_ADMD, NULL, " ", 1);
+    }
     mixer_or_remove(out, MIXER_OR_DD, NULL);
     if (!mixer_or_get(out, MIXER_OR_C, 0)) {
         WHY("the gateway has no O/R address for Internet users");
@@ -209,6 +225,29 @@ static int domain_to_or(const struct mixer_gw *gw, const char *dom, size_t dl, s
 int mixer_addr_to_or(const struct mixer_gw *gw, const char *addr, size_t n, struct mixer_or *out,
                      enum mixer_addr_how *how, char *why, size_t whysize)
 {
+    return mixer_addr_to_or_ex(gw, addr, n, MIXER_ADDR_USE_IPMS, out, how, why, whysize);
+}
+
+/* Stage II with the preferred gateway of the domain (table 3) unless use says the local one. */
+static int stage2(const struct mixer_gw *gw, enum mixer_addr_use use, const char *dom, size_t dl,
+                  const char *spec, size_t specl, struct mixer_or *out,
+                  enum mixer_addr_how *how, char *why, size_t whysize)
+{
+    const struct mixer_mcgam *pgw = NULL;
+    char d[MIXER_TABLE_DOMAIN_MAX];
+    if (use == MIXER_ADDR_USE_IPMS && gw->tables && dom && dl && dl < sizeof d) {
+        memcpy(d, dom, dl);
+        d[dl] = 0;
+        pgw = mixer_tables_find_gate1(gw->tables, d);
+    }
+    *how = pgw ? MIXER_ADDR_PGW : MIXER_ADDR_DDA;
+    return encapsulate(gw, pgw, spec, specl, out, why, whysize);
+}
+
+int mixer_addr_to_or_ex(const struct mixer_gw *gw, const char *addr, size_t n,
+                        enum mixer_addr_use use, struct mixer_or *out, enum mixer_addr_how *how,
+                        char *why, size_t whysize)
+{
     char local[MIXER_ADDR_MAX];
     const char *spec, *dom;
     size_t specl, dl;
@@ -224,7 +263,7 @@ int mixer_addr_to_or(const struct mixer_gw *gw, const char *addr, size_t n, stru
     }
     *how = MIXER_ADDR_DDA;
     if (odd)
-        return encapsulate(gw, spec, specl, out, why, whysize);
+        return stage2(gw, use, dom, dl, spec, specl, out, how, why, whysize);
     size_t ll = strlen(local);
     mixer_or_init(&lhs);
     if (local[0] == '/' || local[0] == ';')
@@ -232,7 +271,7 @@ int mixer_addr_to_or(const struct mixer_gw *gw, const char *addr, size_t n, stru
     else
         rc = mixer_or_pn_parse(local, ll, &lhs);
     if (rc)
-        return encapsulate(gw, spec, specl, out, why, whysize);
+        return stage2(gw, use, dom, dl, spec, specl, out, how, why, whysize);
     if (mixer_or_get(&lhs, MIXER_OR_C, 0)) {
         /* already a complete O/R address: use it as it is */
         *out = lhs;
@@ -244,7 +283,7 @@ int mixer_addr_to_or(const struct mixer_gw *gw, const char *addr, size_t n, stru
             WHY("an address in the gateway's domain must carry a complete O/R address");
             return MG_EPARSE;
         }
-        return encapsulate(gw, spec, specl, out, why, whysize);
+        return stage2(gw, use, dom, dl, spec, specl, out, how, why, whysize);
     }
     /* merge (4.3.4.1): the LHS's most significant level decides what the RHS supplies */
     size_t take = MIXER_TABLE_LEVELS;
@@ -258,7 +297,7 @@ int mixer_addr_to_or(const struct mixer_gw *gw, const char *addr, size_t n, stru
     for (size_t l = 0; l < take; l++) {
         const char *v = mixer_tables_or_level(&rhs, l);
         if (v && mixer_or_add(out, mixer_tables_level_key(l), NULL, v, strlen(v)) != 0)
-            return encapsulate(gw, spec, specl, out, why, whysize);
+            return stage2(gw, use, dom, dl, spec, specl, out, how, why, whysize);
     }
     if (!mixer_or_get(out, MIXER_OR_ADMD, 0))
         (void)mixer_or_add(out, MIXER_OR_ADMD, NULL, " ", 1);
@@ -325,6 +364,39 @@ int mixer_addr_to_822(const struct mixer_gw *gw, const struct mixer_or *or, char
         return mapping_a(or, out, outsize, why, whysize);
     }
     const struct mixer_mcgam *e = gw->tables ? mixer_tables_find_or(gw->tables, or) : NULL;
+    const struct mixer_mcgam *pgw = !e && gw->tables ? mixer_tables_find_gate2(gw->tables, or) : NULL;
+    if (pgw) {
+        /* 4.3.5 step 3: the domain of the preferred gateway; everything below the matched
+         * prefix on the left (no subdomains: that gateway's own mapping is not ours) */
+        *how = MIXER_ADDR_PGW;
+        struct mixer_or rest = *or;
+        for (size_t l = 0; l < pgw->nlevels && l < 4; l++)
+            mixer_or_remove(&rest, mixer_tables_level_key(l), NULL);
+        size_t ou_used = pgw->nlevels > 4 ? pgw->nlevels - 4 : 0;
+        if (ou_used) {
+            size_t n_ou = mixer_or_count(or, MIXER_OR_OU);
+            mixer_or_remove(&rest, MIXER_OR_OU, NULL);
+            for (size_t k = ou_used; k < n_ou; k++) {
+                const char *v = mixer_or_get(or, MIXER_OR_OU, k);
+                (void)mixer_or_add(&rest, MIXER_OR_OU, NULL, v, strlen(v));
+            }
+        }
+        if (rest.n == 0)
+            rest = *or;
+        bool pn = true;
+        for (size_t i = 0; i < rest.n; i++)
+            if (rest.a[i].key != MIXER_OR_G && rest.a[i].key != MIXER_OR_I &&
+                rest.a[i].key != MIXER_OR_S)
+                pn = false;
+        int rc = pn ? mixer_or_pn_print(&rest, lhs, sizeof lhs) : MG_ENOTSUP;
+        if (rc)
+            rc = mixer_or_print(&rest, lhs, sizeof lhs);
+        if (!rc)
+            rc = join(out, outsize, lhs, pgw->domain);
+        if (rc)
+            WHY("address too long");
+        return rc;
+    }
     if (!e) {
         if (!gw->domain[0]) {
             WHY("no mapping for this O/R address and no gateway domain");

@@ -1,10 +1,9 @@
-/* mixer_r2x: RFC 5322 + MIME -> X.400 IPM (P22 / P772): RFC 2156 5.1 header mapping, RFC 6477
- * MMHS-* fields -> P772 heading extensions, every field with no X.420 home kept in the
- * rfc-822-field extension (1.3.6.1.7.1.3.2) so it comes back unchanged, and RFC 2157 body
- * parts (text/plain -> IA5 or general text, message/rfc822 -> forwarded IPM, multipart ->
- * the sequence of parts, application/x400-bp -> the original body part, anything else ->
- * bilaterally defined). The BER is written with mixer_ber and decoded back before it is
- * returned, so a defect here is an error, never bad content on the wire. */
+/* mixer_r2x: RFC 5322 + MIME -> X.400 IPM (P22 / P772): RFC 2156 5.1 header mapping, every
+ * field with no X.420 home kept in the rfc-822-field extension (1.3.6.1.7.1.3.2) so it comes
+ * back unchanged, one IPM, and the entry point mixer_conv_to_x400. The RFC 6477 MMHS-* fields
+ * are in mixer_r2x_mmhs.c, the RFC 2157 body parts in mixer_r2x_body.c. The BER is written
+ * with mixer_ber and decoded back before it is returned, so a defect here is an error, never
+ * bad content on the wire. */
 #define _GNU_SOURCE /* memmem */
 #include <ctype.h>
 #include <stdio.h>
@@ -21,16 +20,9 @@
 #include "mixer_ps.h"
 #include "mixer_r2x.h"
 
+/* the first explanation wins */
 #define WHY(...) (c->why && !c->why[0] ? (void)snprintf(c->why, c->whysize, __VA_ARGS__) : (void)0)
-#define MAX_MBOX 256
 
-struct r2x {
-    const struct mixer_gw *gw;
-    enum mixer_content ct;
-    char *why;
-    size_t whysize;
-    struct mixer_mbox mb[MAX_MBOX];
-};
 
 /* ---- small BER pieces ---- */
 
@@ -59,7 +51,7 @@ static void field_line(struct mg_buf *b, const char *name, size_t nl, const char
     }
 }
 
-static void ia5_field(struct mixer_ber *w, const char *name, size_t nl, const char *value)
+void mixer_r2x_ia5_field(struct mixer_ber *w, const char *name, size_t nl, const char *value)
 {
     struct mg_buf b;
     mg_buf_init(&b, 0);
@@ -122,7 +114,7 @@ int mixer_r2x_ordesc(const struct mixer_gw *gw, struct mixer_ber *w, unsigned cl
     return 0;
 }
 
-static int ordesc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num,
+int mixer_r2x_desc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num,
                   const struct mixer_mbox *m)
 {
     char why[300] = "";
@@ -134,7 +126,7 @@ static int ordesc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num
 
 /* Parse an address field into c->mb; 0 with *n, or an error (the field then travels in the
  * rfc-822-field list instead). Group names become free-form-name-only descriptors. */
-static int mboxes(struct r2x *c, const char *value, size_t *n)
+int mixer_r2x_mboxes(struct r2x *c, const char *value, size_t *n)
 {
     if (mixer_hdr_addrs(value, c->mb, MAX_MBOX, n) != 0)
         return MG_EPARSE;
@@ -228,14 +220,14 @@ static int recipients_field(struct r2x *c, struct mixer_ber *w, struct mixer_hdr
      * receipt and a non-receipt notification (X.420 rn, nrn); the field itself stays in the
      * rfc-822-field list so it comes back as written */
     bool notify = mixer_hdr_find(h, "Disposition-Notification-To") != NULL;
-    if (!f || mboxes(c, f->value, &n) != 0 || n == 0)
+    if (!f || mixer_r2x_mboxes(c, f->value, &n) != 0 || n == 0)
         return 0; /* absent, or kept in the rfc-822-field list */
     mixer_ber_open(w, MIXER_BER_CTX, tag);
     for (size_t i = 0; i < n; i++) {
         if (c->mb[i].group && !c->mb[i].phrase[0])
             continue;
         mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
-        int rc = ordesc(c, w, MIXER_BER_CTX, 0, &c->mb[i]);
+        int rc = mixer_r2x_desc(c, w, MIXER_BER_CTX, 0, &c->mb[i]);
         if (rc)
             return rc;
         if (notify && c->mb[i].addr[0]) {
@@ -252,11 +244,11 @@ static int recipients_field(struct r2x *c, struct mixer_ber *w, struct mixer_hdr
 static int desc_list(struct r2x *c, struct mixer_ber *w, struct mixer_field *f, unsigned tag)
 {
     size_t n = 0;
-    if (!f || mboxes(c, f->value, &n) != 0 || n == 0)
+    if (!f || mixer_r2x_mboxes(c, f->value, &n) != 0 || n == 0)
         return 0;
     mixer_ber_open(w, MIXER_BER_CTX, tag);
     for (size_t i = 0; i < n; i++) {
-        int rc = ordesc(c, w, 0, 0, &c->mb[i]);
+        int rc = mixer_r2x_desc(c, w, 0, 0, &c->mb[i]);
         if (rc)
             return rc;
     }
@@ -266,199 +258,6 @@ static int desc_list(struct r2x *c, struct mixer_ber *w, struct mixer_field *f, 
 }
 
 /* RFC 6477 header -> P772 heading extension value. 0 and *done, or the header stays. */
-static const char *const prec_names[] = {"deferred", "routine", "priority",
-                                         "immediate", "flash", "override"};
-
-static bool military(const char *s, size_t n)
-{
-    return n >= 1 && n <= 69 && mixer_ps_is_printable(s, n);
-}
-
-/* Split "a; b; c" into trimmed items; calls fn for each; false if one is invalid. */
-static bool each_item(const char *v, bool (*ok)(const char *, size_t), char items[][80],
-                      size_t max, size_t *n)
-{
-    *n = 0;
-    for (const char *p = v; *p;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *e = strchr(p, ';');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        while (l && (p[l - 1] == ' ' || p[l - 1] == '\t'))
-            l--;
-        if (*n >= max || l >= 80 || !ok(p, l))
-            return false;
-        memcpy(items[*n], p, l);
-        items[*n][l] = 0;
-        (*n)++;
-        if (!e)
-            break;
-        p = e + 1;
-    }
-    return *n > 0;
-}
-
-static bool sic_ok(const char *s, size_t n)
-{
-    return n >= 3 && n <= 8 && mixer_ps_is_printable(s, n);
-}
-
-static int mmhs(struct r2x *c, struct mixer_ber *w, struct mixer_field *f)
-{
-    char oid[40], items[32][80];
-    size_t n;
-    const char *v = f->value;
-    char nm[64];
-    if (f->namelen >= sizeof nm)
-        return 0;
-    memcpy(nm, f->name, f->namelen);
-    nm[f->namelen] = 0;
-    struct mg_buf val;
-    struct mixer_ber vw;
-    mg_buf_init(&val, 1u << 20);
-    mixer_ber_init(&vw, &val);
-    int id = -1;
-    if (!strcasecmp(nm, "MMHS-Primary-Precedence") || !strcasecmp(nm, "MMHS-Copy-Precedence")) {
-        char t[32];
-        long p = -1;
-        if (sscanf(v, " %31[A-Za-z0-9]", t) == 1) {
-            for (int k = 0; k < 6; k++)
-                if (!strcasecmp(t, prec_names[k]))
-                    p = k;
-            if (p < 0 && isdigit((unsigned char)t[0]))
-                p = strtol(t, NULL, 10);
-        }
-        if (p >= 0 && p <= 31) {
-            mixer_ber_int(&vw, 0, MIXER_BER_INTEGER, p);
-            id = !strcasecmp(nm, "MMHS-Primary-Precedence") ? 0 : 1;
-        }
-    } else if (!strcasecmp(nm, "MMHS-Message-Type")) {
-        static const char *const mt[] = {"exercise", "operation", "project", "drill"};
-        char t[32], ident[80] = "";
-        long ty = -1;
-        if (sscanf(v, " %31[A-Za-z0-9]", t) == 1) {
-            for (int k = 0; k < 4; k++)
-                if (!strcasecmp(t, mt[k]))
-                    ty = k;
-            if (ty < 0 && isdigit((unsigned char)t[0]))
-                ty = strtol(t, NULL, 10);
-        }
-        const char *q = strcasestr(v, "identifier");
-        bool ok = ty >= 0 && ty <= 255;
-        if (q) {
-            const char *a = strchr(q, '"'), *b = a ? strchr(a + 1, '"') : NULL;
-            ok = ok && b && military(a + 1, (size_t)(b - a - 1));
-            if (ok) {
-                memcpy(ident, a + 1, (size_t)(b - a - 1));
-                ident[b - a - 1] = 0;
-            }
-        }
-        if (ok) {
-            mixer_ber_open(&vw, MIXER_BER_UNIV, MIXER_BER_SET);
-            mixer_ber_int(&vw, MIXER_BER_CTX, 0, ty);
-            if (ident[0])
-                mixer_ber_str(&vw, MIXER_BER_CTX, 1, ident);
-            mixer_ber_close(&vw);
-            id = 2;
-        }
-    } else if (!strcasecmp(nm, "MMHS-Exempted-Address")) {
-        if (mboxes(c, v, &n) == 0 && n > 0) {
-            mixer_ber_open(&vw, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-            for (size_t i = 0; i < n; i++)
-                if (ordesc(c, &vw, 0, 0, &c->mb[i]) != 0)
-                    vw.err = MG_EPARSE;
-            mixer_ber_close(&vw);
-            id = 4;
-        }
-    } else if (!strcasecmp(nm, "MMHS-Extended-Authorisation-Info")) {
-        char u[32];
-        if (utctime(v, u, sizeof u) == 0) {
-            mixer_ber_str(&vw, 0, MIXER_BER_UTCTIME, u);
-            id = 5;
-        }
-    } else if (!strcasecmp(nm, "MMHS-Subject-Indicator-Codes")) {
-        if (each_item(v, sic_ok, items, 8, &n)) {
-            mixer_ber_open(&vw, MIXER_BER_UNIV, MIXER_BER_SET);
-            mixer_ber_open(&vw, MIXER_BER_CTX, 0);
-            for (size_t i = 0; i < n; i++)
-                mixer_ber_str(&vw, 0, MIXER_BER_PRINTABLESTRING, items[i]);
-            mixer_ber_close(&vw);
-            mixer_ber_close(&vw);
-            id = 6;
-        }
-    } else if (!strcasecmp(nm, "MMHS-Handling-Instructions") ||
-               !strcasecmp(nm, "MMHS-Message-Instructions")) {
-        if (each_item(v, military, items, 32, &n)) {
-            mixer_ber_open(&vw, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-            for (size_t i = 0; i < n; i++)
-                mixer_ber_str(&vw, 0, MIXER_BER_PRINTABLESTRING, items[i]);
-            mixer_ber_close(&vw);
-            id = !strcasecmp(nm, "MMHS-Handling-Instructions") ? 7 : 8;
-        }
-    } else if (!strcasecmp(nm, "MMHS-Codress-Message-Indicator")) {
-        char *end;
-        long k = strtol(v, &end, 10);
-        while (*end == ' ')
-            end++;
-        if (end != v && !*end && k >= 0) {
-            mixer_ber_int(&vw, 0, MIXER_BER_INTEGER, k);
-            id = 9;
-        }
-    } else if (!strcasecmp(nm, "MMHS-Originator-Reference") ||
-               !strcasecmp(nm, "MMHS-Acp127-Message-Identifier") ||
-               !strcasecmp(nm, "MMHS-Originator-PLAD")) {
-        size_t l = strlen(v);
-        while (l && v[l - 1] == ' ')
-            l--;
-        if (military(v, l)) {
-            mixer_ber_prim(&vw, 0, MIXER_BER_PRINTABLESTRING, v, l);
-            id = !strcasecmp(nm, "MMHS-Originator-Reference")        ? 10
-                 : !strcasecmp(nm, "MMHS-Acp127-Message-Identifier") ? 13
-                                                                     : 14;
-        }
-    }
-    int rc = mixer_ber_finish(&vw);
-    if (id >= 0 && rc == 0) {
-        snprintf(oid, sizeof oid, "1.3.26.0.4406.0.2.%d", id);
-        mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-        mixer_ber_oid(w, 0, MIXER_BER_OID, oid);
-        mixer_ber_raw(w, val.data, val.len);
-        mixer_ber_close(w);
-        f->used = true;
-    }
-    mg_buf_free(&val);
-    return 0;
-}
-
-/* Both -To and -CC go into one other-recipients-indicator extension. */
-static void other_recipients(struct mixer_ber *w, struct mixer_hdrs *h)
-{
-    struct mixer_field *to = mixer_hdr_find(h, "MMHS-Other-Recipients-Indicator-To");
-    struct mixer_field *cc = mixer_hdr_find(h, "MMHS-Other-Recipients-Indicator-CC");
-    char ti[32][80], ci[32][80];
-    size_t nt = 0, nc = 0;
-    bool okt = !to || each_item(to->value, military, ti, 32, &nt);
-    bool okc = !cc || each_item(cc->value, military, ci, 32, &nc);
-    if ((!to && !cc) || !okt || !okc)
-        return;
-    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-    mixer_ber_oid(w, 0, MIXER_BER_OID, "1.3.26.0.4406.0.2.11");
-    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-    for (size_t k = 0; k < nt + nc; k++) {
-        mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
-        mixer_ber_int(w, MIXER_BER_CTX, 0, k < nt ? 0 : 1);
-        mixer_ber_str(w, MIXER_BER_CTX, 1, k < nt ? ti[k] : ci[k - nt]);
-        mixer_ber_close(w);
-    }
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    if (to)
-        to->used = true;
-    if (cc)
-        cc->used = true;
-}
-
-/* Fields that never go into the rfc-822-field list: the MIME body's own and delivery's. */
 static bool body_or_transport(const struct mixer_field *f)
 {
     return mixer_hdr_is(f, "MIME-Version") || mixer_hdr_is(f, "Return-Path") ||
@@ -497,8 +296,8 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
     struct mixer_field *from = slot_field(h, S_FROM), *sender = slot_field(h, S_SENDER);
     struct mixer_field *orig = sender ? sender : from;
     struct mixer_mbox *orig_mb = NULL;
-    if (orig && mboxes(c, orig->value, &n) == 0 && n == 1 && !c->mb[0].group) {
-        if ((rc = ordesc(c, w, MIXER_BER_CTX, 0, &c->mb[0])))
+    if (orig && mixer_r2x_mboxes(c, orig->value, &n) == 0 && n == 1 && !c->mb[0].group) {
+        if ((rc = mixer_r2x_desc(c, w, MIXER_BER_CTX, 0, &c->mb[0])))
             return rc;
         orig->used = true;
         orig_mb = malloc(sizeof *orig_mb);
@@ -509,7 +308,7 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
     /* Disposition-Notification-To naming the originator is what mixer_x2r writes for the
      * rn requests below: mapped; naming anyone else it stays in the rfc-822-field list */
     struct mixer_field *dnt = mixer_hdr_find(h, "Disposition-Notification-To");
-    if (dnt && orig_mb && mboxes(c, dnt->value, &n) == 0 && n == 1 &&
+    if (dnt && orig_mb && mixer_r2x_mboxes(c, dnt->value, &n) == 0 && n == 1 &&
         !strcasecmp(c->mb[0].addr, orig_mb->addr) && !strcmp(c->mb[0].phrase, orig_mb->phrase))
         dnt->used = true;
     free(orig_mb);
@@ -673,11 +472,11 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
                 !mixer_hdr_is(&h->f[i], "MMHS-Other-Recipients-Indicator-To") &&
                 !mixer_hdr_is(&h->f[i], "MMHS-Other-Recipients-Indicator-CC") &&
                 !mixer_hdr_is(&h->f[i], "MMHS-Authorizing-Users") &&
-                (rc = mmhs(c, w, &h->f[i]))) {
+                (rc = mixer_r2x_mmhs_field(c, w, &h->f[i]))) {
                 mg_buf_free(&xb);
                 return rc;
             }
-        other_recipients(w, h);
+        mixer_r2x_mmhs_other(w, h);
     }
     /* everything not mapped: rfc-822-field list (RFC 2156 5.1.2) */
     bool any = false;
@@ -689,7 +488,7 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
         mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
         for (size_t i = 0; i < h->n; i++)
             if (!h->f[i].used && !body_or_transport(&h->f[i]))
-                ia5_field(w, h->f[i].name, h->f[i].namelen, h->f[i].value);
+                mixer_r2x_ia5_field(w, h->f[i].name, h->f[i].namelen, h->f[i].value);
         mixer_ber_close(w);
         mixer_ber_close(w);
     }
@@ -705,344 +504,7 @@ static int heading(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, con
     return rc;
 }
 
-/* ---- body (RFC 2157) ---- */
-
-struct mime {
-    char type[128]; /* "text/plain", lower case */
-    char charset[64];
-    char boundary[128];
-    char cte[32];
-};
-
-static void param(const char *v, const char *name, char *out, size_t outsize)
-{
-    out[0] = 0;
-    for (const char *p = v; (p = strcasestr(p, name));) {
-        bool start = p == v || p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t';
-        const char *q = p + strlen(name);
-        while (*q == ' ')
-            q++;
-        if (!start || *q != '=') {
-            p++;
-            continue;
-        }
-        q++;
-        while (*q == ' ')
-            q++;
-        size_t o = 0;
-        if (*q == '"') {
-            for (q++; *q && *q != '"' && o + 1 < outsize; q++) {
-                if (*q == '\\' && q[1])
-                    q++;
-                out[o++] = *q;
-            }
-        } else {
-            while (*q && *q != ';' && *q != ' ' && o + 1 < outsize)
-                out[o++] = *q++;
-        }
-        out[o] = 0;
-        return;
-    }
-}
-
-static void mime_of(struct mixer_hdrs *h, struct mime *m, bool digest)
-{
-    struct mixer_field *ct = mixer_hdr_find(h, "Content-Type");
-    struct mixer_field *te = mixer_hdr_find(h, "Content-Transfer-Encoding");
-    memset(m, 0, sizeof *m);
-    snprintf(m->type, sizeof m->type, "%s", digest ? "message/rfc822" : "text/plain");
-    snprintf(m->charset, sizeof m->charset, "us-ascii");
-    if (ct) {
-        size_t l = strcspn(ct->value, "; \t");
-        if (l && l < sizeof m->type && memchr(ct->value, '/', l)) {
-            for (size_t i = 0; i < l; i++)
-                m->type[i] = (char)tolower((unsigned char)ct->value[i]);
-            m->type[l] = 0;
-        }
-        char cs[64];
-        param(ct->value, "charset", cs, sizeof cs);
-        if (cs[0]) {
-            for (char *p = cs; *p; p++)
-                *p = (char)tolower((unsigned char)*p);
-            snprintf(m->charset, sizeof m->charset, "%s", cs);
-        }
-        param(ct->value, "boundary", m->boundary, sizeof m->boundary);
-    }
-    if (te) {
-        size_t l = strcspn(te->value, " \t;");
-        for (size_t i = 0; i < l && i + 1 < sizeof m->cte; i++)
-            m->cte[i] = (char)tolower((unsigned char)te->value[i]);
-    }
-}
-
-static int decode_cte(const struct mime *m, const char *p, size_t n, struct mg_buf *out)
-{
-    if (!strcmp(m->cte, "base64"))
-        return mixer_conv_b64_decode(p, n, out);
-    if (!strcmp(m->cte, "quoted-printable"))
-        return mixer_conv_qp_decode(p, n, out);
-    return mg_buf_append(out, p, n);
-}
-
-static const struct {
-    const char *cs;
-    long regs[3];
-} charsets[] = {
-    {"us-ascii", {1, 6, 0}},      {"iso-8859-1", {1, 6, 100}}, {"iso-8859-2", {1, 6, 101}},
-    {"iso-8859-3", {1, 6, 109}},  {"iso-8859-4", {1, 6, 110}}, {"iso-8859-5", {1, 6, 144}},
-    {"iso-8859-6", {1, 6, 127}},  {"iso-8859-7", {1, 6, 126}}, {"iso-8859-8", {1, 6, 138}},
-    {"iso-8859-9", {1, 6, 148}},  {"utf-8", {196, 0, 0}},
-};
-
-static void ext_part(struct mixer_ber *w, const char *data_oid, const char *param_oid,
-                     const struct mg_buf *params, unsigned data_tag, const void *d, size_t dn)
-{
-    mixer_ber_open(w, MIXER_BER_CTX, 15);
-    if (param_oid) {
-        mixer_ber_open(w, MIXER_BER_CTX, 0);
-        mixer_ber_oid(w, 0, MIXER_BER_OID, param_oid);
-        mixer_ber_open(w, MIXER_BER_CTX, 0);
-        mixer_ber_raw(w, params->data, params->len);
-        mixer_ber_close(w);
-        mixer_ber_close(w);
-    }
-    mixer_ber_open(w, MIXER_BER_UNIV, 8);
-    mixer_ber_oid(w, 0, MIXER_BER_OID, data_oid);
-    mixer_ber_open(w, MIXER_BER_CTX, 0);
-    mixer_ber_prim(w, 0, data_tag, d, dn);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-}
-
-/* RFC 2157: a MIME type with no X.400 equivalent becomes a file transfer body part (X.420
- * FTBP): unstructured binary (FTAM 1.0.8571.5.3), the file name (Content-Disposition or
- * Content-Type name=) as the incomplete pathname, the data octet-aligned, and the entity's
- * Content-* fields in an rfc-822-field extension of the parameters so the MIME part comes
- * back as it was. */
-static int ftbp(struct mixer_ber *w, struct mixer_hdrs *h, const struct mg_buf *data)
-{
-    char name[256] = "";
-    struct mixer_field *cd = mixer_hdr_find(h, "Content-Disposition");
-    struct mixer_field *ct = mixer_hdr_find(h, "Content-Type");
-    if (cd)
-        param(cd->value, "filename", name, sizeof name);
-    if (!name[0] && ct)
-        param(ct->value, "name", name, sizeof name);
-    mixer_ber_open(w, MIXER_BER_CTX, 15);
-    /* parameters [0] INSTANCE OF: id-ep-file-transfer, FileTransferParameters */
-    mixer_ber_open(w, MIXER_BER_CTX, 0);
-    mixer_ber_oid(w, 0, MIXER_BER_OID, "2.6.1.11.12");
-    mixer_ber_open(w, MIXER_BER_CTX, 0);
-    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-    mixer_ber_open(w, MIXER_BER_CTX, 1); /* contents-type: document-type unstructured binary */
-    mixer_ber_open(w, MIXER_BER_CTX, 0);
-    mixer_ber_oid(w, 0, MIXER_BER_OID, "1.0.8571.5.3");
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    if (name[0] && mixer_ps_is_printable(name, strlen(name))) {
-        /* file-attributes: incomplete-pathname [0] SEQUENCE OF GraphicString */
-        mixer_ber_open(w, MIXER_BER_CTX, 4);
-        mixer_ber_open(w, MIXER_BER_CTX, 0);
-        mixer_ber_str(w, 0, 25, name);
-        mixer_ber_close(w);
-        mixer_ber_close(w);
-    }
-    mixer_ber_open(w, MIXER_BER_CTX, 5); /* extensions: the entity's MIME fields */
-    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-    mixer_ber_oid(w, 0, MIXER_BER_OID, MIXER_OID_RFC822_FIELD_LIST);
-    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-    for (size_t i = 0; i < h->n; i++)
-        if (!mixer_hdr_is(&h->f[i], "Content-Transfer-Encoding"))
-            ia5_field(w, h->f[i].name, h->f[i].namelen, h->f[i].value);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    mixer_ber_close(w); /* FileTransferParameters */
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    /* data: id-et-file-transfer, SEQUENCE OF EXTERNAL (octet-aligned) */
-    mixer_ber_open(w, MIXER_BER_UNIV, 8);
-    mixer_ber_oid(w, 0, MIXER_BER_OID, "2.6.1.4.12");
-    mixer_ber_open(w, MIXER_BER_CTX, 0);
-    mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-    mixer_ber_open(w, MIXER_BER_UNIV, 8);
-    mixer_ber_oid(w, 0, MIXER_BER_OID, "1.0.8571.2.3");
-    mixer_ber_prim(w, MIXER_BER_CTX, 1, data->data, data->len);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    mixer_ber_close(w);
-    return 0;
-}
-
-static int entity(struct r2x *c, struct mixer_ber *w, const char *p, size_t n, bool digest,
-                  int depth);
-static int ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, const char *msg,
-               size_t len, int depth);
-
-/* The body of an entity whose headers are h, as one or more body parts. */
-static int parts_of(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *h, const char *p,
-                    size_t n, bool digest, int depth)
-{
-    struct mime m;
-    struct mg_buf data;
-    int rc = 0;
-    if (depth > MIXER_CONV_MAX_DEPTH) {
-        WHY("MIME nesting deeper than %d", MIXER_CONV_MAX_DEPTH);
-        return MG_ETOOBIG;
-    }
-    mime_of(h, &m, digest);
-    const char *body = p + h->body_off;
-    size_t bl = n - h->body_off;
-    if (!strncmp(m.type, "multipart/", 10)) {
-        if (!m.boundary[0]) {
-            WHY("multipart without a boundary");
-            return MG_EPARSE;
-        }
-        char delim[140];
-        int dl = snprintf(delim, sizeof delim, "--%s", m.boundary);
-        bool dig = !strcmp(m.type, "multipart/digest");
-        /* walk delimiter lines */
-        const char *cur = NULL;
-        size_t i = 0;
-        int nparts = 0;
-        while (i <= bl) {
-            const char *ls = body + i;
-            const char *nl = memchr(ls, '\n', bl - i);
-            size_t ll = nl ? (size_t)(nl - ls) : bl - i;
-            if (ll >= (size_t)dl && !memcmp(ls, delim, (size_t)dl)) {
-                bool last = ll >= (size_t)dl + 2 && ls[dl] == '-' && ls[dl + 1] == '-';
-                if (cur) {
-                    size_t pl = (size_t)(ls - cur);
-                    /* the CRLF before the delimiter belongs to it */
-                    if (pl && cur[pl - 1] == '\n')
-                        pl--;
-                    if (pl && cur[pl - 1] == '\r')
-                        pl--;
-                    if ((rc = entity(c, w, cur, pl, dig, depth + 1)))
-                        return rc;
-                    nparts++;
-                }
-                if (last)
-                    return nparts ? 0 : (WHY("empty multipart"), MG_EPARSE);
-                cur = nl ? nl + 1 : body + bl;
-            }
-            if (!nl)
-                break;
-            i += ll + 1;
-        }
-        WHY("multipart without its closing delimiter");
-        return MG_EPARSE;
-    }
-    mg_buf_init(&data, MIXER_CONV_MAX_OUT);
-    if ((rc = decode_cte(&m, body, bl, &data))) {
-        WHY("body cannot be decoded (%s)", m.cte);
-        mg_buf_free(&data);
-        return rc;
-    }
-    if (!strcmp(m.type, "message/rfc822")) {
-        /* forwarded message: [9] { parameters SET {}, data IPM } */
-        mixer_ber_open(w, MIXER_BER_CTX, 9);
-        mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
-        mixer_ber_close(w);
-        rc = ipm(c, w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE, (const char *)data.data, data.len,
-                 depth + 1);
-        mixer_ber_close(w);
-    } else if (!strcmp(m.type, "text/plain") && !strcmp(m.charset, "t.61-8bit")) {
-        /* teletex body part: [5] { parameters SET {}, data SEQUENCE OF TeletexString },
-         * one string per form-feed separated page */
-        long npages = 1;
-        for (size_t i = 0; i < data.len; i++)
-            npages += data.data[i] == '\f';
-        mixer_ber_open(w, MIXER_BER_CTX, 5);
-        mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
-        mixer_ber_int(w, MIXER_BER_CTX, 0, npages); /* number-of-pages */
-        mixer_ber_close(w);
-        mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
-        size_t st = 0;
-        for (size_t i = 0; i <= data.len; i++)
-            if (i == data.len || data.data[i] == '\f') {
-                mixer_ber_prim(w, 0, MIXER_BER_TELETEXSTRING, data.data + st, i - st);
-                st = i + 1;
-            }
-        mixer_ber_close(w);
-        mixer_ber_close(w);
-    } else if (!strcmp(m.type, "text/plain")) {
-        bool seven = true;
-        for (size_t i = 0; i < data.len; i++)
-            if (data.data[i] >= 128 || data.data[i] == 0)
-                seven = false;
-        size_t k;
-        for (k = 0; k < sizeof charsets / sizeof charsets[0]; k++)
-            if (!strcmp(charsets[k].cs, m.charset))
-                break;
-        if (seven && (k == 0 || k == sizeof charsets / sizeof charsets[0] ||
-                      strcmp(m.charset, "utf-8") != 0)) {
-            /* IA5 text: [0] { parameters SET {}, data IA5String } */
-            mixer_ber_open(w, MIXER_BER_CTX, 0);
-            mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
-            mixer_ber_close(w);
-            mixer_ber_prim(w, 0, MIXER_BER_IA5STRING, data.data, data.len);
-            mixer_ber_close(w);
-        } else if (k < sizeof charsets / sizeof charsets[0]) {
-            struct mg_buf params;
-            struct mixer_ber pw;
-            mg_buf_init(&params, 0);
-            mixer_ber_init(&pw, &params);
-            mixer_ber_open(&pw, MIXER_BER_UNIV, MIXER_BER_SET);
-            for (int r = 0; r < 3 && charsets[k].regs[r]; r++)
-                mixer_ber_int(&pw, 0, MIXER_BER_INTEGER, charsets[k].regs[r]);
-            mixer_ber_close(&pw);
-            ext_part(w, "2.6.1.4.11", "2.6.1.11.11", &params, MIXER_BER_GENERALSTRING,
-                     data.data, data.len);
-            mg_buf_free(&params);
-        } else {
-            goto bilateral;
-        }
-    } else if (!strcmp(m.type, "application/x400-bp")) {
-        /* a body part that came from X.400: put it back as it was */
-        struct mixer_tlv t;
-        if (mixer_ber_read(data.data, data.len, &t) != 0 || t.size != data.len) {
-            WHY("application/x400-bp does not hold one BER body part");
-            rc = MG_EPARSE;
-        } else {
-            mixer_ber_raw(w, data.data, data.len);
-        }
-    } else if (!strcmp(m.type, "application/octet-stream")) {
-        mixer_ber_prim(w, MIXER_BER_CTX, 14, data.data, data.len);
-    } else if (m.type[0]) {
-        rc = ftbp(w, h, &data);
-    } else {
-    bilateral:
-        /* text in a charset with no ISO-IR registration here: the whole MIME entity travels
-         * as bilaterally defined so nothing is lost */
-        mixer_ber_prim(w, MIXER_BER_CTX, 14, p, n);
-    }
-    mg_buf_free(&data);
-    return rc;
-}
-
-static int entity(struct r2x *c, struct mixer_ber *w, const char *p, size_t n, bool digest,
-                  int depth)
-{
-    struct mixer_hdrs *h = malloc(sizeof *h);
-    if (!h)
-        return MG_ENOMEM;
-    int rc = mixer_hdr_parse(p, n, h);
-    if (rc) {
-        WHY("MIME part headers cannot be read");
-        free(h);
-        return rc;
-    }
-    rc = parts_of(c, w, h, p, n, digest, depth);
-    mixer_hdr_free(h);
-    free(h);
-    return rc;
-}
-
-static int ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, const char *msg,
+int mixer_r2x_ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, const char *msg,
                size_t len, int depth)
 {
     struct mixer_hdrs *h = malloc(sizeof *h);
@@ -1074,7 +536,7 @@ static int ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num, c
             mixer_ber_close(w);
             mg_buf_free(&t);
         }
-        rc = parts_of(c, w, h, msg, len, false, depth);
+        rc = mixer_r2x_body_parts(c, w, h, msg, len, false, depth);
         mixer_ber_close(w);
     }
     mg_buf_free(&p2);
@@ -1109,7 +571,7 @@ int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const v
         mixer_ber_init(&w, &b);
         if (why && whysize)
             why[0] = 0;
-        rc = ipm(c, &w, MIXER_BER_CTX, 0, msg, len, 0);
+        rc = mixer_r2x_ipm(c, &w, MIXER_BER_CTX, 0, msg, len, 0);
     }
     if (!rc)
         rc = mixer_ber_finish(&w);

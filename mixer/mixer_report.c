@@ -5,6 +5,7 @@
 #include "mixer_report.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,24 @@ void mixer_report_init(struct mixer_report *r)
     memset(r, 0, sizeof *r);
 }
 
+const char *mixer_report_action(const struct mixer_report_rcpt *p)
+{
+    if (!p->delivered)
+        return "failed";
+    if (p->mts_user == MIXER_MTS_USER_DL)
+        return "expanded";
+    if (p->mts_user == MIXER_MTS_USER_OTHER)
+        return "relayed";
+    return "delivered";
+}
+
+const char *mixer_report_mts_user_name(int mts_user)
+{
+    static const char *const names[] = {"public", "private", "ms", "dl", "pdau",
+                                        "physical-recipient", "other"};
+    return mts_user >= 0 && mts_user <= 6 ? names[mts_user] : NULL;
+}
+
 static int utc_to_822(const char *u, char *out, size_t outsize)
 {
     return mixer_hdr_utc_to_date(u, strlen(u), out, outsize);
@@ -206,8 +225,9 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                                  "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
                                  "This report relates to your message:\r\n",
                             kind, boundary, boundary);
+    /* dr-summary: the content correlator when there is one (5.3.8.1) */
     if (!rc)
-        rc = put_text(out, r->subject_id);
+        rc = put_text(out, r->correlator[0] ? r->correlator : r->subject_id);
     /* RFC 2156 5.3.8.1 dr-recipients: the RFC 822 form of the originally specified
      * recipient (the originally intended one, else the actual one) */
     for (size_t i = 0; i < r->nrcpts && !rc; i++) {
@@ -248,8 +268,16 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
         rc = put_field(out, "Arrival-Date", d822);
     if (!rc)
         rc = put_field(out, "X400-Conversion-Date", date);
+    /* RFC 2156 5.3.8.1: a content correlator made from an ENVID gives the ENVID back;
+     * any other is X400-Content-Correlator and the subject identifier is the envelope id */
+    static const char envid_prefix[] = "SMTP/NOTARY ENVID: ";
+    bool envid = !strncasecmp(r->correlator, envid_prefix, sizeof envid_prefix - 1) &&
+                 r->correlator[sizeof envid_prefix - 1];
     if (!rc)
-        rc = put_field(out, "Original-Envelope-Id", r->subject_id);
+        rc = put_field(out, "Original-Envelope-Id",
+                       envid ? r->correlator + sizeof envid_prefix - 1 : r->subject_id);
+    if (!rc && r->correlator[0] && !envid)
+        rc = put_field(out, "X400-Content-Correlator", r->correlator);
     if (!rc && r->content_id[0])
         rc = put_field(out, "X400-Content-Identifier", r->content_id);
     for (size_t i = 0; i < r->nrcpts && !rc; i++) {
@@ -289,8 +317,8 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                 rc = put_field(out, "Final-Recipient", line);
         }
         if (!rc)
-            rc = mg_buf_appendf(out, "Action: %s\r\nStatus: %s\r\n",
-                                p->delivered ? "delivered" : "failed", status);
+            rc = mg_buf_appendf(out, "Action: %s\r\nStatus: %s\r\n", mixer_report_action(p),
+                                status);
         if (!rc && !p->delivered) {
             if (p->diagnostic >= 0)
                 snprintf(line, sizeof line, "x400; Reason %d (%s); Diagnostic %d (%s)", p->reason,
@@ -303,6 +331,11 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
         }
         if (!rc && p->delivered && p->when[0] && utc_to_822(p->when, d822, sizeof d822) == 0)
             rc = put_field(out, "X400-Delivery-Time", d822);
+        /* 5.3.8.1: X400-Type-of-MTS-User, a labelled integer; public is the default */
+        const char *un = mixer_report_mts_user_name(p->mts_user);
+        if (!rc && p->delivered && p->mts_user > 0)
+            rc = mg_buf_appendf(out, "X400-Type-of-MTS-User: %s (%d)\r\n", un ? un : "",
+                                p->mts_user);
         if (!rc && p->number > 0)
             rc = mg_buf_appendf(out, "X400-Originally-Specified-Recipient-Number: %d\r\n", p->number);
         if (!rc && p->supplementary[0]) {

@@ -14,6 +14,7 @@
 #define MIXER_REPORT_MAX_RCPTS 64
 #define MIXER_REPORT_ADDR_MAX 512
 #define MIXER_REPORT_TEXT_MAX 256
+#define MIXER_REPORT_CORR_MAX 513 /* ub-content-correlator-length + 1 */
 
 /* One reported recipient (PerRecipientReportTransferFields / a DSN per-recipient group). */
 struct mixer_report_rcpt {
@@ -26,6 +27,8 @@ struct mixer_report_rcpt {
     char final_822[MIXER_REPORT_ADDR_MAX];     /* RFC 822 forms of the two (mixer_report_map */
     char original_822[MIXER_REPORT_ADDR_MAX];  /* or the DSN), "" when unknown */
     int delivered;                             /* 1 = delivery report, 0 = non-delivery */
+    int mts_user;                              /* a delivery report's X.411 TypeOfMTSUser:
+                                                  0 public (default) .. 3 dl .. 6 other */
     int reason;                                /* NonDeliveryReasonCode, -1 = none */
     int diagnostic;                            /* NonDeliveryDiagnosticCode, -1 = none */
     int number;                                /* originally-specified-recipient-number, 0 = none */
@@ -37,6 +40,9 @@ struct mixer_report_rcpt {
 struct mixer_report {
     char subject_id[MIXER_REPORT_ADDR_MAX]; /* MTS identifier "[/C=../ADMD=../;local]" */
     char content_id[MIXER_REPORT_TEXT_MAX]; /* content-identifier or "" */
+    char correlator[MIXER_REPORT_CORR_MAX]; /* content-correlator (IA5) or "": "SMTP/NOTARY
+                                               ENVID: <envid>" carries the DSN's ENVID
+                                               (RFC 2156 A.3.1, 5.3.8.1) */
     char arrival[32];                       /* UTCTime: last trace arrival of the first
                                                recipient, or "" */
     /* From the ReportTransferEnvelope (mixer_report_envelope_from_ber), "" when unknown: */
@@ -65,6 +71,22 @@ struct mixer_report_dsn_opts {
 
 void mixer_report_init(struct mixer_report *r);
 
+/* X.411 TypeOfMTSUser of a delivery report. */
+enum mixer_mts_user {
+    MIXER_MTS_USER_PUBLIC = 0, MIXER_MTS_USER_PRIVATE = 1, MIXER_MTS_USER_MS = 2,
+    MIXER_MTS_USER_DL = 3, MIXER_MTS_USER_PDAU = 4, MIXER_MTS_USER_PHYSICAL = 5,
+    MIXER_MTS_USER_OTHER = 6,
+};
+/* The RFC 3464 action of a reported recipient: "failed" for a non-delivery; for a delivery
+ * "expanded" when the recipient was a distribution list (type-of-MTS-user dl: the list took
+ * the message and expanded it), "relayed" when it was another kind of MTS user (other: the
+ * message left X.400 for a system that gives no further reports), else "delivered". RFC 2156
+ * 5.3.8.1 says "delivered" for every delivery report; the finer actions are RFC 3464's own
+ * meaning of those delivery reports. */
+const char *mixer_report_action(const struct mixer_report_rcpt *p);
+/* "dl", "other", ... for X400-Type-of-MTS-User; NULL for an unknown value. */
+const char *mixer_report_mts_user_name(int mts_user);
+
 /* RFC 2156 5.3.8.2: reason / diagnostic (diagnostic -1 = absent) -> RFC 3463 "d.d.d". */
 void mixer_report_status_of(int reason, int diagnostic, char *out, size_t outsize);
 /* RFC 2156 5.1.8.4: RFC 3463 status -> reason / diagnostic (-1 = none). Unknown detail codes
@@ -79,8 +101,9 @@ int mixer_report_to_dsn(const struct mixer_report *r, const struct mixer_report_
                         struct mg_buf *out);
 
 /* DSN (a whole RFC 5322 message, hostile) -> the report. Recipients whose action is not
- * failed or delivered (delayed, relayed, expanded) are skipped (RFC 2156 5.1.8 sends an IPM
- * for them); *skipped counts them. Returned content points into data. MG_EPARSE with why set
+ * failed or delivered (delayed, relayed, expanded) are skipped: RFC 2156 5.1.8.3 sends an IPM
+ * for them (the DSN converted as a message; both when a DSN has both kinds); *skipped counts
+ * them. Returned content points into data. MG_EPARSE with why set
  * when the message is not a delivery-status report or has no usable recipient. */
 int mixer_dsn_parse(const void *data, size_t len, struct mixer_report *out, size_t *skipped,
                     char *why, size_t whysize);
@@ -111,5 +134,18 @@ int mixer_report_envelope_from_ber(const void *ber, size_t len, struct mixer_rep
  * without BER form), MG_ENOMEM; why says which. */
 int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struct mg_buf *out,
                         char *why, size_t whysize);
+
+/* Shared with mixer_dsnp (the message envelope): MTS identifiers and global domain
+ * identifiers, written with mixer_ber / read from the asn1c values. */
+struct mixer_ber;
+struct GlobalDomainIdentifier;
+struct OCTET_STRING;
+/* "[/C=../ADMD=../PRMD=../;local]" as [APPLICATION 4] MTSIdentifier. MG_EINVAL (why set). */
+int mixer_report_ber_mts_id(struct mixer_ber *w, const char *id, char *why, size_t whysize);
+/* [APPLICATION 3] GlobalDomainIdentifier (admd NULL = " "; prmd NULL or "" = absent). */
+void mixer_report_ber_gdi(struct mixer_ber *w, const char *cc, const char *admd, const char *prmd);
+/* "[/C=../ADMD=../;local]" of a GDI and a local identifier. */
+int mixer_report_ber_id_text(const struct GlobalDomainIdentifier *g,
+                             const struct OCTET_STRING *local, char *out, size_t outsize);
 
 #endif

@@ -14,6 +14,9 @@
 #include "mixer_or.h"
 #include "mixer_orname.h"
 
+#include "ContentCorrelator.h"
+#include "ExtensionField.h"
+#include "Extensions.h"
 #include "PerRecipientReportTransferFields.h"
 #include "PrivateDomainIdentifier.h"
 #include "ReportTransferContent.h"
@@ -42,6 +45,12 @@ static int orname_text(const ORName_t *n, char *out, size_t outsize)
 
 static int gdi_text(const GlobalDomainIdentifier_t *g, const LocalIdentifier_t *local, char *out,
                     size_t outsize)
+{
+    return mixer_report_ber_id_text(g, local, out, outsize);
+}
+
+int mixer_report_ber_id_text(const struct GlobalDomainIdentifier *g,
+                             const struct OCTET_STRING *local, char *out, size_t outsize)
 {
     struct mixer_or or;
     char v[MIXER_OR_VALUE_MAX], text[MIXER_REPORT_ADDR_MAX], loc[128];
@@ -91,6 +100,20 @@ int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
         WHY("subject identifier cannot be written as text");
     if (!rc && c->content_identifier)
         ostr(c->content_identifier, out->content_id, sizeof out->content_id);
+    /* the content correlator (standard extension 23), IA5 only (RFC 2156 5.3.8.1) */
+    for (int i = 0; !rc && c->extensions && i < c->extensions->list.count; i++) {
+        const ExtensionField_t *f = c->extensions->list.array[i];
+        if (f->type.present != ExtensionType_PR_standard_extension ||
+            f->type.choice.standard_extension != 23 || !f->value || f->value->size <= 0)
+            continue;
+        ContentCorrelator_t *cc = NULL;
+        struct mg_asn1_err cerr;
+        if (mg_asn1_decode(&asn_DEF_ContentCorrelator, f->value->buf, (size_t)f->value->size,
+                           (void **)&cc, &cerr) == 0 &&
+            cc->present == ContentCorrelator_PR_ia5text)
+            ostr(&cc->choice.ia5text, out->correlator, sizeof out->correlator);
+        mg_asn1_free(&asn_DEF_ContentCorrelator, cc);
+    }
     int n = c->per_recipient_fields.list.count;
     if (!rc && (n <= 0 || n > MIXER_REPORT_MAX_RCPTS)) {
         WHY("report with %d recipients", n);
@@ -119,6 +142,8 @@ int mixer_report_from_ber(const void *ber, size_t len, struct mixer_report *out,
             p->delivered = 1;
             snprintf(p->status, sizeof p->status, "2.0.0");
             ostr(&lt->report_type.choice.delivery.message_delivery_time, p->when, sizeof p->when);
+            long u = lt->report_type.choice.delivery.type_of_MTS_user;
+            p->mts_user = u >= 0 && u <= 256 ? (int)u : MIXER_MTS_USER_OTHER;
         } else {
             const NonDeliveryReport_t *nd = &lt->report_type.choice.non_delivery;
             p->reason = nd->non_delivery_reason_code >= 0 && nd->non_delivery_reason_code < 1000
@@ -202,17 +227,11 @@ static void printable(const char *s, char *out, size_t outsize)
 /* "[/C=../ADMD=../PRMD=../;local]" as [APPLICATION 4] MTSIdentifier. */
 static int write_mts_id(struct mixer_ber *w, const char *id, char *why, size_t whysize)
 {
-    const char *semi = strrchr(id, ';'), *end = strrchr(id, ']');
-    struct mixer_or gdi;
-    if (id[0] != '[' || !semi || !end || end < semi || end[1] != '\0' || end == semi + 1 ||
-        mixer_or_parse(id + 1, (size_t)(semi - id - 1), &gdi, NULL, 0) ||
-        !mixer_or_get(&gdi, MIXER_OR_C, 0)) {
-        WHY("subject identifier \"%.200s\" is not [global-domain-identifier;local]", id);
-        return MG_EINVAL;
-    }
-    const char *cc = mixer_or_get(&gdi, MIXER_OR_C, 0), *admd = mixer_or_get(&gdi, MIXER_OR_ADMD, 0),
-               *prmd = mixer_or_get(&gdi, MIXER_OR_PRMD, 0);
-    mixer_ber_open(w, MIXER_BER_APP, 4);
+    return mixer_report_ber_mts_id(w, id, why, whysize);
+}
+
+void mixer_report_ber_gdi(struct mixer_ber *w, const char *cc, const char *admd, const char *prmd)
+{
     mixer_ber_open(w, MIXER_BER_APP, 3);
     mixer_ber_open(w, MIXER_BER_APP, 1);
     mixer_ber_str(w, MIXER_BER_UNIV, is_digits(cc) ? MIXER_BER_NUMERICSTRING : MIXER_BER_PRINTABLESTRING, cc);
@@ -224,6 +243,22 @@ static int write_mts_id(struct mixer_ber *w, const char *id, char *why, size_t w
     if (prmd && *prmd)
         mixer_ber_str(w, MIXER_BER_UNIV, is_digits(prmd) ? MIXER_BER_NUMERICSTRING : MIXER_BER_PRINTABLESTRING, prmd);
     mixer_ber_close(w);
+}
+
+int mixer_report_ber_mts_id(struct mixer_ber *w, const char *id, char *why, size_t whysize)
+{
+    const char *semi = strrchr(id, ';'), *end = strrchr(id, ']');
+    struct mixer_or gdi;
+    if (id[0] != '[' || !semi || !end || end < semi || end[1] != '\0' || end == semi + 1 ||
+        mixer_or_parse(id + 1, (size_t)(semi - id - 1), &gdi, NULL, 0) ||
+        !mixer_or_get(&gdi, MIXER_OR_C, 0)) {
+        WHY("subject identifier \"%.200s\" is not [global-domain-identifier;local]", id);
+        return MG_EINVAL;
+    }
+    const char *cc = mixer_or_get(&gdi, MIXER_OR_C, 0), *admd = mixer_or_get(&gdi, MIXER_OR_ADMD, 0),
+               *prmd = mixer_or_get(&gdi, MIXER_OR_PRMD, 0);
+    mixer_ber_open(w, MIXER_BER_APP, 4);
+    mixer_report_ber_gdi(w, cc, admd, prmd);
     mixer_ber_prim(w, MIXER_BER_UNIV, MIXER_BER_IA5STRING, semi + 1, (size_t)(end - semi - 1));
     mixer_ber_close(w);
     return 0;
@@ -284,6 +319,8 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
         if (p->delivered) {
             mixer_ber_open(&w, MIXER_BER_CTX, 0);
             mixer_ber_str(&w, MIXER_BER_CTX, 0, when);
+            if (p->mts_user > 0) /* type-of-MTS-user [1], DEFAULT public */
+                mixer_ber_int(&w, MIXER_BER_CTX, 1, p->mts_user);
             mixer_ber_close(&w);
         } else {
             mixer_ber_open(&w, MIXER_BER_CTX, 1);
@@ -308,6 +345,22 @@ int mixer_report_to_ber(const struct mixer_report *r, const char *now_utc, struc
     mixer_ber_close(&w);
     if (!rc && r->returned && r->returned_len)
         mixer_ber_prim(&w, MIXER_BER_CTX, 1, r->returned, r->returned_len);
+    if (!rc && r->correlator[0]) {
+        /* extensions [3]: content-correlator (23), its value an explicit [2] */
+        char corr[MIXER_REPORT_CORR_MAX];
+        size_t n = strnlen(r->correlator, sizeof corr - 1);
+        for (size_t i = 0; i < n; i++) /* IA5 */
+            corr[i] = (unsigned char)r->correlator[i] < 0x80 ? r->correlator[i] : '?';
+        corr[n] = 0;
+        mixer_ber_open(&w, MIXER_BER_CTX, 3);
+        mixer_ber_open(&w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE);
+        mixer_ber_int(&w, MIXER_BER_CTX, 0, 23);
+        mixer_ber_open(&w, MIXER_BER_CTX, 2);
+        mixer_ber_str(&w, MIXER_BER_UNIV, MIXER_BER_IA5STRING, corr);
+        mixer_ber_close(&w);
+        mixer_ber_close(&w);
+        mixer_ber_close(&w);
+    }
     mixer_ber_close(&w);
     int frc = mixer_ber_finish(&w);
     rc = rc ? rc : frc;

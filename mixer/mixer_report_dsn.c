@@ -170,7 +170,12 @@ static int parse_status(const char *s, size_t n, struct mixer_report *out, size_
                     v++;
                 if (*v == '[')
                     snprintf(out->subject_id, sizeof out->subject_id, "%s", v);
+                else if (f->value[0] && strlen(f->value) < 100) /* an SMTP ENVID (A.3.1) */
+                    snprintf(out->correlator, sizeof out->correlator, "SMTP/NOTARY ENVID: %s",
+                             f->value);
             }
+            if ((f = mixer_hdr_find(h, "X400-Content-Correlator")))
+                snprintf(out->correlator, sizeof out->correlator, "%s", f->value);
             if ((f = mixer_hdr_find(h, "Arrival-Date")) &&
                 mixer_hdr_date_to_utc(f->value, out->arrival, sizeof out->arrival))
                 out->arrival[0] = '\0';
@@ -201,6 +206,13 @@ static int parse_status(const char *s, size_t n, struct mixer_report *out, size_
                     char t[16];
                     typed(f->value, t, sizeof t, r->status, sizeof r->status);
                     r->status[strcspn(r->status, " \t(")] = '\0';
+                }
+                if (delivered && (f = mixer_hdr_find(h, "X400-Type-of-MTS-User"))) {
+                    /* labelled integer "dl (3)" (RFC 2156 appendix E) */
+                    const char *lp = strchr(f->value, '(');
+                    long u = lp ? strtol(lp + 1, NULL, 10) : -1;
+                    if (u > 0 && u <= 6)
+                        r->mts_user = (int)u;
                 }
                 if (!delivered) {
                     mixer_report_reason_of(r->status, &r->reason, &r->diagnostic);

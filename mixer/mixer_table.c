@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "mg_err.h"
+#include "mixer_country.h"
 #include "mixer_ps.h"
 
 static const enum mixer_or_key level_keys[MIXER_TABLE_LEVELS] = {
@@ -34,7 +35,7 @@ void mixer_tables_init(struct mixer_tables *t)
 
 void mixer_tables_free(struct mixer_tables *t)
 {
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < MIXER_TABLE_KINDS; k++)
         free(t->e[k]);
     memset(t, 0, sizeof *t);
 }
@@ -78,7 +79,9 @@ static int parse_dmn_or(const char *s, size_t n, struct mixer_mcgam *e, const ch
         size_t kl = (size_t)(dollar - ps);
         int key = mixer_or_key_lookup(ps, kl);
         if (kl && ps[0] == '~') {
-            *why = "domain-defined attributes are only for gateway tables (3 and 4)";
+            /* appendix F allows them in tables 3 and 4; this gateway keys those on the
+             * hierarchy only */
+            *why = "domain-defined attributes are not supported in these tables (C ADMD PRMD O OU)";
             return MG_EPARSE;
         }
         /* find the level of this key at or after the current one; skipped levels are
@@ -155,8 +158,10 @@ int mixer_tables_load(struct mixer_tables *t, enum mixer_table_kind kind, const 
     size_t keep = t->n[kind];
     unsigned line = 0;
     size_t i = 0;
-    if ((int)kind < 0 || kind > MIXER_TABLE_OR2RFC)
+    if ((int)kind < 0 || kind >= MIXER_TABLE_KINDS)
         return MG_EINVAL;
+    /* tables 1 and 3 are "domain#or#", tables 2 and 4 "or#domain#" */
+    bool dom_first = kind == MIXER_TABLE_RFC2OR || kind == MIXER_TABLE_GATE1;
     while (i < len) {
         const char *ls = text + i;
         const char *nl = memchr(ls, '\n', len - i);
@@ -194,7 +199,7 @@ int mixer_tables_load(struct mixer_tables *t, enum mixer_table_kind kind, const 
         } else {
             /* domain:or splits at the first ":" (domains have none); or:domain at the last */
             const char *c = NULL;
-            if (kind == MIXER_TABLE_RFC2OR) {
+            if (dom_first) {
                 c = memchr(s, ':', n);
             } else {
                 for (size_t k = n; k-- > 0;)
@@ -212,10 +217,10 @@ int mixer_tables_load(struct mixer_tables *t, enum mixer_table_kind kind, const 
             b = c + 1;
             bl = n - al - 1;
         }
-        const char *dom = kind == MIXER_TABLE_RFC2OR ? a : b;
-        size_t dl = kind == MIXER_TABLE_RFC2OR ? al : bl;
-        const char *orp = kind == MIXER_TABLE_RFC2OR ? b : a;
-        size_t orl = kind == MIXER_TABLE_RFC2OR ? bl : al;
+        const char *dom = dom_first ? a : b;
+        size_t dl = dom_first ? al : bl;
+        const char *orp = dom_first ? b : a;
+        size_t orl = dom_first ? bl : al;
         trim(&dom, &dl);
         /* leading blanks of the O/R part are layout; trailing ones may be a blank value */
         while (orl && (orp[0] == ' ' || orp[0] == '\t'))
@@ -260,15 +265,16 @@ fail:
     return MG_EPARSE;
 }
 
-const struct mixer_mcgam *mixer_tables_find_domain(const struct mixer_tables *t,
-                                                   const char *domain, size_t *prefix_len)
+static const struct mixer_mcgam *find_domain(const struct mixer_tables *t,
+                                             enum mixer_table_kind kind, const char *domain,
+                                             size_t *prefix_len)
 {
     const struct mixer_mcgam *best = NULL;
     size_t dl = strlen(domain), bestl = 0;
     while (dl && domain[dl - 1] == '.')
         dl--; /* a root dot is not part of the name */
-    for (size_t i = 0; i < t->n[MIXER_TABLE_RFC2OR]; i++) {
-        const struct mixer_mcgam *e = &t->e[MIXER_TABLE_RFC2OR][i];
+    for (size_t i = 0; i < t->n[kind]; i++) {
+        const struct mixer_mcgam *e = &t->e[kind][i];
         size_t el = strlen(e->domain);
         if (el > dl || el <= bestl)
             continue;
@@ -284,6 +290,18 @@ const struct mixer_mcgam *mixer_tables_find_domain(const struct mixer_tables *t,
     return best;
 }
 
+const struct mixer_mcgam *mixer_tables_find_domain(const struct mixer_tables *t,
+                                                   const char *domain, size_t *prefix_len)
+{
+    return find_domain(t, MIXER_TABLE_RFC2OR, domain, prefix_len);
+}
+
+const struct mixer_mcgam *mixer_tables_find_gate1(const struct mixer_tables *t,
+                                                  const char *domain)
+{
+    return find_domain(t, MIXER_TABLE_GATE1, domain, NULL);
+}
+
 static bool entry_matches(const struct mixer_mcgam *e, const struct mixer_or *or)
 {
     for (size_t l = 0; l < e->nlevels && l < MIXER_TABLE_LEVELS; l++) {
@@ -291,23 +309,36 @@ static bool entry_matches(const struct mixer_mcgam *e, const struct mixer_or *or
         if (e->level[l].omitted) {
             if (v)
                 return false;
-        } else if (!v || !mixer_or_value_eq(v, e->level[l].value)) {
+        } else if (!v || !(l == 0 ? mixer_country_eq(v, e->level[l].value)
+                                  : mixer_or_value_eq(v, e->level[l].value))) {
             return false;
         }
     }
     return true;
 }
 
-const struct mixer_mcgam *mixer_tables_find_or(const struct mixer_tables *t,
-                                               const struct mixer_or *or)
+static const struct mixer_mcgam *find_or(const struct mixer_tables *t,
+                                         enum mixer_table_kind kind, const struct mixer_or *or)
 {
     const struct mixer_mcgam *best = NULL;
-    for (size_t i = 0; i < t->n[MIXER_TABLE_OR2RFC]; i++) {
-        const struct mixer_mcgam *e = &t->e[MIXER_TABLE_OR2RFC][i];
+    for (size_t i = 0; i < t->n[kind]; i++) {
+        const struct mixer_mcgam *e = &t->e[kind][i];
         if ((!best || e->nlevels > best->nlevels) && entry_matches(e, or))
             best = e;
     }
     return best;
+}
+
+const struct mixer_mcgam *mixer_tables_find_or(const struct mixer_tables *t,
+                                               const struct mixer_or *or)
+{
+    return find_or(t, MIXER_TABLE_OR2RFC, or);
+}
+
+const struct mixer_mcgam *mixer_tables_find_gate2(const struct mixer_tables *t,
+                                                  const struct mixer_or *or)
+{
+    return find_or(t, MIXER_TABLE_GATE2, or);
 }
 
 static bool same_or(const struct mixer_mcgam *a, const struct mixer_mcgam *b)
@@ -317,7 +348,9 @@ static bool same_or(const struct mixer_mcgam *a, const struct mixer_mcgam *b)
     for (size_t l = 0; l < a->nlevels && l < MIXER_TABLE_LEVELS; l++) {
         if (a->level[l].omitted != b->level[l].omitted)
             return false;
-        if (!a->level[l].omitted && !mixer_or_value_eq(a->level[l].value, b->level[l].value))
+        if (!a->level[l].omitted &&
+            !(l == 0 ? mixer_country_eq(a->level[l].value, b->level[l].value)
+                     : mixer_or_value_eq(a->level[l].value, b->level[l].value)))
             return false;
     }
     return true;
@@ -337,6 +370,25 @@ size_t mixer_tables_check(const struct mixer_tables *t, char *err, size_t errsiz
             if (conflicts++ == 0)
                 ERR("%s:%u: %s maps to an O/R address that %s:%u maps back to %s", a->file,
                     a->line, a->domain, b->file, b->line, b->domain);
+        }
+    }
+    /* appendix F: a key cannot appear in both table 1 and table 3, or table 2 and table 4 */
+    for (size_t i = 0; i < t->n[MIXER_TABLE_GATE1]; i++) {
+        const struct mixer_mcgam *g = &t->e[MIXER_TABLE_GATE1][i];
+        for (size_t j = 0; j < t->n[MIXER_TABLE_RFC2OR]; j++) {
+            const struct mixer_mcgam *a = &t->e[MIXER_TABLE_RFC2OR][j];
+            if (strcasecmp(a->domain, g->domain) == 0 && conflicts++ == 0)
+                ERR("%s:%u: %s is a key of table 1 (%s:%u) and of table 3", g->file, g->line,
+                    g->domain, a->file, a->line);
+        }
+    }
+    for (size_t i = 0; i < t->n[MIXER_TABLE_GATE2]; i++) {
+        const struct mixer_mcgam *g = &t->e[MIXER_TABLE_GATE2][i];
+        for (size_t j = 0; j < t->n[MIXER_TABLE_OR2RFC]; j++) {
+            const struct mixer_mcgam *b = &t->e[MIXER_TABLE_OR2RFC][j];
+            if (same_or(b, g) && conflicts++ == 0)
+                ERR("%s:%u: this O/R address is a key of table 2 (%s:%u) and of table 4",
+                    g->file, g->line, b->file, b->line);
         }
     }
     return conflicts;

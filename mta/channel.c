@@ -152,8 +152,12 @@ void channel_result_clear(struct channel_result *r, size_t nrcpts)
     free(r->label);
     free(r->originator);
     if (r->rcpts)
-        for (size_t i = 0; i < nrcpts; i++)
+        for (size_t i = 0; i < nrcpts; i++) {
             free(r->rcpts[i].next_addr);
+            free(r->rcpts[i].orcpt);
+            r->rcpts[i].orcpt = NULL;
+            r->rcpts[i].dsn_set = false;
+        }
     for (size_t i = 0; i < r->ncopy; i++)
         free(r->copy_to[i]);
     free(r->copy_to);
@@ -168,6 +172,9 @@ void channel_result_clear(struct channel_result *r, size_t nrcpts)
         free(r->audit[i].summary);
     }
     free(r->audit);
+    free(r->envid);
+    free(r->x400_env);
+    r->envid = NULL; r->x400_env = NULL; r->x400_env_len = 0; r->env_set = false;
     r->content = NULL; r->label = NULL; r->originator = NULL;
     r->copy_to = NULL; r->ncopy = 0; r->messages = NULL; r->nmessages = 0;
     r->audit = NULL; r->naudit = 0;

@@ -150,6 +150,12 @@ struct channel_audit {
 struct channel_rcpt_result {
     struct channel_outcome outcome;        /* preset to CONTINUE */
     char *next_addr;                       /* owned or NULL (unchanged) */
+    /* RFC 3461 parameters for the next hop, set by a channel that converts between worlds
+     * (mixer: X.411 per-recipient report requests -> NOTIFY, originally intended recipient
+     * -> ORCPT): when dsn_set, notify and orcpt replace the recipient's. */
+    bool dsn_set;
+    unsigned notify;                       /* enum message_notify bits */
+    char *orcpt;                           /* owned or NULL: "x400;/C=..../" or "rfc822;a@b" */
 };
 
 /* A new message the channel wants sent (an alert to an operator): queued as a new message. */
@@ -170,6 +176,14 @@ struct channel_result {
     char **copy_to; size_t ncopy;          /* owned: new recipients (own route; this content) */
     struct channel_new_message *messages; size_t nmessages; /* owned */
     struct channel_audit *audit; size_t naudit; /* owned */
+    /* The message's envelope parameters for the next hop's world (mixer): when env_set,
+     * envid and ret replace the message's RFC 3461 ENVID and RET; x400_env, when not NULL,
+     * becomes the message's X.411 MessageTransferEnvelope (what the P1 channel relays). They
+     * are the message's, not the group's: a channel sets the same values for every group. */
+    bool env_set;
+    char *envid;                           /* owned or NULL */
+    int ret;                               /* enum message_ret */
+    unsigned char *x400_env; size_t x400_env_len; /* owned or NULL (unchanged) */
     char error[512];                       /* process() returned an error: why (held) */
 };
 

@@ -355,6 +355,10 @@ static void on_stage_written(void *arg, int status)
                 message_rcpt_set_str(&r->next_addr, s->next_addr);
             if (s->reply)
                 message_rcpt_set_str(&r->last_reply, s->reply);
+            if (s->dsn_set) {
+                r->notify = s->notify;
+                message_rcpt_set_str(&r->orcpt, s->orcpt);
+            }
             if (s->state == MESSAGE_RCPT_HELD) {
                 j->q->n_held++;
                 mg_warn("event=held_rcpt qid=%s to=<%s> channel=%s reason=\"%s\"", m->id, r->addr,
@@ -367,6 +371,13 @@ static void on_stage_written(void *arg, int status)
                          r->addr, g->channel->name, s->stage, w->out_version);
             }
         }
+        if (w->st.env_set) {
+            message_set_envid(m, w->st.envid);
+            m->ret = (enum message_ret)w->st.ret;
+        }
+        if (w->st.x400_env &&
+            message_set_x400(m, m->mts_id, m->content_oid, w->st.x400_env, w->st.x400_env_len) != 0)
+            mg_error("event=out_of_memory qid=%s op=set_x400_env", m->id);
         for (size_t i = 0; i < w->st.nadd; i++) {
             struct message_rcpt *nr = NULL;
             if (message_add_rcpt(m, w->st.add[i], NULL, MESSAGE_NOTIFY_NEVER, &nr) == 0) {
@@ -385,11 +396,11 @@ static void on_stage_written(void *arg, int status)
 static void stage_issue(struct stage_write *w)
 {
     struct qjob *j = w->j;
-    int only_advance = !w->st.new_version && !w->st.nadd;
+    int only_advance = !w->st.new_version && !w->st.nadd && !w->st.env_set && !w->st.x400_env;
     for (size_t i = 0; only_advance && i < w->st.nrcpts; i++) {
         const struct queue_store_stage_rcpt *r = &w->sr[i];
         only_advance = r->state == MESSAGE_RCPT_PENDING && !r->next_addr && !r->reply &&
-                       !r->flags_set;
+                       !r->flags_set && !r->dsn_set;
     }
     if (only_advance && !w->g->result.naudit && !w->g->result.nmessages) {
         /* Nothing to store: the channel changed nothing but the stage (or a gate everybody
@@ -486,6 +497,14 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         w->st.priority = -1;
     }
     w->st.version = w->out_version;
+    if (g->proc_rc == 0 && !g->gate) {
+        /* a converting channel's envelope parameters for the next hop (the message's) */
+        w->st.env_set = res->env_set;
+        w->st.envid = res->envid;
+        w->st.ret = res->ret;
+        w->st.x400_env = res->x400_env;
+        w->st.x400_env_len = res->x400_env_len;
+    }
     size_t ns = 0, nregroup = 0;
     for (size_t k = 0; g->proc_rc == 0 && k < g->nrcpts; k++)
         nregroup += res->rcpts[k].outcome.action == CHANNEL_REGROUP;
@@ -531,6 +550,9 @@ static int stage_write(struct qjob *j, struct qgroup *g)
             s->state = MESSAGE_RCPT_PENDING;
             s->stage = g->stage + 1;
             s->next_addr = rr->next_addr;
+            s->dsn_set = rr->dsn_set;
+            s->notify = rr->notify;
+            s->orcpt = rr->orcpt;
             break;
         case CHANNEL_HELD:
             s->state = MESSAGE_RCPT_HELD;

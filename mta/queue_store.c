@@ -127,6 +127,11 @@ static const char *const wstmt_sql[W_COUNT] = {
                    " next_attempt, last_attempt, cversion, stage) SELECT ?1,"
                    " (SELECT coalesce(max(idx), -1) + 1 FROM rcpts WHERE msg_id = ?1), ?2, NULL,"
                    " ?3, 0, 0, 0, 0, 0, ?4, ?5",
+    /* a converting channel's envelope parameters for the next hop (apply_stage) */
+    [W_UPD_ENV] = "UPDATE messages SET envid = CASE WHEN ?1 THEN ?2 ELSE envid END,"
+                  " ret = CASE WHEN ?1 THEN ?3 ELSE ret END, x400_env = coalesce(?4, x400_env)"
+                  " WHERE id = ?5",
+    [W_UPD_DSN] = "UPDATE rcpts SET notify = ?1, orcpt = ?2 WHERE msg_id = ?3 AND idx = ?4",
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_SAVEPOINT] = "SAVEPOINT w",
     [W_RELEASE_SP] = "RELEASE w",
@@ -328,6 +333,26 @@ static int apply_stage(struct queue_store *s, const struct op *op)
         rc = step_done(s, st, "update_stage");
         if (rc == 0 && sqlite3_changes(s->wdb) == 0)
             rc = MG_ENOTFOUND;
+        if (rc == 0 && r->dsn_set) {
+            st = s->ws[W_UPD_DSN];
+            sqlite3_bind_int(st, 1, (int)r->notify);
+            bind_text(st, 2, r->orcpt);
+            sqlite3_bind_text(st, 3, op->id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, r->rcpt);
+            rc = step_done(s, st, "update_dsn");
+        }
+    }
+    if (rc == 0 && (g->env_set || g->x400_env)) {
+        st = s->ws[W_UPD_ENV];
+        sqlite3_bind_int(st, 1, g->env_set);
+        bind_text(st, 2, g->envid);
+        sqlite3_bind_int(st, 3, g->ret);
+        if (g->x400_env)
+            sqlite3_bind_blob64(st, 4, g->x400_env, g->x400_env_len, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
+        sqlite3_bind_text(st, 5, op->id, -1, SQLITE_STATIC);
+        rc = step_done(s, st, "update_envelope");
     }
     for (size_t i = 0; rc == 0 && i < g->nadd; i++) {
         st = s->ws[W_ADD_RCPT];
@@ -506,7 +531,10 @@ static void op_free(struct op *op)
         free((char *)op->st.rcpts[i].status);
         free((char *)op->st.rcpts[i].next_addr);
         free((char *)op->st.rcpts[i].chain);
+        free((char *)op->st.rcpts[i].orcpt);
     }
+    free((char *)op->st.envid);
+    free((void *)op->st.x400_env);
     free((void *)op->st.rcpts);
     for (size_t i = 0; op->st.add && i < op->st.nadd; i++)
         free((char *)op->st.add[i]);
@@ -1001,6 +1029,8 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
     op->st.add_stages = NULL;
     op->st.label = NULL;
     op->st.originator = NULL;
+    op->st.envid = NULL;
+    op->st.x400_env = NULL;
     op->st.nrcpts = op->st.nadd = 0;
     op->content = g->content;
     op->content_len = g->len;
@@ -1011,7 +1041,7 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
     op->st.rcpts = rv;
     for (size_t i = 0; rc == 0 && i < g->nrcpts; i++) {
         rv[i] = g->rcpts[i];
-        rv[i].reply = rv[i].status = rv[i].next_addr = rv[i].chain = NULL;
+        rv[i].reply = rv[i].status = rv[i].next_addr = rv[i].chain = rv[i].orcpt = NULL;
         op->st.nrcpts = i + 1;
         rc = dup_opt(&rv[i].reply, g->rcpts[i].reply);
         if (rc == 0)
@@ -1020,6 +1050,8 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
             rc = dup_opt(&rv[i].next_addr, g->rcpts[i].next_addr);
         if (rc == 0)
             rc = dup_opt(&rv[i].chain, g->rcpts[i].chain);
+        if (rc == 0)
+            rc = dup_opt(&rv[i].orcpt, g->rcpts[i].orcpt);
     }
     const char **av = g->nadd ? calloc(g->nadd, sizeof *av) : NULL;
     if (rc == 0 && g->nadd && !av)
@@ -1049,6 +1081,17 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
     }
     if (rc == 0 && g->originator)
         rc = dup_opt(&op->st.originator, g->originator);
+    if (rc == 0 && g->envid)
+        rc = dup_opt(&op->st.envid, g->envid);
+    if (rc == 0 && g->x400_env) {
+        void *e = g->x400_env_len <= MESSAGE_X400_ENV_MAX ? malloc(g->x400_env_len ? g->x400_env_len : 1) : NULL;
+        if (e) {
+            memcpy(e, g->x400_env, g->x400_env_len);
+            op->st.x400_env = e;
+        } else {
+            rc = g->x400_env_len > MESSAGE_X400_ENV_MAX ? MG_ETOOBIG : MG_ENOMEM;
+        }
+    }
     if (rc != 0) {
         op_free(op);
         return rc;

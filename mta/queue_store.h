@@ -101,6 +101,10 @@ struct queue_store_stage_rcpt {
     const char *next_addr;        /* NULL = unchanged: the address as the next hop sees it */
     const char *chain;            /* NULL = unchanged */
     unsigned flags_set;           /* enum message_rcpt_flag bits to add */
+    int dsn_set;                  /* 1: notify and orcpt replace the recipient's (a converting
+                                     channel's RFC 3461 parameters for the next hop) */
+    unsigned notify;              /* enum message_notify bits */
+    const char *orcpt;            /* NULL = none */
 };
 struct queue_store_stage {
     uint32_t version;             /* the content version the group's recipients now carry */
@@ -113,6 +117,11 @@ struct queue_store_stage {
     const void *label; size_t label_len;
     int priority;                 /* -1 = the message's */
     const char *originator;       /* NULL = the message's */
+    int env_set;                  /* 1: envid and ret replace the message's (RFC 3461) */
+    const char *envid;            /* NULL = none */
+    int ret;                      /* enum message_ret */
+    const void *x400_env;         /* non-NULL: the message's X.411 envelope from now on */
+    size_t x400_env_len;
     const struct queue_store_stage_rcpt *rcpts; size_t nrcpts; /* copied */
     const char *const *add;       /* new recipients (copied): NOTIFY=NEVER, stage 0 */
     size_t nadd;

@@ -11,7 +11,7 @@
 enum wstmt {
     W_INS_MSG, W_INS_RCPT, W_INS_CONTENT, W_UPD_RCPT, W_HOLD, W_RELEASE, W_COUNT_OPEN,
     W_HIST_INS, W_DEL_RCPTS, W_DEL_CONTENT, W_DEL_MSG, W_HIST_TRIM, W_SET_CVER, W_DEL_CVERS,
-    W_INS_VERSION, W_UPD_STAGE, W_RELEASE_RCPTS, W_ADD_RCPT,
+    W_INS_VERSION, W_UPD_STAGE, W_RELEASE_RCPTS, W_ADD_RCPT, W_UPD_ENV, W_UPD_DSN,
     /* transaction control, prepared once: parsing them for every write cost more than the
      * small writes themselves */
     W_BEGIN, W_SAVEPOINT, W_RELEASE_SP, W_ROLLBACK_SP, W_COMMIT, W_COUNT

@@ -4,6 +4,9 @@
  *   or_address = "/C=GB/ADMD= /PRMD=Example/O=MIXER/"  O/R address of Internet users (required)
  *   tables    = "etc/mixer"                       directory with rfc2or and or2rfc (optional)
  *   rfc2or / or2rfc = "path"                      the two tables named one by one (optional)
+ *   gate1 / gate2 = "path"                        RFC 2156 tables 3 and 4, the preferred
+ *                                                gateways (optional; "tables" loads its
+ *                                                gate1 and gate2 files when they exist)
  *   content   = "p2" | "p22" | "p772"             what RFC 5322 content becomes (default p22)
  *   notifications = "text" | "mdn"               an IPN as RFC 2156 text (default) or an MDN
  *   dsn       = "report" | "message"             a DSN to X.400 as an X.400 report (default,
@@ -17,10 +20,13 @@
  * Reports (RFC 2156 5.1.8 / 5.3.8, mixer_report): an X.400 report content (X400_REPORT,
  * a ReportTransferContent) becomes an RFC 3464 DSN; an RFC 3464 DSN with the null reverse
  * path becomes an X.400 report content (subject identifier from an "X400-MTS-Identifier: "
- * Original-Envelope-Id, else made up; the whole DSN as an IPM for returned content). A DSN
- * that cannot be mapped is converted as an ordinary message. */
+ * Original-Envelope-Id, else made up; the whole DSN as an IPM for returned content; its
+ * delayed / relayed / expanded recipients get that IPM as a message of its own). A DSN that
+ * cannot be mapped is converted as an ordinary message. The DSN parameters and the priority
+ * cross with the message (RFC 2156 appendix A, RFC 6710): mixer_channel_env.c. */
 #define _GNU_SOURCE /* strdup */
 #include "mixer_channel.h"
+#include "mixer_channel_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "mg_buf.h"
 #include "mg_err.h"
@@ -38,16 +45,6 @@
 #include "mixer_report.h"
 #include "mixer_table.h"
 
-enum mixer_dir { MIXER_DIR_AUTO, MIXER_DIR_TO_X400, MIXER_DIR_TO_SMTP };
-
-struct mixer_conf {
-    enum mixer_dir dir;
-    enum mixer_content content;
-    struct mixer_tables tables;
-    struct mixer_gw gw; /* gw.tables points at tables above */
-    char rfc2or[1024], or2rfc[1024];
-    bool dsn_as_message; /* dsn = "message": a DSN crosses to X.400 as an IPM */
-};
 
 /* X.411 codes used in outcomes. */
 #define X411_UNABLE_TO_TRANSFER 1
@@ -129,8 +126,8 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
                            struct config_errors *errs)
 {
     static const char *const keys[] = {"direction", "domain", "or_address", "tables",
-                                       "rfc2or", "or2rfc", "content", "notifications", "dsn",
-                                       NULL};
+                                       "rfc2or", "or2rfc", "gate1", "gate2", "content",
+                                       "notifications", "dsn", NULL};
     int bad = 0;
     int unknown = config_channel_check_keys(cfg, ch, keys, errs);
     if (unknown < 0)
@@ -222,12 +219,34 @@ static int mixer_configure(const struct config *cfg, const struct config_channel
         snprintf(c->rfc2or, sizeof c->rfc2or, "%s", t1);
     if (t2)
         snprintf(c->or2rfc, sizeof c->or2rfc, "%s", t2);
+    /* tables 3 and 4: named, or in the tables directory when present there */
+    const char *g1 = opt_str(cfg, ch, "gate1", errs, &bad);
+    const char *g2 = opt_str(cfg, ch, "gate2", errs, &bad);
+    struct stat st;
+    if (g1)
+        snprintf(c->gate1, sizeof c->gate1, "%s", g1);
+    else if (dir && snprintf(c->gate1, sizeof c->gate1, "%s/gate1", dir) > 0 &&
+             stat(c->gate1, &st) != 0)
+        c->gate1[0] = '\0';
+    if (g2)
+        snprintf(c->gate2, sizeof c->gate2, "%s", g2);
+    else if (dir && snprintf(c->gate2, sizeof c->gate2, "%s/gate2", dir) > 0 &&
+             stat(c->gate2, &st) != 0)
+        c->gate2[0] = '\0';
     if (c->rfc2or[0] &&
         load_table(c, cfg, opt_line(ch, t1 ? "rfc2or" : "tables"), MIXER_TABLE_RFC2OR, c->rfc2or,
                    errs) != 0)
         bad++;
     if (c->or2rfc[0] &&
         load_table(c, cfg, opt_line(ch, t2 ? "or2rfc" : "tables"), MIXER_TABLE_OR2RFC, c->or2rfc,
+                   errs) != 0)
+        bad++;
+    if (c->gate1[0] &&
+        load_table(c, cfg, opt_line(ch, g1 ? "gate1" : "tables"), MIXER_TABLE_GATE1, c->gate1,
+                   errs) != 0)
+        bad++;
+    if (c->gate2[0] &&
+        load_table(c, cfg, opt_line(ch, g2 ? "gate2" : "tables"), MIXER_TABLE_GATE2, c->gate2,
                    errs) != 0)
         bad++;
     char err[600] = "";
@@ -264,12 +283,31 @@ static void mixer_conf_dump(const void *p, FILE *f)
         fprintf(f, " rfc2or = \"%s\";", c->rfc2or);
     if (c->or2rfc[0])
         fprintf(f, " or2rfc = \"%s\";", c->or2rfc);
+    if (c->gate1[0])
+        fprintf(f, " gate1 = \"%s\";", c->gate1);
+    if (c->gate2[0])
+        fprintf(f, " gate2 = \"%s\";", c->gate2);
 }
 
-/* One address into the target world; 0 with *out (malloc'd) or an error with why. Addresses
- * already in the target form are kept. */
-static int map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
-                    enum mixer_addr_how *how, char *why, size_t whysize)
+static int map_addr_use(const struct mixer_conf *c, bool to_x400, const char *a,
+                        enum mixer_addr_use use, char **out, enum mixer_addr_how *how,
+                        char *why, size_t whysize);
+
+int mixer_channel_map_addr(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
+                           enum mixer_addr_how *how, char *why, size_t whysize)
+{
+    return map_addr_use(c, to_x400, a, MIXER_ADDR_USE_IPMS, out, how, why, whysize);
+}
+
+int mixer_channel_map_return(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
+                             enum mixer_addr_how *how, char *why, size_t whysize)
+{
+    return map_addr_use(c, to_x400, a, MIXER_ADDR_USE_RETURN, out, how, why, whysize);
+}
+
+static int map_addr_use(const struct mixer_conf *c, bool to_x400, const char *a,
+                        enum mixer_addr_use use, char **out, enum mixer_addr_how *how,
+                        char *why, size_t whysize)
 {
     char buf[MIXER_ADDR_MAX * 2];
     struct mixer_or or;
@@ -282,7 +320,7 @@ static int map_addr(const struct mixer_conf *c, bool to_x400, const char *a, cha
     }
     bool is_or = a[0] == '/' || a[0] == ';';
     if (to_x400 && !is_or) {
-        rc = mixer_addr_to_or(&c->gw, a, strlen(a), &or, how, why, whysize);
+        rc = mixer_addr_to_or_ex(&c->gw, a, strlen(a), use, &or, how, why, whysize);
         if (!rc)
             rc = mixer_or_print(&or, buf, sizeof buf);
     } else if (!to_x400 && is_or) {
@@ -398,7 +436,7 @@ static int report_to_dsn(const struct mixer_conf *c, const struct channel_task *
     if (!rc)
         rc = mixer_report_map(rep, &c->gw, 0, why, sizeof why);
     if (!rc && t->nrcpts > 0 &&
-        map_addr(c, false, t->rcpt_addrs[0], &to_addr, &how, why, sizeof why) == 0)
+        mixer_channel_map_addr(c, false, t->rcpt_addrs[0], &to_addr, &how, why, sizeof why) == 0)
         snprintf(to, sizeof to, "%s", to_addr);
     free(to_addr);
     const char *host = t->cfg->global.hostname ? t->cfg->global.hostname : "localhost";
@@ -536,6 +574,19 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
     } else if (rc == MG_ENOMEM) {
         done = rc;
     }
+    /* RFC 2156 5.1.8.3: recipients reported delayed, relayed or expanded get an IPM (the DSN
+     * as a message); with failed or delivered ones in the same DSN, both go. The copy has its
+     * status part as text, so it crosses as an IPM and never as a report again. */
+    if (done == 1 && skipped > 0) {
+        unsigned char *copy = dsn_part_as_text(data, clen);
+        for (size_t k = 0; copy && k < t->nrcpts && done == 1; k++)
+            if (t->rcpts[k] < t->msg->nrcpts &&
+                channel_result_add_message(r, "", t->msg->rcpts[t->rcpts[k]].addr, copy, clen) != 0)
+                done = MG_ENOMEM;
+        if (!copy)
+            done = MG_ENOMEM;
+        free(copy);
+    }
     mg_buf_free(&out);
     mg_buf_free(&ret);
     free(rep);
@@ -564,6 +615,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         return MG_ENOTSUP;
     }
 
+    int prec = -1; /* the STANAG 4406 precedence the message states */
     /* the content, when it is not already in the target world */
     bool convert = to_x400 ? ctype == MESSAGE_CONTENT_RFC5322 : ctype == MESSAGE_CONTENT_X400_P22;
     if (ctype == MESSAGE_CONTENT_X400_REPORT && !to_x400) {
@@ -609,7 +661,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
             return 0;
         }
         /* the queue priority follows the STANAG 4406 precedence (0..5 = deferred..override) */
-        int prec = to_x400 ? mixer_conv_precedence(data, clen)
+        prec = to_x400 ? mixer_conv_precedence(data, clen)
                            : mixer_conv_precedence(out.data, out.len);
         if (prec >= MESSAGE_PRIORITY_MIN && prec <= MESSAGE_PRIORITY_MAX &&
             prec != t->msg->priority)
@@ -661,7 +713,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
 
     /* the originator: an unmappable one holds the group (its reports would go nowhere) */
     enum mixer_addr_how how;
-    rc = map_addr(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
+    rc = mixer_channel_map_return(c, to_x400, t->originator ? t->originator : "", &r->originator, &how, why,
                   sizeof why);
     if (rc) {
         snprintf(r->error, sizeof r->error, "mixer: originator %.200s cannot be mapped: %.250s",
@@ -673,7 +725,7 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         if (rr->outcome.action == CHANNEL_FAILED)
             continue;
         why[0] = 0;
-        rc = map_addr(c, to_x400, t->rcpt_addrs[i], &rr->next_addr, &how, why, sizeof why);
+        rc = mixer_channel_map_addr(c, to_x400, t->rcpt_addrs[i], &rr->next_addr, &how, why, sizeof why);
         if (rc == MG_ENOMEM) {
             snprintf(r->error, sizeof r->error, "mixer: out of memory");
             return rc;
@@ -699,6 +751,18 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
                      t->rcpt_addrs[i], to_x400 ? "X.400" : "RFC 822", why);
             fail_rcpt(rr, "5.1.3", X411_DIAG_UNRECOGNISED_OR_NAME, text);
         }
+    }
+    /* RFC 2156 appendix A: the DSN parameters cross with the message */
+    if (convert && to_x400 && r->content &&
+        content_type(r->content) == MESSAGE_CONTENT_X400_P22)
+        rc = mixer_channel_env_to_x400(c, t, data, clen, prec, r);
+    else if (convert && !to_x400)
+        rc = mixer_channel_env_to_smtp(t, r);
+    else
+        rc = 0;
+    if (rc) {
+        snprintf(r->error, sizeof r->error, "mixer: out of memory");
+        return rc;
     }
     return 0;
 }

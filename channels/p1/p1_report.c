@@ -12,6 +12,7 @@
 #include "mg_err.h"
 #include "p1_ber.h"
 #include "p1_mts_xer.h"
+#include "mixer_report.h"
 
 #include "ExtensionAttribute.h"
 #include "ExtensionAttributes.h"
@@ -44,26 +45,20 @@ static int split_mts_id(const char *id, struct oraddr *gdi, char *local, size_t 
     return oraddr_parse_rule(g, gdi, NULL, 0);
 }
 
-/* Diagnostic from the RFC 3463 status when the channel gave no X.400 code (RFC 2156 5.3.8's
- * spirit: no route -> unrecognised-OR-name, too big -> content-too-long, loop, expiry). */
 static int build(const struct oraddr *us, const struct message *orig,
                  const struct report_item *items, size_t n, int64_t now,
                  struct message **out_msg, unsigned char **out_content, size_t *out_len);
 
-static int diag_of(const struct report_item *it)
+/* The X.400 reason and diagnostic of a non-delivery: the channel's own X.411 codes when it
+ * gave them, else RFC 2156 5.1.8.4's table of the RFC 3463 status (the one table, in
+ * mixer_report, that the MIXER DSN -> report mapping uses too). A diagnostic the channel
+ * left out is taken from the table when the table gives the same reason. */
+static void codes_of(const struct report_item *it, int *reason, int *diag)
 {
-    if (it->x400_diagnostic >= 0)
-        return it->x400_diagnostic;
-    const char *s = it->status ? it->status : "";
-    if (!strncmp(s, "5.1.", 4))
-        return 0;
-    if (!strcmp(s, "5.3.4"))
-        return 7;
-    if (!strcmp(s, "5.4.6"))
-        return 3;
-    if (!strcmp(s, "4.4.7") || !strcmp(s, "5.4.7"))
-        return 5;
-    return -1;
+    int tr, td;
+    mixer_report_reason_of(it->status && it->status[0] ? it->status : "5.0.0", &tr, &td);
+    *reason = it->x400_reason >= 0 ? it->x400_reason : tr;
+    *diag = it->x400_diagnostic >= 0 ? it->x400_diagnostic : *reason == tr ? td : -1;
 }
 
 int p1_report_build(void *ctx, const struct message *orig, const struct report_item *items,
@@ -154,12 +149,24 @@ static int build(const struct oraddr *us, const struct message *orig,
                                     "<per-recipient-indicators>10000000</per-recipient-indicators>"
                                     "<last-trace-information><arrival-time>%s</arrival-time>"
                                     "<report-type>", it->rcpt + 1, when);
-        if (!rc && (it->action == DSN_ACTION_DELIVERED || it->action == DSN_ACTION_RELAYED)) {
-            rc = mg_buf_appendf(&x, "<delivery><message-delivery-time>%s</message-delivery-time>"
-                                    "</delivery>", when);
+        int positive = it->action == DSN_ACTION_DELIVERED || it->action == DSN_ACTION_RELAYED ||
+                       it->action == DSN_ACTION_EXPANDED;
+        if (!rc && positive) {
+            /* relayed (into a world that gives no further reports) and expanded (a list took
+             * it) are delivery reports with the type-of-MTS-user other / dl, what the MIXER
+             * report mapping reads back as those DSN actions */
+            int user = it->action == DSN_ACTION_RELAYED    ? MIXER_MTS_USER_OTHER
+                       : it->action == DSN_ACTION_EXPANDED ? MIXER_MTS_USER_DL
+                                                           : MIXER_MTS_USER_PUBLIC;
+            rc = mg_buf_appendf(&x, "<delivery><message-delivery-time>%s</message-delivery-time>",
+                                when);
+            if (!rc && user != MIXER_MTS_USER_PUBLIC)
+                rc = mg_buf_appendf(&x, "<type-of-MTS-user>%d</type-of-MTS-user>", user);
+            if (!rc)
+                rc = mg_buf_appendf(&x, "</delivery>");
         } else if (!rc) {
-            int reason = it->x400_reason >= 0 ? it->x400_reason : 1; /* unable-to-transfer */
-            int diag = diag_of(it);
+            int reason, diag;
+            codes_of(it, &reason, &diag);
             rc = mg_buf_appendf(&x, "<non-delivery><non-delivery-reason-code>%d"
                                     "</non-delivery-reason-code>", reason);
             if (!rc && diag >= 0)
@@ -170,9 +177,24 @@ static int build(const struct oraddr *us, const struct message *orig,
         }
         if (!rc)
             rc = mg_buf_appendf(&x, "</report-type></last-trace-information>");
-        if (!rc && it->diagnostic && it->diagnostic[0]) {
-            char sup[257];
+        char sup[257] = "";
+        if (it->action == DSN_ACTION_RELAYED) {
+            /* RFC 2156 4.6.2.3: a report the gateway makes says so and names the gateway */
+            char g[ORADDR_TEXT_MAX];
+            oraddr_format(us, g, sizeof g);
+            /* bounded pieces (ub-supplementary-info-length 256): truncation is intended */
+            int w = snprintf(sup, sizeof sup, "gateway-generated report: relayed by %.100s", g);
+            if (w > 0 && (size_t)w < sizeof sup - 2 && it->diagnostic && it->diagnostic[0]) {
+                size_t o = (size_t)w, room = sizeof sup - o - 3;
+                size_t dl = strnlen(it->diagnostic, room);
+                memcpy(sup + o, ": ", 2);
+                memcpy(sup + o + 2, it->diagnostic, dl);
+                sup[o + 2 + dl] = '\0';
+            }
+        } else if (it->diagnostic && it->diagnostic[0]) {
             snprintf(sup, sizeof sup, "%.256s", it->diagnostic);
+        }
+        if (!rc && sup[0]) {
             /* supplementary-information is a PrintableString: "<bounce@example.org>" in a
              * reply text would make the whole report fail its constraints */
             for (char *p = sup; *p; p++)

@@ -449,6 +449,12 @@ static int build_env(struct sdel *s)
     if (!rc && m->envid)
         rc = smtp_envelope_set_str(&e->envid, m->envid);
     e->ret = m->ret == MESSAGE_RET_FULL ? SMTP_RET_FULL : m->ret == MESSAGE_RET_HDRS ? SMTP_RET_HDRS : SMTP_RET_NONE;
+    /* RFC 6710: a priority other than the queue's default (routine) goes on as MT-PRIORITY
+     * (STANAG4406 policy); the default is left out, as a message that named none */
+    if (m->priority != MESSAGE_PRIORITY_DEFAULT) {
+        e->mt_priority = smtp_mt_priority_of_queue(m->priority);
+        e->mt_priority_given = 1;
+    }
     size_t clen = 0;
     const unsigned char *content = content_data(d->content, &clen);
     int eight = 0, utf8 = 0;

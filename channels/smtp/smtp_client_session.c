@@ -148,6 +148,8 @@ static void ehlo_keywords(struct smtp_client_session *s)
             x->chunking = 1;
         else if (!strcmp(kw, "STARTTLS"))
             x->starttls_offered = 1;
+        else if (!strcmp(kw, "MT-PRIORITY"))
+            x->mt_priority = 1;
     }
 }
 
@@ -194,6 +196,9 @@ static void send_mail_cmd(struct smtp_client_session *s)
         if (smtp_cmd_xtext_encode(e->envid, xt, sizeof xt) >= 0)
             o += (size_t)snprintf(params + o, sizeof params - o, " ENVID=%s", xt);
     }
+    /* RFC 6710: the message's priority travels on to a server that takes it */
+    if (x->mt_priority && e->mt_priority_given && e->mt_priority >= -9 && e->mt_priority <= 9)
+        o += (size_t)snprintf(params + o, sizeof params - o, " MT-PRIORITY=%d", e->mt_priority);
     (void)o;
     sendf(s, "MAIL FROM:<%s>%s\r\n", e->mail_from ? e->mail_from : "", params);
 }

@@ -58,6 +58,7 @@ enum {
 struct smtp_client_ext {
     int esmtp;
     int pipelining, size_ext, dsn, eightbitmime, smtputf8, chunking, starttls_offered;
+    int mt_priority;             /* RFC 6710 MT-PRIORITY announced */
     size_t max_size;             /* SIZE limit; 0 = none announced */
 };
 

@@ -387,6 +387,17 @@ static int parse_mail_param(struct smtp_cmd *c, char *key, char *val, unsigned a
         c->envid_given = 1;
         return 0;
     }
+    if (!strcasecmp(key, "MT-PRIORITY") && (allow & SMTP_CMD_ALLOW_MT_PRIORITY)) {
+        /* RFC 6710: priority-value = (["-"] %x31-39) / "0" */
+        int neg = val && val[0] == '-';
+        const char *d = val ? val + neg : NULL;
+        if (c->mt_priority_given || !d || d[0] < '0' || d[0] > '9' || d[1] ||
+            (neg && d[0] == '0'))
+            return fail(err, 501, "5.5.4", "Bad MT-PRIORITY parameter");
+        c->mt_priority = neg ? -(d[0] - '0') : d[0] - '0';
+        c->mt_priority_given = 1;
+        return 0;
+    }
     return fail(err, 555, "5.5.4", "Unsupported MAIL parameter");
 }
 

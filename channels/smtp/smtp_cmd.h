@@ -1,5 +1,5 @@
 /* smtp_cmd: parser for one SMTP command line (RFC 5321 §4.1 with the ESMTP parameters of
- * SIZE, BODY, SMTPUTF8, DSN RET/ENVID/NOTIFY/ORCPT and BDAT). Pure: no I/O, no allocation;
+ * SIZE, BODY, SMTPUTF8, DSN RET/ENVID/NOTIFY/ORCPT, MT-PRIORITY (RFC 6710) and BDAT). Pure: no I/O, no allocation;
  * every string lands in the fixed buffers of struct smtp_cmd, so a hostile line can only
  * produce an error reply. Written by hand because no maintained C library parses the SMTP
  * grammar with its extensions as a standalone piece; libraries that exist embed it in a server. */
@@ -40,6 +40,8 @@ struct smtp_cmd {
     enum smtp_ret ret;
     char envid[SMTP_CMD_MAX_ENVID + 1]; /* xtext-decoded */
     int envid_given;
+    int mt_priority;             /* RFC 6710 MT-PRIORITY= value, -9..9 */
+    int mt_priority_given;
     /* RCPT parameters. */
     unsigned notify;
     char orcpt_type[32];
@@ -56,6 +58,7 @@ enum {
     SMTP_CMD_ALLOW_SMTPUTF8 = 1u << 1,
     SMTP_CMD_ALLOW_8BITMIME = 1u << 2,
     SMTP_CMD_ALLOW_SIZE = 1u << 3,
+    SMTP_CMD_ALLOW_MT_PRIORITY = 1u << 4,
 };
 
 /* Parse line[0..len) (without CRLF). On success returns 0 and fills *cmd. On failure returns

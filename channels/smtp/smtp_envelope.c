@@ -37,6 +37,8 @@ void smtp_envelope_reset_txn(struct smtp_envelope *e)
     e->body = SMTP_BODY_NONE;
     e->smtputf8 = 0;
     e->ret = SMTP_RET_NONE;
+    e->mt_priority = 0;
+    e->mt_priority_given = 0;
     free(e->content);
     e->content = NULL;
     e->content_len = 0;
@@ -89,4 +91,16 @@ void smtp_reply_set(struct smtp_reply *r, int code, const char *enh, const char 
     r->code = code;
     snprintf(r->enhanced, sizeof r->enhanced, "%s", enh ? enh : "");
     snprintf(r->text, sizeof r->text, "%s", text ? text : "");
+}
+
+int smtp_mt_priority_to_queue(int mt)
+{
+    int p = mt < -4 ? 0 : mt > 6 ? 5 : (mt + 4) / 2; /* mt + 4 >= 0: the division floors */
+    return p;
+}
+
+int smtp_mt_priority_of_queue(int priority)
+{
+    int p = priority < 0 ? 0 : priority > 5 ? 5 : priority;
+    return 2 * p - 4;
 }

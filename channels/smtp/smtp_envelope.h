@@ -60,6 +60,8 @@ struct smtp_envelope {
     int smtputf8;        /* SMTPUTF8 given */
     enum smtp_ret ret;
     char *envid;         /* ENVID=, xtext-decoded (NULL = not given) */
+    int mt_priority;     /* RFC 6710 MT-PRIORITY, -9..9 (server: as given; client: to send) */
+    int mt_priority_given;
 
     struct smtp_rcpt *rcpts; /* nrcpts entries, owned */
     size_t nrcpts;
@@ -70,6 +72,13 @@ struct smtp_envelope {
     unsigned char *content;
     size_t content_len;
 };
+
+/* RFC 6710 MT-PRIORITY <-> the queue priority (0..5, the STANAG 4406 precedences deferred ..
+ * override) by the STANAG4406 priority assignment policy: deferred -4, routine -2, priority 0,
+ * immediate 2, flash 4, override 6; a value between two levels takes the lower one, values
+ * below -4 are deferred and above 6 override. */
+int smtp_mt_priority_to_queue(int mt);
+int smtp_mt_priority_of_queue(int priority);
 
 /* Zero an envelope. */
 void smtp_envelope_init(struct smtp_envelope *e);

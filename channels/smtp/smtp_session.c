@@ -207,6 +207,8 @@ static void finish_message(struct smtp_session *s)
         m->body = e->body;
         m->smtputf8 = e->smtputf8;
         m->ret = e->ret;
+        m->mt_priority = e->mt_priority;
+        m->mt_priority_given = e->mt_priority_given;
         m->rcpts = s->env.rcpts;
         m->nrcpts = e->nrcpts;
         s->env.rcpts = NULL;
@@ -289,6 +291,9 @@ static void do_ehlo(struct smtp_session *s, const struct smtp_cmd *c)
                    s->env.client_addr ? s->env.client_addr : "unknown");
     mg_buf_appendf(o, "250-PIPELINING\r\n250-SIZE %zu\r\n250-8BITMIME\r\n", max_size(s));
     mg_buf_appendf(o, "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n");
+    /* RFC 6710 with the STANAG 4406 policy: the queue's priorities are its six precedences
+     * (the values count only from trusted clients, the daemon's submission decides) */
+    mg_buf_appendf(o, "250-MT-PRIORITY STANAG4406\r\n");
     if (s->cfg->tls_available && !s->tls)
         mg_buf_appendf(o, "250-STARTTLS\r\n");
     if (mg_buf_appendf(o, "250-CHUNKING\r\n250 SMTPUTF8\r\n"))
@@ -322,6 +327,8 @@ static void do_mail(struct smtp_session *s, const struct smtp_cmd *c)
     e->body = c->body;
     e->smtputf8 = c->smtputf8;
     e->ret = c->ret;
+    e->mt_priority = c->mt_priority;
+    e->mt_priority_given = c->mt_priority_given;
     if (s->cfg->cbs && s->cfg->cbs->mail) {
         struct smtp_reply r = { 0 };
         if (s->cfg->cbs->mail(s->cfg->cb_arg, e, &r)) {
@@ -440,7 +447,8 @@ static void do_command(struct smtp_session *s, const char *line, size_t len)
     struct smtp_cmd c;
     struct smtp_reply err;
     unsigned allow = s->env.esmtp ? (SMTP_CMD_ALLOW_DSN | SMTP_CMD_ALLOW_SMTPUTF8 |
-                                     SMTP_CMD_ALLOW_8BITMIME | SMTP_CMD_ALLOW_SIZE)
+                                     SMTP_CMD_ALLOW_8BITMIME | SMTP_CMD_ALLOW_SIZE |
+                                     SMTP_CMD_ALLOW_MT_PRIORITY)
                                   : 0;
     if (smtp_cmd_parse(line, len, allow, max_size(s), &c, &err)) {
         s->last_verb = "?";

@@ -259,11 +259,13 @@ static void test_map_golden(void **state)
     mixer_tables_init(&t);
     load_table(&t, MIXER_TABLE_RFC2OR, vec_path("tables/rfc2or"));
     load_table(&t, MIXER_TABLE_OR2RFC, vec_path("tables/or2rfc"));
+    load_table(&t, MIXER_TABLE_GATE1, vec_path("tables/gate1"));
+    load_table(&t, MIXER_TABLE_GATE2, vec_path("tables/gate2"));
     assert_int_equal(mixer_tables_check(&t, NULL, 0), 0);
     gw_init(&c.gw, &t);
     c.to_or = 1;
     c.file = "to-or.tsv";
-    assert_true(each_row(vec_path("addr/to-or.tsv"), map_row, &c) >= 15);
+    assert_true(each_row(vec_path("addr/to-or.tsv"), map_row, &c) >= 16);
     c.to_or = 0;
     c.file = "to-822.tsv";
     assert_true(each_row(vec_path("addr/to-822.tsv"), map_row, &c) >= 15);
@@ -317,6 +319,10 @@ static void test_table_errors(void **state)
         {MIXER_TABLE_OR2RFC, "C$GB\n", "t:1: expected \"domain#or#\""},
         {MIXER_TABLE_OR2RFC, "O$x.ADMD$ .C$GB#-x.example#\n", "t:1: \"-x.example\""},
         {MIXER_TABLE_OR2RFC, "Ox.ADMD$ .C$GB#x.example#\n", "t:1: component without"},
+        {MIXER_TABLE_GATE1, "# t3\nalter.net#PRMD$relay.ADMD$BTglobal.C$gb\n", "t:2: expected \"left#right#\""},
+        {MIXER_TABLE_GATE1, "alter.net#~ROLE$x.ADMD$ATT.C$US#\n", "t:1: domain-defined"},
+        {MIXER_TABLE_GATE2, "ADMD$ATT.C$us#att mail.com#\n", "t:1: \"att mail.com\" is not a domain"},
+        {MIXER_TABLE_GATE2, "ADMD$ATT#attmail.com#\n", "t:1: an entry needs a country"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct mixer_tables t;
@@ -343,6 +349,29 @@ static void test_table_errors(void **state)
     assert_non_null(strstr(err, "rfc2or:1: a.example"));
     assert_non_null(strstr(err, "or2rfc:1 maps back to b.example"));
     mixer_tables_free(&t);
+    /* appendix F: a key in both table 1 and table 3, or in both table 2 and table 4; a
+     * numeric country is the same key as its ISO 3166 letters */
+    static const struct {
+        enum mixer_table_kind k1, k2;
+        const char *t1, *t2, *want;
+    } both[] = {
+        {MIXER_TABLE_RFC2OR, MIXER_TABLE_GATE1, "a.example#O$x.ADMD$ .C$GB#\n",
+         "# x\nA.example#PRMD$relay.ADMD$BT.C$GB#\n", "gate:2: A.example is a key of table 1 (first:1)"},
+        {MIXER_TABLE_OR2RFC, MIXER_TABLE_GATE2, "O$x.ADMD$ .C$GB#a.example#\n",
+         "O$X.ADMD$ .C$234#gw.example#\n", "gate:1: this O/R address is a key of table 2 (first:1)"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        mixer_tables_init(&t);
+        err[0] = 0;
+        assert_int_equal(mixer_tables_load(&t, both[i].k1, "first", both[i].t1,
+                                           strlen(both[i].t1), NULL, 0), 0);
+        assert_int_equal(mixer_tables_load(&t, both[i].k2, "gate", both[i].t2,
+                                           strlen(both[i].t2), NULL, 0), 0);
+        assert_int_equal(mixer_tables_check(&t, err, sizeof err), 1);
+        if (strncmp(err, both[i].want, strlen(both[i].want)) != 0)
+            fail_msg("case %zu: got \"%s\"", i, err);
+        mixer_tables_free(&t);
+    }
 }
 
 /* ---- the real PP tables (shared vectors) ---- */

@@ -22,16 +22,22 @@
 #include "message.h"
 #include "mixer_ber.h"
 #include "mixer_channel.h"
+#include "mixer_dsnp.h"
 #include "mixer_conv.h"
 #include "mixer_report.h"
+#include "oraddr.h"
 
 static char tables_dir[1024];
+
+static const char *x400_content; /* MIXGATE_X400_CONTENT for the next load, NULL = default */
 
 static const char *env(void *ctx, const char *name)
 {
     (void)ctx;
     if (!strcmp(name, "MIXGATE_MIXER_TABLES"))
         return tables_dir;
+    if (!strcmp(name, "MIXGATE_X400_CONTENT"))
+        return x400_content;
     return NULL;
 }
 
@@ -129,6 +135,27 @@ static void test_config_errors(void **state)
         }
         config_errors_free(&errs);
     }
+    /* a preferred-gateway table with an error: its own file:line */
+    char text[4096], want[1200];
+    snprintf(text, sizeof text,
+             "%s  { name = \"m\"; type = \"mixer\"; domain = \"x.example\"; or_address = "
+             "\"/C=GB/\";\n  gate1 = \"%s/test-vectors/mixer/tables/gate1-bad\"; }\n);\n"
+             "routes = ( { default = true; chain = [ \"out\" ]; } );\n",
+             base, src_dir());
+    snprintf(want, sizeof want, "%s/test-vectors/mixer/tables/gate1-bad:3: expected \"left#right#\"",
+             src_dir());
+    struct config_errors errs = {0};
+    struct config *cfg = load(text, &errs);
+    assert_null(cfg);
+    bool found = false;
+    for (size_t k = 0; k < errs.n; k++)
+        found |= !strcmp(errs.v[k].text, want);
+    if (!found) {
+        for (size_t k = 0; k < errs.n; k++)
+            print_message("got: %s\n", errs.v[k].text);
+        fail_msg("no \"%s\"", want);
+    }
+    config_errors_free(&errs);
 }
 
 /* Run the channel `name` of etc/examples/mixer.conf over one group. */
@@ -141,6 +168,11 @@ struct run {
     size_t n;
     int rc;
 };
+
+/* Called on the message before process() when set: the DSN parameters a test gives it. */
+static void (*prep_msg)(struct message *m);
+/* The group's queue priority in the task (0..5). */
+static int task_priority = MESSAGE_PRIORITY_DEFAULT;
 
 /* extra: options added to the channel's definition (NULL = none). */
 static void run_ex(struct run *x, const char *channel, const char *extra,
@@ -181,7 +213,10 @@ static void run_ex(struct run *x, const char *channel, const char *extra,
     assert_non_null(c);
     struct channel_task t = {.cfg = x->cfg, .channel = ch, .msg = x->msg, .content = c,
                              .originator = originator, .nrcpts = x->n, .rcpts = x->idx,
-                             .rcpt_addrs = x->addrs, .now = 1765000000};
+                             .rcpt_addrs = x->addrs, .now = 1765000000,
+                             .priority = task_priority};
+    if (prep_msg)
+        prep_msg(x->msg);
     x->r.priority = -1;
     x->r.rcpts = calloc(x->n, sizeof *x->r.rcpts);
     for (size_t i = 0; i < x->n; i++)
@@ -204,6 +239,41 @@ static void run_free(struct run *x)
     config_free(x->cfg);
 }
 
+/* RFC 2156 tables 3 and 4 (etc/mixer/gate1, gate2): a recipient in a domain another X.400
+ * gateway serves goes under that gateway's O/R address (and is not refused as an Internet
+ * address of ours), the return address stays under our own; an O/R address another Internet
+ * gateway serves goes under its domain. */
+static void test_preferred_gateways(void **state)
+{
+    (void)state;
+    static const char msg[] = "From: a@uk.alter.example\r\nTo: b@uk.alter.example\r\n"
+                              "Subject: g\r\n\r\nhi\r\n";
+    static const char *const rcpts[] = {"postmaster@uk.alter.example", NULL};
+    struct run x;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, msg, strlen(msg), "a@uk.alter.example",
+        rcpts);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    assert_string_equal(x.r.rcpts[0].next_addr,
+                        "/C=GB/ADMD=BTglobal/PRMD=relay/DD.RFC-822=postmaster(a)uk.alter.example/");
+    assert_string_equal(x.r.originator,
+                        "/C=GB/ADMD= /PRMD=Example/O=MIXER/RFC-822=a(a)uk.alter.example/");
+    run_free(&x);
+    size_t len = 0;
+    char *ber = slurp("test-vectors/mixer/smtp/full-heading.p22", &len);
+    static const char *const ors[] = {"/C=US/ADMD=ATT/G=Andy/S=Wharol/",
+                                      "/C=US/ADMD=ATT/O=MMNY/S=Wharol/", NULL};
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len,
+        "/C=GB/ADMD= /PRMD=Camelot/S=Boss/", ors);
+    free(ber);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
+    assert_string_equal(x.r.rcpts[0].next_addr, "Andy.Wharol@attmail.example");
+    assert_int_equal(x.r.rcpts[1].outcome.action, CHANNEL_CONTINUE);
+    assert_string_equal(x.r.rcpts[1].next_addr, "/O=MMNY/S=Wharol/@attmail.example");
+    run_free(&x);
+}
+
 static void test_to_x400(void **state)
 {
     (void)state;
@@ -221,7 +291,8 @@ static void test_to_x400(void **state)
     assert_int_equal(x.r.priority, 4); /* MMHS-Primary-Precedence: flash */
     assert_string_equal(x.r.originator, "/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/");
     assert_string_equal(x.r.rcpts[0].next_addr, "/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/");
-    assert_string_equal(x.r.rcpts[1].next_addr, "/C=GB/ADMD= /PRMD=Camelot/G=Bob/S=Jones/");
+    /* in the canonical O/R form the P1 side compares with its envelope's recipients */
+    assert_string_equal(x.r.rcpts[1].next_addr, "/C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Bob/");
     assert_int_equal(x.r.rcpts[0].outcome.action, CHANNEL_CONTINUE);
     assert_int_equal(x.r.rcpts[1].outcome.action, CHANNEL_CONTINUE);
     /* the non-ASCII address has no X.400 form: that recipient fails with a report */
@@ -285,6 +356,181 @@ static void test_to_smtp(void **state)
     assert_non_null(strstr(cd, "\r\nX400-Recipients: Smith@Lab.camelot.example, a@b.example, "));
     assert_non_null(strstr(cd, "\r\nX400-Content-Type: P2-1988 (22)\r\n"));
     run_free(&x);
+}
+
+/* RFC 2156 A.3.1: the DSN parameters an SMTP message came with become the converted
+ * message's transfer envelope: NOTIFY as report requests, ORCPT as redirection history, ENVID
+ * as the content correlator, content return requested, the P772 precedence (flash: urgent). */
+static void prep_to_x400(struct message *m)
+{
+    assert_int_equal(message_set_envid(m, "env-7"), 0);
+    m->ret = MESSAGE_RET_HDRS;
+    m->rcpts[0].notify = MESSAGE_NOTIFY_SUCCESS;
+    assert_int_equal(message_rcpt_set_str(&m->rcpts[0].orcpt, "rfc822;Ann.Desk@camelot.example"), 0);
+    m->rcpts[1].notify = MESSAGE_NOTIFY_NEVER;
+    m->arrival = 1765000000;
+}
+
+static void test_dsn_params_to_x400(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *in = slurp("test-vectors/mixer/smtp/mmhs.in", &len);
+    static const char *const rcpts[] = {"Bob.Jones@camelot.example",
+                                        "\"/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/\"@x400.example",
+                                        "someone@elsewhere.example", NULL};
+    struct run x;
+    prep_msg = prep_to_x400;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, "ops@example.org", rcpts);
+    prep_msg = NULL;
+    free(in);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.x400_env);
+    assert_false(x.r.env_set); /* ENVID and RET stay for our own DSNs */
+    struct mixer_dsnp_env e;
+    mixer_dsnp_env_init(&e);
+    char why[300] = "";
+    int rc = mixer_dsnp_env_from_ber(x.r.x400_env, x.r.x400_env_len, &e, why, sizeof why);
+    if (rc)
+        fail_msg("envelope: %s (%s)", mg_strerror(rc), why);
+    assert_true(!strncmp(e.mts_id, "[/C=GB/ADMD= /PRMD=Example/;", 28));
+    assert_string_equal(e.originator, "/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/");
+    assert_string_equal(e.content_type, "1.3.26.0.4406.0.4.1");
+    assert_int_equal(e.precedence, 4); /* MMHS-Primary-Precedence: flash */
+    assert_int_equal(e.priority, 2);   /* urgent */
+    assert_true(e.content_return);
+    assert_string_equal(e.correlator, "SMTP/NOTARY ENVID: env-7");
+    assert_string_equal(e.trace_gdi, "/C=GB/ADMD= /PRMD=Example/");
+    assert_string_equal(e.arrival, "251206054640Z");
+    /* the Internet recipient with no MCGAM failed: not in the envelope */
+    assert_int_equal(e.nrcpts, 2);
+    assert_string_equal(e.rcpts[0].addr, "/C=GB/ADMD= /PRMD=Camelot/G=Bob/S=Jones/");
+    assert_int_equal(mixer_dsnp_notify(e.rcpts[0].indicators),
+                     MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
+    assert_true(e.rcpts[0].indicators & MIXER_PRI_RESPONSIBILITY);
+    assert_string_equal(e.rcpts[0].orcpt, "/C=GB/ADMD= /PRMD=Camelot/G=Ann/S=Desk/");
+    assert_string_equal(e.rcpts[1].addr, "/C=GB/ADMD= /PRMD=Camelot/O=Lab/S=Smith/");
+    assert_int_equal(mixer_dsnp_notify(e.rcpts[1].indicators), MESSAGE_NOTIFY_NEVER);
+    assert_string_equal(e.rcpts[1].orcpt, "");
+    /* the next hop's names are the envelope's, in the form the P1 side compares them */
+    char canon[1024], err[100];
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(oraddr_normalize(e.rcpts[k].addr, canon, sizeof canon, err, sizeof err), 0);
+        assert_string_equal(x.r.rcpts[k].next_addr, canon);
+    }
+    mixer_dsnp_env_free(&e);
+    run_free(&x);
+}
+
+/* RFC 2156 A.3.2: the envelope a message came over P1 with gives the SMTP side its DSN
+ * parameters: NOTIFY from the report requests, ORCPT from the redirection history, ENVID
+ * from the MTS identifier, RET=HDRS when content return was not requested. */
+static struct mg_buf env_in;
+
+static void prep_to_smtp(struct message *m)
+{
+    assert_int_equal(message_set_x400(m, NULL, NULL, env_in.data, env_in.len), 0);
+}
+
+static void test_dsn_params_to_smtp(void **state)
+{
+    (void)state;
+    struct mixer_dsnp_env e;
+    mixer_dsnp_env_init(&e);
+    snprintf(e.mts_id, sizeof e.mts_id, "[/C=GB/ADMD= /PRMD=Camelot/;q-7]");
+    snprintf(e.originator, sizeof e.originator, "/C=GB/ADMD= /PRMD=Camelot/S=Boss/");
+    snprintf(e.content_type, sizeof e.content_type, "22");
+    snprintf(e.trace_gdi, sizeof e.trace_gdi, "/C=GB/ADMD= /PRMD=Camelot/");
+    snprintf(e.arrival, sizeof e.arrival, "251206054640Z");
+    e.content_return = false;
+    struct mixer_dsnp_rcpt *d = mixer_dsnp_env_add(&e);
+    snprintf(d->addr, sizeof d->addr, "/C=GB/ADMD= /PRMD=Example/O=Example/S=Smith/");
+    d->indicators = MIXER_PRI_RESPONSIBILITY | MIXER_PRI_ORIG_REPORT;
+    snprintf(d->orcpt, sizeof d->orcpt, "/C=GB/ADMD= /PRMD=Example/O=Example/S=Desk/");
+    d = mixer_dsnp_env_add(&e);
+    snprintf(d->addr, sizeof d->addr, "/C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Ann/");
+    d->indicators = MIXER_PRI_RESPONSIBILITY | MIXER_PRI_MTA_NDR;
+    d = mixer_dsnp_env_add(&e);
+    snprintf(d->addr, sizeof d->addr, "/C=GB/ADMD= /PRMD=Camelot/S=Other/");
+    d->indicators = MIXER_PRI_ORIG_NDR;
+    mg_buf_init(&env_in, 1u << 20);
+    char why[300] = "";
+    int rc = mixer_dsnp_env_to_ber(&e, &env_in, why, sizeof why);
+    if (rc)
+        fail_msg("envelope: %s (%s)", mg_strerror(rc), why);
+    mixer_dsnp_env_free(&e);
+    size_t len = 0;
+    char *ber = slurp("test-vectors/mixer/smtp/full-heading.p22", &len);
+    /* the message's recipients name the same O/R addresses in another attribute order */
+    static const char *const rcpts[] = {"/C=GB/ADMD= /PRMD=Example/O=Example/S=Smith/",
+                                        "/C=GB/ADMD= /PRMD=Camelot/G=Ann/S=Jones/",
+                                        "/C=GB/ADMD= /PRMD=Camelot/S=Absent/", NULL};
+    struct run x;
+    prep_msg = prep_to_smtp;
+    run(&x, "mixer-to-smtp", MESSAGE_CONTENT_X400_P22, ber, len,
+        "/C=GB/ADMD= /PRMD=Camelot/S=Boss/", rcpts);
+    prep_msg = NULL;
+    free(ber);
+    mg_buf_free(&env_in);
+    assert_int_equal(x.rc, 0);
+    assert_true(x.r.rcpts[0].dsn_set);
+    assert_int_equal(x.r.rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
+    assert_string_equal(x.r.rcpts[0].orcpt, "x400;/C=GB/ADMD= /PRMD=Example/O=Example/S=Desk/");
+    assert_true(x.r.rcpts[1].dsn_set);
+    assert_int_equal(x.r.rcpts[1].notify, MESSAGE_NOTIFY_NEVER);
+    assert_null(x.r.rcpts[1].orcpt);
+    assert_false(x.r.rcpts[2].dsn_set); /* not in the envelope: left as it was */
+    assert_true(x.r.env_set);
+    assert_string_equal(x.r.envid, "X400-MTS-Identifier: [/C=GB/ADMD= /PRMD=Camelot/;q-7]");
+    assert_int_equal(x.r.ret, MESSAGE_RET_HDRS);
+    assert_null(x.r.x400_env);
+    run_free(&x);
+}
+
+/* RFC 6710 / ACP 123: the queue priority (an MT-PRIORITY from a trusted client) gives the X.400
+ * priority when the message has no Priority field, and for P772 the precedence with its
+ * qualifier; the default (routine) stays normal. */
+static void test_priority_to_x400(void **state)
+{
+    (void)state;
+    static const char msg[] = "From: ops@example.org\r\nTo: Bob.Jones@camelot.example\r\n"
+                              "Subject: p\r\n\r\nhi\r\n";
+    static const char prio_msg[] = "From: ops@example.org\r\nTo: Bob.Jones@camelot.example\r\n"
+                                   "Priority: non-urgent\r\nSubject: p\r\n\r\nhi\r\n";
+    static const char *const rcpts[] = {"Bob.Jones@camelot.example", NULL};
+    static const struct {
+        const char *name;
+        int p22;
+        const char *msg;
+        int queue, want_priority, want_precedence;
+    } cases[] = {
+        {"P22, flash from MT-PRIORITY", 1, msg, 4, 2, -1},
+        {"P22, deferred", 1, msg, 0, 1, -1},
+        {"P22, immediate", 1, msg, 3, 0, -1},
+        {"P22, the default", 1, msg, MESSAGE_PRIORITY_DEFAULT, 0, -1},
+        {"P22, the Priority field wins", 1, prio_msg, 5, 1, -1},
+        {"P772, override", 0, msg, 5, 2, 5},
+        {"P772, the default", 0, msg, MESSAGE_PRIORITY_DEFAULT, 0, -1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct run x;
+        task_priority = cases[k].queue;
+        x400_content = cases[k].p22 ? "p22" : NULL; /* the example's content variable */
+        run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, cases[k].msg, strlen(cases[k].msg),
+            "ops@example.org", rcpts);
+        x400_content = NULL;
+        task_priority = MESSAGE_PRIORITY_DEFAULT;
+        assert_int_equal(x.rc, 0);
+        assert_non_null(x.r.x400_env);
+        struct mixer_dsnp_env e;
+        mixer_dsnp_env_init(&e);
+        char why[200] = "";
+        assert_int_equal(mixer_dsnp_env_from_ber(x.r.x400_env, x.r.x400_env_len, &e, why, sizeof why), 0);
+        if (e.priority != cases[k].want_priority || e.precedence != cases[k].want_precedence)
+            fail_msg("case %s: priority %d precedence %d", cases[k].name, e.priority, e.precedence);
+        mixer_dsnp_env_free(&e);
+        run_free(&x);
+    }
 }
 
 static void test_precedence_to_smtp(void **state)
@@ -460,6 +706,47 @@ static void test_report_to_dsn(void **state)
 
 /* A DSN (null reverse path) becomes an X.400 report content, with the X.400 subject identifier
  * from its ENVID or one the gateway makes up; a DSN-like message with a sender is a message. */
+/* RFC 2156 5.1.8.3: a DSN with a failed recipient and delayed / relayed / expanded ones
+ * becomes an X.400 report for the failed one and an IPM (a new message to the same
+ * recipient, its status part as text) for the others; that copy crosses as an IPM. */
+static void test_dsn_mixed_actions(void **state)
+{
+    (void)state;
+    static const char *const rcpts[] = {"\"/C=GB/ADMD= /PRMD=Camelot/S=Boss/\"@x400.example", NULL};
+    size_t len = 0;
+    char *in = slurp("test-vectors/mixer/report/dsn-x400-relayed.in", &len);
+    struct run x;
+    run(&x, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, in, len, "", rcpts);
+    free(in);
+    assert_int_equal(x.rc, 0);
+    assert_non_null(x.r.content);
+    assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_REPORT);
+    size_t cl = 0;
+    const unsigned char *cd = content_data(x.r.content, &cl);
+    struct mixer_report *rep = calloc(1, sizeof *rep);
+    assert_non_null(rep);
+    char why[200] = "";
+    assert_int_equal(mixer_report_from_ber(cd, cl, rep, NULL, why, sizeof why), 0);
+    assert_int_equal(rep->nrcpts, 1);
+    assert_int_equal(rep->rcpts[0].delivered, 0);
+    free(rep);
+    assert_int_equal(x.r.nmessages, 1);
+    assert_string_equal(x.r.messages[0].originator, "");
+    assert_string_equal(x.r.messages[0].rcpt, rcpts[0]);
+    assert_non_null(strstr((const char *)x.r.messages[0].content, "Action: relayed"));
+    assert_null(strstr((const char *)x.r.messages[0].content, "message/delivery-status"));
+    /* the copy, processed in its turn, becomes an IPM */
+    struct run y;
+    run(&y, "mixer-to-x400", MESSAGE_CONTENT_RFC5322, x.r.messages[0].content,
+        x.r.messages[0].len, "", rcpts);
+    assert_int_equal(y.rc, 0);
+    assert_non_null(y.r.content);
+    assert_int_equal(content_type(y.r.content), MESSAGE_CONTENT_X400_P22);
+    assert_int_equal(y.r.nmessages, 0);
+    run_free(&y);
+    run_free(&x);
+}
+
 static void test_dsn_to_report(void **state)
 {
     (void)state;
@@ -581,6 +868,11 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_to_x400),
         cmocka_unit_test(test_to_smtp),
+        cmocka_unit_test(test_dsn_params_to_x400),
+        cmocka_unit_test(test_dsn_params_to_smtp),
+        cmocka_unit_test(test_dsn_mixed_actions),
+        cmocka_unit_test(test_priority_to_x400),
+        cmocka_unit_test(test_preferred_gateways),
         cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_loop_guard),
         cmocka_unit_test(test_date_from_arrival),

@@ -296,6 +296,147 @@ static void test_dsn_to_x400(void **state)
     }
 }
 
+/* RFC 2156 A.3.1 / 5.3.8.1: the content correlator of a report. One the gateway made from an
+ * ENVID ("SMTP/NOTARY ENVID: ") gives the ENVID back as Original-Envelope-Id; any other is
+ * X400-Content-Correlator and the subject identifier stays the envelope id. Both survive the
+ * DER, and a DSN's ENVID comes back as the correlator. */
+static void test_correlator(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *correlator, *want_envid, *want_field;
+    } cases[] = {
+        {"ENVID made by the gateway", "SMTP/NOTARY ENVID: env-7", "Original-Envelope-Id: env-7\r\n", NULL},
+        {"X.400 correlator", "Subject:/Message-ID:/Date:/To:",
+         "Original-Envelope-Id: [/C=GB/ADMD= /PRMD=Example/;M42.1]\r\n",
+         "X400-Content-Correlator: Subject:/Message-ID:/Date:/To:\r\n"},
+        {"no correlator", "", "Original-Envelope-Id: [/C=GB/ADMD= /PRMD=Example/;M42.1]\r\n",
+         NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct mixer_report *r = calloc(1, sizeof *r), *back = calloc(1, sizeof *back);
+        assert_non_null(r);
+        assert_non_null(back);
+        mixer_report_init(r);
+        snprintf(r->subject_id, sizeof r->subject_id, "[/C=GB/ADMD= /PRMD=Example/;M42.1]");
+        snprintf(r->correlator, sizeof r->correlator, "%s", cases[k].correlator);
+        add(r, "/C=GB/ADMD= /PRMD=Example/S=A/", "", 0, 1, 0, "");
+        struct mg_buf ber, dsn;
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&dsn, 0);
+        char why[256] = "";
+        assert_int_equal(mixer_report_to_ber(r, "231114221400Z", &ber, why, sizeof why), 0);
+        assert_int_equal(mixer_report_from_ber(ber.data, ber.len, back, NULL, why, sizeof why), 0);
+        if (strcmp(back->correlator, cases[k].correlator) != 0)
+            fail_msg("case %s: correlator \"%s\" after DER", cases[k].name, back->correlator);
+        struct mixer_report_dsn_opts o = {.gateway = "gw.example", .to = "a@example.org",
+                                          .message_id = "m@gw.example", .now = 0};
+        assert_int_equal(mixer_report_to_dsn(back, &o, &dsn), 0);
+        assert_int_equal(mg_buf_append(&dsn, "", 1), 0);
+        if (!strstr((const char *)dsn.data, cases[k].want_envid))
+            fail_msg("case %s: no %s", cases[k].name, cases[k].want_envid);
+        if (cases[k].want_field && !strstr((const char *)dsn.data, cases[k].want_field))
+            fail_msg("case %s: no %s", cases[k].name, cases[k].want_field);
+        if (!cases[k].want_field && strstr((const char *)dsn.data, "X400-Content-Correlator:"))
+            fail_msg("case %s: an X400-Content-Correlator field", cases[k].name);
+        /* the DSN read back: an ENVID becomes the correlator again */
+        size_t skipped = 0;
+        mixer_report_init(back);
+        assert_int_equal(mixer_dsn_parse(dsn.data, dsn.len - 1, back, &skipped, why, sizeof why), 0);
+        if (k == 0)
+            assert_string_equal(back->correlator, "SMTP/NOTARY ENVID: env-7");
+        if (k == 1)
+            assert_string_equal(back->correlator, cases[k].correlator);
+        mg_buf_free(&ber);
+        mg_buf_free(&dsn);
+        free(r);
+        free(back);
+    }
+}
+
+/* Delayed, relayed and expanded recipients. X.400 -> DSN: a delivery report's
+ * type-of-MTS-user dl is RFC 3464 "expanded", other is "relayed", the others "delivered";
+ * X400-Type-of-MTS-User carries it and the DER keeps it. DSN -> X.400 (RFC 2156 5.1.8.3):
+ * delayed, relayed and expanded recipients are not in the report (an IPM carries them). */
+static void test_actions(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int delivered, mts_user;
+        const char *action, *type_field;
+    } cases[] = {
+        {"delivered to a user", 1, 0, "Action: delivered\r\n", NULL},
+        {"delivered to a message store", 1, 2, "Action: delivered\r\n",
+         "X400-Type-of-MTS-User: ms (2)\r\n"},
+        {"a distribution list expanded it", 1, 3, "Action: expanded\r\n",
+         "X400-Type-of-MTS-User: dl (3)\r\n"},
+        {"another kind of MTS user took it", 1, 6, "Action: relayed\r\n",
+         "X400-Type-of-MTS-User: other (6)\r\n"},
+        {"non-delivery", 0, 0, "Action: failed\r\n", NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct mixer_report *r = calloc(1, sizeof *r), *back = calloc(1, sizeof *back);
+        assert_non_null(r);
+        assert_non_null(back);
+        mixer_report_init(r);
+        snprintf(r->subject_id, sizeof r->subject_id, "[/C=GB/ADMD= /PRMD=Example/;M42.1]");
+        add(r, "/C=GB/ADMD= /PRMD=Example/S=List/", "", cases[k].delivered, 1, 0, "");
+        r->rcpts[0].mts_user = cases[k].mts_user;
+        struct mg_buf ber, dsn;
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&dsn, 0);
+        char why[256] = "";
+        assert_int_equal(mixer_report_to_ber(r, "231114221400Z", &ber, why, sizeof why), 0);
+        assert_int_equal(mixer_report_from_ber(ber.data, ber.len, back, NULL, why, sizeof why), 0);
+        if (back->rcpts[0].mts_user != cases[k].mts_user)
+            fail_msg("case %s: type-of-MTS-user %d after DER", cases[k].name,
+                     back->rcpts[0].mts_user);
+        struct mixer_report_dsn_opts o = {.gateway = "gw.example", .to = "a@example.org",
+                                          .message_id = "m@gw.example", .now = 0};
+        assert_int_equal(mixer_report_to_dsn(back, &o, &dsn), 0);
+        assert_int_equal(mg_buf_append(&dsn, "", 1), 0);
+        const char *d = (const char *)dsn.data;
+        if (!strstr(d, cases[k].action))
+            fail_msg("case %s: no %s", cases[k].name, cases[k].action);
+        if (cases[k].type_field ? !strstr(d, cases[k].type_field)
+                                : strstr(d, "X400-Type-of-MTS-User") != NULL)
+            fail_msg("case %s: X400-Type-of-MTS-User wrong", cases[k].name);
+        /* the DSN read back: a delivered one keeps its type; relayed / expanded are skipped */
+        size_t skipped = 0;
+        mixer_report_init(back);
+        int prc = mixer_dsn_parse(dsn.data, dsn.len - 1, back, &skipped, why, sizeof why);
+        if (cases[k].mts_user == 3 || cases[k].mts_user == 6) {
+            assert_int_equal(prc, MG_EPARSE); /* nothing left for a report: an IPM */
+            assert_int_equal(skipped, 1);
+        } else {
+            assert_int_equal(prc, 0);
+            assert_int_equal(back->rcpts[0].mts_user, cases[k].mts_user);
+        }
+        mg_buf_free(&ber);
+        mg_buf_free(&dsn);
+        free(r);
+        free(back);
+    }
+    /* a DSN with failed, expanded, relayed and delayed recipients: the report holds the
+     * failed one, the three others are counted for the IPM */
+    char p[1024];
+    snprintf(p, sizeof p, "%s/test-vectors/mixer/report/dsn-x400-relayed.in", src_dir());
+    unsigned char *in = NULL;
+    size_t len = 0, skipped = 0;
+    assert_int_equal(mg_read_file(p, 0, &in, &len), 0);
+    struct mixer_report *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    char why[128] = "";
+    assert_int_equal(mixer_dsn_parse(in, len, r, &skipped, why, sizeof why), 0);
+    assert_int_equal(r->nrcpts, 1);
+    assert_int_equal(skipped, 3);
+    assert_int_equal(r->rcpts[0].delivered, 0);
+    assert_int_equal(r->rcpts[0].diagnostic, 0); /* 5.1.1: unrecognised-OR-name */
+    free(r);
+    free(in);
+}
+
 /* RFC 2156 5.3.8.2 and 5.1.8.4. */
 static void test_status_tables(void **state)
 {
@@ -506,6 +647,8 @@ int main(void)
         cmocka_unit_test(test_x400_to_dsn),
         cmocka_unit_test(test_dsn_to_x400),
         cmocka_unit_test(test_status_tables),
+        cmocka_unit_test(test_correlator),
+        cmocka_unit_test(test_actions),
         cmocka_unit_test(test_bad_dsn),
         cmocka_unit_test(test_ber_limits),
         cmocka_unit_test(test_envelope),

@@ -158,6 +158,19 @@ static int tag_process(const void *conf, const struct channel_task *t, struct ch
             char cp[128];
             snprintf(cp, sizeof cp, "copied%s", at ? at : "@x.example");
             channel_result_add_copy(r, cp);
+        } else if (!strncmp(a, "dsnp", 4)) {
+            /* a converting channel's envelope parameters for the next hop */
+            r->rcpts[i].dsn_set = true;
+            r->rcpts[i].notify = MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE;
+            r->rcpts[i].orcpt = strdup("x400;/C=GB/ADMD= /S=Y/");
+            r->env_set = true;
+            r->envid = strdup("X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
+            r->ret = MESSAGE_RET_HDRS;
+            r->x400_env = malloc(3);
+            if (r->x400_env) {
+                memcpy(r->x400_env, "\x31\x01\x00", 3);
+                r->x400_env_len = 3;
+            }
         } else if (!strncmp(a, "ren", 3)) {
             char na[128];
             snprintf(na, sizeof na, "ok-renamed%s", strchr(a, '@'));
@@ -907,6 +920,37 @@ static void t_per_group_content(void **state)
     fx_close(f);
 }
 
+/* A processing channel that converts between worlds sets the next hop's envelope parameters
+ * (NOTIFY and ORCPT per recipient, ENVID, RET, the X.411 envelope): they are on the message the
+ * delivery sees and in the store. */
+static void t_stage_envelope_params(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "dsnp@park.rules.example", NULL }, 1, 0, 0, id);
+    size_t one = 1;
+    assert_true(run_until(f, p_parked, &one));
+    const struct message *dm = f->parked[0]->msg;
+    assert_int_equal(dm->rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
+    assert_string_equal(dm->rcpts[0].orcpt, "x400;/C=GB/ADMD= /S=Y/");
+    assert_string_equal(dm->envid, "X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
+    assert_int_equal(dm->ret, MESSAGE_RET_HDRS);
+    assert_int_equal(dm->x400_env_len, 3);
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
+    assert_string_equal(m->rcpts[0].orcpt, "x400;/C=GB/ADMD= /S=Y/");
+    assert_string_equal(m->envid, "X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
+    assert_int_equal(m->ret, MESSAGE_RET_HDRS);
+    assert_int_equal(m->x400_env_len, 3);
+    assert_memory_equal(m->x400_env, "\x31\x01\x00", 3);
+    message_free(m);
+    unpark(f, 0);
+    assert_true(run_until(f, p_gone, id));
+    fx_close(f);
+}
+
 /* A processing stage's result survives a restart: the next start delivers the processed
  * content without processing again. */
 static void t_stage_durable_across_restart(void **state)
@@ -1228,6 +1272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_throttle_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(t_processing_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(t_per_group_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_stage_envelope_params, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stage_durable_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(t_copy_to, setup, teardown),
         cmocka_unit_test_setup_teardown(t_channel_cannot_process_holds, setup, teardown),

@@ -953,6 +953,47 @@ static void check_version(struct fx *f, const char *id, uint32_t v, const char *
 
 /* Content versions per recipient group: each stage result is one transaction; a version lives
  * while a recipient carries it; version 0 (as received) always stays. */
+/* A converting channel's envelope parameters for the next hop (the mixer: NOTIFY and ORCPT per
+ * recipient, ENVID and RET, the X.411 envelope) are stored with its stage and survive a
+ * restart; a stage that does not set them leaves them alone. */
+static void test_stage_envelope_params(void **state)
+{
+    struct fx *f = *state;
+    static const char body[] = "Subject: s\r\n\r\nbody\r\n";
+    static const unsigned char env[] = {0x31, 0x03, 0x02, 0x01, 0x07};
+    struct message *m = make_msg(1, 2);
+    assert_int_equal(submit_wait(f, m, body, sizeof(body) - 1), 0);
+    struct queue_store_stage_rcpt r0 = {.rcpt = 0, .stage = 1, .state = MESSAGE_RCPT_PENDING,
+                                        .dsn_set = 1,
+                                        .notify = MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE,
+                                        .orcpt = "x400;/C=GB/ADMD= /PRMD=X/S=Y/"};
+    struct queue_store_stage_rcpt r1 = {.rcpt = 1, .stage = 1, .state = MESSAGE_RCPT_PENDING};
+    struct queue_store_stage_rcpt rs[2] = {r0, r1};
+    struct queue_store_stage g1 = {.version = 0, .priority = -1, .env_set = 1,
+                                   .envid = "X400-MTS-Identifier: [/C=GB/ADMD= /;abc]",
+                                   .ret = MESSAGE_RET_HDRS, .x400_env = env,
+                                   .x400_env_len = sizeof env, .rcpts = rs, .nrcpts = 2};
+    assert_int_equal(stage_wait(f, m->id, &g1), 0);
+    /* a later stage without parameters changes none of them */
+    struct queue_store_stage_rcpt r2 = {.rcpt = 0, .stage = 2, .state = MESSAGE_RCPT_PENDING};
+    struct queue_store_stage g2 = {.version = 0, .priority = -1, .rcpts = &r2, .nrcpts = 1};
+    assert_int_equal(stage_wait(f, m->id, &g2), 0);
+    fx_close_store(f);
+    assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
+    struct message *g = NULL;
+    assert_int_equal(queue_store_get(f->s, m->id, &g), 0);
+    assert_int_equal(g->rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
+    assert_string_equal(g->rcpts[0].orcpt, "x400;/C=GB/ADMD= /PRMD=X/S=Y/");
+    assert_int_equal(g->rcpts[0].stage, 2);
+    assert_int_equal(g->rcpts[1].notify, m->rcpts[1].notify);
+    assert_string_equal(g->envid, "X400-MTS-Identifier: [/C=GB/ADMD= /;abc]");
+    assert_int_equal(g->ret, MESSAGE_RET_HDRS);
+    assert_int_equal(g->x400_env_len, sizeof env);
+    assert_memory_equal(g->x400_env, env, sizeof env);
+    message_free(g);
+    message_free(m);
+}
+
 /* A report that arrives later finds its subject by MTS identifier or ENVID: queued, then in
  * the history once the message is gone. */
 static void test_find_subject(void **state)
@@ -1252,6 +1293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_and_history, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_content_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_find_subject, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_stage_envelope_params, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_4, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_and_read_only, fx_setup, fx_teardown),

@@ -19,7 +19,7 @@
 
 /* ---- envelopes ---- */
 
-enum envkind { ENV_PLAIN, ENV_ONE, ENV_DSN, ENV_UTF8, ENV_8BIT, ENV_BIG };
+enum envkind { ENV_PLAIN, ENV_ONE, ENV_DSN, ENV_UTF8, ENV_8BIT, ENV_BIG, ENV_PRIO };
 
 static void build_env(struct smtp_envelope *e, enum envkind k)
 {
@@ -37,6 +37,10 @@ static void build_env(struct smtp_envelope *e, enum envkind k)
     }
     if (k == ENV_8BIT)
         e->body = SMTP_BODY_8BITMIME;
+    if (k == ENV_PRIO) { /* RFC 6710 */
+        e->mt_priority = -4;
+        e->mt_priority_given = 1;
+    }
     const char *content = k == ENV_BIG ? "0123456789012345678901234567890123456789\r\n" : "Hi\r\n";
     e->content = (unsigned char *)strdup(content);
     e->content_len = strlen(content);
@@ -46,7 +50,7 @@ static void build_env(struct smtp_envelope *e, enum envkind k)
 
 struct step {
     char kind;          /* 'S' peer bytes, 'E' send envelope, 'T' TLS done, 'Q' quit, 'X' transport fails */
-    const char *data;   /* 'S': the bytes; 'E': the envkind as "0".."5"; 'X': unused */
+    const char *data;   /* 'S': the bytes; 'E': the envkind as "0".."6"; 'X': unused */
 };
 
 struct scase {
@@ -63,6 +67,7 @@ struct scase {
 #define EHLO_PIPE "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 8BITMIME\r\n"
 #define EHLO_PLAIN "250-mx.test\r\n250 SIZE 1000\r\n"
 #define EHLO_DSN "250-mx.test\r\n250-PIPELINING\r\n250 DSN\r\n"
+#define EHLO_PRIO "250-mx.test\r\n250-PIPELINING\r\n250 MT-PRIORITY MIXER\r\n"
 #define EHLO_TLS "250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
 #define C_EHLO "EHLO client.test\r\n"
 #define C_TXN2 "MAIL FROM:<a@x.test> SIZE=4\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n"
@@ -110,6 +115,14 @@ static const struct scase cases[] = {
              "RCPT TO:<b@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx@y.test\r\n"
              "RCPT TO:<c@y.test> NOTIFY=NEVER\r\nDATA\r\nBODY",
       "R B M[250,250]", SCS_READY },
+    { "MT-PRIORITY when offered", SMTP_CLIENT_TLS_NONE,
+      { { 'S', GREET }, { 'S', EHLO_PRIO }, { 'E', "6" } },
+      C_EHLO "MAIL FROM:<a@x.test> MT-PRIORITY=-4\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n",
+      "R", SCS_TXN },
+    { "no MT-PRIORITY when not offered", SMTP_CLIENT_TLS_NONE,
+      { { 'S', GREET }, { 'S', EHLO_PIPE }, { 'E', "6" } },
+      C_EHLO "MAIL FROM:<a@x.test> SIZE=4\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n",
+      "R", SCS_TXN },
     { "no DSN parameters when not offered", SMTP_CLIENT_TLS_NONE,
       { { 'S', GREET }, { 'S', EHLO_PIPE }, { 'E', "2" },
         { 'S', "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n" }, { 'S', "250 ok\r\n" } },

@@ -11,7 +11,8 @@
 #include "mg_err.h"
 #include "smtp_cmd.h"
 
-#define ALL (SMTP_CMD_ALLOW_DSN | SMTP_CMD_ALLOW_SMTPUTF8 | SMTP_CMD_ALLOW_8BITMIME | SMTP_CMD_ALLOW_SIZE)
+#define ALL (SMTP_CMD_ALLOW_DSN | SMTP_CMD_ALLOW_SMTPUTF8 | SMTP_CMD_ALLOW_8BITMIME | SMTP_CMD_ALLOW_SIZE | \
+             SMTP_CMD_ALLOW_MT_PRIORITY)
 
 struct pcase {
     const char *name;
@@ -66,6 +67,17 @@ static const struct pcase cases[] = {
     { "mail-ret-bad", "MAIL FROM:<a@b.example> RET=ALL", ALL, 0, 501, "5.5.4", 0, NULL },
     { "mail-envid-bad-xtext", "MAIL FROM:<a@b.example> ENVID=a+ZZ", ALL, 0, 501, "5.5.4", 0, NULL },
     { "mail-dup-param", "MAIL FROM:<a@b.example> RET=HDRS RET=FULL", ALL, 0, 501, "5.5.4", 0, NULL },
+    /* RFC 6710 MT-PRIORITY: priority-value = (["-"] %x31-39) / "0" */
+    { "mail-mt-priority", "MAIL FROM:<a@b.example> MT-PRIORITY=4", ALL, 0, 0, NULL, SMTP_VERB_MAIL, "a@b.example" },
+    { "mail-mt-priority-negative", "MAIL FROM:<a@b.example> mt-priority=-9", ALL, 0, 0, NULL, SMTP_VERB_MAIL, "a@b.example" },
+    { "mail-mt-priority-zero", "MAIL FROM:<a@b.example> MT-PRIORITY=0", ALL, 0, 0, NULL, SMTP_VERB_MAIL, "a@b.example" },
+    { "mail-mt-priority-minus-zero", "MAIL FROM:<a@b.example> MT-PRIORITY=-0", ALL, 0, 501, "5.5.4", 0, NULL },
+    { "mail-mt-priority-ten", "MAIL FROM:<a@b.example> MT-PRIORITY=10", ALL, 0, 501, "5.5.4", 0, NULL },
+    { "mail-mt-priority-plus", "MAIL FROM:<a@b.example> MT-PRIORITY=+3", ALL, 0, 501, "5.5.4", 0, NULL },
+    { "mail-mt-priority-empty", "MAIL FROM:<a@b.example> MT-PRIORITY=", ALL, 0, 501, "5.5.4", 0, NULL },
+    { "mail-mt-priority-novalue", "MAIL FROM:<a@b.example> MT-PRIORITY", ALL, 0, 501, "5.5.4", 0, NULL },
+    { "mail-mt-priority-twice", "MAIL FROM:<a@b.example> MT-PRIORITY=1 MT-PRIORITY=2", ALL, 0, 501, "5.5.4", 0, NULL },
+    { "mail-mt-priority-not-offered", "MAIL FROM:<a@b.example> MT-PRIORITY=1", SMTP_CMD_ALLOW_DSN, 0, 555, "5.5.4", 0, NULL },
     { "mail-unknown-param", "MAIL FROM:<a@b.example> AUTH=<>", ALL, 0, 555, "5.5.4", 0, NULL },
     { "mail-bad-param-syntax", "MAIL FROM:<a@b.example> =x", ALL, 0, 501, "5.5.4", 0, NULL },
     { "mail-utf8", "MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.example> SMTPUTF8", ALL, 0, 0, NULL, SMTP_VERB_MAIL, "j\xc3\xb6rg@b\xc3\xbc" "cher.example" },
@@ -144,6 +156,11 @@ static void test_params(void **state)
     assert_int_equal(c.ret, SMTP_RET_HDRS);
     assert_string_equal(c.envid, "QQ+1");
     assert_int_equal(c.smtputf8, 1);
+    assert_int_equal(c.mt_priority_given, 0);
+    l = "MAIL FROM:<a@b.example> MT-PRIORITY=-4";
+    assert_int_equal(smtp_cmd_parse(l, strlen(l), ALL, 0, &c, &r), 0);
+    assert_int_equal(c.mt_priority_given, 1);
+    assert_int_equal(c.mt_priority, -4);
 
     l = "RCPT TO:<c@d.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;c+2Bx+40d.example";
     assert_int_equal(smtp_cmd_parse(l, strlen(l), ALL, 0, &c, &r), 0);
@@ -155,6 +172,28 @@ static void test_params(void **state)
     assert_int_equal(smtp_cmd_parse(l, strlen(l), ALL, 0, &c, &r), 0);
     assert_int_equal(c.chunk_size, 4096);
     assert_int_equal(c.last, 1);
+}
+
+/* RFC 6710's STANAG4406 policy between MT-PRIORITY and the queue's six precedences. */
+static void test_mt_priority_policy(void **state)
+{
+    (void)state;
+    static const struct {
+        int mt, queue;
+    } to_queue[] = {
+        {-9, 0}, {-5, 0}, {-4, 0}, {-3, 0}, {-2, 1}, {-1, 1}, {0, 2}, {1, 2},
+        {2, 3},  {3, 3},  {4, 4},  {5, 4},  {6, 5},  {7, 5},  {9, 5},
+    };
+    for (size_t i = 0; i < sizeof to_queue / sizeof to_queue[0]; i++)
+        if (smtp_mt_priority_to_queue(to_queue[i].mt) != to_queue[i].queue)
+            fail_msg("MT-PRIORITY %d: queue %d, want %d", to_queue[i].mt,
+                     smtp_mt_priority_to_queue(to_queue[i].mt), to_queue[i].queue);
+    /* deferred -4, routine -2, priority 0, immediate 2, flash 4, override 6 */
+    static const int of_queue[6] = {-4, -2, 0, 2, 4, 6};
+    for (int p = 0; p < 6; p++) {
+        assert_int_equal(smtp_mt_priority_of_queue(p), of_queue[p]);
+        assert_int_equal(smtp_mt_priority_to_queue(of_queue[p]), p);
+    }
 }
 
 /* Limits: the longest accepted line, and one octet more. */
@@ -222,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_xtext),
+        cmocka_unit_test(test_mt_priority_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

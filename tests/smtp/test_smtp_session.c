@@ -241,7 +241,7 @@ static void test_envelope(void **state)
     (void)state;
     struct harness h;
     h_init(&h, NULL);
-    const char *in = EH "MAIL FROM:<a@s.test> RET=HDRS ENVID=id+2B7 BODY=8BITMIME SIZE=100\r\n"
+    const char *in = EH "MAIL FROM:<a@s.test> RET=HDRS ENVID=id+2B7 BODY=8BITMIME SIZE=100 MT-PRIORITY=-2\r\n"
                         "RCPT TO:<b@r.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40r.test\r\n"
                         "RCPT TO:<c@r.test>\r\nDATA\r\nx\r\n.\r\n";
     smtp_session_input(&h.s, in, strlen(in));
@@ -256,6 +256,11 @@ static void test_envelope(void **state)
     assert_string_equal(m->envid, "id+7");
     assert_int_equal(m->body, SMTP_BODY_8BITMIME);
     assert_int_equal(m->size, 100);
+    /* RFC 6710: offered with its policy, the value travels with the envelope (whether it
+     * counts is the submission's decision: trusted clients only) */
+    assert_non_null(strstr((char *)h.s.out.data, "250-MT-PRIORITY STANAG4406\r\n"));
+    assert_int_equal(m->mt_priority_given, 1);
+    assert_int_equal(m->mt_priority, -2);
     assert_int_equal(m->nrcpts, 2);
     assert_string_equal(m->rcpts[0].addr, "b@r.test");
     assert_int_equal(m->rcpts[0].notify, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE);

@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""End to end (e2e.mixer_p1_envelope): SMTP -> mixgate A (mixer-to-x400, then the p1 channel) -> P1 -> mixgate B
+(etc/mixgate.conf: P1 in, file delivery). A gives the converted message an X.411 envelope of
+its own (RFC 2156 appendix A: the SMTP DSN parameters as report requests, the ENVID as the
+content correlator, the priority from MT-PRIORITY), which A's P1 channel relays: B must take
+it, find its recipient responsible, and record A's MTS identifier and the priority (MT-PRIORITY 4 = flash: X.400 urgent with
+the STANAG 4406 qualifier low, read back as 4). A recipient that another X.400 gateway serves
+(table 3, etc/mixer/gate1) is encapsulated in that gateway's O/R address."""
+import os, re, smtplib
+from harness import *
+
+MIXER = os.path.join(SRC, "etc/examples/mixer.conf")
+DEFAULT = os.path.join(SRC, "etc/mixgate.conf")
+
+
+def conf_a(wd):
+    text = open(MIXER).read()
+    text = text.replace('  { name = "x400-out"; type = "file"; directory = "${MIXGATE_VAR:-./var}/x400-out"; },',
+                        '  { name = "p1-out"; type = "p1"; },')
+    text = text.replace('chain = [ "mixer-to-x400", "x400-out" ]; }', 'chain = [ "mixer-to-x400", "p1-out" ]; peer = "peer-mta"; }')
+    text = text.replace('peers = (\n',
+                        'peers = (\n  { name = "peer-mta"; type = "x400"; mta_name = "MTA-B"; password = "secret";\n'
+                        '    our_mta_name = "MTA-A"; our_password = "secret"; host = "${MIXGATE_P1_RELAY}";\n'
+                        '    mode = "1988-normal"; },\n')
+    text = text.replace('  log = "stderr";', '  log = "stderr";\n  x400_domain = "/C=GB/ADMD= /PRMD=Example/";')
+    # the domain another X.400 gateway serves (etc/mixer/gate1) goes to X.400 too
+    text = text.replace('routes = (\n',
+                        'routes = (\n  { domain_suffix = "alter.example"; chain = [ "mixer-to-x400", "p1-out" ]; '
+                        'peer = "peer-mta"; },\n')
+    assert text.count('"p1-out"') == 4, text
+    return write(wd.sub("a.conf"), text)
+
+
+def delivered(var):
+    d = os.path.join(var, "deliver")
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".txt"))
+
+
+def t_smtp_to_p1_with_envelope():
+    wd = Workdir("mixer-p1")
+    pb = free_port()
+    b = Daemon(wd, DEFAULT, var=wd.sub("vb"),
+               env={"MIXGATE_MTA_NAME": "MTA-B", "MIXGATE_PEER_MTA": "MTA-A",
+                    "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pb, "MIXGATE_X400_DOMAIN": "/C=GB/ADMD= /PRMD=B/"})
+    b.log = wd.sub("b.log")
+    a = Daemon(wd, conf_a(wd), var=wd.sub("va"),
+               env={"MIXGATE_P1_RELAY": "127.0.0.1:%d" % pb, "MIXGATE_RETRY_MIN": "1",
+                    "MIXGATE_RELAY": "127.0.0.1:%d" % free_port(),
+                    "MIXGATE_MIXER_TABLES": os.path.join(SRC, "etc/mixer"), "MIXGATE_X400_CONTENT": "p772"})
+    a.log = wd.sub("a.log")
+    b.start()
+    wait_port(pb, proc=b.proc)
+    a.start()
+    try:
+        msg = (b"From: Ops <ops@example.org>\r\nTo: Bob.Jones@camelot.example\r\n"
+               b"Subject: relay with parameters\r\nMessage-ID: <p1env@example.org>\r\n\r\nGo.\r\n")
+        # one recipient a message: mixgate's own P1 listener takes every recipient of an
+        # envelope, not only the responsible ones, so a message split over two transfers
+        # would arrive twice at B (see the report)
+        for to in ("Bob.Jones@camelot.example", "postmaster@uk.alter.example"):
+            with smtplib.SMTP("127.0.0.1", a.port, timeout=30 * SLOW) as s:
+                s.ehlo("client.test")
+                s.sendmail("ops@example.org", [to], msg,
+                           mail_options=["MT-PRIORITY=4", "ENVID=env-42", "RET=HDRS"],
+                           rcpt_options=["NOTIFY=SUCCESS", "ORCPT=rfc822;Ann.Desk@camelot.example"])
+        files = wait_for(lambda: delivered(b.var) if len(delivered(b.var)) == 2 else None, 60,
+                         "two deliveries at B")
+        summaries = [open(f).read() for f in files]
+        rcpts = sorted(re.search(r"^Recipient: (.*)$", s, re.M).group(1) for s in summaries)
+        assert rcpts == ["/C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Bob/",
+                         "/C=GB/ADMD=BTglobal/PRMD=relay/DD.RFC-822=postmaster(a)uk.alter.example/"], rcpts
+        for s in summaries:
+            # A's envelope: its MTS identifier (A's domain and queue id), flash precedence
+            assert re.search(r"^MTS-Identifier: \[/C=GB/ADMD= /PRMD=Example/;[0-9A-Z]{14}\]$", s, re.M), s
+            assert "\nPriority: 4\n" in s, s
+            assert "Received-Protocol: P1" in s, s
+        la = a.log_text()
+        assert la.count("transferred to peer-mta (MTA-B)") == 2, a.tail()
+    finally:
+        a.stop(expect_rc=None)
+        b.stop(expect_rc=None)
+
+
+run([("smtp_to_p1_with_envelope", t_smtp_to_p1_with_envelope)])
