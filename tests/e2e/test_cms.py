@@ -13,7 +13,7 @@ message released once the certificate is known; gpgsm both ways; the audit recor
 decision; a sender's forged status header is removed. Key isolation: mixgated's memory holds no
 byte of the private key, its key process does. kill -9 of either gateway under load: nothing
 lost, nothing on the wire in clear."""
-import json, os, re, subprocess
+import json, os, re, shutil, subprocess
 from harness import *
 
 PAIR = os.path.join(SRC, "etc/examples/gateway-pair.conf")
@@ -21,10 +21,21 @@ PKI_DIR = os.path.join(BUILD, "e2e-work", "cms-pki")
 
 
 def pki():
-    if not os.path.exists(os.path.join(PKI_DIR, "stamp")):
-        os.makedirs(PKI_DIR, exist_ok=True)
-        subprocess.run([PY, os.path.join(SRC, "test-vectors/crypto/gen-test-pki.py"), PKI_DIR],
-                       check=True, capture_output=True)
+    """The test PKI, made once per build tree. Several e2e tests use it and CTest runs them in
+    parallel: the first makes it under a lock, in a fresh folder renamed into place, so no test
+    ever sees a CA from one run and a certificate from another."""
+    import fcntl
+    os.makedirs(os.path.dirname(PKI_DIR), exist_ok=True)
+    with open(PKI_DIR + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(PKI_DIR, "stamp")):
+            tmp = PKI_DIR + ".new.%d" % os.getpid()
+            shutil.rmtree(tmp, ignore_errors=True)
+            os.makedirs(tmp)
+            subprocess.run([PY, os.path.join(SRC, "test-vectors/crypto/gen-test-pki.py"), tmp],
+                           check=True, capture_output=True)
+            shutil.rmtree(PKI_DIR, ignore_errors=True)
+            os.rename(tmp, PKI_DIR)
     return lambda n: os.path.join(PKI_DIR, n)
 
 
