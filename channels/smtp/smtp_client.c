@@ -117,10 +117,37 @@ static void on_write(uv_write_t *req, int status)
         conn_failed(c, 421, "4.4.2", "Write failed: %s", uv_strerror(status));
 }
 
+/* Writes what the socket takes now when nothing is queued before it (the common case: a
+ * command or a message fits the socket buffer), so no request, copy or callback is needed;
+ * bufs are advanced past what was written. Returns the number of buffers left to queue. */
+static unsigned try_writev(struct smtp_client *c, uv_buf_t *bufs, unsigned n)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) != 0)
+        return n;
+    int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    if (w <= 0)
+        return n; /* EAGAIN, or an error the queued write reports */
+    size_t done = (size_t)w;
+    unsigned i = 0;
+    while (i < n && done >= bufs[i].len)
+        done -= bufs[i++].len;
+    if (i < n && done) {
+        bufs[i].base += done;
+        bufs[i].len -= done;
+    }
+    memmove(bufs, bufs + i, (n - i) * sizeof *bufs);
+    return n - i;
+}
+
 /* data: owned, freed here or after the write; NULL = bufs point into the content. */
 static void raw_writev(struct smtp_client *c, unsigned char *data, uv_buf_t *bufs, unsigned n)
 {
     if (c->tcp_state != 1 || !n) {
+        free(data);
+        return;
+    }
+    n = try_writev(c, bufs, n);
+    if (!n) {
         free(data);
         return;
     }
@@ -167,6 +194,13 @@ static void send_bytes(struct smtp_client *c, const void *p, size_t n)
             c->write_err = MG_ECRYPTO, defer(c);
         flush_tls(c);
         return;
+    }
+    if (c->tcp_state == 1) {
+        uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
+        if (try_writev(c, &b, 1) == 0)
+            return; /* all written: no copy needed */
+        p = b.base;
+        n = b.len;
     }
     unsigned char *d = malloc(n);
     if (!d) {

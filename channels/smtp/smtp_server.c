@@ -224,6 +224,22 @@ static void flush_out(struct conn *c)
         flush_tls(c);
         return;
     }
+    /* Most replies fit the socket buffer: written at once, with no request, copy or callback
+     * (only when nothing is queued before them, so the order stays). */
+    if (!c->closing && c->writes == 0 &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        uv_buf_t b = uv_buf_init((char *)o->data, (unsigned)o->len);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (w > 0 && (size_t)w == o->len) {
+            mg_buf_reset(o);
+            return;
+        }
+        if (w > 0) {
+            memmove(o->data, o->data + w, o->len - (size_t)w);
+            o->len -= (size_t)w;
+            o->data[o->len] = 0;
+        }
+    }
     size_t n;
     unsigned char *d = mg_buf_steal(o, &n);
     raw_write(c, d, n);
