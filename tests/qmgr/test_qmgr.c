@@ -52,6 +52,8 @@ struct fx {
     int64_t not_before;                 /* what the not_before hook answers (0 = none) */
     int nb_asked;
     size_t await_tries;                 /* deliveries the "awaitk" kind saw */
+    int hot;                            /* submissions hand the message and content over
+                                           (qmgr_message_added_hot, as mta/submit does) */
 };
 
 static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
@@ -353,6 +355,15 @@ static int setup(void **state)
     return 0;
 }
 
+/* The same tests with the submission's hand-over: the queue manager plans a new message from
+ * what was committed instead of reading it back; every outcome must be the same. */
+static int setup_hot(void **state)
+{
+    setup(state);
+    ((struct fx *)*state)->hot = 1;
+    return 0;
+}
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
@@ -363,15 +374,27 @@ static int teardown(void **state)
     return 0;
 }
 
-struct sub { struct fx *f; struct message *m; int done; int status; };
+struct sub { struct fx *f; struct message *m; const char *body; size_t len; int done; int status; };
 
 static void on_submit(void *arg, int status)
 {
     struct sub *s = arg;
     s->done = 1;
     s->status = status;
-    if (status == 0 && s->f->q)
+    if (status != 0 || !s->f->q)
+        return;
+    if (!s->f->hot) {
         qmgr_message_added(s->f->q, s->m);
+        return;
+    }
+    struct message *m = message_dup(s->m);
+    unsigned char *c = malloc(s->len ? s->len : 1);
+    assert_non_null(m);
+    assert_non_null(c);
+    memcpy(c, s->body, s->len);
+    if (s->f->hot == 2 && s->len > 0)
+        c[0] = 'X'; /* t_hot_not_read_back: tells the handed-over copy from the stored one */
+    qmgr_message_added_hot(s->f->q, m, c, s->len);
 }
 
 /* Submits a message (durably) and, if the qmgr exists, tells it. */
@@ -388,7 +411,7 @@ static void submit(struct fx *f, const char *from, const char *const *rcpts, int
     if (hold)
         assert_int_equal(message_set_hold(m, 1, "test"), 0);
     static const char body[] = "Subject: t\r\n\r\nhello\r\n";
-    struct sub s = { .f = f, .m = m };
+    struct sub s = { .f = f, .m = m, .body = body, .len = sizeof body - 1 };
     assert_int_equal(queue_store_submit(f->store, m, body, sizeof body - 1, on_submit, &s), 0);
     while (!s.done)
         uv_run(&f->loop, UV_RUN_ONCE);
@@ -635,6 +658,32 @@ static void t_hold_release_delete(void **state)
 
 /* The review's head-of-line case: 10 global slots, 30 messages to a slow destination, then one
  * to a fast one: the fast one is delivered while the slow one holds its slots. */
+/* The hand-over is really used: the delivery carries the content handed over with the
+ * committed message (marked here), not the stored copy read back; a message that arrives
+ * held is not kept hot and is read from the store when released. */
+static void t_hot_not_read_back(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    f->hot = 2;
+    char id[MESSAGE_ID_SIZE], held[MESSAGE_ID_SIZE];
+    submit(f, "sender@example.org", (const char *[]){ "ok1@example.net", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->ndel, 1);
+    assert_int_equal(strncmp(f->content[0], "Xubject: t", 10), 0);
+    submit(f, "sender@example.org", (const char *[]){ "ok2@example.net", NULL }, 1, 1, 0, held);
+    admin_status = 99;
+    assert_int_equal(qmgr_release(f->q, held, on_admin, NULL), 0);
+    assert_true(run_until(f, p_admin, NULL));
+    assert_int_equal(admin_status, 0);
+    assert_true(run_until(f, p_gone, held));
+    assert_int_equal(f->ndel, 2);
+    assert_int_equal(strncmp(f->content[1], "Subject: t", 10), 0);
+    assert_true(run_until(f, p_idle, NULL));
+    fx_close(f);
+}
+
 static void t_head_of_line(void **state)
 {
     struct fx *f = *state;
@@ -1143,7 +1192,7 @@ static void submit_labelled(struct fx *f, const char *rcpt, const char *label, c
         assert_int_equal(message_set_label(m, label, strlen(label)), 0);
     m->arrival = f->now;
     static const char body[] = "Subject: t\r\n\r\nhello\r\n";
-    struct sub s = { .f = f, .m = m };
+    struct sub s = { .f = f, .m = m, .body = body, .len = sizeof body - 1 };
     assert_int_equal(queue_store_submit(f->store, m, body, sizeof body - 1, on_submit, &s), 0);
     while (!s.done)
         uv_run(&f->loop, UV_RUN_ONCE);
@@ -1284,6 +1333,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_route_by_label_after_shaper, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_label_without_matcher, setup, teardown),
         cmocka_unit_test_setup_teardown(t_reload_and_drain_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_hot_not_read_back, setup, teardown),
+#define HOT(t) { #t " (hot hand-over)", t, setup_hot, teardown, NULL }
+        HOT(t_delivered_and_removed),
+        HOT(t_failure_returns_dsn),
+        HOT(t_tempfail_defers_with_backoff),
+        HOT(t_priority_order_and_recovery),
+        HOT(t_hold_release_delete),
+        HOT(t_head_of_line),
+        HOT(t_processing_outcomes),
+        HOT(t_per_group_content),
+        HOT(t_delivery_gate),
+        HOT(t_not_before),
+        HOT(t_route_by_label_after_shaper),
+        HOT(t_reload_and_drain_in_flight),
+#undef HOT
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
