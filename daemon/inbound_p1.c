@@ -380,7 +380,15 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
     struct p1_probe_verdict *pv = probe ? calloc(m.nrcpts, sizeof *pv) : NULL;
     size_t n = 0, nwant = 0;
     rc = rcpts && res && want && (!probe || (diags && pv)) ? 0 : MG_ENOMEM;
+    size_t others = 0;
     for (size_t i = 0; !rc && i < m.nrcpts; i++) {
+        if (m.kind != P1_MTS_REPORT && !m.rcpts[i].responsibility) {
+            /* X.411 12.2.1.1: another MTA answers for this recipient (a message split between
+             * next hops names every recipient in each transfer); it is carried only for
+             * information, and taking it too would deliver it twice */
+            others++;
+            continue;
+        }
         struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
         int crc = submit_check_rcpt(&ctx, &o, &r, &res[i]);
         if (crc == 0 && m.critical[0]) {
@@ -425,6 +433,9 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
     struct message *msg = NULL, *rep = NULL;
     unsigned char *rbody = NULL;
     size_t rlen = 0;
+    if (others)
+        mg_info("event=p1_not_responsible session=%s mts_id=\"%s\" recipients=%zu of=%zu",
+                c->session, m.mts_id, others, m.nrcpts);
     if (m.critical[0])
         mg_warn("event=p1_unsupported_critical session=%s mts_id=\"%s\" extension=\"%s\"",
                 c->session, m.mts_id, m.critical);
