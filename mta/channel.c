@@ -174,7 +174,9 @@ void channel_result_clear(struct channel_result *r, size_t nrcpts)
     free(r->audit);
     free(r->envid);
     free(r->x400_env);
+    free(r->mts_id);
     r->envid = NULL; r->x400_env = NULL; r->x400_env_len = 0; r->env_set = false;
+    r->mts_id = NULL;
     r->content = NULL; r->label = NULL; r->originator = NULL;
     r->copy_to = NULL; r->ncopy = 0; r->messages = NULL; r->nmessages = 0;
     r->audit = NULL; r->naudit = 0;

@@ -184,6 +184,9 @@ struct channel_result {
     char *envid;                           /* owned or NULL */
     int ret;                               /* enum message_ret */
     unsigned char *x400_env; size_t x400_env_len; /* owned or NULL (unchanged) */
+    char *mts_id;                          /* owned or NULL (unchanged): the MTS identifier
+                                              x400_env names, so a report that comes back
+                                              about it finds the message (report_match) */
     char error[512];                       /* process() returned an error: why (held) */
 };
 

@@ -375,8 +375,10 @@ static void on_stage_written(void *arg, int status)
             message_set_envid(m, w->st.envid);
             m->ret = (enum message_ret)w->st.ret;
         }
-        if (w->st.x400_env &&
-            message_set_x400(m, m->mts_id, m->content_oid, w->st.x400_env, w->st.x400_env_len) != 0)
+        if ((w->st.x400_env || w->st.mts_id) &&
+            message_set_x400(m, w->st.mts_id ? w->st.mts_id : m->mts_id, m->content_oid,
+                             w->st.x400_env ? w->st.x400_env : m->x400_env,
+                             w->st.x400_env ? w->st.x400_env_len : m->x400_env_len) != 0)
             mg_error("event=out_of_memory qid=%s op=set_x400_env", m->id);
         for (size_t i = 0; i < w->st.nadd; i++) {
             struct message_rcpt *nr = NULL;
@@ -396,7 +398,8 @@ static void on_stage_written(void *arg, int status)
 static void stage_issue(struct stage_write *w)
 {
     struct qjob *j = w->j;
-    int only_advance = !w->st.new_version && !w->st.nadd && !w->st.env_set && !w->st.x400_env;
+    int only_advance = !w->st.new_version && !w->st.nadd && !w->st.env_set && !w->st.x400_env &&
+                       !w->st.mts_id;
     for (size_t i = 0; only_advance && i < w->st.nrcpts; i++) {
         const struct queue_store_stage_rcpt *r = &w->sr[i];
         only_advance = r->state == MESSAGE_RCPT_PENDING && !r->next_addr && !r->reply &&
@@ -504,6 +507,7 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         w->st.ret = res->ret;
         w->st.x400_env = res->x400_env;
         w->st.x400_env_len = res->x400_env_len;
+        w->st.mts_id = res->mts_id;
     }
     size_t ns = 0, nregroup = 0;
     for (size_t k = 0; g->proc_rc == 0 && k < g->nrcpts; k++)

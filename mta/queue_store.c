@@ -129,8 +129,8 @@ static const char *const wstmt_sql[W_COUNT] = {
                    " ?3, 0, 0, 0, 0, 0, ?4, ?5",
     /* a converting channel's envelope parameters for the next hop (apply_stage) */
     [W_UPD_ENV] = "UPDATE messages SET envid = CASE WHEN ?1 THEN ?2 ELSE envid END,"
-                  " ret = CASE WHEN ?1 THEN ?3 ELSE ret END, x400_env = coalesce(?4, x400_env)"
-                  " WHERE id = ?5",
+                  " ret = CASE WHEN ?1 THEN ?3 ELSE ret END, x400_env = coalesce(?4, x400_env),"
+                  " mts_id = coalesce(?6, mts_id) WHERE id = ?5",
     [W_UPD_DSN] = "UPDATE rcpts SET notify = ?1, orcpt = ?2 WHERE msg_id = ?3 AND idx = ?4",
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_SAVEPOINT] = "SAVEPOINT w",
@@ -342,7 +342,7 @@ static int apply_stage(struct queue_store *s, const struct op *op)
             rc = step_done(s, st, "update_dsn");
         }
     }
-    if (rc == 0 && (g->env_set || g->x400_env)) {
+    if (rc == 0 && (g->env_set || g->x400_env || g->mts_id)) {
         st = s->ws[W_UPD_ENV];
         sqlite3_bind_int(st, 1, g->env_set);
         bind_text(st, 2, g->envid);
@@ -352,6 +352,7 @@ static int apply_stage(struct queue_store *s, const struct op *op)
         else
             sqlite3_bind_null(st, 4);
         sqlite3_bind_text(st, 5, op->id, -1, SQLITE_STATIC);
+        bind_text(st, 6, g->mts_id);
         rc = step_done(s, st, "update_envelope");
     }
     for (size_t i = 0; rc == 0 && i < g->nadd; i++) {
@@ -535,6 +536,7 @@ static void op_free(struct op *op)
     }
     free((char *)op->st.envid);
     free((void *)op->st.x400_env);
+    free((char *)op->st.mts_id);
     free((void *)op->st.rcpts);
     for (size_t i = 0; op->st.add && i < op->st.nadd; i++)
         free((char *)op->st.add[i]);
@@ -1031,6 +1033,7 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
     op->st.originator = NULL;
     op->st.envid = NULL;
     op->st.x400_env = NULL;
+    op->st.mts_id = NULL;
     op->st.nrcpts = op->st.nadd = 0;
     op->content = g->content;
     op->content_len = g->len;
@@ -1083,6 +1086,8 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
         rc = dup_opt(&op->st.originator, g->originator);
     if (rc == 0 && g->envid)
         rc = dup_opt(&op->st.envid, g->envid);
+    if (rc == 0 && g->mts_id)
+        rc = dup_opt(&op->st.mts_id, g->mts_id);
     if (rc == 0 && g->x400_env) {
         void *e = g->x400_env_len <= MESSAGE_X400_ENV_MAX ? malloc(g->x400_env_len ? g->x400_env_len : 1) : NULL;
         if (e) {

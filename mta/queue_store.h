@@ -122,6 +122,7 @@ struct queue_store_stage {
     int ret;                      /* enum message_ret */
     const void *x400_env;         /* non-NULL: the message's X.411 envelope from now on */
     size_t x400_env_len;
+    const char *mts_id;           /* non-NULL: the message's MTS identifier from now on */
     const struct queue_store_stage_rcpt *rcpts; size_t nrcpts; /* copied */
     const char *const *add;       /* new recipients (copied): NOTIFY=NEVER, stage 0 */
     size_t nadd;

@@ -210,6 +210,9 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
         size_t olen = 0;
         r->x400_env = mg_buf_steal(&out, &olen);
         r->x400_env_len = olen;
+        free(r->mts_id);
+        if (!(r->mts_id = strdup(e->mts_id)))
+            rc = MG_ENOMEM;
     } else if (brc == MG_ENOMEM) {
         rc = brc;
     }

@@ -134,6 +134,9 @@ def t_p1_ndr_becomes_dsn():
         assert "event=p1_transfer_confirmed" in la, g.a.tail()
         assert re.search(r'event=delivered qid=\S+ to=<"/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/"> '
                          r'channel=smtp-out', la), g.a.tail()
+        # ... about the message it had converted: the mixer recorded the MTS identifier it
+        # gave it, so the report finds its subject
+        assert re.search(r"event=report_matched qid=\S+ subject=\S*\[/C=GB/ADMD= /PRMD=Example/;", la), g.a.tail()
         g.a.stop()
         g.b.stop()
     finally:
