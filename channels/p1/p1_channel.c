@@ -120,20 +120,34 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
         oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &fallback, NULL, 0);
         gdi = &fallback;
     }
-    /* X.400 content a cms channel protected (RFC 3854): sent as CMS, typed so (RFC 3855) */
-    int cms = m->content_type == MESSAGE_CONTENT_X400_P22 && p1_cms_is_content_info(c, clen);
+    /* The content version this delivery carries names the type, not the message: X.400
+     * content a cms channel protected (RFC 3854) is sent as CMS, typed so (RFC 3855); content
+     * a cms channel opened (decrypted, stripped) goes as its own type again, though the
+     * envelope it came in names the CMS type it travelled as. Content as received (version
+     * 0) keeps what its envelope said. */
+    char ctype[72] = "";
+    int retype = 0;
+    if (m->x400_env && m->x400_env_len && content_version(d->content) == 0) {
+        snprintf(ctype, sizeof ctype, "%s", m->content_oid ? m->content_oid : "");
+    } else if (content_type(d->content) == MESSAGE_CONTENT_X400_P22) {
+        retype = p1_cms_content_type(c, clen, m->content_oid, ctype, sizeof ctype);
+        if (retype < 0) {
+            snprintf(why, whysz, "the content type cannot be named: %s", mg_strerror(retype));
+            return retype;
+        }
+    }
     if (m->x400_env && m->x400_env_len) {
         int report = m->content_type == MESSAGE_CONTENT_X400_REPORT;
         uint8_t *env = NULL;
         size_t env_len = m->x400_env_len;
         int rc = 0;
-        if (cms) {
-            rc = p1_cms_retype(m->x400_env, m->x400_env_len, P1_CMS_CONTENT_INFO, &env, &env_len);
+        if (retype) {
+            rc = p1_cms_set_type(m->x400_env, m->x400_env_len, ctype, &env, &env_len);
         } else if ((env = malloc(m->x400_env_len)) != NULL) {
             memcpy(env, m->x400_env, m->x400_env_len);
         }
         if (!env) {
-            snprintf(why, whysz, "the stored envelope cannot be retyped for CMS content: %s",
+            snprintf(why, whysz, "the stored envelope cannot be retyped to %s: %s", ctype,
                      mg_strerror(rc ? rc : MG_ENOMEM));
             return rc ? rc : MG_ENOMEM;
         }
@@ -173,7 +187,7 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
     struct p1_mts_out o = {
         .kind = P1_MTS_MESSAGE, .local_id = m->id, .gdi = gdi, .originator = d->originator,
         .rcpts = rcpts, .nrcpts = d->nrcpts,
-        .content_oid = cms ? P1_CMS_CONTENT_INFO : m->content_oid ? m->content_oid : "22",
+        .content_oid = ctype,
         .content = c, .content_len = clen, .priority = m->priority, .now = (long)time(NULL),
     };
     int rc = p1_mts_build(&o, apdu, len, why, whysz);
