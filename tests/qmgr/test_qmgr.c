@@ -834,6 +834,43 @@ static void t_await_peer_wake(void **state)
     fx_close(f);
 }
 
+/* The waiting survives a restart: a message deferred for the inbound-only peer before the
+ * daemon stopped is found in the store (its recipient deferred after a delivery to that
+ * peer) at the peer's first bind after the start and made due at once, not at its back-off;
+ * a message deferred for another destination is not; a second wake finds nothing. */
+static void t_await_peer_wake_after_restart(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE], other[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "x@hidden.example", NULL }, 1, 0, 0, id);
+    submit(f, "s@example.org", (const char *[]){ "tmp@else.example", NULL }, 1, 0, 0, other);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);
+    fx_close(f);
+    /* restarted: nothing in memory says who waits */
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);          /* its back-off (T0 + 60) has not come */
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
+    assert_string_equal(m->rcpts[0].peer, "p-hidden");
+    message_free(m);
+    size_t before = f->ndel;
+    assert_int_equal(qmgr_peer_wake(f->q, "someone-else"), 0);
+    f->now = T0 + 10;
+    f->peer_here = 1;
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 1);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->await_tries, 2);
+    assert_int_equal(f->ndel, before);            /* the other message still waits */
+    assert_false(gone(f, other));
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 0);
+    fx_close(f);
+}
+
 /* ---- processing chains --------------------------------------------------------------------- */
 
 static void t_processing_outcomes(void **state)
@@ -1235,6 +1272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_delivery_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(t_await_peer_wake, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_await_peer_wake_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(t_not_before, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_by_label_after_shaper, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_label_without_matcher, setup, teardown),
