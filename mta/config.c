@@ -504,6 +504,12 @@ static void load_channel(struct loader *L, const config_setting_t *g, size_t idx
     uint32_t conc = 0;
     if (get_uint(L, g, "concurrency", what, 1, 10000, &conc) > 0)
         c->concurrency = conc;
+    const config_setting_t *ms = config_setting_get_member(g, "max_message_size");
+    if (ms && !c->delivery)
+        lerr(L, sline(ms), "%s: 'max_message_size' applies to delivery channels only (a %s "
+             "channel delivers nothing)", what, c->type);
+    else if (ms)
+        get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &c->max_message_size);
 }
 
 /* The x400 part of a peer: names and passwords both ways, the address (host and selectors
@@ -574,6 +580,33 @@ static void check_listeners(struct loader *L)
     }
 }
 
+/* An x400 peer's 'listener' names a p1 listener of this configuration. */
+static void check_peer_listeners(struct loader *L)
+{
+    const struct config *cfg = L->cfg;
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const struct config_peer *p = &cfg->peers[i];
+        if (!p->listener)
+            continue;
+        const struct config_listener *l = config_find_listener(cfg, p->listener);
+        int line = p->line;
+        if (p->line && cfg->peers) {
+            /* the key's own line when the tree has it */
+            const config_setting_t *ps = config_lookup(&L->cfg->tree, "peers");
+            const config_setting_t *g = ps ? config_setting_get_elem(ps, (unsigned)i) : NULL;
+            const config_setting_t *k = g ? config_setting_get_member(g, "listener") : NULL;
+            if (k)
+                line = sline(k);
+        }
+        if (!l)
+            lerr(L, line, "peer '%s': listener '%s' is not defined", p->name ? p->name : "?",
+                 p->listener);
+        else if (l->protocol != CONFIG_PROTO_P1)
+            lerr(L, line, "peer '%s': listener '%s' is not a p1 listener", p->name ? p->name : "?",
+                 p->listener);
+    }
+}
+
 /* Each channel's kind checks its own options (only with a real registry, and only for a
  * channel whose name and type loaded: its errors would be noise otherwise). */
 static void configure_channels(struct loader *L)
@@ -592,7 +625,7 @@ static void configure_channels(struct loader *L)
                 lerr(L, c->line, "channel '%s': its options were refused (%s)", c->name,
                      mg_strerror(rc));
         } else {
-            static const char *const none[] = { "concurrency", NULL };
+            static const char *const none[] = { "concurrency", "max_message_size", NULL };
             config_channel_check_keys(L->cfg, c, none, &L->errs);
         }
     }
@@ -639,6 +672,7 @@ static void build(struct loader *L)
     check_dups(L, "peer", cfg->peers, cfg->n_peers, sizeof *cfg->peers,
                offsetof(struct config_peer, name), offsetof(struct config_peer, line));
     check_listeners(L);
+    check_peer_listeners(L);
     check_routes(L);
     configure_channels(L);
 }
@@ -729,6 +763,7 @@ void config_free(struct config *cfg)
         free(p->our_password);
         free(p->presentation_address);
         free(p->clearance);
+        free(p->listener);
     }
     free(cfg->peers);
     for (size_t i = 0; i < cfg->n_routes; i++) {
@@ -891,6 +926,18 @@ const struct config_peer *config_find_peer(const struct config *cfg, const char 
     return NULL;
 }
 
+const struct config_listener *config_peer_p1_listener(const struct config *cfg,
+                                                      const struct config_peer *p)
+{
+    const struct config_listener *l = p ? config_find_listener(cfg, p->listener) : NULL;
+    if (l && l->protocol == CONFIG_PROTO_P1)
+        return l;
+    for (size_t i = 0; cfg && i < cfg->n_listeners; i++)
+        if (cfg->listeners[i].protocol == CONFIG_PROTO_P1)
+            return &cfg->listeners[i];
+    return NULL;
+}
+
 const struct config_listener *config_find_listener(const struct config *cfg, const char *name)
 {
     if (!cfg || !name)
@@ -917,6 +964,7 @@ int config_channel_check_keys(const struct config *cfg, const struct config_chan
     for (const char *const *k = allowed ? allowed : none; *k && nk < 60; k++)
         keys[nk++] = *k;
     keys[nk++] = "concurrency";
+    keys[nk++] = "max_message_size";
     keys[nk] = NULL;
     check_keys_skip(&L, ch->settings, keys, base, "key", in);
     int n = (int)L.errs.n;

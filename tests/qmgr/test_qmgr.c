@@ -52,6 +52,7 @@ struct fx {
     int64_t not_before;                 /* what the not_before hook answers (0 = none) */
     int nb_asked;
     size_t await_tries;                 /* deliveries the "awaitk" kind saw */
+    char dsn[8192];                     /* the last DSN delivered (its start) */
 };
 
 static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
@@ -112,8 +113,10 @@ static void fake_deliver(void *inst, struct channel_delivery *d)
         snprintf(f->chan[f->ndel], sizeof f->chan[0], "%s", d->channel ? d->channel->name : "");
     }
     f->ndel++;
-    if (strstr((const char *)c, "multipart/report"))
+    if (strstr((const char *)c, "multipart/report")) {
         f->dsn_seen++;
+        snprintf(f->dsn, sizeof f->dsn, "%.*s", (int)(len < sizeof f->dsn - 1 ? len : sizeof f->dsn - 1), c);
+    }
     const char *at = strchr(d->rcpt_addrs[0], '@');
     if (at && !strncmp(at + 1, "park", 4) && f->nparked < MAXLOG) {
         f->parked[f->nparked++] = d;
@@ -247,14 +250,14 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "listeners = ( { name = \"smtp\"; protocol = \"smtp\"; listen = \"127.0.0.1:2525\";" \
     " relay_networks = [ \"127.0.0.0/8\" ]; } );\n" \
     "channels = ( { name = \"local\"; type = \"fake\"; concurrency = %d; },\n" \
-    "             { name = \"slowch\"; type = \"fake\"; concurrency = 10; },\n" \
+    "             { name = \"slowch\"; type = \"fake\"; concurrency = 10; max_message_size = 2048; },\n" \
     "             { name = \"fastch\"; type = \"fake\"; concurrency = 10; },\n" \
     "             { name = \"policy\"; type = \"tag\"; },\n" \
     "             { name = \"enc\"; type = \"noproc\"; },\n" \
     "             { name = \"shape\"; type = \"relabel\"; },\n" \
     "             { name = \"hidden\"; type = \"awaitk\"; } );\n" \
     "peers = ( { name = \"p-hidden\"; type = \"x400\"; mta_name = \"H\"; our_mta_name = \"U\";" \
-    " dialogue = \"two-way-alternate\"; inbound_only = true; } );\n" \
+    " dialogue = \"two-way-alternate\"; inbound_only = true; max_message_size = 1500; } );\n" \
     "routes = ( { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; },\n" \
     "           { domain = \"lr.example\"; label_at_least = \"HIGH\"; chain = [ \"shape\", \"fastch\" ]; },\n" \
     "           { domain = \"lr.example\"; chain = [ \"shape\", \"local\" ]; },\n" \
@@ -263,6 +266,7 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"hidden.example\"; chain = [ \"hidden\" ]; peer = \"p-hidden\"; },\n" \
+    "           { domain = \"narrow.example\"; chain = [ \"slowch\" ]; },\n" \
     "           { default = true; chain = [ \"local\" ]; } );\n"
 
 static int64_t fake_now(void *ctx) { return ((struct fx *)ctx)->now; }
@@ -361,10 +365,22 @@ static void on_submit(void *arg, int status)
         qmgr_message_added(s->f->q, s->m);
 }
 
+static void submit_body(struct fx *f, const char *from, const char *const *rcpts, const char *body,
+                        size_t blen, char id_out[MESSAGE_ID_SIZE]);
+
 /* Submits a message (durably) and, if the qmgr exists, tells it. */
 static void submit(struct fx *f, const char *from, const char *const *rcpts, int prio, int hold,
                    int64_t arrival, char id_out[MESSAGE_ID_SIZE])
 {
+    if (prio < 0) { /* a body of -prio octets (a size limit's test) */
+        char *b = malloc((size_t)-prio);
+        assert_non_null(b);
+        memset(b, 'x', (size_t)-prio);
+        memcpy(b, "Subject: big\r\n\r\n", 17);
+        submit_body(f, from, rcpts, b, (size_t)-prio, id_out);
+        free(b);
+        return;
+    }
     struct message *m = message_create();
     assert_non_null(m);
     assert_int_equal(message_set_originator(m, from), 0);
@@ -382,6 +398,24 @@ static void submit(struct fx *f, const char *from, const char *const *rcpts, int
     assert_int_equal(s.status, 0);
     if (id_out)
         snprintf(id_out, MESSAGE_ID_SIZE, "%s", m->id);
+    message_free(m);
+}
+
+static void submit_body(struct fx *f, const char *from, const char *const *rcpts, const char *body,
+                        size_t blen, char id_out[MESSAGE_ID_SIZE])
+{
+    struct message *m = message_create();
+    assert_non_null(m);
+    assert_int_equal(message_set_originator(m, from), 0);
+    for (; *rcpts; rcpts++)
+        assert_int_equal(message_add_rcpt(m, *rcpts, NULL, 0, NULL), 0);
+    m->arrival = f->now;
+    struct sub s = { .f = f, .m = m };
+    assert_int_equal(queue_store_submit(f->store, m, body, blen, on_submit, &s), 0);
+    while (!s.done)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(s.status, 0);
+    snprintf(id_out, MESSAGE_ID_SIZE, "%s", m->id);
     message_free(m);
 }
 
@@ -871,6 +905,50 @@ static void t_await_peer_wake_after_restart(void **state)
     fx_close(f);
 }
 
+/* Size limits: content over the limit of the delivery channel (slowch: 2048) or of the
+ * route's peer (p-hidden: 1500) fails those recipients with 5.3.4 before the channel is
+ * called; at the limit it goes on (slowch is the channel with a limit). The originator's DSN says why. */
+static const struct size_case {
+    const char *name, *rcpt;
+    int size;
+    int delivered;                      /* 1: the channel was called */
+    const char *why;
+} size_cases[] = {
+    { "channel_limit_over", "ok@narrow.example", 2049, 0, "over the size limit of 2048 octets of channel 'slowch'" },
+    { "channel_limit_at", "ok@narrow.example", 2048, 1, NULL },
+    { "peer_limit_over", "x@hidden.example", 1501, 0, "over the size limit of 1500 octets of peer 'p-hidden'" },
+    { "peer_limit_under", "x@hidden.example", 1400, 1, NULL },
+};
+
+static void t_size_limit(void **state)
+{
+    struct fx *f = *state;
+    for (size_t k = 0; k < sizeof size_cases / sizeof *size_cases; k++) {
+        const struct size_case *c = &size_cases[k];
+        fx_open(f, 100000, 10);
+        assert_int_equal(qmgr_start(f->q), 0);
+        f->ndel = 0;
+        f->await_tries = 0;
+        f->dsn_seen = 0;
+        f->peer_here = 1;
+        char id[MESSAGE_ID_SIZE];
+        submit(f, "okSender@example.org", (const char *[]){ c->rcpt, NULL }, -c->size, 0, 0, id);
+        assert_true(run_until(f, p_gone, id));
+        assert_true(run_until(f, p_idle, NULL));
+        size_t calls = f->await_tries;
+        for (size_t i = 0; i < f->ndel && i < MAXLOG; i++)
+            calls += strcmp(f->chan[i], "slowch") == 0;
+        if (c->delivered) {
+            assert_int_equal(calls, 1);
+            assert_int_equal(f->dsn_seen, 0);
+        } else {
+            if (calls != 0 || f->dsn_seen != 1 || !strstr(f->dsn, "5.3.4") || !strstr(f->dsn, c->why))
+                fail_msg("%s: calls %zu dsn %d:\n%s", c->name, calls, f->dsn_seen, f->dsn);
+        }
+        fx_close(f);
+    }
+}
+
 /* ---- processing chains --------------------------------------------------------------------- */
 
 static void t_processing_outcomes(void **state)
@@ -1273,6 +1351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(t_await_peer_wake, setup, teardown),
         cmocka_unit_test_setup_teardown(t_await_peer_wake_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_size_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(t_not_before, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_by_label_after_shaper, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_label_without_matcher, setup, teardown),
