@@ -615,6 +615,10 @@ static void assoc_open(struct pdest *dst)
         .expect_name = p->mta_name,
         .expect_password = p->password,
     };
+    /* What the peer sends in its turn is taken as on its listener: that listener's limit */
+    const struct config_listener *pl = config_peer_p1_listener(pi->cfg, p);
+    if (pl)
+        cfg.max_apdu = (size_t)pl->max_message_size + 65536;
     sel_copy(&p->tsel, &cfg.called_tsel);
     sel_copy(&p->ssel, &cfg.called_ssel);
     sel_copy(&p->psel, &cfg.called_psel);
