@@ -123,11 +123,12 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
     /* The content version this delivery carries names the type, not the message: X.400
      * content a cms channel protected (RFC 3854) is sent as CMS, typed so (RFC 3855); content
      * a cms channel opened (decrypted, stripped) goes as its own type again, though the
-     * envelope it came in names the CMS type it travelled as. Content as received (version
-     * 0) keeps what its envelope said. */
+     * envelope it came in names the CMS type it travelled as. Content as received (the
+     * recipients carry version 0; the group shares one version) keeps what its envelope said. */
     char ctype[72] = "";
     int retype = 0;
-    if (m->x400_env && m->x400_env_len && content_version(d->content) == 0) {
+    int as_received = d->nrcpts && d->rcpts[0] < m->nrcpts && m->rcpts[d->rcpts[0]].cversion == 0;
+    if (m->x400_env && m->x400_env_len && as_received) {
         snprintf(ctype, sizeof ctype, "%s", m->content_oid ? m->content_oid : "");
     } else if (content_type(d->content) == MESSAGE_CONTENT_X400_P22) {
         retype = p1_cms_content_type(c, clen, m->content_oid, ctype, sizeof ctype);
