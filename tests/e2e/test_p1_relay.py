@@ -393,6 +393,59 @@ def t_two_way_alternate_inbound_only():
                 d.stop(expect_rc=None)
 
 
+def t_inbound_only_wait_survives_restart():
+    """B holds a message for A (inbound_only, B's back-off an hour) and is restarted before A
+    binds: after the restart nothing in B's memory says the message waits for A, yet A's first
+    bind wakes it at once (from what B's queue stores) and it goes over A's association."""
+    wd = Workdir("p1-relay-twa-restart")
+    aconf, bconf = twa_confs(wd)
+    pa, pb = free_port(), free_port()
+    a = Daemon(wd, aconf, env={"MIXGATE_MTA_NAME": "MTA-A", "MIXGATE_PEER_MTA": "MTA-B",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pa, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_P1_RELAY": "127.0.0.1:%d" % pb, "MIXGATE_RETRY_MIN": "3600",
+                               "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=A/"}, var=wd.sub("va"))
+    a.log = wd.sub("a.log")
+    b = Daemon(wd, bconf, env={"MIXGATE_MTA_NAME": "MTA-B", "MIXGATE_PEER_MTA": "MTA-A",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pb, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_RETRY_MIN": "3600", "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=B/"},
+               var=wd.sub("vb"))
+    b.log = wd.sub("b.log")
+    try:
+        b.start()
+        wait_port(pb, proc=b.proc)
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pb, "--mta", "MTA-A", "--password", "secret",
+                            "--to", "/C=XX/ADMD= /PRMD=A/S=back/", "--from", "/C=XX/ADMD= /PRMD=B/S=op/",
+                            "--content", P22], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr
+        wait_for(lambda: "event=deferred" in b.log_text(), 30, "B to defer the message for A")
+        qid = b.log_text().split("event=received qid=")[1].split()[0]
+        b.stop()
+        mark = len(b.log_text())
+        b.start()
+        wait_port(pb, proc=b.proc)
+        assert "waiting for peer-mta (MTA-A) to bind to us" in b.cli("queue", "show", qid).stdout
+        a.start()
+        wait_port(pa, proc=a.proc)
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "MTA-B", "--password", "secret",
+                            "--to", "/C=GB/ADMD= /PRMD=X/S=fwd/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                            "--content", P772], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        adel = os.path.join(a.var, "deliver")
+        files = wait_for(lambda: [f for f in os.listdir(adel) if f.endswith(".ber")] if os.path.isdir(adel) and
+                         any(f.endswith(".ber") for f in os.listdir(adel)) else None, 30 * SLOW,
+                         "B's message delivered at A after B's restart\n" + b.tail(30))
+        assert open(os.path.join(adel, files[0]), "rb").read() == open(P22, "rb").read()
+        after = b.log_text()[mark:]
+        assert "event=peer_wake peer=peer-mta messages=1" in after, b.tail()
+        assert "event=p1_twa_transfer_confirmed" in after, b.tail()
+        wait_for(lambda: "messages=0" in b.cli("status").stdout, 20, "B's queue to empty")
+        b.stop()
+    finally:
+        for d in (a, b):
+            if d.proc:
+                d.stop(expect_rc=None)
+
+
 def t_deferred_delivery():
     """A message with a deferred delivery time 4 s ahead: A keeps it (not relayed early, and a
     flush does not move it), `mixgate queue` says why and until when; then it goes on and B's
@@ -532,5 +585,6 @@ if __name__ == "__main__":
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
                                         t_kill9_sender_during_transfer,
-                                        t_two_way_alternate_inbound_only, t_deferred_delivery,
+                                        t_two_way_alternate_inbound_only,
+                                        t_inbound_only_wait_survives_restart, t_deferred_delivery,
                                         t_probe_answered_from_limits, t_tshark_x410_modes)])
