@@ -53,6 +53,10 @@ struct fx {
     int nb_asked;
     size_t await_tries;                 /* deliveries the "awaitk" kind saw */
     char dsn[8192];                     /* the last DSN delivered (its start) */
+    int x400_reports;                   /* X.400 reports asked for (none is made) */
+    int x400_next;                      /* submit_body: the next message came in over P1 */
+    int x400_reason, x400_diag;         /* the last report item's codes */
+    char x400_status[16];
 };
 
 static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
@@ -270,6 +274,24 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "           { default = true; chain = [ \"local\" ]; } );\n"
 
 static int64_t fake_now(void *ctx) { return ((struct fx *)ctx)->now; }
+/* The X.400 report builder's place: records what it was asked for, builds nothing. */
+static int fake_x400_report(void *ctx, const struct message *orig, const struct report_item *items,
+                            size_t n, const void *content, size_t content_len, int64_t now,
+                            struct message **out_msg, unsigned char **out_content, size_t *out_len)
+{
+    (void)orig; (void)content; (void)content_len; (void)now;
+    struct fx *f = ctx;
+    f->x400_reports++;
+    if (n) {
+        f->x400_reason = items[n - 1].x400_reason;
+        f->x400_diag = items[n - 1].x400_diagnostic;
+        snprintf(f->x400_status, sizeof f->x400_status, "%s", items[n - 1].status ? items[n - 1].status : "");
+    }
+    *out_msg = NULL;
+    *out_content = NULL;
+    *out_len = 0;
+    return 0;
+}
 static int64_t fake_not_before(void *ctx, const struct message *m)
 {
     struct fx *f = ctx;
@@ -306,6 +328,7 @@ static void fx_open3(struct fx *f, int lifetime, int max_active, int concurrency
     snprintf(db, sizeof db, "%s/queue.db", f->dir);
     assert_int_equal(queue_store_open(&f->store, &f->loop, db, NULL), 0);
     struct qmgr_opts o = { .now = fake_now, .now_ctx = f,
+                           .x400_report = fake_x400_report, .x400_ctx = f,
                            .audit = { .append = audit_append, .ctx = f },
                            .not_before = fake_not_before, .not_before_ctx = f };
     assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg, &o), 0);
@@ -410,6 +433,8 @@ static void submit_body(struct fx *f, const char *from, const char *const *rcpts
     for (; *rcpts; rcpts++)
         assert_int_equal(message_add_rcpt(m, *rcpts, NULL, 0, NULL), 0);
     m->arrival = f->now;
+    if (f->x400_next)
+        assert_int_equal(message_set_received(m, "MTA-T [127.0.0.1]", "P1"), 0);
     struct sub s = { .f = f, .m = m };
     assert_int_equal(queue_store_submit(f->store, m, body, blen, on_submit, &s), 0);
     while (!s.done)
@@ -913,11 +938,13 @@ static const struct size_case {
     int size;
     int delivered;                      /* 1: the channel was called */
     const char *why;
+    int x400;                           /* came in over P1: an X.400 report is asked for */
 } size_cases[] = {
-    { "channel_limit_over", "ok@narrow.example", 2049, 0, "over the size limit of 2048 octets of channel 'slowch'" },
-    { "channel_limit_at", "ok@narrow.example", 2048, 1, NULL },
-    { "peer_limit_over", "x@hidden.example", 1501, 0, "over the size limit of 1500 octets of peer 'p-hidden'" },
-    { "peer_limit_under", "x@hidden.example", 1400, 1, NULL },
+    { "channel_limit_over", "ok@narrow.example", 2049, 0, "over the size limit of 2048 octets of channel 'slowch'", 0 },
+    { "channel_limit_at", "ok@narrow.example", 2048, 1, NULL, 0 },
+    { "peer_limit_over", "x@hidden.example", 1501, 0, "over the size limit of 1500 octets of peer 'p-hidden'", 0 },
+    { "peer_limit_under", "x@hidden.example", 1400, 1, NULL, 0 },
+    { "peer_limit_over_x400", "x@hidden.example", 1600, 0, NULL, 1 },
 };
 
 static void t_size_limit(void **state)
@@ -931,14 +958,26 @@ static void t_size_limit(void **state)
         f->await_tries = 0;
         f->dsn_seen = 0;
         f->peer_here = 1;
+        f->x400_reports = 0;
         char id[MESSAGE_ID_SIZE];
+        if (c->x400)
+            f->x400_next = 1;
         submit(f, "okSender@example.org", (const char *[]){ c->rcpt, NULL }, -c->size, 0, 0, id);
+        f->x400_next = 0;
         assert_true(run_until(f, p_gone, id));
         assert_true(run_until(f, p_idle, NULL));
         size_t calls = f->await_tries;
         for (size_t i = 0; i < f->ndel && i < MAXLOG; i++)
             calls += strcmp(f->chan[i], "slowch") == 0;
-        if (c->delivered) {
+        if (c->x400) {
+            /* unable-to-transfer (1) / content-too-long (7), 5.3.4, no DSN */
+            assert_int_equal(calls, 0);
+            assert_int_equal(f->x400_reports, 1);
+            assert_int_equal(f->x400_reason, 1);
+            assert_int_equal(f->x400_diag, 7);
+            assert_string_equal(f->x400_status, "5.3.4");
+            assert_int_equal(f->dsn_seen, 0);
+        } else if (c->delivered) {
             assert_int_equal(calls, 1);
             assert_int_equal(f->dsn_seen, 0);
         } else {
