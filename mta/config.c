@@ -580,33 +580,6 @@ static void check_listeners(struct loader *L)
     }
 }
 
-/* An x400 peer's 'listener' names a p1 listener of this configuration. */
-static void check_peer_listeners(struct loader *L)
-{
-    const struct config *cfg = L->cfg;
-    for (size_t i = 0; i < cfg->n_peers; i++) {
-        const struct config_peer *p = &cfg->peers[i];
-        if (!p->listener)
-            continue;
-        const struct config_listener *l = config_find_listener(cfg, p->listener);
-        int line = p->line;
-        if (p->line && cfg->peers) {
-            /* the key's own line when the tree has it */
-            const config_setting_t *ps = config_lookup(&L->cfg->tree, "peers");
-            const config_setting_t *g = ps ? config_setting_get_elem(ps, (unsigned)i) : NULL;
-            const config_setting_t *k = g ? config_setting_get_member(g, "listener") : NULL;
-            if (k)
-                line = sline(k);
-        }
-        if (!l)
-            lerr(L, line, "peer '%s': listener '%s' is not defined", p->name ? p->name : "?",
-                 p->listener);
-        else if (l->protocol != CONFIG_PROTO_P1)
-            lerr(L, line, "peer '%s': listener '%s' is not a p1 listener", p->name ? p->name : "?",
-                 p->listener);
-    }
-}
-
 /* Each channel's kind checks its own options (only with a real registry, and only for a
  * channel whose name and type loaded: its errors would be noise otherwise). */
 static void configure_channels(struct loader *L)
@@ -672,7 +645,7 @@ static void build(struct loader *L)
     check_dups(L, "peer", cfg->peers, cfg->n_peers, sizeof *cfg->peers,
                offsetof(struct config_peer, name), offsetof(struct config_peer, line));
     check_listeners(L);
-    check_peer_listeners(L);
+    config_peers_check_listeners(L);
     check_routes(L);
     configure_channels(L);
 }

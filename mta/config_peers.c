@@ -514,3 +514,29 @@ void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t
     }
 }
 
+/* An x400 peer's 'listener' names a p1 listener of this configuration. */
+void config_peers_check_listeners(struct loader *L)
+{
+    const struct config *cfg = L->cfg;
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const struct config_peer *p = &cfg->peers[i];
+        if (!p->listener)
+            continue;
+        const struct config_listener *l = config_find_listener(cfg, p->listener);
+        int line = p->line;
+        {
+            /* the key's own line */
+            const config_setting_t *ps = config_lookup(&L->cfg->tree, "peers");
+            const config_setting_t *g = ps ? config_setting_get_elem(ps, (unsigned)i) : NULL;
+            const config_setting_t *k = g ? config_setting_get_member(g, "listener") : NULL;
+            if (k)
+                line = sline(k);
+        }
+        if (!l)
+            lerr(L, line, "peer '%s': listener '%s' is not defined", p->name ? p->name : "?",
+                 p->listener);
+        else if (l->protocol != CONFIG_PROTO_P1)
+            lerr(L, line, "peer '%s': listener '%s' is not a p1 listener", p->name ? p->name : "?",
+                 p->listener);
+    }
+}
