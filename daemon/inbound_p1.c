@@ -571,16 +571,20 @@ static void on_apdu(void *arg, struct p1_conn *c, const uint8_t *apdu, size_t le
 }
 
 /* The peer's message over one of the p1 channel's own two-way-alternate associations, in the
- * peer's turn: taken exactly as on our first p1 listener (its checks apply), acknowledged
- * once durable. */
+ * peer's turn: taken as on the p1 listener that belongs to that peer (its policies and limits
+ * apply): the one its 'listener' names; else, with several, the one it is bound to now; else
+ * the first. Acknowledged once durable. */
 static void on_channel_apdu(void *arg, const struct config_peer *peer, const uint8_t *apdu,
                             size_t len, void *token)
 {
     struct daemon *d = arg;
-    const char *lname = NULL;
-    for (size_t i = 0; i < d->cfg->n_listeners && !lname; i++)
-        if (d->cfg->listeners[i].protocol == CONFIG_PROTO_P1)
-            lname = d->cfg->listeners[i].name;
+    const struct config_listener *l = peer->listener ? config_peer_p1_listener(d->cfg, peer) : NULL;
+    for (size_t i = 0; i < d->nlisteners && !l && peer->mta_name; i++)
+        if (d->listeners[i].p1 && p1_listener_twa_bound(d->listeners[i].p1, peer->mta_name))
+            l = config_find_listener(d->cfg, d->listeners[i].name);
+    if (!l)
+        l = config_peer_p1_listener(d->cfg, peer);
+    const char *lname = l ? l->name : NULL;
     struct p1_from f = { .listener = lname, .done = p1_channel_apdu_done, .tok = token };
     char session[32];
     snprintf(session, sizeof session, "out-%.20s", peer->name);
@@ -591,6 +595,7 @@ static void on_channel_apdu(void *arg, const struct config_peer *peer, const uin
         p1_channel_apdu_done(token, MG_ESTATE);
         return;
     }
+    mg_debug("event=p1_channel_apdu session=%s peer=%s listener=%s", f.session, peer->name, lname);
     take_apdu(d, &f, apdu, len);
 }
 

@@ -504,6 +504,12 @@ static void load_channel(struct loader *L, const config_setting_t *g, size_t idx
     uint32_t conc = 0;
     if (get_uint(L, g, "concurrency", what, 1, 10000, &conc) > 0)
         c->concurrency = conc;
+    const config_setting_t *ms = config_setting_get_member(g, "max_message_size");
+    if (ms && !c->delivery)
+        lerr(L, sline(ms), "%s: 'max_message_size' applies to delivery channels only (a %s "
+             "channel delivers nothing)", what, c->type);
+    else if (ms)
+        get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &c->max_message_size);
 }
 
 /* The x400 part of a peer: names and passwords both ways, the address (host and selectors
@@ -592,7 +598,7 @@ static void configure_channels(struct loader *L)
                 lerr(L, c->line, "channel '%s': its options were refused (%s)", c->name,
                      mg_strerror(rc));
         } else {
-            static const char *const none[] = { "concurrency", NULL };
+            static const char *const none[] = { "concurrency", "max_message_size", NULL };
             config_channel_check_keys(L->cfg, c, none, &L->errs);
         }
     }
@@ -639,6 +645,7 @@ static void build(struct loader *L)
     check_dups(L, "peer", cfg->peers, cfg->n_peers, sizeof *cfg->peers,
                offsetof(struct config_peer, name), offsetof(struct config_peer, line));
     check_listeners(L);
+    config_peers_check_listeners(L);
     check_routes(L);
     configure_channels(L);
 }
@@ -729,6 +736,7 @@ void config_free(struct config *cfg)
         free(p->our_password);
         free(p->presentation_address);
         free(p->clearance);
+        free(p->listener);
     }
     free(cfg->peers);
     for (size_t i = 0; i < cfg->n_routes; i++) {
@@ -891,6 +899,18 @@ const struct config_peer *config_find_peer(const struct config *cfg, const char 
     return NULL;
 }
 
+const struct config_listener *config_peer_p1_listener(const struct config *cfg,
+                                                      const struct config_peer *p)
+{
+    const struct config_listener *l = p ? config_find_listener(cfg, p->listener) : NULL;
+    if (l && l->protocol == CONFIG_PROTO_P1)
+        return l;
+    for (size_t i = 0; cfg && i < cfg->n_listeners; i++)
+        if (cfg->listeners[i].protocol == CONFIG_PROTO_P1)
+            return &cfg->listeners[i];
+    return NULL;
+}
+
 const struct config_listener *config_find_listener(const struct config *cfg, const char *name)
 {
     if (!cfg || !name)
@@ -917,6 +937,7 @@ int config_channel_check_keys(const struct config *cfg, const struct config_chan
     for (const char *const *k = allowed ? allowed : none; *k && nk < 60; k++)
         keys[nk++] = *k;
     keys[nk++] = "concurrency";
+    keys[nk++] = "max_message_size";
     keys[nk] = NULL;
     check_keys_skip(&L, ch->settings, keys, base, "key", in);
     int n = (int)L.errs.n;

@@ -145,6 +145,8 @@ struct config_channel {
     bool delivery;             /* the kind delivers: may end a chain (and only such may) */
     uint32_t concurrency;      /* deliveries in flight per destination when the route names
                                   no peer (file); default 4. With a peer: its max_connections */
+    uint64_t max_message_size; /* delivery channels: the largest content it takes; 0 = no
+                                  limit of its own (the peer's, if any, applies) */
     /* The channel's own group in the parsed tree, which its kind's configure() reads. Valid
      * as long as the struct config lives; source lines via config_setting_source_line(). */
     const config_setting_t *settings;
@@ -177,6 +179,8 @@ struct config_peer {
     uint32_t max_connections;  /* default 10 */
     uint32_t messages_per_connection; /* default 100 */
     uint32_t connect_timeout;  /* default 30 */
+    uint64_t max_message_size; /* the largest content sent to it; 0 = no limit of its own
+                                  (an SMTP peer's EHLO SIZE still applies) */
     /* x400 (max_connections = max associations, messages_per_connection = per association).
      * The address is host[:port] (default port 102) with tsel/ssel/psel, or the same in
      * presentation_address (RFC 1278 notation); at least one of the two. */
@@ -196,6 +200,9 @@ struct config_peer {
                                   messages wait in the queue until it binds to us in
                                   two-way-alternate dialogue and go over that association */
     char *clearance;           /* NULL = none; interpreted by the labels module */
+    char *listener;            /* x400: the p1 listener whose policies apply to what it sends
+                                  over associations we open; NULL = the one it is bound to
+                                  now, else the first p1 listener */
 };
 
 enum config_match {
@@ -286,6 +293,10 @@ void config_free(struct config *cfg);
 const struct config_channel *config_find_channel(const struct config *cfg, const char *name);
 const struct config_peer *config_find_peer(const struct config *cfg, const char *name);
 const struct config_listener *config_find_listener(const struct config *cfg, const char *name);
+/* The p1 listener whose policies apply to what an x400 peer sends over an association we
+ * opened: its 'listener', else the first p1 listener; NULL when there is none. */
+const struct config_listener *config_peer_p1_listener(const struct config *cfg,
+                                                      const struct config_peer *p);
 
 /* For the modules of the processing channels (and p1), which own their options: reports
  * every key of the channel's group other than name, type and those in `allowed`

@@ -167,6 +167,8 @@ void config_dump(const struct config *cfg, FILE *f)
         fputs("; type = ", f);
         dump_str(f, c->type);
         fprintf(f, "; concurrency = %" PRIu32 ";", c->concurrency);
+        if (c->max_message_size)
+            fprintf(f, " max_message_size = %" PRIu64 "L;", c->max_message_size);
         if (c->kind && c->kind->conf_dump && c->conf)
             c->kind->conf_dump(c->conf, f);
         fprintf(f, " }%s\n", i + 1 < cfg->n_channels ? "," : "");
@@ -195,6 +197,8 @@ void config_dump(const struct config *cfg, FILE *f)
         fprintf(f, "    max_connections = %" PRIu32 ";\n    messages_per_connection = %" PRIu32 ";\n"
                    "    connect_timeout = %" PRIu32 ";\n",
                 p->max_connections, p->messages_per_connection, p->connect_timeout);
+        if (p->max_message_size)
+            fprintf(f, "    max_message_size = %" PRIu64 "L;\n", p->max_message_size);
         if (p->type == CONFIG_PEER_SMTP) {
             if (p->mx)
                 fputs("    mx = true;\n", f);
@@ -225,6 +229,7 @@ void config_dump(const struct config *cfg, FILE *f)
             if (p->inbound_only)
                 fputs("    inbound_only = true;\n", f);
             dump_kv_str(f, "    ", "clearance", p->clearance);
+            dump_kv_str(f, "    ", "listener", p->listener);
         }
         fprintf(f, "  }%s\n", i + 1 < cfg->n_peers ? "," : "");
     }

@@ -78,6 +78,8 @@ void config_get_sel(struct loader *L, const config_setting_t *g, const char *key
                     const char *what, struct config_sel *out);
 
 /* config_peers.c: the peers and routes sections. */
+/* After listeners and peers are loaded: each x400 peer's 'listener' names a p1 listener. */
+void config_peers_check_listeners(struct loader *L);
 void config_peers_load(struct loader *L, const config_setting_t *g, size_t idx,
                        struct config_peer *p);
 void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t idx,

@@ -26,13 +26,15 @@
 
 
 static const char *const peer_common_keys[] = { "name", "type", "host", "max_connections",
-                                                "messages_per_connection", "connect_timeout", NULL };
+                                                "messages_per_connection", "connect_timeout",
+                                                "max_message_size", NULL };
 static const char *const peer_smtp_keys[] = { "name", "type", "host", "max_connections",
-                                              "messages_per_connection", "connect_timeout", "mx",
+                                              "messages_per_connection", "connect_timeout",
+                                              "max_message_size", "mx",
                                               "starttls", "verify", "ca", "cert", "key", NULL };
 static const char *const peer_x400_keys[] = { "name", "type", "host", "max_connections",
                                               "messages_per_connection", "connect_timeout",
-                                              "mta_name", "password", "presentation_address",
+                                              "max_message_size", "listener", "mta_name", "password", "presentation_address",
                                               "mode", "clearance", "our_mta_name", "our_password",
                                               "tsel", "ssel", "psel", "checkpoint_size", "window",
                                               "dialogue", "max_associations", "idle_timeout",
@@ -67,6 +69,7 @@ static void load_x400_peer(struct loader *L, const config_setting_t *g, const ch
     get_dup(L, g, "our_mta_name", what, &p->our_mta_name);
     get_dup(L, g, "our_password", what, &p->our_password);
     get_dup(L, g, "clearance", what, &p->clearance);
+    get_dup(L, g, "listener", what, &p->listener);
     static const char *const names[] = { "mta_name", "our_mta_name", "password", "our_password", NULL };
     for (int i = 0; names[i]; i++) {
         const config_setting_t *m = config_setting_get_member(g, names[i]);
@@ -230,6 +233,7 @@ void config_peers_load(struct loader *L, const config_setting_t *g, size_t idx, 
     get_uint(L, g, "max_connections", what, 1, 10000, &p->max_connections);
     get_uint(L, g, "messages_per_connection", what, 1, 1000000, &p->messages_per_connection);
     get_dur(L, g, "connect_timeout", what, 1, 3600, &p->connect_timeout);
+    get_size(L, g, "max_message_size", what, 1024, UINT64_C(1) << 40, &p->max_message_size);
     if (p->type == CONFIG_PEER_SMTP) {
         get_bool(L, g, "mx", what, &p->mx);
         int e;
@@ -510,3 +514,29 @@ void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t
     }
 }
 
+/* An x400 peer's 'listener' names a p1 listener of this configuration. */
+void config_peers_check_listeners(struct loader *L)
+{
+    const struct config *cfg = L->cfg;
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const struct config_peer *p = &cfg->peers[i];
+        if (!p->listener)
+            continue;
+        const struct config_listener *l = config_find_listener(cfg, p->listener);
+        int line = p->line;
+        {
+            /* the key's own line */
+            const config_setting_t *ps = config_lookup(&L->cfg->tree, "peers");
+            const config_setting_t *g = ps ? config_setting_get_elem(ps, (unsigned)i) : NULL;
+            const config_setting_t *k = g ? config_setting_get_member(g, "listener") : NULL;
+            if (k)
+                line = sline(k);
+        }
+        if (!l)
+            lerr(L, line, "peer '%s': listener '%s' is not defined", p->name ? p->name : "?",
+                 p->listener);
+        else if (l->protocol != CONFIG_PROTO_P1)
+            lerr(L, line, "peer '%s': listener '%s' is not a p1 listener", p->name ? p->name : "?",
+                 p->listener);
+    }
+}

@@ -1,18 +1,23 @@
 /* qmgr_await: messages waiting for a peer that only comes to us (an x400 peer reached only
  * over the associations it opens: config inbound_only). A delivery deferred with
  * CHANNEL_OUT_AWAIT_PEER leaves its message's id here, under the peer's name; when the peer
- * binds, qmgr_peer_wake makes those messages due at once instead of at their back-off. Kept
- * in memory only: after a restart the messages come back at their back-off and wait here
- * again. Also the accessor for a channel instance of the current configuration. */
+ * binds, qmgr_peer_wake makes those messages due at once instead of at their back-off. The
+ * list is in memory; what it held before a restart is derived from the store at the peer's
+ * first bind since start (every message with a recipient deferred after a delivery to that
+ * peer: the peer name each outcome records), so no side file has to be kept in step. Also
+ * the accessor for a channel instance of the current configuration. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mg_err.h"
 #include "mg_log.h"
 #include "qmgr_internal.h"
+#include "queue_store.h"
 
 struct qawait {
     char *peer;                 /* owned */
+    int seeded;                 /* the store was asked once since start (first wake) */
     char (*ids)[MESSAGE_ID_SIZE]; /* owned array of n */
     size_t n, cap;
     struct qawait *next;
@@ -29,7 +34,7 @@ void *qmgr_channel_instance(const struct qmgr *q, const char *name)
     return NULL;
 }
 
-int qmgr_await_add(struct qmgr *q, const char *peer, const char *id)
+static struct qawait *await_get(struct qmgr *q, const char *peer)
 {
     struct qawait *w = q->awaits;
     while (w && strcmp(w->peer, peer) != 0)
@@ -37,11 +42,17 @@ int qmgr_await_add(struct qmgr *q, const char *peer, const char *id)
     if (!w) {
         if (!(w = calloc(1, sizeof *w)) || !(w->peer = strdup(peer))) {
             free(w);
-            return MG_ENOMEM;
+            return NULL;
         }
         w->next = q->awaits;
         q->awaits = w;
     }
+    return w;
+}
+
+static int await_push(void *arg, const char *id)
+{
+    struct qawait *w = arg;
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->ids[i], id) == 0)
             return 0;
@@ -53,27 +64,37 @@ int qmgr_await_add(struct qmgr *q, const char *peer, const char *id)
         w->ids = v;
         w->cap = cap;
     }
-    memcpy(w->ids[w->n++], id, MESSAGE_ID_SIZE);
+    snprintf(w->ids[w->n++], MESSAGE_ID_SIZE, "%s", id);
     return 0;
+}
+
+int qmgr_await_add(struct qmgr *q, const char *peer, const char *id)
+{
+    struct qawait *w = await_get(q, peer);
+    return w ? await_push(w, id) : MG_ENOMEM;
 }
 
 size_t qmgr_peer_wake(struct qmgr *q, const char *peer)
 {
-    struct qawait **pp = &q->awaits;
-    while (*pp && strcmp((*pp)->peer, peer) != 0)
-        pp = &(*pp)->next;
-    struct qawait *w = *pp;
+    struct qawait *w = await_get(q, peer);
     if (!w)
         return 0;
-    *pp = w->next;
+    if (!w->seeded && q->store) {
+        /* The first bind since start: the messages that waited for it before a restart are
+         * those the store shows deferred after a delivery to it. Asked once: from now on each
+         * deferral is noted here as it happens. */
+        int rc = queue_store_deferred_for_peer(q->store, peer, await_push, w);
+        if (rc)
+            mg_warn("event=peer_wake_seed_failed peer=%s error=\"%s\"", peer, mg_strerror(rc));
+        else
+            w->seeded = 1;
+    }
     size_t n = 0;
     for (size_t i = 0; i < w->n; i++)
         n += qmgr_retry(q, w->ids[i]) == 0; /* gone, held or running: nothing to do */
     if (n)
         mg_info("event=peer_wake peer=%s messages=%zu", peer, n);
-    free(w->ids);
-    free(w->peer);
-    free(w);
+    w->n = 0;
     return n;
 }
 

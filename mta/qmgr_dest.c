@@ -16,6 +16,7 @@
 #include "mg_log.h"
 
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,29 @@ static void on_delivery_done(struct channel_delivery *del)
     delivery_finished(del->qmgr_data);
 }
 
+/* The size limit of the delivery channel and of the route's peer (the smaller one given):
+ * content over it fails the group's recipients before any connection (X.411 unable-to-
+ * transfer / content-too-long, RFC 3463 5.3.4). 1 when so. */
+static int over_limit(struct qgroup *g, const struct content *c)
+{
+    uint64_t ch = g->channel ? g->channel->max_message_size : 0;
+    uint64_t pe = g->peer ? g->peer->max_message_size : 0;
+    uint64_t max = ch && (!pe || ch <= pe) ? ch : pe;
+    size_t len = content_len(c);
+    if (!max || len <= max)
+        return 0;
+    char t[300];
+    snprintf(t, sizeof t, "message of %zu octets is over the size limit of %" PRIu64 " octets of %s "
+             "'%s'", len, max, max == pe ? "peer" : "channel",
+             max == pe ? g->peer->name : g->channel->name);
+    for (size_t i = 0; i < g->nrcpts; i++) {
+        channel_outcome_set(&g->outcomes[i], CHANNEL_FAILED, 552, "5.3.4", t, NULL);
+        g->outcomes[i].x400_reason = 1;      /* unable-to-transfer */
+        g->outcomes[i].x400_diagnostic = 7;  /* content-too-long */
+    }
+    return 1;
+}
+
 static void on_version_ready(struct qgroup *g, int rc)
 {
     struct qjob *j = g->j;
@@ -253,6 +277,10 @@ static void on_version_ready(struct qgroup *g, int rc)
                  mg_strerror(rc ? rc : MG_ENOTFOUND));
         for (size_t i = 0; i < g->nrcpts; i++)
             channel_outcome_set(&g->outcomes[i], CHANNEL_DEFERRED, 451, "4.3.0", t, NULL);
+        delivery_finished(g);
+        return;
+    }
+    if (over_limit(g, v->c)) {
         delivery_finished(g);
         return;
     }

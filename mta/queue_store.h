@@ -231,6 +231,13 @@ struct queue_store_subject {
 };
 int queue_store_find_subject(struct queue_store *s, const char *key, struct queue_store_subject *out);
 
+/* The messages with a recipient DEFERRED after a delivery to the peer named peer (its stored
+ * peer name), in id order: cb(arg, id) for each (id valid during the call); a nonzero return
+ * stops and is returned. For the queue manager after a restart: what waits for a peer that
+ * only comes to us (qmgr_peer_wake). 0, MG_EINVAL, MG_EIO. */
+int queue_store_deferred_for_peer(struct queue_store *s, const char *peer,
+                                  int (*cb)(void *arg, const char *id), void *arg);
+
 int queue_store_history(struct queue_store *s, size_t limit,
                         int (*cb)(void *arg, const struct queue_store_history *h), void *arg);
 

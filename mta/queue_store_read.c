@@ -673,3 +673,33 @@ int queue_store_find_subject(struct queue_store *s, const char *key, struct queu
     pthread_mutex_unlock(&s->rmu);
     return rc;
 }
+
+int queue_store_deferred_for_peer(struct queue_store *s, const char *peer,
+                                  int (*cb)(void *arg, const char *id), void *arg)
+{
+    if (!s || !peer || !*peer || !cb)
+        return MG_EINVAL;
+    pthread_mutex_lock(&s->rmu);
+    sqlite3_stmt *st = NULL;
+    int rc = read_prepare(s, "SELECT DISTINCT msg_id FROM rcpts WHERE state = ?1 AND peer = ?2"
+                             " ORDER BY msg_id", &st);
+    if (rc == 0) {
+        sqlite3_bind_int(st, 1, MESSAGE_RCPT_DEFERRED);
+        sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+    }
+    while (rc == 0) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = db_err(s->rdb, "deferred_for_peer");
+            break;
+        }
+        const unsigned char *id = sqlite3_column_text(st, 0);
+        if (id && message_id_valid((const char *)id))
+            rc = cb(arg, (const char *)id);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}

@@ -8,7 +8,6 @@
  * throttles the destination); a refused transfer (the peer's size limit) fails the recipients. */
 #include "p1_channel.h"
 #include "p1_channel_int.h"
-#include "p1_cms.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 
 #include "mg_err.h"
 #include "mg_log.h"
-#include "oraddr.h"
 #include "p1_assoc.h"
 #include "p1_mts.h"
 #include "p1_twa.h"
@@ -105,80 +103,6 @@ void p1_channel_finish(struct pdel *pd, enum channel_action act, const char *sta
     }
     free(pd);
     channel_delivery_done(d);
-}
-
-/* The APDU for d (owned by the caller). */
-int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery *d, uint8_t **apdu,
-                     size_t *len, char *why, size_t whysz)
-{
-    const struct message *m = d->msg;
-    size_t clen = 0;
-    const unsigned char *c = content_data(d->content, &clen);
-    const struct oraddr *gdi = pi->cfg->global.x400_gdi;
-    struct oraddr fallback;
-    if (!gdi) {
-        oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &fallback, NULL, 0);
-        gdi = &fallback;
-    }
-    /* X.400 content a cms channel protected (RFC 3854): sent as CMS, typed so (RFC 3855) */
-    int cms = m->content_type == MESSAGE_CONTENT_X400_P22 && p1_cms_is_content_info(c, clen);
-    if (m->x400_env && m->x400_env_len) {
-        int report = m->content_type == MESSAGE_CONTENT_X400_REPORT;
-        uint8_t *env = NULL;
-        size_t env_len = m->x400_env_len;
-        int rc = 0;
-        if (cms) {
-            rc = p1_cms_retype(m->x400_env, m->x400_env_len, P1_CMS_CONTENT_INFO, &env, &env_len);
-        } else if ((env = malloc(m->x400_env_len)) != NULL) {
-            memcpy(env, m->x400_env, m->x400_env_len);
-        }
-        if (!env) {
-            snprintf(why, whysz, "the stored envelope cannot be retyped for CMS content: %s",
-                     mg_strerror(rc ? rc : MG_ENOMEM));
-            return rc ? rc : MG_ENOMEM;
-        }
-        /* This peer is responsible for this delivery's recipients only. */
-        rc = report ? 0 : p1_mts_responsibility(env, env_len, d->rcpt_addrs, d->nrcpts);
-        if (!rc)
-            rc = p1_mts_relay(env, env_len, report, c, clen, gdi, (long)time(NULL), apdu, len);
-        free(env);
-        if (rc)
-            snprintf(why, whysz, "the stored envelope cannot be relayed: %s", mg_strerror(rc));
-        return rc;
-    }
-    if (content_type(d->content) == MESSAGE_CONTENT_X400_REPORT) {
-        /* A report a processing channel made (the mixer's X.400 form of a DSN): a new
-         * ReportTransferEnvelope towards the recipient, the subject's originator. */
-        if (d->nrcpts != 1) {
-            snprintf(why, whysz, "a report goes to one destination, not %zu", d->nrcpts);
-            return MG_EINVAL;
-        }
-        char local[40];
-        snprintf(local, sizeof local, "R%.30s", m->id);
-        return p1_mts_report_apdu(gdi, local, d->rcpt_addrs[0], (long)time(NULL), c, clen, apdu,
-                                  len, why, whysz);
-    }
-    /* The content version this delivery carries decides (a mixer before us made an X.400
-     * content of an Internet message, with the originator mapped to an O/R address). */
-    if (content_type(d->content) != MESSAGE_CONTENT_X400_P22 ||
-        !oraddr_looks_like(d->originator)) {
-        snprintf(why, whysz, "not an X.400 message (an Internet message needs the mixer first)");
-        return MG_ENOTSUP;
-    }
-    const char **rcpts = calloc(d->nrcpts, sizeof *rcpts);
-    if (!rcpts)
-        return MG_ENOMEM;
-    for (size_t i = 0; i < d->nrcpts; i++)
-        rcpts[i] = d->rcpt_addrs[i];
-    struct p1_mts_out o = {
-        .kind = P1_MTS_MESSAGE, .local_id = m->id, .gdi = gdi, .originator = d->originator,
-        .rcpts = rcpts, .nrcpts = d->nrcpts,
-        .content_oid = cms ? P1_CMS_CONTENT_INFO : m->content_oid ? m->content_oid : "22",
-        .content = c, .content_len = clen, .priority = m->priority, .now = (long)time(NULL),
-    };
-    int rc = p1_mts_build(&o, apdu, len, why, whysz);
-    free(rcpts);
-    return rc;
 }
 
 /* ---- associations ----------------------------------------------------------------------- */
@@ -601,6 +525,10 @@ static void assoc_open(struct pdest *dst)
         .expect_name = p->mta_name,
         .expect_password = p->password,
     };
+    /* What the peer sends in its turn is taken as on its listener: that listener's limit */
+    const struct config_listener *pl = config_peer_p1_listener(pi->cfg, p);
+    if (pl)
+        cfg.max_apdu = (size_t)pl->max_message_size + 65536;
     sel_copy(&p->tsel, &cfg.called_tsel);
     sel_copy(&p->ssel, &cfg.called_ssel);
     sel_copy(&p->psel, &cfg.called_psel);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "mg_err.h"
+#include "mg_ipm.h"
+#include "NotificationExtensionsField.h"
 #include "p1_ber.h"
 
 /* DER contents of the CMS content-type OIDs a protected content may have on top */
@@ -71,14 +73,19 @@ static long oid_der(const char *dotted, uint8_t *out, size_t cap)
     return (long)o;
 }
 
-int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out, size_t *outlen)
+/* keep_pkcs: a PKCS / S/MIME type already there stays (p1_cms_retype); else replaced. */
+static int retype(const uint8_t *env, size_t len, const char *oid, int keep_pkcs, uint8_t **out,
+                  size_t *outlen)
 {
     *out = NULL;
     *outlen = 0;
     uint8_t od[64];
-    long ol = oid ? oid_der(oid, od, sizeof od) : -1;
+    int builtin = oid && (!strcmp(oid, "2") || !strcmp(oid, "22"));
+    long ol = builtin ? 1 : oid ? oid_der(oid, od, sizeof od) : -1;
     if (ol <= 0)
         return MG_EINVAL;
+    if (builtin)
+        od[0] = (uint8_t)atoi(oid); /* BuiltInContentType ::= [APPLICATION 6] INTEGER */
     struct p1_tlv e, t;
     if (!env || p1_ber_read(env, len, &e) != 0 || e.total != len || e.id != 0x31)
         return MG_EPARSE;
@@ -91,10 +98,11 @@ int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out
             found++;
             /* an envelope that names a PKCS / S/MIME type already (CMS content that came in
              * so, whatever its reading of RFC 3855) keeps what its originator wrote */
-            if (t.id == 0x06 && t.len >= sizeof PKCS_ARC && !memcmp(t.v, PKCS_ARC, sizeof PKCS_ARC))
+            if (keep_pkcs && t.id == 0x06 && t.len >= sizeof PKCS_ARC &&
+                !memcmp(t.v, PKCS_ARC, sizeof PKCS_ARC))
                 rc = mg_buf_append(&body, e.v + start, t.total);
             else
-                rc = p1_ber_put(&body, 0x06, od, (size_t)ol);
+                rc = p1_ber_put(&body, builtin ? 0x46 : 0x06, od, (size_t)ol);
         } else {
             rc = mg_buf_append(&body, e.v + start, t.total);
         }
@@ -112,4 +120,61 @@ int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out
     }
     *out = mg_buf_steal(&o, outlen);
     return 0;
+}
+
+int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out, size_t *outlen)
+{
+    return retype(env, len, oid, 1, out, outlen);
+}
+
+int p1_cms_set_type(const uint8_t *env, size_t len, const char *oid, uint8_t **out, size_t *outlen)
+{
+    return retype(env, len, oid, 0, out, outlen);
+}
+
+/* P772 when the IPM's heading (an IPN's notification extensions) names a STANAG 4406
+ * extension; P22 otherwise, and for bytes that are no IPM. */
+static const char *ipm_kind(const uint8_t *c, size_t n)
+{
+    InformationObject_t *io = NULL;
+    struct mg_ipm_error err;
+    if (!c || !n || mg_ipm_decode_info(c, n, &io, &err) != 0)
+        return "22";
+    int count = 0;
+    IPMSExtension_t **arr = NULL;
+    if (io->present == InformationObject_PR_ipm && io->choice.ipm.heading.extensions) {
+        count = io->choice.ipm.heading.extensions->list.count;
+        arr = io->choice.ipm.heading.extensions->list.array;
+    } else if (io->present == InformationObject_PR_ipn && io->choice.ipn.notification_extensions) {
+        count = io->choice.ipn.notification_extensions->list.count;
+        arr = io->choice.ipn.notification_extensions->list.array;
+    }
+    const char *kind = "22";
+    for (int i = 0; i < count; i++) {
+        char oid[128];
+        if (mg_ipm_oid_str(&arr[i]->type, oid, sizeof oid) == 0 && !strncmp(oid, "1.3.26.0.4406.", 14))
+            kind = P1_CMS_P772;
+    }
+    mg_ipm_free_info(io);
+    return kind;
+}
+
+static int pkcs_type(const char *oid)
+{
+    return oid && !strncmp(oid, "1.2.840.113549.1.", 17);
+}
+
+int p1_cms_content_type(const uint8_t *c, size_t n, const char *stored, char *out, size_t outsz)
+{
+    const char *want;
+    if (p1_cms_is_content_info(c, n))
+        want = pkcs_type(stored) ? stored : P1_CMS_CONTENT_INFO;
+    else if (!stored || !*stored || pkcs_type(stored))
+        want = ipm_kind(c, n);
+    else
+        want = stored;
+    if (strlen(want) >= outsz)
+        return MG_EINVAL;
+    memcpy(out, want, strlen(want) + 1);
+    return !stored || strcmp(stored, want) != 0;
 }

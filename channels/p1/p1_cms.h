@@ -23,4 +23,25 @@ int p1_cms_is_content_info(const uint8_t *c, size_t n);
  * several content types), MG_EINVAL (a bad OID), MG_ENOMEM. */
 int p1_cms_retype(const uint8_t *env, size_t len, const char *oid, uint8_t **out, size_t *outlen);
 
+/* The same, replacing the content type whatever it was: oid is a dotted OID (extended type)
+ * or "2" / "22" (built-in, [APPLICATION 6] INTEGER). For content opened here (a cms channel
+ * decrypted or stripped it): the envelope named the CMS type it travelled as. */
+int p1_cms_set_type(const uint8_t *env, size_t len, const char *oid, uint8_t **out, size_t *outlen);
+
+#define P1_CMS_P772 "1.3.26.0.4406.0.4.1" /* STANAG 4406 P772 content type */
+
+/* The content type a P1 envelope must name for the content version c (n octets) it carries,
+ * into out ("22", "2" or a dotted OID): the content version decides, not the message.
+ * stored: what the message's envelope says (dotted OID, "2"/"22"; NULL or "" = none).
+ *  - c is a CMS ContentInfo: id-ct-contentInfo (RFC 3855), or stored when that names a
+ *    PKCS / S/MIME type already;
+ *  - else, when stored names a PKCS / S/MIME type (the content was opened here) or nothing:
+ *    the IPM's own type, read from its heading (RFC 3854 puts the type innermost, and the
+ *    opened layer is gone): P772 when the heading (an IPN: its extensions) carries a STANAG
+ *    4406 extension (1.3.26.0.4406.*), else P22 ("22", also for bytes that are no IPM);
+ *  - else stored (the content is what the envelope said).
+ * Returns 1 when out differs from stored (a stored envelope must be retyped), 0 when not,
+ * MG_EINVAL when out is too small. Content from outside: never trusted. */
+int p1_cms_content_type(const uint8_t *c, size_t n, const char *stored, char *out, size_t outsz);
+
 #endif

@@ -51,6 +51,21 @@ void p1_probe_check(const struct config *cfg, const struct config_listener *l,
                  "of %" PRIu64 " octets", m->content_length, max);
         return;
     }
+    /* the route's own limits: its delivery channel's and its peer's (checked again at
+     * delivery, before any connection) */
+    const struct config_channel *dch = rt->chain[rt->n_chain - 1];
+    const struct { uint64_t max; const char *what, *name; } lim[] = {
+        { dch->max_message_size, "channel", dch->name },
+        { rt->peer ? rt->peer->max_message_size : 0, "peer", rt->peer ? rt->peer->name : "" },
+    };
+    for (size_t i = 0; i < sizeof lim / sizeof *lim; i++)
+        if (lim[i].max && m->content_length > lim[i].max) {
+            refuse(v, P1_DIAG_CONTENT_TOO_LONG, "5.3.4");
+            snprintf(v->why, sizeof v->why, "content of %" PRIu64 " octets is over the size limit "
+                     "of %" PRIu64 " octets of %s '%.64s'", m->content_length, lim[i].max,
+                     lim[i].what, lim[i].name);
+            return;
+        }
     const char *oid = m->content_oid[0] ? m->content_oid : "22";
     int internet = 0; /* a mixer before made it Internet mail */
     for (size_t i = 0; i < rt->n_chain; i++) {

@@ -28,8 +28,9 @@ enum {
 
 /* m: a decoded probe; l: the listener it came in on (its max_message_size applies; NULL =
  * the global one); rt: the recipient's route (NULL = none: unable-to-transfer with
- * unrecognised-OR-name). Fills *v. The checks, in order: the size limit against the probe's
- * content-length; along the route's chain, a mixer that converts to Internet mail reads only
+ * unrecognised-OR-name). Fills *v. The checks, in order: the size limits against the probe's
+ * content-length (the listener's, then the max_message_size of the route's delivery channel
+ * and of its peer); along the route's chain, a mixer that converts to Internet mail reads only
  * the IPM content types (P2, P22, P772); an SMTP delivery with no such conversion before it
  * cannot carry an X.400 content; a P1 delivery to a 1984 peer carries neither an extended
  * (OID) content type nor extended encoded information types. */

@@ -206,6 +206,36 @@ static const struct err_case err_cases[] = {
       "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
       " inbound_only = true; } );\n" DEF_ROUTE, false,
       { { 5, "an 'inbound_only' peer is reached only over the two-way-alternate associations" } }, 1 },
+    { "peer_max_message_size_bad",
+      "peers = ( { name = \"x\"; type = \"smtp\"; host = \"a.example\";\n"
+      " max_message_size = \"10Q\"; } );\n" DEF_ROUTE, false,
+      { { 5, "'max_message_size' = \"10Q\" is not a size" } }, 1 },
+    { "x400_peer_max_message_size_not_size",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " host = \"127.0.0.1\"; max_message_size = true; } );\n" DEF_ROUTE, false,
+      { { 5, "max_message_size" } }, 1 },
+    { "channel_max_message_size_bad",
+      "listeners = ( { name = \"in\"; listen = \"127.0.0.1:2525\"; } );\n"
+      "channels = ( { name = \"local\"; type = \"file\"; directory = \"/tmp/d\";\n"
+      " max_message_size = \"lots\"; } );\n" DEF_ROUTE, true,
+      { { 3, "'max_message_size' = \"lots\" is not a size" } }, 1 },
+    { "channel_max_message_size_processing",
+      "listeners = ( { name = \"in\"; listen = \"127.0.0.1:2525\"; } );\n"
+      "channels = ( { name = \"local\"; type = \"file\"; directory = \"/tmp/d\"; },\n"
+      " { name = \"sign\"; type = \"cms\";\n max_message_size = \"1M\"; } );\n" DEF_ROUTE, true,
+      { { 4, "channel 'sign': 'max_message_size' applies to delivery channels only" } }, 1 },
+    { "x400_peer_listener_unknown",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " host = \"127.0.0.1\";\n listener = \"nope\"; } );\n" DEF_ROUTE, false,
+      { { 6, "peer 'x': listener 'nope' is not defined" } }, 1 },
+    { "x400_peer_listener_not_p1",
+      "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+      " host = \"127.0.0.1\"; listener = \"in\"; } );\n" DEF_ROUTE, false,
+      { { 5, "peer 'x': listener 'in' is not a p1 listener" } }, 1 },
+    { "smtp_peer_listener_key",
+      "peers = ( { name = \"x\"; type = \"smtp\"; host = \"a.example\";\n"
+      " listener = \"in\"; } );\n" DEF_ROUTE, false,
+      { { 5, "'listener' does not apply to an smtp peer" } }, 1 },
     { "x400_peer_inbound_only_not_bool",
       "peers = ( { name = \"x\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
       " inbound_only = \"yes\"; } );\n" DEF_ROUTE, false,
@@ -580,6 +610,42 @@ static void test_inbound_only_peer(void **state)
     free(d);
 }
 
+/* Size limits of peers and delivery channels, and an x400 peer's listener: parsed, dumped,
+ * read back. */
+static void test_size_limits_and_peer_listener(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "listeners = ( { name = \"in\"; listen = \"127.0.0.1:2525\"; },\n"
+        "  { name = \"x4\"; protocol = \"p1\"; listen = \"127.0.0.1:1102\"; } );\n"
+        "channels = ( { name = \"x4\"; type = \"p1\"; max_message_size = \"2M\"; },\n"
+        "  { name = \"out\"; type = \"smtp\"; } );\n"
+        "peers = ( { name = \"mta\"; type = \"x400\"; mta_name = \"M\"; our_mta_name = \"U\";\n"
+        "  host = \"127.0.0.1\"; max_message_size = \"64k\"; listener = \"x4\"; },\n"
+        "  { name = \"hub\"; type = \"smtp\"; host = \"hub.example\"; max_message_size = 100000; } );\n"
+        "routes = ( { or_address = \"/C=GB/\"; chain = [ \"x4\" ]; peer = \"mta\"; },\n"
+        "  { default = true; chain = [ \"out\" ]; peer = \"hub\"; } );\n";
+    struct config *cfg = test_load_ok(text, no_env);
+    assert_int_equal(config_find_peer(cfg, "mta")->max_message_size, 65536);
+    assert_string_equal(config_find_peer(cfg, "mta")->listener, "x4");
+    assert_int_equal(config_find_peer(cfg, "hub")->max_message_size, 100000);
+    assert_int_equal(cfg->channels[0].max_message_size, 2u * 1024 * 1024);
+    assert_int_equal(cfg->channels[1].max_message_size, 0);
+    char *d = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&d, &n);
+    config_dump(cfg, f);
+    fclose(f);
+    struct config *again = test_load_ok(d, no_env);
+    assert_int_equal(config_find_peer(again, "mta")->max_message_size, 65536);
+    assert_string_equal(config_find_peer(again, "mta")->listener, "x4");
+    assert_int_equal(config_find_peer(again, "hub")->max_message_size, 100000);
+    assert_int_equal(again->channels[0].max_message_size, 2u * 1024 * 1024);
+    config_free(again);
+    config_free(cfg);
+    free(d);
+}
+
 static void test_dump_roundtrip(void **state)
 {
     (void)state;
@@ -792,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_channel_check_keys),
         cmocka_unit_test(test_dump_roundtrip),
         cmocka_unit_test(test_inbound_only_peer),
+        cmocka_unit_test(test_size_limits_and_peer_listener),
         cmocka_unit_test(test_shipped_with_registry),
     };
     failed_ += cmocka_run_group_tests_name("config_good", good, NULL, NULL);

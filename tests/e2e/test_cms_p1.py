@@ -8,7 +8,9 @@ recording relay in this test) is CMS: the MTS envelope's content type id-ct-cont
 the P772 content, RFC 3854), which tshark dissects with no malformed packet and no cleartext;
 B's file channel gets the original P772 content byte for byte; both audit stores say what was
 done (signed, encrypted, x400-content-protected at A; decrypted, both signatures verified,
-x400-content-restored at B)."""
+x400-content-restored at B).
+decrypt_and_relay_on_over_p1: B relays the opened content on over P1 to C, its envelope
+retyped to P772 (tshark checks it)."""
 import os, shutil, socket, subprocess, threading
 from harness import *
 from test_cms import P, audit
@@ -155,5 +157,109 @@ def t_triple_wrap_over_p1():
         rec.close()
 
 
+def b_relays_to_c(wd):
+    """B of x400-triple-wrap.conf that opens mail for /PRMD=X/ and relays it on over P1 to C
+    (its x400 peer mta-c) instead of delivering it itself."""
+    text = open(EXAMPLE).read()
+    peer_c = """  {
+    name = "mta-c";
+    type = "x400";
+    mta_name = "MTA-C";
+    password = "secret";
+    our_mta_name = "${MIXGATE_MTA_NAME}";
+    our_password = "secret";
+    host = "${MIXGATE_C_RELAY}";
+    idle_timeout = 60;
+  },
+  {
+    name = "peer-gateway";"""
+    new = text.replace("""  {
+    name = "peer-gateway";""", peer_c, 1)
+    new = new.replace('{ default = true; chain = [ "unprotect", "local" ]; }',
+                      '{ or_address = "/C=GB/ADMD= /PRMD=X/"; chain = [ "unprotect", "p1-out" ]; peer = "mta-c"; },\n'
+                      '  { default = true; chain = [ "unprotect", "local" ]; }', 1)
+    assert new.count("mta-c") == 2, "x400-triple-wrap.conf changed: adapt the test"
+    path = wd.sub("b-relay.conf")
+    open(path, "w").write(new)
+    return path
+
+
+def t_decrypt_and_relay_on_over_p1():
+    """A triple wraps a P772 content for /PRMD=X/ and relays it to B over P1 (typed
+    id-ct-contentInfo); B opens it (decrypt, verify, strip) and relays it on over P1 to C, a
+    plain X.400 MTA: the envelope B sends names the content B now sends, P772, not the CMS
+    type the message arrived with (RFC 3855 types the content carried). C delivers the
+    original P772 content byte for byte; tshark reads B's envelope as P772."""
+    assert os.path.exists(P772), "MIXGATE_VECTORS/x400/ber/wsample-p772-content.p772 missing"
+    wd = Workdir("cms-p1-relay-on")
+    for n in ("alice.key", "alice.pem", "carol.key", "carol.pem", "ca.pem"):
+        shutil.copy(P(n), wd.sub(n))
+    pa, pb, pc = free_port(), free_port(), free_port()
+    c = Daemon(wd, os.path.join(SRC, "etc/mixgate.conf"), var=wd.sub("vc"), port=pc,
+               env={"MIXGATE_MTA_NAME": "MTA-C", "MIXGATE_PEER_MTA": "MTA-B",
+                    "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pc,
+                    "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                    "MIXGATE_X400_DOMAIN": "/C=GB/ADMD= /PRMD=X/"})
+    c.log = wd.sub("c.log")
+    rec = None
+    b = a = None
+    try:
+        c.start()
+        wait_port(pc, proc=c.proc)
+        rec = Recorder(pc)
+        benv = gw_env(wd, "carol", "alice", "MTA-B", "MTA-A", pb, 1, "/C=XX/ADMD= /PRMD=B/",
+                      "/C=XX/ADMD= /PRMD=A/")
+        benv["MIXGATE_C_RELAY"] = "127.0.0.1:%d" % rec.port
+        b = Daemon(wd, b_relays_to_c(wd), var=wd.sub("vb"), port=pb, env=benv)
+        b.log = wd.sub("b.log")
+        b.start()
+        wait_port(pb, proc=b.proc)
+        a = Daemon(wd, EXAMPLE, var=wd.sub("va"), port=pa,
+                   env=gw_env(wd, "alice", "carol", "MTA-A", "MTA-B", pa, pb, "/C=XX/ADMD= /PRMD=A/",
+                              "/C=GB/ADMD= /PRMD=X/"))
+        a.log = wd.sub("a.log")
+        a.start()
+        wait_port(pa, proc=a.proc)
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "MTA-B", "--password", "secret",
+                            "--to", "/C=GB/ADMD= /PRMD=X/O=Y/S=Onward/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                            "--content", P772], capture_output=True, text=True, timeout=120 * SLOW)
+        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr + a.tail()
+        deliver = os.path.join(c.var, "deliver")
+        files = wait_for(lambda: sorted(os.path.join(deliver, f) for f in os.listdir(deliver) if f.endswith(".ber"))
+                         if os.path.isdir(deliver) and any(f.endswith(".ber") for f in os.listdir(deliver)) else None,
+                         60, "the delivery at C\n" + a.tail(20) + "\n" + b.tail(20) + "\n" + c.tail(20))
+        original = open(P772, "rb").read()
+        assert open(files[0], "rb").read() == original, "C did not get the original P772 content"
+        summary = open(files[0][:-4] + ".txt").read()
+        assert "1.3.26.0.4406.0.4.1" in summary, summary
+        assert "x400-content-restored" in [x["decision"] for x in audit(b)]
+        wire = rec.sent_by_a()
+        ct_info = bytes.fromhex("060b2a864886f70d0109100106")   # OID id-ct-contentInfo
+        p772 = bytes.fromhex("06082b1a00a236000401")            # OID 1.3.26.0.4406.0.4.1
+        assert ct_info not in wire, "B still names id-ct-contentInfo for the opened content"
+        assert p772 in wire, "B's envelope does not name P772"
+        pcap = wd.sub("b-to-c.pcap")
+        with rec.lock:
+            write_pcap(pcap, list(rec.frames))
+        if not shutil.which("tshark"):
+            raise AssertionError("tshark missing (scripts/install-deps.sh --test installs it)")
+        t = subprocess.run(["tshark", "-r", pcap, "-V"], capture_output=True, text=True, timeout=120)
+        assert t.returncode == 0, t.stderr
+        assert "Malformed" not in t.stdout, [l for l in t.stdout.splitlines() if "Malformed" in l][:5]
+        cts = [l.strip() for l in t.stdout.splitlines() if "content-type:" in l]
+        # tshark names the P772 content type by its arc (1.3.26.0.4406: STANAG 4406)
+        assert cts and all(l == "content-type: extended (1) (STANAG 4406)" for l in cts), cts
+        assert "id-ct-contentInfo" not in t.stdout
+        for d in (a, b, c):
+            d.stop()
+    finally:
+        for d in (a, b, c):
+            if d and d.proc:
+                d.stop(expect_rc=None)
+        if rec:
+            rec.close()
+
+
 if __name__ == "__main__":
-    run([("triple_wrap_over_p1", t_triple_wrap_over_p1)])
+    run([("triple_wrap_over_p1", t_triple_wrap_over_p1),
+         ("decrypt_and_relay_on_over_p1", t_decrypt_and_relay_on_over_p1)])

@@ -393,6 +393,137 @@ def t_two_way_alternate_inbound_only():
                 d.stop(expect_rc=None)
 
 
+def t_inbound_only_wait_survives_restart():
+    """B holds a message for A (inbound_only, B's back-off an hour) and is restarted before A
+    binds: after the restart nothing in B's memory says the message waits for A, yet A's first
+    bind wakes it at once (from what B's queue stores) and it goes over A's association."""
+    wd = Workdir("p1-relay-twa-restart")
+    aconf, bconf = twa_confs(wd)
+    pa, pb = free_port(), free_port()
+    a = Daemon(wd, aconf, env={"MIXGATE_MTA_NAME": "MTA-A", "MIXGATE_PEER_MTA": "MTA-B",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pa, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_P1_RELAY": "127.0.0.1:%d" % pb, "MIXGATE_RETRY_MIN": "3600",
+                               "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=A/"}, var=wd.sub("va"))
+    a.log = wd.sub("a.log")
+    b = Daemon(wd, bconf, env={"MIXGATE_MTA_NAME": "MTA-B", "MIXGATE_PEER_MTA": "MTA-A",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pb, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_RETRY_MIN": "3600", "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=B/"},
+               var=wd.sub("vb"))
+    b.log = wd.sub("b.log")
+    try:
+        b.start()
+        wait_port(pb, proc=b.proc)
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pb, "--mta", "MTA-A", "--password", "secret",
+                            "--to", "/C=XX/ADMD= /PRMD=A/S=back/", "--from", "/C=XX/ADMD= /PRMD=B/S=op/",
+                            "--content", P22], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr
+        wait_for(lambda: "event=deferred" in b.log_text(), 30, "B to defer the message for A")
+        qid = b.log_text().split("event=received qid=")[1].split()[0]
+        b.stop()
+        mark = len(b.log_text())
+        b.start()
+        wait_port(pb, proc=b.proc)
+        assert "waiting for peer-mta (MTA-A) to bind to us" in b.cli("queue", "show", qid).stdout
+        a.start()
+        wait_port(pa, proc=a.proc)
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "MTA-B", "--password", "secret",
+                            "--to", "/C=GB/ADMD= /PRMD=X/S=fwd/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                            "--content", P772], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        adel = os.path.join(a.var, "deliver")
+        files = wait_for(lambda: [f for f in os.listdir(adel) if f.endswith(".ber")] if os.path.isdir(adel) and
+                         any(f.endswith(".ber") for f in os.listdir(adel)) else None, 30 * SLOW,
+                         "B's message delivered at A after B's restart\n" + b.tail(30))
+        assert open(os.path.join(adel, files[0]), "rb").read() == open(P22, "rb").read()
+        after = b.log_text()[mark:]
+        assert "event=peer_wake peer=peer-mta messages=1" in after, b.tail()
+        assert "event=p1_twa_transfer_confirmed" in after, b.tail()
+        wait_for(lambda: "messages=0" in b.cli("status").stdout, 20, "B's queue to empty")
+        b.stop()
+    finally:
+        for d in (a, b):
+            if d.proc:
+                d.stop(expect_rc=None)
+
+
+def peer_turn_case(named):
+    """B holds a 100 KB message for A (inbound_only); A binds to B in two-way alternate and B
+    sends it in its turn over A's own association. A has two p1 listeners: the first, "p1",
+    takes at most 1024 octets; "p1-peer" the global 50M. With the peer's listener = "p1-peer"
+    its message is taken under that listener's settings and delivered; without it (A is not
+    bound to by B, so the first p1 listener applies) the transfer is over that listener's
+    limit: A refuses it (RTSE exception) and B fails the recipient with 5.3.4."""
+    wd = Workdir("p1-relay-peer-turn-%s" % ("named" if named else "first"))
+    aconf, bconf = twa_confs(wd)
+    a_text = open(aconf).read()
+    a_text = a_text.replace('    listen = "${MIXGATE_P1_LISTEN:-127.0.0.1:1102}";',
+                            '    listen = "${MIXGATE_P1_LISTEN:-127.0.0.1:1102}";\n    max_message_size = 1024;\n'
+                            '  },\n  {\n    name = "p1-peer";\n    protocol = "p1";\n'
+                            '    listen = "${MIXGATE_P1_PEER_LISTEN}";', 1)
+    if named:
+        a_text = a_text.replace('idle_timeout = 60;\n    dialogue = "two-way-alternate";',
+                                'idle_timeout = 60;\n    dialogue = "two-way-alternate";\n    listener = "p1-peer";', 1)
+    assert "p1-peer" in a_text and (not named or 'listener = "p1-peer"' in a_text)
+    write(aconf, a_text)
+    big = wd.sub("big.ber")
+    with open(big, "wb") as f:
+        f.write(bytes((i * 7 + 3) & 0xff for i in range(100000)))
+    pa, pb = free_port(), free_port()
+    a = Daemon(wd, aconf, env={"MIXGATE_MTA_NAME": "MTA-A", "MIXGATE_PEER_MTA": "MTA-B",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pa, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_P1_PEER_LISTEN": "127.0.0.1:0",
+                               "MIXGATE_P1_RELAY": "127.0.0.1:%d" % pb, "MIXGATE_RETRY_MIN": "3600",
+                               "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=A/"}, var=wd.sub("va"))
+    a.log = wd.sub("a.log")
+    b = Daemon(wd, bconf, env={"MIXGATE_MTA_NAME": "MTA-B", "MIXGATE_PEER_MTA": "MTA-A",
+                               "MIXGATE_P1_LISTEN": "127.0.0.1:%d" % pb, "MIXGATE_SMTP_LISTEN": "127.0.0.1:%d" % free_port(),
+                               "MIXGATE_RETRY_MIN": "3600", "MIXGATE_X400_DOMAIN": "/C=XX/ADMD= /PRMD=B/"},
+               var=wd.sub("vb"))
+    b.log = wd.sub("b.log")
+    try:
+        b.start()
+        wait_port(pb, proc=b.proc)
+        a.start()
+        wait_port(pa, proc=a.proc)
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pb, "--mta", "MTA-A", "--password", "secret",
+                            "--to", "/C=XX/ADMD= /PRMD=A/S=big/", "--from", "/C=XX/ADMD= /PRMD=B/S=op/",
+                            "--content", big], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr
+        wait_for(lambda: "event=deferred" in b.log_text(), 30, "B to defer the message for A")
+        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "MTA-B", "--password", "secret",
+                            "--to", "/C=GB/ADMD= /PRMD=X/S=fwd/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                            "--content", P772], capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        adel = os.path.join(a.var, "deliver")
+        if named:
+            files = wait_for(lambda: [f for f in os.listdir(adel) if f.endswith(".ber")] if os.path.isdir(adel) and
+                             any(f.endswith(".ber") for f in os.listdir(adel)) else None, 30 * SLOW,
+                             "B's message delivered at A\n" + a.tail(20))
+            assert open(os.path.join(adel, files[0]), "rb").read() == open(big, "rb").read()
+            wait_for(lambda: "messages=0" in b.cli("status").stdout, 20, "B's queue to empty")
+        else:
+            # A refuses the transfer (an RTSE exception: over the limit), B fails the recipient
+            wait_for(lambda: re.search(r"event=failed qid=\S+ to=<\"/C=XX/ADMD= /PRMD=A/S=big/\">.*status=5\.3\.4 .*"
+                                       r"refused the transfer", b.log_text()), 30 * SLOW,
+                     "A to refuse the transfer over the first listener's limit\n" + b.tail(20))
+            assert "event=p1_twa_transfer_refused" in b.log_text(), b.tail()
+            assert not (os.path.isdir(adel) and any(f.endswith(".ber") for f in os.listdir(adel)))
+        a.stop()
+        b.stop()
+    finally:
+        for d in (a, b):
+            if d.proc:
+                d.stop(expect_rc=None)
+
+
+def t_peer_turn_on_its_own_listener():
+    peer_turn_case(True)
+
+
+def t_peer_turn_on_first_listener():
+    peer_turn_case(False)
+
+
 def t_deferred_delivery():
     """A message with a deferred delivery time 4 s ahead: A keeps it (not relayed early, and a
     flush does not move it), `mixgate queue` says why and until when; then it goes on and B's
@@ -532,5 +663,8 @@ if __name__ == "__main__":
                                         t_wrong_password_a_to_b, t_wrong_password_b_to_a,
                                         t_kill9_receiver_during_transfer,
                                         t_kill9_sender_during_transfer,
-                                        t_two_way_alternate_inbound_only, t_deferred_delivery,
+                                        t_two_way_alternate_inbound_only,
+                                        t_inbound_only_wait_survives_restart,
+                                        t_peer_turn_on_its_own_listener, t_peer_turn_on_first_listener,
+                                        t_deferred_delivery,
                                         t_probe_answered_from_limits, t_tshark_x410_modes)])

@@ -1,5 +1,5 @@
 /* test_p1_probe: a probe answered from the limits (channels/p1/p1_probe), one case per rule:
- * the size limit (global and the listener's), content types along the route's chain (mixer to
+ * the size limit (global, the listener's, the route's delivery channel's and peer's), content types along the route's chain (mixer to
  * Internet mail, SMTP without a mixer, a 1984 peer), extended encoded information types to a
  * 1984 peer, and no route; each with the X.411 diagnostic and the RFC 3463 status. */
 #include <setjmp.h>
@@ -20,6 +20,7 @@ static const char conf[] =
     "              { name = \"x4small\"; protocol = \"p1\"; listen = \"127.0.0.1:1103\";\n"
     "                max_message_size = 2048; } );\n"
     "channels = ( { name = \"relay\"; type = \"p1\"; },\n"
+    "             { name = \"narrow\"; type = \"p1\"; max_message_size = 5000; },\n"
     "             { name = \"local\"; type = \"file\"; directory = \"/tmp/p1-probe-test\"; },\n"
     "             { name = \"out\"; type = \"smtp\"; },\n"
     "             { name = \"to-inet\"; type = \"mixer\"; direction = \"to-smtp\";\n"
@@ -30,7 +31,9 @@ static const char conf[] =
     "            host = \"127.0.0.1:1\"; },\n"
     "          { name = \"old\"; type = \"x400\"; mta_name = \"O\"; our_mta_name = \"U\";\n"
     "            host = \"127.0.0.1:2\"; mode = \"1984\"; },\n"
-    "          { name = \"hub\"; type = \"smtp\"; host = \"127.0.0.1:25\"; } );\n"
+    "          { name = \"hub\"; type = \"smtp\"; host = \"127.0.0.1:25\"; },\n"
+    "          { name = \"tiny\"; type = \"x400\"; mta_name = \"T\"; our_mta_name = \"U\";\n"
+    "            host = \"127.0.0.1:3\"; max_message_size = 3000; } );\n"
     "routes = ( { or_address = \"/C=GB/ADMD= /PRMD=R/\"; chain = [ \"relay\" ]; peer = \"new\"; },\n"
     "           { or_address = \"/C=GB/ADMD= /PRMD=O/\"; chain = [ \"relay\" ]; peer = \"old\"; },\n"
     "           { or_address = \"/C=GB/ADMD= /PRMD=O2/\"; chain = [ \"to-x4\", \"relay\" ];"
@@ -38,6 +41,9 @@ static const char conf[] =
     "           { or_address = \"/C=GB/ADMD= /PRMD=M/\"; chain = [ \"to-inet\", \"out\" ];"
     " peer = \"hub\"; },\n"
     "           { or_address = \"/C=GB/ADMD= /PRMD=S/\"; chain = [ \"out\" ]; peer = \"hub\"; },\n"
+    "           { or_address = \"/C=GB/ADMD= /PRMD=T/\"; chain = [ \"relay\" ]; peer = \"tiny\"; },\n"
+    "           { or_address = \"/C=GB/ADMD= /PRMD=N/\"; chain = [ \"narrow\" ]; peer = \"new\"; },\n"
+    "           { or_address = \"/C=GB/ADMD= /PRMD=NT/\"; chain = [ \"narrow\" ]; peer = \"tiny\"; },\n"
     "           { or_address = \"/C=GB/ADMD= /PRMD=F/\"; chain = [ \"local\" ]; } );\n";
 
 #define P772 "1.3.26.0.4406.0.4.1"
@@ -79,6 +85,14 @@ static const struct pcase {
     { "smtp_without_mixer", "/C=GB/ADMD= /PRMD=S/S=a/", "x4", "22", 10, 0, 0, 15, "5.6.1",
       "without a mixer" },
     { "file_any_type", "/C=GB/ADMD= /PRMD=F/S=a/", "x4", "1.2.3.4", 10, 0, 1, -1, "2.0.0", "" },
+    { "peer_limit", "/C=GB/ADMD= /PRMD=T/S=a/", "x4", "22", 3001, 0, 0, 7, "5.3.4",
+      "limit of 3000 octets of peer 'tiny'" },
+    { "peer_limit_at", "/C=GB/ADMD= /PRMD=T/S=a/", "x4", "22", 3000, 0, 1, -1, "2.0.0", "" },
+    { "channel_limit", "/C=GB/ADMD= /PRMD=N/S=a/", "x4", "22", 5001, 0, 0, 7, "5.3.4",
+      "limit of 5000 octets of channel 'narrow'" },
+    { "channel_limit_under", "/C=GB/ADMD= /PRMD=N/S=a/", "x4", "22", 4000, 0, 1, -1, "2.0.0", "" },
+    { "channel_and_peer_smaller_wins", "/C=GB/ADMD= /PRMD=NT/S=a/", "x4", "22", 4000, 0, 0, 7,
+      "5.3.4", "of peer 'tiny'" },
     { "no_route", "/C=DE/ADMD= /PRMD=Q/S=a/", "x4", "22", 10, 0, 0, 0, "5.1.1", "no route" },
 };
 

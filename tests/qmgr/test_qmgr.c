@@ -54,6 +54,11 @@ struct fx {
     size_t await_tries;                 /* deliveries the "awaitk" kind saw */
     int hot;                            /* submissions hand the message and content over
                                            (qmgr_message_added_hot, as mta/submit does) */
+    char dsn[8192];                     /* the last DSN delivered (its start) */
+    int x400_reports;                   /* X.400 reports asked for (none is made) */
+    int x400_next;                      /* submit_body: the next message came in over P1 */
+    int x400_reason, x400_diag;         /* the last report item's codes */
+    char x400_status[16];
 };
 
 static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
@@ -114,8 +119,10 @@ static void fake_deliver(void *inst, struct channel_delivery *d)
         snprintf(f->chan[f->ndel], sizeof f->chan[0], "%s", d->channel ? d->channel->name : "");
     }
     f->ndel++;
-    if (strstr((const char *)c, "multipart/report"))
+    if (strstr((const char *)c, "multipart/report")) {
         f->dsn_seen++;
+        snprintf(f->dsn, sizeof f->dsn, "%.*s", (int)(len < sizeof f->dsn - 1 ? len : sizeof f->dsn - 1), c);
+    }
     const char *at = strchr(d->rcpt_addrs[0], '@');
     if (at && !strncmp(at + 1, "park", 4) && f->nparked < MAXLOG) {
         f->parked[f->nparked++] = d;
@@ -262,14 +269,14 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "listeners = ( { name = \"smtp\"; protocol = \"smtp\"; listen = \"127.0.0.1:2525\";" \
     " relay_networks = [ \"127.0.0.0/8\" ]; } );\n" \
     "channels = ( { name = \"local\"; type = \"fake\"; concurrency = %d; },\n" \
-    "             { name = \"slowch\"; type = \"fake\"; concurrency = 10; },\n" \
+    "             { name = \"slowch\"; type = \"fake\"; concurrency = 10; max_message_size = 2048; },\n" \
     "             { name = \"fastch\"; type = \"fake\"; concurrency = 10; },\n" \
     "             { name = \"policy\"; type = \"tag\"; },\n" \
     "             { name = \"enc\"; type = \"noproc\"; },\n" \
     "             { name = \"shape\"; type = \"relabel\"; },\n" \
     "             { name = \"hidden\"; type = \"awaitk\"; } );\n" \
     "peers = ( { name = \"p-hidden\"; type = \"x400\"; mta_name = \"H\"; our_mta_name = \"U\";" \
-    " dialogue = \"two-way-alternate\"; inbound_only = true; } );\n" \
+    " dialogue = \"two-way-alternate\"; inbound_only = true; max_message_size = 1500; } );\n" \
     "routes = ( { domain = \"cms.example\"; chain = [ \"enc\", \"local\" ]; },\n" \
     "           { domain = \"lr.example\"; label_at_least = \"HIGH\"; chain = [ \"shape\", \"fastch\" ]; },\n" \
     "           { domain = \"lr.example\"; chain = [ \"shape\", \"local\" ]; },\n" \
@@ -278,9 +285,28 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"hidden.example\"; chain = [ \"hidden\" ]; peer = \"p-hidden\"; },\n" \
+    "           { domain = \"narrow.example\"; chain = [ \"slowch\" ]; },\n" \
     "           { default = true; chain = [ \"local\" ]; } );\n"
 
 static int64_t fake_now(void *ctx) { return ((struct fx *)ctx)->now; }
+/* The X.400 report builder's place: records what it was asked for, builds nothing. */
+static int fake_x400_report(void *ctx, const struct message *orig, const struct report_item *items,
+                            size_t n, const void *content, size_t content_len, int64_t now,
+                            struct message **out_msg, unsigned char **out_content, size_t *out_len)
+{
+    (void)orig; (void)content; (void)content_len; (void)now;
+    struct fx *f = ctx;
+    f->x400_reports++;
+    if (n) {
+        f->x400_reason = items[n - 1].x400_reason;
+        f->x400_diag = items[n - 1].x400_diagnostic;
+        snprintf(f->x400_status, sizeof f->x400_status, "%s", items[n - 1].status ? items[n - 1].status : "");
+    }
+    *out_msg = NULL;
+    *out_content = NULL;
+    *out_len = 0;
+    return 0;
+}
 static int64_t fake_not_before(void *ctx, const struct message *m)
 {
     struct fx *f = ctx;
@@ -317,6 +343,7 @@ static void fx_open3(struct fx *f, int lifetime, int max_active, int concurrency
     snprintf(db, sizeof db, "%s/queue.db", f->dir);
     assert_int_equal(queue_store_open(&f->store, &f->loop, db, NULL), 0);
     struct qmgr_opts o = { .now = fake_now, .now_ctx = f,
+                           .x400_report = fake_x400_report, .x400_ctx = f,
                            .audit = { .append = audit_append, .ctx = f },
                            .not_before = fake_not_before, .not_before_ctx = f };
     assert_int_equal(qmgr_create(&f->q, &f->loop, f->store, f->cfg, &o), 0);
@@ -397,10 +424,22 @@ static void on_submit(void *arg, int status)
     qmgr_message_added_hot(s->f->q, m, c, s->len);
 }
 
+static void submit_body(struct fx *f, const char *from, const char *const *rcpts, const char *body,
+                        size_t blen, char id_out[MESSAGE_ID_SIZE]);
+
 /* Submits a message (durably) and, if the qmgr exists, tells it. */
 static void submit(struct fx *f, const char *from, const char *const *rcpts, int prio, int hold,
                    int64_t arrival, char id_out[MESSAGE_ID_SIZE])
 {
+    if (prio < 0) { /* a body of -prio octets (a size limit's test) */
+        char *b = malloc((size_t)-prio);
+        assert_non_null(b);
+        memset(b, 'x', (size_t)-prio);
+        memcpy(b, "Subject: big\r\n\r\n", 17);
+        submit_body(f, from, rcpts, b, (size_t)-prio, id_out);
+        free(b);
+        return;
+    }
     struct message *m = message_create();
     assert_non_null(m);
     assert_int_equal(message_set_originator(m, from), 0);
@@ -418,6 +457,26 @@ static void submit(struct fx *f, const char *from, const char *const *rcpts, int
     assert_int_equal(s.status, 0);
     if (id_out)
         snprintf(id_out, MESSAGE_ID_SIZE, "%s", m->id);
+    message_free(m);
+}
+
+static void submit_body(struct fx *f, const char *from, const char *const *rcpts, const char *body,
+                        size_t blen, char id_out[MESSAGE_ID_SIZE])
+{
+    struct message *m = message_create();
+    assert_non_null(m);
+    assert_int_equal(message_set_originator(m, from), 0);
+    for (; *rcpts; rcpts++)
+        assert_int_equal(message_add_rcpt(m, *rcpts, NULL, 0, NULL), 0);
+    m->arrival = f->now;
+    if (f->x400_next)
+        assert_int_equal(message_set_received(m, "MTA-T [127.0.0.1]", "P1"), 0);
+    struct sub s = { .f = f, .m = m, .body = body, .len = blen };
+    assert_int_equal(queue_store_submit(f->store, m, body, blen, on_submit, &s), 0);
+    while (!s.done)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(s.status, 0);
+    snprintf(id_out, MESSAGE_ID_SIZE, "%s", m->id);
     message_free(m);
 }
 
@@ -896,6 +955,101 @@ static void t_await_peer_wake(void **state)
     fx_close(f);
 }
 
+/* The waiting survives a restart: a message deferred for the inbound-only peer before the
+ * daemon stopped is found in the store (its recipient deferred after a delivery to that
+ * peer) at the peer's first bind after the start and made due at once, not at its back-off;
+ * a message deferred for another destination is not; a second wake finds nothing. */
+static void t_await_peer_wake_after_restart(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE], other[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "x@hidden.example", NULL }, 1, 0, 0, id);
+    submit(f, "s@example.org", (const char *[]){ "tmp@else.example", NULL }, 1, 0, 0, other);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);
+    fx_close(f);
+    /* restarted: nothing in memory says who waits */
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->await_tries, 1);          /* its back-off (T0 + 60) has not come */
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
+    assert_string_equal(m->rcpts[0].peer, "p-hidden");
+    message_free(m);
+    size_t before = f->ndel;
+    assert_int_equal(qmgr_peer_wake(f->q, "someone-else"), 0);
+    f->now = T0 + 10;
+    f->peer_here = 1;
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 1);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->await_tries, 2);
+    assert_int_equal(f->ndel, before);            /* the other message still waits */
+    assert_false(gone(f, other));
+    assert_int_equal(qmgr_peer_wake(f->q, "p-hidden"), 0);
+    fx_close(f);
+}
+
+/* Size limits: content over the limit of the delivery channel (slowch: 2048) or of the
+ * route's peer (p-hidden: 1500) fails those recipients with 5.3.4 before the channel is
+ * called; at the limit it goes on (slowch is the channel with a limit). The originator's DSN says why. */
+static const struct size_case {
+    const char *name, *rcpt;
+    int size;
+    int delivered;                      /* 1: the channel was called */
+    const char *why;
+    int x400;                           /* came in over P1: an X.400 report is asked for */
+} size_cases[] = {
+    { "channel_limit_over", "ok@narrow.example", 2049, 0, "over the size limit of 2048 octets of channel 'slowch'", 0 },
+    { "channel_limit_at", "ok@narrow.example", 2048, 1, NULL, 0 },
+    { "peer_limit_over", "x@hidden.example", 1501, 0, "over the size limit of 1500 octets of peer 'p-hidden'", 0 },
+    { "peer_limit_under", "x@hidden.example", 1400, 1, NULL, 0 },
+    { "peer_limit_over_x400", "x@hidden.example", 1600, 0, NULL, 1 },
+};
+
+static void t_size_limit(void **state)
+{
+    struct fx *f = *state;
+    for (size_t k = 0; k < sizeof size_cases / sizeof *size_cases; k++) {
+        const struct size_case *c = &size_cases[k];
+        fx_open(f, 100000, 10);
+        assert_int_equal(qmgr_start(f->q), 0);
+        f->ndel = 0;
+        f->await_tries = 0;
+        f->dsn_seen = 0;
+        f->peer_here = 1;
+        f->x400_reports = 0;
+        char id[MESSAGE_ID_SIZE];
+        if (c->x400)
+            f->x400_next = 1;
+        submit(f, "okSender@example.org", (const char *[]){ c->rcpt, NULL }, -c->size, 0, 0, id);
+        f->x400_next = 0;
+        assert_true(run_until(f, p_gone, id));
+        assert_true(run_until(f, p_idle, NULL));
+        size_t calls = f->await_tries;
+        for (size_t i = 0; i < f->ndel && i < MAXLOG; i++)
+            calls += strcmp(f->chan[i], "slowch") == 0;
+        if (c->x400) {
+            /* unable-to-transfer (1) / content-too-long (7), 5.3.4, no DSN */
+            assert_int_equal(calls, 0);
+            assert_int_equal(f->x400_reports, 1);
+            assert_int_equal(f->x400_reason, 1);
+            assert_int_equal(f->x400_diag, 7);
+            assert_string_equal(f->x400_status, "5.3.4");
+            assert_int_equal(f->dsn_seen, 0);
+        } else if (c->delivered) {
+            assert_int_equal(calls, 1);
+            assert_int_equal(f->dsn_seen, 0);
+        } else {
+            if (calls != 0 || f->dsn_seen != 1 || !strstr(f->dsn, "5.3.4") || !strstr(f->dsn, c->why))
+                fail_msg("%s: calls %zu dsn %d:\n%s", c->name, calls, f->dsn_seen, f->dsn);
+        }
+        fx_close(f);
+    }
+}
+
 /* ---- processing chains --------------------------------------------------------------------- */
 
 static void t_processing_outcomes(void **state)
@@ -1329,6 +1483,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_delivery_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(t_peer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(t_await_peer_wake, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_await_peer_wake_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_size_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(t_not_before, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_by_label_after_shaper, setup, teardown),
         cmocka_unit_test_setup_teardown(t_route_label_without_matcher, setup, teardown),
