@@ -72,8 +72,13 @@ def relay_mode(mode):
         one = blob(p.wd.sub("one.bin"), 1)
         items = [("/C=GB/ADMD= /PRMD=X/O=Y/S=P772/", P772), ("/C=GB/ADMD= /PRMD=X/O=Y/S=P22/", P22),
                  ("/C=GB/ADMD= /PRMD=X/O=Y/CN=Big One/", big), ("/C=GB/ADMD= /PRMD=X/O=Y/S=One/", one)]
-        for to, c in items:
+        # one after another, each relayed before the next arrives: A must then carry them all
+        # over the association it bound first (while one is busy, a second may be bound up to
+        # max_associations: sending them together made the count depend on timing)
+        for k, (to, c) in enumerate(items, 1):
             p.send(to, c)
+            wait_for(lambda: p.a.log_text().count('reply="250 2.0.0 transferred to peer-mta (MTA-B)"') == k,
+                     60, "A to relay message %d" % k)
         files = wait_for(lambda: p.delivered() if len(p.delivered()) == 4 else None, 60, "four deliveries at B")
         got = {}
         for f in files:
