@@ -475,28 +475,47 @@ static int apply_op(struct queue_store *s, const struct op *op)
     mg_panic("queue_store: unknown op kind %d", (int)op->kind);
 }
 
-/* Applies a batch of writes in one transaction. Each write runs inside its own savepoint so one
- * failing write (a duplicate id, an unknown message) leaves the others of the batch intact.
- * Sets every op's status; returns 1 when a commit happened. */
-static int run_batch(struct queue_store *s, struct op *batch)
+/* Applies a batch of writes in one transaction, and sets every op's status; returns 1 when a
+ * commit happened. Each write must succeed or fail alone (a duplicate id, an unknown message
+ * leave the others of the batch intact). The common batch has no failure, so it first runs
+ * plainly; only when a write fails is the transaction rolled back and the batch run again with
+ * a savepoint around each write (two statements more per write, a fifth of the writer's time
+ * when it was the only way). */
+static int apply_all(struct queue_store *s, struct op *batch, int savepoints, int *removed)
 {
-    if (step_done(s, s->ws[W_BEGIN], "begin") != 0) {
-        for (struct op *op = batch; op; op = op->next)
-            op->status = MG_EDB;
-        return 0;
-    }
-    int removed = 0;
+    *removed = 0;
     for (struct op *op = batch; op; op = op->next) {
-        if (step_done(s, s->ws[W_SAVEPOINT], "savepoint") != 0) {
+        if (savepoints && step_done(s, s->ws[W_SAVEPOINT], "savepoint") != 0) {
             op->status = MG_EDB;
             continue;
         }
         op->status = apply_op(s, op);
+        if (!savepoints && op->status != 0)
+            return -1;
         if (op->status != 0)
             step_done(s, s->ws[W_ROLLBACK_SP], "rollback_to");
         else if (op->kind == OP_DELETE || op->kind == OP_FINISH)
-            removed = 1;
-        step_done(s, s->ws[W_RELEASE_SP], "release");
+            *removed = 1;
+        if (savepoints)
+            step_done(s, s->ws[W_RELEASE_SP], "release");
+    }
+    return 0;
+}
+
+static int run_batch(struct queue_store *s, struct op *batch)
+{
+    int removed = 0;
+    int rc = step_done(s, s->ws[W_BEGIN], "begin");
+    if (rc == 0 && apply_all(s, batch, 0, &removed) != 0) {
+        exec_sql(s->wdb, "ROLLBACK");
+        rc = step_done(s, s->ws[W_BEGIN], "begin");
+        if (rc == 0)
+            apply_all(s, batch, 1, &removed);
+    }
+    if (rc != 0) {
+        for (struct op *op = batch; op; op = op->next)
+            op->status = MG_EDB;
+        return 0;
     }
     if (removed) {
         sqlite3_stmt *st = s->ws[W_HIST_TRIM];
