@@ -153,7 +153,8 @@ const char *qmgr_peer_held(const struct qmgr *q, const char *peer);
 /* A peer reached only when it comes to us has come (an inbound P1 bind): the messages whose
  * deliveries to it were deferred with CHANNEL_OUT_AWAIT_PEER become due now; at its first
  * bind since start also those the store shows deferred after a delivery to it (they waited
- * across a restart). Returns how many. */
+ * across a restart: read on the pool, made due when the read is back, logged then). Returns
+ * how many were made due at once. */
 size_t qmgr_peer_wake(struct qmgr *q, const char *peer);
 
 /* The running instance of the channel named name in the current configuration (what its

@@ -4,8 +4,9 @@
  * binds, qmgr_peer_wake makes those messages due at once instead of at their back-off. The
  * list is in memory; what it held before a restart is derived from the store at the peer's
  * first bind since start (every message with a recipient deferred after a delivery to that
- * peer: the peer name each outcome records), so no side file has to be kept in step. Also
- * the accessor for a channel instance of the current configuration. */
+ * peer: the peer name each outcome records), so no side file has to be kept in step. That read
+ * scans the recipients, so it runs on the pool and its messages are made due when it is back.
+ * Also the accessor for a channel instance of the current configuration. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,16 @@
 struct qawait {
     char *peer;                 /* owned */
     int seeded;                 /* the store was asked once since start (first wake) */
+    int seeding;                /* that read is on the pool */
     char (*ids)[MESSAGE_ID_SIZE]; /* owned array of n */
     size_t n, cap;
     struct qawait *next;
+    /* the read on the pool: its own list until it is back on the loop */
+    struct qmgr *q;
+    uv_work_t work;
+    char (*found)[MESSAGE_ID_SIZE]; /* owned array of nfound */
+    size_t nfound, capfound;
+    int seed_rc;
 };
 
 void *qmgr_channel_instance(const struct qmgr *q, const char *name)
@@ -68,6 +76,51 @@ static int await_push(void *arg, const char *id)
     return 0;
 }
 
+/* Pool thread: collects the ids (the duplicates go when they are pushed on the loop). */
+static int found_push(void *arg, const char *id)
+{
+    struct qawait *w = arg;
+    if (w->nfound == w->capfound) {
+        size_t cap = w->capfound ? w->capfound * 2 : 16;
+        void *v = realloc(w->found, cap * sizeof *w->found);
+        if (!v)
+            return MG_ENOMEM;
+        w->found = v;
+        w->capfound = cap;
+    }
+    snprintf(w->found[w->nfound++], MESSAGE_ID_SIZE, "%s", id);
+    return 0;
+}
+
+static void seed_work(uv_work_t *req)
+{
+    struct qawait *w = req->data;
+    w->seed_rc = queue_store_deferred_for_peer(w->q->store, w->peer, found_push, w);
+}
+
+static void seed_after(uv_work_t *req, int status)
+{
+    struct qawait *w = req->data;
+    struct qmgr *q = w->q;
+    q->writes_pending--; /* the drain waits for this read like for a write */
+    w->seeding = 0;
+    int rc = status == UV_ECANCELED ? MG_ESTATE : w->seed_rc;
+    size_t n = 0;
+    if (rc) {
+        mg_warn("event=peer_wake_seed_failed peer=%s error=\"%s\"", w->peer, mg_strerror(rc));
+    } else {
+        w->seeded = 1;
+        for (size_t i = 0; i < w->nfound; i++)
+            n += qmgr_retry(q, w->found[i]) == 0; /* gone, held or running: nothing to do */
+        if (n)
+            mg_info("event=peer_wake peer=%s messages=%zu from=store", w->peer, n);
+    }
+    free(w->found);
+    w->found = NULL;
+    w->nfound = w->capfound = 0;
+    qmgr_maybe_drained(q);
+}
+
 int qmgr_await_add(struct qmgr *q, const char *peer, const char *id)
 {
     struct qawait *w = await_get(q, peer);
@@ -79,15 +132,16 @@ size_t qmgr_peer_wake(struct qmgr *q, const char *peer)
     struct qawait *w = await_get(q, peer);
     if (!w)
         return 0;
-    if (!w->seeded && q->store) {
+    if (!w->seeded && !w->seeding && q->store && !q->draining) {
         /* The first bind since start: the messages that waited for it before a restart are
-         * those the store shows deferred after a delivery to it. Asked once: from now on each
-         * deferral is noted here as it happens. */
-        int rc = queue_store_deferred_for_peer(q->store, peer, await_push, w);
-        if (rc)
-            mg_warn("event=peer_wake_seed_failed peer=%s error=\"%s\"", peer, mg_strerror(rc));
-        else
-            w->seeded = 1;
+         * those the store shows deferred after a delivery to it. Asked once, on the pool: from
+         * now on each deferral is noted here as it happens. */
+        w->q = q;
+        w->work.data = w;
+        if (uv_queue_work(q->loop, &w->work, seed_work, seed_after) == 0) {
+            w->seeding = 1;
+            q->writes_pending++;
+        }
     }
     size_t n = 0;
     for (size_t i = 0; i < w->n; i++)
