@@ -192,45 +192,46 @@ fallback:
     return 0;
 }
 
-/* base64 (RFC 2045 6.8): line ends and blanks skipped, '=' ends it. 1 with *out (malloc'd),
- * 0 on anything else (the caller falls back), MG_ENOMEM. */
+/* base64 (RFC 2045 6.8) by table: 1-64 a digit's value + 1, B64_SKIP a line end or blank,
+ * B64_PAD '=', 0 anything else. */
+enum { B64_SKIP = 65, B64_PAD = 66 };
+static const unsigned char b64_table[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,
+    ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+    ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29,
+    ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,
+    ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
+    ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+    ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+    ['\r'] = B64_SKIP, ['\n'] = B64_SKIP, [' '] = B64_SKIP, ['\t'] = B64_SKIP, ['='] = B64_PAD,
+};
+
+/* Line ends and blanks skipped, '=' ends it (only more '=' and blanks may follow). 1 with
+ * *out (malloc'd), 0 on anything else (the caller falls back), MG_ENOMEM. */
 static int b64_decode(const unsigned char *in, size_t len, unsigned char **out, size_t *outlen)
 {
     unsigned char *o = malloc(len / 4 * 3 + 3);
     if (!o)
         return MG_ENOMEM;
-    size_t n = 0;
+    size_t n = 0, i = 0;
     unsigned acc = 0, bits = 0;
-    size_t i = 0;
     for (; i < len; i++) {
-        unsigned char ch = in[i];
-        int v;
-        if (ch >= 'A' && ch <= 'Z')
-            v = ch - 'A';
-        else if (ch >= 'a' && ch <= 'z')
-            v = ch - 'a' + 26;
-        else if (ch >= '0' && ch <= '9')
-            v = ch - '0' + 52;
-        else if (ch == '+')
-            v = 62;
-        else if (ch == '/')
-            v = 63;
-        else if (ch == '\r' || ch == '\n' || ch == ' ' || ch == '\t')
-            continue;
-        else if (ch == '=')
+        unsigned v = b64_table[in[i]];
+        if (v && v <= 64) {
+            acc = (acc << 6 | (v - 1)) & 0xffffff;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                o[n++] = (unsigned char)(acc >> bits);
+            }
+        } else if (v != B64_SKIP) {
             break;
-        else
-            goto bad;
-        acc = (acc << 6 | (unsigned)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[n++] = (unsigned char)(acc >> bits);
         }
     }
-    /* after '=': only more '=' and blanks */
     for (; i < len; i++)
-        if (in[i] != '=' && in[i] != '\r' && in[i] != '\n' && in[i] != ' ' && in[i] != '\t')
+        if (b64_table[in[i]] != B64_PAD && b64_table[in[i]] != B64_SKIP)
             goto bad;
     *out = o;
     *outlen = n;
