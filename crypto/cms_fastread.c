@@ -332,7 +332,10 @@ static int read_signed_multipart(struct cms_vcache *c, const unsigned char *ent,
         !next_delim(b, bl, s1, bnd, &d2, &s2, &cl2) || cl2 ||
         !next_delim(b, bl, s2, bnd, &d3, &s3, &cl3) || !cl3)
         return 0;
-    /* the line end before a delimiter belongs to the delimiter */
+    /* the line end before a delimiter belongs to the delimiter (RFC 2046 5.1.1); a delimiter
+     * right after the previous one has none: no body part there (OpenSSL refuses it too) */
+    if (d2 == s1 || d3 == s2)
+        return 0;
     size_t e1 = d2, e2 = d3;
     if (e1 > s1 && b[e1 - 1] == '\n')
         e1 -= e1 - 1 > s1 && b[e1 - 2] == '\r' ? 2 : 1;

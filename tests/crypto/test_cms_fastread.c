@@ -154,6 +154,18 @@ static void t_multipart_signed(void **state)
     strcat(m, bnd);
     strcat(m, "--\r\n");
     assert_int_equal(cms_fast_read(NULL, (unsigned char *)m, strlen(m), &cms, &certs, &dc, &dcl), 0);
+    /* no line at all between the first two delimiters: no first part */
+    memcpy(m, wr.data, wr.len);
+    m[wr.len] = 0;
+    char delim[110];
+    snprintf(delim, sizeof delim, "\r\n--%s\r\n", bnd);
+    char *first = strstr(m, delim);
+    assert_non_null(first);
+    char *line_end = first + strlen(delim) - 2;  /* the first delimiter line's CRLF */
+    char *second = strstr(line_end, delim);      /* the CRLF before the second delimiter */
+    assert_non_null(second);
+    memmove(line_end + 2, second + 2, strlen(second + 2) + 1);
+    assert_int_equal(cms_fast_read(NULL, (unsigned char *)m, strlen(m), &cms, &certs, &dc, &dcl), 0);
     free(m);
     cms_policy_free(r);
     cms_result_free(&wr);
