@@ -166,7 +166,8 @@ int cms_fast_d2i(struct cms_vcache *c, const unsigned char *der, size_t len,
     for (const unsigned char *p = cp; cp && p < cp + cl;) {
         unsigned tag;
         size_t h, l;
-        tlv(p, (size_t)(cp + cl - p), &tag, &h, &l); /* checked by cut_certs */
+        if (!tlv(p, (size_t)(cp + cl - p), &tag, &h, &l)) /* cut_certs checked it already */
+            goto fallback;
         X509 *x = cms_vcache_cert(c, p, h + l);
         if (!x || !sk_X509_push(sk, x)) {
             X509_free(x);
@@ -244,8 +245,12 @@ bad:
 /* The boundary parameter of a Content-Type value into b (without quotes): 1, or 0. */
 static int boundary_of(const char *ct, char *b, size_t bsz)
 {
-    const char *p = strcasestr(ct, "boundary=");
-    if (!p)
+    /* the parameter itself, not one whose name ends in "boundary" */
+    const char *p = ct;
+    while ((p = strcasestr(p, "boundary=")) && p > ct && p[-1] != ';' && p[-1] != ' ' &&
+           p[-1] != '\t')
+        p++;
+    if (!p || p == ct)
         return 0;
     p += 9;
     size_t n = 0;

@@ -154,6 +154,13 @@ static void t_multipart_signed(void **state)
     strcat(m, bnd);
     strcat(m, "--\r\n");
     assert_int_equal(cms_fast_read(NULL, (unsigned char *)m, strlen(m), &cms, &certs, &dc, &dcl), 0);
+    /* a parameter whose name only ends in "boundary" is not the boundary */
+    memcpy(m, wr.data, wr.len);
+    m[wr.len] = 0;
+    char *bp = strstr(m, " boundary=");
+    assert_non_null(bp);
+    bp[0] = 'x';
+    assert_int_equal(cms_fast_read(NULL, (unsigned char *)m, strlen(m), &cms, &certs, &dc, &dcl), 0);
     /* no line at all between the first two delimiters: no first part */
     memcpy(m, wr.data, wr.len);
     m[wr.len] = 0;
