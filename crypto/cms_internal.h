@@ -53,6 +53,10 @@ struct cms_vcache *cms_vcache_ref(struct cms_vcache *c);
 void cms_vcache_unref(struct cms_vcache *c);
 int cms_vcache_hit(struct cms_vcache *c, X509 *cert, int purpose, long long now);
 void cms_vcache_put(struct cms_vcache *c, X509 *cert, int purpose, long long now);
+/* The certificate whose DER is der (from a message: outside input), decoded once per cache
+ * and kept by its SHA-256 (a new reference, the caller frees it); NULL when it does not decode
+ * as exactly one certificate. c NULL: decoded every time. */
+X509 *cms_vcache_cert(struct cms_vcache *c, const unsigned char *der, size_t len);
 /* The policy's validation inputs changed: it stops sharing its clones' cache. */
 int cms_policy_own_vcache(struct cms_policy *p);
 

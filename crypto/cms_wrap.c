@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 #include "cms_wrap.h"
 #include "cms_internal.h"
+#include "cms_fastread.h"
 #include "cms_mime.h"
 #include "mg_buf.h"
 #include "mg_err.h"
@@ -733,13 +734,29 @@ static int try_verify(CMS_ContentInfo *cms, STACK_OF(X509) *certs, const unsigne
     return ok;
 }
 
-/* Verify one SignedData (detached content in d when have_d) and record it in l. */
-static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const unsigned char *d,
-                        size_t dlen, int have_d, struct cms_layer *l, unsigned char **out,
-                        size_t *outlen, struct cms_result *res)
+/* Verify one SignedData (detached content in d when have_d) and record it in l. given: the
+ * certificates the message carried when cms_fastread cut them out of cms (borrowed), else NULL
+ * (they are in cms). */
+static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, STACK_OF(X509) *given,
+                        const unsigned char *d, size_t dlen, int have_d, struct cms_layer *l,
+                        unsigned char **out, size_t *outlen, struct cms_result *res)
 {
     int rc = 0;
-    STACK_OF(X509) *msgcerts = CMS_get1_certs(cms);
+    STACK_OF(X509) *own = given ? NULL : CMS_get1_certs(cms);
+    STACK_OF(X509) *msgcerts = given ? given : own;
+    /* where CMS_verify looks for the signer: the message's certificates (cut out of cms, so
+     * they go in the list) and the configured intermediates */
+    STACK_OF(X509) *vcerts = p->untrusted, *both = NULL;
+    if (sk_X509_num(given) > 0) {
+        if (!(both = sk_X509_dup(given)))
+            return fail(res, MG_ENOMEM, "out of memory");
+        for (int i = 0; i < sk_X509_num(p->untrusted); i++)
+            if (!sk_X509_push(both, sk_X509_value(p->untrusted, i))) {
+                sk_X509_free(both);
+                return fail(res, MG_ENOMEM, "out of memory");
+            }
+        vcerts = both;
+    }
     STACK_OF(X509) *signers = NULL;
     struct mg_buf canon;
     mg_buf_init(&canon, 0);
@@ -760,7 +777,7 @@ static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const 
     CMS_ReceiptRequest_free(rr);
     ERR_clear_error();
 
-    if (!try_verify(cms, p->untrusted, d, dlen, have_d, out, outlen)) {
+    if (!try_verify(cms, vcerts, d, dlen, have_d, out, outlen)) {
         /* S/MIME signs the canonical (CRLF) form; mail stored with LF ends needs it back */
         int retried = 0;
         if (have_d && memchr(d, '\n', dlen)) {
@@ -768,7 +785,7 @@ static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const 
             if (ERR_GET_REASON(e) == CMS_R_CONTENT_VERIFY_ERROR &&
                 !cms_mime_append_crlf(&canon, d, dlen) && canon.len != dlen) {
                 ERR_clear_error();
-                retried = try_verify(cms, p->untrusted, canon.data, canon.len, 1, out, outlen);
+                retried = try_verify(cms, vcerts, canon.data, canon.len, 1, out, outlen);
                 if (!retried)
                     ERR_put_error(ERR_LIB_CMS, 0, CMS_R_CONTENT_VERIFY_ERROR, __FILE__, __LINE__);
             }
@@ -807,7 +824,8 @@ static int verify_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const 
 out:
     l->status = rc;
     sk_X509_free(signers);
-    sk_X509_pop_free(msgcerts, X509_free);
+    sk_X509_free(both);
+    sk_X509_pop_free(own, X509_free);
     mg_buf_free(&canon);
     ERR_clear_error();
     return rc;
@@ -923,10 +941,10 @@ static int decrypt_layer(const struct cms_policy *p, CMS_ContentInfo *cms, struc
     return rc;
 }
 
-/* One CMS layer in cms: verify or decrypt into out. */
-static int open_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const unsigned char *d,
-                      size_t dlen, int have_d, unsigned char **out, size_t *outlen,
-                      struct cms_result *res)
+/* One CMS layer in cms: verify or decrypt into out. certs: see verify_layer. */
+static int open_layer(const struct cms_policy *p, CMS_ContentInfo *cms, STACK_OF(X509) *certs,
+                      const unsigned char *d, size_t dlen, int have_d, unsigned char **out,
+                      size_t *outlen, struct cms_result *res)
 {
     int nid = OBJ_obj2nid(CMS_get0_type(cms));
     struct cms_layer *l;
@@ -934,7 +952,7 @@ static int open_layer(const struct cms_policy *p, CMS_ContentInfo *cms, const un
     case NID_pkcs7_signed:
         if (!(l = new_layer(res, CMS_KIND_SIGNED)))
             return fail(res, MG_ETOOBIG, "too many nested layers");
-        return verify_layer(p, cms, d, dlen, have_d, l, out, outlen, res);
+        return verify_layer(p, cms, certs, d, dlen, have_d, l, out, outlen, res);
     case NID_pkcs7_enveloped:
     case NID_id_smime_ct_authEnvelopedData:
         if (!(l = new_layer(res, nid == NID_pkcs7_enveloped ? CMS_KIND_ENVELOPED
@@ -1045,10 +1063,19 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
         }
         if (kind != CMS_MIME_SIGNED_MULTIPART && kind != CMS_MIME_PKCS7)
             break;
-        BIO *b = BIO_new_mem_buf(ent, (int)entlen);
         BIO *dcont = NULL;
-        CMS_ContentInfo *cms = b ? SMIME_read_CMS(b, &dcont) : NULL;
-        BIO_free(b);
+        CMS_ContentInfo *cms = NULL;
+        STACK_OF(X509) *certs = NULL; /* owned: the message's certificates, cut out of cms */
+        const unsigned char *fd = NULL; /* the signed content of a multipart/signed, in ent */
+        size_t fdl = 0;
+        if ((rc = cms_fast_read(p->vcache, ent, entlen, &cms, &certs, &fd, &fdl)) < 0)
+            break;
+        rc = 0;
+        if (!cms) {
+            BIO *b = BIO_new_mem_buf(ent, (int)entlen);
+            cms = b ? SMIME_read_CMS(b, &dcont) : NULL;
+            BIO_free(b);
+        }
         if (!cms) {
             BIO_free(dcont);
             rc = fail(res, MG_EPARSE, "malformed S/MIME entity");
@@ -1056,9 +1083,18 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
         }
         unsigned char *d = NULL, *o = NULL;
         size_t dl = 0, ol = 0;
+        if (fd && !(d = malloc(fdl ? fdl : 1))) {
+            CMS_ContentInfo_free(cms);
+            sk_X509_pop_free(certs, X509_free);
+            rc = MG_ENOMEM;
+            break;
+        }
+        if (fd)
+            memcpy(d, fd, fdl), dl = fdl;
         if (dcont && (rc = bio_take(dcont, &d, &dl)) != 0) {
             BIO_free(dcont);
             CMS_ContentInfo_free(cms);
+            sk_X509_pop_free(certs, X509_free);
             break;
         }
         BIO_free(dcont);
@@ -1068,8 +1104,9 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
         for (int i = 0; p->keep_signatures && i < res->nlayers; i++)
             keep |= res->layers[i].kind != CMS_KIND_SIGNED;
         keep = keep && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
-        rc = open_layer(p, cms, d, dl, d != NULL, &o, &ol, res);
+        rc = open_layer(p, cms, certs, d, dl, d != NULL, &o, &ol, res);
         CMS_ContentInfo_free(cms);
+        sk_X509_pop_free(certs, X509_free);
         free(d);
         if (rc)
             break;
@@ -1114,19 +1151,24 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
     memcpy(cur, in, len);
     int rc = 0;
     for (;;) {
+        CMS_ContentInfo *cms = NULL;
+        STACK_OF(X509) *certs = NULL; /* owned: the message's certificates, cut out of cms */
+        if ((rc = cms_fast_d2i(p->vcache, cur, curlen, &cms, &certs)) < 0)
+            break;
+        rc = 0;
         const unsigned char *q = cur;
-        CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &q, (long)curlen);
-        if (!cms) {
+        if (!cms && !(cms = d2i_CMS_ContentInfo(NULL, &q, (long)curlen))) {
             rc = fail(res, MG_EPARSE, "not a CMS ContentInfo");
             break;
         }
-        if (q != cur + curlen) {
+        if (!certs && q != cur + curlen) {
             CMS_ContentInfo_free(cms);
             rc = fail(res, MG_EPARSE, "trailing bytes after the CMS ContentInfo");
             break;
         }
         if (OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_data && res->nlayers == 0) {
             CMS_ContentInfo_free(cms);
+            sk_X509_pop_free(certs, X509_free);
             rc = fail(res, MG_EPARSE, "plain id-data: no CMS protection to remove");
             break;
         }
@@ -1134,9 +1176,11 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
         size_t ol = 0;
         /* external content (a detached signature) applies to the outermost layer only */
         int first = res->nlayers == 0;
-        rc = open_layer(p, cms, first ? ext : NULL, first ? extlen : 0, first && ext, &o, &ol, res);
+        rc = open_layer(p, cms, certs, first ? ext : NULL, first ? extlen : 0, first && ext, &o,
+                        &ol, res);
         int next = OBJ_obj2nid(CMS_get0_eContentType(cms));
         CMS_ContentInfo_free(cms);
+        sk_X509_pop_free(certs, X509_free);
         if (rc)
             break;
         free(cur);

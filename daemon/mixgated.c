@@ -42,6 +42,18 @@ static int load_config(const char *path, struct config **out)
     return rc;
 }
 
+/* Each channel instance's own metric families (the cms channel's crypto counters); metrics are
+ * no reason to refuse a configuration: a failure is logged. */
+static void channel_metrics(struct metrics *m, const struct config *cfg)
+{
+    for (size_t i = 0; m && i < cfg->n_channels; i++) {
+        const struct config_channel *ch = &cfg->channels[i];
+        int rc = ch->kind && ch->kind->metrics && ch->conf ? ch->kind->metrics(ch->conf, m) : 0;
+        if (rc)
+            mg_warn("event=metrics_failed channel=%s detail=\"%s\"", ch->name, mg_strerror(rc));
+    }
+}
+
 static void apply_logging(const struct config *cfg)
 {
     mg_log_set_level(cfg->global.log_level);
@@ -253,6 +265,7 @@ static void on_hup(uv_signal_t *s, int signum)
         if (!l || strcmp(l->listen, o->listen))
             mg_warn("event=reload_partial listener=%s detail=\"listen address changes need a restart\"", o->name);
     }
+    channel_metrics(d->metrics, n);
     struct config *old = d->cfg;
     d->cfg = n;
     apply_logging(n);
@@ -464,6 +477,7 @@ int main(int argc, char **argv)
         (rc = metrics_server_start(d)) != 0)
         mg_fatal("event=start_failed detail=\"cannot start the metrics listener %s: %s\"",
                  d->cfg->global.metrics_listen ? d->cfg->global.metrics_listen : "-", mg_strerror(rc));
+    channel_metrics(d->metrics, d->cfg);
     if (owner) {
         if (service_drop_privileges(owner) != 0)
             mg_fatal("event=start_failed detail=\"cannot switch to user %s: %s\"", owner->name,

@@ -206,6 +206,8 @@ enum channel_role { CHANNEL_ROLE_DELIVERY, CHANNEL_ROLE_PROCESSING };
 /* Which peer a route must name when a channel of this kind ends its chain. */
 enum channel_peer_need { CHANNEL_PEER_NONE, CHANNEL_PEER_SMTP, CHANNEL_PEER_X400 };
 
+struct metrics;
+
 struct channel_env {
     uv_loop_t *loop;
     const struct config *cfg;  /* the configuration the instance belongs to */
@@ -242,6 +244,13 @@ struct channel_kind {
      * negative MG_E* with r->error saying why: then the group is held with the channel's name
      * and that reason (never dropped). */
     int (*process)(const void *conf, const struct channel_task *t, struct channel_result *r);
+
+    /* Optional, any kind: registers the instance's own metric families in m (the daemon's
+     * registry: it outlives conf, and a family registered again after a reload is the same
+     * one, so its counts go on). The daemon calls it on the loop thread once a configuration
+     * is loaded, before it is used; without the call (check-config, tests) the instance counts
+     * nothing. 0 or MG_E* (from metrics_family). */
+    int (*metrics)(void *conf, struct metrics *m);
 };
 
 /* The registry: a NULL-terminated list of kinds. NULL when there is no kind of that name. */

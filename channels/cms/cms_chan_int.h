@@ -66,6 +66,10 @@ struct cmsch_conf {
     size_t n_equiv;
     bool equiv_from_shaper;
     struct cmsch_live *live;         /* owned */
+    /* the daemon registry's families (cms_chan_metrics.c), set by the metrics hook before the
+     * configuration is used; NULL = not counted (check-config, tests without a registry) */
+    struct metrics_family *m_ops;
+    struct metrics_family *m_decisions;
 };
 
 /* Run-time state (cms_chan_live.c): the current policy and the revocation refresh schedule. */
@@ -124,6 +128,16 @@ int cmsch_equiv_build(const unsigned char *const *labels, const size_t *lens, si
 int cmsch_equiv_for(const struct cmsch_conf *c, const unsigned char *label, size_t label_len,
                     const unsigned char *other, size_t other_len, unsigned char **out,
                     size_t *outlen, size_t *n_conf, size_t *n_shaper);
+
+/* ---- metrics (cms_chan_metrics.c) ---- */
+struct metrics;
+struct channel_result;
+/* channel_kind.metrics: registers mixgate_cms_operations_total and
+ * mixgate_cms_decisions_total in m for conf. */
+int cmsch_metrics_register(void *conf, struct metrics *m);
+/* Counts what r's audit records say this group had done (pool thread; thread-safe). */
+void cmsch_metrics_count(const struct cmsch_conf *c, const char *channel,
+                         const struct channel_result *r);
 
 void cmsch_conf_free(struct cmsch_conf *c);
 int cmsch_configure(const struct config *cfg, const struct config_channel *ch, void **conf,

@@ -735,6 +735,7 @@ static int cms_process(const void *conf, const struct channel_task *t, struct ch
         set_all(&w, CHANNEL_DEFERRED, 451, "4.7.5", text);
         rc = channel_result_add_audit(r, -1, "revocation-unavailable", why, "", NULL, 0, NULL);
         cmsch_live_put(w.c, pol);
+        cmsch_metrics_count(w.c, t->channel->name, r);
         return rc;
     }
     if (w.c->ops & (CMSCH_DECRYPT | CMSCH_VERIFY))
@@ -756,6 +757,7 @@ static int cms_process(const void *conf, const struct channel_task *t, struct ch
     }
     free(w.cur);
     cmsch_live_put(w.c, pol);
+    cmsch_metrics_count(w.c, t->channel->name, r);
     if (rc && !r->error[0])
         snprintf(r->error, sizeof r->error, "%s", mg_strerror(rc));
     return rc;
@@ -773,6 +775,7 @@ const struct channel_kind cms_channel_kind = {
     .conf_free = cms_conf_free,
     .conf_dump = cmsch_conf_dump,
     .process = cms_process,
+    .metrics = cmsch_metrics_register,
 };
 
 /* ---- the key-process probe --------------------------------------------------------------- */

@@ -170,6 +170,50 @@ def t_pair_wire_then_b():
         stop_all(a, b, sink)
 
 
+def cms_metrics(d):
+    """{(name, frozenset(labels)): value} of the mixgate_cms_* series at d's metrics endpoint."""
+    port = int(wait_for(lambda: re.search(r"event=listening listener=metrics protocol=http listen=\S+ port=(\d+)",
+                                          d.log_text()), 20, "the metrics listener").group(1))
+    r = subprocess.run(["curl", "-sS", "--max-time", str(int(20 * SLOW)), "http://127.0.0.1:%d/metrics" % port],
+                       capture_output=True, text=True, timeout=30 * SLOW)
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"(mixgate_cms_\w+)\{(.*)\} (\S+)$", line)
+        if m:
+            out[(m.group(1), frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2))))] = float(m.group(3))
+    return out
+
+
+def t_metrics_endpoint():
+    """The crypto counters at each gateway's metrics endpoint: A signed and encrypted, B
+    decrypted and verified, per channel; they survive a reload."""
+    wd = Workdir("cms-metrics")
+    conf = wd.sub("pair-metrics.conf")
+    open(conf, "w").write(open(PAIR).read().replace('log = "stderr";', 'log = "stderr";\n  metrics_listen = "127.0.0.1:0";'))
+    bport = free_port()
+    b = Daemon(Workdir("cms-metrics-b"), conf, env=pair_env("carol", "alice", "a.example", 1), port=bport).start()
+    a = Daemon(wd, conf, env=pair_env("alice", "carol", "b.example", bport), var=wd.sub("var-a")).start()
+
+    def op(d, channel, operation):
+        return cms_metrics(d).get(("mixgate_cms_operations_total",
+                                   frozenset({("channel", channel), ("operation", operation)})), 0)
+    try:
+        for i in range(2):
+            swaks(a.port, "--from", "sender@a.example", "--to", "one@b.example",
+                  "--header", "Subject: metrics %d" % i, "--body", "counted")
+            delivered(b, i + 1)
+            if i == 0:
+                b.hup()
+                wait_for(lambda: "event=reloaded" in b.log_text(), 30, "the reload")
+        wait_for(lambda: op(b, "unprotect", "verified") == 2, 30, "B's counters")
+        assert op(a, "protect", "signed") == 2 and op(a, "protect", "encrypted") == 2, cms_metrics(a)
+        assert op(b, "unprotect", "decrypted") == 2, cms_metrics(b)
+        assert op(a, "protect", "decrypted") == 0 and op(b, "unprotect", "signed") == 0
+    finally:
+        stop_all(a, b)
+
+
 def t_pair_direct():
     """swaks -> A -> B -> file, nothing configured on the clients."""
     wd = Workdir("cms-pair")
@@ -726,6 +770,7 @@ if __name__ == "__main__":
         ("check_config", t_check_config),
         ("pair_wire_then_b", t_pair_wire_then_b),
         ("pair_direct", t_pair_direct),
+        ("metrics_endpoint", t_metrics_endpoint),
         ("client_encrypted_for_gateway", t_client_encrypted_for_gateway),
         ("gateway_to_client_and_keyless", t_gateway_to_client_and_keyless),
         ("keyless_return_and_clear", t_keyless_return_and_clear),
