@@ -416,6 +416,93 @@ static void reports(void **state)
     message_free(m);
 }
 
+/* A report carries its subject's security label (X.411: the message-security-label of the
+ * ReportTransferEnvelope): in the envelope it relays, which decodes back, and as the queued
+ * report's label the delivery gate decides. A subject without one takes the stand-in label of
+ * report_build (the labels group's report label), for X.400 reports and DSNs alike. */
+static void report_labels(void **state)
+{
+    (void)state;
+    /* SecurityLabel ::= SET { security-classification 2, security-policy-identifier 1.2.3 } */
+    static const uint8_t label[] = { 0x31, 0x07, 0x02, 0x01, 0x02, 0x06, 0x02, 0x2a, 0x03 };
+    static const uint8_t standin[] = { 0x31, 0x07, 0x02, 0x01, 0x00, 0x06, 0x02, 0x2a, 0x03 };
+    struct oraddr us;
+    assert_int_equal(oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &us, NULL, 0), 0);
+    struct report_item item = { .rcpt = 0, .action = DSN_ACTION_FAILED, .status = "5.7.1",
+                                .diagnostic = "delivery not authorized", .x400_reason = 1,
+                                .x400_diagnostic = 46 };
+    struct {
+        const char *name;
+        const char *originator;
+        const uint8_t *subject_label; size_t subject_len;
+        const uint8_t *standin; size_t standin_len;
+        const uint8_t *want; size_t want_len; /* NULL: the report has no label */
+    } cases[] = {
+        { "x400 subject label", "/C=FR/ADMD= /PRMD=Z/S=op/", label, sizeof label, standin, sizeof standin,
+          label, sizeof label },
+        { "x400 unlabelled, stand-in", "/C=FR/ADMD= /PRMD=Z/S=op/", NULL, 0, standin, sizeof standin,
+          standin, sizeof standin },
+        { "x400 unlabelled, none", "/C=FR/ADMD= /PRMD=Z/S=op/", NULL, 0, NULL, 0, NULL, 0 },
+        { "dsn subject label", "op@example.org", label, sizeof label, standin, sizeof standin,
+          label, sizeof label },
+        { "dsn unlabelled, stand-in", "op@example.org", NULL, 0, standin, sizeof standin,
+          standin, sizeof standin },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct message *m = message_create();
+        assert_non_null(m);
+        int x400 = cases[i].originator[0] == '/';
+        assert_int_equal(message_set_originator(m, cases[i].originator), 0);
+        assert_int_equal(message_set_x400(m, "[/C=FR/ADMD= /PRMD=Z/;lbl-1]", "22", NULL, 0), 0);
+        assert_int_equal(message_set_received(m, "PEER [127.0.0.1]", x400 ? "P1" : "ESMTP"), 0);
+        snprintf(m->id, sizeof m->id, "1K20AG4B5A9D0%zu", i);
+        assert_int_equal(message_add_rcpt(m, "/C=GB/ADMD= /PRMD=X/S=denied/", NULL, 0, NULL), 0);
+        if (cases[i].subject_label)
+            assert_int_equal(message_set_label(m, cases[i].subject_label, cases[i].subject_len), 0);
+        struct report_ctx ctx = { .reporting_mta = "mx.example", .now = 1796613075,
+                                  .x400 = p1_report_build, .x400_ctx = &us,
+                                  .unlabelled_label = cases[i].standin,
+                                  .unlabelled_label_len = cases[i].standin_len };
+        static const char body[] = "Subject: x\r\n\r\nbody\r\n";
+        struct message *rm = NULL;
+        unsigned char *rc_content = NULL;
+        size_t rlen = 0;
+        assert_int_equal(report_build(&ctx, m, &item, 1, body, sizeof body - 1, &rm, &rc_content, &rlen), 0);
+        assert_non_null(rm);
+        if (cases[i].want) {
+            assert_int_equal(rm->label_len, cases[i].want_len);
+            assert_memory_equal(rm->label, cases[i].want, cases[i].want_len);
+        } else {
+            assert_null(rm->label);
+        }
+        /* the subject is not changed by the stand-in */
+        assert_int_equal(m->label_len, cases[i].subject_len);
+        if (x400) {
+            uint8_t *apdu = NULL;
+            size_t alen = 0;
+            assert_int_equal(p1_mts_relay(rm->x400_env, rm->x400_env_len, 1, rc_content, rlen, &us,
+                                          1796613076, &apdu, &alen), 0);
+            if (i == 0)
+                seed("built-report-label", apdu, alen);
+            struct p1_mts_in in;
+            char why[200] = "";
+            assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
+            assert_int_equal(in.kind, P1_MTS_REPORT);
+            if (cases[i].want) {
+                assert_int_equal(in.label_len, cases[i].want_len);
+                assert_memory_equal(in.label, cases[i].want, cases[i].want_len);
+            } else {
+                assert_null(in.label);
+            }
+            p1_mts_in_free(&in);
+            free(apdu);
+        }
+        message_free(rm);
+        free(rc_content);
+        message_free(m);
+    }
+}
+
 static void garbage(void **state)
 {
     (void)state;
@@ -440,6 +527,7 @@ int main(void)
         cmocka_unit_test(build_roundtrip),
         cmocka_unit_test(utctime),
         cmocka_unit_test(reports),
+        cmocka_unit_test(report_labels),
         cmocka_unit_test(garbage),
     };
     return cmocka_run_group_tests_name("p1_mts", tests, NULL, NULL);
