@@ -74,6 +74,9 @@ struct p1_mts_out {
     int priority;                 /* 0..5 */
     long now;                     /* time() of the trace arrival */
     long deferred;                /* message: deferred-delivery-time (unix s), 0 = none */
+    const uint8_t *label;         /* NULL or an X.411 SecurityLabel (DER): the envelope's
+                                     message-security-label (standard extension 20) */
+    size_t label_len;
 };
 /* DER of the MTS-APDU into *der (malloc'ed, caller frees). 0, MG_EINVAL (a field does not
  * fit X.411: why says which), MG_ENOMEM. */

@@ -15,8 +15,11 @@
 
 #include "ExtensionAttribute.h"
 #include "ExtensionAttributes.h"
+#include "ExtensionField.h"
+#include "Extensions.h"
 #include "PerRecipientMessageTransferFields.h"
 #include "PerRecipientProbeTransferFields.h"
+#include "SecurityLabel.h"
 
 static int esc(struct mg_buf *x, const char *s)
 {
@@ -171,6 +174,39 @@ int p1_xer_add_cn(struct ORName *n, const struct oraddr *o)
     return 0;
 }
 
+int p1_xer_add_label(struct Extensions **ext, const uint8_t *label, size_t len)
+{
+    void *sl = NULL;
+    if (!ext || !label || !len || len > INT32_MAX ||
+        mg_asn1_decode(&asn_DEF_SecurityLabel, label, len, &sl, NULL) != 0)
+        return MG_EINVAL;
+    mg_asn1_free(&asn_DEF_SecurityLabel, sl);
+    if (!*ext && !(*ext = calloc(1, sizeof **ext)))
+        return MG_ENOMEM;
+    ExtensionField_t *f = calloc(1, sizeof *f);
+    ANY_t *v = calloc(1, sizeof *v);
+    uint8_t *b = malloc(len);
+    if (!f || !v || !b) {
+        free(f);
+        free(v);
+        free(b);
+        return MG_ENOMEM;
+    }
+    memcpy(b, label, len);
+    v->buf = b;
+    v->size = (int)len;
+    f->type.present = ExtensionType_PR_standard_extension;
+    f->type.choice.standard_extension = 20; /* message-security-label */
+    f->value = v;
+    if (ASN_SET_ADD(&(*ext)->list, f) != 0) {
+        free(b);
+        free(v);
+        free(f);
+        return MG_ENOMEM;
+    }
+    return 0;
+}
+
 int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *why, size_t whysz)
 {
     *der = NULL;
@@ -273,11 +309,15 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
             OCTET_STRING_fromBuf(&a->choice.message.content, (const char *)o->content,
                                  (int)o->content_len) != 0)
             rc = MG_ENOMEM;
+        if (!rc && o->label_len && (rc = p1_xer_add_label(&e->extensions, o->label, o->label_len)) == MG_EINVAL && why)
+            snprintf(why, whysz, "the security label is not an X.411 SecurityLabel");
     } else if (!rc) {
         Probe_t *p = &a->choice.probe;
         rc = p1_xer_add_cn(&p->originator_name, &orig);
         for (int i = 0; !rc && i < p->per_recipient_fields.list.count; i++)
             rc = p1_xer_add_cn(&p->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
+        if (!rc && o->label_len && (rc = p1_xer_add_label(&p->extensions, o->label, o->label_len)) == MG_EINVAL && why)
+            snprintf(why, whysz, "the security label is not an X.411 SecurityLabel");
     }
     if (!rc) {
         unsigned char *out = NULL;

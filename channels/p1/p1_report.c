@@ -15,41 +15,7 @@
 
 #include "ExtensionAttribute.h"
 #include "ExtensionAttributes.h"
-#include "ExtensionField.h"
-#include "Extensions.h"
 #include "PerRecipientReportTransferFields.h"
-#include "SecurityLabel.h"
-
-/* X.411: a report carries the security label of its subject (the message-security-label
- * extension, standard 20, of the ReportTransferEnvelope). The queue's label is an X.411
- * SecurityLabel or an ESS one (the same encoding, except that ESS allows a UTF8String privacy
- * mark): only a value that is a valid X.411 SecurityLabel goes into the envelope; the queued
- * report carries the label in any case, so the delivery gate decides it. */
-static int add_label_ext(Report_t *rp, const unsigned char *label, size_t len)
-{
-    void *sl = NULL;
-    if (!label || !len || mg_asn1_decode(&asn_DEF_SecurityLabel, label, len, &sl, NULL) != 0)
-        return 0;
-    mg_asn1_free(&asn_DEF_SecurityLabel, sl);
-    if (!rp->envelope.extensions && !(rp->envelope.extensions = calloc(1, sizeof *rp->envelope.extensions)))
-        return MG_ENOMEM;
-    ExtensionField_t *f = calloc(1, sizeof *f);
-    ANY_t *v = calloc(1, sizeof *v);
-    uint8_t *b = malloc(len);
-    if (!f || !v || !b || ASN_SET_ADD(&rp->envelope.extensions->list, f) != 0) {
-        free(f);
-        free(v);
-        free(b);
-        return MG_ENOMEM;
-    }
-    memcpy(b, label, len);
-    v->buf = b;
-    v->size = (int)len;
-    f->type.present = ExtensionType_PR_standard_extension;
-    f->type.choice.standard_extension = 20; /* message-security-label */
-    f->value = v;
-    return 0;
-}
 
 static void utc(int64_t now, char *buf, size_t n)
 {
@@ -233,8 +199,14 @@ static int build(const struct oraddr *us, const struct message *orig,
         for (int i = 0; !rc && i < rp->content.per_recipient_fields.list.count; i++)
             rc = p1_xer_add_cn(&rp->content.per_recipient_fields.list.array[i]->actual_recipient_name,
                                &rcpt_or[i]);
-        if (!rc)
-            rc = add_label_ext(rp, orig->label, orig->label_len);
+        /* X.411: a report carries the security label of its subject (the message-security-label
+         * of the ReportTransferEnvelope). The queue's label is an X.411 SecurityLabel or an ESS
+         * one (the same encoding, except that ESS allows a UTF8String privacy mark): only one
+         * that is a valid X.411 SecurityLabel goes into the envelope; the queued report carries
+         * the label in any case, so the delivery gate decides it. */
+        if (!rc && orig->label && orig->label_len &&
+            p1_xer_add_label(&rp->envelope.extensions, orig->label, orig->label_len) == MG_ENOMEM)
+            rc = MG_ENOMEM;
     }
     unsigned char *env = NULL, *body = NULL;
     size_t elen = 0, blen = 0;
@@ -261,7 +233,7 @@ static int build(const struct oraddr *us, const struct message *orig,
         rc = message_set_x400(m, rid, NULL, env, elen);
     if (!rc)
         rc = message_set_received(m, "mixgate (X.400 report)", "P1");
-    if (!rc && orig->label && orig->label_len) /* the subject's label (see add_label_ext) */
+    if (!rc && orig->label && orig->label_len) /* the subject's label (see above) */
         rc = message_set_label(m, orig->label, orig->label_len);
     struct message_rcpt *r = NULL;
     if (!rc)
