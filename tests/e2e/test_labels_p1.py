@@ -122,6 +122,10 @@ def t_report_of_unlabelled_reaches_originator():
             assert len(reps) == 1, delivered(d)
             # unable-to-transfer (1), secure-messaging-error (46)
             assert b"\x80\x01\x01\x81\x01\x2e" in open(reps[0], "rb").read()
+            # the delivered report content is what `mixgate decode` reads (ReportTransferContent)
+            r = subprocess.run([MIXGATE, "decode", reps[0]], capture_output=True, text=True, timeout=30 * SLOW)
+            assert r.returncode == 0 and "P1 report transfer content" in r.stdout, r.stdout + r.stderr
+            assert "non-delivery-diagnostic-code: 46" in r.stdout, r.stdout
             # the message itself never went anywhere
             assert len(delivered(d)) == 1, delivered(d)
             recs = audit(d)
