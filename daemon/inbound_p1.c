@@ -317,6 +317,10 @@ static int make_report(struct daemon *d, const struct p1_from *c, const struct s
         rc = lsw_gate_report_label(d->labels, ctx->cfg, &rl, &rll);
         if (!rc && rl)
             rc = message_set_label(pm, rl, rll);
+        if (!rc && rl)
+            mg_info("event=report_labelled session=%s mts_id=\"%s\" reason=\"the subject %s: the labels "
+                    "group's report label\" label_bytes=%zu", c->session, m->mts_id,
+                    label_refused ? "was refused for its label" : "has no security label", rll);
         free(rl);
     }
     size_t n = 0;

@@ -463,6 +463,9 @@ static void report_work(uv_work_t *w)
     ctx.unlabelled_label_len = rll;
     j->dsn_rc = report_build(&ctx, j->msg, j->ritems, j->nritems, orig, olen, &j->dsn_msg,
                              &j->dsn_content, &j->dsn_len);
+    if (j->dsn_rc == 0 && j->dsn_msg && rl)
+        mg_info("event=report_labelled qid=%s reason=\"the subject has no security label: the "
+                "labels group's report label\" label_bytes=%zu", j->msg->id, rll);
     free(rl);
     free(orig);
 }

@@ -134,6 +134,7 @@ def t_report_of_unlabelled_reaches_originator():
             else:
                 denied = [x for x in recs if x["decision"] == "access-denied"]
                 assert len(denied) == 1 and "unlabelled" in denied[0]["reason"], recs
+            assert "event=report_labelled" in d.log_text(), d.tail()
             # the report passed the gate on its label (UNCLASSIFIED), not as an unlabelled message
             granted = [x for x in recs if x["decision"] == "access-granted"]
             assert len(granted) == 1 and "unlabelled" not in granted[0]["reason"], recs
