@@ -161,6 +161,38 @@ def t_queue_filters_follow_label_routes():
         d.stop()
 
 
+def t_dsn_of_unlabelled_reaches_originator():
+    """unlabelled = "deny" over SMTP: a message accepted without a label (on_missing = accept)
+    is denied at the gate, and its DSN, which takes the report label (the policy's least
+    sensitive classification) since its subject has none, passes the same gate and reaches the
+    originator through the default route (marked UNCLASSIFIED by its shaper); the message never
+    leaves."""
+    wd = Workdir("labels-route-dsn")
+    b = Sink(wd, "sink-b").start()
+    low = write(wd.sub("low.xml"), "<clearance xmlns='http://surevine.com/xmlns/spiffy'><policy id='%s'/>"
+                "<classification lacv='1'/></clearance>" % POLICY)
+    text = CONF.replace('extract = [ "x-x411" ];', 'extract = [ "x-x411" ]; on_missing = "accept";') \
+               .replace('labels = {', 'labels = {\n  unlabelled = "deny";') \
+               .replace('{ recipient = "lo@rcpt.test"; clearance = "%(low)s"; }',
+                        '{ recipient = "lo@rcpt.test"; clearance = "%(low)s"; },\n'
+                        '                 { recipient = "a@orig.test"; clearance = "%(low)s"; }')
+    conf = write(wd.sub("dsn.conf"), text % {"a": free_port(), "b": b.port, "spif": SPIF, "clear": low, "low": low})
+    d = Daemon(wd, conf).start()
+    try:
+        send(d.port, "a@orig.test", ["lo@rcpt.test"], msg("nolabel", ""))
+        wait_for(lambda: b.count() == 1, 60, "the DSN at the originator's next hop")
+        env, body = b.messages()[0]
+        assert b"multipart/report" in body and b"5.7.1" in body and b"no security label" in body, body
+        assert b"SIO-Label:" in body and b"X-Test-Id: nolabel" in body, body
+        la = d.log_text()
+        assert "event=report_labelled" in la, d.tail()
+        assert re.search(r"event=access_decision .*rcpt=<\"?a@orig.test\"?>.*decision=granted", la), d.tail()
+        assert re.search(r"event=access_decision .*rcpt=<\"?lo@rcpt.test\"?>.*decision=denied", la), d.tail()
+    finally:
+        d.stop()
+        b.stop()
+
+
 def t_check_config_names_unknown_names():
     wd = Workdir("labels-route-check")
     bad = CONF.replace('label_at_least = "SECRET"', 'label_at_least = "COSMIC"')
@@ -176,4 +208,5 @@ def t_check_config_names_unknown_names():
 if __name__ == "__main__":
     run([("secret_takes_its_own_route", t_secret_takes_its_own_route),
          ("queue_filters_follow_label_routes", t_queue_filters_follow_label_routes),
+         ("dsn_of_unlabelled_reaches_originator", t_dsn_of_unlabelled_reaches_originator),
          ("check_config_names_unknown_names", t_check_config_names_unknown_names)])
