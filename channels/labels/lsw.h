@@ -40,9 +40,10 @@ const struct lbl_policy *lsw_governing(const struct lsw *l);
 int lsw_label_encode(const struct lbl_label *l, const struct lbl_policy *p, unsigned char **out, size_t *len);
 int lsw_label_decode(const void *der, size_t len, struct lbl_label *out, struct lbl_err *err);
 
-/* The label a report about an unlabelled subject carries (`report_label`, else the governing
- * policy's least sensitive classification), as the envelope stores it; *der NULL when there is
- * none (l NULL, or a policy without classifications). *der owned by the caller. 0 or MG_ENOMEM. */
+/* The label a report about an unlabelled subject carries (`report_label`, else with
+ * `unlabelled = "deny"` the governing policy's least sensitive classification), as the envelope
+ * stores it; *der NULL when there is none (l NULL, unlabelled = "allow" without report_label,
+ * a policy without classifications). *der owned by the caller. 0 or MG_ENOMEM. */
 int lsw_report_label(const struct lsw *l, unsigned char **der, size_t *len);
 
 /* ---- access control ------------------------------------------------------------------- */

@@ -253,11 +253,13 @@ static const char *const sub_keys[] = { "listener", "extract", "governing", "on_
                                         "subject_regex", "flot_regex", NULL };
 
 /* The label of a report whose subject has none (lsw_report_label): `report_label` (any form
- * the engine reads, valid under the governing SPIF), else the governing policy's least
- * sensitive classification with no categories. Why: X.411 gives a report the security label
- * of its subject, so the gate decides the report as it decided the subject; an unlabelled
- * subject refused by `unlabelled = "deny"` would leave an unlabelled report that the same
- * rule refuses, and the originator would never hear. */
+ * the engine reads, valid under the governing SPIF), else, with `unlabelled = "deny"`, the
+ * governing policy's least sensitive classification with no categories. Why: X.411 gives a
+ * report the security label of its subject, so the gate decides the report as it decided the
+ * subject; an unlabelled subject refused by `unlabelled = "deny"` would leave an unlabelled
+ * report that the same rule refuses, and the originator would never hear. With "allow" an
+ * unlabelled report passes as its subject did, and a label of our choosing would only ask the
+ * originator for a clearance the subject never needed. */
 static int load_report_label(struct lsw *l, const config_setting_t *g, const char *file, struct config_errors *errs)
 {
     struct lbl_label lb;
@@ -276,6 +278,9 @@ static int load_report_label(struct lsw *l, const config_setting_t *g, const cha
                                why.n ? why.r[0] : "policy mismatch");
             rc = MG_ECONFIG;
         }
+    } else if (l->unlabelled_allow) {
+        lbl_label_free(&lb);
+        return 0;
     } else {
         unsigned long lacv;
         if (lbl_policy_class_lowest(l->gov, &lacv) == 0) {

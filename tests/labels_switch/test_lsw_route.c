@@ -201,9 +201,12 @@ static void report_label(void **state)
     struct rl_case {
         const char *name;
         const char *key;     /* the report_label line, "" = none */
-        int want_lacv;       /* 0 = a load error */
+        int want_lacv;       /* 0 = a load error, -1 = no report label */
     } rc_cases[] = {
         { "default_lowest_class", "", 1 },
+        { "allow_without_report_label", "unlabelled = \"allow\";", -1 },
+        { "allow_with_report_label", "unlabelled = \"allow\"; report_label = \"<label xmlns='http://surevine.com/xmlns/"
+          "spiffy'><policy id='1.3.6.1.4.1.99999.7'/><classification lacv='3'/></label>\";", 3 },
         { "configured_xml", "report_label = \"<label xmlns='http://surevine.com/xmlns/spiffy'>"
           "<policy id='1.3.6.1.4.1.99999.7'/><classification lacv='2'/></label>\";", 2 },
         { "invalid_class", "report_label = \"<label xmlns='http://surevine.com/xmlns/spiffy'>"
@@ -236,6 +239,13 @@ static void report_label(void **state)
         assert_null(der);
         assert_int_equal(lsw_gate_sync(g, cfg), 0);
         assert_int_equal(lsw_gate_report_label(g, cfg, &der, &len), 0);
+        if (rc_cases[i].want_lacv < 0) {
+            /* unlabelled = allow: the report passes unlabelled, as its subject did */
+            assert_null(der);
+            lsw_gate_free(g);
+            config_free(cfg);
+            continue;
+        }
         assert_non_null(der);
         struct lbl_label lb;
         lbl_label_init(&lb);
