@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (m.kind == P1_MTS_REPORT && m.content_len) {
         uint8_t *rep = NULL;
         size_t replen = 0;
-        if (p1_mts_report_apdu(&us, "RFUZZ", m.rcpts[0].addr, 0, m.content, m.content_len, &rep,
-                               &replen, why, sizeof why) == 0) {
+        if (p1_mts_report_apdu(&us, "RFUZZ", m.rcpts[0].addr, 0, m.content, m.content_len, NULL, 0,
+                               &rep, &replen, why, sizeof why) == 0) {
             struct p1_mts_in r;
             if (p1_mts_decode(rep, replen, &us, &r, why, sizeof why) != 0 ||
                 r.kind != P1_MTS_REPORT || r.content_len != m.content_len)

@@ -20,6 +20,7 @@
 #include "oraddr.h"
 #include "p1_assoc.h"
 #include "p1_mts.h"
+#include "p1_mts_xer.h"
 #include "p1_twa.h"
 
 _Static_assert(P1_LEASE_CONFIRMED == (int)P1_TWA_CONFIRMED && P1_LEASE_REFUSED == (int)P1_TWA_REFUSED &&
@@ -122,6 +123,7 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
     }
     /* X.400 content a cms channel protected (RFC 3854): sent as CMS, typed so (RFC 3855) */
     int cms = m->content_type == MESSAGE_CONTENT_X400_P22 && p1_cms_is_content_info(c, clen);
+    int label_ok = d->label && p1_xer_label_ok(d->label, d->label_len);
     if (m->x400_env && m->x400_env_len) {
         int report = m->content_type == MESSAGE_CONTENT_X400_REPORT;
         uint8_t *env = NULL;
@@ -137,8 +139,20 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
                      mg_strerror(rc ? rc : MG_ENOMEM));
             return rc ? rc : MG_ENOMEM;
         }
+        /* The label the gate decided on goes out in the envelope: a shaper may have changed
+         * it (its x411-envelope output); a label X.411 cannot carry (an ESS UTF8String privacy
+         * mark) leaves the envelope's as received. */
+        uint8_t *lenv = NULL;
+        size_t lenv_len = 0;
+        if (label_ok && (rc = p1_mts_env_set_label(env, env_len, report, d->label, d->label_len, &lenv,
+                                                   &lenv_len)) == 0 && lenv) {
+            free(env);
+            env = lenv;
+            env_len = lenv_len;
+        }
         /* This peer is responsible for this delivery's recipients only. */
-        rc = report ? 0 : p1_mts_responsibility(env, env_len, d->rcpt_addrs, d->nrcpts);
+        if (!rc)
+            rc = report ? 0 : p1_mts_responsibility(env, env_len, d->rcpt_addrs, d->nrcpts);
         if (!rc)
             rc = p1_mts_relay(env, env_len, report, c, clen, gdi, (long)time(NULL), apdu, len);
         free(env);
@@ -155,7 +169,8 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
         }
         char local[40];
         snprintf(local, sizeof local, "R%.30s", m->id);
-        return p1_mts_report_apdu(gdi, local, d->rcpt_addrs[0], (long)time(NULL), c, clen, apdu,
+        return p1_mts_report_apdu(gdi, local, d->rcpt_addrs[0], (long)time(NULL), c, clen,
+                                  label_ok ? d->label : NULL, label_ok ? d->label_len : 0, apdu,
                                   len, why, whysz);
     }
     /* The content version this delivery carries decides (a mixer before us made an X.400
@@ -175,6 +190,7 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
         .rcpts = rcpts, .nrcpts = d->nrcpts,
         .content_oid = cms ? P1_CMS_CONTENT_INFO : m->content_oid ? m->content_oid : "22",
         .content = c, .content_len = clen, .priority = m->priority, .now = (long)time(NULL),
+        .label = label_ok ? d->label : NULL, .label_len = label_ok ? d->label_len : 0,
     };
     int rc = p1_mts_build(&o, apdu, len, why, whysz);
     free(rcpts);

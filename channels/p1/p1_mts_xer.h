@@ -25,5 +25,7 @@ int p1_xer_add_cn(struct ORName *n, const struct oraddr *o);
  * SecurityLabel label (DER, copied) to *ext (allocated when NULL). 0, MG_EINVAL (label is not
  * a valid X.411 SecurityLabel), MG_ENOMEM. */
 int p1_xer_add_label(struct Extensions **ext, const uint8_t *label, size_t len);
+/* 1 when label is a valid X.411 SecurityLabel (DER or BER), else 0. */
+int p1_xer_label_ok(const uint8_t *label, size_t len);
 
 #endif

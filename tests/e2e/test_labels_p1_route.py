@@ -12,6 +12,7 @@ leaves A, and its non-delivery report (secure-messaging-error, carrying the subj
 label) goes to the originator's side over the SECRET route."""
 import json, os, subprocess
 from harness import *
+from harness import send as send_smtp
 
 DEFAULT = os.path.join(SRC, "etc/mixgate.conf")
 SPIF = os.path.join(SRC, "etc/examples/labels/example-spif.xml")
@@ -145,6 +146,78 @@ def t_route_by_envelope_label():
                 d.stop(expect_rc=None)
 
 
+GW_CONF = """
+global = { hostname = "gw-a.test"; var_dir = "${MIXGATE_VAR}"; log = "stderr";
+           x400_domain = "/C=GB/ADMD= /PRMD=Example/"; };
+queue = { retry_min = 1; retry_max = 60; delay_warning = 0; };
+listeners = ( { name = "smtp"; protocol = "smtp"; listen = "${MIXGATE_SMTP_LISTEN}"; relay_networks = [ "127.0.0.0/8" ]; } );
+peers = ( { name = "mta-b"; type = "x400"; mta_name = "MTA-B"; password = "secret"; our_mta_name = "MTA-A";
+            our_password = "secret"; host = "127.0.0.1:%(pb)d"; } );
+channels = (
+  { name = "to-x400"; type = "mixer"; direction = "to-x400"; domain = "x400.example";
+    or_address = "/C=GB/ADMD= /PRMD=Example/O=MIXER/"; tables = "%(tables)s"; content = "p22"; },
+  { name = "p1-out"; type = "p1"; }
+);
+labels = {
+  spif = "%(spif)s";
+  recipient_clearance = false;
+  submission = ( { listener = "smtp"; extract = [ "x-x411" ]; } );
+};
+routes = ( { default = true; chain = [ "to-x400", "p1-out" ]; peer = "mta-b"; } );
+"""
+
+MTA_CONF = """
+global = { hostname = "mta-b.test"; var_dir = "${MIXGATE_VAR}"; log = "stderr";
+           x400_domain = "/C=GB/ADMD= /PRMD=Camelot/"; };
+listeners = ( { name = "smtp"; protocol = "smtp"; listen = "${MIXGATE_SMTP_LISTEN}"; },
+              { name = "p1"; protocol = "p1"; listen = "127.0.0.1:%(pb)d"; } );
+peers = ( { name = "mta-a"; type = "x400"; mta_name = "MTA-A"; password = "secret"; our_mta_name = "MTA-B";
+            our_password = "secret"; } );
+channels = ( { name = "local"; type = "file"; directory = "${MIXGATE_VAR}/deliver"; } );
+labels = {
+  spif = "%(spif)s";
+  recipient_clearance = false;
+  submission = ( { listener = "p1"; extract = [ "x411" ]; on_missing = "reject"; } );
+};
+routes = ( { default = true; chain = [ "local" ]; } );
+"""
+
+
+def t_smtp_to_x400_envelope_label():
+    """An Internet message labelled with X-X411 leaves a MIXER gateway over P1 with that label in
+    the MessageTransferEnvelope (the p1 channel writes the label the gate decided on): the X.400
+    MTA behind it, which takes only messages with an envelope label (extract = [ "x411" ],
+    on_missing = reject), delivers it and reads the label from there."""
+    wd = Workdir("labels-p1-route-mixer")
+    pb = free_port()
+    b = Daemon(wd, write(wd.sub("b.conf"), MTA_CONF % {"pb": pb, "spif": SPIF}), var=wd.sub("vb"))
+    b.log = wd.sub("b.log")
+    a = Daemon(wd, write(wd.sub("a.conf"), GW_CONF % {"pb": pb, "spif": SPIF,
+                                                     "tables": os.path.join(SRC, "etc/mixer")}), var=wd.sub("va"))
+    a.log = wd.sub("a.log")
+    try:
+        b.start()
+        wait_port(pb, proc=b.proc)
+        a.start()
+        r = subprocess.run([MIXGATE, "label", "convert", "--spif", SPIF, "--to", "x-x411", label(wd, "conf", 3)],
+                           capture_output=True, text=True, timeout=30 * SLOW)
+        assert r.returncode == 0, r.stderr
+        send_smtp(a.port, "ops@example.org", ["Smith@camelot.example"],
+                  ("From: ops@example.org\r\nTo: Smith@camelot.example\r\nSubject: labelled\r\n%s\r\n\r\n"
+                   "hello\r\n" % r.stdout.strip()).encode())
+        wait_for(lambda: len(delivered(b)) == 1, 60, "the message at the X.400 MTA")
+        assert "Recipient: /C=GB/ADMD= /PRMD=Camelot/S=Smith/" in summaries(b)[0], summaries(b)
+        ext = [x for x in audit(b) if x["decision"] == "label-extracted"]
+        assert len(ext) == 1 and "from x411" in ext[0]["reason"], audit(b)
+        assert "CONFIDENTIAL" in json.dumps(ext[0]), ext
+        for d in (a, b):
+            d.stop()
+    finally:
+        for d in (a, b):
+            if d.proc:
+                d.stop(expect_rc=None)
+
+
 def t_label_option_errors():
     wd = Workdir("labels-p1-route-cli")
     bad = write(wd.sub("bad.txt"), "SECRET")        # a marking needs --spif
@@ -163,4 +236,5 @@ def t_label_option_errors():
 
 if __name__ == "__main__":
     run([("route_by_envelope_label", t_route_by_envelope_label),
+         ("smtp_to_x400_envelope_label", t_smtp_to_x400_envelope_label),
          ("label_option_errors", t_label_option_errors)])

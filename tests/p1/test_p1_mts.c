@@ -370,7 +370,7 @@ static void reports(void **state)
     alen = 0;
     why[0] = '\0';
     assert_int_equal(p1_mts_report_apdu(&us, "RDSN-1", "/C=FR/ADMD= /PRMD=Z/S=op/", 1796613077,
-                                        rc_content, rlen, &apdu, &alen, why, sizeof why), 0);
+                                        rc_content, rlen, NULL, 0, &apdu, &alen, why, sizeof why), 0);
     seed("built-report-new", apdu, alen);
     assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
     assert_int_equal(in.kind, P1_MTS_REPORT);
@@ -386,11 +386,11 @@ static void reports(void **state)
     static const uint8_t notrc[] = { 0x31, 0x03, 0x02, 0x01, 0x05 };
     why[0] = '\0';
     assert_int_equal(p1_mts_report_apdu(&us, "x", "/C=FR/ADMD= /PRMD=Z/S=op/", 0, notrc,
-                                        sizeof notrc, &apdu, &alen, why, sizeof why), MG_EPARSE);
+                                        sizeof notrc, NULL, 0, &apdu, &alen, why, sizeof why), MG_EPARSE);
     assert_null(apdu);
     assert_non_null(strstr(why, "not an X.411 ReportTransferContent"));
     why[0] = '\0';
-    assert_int_equal(p1_mts_report_apdu(&us, "x", "op@example.org", 0, rc_content, rlen, &apdu,
+    assert_int_equal(p1_mts_report_apdu(&us, "x", "op@example.org", 0, rc_content, rlen, NULL, 0, &apdu,
                                         &alen, why, sizeof why), MG_EINVAL);
     assert_null(apdu);
     assert_true(why[0] != '\0');
@@ -556,6 +556,74 @@ static void build_with_label(void **state)
     }
 }
 
+/* The label the gate decided on goes out in a relayed envelope: p1_mts_env_set_label replaces
+ * (or adds) the message-security-label of a stored envelope and keeps everything else; the
+ * same label leaves it alone. */
+static void relay_label_replaced(void **state)
+{
+    (void)state;
+    struct oraddr gdi;
+    assert_int_equal(oraddr_parse("/C=GB/ADMD= /PRMD=MIXGATE/", &gdi, NULL, 0), 0);
+    const char *rcpts[] = { "/C=GB/ADMD= /PRMD=X/S=One/" };
+    static const uint8_t body[] = { 0x31, 0x00 };
+    static const uint8_t secret[] = { 0x31, 0x07, 0x02, 0x01, 0x04, 0x06, 0x02, 0x2a, 0x03 };
+    static const uint8_t conf[] = { 0x31, 0x07, 0x02, 0x01, 0x03, 0x06, 0x02, 0x2a, 0x03 };
+    struct {
+        const char *name;
+        const uint8_t *sent; size_t sent_len;   /* the envelope's label as received */
+        const uint8_t *now; size_t now_len;     /* the label the gate decided on */
+        int rewritten;
+    } cases[] = {
+        { "replaced", secret, sizeof secret, conf, sizeof conf, 1 },
+        { "added", NULL, 0, conf, sizeof conf, 1 },
+        { "same", secret, sizeof secret, secret, sizeof secret, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct p1_mts_out o = {
+            .kind = P1_MTS_MESSAGE, .local_id = "rl-1", .gdi = &gdi, .originator = "/C=FR/ADMD= /PRMD=Z/S=op/",
+            .rcpts = rcpts, .nrcpts = 1, .content_oid = "22", .content = body, .content_len = sizeof body,
+            .priority = 1, .now = 1796613075L, .deferred = 1796613075L + 60, .label = cases[i].sent,
+            .label_len = cases[i].sent_len,
+        };
+        uint8_t *der = NULL, *env2 = NULL, *apdu = NULL;
+        size_t len = 0, env2_len = 0, alen = 0;
+        char why[200] = "";
+        assert_int_equal(p1_mts_build(&o, &der, &len, why, sizeof why), 0);
+        struct p1_mts_in m;
+        assert_int_equal(p1_mts_decode(der, len, &gdi, &m, why, sizeof why), 0);
+        assert_int_equal(p1_mts_env_set_label(m.envelope, m.envelope_len, 0, cases[i].now, cases[i].now_len,
+                                              &env2, &env2_len), 0);
+        if (!cases[i].rewritten) {
+            assert_null(env2);
+            p1_mts_in_free(&m);
+            free(der);
+            continue;
+        }
+        assert_non_null(env2);
+        assert_int_equal(p1_mts_relay(env2, env2_len, 0, body, sizeof body, &gdi, 1796613076L, &apdu, &alen), 0);
+        struct p1_mts_in r;
+        assert_int_equal(p1_mts_decode(apdu, alen, &gdi, &r, why, sizeof why), 0);
+        assert_int_equal(r.label_len, cases[i].now_len);
+        assert_memory_equal(r.label, cases[i].now, cases[i].now_len);
+        /* everything else as received */
+        assert_string_equal(r.mts_id, m.mts_id);
+        assert_string_equal(r.originator, m.originator);
+        assert_int_equal(r.deferred, m.deferred);
+        assert_int_equal(r.ntrace, 2);
+        p1_mts_in_free(&r);
+        free(apdu);
+        free(env2);
+        p1_mts_in_free(&m);
+        free(der);
+    }
+    /* not an envelope */
+    uint8_t *out = NULL;
+    size_t ol = 0;
+    static const uint8_t junk[] = { 0x30, 0x00 };
+    assert_int_equal(p1_mts_env_set_label(junk, sizeof junk, 0, secret, sizeof secret, &out, &ol), MG_EPARSE);
+    assert_null(out);
+}
+
 static void garbage(void **state)
 {
     (void)state;
@@ -582,6 +650,7 @@ int main(void)
         cmocka_unit_test(reports),
         cmocka_unit_test(report_labels),
         cmocka_unit_test(build_with_label),
+        cmocka_unit_test(relay_label_replaced),
         cmocka_unit_test(garbage),
     };
     return cmocka_run_group_tests_name("p1_mts", tests, NULL, NULL);
