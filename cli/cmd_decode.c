@@ -36,6 +36,12 @@ struct as_type {
 static const struct as_type types[] = {
     {"p1", "MTS-APDU", "P1 MTS-APDU (X.411)"},
     {"p1", "MessageTransferEnvelope", "P1 message transfer envelope (X.411)"},
+    /* A report as mixgate stores and delivers it (the file channel's .ber of an X.400 report):
+     * the ReportTransferContent, its envelope kept beside it; and the envelopes of the other
+     * two kinds of transfer. */
+    {"p1", "ReportTransferContent", "P1 report transfer content (X.411 report)"},
+    {"p1", "ReportTransferEnvelope", "P1 report transfer envelope (X.411)"},
+    {"p1", "ProbeTransferEnvelope", "P1 probe transfer envelope (X.411)"},
     {"p1", "MTABindArgument", "P1 MTA bind argument (X.411)"},
     {"p1", "MTABindResult", "P1 MTA bind result (X.411)"},
     {"p1", "MTABindError", "P1 MTA bind error (X.411)"},

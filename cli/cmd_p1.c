@@ -1,7 +1,7 @@
 /* mixgate p1: the X.400 P1 operator tools (the swaks of X.400).
  *
  *   mixgate p1 ping PEER|HOST:PORT [options]     bind, print the transcript, release
- *   mixgate p1 send --to OR --from OR [--content FILE.p772|p22] [--probe] [options] PEER|HOST:PORT
+ *   mixgate p1 send --to OR --from OR [--content FILE.p772|p22] [--probe] [--label FILE] [options] PEER|HOST:PORT
  *
  * One line per PDU ("> " sent, "< " received: the COTP TPDU and the session SPDUs it carries),
  * -v adds their user data decoded (presentation, ACSE, RTSE, the bind, the MTS-APDU). PEER is an x400 peer of the configuration (-c FILE): its address,
@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lbl_codec.h"
+#include "lbl_spif.h"
 #include "mg_asn1.h"
 #include "mg_buf.h"
 #include "mg_print.h"
@@ -50,6 +52,11 @@ static void usage(FILE *f)
             "                        (X.411 deferred-delivery-time; the MTA keeps it until then)\n"
             "  --content-type T      send: the content type, a dotted OID or a built-in number\n"
             "                        (default 22, or the P772 OID for a .p772 file)\n"
+            "  --label FILE          send: the envelope's security label (X.411\n"
+            "                        message-security-label), from a label in any format the\n"
+            "                        label engine reads (X.411 or ESS BER, XML, SIO-Label,\n"
+            "                        X-X411; a display marking needs --spif)\n"
+            "  --spif FILE           the policies --label is read under (repeatable)\n"
             "  -v, --verbose         print every PDU's user data decoded too (the bind's\n"
             "                        passwords included)\n");
 }
@@ -389,6 +396,49 @@ static int converse(struct p1cli *c, const uint8_t *apdu, size_t apdu_len, long 
     return outcome;
 }
 
+/* --label: the label in FILE (any format the engine reads, under the --spif policies) as the
+ * X.411 SecurityLabel DER of the envelope. 0, or 2 with the reason printed. */
+static int label_x411(const char *path, const char *const *spifs, size_t nspifs, unsigned char **der,
+                      size_t *len)
+{
+    struct mg_buf b;
+    mg_buf_init(&b, 0);
+    if (read_file(path, &b) != 0) {
+        fprintf(stderr, "p1: cannot read %s\n", path);
+        mg_buf_free(&b);
+        return 2;
+    }
+    struct lbl_policy_set *set = lbl_policy_set_create();
+    struct lbl_err err = { "" };
+    int rc = set ? 0 : 2;
+    for (size_t i = 0; !rc && i < nspifs; i++) {
+        struct lbl_policy *p = NULL;
+        struct lbl_load_opts lo = { 0 };
+        if (lbl_policy_load_file(spifs[i], &lo, &p, &err) != 0) {
+            fprintf(stderr, "p1: --spif %s\n", err.msg);
+            rc = 2;
+        } else if (lbl_policy_set_add(set, p) == MG_ENOMEM) {
+            rc = 2;
+        }
+    }
+    struct lbl_label lb;
+    lbl_label_init(&lb);
+    if (!rc && lbl_decode(b.data, b.len, LBL_FMT_AUTO, set, &lb, &err) != 0) {
+        fprintf(stderr, "p1: --label %s: %s\n", path, err.msg);
+        rc = 2;
+    }
+    char *out = NULL;
+    if (!rc && lbl_encode(&lb, LBL_FMT_X411, lbl_policy_set_find(set, lb.policy), &out, len, &err) != 0) {
+        fprintf(stderr, "p1: --label %s: not an X.411 label: %s\n", path, err.msg);
+        rc = 2;
+    }
+    *der = (unsigned char *)out;
+    lbl_label_free(&lb);
+    lbl_policy_set_free(set);
+    mg_buf_free(&b);
+    return rc;
+}
+
 int cmd_p1_main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "ping") && strcmp(argv[1], "send"))) {
@@ -397,7 +447,7 @@ int cmd_p1_main(int argc, char **argv)
     }
     int send_mode = !strcmp(argv[1], "send");
     enum { O_MODE = 256, O_TSEL, O_SSEL, O_PSEL, O_MTA, O_PW, O_PMTA, O_PPW, O_TO, O_FROM,
-           O_CONTENT, O_PROBE, O_TIMEOUT, O_DOMAIN, O_COUNT, O_DEFERRED, O_CTYPE };
+           O_CONTENT, O_PROBE, O_TIMEOUT, O_DOMAIN, O_COUNT, O_DEFERRED, O_CTYPE, O_LABEL, O_SPIF };
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
         { "mode", required_argument, NULL, O_MODE }, { "tsel", required_argument, NULL, O_TSEL },
@@ -412,11 +462,14 @@ int cmd_p1_main(int argc, char **argv)
         { "count", required_argument, NULL, O_COUNT },
         { "deferred", required_argument, NULL, O_DEFERRED },
         { "content-type", required_argument, NULL, O_CTYPE },
+        { "label", required_argument, NULL, O_LABEL }, { "spif", required_argument, NULL, O_SPIF },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     const char *cfgpath = getenv("MIXGATE_CONFIG"), *mode = NULL, *tsel = NULL, *ssel = NULL,
                *psel = NULL, *mta = NULL, *pw = NULL, *pmta = NULL, *ppw = NULL, *content = NULL,
-               *from = NULL, *domain = "/C=XX/ADMD= /PRMD=MIXGATE-CLI/", *ctype = NULL;
+               *from = NULL, *domain = "/C=XX/ADMD= /PRMD=MIXGATE-CLI/", *ctype = NULL, *label = NULL;
+    const char *spifs[8];
+    size_t nspifs = 0;
     long deferred = 0;
     const char *to[64];
     size_t nto = 0;
@@ -450,12 +503,20 @@ int cmd_p1_main(int argc, char **argv)
         case O_COUNT: count = atol(optarg); break;
         case O_DEFERRED: deferred = atol(optarg); break;
         case O_CTYPE: ctype = optarg; break;
+        case O_LABEL: label = optarg; break;
+        case O_SPIF:
+            if (nspifs == sizeof spifs / sizeof *spifs) {
+                fprintf(stderr, "p1: at most 8 --spif\n");
+                return 2;
+            }
+            spifs[nspifs++] = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (optind + 1 != argc || timeout <= 0 || count < 1 || (send_mode && (!nto || !from)) ||
-        deferred < 0 || (!send_mode && (nto || from || content || probe || deferred || ctype))) {
+        deferred < 0 || (!send_mode && (nto || from || content || probe || deferred || ctype || label))) {
         usage(stderr);
         return 2;
     }
@@ -537,6 +598,10 @@ int cmd_p1_main(int argc, char **argv)
             fprintf(stderr, "p1: cannot read %s\n", content);
             rc = 2;
         }
+        unsigned char *lder = NULL; /* owned: the envelope's label */
+        size_t llen = 0;
+        if (!rc && label)
+            rc = label_x411(label, spifs, nspifs, &lder, &llen);
         struct oraddr gdi;
         char why[200] = "";
         if (!rc && oraddr_parse(domain, &gdi, why, sizeof why) != 0) {
@@ -560,11 +625,14 @@ int cmd_p1_main(int argc, char **argv)
             .priority = 1,
             .now = time(NULL),
             .deferred = deferred ? (long)time(NULL) + deferred : 0,
+            .label = lder,
+            .label_len = llen,
         };
         if (!rc && p1_mts_build(&o, &apdu, &apdu_len, why, sizeof why) != 0) {
             fprintf(stderr, "p1: cannot build the %s: %s\n", probe ? "probe" : "message", why);
             rc = 2;
         }
+        free(lder);
     }
     if (!rc) {
         struct p1cli cli = { .verbose = verbose, .timeout_ms = timeout * 1000 };

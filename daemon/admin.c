@@ -41,6 +41,37 @@ void admin_fmt_time(int64_t t, char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static bool routes_by_label(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_routes; i++)
+        if (cfg->routes[i].label)
+            return true;
+    return false;
+}
+
+int admin_route_rcpt(struct daemon *d, const struct message *m, const struct message_rcpt *r,
+                     const struct config_route **rt)
+{
+    struct route_label rl = { .der = m->label, .len = m->label_len, .match = lsw_gate_route_match,
+                              .ctx = d->labels };
+    struct queue_store_version v = { 0 };
+    int have_v = 0;
+    /* Only a configuration that routes by label needs the version's own label: the read is
+     * then worth it (the queue manager reads it too, qmgr_job.c rcpt_route_label). */
+    if (r->cversion && routes_by_label(d->cfg) &&
+        queue_store_read_version(d->store, m->id, r->cversion, &v) == 0) {
+        have_v = 1;
+        if (v.label_set) {
+            rl.der = v.label;
+            rl.len = v.label_len;
+        }
+    }
+    int rc = route_lookup_msg(d->cfg, r->addr, &rl, rt);
+    if (have_v)
+        queue_store_version_free(&v);
+    return rc;
+}
+
 static void do_show(struct daemon *d, struct control_req *req, const char *id)
 {
     struct message *m = NULL;
@@ -89,11 +120,9 @@ static void do_show(struct daemon *d, struct control_req *req, const char *id)
         if (r->notify)
             control_req_printf(req, " notify=%s", message_notify_format(r->notify, nb, sizeof nb));
         /* The chain as the current configuration routes the recipient, and where it is (rules
-         * with label conditions judged on the envelope's label: a later stage's may differ). */
+         * with label conditions judged on the label the switch routes by). */
         const struct config_route *rt = NULL;
-        struct route_label rl = { .der = m->label, .len = m->label_len, .match = lsw_gate_route_match,
-                                  .ctx = d->labels };
-        if (route_lookup_msg(d->cfg, r->addr, &rl, &rt) == 0 && rt->n_chain) {
+        if (admin_route_rcpt(d, m, r, &rt) == 0 && rt->n_chain) {
             char chain[1024] = "";
             for (size_t c = 0; c < rt->n_chain; c++)
                 snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "%s%s",

@@ -58,15 +58,16 @@ static void dest_cb(void *arg, const struct qmgr_dest_info *di)
         snprintf(r->last_error, sizeof r->last_error, "%s", di->last_error);
 }
 
-/* The peer a live recipient is going to: the one it last tried, else its route's. */
-static const char *rcpt_peer(const struct daemon *d, const struct message_rcpt *rc)
+/* The peer a live recipient is going to: the one it last tried, else its route's by its label
+ * (before an attempt the recorded peer is submission's guess, made before the label was known). */
+static const char *rcpt_peer(struct daemon *d, const struct message *m, const struct message_rcpt *rc)
 {
-    if (rc->peer)
+    if (rc->peer && rc->attempts > 0)
         return rc->peer;
     const struct config_route *rt = NULL;
-    if (route_lookup(d->cfg, rc->addr, &rt) == 0 && rt && rt->peer)
-        return rt->peer->name;
-    return NULL;
+    if (admin_route_rcpt(d, m, rc, &rt) == 0 && rt)
+        return rt->peer ? rt->peer->name : NULL;
+    return rc->peer;
 }
 
 
@@ -101,7 +102,7 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
             const struct message_rcpt *rc2 = &m->rcpts[k];
             if (message_rcpt_state_is_final(rc2->state))
                 continue;
-            const char *pn = rcpt_peer(d, rc2);
+            const char *pn = rcpt_peer(d, m, rc2);
             struct peer_row *r = pn ? row_for(&t, pn) : NULL;
             if (!r)
                 continue;

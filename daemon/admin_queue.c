@@ -106,17 +106,22 @@ static int parse_args(int argc, char **argv, int from, const char *allowed, stru
     return 0;
 }
 
-static int rcpt_on_chain(const struct daemon *d, const struct message_rcpt *r, const char *channel,
-                         const char *peer)
+static int rcpt_on_chain(struct daemon *d, const struct message *m, const struct message_rcpt *r,
+                         const char *channel, const char *peer)
 {
+    /* Where the switch sends it: the route of its label (admin_route_rcpt), and the peer or
+     * channel of its last attempt. Before any attempt the recorded names are submission's
+     * guess, made before the label was known (the first rule whose label conditions might
+     * hold), so they do not count then. */
     const struct config_route *rt = NULL;
-    int routed = route_lookup(d->cfg, r->addr, &rt) == 0 && rt;
+    int routed = admin_route_rcpt(d, m, r, &rt) == 0 && rt;
+    int tried = r->attempts > 0;
     if (peer) {
-        if (r->peer && !strcmp(r->peer, peer))
+        if (tried && r->peer && !strcmp(r->peer, peer))
             return 1;
         return routed && rt->peer && !strcmp(rt->peer->name, peer);
     }
-    if (r->chain && !strcmp(r->chain, channel))
+    if (tried && r->chain && !strcmp(r->chain, channel))
         return 1;
     for (size_t c = 0; routed && c < rt->n_chain; c++)
         if (!strcmp(rt->chain[c]->name, channel))
@@ -124,7 +129,7 @@ static int rcpt_on_chain(const struct daemon *d, const struct message_rcpt *r, c
     return 0;
 }
 
-static int filter_match(const struct daemon *d, const struct qfilter *f, const struct message *m, int64_t now)
+static int filter_match(struct daemon *d, const struct qfilter *f, const struct message *m, int64_t now)
 {
     if (f->older_s >= 0 && now - m->arrival < f->older_s)
         return 0;
@@ -140,8 +145,8 @@ static int filter_match(const struct daemon *d, const struct qfilter *f, const s
         state |= (int)r->state == f->state;
         to |= f->to && fnmatch(f->to, r->addr, FNM_CASEFOLD) == 0;
         int live = !message_rcpt_state_is_final(r->state);
-        peer |= f->peer && live && rcpt_on_chain(d, r, NULL, f->peer);
-        channel |= f->channel && live && rcpt_on_chain(d, r, f->channel, NULL);
+        peer |= f->peer && live && rcpt_on_chain(d, m, r, NULL, f->peer);
+        channel |= f->channel && live && rcpt_on_chain(d, m, r, f->channel, NULL);
     }
     if (f->held >= 0 && any_held != f->held)
         return 0;

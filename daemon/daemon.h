@@ -81,5 +81,14 @@ void metrics_server_stop(struct daemon *d);
 void admin_handle(void *ctx, struct control_req *req, int argc, char **argv);
 /* "2026-12-07T10:00:00Z" (UTC), or "-" for 0. */
 void admin_fmt_time(int64_t t, char *buf, size_t n);
+/* The route the queue manager takes for recipient r of m under the running configuration:
+ * route_lookup_msg with the label the switch routes by (that of r's content version when a
+ * processing stage such as a shaper set one, else the envelope's), so the operator tools
+ * (`queue show`, `queue list --peer/--channel`, bulk operations, `peers`) see what the switch
+ * does. 0 (*rt set), MG_ENOTFOUND, MG_ETEMP (label routing cannot decide now). Loop thread. */
+struct message_rcpt;
+struct config_route;
+int admin_route_rcpt(struct daemon *d, const struct message *m, const struct message_rcpt *r,
+                     const struct config_route **rt);
 
 #endif

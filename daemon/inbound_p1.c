@@ -9,6 +9,7 @@
  * deferred messages woken by its bind (qmgr_peer_wake). */
 #include "daemon.h"
 #include "inbound_p1.h"
+#include "lsw.h"
 #include "mg_err.h"
 #include "mg_log.h"
 #include "p1_channel.h"
@@ -303,6 +304,25 @@ static int make_report(struct daemon *d, const struct p1_from *c, const struct s
         rc = message_set_received(pm, c->mta, "P1");
     if (!rc)
         snprintf(pm->id, sizeof pm->id, "P%08lX%.5s", (unsigned long)time(NULL), c->session);
+    /* The report carries its subject's label (X.411); a subject refused for its label (none,
+     * or not valid) has none the gate could pass: the labels group's report label stands in. */
+    int label_refused = 0;
+    for (size_t i = 0; i < m->nrcpts; i++)
+        label_refused |= want[i] && res[i].verdict == SUBMIT_LABEL_REJECTED;
+    if (!rc && m->label && m->label_len && !label_refused) {
+        rc = message_set_label(pm, m->label, m->label_len);
+    } else if (!rc && d->labels) {
+        unsigned char *rl = NULL; /* owned */
+        size_t rll = 0;
+        rc = lsw_gate_report_label(d->labels, ctx->cfg, &rl, &rll);
+        if (!rc && rl)
+            rc = message_set_label(pm, rl, rll);
+        if (!rc && rl)
+            mg_info("event=report_labelled session=%s mts_id=\"%s\" reason=\"the subject %s: the labels "
+                    "group's report label\" label_bytes=%zu", c->session, m->mts_id,
+                    label_refused ? "was refused for its label" : "has no security label", rll);
+        free(rl);
+    }
     size_t n = 0;
     for (size_t i = 0; !rc && i < m->nrcpts; i++) {
         rc = message_add_rcpt(pm, m->rcpts[i].addr, NULL, 0, NULL);
@@ -467,8 +487,8 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
         /* The label step, as after DATA for SMTP (labels.submission of this listener: the X.411
          * envelope label, the ESS label of a content signed as a whole, ...). A refusal is a
          * non-delivery report for every recipient it would have gone to; a temporary one refuses
-         * the transfer (the peer tries again). Reports are not labelled messages: the gate's
-         * `unlabelled` setting decides them. */
+         * the transfer (the peer tries again). Reports skip it: they carry their subject's label
+         * (their envelope's message-security-label) or none, and the gate decides them on it. */
         if (!rc && m.kind != P1_MTS_REPORT) {
             struct submit_result lres;
             ctx.label = d->label_hook.extract ? &d->label_hook : NULL;

@@ -504,6 +504,7 @@ int main(int argc, char **argv)
                                                 .ctx = d->labels };
     struct qmgr_opts qo = { .audit = { .append = audit_sink, .ctx = d },
                             .gate = { .check = lsw_gate_check, .needed = lsw_gate_needed,
+                                      .report_label = lsw_gate_report_label,
                                       .ctx = d->labels },
                             .route_label = { .match = lsw_gate_route_match, .ctx = d->labels },
                             .outcomes = { .recorded = outcome_sink, .ctx = d } };

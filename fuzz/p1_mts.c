@@ -3,7 +3,9 @@
  * delivery time, a probe's encoded information types) and, when it decodes, relayed with our
  * trace element (p1_mts_relay), which must decode again to the same recipients and content;
  * the stored envelope's deferred delivery time read again (p1_mts_deferred_time) must agree;
- * a report's content put in a new envelope of ours (p1_mts_report_apdu) must decode. */
+ * a report's content put in a new envelope of ours (p1_mts_report_apdu) must decode; the
+ * envelope with another security label (p1_mts_env_set_label, a relay after a shaper) must
+ * relay and decode with that label and the same recipients. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +38,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(relay);
     }
+    if (m.kind != P1_MTS_PROBE) {
+        static const uint8_t label[] = { 0x31, 0x07, 0x02, 0x01, 0x03, 0x06, 0x02, 0x2a, 0x03 };
+        uint8_t *env = NULL, *rel = NULL;
+        size_t elen = 0, rl = 0;
+        int rep = m.kind == P1_MTS_REPORT;
+        if (p1_mts_env_set_label(m.envelope, m.envelope_len, rep, label, sizeof label, &env, &elen) == 0 &&
+            env && p1_mts_relay(env, elen, rep, m.content, m.content_len, &us, 0, &rel, &rl) == 0) {
+            struct p1_mts_in r;
+            if (p1_mts_decode(rel, rl, &us, &r, why, sizeof why) == 0) {
+                if (r.nrcpts != m.nrcpts || r.label_len != sizeof label || memcmp(r.label, label, sizeof label))
+                    abort(); /* the label replaced, nothing else */
+                p1_mts_in_free(&r);
+            }
+            free(rel);
+        }
+        free(env);
+    }
     if (m.kind == P1_MTS_MESSAGE) {
         int64_t when = -1;
         int d = p1_mts_deferred_time(m.envelope, m.envelope_len, &when);
@@ -45,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (m.kind == P1_MTS_REPORT && m.content_len) {
         uint8_t *rep = NULL;
         size_t replen = 0;
-        if (p1_mts_report_apdu(&us, "RFUZZ", m.rcpts[0].addr, 0, m.content, m.content_len, &rep,
-                               &replen, why, sizeof why) == 0) {
+        if (p1_mts_report_apdu(&us, "RFUZZ", m.rcpts[0].addr, 0, m.content, m.content_len, NULL, 0,
+                               &rep, &replen, why, sizeof why) == 0) {
             struct p1_mts_in r;
             if (p1_mts_decode(rep, replen, &us, &r, why, sizeof why) != 0 ||
                 r.kind != P1_MTS_REPORT || r.content_len != m.content_len)

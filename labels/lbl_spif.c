@@ -1062,6 +1062,18 @@ int lbl_policy_class_rank(const struct lbl_policy *p, unsigned long lacv, unsign
     return 0;
 }
 
+int lbl_policy_class_lowest(const struct lbl_policy *p, unsigned long *lacv)
+{
+    int best = -1;
+    for (size_t i = 0; i < p->nclasses; i++)
+        if (!p->classes[i].obsolete && (best < 0 || p->classes[i].hierarchy < p->classes[best].hierarchy))
+            best = (int)i;
+    if (best < 0)
+        return MG_ENOTFOUND;
+    *lacv = p->classes[best].lacv;
+    return 0;
+}
+
 int lbl_policy_cat_find(const struct lbl_policy *p, const char *name, struct lbl_cat *out)
 {
     const char *colon = strchr(name, ':');

@@ -49,6 +49,9 @@ const char *lbl_policy_cat_name(const struct lbl_policy *p, const char *tagset_o
  * share is MG_EEXIST unless qualified. */
 int lbl_policy_class_find(const struct lbl_policy *p, const char *name, unsigned long *lacv);
 int lbl_policy_class_rank(const struct lbl_policy *p, unsigned long lacv, unsigned long *rank);
+/* The least sensitive classification in use (lowest hierarchy, obsolete ones skipped): the
+ * policy's default for what has no label of its own (reports). 0, or MG_ENOTFOUND. */
+int lbl_policy_class_lowest(const struct lbl_policy *p, unsigned long *lacv);
 int lbl_policy_cat_find(const struct lbl_policy *p, const char *name, struct lbl_cat *out);
 
 /* A set of policies: labels name their policy by OID (or name, in ADatP-4774 XML). */

@@ -102,6 +102,10 @@ struct channel_delivery {
     const uint32_t *rcpts;                 /* indexes into msg->rcpts */
     const char *const *rcpt_addrs;         /* per rcpts[i]: the address as the next hop must see it */
     struct channel_outcome *outcomes;      /* per rcpts[i]: filled by the channel */
+    const unsigned char *label;            /* the group's security label (its content version's,
+                                              else the message's, as the gate decided it); NULL =
+                                              none. A protocol that carries labels sends this one */
+    size_t label_len;
     void *channel_data;                    /* free for the channel's use */
     /* the queue manager's */
     void (*done_cb)(struct channel_delivery *d);

@@ -20,7 +20,15 @@ static void dump_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
+        /* A template's ${...} must not become the configuration's variable when the text is
+         * read again: libconfig keeps the unknown escape "\$" as it is (a template's own
+         * escape, written back so), and "\x24" is a "$" the expansion does not see. */
+        if (*p == '\\' && p[1] == '$') {
+            fputs("\\$", f);
+            p++;
+        } else if (*p == '$' && p[1] == '{')
+            fputs("\\x24", f);
+        else if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
         else if (*p == '\n')
             fputs("\\n", f);
@@ -79,6 +87,127 @@ static void dump_sel(FILE *f, const char *k, const struct config_sel *s)
         fputs("'H", f);
     }
     fputs("\";\n", f);
+}
+
+/* ---- options as parsed: the tree ------------------------------------------------------- */
+
+/* Values of these keys are secrets: written as "********" (which loads again as a string). */
+static bool secret_key(const char *k)
+{
+    return k && (strstr(k, "password") || !strcmp(k, "passphrase") || !strcmp(k, "secret"));
+}
+
+static void dump_value(FILE *f, const config_setting_t *s, int ind, bool secret);
+
+/* The members of group g, one "key = value;" per line at indent ind, but those in skip. */
+static void dump_members(FILE *f, const config_setting_t *g, int ind, const char *const *skip)
+{
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        const char *k = config_setting_name(m);
+        bool skipped = false;
+        for (const char *const *sk = skip; sk && *sk && !skipped; sk++)
+            skipped = k && !strcmp(k, *sk);
+        if (skipped || !k)
+            continue;
+        fprintf(f, "%*s%s = ", ind, "", k);
+        dump_value(f, m, ind, secret_key(k));
+        fputs(";\n", f);
+    }
+}
+
+/* A value in libconfig syntax, as the parser read it (the environment already expanded); a
+ * group or list over several lines, its members at ind + 2. */
+static void dump_value(FILE *f, const config_setting_t *s, int ind, bool secret)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_GROUP:
+        fputs("{\n", f);
+        dump_members(f, s, ind + 2, NULL);
+        fprintf(f, "%*s}", ind, "");
+        break;
+    case CONFIG_TYPE_LIST:
+    case CONFIG_TYPE_ARRAY: {
+        bool list = config_setting_type(s) == CONFIG_TYPE_LIST;
+        int n = config_setting_length(s);
+        fputs(list ? "(" : "[", f);
+        for (int i = 0; i < n; i++) {
+            if (list)
+                fprintf(f, "%s\n%*s", i ? "," : "", ind + 2, "");
+            else
+                fputs(i ? ", " : " ", f);
+            dump_value(f, config_setting_get_elem(s, (unsigned)i), ind + 2, secret);
+        }
+        if (list)
+            fprintf(f, "%s%*s)", n ? "\n" : "", n ? ind : 0, "");
+        else
+            fputs(n ? " ]" : "]", f);
+        break;
+    }
+    case CONFIG_TYPE_INT:
+        fprintf(f, "%d", config_setting_get_int(s));
+        break;
+    case CONFIG_TYPE_INT64:
+        fprintf(f, "%lldL", (long long)config_setting_get_int64(s));
+        break;
+    case CONFIG_TYPE_FLOAT: {
+        char b[64];
+        snprintf(b, sizeof b, "%.17g", config_setting_get_float(s));
+        fputs(b, f);
+        if (!strpbrk(b, ".eEni")) /* libconfig reads "5" as an integer */
+            fputs(".0", f);
+        break;
+    }
+    case CONFIG_TYPE_BOOL:
+        fputs(config_setting_get_bool(s) ? "true" : "false", f);
+        break;
+    case CONFIG_TYPE_STRING:
+        dump_str(f, secret ? "********" : config_setting_get_string(s));
+        break;
+    default:
+        fputs("\"\"", f);
+        break;
+    }
+}
+
+/* A channel's options: those its kind writes (conf_dump: parsed, defaults filled in), then
+ * every other option of its group as written, so that what a kind does not write itself (or
+ * a kind without conf_dump) loads again the same. The keys conf_dump wrote are found by
+ * parsing its text; text that does not parse is left out (the group as written instead). */
+static void dump_channel_options(FILE *f, const struct config_channel *c)
+{
+    static const char *const core[] = { "name", "type", "concurrency", "max_message_size", NULL };
+    char *text = NULL, *doc = NULL;
+    size_t tlen = 0;
+    if (c->kind && c->kind->conf_dump && c->conf) {
+        FILE *m = open_memstream(&text, &tlen);
+        if (m) {
+            c->kind->conf_dump(c->conf, m);
+            fclose(m);
+        }
+    }
+    config_t kt;
+    config_init(&kt);
+    const config_setting_t *written = NULL;
+    if (text && tlen && asprintf(&doc, "c = {%s};", text) >= 0 && config_read_string(&kt, doc) == CONFIG_TRUE)
+        written = config_lookup(&kt, "c");
+    if (written)
+        fputs(text, f);
+    for (int i = 0; c->settings && i < config_setting_length(c->settings); i++) {
+        const config_setting_t *m = config_setting_get_elem(c->settings, (unsigned)i);
+        const char *k = config_setting_name(m);
+        bool skip = !k;
+        for (const char *const *sk = core; *sk && !skip; sk++)
+            skip = !strcmp(k, *sk);
+        if (skip || (written && config_setting_get_member(written, k)))
+            continue;
+        fprintf(f, "\n    %s = ", k);
+        dump_value(f, m, 4, secret_key(k));
+        fputc(';', f);
+    }
+    config_destroy(&kt);
+    free(doc);
+    free(text);
 }
 
 void config_dump(const struct config *cfg, FILE *f)
@@ -166,11 +295,13 @@ void config_dump(const struct config *cfg, FILE *f)
         dump_str(f, c->name);
         fputs("; type = ", f);
         dump_str(f, c->type);
-        fprintf(f, "; concurrency = %" PRIu32 ";", c->concurrency);
+        fputs(";", f);
+        /* concurrency: deliveries in flight per destination, a delivery kind's only */
+        if (c->delivery)
+            fprintf(f, " concurrency = %" PRIu32 ";", c->concurrency);
         if (c->max_message_size)
             fprintf(f, " max_message_size = %" PRIu64 "L;", c->max_message_size);
-        if (c->kind && c->kind->conf_dump && c->conf)
-            c->kind->conf_dump(c->conf, f);
+        dump_channel_options(f, c);
         fprintf(f, " }%s\n", i + 1 < cfg->n_channels ? "," : "");
     }
     fputs(");\n\npeers = (\n", f);
@@ -267,5 +398,12 @@ void config_dump(const struct config *cfg, FILE *f)
         fprintf(f, " }%s\n", i + 1 < cfg->n_routes ? "," : "");
     }
     fputs(");\n", f);
+    /* The labels module's group (channels/labels reads and checks it): as written. */
+    const config_setting_t *lg = config_lookup(&cfg->tree, "labels");
+    if (lg) {
+        fputs("\nlabels = ", f);
+        dump_value(f, lg, 0, false);
+        fputs(";\n", f);
+    }
 }
 

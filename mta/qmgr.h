@@ -64,6 +64,10 @@ struct qmgr_gate {
     /* Optional, loop thread: 0 when the configuration needs no gate at all (e.g. no labels are
      * configured), so plain relaying pays nothing for it. NULL = always needed. */
     int (*needed)(void *ctx, const struct config *cfg);
+    /* Optional, pool thread: the label a report about an unlabelled subject carries (the
+     * report's own subject label otherwise; report.h), *der owned by the caller, NULL = none.
+     * 0 or MG_E*. */
+    int (*report_label)(void *ctx, const struct config *cfg, unsigned char **der, size_t *len);
     void *ctx;
 };
 

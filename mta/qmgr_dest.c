@@ -291,8 +291,12 @@ static void on_version_ready(struct qgroup *g, int rc)
         .peer = g->peer, .next_hop = g->next_hop,
         .originator = v->originator ? v->originator : j->msg->originator,
         .nrcpts = g->nrcpts, .rcpts = g->rcpts, .rcpt_addrs = g->addrs, .outcomes = g->outcomes,
+        .label = v->label_set ? v->label : j->msg->label,
+        .label_len = v->label_set ? v->label_len : j->msg->label_len,
         .done_cb = on_delivery_done, .qmgr_data = g,
     };
+    if (!g->del.label_len)
+        g->del.label = NULL;
     d->channel->kind->deliver(d->inst, &g->del);
 }
 

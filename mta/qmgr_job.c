@@ -451,8 +451,22 @@ static void report_work(uv_work_t *w)
     struct report_ctx ctx = { .reporting_mta = j->cref->cfg->global.hostname,
                               .now = qmgr_now(j->q), .x400 = j->q->opts.x400_report,
                               .x400_ctx = j->q->opts.x400_ctx };
+    unsigned char *rl = NULL; /* owned: the report label for an unlabelled subject */
+    size_t rll = 0;
+    const struct qmgr_gate *g = &j->q->opts.gate;
+    if ((!j->msg->label || !j->msg->label_len) && g->report_label &&
+        (j->dsn_rc = g->report_label(g->ctx, j->cref->cfg, &rl, &rll)) != 0) {
+        free(orig);
+        return;
+    }
+    ctx.unlabelled_label = rl;
+    ctx.unlabelled_label_len = rll;
     j->dsn_rc = report_build(&ctx, j->msg, j->ritems, j->nritems, orig, olen, &j->dsn_msg,
                              &j->dsn_content, &j->dsn_len);
+    if (j->dsn_rc == 0 && j->dsn_msg && rl)
+        mg_info("event=report_labelled qid=%s reason=\"the subject has no security label: the "
+                "labels group's report label\" label_bytes=%zu", j->msg->id, rll);
+    free(rl);
     free(orig);
 }
 

@@ -60,6 +60,15 @@ int report_build(const struct report_ctx *ctx, const struct message *orig,
     *out_len = 0;
     if (n == 0 || report_is_report(orig))
         return 0;
+    /* The builders give the report orig's label: a read-only view of orig with the stand-in
+     * label when it has none (the struct is copied, not what it points to). */
+    struct message view;
+    if ((!orig->label || !orig->label_len) && ctx->unlabelled_label && ctx->unlabelled_label_len) {
+        view = *orig;
+        view.label = (unsigned char *)ctx->unlabelled_label;
+        view.label_len = ctx->unlabelled_label_len;
+        orig = &view;
+    }
     if (report_world_of(orig) == REPORT_WORLD_X400) {
         if (!ctx->x400)
             return 0;

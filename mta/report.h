@@ -54,9 +54,16 @@ struct report_ctx {
     int64_t now;
     report_x400_build_fn x400;            /* NULL: no X.400 reports in this build */
     void *x400_ctx;
+    /* Borrowed, may be NULL: the security label of a report whose subject has none (the label
+     * switch's report label). A report carries its subject's label (X.411: the report's
+     * message-security-label is the subject's), so the delivery gate decides it like the
+     * subject; this one stands in when the subject had none. */
+    const unsigned char *unlabelled_label;
+    size_t unlabelled_label_len;
 };
 
-/* Builds the report for items[0..n) of orig in its originator's world. *out_msg NULL when no
+/* Builds the report for items[0..n) of orig in its originator's world. The report carries
+ * orig's label, else ctx->unlabelled_label (both builders copy orig->label). *out_msg NULL when no
  * report is due or possible (logged by the caller). Errors: MG_EINVAL, MG_ENOMEM. */
 int report_build(const struct report_ctx *ctx, const struct message *orig,
                  const struct report_item *items, size_t n, const void *content,

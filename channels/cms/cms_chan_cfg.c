@@ -552,7 +552,8 @@ void cmsch_conf_dump(const void *conf, FILE *f)
             se[c->select], kl[c->keyless], nk[c->nokey], bs[c->badsig],
             c->status_header ? "true" : "false", c->status_footer ? "true" : "false",
             c->harvest ? "true" : "false");
-    if (c->n_equiv || c->equiv_from_shaper)
-        fprintf(f, " equivalent_labels = %zu; equivalent_labels_from_shaper = %s;", c->n_equiv,
-                c->equiv_from_shaper ? "true" : "false");
+    /* equivalent_labels (files) and the key and certificate paths are not kept once loaded:
+     * config_dump writes them as the configuration gave them */
+    if (c->equiv_from_shaper)
+        fprintf(f, " equivalent_labels_from_shaper = true;");
 }

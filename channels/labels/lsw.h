@@ -40,6 +40,12 @@ const struct lbl_policy *lsw_governing(const struct lsw *l);
 int lsw_label_encode(const struct lbl_label *l, const struct lbl_policy *p, unsigned char **out, size_t *len);
 int lsw_label_decode(const void *der, size_t len, struct lbl_label *out, struct lbl_err *err);
 
+/* The label a report about an unlabelled subject carries (`report_label`, else with
+ * `unlabelled = "deny"` the governing policy's least sensitive classification), as the envelope
+ * stores it; *der NULL when there is none (l NULL, unlabelled = "allow" without report_label,
+ * a policy without classifications). *der owned by the caller. 0 or MG_ENOMEM. */
+int lsw_report_label(const struct lsw *l, unsigned char **der, size_t *len);
+
 /* ---- access control ------------------------------------------------------------------- */
 
 enum lsw_verdict { LSW_ALLOW, LSW_DENY, LSW_DEFER };
@@ -65,6 +71,8 @@ int lsw_gate_metrics(struct lsw_gate *g, struct metrics *m);
 int lsw_gate_sync(struct lsw_gate *g, const struct config *cfg);
 /* qmgr_gate.check (ctx = the gate). */
 int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_result *r);
+/* qmgr_gate.report_label (ctx = the gate): lsw_report_label of the lsw loaded for cfg. */
+int lsw_gate_report_label(void *ctx, const struct config *cfg, unsigned char **der, size_t *len);
 /* qmgr_gate.needed: 0 when cfg has no `labels` group (no check, no pool trip per delivery). */
 int lsw_gate_needed(void *ctx, const struct config *cfg);
 /* submit_label_hook.extract (ctx = the gate). */

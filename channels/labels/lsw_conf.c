@@ -245,11 +245,76 @@ int lsw_load_policies(const config_setting_t *g, const char *file, const char *w
 }
 
 static const char *const top_keys[] = { "spif", "spifs", "unlabelled", "recipient_clearance", "clearances",
-                                        "clearances_file", "channels", "peers", "submission", "ldap", "cert_store", NULL };
+                                        "clearances_file", "channels", "peers", "submission", "ldap", "cert_store",
+                                        "report_label", NULL };
 static const char *const sub_keys[] = { "listener", "extract", "governing", "on_missing", "on_invalid",
                                         "on_inconsistent", "inconsistency_header", "default_label", "class_defaults",
                                         "x_x411_header", "xml_header", "text_header", "header_regex",
                                         "subject_regex", "flot_regex", NULL };
+
+/* The label of a report whose subject has none (lsw_report_label): `report_label` (any form
+ * the engine reads, valid under the governing SPIF), else, with `unlabelled = "deny"`, the
+ * governing policy's least sensitive classification with no categories. Why: X.411 gives a
+ * report the security label of its subject, so the gate decides the report as it decided the
+ * subject; an unlabelled subject refused by `unlabelled = "deny"` would leave an unlabelled
+ * report that the same rule refuses, and the originator would never hear. With "allow" an
+ * unlabelled report passes as its subject did, and a label of our choosing would only ask the
+ * originator for a clearance the subject never needed. */
+static int load_report_label(struct lsw *l, const config_setting_t *g, const char *file, struct config_errors *errs)
+{
+    struct lbl_label lb;
+    lbl_label_init(&lb);
+    const config_setting_t *rl = config_setting_get_member(g, "report_label");
+    int rc = 0;
+    if (rl) {
+        const char *v = config_setting_get_string(rl);
+        struct lbl_err err = { "" };
+        struct lbl_reasons why = { 0 };
+        if (!v || lsw_read_label(l->set, v, &lb, &err)) {
+            config_errors_addf(errs, file, sline(rl), "labels: report_label: %s", v ? err.msg : "must be a string");
+            rc = MG_ECONFIG;
+        } else if (!lbl_validate(l->gov, &lb, &why)) {
+            config_errors_addf(errs, file, sline(rl), "labels: report_label is not valid under the governing SPIF: %s",
+                               why.n ? why.r[0] : "policy mismatch");
+            rc = MG_ECONFIG;
+        }
+    } else if (l->unlabelled_allow) {
+        lbl_label_free(&lb);
+        return 0;
+    } else {
+        unsigned long lacv;
+        if (lbl_policy_class_lowest(l->gov, &lacv) == 0) {
+            snprintf(lb.policy, sizeof lb.policy, "%s", lbl_policy_oid(l->gov) ? lbl_policy_oid(l->gov) : "");
+            lb.has_class = 1;
+            lb.class_lacv = lacv;
+        } else {
+            lbl_label_free(&lb);
+            return 0; /* a policy without classifications: reports stay unlabelled */
+        }
+    }
+    if (!rc)
+        rc = lsw_label_encode(&lb, l->gov, &l->report_label, &l->report_label_len);
+    if (rc && rc != MG_ECONFIG) {
+        config_errors_addf(errs, file, rl ? sline(rl) : sline(g), "labels: the report label cannot be encoded: %s",
+                           mg_strerror(rc));
+        rc = rc == MG_ENOMEM ? rc : MG_ECONFIG;
+    }
+    lbl_label_free(&lb);
+    return rc;
+}
+
+int lsw_report_label(const struct lsw *l, unsigned char **der, size_t *len)
+{
+    *der = NULL;
+    *len = 0;
+    if (!l || !l->report_label_len)
+        return 0;
+    if (!(*der = malloc(l->report_label_len)))
+        return MG_ENOMEM;
+    memcpy(*der, l->report_label, l->report_label_len);
+    *len = l->report_label_len;
+    return 0;
+}
 
 static int add_rclear(struct lsw *l, enum lsw_match m, const char *value, const char *cv, const char *file,
                       int line, struct config_errors *errs)
@@ -616,6 +681,10 @@ int lsw_load(const struct config *cfg, struct lsw **out, struct config_errors *e
         r = lsw_route_load(l, cfg, errs);
         rc = rc ? rc : r;
     }
+    if (r != MG_ENOMEM && l->gov) {
+        r = load_report_label(l, g, file, errs);
+        rc = rc ? rc : r;
+    }
     if (r == MG_ENOMEM)
         rc = r;
     if (rc) {
@@ -656,6 +725,7 @@ void lsw_free(struct lsw *l)
     }
     free(l->ex);
     free(l->cert_store);
+    free(l->report_label);
     lsw_route_free(l);
     if (l->ldap) {
         free(l->ldap->uri);

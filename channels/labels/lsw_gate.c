@@ -348,6 +348,19 @@ int lsw_gate_route_match(void *ctx, const struct config *cfg, const struct confi
     return m;
 }
 
+int lsw_gate_report_label(void *ctx, const struct config *cfg, unsigned char **der, size_t *len)
+{
+    struct lsw_gate *g = ctx;
+    *der = NULL;
+    *len = 0;
+    struct lsw_entry *e = acquire(g, cfg);
+    if (!e)
+        return 0; /* not synced: the report stays as it is, the gate defers it */
+    int rc = lsw_report_label(e->l, der, len);
+    release(g, e);
+    return rc;
+}
+
 /* ---- the check ------------------------------------------------------------------------- */
 
 static void set_all(const struct channel_task *t, struct channel_result *r, enum channel_action a, int code,
@@ -394,6 +407,8 @@ int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_resul
             } else {
                 channel_outcome_set(&r->rcpts[i].outcome, CHANNEL_FAILED, 550, "5.7.1",
                                     "delivery not authorized: the message has no security label", NULL);
+                r->rcpts[i].outcome.x400_reason = 1;      /* unable-to-transfer */
+                r->rcpts[i].outcome.x400_diagnostic = 46; /* secure-messaging-error */
                 rc = channel_result_add_audit(r, (int)i, "access-denied", "unlabelled message", "", NULL, 0, NULL);
             }
             mg_info("event=access_decision qid=%s rcpt=<%s> channel=%s peer=%s decision=%s reason=unlabelled",
@@ -410,6 +425,10 @@ int lsw_gate_check(void *ctx, const struct channel_task *t, struct channel_resul
         char why[600];
         snprintf(why, sizeof why, "the message's label cannot be decoded: %s", err.msg);
         set_all(t, r, CHANNEL_FAILED, 550, "5.7.1", "delivery not authorized: the security label is not valid");
+        for (size_t i = 0; i < t->nrcpts; i++) {
+            r->rcpts[i].outcome.x400_reason = 1;      /* unable-to-transfer */
+            r->rcpts[i].outcome.x400_diagnostic = 46; /* secure-messaging-error */
+        }
         for (size_t i = 0; !rc && i < t->nrcpts; i++)
             rc = channel_result_add_audit(r, (int)i, "access-denied", why, "label", t->label, t->label_len, NULL);
         count(g, chname, peer, "denied", (double)t->nrcpts);

@@ -71,6 +71,8 @@ struct lsw {
     const struct lbl_policy *gov;
     bool unlabelled_allow;      /* a message without a label may pass the gate (reports) */
     bool rcpt_required;         /* a recipient without a clearance is denied (default) */
+    unsigned char *report_label; /* owned or NULL: the label of a report about an unlabelled subject */
+    size_t report_label_len;
     struct lsw_rclear *rc; size_t nrc;
     struct lsw_nclear *ch; size_t nch;
     struct lsw_nclear *peer; size_t npeer;

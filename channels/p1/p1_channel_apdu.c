@@ -14,6 +14,7 @@
 #include "mg_err.h"
 #include "oraddr.h"
 #include "p1_mts.h"
+#include "p1_mts_xer.h"
 
 /* The APDU for d (owned by the caller). */
 int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery *d, uint8_t **apdu,
@@ -45,6 +46,7 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
             return retype;
         }
     }
+    int label_ok = d->label && p1_xer_label_ok(d->label, d->label_len);
     if (m->x400_env && m->x400_env_len) {
         int report = m->content_type == MESSAGE_CONTENT_X400_REPORT;
         uint8_t *env = NULL;
@@ -60,8 +62,20 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
                      mg_strerror(rc ? rc : MG_ENOMEM));
             return rc ? rc : MG_ENOMEM;
         }
+        /* The label the gate decided on goes out in the envelope: a shaper may have changed
+         * it (its x411-envelope output); a label X.411 cannot carry (an ESS UTF8String privacy
+         * mark) leaves the envelope's as received. */
+        uint8_t *lenv = NULL;
+        size_t lenv_len = 0;
+        if (label_ok && (rc = p1_mts_env_set_label(env, env_len, report, d->label, d->label_len, &lenv,
+                                                   &lenv_len)) == 0 && lenv) {
+            free(env);
+            env = lenv;
+            env_len = lenv_len;
+        }
         /* This peer is responsible for this delivery's recipients only. */
-        rc = report ? 0 : p1_mts_responsibility(env, env_len, d->rcpt_addrs, d->nrcpts);
+        if (!rc)
+            rc = report ? 0 : p1_mts_responsibility(env, env_len, d->rcpt_addrs, d->nrcpts);
         if (!rc)
             rc = p1_mts_relay(env, env_len, report, c, clen, gdi, (long)time(NULL), apdu, len);
         free(env);
@@ -78,7 +92,8 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
         }
         char local[40];
         snprintf(local, sizeof local, "R%.30s", m->id);
-        return p1_mts_report_apdu(gdi, local, d->rcpt_addrs[0], (long)time(NULL), c, clen, apdu,
+        return p1_mts_report_apdu(gdi, local, d->rcpt_addrs[0], (long)time(NULL), c, clen,
+                                  label_ok ? d->label : NULL, label_ok ? d->label_len : 0, apdu,
                                   len, why, whysz);
     }
     /* The content version this delivery carries decides (a mixer before us made an X.400
@@ -98,6 +113,7 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
         .rcpts = rcpts, .nrcpts = d->nrcpts,
         .content_oid = ctype,
         .content = c, .content_len = clen, .priority = m->priority, .now = (long)time(NULL),
+        .label = label_ok ? d->label : NULL, .label_len = label_ok ? d->label_len : 0,
     };
     int rc = p1_mts_build(&o, apdu, len, why, whysz);
     free(rcpts);

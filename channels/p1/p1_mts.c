@@ -412,6 +412,8 @@ int p1_mts_decode(const uint8_t *apdu, size_t len, const struct oraddr *our_gdi,
             rc = rcpt_add(m, &r->envelope.report_destination_name, 0, NULL);
         if (!rc)
             m->rcpts[0].responsibility = 1;
+        if (!rc) /* X.411: the subject's label, which the gate decides the report on */
+            rc = label_of(m, r->envelope.extensions);
         trace_check(m, &r->envelope.trace_information, our_gdi);
         /* The report content is re-encoded from the decoded value: it is only used to relay
          * the report, and DER of a value we checked is what it was. */

@@ -74,6 +74,9 @@ struct p1_mts_out {
     int priority;                 /* 0..5 */
     long now;                     /* time() of the trace arrival */
     long deferred;                /* message: deferred-delivery-time (unix s), 0 = none */
+    const uint8_t *label;         /* NULL or an X.411 SecurityLabel (DER): the envelope's
+                                     message-security-label (standard extension 20) */
+    size_t label_len;
 };
 /* DER of the MTS-APDU into *der (malloc'ed, caller frees). 0, MG_EINVAL (a field does not
  * fit X.411: why says which), MG_ENOMEM. */
@@ -88,15 +91,24 @@ int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *
                  size_t content_len, const struct oraddr *gdi, long now, uint8_t **apdu,
                  size_t *len);
 
+/* The stored envelope env (a MessageTransferEnvelope, or with report a ReportTransferEnvelope)
+ * with label (an X.411 SecurityLabel, DER) as its message-security-label, for a relay whose
+ * label a processing stage changed (a shaper's x411-envelope output): every other member and
+ * extension as received, the label's extension field replaced or added. *out NULL (and 0) when
+ * the envelope already carries exactly that label. 0, MG_EPARSE (not an envelope), MG_ENOMEM. */
+int p1_mts_env_set_label(const uint8_t *env, size_t env_len, int report, const uint8_t *label,
+                         size_t label_len, uint8_t **out, size_t *out_len);
+
 /* A report we send that a processing channel made (the mixer's X.400 form of a DSN): the
  * ReportTransferContent as made (content, BER), in a new ReportTransferEnvelope with our
  * identifier (gdi, local_id), the report destination dest (O/R text: the subject's
- * originator) and our trace element (now). The whole APDU is decoded once before it is given
+ * originator), our trace element (now) and, when label_len, the message-security-label (an
+ * X.411 SecurityLabel: the report's subject's). The whole APDU is decoded once before it is given
  * out. 0, MG_EINVAL (a field X.411 does not allow), MG_EPARSE (the content is not a
  * ReportTransferContent), MG_ENOMEM; why says which. */
 int p1_mts_report_apdu(const struct oraddr *gdi, const char *local_id, const char *dest,
-                       long now, const uint8_t *content, size_t content_len, uint8_t **apdu,
-                       size_t *len, char *why, size_t whysz);
+                       long now, const uint8_t *content, size_t content_len, const uint8_t *label,
+                       size_t label_len, uint8_t **apdu, size_t *len, char *why, size_t whysz);
 
 /* In a copy of a stored MessageTransferEnvelope: clear the responsibility indicator of every
  * recipient whose O/R address (canonical text) is not in keep[0..nkeep), so that a message

@@ -15,8 +15,11 @@
 
 #include "ExtensionAttribute.h"
 #include "ExtensionAttributes.h"
+#include "ExtensionField.h"
+#include "Extensions.h"
 #include "PerRecipientMessageTransferFields.h"
 #include "PerRecipientProbeTransferFields.h"
+#include "SecurityLabel.h"
 
 static int esc(struct mg_buf *x, const char *s)
 {
@@ -171,6 +174,45 @@ int p1_xer_add_cn(struct ORName *n, const struct oraddr *o)
     return 0;
 }
 
+int p1_xer_label_ok(const uint8_t *label, size_t len)
+{
+    void *sl = NULL;
+    if (!label || !len || len > INT32_MAX || mg_asn1_decode(&asn_DEF_SecurityLabel, label, len, &sl, NULL) != 0)
+        return 0;
+    mg_asn1_free(&asn_DEF_SecurityLabel, sl);
+    return 1;
+}
+
+int p1_xer_add_label(struct Extensions **ext, const uint8_t *label, size_t len)
+{
+    if (!ext || !p1_xer_label_ok(label, len))
+        return MG_EINVAL;
+    if (!*ext && !(*ext = calloc(1, sizeof **ext)))
+        return MG_ENOMEM;
+    ExtensionField_t *f = calloc(1, sizeof *f);
+    ANY_t *v = calloc(1, sizeof *v);
+    uint8_t *b = malloc(len);
+    if (!f || !v || !b) {
+        free(f);
+        free(v);
+        free(b);
+        return MG_ENOMEM;
+    }
+    memcpy(b, label, len);
+    v->buf = b;
+    v->size = (int)len;
+    f->type.present = ExtensionType_PR_standard_extension;
+    f->type.choice.standard_extension = 20; /* message-security-label */
+    f->value = v;
+    if (ASN_SET_ADD(&(*ext)->list, f) != 0) {
+        free(b);
+        free(v);
+        free(f);
+        return MG_ENOMEM;
+    }
+    return 0;
+}
+
 int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *why, size_t whysz)
 {
     *der = NULL;
@@ -273,11 +315,15 @@ int p1_mts_build(const struct p1_mts_out *o, uint8_t **der, size_t *len, char *w
             OCTET_STRING_fromBuf(&a->choice.message.content, (const char *)o->content,
                                  (int)o->content_len) != 0)
             rc = MG_ENOMEM;
+        if (!rc && o->label_len && (rc = p1_xer_add_label(&e->extensions, o->label, o->label_len)) == MG_EINVAL && why)
+            snprintf(why, whysz, "the security label is not an X.411 SecurityLabel");
     } else if (!rc) {
         Probe_t *p = &a->choice.probe;
         rc = p1_xer_add_cn(&p->originator_name, &orig);
         for (int i = 0; !rc && i < p->per_recipient_fields.list.count; i++)
             rc = p1_xer_add_cn(&p->per_recipient_fields.list.array[i]->recipient_name, &rc_or[i]);
+        if (!rc && o->label_len && (rc = p1_xer_add_label(&p->extensions, o->label, o->label_len)) == MG_EINVAL && why)
+            snprintf(why, whysz, "the security label is not an X.411 SecurityLabel");
     }
     if (!rc) {
         unsigned char *out = NULL;
@@ -394,9 +440,96 @@ int p1_mts_relay(const uint8_t *env, size_t env_len, int report, const uint8_t *
     return 0;
 }
 
+/* Is ExtensionField f (a SEQUENCE) the message-security-label (standard extension 20)? Its
+ * value (the label's TLV, the contents of [2]) into *lab when it is. */
+static int is_label_field(const struct p1_tlv *f, struct p1_tlv *lab)
+{
+    struct p1_tlv ty;
+    long n = -1;
+    if (f->id != 0x30 || p1_ber_find(f, 0x80, &ty) != 1 || p1_ber_int(&ty, &n) != 0 || n != 20)
+        return 0;
+    if (p1_ber_find(f, 0xa2, lab) != 1)
+        memset(lab, 0, sizeof *lab);
+    return 1;
+}
+
+int p1_mts_env_set_label(const uint8_t *env, size_t env_len, int report, const uint8_t *label,
+                         size_t label_len, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    struct p1_tlv e, t;
+    if (!env || !label || !label_len || p1_ber_read(env, env_len, &e) != 0 || e.total != env_len ||
+        e.id != 0x31)
+        return MG_EPARSE;
+    const uint8_t ext_id = report ? 0xa1 : 0xa3; /* extensions [1] / [3] of the envelope */
+    struct mg_buf body, exts;
+    mg_buf_init(&body, 0);
+    mg_buf_init(&exts, 0);
+    size_t off = 0, start = 0;
+    int r, rc = 0, same = 0;
+    while (!rc && (start = off, r = p1_ber_next(&e, &off, &t)) == 1) {
+        if (t.id != ext_id) {
+            rc = mg_buf_append(&body, e.v + start, t.total);
+            continue;
+        }
+        /* the other extensions as they are; the label's own field is replaced */
+        struct p1_tlv f, lab;
+        size_t fo = 0, fstart = 0;
+        int fr;
+        while (!rc && (fstart = fo, fr = p1_ber_next(&t, &fo, &f)) == 1) {
+            if (is_label_field(&f, &lab)) {
+                same |= lab.v && lab.len == label_len && !memcmp(lab.v, label, label_len);
+                continue;
+            }
+            rc = mg_buf_append(&exts, t.v + fstart, f.total);
+        }
+        if (!rc && fr < 0)
+            rc = MG_EPARSE;
+    }
+    if (!rc && r < 0)
+        rc = MG_EPARSE;
+    if (!rc && !same) {
+        /* ExtensionField { type [0] 20, value [2] label } */
+        struct mg_buf fld;
+        mg_buf_init(&fld, 0);
+        static const uint8_t ty[] = { 0x80, 0x01, 0x14 };
+        rc = mg_buf_append(&fld, ty, sizeof ty);
+        if (!rc)
+            rc = put_hdr(&fld, 0xa2, label_len);
+        if (!rc)
+            rc = mg_buf_append(&fld, label, label_len);
+        if (!rc)
+            rc = put_hdr(&exts, 0x30, fld.len);
+        if (!rc)
+            rc = mg_buf_append(&exts, fld.data, fld.len);
+        mg_buf_free(&fld);
+        if (!rc)
+            rc = put_hdr(&body, ext_id, exts.len);
+        if (!rc)
+            rc = mg_buf_append(&body, exts.data, exts.len);
+    }
+    struct mg_buf o;
+    mg_buf_init(&o, 0);
+    if (!rc && !same)
+        rc = put_hdr(&o, 0x31, body.len);
+    if (!rc && !same)
+        rc = mg_buf_append(&o, body.data, body.len);
+    mg_buf_free(&body);
+    mg_buf_free(&exts);
+    if (rc || same) {
+        mg_buf_free(&o);
+        return rc;
+    }
+    size_t n;
+    *out = mg_buf_steal(&o, &n);
+    *out_len = n;
+    return 0;
+}
+
 int p1_mts_report_apdu(const struct oraddr *gdi, const char *local_id, const char *dest,
-                       long now, const uint8_t *content, size_t content_len, uint8_t **apdu,
-                       size_t *len, char *why, size_t whysz)
+                       long now, const uint8_t *content, size_t content_len, const uint8_t *label,
+                       size_t label_len, uint8_t **apdu, size_t *len, char *why, size_t whysz)
 {
     *apdu = NULL;
     *len = 0;
@@ -447,6 +580,8 @@ int p1_mts_report_apdu(const struct oraddr *gdi, const char *local_id, const cha
     mg_buf_free(&x);
     if (!rc)
         rc = p1_xer_add_cn(&e->report_destination_name, &to);
+    if (!rc && label_len && (rc = p1_xer_add_label(&e->extensions, label, label_len)) == MG_EINVAL && why)
+        snprintf(why, whysz, "the security label is not an X.411 SecurityLabel");
     unsigned char *env = NULL;
     size_t elen = 0;
     if (!rc)

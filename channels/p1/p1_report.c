@@ -221,6 +221,14 @@ static int build(const struct oraddr *us, const struct message *orig,
         for (int i = 0; !rc && i < rp->content.per_recipient_fields.list.count; i++)
             rc = p1_xer_add_cn(&rp->content.per_recipient_fields.list.array[i]->actual_recipient_name,
                                &rcpt_or[i]);
+        /* X.411: a report carries the security label of its subject (the message-security-label
+         * of the ReportTransferEnvelope). The queue's label is an X.411 SecurityLabel or an ESS
+         * one (the same encoding, except that ESS allows a UTF8String privacy mark): only one
+         * that is a valid X.411 SecurityLabel goes into the envelope; the queued report carries
+         * the label in any case, so the delivery gate decides it. */
+        if (!rc && orig->label && orig->label_len &&
+            p1_xer_add_label(&rp->envelope.extensions, orig->label, orig->label_len) == MG_ENOMEM)
+            rc = MG_ENOMEM;
     }
     unsigned char *env = NULL, *body = NULL;
     size_t elen = 0, blen = 0;
@@ -247,6 +255,8 @@ static int build(const struct oraddr *us, const struct message *orig,
         rc = message_set_x400(m, rid, NULL, env, elen);
     if (!rc)
         rc = message_set_received(m, "mixgate (X.400 report)", "P1");
+    if (!rc && orig->label && orig->label_len) /* the subject's label (see above) */
+        rc = message_set_label(m, orig->label, orig->label_len);
     struct message_rcpt *r = NULL;
     if (!rc)
         rc = message_add_rcpt(m, orig->originator, NULL, MESSAGE_NOTIFY_NEVER, &r);

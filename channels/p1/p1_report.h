@@ -5,7 +5,10 @@
  * stored envelope is the ReportTransferEnvelope and whose content is the
  * ReportTransferContent (the p1 channel relays the two as a Report APDU). Per recipient:
  * delivered/relayed -> delivery report; failed -> non-delivery with reason and diagnostic
- * (the channel's X.400 codes, else unable-to-transfer and a diagnostic from the status). */
+ * (the channel's X.400 codes, else unable-to-transfer and a diagnostic from the status).
+ * The report carries the subject's security label (orig->label; X.411: a report's
+ * message-security-label is its subject's): as the queued report's label, and in the
+ * ReportTransferEnvelope's extension when it is a valid X.411 SecurityLabel. */
 #ifndef P1_REPORT_H
 #define P1_REPORT_H
 

@@ -26,6 +26,53 @@ MIXGATE_P1_RELAY_TSEL="'0101'H" MIXGATE_P1_MODE=1984 \
     "$MG" check-config -v -c "$SRC/etc/examples/x400-relay.conf" >"$TMP/out" 2>&1 || fail "x400 -v: $(cat "$TMP/out")"
 grep -q "tsel = \"'0101'H\";" "$TMP/out" && grep -q 'mode = "1984";' "$TMP/out" || fail "x400 -v: $(cat "$TMP/out")"
 
+# 1b. -v writes a configuration that loads again and dumps the same: every example, every
+# channel kind's options (those a kind does not write itself as the file gave them), the
+# labels group; templates keep their \${...}, secrets are masked
+for f in "$SRC"/etc/mixgate.conf "$SRC"/etc/examples/*.conf; do
+    b=$(basename "$f" .conf)
+    (cd "$SRC" && env -i PATH="$PATH" "$MG" check-config -v -c "$f") >"$TMP/$b.v1" 2>&1 \
+        || fail "$b -v: $(cat "$TMP/$b.v1")"
+    sed 1d "$TMP/$b.v1" >"$TMP/$b.dump.conf"
+    (cd "$SRC" && env -i PATH="$PATH" "$MG" check-config -v -c "$TMP/$b.dump.conf") >"$TMP/$b.v2" 2>&1 \
+        || fail "$b: the -v dump does not load again: $(cat "$TMP/$b.v2")"
+    sed 1,2d "$TMP/$b.v1" >"$TMP/$b.a"
+    sed 1,2d "$TMP/$b.v2" >"$TMP/$b.b"
+    cmp -s "$TMP/$b.a" "$TMP/$b.b" || fail "$b: the dump of the dump differs: $(diff "$TMP/$b.a" "$TMP/$b.b")"
+done
+grep -q 'cert = "etc/examples/gateway-pair/a.pem";' "$TMP/x400-triple-wrap.a" || fail "cms cert not dumped"
+grep -q 'regex = "\\\\\[hold\\\\\]";' "$TMP/rules.a" || fail "rules not dumped: $(cat "$TMP/rules.a")"
+grep -q '^labels = {' "$TMP/labels.a" && grep -q 'clearances_file = "etc/examples/labels/clearances";' "$TMP/labels.a" \
+    || fail "labels group not dumped: $(cat "$TMP/labels.a")"
+cat >"$TMP/kinds.conf" <<CONF
+global = { var_dir = "$TMP/var"; };
+listeners = ( { name = "in"; listen = "127.0.0.1:2525"; } );
+channels = (
+  { name = "mark"; type = "shaper"; spif = "$SRC/etc/examples/labels/example-spif.xml";
+    outputs = [ "sio-label" ]; headers = ( { name = "X-Class"; value = "\\\${classification} (\\\${policy})"; } ); },
+  { name = "conv"; type = "mixer"; domain = "x400.example"; or_address = "/C=XX/ADMD= /PRMD=GW/"; },
+  { name = "out"; type = "p1"; },
+  { name = "local"; type = "file"; directory = "$TMP/d"; concurrency = 7; }
+);
+peers = ( { name = "mta"; type = "x400"; host = "127.0.0.1:1102"; mta_name = "M"; password = "pw1";
+            our_mta_name = "U"; our_password = "pw2"; } );
+labels = { spif = "$SRC/etc/examples/labels/example-spif.xml"; unlabelled = "allow"; report_label = "<label xmlns='http://surevine.com/xmlns/spiffy'><policy id='1.3.6.1.4.1.99999.7'/><classification lacv='2'/></label>";
+           ldap = { uri = "ldap://127.0.0.1:1"; base = "dc=x"; bind_dn = "cn=a"; password = "ldap-secret"; }; };
+routes = ( { or_address = "*"; label_at_least = "SECRET"; chain = [ "mark", "out" ]; peer = "mta"; },
+           { default = true; chain = [ "conv", "local" ]; } );
+CONF
+"$MG" check-config -v -c "$TMP/kinds.conf" >"$TMP/k1" 2>&1 || fail "kinds.conf: $(cat "$TMP/k1")"
+sed 1d "$TMP/k1" >"$TMP/k.dump.conf"
+"$MG" check-config -v -c "$TMP/k.dump.conf" >"$TMP/k2" 2>&1 || fail "kinds dump: $(cat "$TMP/k2")"
+sed 1,2d "$TMP/k1" >"$TMP/k.a"; sed 1,2d "$TMP/k2" >"$TMP/k.b"
+cmp -s "$TMP/k.a" "$TMP/k.b" || fail "kinds: the dump of the dump differs: $(diff "$TMP/k.a" "$TMP/k.b")"
+grep -qF 'value = "\${classification} (\${policy})";' "$TMP/k.a" || fail "template: $(cat "$TMP/k.a")"
+grep -q 'concurrency = 7; directory' "$TMP/k.a" || fail "file channel: $(cat "$TMP/k.a")"
+grep -q 'name = "conv"; type = "mixer"; direction = ' "$TMP/k.a" || fail "mixer: $(cat "$TMP/k.a")"
+grep -q 'password = "\*\*\*\*\*\*\*\*";' "$TMP/k.a" && ! grep -q 'ldap-secret\|pw1\|pw2' "$TMP/k.a" \
+    || fail "secrets: $(cat "$TMP/k.a")"
+grep -q 'report_label = ' "$TMP/k.a" || fail "labels group: $(cat "$TMP/k.a")"
+
 # 2. -v shows what ${...} became
 MIXGATE_RELAY=relay.example.net:2727 MIXGATE_RETRY_MIN=90 \
     "$MG" check-config -v -c "$SRC/etc/examples/smtp-relay.conf" >"$TMP/out" 2>&1 || fail "-v: $(cat "$TMP/out")"

@@ -13,7 +13,7 @@ rfc-822-field list (made by `mixgate mixer to-x400` from an Internet message) is
 submission, converted by a shaper from the UK demo policy to TLP+ (the vectors' SPIFs), and
 delivered with the new SIO-Label and the original as `SIO-Label-History:` in the same list;
 `mixgate mixer to-smtp` of the delivered content restores both as header fields."""
-import os, subprocess
+import json, os, subprocess
 from harness import *
 from test_labels import audit, label_cli, make_signer, write_bytes
 
@@ -90,6 +90,59 @@ def t_signed_p772_label_from_p1():
         d.stop()
 
 
+def report_conf(wd, on_missing):
+    text = open(CONF).read() + """
+labels = {
+  spif = "%s";
+  recipient_clearance = false;
+  unlabelled = "deny";           # the report about an unlabelled message takes the report label
+  submission = ( { listener = "p1"; extract = [ "x411" ]; on_missing = "%s"; } );
+};
+""" % (SPIF, on_missing)
+    return write(wd.sub("p1-report-label.conf"), text)
+
+
+def t_report_of_unlabelled_reaches_originator():
+    """unlabelled = "deny": the non-delivery report about an unlabelled P1 message carries the
+    report label (here the policy's default, its least sensitive classification), so the gate
+    passes it and the originator hears, whether the message was refused at submission
+    (on_missing = reject) or accepted unlabelled and denied at the gate (on_missing = accept)."""
+    for on_missing in ("reject", "accept"):
+        wd = Workdir("labels-p1-report-" + on_missing)
+        p1port = free_port()
+        d = Daemon(wd, report_conf(wd, on_missing), env={"MIXGATE_P1_LISTEN": "127.0.0.1:%d" % p1port,
+                                                         "MIXGATE_PEER_MTA": "PEER-MTA",
+                                                         "MIXGATE_PEER_PASSWORD": "secret"}).start()
+        wait_port(p1port, proc=d.proc)
+        d.p1port = p1port
+        try:
+            send(d, P772, "/C=GB/ADMD= /PRMD=X/O=Y/S=Plain/")
+            reps = wait_for(lambda: [f for f in delivered(d) if "Content-Type: report" in open(f[:-4] + ".txt").read()],
+                            30, "the non-delivery report (%s)" % on_missing)
+            assert len(reps) == 1, delivered(d)
+            # unable-to-transfer (1), secure-messaging-error (46)
+            assert b"\x80\x01\x01\x81\x01\x2e" in open(reps[0], "rb").read()
+            # the delivered report content is what `mixgate decode` reads (ReportTransferContent)
+            r = subprocess.run([MIXGATE, "decode", reps[0]], capture_output=True, text=True, timeout=30 * SLOW)
+            assert r.returncode == 0 and "P1 report transfer content" in r.stdout, r.stdout + r.stderr
+            assert "non-delivery-diagnostic-code: 46" in r.stdout, r.stdout
+            # the message itself never went anywhere
+            assert len(delivered(d)) == 1, delivered(d)
+            recs = audit(d)
+            if on_missing == "reject":
+                assert any(x["decision"] == "label-rejected" for x in recs), recs
+            else:
+                denied = [x for x in recs if x["decision"] == "access-denied"]
+                assert len(denied) == 1 and "unlabelled" in denied[0]["reason"], recs
+            assert "event=report_labelled" in d.log_text(), d.tail()
+            # the report passed the gate on its label (UNCLASSIFIED), not as an unlabelled message
+            granted = [x for x in recs if x["decision"] == "access-granted"]
+            assert len(granted) == 1 and "unlabelled" not in granted[0]["reason"], recs
+            assert "UNCLASSIFIED" in json.dumps(granted[0]), granted[0]
+        finally:
+            d.stop()
+
+
 VEC = os.path.join(os.environ.get("MIXGATE_VECTORS") or os.path.join(SRC, "../shared/vectors"),
                    "labels/spiffing/test-data")
 
@@ -151,4 +204,5 @@ def t_history_in_x400_heading():
 
 if __name__ == "__main__":
     run([("signed_p772_label_from_p1", t_signed_p772_label_from_p1),
+         ("report_of_unlabelled_reaches_originator", t_report_of_unlabelled_reaches_originator),
          ("history_in_x400_heading", t_history_in_x400_heading)])

@@ -9,7 +9,7 @@ the same rules. The metrics endpoint counts the gate's decisions per channel and
 (mixgate_label_decisions_total): a SECRET message to a recipient cleared only for UNCLASSIFIED
 is denied on the SECRET route.
 """
-import os, re, subprocess
+import json, os, re, subprocess
 from harness import *
 
 SPIF = os.path.join(SRC, "etc/examples/labels/example-spif.xml")
@@ -120,6 +120,79 @@ def t_secret_takes_its_own_route():
         b.stop()
 
 
+def t_queue_filters_follow_label_routes():
+    """`mixgate queue list --peer/--channel`, `queue show` and `peers` route each recipient with
+    its message's label, as the switch does: with both next hops down, the SECRET message is
+    queued for secret-hop / out-secret only and the UNCLASSIFIED one for smarthost / out only
+    (an address-only lookup would put the SECRET one on the default route's peer as well)."""
+    wd = Workdir("labels-route-queue")
+    clear = write(wd.sub("clearance.xml"),
+                  "<clearance xmlns='http://surevine.com/xmlns/spiffy'><policy id='%s'/><classification lacv='1'/>"
+                  "<classification lacv='2'/><classification lacv='3'/><classification lacv='4'/></clearance>" % POLICY)
+    conf = write(wd.sub("route.conf"), CONF % {"a": free_port(), "b": free_port(), "spif": SPIF, "clear": clear,
+                                               "low": clear})
+    d = Daemon(wd, conf).start()
+    try:
+        secret, uncl = x411(wd, "secret", 4), x411(wd, "uncl", 1)
+        send(d.port, "s@orig.test", ["u@rcpt.test"], msg("secret", secret))
+        send(d.port, "n@orig.test", ["u@rcpt.test"], msg("uncl", uncl))
+
+        def listed(*f):
+            return sorted(m["originator"] for m in json.loads(d.cli("queue", "list", "--json", *f).stdout))
+
+        wait_for(lambda: listed("--state", "deferred") == ["n@orig.test", "s@orig.test"], 60, "both deferred")
+        assert listed("--peer", "secret-hop") == ["s@orig.test"], d.cli("queue", "list").stdout
+        assert listed("--peer", "smarthost") == ["n@orig.test"], d.cli("queue", "list").stdout
+        assert listed("--channel", "out-secret") == ["s@orig.test"]
+        assert listed("--channel", "out") == ["n@orig.test"]
+        assert listed("--channel", "mark") == ["n@orig.test", "s@orig.test"]
+        ids = {m["originator"]: m["id"] for m in json.loads(d.cli("queue", "list", "--json").stdout)}
+        show = d.cli("queue", "show", ids["s@orig.test"]).stdout
+        assert "chain=mark,out-secret " in show, show
+        show = d.cli("queue", "show", ids["n@orig.test"]).stdout
+        assert "chain=mark,out " in show, show
+        peers = {p["name"]: p for p in json.loads(d.cli("peers", "--json").stdout)}
+        assert peers["secret-hop"]["queued"] == 1 and peers["smarthost"]["queued"] == 1, peers
+        # a bulk operation takes the same selection
+        r = d.cli("queue", "hold", "--all", "--peer", "smarthost", "--reason", "uncl only")
+        held = listed("--held")
+        assert held == ["n@orig.test"], (r.stdout, held)
+    finally:
+        d.stop()
+
+
+def t_dsn_of_unlabelled_reaches_originator():
+    """unlabelled = "deny" over SMTP: a message accepted without a label (on_missing = accept)
+    is denied at the gate, and its DSN, which takes the report label (the policy's least
+    sensitive classification) since its subject has none, passes the same gate and reaches the
+    originator through the default route (marked UNCLASSIFIED by its shaper); the message never
+    leaves."""
+    wd = Workdir("labels-route-dsn")
+    b = Sink(wd, "sink-b").start()
+    low = write(wd.sub("low.xml"), "<clearance xmlns='http://surevine.com/xmlns/spiffy'><policy id='%s'/>"
+                "<classification lacv='1'/></clearance>" % POLICY)
+    text = CONF.replace('extract = [ "x-x411" ];', 'extract = [ "x-x411" ]; on_missing = "accept";') \
+               .replace('labels = {', 'labels = {\n  unlabelled = "deny";') \
+               .replace('{ recipient = "lo@rcpt.test"; clearance = "%(low)s"; }',
+                        '{ recipient = "lo@rcpt.test"; clearance = "%(low)s"; },\n'
+                        '                 { recipient = "a@orig.test"; clearance = "%(low)s"; }')
+    conf = write(wd.sub("dsn.conf"), text % {"a": free_port(), "b": b.port, "spif": SPIF, "clear": low, "low": low})
+    d = Daemon(wd, conf).start()
+    try:
+        send(d.port, "a@orig.test", ["lo@rcpt.test"], msg("nolabel", ""))
+        wait_for(lambda: b.count() == 1, 60, "the DSN at the originator's next hop")
+        env, body = b.messages()[0]
+        assert b"multipart/report" in body and b"5.7.1" in body and b"no security label" in body, body
+        assert b"SIO-Label:" in body and b"X-Test-Id: nolabel" in body, body
+        la = d.log_text()
+        assert "event=report_labelled" in la, d.tail()
+        assert re.search(r"event=access_decision .*rcpt=<\"?a@orig.test\"?>.*decision=granted", la), d.tail()
+        assert re.search(r"event=access_decision .*rcpt=<\"?lo@rcpt.test\"?>.*decision=denied", la), d.tail()
+    finally:
+        d.stop()
+        b.stop()
+
+
 def t_check_config_names_unknown_names():
     wd = Workdir("labels-route-check")
     bad = CONF.replace('label_at_least = "SECRET"', 'label_at_least = "COSMIC"')
@@ -134,4 +207,6 @@ def t_check_config_names_unknown_names():
 
 if __name__ == "__main__":
     run([("secret_takes_its_own_route", t_secret_takes_its_own_route),
+         ("queue_filters_follow_label_routes", t_queue_filters_follow_label_routes),
+         ("dsn_of_unlabelled_reaches_originator", t_dsn_of_unlabelled_reaches_originator),
          ("check_config_names_unknown_names", t_check_config_names_unknown_names)])

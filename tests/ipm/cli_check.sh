@@ -62,6 +62,20 @@ has "$tmp/cp.txt" 'ia5-string: "excalibur"'; check "bind password shown" $?
 "$mg" decode "$vec/x400/ber/wsample-rtse-RTORJ-bind-error.ber" >"$tmp/rj.txt"
 has "$tmp/rj.txt" "authentication-error (2)"; check "RTORJ bind error named" $?
 
+# X.400 reports as mixgate stores and delivers them: the ReportTransferContent (a file
+# channel's .ber of a report), and a ReportTransferEnvelope, found by --as auto and --as p1.
+rep="$own/../mixer/report"
+"$mg" decode "$rep/x400-ndr.ber" >"$tmp/ndr.txt" 2>&1; rc=$?
+check "report content decodes (auto)" $rc
+sed -n 1p "$tmp/ndr.txt" | grep -qF "P1 report transfer content"; check "auto: report transfer content" $?
+has "$tmp/ndr.txt" "actual-recipient-name: /C=GB/ADMD= /PRMD=Example/O=Sales/S=Smith/"; check "report: recipient as O/R text" $?
+has "$tmp/ndr.txt" "non-delivery-reason-code: 1"; check "report: non-delivery reason" $?
+"$mg" decode --as p1 --json "$rep/x400-dr.ber" >"$tmp/dr.json"; rc=$?
+check "delivery report decodes (--as p1, JSON)" $rc
+python3 -m json.tool "$tmp/dr.json" >/dev/null; check "report JSON parses" $?
+"$mg" decode "$rep/report-envelope.ber" >"$tmp/renv.txt" 2>&1
+sed -n 1p "$tmp/renv.txt" | grep -qF "P1 report transfer envelope"; check "auto: report transfer envelope" $?
+
 for f in "$own"/*.p22; do
   "$mg" decode --as p22 "$f" >/dev/null; check "decode $(basename "$f")" $?
 done

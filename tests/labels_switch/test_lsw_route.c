@@ -192,6 +192,82 @@ static void gate_matcher_per_config(void **state)
     lsw_gate_free(g);
 }
 
+/* The label of a report about an unlabelled subject: the policy's least sensitive
+ * classification by default, `report_label` when given (and refused, with its line, when the
+ * governing SPIF does not hold it); the gate hands out that of the configuration it loaded. */
+static void report_label(void **state)
+{
+    (void)state;
+    struct rl_case {
+        const char *name;
+        const char *key;     /* the report_label line, "" = none */
+        int want_lacv;       /* 0 = a load error, -1 = no report label */
+    } rc_cases[] = {
+        { "default_lowest_class", "", 1 },
+        { "allow_without_report_label", "unlabelled = \"allow\";", -1 },
+        { "allow_with_report_label", "unlabelled = \"allow\"; report_label = \"<label xmlns='http://surevine.com/xmlns/"
+          "spiffy'><policy id='1.3.6.1.4.1.99999.7'/><classification lacv='3'/></label>\";", 3 },
+        { "configured_xml", "report_label = \"<label xmlns='http://surevine.com/xmlns/spiffy'>"
+          "<policy id='1.3.6.1.4.1.99999.7'/><classification lacv='2'/></label>\";", 2 },
+        { "invalid_class", "report_label = \"<label xmlns='http://surevine.com/xmlns/spiffy'>"
+          "<policy id='1.3.6.1.4.1.99999.7'/><classification lacv='9'/></label>\";", 0 },
+    };
+    for (size_t i = 0; i < sizeof rc_cases / sizeof *rc_cases; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, HEAD "labels = { spif = \"${SPIF}\";\n %s };\n"
+                 "routes = ( { default = true; chain = [ \"a\" ]; } );\n", rc_cases[i].key);
+        struct config *cfg = NULL;
+        struct config_errors errs = { 0 };
+        int rc = channels_config_load_text("l.conf", text, strlen(text), env, NULL, &cfg, &errs);
+        if (!rc_cases[i].want_lacv) {
+            assert_int_equal(rc, MG_ECONFIG);
+            assert_true(errs.n >= 1);
+            assert_non_null(strstr(errs.v[0].text, "l.conf:6: labels: report_label is not valid"));
+            config_errors_free(&errs);
+            continue;
+        }
+        for (size_t k = 0; k < errs.n; k++)
+            print_message("%s: %s\n", rc_cases[i].name, errs.v[k].text);
+        config_errors_free(&errs);
+        assert_int_equal(rc, 0);
+        struct lsw_gate *g = NULL;
+        assert_int_equal(lsw_gate_create(&g, NULL), 0);
+        unsigned char *der = NULL;
+        size_t len = 0;
+        /* not synced: none (the gate defers the report) */
+        assert_int_equal(lsw_gate_report_label(g, cfg, &der, &len), 0);
+        assert_null(der);
+        assert_int_equal(lsw_gate_sync(g, cfg), 0);
+        assert_int_equal(lsw_gate_report_label(g, cfg, &der, &len), 0);
+        if (rc_cases[i].want_lacv < 0) {
+            /* unlabelled = allow: the report passes unlabelled, as its subject did */
+            assert_null(der);
+            lsw_gate_free(g);
+            config_free(cfg);
+            continue;
+        }
+        assert_non_null(der);
+        struct lbl_label lb;
+        lbl_label_init(&lb);
+        struct lbl_err e = { "" };
+        assert_int_equal(lsw_label_decode(der, len, &lb, &e), 0);
+        assert_string_equal(lb.policy, "1.3.6.1.4.1.99999.7");
+        assert_true(lb.has_class);
+        assert_int_equal(lb.class_lacv, (unsigned long)rc_cases[i].want_lacv);
+        assert_int_equal(lb.ncats, 0);
+        lbl_label_free(&lb);
+        free(der);
+        lsw_gate_free(g);
+        config_free(cfg);
+    }
+    /* no labels group: no report label */
+    unsigned char *der = (unsigned char *)"x";
+    size_t len = 1;
+    assert_int_equal(lsw_report_label(NULL, &der, &len), 0);
+    assert_null(der);
+    assert_int_equal(len, 0);
+}
+
 int main(void)
 {
     const char *src = getenv("MIXGATE_SOURCE_DIR");
@@ -217,6 +293,7 @@ int main(void)
         cmocka_unit_test(garbage_label_matches_nothing),
         cmocka_unit_test(conditions_need_labels_group),
         cmocka_unit_test(gate_matcher_per_config),
+        cmocka_unit_test(report_label),
     };
     failed += cmocka_run_group_tests_name("lsw_route_more", more, NULL, NULL);
     lsw_free(lsw_g);

@@ -370,7 +370,7 @@ static void reports(void **state)
     alen = 0;
     why[0] = '\0';
     assert_int_equal(p1_mts_report_apdu(&us, "RDSN-1", "/C=FR/ADMD= /PRMD=Z/S=op/", 1796613077,
-                                        rc_content, rlen, &apdu, &alen, why, sizeof why), 0);
+                                        rc_content, rlen, NULL, 0, &apdu, &alen, why, sizeof why), 0);
     seed("built-report-new", apdu, alen);
     assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
     assert_int_equal(in.kind, P1_MTS_REPORT);
@@ -386,11 +386,11 @@ static void reports(void **state)
     static const uint8_t notrc[] = { 0x31, 0x03, 0x02, 0x01, 0x05 };
     why[0] = '\0';
     assert_int_equal(p1_mts_report_apdu(&us, "x", "/C=FR/ADMD= /PRMD=Z/S=op/", 0, notrc,
-                                        sizeof notrc, &apdu, &alen, why, sizeof why), MG_EPARSE);
+                                        sizeof notrc, NULL, 0, &apdu, &alen, why, sizeof why), MG_EPARSE);
     assert_null(apdu);
     assert_non_null(strstr(why, "not an X.411 ReportTransferContent"));
     why[0] = '\0';
-    assert_int_equal(p1_mts_report_apdu(&us, "x", "op@example.org", 0, rc_content, rlen, &apdu,
+    assert_int_equal(p1_mts_report_apdu(&us, "x", "op@example.org", 0, rc_content, rlen, NULL, 0, &apdu,
                                         &alen, why, sizeof why), MG_EINVAL);
     assert_null(apdu);
     assert_true(why[0] != '\0');
@@ -414,6 +414,214 @@ static void reports(void **state)
     assert_int_equal(p1_report_build(&us, m, items, 2, NULL, 0, 0, &r2, &c2, &l2), 0);
     assert_null(r2);
     message_free(m);
+}
+
+/* A report carries its subject's security label (X.411: the message-security-label of the
+ * ReportTransferEnvelope): in the envelope it relays, which decodes back, and as the queued
+ * report's label the delivery gate decides. A subject without one takes the stand-in label of
+ * report_build (the labels group's report label), for X.400 reports and DSNs alike. */
+static void report_labels(void **state)
+{
+    (void)state;
+    /* SecurityLabel ::= SET { security-classification 2, security-policy-identifier 1.2.3 } */
+    static const uint8_t label[] = { 0x31, 0x07, 0x02, 0x01, 0x02, 0x06, 0x02, 0x2a, 0x03 };
+    static const uint8_t standin[] = { 0x31, 0x07, 0x02, 0x01, 0x00, 0x06, 0x02, 0x2a, 0x03 };
+    struct oraddr us;
+    assert_int_equal(oraddr_parse("/C=XX/ADMD= /PRMD=MIXGATE/", &us, NULL, 0), 0);
+    struct report_item item = { .rcpt = 0, .action = DSN_ACTION_FAILED, .status = "5.7.1",
+                                .diagnostic = "delivery not authorized", .x400_reason = 1,
+                                .x400_diagnostic = 46 };
+    struct {
+        const char *name;
+        const char *originator;
+        const uint8_t *subject_label; size_t subject_len;
+        const uint8_t *standin; size_t standin_len;
+        const uint8_t *want; size_t want_len; /* NULL: the report has no label */
+    } cases[] = {
+        { "x400 subject label", "/C=FR/ADMD= /PRMD=Z/S=op/", label, sizeof label, standin, sizeof standin,
+          label, sizeof label },
+        { "x400 unlabelled, stand-in", "/C=FR/ADMD= /PRMD=Z/S=op/", NULL, 0, standin, sizeof standin,
+          standin, sizeof standin },
+        { "x400 unlabelled, none", "/C=FR/ADMD= /PRMD=Z/S=op/", NULL, 0, NULL, 0, NULL, 0 },
+        { "dsn subject label", "op@example.org", label, sizeof label, standin, sizeof standin,
+          label, sizeof label },
+        { "dsn unlabelled, stand-in", "op@example.org", NULL, 0, standin, sizeof standin,
+          standin, sizeof standin },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct message *m = message_create();
+        assert_non_null(m);
+        int x400 = cases[i].originator[0] == '/';
+        assert_int_equal(message_set_originator(m, cases[i].originator), 0);
+        assert_int_equal(message_set_x400(m, "[/C=FR/ADMD= /PRMD=Z/;lbl-1]", "22", NULL, 0), 0);
+        assert_int_equal(message_set_received(m, "PEER [127.0.0.1]", x400 ? "P1" : "ESMTP"), 0);
+        snprintf(m->id, sizeof m->id, "1K20AG4B5A9D0%zu", i);
+        assert_int_equal(message_add_rcpt(m, "/C=GB/ADMD= /PRMD=X/S=denied/", NULL, 0, NULL), 0);
+        if (cases[i].subject_label)
+            assert_int_equal(message_set_label(m, cases[i].subject_label, cases[i].subject_len), 0);
+        struct report_ctx ctx = { .reporting_mta = "mx.example", .now = 1796613075,
+                                  .x400 = p1_report_build, .x400_ctx = &us,
+                                  .unlabelled_label = cases[i].standin,
+                                  .unlabelled_label_len = cases[i].standin_len };
+        static const char body[] = "Subject: x\r\n\r\nbody\r\n";
+        struct message *rm = NULL;
+        unsigned char *rc_content = NULL;
+        size_t rlen = 0;
+        assert_int_equal(report_build(&ctx, m, &item, 1, body, sizeof body - 1, &rm, &rc_content, &rlen), 0);
+        assert_non_null(rm);
+        if (cases[i].want) {
+            assert_int_equal(rm->label_len, cases[i].want_len);
+            assert_memory_equal(rm->label, cases[i].want, cases[i].want_len);
+        } else {
+            assert_null(rm->label);
+        }
+        /* the subject is not changed by the stand-in */
+        assert_int_equal(m->label_len, cases[i].subject_len);
+        if (x400) {
+            uint8_t *apdu = NULL;
+            size_t alen = 0;
+            assert_int_equal(p1_mts_relay(rm->x400_env, rm->x400_env_len, 1, rc_content, rlen, &us,
+                                          1796613076, &apdu, &alen), 0);
+            if (i == 0)
+                seed("built-report-label", apdu, alen);
+            struct p1_mts_in in;
+            char why[200] = "";
+            assert_int_equal(p1_mts_decode(apdu, alen, &us, &in, why, sizeof why), 0);
+            assert_int_equal(in.kind, P1_MTS_REPORT);
+            if (cases[i].want) {
+                assert_int_equal(in.label_len, cases[i].want_len);
+                assert_memory_equal(in.label, cases[i].want, cases[i].want_len);
+            } else {
+                assert_null(in.label);
+            }
+            p1_mts_in_free(&in);
+            free(apdu);
+        }
+        message_free(rm);
+        free(rc_content);
+        message_free(m);
+    }
+}
+
+/* `mixgate p1 send --label`: the envelope's message-security-label as given, read back by
+ * the decoder (the queue's label); a value that is no X.411 SecurityLabel is refused with the
+ * reason, never sent. */
+static void build_with_label(void **state)
+{
+    (void)state;
+    struct oraddr gdi;
+    assert_int_equal(oraddr_parse("/C=GB/ADMD= /PRMD=MIXGATE/", &gdi, NULL, 0), 0);
+    const char *rcpts[] = { "/C=GB/ADMD= /PRMD=X/S=One/" };
+    static const uint8_t body[] = { 0x31, 0x00 };
+    static const uint8_t label[] = { 0x31, 0x07, 0x02, 0x01, 0x04, 0x06, 0x02, 0x2a, 0x03 };
+    static const uint8_t notlabel[] = { 0x30, 0x03, 0x02, 0x01, 0x04 };
+    struct {
+        const char *name;
+        enum p1_mts_kind kind;
+        const uint8_t *label; size_t len;
+        int want;
+    } cases[] = {
+        { "message", P1_MTS_MESSAGE, label, sizeof label, 0 },
+        { "probe", P1_MTS_PROBE, label, sizeof label, 0 },
+        { "not a SecurityLabel", P1_MTS_MESSAGE, notlabel, sizeof notlabel, MG_EINVAL },
+        { "truncated", P1_MTS_MESSAGE, label, sizeof label - 1, MG_EINVAL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct p1_mts_out o = {
+            .kind = cases[i].kind, .local_id = "lbl-1", .gdi = &gdi, .originator = "/C=FR/ADMD= /PRMD=Z/S=op/",
+            .rcpts = rcpts, .nrcpts = 1, .content_oid = "22", .content = body, .content_len = sizeof body,
+            .priority = 1, .now = 1796613075L, .label = cases[i].label, .label_len = cases[i].len,
+        };
+        uint8_t *der = NULL;
+        size_t len = 0;
+        char why[200] = "";
+        int rc = p1_mts_build(&o, &der, &len, why, sizeof why);
+        if (rc != cases[i].want)
+            fail_msg("%s: %d (%s)", cases[i].name, rc, why);
+        if (rc) {
+            assert_non_null(strstr(why, "security label"));
+            assert_null(der);
+            continue;
+        }
+        if (cases[i].kind == P1_MTS_MESSAGE)
+            seed("built-message-label", der, len);
+        struct p1_mts_in m;
+        assert_int_equal(p1_mts_decode(der, len, &gdi, &m, why, sizeof why), 0);
+        if (cases[i].kind == P1_MTS_MESSAGE) {
+            assert_int_equal(m.label_len, sizeof label);
+            assert_memory_equal(m.label, label, sizeof label);
+        }
+        p1_mts_in_free(&m);
+        free(der);
+    }
+}
+
+/* The label the gate decided on goes out in a relayed envelope: p1_mts_env_set_label replaces
+ * (or adds) the message-security-label of a stored envelope and keeps everything else; the
+ * same label leaves it alone. */
+static void relay_label_replaced(void **state)
+{
+    (void)state;
+    struct oraddr gdi;
+    assert_int_equal(oraddr_parse("/C=GB/ADMD= /PRMD=MIXGATE/", &gdi, NULL, 0), 0);
+    const char *rcpts[] = { "/C=GB/ADMD= /PRMD=X/S=One/" };
+    static const uint8_t body[] = { 0x31, 0x00 };
+    static const uint8_t secret[] = { 0x31, 0x07, 0x02, 0x01, 0x04, 0x06, 0x02, 0x2a, 0x03 };
+    static const uint8_t conf[] = { 0x31, 0x07, 0x02, 0x01, 0x03, 0x06, 0x02, 0x2a, 0x03 };
+    struct {
+        const char *name;
+        const uint8_t *sent; size_t sent_len;   /* the envelope's label as received */
+        const uint8_t *now; size_t now_len;     /* the label the gate decided on */
+        int rewritten;
+    } cases[] = {
+        { "replaced", secret, sizeof secret, conf, sizeof conf, 1 },
+        { "added", NULL, 0, conf, sizeof conf, 1 },
+        { "same", secret, sizeof secret, secret, sizeof secret, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct p1_mts_out o = {
+            .kind = P1_MTS_MESSAGE, .local_id = "rl-1", .gdi = &gdi, .originator = "/C=FR/ADMD= /PRMD=Z/S=op/",
+            .rcpts = rcpts, .nrcpts = 1, .content_oid = "22", .content = body, .content_len = sizeof body,
+            .priority = 1, .now = 1796613075L, .deferred = 1796613075L + 60, .label = cases[i].sent,
+            .label_len = cases[i].sent_len,
+        };
+        uint8_t *der = NULL, *env2 = NULL, *apdu = NULL;
+        size_t len = 0, env2_len = 0, alen = 0;
+        char why[200] = "";
+        assert_int_equal(p1_mts_build(&o, &der, &len, why, sizeof why), 0);
+        struct p1_mts_in m;
+        assert_int_equal(p1_mts_decode(der, len, &gdi, &m, why, sizeof why), 0);
+        assert_int_equal(p1_mts_env_set_label(m.envelope, m.envelope_len, 0, cases[i].now, cases[i].now_len,
+                                              &env2, &env2_len), 0);
+        if (!cases[i].rewritten) {
+            assert_null(env2);
+            p1_mts_in_free(&m);
+            free(der);
+            continue;
+        }
+        assert_non_null(env2);
+        assert_int_equal(p1_mts_relay(env2, env2_len, 0, body, sizeof body, &gdi, 1796613076L, &apdu, &alen), 0);
+        struct p1_mts_in r;
+        assert_int_equal(p1_mts_decode(apdu, alen, &gdi, &r, why, sizeof why), 0);
+        assert_int_equal(r.label_len, cases[i].now_len);
+        assert_memory_equal(r.label, cases[i].now, cases[i].now_len);
+        /* everything else as received */
+        assert_string_equal(r.mts_id, m.mts_id);
+        assert_string_equal(r.originator, m.originator);
+        assert_int_equal(r.deferred, m.deferred);
+        assert_int_equal(r.ntrace, 2);
+        p1_mts_in_free(&r);
+        free(apdu);
+        free(env2);
+        p1_mts_in_free(&m);
+        free(der);
+    }
+    /* not an envelope */
+    uint8_t *out = NULL;
+    size_t ol = 0;
+    static const uint8_t junk[] = { 0x30, 0x00 };
+    assert_int_equal(p1_mts_env_set_label(junk, sizeof junk, 0, secret, sizeof secret, &out, &ol), MG_EPARSE);
+    assert_null(out);
 }
 
 static void garbage(void **state)
@@ -440,6 +648,9 @@ int main(void)
         cmocka_unit_test(build_roundtrip),
         cmocka_unit_test(utctime),
         cmocka_unit_test(reports),
+        cmocka_unit_test(report_labels),
+        cmocka_unit_test(build_with_label),
+        cmocka_unit_test(relay_label_replaced),
         cmocka_unit_test(garbage),
     };
     return cmocka_run_group_tests_name("p1_mts", tests, NULL, NULL);
