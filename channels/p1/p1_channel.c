@@ -18,7 +18,6 @@
 #include "mg_log.h"
 #include "p1_assoc.h"
 #include "p1_mts.h"
-#include "p1_mts_xer.h"
 #include "p1_twa.h"
 
 _Static_assert(P1_LEASE_CONFIRMED == (int)P1_TWA_CONFIRMED && P1_LEASE_REFUSED == (int)P1_TWA_REFUSED &&
