@@ -168,6 +168,10 @@ struct channel_new_message {
 
 struct channel_result {
     struct content *content;               /* owned reference, or NULL = unchanged */
+    char *content_oid;                     /* owned or NULL: content's X.400 content type
+                                              (dotted OID, or "22" / "2" built in), stored
+                                              with the new version; what the p1 channel's
+                                              envelope names (NULL: read from the bytes) */
     int priority;                          /* -1 = unchanged */
     bool label_set;
     unsigned char *label; size_t label_len; /* owned, when label_set */
