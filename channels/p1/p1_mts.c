@@ -271,6 +271,9 @@ static int rcpt_add(struct p1_mts_in *m, const ORName_t *name, long osrn,
     r->osrn = osrn;
     /* PerRecipientIndicators bit 0: responsibility. */
     r->responsibility = ind && ind->size > 0 && (ind->buf[0] & 0x80);
+    /* Bits 1 originating-MTA-report and 3 originator-report: a delivery report is asked for,
+     * by the originator or by its MTA (RFC 2156 A.3.2: the stronger request is served). */
+    r->delivery_report = ind && ind->size > 0 && (ind->buf[0] & 0x50);
     m->nrcpts++;
     return 0;
 }

@@ -22,6 +22,8 @@ struct p1_mts_rcpt {
     char addr[P1_MTS_ADDR_MAX];   /* RFC 2156 text */
     long osrn;                    /* originally specified recipient number */
     int responsibility;           /* the per-recipient indicator: this MTA must deliver/relay */
+    int delivery_report;          /* the indicators ask for a delivery report: originator-report
+                                     or originating-MTA-report (X.411 12.2.1.1.1.9) */
 };
 
 struct p1_mts_in {
