@@ -157,6 +157,7 @@ void channel_result_clear(struct channel_result *r, size_t nrcpts)
             free(r->rcpts[i].orcpt);
             r->rcpts[i].orcpt = NULL;
             r->rcpts[i].dsn_set = false;
+            r->rcpts[i].gateway_notify = 0;
         }
     for (size_t i = 0; i < r->ncopy; i++)
         free(r->copy_to[i]);

@@ -156,6 +156,10 @@ struct channel_rcpt_result {
     bool dsn_set;
     unsigned notify;                       /* enum message_notify bits */
     char *orcpt;                           /* owned or NULL: "x400;/C=..../" or "rfc822;a@b" */
+    /* With dsn_set: the reports (MESSAGE_NOTIFY_SUCCESS / _FAILURE) the switch gives the
+     * X.400 originating MTA itself beyond notify (mixer, RFC 2156 A.3.2); recorded as
+     * MESSAGE_RCPT_F_GW_SUCCESS / _FAILURE. */
+    unsigned gateway_notify;
 };
 
 /* A new message the channel wants sent (an alert to an operator): queued as a new message. */

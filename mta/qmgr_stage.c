@@ -574,6 +574,9 @@ static int stage_write(struct qjob *j, struct qgroup *g)
             s->dsn_set = rr->dsn_set;
             s->notify = rr->notify;
             s->orcpt = rr->orcpt;
+            if (rr->dsn_set)
+                s->flags_set |= ((rr->gateway_notify & MESSAGE_NOTIFY_SUCCESS) ? MESSAGE_RCPT_F_GW_SUCCESS : 0) |
+                                ((rr->gateway_notify & MESSAGE_NOTIFY_FAILURE) ? MESSAGE_RCPT_F_GW_FAILURE : 0);
             break;
         case CHANNEL_HELD:
             s->state = MESSAGE_RCPT_HELD;

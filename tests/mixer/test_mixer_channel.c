@@ -479,6 +479,10 @@ static void test_dsn_params_to_smtp(void **state)
     assert_true(x.r.rcpts[1].dsn_set);
     assert_int_equal(x.r.rcpts[1].notify, MESSAGE_NOTIFY_NEVER);
     assert_null(x.r.rcpts[1].orcpt);
+    /* A.3.2: the originator asked for nothing, its MTA for non-delivery reports: the gateway
+     * reports failures itself; the first recipient's originator asked for all its MTA did */
+    assert_int_equal(x.r.rcpts[1].gateway_notify, MESSAGE_NOTIFY_FAILURE);
+    assert_int_equal(x.r.rcpts[0].gateway_notify, 0);
     assert_false(x.r.rcpts[2].dsn_set); /* not in the envelope: left as it was */
     assert_true(x.r.env_set);
     assert_string_equal(x.r.envid, "X400-MTS-Identifier: [/C=GB/ADMD= /PRMD=Camelot/;q-7]");
