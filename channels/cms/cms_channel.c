@@ -243,8 +243,10 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
         snprintf(why, sizeof why, "X.400 content %s restored from %d CMS layer(s)", in,
                  res->nlayers);
         rc = channel_result_add_audit(w->r, -1, "x400-content-restored", why, "", NULL, 0, NULL);
-        /* the version made here is of that type (RFC 3855: what the envelope must say) */
-        snprintf(w->oid, sizeof w->oid, "%s", in);
+        /* the version made here is of that type (RFC 3855: what the envelope must say);
+         * untyped content (id-data inside) says nothing: the P1 side reads the bytes */
+        if (strncmp(in, "1.2.840.113549.1.", 17) != 0)
+            snprintf(w->oid, sizeof w->oid, "%s", in);
     }
     /* a signed-only message keeps its signature unless strip says otherwise */
     if (!rc && (enveloped || (w->c->ops & CMSCH_STRIP) || prot == PROT_ENVELOPED)) {
