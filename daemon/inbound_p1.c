@@ -409,7 +409,13 @@ static void take_apdu(struct daemon *d, const struct p1_from *c, const uint8_t *
             others++;
             continue;
         }
-        struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr };
+        /* a delivery report asked for (by the originator or its MTA) is a success
+         * notification here; else the defaults (failures) */
+        struct submit_rcpt r = { .kind = SUBMIT_ADDR_ORADDR, .addr = m.rcpts[i].addr,
+                                 .notify = m.kind == P1_MTS_MESSAGE && m.rcpts[i].delivery_report
+                                               ? MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE |
+                                                     MESSAGE_NOTIFY_DELAY
+                                               : 0 };
         int crc = submit_check_rcpt(&ctx, &o, &r, &res[i]);
         if (crc == 0 && m.critical[0]) {
             /* X.411: not transferred with an unsupported critical-for-transfer extension */

@@ -60,6 +60,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int d = p1_mts_deferred_time(m.envelope, m.envelope_len, &when);
         if ((d == 1 && when != m.deferred) || (d == 0 && m.deferred != 0) || d < 0)
             abort(); /* the queue's reading of the stored envelope is the decode's */
+        /* the p1 channel's reading of the report requests (a primitive BIT STRING only)
+         * never finds one the decode did not */
+        for (size_t i = 0; i < m.nrcpts; i++) {
+            if (p1_mts_report_requested(m.envelope, m.envelope_len, m.rcpts[i].addr) != 1)
+                continue;
+            int found = 0;
+            for (size_t j = 0; j < m.nrcpts && !found; j++)
+                found = m.rcpts[j].delivery_report && !strcmp(m.rcpts[j].addr, m.rcpts[i].addr);
+            if (!found)
+                abort();
+        }
     }
     if (m.kind == P1_MTS_REPORT && m.content_len) {
         uint8_t *rep = NULL;

@@ -53,6 +53,20 @@ unsigned mixer_dsnp_notify(unsigned indicators)
     return MIXER_NOTIFY_NEVER;
 }
 
+unsigned mixer_dsnp_gateway_notify(unsigned indicators)
+{
+    /* A.3.2: NOTIFY carries the originator's request; "additional originating MTA
+     * requirements are satisfied by the gateway". The MTA's report request (bit 1) asks for
+     * delivery and non-delivery reports, its non-delivery-report request (bit 2) for the
+     * latter: what the originator's NOTIFY leaves out of that, the gateway reports itself. */
+    unsigned onward = mixer_dsnp_notify(indicators), gw = 0;
+    if ((indicators & MIXER_PRI_MTA_REPORT) && !(onward & MIXER_NOTIFY_SUCCESS))
+        gw |= MIXER_NOTIFY_SUCCESS;
+    if ((indicators & (MIXER_PRI_MTA_REPORT | MIXER_PRI_MTA_NDR)) && !(onward & MIXER_NOTIFY_FAILURE))
+        gw |= MIXER_NOTIFY_FAILURE;
+    return gw;
+}
+
 enum mixer_ret mixer_dsnp_ret(bool content_return_request)
 {
     return content_return_request ? MIXER_RET_FULL : MIXER_RET_HDRS;

@@ -57,6 +57,12 @@ enum mixer_ret { MIXER_RET_UNSPEC = 0, MIXER_RET_HDRS = 1, MIXER_RET_FULL = 2 };
 unsigned mixer_dsnp_indicators(unsigned notify);
 /* per-recipient-indicators -> NOTIFY bits (never 0). */
 unsigned mixer_dsnp_notify(unsigned indicators);
+/* RFC 2156 A.3.2: the reports the gateway itself must give the originating MTA beyond the
+ * NOTIFY it passes on (mixer_dsnp_notify): SUCCESS when the MTA asks for a report
+ * (originating-MTA-report) and the originator does not, FAILURE when the MTA asks for
+ * non-delivery reports (either MTA bit) and the originator asked for none (NEVER); 0 when the
+ * originator's request covers the MTA's. */
+unsigned mixer_dsnp_gateway_notify(unsigned indicators);
 /* content-return-request -> RET, and RET -> content-return-request. */
 enum mixer_ret mixer_dsnp_ret(bool content_return_request);
 bool mixer_dsnp_content_return(enum mixer_ret ret);

@@ -157,6 +157,7 @@ void channel_result_clear(struct channel_result *r, size_t nrcpts)
             free(r->rcpts[i].orcpt);
             r->rcpts[i].orcpt = NULL;
             r->rcpts[i].dsn_set = false;
+            r->rcpts[i].gateway_notify = 0;
         }
     for (size_t i = 0; i < r->ncopy; i++)
         free(r->copy_to[i]);
@@ -175,6 +176,8 @@ void channel_result_clear(struct channel_result *r, size_t nrcpts)
     free(r->envid);
     free(r->x400_env);
     free(r->mts_id);
+    free(r->content_oid);
+    r->content_oid = NULL;
     r->envid = NULL; r->x400_env = NULL; r->x400_env_len = 0; r->env_set = false;
     r->mts_id = NULL;
     r->content = NULL; r->label = NULL; r->originator = NULL;

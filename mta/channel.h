@@ -160,6 +160,10 @@ struct channel_rcpt_result {
     bool dsn_set;
     unsigned notify;                       /* enum message_notify bits */
     char *orcpt;                           /* owned or NULL: "x400;/C=..../" or "rfc822;a@b" */
+    /* With dsn_set: the reports (MESSAGE_NOTIFY_SUCCESS / _FAILURE) the switch gives the
+     * X.400 originating MTA itself beyond notify (mixer, RFC 2156 A.3.2); recorded as
+     * MESSAGE_RCPT_F_GW_SUCCESS / _FAILURE. */
+    unsigned gateway_notify;
 };
 
 /* A new message the channel wants sent (an alert to an operator): queued as a new message. */
@@ -172,6 +176,10 @@ struct channel_new_message {
 
 struct channel_result {
     struct content *content;               /* owned reference, or NULL = unchanged */
+    char *content_oid;                     /* owned or NULL: content's X.400 content type
+                                              (dotted OID, or "22" / "2" built in), stored
+                                              with the new version; what the p1 channel's
+                                              envelope names (NULL: read from the bytes) */
     int priority;                          /* -1 = unchanged */
     bool label_set;
     unsigned char *label; size_t label_len; /* owned, when label_set */

@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_err.h"
+
 struct content {
     atomic_uint refs;
     enum message_content_type type;
     uint32_t version;
     unsigned char *data; /* owned */
     size_t len;
+    char *oid;           /* owned or NULL: the X.400 content type of this version */
 };
 
 struct content *content_new(enum message_content_type type, uint32_t version, unsigned char *data,
@@ -26,6 +29,7 @@ struct content *content_new(enum message_content_type type, uint32_t version, un
     c->version = version;
     c->data = data;
     c->len = len;
+    c->oid = NULL;
     return c;
 }
 
@@ -54,6 +58,7 @@ void content_unref(struct content *c)
         return;
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
         free(c->data);
+        free(c->oid);
         free(c);
     }
 }
@@ -68,6 +73,22 @@ const unsigned char *content_data(const struct content *c, size_t *len)
 size_t content_len(const struct content *c) { return c->len; }
 uint32_t content_version(const struct content *c) { return c->version; }
 enum message_content_type content_type(const struct content *c) { return c->type; }
+const char *content_oid(const struct content *c) { return c->oid; }
+
+int content_set_oid(struct content *c, const char *oid)
+{
+    size_t n = oid ? strlen(oid) : 0;
+    if (n > CONTENT_OID_MAX)
+        return MG_EINVAL;
+    char *p = NULL;
+    if (n && !(p = malloc(n + 1)))
+        return MG_ENOMEM;
+    if (n)
+        memcpy(p, oid, n + 1);
+    free(c->oid);
+    c->oid = p;
+    return 0;
+}
 
 void content_reader_open(struct content_reader *r, struct content *c)
 {

@@ -37,6 +37,13 @@ const unsigned char *content_data(const struct content *c, size_t *len);
 size_t content_len(const struct content *c);
 uint32_t content_version(const struct content *c);
 enum message_content_type content_type(const struct content *c);
+/* The version's X.400 content type (dotted OID, or "22" / "2" for the built-in types), NULL
+ * when none was said (content as received: the message's envelope names it). Set only on a
+ * handle nobody else holds yet (just made), like the bytes: 0, MG_EINVAL (longer than
+ * CONTENT_OID_MAX), MG_ENOMEM; oid NULL or "" clears it. */
+#define CONTENT_OID_MAX 127
+int content_set_oid(struct content *c, const char *oid);
+const char *content_oid(const struct content *c);
 
 /* Sequential reader; holds a reference while open. */
 struct content_reader {

@@ -75,6 +75,11 @@ enum message_content_type {
 enum message_rcpt_flag {
     MESSAGE_RCPT_F_DELAY_REPORTED = 1u << 0, /* a "delayed" DSN/NDR was sent */
     MESSAGE_RCPT_F_REPORTED = 1u << 1,       /* the final report was sent (or not needed) */
+    /* The switch, as a gateway, reports this recipient's delivery / failure to the X.400
+     * originating MTA itself, whatever NOTIFY says (RFC 2156 A.3.2: the MTA asked for more
+     * than the originator's NOTIFY passed on carries; see report_decide). */
+    MESSAGE_RCPT_F_GW_SUCCESS = 1u << 2,
+    MESSAGE_RCPT_F_GW_FAILURE = 1u << 3,
 };
 
 struct message_rcpt {

@@ -73,6 +73,10 @@ static int load_version(struct qmgr *q, const struct message *m, uint32_t v, str
     out->version = v;
     out->c = content_new(sv.type, v, sv.data, sv.len); /* takes sv.data */
     sv.data = NULL;
+    if (out->c && content_set_oid(out->c, sv.content_oid) != 0) {
+        content_unref(out->c);
+        out->c = NULL;
+    }
     out->originator = sv.originator;
     sv.originator = NULL;
     out->priority = sv.priority;
@@ -461,6 +465,18 @@ static int stage_write(struct qjob *j, struct qgroup *g)
     if (g->proc_rc == 0 && in && !g->gate &&
         (res->content || res->label_set || res->priority >= 0 || res->originator)) {
         struct jversion nv = { .version = m->content_version + 1, .priority = in->priority };
+        /* The new content's X.400 type: what the channel said; else, for content of the same
+         * kind (a channel that edits, not converts), the type the input version had. The
+         * handle is the channel's new one, not yet shared. */
+        const char *oid = res->content_oid;
+        if (!oid && res->content && content_type(res->content) == content_type(in->c))
+            oid = content_oid(in->c);
+        int orc = res->content && res->content != in->c && oid
+                      ? content_set_oid(res->content, oid) : 0;
+        if (orc != 0) {
+            stage_write_free(w);
+            return orc;
+        }
         nv.c = content_ref(res->content ? res->content : in->c);
         const char *orig = res->originator ? res->originator : in->originator;
         nv.originator = orig ? strdup(orig) : NULL;
@@ -496,6 +512,7 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         w->st.label_len = w->nv->label_len;
         w->st.priority = w->nv->priority;
         w->st.originator = w->nv->originator;
+        w->st.content_oid = content_oid(w->nv->c);
     } else {
         w->st.priority = -1;
     }
@@ -557,6 +574,9 @@ static int stage_write(struct qjob *j, struct qgroup *g)
             s->dsn_set = rr->dsn_set;
             s->notify = rr->notify;
             s->orcpt = rr->orcpt;
+            if (rr->dsn_set)
+                s->flags_set |= ((rr->gateway_notify & MESSAGE_NOTIFY_SUCCESS) ? MESSAGE_RCPT_F_GW_SUCCESS : 0) |
+                                ((rr->gateway_notify & MESSAGE_NOTIFY_FAILURE) ? MESSAGE_RCPT_F_GW_FAILURE : 0);
             break;
         case CHANNEL_HELD:
             s->state = MESSAGE_RCPT_HELD;

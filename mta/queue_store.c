@@ -14,7 +14,7 @@
 #include "mg_err.h"
 #include "mg_log.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define DEFAULT_MAX_BATCH 1024
 #define DEFAULT_MAX_BATCH_BYTES (64u << 20)
 #define DEFAULT_MAX_CONTENT (256u << 20)
@@ -44,7 +44,7 @@ static const char schema_sql[] =
     " PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS content ("
     " msg_id TEXT NOT NULL, version INTEGER NOT NULL, type INTEGER NOT NULL,"
-    " data BLOB NOT NULL, label BLOB, priority INTEGER, originator TEXT,"
+    " data BLOB NOT NULL, label BLOB, priority INTEGER, originator TEXT, content_oid TEXT,"
     " UNIQUE (msg_id, version));"
     "CREATE TABLE IF NOT EXISTS history ("
     " seq INTEGER PRIMARY KEY, id TEXT NOT NULL, originator TEXT NOT NULL,"
@@ -115,8 +115,8 @@ static const char *const wstmt_sql[W_COUNT] = {
     /* versions no recipient carries any more (version 0 stays for reports) */
     [W_DEL_CVERS] = "DELETE FROM content WHERE msg_id = ?1 AND version > 0 AND version NOT IN"
                     " (SELECT cversion FROM rcpts WHERE msg_id = ?1)",
-    [W_INS_VERSION] = "INSERT INTO content (msg_id, version, type, data, label, priority, originator)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [W_INS_VERSION] = "INSERT INTO content (msg_id, version, type, data, label, priority, originator,"
+                      " content_oid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [W_UPD_STAGE] = "UPDATE rcpts SET stage = ?1, cversion = ?2, state = ?3,"
                     " last_reply = coalesce(?4, last_reply), status = coalesce(?5, status),"
                     " next_addr = coalesce(?6, next_addr), chain = coalesce(?7, chain),"
@@ -307,6 +307,7 @@ static int apply_stage(struct queue_store *s, const struct op *op)
         else
             sqlite3_bind_null(st, 6);
         bind_text(st, 7, g->originator);
+        bind_text(st, 8, g->content_oid);
         rc = step_done(s, st, "insert_version");
         if (rc == 0) {
             st = s->ws[W_SET_CVER];
@@ -556,6 +557,7 @@ static void op_free(struct op *op)
     free((char *)op->st.envid);
     free((void *)op->st.x400_env);
     free((char *)op->st.mts_id);
+    free((char *)op->st.content_oid);
     free((void *)op->st.rcpts);
     for (size_t i = 0; op->st.add && i < op->st.nadd; i++)
         free((char *)op->st.add[i]);
@@ -749,10 +751,20 @@ static int init_schema(struct queue_store *s)
     if (rc == 0 && version == 4) {
         /* 4 -> 5: history keeps the identifiers a later report names its subject by */
         rc = exec_sql(s->wdb, "ALTER TABLE history ADD COLUMN mts_id TEXT;"
-                              "ALTER TABLE history ADD COLUMN envid TEXT;"
+                              "ALTER TABLE history ADD COLUMN envid TEXT;");
+        if (rc == 0) {
+            mg_info("event=queue_schema_upgraded path=%s from=4 to=5", s->path);
+            version = 5;
+        }
+    }
+    if (rc == 0 && version == 5) {
+        /* 5 -> 6: each content version names its own X.400 content type (a cms channel
+         * opens CMS to the P772 inside; the message's content_oid is what it arrived as).
+         * Versions stored before have none: the p1 channel reads the type from the bytes. */
+        rc = exec_sql(s->wdb, "ALTER TABLE content ADD COLUMN content_oid TEXT;"
                               "PRAGMA user_version=" MG_STR(SCHEMA_VERSION));
         if (rc == 0) {
-            mg_info("event=queue_schema_upgraded path=%s from=4 to=%d", s->path, SCHEMA_VERSION);
+            mg_info("event=queue_schema_upgraded path=%s from=5 to=%d", s->path, SCHEMA_VERSION);
             version = SCHEMA_VERSION;
         }
     }
@@ -1053,6 +1065,7 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
     op->st.envid = NULL;
     op->st.x400_env = NULL;
     op->st.mts_id = NULL;
+    op->st.content_oid = NULL;
     op->st.nrcpts = op->st.nadd = 0;
     op->content = g->content;
     op->content_len = g->len;
@@ -1107,6 +1120,8 @@ int queue_store_apply_stage(struct queue_store *s, const char *id,
         rc = dup_opt(&op->st.envid, g->envid);
     if (rc == 0 && g->mts_id)
         rc = dup_opt(&op->st.mts_id, g->mts_id);
+    if (rc == 0)
+        rc = dup_opt(&op->st.content_oid, g->content_oid);
     if (rc == 0 && g->x400_env) {
         void *e = g->x400_env_len <= MESSAGE_X400_ENV_MAX ? malloc(g->x400_env_len ? g->x400_env_len : 1) : NULL;
         if (e) {

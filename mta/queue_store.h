@@ -117,6 +117,8 @@ struct queue_store_stage {
     const void *label; size_t label_len;
     int priority;                 /* -1 = the message's */
     const char *originator;       /* NULL = the message's */
+    const char *content_oid;      /* the version's X.400 content type (dotted OID, or "22" /
+                                     "2" built in); NULL = none said */
     int env_set;                  /* 1: envid and ret replace the message's (RFC 3461) */
     const char *envid;            /* NULL = none */
     int ret;                      /* enum message_ret */
@@ -170,6 +172,8 @@ struct queue_store_version {
     size_t label_len;
     int priority;                 /* -1 = the message's */
     char *originator;             /* owned or NULL = the message's */
+    char *content_oid;            /* owned or NULL: the version's X.400 content type (NULL for
+                                     version 0 and versions stored before schema 6) */
 };
 /* MG_ENOTFOUND when the message or the version does not exist. */
 int queue_store_read_version(struct queue_store *s, const char *id, uint32_t version,

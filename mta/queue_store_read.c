@@ -420,7 +420,8 @@ int queue_store_read_version(struct queue_store *s, const char *id, uint32_t ver
     out->priority = -1;
     pthread_mutex_lock(&s->rmu);
     sqlite3_stmt *st = NULL;
-    int rc = read_cached(s, R_VERSION, "SELECT data, type, label, priority, originator FROM content"
+    int rc = read_cached(s, R_VERSION, "SELECT data, type, label, priority, originator, content_oid"
+                             " FROM content"
                              " WHERE msg_id = ? AND version = ?", &st);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -456,6 +457,8 @@ int queue_store_read_version(struct queue_store *s, const char *id, uint32_t ver
                 out->priority = sqlite3_column_int(st, 3);
             if (rc == 0)
                 rc = col_dup(st, 4, &out->originator);
+            if (rc == 0)
+                rc = col_dup(st, 5, &out->content_oid);
         } else {
             rc = r == SQLITE_DONE ? MG_ENOTFOUND : db_err(s->rdb, "read_version");
         }
@@ -474,8 +477,9 @@ void queue_store_version_free(struct queue_store_version *v)
     free(v->data);
     free(v->label);
     free(v->originator);
+    free(v->content_oid);
     v->data = v->label = NULL;
-    v->originator = NULL;
+    v->originator = v->content_oid = NULL;
 }
 
 struct queue_store_content {

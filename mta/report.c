@@ -23,6 +23,20 @@ int report_is_report(const struct message *m)
     return !m->originator || !m->originator[0];
 }
 
+/* The reports r's originator gets from us: its NOTIFY (0: RFC 3461's default), plus what
+ * the gateway serves the X.400 originating MTA itself (RFC 2156 A.3.2), even under NEVER. */
+static unsigned report_notify(const struct message_rcpt *r)
+{
+    unsigned gw = ((r->flags & MESSAGE_RCPT_F_GW_SUCCESS) ? MESSAGE_NOTIFY_SUCCESS : 0) |
+                  ((r->flags & MESSAGE_RCPT_F_GW_FAILURE) ? MESSAGE_NOTIFY_FAILURE : 0);
+    if (!gw)
+        return r->notify;
+    unsigned n = r->notify ? r->notify : MESSAGE_NOTIFY_FAILURE | MESSAGE_NOTIFY_DELAY;
+    if (n & MESSAGE_NOTIFY_NEVER)
+        n = 0;
+    return n | gw;
+}
+
 int report_decide(const struct message *m, const struct message_rcpt *r,
                   const struct channel_outcome *o, int delayed, enum dsn_action *action)
 {
@@ -36,13 +50,14 @@ int report_decide(const struct message *m, const struct message_rcpt *r,
     else if (o->action == CHANNEL_DELIVERED)
         a = DSN_ACTION_DELIVERED;
     else if (o->action == CHANNEL_RELAYED) {
-        /* The next hop reports from now on when it took the DSN parameters. */
-        if (o->flags & CHANNEL_OUT_NEXT_HOP_REPORTS)
+        /* The next hop reports from now on when it took the DSN parameters, unless the
+         * gateway owes the X.400 originating MTA a report NOTIFY did not pass on. */
+        if ((o->flags & CHANNEL_OUT_NEXT_HOP_REPORTS) && !(r->flags & MESSAGE_RCPT_F_GW_SUCCESS))
             return 0;
         a = DSN_ACTION_RELAYED;
     } else
         return 0;
-    if (!dsn_wanted(r->notify, a))
+    if (!dsn_wanted(report_notify(r), a))
         return 0;
     *action = a;
     return 1;

@@ -27,6 +27,9 @@
 #include "mg_err.h"
 #include "mg_log.h"
 
+/* id-ct-contentInfo (RFC 3855): the P1 content type of X.400 content sent under CMS */
+#define CMSCH_ID_CT_CONTENT_INFO "1.2.840.113549.1.9.16.1.6"
+
 /* The content as this stage has made it so far. */
 struct work {
     const struct cmsch_conf *c;
@@ -37,6 +40,7 @@ struct work {
     const unsigned char *data;   /* cur or the task's content */
     size_t len;
     unsigned char *cur;          /* owned or NULL (= unchanged) */
+    char oid[CONTENT_OID_MAX + 1]; /* cur's X.400 content type, "" = not said */
     char status[600];            /* the security status stated to the recipient, "" = none */
 };
 
@@ -239,6 +243,10 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
         snprintf(why, sizeof why, "X.400 content %s restored from %d CMS layer(s)", in,
                  res->nlayers);
         rc = channel_result_add_audit(w->r, -1, "x400-content-restored", why, "", NULL, 0, NULL);
+        /* the version made here is of that type (RFC 3855: what the envelope must say);
+         * untyped content (id-data inside) says nothing: the P1 side reads the bytes */
+        if (strncmp(in, "1.2.840.113549.1.", 17) != 0)
+            snprintf(w->oid, sizeof w->oid, "%s", in);
     }
     /* a signed-only message keeps its signature unless strip says otherwise */
     if (!rc && (enveloped || (w->c->ops & CMSCH_STRIP) || prot == PROT_ENVELOPED)) {
@@ -442,11 +450,15 @@ static bool status_missing(const struct cmsch_conf *c, int code, const char *why
            strstr(why, "CRL") != NULL;
 }
 
-/* The X.400 content type of m as a dotted OID (built-in 2 = P2, 22 = P22; an extended type
- * such as P772 as it is), or NULL when it has none or is CMS already. */
-static const char *x400_content_oid(const struct message *m)
+/* The X.400 content type of the content being wrapped as a dotted OID (built-in 2 = P2,
+ * 22 = P22; an extended type such as P772 as it is), or NULL when it has none or is CMS
+ * already: what this channel opened, else what the content version says, else the message's
+ * envelope (content as received). */
+static const char *x400_content_oid(const struct work *w)
 {
-    const char *ct = m->content_oid;
+    const char *ct = w->oid[0] ? w->oid : content_oid(w->t->content);
+    if (!ct || !*ct)
+        ct = w->t->msg->content_oid;
     if (!ct || !*ct)
         return NULL;
     if (!strcmp(ct, "22"))
@@ -548,7 +560,7 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
                                                                                  : CMS_FORMAT_DER;
     /* X.400 content (RFC 3854, STANAG 4406 Annex B): the innermost eContentType is the
      * content's own type (P772, P22), not id-data, so the far side gets it back as it was */
-    const char *x400 = fmt == CMS_FORMAT_DER ? x400_content_oid(w->t->msg) : NULL;
+    const char *x400 = fmt == CMS_FORMAT_DER ? x400_content_oid(w) : NULL;
     if (x400 && (rc = cms_policy_set_content_type(p, x400)) != 0) {
         cms_policy_free(p);
         return rc;
@@ -585,6 +597,9 @@ static int wrap(struct work *w, X509 *cert, const bool *same)
     if (!rc) {
         set_cur(w, res.data, res.len);
         res.data = NULL;
+        /* X.400 content leaves as a ContentInfo: P1 types it id-ct-contentInfo (RFC 3855) */
+        if (fmt == CMS_FORMAT_DER)
+            snprintf(w->oid, sizeof w->oid, "%s", CMSCH_ID_CT_CONTENT_INFO);
     }
     cms_result_free(&res);
     return rc;
@@ -752,7 +767,7 @@ static int cms_process(const void *conf, const struct channel_task *t, struct ch
     if (!rc && w.cur) {
         r->content = content_new(content_type(t->content), 0, w.cur, w.len);
         w.cur = NULL;
-        if (!r->content)
+        if (!r->content || (w.oid[0] && !(r->content_oid = strdup(w.oid))))
             rc = MG_ENOMEM;
     }
     free(w.cur);

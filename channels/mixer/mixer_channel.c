@@ -705,6 +705,14 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
         unsigned char *bytes = mg_buf_steal(&out, &olen);
         r->content = content_new(to_x400 ? MESSAGE_CONTENT_X400_P22 : MESSAGE_CONTENT_RFC5322, 0,
                                  bytes, olen);
+        /* the X.400 content type of the version made here (what the p1 channel's envelope
+         * says): P772 by its OID, P2 / P22 built in; an Internet message has none */
+        if (r->content && to_x400 &&
+            !(r->content_oid = strdup(c->content == MIXER_CONTENT_P772 ? mixer_content_oid(c->content)
+                                      : c->content == MIXER_CONTENT_P2 ? "2" : "22"))) {
+            content_unref(r->content);
+            r->content = NULL;
+        }
         if (!r->content) {
             snprintf(r->error, sizeof r->error, "mixer: out of memory");
             return MG_ENOMEM;

@@ -252,6 +252,8 @@ int mixer_channel_env_to_smtp(const struct channel_task *t, struct channel_resul
             struct channel_rcpt_result *rr = &r->rcpts[k];
             rr->dsn_set = true;
             rr->notify = mixer_dsnp_notify(e->rcpts[i].indicators);
+            /* A.3.2: what the originating MTA asks beyond that, the gateway reports */
+            rr->gateway_notify = mixer_dsnp_gateway_notify(e->rcpts[i].indicators);
             free(rr->orcpt);
             rr->orcpt = NULL;
             if (e->rcpts[i].orcpt[0] &&

@@ -95,6 +95,8 @@ void p1_channel_finish(struct pdel *pd, enum channel_action act, const char *sta
     for (size_t i = 0; i < d->nrcpts; i++) {
         channel_outcome_set(&d->outcomes[i], act, 0, status, text, remote);
         d->outcomes[i].flags |= flags;
+        if (act == CHANNEL_RELAYED)
+            d->outcomes[i].flags |= p1_channel_relay_flags(d, i);
         if (act == CHANNEL_FAILED) {
             d->outcomes[i].x400_reason = 1;        /* unable-to-transfer */
             /* content-too-long when the peer refused the size; else no diagnostic */

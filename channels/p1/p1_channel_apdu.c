@@ -2,7 +2,7 @@
  * p1_channel_int.h): the stored envelope relayed with our trace element (this peer made
  * responsible for the delivery's recipients), a report a processing channel made, or a new
  * envelope for an X.400 message made here; the content type always the delivered content
- * version's (p1_cms_content_type). */
+ * version's (its content_oid, else p1_cms_content_type). */
 #include "p1_channel_int.h"
 #include "p1_cms.h"
 
@@ -40,7 +40,12 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
     if (m->x400_env && m->x400_env_len && as_received) {
         snprintf(ctype, sizeof ctype, "%s", m->content_oid ? m->content_oid : "");
     } else if (content_type(d->content) == MESSAGE_CONTENT_X400_P22) {
-        retype = p1_cms_content_type(c, clen, m->content_oid, ctype, sizeof ctype);
+        /* the processing channel that made the version said its type (cms: the inner
+         * eContentType it opened, or id-ct-contentInfo it wrapped; mixer: P772 / P22); a
+         * version stored before versions had types is read from its bytes */
+        const char *voi = content_oid(d->content);
+        retype = voi && *voi ? p1_cms_version_type(voi, m->content_oid, ctype, sizeof ctype)
+                             : p1_cms_content_type(c, clen, m->content_oid, ctype, sizeof ctype);
         if (retype < 0) {
             snprintf(why, whysz, "the content type cannot be named: %s", mg_strerror(retype));
             return retype;
@@ -118,4 +123,18 @@ int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery
     int rc = p1_mts_build(&o, apdu, len, why, whysz);
     free(rcpts);
     return rc;
+}
+
+unsigned p1_channel_relay_flags(const struct channel_delivery *d, size_t i)
+{
+    const struct message *m = d->msg;
+    if (i >= d->nrcpts || !m->x400_env || !m->x400_env_len ||
+        m->content_type == MESSAGE_CONTENT_X400_REPORT)
+        return 0;
+    /* the envelope we relayed asks the X.400 side for this recipient's delivery report: the
+     * peer took the responsibility on and reports itself (an SMTP originator's NOTIFY=SUCCESS
+     * became the originator-report request at the mixer, RFC 2156 appendix A) */
+    return p1_mts_report_requested(m->x400_env, m->x400_env_len, d->rcpt_addrs[i]) == 1
+               ? CHANNEL_OUT_NEXT_HOP_REPORTS
+               : 0;
 }

@@ -44,6 +44,10 @@ void p1_channel_finish(struct pdel *pd, enum channel_action act, const char *sta
 /* The APDU for d (owned by the caller); why says what went wrong. */
 int p1_channel_make_apdu(const struct p1_inst *pi, const struct channel_delivery *d,
                          uint8_t **apdu, size_t *len, char *why, size_t whysz);
+/* The outcome flags of d's recipient i once the peer confirmed the transfer:
+ * CHANNEL_OUT_NEXT_HOP_REPORTS when the envelope relayed asks for its delivery report (the
+ * X.400 side sends it), else 0. */
+unsigned p1_channel_relay_flags(const struct channel_delivery *d, size_t i);
 /* Defers every delivery waiting for dst: an inbound_only peer with no association now. */
 void p1_channel_await_all(struct pdest *dst);
 /* Stopping and nothing live: the stop callback. */

@@ -178,3 +178,29 @@ int p1_cms_content_type(const uint8_t *c, size_t n, const char *stored, char *ou
     memcpy(out, want, strlen(want) + 1);
     return !stored || strcmp(stored, want) != 0;
 }
+
+/* The built-in types' OIDs (X.420 id-mct-p2 / id-mct-p22) as the envelope's built-in form. */
+static const char *builtin_form(const char *oid)
+{
+    if (!strcmp(oid, "2.6.1.10.1"))
+        return "22";
+    if (!strcmp(oid, "2.6.1.10.0"))
+        return "2";
+    return oid;
+}
+
+int p1_cms_version_type(const char *version, const char *stored, char *out, size_t outsz)
+{
+    if (!version || !*version)
+        return MG_EINVAL;
+    const char *want = builtin_form(version);
+    /* the same type in either form, or CMS content that travelled as CMS already: the
+     * envelope says it as it was received */
+    if (stored && *stored &&
+        (!strcmp(builtin_form(stored), want) || (pkcs_type(want) && pkcs_type(stored))))
+        want = stored;
+    if (strlen(want) >= outsz)
+        return MG_EINVAL;
+    memcpy(out, want, strlen(want) + 1);
+    return !stored || strcmp(stored, want) != 0;
+}

@@ -44,4 +44,11 @@ int p1_cms_set_type(const uint8_t *env, size_t len, const char *oid, uint8_t **o
  * MG_EINVAL when out is too small. Content from outside: never trusted. */
 int p1_cms_content_type(const uint8_t *c, size_t n, const char *stored, char *out, size_t outsz);
 
+/* The same for a content version that names its own type (version: what the processing
+ * channel that made it said, content_oid): version itself, in the envelope's built-in form
+ * for P2 / P22 ("2" / "22" for 2.6.1.10.0 / .1); stored when that names the same type (in
+ * either form), or a PKCS / S/MIME type when version does too. Returns 1 when out differs
+ * from stored, 0 when not, MG_EINVAL (version NULL or "", out too small). */
+int p1_cms_version_type(const char *version, const char *stored, char *out, size_t outsz);
+
 #endif

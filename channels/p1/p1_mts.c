@@ -271,6 +271,9 @@ static int rcpt_add(struct p1_mts_in *m, const ORName_t *name, long osrn,
     r->osrn = osrn;
     /* PerRecipientIndicators bit 0: responsibility. */
     r->responsibility = ind && ind->size > 0 && (ind->buf[0] & 0x80);
+    /* Bits 1 originating-MTA-report and 3 originator-report: a delivery report is asked for,
+     * by the originator or by its MTA (RFC 2156 A.3.2: the stronger request is served). */
+    r->delivery_report = ind && ind->size > 0 && (ind->buf[0] & 0x50);
     m->nrcpts++;
     return 0;
 }
@@ -505,7 +508,11 @@ int p1_mts_deferred_time(const uint8_t *env, size_t env_len, int64_t *when)
     return p1_mts_utctime(f.v, f.len, when) == 0 ? 1 : MG_EPARSE;
 }
 
-int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep)
+/* Calls fn(arg, addr, ind) for each recipient of a stored MessageTransferEnvelope that has
+ * per-recipient indicators (ind: the BIT STRING's contents, ind[0] the unused-bit count;
+ * writable in place, lengths never change). 0, MG_EPARSE. */
+static int each_rcpt(uint8_t *env, size_t env_len,
+                     void (*fn)(void *arg, const char *addr, uint8_t *ind, size_t n), void *arg)
 {
     struct p1_tlv e, f, r, x;
     if (!env || p1_ber_read(env, env_len, &e) != 0 || e.id != 0x31)
@@ -529,11 +536,7 @@ int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep,
                         have = 1;
                     mg_asn1_free_ORName(n);
                 } else if (x.id == 0x81 && x.len >= 2 && have) {
-                    int kept = 0;
-                    for (size_t i = 0; i < nkeep && !kept; i++)
-                        kept = keep[i] && strcmp(keep[i], addr) == 0;
-                    if (!kept)
-                        ((uint8_t *)x.v)[1] &= 0x7f; /* bit 0: responsibility */
+                    fn(arg, addr, (uint8_t *)x.v, x.len);
                 }
             }
             if (rc < 0)
@@ -543,4 +546,51 @@ int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep,
             return MG_EPARSE;
     }
     return rc < 0 ? MG_EPARSE : 0;
+}
+
+struct keep_set {
+    const char *const *keep;
+    size_t nkeep;
+};
+
+static void clear_responsibility(void *arg, const char *addr, uint8_t *ind, size_t n)
+{
+    const struct keep_set *k = arg;
+    (void)n;
+    int kept = 0;
+    for (size_t i = 0; i < k->nkeep && !kept; i++)
+        kept = k->keep[i] && strcmp(k->keep[i], addr) == 0;
+    if (!kept)
+        ind[1] &= 0x7f; /* bit 0: responsibility */
+}
+
+int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep)
+{
+    struct keep_set k = { keep, nkeep };
+    return each_rcpt(env, env_len, clear_responsibility, &k);
+}
+
+struct report_ask {
+    const char *addr;
+    int asked;
+};
+
+static void report_bits(void *arg, const char *addr, uint8_t *ind, size_t n)
+{
+    struct report_ask *a = arg;
+    (void)n;
+    /* bit 1 originating-MTA-report, bit 3 originator-report (X.411 12.2.1.1.1.9): either
+     * asks for a delivery report, which the MTA that delivers sends back over X.400 */
+    if (!strcmp(addr, a->addr) && (ind[1] & 0x50))
+        a->asked = 1;
+}
+
+int p1_mts_report_requested(const uint8_t *env, size_t env_len, const char *addr)
+{
+    if (!addr)
+        return MG_EINVAL;
+    struct report_ask a = { addr, 0 };
+    /* read only: each_rcpt's callback here writes nothing */
+    int rc = each_rcpt((uint8_t *)env, env_len, report_bits, &a);
+    return rc ? rc : a.asked;
 }

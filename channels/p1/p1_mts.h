@@ -22,6 +22,8 @@ struct p1_mts_rcpt {
     char addr[P1_MTS_ADDR_MAX];   /* RFC 2156 text */
     long osrn;                    /* originally specified recipient number */
     int responsibility;           /* the per-recipient indicator: this MTA must deliver/relay */
+    int delivery_report;          /* the indicators ask for a delivery report: originator-report
+                                     or originating-MTA-report (X.411 12.2.1.1.1.9) */
 };
 
 struct p1_mts_in {
@@ -115,6 +117,13 @@ int p1_mts_report_apdu(const struct oraddr *gdi, const char *local_id, const cha
  * split between next hops makes each responsible for its own recipients only (X.411 12.2.1.1).
  * Lengths do not change. 0, MG_EPARSE. */
 int p1_mts_responsibility(uint8_t *env, size_t env_len, const char *const *keep, size_t nkeep);
+
+/* Whether a stored MessageTransferEnvelope asks for a delivery report for the recipient addr
+ * (canonical O/R text): its per-recipient indicators carry originating-MTA-report or
+ * originator-report. A next hop we transfer it to then sends that report over X.400 (it is
+ * responsible from the transfer on): our own "relayed" DSN would be a second one. 1 asked,
+ * 0 not (or no such recipient), MG_EPARSE, MG_EINVAL. */
+int p1_mts_report_requested(const uint8_t *env, size_t env_len, const char *addr);
 
 /* The deferred-delivery-time ([0] UTCTime) of a stored MessageTransferEnvelope (or a 1984
  * UMPDUEnvelope: the same tag): 1 with *when (unix seconds), 0 when it has none, MG_EPARSE when

@@ -23,6 +23,8 @@ struct run {
 /* A label run_process gives the next message's envelope (then cleared). */
 static const unsigned char *g_next_label;
 static size_t g_next_label_len;
+/* The X.400 content type the next run's content version says (then cleared). */
+static const char *g_next_oid;
 
 static const char MSG[] = "From: s@example.net\r\nTo: x@example.org\r\nSubject: hello\r\n"
                           "Message-ID: <1@t>\r\n\r\nthe body\r\n";
@@ -52,6 +54,9 @@ static void run_process(struct run *x, const char *channel, const char *const *r
     for (size_t i = 0; i < n; i++)
         x->addrs[i] = x->msg->rcpts[i].addr;
     x->content = content_copy(type, 0, data, len);
+    assert_non_null(x->content);
+    assert_int_equal(content_set_oid(x->content, g_next_oid), 0);
+    g_next_oid = NULL;
     const struct config_channel *ch = config_find_channel(x->cfg, "c");
     x->t = (struct channel_task){ .cfg = x->cfg, .channel = ch, .msg = x->msg,
                                   .content = x->content, .originator = "s@example.net",
@@ -269,6 +274,9 @@ static void t_der_triple_wrap_round_trip(void **state)
     const unsigned char *d = content_data(x.r.content, &len);
     assert_true(cms_wrap_is_der(d, len));
     assert_int_equal(content_type(x.r.content), MESSAGE_CONTENT_X400_P22);
+    /* the new version is a ContentInfo: P1 names it id-ct-contentInfo (RFC 3855) */
+    assert_non_null(x.r.content_oid);
+    assert_string_equal(x.r.content_oid, "1.2.840.113549.1.9.16.1.6");
 
     /* the receiving gateway's channel opens all three layers */
     struct run y;
@@ -287,6 +295,43 @@ static void t_der_triple_wrap_round_trip(void **state)
         verified += !strcmp(y.r.audit[i].decision, "signature-verified") &&
                     !strcmp(y.r.audit[i].subject_kind, "cert") && y.r.audit[i].subject_len > 0;
     assert_int_equal(verified, 2); /* inner and outer signature */
+    /* the content had no X.400 type (id-data inside): the opened version says none */
+    assert_null(y.r.content_oid);
+    run_free(&y);
+    run_free(&x);
+}
+
+/* A content version that says its X.400 type (P772 here, whatever its bytes look like) is
+ * wrapped with that type innermost (RFC 3854), and the gateway that opens it gives the opened
+ * version that type again: the P1 envelope names P772, not a guess from the heading. */
+static void t_der_typed_version_keeps_its_type(void **state)
+{
+    (void)state;
+    static const unsigned char ipm[] = { 0x30, 0x05, 0x04, 0x03, 'i', 'p', 'm' };
+    struct run x;
+    const char *const rcpts[] = { "u@b.example", NULL };
+    g_next_oid = "1.3.26.0.4406.0.4.1";
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"triple-wrap\"; " ID
+                    " peer_cert = \"${PKI}/carol.pem\"; cipher = \"aes256-gcm\"; }",
+                rcpts, MESSAGE_CONTENT_X400_P22, ipm, sizeof ipm);
+    assert_int_equal(x.rc, 0);
+    assert_string_equal(x.r.content_oid, "1.2.840.113549.1.9.16.1.6");
+    assert_true(has_audit(&x, -1, "x400-content-protected"));
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    struct run y;
+    g_next_oid = x.r.content_oid;
+    run_process(&y, "{ name = \"c\"; type = \"cms\"; operations = [ \"decrypt\", \"verify\", \"strip\" ];"
+                    " cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\"; ca = \"${PKI}/ca.pem\"; }",
+                rcpts, MESSAGE_CONTENT_X400_P22, d, len);
+    assert_int_equal(y.rc, 0);
+    size_t l2;
+    const unsigned char *d2 = content_data(y.r.content, &l2);
+    assert_int_equal(l2, sizeof ipm);
+    assert_memory_equal(d2, ipm, sizeof ipm);
+    assert_true(has_audit(&y, -1, "x400-content-restored"));
+    assert_non_null(y.r.content_oid);
+    assert_string_equal(y.r.content_oid, "1.3.26.0.4406.0.4.1");
     run_free(&y);
     run_free(&x);
 }
@@ -690,6 +735,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyless_hold_and_return);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyless_clear_regroups);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_der_triple_wrap_round_trip);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_der_typed_version_keeps_its_type);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_damaged_smime_held);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_peer_cert_all_recipients_one_result);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_revocation_refresh_on_schedule);

@@ -10,7 +10,9 @@ B's file channel gets the original P772 content byte for byte; both audit stores
 done (signed, encrypted, x400-content-protected at A; decrypted, both signatures verified,
 x400-content-restored at B).
 decrypt_and_relay_on_over_p1: B relays the opened content on over P1 to C, its envelope
-retyped to P772 (tshark checks it)."""
+retyped to P772 (tshark checks it), also for a P772 whose heading carries no STANAG 4406
+extension (the type is the one the content version says, the inner eContentType B opened,
+not a guess from the heading)."""
 import os, shutil, socket, subprocess, threading
 from harness import *
 from test_cms import P, audit
@@ -19,6 +21,8 @@ from test_p1 import write_pcap
 EXAMPLE = os.path.join(SRC, "etc/examples/x400-triple-wrap.conf")
 VEC = os.environ.get("MIXGATE_VECTORS", "")
 P772 = os.path.join(VEC, "x400", "ber", "wsample-p772-content.p772")
+# an IPM whose heading has no STANAG 4406 extension: sent as P772 it must stay P772
+PLAIN_IPM = os.path.join(SRC, "test-vectors", "mixer", "smtp", "plain.p22")
 
 
 def gw_env(wd, me, peer, my_mta, peer_mta, listen, relay, domain, remote_or):
@@ -220,24 +224,32 @@ def t_decrypt_and_relay_on_over_p1():
         a.log = wd.sub("a.log")
         a.start()
         wait_port(pa, proc=a.proc)
-        r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "MTA-B", "--password", "secret",
-                            "--to", "/C=GB/ADMD= /PRMD=X/O=Y/S=Onward/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
-                            "--content", P772], capture_output=True, text=True, timeout=120 * SLOW)
-        assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr + a.tail()
+        noext = wd.sub("no-heading-extension.p772")
+        shutil.copy(PLAIN_IPM, noext)
+        for content in (P772, noext):
+            r = subprocess.run([MIXGATE, "p1", "send", "127.0.0.1:%d" % pa, "--mta", "MTA-B", "--password", "secret",
+                                "--to", "/C=GB/ADMD= /PRMD=X/O=Y/S=Onward/", "--from", "/C=FR/ADMD= /PRMD=Z/S=op/",
+                                "--content", content], capture_output=True, text=True, timeout=120 * SLOW)
+            assert r.returncode == 0 and "transfer confirmed" in r.stdout, r.stdout + r.stderr + a.tail()
         deliver = os.path.join(c.var, "deliver")
         files = wait_for(lambda: sorted(os.path.join(deliver, f) for f in os.listdir(deliver) if f.endswith(".ber"))
-                         if os.path.isdir(deliver) and any(f.endswith(".ber") for f in os.listdir(deliver)) else None,
-                         60, "the delivery at C\n" + a.tail(20) + "\n" + b.tail(20) + "\n" + c.tail(20))
-        original = open(P772, "rb").read()
-        assert open(files[0], "rb").read() == original, "C did not get the original P772 content"
-        summary = open(files[0][:-4] + ".txt").read()
-        assert "1.3.26.0.4406.0.4.1" in summary, summary
+                         if os.path.isdir(deliver) and len([f for f in os.listdir(deliver) if f.endswith(".ber")]) >= 2
+                         else None,
+                         60, "both deliveries at C\n" + a.tail(20) + "\n" + b.tail(20) + "\n" + c.tail(20))
+        got = {open(f, "rb").read(): f for f in files}
+        assert len(files) == 2, files
+        for content in (P772, noext):
+            original = open(content, "rb").read()
+            assert original in got, "C did not get the original content of %s" % content
+            summary = open(got[original][:-4] + ".txt").read()
+            # both are P772 at C: the second although its heading has no STANAG 4406 extension
+            assert "1.3.26.0.4406.0.4.1" in summary, (content, summary)
         assert "x400-content-restored" in [x["decision"] for x in audit(b)]
         wire = rec.sent_by_a()
         ct_info = bytes.fromhex("060b2a864886f70d0109100106")   # OID id-ct-contentInfo
         p772 = bytes.fromhex("06082b1a00a236000401")            # OID 1.3.26.0.4406.0.4.1
         assert ct_info not in wire, "B still names id-ct-contentInfo for the opened content"
-        assert p772 in wire, "B's envelope does not name P772"
+        assert wire.count(p772) >= 2, "B's envelopes do not both name P772"
         pcap = wd.sub("b-to-c.pcap")
         with rec.lock:
             write_pcap(pcap, list(rec.frames))

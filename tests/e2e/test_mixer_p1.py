@@ -11,8 +11,11 @@ users at /PRMD=Camelot/, P1 back to A for the Internet side at /PRMD=Example/).
   originator.
 - A DSN from the Internet for an X.400 user (dsn = "report", the mixer's default) -> A's mixer
   makes the X.400 report content -> the p1 channel sends it in a ReportTransferEnvelope of A's
-  -> B delivers the report; tshark decodes every TPKT of that association, nothing malformed."""
-import os, re, subprocess
+  -> B delivers the report; tshark decodes every TPKT of that association, nothing malformed.
+- NOTIFY=SUCCESS through A -> P1 -> B: the envelope A relays asks for the delivery report
+  (RFC 2156 appendix A), so B reports the delivery over X.400 and A sends no "relayed" DSN of
+  its own: the originator gets exactly one DSN, "delivered", converted from B's report."""
+import os, re, smtplib, subprocess
 from harness import *
 from test_p1_relay import Recorder
 from test_p1 import write_pcap
@@ -244,6 +247,42 @@ def t_dsn_becomes_x400_report_over_p1():
         g.stop()
 
 
+def t_notify_success_one_dsn_delivered():
+    """swaks-like client -> A (NOTIFY=SUCCESS) -> mixer -> P1 -> B delivers to Smith: the
+    X.400 side takes the delivery report on (CHANNEL_OUT_NEXT_HOP_REPORTS at A's p1 channel),
+    B's delivery report comes back over P1, A's mixer makes the DSN: one DSN, "delivered"."""
+    g = Gateway("mixer-p1-notify").start()
+    try:
+        msg = (b"From: Ops <ops@example.org>\r\nTo: Smith@camelot.example\r\n"
+               b"Subject: tell me when it arrives\r\nMessage-ID: <notify@example.org>\r\n\r\nHello.\r\n")
+        with smtplib.SMTP("127.0.0.1", g.a.port, timeout=30 * SLOW) as s:
+            s.ehlo("client.test")
+            s.sendmail("ops@example.org", ["Smith@camelot.example"], msg, mail_options=["ENVID=notify-1"],
+                       rcpt_options=["NOTIFY=SUCCESS"])
+        wait_for(lambda: g.b_files() or None, 60, "the delivery at B\n" + g.a.tail(20) + g.b.tail(20))
+        wait_for(lambda: g.sink.count() >= 1, 60, "the DSN at the originator's sink\n" + g.a.tail(30)
+                 + g.b.tail(30))
+        # B's report came over P1 and found its subject at A: by then any DSN of A's own
+        # about the transfer was queued long before; the message at A is finished
+        la = wait_for(lambda: g.a.log_text() if "event=report_matched" in g.a.log_text() else None, 30,
+                      "A to match B's report\n" + g.a.tail(30))
+        wait_for(lambda: g.a.log_text().count("event=delivered") >= 2 and g.sink.count() >= 1, 30,
+                 "A's deliveries\n" + g.a.tail(30))
+        g.a.stop()
+        g.b.stop()
+        msgs = g.sink.messages()
+        dsns = [c.decode("utf-8", "replace") for m, c in msgs if m["rcpt_tos"] == ["ops@example.org"]]
+        assert len(dsns) == 1, ["\n".join(re.findall(r"^Action: .*$", d, re.M)) for d in dsns]
+        d = dsns[0]
+        assert "report-type=delivery-status" in d, d[:2000]
+        assert re.findall(r"^Action: (\S+)", d, re.M) == ["delivered"], d
+        assert "Action: relayed" not in d, d
+        assert "smith" in d.lower() and "camelot" in d.lower(), d
+    finally:
+        g.stop()
+
+
 if __name__ == "__main__":
     run([(f.__name__[2:], f) for f in (t_p1_ndr_becomes_dsn, t_smtp_550_becomes_x400_ndr,
-                                        t_dsn_becomes_x400_report_over_p1)])
+                                        t_dsn_becomes_x400_report_over_p1,
+                                        t_notify_success_one_dsn_delivered)])

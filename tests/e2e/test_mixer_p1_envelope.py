@@ -5,7 +5,9 @@ its own (RFC 2156 appendix A: the SMTP DSN parameters as report requests, the EN
 content correlator, the priority from MT-PRIORITY), which A's P1 channel relays: B must take
 it, find its recipient responsible, and record A's MTS identifier and the priority (MT-PRIORITY 4 = flash: X.400 urgent with
 the STANAG 4406 qualifier low, read back as 4). A recipient that another X.400 gateway serves
-(table 3, etc/mixer/gate1) is encapsulated in that gateway's O/R address."""
+(table 3, etc/mixer/gate1) is encapsulated in that gateway's O/R address. NOTIFY=SUCCESS
+became the originator-report request: B, delivering, sends the X.400 delivery report for each
+recipient (its default configuration delivers those to files too)."""
 import os, re, smtplib
 from harness import *
 
@@ -64,9 +66,15 @@ def t_smtp_to_p1_with_envelope():
             s.sendmail("ops@example.org", ["Bob.Jones@camelot.example", "postmaster@uk.alter.example"], msg,
                        mail_options=["MT-PRIORITY=4", "ENVID=env-42", "RET=HDRS"],
                        rcpt_options=["NOTIFY=SUCCESS", "ORCPT=rfc822;Ann.Desk@camelot.example"])
-        files = wait_for(lambda: delivered(b.var) if len(delivered(b.var)) == 2 else None, 60,
-                         "two deliveries at B")
-        summaries = [open(f).read() for f in files]
+        files = wait_for(lambda: delivered(b.var) if len(delivered(b.var)) == 4 else None, 60,
+                         "two deliveries and their two delivery reports at B")
+        every = [open(f).read() for f in files]
+        summaries = [s for s in every if "Content-Type: report" not in s]
+        reports = [s for s in every if "Content-Type: report" in s]
+        assert len(summaries) == 2 and len(reports) == 2, every
+        for s in reports:
+            # to the originator (its O/R address at A), about A's message
+            assert "Recipient: /C=GB/ADMD= /PRMD=Example/O=Example/S=ops/" in s, s
         rcpts = sorted(re.search(r"^Recipient: (.*)$", s, re.M).group(1) for s in summaries)
         assert rcpts == ["/C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Bob/",
                          "/C=GB/ADMD=BTglobal/PRMD=relay/DD.RFC-822=postmaster(a)uk.alter.example/"], rcpts

@@ -479,11 +479,16 @@ static void test_dsn_params_to_smtp(void **state)
     assert_true(x.r.rcpts[1].dsn_set);
     assert_int_equal(x.r.rcpts[1].notify, MESSAGE_NOTIFY_NEVER);
     assert_null(x.r.rcpts[1].orcpt);
+    /* A.3.2: the originator asked for nothing, its MTA for non-delivery reports: the gateway
+     * reports failures itself; the first recipient's originator asked for all its MTA did */
+    assert_int_equal(x.r.rcpts[1].gateway_notify, MESSAGE_NOTIFY_FAILURE);
+    assert_int_equal(x.r.rcpts[0].gateway_notify, 0);
     assert_false(x.r.rcpts[2].dsn_set); /* not in the envelope: left as it was */
     assert_true(x.r.env_set);
     assert_string_equal(x.r.envid, "X400-MTS-Identifier: [/C=GB/ADMD= /PRMD=Camelot/;q-7]");
     assert_int_equal(x.r.ret, MESSAGE_RET_HDRS);
     assert_null(x.r.x400_env);
+    assert_null(x.r.content_oid); /* an Internet message has no X.400 content type */
     run_free(&x);
 }
 
@@ -528,6 +533,10 @@ static void test_priority_to_x400(void **state)
         assert_int_equal(mixer_dsnp_env_from_ber(x.r.x400_env, x.r.x400_env_len, &e, why, sizeof why), 0);
         if (e.priority != cases[k].want_priority || e.precedence != cases[k].want_precedence)
             fail_msg("case %s: priority %d precedence %d", cases[k].name, e.priority, e.precedence);
+        /* the converted version says its X.400 type, the one its envelope names */
+        assert_non_null(x.r.content_oid);
+        assert_string_equal(x.r.content_oid, cases[k].p22 ? "22" : "1.3.26.0.4406.0.4.1");
+        assert_string_equal(x.r.content_oid, e.content_type);
         mixer_dsnp_env_free(&e);
         run_free(&x);
     }

@@ -88,6 +88,39 @@ static void test_indicators_to_notify(void **state)
         assert_int_equal(mixer_dsnp_notify(mixer_dsnp_indicators(keep[i])), keep[i]);
 }
 
+/* A.3.2: "additional originating MTA requirements are satisfied by the gateway": what the
+ * MTA's report request asks beyond the NOTIFY passed on (the originator's), the gateway
+ * reports itself. */
+static void test_gateway_notify(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        unsigned ind, want;
+    } cases[] = {
+        {"mta report, originator ndr: gateway reports delivery", 0x80 | 0x40 | 0x08, MIXER_NOTIFY_SUCCESS},
+        {"mta report, originator none: delivery and failure", 0x80 | 0x40, MIXER_NOTIFY_SUCCESS | MIXER_NOTIFY_FAILURE},
+        {"mta ndr, originator none: failure", 0x80 | 0x20, MIXER_NOTIFY_FAILURE},
+        {"mta ndr, originator ndr: nothing more", 0x80 | 0x20 | 0x08, 0},
+        {"mta ndr, originator report: nothing more", 0x80 | 0x20 | 0x10, 0},
+        {"mta report, originator report: nothing more", 0x80 | 0x40 | 0x10, 0},
+        {"mta report and ndr, originator ndr: delivery", 0x80 | 0x60 | 0x08, MIXER_NOTIFY_SUCCESS},
+        {"nobody asks: nothing", 0x80, 0},
+        {"originator only: nothing", 0x80 | 0x08, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (mixer_dsnp_gateway_notify(cases[i].ind) != cases[i].want)
+            fail_msg("case %s: got 0x%x, want 0x%x", cases[i].name,
+                     mixer_dsnp_gateway_notify(cases[i].ind), cases[i].want);
+    /* what the gateway asks for an SMTP message (mixer_dsnp_indicators) never leaves the
+     * gateway anything to serve itself at the far gateway */
+    static const unsigned notify[] = {0, MIXER_NOTIFY_NEVER, MIXER_NOTIFY_FAILURE,
+                                      MIXER_NOTIFY_SUCCESS | MIXER_NOTIFY_FAILURE};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(mixer_dsnp_gateway_notify(mixer_dsnp_indicators(notify[i])),
+                         notify[i] & MIXER_NOTIFY_NEVER ? MIXER_NOTIFY_FAILURE : 0);
+}
+
 /* RET: A.3.2 "content-return-request ... FALSE, the parameter RET may be set to HDRS"; 5.2:
  * the gateway always requests return of content towards X.400. */
 static void test_ret(void **state)
@@ -303,6 +336,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_notify_to_indicators),
         cmocka_unit_test(test_indicators_to_notify),
+        cmocka_unit_test(test_gateway_notify),
         cmocka_unit_test(test_ret),
         cmocka_unit_test(test_envid),
         cmocka_unit_test(test_envelope_round_trip),

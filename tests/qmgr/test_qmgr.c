@@ -40,6 +40,7 @@ struct fx {
     char all[MAXLOG][256];              /* every recipient of each delivery */
     char content[MAXLOG][256];          /* start of each delivered content */
     char chan[MAXLOG][32];              /* the channel of each delivery */
+    char coid[MAXLOG][32];              /* its content version's X.400 type ("" = none) */
     size_t ndel;
     int dsn_seen;
     struct channel_delivery *parked[MAXLOG];
@@ -117,6 +118,8 @@ static void fake_deliver(void *inst, struct channel_delivery *d)
                      sizeof f->all[0] - strlen(f->all[f->ndel]), "%s,", d->rcpt_addrs[i]);
         snprintf(f->content[f->ndel], sizeof f->content[0], "%.*s", (int)(len < 255 ? len : 255), c);
         snprintf(f->chan[f->ndel], sizeof f->chan[0], "%s", d->channel ? d->channel->name : "");
+        snprintf(f->coid[f->ndel], sizeof f->coid[0], "%s",
+                 content_oid(d->content) ? content_oid(d->content) : "");
     }
     f->ndel++;
     if (strstr((const char *)c, "multipart/report")) {
@@ -152,6 +155,7 @@ static int tag_process(const void *conf, const struct channel_task *t, struct ch
     memcpy(n + hl, c, len);
     n[len + (size_t)hl] = 0;
     r->content = content_new(MESSAGE_CONTENT_RFC5322, 0, n, len + (size_t)hl);
+    r->content_oid = strdup("22"); /* a type said for the new version (stored with it) */
     for (size_t i = 0; i < t->nrcpts; i++) {
         const char *a = t->rcpt_addrs[i];
         struct channel_outcome *o = &r->rcpts[i].outcome;
@@ -172,6 +176,11 @@ static int tag_process(const void *conf, const struct channel_task *t, struct ch
             r->rcpts[i].dsn_set = true;
             r->rcpts[i].notify = MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE;
             r->rcpts[i].orcpt = strdup("x400;/C=GB/ADMD= /S=Y/");
+            /* RFC 2156 A.3.2: the originating MTA asked for failures the originator did not */
+            r->rcpts[i].gateway_notify = MESSAGE_NOTIFY_FAILURE;
+            /* the new content's X.400 type */
+            free(r->content_oid);
+            r->content_oid = strdup("1.3.26.0.4406.0.4.1");
             r->env_set = true;
             r->envid = strdup("X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
             r->ret = MESSAGE_RET_HDRS;
@@ -1142,7 +1151,17 @@ static void t_stage_envelope_params(void **state)
     assert_string_equal(dm->envid, "X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
     assert_int_equal(dm->ret, MESSAGE_RET_HDRS);
     assert_int_equal(dm->x400_env_len, 3);
+    /* the delivery's content version carries the type the channel said */
+    assert_non_null(content_oid(f->parked[0]->content));
+    assert_string_equal(content_oid(f->parked[0]->content), "1.3.26.0.4406.0.4.1");
+    assert_true(dm->rcpts[0].flags & MESSAGE_RCPT_F_GW_FAILURE);
+    assert_false(dm->rcpts[0].flags & MESSAGE_RCPT_F_GW_SUCCESS);
+    struct queue_store_version sv;
+    assert_int_equal(queue_store_read_version(f->store, id, dm->rcpts[0].cversion, &sv), 0);
+    assert_string_equal(sv.content_oid, "1.3.26.0.4406.0.4.1");
+    queue_store_version_free(&sv);
     struct message *m = get(f, id);
+    assert_true(m->rcpts[0].flags & MESSAGE_RCPT_F_GW_FAILURE);
     assert_int_equal(m->rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
     assert_string_equal(m->rcpts[0].orcpt, "x400;/C=GB/ADMD= /S=Y/");
     assert_string_equal(m->envid, "X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
@@ -1200,6 +1219,7 @@ static void t_stage_durable_across_restart(void **state)
     assert_true(run_until(f, p_idle, NULL));
     assert_int_equal(f->processed, 2);            /* not processed again after the restart */
     assert_int_equal(strncmp(f->content[0], "X-Tag: policy", 13), 0);
+    assert_string_equal(f->coid[0], "22");        /* the version's type, read from the store */
     fx_close(f);
 }
 

@@ -1036,6 +1036,7 @@ static void test_upgrade_from_4(void **state)
     assert_int_equal(sqlite3_exec(db, "DROP INDEX history_mts_id; DROP INDEX history_envid;"
                                       "ALTER TABLE history DROP COLUMN mts_id;"
                                       "ALTER TABLE history DROP COLUMN envid;"
+                                      "ALTER TABLE content DROP COLUMN content_oid;"
                                       "PRAGMA user_version=4;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
@@ -1050,7 +1051,66 @@ static void test_upgrade_from_4(void **state)
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 5);
+    assert_int_equal(sqlite3_column_int(st, 0), 6);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
+    message_free(m);
+}
+
+/* A queue of schema 5 (content versions without their own content type) holding a message
+ * with a processed version is upgraded in place at open: the version reads back as it was,
+ * with no type (the p1 channel falls back to the bytes), and new versions store theirs. */
+static void test_upgrade_from_5(void **state)
+{
+    struct fx *f = *state;
+    static const char x400[] = "\x30\x06\x02\x01\x01\x04\x01\x41";
+    static const char opened[] = "\x31\x03\x02\x01\x07";
+    struct message *m = make_msg(9, 2);
+    m->content_type = MESSAGE_CONTENT_X400_P22;
+    assert_int_equal(submit_wait(f, m, x400, sizeof(x400) - 1), 0);
+    struct queue_store_stage_rcpt r0 = { .rcpt = 0, .stage = 1, .state = MESSAGE_RCPT_PENDING };
+    struct queue_store_stage g1 = { .version = 1, .new_version = 1, .type = MESSAGE_CONTENT_X400_P22,
+                                    .content = opened, .len = sizeof(opened) - 1, .priority = 3,
+                                    .originator = "/C=GB/ADMD= /PRMD=X/S=o/", .rcpts = &r0,
+                                    .nrcpts = 1 };
+    assert_int_equal(stage_wait(f, m->id, &g1), 0);
+    fx_close_store(f);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE content DROP COLUMN content_oid;"
+                                      "PRAGMA user_version=5;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
+    check_version(f, m->id, 0, x400, MESSAGE_CONTENT_X400_P22);
+    struct queue_store_version sv;
+    assert_int_equal(queue_store_read_version(f->s, m->id, 1, &sv), 0);
+    assert_int_equal(sv.len, sizeof(opened) - 1);
+    assert_memory_equal(sv.data, opened, sv.len);
+    assert_int_equal(sv.priority, 3);
+    assert_string_equal(sv.originator, "/C=GB/ADMD= /PRMD=X/S=o/");
+    assert_null(sv.content_oid);
+    queue_store_version_free(&sv);
+    struct message *g = NULL;
+    assert_int_equal(queue_store_get(f->s, m->id, &g), 0);
+    assert_int_equal(g->rcpts[0].cversion, 1);
+    assert_int_equal(g->content_version, 1);
+    message_free(g);
+    /* the upgraded store takes a typed version */
+    struct queue_store_stage_rcpt r1 = { .rcpt = 1, .stage = 1, .state = MESSAGE_RCPT_PENDING };
+    struct queue_store_stage g2 = { .version = 2, .new_version = 1, .type = MESSAGE_CONTENT_X400_P22,
+                                    .content = opened, .len = sizeof(opened) - 1, .priority = -1,
+                                    .content_oid = "22", .rcpts = &r1, .nrcpts = 1 };
+    assert_int_equal(stage_wait(f, m->id, &g2), 0);
+    assert_int_equal(queue_store_read_version(f->s, m->id, 2, &sv), 0);
+    assert_string_equal(sv.content_oid, "22");
+    queue_store_version_free(&sv);
+    fx_close_store(f);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 6);
     sqlite3_finalize(st);
     sqlite3_close(db);
     assert_int_equal(queue_store_open(&f->s, &f->loop, f->path, NULL), 0);
@@ -1074,7 +1134,8 @@ static void test_content_versions(void **state)
     struct queue_store_stage g1 = { .version = 1, .new_version = 1, .type = MESSAGE_CONTENT_RFC5322,
                                     .content = conv, .len = strlen(conv), .label_set = 1,
                                     .label = "\x31\x00", .label_len = 2, .priority = 4,
-                                    .originator = "conv@example.org", .rcpts = &r0, .nrcpts = 1 };
+                                    .originator = "conv@example.org",
+                                    .content_oid = "1.3.26.0.4406.0.4.1", .rcpts = &r0, .nrcpts = 1 };
     assert_int_equal(stage_wait(f, m->id, &g1), 0);
     /* recipient 1 shaped: version 2; held by the channel */
     struct queue_store_stage_rcpt r1 = { .rcpt = 1, .stage = 0, .state = MESSAGE_RCPT_HELD,
@@ -1093,11 +1154,17 @@ static void test_content_versions(void **state)
     assert_int_equal(sv.label_len, 2);
     assert_int_equal(sv.priority, 4);
     assert_string_equal(sv.originator, "conv@example.org");
+    assert_string_equal(sv.content_oid, "1.3.26.0.4406.0.4.1"); /* the version's own type */
     queue_store_version_free(&sv);
+    assert_null(sv.content_oid);
     assert_int_equal(queue_store_read_version(f->s, m->id, 2, &sv), 0);
     assert_int_equal(sv.label_set, 0);
     assert_int_equal(sv.priority, -1);
     assert_null(sv.originator);
+    assert_null(sv.content_oid);                             /* none said */
+    queue_store_version_free(&sv);
+    assert_int_equal(queue_store_read_version(f->s, m->id, 0, &sv), 0);
+    assert_null(sv.content_oid);                             /* as received: the message's */
     queue_store_version_free(&sv);
 
     /* after a restart everything is there */
@@ -1295,6 +1362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_find_subject, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_stage_envelope_params, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_4, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_5, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sync_and_read_only, fx_setup, fx_teardown),
     };
