@@ -147,7 +147,7 @@ int mg_read_file(const char *path, size_t limit, unsigned char **out, size_t *le
     return 0;
 }
 
-int mg_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+static int write_atomic(const char *path, const void *data, size_t len, int mode, int sync_dir)
 {
     size_t pl = strlen(path);
     char *tmp = malloc(pl + 32);
@@ -185,6 +185,22 @@ int mg_write_file_atomic(const char *path, const void *data, size_t len, int mod
         return rc;
     }
     free(tmp);
+    return sync_dir ? mg_fsync_dir_of(path) : 0;
+}
+
+int mg_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+    return write_atomic(path, data, len, mode, 1);
+}
+
+int mg_write_file_atomic_nodirsync(const char *path, const void *data, size_t len, int mode)
+{
+    return write_atomic(path, data, len, mode, 0);
+}
+
+int mg_fsync_dir_of(const char *path)
+{
+    int rc = 0;
     /* fsync the directory so the rename itself is durable. */
     char *dir = strdup(path);
     if (!dir)

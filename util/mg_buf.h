@@ -26,5 +26,10 @@ unsigned char *mg_buf_steal(struct mg_buf *b, size_t *len);
 int mg_read_file(const char *path, size_t limit, unsigned char **out, size_t *len);
 /* Write a file atomically: temp file in the same directory, fsync, rename, fsync directory. */
 int mg_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+/* The same without the directory's fsync, for several files written together into one
+ * directory: the caller then calls mg_fsync_dir_of once (one fsync instead of one a file). */
+int mg_write_file_atomic_nodirsync(const char *path, const void *data, size_t len, int mode);
+/* fsync of the directory that holds path. */
+int mg_fsync_dir_of(const char *path);
 
 #endif
