@@ -14,7 +14,14 @@
    build-fuzz/campaign/<target>/), and per-file line coverage; also writes it to
    build-fuzz/campaign.md.
 
-usage: fuzz/campaign.py [--seconds N] [--jobs J] [--targets a,b,...] [--no-build]
+A long campaign on a shared machine: --runs N stops a target at N executions (--seconds is
+then its cap), --deadline HH:MM (UTC) gives each target at most the time left (a target that
+would get less than a minute is skipped), --order speed runs a short probe of every target
+first and fuzzes the fastest first, so the most reach --runs. The table so far is rewritten
+after every target (build-fuzz/campaign.md, and build-fuzz/campaign.json with the raw rows).
+
+usage: fuzz/campaign.py [--seconds N] [--runs N] [--deadline HH:MM] [--order name|speed|given]
+                        [--jobs J] [--targets a,b,...] [--no-build]
 """
 import argparse
 import datetime
@@ -54,7 +61,37 @@ SOURCES = {
     "smtp_session": ["channels/smtp/smtp_session.c", "channels/smtp/smtp_envelope.c"],
     "dsn_build": ["mta/dsn.c"],
     "control_request": ["mta/control.c"],
-    "queue_store_recover": ["mta/queue_store.c"],
+    "queue_store_recover": ["mta/queue_store.c", "mta/queue_store_read.c"],
+    "smtp_client_session": ["channels/smtp/smtp_client_session.c"],
+    "metrics_http": ["mta/metrics.c"],
+    "msgid": ["mta/msgid.c"],
+    "audit_time": ["mta/audit_time.c"],
+    "oraddr": ["mta/oraddr.c"],
+    "p1_tpkt": ["channels/p1/p1_tpkt.c"],
+    "p1_session": ["channels/p1/p1_session.c"],
+    "p1_pres": ["channels/p1/p1_pres.c", "channels/p1/p1_acse.c", "channels/p1/p1_ber.c"],
+    "p1_rtse": ["channels/p1/p1_rtse.c", "channels/p1/p1_acse.c", "channels/p1/p1_bind.c",
+                "channels/p1/p1_ber.c"],
+    "p1_assoc": ["channels/p1/p1_assoc.c", "channels/p1/p1_assoc_bind.c", "channels/p1/p1_tpkt.c",
+                 "channels/p1/p1_session.c", "channels/p1/p1_pres.c", "channels/p1/p1_acse.c",
+                 "channels/p1/p1_rtse.c", "channels/p1/p1_bind.c"],
+    "p1_mts": ["channels/p1/p1_mts.c", "channels/p1/p1_mts_build.c"],
+    "mixer_addr": ["mixer/mixer_addr.c", "mixer/mixer_or.c", "mixer/mixer_ps.c"],
+    "mixer_table": ["mixer/mixer_table.c"],
+    "mixer_to_x400": ["mixer/mixer_conv.c", "mixer/mixer_r2x.c", "mixer/mixer_hdr.c",
+                      "mixer/mixer_env.c"],
+    "mixer_to_822": ["mixer/mixer_conv.c", "mixer/mixer_x2r.c", "mixer/mixer_ber.c",
+                     "mixer/mixer_orname.c", "mixer/mixer_mdn.c"],
+    "mixer_dsn": ["mixer/mixer_report_dsn.c", "mixer/mixer_report.c"],
+    "mixer_report_ber": ["mixer/mixer_report_ber.c", "mixer/mixer_report.c"],
+    "rules_config": ["channels/rules/rules_compile.c", "channels/rules/rules_cfg.c"],
+    "rules_match": ["channels/rules/rules_match.c", "channels/rules/rules_edit.c",
+                    "channels/rules/rules_msg.c"],
+    "labels_switch_extract": ["channels/labels/lsw_extract.c", "channels/labels/lsw_msg.c",
+                              "channels/labels/lsw_smime.c", "channels/labels/lsw_certclear.c"],
+    "cms_keyproc_request": ["channels/cms/cms_keyproc_proto.c"],
+    "cms_label_class": ["channels/cms/cms_chan_select.c"],
+    "cms_take_fields": ["channels/cms/cms_chan_select.c"],
 }
 
 ARTIFACT = re.compile(r"^(crash|leak|timeout|oom)-")
@@ -98,7 +135,7 @@ def last_match(rx, text, default=None):
     return m.group(1) if m else default
 
 
-def run_target(name, binary, dirs, env, seconds, work):
+def run_target(name, binary, dirs, env, seconds, work, runs=0):
     own = dirs[0]
     if os.path.realpath(os.path.dirname(own)) != os.path.realpath(os.path.join(HERE, "corpus")):
         raise SystemExit(f"{name}: first corpus {own} is not under fuzz/corpus")
@@ -110,6 +147,7 @@ def run_target(name, binary, dirs, env, seconds, work):
     os.makedirs(new)
     os.makedirs(art)
     cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
+           *([f"-runs={runs}"] if runs else []),
            "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/"]
     d = os.path.join(HERE, name + ".dict")
     if os.path.exists(d):
@@ -133,8 +171,31 @@ def run_target(name, binary, dirs, env, seconds, work):
                    env=full_env,
                    capture_output=True, text=True, errors="replace")
     added = len(set(os.listdir(own)) - before)
+    secs = int(last_match(r"Done \d+ runs in (\d+) second", log, str(seconds)))
     return {"execs": execs, "eps": eps, "cov": cov, "ft": ft, "crashes": crashes,
-            "added": added, "rc": p.returncode}
+            "added": added, "rc": p.returncode, "seconds": secs}
+
+
+def probe(name, binary, dirs, env, seconds):
+    """exec/s of a short run on the target's corpora (no new units kept): to order the
+    campaign fastest first."""
+    cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
+           "-rss_limit_mb=2560", "-max_len=65536", "-artifact_prefix=/dev/null/"]
+    cmd += [x for x in dirs if os.path.isdir(x)]
+    p = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True,
+                       errors="replace")
+    eps = int(last_match(r"stat::average_exec_per_sec:\s*(\d+)", p.stderr, "0"))
+    print(f"probe {name}: {eps} exec/s", file=sys.stderr)
+    return eps
+
+
+def deadline_left(deadline):
+    """Seconds from now to HH:MM UTC today (None: no deadline)."""
+    if not deadline:
+        return None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    h, m = (int(x) for x in deadline.split(":"))
+    return int((now.replace(hour=h, minute=m, second=0, microsecond=0) - now).total_seconds())
 
 
 def coverage(name, binary, dirs, env, work):
@@ -165,9 +226,33 @@ def coverage(name, binary, dirs, env, work):
     return res
 
 
+def table(rows, a):
+    total = sum(r["execs"] for _, r in rows)
+    crashes = sum(len(r["crashes"]) for _, r in rows)
+    goal = f", stop at {a.runs} executions" if a.runs else ""
+    md = [f"Campaign of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"at most {a.seconds} s per target{goal}, {len(rows)} targets, {total} executions, "
+          f"{crashes} crashes (ASan + UBSan, libFuzzer, clang).", "",
+          "| target | seconds | executions | exec/s | cov | ft | units merged | crashes | line coverage of the parser's files |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for n, r in rows:
+        files = "<br>".join(f"{f} {c * 100 / t:.1f}% ({c}/{t})" for f, (c, t) in
+                            sorted(r["lines"].items()) if t) or "-"
+        cr = str(len(r["crashes"])) + (f" ({', '.join(r['crashes'])})" if r["crashes"] else "")
+        md.append(f"| {n} | {r.get('seconds', '?')} | {r['execs']} | {r['eps']} | {r['cov']} | "
+                  f"{r['ft']} | {r['added']} | {cr} | {files} |")
+    below = sorted({f for _, r in rows for f, (c, t) in r["lines"].items() if t and c * 100 < 70 * t})
+    md += ["", "Files below 70% line coverage: " + (", ".join(below) if below else "none") + "."]
+    return "\n".join(md) + "\n", crashes
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("SECONDS_PER_TARGET", "10")))
+    ap.add_argument("--runs", type=int, default=0)
+    ap.add_argument("--deadline", default="")
+    ap.add_argument("--order", choices=["name", "speed", "given"], default="name")
+    ap.add_argument("--probe-seconds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--targets", default="")
     ap.add_argument("--no-build", action="store_true")
@@ -185,7 +270,8 @@ def main():
     names = sorted(re.findall(r"Test +#\d+: fuzz\.(\S+)", listed))
     if a.targets:
         want = a.targets.split(",")
-        names = [n for n in names if n in want]
+        names = [n for n in want if n in names] if a.order == "given" else \
+            [n for n in names if n in want]
     if not names:
         raise SystemExit("no fuzz targets")
     if not a.no_build:
@@ -196,35 +282,35 @@ def main():
     cov_tests = fuzz_tests(bc)
     work = os.path.join(bf, "campaign")
     os.makedirs(work, exist_ok=True)
+    if a.order == "speed":
+        speed = {n: probe(n, *tests[n], a.probe_seconds) for n in names}
+        names.sort(key=lambda n: -speed[n])
+        print("order: " + ",".join(names), file=sys.stderr)
     rows = []
     for n in names:
         binary, dirs, env = tests[n]
-        r = run_target(n, binary, dirs, env, a.seconds, work)
+        secs = a.seconds
+        left = deadline_left(a.deadline)
+        if left is not None:
+            secs = min(secs, left - 60)  # the merge and the coverage replay after the run
+            if secs < 60:
+                print(f"{n}: skipped, the deadline is near", file=sys.stderr)
+                continue
+        r = run_target(n, binary, dirs, env, secs, work, a.runs)
         cbin, cdirs, cenv = cov_tests.get(n, (None, dirs, env))
         r["lines"] = coverage(n, cbin, cdirs, cenv, work) if cbin else {}
         rows.append((n, r))
         files = ", ".join(f"{os.path.basename(f)} {c * 100 / t:.0f}%" for f, (c, t) in
                           sorted(r["lines"].items()) if t) or "-"
-        print(f"{n}: execs={r['execs']} exec/s={r['eps']} cov={r['cov']} ft={r['ft']} "
-              f"new={r['added']} crashes={len(r['crashes'])} lines: {files}", file=sys.stderr)
-    total = sum(r["execs"] for _, r in rows)
-    crashes = sum(len(r["crashes"]) for _, r in rows)
-    md = [f"Campaign of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"{a.seconds} s per target, {len(rows)} targets, {total} executions, "
-          f"{crashes} crashes (ASan + UBSan, libFuzzer, clang).", "",
-          "| target | executions | exec/s | cov | ft | units merged | crashes | line coverage of the parser's files |",
-          "|---|---:|---:|---:|---:|---:|---:|---|"]
-    for n, r in rows:
-        files = "<br>".join(f"{f} {c * 100 / t:.1f}% ({c}/{t})" for f, (c, t) in
-                            sorted(r["lines"].items()) if t) or "-"
-        cr = str(len(r["crashes"])) + (f" ({', '.join(r['crashes'])})" if r["crashes"] else "")
-        md.append(f"| {n} | {r['execs']} | {r['eps']} | {r['cov']} | {r['ft']} | {r['added']} | "
-                  f"{cr} | {files} |")
-    below = sorted({f for _, r in rows for f, (c, t) in r["lines"].items() if t and c * 100 < 70 * t})
-    md += ["", "Files below 70% line coverage: " + (", ".join(below) if below else "none") + "."]
-    text = "\n".join(md) + "\n"
-    with open(os.path.join(bf, "campaign.md"), "w") as f:
-        f.write(text)
+        print(f"{n}: {r['seconds']}s execs={r['execs']} exec/s={r['eps']} cov={r['cov']} "
+              f"ft={r['ft']} new={r['added']} crashes={len(r['crashes'])} lines: {files}",
+              file=sys.stderr, flush=True)
+        text, _ = table(rows, a)
+        with open(os.path.join(bf, "campaign.md"), "w") as f:
+            f.write(text)
+        with open(os.path.join(bf, "campaign.json"), "w") as f:
+            json.dump(rows, f, indent=1)
+    text, crashes = table(rows, a)
     print(text)
     return 1 if crashes else 0
 
