@@ -15,8 +15,8 @@
    build-fuzz/campaign.md.
 
 A long campaign on a shared machine: --runs N stops a target at N executions (--seconds is
-then its cap), --deadline HH:MM (UTC) gives each target at most the time left (a target that
-would get less than a minute is skipped), --order speed runs a short probe of every target
+then its cap), --deadline HH:MM (UTC) gives each target at most an equal share of the time left among
+the targets left (a target that would get less than 10 s is skipped), --order speed runs a short probe of every target
 first and fuzzes the fastest first, so the most reach --runs. The table so far is rewritten
 after every target (build-fuzz/campaign.md, and build-fuzz/campaign.json with the raw rows).
 
@@ -176,11 +176,14 @@ def run_target(name, binary, dirs, env, seconds, work, runs=0):
             "added": added, "rc": p.returncode, "seconds": secs}
 
 
-def probe(name, binary, dirs, env, seconds):
+def probe(name, binary, dirs, env, seconds, work):
     """exec/s of a short run on the target's corpora (no new units kept): to order the
     campaign fastest first."""
+    art = os.path.join(work, name, "probe")
+    shutil.rmtree(art, ignore_errors=True)
+    os.makedirs(art)
     cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
-           "-rss_limit_mb=2560", "-max_len=65536", "-artifact_prefix=/dev/null/"]
+           "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/"]
     cmd += [x for x in dirs if os.path.isdir(x)]
     p = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True,
                        errors="replace")
@@ -220,10 +223,22 @@ def coverage(name, binary, dirs, env, work):
                          + srcs, capture_output=True, text=True, check=True).stdout
     res = {}
     for f in json.loads(out)["data"][0]["files"]:
-        rel = os.path.relpath(f["filename"], ROOT)
+        # llvm-cov's own file filter misses when the build recorded relative paths (ccache with
+        # CCACHE_BASEDIR): keep the parser's files here
+        rel = os.path.relpath(os.path.join(build_dir(binary), f["filename"]), ROOT)
+        if rel not in files:
+            continue
         lines = f["summary"]["lines"]
         res[rel] = (lines["covered"], lines["count"])
     return res
+
+
+def build_dir(binary):
+    """The build folder a binary is in (relative paths in its coverage mapping start there)."""
+    d = os.path.dirname(os.path.abspath(binary))
+    while d != "/" and not os.path.exists(os.path.join(d, "CMakeCache.txt")):
+        d = os.path.dirname(d)
+    return d
 
 
 def table(rows, a):
@@ -283,17 +298,20 @@ def main():
     work = os.path.join(bf, "campaign")
     os.makedirs(work, exist_ok=True)
     if a.order == "speed":
-        speed = {n: probe(n, *tests[n], a.probe_seconds) for n in names}
+        speed = {n: probe(n, *tests[n], a.probe_seconds, work) for n in names}
         names.sort(key=lambda n: -speed[n])
         print("order: " + ",".join(names), file=sys.stderr)
     rows = []
-    for n in names:
+    for i, n in enumerate(names):
         binary, dirs, env = tests[n]
         secs = a.seconds
         left = deadline_left(a.deadline)
         if left is not None:
-            secs = min(secs, left - 60)  # the merge and the coverage replay after the run
-            if secs < 60:
+            # an equal share of the time left among the targets left (60 s each kept for the
+            # merge and the coverage replay): a fast target that reaches --runs early leaves
+            # its unused share to the slower ones after it
+            secs = min(secs, (left - 60 * (len(names) - i)) // (len(names) - i))
+            if secs < 10:
                 print(f"{n}: skipped, the deadline is near", file=sys.stderr)
                 continue
         r = run_target(n, binary, dirs, env, secs, work, a.runs)
