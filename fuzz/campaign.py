@@ -181,9 +181,10 @@ def probe(name, binary, dirs, env, seconds, work):
     campaign fastest first."""
     art = os.path.join(work, name, "probe")
     shutil.rmtree(art, ignore_errors=True)
-    os.makedirs(art)
+    os.makedirs(os.path.join(art, "new"))
+    # a scratch folder first: libFuzzer writes new units into its first corpus folder
     cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
-           "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/"]
+           "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/", f"{art}/new"]
     cmd += [x for x in dirs if os.path.isdir(x)]
     p = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True,
                        errors="replace")
