@@ -21,7 +21,7 @@ first and fuzzes the fastest first, so the most reach --runs. The table so far i
 after every target (build-fuzz/campaign.md, and build-fuzz/campaign.json with the raw rows).
 
 usage: fuzz/campaign.py [--seconds N] [--runs N] [--deadline HH:MM] [--order name|speed|given]
-                        [--jobs J] [--targets a,b,...] [--no-build]
+                        [--jobs J] [--targets a,b,...] [--no-build] [--coverage-only]
 """
 import argparse
 import datetime
@@ -203,10 +203,11 @@ def deadline_left(deadline):
 
 
 def coverage(name, binary, dirs, env, work):
-    """{source file: (covered lines, lines)} from a replay of the corpora."""
+    """({source file: (covered lines, lines)}, {source file below 70%: [functions never run]})
+    from a replay of the corpora."""
     files = SOURCES.get(name)
     if not files or not os.path.exists(binary):
-        return {}
+        return {}, {}
     pdir = os.path.join(work, name, "profile")
     shutil.rmtree(pdir, ignore_errors=True)
     os.makedirs(pdir)
@@ -216,22 +217,32 @@ def coverage(name, binary, dirs, env, work):
                    capture_output=True)
     raws = glob.glob(os.path.join(pdir, "*.profraw"))
     if not raws:
-        return {}
+        return {}, {}
     prof = os.path.join(pdir, "merged.profdata")
     subprocess.run(["llvm-profdata", "merge", "-sparse", "-o", prof] + raws, check=True)
-    srcs = [os.path.join(ROOT, f) for f in files]
-    out = subprocess.run(["llvm-cov", "export", "-summary-only", binary, f"-instr-profile={prof}"]
-                         + srcs, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["llvm-cov", "export", "-skip-expansions", binary,
+                          f"-instr-profile={prof}"],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)["data"][0]
+    bdir = build_dir(binary)
+
+    def rel(f):
+        # the paths a ccache build (CCACHE_BASEDIR) records are relative: llvm-cov's own file
+        # filter misses them, so the parser's files are picked here
+        return os.path.relpath(os.path.join(bdir, f), ROOT)
     res = {}
-    for f in json.loads(out)["data"][0]["files"]:
-        # llvm-cov's own file filter misses when the build recorded relative paths (ccache with
-        # CCACHE_BASEDIR): keep the parser's files here
-        rel = os.path.relpath(os.path.join(build_dir(binary), f["filename"]), ROOT)
-        if rel not in files:
-            continue
-        lines = f["summary"]["lines"]
-        res[rel] = (lines["covered"], lines["count"])
-    return res
+    for f in data["files"]:
+        r = rel(f["filename"])
+        if r in files:
+            lines = f["summary"]["lines"]
+            res[r] = (lines["covered"], lines["count"])
+    low = {f for f, (c, t) in res.items() if t and c * 100 < 70 * t}
+    never = {}
+    for fn in data["functions"]:
+        r = rel(fn["filenames"][0])
+        if r in low and not fn["count"]:
+            never.setdefault(r, []).append(fn["name"].split(":")[-1])
+    return res, never
 
 
 def build_dir(binary):
@@ -259,6 +270,10 @@ def table(rows, a):
                   f"{r['ft']} | {r['added']} | {cr} | {files} |")
     below = sorted({f for _, r in rows for f, (c, t) in r["lines"].items() if t and c * 100 < 70 * t})
     md += ["", "Files below 70% line coverage: " + (", ".join(below) if below else "none") + "."]
+    never = [(n, f, fs) for n, r in rows for f, fs in sorted(r.get("never", {}).items())]
+    if never:
+        md += ["", "Functions of those files the target never ran:", ""]
+        md += [f"- {n}, {f}: {', '.join(fs)}" for n, f, fs in never]
     return "\n".join(md) + "\n", crashes
 
 
@@ -272,6 +287,9 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--targets", default="")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--coverage-only", action="store_true",
+                    help="no fuzzing: the line coverage of the corpora as they are "
+                         "(build-fuzz/coverage.md)")
     a = ap.parse_args()
     bf = os.path.join(ROOT, "build-fuzz")
     bc = os.path.join(ROOT, "build-fuzz-cov")
@@ -296,9 +314,10 @@ def main():
         sh(["cmake", "--build", bc, "-j", str(a.jobs), "--target"] + tgts, stdout=subprocess.DEVNULL)
     tests = fuzz_tests(bf)
     cov_tests = fuzz_tests(bc)
-    work = os.path.join(bf, "campaign")
+    report = "coverage" if a.coverage_only else "campaign"
+    work = os.path.join(bf, report)
     os.makedirs(work, exist_ok=True)
-    if a.order == "speed":
+    if a.order == "speed" and not a.coverage_only:
         speed = {n: probe(n, *tests[n], a.probe_seconds, work) for n in names}
         names.sort(key=lambda n: -speed[n])
         print("order: " + ",".join(names), file=sys.stderr)
@@ -315,9 +334,13 @@ def main():
             if secs < 10:
                 print(f"{n}: skipped, the deadline is near", file=sys.stderr)
                 continue
-        r = run_target(n, binary, dirs, env, secs, work, a.runs)
+        if a.coverage_only:
+            r = {"execs": 0, "eps": 0, "cov": "-", "ft": "-", "crashes": [], "added": 0,
+                 "seconds": 0}
+        else:
+            r = run_target(n, binary, dirs, env, secs, work, a.runs)
         cbin, cdirs, cenv = cov_tests.get(n, (None, dirs, env))
-        r["lines"] = coverage(n, cbin, cdirs, cenv, work) if cbin else {}
+        r["lines"], r["never"] = coverage(n, cbin, cdirs, cenv, work) if cbin else ({}, {})
         rows.append((n, r))
         files = ", ".join(f"{os.path.basename(f)} {c * 100 / t:.0f}%" for f, (c, t) in
                           sorted(r["lines"].items()) if t) or "-"
@@ -325,9 +348,9 @@ def main():
               f"ft={r['ft']} new={r['added']} crashes={len(r['crashes'])} lines: {files}",
               file=sys.stderr, flush=True)
         text, _ = table(rows, a)
-        with open(os.path.join(bf, "campaign.md"), "w") as f:
+        with open(os.path.join(bf, report + ".md"), "w") as f:
             f.write(text)
-        with open(os.path.join(bf, "campaign.json"), "w") as f:
+        with open(os.path.join(bf, report + ".json"), "w") as f:
             json.dump(rows, f, indent=1)
     text, crashes = table(rows, a)
     print(text)
