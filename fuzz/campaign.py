@@ -15,9 +15,11 @@
    build-fuzz/campaign.md.
 
 A long campaign on a shared machine: --runs N stops a target at N executions (--seconds is
-then its cap), --deadline HH:MM (UTC) gives each target at most an equal share of the time left among
-the targets left (a target that would get less than 10 s is skipped), --order speed runs a short probe of every target
-first and fuzzes the fastest first, so the most reach --runs. The table so far is rewritten
+then its cap); --deadline HH:MM (UTC) shares the time left: with --runs a target may use all
+of it but --min-seconds for each target after it, and one whose executions so far project
+past that is stopped after an equal share instead (without --runs every target gets the equal
+share); --order speed runs a short probe of every target first and fuzzes the fastest first,
+so the most reach --runs. The table so far is rewritten
 after every target (build-fuzz/campaign.md, and build-fuzz/campaign.json with the raw rows).
 
 usage: fuzz/campaign.py [--seconds N] [--runs N] [--deadline HH:MM] [--order name|speed|given]
@@ -30,8 +32,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -95,6 +99,8 @@ SOURCES = {
     "cms_take_fields": ["channels/cms/cms_chan_select.c"],
 }
 
+OVERHEAD = 25  # seconds per target for the merge and the coverage replay after its run
+
 ARTIFACT = re.compile(r"^(crash|leak|timeout|oom)-")
 
 
@@ -136,7 +142,31 @@ def last_match(rx, text, default=None):
     return m.group(1) if m else default
 
 
-def run_target(name, binary, dirs, env, seconds, work, runs=0):
+def run_fuzzer(cmd, env, log_path, seconds, runs, fallback):
+    """Runs libFuzzer with its log in log_path. With runs and fallback: a target whose
+    executions so far project past `seconds` to reach `runs` cannot reach them here, so it is
+    interrupted (SIGINT: libFuzzer still prints its final stats) once it has had `fallback`
+    seconds. Returns (log, return code, seconds it ran)."""
+    start = time.monotonic()
+    with open(log_path, "w") as logf:
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=logf)
+        stopped = False
+        while p.poll() is None:
+            time.sleep(2)
+            elapsed = time.monotonic() - start
+            if not runs or fallback is None or stopped or elapsed < max(30, fallback):
+                continue
+            with open(log_path, errors="replace") as f:
+                done = int(last_match(r"^#(\d+)\s", f.read(), "0"))
+            if done < runs and (not done or elapsed * runs / done > seconds):
+                p.send_signal(signal.SIGINT)
+                stopped = True
+        rc = p.wait()
+    with open(log_path, errors="replace") as f:
+        return f.read(), rc, int(round(time.monotonic() - start))
+
+
+def run_target(name, binary, dirs, env, seconds, work, runs=0, fallback=None):
     own = dirs[0]
     if os.path.realpath(os.path.dirname(own)) != os.path.realpath(os.path.join(HERE, "corpus")):
         raise SystemExit(f"{name}: first corpus {own} is not under fuzz/corpus")
@@ -155,11 +185,10 @@ def run_target(name, binary, dirs, env, seconds, work, runs=0):
         cmd.append(f"-dict={d}")
     cmd += [new] + [x for x in dirs if os.path.isdir(x)]
     full_env = dict(os.environ, **env)
-    print(f"== {name}: {seconds}s", file=sys.stderr)
-    p = subprocess.run(cmd, env=full_env, capture_output=True, text=True, errors="replace")
-    log = p.stderr
-    with open(os.path.join(tdir, "fuzz.log"), "w") as f:
-        f.write(log)
+    print(f"== {name}: {seconds}s" + (f" (or {fallback}s when it cannot reach {runs} runs)"
+                                        if fallback is not None else ""), file=sys.stderr)
+    log, rc, secs = run_fuzzer(cmd, full_env, os.path.join(tdir, "fuzz.log"), seconds, runs,
+                               fallback)
     execs = int(last_match(r"stat::number_of_executed_units:\s*(\d+)", log, "0"))
     eps = int(last_match(r"stat::average_exec_per_sec:\s*(\d+)", log, "0"))
     cov = last_match(r"^#\d+\s+\w+\s+cov: (\d+)", log, "?")
@@ -172,9 +201,8 @@ def run_target(name, binary, dirs, env, seconds, work, runs=0):
                    env=full_env,
                    capture_output=True, text=True, errors="replace")
     added = len(set(os.listdir(own)) - before)
-    secs = int(last_match(r"Done \d+ runs in (\d+) second", log, str(seconds)))
     return {"execs": execs, "eps": eps, "cov": cov, "ft": ft, "crashes": crashes,
-            "added": added, "rc": p.returncode, "seconds": secs}
+            "added": added, "rc": rc, "seconds": secs}
 
 
 def probe(name, binary, dirs, env, seconds, work):
@@ -285,6 +313,8 @@ def main():
     ap.add_argument("--deadline", default="")
     ap.add_argument("--order", choices=["name", "speed", "given"], default="name")
     ap.add_argument("--probe-seconds", type=int, default=5)
+    ap.add_argument("--min-seconds", type=int, default=60,
+                    help="with --runs and --deadline: the time kept for each target after")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--targets", default="")
     ap.add_argument("--no-build", action="store_true")
@@ -327,11 +357,19 @@ def main():
         binary, dirs, env = tests[n]
         secs = a.seconds
         left = deadline_left(a.deadline)
+        fallback = None
         if left is not None:
-            # an equal share of the time left among the targets left (60 s each kept for the
-            # merge and the coverage replay): a fast target that reaches --runs early leaves
-            # its unused share to the slower ones after it
-            secs = min(secs, (left - 60 * (len(names) - i)) // (len(names) - i))
+            k = len(names) - i
+            share = (left - OVERHEAD * k) // k
+            if a.runs:
+                # fastest first: this target may take all the time left but a minimum for
+                # each target after it, and stops at --runs; one whose executions project past
+                # that is stopped after an equal share of the time left instead, so the most
+                # targets reach --runs and every target gets a run
+                fallback = max(10, min(secs, share))
+                secs = min(secs, left - OVERHEAD * k - a.min_seconds * (k - 1))
+            else:
+                secs = min(secs, share)
             if secs < 10:
                 print(f"{n}: skipped, the deadline is near", file=sys.stderr)
                 continue
@@ -339,7 +377,7 @@ def main():
             r = {"execs": 0, "eps": 0, "cov": "-", "ft": "-", "crashes": [], "added": 0,
                  "seconds": 0}
         else:
-            r = run_target(n, binary, dirs, env, secs, work, a.runs)
+            r = run_target(n, binary, dirs, env, secs, work, a.runs, fallback)
         cbin, cdirs, cenv = cov_tests.get(n, (None, dirs, env))
         r["lines"], r["never"] = coverage(n, cbin, cdirs, cenv, work) if cbin else ({}, {})
         rows.append((n, r))
