@@ -16,8 +16,8 @@
 
 A long campaign on a shared machine: --runs N stops a target at N executions (--seconds is
 then its cap); --deadline HH:MM (UTC) shares the time left: with --runs a target may use all
-of it but --min-seconds for each target after it, and one whose executions so far project
-past that is stopped after an equal share instead (without --runs every target gets the equal
+of it but --min-seconds for each target after it, and one whose rate of the last minute
+projects past that is stopped after an equal share instead (without --runs every target gets the equal
 share); --order speed runs a short probe of every target first and fuzzes the fastest first,
 so the most reach --runs. The table so far is rewritten
 after every target (build-fuzz/campaign.md, and build-fuzz/campaign.json with the raw rows).
@@ -142,23 +142,39 @@ def last_match(rx, text, default=None):
     return m.group(1) if m else default
 
 
+def tail(path, size=8192):
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - size))
+        return f.read().decode(errors="replace")
+
+
 def run_fuzzer(cmd, env, log_path, seconds, runs, fallback):
-    """Runs libFuzzer with its log in log_path. With runs and fallback: a target whose
-    executions so far project past `seconds` to reach `runs` cannot reach them here, so it is
-    interrupted (SIGINT: libFuzzer still prints its final stats) once it has had `fallback`
-    seconds. Returns (log, return code, seconds it ran)."""
+    """Runs libFuzzer with its log in log_path. With runs and fallback: a target whose rate of
+    the last minute projects past `seconds` to reach `runs` cannot reach them here (inputs
+    grow, a target slows down), so it is interrupted (SIGINT: libFuzzer still prints its final
+    stats) once it has had `fallback` seconds. Returns (log, return code, seconds it ran)."""
     start = time.monotonic()
+    samples = []  # (seconds, executions)
     with open(log_path, "w") as logf:
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=logf)
         stopped = False
         while p.poll() is None:
             time.sleep(2)
             elapsed = time.monotonic() - start
-            if not runs or fallback is None or stopped or elapsed < max(30, fallback):
+            if not runs or fallback is None or stopped:
                 continue
-            with open(log_path, errors="replace") as f:
-                done = int(last_match(r"^#(\d+)\s", f.read(), "0"))
-            if done < runs and (not done or elapsed * runs / done > seconds):
+            done = int(last_match(r"^#(\d+)\s", tail(log_path), "0"))
+            samples.append((elapsed, done))
+            while len(samples) > 2 and samples[1][0] < elapsed - 60:
+                samples.pop(0)
+            if elapsed < max(30, fallback) or done >= runs:
+                continue
+            t0, d0 = samples[0]
+            # libFuzzer logs a line on new coverage and at powers of two: when the count did
+            # not move in the window, the average so far stands in
+            rate = (done - d0) / (elapsed - t0) if done > d0 else done / elapsed
+            if rate <= 0 or elapsed + (runs - done) / rate > seconds:
                 p.send_signal(signal.SIGINT)
                 stopped = True
         rc = p.wait()
