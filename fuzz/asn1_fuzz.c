@@ -184,14 +184,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static const struct mg_asn1_pcontext p1_ctx[] = {
     {1, &asn_DEF_ACSE_apdu}, {3, &asn_DEF_RTSE_apdus}, {5, &asn_DEF_MTS_APDU}};
 
+static void open_value(const struct mg_asn1_value *val);
+
 /* The EXTERNALs of ACSE user information, opened by presentation context (the RTSE
- * connection APDUs P1 carries there). */
+ * connection APDUs P1 carries there), and what they hold. */
 static void open_assoc_data(const struct Association_data *ad)
 {
     for (int i = 0; ad && i < ad->list.count; i++) {
         struct mg_asn1_value val = {0};
-        if (mg_asn1_open_external_decode(ad->list.array[i], p1_ctx, 3, &val, NULL) == 0 && val.ptr)
+        if (mg_asn1_open_external_decode(ad->list.array[i], p1_ctx, 3, &val, NULL) == 0 &&
+            val.ptr) {
             der_stable(val.td, val.ptr);
+            open_value(&val);
+        }
         mg_asn1_value_free(&val);
     }
 }
