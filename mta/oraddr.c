@@ -213,6 +213,25 @@ static int parse(const char *text, struct oraddr *o, bool address, char *err, si
     return 0;
 }
 
+/* s as parse reads it back: '$' before '/', '$' and '=', and before a space at either end
+ * (parse trims unescaped ones). A domain-defined type is written so too: it may hold any of
+ * them. ADMD's lone space ("any ADMD") is written as it is: parse gives it back. */
+static void put_escaped(char *buf, size_t bufsz, size_t *off, const char *s, bool lone_space)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len && *off < bufsz; i++) {
+        char c = s[i];
+        if (c == '/' || c == '$' || c == '=' ||
+            (c == ' ' && (i == 0 || i + 1 == len) && !(lone_space && len == 1))) {
+            if (*off + 1 < bufsz)
+                buf[(*off)++] = '$';
+        }
+        if (*off + 1 < bufsz)
+            buf[*off] = c;
+        (*off)++;
+    }
+}
+
 int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz)
 {
     if (!o || !buf || !bufsz)
@@ -221,17 +240,11 @@ int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz)
     int n = snprintf(buf, bufsz, "/");
     off = (size_t)n;
     for (size_t i = 0; i < o->n && off < bufsz; i++) {
-        n = snprintf(buf + off, bufsz - off, "%s=", o->a[i].key);
-        off += (size_t)n;
-        for (const char *v = o->a[i].val; *v && off < bufsz; v++) {
-            if (*v == '/' || *v == '$' || *v == '=') {
-                if (off + 1 < bufsz)
-                    buf[off++] = '$';
-            }
-            if (off + 1 < bufsz)
-                buf[off] = *v;
-            off++;
-        }
+        put_escaped(buf, bufsz, &off, o->a[i].key, false);
+        if (off + 1 < bufsz)
+            buf[off] = '=';
+        off++;
+        put_escaped(buf, bufsz, &off, o->a[i].val, strcmp(o->a[i].key, "ADMD") == 0);
         if (off < bufsz) {
             buf[off] = '\0';
             n = snprintf(buf + off, bufsz - off, "/");
