@@ -255,7 +255,8 @@ int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz)
         buf[bufsz - 1] = '\0';
         return MG_ETOOBIG;
     }
-    return 0;
+    /* escapes lengthen it: a form longer than parse accepts would not read back */
+    return off > ORADDR_TEXT_MAX ? MG_ETOOBIG : 0;
 }
 
 const char *oraddr_get(const struct oraddr *o, const char *key)
@@ -306,5 +307,7 @@ int oraddr_normalize(const char *text, char *buf, size_t bufsz, char *err, size_
 {
     struct oraddr o;
     int rc = oraddr_parse(text, &o, err, errsz);
-    return rc ? rc : oraddr_format(&o, buf, bufsz);
+    if (!rc && (rc = oraddr_format(&o, buf, bufsz)) != 0)
+        seterr(err, errsz, "canonical form too long", NULL);
+    return rc;
 }

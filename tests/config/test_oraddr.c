@@ -11,6 +11,8 @@ struct norm_case {
     const char *out;           /* canonical form when rc == 0 */
 };
 
+#define EQ100 "===================================================================================================="
+
 static const struct norm_case norm_cases[] = {
     { "slash_form", "/C=GB/ADMD= /PRMD=SMHS/O=MOD/S=Smith/", 0, "/C=GB/ADMD= /PRMD=SMHS/O=MOD/S=Smith/" },
     { "reorder", "/S=Smith/G=John/O=MOD/PRMD=SMHS/ADMD=BT/C=GB/", 0,
@@ -30,6 +32,9 @@ static const struct norm_case norm_cases[] = {
      * type, nor blanks at either end of a value, so it read back as something else */
     { "dd_type_escaped", "/C=GB/ADMD= /DDA:a$/b$=c=v/", 0, "/C=GB/ADMD= /DD.a$/b$=c=v/" },
     { "escaped_edge_blanks", "/C=GB/ADMD= /O=$ A$ /", 0, "/C=GB/ADMD= /O=$ A$ /" },
+    /* and a form its escapes make longer than the parser takes is refused, not written */
+    { "escapes_past_text_max", "/C=GB/O=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/",
+      MG_ETOOBIG, NULL },
     { "no_trailing_slash", "/C=GB/ADMD=X", 0, "/C=GB/ADMD=X/" },
     { "unknown_keyword", "/C=GB/ZZ=1/", MG_EPARSE, NULL },
     { "no_equals", "/C=GB/ADMD/", MG_EPARSE, NULL },
