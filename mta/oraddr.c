@@ -240,7 +240,14 @@ int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz)
     int n = snprintf(buf, bufsz, "/");
     off = (size_t)n;
     for (size_t i = 0; i < o->n && off < bufsz; i++) {
-        put_escaped(buf, bufsz, &off, o->a[i].key, false);
+        const char *k = o->a[i].key;
+        if (strncmp(k, "DD.", 3) == 0) { /* the type is trimmed on its own when read */
+            for (int j = 0; j < 3; j++, off++)
+                if (off + 1 < bufsz)
+                    buf[off] = k[j];
+            k += 3;
+        }
+        put_escaped(buf, bufsz, &off, k, false);
         if (off + 1 < bufsz)
             buf[off] = '=';
         off++;

@@ -32,6 +32,7 @@ static const struct norm_case norm_cases[] = {
      * type, nor blanks at either end of a value, so it read back as something else */
     { "dd_type_escaped", "/C=GB/ADMD= /DDA:a$/b$=c=v/", 0, "/C=GB/ADMD= /DD.a$/b$=c=v/" },
     { "escaped_edge_blanks", "/C=GB/ADMD= /O=$ A$ /", 0, "/C=GB/ADMD= /O=$ A$ /" },
+    { "dd_type_edge_blank", "/C=GB/ADMD= /DD.$ t=v/", 0, "/C=GB/ADMD= /DD.$ t=v/" },
     /* and a form its escapes make longer than the parser takes is refused, not written */
     { "escapes_past_text_max", "/C=GB/O=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/",
       MG_ETOOBIG, NULL },
