@@ -46,12 +46,15 @@ fuzz: deps
 
 # A campaign (opt-in): every target in turn for SECONDS, new units merged and minimised into
 # fuzz/corpus/, then per target executions, exec/s, cov/ft, crashes and the line coverage of
-# the parser's files (llvm-cov replay). TARGETS=a,b runs a subset. See docs/fuzzing.md.
+# the parser's files (llvm-cov replay). TARGETS=a,b runs a subset; RUNS=N stops a target at N
+# executions, DEADLINE=HH:MM (UTC) shares the time left, ORDER=speed runs the fastest first.
+# See docs/fuzzing.md.
 SECONDS ?= 10
 TARGETS ?=
 fuzz-campaign:
 	bash scripts/install-deps.sh --fuzz
-	python3 fuzz/campaign.py --seconds $(SECONDS) --jobs $(JOBS) $(if $(TARGETS),--targets $(TARGETS))
+	python3 fuzz/campaign.py --seconds $(SECONDS) --jobs $(JOBS) $(if $(TARGETS),--targets $(TARGETS)) \
+	  $(if $(RUNS),--runs $(RUNS)) $(if $(DEADLINE),--deadline $(DEADLINE)) $(if $(ORDER),--order $(ORDER))
 
 # The Debian package, built with Debian's hardening flags: build-deb/mixgate_*.deb
 deb: deps

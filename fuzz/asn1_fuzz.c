@@ -4,7 +4,10 @@
  * PPDUs CP, CPA, CPR, abort and data transfer). On a successful decode every open type the
  * value carries is decoded in the second step, and DER re-encoding must be stable:
  * decode(DER(v)) succeeds and gives the same DER; anything else is a bug and traps.
- * Every decode asks for the located error, so the failure-path locator is fuzzed too. */
+ * Every decode asks for the located error, so the failure-path locator is fuzzed too. The
+ * MTS-APDU target also finds each extension again by number or OID, reads its criticality and
+ * writes its value into a new field as the relay does (which must decode again); the PPDU
+ * target opens ACSE user information (EXTERNAL) and the P1 bind in RTSE connection APDUs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +39,52 @@ static void der_stable(const asn_TYPE_descriptor_t *td, const void *v)
     free(d2);
 }
 
+/* A standard extension as the switch reads and writes it: found by number, its criticality
+ * read, and its decoded value set into a fresh field (mg_asn1_open_ext_set_std, as the relay
+ * writes one), which must decode again. */
+__attribute__((unused)) static void std_ext(const Extensions_t *ex, const ExtensionField_t *f,
+                                            const struct mg_asn1_value *val)
+{
+    long n = f->type.choice.standard_extension;
+    (void)mg_asn1_open_ext_std_name(n);
+    if (!mg_asn1_open_ext_find_std(ex, n))
+        __builtin_trap();   /* f itself is one */
+    unsigned crit = 0;
+    for (int b = 0; b < 3; b++)
+        crit |= (unsigned)(mg_asn1_open_ext_critical(f, b) != 0) << b;
+    if (!val->ptr)
+        return;
+    ExtensionField_t g;
+    memset(&g, 0, sizeof g);
+    if (mg_asn1_open_ext_set_std(&g, n, val->ptr, crit) == 0) {
+        struct mg_asn1_value back = {0};
+        if (mg_asn1_open_ext_decode(&g, NULL, &back, NULL) != 0 || !back.ptr)
+            __builtin_trap();
+        for (int b = 0; b < 3; b++)
+            if ((mg_asn1_open_ext_critical(&g, b) != 0) != ((crit >> b) & 1))
+                __builtin_trap();
+        mg_asn1_value_free(&back);
+    }
+    ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_ExtensionField, &g);
+}
+
 /* Only the MTS-APDU target walks extensions and attributes. */
 __attribute__((unused)) static void open_exts(const Extensions_t *ex)
 {
     for (int i = 0; ex && i < ex->list.count; i++) {
+        const ExtensionField_t *f = ex->list.array[i];
         struct mg_asn1_value val = {0};
-        if (mg_asn1_open_ext_decode(ex->list.array[i], NULL, &val, NULL) == 0 && val.ptr)
+        int rc = mg_asn1_open_ext_decode(f, NULL, &val, NULL);
+        if (rc == 0 && val.ptr)
             der_stable(val.td, val.ptr);
+        if (rc == 0 && f->type.present == ExtensionType_PR_standard_extension)
+            std_ext(ex, f, &val);
+        else if (f->type.present == ExtensionType_PR_private_extension) {
+            char oid[128];
+            if (mg_asn1_oid_str(&f->type.choice.private_extension, oid, sizeof oid) == 0 &&
+                !mg_asn1_open_ext_find_private(ex, oid))
+                __builtin_trap();
+        }
         mg_asn1_value_free(&val);
     }
 }
@@ -51,6 +93,7 @@ __attribute__((unused)) static void open_attrs(const ExtensionAttributes_t *ea)
 {
     for (int i = 0; ea && i < ea->list.count; i++) {
         struct mg_asn1_value val = {0};
+        (void)mg_asn1_open_exattr_name(ea->list.array[i]->extension_attribute_type);
         if (mg_asn1_open_exattr_decode(ea->list.array[i], &val, NULL) == 0)
             der_stable(val.td, val.ptr);
         mg_asn1_value_free(&val);
@@ -130,9 +173,62 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #elif defined(ASN1_FUZZ_PPDU)
 
+#include "ACSE-apdu.h"
+#include "Association-data.h"
+#include "External.h"
+#include "MTA-Bind-Invoke.h"
+#include "MTA-Bind-Result.h"
+#include "RTSE-apdus.h"
+
 /* Contexts P1 proposes (as in the real CP): ACSE, RTSE, MTS. */
 static const struct mg_asn1_pcontext p1_ctx[] = {
     {1, &asn_DEF_ACSE_apdu}, {3, &asn_DEF_RTSE_apdus}, {5, &asn_DEF_MTS_APDU}};
+
+static void open_value(const struct mg_asn1_value *val);
+
+/* The EXTERNALs of ACSE user information, opened by presentation context (the RTSE
+ * connection APDUs P1 carries there), and what they hold. */
+static void open_assoc_data(const struct Association_data *ad)
+{
+    for (int i = 0; ad && i < ad->list.count; i++) {
+        struct mg_asn1_value val = {0};
+        if (mg_asn1_open_external_decode(ad->list.array[i], p1_ctx, 3, &val, NULL) == 0 &&
+            val.ptr) {
+            der_stable(val.td, val.ptr);
+            open_value(&val);
+        }
+        mg_asn1_value_free(&val);
+    }
+}
+
+/* The opened value of a PDV: ACSE user information, and the P1 bind in RTSE connection
+ * APDUs (as the P1 layer reads them). */
+static void open_value(const struct mg_asn1_value *val)
+{
+    if (val->td == &asn_DEF_ACSE_apdu) {
+        const ACSE_apdu_t *a = val->ptr;
+        if (a->present == ACSE_apdu_PR_aarq)
+            open_assoc_data(a->choice.aarq.user_information);
+        else if (a->present == ACSE_apdu_PR_aare)
+            open_assoc_data(a->choice.aare.user_information);
+    } else if (val->td == &asn_DEF_RTSE_apdus) {
+        const RTSE_apdus_t *r = val->ptr;
+        if (r->present == RTSE_apdus_PR_rtorq_apdu) {
+            MTA_Bind_Invoke_t *b = NULL;
+            if (mg_asn1_open_rtorq_bind(&r->choice.rtorq_apdu, &b, NULL) == 0 && b)
+                der_stable(&asn_DEF_MTA_Bind_Invoke, b);
+            mg_asn1_free(&asn_DEF_MTA_Bind_Invoke, b);
+        } else if (r->present == RTSE_apdus_PR_rtoac_apdu) {
+            MTA_Bind_Result_t *b = NULL;
+            if (mg_asn1_open_rtoac_bind(&r->choice.rtoac_apdu, &b, NULL) == 0 && b)
+                der_stable(&asn_DEF_MTA_Bind_Result, b);
+            mg_asn1_free(&asn_DEF_MTA_Bind_Result, b);
+        } else if (r->present == RTSE_apdus_PR_rtorj_apdu) {
+            long e = 0;
+            (void)mg_asn1_open_rtorj_bind_error(&r->choice.rtorj_apdu, &e, NULL);
+        }
+    }
+}
 
 static void open_user_data(const User_data_t *ud)
 {
@@ -141,8 +237,10 @@ static void open_user_data(const User_data_t *ud)
     for (int i = 0; i < ud->choice.fully_encoded_data.list.count; i++) {
         struct mg_asn1_value val = {0};
         if (mg_asn1_open_pdv_decode(ud->choice.fully_encoded_data.list.array[i], p1_ctx, 3, &val,
-                                    NULL) == 0)
+                                    NULL) == 0 && val.ptr) {
             der_stable(val.td, val.ptr);
+            open_value(&val);
+        }
         mg_asn1_value_free(&val);
     }
 }

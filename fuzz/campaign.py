@@ -14,7 +14,16 @@
    build-fuzz/campaign/<target>/), and per-file line coverage; also writes it to
    build-fuzz/campaign.md.
 
-usage: fuzz/campaign.py [--seconds N] [--jobs J] [--targets a,b,...] [--no-build]
+A long campaign on a shared machine: --runs N stops a target at N executions (--seconds is
+then its cap); --deadline HH:MM (UTC) shares the time left: with --runs a target may use all
+of it but --min-seconds for each target after it, and one whose rate of the last minute
+projects past that is stopped after an equal share instead (without --runs every target gets the equal
+share); --order speed runs a short probe of every target first and fuzzes the fastest first,
+so the most reach --runs. The table so far is rewritten
+after every target (build-fuzz/campaign.md, and build-fuzz/campaign.json with the raw rows).
+
+usage: fuzz/campaign.py [--seconds N] [--runs N] [--deadline HH:MM] [--order name|speed|given]
+                        [--jobs J] [--targets a,b,...] [--no-build] [--coverage-only]
 """
 import argparse
 import datetime
@@ -23,8 +32,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -54,8 +65,41 @@ SOURCES = {
     "smtp_session": ["channels/smtp/smtp_session.c", "channels/smtp/smtp_envelope.c"],
     "dsn_build": ["mta/dsn.c"],
     "control_request": ["mta/control.c"],
-    "queue_store_recover": ["mta/queue_store.c"],
+    "queue_store_recover": ["mta/queue_store.c", "mta/queue_store_read.c"],
+    "smtp_client_session": ["channels/smtp/smtp_client_session.c"],
+    "metrics_http": ["mta/metrics.c"],
+    "msgid": ["mta/msgid.c"],
+    "audit_time": ["mta/audit_time.c"],
+    "oraddr": ["mta/oraddr.c"],
+    "p1_tpkt": ["channels/p1/p1_tpkt.c"],
+    "p1_session": ["channels/p1/p1_session.c"],
+    "p1_pres": ["channels/p1/p1_pres.c", "channels/p1/p1_acse.c", "channels/p1/p1_ber.c"],
+    "p1_rtse": ["channels/p1/p1_rtse.c", "channels/p1/p1_acse.c", "channels/p1/p1_bind.c",
+                "channels/p1/p1_ber.c"],
+    "p1_assoc": ["channels/p1/p1_assoc.c", "channels/p1/p1_assoc_bind.c", "channels/p1/p1_tpkt.c",
+                 "channels/p1/p1_session.c", "channels/p1/p1_pres.c", "channels/p1/p1_acse.c",
+                 "channels/p1/p1_rtse.c", "channels/p1/p1_bind.c"],
+    "p1_mts": ["channels/p1/p1_mts.c", "channels/p1/p1_mts_build.c"],
+    "mixer_addr": ["mixer/mixer_addr.c", "mixer/mixer_or.c", "mixer/mixer_ps.c",
+                   "mixer/mixer_orname.c"],
+    "mixer_table": ["mixer/mixer_table.c"],
+    "mixer_to_x400": ["mixer/mixer_conv.c", "mixer/mixer_r2x.c", "mixer/mixer_hdr.c",
+                      "mixer/mixer_env.c"],
+    "mixer_to_822": ["mixer/mixer_conv.c", "mixer/mixer_x2r.c", "mixer/mixer_ber.c",
+                     "mixer/mixer_orname.c", "mixer/mixer_mdn.c"],
+    "mixer_dsn": ["mixer/mixer_report_dsn.c", "mixer/mixer_report.c"],
+    "mixer_report_ber": ["mixer/mixer_report_ber.c", "mixer/mixer_report.c"],
+    "rules_config": ["channels/rules/rules_compile.c", "channels/rules/rules_cfg.c"],
+    "rules_match": ["channels/rules/rules_match.c", "channels/rules/rules_edit.c",
+                    "channels/rules/rules_msg.c"],
+    "labels_switch_extract": ["channels/labels/lsw_extract.c", "channels/labels/lsw_msg.c",
+                              "channels/labels/lsw_smime.c", "channels/labels/lsw_certclear.c"],
+    "cms_keyproc_request": ["channels/cms/cms_keyproc_proto.c"],
+    "cms_label_class": ["channels/cms/cms_chan_select.c"],
+    "cms_take_fields": ["channels/cms/cms_chan_select.c"],
 }
+
+OVERHEAD = 25  # seconds per target for the merge and the coverage replay after its run
 
 ARTIFACT = re.compile(r"^(crash|leak|timeout|oom)-")
 
@@ -98,7 +142,47 @@ def last_match(rx, text, default=None):
     return m.group(1) if m else default
 
 
-def run_target(name, binary, dirs, env, seconds, work):
+def tail(path, size=8192):
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - size))
+        return f.read().decode(errors="replace")
+
+
+def run_fuzzer(cmd, env, log_path, seconds, runs, fallback):
+    """Runs libFuzzer with its log in log_path. With runs and fallback: a target whose rate of
+    the last minute projects past `seconds` to reach `runs` cannot reach them here (inputs
+    grow, a target slows down), so it is interrupted (SIGINT: libFuzzer still prints its final
+    stats) once it has had `fallback` seconds. Returns (log, return code, seconds it ran)."""
+    start = time.monotonic()
+    samples = []  # (seconds, executions)
+    with open(log_path, "w") as logf:
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=logf)
+        stopped = False
+        while p.poll() is None:
+            time.sleep(2)
+            elapsed = time.monotonic() - start
+            if not runs or fallback is None or stopped:
+                continue
+            done = int(last_match(r"^#(\d+)\s", tail(log_path), "0"))
+            samples.append((elapsed, done))
+            while len(samples) > 2 and samples[1][0] < elapsed - 60:
+                samples.pop(0)
+            if elapsed < max(30, fallback) or done >= runs:
+                continue
+            t0, d0 = samples[0]
+            # libFuzzer logs a line on new coverage and at powers of two: when the count did
+            # not move in the window, the average so far stands in
+            rate = (done - d0) / (elapsed - t0) if done > d0 else done / elapsed
+            if rate <= 0 or elapsed + (runs - done) / rate > seconds:
+                p.send_signal(signal.SIGINT)
+                stopped = True
+        rc = p.wait()
+    with open(log_path, errors="replace") as f:
+        return f.read(), rc, int(round(time.monotonic() - start))
+
+
+def run_target(name, binary, dirs, env, seconds, work, runs=0, fallback=None):
     own = dirs[0]
     if os.path.realpath(os.path.dirname(own)) != os.path.realpath(os.path.join(HERE, "corpus")):
         raise SystemExit(f"{name}: first corpus {own} is not under fuzz/corpus")
@@ -110,17 +194,17 @@ def run_target(name, binary, dirs, env, seconds, work):
     os.makedirs(new)
     os.makedirs(art)
     cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
+           *([f"-runs={runs}"] if runs else []),
            "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/"]
     d = os.path.join(HERE, name + ".dict")
     if os.path.exists(d):
         cmd.append(f"-dict={d}")
     cmd += [new] + [x for x in dirs if os.path.isdir(x)]
     full_env = dict(os.environ, **env)
-    print(f"== {name}: {seconds}s", file=sys.stderr)
-    p = subprocess.run(cmd, env=full_env, capture_output=True, text=True, errors="replace")
-    log = p.stderr
-    with open(os.path.join(tdir, "fuzz.log"), "w") as f:
-        f.write(log)
+    print(f"== {name}: {seconds}s" + (f" (or {fallback}s when it cannot reach {runs} runs)"
+                                        if fallback is not None else ""), file=sys.stderr)
+    log, rc, secs = run_fuzzer(cmd, full_env, os.path.join(tdir, "fuzz.log"), seconds, runs,
+                               fallback)
     execs = int(last_match(r"stat::number_of_executed_units:\s*(\d+)", log, "0"))
     eps = int(last_match(r"stat::average_exec_per_sec:\s*(\d+)", log, "0"))
     cov = last_match(r"^#\d+\s+\w+\s+cov: (\d+)", log, "?")
@@ -134,14 +218,41 @@ def run_target(name, binary, dirs, env, seconds, work):
                    capture_output=True, text=True, errors="replace")
     added = len(set(os.listdir(own)) - before)
     return {"execs": execs, "eps": eps, "cov": cov, "ft": ft, "crashes": crashes,
-            "added": added, "rc": p.returncode}
+            "added": added, "rc": rc, "seconds": secs}
+
+
+def probe(name, binary, dirs, env, seconds, work):
+    """exec/s of a short run on the target's corpora (no new units kept): to order the
+    campaign fastest first."""
+    art = os.path.join(work, name, "probe")
+    shutil.rmtree(art, ignore_errors=True)
+    os.makedirs(os.path.join(art, "new"))
+    # a scratch folder first: libFuzzer writes new units into its first corpus folder
+    cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
+           "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/", f"{art}/new"]
+    cmd += [x for x in dirs if os.path.isdir(x)]
+    p = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True,
+                       errors="replace")
+    eps = int(last_match(r"stat::average_exec_per_sec:\s*(\d+)", p.stderr, "0"))
+    print(f"probe {name}: {eps} exec/s", file=sys.stderr)
+    return eps
+
+
+def deadline_left(deadline):
+    """Seconds from now to HH:MM UTC today (None: no deadline)."""
+    if not deadline:
+        return None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    h, m = (int(x) for x in deadline.split(":"))
+    return int((now.replace(hour=h, minute=m, second=0, microsecond=0) - now).total_seconds())
 
 
 def coverage(name, binary, dirs, env, work):
-    """{source file: (covered lines, lines)} from a replay of the corpora."""
+    """({source file: (covered lines, lines)}, {source file below 70%: [functions never run]})
+    from a replay of the corpora."""
     files = SOURCES.get(name)
     if not files or not os.path.exists(binary):
-        return {}
+        return {}, {}
     pdir = os.path.join(work, name, "profile")
     shutil.rmtree(pdir, ignore_errors=True)
     os.makedirs(pdir)
@@ -151,26 +262,81 @@ def coverage(name, binary, dirs, env, work):
                    capture_output=True)
     raws = glob.glob(os.path.join(pdir, "*.profraw"))
     if not raws:
-        return {}
+        return {}, {}
     prof = os.path.join(pdir, "merged.profdata")
     subprocess.run(["llvm-profdata", "merge", "-sparse", "-o", prof] + raws, check=True)
-    srcs = [os.path.join(ROOT, f) for f in files]
-    out = subprocess.run(["llvm-cov", "export", "-summary-only", binary, f"-instr-profile={prof}"]
-                         + srcs, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["llvm-cov", "export", "-skip-expansions", binary,
+                          f"-instr-profile={prof}"],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)["data"][0]
+    bdir = build_dir(binary)
+
+    def rel(f):
+        # the paths a ccache build (CCACHE_BASEDIR) records are relative: llvm-cov's own file
+        # filter misses them, so the parser's files are picked here
+        return os.path.relpath(os.path.join(bdir, f), ROOT)
     res = {}
-    for f in json.loads(out)["data"][0]["files"]:
-        rel = os.path.relpath(f["filename"], ROOT)
-        lines = f["summary"]["lines"]
-        res[rel] = (lines["covered"], lines["count"])
-    return res
+    for f in data["files"]:
+        r = rel(f["filename"])
+        if r in files:
+            lines = f["summary"]["lines"]
+            res[r] = (lines["covered"], lines["count"])
+    low = {f for f, (c, t) in res.items() if t and c * 100 < 70 * t}
+    never = {}
+    for fn in data["functions"]:
+        r = rel(fn["filenames"][0])
+        if r in low and not fn["count"]:
+            never.setdefault(r, []).append(fn["name"].split(":")[-1])
+    return res, never
+
+
+def build_dir(binary):
+    """The build folder a binary is in (relative paths in its coverage mapping start there)."""
+    d = os.path.dirname(os.path.abspath(binary))
+    while d != "/" and not os.path.exists(os.path.join(d, "CMakeCache.txt")):
+        d = os.path.dirname(d)
+    return d
+
+
+def table(rows, a):
+    total = sum(r["execs"] for _, r in rows)
+    crashes = sum(len(r["crashes"]) for _, r in rows)
+    goal = f", stop at {a.runs} executions" if a.runs else ""
+    md = [f"Campaign of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"at most {a.seconds} s per target{goal}, {len(rows)} targets, {total} executions, "
+          f"{crashes} crashes (ASan + UBSan, libFuzzer, clang).", "",
+          "| target | seconds | executions | exec/s | cov | ft | units merged | crashes | line coverage of the parser's files |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for n, r in rows:
+        files = "<br>".join(f"{f} {c * 100 / t:.1f}% ({c}/{t})" for f, (c, t) in
+                            sorted(r["lines"].items()) if t) or "-"
+        cr = str(len(r["crashes"])) + (f" ({', '.join(r['crashes'])})" if r["crashes"] else "")
+        md.append(f"| {n} | {r.get('seconds', '?')} | {r['execs']} | {r['eps']} | {r['cov']} | "
+                  f"{r['ft']} | {r['added']} | {cr} | {files} |")
+    below = sorted({f for _, r in rows for f, (c, t) in r["lines"].items() if t and c * 100 < 70 * t})
+    md += ["", "Files below 70% line coverage: " + (", ".join(below) if below else "none") + "."]
+    never = [(n, f, fs) for n, r in rows for f, fs in sorted(r.get("never", {}).items())]
+    if never:
+        md += ["", "Functions of those files the target never ran:", ""]
+        md += [f"- {n}, {f}: {', '.join(fs)}" for n, f, fs in never]
+    return "\n".join(md) + "\n", crashes
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("SECONDS_PER_TARGET", "10")))
+    ap.add_argument("--runs", type=int, default=0)
+    ap.add_argument("--deadline", default="")
+    ap.add_argument("--order", choices=["name", "speed", "given"], default="name")
+    ap.add_argument("--probe-seconds", type=int, default=5)
+    ap.add_argument("--min-seconds", type=int, default=60,
+                    help="with --runs and --deadline: the time kept for each target after")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--targets", default="")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--coverage-only", action="store_true",
+                    help="no fuzzing: the line coverage of the corpora as they are "
+                         "(build-fuzz/coverage.md)")
     a = ap.parse_args()
     bf = os.path.join(ROOT, "build-fuzz")
     bc = os.path.join(ROOT, "build-fuzz-cov")
@@ -185,7 +351,8 @@ def main():
     names = sorted(re.findall(r"Test +#\d+: fuzz\.(\S+)", listed))
     if a.targets:
         want = a.targets.split(",")
-        names = [n for n in names if n in want]
+        names = [n for n in want if n in names] if a.order == "given" else \
+            [n for n in names if n in want]
     if not names:
         raise SystemExit("no fuzz targets")
     if not a.no_build:
@@ -194,37 +361,53 @@ def main():
         sh(["cmake", "--build", bc, "-j", str(a.jobs), "--target"] + tgts, stdout=subprocess.DEVNULL)
     tests = fuzz_tests(bf)
     cov_tests = fuzz_tests(bc)
-    work = os.path.join(bf, "campaign")
+    report = "coverage" if a.coverage_only else "campaign"
+    work = os.path.join(bf, report)
     os.makedirs(work, exist_ok=True)
+    if a.order == "speed" and not a.coverage_only:
+        speed = {n: probe(n, *tests[n], a.probe_seconds, work) for n in names}
+        names.sort(key=lambda n: -speed[n])
+        print("order: " + ",".join(names), file=sys.stderr)
     rows = []
-    for n in names:
+    for i, n in enumerate(names):
         binary, dirs, env = tests[n]
-        r = run_target(n, binary, dirs, env, a.seconds, work)
+        secs = a.seconds
+        left = deadline_left(a.deadline)
+        fallback = None
+        if left is not None:
+            k = len(names) - i
+            share = (left - OVERHEAD * k) // k
+            if a.runs:
+                # fastest first: this target may take all the time left but a minimum for
+                # each target after it, and stops at --runs; one whose executions project past
+                # that is stopped after an equal share of the time left instead, so the most
+                # targets reach --runs and every target gets a run
+                fallback = max(10, min(secs, share))
+                secs = min(secs, left - OVERHEAD * k - a.min_seconds * (k - 1))
+            else:
+                secs = min(secs, share)
+            if secs < 10:
+                print(f"{n}: skipped, the deadline is near", file=sys.stderr)
+                continue
+        if a.coverage_only:
+            r = {"execs": 0, "eps": 0, "cov": "-", "ft": "-", "crashes": [], "added": 0,
+                 "seconds": 0}
+        else:
+            r = run_target(n, binary, dirs, env, secs, work, a.runs, fallback)
         cbin, cdirs, cenv = cov_tests.get(n, (None, dirs, env))
-        r["lines"] = coverage(n, cbin, cdirs, cenv, work) if cbin else {}
+        r["lines"], r["never"] = coverage(n, cbin, cdirs, cenv, work) if cbin else ({}, {})
         rows.append((n, r))
         files = ", ".join(f"{os.path.basename(f)} {c * 100 / t:.0f}%" for f, (c, t) in
                           sorted(r["lines"].items()) if t) or "-"
-        print(f"{n}: execs={r['execs']} exec/s={r['eps']} cov={r['cov']} ft={r['ft']} "
-              f"new={r['added']} crashes={len(r['crashes'])} lines: {files}", file=sys.stderr)
-    total = sum(r["execs"] for _, r in rows)
-    crashes = sum(len(r["crashes"]) for _, r in rows)
-    md = [f"Campaign of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"{a.seconds} s per target, {len(rows)} targets, {total} executions, "
-          f"{crashes} crashes (ASan + UBSan, libFuzzer, clang).", "",
-          "| target | executions | exec/s | cov | ft | units merged | crashes | line coverage of the parser's files |",
-          "|---|---:|---:|---:|---:|---:|---:|---|"]
-    for n, r in rows:
-        files = "<br>".join(f"{f} {c * 100 / t:.1f}% ({c}/{t})" for f, (c, t) in
-                            sorted(r["lines"].items()) if t) or "-"
-        cr = str(len(r["crashes"])) + (f" ({', '.join(r['crashes'])})" if r["crashes"] else "")
-        md.append(f"| {n} | {r['execs']} | {r['eps']} | {r['cov']} | {r['ft']} | {r['added']} | "
-                  f"{cr} | {files} |")
-    below = sorted({f for _, r in rows for f, (c, t) in r["lines"].items() if t and c * 100 < 70 * t})
-    md += ["", "Files below 70% line coverage: " + (", ".join(below) if below else "none") + "."]
-    text = "\n".join(md) + "\n"
-    with open(os.path.join(bf, "campaign.md"), "w") as f:
-        f.write(text)
+        print(f"{n}: {r['seconds']}s execs={r['execs']} exec/s={r['eps']} cov={r['cov']} "
+              f"ft={r['ft']} new={r['added']} crashes={len(r['crashes'])} lines: {files}",
+              file=sys.stderr, flush=True)
+        text, _ = table(rows, a)
+        with open(os.path.join(bf, report + ".md"), "w") as f:
+            f.write(text)
+        with open(os.path.join(bf, report + ".json"), "w") as f:
+            json.dump(rows, f, indent=1)
+    text, crashes = table(rows, a)
     print(text)
     return 1 if crashes else 0
 

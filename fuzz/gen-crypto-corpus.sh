@@ -92,7 +92,8 @@ ce=$C/crypto_certs
 { printf p; cat "$K/alice.p12"; } > "$ce/gen-p12"
 
 # OCSP: a request with a fixed nonce (kept in fuzz/keys, the harness checks responses against
-# it) and the CA's responses for it: good, revoked, and an error status
+# it) and the CA's responses for it: good, revoked, unknown (alice is not in the CA's index),
+# and an error status
 o=$C/crypto_ocsp
 if [ "${1:-}" = --new-keys ] || [ ! -s "$K/ocsp-req.der" ]; then
   openssl ocsp -issuer "$K/ca.pem" -cert "$K/alice.pem" -reqout "$K/ocsp-req.der" >/dev/null
@@ -101,7 +102,10 @@ serial=$(openssl x509 -in "$K/alice.pem" -noout -serial | cut -d= -f2)
 subj=$(openssl x509 -in "$K/alice.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
 printf 'V\t20991231000000Z\t\t%s\tunknown\t%s\n' "$serial" "$subj" > "$tmp/index.good"
 printf 'R\t20991231000000Z\t210101000000Z\t%s\tunknown\t%s\n' "$serial" "$subj" > "$tmp/index.rev"
-for st in good rev; do
+bserial=$(openssl x509 -in "$K/bob.pem" -noout -serial | cut -d= -f2)
+bsubj=$(openssl x509 -in "$K/bob.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
+printf 'V\t20991231000000Z\t\t%s\tunknown\t%s\n' "$bserial" "$bsubj" > "$tmp/index.unknown"
+for st in good rev unknown; do
   openssl ocsp -index "$tmp/index.$st" -CA "$K/ca.pem" -rsigner "$K/ca.pem" -rkey "$K/ca.key" \
     -reqin "$K/ocsp-req.der" -respout "$o/gen-ocsp-$st" -ndays 36500 >/dev/null 2>&1
 done

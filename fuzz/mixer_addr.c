@@ -1,13 +1,15 @@
 /* Fuzz target: RFC 2156 address handling on arbitrary text. The input is parsed as a textual
  * O/R address (whose printed form must parse back to the same print), mapped 822 -> O/R
- * with the RFC's example MCGAMs (the result must print, parse back, and map to 822), and
- * ps-decoded. Never a crash, a leak, or an unterminated output. */
+ * with the RFC's example MCGAMs (the result must print, parse back, and map to 822),
+ * ps-decoded, and read as teletex text both ways (T.61 octets to RFC 2156 "{165}" text and
+ * back must be the same octets). Never a crash, a leak, or an unterminated output. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mixer_addr.h"
 #include "mixer_or.h"
+#include "mixer_orname.h"
 #include "mixer_ps.h"
 #include "mixer_table.h"
 
@@ -38,6 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     (void)mixer_ps_decode(s, size, out, sizeof out);
+    /* teletex attributes: the input as T.61 octets of a peer's O/R name, written as RFC 2156
+     * text ("a{165}b"), must give the same octets back; and as such text from the 822 side */
+    static unsigned char oct[4096];
+    size_t ol = 0;
+    if (mixer_orname_t61_text(data, size, out, sizeof out) == 0 &&
+        (mixer_orname_t61_octets(out, strlen(out), oct, sizeof oct, &ol) != 0 || ol != size ||
+         memcmp(oct, data, size) != 0))
+        abort();
+    (void)mixer_orname_t61_octets(s, size, oct, sizeof oct, &ol);
 
     mixer_tables_init(&t);
     if (mixer_tables_load(&t, MIXER_TABLE_RFC2OR, "t1", t1, sizeof t1 - 1, NULL, 0) != 0 ||

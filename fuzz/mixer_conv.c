@@ -2,7 +2,9 @@
  * reads the input as an RFC 5322 message and converts it to P772 (then, when that worked,
  * back to RFC 5322, which must succeed: what we produce we must read); otherwise the input is
  * P22/P772 BER converted to RFC 5322 (and, when that worked, to X.400 again, which must also
- * succeed unless an address has no X.400 form). Never a crash, a leak, or an abort. */
+ * succeed unless an address has no X.400 form). The channel's own reads of its input go along:
+ * the precedence of a message, the content kind (P22 or P772) of BER. Never a crash, a leak,
+ * or an abort. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mg_buf_reset(&b);
         free(env);
     }
+    /* the channel reads the precedence of the message it is given (MMHS-Primary-Precedence) */
+    int prec = mixer_conv_precedence(data, size);
+    if (prec < -1 || prec > 31)
+        abort();
     if (mixer_conv_to_x400(&gw, ct, data, size, &a, why, sizeof why) == 0) {
         int rc = mixer_conv_to_822(&gw, ct, a.data, a.len, &b, why, sizeof why);
         if (rc && rc != MG_ETOOBIG)
@@ -60,8 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* both notification styles: RFC 2156 text, or an MDN (odd sizes) */
     if (size & 1)
         gw.flags |= MIXER_GW_IPN_AS_MDN;
-    if (mixer_conv_to_822(&gw, MIXER_CONTENT_P22, data, size, &a, why, sizeof why) == 0)
+    /* the channel tells P772 from P22 by the heading's extensions of the content it is given */
+    enum mixer_content kind;
+    if (mixer_conv_content_kind(data, size, &kind) == 0 && kind != MIXER_CONTENT_P22 &&
+        kind != MIXER_CONTENT_P772)
+        abort();
+    if (mixer_conv_to_822(&gw, MIXER_CONTENT_P22, data, size, &a, why, sizeof why) == 0) {
+        int prec = mixer_conv_precedence(a.data, a.len);
+        if (prec < -1 || prec > 31)
+            abort();
         (void)mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, a.data, a.len, &b, why, sizeof why);
+    }
 #endif
     mg_buf_free(&a);
     mg_buf_free(&b);

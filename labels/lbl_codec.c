@@ -146,6 +146,10 @@ int lbl_encode(const struct lbl_label *l, enum lbl_format fmt, const struct lbl_
         rc = lbl_xml_write_label(l, out);
         if (rc == MG_ENOTSUP)
             lbl_err_set(err, "Surevine XML cannot carry security category type %s", l->raw[0].type);
+        else if (rc == MG_EINVAL && !lbl_oid_valid(l->policy))
+            lbl_err_set(err, "Surevine XML needs the label's policy OID");
+        else if (rc == MG_EINVAL)
+            lbl_err_set(err, "%s", LBL_XML_MARK_UNFIT);
         break;
     case LBL_FMT_NATO:
         if (!p) {

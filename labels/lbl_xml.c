@@ -394,8 +394,53 @@ int lbl_xml_parse_clearance(const void *data, size_t len, const struct lbl_polic
 
 /* ---- writers ---------------------------------------------------------------------------------- */
 
+/* Length of the UTF-8 sequence at s when it is one character XML 1.0 allows (production Char:
+ * #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]), else 0. Stops at
+ * the NUL: a continuation byte is never NUL. */
+static size_t xml_char_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return c >= 0x20 || c == '\t' || c == '\n' || c == '\r';
+    if (c >= 0xC2 && c <= 0xDF)
+        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF; /* no overlong, no surrogate */
+        if (s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
+            return 0; /* U+FFFE, U+FFFF */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        if (s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+int lbl_xml_text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = xml_char_len(p);
+        if (!n)
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+/* Text for element content or an attribute value. Tab, LF and CR go as character references:
+ * raw, a parser turns CR into LF and, in an attribute, all three into spaces, so the value
+ * would come back changed. A character XML 1.0 cannot carry at all is MG_EINVAL (see
+ * lbl_xml_text_ok in lbl_xml.h for why it is refused, not dropped or replaced). */
 static int esc(struct mg_buf *b, const char *s)
 {
+    if (!lbl_xml_text_ok(s))
+        return MG_EINVAL;
     int rc = 0;
     for (; *s && !rc; s++) {
         switch (*s) {
@@ -404,6 +449,9 @@ static int esc(struct mg_buf *b, const char *s)
         case '&': rc = mg_buf_append(b, "&amp;", 5); break;
         case '"': rc = mg_buf_append(b, "&quot;", 6); break;
         case '\'': rc = mg_buf_append(b, "&apos;", 6); break;
+        case '\t': rc = mg_buf_append(b, "&#9;", 4); break;
+        case '\n': rc = mg_buf_append(b, "&#10;", 5); break;
+        case '\r': rc = mg_buf_append(b, "&#13;", 5); break;
         default: rc = mg_buf_append(b, s, 1);
         }
     }
@@ -435,6 +483,10 @@ int lbl_xml_write_label(const struct lbl_label *l, char **out)
 {
     if (l->nraw)
         return MG_ENOTSUP; /* the Surevine format has no place for other category types */
+    if (!lbl_oid_valid(l->policy))
+        return MG_EINVAL; /* <policy id=""/> would not parse back: the format needs a policy */
+    if (l->privacy_mark && !lbl_xml_text_ok(l->privacy_mark))
+        return MG_EINVAL;
     struct mg_buf b;
     mg_buf_init(&b, LBL_XML_MAX_BYTES);
     int rc = mg_buf_appendf(&b, "<label xmlns=\"%s\">\n  <policy id=\"%s\"/>\n", LBL_NS_SPIFFY, l->policy);
@@ -454,6 +506,8 @@ int lbl_xml_write_label(const struct lbl_label *l, char **out)
 
 int lbl_xml_write_clearance(const struct lbl_clearance *c, char **out)
 {
+    if (!lbl_oid_valid(c->policy))
+        return MG_EINVAL;
     struct mg_buf b;
     mg_buf_init(&b, LBL_XML_MAX_BYTES);
     int rc = mg_buf_appendf(&b, "<clearance xmlns=\"%s\">\n  <policy id=\"%s\"/>\n", LBL_NS_SPIFFY, c->policy);
@@ -524,6 +578,10 @@ int lbl_nato_write_label(const struct lbl_policy *p, const struct lbl_label *l, 
     if (strcmp(l->policy, p->oid)) {
         lbl_err_set(err, "label policy %s is not policy %s", l->policy, p->oid);
         return MG_ENOTFOUND;
+    }
+    if (l->privacy_mark && !lbl_xml_text_ok(l->privacy_mark)) {
+        lbl_err_set(err, "%s", LBL_XML_MARK_UNFIT);
+        return MG_EINVAL;
     }
     const char *cn = l->has_class ? lbl_policy_class_name(p, l->class_lacv) : NULL;
     if (l->has_class && !cn) {

@@ -213,6 +213,25 @@ static int parse(const char *text, struct oraddr *o, bool address, char *err, si
     return 0;
 }
 
+/* s as parse reads it back: '$' before '/', '$' and '=', and before a space at either end
+ * (parse trims unescaped ones). A domain-defined type is written so too: it may hold any of
+ * them. ADMD's lone space ("any ADMD") is written as it is: parse gives it back. */
+static void put_escaped(char *buf, size_t bufsz, size_t *off, const char *s, bool lone_space)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len && *off < bufsz; i++) {
+        char c = s[i];
+        if (c == '/' || c == '$' || c == '=' ||
+            (c == ' ' && (i == 0 || i + 1 == len) && !(lone_space && len == 1))) {
+            if (*off + 1 < bufsz)
+                buf[(*off)++] = '$';
+        }
+        if (*off + 1 < bufsz)
+            buf[*off] = c;
+        (*off)++;
+    }
+}
+
 int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz)
 {
     if (!o || !buf || !bufsz)
@@ -221,17 +240,18 @@ int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz)
     int n = snprintf(buf, bufsz, "/");
     off = (size_t)n;
     for (size_t i = 0; i < o->n && off < bufsz; i++) {
-        n = snprintf(buf + off, bufsz - off, "%s=", o->a[i].key);
-        off += (size_t)n;
-        for (const char *v = o->a[i].val; *v && off < bufsz; v++) {
-            if (*v == '/' || *v == '$' || *v == '=') {
+        const char *k = o->a[i].key;
+        if (strncmp(k, "DD.", 3) == 0) { /* the type is trimmed on its own when read */
+            for (int j = 0; j < 3; j++, off++)
                 if (off + 1 < bufsz)
-                    buf[off++] = '$';
-            }
-            if (off + 1 < bufsz)
-                buf[off] = *v;
-            off++;
+                    buf[off] = k[j];
+            k += 3;
         }
+        put_escaped(buf, bufsz, &off, k, false);
+        if (off + 1 < bufsz)
+            buf[off] = '=';
+        off++;
+        put_escaped(buf, bufsz, &off, o->a[i].val, strcmp(o->a[i].key, "ADMD") == 0);
         if (off < bufsz) {
             buf[off] = '\0';
             n = snprintf(buf + off, bufsz - off, "/");
@@ -242,7 +262,8 @@ int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz)
         buf[bufsz - 1] = '\0';
         return MG_ETOOBIG;
     }
-    return 0;
+    /* escapes lengthen it: a form longer than parse accepts would not read back */
+    return off > ORADDR_TEXT_MAX ? MG_ETOOBIG : 0;
 }
 
 const char *oraddr_get(const struct oraddr *o, const char *key)
@@ -293,5 +314,7 @@ int oraddr_normalize(const char *text, char *buf, size_t bufsz, char *err, size_
 {
     struct oraddr o;
     int rc = oraddr_parse(text, &o, err, errsz);
-    return rc ? rc : oraddr_format(&o, buf, bufsz);
+    if (!rc && (rc = oraddr_format(&o, buf, bufsz)) != 0)
+        seterr(err, errsz, "canonical form too long", NULL);
+    return rc;
 }

@@ -43,7 +43,8 @@ int oraddr_parse(const char *text, struct oraddr *o, char *err, size_t errsz);
 int oraddr_parse_rule(const char *text, struct oraddr *o, char *err, size_t errsz);
 
 /* Writes the canonical slash form into buf (always NUL-terminated when bufsz > 0). 0 or
- * MG_ETOOBIG (buf too small; buf holds a truncated form). */
+ * MG_ETOOBIG (buf too small: buf holds a truncated form; or the form, lengthened by its
+ * escapes, is longer than ORADDR_TEXT_MAX, which oraddr_parse would refuse). */
 int oraddr_format(const struct oraddr *o, char *buf, size_t bufsz);
 
 /* Value of the first attribute with this key, or NULL. */

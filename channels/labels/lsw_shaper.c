@@ -494,6 +494,14 @@ static int shaper_process(const void *conf, const struct channel_task *t, struct
         }
         if (s->remove_inbound && !(s->keep & OUT_XML))
             rm[nrm++] = s->src.xml_header;
+    } else if ((s->outputs & OUT_XML) && !rc) {
+        /* the XML writers refuse what their format cannot carry (a privacy mark with a character
+         * XML 1.0 does not allow, a category type it has no place for) rather than write a label
+         * that does not parse or says less: the header is left out, and the audit says so */
+        rc = channel_result_add_audit(r, -1, "label-xml-not-written",
+                                      "the label cannot be written as XML (a privacy mark XML 1.0 cannot carry, "
+                                      "or a category the format has no place for)",
+                                      "", NULL, 0, NULL);
     }
     if ((s->outputs & OUT_HISTORY) && translated) {
         char at[32];

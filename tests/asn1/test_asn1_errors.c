@@ -17,6 +17,7 @@
 #include "mg_asn1.h"
 #include "mg_err.h"
 
+#include "LocalIPMIdentifier.h"
 #include "MessageSecurityLabel.h"
 
 #define NO_OFFSET ((size_t)-1)
@@ -106,6 +107,35 @@ static void run_case(void **state)
     unsigned char buf[256];
     size_t len = unhex(c->hex, buf, sizeof buf);
     expect(c, buf, len);
+}
+
+/* Found by fuzzing (ipm_info, issue 14): a constructed string with no segments decoded to a
+ * NULL buffer, and asn1c's generated alphabet check then computed NULL + 0 (undefined
+ * behaviour; clang's UBSan stops on it). Every decoded string has a buffer now, empty or not,
+ * however it was encoded (definite or indefinite length, constructed or primitive). */
+static void empty_strings_have_buffers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *hex;
+    } forms[] = {
+        {"primitive", "1300"},
+        {"constructed", "3300"},
+        {"constructed long-form length", "338100"},
+        {"constructed indefinite", "33800000"},
+        {"constructed empty segment", "33020400"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        unsigned char buf[16];
+        size_t len = unhex(forms[i].hex, buf, sizeof buf);
+        LocalIPMIdentifier_t *v = NULL;
+        struct mg_asn1_err err = {0};
+        int rc = mg_asn1_decode(&asn_DEF_LocalIPMIdentifier, buf, len, (void **)&v, &err);
+        if (rc != 0 || !v || !v->buf || v->size != 0)
+            fail_msg("%s: rc %s, value %p, buffer %p (%s)", forms[i].name, mg_errname(rc), (void *)v,
+                     v ? (void *)v->buf : NULL, err.what);
+        mg_asn1_free(&asn_DEF_LocalIPMIdentifier, v);
+    }
 }
 
 /* Cuts of the real MTS-APDU: every prefix is incomplete (never a crash, never success),
@@ -249,7 +279,7 @@ int main(void)
     for (int i = 0; i < 63; i++)
         p += sprintf(p, "61");
 
-    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 6];
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 7];
     size_t n = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
@@ -259,6 +289,8 @@ int main(void)
     tests[n++] = (struct CMUnitTest){"encode-checks-constraints", encode_checks_constraints, NULL,
                                      NULL, NULL};
     tests[n++] = (struct CMUnitTest){"der-omits-defaults", der_omits_defaults, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"empty-strings-have-buffers", empty_strings_have_buffers, NULL,
+                                     NULL, NULL};
     tests[n++] = (struct CMUnitTest){"encode-fresh-derived-type", encode_fresh_derived_type, NULL,
                                      NULL, NULL};
     return _cmocka_run_group_tests("asn1_errors", tests, n, NULL, NULL);

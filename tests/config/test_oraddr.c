@@ -11,6 +11,8 @@ struct norm_case {
     const char *out;           /* canonical form when rc == 0 */
 };
 
+#define EQ100 "===================================================================================================="
+
 static const struct norm_case norm_cases[] = {
     { "slash_form", "/C=GB/ADMD= /PRMD=SMHS/O=MOD/S=Smith/", 0, "/C=GB/ADMD= /PRMD=SMHS/O=MOD/S=Smith/" },
     { "reorder", "/S=Smith/G=John/O=MOD/PRMD=SMHS/ADMD=BT/C=GB/", 0,
@@ -26,6 +28,14 @@ static const struct norm_case norm_cases[] = {
     { "q_is_gq", "/C=GB/S=x/Q=Jr/", 0, "/C=GB/ADMD= /S=x/GQ=Jr/" },
     { "escaped_slash", "/C=GB/ADMD= /O=A$/B/", 0, "/C=GB/ADMD= /O=A$/B/" },
     { "trim_blanks", "/ C = GB / ADMD = X /", 0, "/C=GB/ADMD=X/" },
+    /* found by fuzzing (oraddr, issue 14): the canonical form did not escape a domain-defined
+     * type, nor blanks at either end of a value, so it read back as something else */
+    { "dd_type_escaped", "/C=GB/ADMD= /DDA:a$/b$=c=v/", 0, "/C=GB/ADMD= /DD.a$/b$=c=v/" },
+    { "escaped_edge_blanks", "/C=GB/ADMD= /O=$ A$ /", 0, "/C=GB/ADMD= /O=$ A$ /" },
+    { "dd_type_edge_blank", "/C=GB/ADMD= /DD.$ t=v/", 0, "/C=GB/ADMD= /DD.$ t=v/" },
+    /* and a form its escapes make longer than the parser takes is refused, not written */
+    { "escapes_past_text_max", "/C=GB/O=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/OU=" EQ100 "/",
+      MG_ETOOBIG, NULL },
     { "no_trailing_slash", "/C=GB/ADMD=X", 0, "/C=GB/ADMD=X/" },
     { "unknown_keyword", "/C=GB/ZZ=1/", MG_EPARSE, NULL },
     { "no_equals", "/C=GB/ADMD/", MG_EPARSE, NULL },
@@ -44,10 +54,15 @@ static void run_norm(void **state)
     if (rc != c->rc)
         print_message("%s: rc %d (%s)\n", c->in, rc, err);
     assert_int_equal(rc, c->rc);
-    if (rc == 0)
+    if (rc == 0) {
         assert_string_equal(buf, c->out);
-    else
+        /* the canonical form reads back as itself */
+        char again[sizeof buf];
+        assert_int_equal(oraddr_normalize(buf, again, sizeof again, err, sizeof err), 0);
+        assert_string_equal(again, buf);
+    } else {
         assert_true(err[0] != '\0');
+    }
 }
 
 struct match_case {

@@ -487,6 +487,82 @@ static void test_round_trips(void **state)
     assert_true(pairs > 100 || nf < 7);
 }
 
+/* ---- privacy marks in XML (issue 14: the labels_codec finding) ----------------------------------- */
+
+/* A privacy mark (an X.411 or ESS label can carry any text) is written into both XML formats
+ * only when XML 1.0 can carry every character, and then it comes back unchanged; otherwise the
+ * encoders refuse (MG_EINVAL) instead of writing XML that does not parse, or dropping or
+ * replacing characters of a security label. */
+static const struct {
+    const char *name;
+    const char *mark;
+    int fit;
+} xml_marks[] = {
+    { "plain", "SECRET MARK", 1 },
+    { "markup characters", "<a & b> \"q\" 'a'", 1 },
+    { "tab inside", "A\tB", 1 },
+    { "line feed inside", "A\nB", 1 },
+    { "carriage return inside (kept, not turned into LF)", "A\rB\r\nC", 1 },
+    { "UTF-8 two and four bytes", "caf\xc3\xa9 \xf0\x9f\x94\x92", 1 },
+    { "DEL and C1 (XML 1.0 allows them)", "A\x7f\xc2\x85", 1 },
+    { "C0 SOH (the fuzz reproducer)", "1\x01" "B", 0 },
+    { "escape sequence", "\x1b[31mRED", 0 },
+    { "form feed", "A\x0c", 0 },
+    { "lone 0xFF", "A\xff", 0 },
+    { "overlong slash", "\xc0\xaf", 0 },
+    { "UTF-16 surrogate", "\xed\xa0\x80", 0 },
+    { "U+FFFE", "\xef\xbf\xbe", 0 },
+    { "truncated sequence", "\xe2\x82", 0 },
+    { "stray continuation byte", "\x80", 0 },
+};
+
+static void test_xml_privacy_marks(void **state)
+{
+    (void)state;
+    const enum lbl_format fmts[] = { LBL_FMT_XML, LBL_FMT_NATO };
+    struct lbl_label base;
+    lbl_label_init(&base);
+    decode_file("spiffing/test-data/tlpx-amber-eu.xml", &base);
+    const struct lbl_policy *p = pol(base.policy);
+    for (size_t i = 0; i < sizeof xml_marks / sizeof xml_marks[0]; i++) {
+        if (lbl_xml_text_ok(xml_marks[i].mark) != xml_marks[i].fit)
+            fail_msg("[%s] lbl_xml_text_ok is %d", xml_marks[i].name, !xml_marks[i].fit);
+        assert_int_equal(lbl_label_set_privacy(&base, xml_marks[i].mark), 0);
+        for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+            struct lbl_err err = { "" };
+            char *out = NULL;
+            size_t len = 0;
+            int rc = lbl_encode(&base, fmts[f], p, &out, &len, &err);
+            if (!xml_marks[i].fit) {
+                if (rc != MG_EINVAL || out || !strstr(err.msg, "XML 1.0 cannot carry"))
+                    fail_msg("[%s %s] not refused: rc %d, \"%s\"", xml_marks[i].name, lbl_format_name(fmts[f]), rc,
+                             err.msg);
+                continue;
+            }
+            struct lbl_label back;
+            lbl_label_init(&back);
+            if (rc || lbl_decode(out, len, fmts[f], SET, &back, &err))
+                fail_msg("[%s %s] %s", xml_marks[i].name, lbl_format_name(fmts[f]), err.msg);
+            if (!lbl_label_equal(&base, &back))
+                fail_msg("[%s %s] mark came back as \"%s\"", xml_marks[i].name, lbl_format_name(fmts[f]),
+                         back.privacy_mark ? back.privacy_mark : "(none)");
+            lbl_label_free(&back);
+            free(out);
+        }
+    }
+    /* Surevine XML needs a policy: a label without one (valid in X.411) is refused, not written
+     * as <policy id=""/>, which no decoder takes */
+    assert_int_equal(lbl_label_set_privacy(&base, NULL), 0);
+    base.policy[0] = 0;
+    struct lbl_err err = { "" };
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(lbl_encode(&base, LBL_FMT_XML, NULL, &out, &len, &err), MG_EINVAL);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, "policy"));
+    lbl_label_free(&base);
+}
+
 /* ---- validation, decisions, translation -------------------------------------------------------- */
 
 static const struct {
@@ -772,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_headers),
 #endif
         cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_xml_privacy_marks),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_decisions),
         cmocka_unit_test(test_translation),

@@ -958,6 +958,30 @@ static void shaper_nato_xml(void **state)
     lbl_label_free(&got);
 }
 
+/* A privacy mark XML 1.0 cannot carry (issue 14): the XML writer refuses it, so the shaper
+ * adds no XML header (never one that does not parse) and says so in the audit. */
+static void shaper_xml_unfit_mark(void **state)
+{
+    struct fx *f = *state;
+    struct lbl_label l;
+    label_file(f, "test-data/nato-4774-17-4.xml", &l);
+    assert_int_equal(lbl_label_set_privacy(&l, "NO\x01" "PE"), 0);
+    struct channel_result r;
+    assert_int_equal(shape(f, "nato-xml", &l, "A: 1\r\n\r\nb\r\n", &r), 0);
+    size_t n = 0;
+    const unsigned char *d = content_data(r.content, &n);
+    char *v = NULL;
+    assert_int_not_equal(lsw_msg_header(d, n, "X-Security-Label-XML", 0, &v), 0);
+    assert_null(v);
+    int audited = 0;
+    for (size_t i = 0; i < r.naudit; i++)
+        audited |= !strcmp(r.audit[i].decision, "label-xml-not-written");
+    assert_true(audited);
+    channel_result_clear(&r, 1);
+    free(r.rcpts);
+    lbl_label_free(&l);
+}
+
 static void shaper_no_equivalent(void **state)
 {
     struct fx *f = *state;
@@ -1039,7 +1063,7 @@ int main(void)
     }
     size_t ns = sizeof sub_cases / sizeof *sub_cases;
     static void *sub_state[32][2];
-    struct CMUnitTest *t = calloc(ns + 16, sizeof *t);
+    struct CMUnitTest *t = calloc(ns + 24, sizeof *t);
     size_t n = 0;
     t[n++] = (struct CMUnitTest)cmocka_unit_test(config_errors_have_lines);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(decide_table);
@@ -1057,6 +1081,7 @@ int main(void)
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_x411_privacy_mark);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_x400_heading_history);
     t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_nato_xml);
+    t[n++] = (struct CMUnitTest)cmocka_unit_test(shaper_xml_unfit_mark);
     size_t fixed = n;
     for (size_t i = 0; i < ns; i++)
         t[n++] = (struct CMUnitTest){ .name = sub_cases[i].name, .test_func = run_sub,
