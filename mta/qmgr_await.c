@@ -58,38 +58,35 @@ static struct qawait *await_get(struct qmgr *q, const char *peer)
     return w;
 }
 
+/* Appends id to a growing array of ids. */
+static int ids_append(char (**ids)[MESSAGE_ID_SIZE], size_t *n, size_t *cap, const char *id)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 8;
+        void *v = realloc(*ids, c * sizeof **ids);
+        if (!v)
+            return MG_ENOMEM;
+        *ids = v;
+        *cap = c;
+    }
+    snprintf((*ids)[(*n)++], MESSAGE_ID_SIZE, "%s", id);
+    return 0;
+}
+
 static int await_push(void *arg, const char *id)
 {
     struct qawait *w = arg;
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->ids[i], id) == 0)
             return 0;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 8;
-        void *v = realloc(w->ids, cap * sizeof *w->ids);
-        if (!v)
-            return MG_ENOMEM;
-        w->ids = v;
-        w->cap = cap;
-    }
-    snprintf(w->ids[w->n++], MESSAGE_ID_SIZE, "%s", id);
-    return 0;
+    return ids_append(&w->ids, &w->n, &w->cap, id);
 }
 
-/* Pool thread: collects the ids (the duplicates go when they are pushed on the loop). */
+/* Pool thread: collects the ids (the store gives each once: SELECT DISTINCT). */
 static int found_push(void *arg, const char *id)
 {
     struct qawait *w = arg;
-    if (w->nfound == w->capfound) {
-        size_t cap = w->capfound ? w->capfound * 2 : 16;
-        void *v = realloc(w->found, cap * sizeof *w->found);
-        if (!v)
-            return MG_ENOMEM;
-        w->found = v;
-        w->capfound = cap;
-    }
-    snprintf(w->found[w->nfound++], MESSAGE_ID_SIZE, "%s", id);
-    return 0;
+    return ids_append(&w->found, &w->nfound, &w->capfound, id);
 }
 
 static void seed_work(uv_work_t *req)

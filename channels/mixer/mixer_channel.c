@@ -530,15 +530,7 @@ static int dsn_to_report(const struct mixer_conf *c, const struct channel_task *
         /* not about a message that left X.400 with its MTS identifier in ENVID: the gateway
          * makes one up (RFC 2156 5.1.8.3), from its own domain and the DSN's queue id */
         char gdi[MIXER_REPORT_ADDR_MAX - 64];
-        struct mixer_or g;
-        mixer_or_init(&g);
-        static const enum mixer_or_key keys[] = {MIXER_OR_C, MIXER_OR_ADMD, MIXER_OR_PRMD};
-        for (size_t k = 0; k < 3; k++) {
-            const char *v = mixer_or_get(&c->gw.or, keys[k], 0);
-            if (v && mixer_or_add(&g, keys[k], NULL, v, strlen(v)) != 0)
-                break;
-        }
-        if (mixer_or_print(&g, gdi, sizeof gdi) != 0)
+        if (mixer_channel_gdi(c, gdi, sizeof gdi) != 0)
             rc = MG_ETOOBIG;
         else
             snprintf(rep->subject_id, sizeof rep->subject_id, "[%s;DSN.%.28s]", gdi,

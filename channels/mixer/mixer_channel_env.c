@@ -102,6 +102,19 @@ static bool in_group(const struct channel_task *t, size_t i)
     return false;
 }
 
+int mixer_channel_gdi(const struct mixer_conf *c, char *out, size_t outsize)
+{
+    struct mixer_or g;
+    mixer_or_init(&g);
+    static const enum mixer_or_key keys[] = {MIXER_OR_C, MIXER_OR_ADMD, MIXER_OR_PRMD};
+    for (size_t k = 0; k < 3; k++) {
+        const char *v = mixer_or_get(&c->gw.or, keys[k], 0);
+        if (v && mixer_or_add(&g, keys[k], NULL, v, strlen(v)) != 0)
+            break;
+    }
+    return mixer_or_print(&g, out, outsize) != 0 ? MG_ETOOBIG : 0;
+}
+
 int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_task *t,
                               const unsigned char *data, size_t len, int prec,
                               struct channel_result *r)
@@ -115,15 +128,7 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
         goto done;
     mixer_dsnp_env_init(e);
     /* the gateway's domain names the message and its trace element */
-    struct mixer_or g;
-    mixer_or_init(&g);
-    static const enum mixer_or_key keys[] = {MIXER_OR_C, MIXER_OR_ADMD, MIXER_OR_PRMD};
-    for (size_t k = 0; k < 3; k++) {
-        const char *v = mixer_or_get(&c->gw.or, keys[k], 0);
-        if (v && mixer_or_add(&g, keys[k], NULL, v, strlen(v)) != 0)
-            break;
-    }
-    if (mixer_or_print(&g, gdi, sizeof gdi) != 0)
+    if (mixer_channel_gdi(c, gdi, sizeof gdi) != 0)
         goto done;
     if (strlen(gdi) + strlen(m->id) + 4 > sizeof e->mts_id)
         goto done;

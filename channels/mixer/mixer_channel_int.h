@@ -32,6 +32,10 @@ int mixer_channel_map_addr(const struct mixer_conf *c, bool to_x400, const char 
 int mixer_channel_map_return(const struct mixer_conf *c, bool to_x400, const char *a, char **out,
                              enum mixer_addr_how *how, char *why, size_t whysize);
 
+/* The gateway's global domain identifier (C, ADMD, PRMD of its own O/R address) as RFC 2156
+ * text: it names the MTS identifiers the gateway makes. 0 or MG_ETOOBIG. */
+int mixer_channel_gdi(const struct mixer_conf *c, char *out, size_t outsize);
+
 /* RFC 2156 appendix A towards X.400: the message transfer envelope of the converted message
  * (each recipient's NOTIFY and ORCPT as report requests and redirection history, ENVID as the
  * content correlator, return of content, priority and precedence) into r->x400_env; the group's
