@@ -66,6 +66,9 @@ int cms_keyproc_parse_header(const unsigned char hdr[CMS_KEYPROC_HDR], uint8_t *
 /* Parses one whole request (header and body, exactly len bytes): 0, MG_EPROTO, MG_ETOOBIG or
  * MG_EPARSE (a body that does not match its type). Never trusts a length. Pure. */
 int cms_keyproc_parse_request(const unsigned char *buf, size_t len, struct cms_keyproc_req *out);
+/* Reads or writes (writing = 1) exactly n bytes on the key process socket, retrying on EINTR:
+ * 0 or MG_EIO (closed, or an error). Used by both ends. */
+int cms_keyproc_io_full(int fd, void *buf, size_t n, int writing);
 /* Encodes a header into hdr. */
 void cms_keyproc_put_header(unsigned char hdr[CMS_KEYPROC_HDR], uint8_t type_or_status,
                             size_t body_len);

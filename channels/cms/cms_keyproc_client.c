@@ -40,20 +40,6 @@ struct kp_conn {
     EC_KEY_METHOD *ec_meth;         /* owned, or NULL */
 };
 
-static int io_full(int fd, void *buf, size_t n, int writing)
-{
-    unsigned char *p = buf;
-    while (n) {
-        ssize_t r = writing ? send(fd, p, n, MSG_NOSIGNAL) : read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return MG_EIO;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
 
 /* Sends one request and reads the answer into out (at most outcap bytes). Returns the answer's
  * length, or -1. With fdout, an fd that came with the answer is stored there. */
@@ -62,7 +48,8 @@ static long exchange(int fd, uint8_t type, const void *body, size_t len, unsigne
 {
     unsigned char hdr[CMS_KEYPROC_HDR];
     cms_keyproc_put_header(hdr, type, len);
-    if (io_full(fd, hdr, sizeof hdr, 1) || (len && io_full(fd, (void *)body, len, 1)))
+    if (cms_keyproc_io_full(fd, hdr, sizeof hdr, 1) ||
+        (len && cms_keyproc_io_full(fd, (void *)body, len, 1)))
         return -1;
     if (fdout) {
         *fdout = -1;
@@ -83,7 +70,7 @@ static long exchange(int fd, uint8_t type, const void *body, size_t len, unsigne
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
                 c->cmsg_len == CMSG_LEN(sizeof(int)))
                 memcpy(fdout, CMSG_DATA(c), sizeof(int));
-    } else if (io_full(fd, hdr, sizeof hdr, 0)) {
+    } else if (cms_keyproc_io_full(fd, hdr, sizeof hdr, 0)) {
         return -1;
     }
     uint8_t st;
@@ -93,7 +80,7 @@ static long exchange(int fd, uint8_t type, const void *body, size_t len, unsigne
             close(*fdout);
         return -1;
     }
-    if (n && io_full(fd, out, n, 0))
+    if (n && cms_keyproc_io_full(fd, out, n, 0))
         return -1;
     *status = st;
     return (long)n;

@@ -1,7 +1,11 @@
-/* cms_keyproc_proto: encoding and parsing of the key process's requests (see cms_keyproc.h).
+/* cms_keyproc_proto: encoding and parsing of the key process's requests, and the whole-buffer
+ * socket I/O both ends use (see cms_keyproc.h).
  * The parser is what a compromised or buggy network process talks to: every length is checked
  * against what is left, every field against its type's limits; it never aborts. */
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cms_keyproc.h"
 #include "mg_err.h"
@@ -105,4 +109,19 @@ int cms_keyproc_parse_request(const unsigned char *buf, size_t len, struct cms_k
     default:
         return MG_EPARSE;
     }
+}
+
+int cms_keyproc_io_full(int fd, void *buf, size_t n, int writing)
+{
+    unsigned char *p = buf;
+    while (n) {
+        ssize_t r = writing ? send(fd, p, n, MSG_NOSIGNAL) : read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return MG_EIO;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
 }

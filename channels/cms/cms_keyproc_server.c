@@ -47,20 +47,6 @@ struct kconn {
     struct kp_server *srv;
 };
 
-static int io_full(int fd, void *buf, size_t n, int writing)
-{
-    unsigned char *p = buf;
-    while (n) {
-        ssize_t r = writing ? send(fd, p, n, MSG_NOSIGNAL) : read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return MG_EIO;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
 
 /* One response; with pass_fd >= 0 that fd travels with the header (SCM_RIGHTS). */
 static int respond(int fd, uint8_t status, const void *body, size_t len, int pass_fd)
@@ -68,7 +54,7 @@ static int respond(int fd, uint8_t status, const void *body, size_t len, int pas
     unsigned char hdr[CMS_KEYPROC_HDR];
     cms_keyproc_put_header(hdr, status, len);
     if (pass_fd < 0) {
-        if (io_full(fd, hdr, sizeof hdr, 1))
+        if (cms_keyproc_io_full(fd, hdr, sizeof hdr, 1))
             return MG_EIO;
     } else {
         struct iovec iov = { .iov_base = hdr, .iov_len = sizeof hdr };
@@ -91,7 +77,7 @@ static int respond(int fd, uint8_t status, const void *body, size_t len, int pas
         if (r != (ssize_t)sizeof hdr)
             return MG_EIO;
     }
-    return len ? io_full(fd, (void *)body, len, 1) : 0;
+    return len ? cms_keyproc_io_full(fd, (void *)body, len, 1) : 0;
 }
 
 static int refuse(int fd, uint8_t status, const char *why)
@@ -237,11 +223,11 @@ static int serve_one(int fd, EVP_PKEY *key, struct kp_server *srv)
         return MG_ENOMEM;
     uint8_t type;
     size_t blen;
-    int rc = io_full(fd, buf, CMS_KEYPROC_HDR, 0);
+    int rc = cms_keyproc_io_full(fd, buf, CMS_KEYPROC_HDR, 0);
     if (!rc && (rc = cms_keyproc_parse_header(buf, &type, &blen)) != 0) {
         /* the frame is lost: say why, then close */
         refuse(fd, CMS_KEYPROC_REFUSED, "malformed request header");
-    } else if (!rc && !(rc = io_full(fd, buf + CMS_KEYPROC_HDR, blen, 0))) {
+    } else if (!rc && !(rc = cms_keyproc_io_full(fd, buf + CMS_KEYPROC_HDR, blen, 0))) {
         struct cms_keyproc_req *q = malloc(sizeof *q);
         if (!q)
             rc = MG_ENOMEM;
