@@ -13,6 +13,7 @@
 #include "constr_SET_OF.h"
 
 #include "mg_asn1.h"
+#include "NotificationExtensionsField.h"
 #include "mg_buf.h"
 #include "mg_err.h"
 #include "mg_print.h"
@@ -547,4 +548,18 @@ void mg_ipm_diagnose(asn_TYPE_descriptor_t *td, const void *buf, size_t len,
     diag_value(&d, td, 0, (ber_tlv_tag_t)-1, buf, len, "", 0);
     if (!d.found && s)
         set_err(err, 0, "%s does not decode", td->name);
+}
+
+int mg_ipm_info_extensions(const InformationObject_t *io, IPMSExtension_t ***arr)
+{
+    *arr = NULL;
+    if (io->present == InformationObject_PR_ipm && io->choice.ipm.heading.extensions) {
+        *arr = io->choice.ipm.heading.extensions->list.array;
+        return io->choice.ipm.heading.extensions->list.count;
+    }
+    if (io->present == InformationObject_PR_ipn && io->choice.ipn.notification_extensions) {
+        *arr = io->choice.ipn.notification_extensions->list.array;
+        return io->choice.ipn.notification_extensions->list.count;
+    }
+    return 0;
 }

@@ -51,6 +51,10 @@ int mg_ipm_decode_ipn(const void *buf, size_t len, IPN_t **out, struct mg_ipm_er
 int mg_ipm_decode_mm(const void *buf, size_t len, MMInformationObject_t **out,
                      struct mg_ipm_error *err);
 
+/* The heading extensions of an IPM, or the notification extensions of an IPN (the same
+ * shape): their count, *arr set to the array (NULL and 0 when there are none). */
+int mg_ipm_info_extensions(const InformationObject_t *io, IPMSExtension_t ***arr);
+
 /* Typed DER encoders (appending to out) and frees. */
 int mg_ipm_encode_info(const InformationObject_t *v, struct mg_buf *out);
 int mg_ipm_encode_ipm(const IPM_t *v, struct mg_buf *out);

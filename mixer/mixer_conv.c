@@ -116,15 +116,8 @@ int mixer_conv_content_kind(const void *ber, size_t len, enum mixer_content *out
     if (rc)
         return rc;
     /* the heading's extensions (an IPN's notification extensions have the same shape) */
-    int count = 0;
     IPMSExtension_t **arr = NULL;
-    if (io->present == InformationObject_PR_ipm && io->choice.ipm.heading.extensions) {
-        count = io->choice.ipm.heading.extensions->list.count;
-        arr = io->choice.ipm.heading.extensions->list.array;
-    } else if (io->present == InformationObject_PR_ipn && io->choice.ipn.notification_extensions) {
-        count = io->choice.ipn.notification_extensions->list.count;
-        arr = io->choice.ipn.notification_extensions->list.array;
-    }
+    int count = mg_ipm_info_extensions(io, &arr);
     for (int i = 0; i < count; i++) {
         char oid[128];
         if (mg_ipm_oid_str(&arr[i]->type, oid, sizeof oid) == 0 &&

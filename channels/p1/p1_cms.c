@@ -140,15 +140,8 @@ static const char *ipm_kind(const uint8_t *c, size_t n)
     struct mg_ipm_error err;
     if (!c || !n || mg_ipm_decode_info(c, n, &io, &err) != 0)
         return "22";
-    int count = 0;
     IPMSExtension_t **arr = NULL;
-    if (io->present == InformationObject_PR_ipm && io->choice.ipm.heading.extensions) {
-        count = io->choice.ipm.heading.extensions->list.count;
-        arr = io->choice.ipm.heading.extensions->list.array;
-    } else if (io->present == InformationObject_PR_ipn && io->choice.ipn.notification_extensions) {
-        count = io->choice.ipn.notification_extensions->list.count;
-        arr = io->choice.ipn.notification_extensions->list.array;
-    }
+    int count = mg_ipm_info_extensions(io, &arr);
     const char *kind = "22";
     for (int i = 0; i < count; i++) {
         char oid[128];
