@@ -16,6 +16,7 @@
 #include "constr_SET.h"
 #include "constr_SET_OF.h"
 #include "mg_asn1_size_rules.h"
+#include "mg_asn1_aliases.h"
 #include "mg_buf.h"
 #include "mg_err.h"
 
@@ -541,6 +542,10 @@ static void locate(struct locate *L, asn_TYPE_descriptor_t *td, int tag_mode, si
     }
     }
 }
+
+/* Whoever links this module gets the load-time resolution of asn1c's alias descriptors too
+ * (a static library member is linked only when referenced): mg_asn1_aliases.h says why. */
+__attribute__((used)) static int (*const keep_alias_resolution)(void) = mg_asn1_resolve_aliases;
 
 int mg_asn1_decode(const asn_TYPE_descriptor_t *td, const void *buf, size_t len, void **out,
                    struct mg_asn1_err *err)

@@ -55,13 +55,29 @@ def wait_port(port, timeout=20.0, proc=None):
 
 
 def wait_for(pred, timeout=30.0, what="condition", step=0.05):
+    """Polls pred until it is true. A daemon this test started that dies meanwhile ends the
+    wait at once with its log (waiting out the timeout only hides the crash)."""
     end = time.time() + timeout * SLOW
     while time.time() < end:
         v = pred()
         if v:
             return v
+        dead = _dead_daemon()
+        if dead is not None:
+            v = pred()   # the exit may be what the caller waits for
+            if v:
+                return v
+            raise AssertionError("mixgated (%s) exited with %s while we waited for %s\n%s" % (
+                os.path.basename(dead.conf), dead.proc.returncode, what, dead.tail()))
         time.sleep(step)
     raise AssertionError("timed out after %.0fs waiting for %s" % (timeout * SLOW, what))
+
+
+def _dead_daemon():
+    for d in _daemons:
+        if d.proc is not None and not d.may_exit and d.proc.poll() is not None:
+            return d
+    return None
 
 
 def others_can_reach(path):
@@ -95,6 +111,8 @@ class Workdir:
 # Every daemon a test started: killed when the test process exits, so a failing case never
 # leaves a daemon behind holding ports (or the P1 port of the default configuration).
 _started = []
+# Every Daemon object started, for wait_for's liveness check and the logs of a failed case.
+_daemons = []
 
 
 def _kill_leftovers():
@@ -141,6 +159,7 @@ class Daemon:
         self.proc = None
         self.log = wd.sub("mixgated.log")
         self.starts = 0
+        self.may_exit = False   # a test that makes the daemon exit on purpose sets this
 
     def start(self):
         self.starts += 1
@@ -149,6 +168,8 @@ class Daemon:
         logf.flush()
         self.proc = subprocess.Popen(self.argv(), env=self.env, stdout=logf, stderr=logf)
         _started.append(self.proc)
+        if self not in _daemons:
+            _daemons.append(self)
         logf.close()
         if not self.port_fixed:
             self.port = wait_for(self.bound_port, 20, "event=listening in the daemon's log")
@@ -317,5 +338,9 @@ def run(cases):
         except Exception:
             failed += 1
             print("FAIL %s (%.1fs)\n%s" % (name, time.time() - t, traceback.format_exc()), flush=True)
+            # what each daemon of this case said last (CI shows only this output)
+            for d in _daemons:
+                print("%s (%s)\n%s" % (d.log, os.path.basename(d.conf), d.tail(40)), flush=True)
+        del _daemons[:]
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
