@@ -549,7 +549,9 @@ int mixer_r2x_ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num
 int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const void *msg,
                        size_t len, struct mg_buf *out, char *why, size_t whysize)
 {
-    struct r2x *c = calloc(1, sizeof *c);
+    /* Not zeroed: the mailbox room is some 360 KB, and mixer_hdr_addrs clears each entry it
+     * fills (a calloc here was 4% of a converting gateway's CPU). */
+    struct r2x *c = malloc(sizeof *c);
     struct mg_buf b;
     struct mixer_ber w;
     if (!c)
