@@ -5,6 +5,8 @@
 #include "file_channel.h"
 #include "mg_err.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ struct file_inst {
     uv_loop_t *loop;       /* borrowed */
     const struct file_conf *conf; /* borrowed from the config */
     size_t inflight;
+    atomic_bool dir_ready; /* the directory was made (pool threads read it) */
     void (*stopped)(void *arg);
     void *stopped_arg;
 };
@@ -83,39 +86,48 @@ const char *file_transport_directory(const struct config_channel *ch)
     return fc ? fc->directory : NULL;
 }
 
+/* One recipient's copy; X.400 mail as its BER content with the envelope in words beside it. */
+static int deliver_rcpt(const struct file_job *fj, size_t i, char *path, size_t pathsize)
+{
+    const struct channel_delivery *d = fj->d;
+    const char *dir = fj->fi->conf->directory;
+    size_t len = 0;
+    const unsigned char *data = content_data(d->content, &len);
+    const struct message *msg = d->msg;
+    if (msg->content_type != MESSAGE_CONTENT_X400_P22 &&
+        msg->content_type != MESSAGE_CONTENT_X400_REPORT)
+        return file_channel_deliver(dir, msg->id, d->rcpts[i], d->originator, d->rcpt_addrs[i],
+                                    data, len, path, pathsize);
+    char sum[6000];
+    snprintf(sum, sizeof sum,
+             "Queue-Id: %s\nMTS-Identifier: %s\nOriginator: %s\nRecipient: %s\n"
+             "Content-Type: %s\nPriority: %d\nReceived-From: %s\nReceived-Protocol: %s\n"
+             "Content-Length: %zu\n",
+             msg->id, msg->mts_id ? msg->mts_id : "", d->originator ? d->originator : "",
+             d->rcpt_addrs[i],
+             msg->content_oid ? msg->content_oid
+                              : msg->content_type == MESSAGE_CONTENT_X400_REPORT ? "report" : "",
+             msg->priority, msg->received_from ? msg->received_from : "",
+             msg->received_proto ? msg->received_proto : "", len);
+    return file_channel_deliver_x400(dir, msg->id, d->rcpts[i], sum, data, len, path, pathsize);
+}
+
 static void file_work(uv_work_t *w)
 {
     struct file_job *fj = w->data;
     struct channel_delivery *d = fj->d;
     const char *dir = fj->fi->conf->directory;
-    int prep = file_channel_prepare(dir);
-    size_t len = 0;
-    const unsigned char *data = content_data(d->content, &len);
-    const struct message *msg = d->msg;
-    int x400 = msg->content_type == MESSAGE_CONTENT_X400_P22 ||
-               msg->content_type == MESSAGE_CONTENT_X400_REPORT;
+    /* The directory is made once per instance, not per delivery (four mkdir calls each); if a
+     * write then fails, it may have been removed since: make it again and retry once. */
+    bool ready = atomic_load(&fj->fi->dir_ready);
+    int prep = ready ? 0 : file_channel_prepare(dir);
+    if (!prep && !ready)
+        atomic_store(&fj->fi->dir_ready, true);
     for (size_t i = 0; i < d->nrcpts; i++) {
         char path[4200];
-        int rc = prep;
-        if (!rc && x400) {
-            /* X.400: the content as BER, and the envelope in words beside it. */
-            char sum[6000];
-            snprintf(sum, sizeof sum,
-                     "Queue-Id: %s\nMTS-Identifier: %s\nOriginator: %s\nRecipient: %s\n"
-                     "Content-Type: %s\nPriority: %d\nReceived-From: %s\nReceived-Protocol: %s\n"
-                     "Content-Length: %zu\n",
-                     msg->id, msg->mts_id ? msg->mts_id : "", d->originator ? d->originator : "",
-                     d->rcpt_addrs[i],
-                     msg->content_oid ? msg->content_oid
-                                      : msg->content_type == MESSAGE_CONTENT_X400_REPORT ? "report" : "",
-                     msg->priority, msg->received_from ? msg->received_from : "",
-                     msg->received_proto ? msg->received_proto : "", len);
-            rc = file_channel_deliver_x400(dir, msg->id, d->rcpts[i], sum, data, len, path,
-                                           sizeof path);
-        } else if (!rc) {
-            rc = file_channel_deliver(dir, d->msg->id, d->rcpts[i], d->originator,
-                                      d->rcpt_addrs[i], data, len, path, sizeof path);
-        }
+        int rc = prep ? prep : deliver_rcpt(fj, i, path, sizeof path);
+        if (rc && !prep && file_channel_prepare(dir) == 0)
+            rc = deliver_rcpt(fj, i, path, sizeof path);
         if (rc == 0) {
             char text[4300];
             snprintf(text, sizeof text, "delivered to %s", path);
@@ -177,6 +189,7 @@ static int file_start(const struct channel_env *env, const struct config_channel
     if (!fi)
         return MG_ENOMEM;
     fi->loop = env->loop;
+    atomic_init(&fi->dir_ready, false);
     fi->conf = ch->conf;
     if (!fi->conf) {
         free(fi);

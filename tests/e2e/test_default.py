@@ -36,6 +36,14 @@ def t_swaks_to_file():
         log = d.log_text()
         for ev in ("event=received", "event=routed", "event=delivered"):
             assert ev in log, ev + " missing from the log"
+        # the channel makes its directory once; removed under it, it is made again
+        import shutil
+        shutil.rmtree(deliver)
+        swaks(d.port, "--from", "alice@example.org", "--to", "dave@example.net", "--body", "again")
+        again = wait_for(lambda: os.path.isdir(deliver) and [f for f in os.listdir(deliver) if f.endswith(".eml")],
+                         30, "the delivery into the directory made again")
+        assert b"Delivered-To: <dave@example.net>" in open(os.path.join(deliver, again[0]), "rb").read()
+        assert "status=4" not in d.log_text(), "no deferral: made again at the first failure"
     finally:
         d.stop()
 
