@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +55,14 @@ static pid_t start_sink(int port)
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     pid_t pid = fork();
     if (pid == 0) {
+        /* dies with the test, even one that failed before it could stop the sink, and never
+         * holds the test's output pipe open */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
         execl("/usr/sbin/smtp-sink", "smtp-sink", "-u", "root", addr, "10", (char *)NULL);
         _exit(127);
     }
@@ -176,6 +186,95 @@ static void test_destinations_freed_when_idle(void **state)
     }
 }
 
+/* The queue manager hands the next message over from inside the previous one's completion
+ * (its hot path does). When that completion also retires the connection (its
+ * messages_per_connection reached), the next message must not be given to that connection
+ * and then lose it: it was deferred "421 4.4.0 Connection closed by the sender". */
+#define NCHAIN 120
+#define NSTART 8
+struct chain {
+    void *inst;
+    struct channel_delivery *d;
+    int next, n;
+};
+static void on_chain_done(struct channel_delivery *d)
+{
+    struct chain *ch = d->qmgr_data;
+    ch->n++;
+    if (ch->next < NCHAIN)
+        smtp_channel_kind.deliver(ch->inst, &ch->d[ch->next++]);
+}
+
+static void test_next_message_not_given_to_retiring_connection(void **state)
+{
+    (void)state;
+    if (access("/usr/sbin/smtp-sink", X_OK) != 0) {
+        fprintf(stderr, "SKIP: Postfix smtp-sink missing\n");
+        skip();
+    }
+    int port = free_port();
+    pid_t pid = start_sink(port);
+    assert_true(port_open(port));
+    char text[1024];
+    snprintf(text, sizeof text,
+             "global = { hostname = \"chan.test\"; var_dir = \"/tmp\"; };\n"
+             "listeners = ( { name = \"in\"; listen = \"127.0.0.1:2525\"; } );\n"
+             "channels = ( { name = \"out\"; type = \"smtp\"; } );\n"
+             "peers = ( { name = \"p0\"; type = \"smtp\"; host = \"127.0.0.1:%d\"; starttls = \"none\";\n"
+             "            max_connections = 4; messages_per_connection = 2; } );\n"
+             "routes = ( { default = true; chain = [ \"out\" ]; peer = \"p0\"; } );\n", port);
+    struct config *cfg = NULL;
+    struct config_errors errs = { 0 };
+    assert_int_equal(channels_config_load_text("c.conf", text, strlen(text), NULL, NULL, &cfg, &errs), 0);
+    config_errors_free(&errs);
+    const struct config_channel *ch = config_find_channel(cfg, "out");
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct channel_env env = { .loop = &loop, .cfg = cfg };
+    void *inst = NULL;
+    assert_int_equal(smtp_channel_kind.start(&env, ch, &inst), 0);
+
+    struct message *m = message_create();
+    assert_int_equal(message_set_originator(m, "s@example.org"), 0);
+    assert_int_equal(message_add_rcpt(m, "r@example.net", NULL, 0, NULL), 0);
+    snprintf(m->id, sizeof m->id, "0000000000000B");
+    struct content *c = content_copy(MESSAGE_CONTENT_RFC5322, 0, "Subject: x\r\n\r\nhi\r\n", 17);
+    struct channel_delivery d[NCHAIN];
+    struct channel_outcome out[NCHAIN];
+    uint32_t idx = 0;
+    const char *addrs[1] = { "r@example.net" };
+    struct chain chain = { .inst = inst, .d = d };
+    for (int i = 0; i < NCHAIN; i++)
+        d[i] = (struct channel_delivery){ .msg = m, .content = c, .cfg = cfg, .channel = ch,
+                                          .peer = config_find_peer(cfg, "p0"), .next_hop = "",
+                                          .originator = m->originator, .nrcpts = 1, .rcpts = &idx,
+                                          .rcpt_addrs = addrs, .outcomes = &out[i],
+                                          .done_cb = on_chain_done, .qmgr_data = &chain };
+    for (chain.next = 0; chain.next < NSTART;)
+        smtp_channel_kind.deliver(inst, &d[chain.next++]);
+    for (int i = 0; i < 50000 && chain.n < NCHAIN; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(chain.n, NCHAIN);
+    for (int i = 0; i < NCHAIN; i++) {
+        if (out[i].code != 250)
+            fprintf(stderr, "message %d: %d %s\n", i, out[i].code, out[i].text);
+        assert_int_equal(out[i].action, CHANNEL_RELAYED);
+        assert_int_equal(out[i].code, 250);
+    }
+    int st = 0;
+    smtp_channel_kind.stop(inst, stopped, &st);
+    while (!st)
+        uv_run(&loop, UV_RUN_ONCE);
+    smtp_channel_kind.inst_free(inst);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    content_unref(c);
+    message_free(m);
+    config_free(cfg);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 static void test_options_checked(void **state)
 {
     (void)state;
@@ -194,6 +293,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_destinations_freed_when_idle),
+        cmocka_unit_test(test_next_message_not_given_to_retiring_connection),
         cmocka_unit_test(test_options_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
