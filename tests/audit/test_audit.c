@@ -245,6 +245,45 @@ static void *mt_main(void *arg)
 
 /* Appends from several threads at once (processing channels on the thread pool): every
  * record is written once and every callback runs on the loop thread. */
+/* Appends go in without savepoints; one that fails rolls its batch back, and the batch is
+ * applied again with each append in its own savepoint: the others are kept, in order. */
+static void test_failing_append_isolated(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(fx_open(f, 1, 0), 0);
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "CREATE TRIGGER refuse_bad BEFORE INSERT ON records"
+                                       " WHEN NEW.qid = 'BAD' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    /* the writer waits on this lock, so the appends below meet in one or two batches */
+    assert_int_equal(sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    static const char *const qids[] = { "OK1", "OK2", "BAD", "OK3", "OK4" };
+    enum { N = sizeof qids / sizeof qids[0] };
+    struct waiter w[N];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < N; i++) {
+        struct audit_record r = rec(T0 + i, qids[i], "", "signed");
+        assert_int_equal(audit_append(f->a, &r, 1, on_done, &w[i]), 0);
+    }
+    assert_int_equal(sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < N; i++)
+        wait_for(&f->loop, &w[i], 1);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(w[i].status, strcmp(qids[i], "BAD") ? 0 : MG_EDB);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(raw, "SELECT group_concat(qid, ',') FROM"
+                                             " (SELECT qid FROM records ORDER BY seq)", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "OK1,OK2,OK3,OK4");
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    struct audit_stats as;
+    audit_get_stats(f->a, &as);
+    assert_int_equal(as.records, N - 1);
+}
+
 static void test_append_from_threads(void **state)
 {
     struct fx *f = *state;
@@ -1071,6 +1110,7 @@ int main(int argc, char **argv)
     self_exe = "/proc/self/exe";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_group_commit, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failing_append_isolated, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_append_from_threads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_durable_reopen, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_copy_semantics, fx_setup, fx_teardown),
