@@ -97,10 +97,12 @@ int cms_mime_get(const unsigned char *hdr, size_t hdrlen, const char *name, char
 
 int cms_mime_append_crlf(struct mg_buf *b, const unsigned char *p, size_t n)
 {
+    /* Line by line with memchr: most input is already CRLF, so each line is one copy (a byte
+     * loop here was 2% of a signing gateway's CPU). */
     size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '\n')
-            continue;
+    const unsigned char *nl;
+    while (start < n && (nl = memchr(p + start, '\n', n - start)) != NULL) {
+        size_t i = (size_t)(nl - p);
         size_t end = (i > start && p[i - 1] == '\r') ? i - 1 : i;
         int rc = mg_buf_append(b, p + start, end - start);
         if (!rc)
