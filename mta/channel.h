@@ -263,6 +263,13 @@ struct channel_kind {
      * is loaded, before it is used; without the call (check-config, tests) the instance counts
      * nothing. 0 or MG_E* (from metrics_family). */
     int (*metrics)(void *conf, struct metrics *m);
+
+    /* Optional, any kind: the address in the other world by this channel's own mapping (a
+     * mixer channel: an O/R address as the RFC 822 address its or2rfc table or an RFC-822
+     * domain-defined attribute gives). 0 with out, or a negative MG_E* when it maps nothing.
+     * Route rules `or_mapped_by = "<channel>"` use it (route.c). Any thread, reads conf only,
+     * allocates nothing it keeps. */
+    int (*route_map)(const void *conf, const char *address, char *out, size_t outsize);
 };
 
 /* The registry: a NULL-terminated list of kinds. NULL when there is no kind of that name. */

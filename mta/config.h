@@ -213,6 +213,9 @@ enum config_match {
     CONFIG_MATCH_DEFAULT,      /* default = true: used when no other rule matches */
     CONFIG_MATCH_OR_ADDRESS,   /* X.400 O/R address attributes (RFC 2156 text); most specific
                                   matching rule wins among these */
+    CONFIG_MATCH_OR_MAPPED,    /* or_mapped_by = "channel": an O/R address that channel maps to
+                                  an RFC 822 address routed to the Internet (route.c); wins
+                                  over or_address rules */
 };
 
 /* A route rule's condition on the message's security label (keys label_policy,
@@ -234,6 +237,7 @@ struct config_route {
     enum config_match match;
     char *value;               /* what is matched (normalised); NULL for default */
     struct oraddr *or_rule;    /* owned; or_address rules only: the parsed attributes */
+    const struct config_channel *mapped_by; /* or_mapped_by rules: the channel that decides */
     const struct config_channel **chain; /* owned array; the channels are the config's */
     size_t n_chain;            /* >= 1; chain[n_chain-1]->delivery, the others are not */
     const struct config_peer *peer; /* the delivery channel's peer, NULL for file */

@@ -41,7 +41,8 @@ static const char *const peer_x400_keys[] = { "name", "type", "host", "max_conne
                                               "messages_per_association",
                                               "check_calling_address", "inbound_only", NULL };
 static const char *const route_keys[] = { "recipient", "domain", "domain_suffix", "pattern",
-                                          "or_address", "default", "chain", "peer", "label_policy",
+                                          "or_address", "or_mapped_by", "default", "chain", "peer",
+                                          "label_policy",
                                           "label_at_least", "label_at_most", "label_category",
                                           NULL };
 
@@ -51,7 +52,7 @@ static const char *const mode_names[] = { "1988-normal", "1988-x410", "1984", "n
 static const enum config_x400_mode mode_values[] = { CONFIG_X400_1988_NORMAL,
     CONFIG_X400_1988_X410, CONFIG_X400_1984, CONFIG_X400_1988_NORMAL, CONFIG_X400_1984 };
 static const char *const match_names[] = { "recipient", "domain", "domain_suffix", "pattern",
-                                           "default", "or_address", NULL };
+                                           "default", "or_address", "or_mapped_by", NULL };
 
 const char *config_match_name(enum config_match m)
 {
@@ -425,6 +426,22 @@ void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t
             }
         }
     }
+    const config_setting_t *ms = config_setting_get_member(g, "or_mapped_by");
+    if (ms) {
+        nmatch++;
+        const char *v;
+        if (get_str(L, g, "or_mapped_by", what, &v) > 0 && nmatch == 1) {
+            rt->match = CONFIG_MATCH_OR_MAPPED;
+            const struct config_channel *c = config_find_channel(L->cfg, v);
+            if (!c)
+                lerr(L, sline(ms), "%s: or_mapped_by names channel '%s', which is not defined", what, v);
+            else if (c->kind && !c->kind->route_map)
+                lerr(L, sline(ms), "%s: or_mapped_by: channel '%s' (type %s) has no address mapping "
+                     "to ask (a mixer channel has)", what, v, c->type);
+            rt->mapped_by = c;
+            rt->value = xstrdup(L, v);
+        }
+    }
     const config_setting_t *ds = config_setting_get_member(g, "default");
     if (ds) {
         bool dv = false;
@@ -443,10 +460,10 @@ void config_peers_load_route(struct loader *L, const config_setting_t *g, size_t
     }
     if (nmatch == 0)
         lerr(L, rt->line, "%s: needs one of recipient, domain, domain_suffix, pattern, "
-             "or_address, or default = true", what);
+             "or_address, or_mapped_by, or default = true", what);
     else if (nmatch > 1)
         lerr(L, rt->line, "%s: give only one of recipient, domain, domain_suffix, pattern, "
-             "or_address, default (a route matches one way)", what);
+             "or_address, or_mapped_by, default (a route matches one way)", what);
 
     load_route_label(L, g, what, rt);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "channel.h"
 #include "mg_err.h"
 #include "oraddr.h"
 
@@ -23,6 +24,27 @@ static bool suffix_matches(const char *d, size_t dl, const char *s)
     return dl > sl && d[dl - sl - 1] == '.' && strncasecmp(d + dl - sl, s, sl) == 0;
 }
 
+/* An or_mapped_by rule holds for an O/R address that the named channel maps to an RFC 822
+ * address which the routes send to the Internet: that address's own route converts nothing
+ * back (no channel in its chain maps addresses). MCGAM tables are symmetric (RFC 2156
+ * appendix F): they map the X.400 side's communities too, whose domains the routes send back
+ * into X.400; only routing tells which side a community lives on. */
+static bool or_mapped(const struct config *cfg, const struct config_route *r, const char *address)
+{
+    const struct config_channel *c = r->mapped_by;
+    char mapped[ADDRESS_MAX + 1];
+    if (!cfg || !c || !c->kind || !c->kind->route_map || !c->conf ||
+        c->kind->route_map(c->conf, address, mapped, sizeof mapped) != 0 || oraddr_looks_like(mapped))
+        return false;
+    const struct config_route *to = NULL;
+    if (route_lookup(cfg, mapped, &to) != 0)
+        return false;
+    for (size_t i = 0; i < to->n_chain; i++)
+        if (to->chain[i]->kind && to->chain[i]->kind->route_map)
+            return false;
+    return true;
+}
+
 bool route_matches(const struct config_route *r, const char *address)
 {
     if (!r || !address)
@@ -32,6 +54,8 @@ bool route_matches(const struct config_route *r, const char *address)
     size_t dl = strlen(dom);
     if (dl > 0 && dom[dl - 1] == '.')
         dl--; /* "x.org." is x.org */
+    if (r->match == CONFIG_MATCH_OR_MAPPED)
+        return false; /* needs the routes of the whole config: route_matches_cfg */
     if (r->match == CONFIG_MATCH_OR_ADDRESS || oraddr_looks_like(address)) {
         if (r->match == CONFIG_MATCH_DEFAULT)
             return true;
@@ -43,6 +67,8 @@ bool route_matches(const struct config_route *r, const char *address)
     case CONFIG_MATCH_DEFAULT:
     case CONFIG_MATCH_OR_ADDRESS:
         return true;
+    case CONFIG_MATCH_OR_MAPPED:
+        return false;
     case CONFIG_MATCH_DOMAIN:
         return at && strlen(r->value) == dl && strncasecmp(dom, r->value, dl) == 0;
     case CONFIG_MATCH_DOMAIN_SUFFIX:
@@ -92,6 +118,13 @@ bool route_label_matches(const struct config *cfg, const struct config_route *r,
     return r && label_ok(cfg, r, label) == 1;
 }
 
+bool route_matches_cfg(const struct config *cfg, const struct config_route *r, const char *address)
+{
+    if (r && r->match == CONFIG_MATCH_OR_MAPPED)
+        return address && oraddr_looks_like(address) && or_mapped(cfg, r, address);
+    return route_matches(r, address);
+}
+
 int route_lookup(const struct config *cfg, const char *address, const struct config_route **route)
 {
     return route_lookup_msg(cfg, address, NULL, route);
@@ -111,6 +144,20 @@ int route_lookup_msg(const struct config *cfg, const char *address, const struct
         struct oraddr o;
         if (oraddr_parse(address, &o, NULL, 0) != 0)
             return MG_EINVAL;
+        /* A channel's mapping that claims the address is more specific than any attribute
+         * pattern: the first such rule (in file order) wins. */
+        for (size_t i = 0; i < cfg->n_routes; i++) {
+            const struct config_route *r = &cfg->routes[i];
+            if (r->match != CONFIG_MATCH_OR_MAPPED || !or_mapped(cfg, r, address))
+                continue;
+            int ok = label_ok(cfg, r, label);
+            if (ok < 0)
+                return MG_ETEMP;
+            if (ok) {
+                *route = r;
+                return 0;
+            }
+        }
         size_t best_n = 0;
         for (size_t i = 0; i < cfg->n_routes; i++) {
             const struct config_route *r = &cfg->routes[i];

@@ -46,8 +46,11 @@ int route_lookup_msg(const struct config *cfg, const char *address, const struct
 bool route_label_matches(const struct config *cfg, const struct config_route *r, const struct route_label *label);
 
 /* Does this one rule match the address? (used by route_lookup and `check-config --route`;
- * a default rule matches everything). */
+ * a default rule matches everything; an or_mapped_by rule needs the whole configuration and
+ * matches nothing here: route_matches_cfg). */
 bool route_matches(const struct config_route *r, const char *address);
+/* route_matches for any rule, or_mapped_by included. */
+bool route_matches_cfg(const struct config *cfg, const struct config_route *r, const char *address);
 
 /* Writes a one-line description of a rule, e.g. `route #2 (line 40) domain "x.org" label
  * [at least SECRET] -> cms, smtp-out peer smarthost`, into buf (always NUL-terminated). Returns buf. */

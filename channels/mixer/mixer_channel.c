@@ -767,6 +767,26 @@ static int mixer_process(const void *p, const struct channel_task *t, struct cha
     return 0;
 }
 
+/* Route rules `or_mapped_by` (route.c): an O/R address as the RFC 822 address this channel's
+ * tables give it, by an or2rfc entry (RFC 2156 table 2) or an RFC-822 domain-defined attribute;
+ * an address no table maps (it would be quoted under the gateway's domain, or sent behind
+ * another gateway by table 4) maps to nothing here. */
+static int mixer_route_map(const void *conf, const char *address, char *out, size_t outsize)
+{
+    const struct mixer_conf *c = conf;
+    if (!c || !address || !out || (address[0] != '/' && address[0] != ';'))
+        return MG_EINVAL;
+    struct mixer_or or;
+    char why[16];
+    enum mixer_addr_how how;
+    int rc = mixer_or_parse(address, strlen(address), &or, why, sizeof why);
+    if (!rc)
+        rc = mixer_addr_to_822(&c->gw, &or, out, outsize, &how, why, sizeof why);
+    if (!rc && how != MIXER_ADDR_MCGAM && how != MIXER_ADDR_DDA)
+        rc = MG_ENOTFOUND;
+    return rc;
+}
+
 const struct channel_kind mixer_channel_kind = {
     .name = "mixer",
     .role = CHANNEL_ROLE_PROCESSING,
@@ -775,4 +795,5 @@ const struct channel_kind mixer_channel_kind = {
     .conf_free = mixer_conf_free,
     .conf_dump = mixer_conf_dump,
     .process = mixer_process,
+    .route_map = mixer_route_map,
 };

@@ -264,7 +264,7 @@ static const struct err_case err_cases[] = {
       R("{ domain = \"a.example\"; chain = [ \"out\" ]; peer = \"x\"; }"), false,
       { { 5, "peer 'x' is an x400 peer; the smtp channel 'out' needs an smtp peer" } }, 1 },
     { "route_no_match_kind", R("{ chain = [ \"local\" ]; }"), false,
-      { { 4, "needs one of recipient, domain, domain_suffix, pattern, or_address, or default = true" } }, 1 },
+      { { 4, "needs one of recipient, domain, domain_suffix, pattern, or_address, or_mapped_by, or default = true" } }, 1 },
     { "route_two_match_kinds", R("{ domain = \"a.example\"; pattern = \"*\"; chain = [ \"local\" ]; }"), false,
       { { 4, "give only one of" } }, 1 },
     { "route_second_default",

@@ -16,6 +16,7 @@
 
 #include "channels.h"
 #include "config.h"
+#include "route.h"
 #include "content.h"
 #include "mg_buf.h"
 #include "mg_err.h"
@@ -243,6 +244,99 @@ static void run_free(struct run *x)
  * gateway serves goes under that gateway's O/R address (and is not refused as an Internet
  * address of ours), the return address stays under our own; an O/R address another Internet
  * gateway serves goes under its domain. */
+/* Route rules `or_mapped_by`: an O/R address the mixer's tables map to an RFC 822 address
+ * (or2rfc, or an RFC-822 domain-defined attribute) that the routes send to the Internet takes
+ * that rule, ahead of any or_address pattern. The tables are symmetric: Camelot, the X.400
+ * community, is mapped too (camelot.example), but its domain routes back into X.400, so its
+ * users stay X.400 users, as do those no table maps. Errors name the line. */
+static void test_route_or_mapped_by(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "global = { hostname = \"h\"; var_dir = \"/tmp\"; };\n"
+        "listeners = ( { name = \"in\"; listen = \"127.0.0.1:2525\"; } );\n"
+        "channels = ( { name = \"out\"; type = \"file\"; directory = \"/tmp/x\"; },\n"
+        "  { name = \"to-smtp\"; type = \"mixer\"; direction = \"to-smtp\"; domain = \"x400.example\";\n"
+        "    or_address = \"/C=GB/ADMD= /PRMD=Example/O=MIXER/\"; tables = \"${MIXGATE_MIXER_TABLES}\"; },\n"
+        "  { name = \"to-x400\"; type = \"mixer\"; direction = \"to-x400\"; domain = \"x400.example\";\n"
+        "    or_address = \"/C=GB/ADMD= /PRMD=Example/O=MIXER/\"; tables = \"${MIXGATE_MIXER_TABLES}\"; },\n"
+        "  { name = \"x400\"; type = \"file\"; directory = \"/tmp/y\"; } );\n"
+        "routes = (\n"
+        "  { or_address = \"*\"; chain = [ \"x400\" ]; },\n"
+        "  { or_address = \"/C=GB/ADMD= /PRMD=Example/O=Example/\"; chain = [ \"x400\" ]; },\n"
+        "  { or_mapped_by = \"to-smtp\"; chain = [ \"to-smtp\", \"out\" ]; },\n"
+        "  { domain_suffix = \"camelot.example\"; chain = [ \"to-x400\", \"x400\" ]; },\n"
+        "  { default = true; chain = [ \"out\" ]; } );\n";
+    struct config_errors errs = {0};
+    struct config *cfg = load(text, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        print_message("%s\n", errs.v[i].text);
+    assert_non_null(cfg);
+    static const struct {
+        const char *addr;
+        size_t want; /* route index */
+    } cases[] = {
+        /* or2rfc: O$Example.PRMD$Example.ADMD$ .C$GB -> example.org, routed to the Internet
+         * (it beats the longer or_address pattern) */
+        {"/C=GB/ADMD= /PRMD=Example/O=Example/S=ops/", 2},
+        /* an Internet address carried in the RFC-822 domain-defined attribute */
+        {"/C=GB/ADMD= /PRMD=Example/O=MIXER/DD.RFC-822=bob(a)else.example/", 2},
+        /* or2rfc maps Camelot to camelot.example, whose route goes back into X.400 */
+        {"/C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Bob/", 0},
+        /* X.400 users no table maps */
+        {"/C=FR/ADMD=ATLAS/PRMD=Nowhere/S=Durand/", 0},
+        {"/C=GB/ADMD= /PRMD=Other/S=Smith/", 0},
+        /* not O/R addresses: the Internet rules only */
+        {"bob@example.org", 4},
+        {"bob.jones@camelot.example", 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct config_route *rt = NULL;
+        assert_int_equal(route_lookup(cfg, cases[i].addr, &rt), 0);
+        if (rt->index != cases[i].want)
+            print_message("%s: route %zu, want %zu\n", cases[i].addr, rt->index, cases[i].want);
+        assert_int_equal(rt->index, cases[i].want);
+    }
+    assert_true(route_matches_cfg(cfg, &cfg->routes[2], "/C=GB/ADMD= /PRMD=Example/O=Example/S=x/"));
+    assert_false(route_matches_cfg(cfg, &cfg->routes[2], "/C=GB/ADMD= /PRMD=Camelot/S=Jones/"));
+    assert_false(route_matches_cfg(cfg, &cfg->routes[2], "bob@example.org"));
+    assert_false(route_matches(&cfg->routes[2], "/C=GB/ADMD= /PRMD=Example/O=Example/S=x/"));
+    config_free(cfg);
+    config_errors_free(&errs);
+
+    static const struct {
+        const char *rule, *want;
+    } bad[] = {
+        {"{ or_mapped_by = \"nosuch\"; chain = [ \"out\" ]; }",
+         "t.conf:5: route #1: or_mapped_by names channel 'nosuch', which is not defined"},
+        {"{ or_mapped_by = \"out\"; chain = [ \"out\" ]; }",
+         "t.conf:5: route #1: or_mapped_by: channel 'out' (type file) has no address mapping to ask "
+         "(a mixer channel has)"},
+        {"{ or_mapped_by = \"out\"; domain = \"x.org\"; chain = [ \"out\" ]; }",
+         "t.conf:5: route #1: give only one of recipient, domain, domain_suffix, pattern, or_address, "
+         "or_mapped_by, default (a route matches one way)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char t[1024];
+        snprintf(t, sizeof t,
+                 "global = { hostname = \"h\"; var_dir = \"/tmp\"; };\n"
+                 "listeners = ( { name = \"in\"; listen = \"127.0.0.1:2525\"; } );\n"
+                 "channels = ( { name = \"out\"; type = \"file\"; directory = \"/tmp/x\"; } );\n"
+                 "routes = (\n  %s\n);\n", bad[i].rule);
+        struct config_errors e = {0};
+        struct config *c = load(t, &e);
+        assert_null(c);
+        bool found = false;
+        for (size_t k = 0; k < e.n; k++) {
+            found |= !strcmp(e.v[k].text, bad[i].want);
+            if (!found)
+                print_message("got: %s\n", e.v[k].text);
+        }
+        assert_true(found);
+        config_errors_free(&e);
+    }
+}
+
 static void test_preferred_gateways(void **state)
 {
     (void)state;
@@ -881,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_dsn_params_to_smtp),
         cmocka_unit_test(test_dsn_mixed_actions),
         cmocka_unit_test(test_priority_to_x400),
+        cmocka_unit_test(test_route_or_mapped_by),
         cmocka_unit_test(test_preferred_gateways),
         cmocka_unit_test(test_precedence_to_smtp),
         cmocka_unit_test(test_loop_guard),
