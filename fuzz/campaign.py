@@ -97,6 +97,9 @@ SOURCES = {
     "cms_keyproc_request": ["channels/cms/cms_keyproc_proto.c"],
     "cms_label_class": ["channels/cms/cms_chan_select.c"],
     "cms_take_fields": ["channels/cms/cms_chan_select.c"],
+    "cms_equiv": ["channels/cms/cms_chan_equiv.c"],
+    "p1_cms": ["channels/p1/p1_cms.c"],
+    "mixer_dsnp": ["mixer/mixer_dsnp.c"],
 }
 
 OVERHEAD = 25  # seconds per target for the merge and the coverage replay after its run
