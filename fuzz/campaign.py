@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A fuzzing campaign over every libFuzzer target (`make fuzz-campaign`).
 
-1. Builds the targets twice with clang: libFuzzer + ASan + UBSan in build-fuzz/ (as `make
-   fuzz`), and plain replay binaries with source-based coverage in build-fuzz-cov/.
+1. Builds the targets twice with clang: libFuzzer + ASan + UBSan at -O1 in build-fuzz/ (as
+   `make fuzz`, which is -O0), and plain replay binaries with source-based coverage in
+   build-fuzz-cov/.
 2. Runs each target in turn for --seconds (its own corpus fuzz/corpus/<target>/ plus the extra
    seed folders CTest replays, a dictionary fuzz/<target>.dict when there is one), new units
    going to a scratch folder; then merges those that reach new edges into fuzz/corpus/<target>/
@@ -97,6 +98,9 @@ SOURCES = {
     "cms_keyproc_request": ["channels/cms/cms_keyproc_proto.c"],
     "cms_label_class": ["channels/cms/cms_chan_select.c"],
     "cms_take_fields": ["channels/cms/cms_chan_select.c"],
+    "cms_equiv": ["channels/cms/cms_chan_equiv.c"],
+    "p1_cms": ["channels/p1/p1_cms.c"],
+    "mixer_dsnp": ["mixer/mixer_dsnp.c"],
 }
 
 OVERHEAD = 25  # seconds per target for the merge and the coverage replay after its run
@@ -341,7 +345,11 @@ def main():
     bf = os.path.join(ROOT, "build-fuzz")
     bc = os.path.join(ROOT, "build-fuzz-cov")
     if not a.no_build:
-        configure(bf, ["-DMIXGATE_SANITIZE=ON", "-DMIXGATE_LIBFUZZER=ON"])
+        # -O1 as OSS-Fuzz builds: the same sanitizer checks and reach, 1.3 to 1.8 times the
+        # executions per second of -O0 (labels_ber 19,962 -> 34,713; mixer_to_x400 1,749 ->
+        # 2,398; crypto_receipt 2,354 -> 2,938); asserts stay (Debug, no NDEBUG)
+        configure(bf, ["-DMIXGATE_SANITIZE=ON", "-DMIXGATE_LIBFUZZER=ON",
+                       "-DCMAKE_C_FLAGS_DEBUG=-g -O1"])
         cflags = "-fprofile-instr-generate -fcoverage-mapping"
         configure(bc, [f"-DCMAKE_C_FLAGS={cflags}", f"-DCMAKE_EXE_LINKER_FLAGS={cflags}",
                        "-DMIXGATE_SANITIZE=OFF", "-DMIXGATE_LIBFUZZER=OFF"])

@@ -9,6 +9,22 @@
 #include "mg_buf.h"
 #include "mixer_report.h"
 
+/* The two reports (156 KB each) are allocated once per process and reused: the readers start
+ * with mixer_report_init, so nothing of an earlier input is left in them. A calloc of each per
+ * input was an mmap, page faults on every page and an munmap under ASan: about 45% of the
+ * target's time. */
+static struct mixer_report *fix_r, *fix_back;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    fix_r = malloc(sizeof *fix_r);
+    fix_back = malloc(sizeof *fix_back);
+    if (!fix_r || !fix_back)
+        abort();
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,10 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (size)
         memcpy(copy, data, size);
-    struct mixer_report *r = calloc(1, sizeof *r), *back = calloc(1, sizeof *back);
+    struct mixer_report *r = fix_r, *back = fix_back;
     size_t skipped = 0;
     char why[128];
-    if (r && back && mixer_dsn_parse(copy, size, r, &skipped, why, sizeof why) == 0) {
+    if (mixer_dsn_parse(copy, size, r, &skipped, why, sizeof why) == 0) {
         struct mixer_report_dsn_opts o = {.gateway = "gw.example", .to = "a@example",
                                           .message_id = "m@gw.example", .now = 0,
                                           .returned_is_822 = 1};
@@ -41,8 +57,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         mg_buf_free(&out);
     }
-    free(back);
-    free(r);
     free(copy);
     return 0;
 }

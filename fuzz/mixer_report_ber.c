@@ -9,21 +9,38 @@
 #include "mg_buf.h"
 #include "mixer_report.h"
 
+/* The two reports (156 KB each) are allocated once per process and reused: the content reader
+ * starts with mixer_report_init and the envelope reader's is zeroed here first, so nothing of
+ * an earlier input is left in them. A calloc of each per input was an mmap, page faults on
+ * every page and an munmap under ASan: about 45% of the target's time. */
+static struct mixer_report *fix_r, *fix_back;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    fix_r = malloc(sizeof *fix_r);
+    fix_back = malloc(sizeof *fix_back);
+    if (!fix_r || !fix_back)
+        abort();
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 256 * 1024)
         return 0;
-    struct mixer_report *r = calloc(1, sizeof *r), *back = calloc(1, sizeof *back);
+    struct mixer_report *r = fix_r, *back = fix_back;
     struct mg_buf ret, ret2, dsn, ber;
     mg_buf_init(&ret, 0);
     mg_buf_init(&ret2, 0);
     mg_buf_init(&dsn, 1024 * 1024);
     mg_buf_init(&ber, 1024 * 1024);
     char why[256];
-    if (back)
-        (void)mixer_report_envelope_from_ber(data, size, back, why, sizeof why);
-    if (r && back && mixer_report_from_ber(data, size, r, &ret, why, sizeof why) == 0) {
+    /* the envelope reader fills in a report it is given (the channel's is zeroed) */
+    mixer_report_init(back);
+    (void)mixer_report_envelope_from_ber(data, size, back, why, sizeof why);
+    if (mixer_report_from_ber(data, size, r, &ret, why, sizeof why) == 0) {
         struct mixer_report_dsn_opts o = {.gateway = "gw.example", .to = "a@example",
                                           .message_id = "m@gw.example", .now = 0};
         (void)mixer_report_to_dsn(r, &o, &dsn);
@@ -43,7 +60,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mg_buf_free(&ret2);
     mg_buf_free(&dsn);
     mg_buf_free(&ber);
-    free(back);
-    free(r);
     return 0;
 }

@@ -121,7 +121,9 @@ int mixer_mdn_to_ipn(const struct mixer_gw *gw, const char *msg, size_t len,
             rc = MG_ENOMEM;
             goto out;
         }
-        size_t plen = (size_t)((next ? next : end) - part);
+        /* the search starts at the part's own line end (an empty part: "--b\n--b"), so the
+         * next delimiter may begin before the part does: then the part is empty */
+        size_t plen = next && next < part ? 0 : (size_t)((next ? next : end) - part);
         if (mixer_hdr_parse(part, plen, ph) == 0) {
             struct mixer_field *pct = mixer_hdr_find(ph, "Content-Type");
             if (pct && type_is(pct->value, "message/disposition-notification")) {

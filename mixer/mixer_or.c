@@ -500,9 +500,10 @@ int mixer_or_pn_parse(const char *s, size_t n, struct mixer_or *out)
             return MG_EPARSE;
         i = (size_t)(dot - s) + 1;
     }
-    /* initials: single letters each followed by "." */
+    /* initials: single letters each followed by "." (at most ub-initials, 5: more would make
+     * an O/R address that no reader takes, its own parser included) */
     while (i + 1 < n && isalpha((unsigned char)s[i]) && s[i + 1] == '.') {
-        if (il + 1 >= sizeof initials)
+        if (il >= key_info[MIXER_OR_I].ub || il + 1 >= sizeof initials)
             return MG_EPARSE;
         initials[il++] = s[i];
         i += 2;

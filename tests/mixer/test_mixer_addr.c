@@ -210,6 +210,62 @@ static void test_encoded_pn(void **state)
     assert_int_equal(mixer_or_pn_parse("Jo.", 3, &or), MG_EPARSE);
 }
 
+/* An encoded-pn with more initials than X.411's ub-initials (5) is not a personal name: the
+ * 822 -> O/R mapping then encodes the address another way (RFC-822 DDA), and what it makes
+ * prints and parses back (found by the mixer_addr fuzz target: six initials gave /I=MlMTlM/,
+ * which mixer_or_parse refuses). */
+static void test_pn_initials_bound(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *pn;
+        int rc;
+        const char *i;
+    } pn_cases[] = {
+        {"five initials", "A.B.C.D.E.Rose", 0, "ABCDE"},
+        {"given and five initials", "Jo.A.B.C.D.E.Rose", 0, "ABCDE"},
+        {"six initials", "A.B.C.D.E.F.Rose", MG_EPARSE, NULL},
+        {"given and six initials", "oACl.M.l.M.T.l.M.UK.C=G", MG_EPARSE, NULL},
+        {"seven initials", "A.B.C.D.E.F.G.Rose", MG_EPARSE, NULL},
+    };
+    for (size_t k = 0; k < sizeof pn_cases / sizeof pn_cases[0]; k++) {
+        struct mixer_or or;
+        mixer_or_init(&or);
+        int rc = mixer_or_pn_parse(pn_cases[k].pn, strlen(pn_cases[k].pn), &or);
+        if (rc != pn_cases[k].rc)
+            fail_msg("%s: rc %d, expected %d", pn_cases[k].name, rc, pn_cases[k].rc);
+        if (pn_cases[k].i)
+            assert_string_equal(mixer_or_get(&or, MIXER_OR_I, 0), pn_cases[k].i);
+    }
+    static const struct {
+        const char *name, *addr;
+        enum mixer_addr_how how;
+    } map_cases[] = {
+        {"five initials map as a personal name", "A.B.C.D.E.Rose@AC.UK", MIXER_ADDR_MCGAM},
+        {"six initials go in a DDA", "A.B.C.D.E.F.Rose@AC.UK", MIXER_ADDR_DDA},
+        {"fuzz reproducer", "oACl.M.l.M.T.l.M.UK.C=G@AC.UK", MIXER_ADDR_DDA},
+    };
+    struct mixer_tables t;
+    mixer_tables_init(&t);
+    load_table(&t, MIXER_TABLE_RFC2OR, vec_path("tables/rfc2or"));
+    struct mixer_gw gw;
+    gw_init(&gw, &t);
+    for (size_t k = 0; k < sizeof map_cases / sizeof map_cases[0]; k++) {
+        struct mixer_or or, again;
+        enum mixer_addr_how how;
+        char why[256] = "", out[2048];
+        const char *a = map_cases[k].addr;
+        if (mixer_addr_to_or(&gw, a, strlen(a), &or, &how, why, sizeof why) != 0)
+            fail_msg("%s: %s", map_cases[k].name, why);
+        if (how != map_cases[k].how)
+            fail_msg("%s: mapped by %s", map_cases[k].name, mixer_addr_how_name(how));
+        assert_int_equal(mixer_or_print(&or, out, sizeof out), 0);
+        if (mixer_or_parse(out, strlen(out), &again, why, sizeof why) != 0)
+            fail_msg("%s: %s does not parse back: %s", map_cases[k].name, out, why);
+    }
+    mixer_tables_free(&t);
+}
+
 /* ---- mappings ---- */
 struct map_ctx {
     struct mixer_gw gw;
@@ -562,6 +618,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ps_examples),  cmocka_unit_test(test_or_text),
         cmocka_unit_test(test_encoded_pn),   cmocka_unit_test(test_map_golden),
+        cmocka_unit_test(test_pn_initials_bound),
         cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_table_errors),
         cmocka_unit_test(test_pp_tables),
         cmocka_unit_test(test_env),
