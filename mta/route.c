@@ -54,8 +54,6 @@ bool route_matches(const struct config_route *r, const char *address)
     size_t dl = strlen(dom);
     if (dl > 0 && dom[dl - 1] == '.')
         dl--; /* "x.org." is x.org */
-    if (r->match == CONFIG_MATCH_OR_MAPPED)
-        return false; /* needs the routes of the whole config: route_matches_cfg */
     if (r->match == CONFIG_MATCH_OR_ADDRESS || oraddr_looks_like(address)) {
         if (r->match == CONFIG_MATCH_DEFAULT)
             return true;
@@ -68,7 +66,7 @@ bool route_matches(const struct config_route *r, const char *address)
     case CONFIG_MATCH_OR_ADDRESS:
         return true;
     case CONFIG_MATCH_OR_MAPPED:
-        return false;
+        return false; /* needs the routes of the whole config: route_matches_cfg */
     case CONFIG_MATCH_DOMAIN:
         return at && strlen(r->value) == dl && strncasecmp(dom, r->value, dl) == 0;
     case CONFIG_MATCH_DOMAIN_SUFFIX:

@@ -253,14 +253,13 @@ static void on_sent(struct smtp_client *c, int status, const struct smtp_reply *
     uint32_t per_conn = ds->peer->messages_per_connection ? ds->peer->messages_per_connection : 100;
     /* Retire or park the connection before the result goes back: the queue manager may hand
      * the next message over from inside sdel_done, and a connection about to be closed must
-     * not take it (it was then lost with "Connection closed by the sender" and deferred). */
+     * not take it (it was then lost with "Connection closed by the sender" and deferred).
+     * ds stays: cn's handle counts in it until its close callback. */
     if (status != 0 || !smtp_client_usable(c) || cn->sent >= per_conn || si->closing)
         conn_close(cn);
     else
         conn_idle(cn);
-    ds->nhandles++;   /* keep ds while sdel_done runs (its last connection may have closed) */
     sdel_done(s);
-    ds->nhandles--;
     dest_dispatch(ds);
 }
 
