@@ -256,6 +256,11 @@ struct channel_kind {
      * negative MG_E* with r->error saying why: then the group is held with the channel's name
      * and that reason (never dropped). */
     int (*process)(const void *conf, const struct channel_task *t, struct channel_result *r);
+    /* Processing kinds whose process() costs a few microseconds per kilobyte and never blocks
+     * (header rules: no I/O, no crypto, no conversion): a group whose content is at most this
+     * many bytes and already loaded runs on the loop thread instead of the pool, which saves
+     * the two thread switches that otherwise cost more than the work. 0: always the pool. */
+    size_t inline_max;
 
     /* Optional, any kind: registers the instance's own metric families in m (the daemon's
      * registry: it outlives conf, and a family registered again after a reload is the same

@@ -559,6 +559,8 @@ int qmgr_create(struct qmgr **out, uv_loop_t *loop, struct queue_store *store,
     q->timer.data = q;
     uv_idle_init(loop, &q->hot_idle);
     q->hot_idle.data = q;
+    uv_idle_init(loop, &q->proc_idle);
+    q->proc_idle.data = q;
     *out = q;
     return 0;
 }
@@ -706,6 +708,7 @@ static void on_handle_closed(uv_handle_t *h)
     free(q->buckets);
     free(q->heap);
     free(q->procq);
+    free(q->inlq);
     for (struct qhold *ph = q->holds, *pn; ph; ph = pn) {
         pn = ph->next;
         free(ph->peer);
@@ -727,9 +730,10 @@ void qmgr_free(struct qmgr *q)
     if (q->active_jobs)
         mg_panic("qmgr_free with %zu jobs in flight (drain first)", q->active_jobs);
     qmgr_dest_gc(q, 1);
-    q->open_handles = 2;
+    q->open_handles = 3;
     uv_close((uv_handle_t *)&q->timer, on_handle_closed);
     uv_close((uv_handle_t *)&q->hot_idle, on_handle_closed);
+    uv_close((uv_handle_t *)&q->proc_idle, on_handle_closed);
 }
 
 /* ---- admin ------------------------------------------------------------------------------- */

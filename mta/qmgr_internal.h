@@ -173,11 +173,13 @@ struct qmgr {
     size_t nheap, heapcap;
     uv_timer_t timer;
     uv_idle_t hot_idle;                   /* plans the hot jobs after the loop's I/O */
+    uv_idle_t proc_idle;                  /* runs the inline processing groups (qmgr_stage.c) */
     int open_handles;                     /* while closing: the handles not yet closed */
 
     size_t active_jobs, writes_pending;
     size_t processing;                    /* processing works in flight */
     struct qgroup **procq; size_t nprocq, capprocq; /* processing groups waiting for a slot */
+    struct qgroup **inlq; size_t ninlq, capinlq;    /* taken, to run on the loop thread */
     size_t active_deliveries, queued_deliveries;
     struct qdest *dests;                  /* all */
     struct qdest *ring;                   /* destinations with work waiting (cursor) */

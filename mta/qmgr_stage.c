@@ -2,7 +2,8 @@
  *
  * Content versions are loaded on the pool when a stage or delivery needs them and cached per job
  * by reference. A processing group (or a delivery group at the delivery gate) runs its channel's
- * process() on the pool, at most queue.max_processing at once. When every group of the round is
+ * process() on the pool, at most queue.max_processing at once (a small group of a kind whose
+ * work is cheap runs on the loop thread instead: channel_kind.inline_max). When every group of the round is
  * back, each result is made durable: its audit records first (a security decision not on record
  * does not move the message), then one store transaction with the new content version and every
  * recipient's new stage, version, state and next-hop address; then the job plans again. */
@@ -210,6 +211,32 @@ static void proc_after(uv_work_t *w, int status)
         qmgr_proc_round_done(j);
 }
 
+/* Runs the groups taken for the loop thread (see channel_kind.inline_max): after the loop's
+ * I/O, as the pool's completions would come, and never inside the caller that queued them. The
+ * list is taken whole, so groups the completions below queue wait for the loop's next turn. */
+static void on_proc_idle(uv_idle_t *h)
+{
+    struct qmgr *q = h->data;
+    uv_idle_stop(h);
+    struct qgroup **v = q->inlq;
+    size_t n = q->ninlq;
+    q->inlq = NULL;
+    q->ninlq = q->capinlq = 0;
+    for (size_t i = 0; i < n; i++) {
+        proc_work(&v[i]->work);
+        proc_after(&v[i]->work, 0);
+    }
+    free(v);
+}
+
+/* Whether g runs on the loop thread: a kind that says its work is cheap, content already
+ * loaded (reading it is I/O) and small, and not the delivery gate (a directory look-up). */
+static int runs_inline(const struct qgroup *g)
+{
+    const struct channel_kind *k = g->channel ? g->channel->kind : NULL;
+    return !g->gate && k && k->inline_max && g->in && content_len(g->in->c) <= k->inline_max;
+}
+
 void qmgr_proc_pump(struct qmgr *q)
 {
     uint32_t limit = q->cref ? q->cref->cfg->queue.max_processing : 0;
@@ -244,6 +271,23 @@ int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g)
         return MG_ENOMEM;
     for (size_t i = 0; i < g->nrcpts; i++)
         channel_outcome_set(&g->result.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
+    if (runs_inline(g)) {
+        if (q->ninlq == q->capinlq) {
+            size_t cap = q->capinlq ? q->capinlq * 2 : 16;
+            struct qgroup **v = realloc(q->inlq, cap * sizeof *v);
+            if (!v)
+                return MG_ENOMEM;
+            q->inlq = v;
+            q->capinlq = cap;
+        }
+        /* counted as in flight like a pool work, so status and the limit see it */
+        q->processing++;
+        g->state = QG_ACTIVE;
+        g->work.data = g;
+        q->inlq[q->ninlq++] = g;
+        uv_idle_start(&q->proc_idle, on_proc_idle);
+        return 0;
+    }
     g->state = QG_QUEUED;
     q->procq[q->nprocq++] = g;
     return 0;

@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct fx {
     size_t nparked;
     int instances_started, instances_stopped;
     int processed;                      /* process() calls */
+    int processed_on_loop;              /* of those, on the loop's thread (not the pool) */
     int audit_calls, audit_fail;
     size_t audit_records;
     int peer_here;                      /* the "awaitk" peer has bound to us */
@@ -63,6 +65,7 @@ struct fx {
 };
 
 static struct fx *g_fx; /* the fake kinds reach the fixture through their instance/conf */
+static pthread_t g_loop_thread; /* the thread that runs the loop (main) */
 
 /* ---- fake kinds ---------------------------------------------------------------------------- */
 
@@ -144,6 +147,8 @@ static int tag_process(const void *conf, const struct channel_task *t, struct ch
 {
     (void)conf;
     __atomic_add_fetch(&g_fx->processed, 1, __ATOMIC_SEQ_CST);
+    if (pthread_equal(pthread_self(), g_loop_thread))
+        __atomic_add_fetch(&g_fx->processed_on_loop, 1, __ATOMIC_SEQ_CST);
     size_t len = 0;
     const unsigned char *c = content_data(t->content, &len);
     char head[128];
@@ -202,6 +207,11 @@ static const struct channel_kind tag_kind = {
     .name = "tag", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
     .process = tag_process,
 };
+/* The same work, declared cheap: small content runs on the loop thread (qmgr_stage.c). */
+static const struct channel_kind qtag_kind = {
+    .name = "qtag", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
+    .process = tag_process, .inline_max = 1024,
+};
 static const struct channel_kind noproc_kind = {
     .name = "noproc", .role = CHANNEL_ROLE_PROCESSING, .configure = fake_configure,
 };
@@ -253,7 +263,7 @@ static const struct channel_kind relabel_kind = {
     .process = relabel_process,
 };
 static const struct channel_kind *const kinds[] = { &fake_kind, &tag_kind, &noproc_kind, &await_kind,
-                                                     &relabel_kind, NULL };
+                                                     &relabel_kind, &qtag_kind, NULL };
 
 static int audit_append(void *ctx, const char *qid, const char *channel,
                         const char *const *rcpt_addrs, const struct channel_audit *recs, size_t n,
@@ -281,6 +291,7 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "             { name = \"slowch\"; type = \"fake\"; concurrency = 10; max_message_size = 2048; },\n" \
     "             { name = \"fastch\"; type = \"fake\"; concurrency = 10; },\n" \
     "             { name = \"policy\"; type = \"tag\"; },\n" \
+    "             { name = \"quick\"; type = \"qtag\"; },\n" \
     "             { name = \"enc\"; type = \"noproc\"; },\n" \
     "             { name = \"shape\"; type = \"relabel\"; },\n" \
     "             { name = \"hidden\"; type = \"awaitk\"; } );\n" \
@@ -290,6 +301,7 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "           { domain = \"lr.example\"; label_at_least = \"HIGH\"; chain = [ \"shape\", \"fastch\" ]; },\n" \
     "           { domain = \"lr.example\"; chain = [ \"shape\", \"local\" ]; },\n" \
     "           { domain_suffix = \"rules.example\"; chain = [ \"policy\", \"local\" ]; },\n" \
+    "           { domain_suffix = \"quick.example\"; chain = [ \"quick\", \"local\" ]; },\n" \
     "           { domain = \"park-slow.example\"; chain = [ \"slowch\" ]; },\n" \
     "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"fast.example\"; chain = [ \"fastch\" ]; },\n" \
@@ -385,6 +397,7 @@ static void fx_close(struct fx *f)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
+    g_loop_thread = pthread_self();
     snprintf(f->dir, sizeof f->dir, "/tmp/mg-qmgr-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     *state = f;
@@ -1114,6 +1127,46 @@ static void t_processing_outcomes(void **state)
     fx_close(f);
 }
 
+/* A kind that declares its work cheap (inline_max) runs small content on the loop thread, with
+ * the same outcomes as on the pool; content over its limit, and other kinds, go to the pool. */
+static void t_inline_processing(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE], big[MESSAGE_ID_SIZE], other[MESSAGE_ID_SIZE];
+    submit(f, "okSender@example.org",
+           (const char *[]){ "ok@quick.example", "hold@quick.example", "rej@quick.example",
+                             "ren@quick.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_idle, NULL));
+    size_t two = 2;                                     /* the tagged delivery and the DSN */
+    assert_true(run_until(f, p_ndel, &two));
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->processed, 1);
+    assert_int_equal(f->processed_on_loop, 1);
+    assert_int_equal(strncmp(f->content[0], "X-Tag: quick\r\n", 14), 0);
+    struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DELIVERED);
+    assert_int_equal(m->rcpts[0].cversion, 1);
+    assert_int_equal(m->rcpts[1].state, MESSAGE_RCPT_HELD);
+    assert_non_null(strstr(m->rcpts[1].last_reply, "held by channel quick: subject hold"));
+    assert_int_equal(m->rcpts[2].state, MESSAGE_RCPT_FAILED);
+    assert_string_equal(m->rcpts[3].next_addr, "ok-renamed@quick.example");
+    message_free(m);
+    assert_int_equal(f->dsn_seen, 1);
+    /* over the kind's limit: the pool */
+    submit(f, "okSender@example.org", (const char *[]){ "ok@quick.example", NULL }, -2000, 0, 0, big);
+    assert_true(run_until(f, p_gone, big));
+    assert_int_equal(f->processed, 2);
+    assert_int_equal(f->processed_on_loop, 1);
+    /* a kind that says nothing: the pool */
+    submit(f, "okSender@example.org", (const char *[]){ "ok@rules.example", NULL }, 1, 0, 0, other);
+    assert_true(run_until(f, p_gone, other));
+    assert_int_equal(f->processed, 3);
+    assert_int_equal(f->processed_on_loop, 1);
+    fx_close(f);
+}
+
 /* Recipients on different chains each get their own content. */
 static void t_per_group_content(void **state)
 {
@@ -1496,6 +1549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_throttle_and_release, setup, teardown),
         cmocka_unit_test_setup_teardown(t_processing_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(t_per_group_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_inline_processing, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stage_envelope_params, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stage_durable_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(t_copy_to, setup, teardown),
@@ -1520,6 +1574,7 @@ int main(void)
         HOT(t_head_of_line),
         HOT(t_processing_outcomes),
         HOT(t_per_group_content),
+        HOT(t_inline_processing),
         HOT(t_delivery_gate),
         HOT(t_not_before),
         HOT(t_route_by_label_after_shaper),
