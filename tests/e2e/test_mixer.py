@@ -105,7 +105,7 @@ class Gateway:
         """A's associations to B as a pcap (A stopped first, so they are complete)."""
         if self.a.proc:
             self.a.stop()
-        wait_for(lambda: self.rec.frames and True, 5 * SLOW, "the recorded association")
+        wait_for(lambda: self.rec.frames and True, 5, "the recorded association")
         pcap = self.wd.sub(name + ".pcap")
         with self.rec.lock:
             write_pcap(pcap, list(self.rec.frames))   # B is the responder (the "server" side)
@@ -129,7 +129,7 @@ def t_smtp_to_x400_over_p1():
     g = Gateway("mixer-to-x400").start()
     try:
         send(g.a.port, "ops@example.org", ["Bob.Jones@camelot.example", "nobody@x400.example"], MSG)
-        files = wait_for(g.b_files, 60 * SLOW, "the converted message delivered at B")
+        files = wait_for(g.b_files, 60, "the converted message delivered at B")
         summary = open(files[0][:-4] + ".txt").read()
         for line in ("Recipient: /C=GB/ADMD= /PRMD=Camelot/S=Jones/G=Bob/",
                      "Content-Type: 1.3.26.0.4406.0.4.1", "Received-Protocol: P1",
@@ -147,7 +147,7 @@ def t_smtp_to_x400_over_p1():
                      "opord7(a)example.org", "surname: Jones", "surname: ops", "Proceed."):
             assert want in out, (want, out[-3000:])
         # the recipient with no O/R address failed: its DSN goes back over SMTP to the sink
-        wait_for(lambda: g.sink.count() >= 1, 30 * SLOW, "the DSN at the sink")
+        wait_for(lambda: g.sink.count() >= 1, 30, "the DSN at the sink")
         meta, content = g.sink.messages()[0]
         assert meta["rcpt_tos"] == ["ops@example.org"], meta
         assert b"5.1.3" in content and b"nobody@x400.example" in content, content[-1500:]
@@ -168,7 +168,7 @@ def t_mdn_becomes_ipn():
     try:
         mdn = open(os.path.join(SRC, "test-vectors/mixer/smtp/mdn.in"), "rb").read()
         send(g.a.port, "bob@example.org", ["Alice.Smith@camelot.example"], mdn)
-        files = wait_for(g.b_files, 60 * SLOW, "the IPN delivered at B")
+        files = wait_for(g.b_files, 60, "the IPN delivered at B")
         data = open(files[0], "rb").read()
         assert data[:1] == b"\xa1", data[:16]   # InformationObject ipn [1]
         with open(g.wd.sub("n.p772"), "wb") as f:
@@ -204,7 +204,7 @@ def t_real_p772_to_smtp():
                 extra_a={"MIXGATE_INTERNET_OR": SMHS_INTERNET}).start()
     try:
         replay_p772(g)
-        wait_for(lambda: g.sink.count() >= 1, 60 * SLOW, "the converted message at the sink")
+        wait_for(lambda: g.sink.count() >= 1, 60, "the converted message at the sink")
         meta, content = g.sink.messages()[0]
         text = content.decode("utf-8", "replace")
         head, _, body = text.partition("\r\n\r\n")
@@ -247,8 +247,8 @@ def t_smtp_550_becomes_x400_ndr():
                 extra_a={"MIXGATE_INTERNET_OR": SMHS_INTERNET}).start()
     try:
         replay_p772(g)
-        wait_for(lambda: "status=5.1.1" in g.a.log_text(), 60 * SLOW, "the 550 at A")
-        files = wait_for(g.b_files, 60 * SLOW, "the NDR delivered at B")
+        wait_for(lambda: "status=5.1.1" in g.a.log_text(), 60, "the 550 at A")
+        files = wait_for(g.b_files, 60, "the NDR delivered at B")
         summary = open(files[0][:-4] + ".txt").read()
         assert "Content-Type: report" in summary, summary
         assert "Recipient: /C=gb/ADMD= /PRMD=smhs/O=percival/S=gal/" in summary, summary
@@ -298,9 +298,9 @@ def t_p1_ndr_becomes_dsn():
     try:
         swaks(g.a.port, "--from", "ops@example.org", "--to", "nobody@camelot.example",
               "--header", "Subject: to nowhere", "--body", "Does not exist at B.")
-        wait_for(lambda: "event=p1_rcpt_refused" in g.b.log_text(), 60 * SLOW, "B to refuse the recipient")
+        wait_for(lambda: "event=p1_rcpt_refused" in g.b.log_text(), 60, "B to refuse the recipient")
         assert "x400_reason=1 x400_diagnostic=0" in g.b.log_text(), g.b.tail()
-        wait_for(lambda: g.sink.count() >= 1, 60 * SLOW, "the DSN at the originator's sink")
+        wait_for(lambda: g.sink.count() >= 1, 60, "the DSN at the originator's sink")
         meta, content = g.sink.messages()[0]
         assert meta["rcpt_tos"] == ["ops@example.org"], meta
         assert meta["mail_from"] in ("", "<>"), meta
@@ -329,15 +329,15 @@ def t_tables_reloaded_on_hup():
     g = Gateway("mixer-hup", tables=tables).start()
     try:
         send(g.a.port, "ops@example.org", ["Bob.Jones@camelot.example"], MSG)
-        first = open(wait_for(g.b_files, 60 * SLOW, "the first message at B")[0][:-4] + ".txt").read()
+        first = open(wait_for(g.b_files, 60, "the first message at B")[0][:-4] + ".txt").read()
         assert "/PRMD=Camelot/" in first and "Avalon" not in first, first
         for name in ("rfc2or", "or2rfc"):
             path = os.path.join(tables, name)
             write(path, open(path).read().replace("PRMD$Camelot", "PRMD$Avalon"))
         g.a.hup()
-        wait_for(lambda: "event=reloaded" in g.a.log_text(), 20 * SLOW, "the reload")
+        wait_for(lambda: "event=reloaded" in g.a.log_text(), 20, "the reload")
         send(g.a.port, "ops@example.org", ["Bob.Jones@camelot.example"], MSG)
-        files = wait_for(lambda: g.b_files(2), 60 * SLOW, "the second message at B")
+        files = wait_for(lambda: g.b_files(2), 60, "the second message at B")
         second = [open(f[:-4] + ".txt").read() for f in files]
         assert any("Recipient: /C=GB/ADMD= /PRMD=Avalon/S=Jones/G=Bob/" in x for x in second), second
     finally:
