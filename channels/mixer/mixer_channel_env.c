@@ -121,7 +121,7 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
 {
     const struct message *m = t->msg;
     struct mixer_dsnp_env *e = calloc(1, sizeof *e);
-    struct mixer_env *h = calloc(1, sizeof *h);
+    struct mixer_env *h = malloc(sizeof *h); /* 77 kB: mixer_env_init below zeroes it once */
     char a[ORADDR_TEXT_MAX], gdi[MIXER_ADDR_MAX] = "", why[300] = "";
     int rc = e && h ? 0 : MG_ENOMEM;
     if (rc)
