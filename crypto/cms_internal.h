@@ -6,6 +6,7 @@
 #include <openssl/cms.h>
 #include <openssl/x509.h>
 #include "cms_policy.h"
+#include "cms_wrap.h"
 
 struct cms_signer {
     X509 *cert;              /* owned reference, may be NULL */
@@ -73,5 +74,24 @@ int cms_policy_check_cert(const struct cms_policy *p, X509 *cert, STACK_OF(X509)
 int cms_der_wrap(int nid, const unsigned char *in, size_t len, unsigned char **out, size_t *outlen);
 int cms_der_unwrap(const unsigned char *in, size_t len, const unsigned char **content,
                    size_t *clen);
+
+/* Shared by the wrap and unwrap sides (cms_wrap.c, cms_unwrap.c). */
+/* Sets res->reason from fmt and the first OpenSSL error, clears the error queue, returns rc. */
+int cms_wrap_fail(struct cms_result *res, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The next layer record of res (zeroed, of that kind), or NULL when CMS_MAX_LAYERS are used. */
+struct cms_layer *cms_wrap_new_layer(struct cms_result *res, enum cms_layer_kind kind);
+/* The OID's dotted text (id-data's when o is NULL or unprintable). */
+void cms_wrap_oid_text(const ASN1_OBJECT *o, char *out, size_t outsz);
+/* A memory BIO's contents as a new NUL-terminated buffer (owned by the caller; empty, never
+ * NULL, for a BIO never written). 0, MG_EIO, MG_ENOMEM. */
+int cms_wrap_bio_take(BIO *b, unsigned char **out, size_t *len);
+/* Whether nid is an enveloped type (enveloped or authenticated-enveloped data). */
+int cms_wrap_is_enveloped_nid(int nid);
+/* cms's DER (a new buffer, owned by the caller). 0, MG_ECRYPTO, MG_ENOMEM. */
+int cms_wrap_der_of(CMS_ContentInfo *cms, unsigned char **out, size_t *len);
+struct cms_mime_field;
+/* A header field that stays on the outside of a wrapped entity (not Content-*, MIME-Version). */
+int cms_wrap_is_outer_header(const struct cms_mime_field *f);
 
 #endif
