@@ -335,6 +335,14 @@ static int record_wrap_layer(struct cms_result *res, enum cms_layer_kind kind,
     return 0;
 }
 
+/* The kind of layer encrypt_data makes: a GCM cipher gives AuthEnvelopedData (RFC 5083). Both
+ * forms record it so, as the reader does (the binary wrap said "enveloped" for either: found by
+ * the crypto_wrap fuzz target's round trip). */
+static enum cms_layer_kind encrypted_kind(const struct cms_policy *p)
+{
+    return p->cipher >= CMS_CIPHER_AES128_GCM ? CMS_KIND_AUTH_ENVELOPED : CMS_KIND_ENVELOPED;
+}
+
 static int is_enveloped_nid(int nid)
 {
     return nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData;
@@ -437,7 +445,7 @@ static int wrap_der(const struct cms_policy *p, unsigned ops, const unsigned cha
         }
         if (rc)
             break;
-        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ? CMS_KIND_ENVELOPED : CMS_KIND_SIGNED,
+        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ? encrypted_kind(p) : CMS_KIND_SIGNED,
                                s, ctype);
         free(ci);
         ci = NULL;
@@ -610,10 +618,8 @@ static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned ch
         }
         if (rc)
             goto out;
-        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ?
-                               (p->cipher >= CMS_CIPHER_AES128_GCM ? CMS_KIND_AUTH_ENVELOPED
-                                                                   : CMS_KIND_ENVELOPED)
-                               : CMS_KIND_SIGNED, s, NULL);
+        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ? encrypted_kind(p) : CMS_KIND_SIGNED,
+                               s, NULL);
         if (!rc)
             rc = smime_entity(cms, ent.data, ent.len, detached, &next);
         CMS_ContentInfo_free(cms);

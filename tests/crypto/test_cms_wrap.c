@@ -130,6 +130,13 @@ static void run_rt_case(const struct rt_case *c)
     int rc = cms_wrap(w, c->ops, c->fmt, in, inlen, &wr);
     if (rc)
         fail_msg("%s: wrap: %s: %s", c->name, mg_errname(rc), wr.reason);
+    /* the wrap records the layers it added (innermost first) as the reader finds them: an
+     * AES-GCM layer is AuthEnvelopedData in both forms */
+    assert_int_equal(wr.nlayers, c->nlayers);
+    for (int i = 0; i < c->nlayers; i++)
+        if (wr.layers[i].kind != c->kinds[c->nlayers - 1 - i])
+            fail_msg("%s: wrap layer %d recorded as kind %d, expected %d", c->name, i,
+                     (int)wr.layers[i].kind, (int)c->kinds[c->nlayers - 1 - i]);
     rc = cms_unwrap(r, wr.data, wr.len, &ur);
     if (rc)
         fail_msg("%s: unwrap: %s: %s", c->name, mg_errname(rc), ur.reason);
