@@ -528,6 +528,17 @@ static int is_minimal_header(const struct cms_mime_field *f)
     return 0;
 }
 
+/* One header field with CRLF line ends. The last field of a message with no body may have no
+ * line end at all; it gets one, or the next field written after it (MIME-Version) would run
+ * into its value (found by the crypto_wrap fuzz target). */
+static int append_field(struct mg_buf *b, const struct cms_mime_field *f)
+{
+    int rc = cms_mime_append_crlf(b, (const unsigned char *)f->raw, f->rawlen);
+    if (!rc && (f->rawlen == 0 || f->raw[f->rawlen - 1] != '\n'))
+        rc = mg_buf_append(b, "\r\n", 2);
+    return rc;
+}
+
 static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned char *in, size_t len,
                      struct cms_result *res)
 {
@@ -551,12 +562,12 @@ static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned ch
             if (hp && (ops & CMS_OP_ENCRYPT) && cms_mime_field_is(&f, "Subject"))
                 rc = mg_buf_append(&outer, "Subject: [...]\r\n", 16);
             else
-                rc = cms_mime_append_crlf(&outer, (const unsigned char *)f.raw, f.rawlen);
+                rc = append_field(&outer, &f);
         } else if (!hp && !is_outer_header(&f)) {
             if (cms_mime_field_is(&f, "Content-Type"))
                 have_ct = 1;
             if (!cms_mime_field_is(&f, "MIME-Version"))
-                rc = cms_mime_append_crlf(&ent, (const unsigned char *)f.raw, f.rawlen);
+                rc = append_field(&ent, &f);
         }
         if (rc)
             goto out;

@@ -381,6 +381,48 @@ static void test_header_protection_mismatch(void **state)
     cms_policy_free(r);
 }
 
+/* A message whose last header field has no line end (no body, no blank line): the wrap ends the
+ * field, so MIME-Version (outer header) and the entity's blank line do not run into it, and the
+ * reader gives the message back with the field whole (found by the crypto_wrap fuzz target). */
+static void test_header_without_line_end(void **state)
+{
+    static const struct {
+        const char *name, *in;
+        int hp;
+        const char *wrapped;     /* in the wrap's outer header */
+        const char *unwrapped;   /* the whole unwrap result */
+    } cases[] = {
+        { "outer_field_last", "Subject: no line end", 0, "Subject: no line end\r\nMIME-Version: 1.0\r\n",
+          "Subject: no line end\r\nMIME-Version: 1.0\r\n"
+          "Content-Type: text/plain; charset=us-ascii\r\n\r\n" },
+        { "content_field_last", "Subject: s\r\nContent-Type: text/plain", 0,
+          "Subject: s\r\nMIME-Version: 1.0\r\n",
+          "Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n" },
+        { "header_protection", "From: a@example.org\r\nSubject: no line end", 1,
+          "Subject: no line end\r\nMIME-Version: 1.0\r\n",
+          "From: a@example.org\r\nSubject: no line end" },
+    };
+    struct cms_policy *r = reader_policy(T_ALICE);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("[ case ] %s\n", cases[i].name);
+        struct cms_policy *w = test_policy(&pki, 0);
+        assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE],
+                                               pki.key[T_ALICE], NULL), 0);
+        cms_policy_set_header_protection(w, cases[i].hp);
+        struct cms_result wr, ur;
+        assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)cases[i].in,
+                                  strlen(cases[i].in), &wr), 0);
+        assert_non_null(memmem(wr.data, wr.len, cases[i].wrapped, strlen(cases[i].wrapped)));
+        assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+        assert_int_equal(ur.len, strlen(cases[i].unwrapped));
+        assert_memory_equal(ur.data, cases[i].unwrapped, ur.len);
+        cms_result_free(&wr);
+        cms_result_free(&ur);
+        cms_policy_free(w);
+    }
+    cms_policy_free(r);
+}
+
 static void test_bad_inputs(void **state)
 {
     struct cms_policy *r = reader_policy(T_ALICE);
@@ -512,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_no_double_encrypt_and_add_layers),
         cmocka_unit_test(test_header_protection_mismatch),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_header_without_line_end),
         cmocka_unit_test(test_threads_share_policy),
         cmocka_unit_test(test_other_ess_attributes),
     };
