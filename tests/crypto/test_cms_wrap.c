@@ -423,6 +423,40 @@ static void test_header_without_line_end(void **state)
     cms_policy_free(r);
 }
 
+/* A message whose first header line begins with bytes that sniff as DER (a SEQUENCE, then an
+ * OID): it does not parse as a ContentInfo, so the reader takes it as MIME, and our own wrap of
+ * it unwraps (found by the crypto_wrap fuzz target: it failed with "not a CMS ContentInfo"). */
+static void test_mime_that_sniffs_as_der(void **state)
+{
+    static const char in[] = "0\x82\x01\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02: x\r\n"
+                             "Subject: s\r\n\r\nbody\r\n";
+    static const char want[] = "0\x82\x01\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02: x\r\n"
+                               "Subject: s\r\nMIME-Version: 1.0\r\n"
+                               "Content-Type: text/plain; charset=us-ascii\r\n\r\nbody\r\n";
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    struct cms_result wr, ur;
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)in,
+                              sizeof in - 1, &wr), 0);
+    assert_int_equal(cms_wrap_is_der(wr.data, wr.len), 1);
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+    assert_int_equal(ur.nlayers, 1);
+    assert_int_equal(ur.len, sizeof want - 1);
+    assert_memory_equal(ur.data, want, ur.len);
+    cms_result_free(&ur);
+    /* damaged DER that no MIME reading opens either keeps its DER reason */
+    static const unsigned char bad[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x03, 0x2a, 0x03, 0x04 };
+    unsigned char buf[260] = { 0 };
+    memcpy(buf, bad, sizeof bad);
+    assert_int_equal(cms_unwrap(r, buf, sizeof buf, &ur), MG_EPARSE);
+    assert_non_null(strstr(ur.reason, "ContentInfo"));
+    cms_result_free(&ur);
+    cms_result_free(&wr);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
 static void test_bad_inputs(void **state)
 {
     struct cms_policy *r = reader_policy(T_ALICE);
@@ -555,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_header_protection_mismatch),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_header_without_line_end),
+        cmocka_unit_test(test_mime_that_sniffs_as_der),
         cmocka_unit_test(test_threads_share_policy),
         cmocka_unit_test(test_other_ess_attributes),
     };
