@@ -1334,15 +1334,16 @@ int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
         /* The sniff (a SEQUENCE, then an OID) is no parse: a MIME message whose first header
          * line begins with such bytes (binary, so no valid field, but kept as one) sniffs as
          * DER too. As documented, what does not parse as a ContentInfo is read as MIME; when
-         * that fails as well, the DER reason stands (found by the crypto_wrap fuzz target: our
-         * own wrap of such a message did not unwrap). */
+         * that opens no layer either, the DER reason stands (found by the crypto_wrap fuzz
+         * target: our own wrap of such a message did not unwrap). */
         if (rc == MG_EPARSE && res->nlayers == 0) {
             struct cms_result m;
             cms_result_init(&m);
-            if ((m.signers = sk_X509_new_null()) != NULL && unwrap_mime(p, in, len, &m) == 0) {
+            int mrc = (m.signers = sk_X509_new_null()) ? unwrap_mime(p, in, len, &m) : MG_ENOMEM;
+            if (mrc == 0 || m.nlayers > 0) {
                 cms_result_free(res);
                 *res = m;
-                rc = 0;
+                rc = mrc;
             } else {
                 cms_result_free(&m);
             }

@@ -445,6 +445,18 @@ static void test_mime_that_sniffs_as_der(void **state)
     assert_int_equal(ur.len, sizeof want - 1);
     assert_memory_equal(ur.data, want, ur.len);
     cms_result_free(&ur);
+    cms_result_free(&wr);
+    /* read as MIME, it opens our layer and then fails in the content's own claimed layer:
+     * that is the result, not the DER reading's */
+    static const char claims[] = "0\x82\x01\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02: x\r\n"
+                                 "Content-Type: application/pkcs7-mime\r\n\r\n!!!\r\n";
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)claims,
+                              sizeof claims - 1, &wr), 0);
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), MG_EPARSE);
+    assert_int_equal(ur.nlayers, 1);
+    assert_int_equal(ur.layers[0].status, 0);
+    assert_non_null(strstr(ur.reason, "malformed S/MIME entity"));
+    cms_result_free(&ur);
     /* damaged DER that no MIME reading opens either keeps its DER reason */
     static const unsigned char bad[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x03, 0x2a, 0x03, 0x04 };
     unsigned char buf[260] = { 0 };
