@@ -35,6 +35,8 @@ static const unsigned char l_conf2_unsorted[] = { 0x31, 0x08, 0x06, 0x03, 0x88, 
 static struct cmsch_conf confs[3];
 static unsigned char *conf_labels[2];
 static size_t conf_lens[2];
+static unsigned char *fixed_canon; /* l_fixed's canonical form */
+static size_t fixed_canon_len;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -45,6 +47,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         cmsch_equiv_canon(l_conf2_unsorted, sizeof l_conf2_unsorted, &conf_labels[1], &conf_lens[1]) ||
         conf_lens[1] != sizeof l_conf2 || memcmp(conf_labels[1], l_conf2, sizeof l_conf2))
         mg_panic("fuzz setup: configured labels");
+    if (cmsch_equiv_canon(l_fixed, sizeof l_fixed, &fixed_canon, &fixed_canon_len))
+        mg_panic("fuzz setup: fixed label");
     /* 0: two configured labels; 1: the same and the shaper's; 2: the shaper's only */
     for (int i = 0; i < 2; i++) {
         confs[i].equiv = conf_labels;
@@ -61,16 +65,16 @@ static bool same(const unsigned char *a, size_t al, const unsigned char *b, size
     return a && b && al == bl && !memcmp(a, b, al);
 }
 
-/* cmsch_equiv_for(c, label, other) against what the configuration says. */
+/* cmsch_equiv_for(c, label, other) against what the configuration says; own and oc are the
+ * canonical forms of label and other (NULL: not an ESSSecurityLabel), made once per input. */
 static void check_for(const struct cmsch_conf *c, const unsigned char *label, size_t label_len,
-                      const unsigned char *other, size_t other_len)
+                      const unsigned char *own, size_t ownl, const unsigned char *other,
+                      size_t other_len, const unsigned char *oc, size_t ocl)
 {
-    unsigned char *out = NULL, *own = NULL, *oc = NULL;
-    size_t outlen = 0, ownl = 0, ocl = 0, n_conf = 0, n_shaper = 0;
+    unsigned char *out = NULL;
+    size_t outlen = 0, n_conf = 0, n_shaper = 0;
     if (cmsch_equiv_for(c, label, label_len, other, other_len, &out, &outlen, &n_conf, &n_shaper))
         abort(); /* only MG_ENOMEM, which a fuzzer's allocations do not meet */
-    cmsch_equiv_canon(label, label_len, &own, &ownl);
-    cmsch_equiv_canon(other, other_len, &oc, &ocl);
     size_t want_conf = 0;
     bool oc_dup = same(oc, ocl, own, ownl);
     for (size_t i = 0; i < c->n_equiv; i++) {
@@ -98,8 +102,6 @@ static void check_for(const struct cmsch_conf *c, const unsigned char *label, si
         mg_asn1_free_EquivalentLabels(eq);
     }
     free(out);
-    free(own);
-    free(oc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -117,14 +119,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* cmsch_equiv_for: input that is no ESSSecurityLabel only ever stays out (one call shows
      * it, in both roles); a label goes through every role and configuration that treats it
      * differently (each call decodes and encodes a dozen labels: the target's cost) */
+    const unsigned char *fx = fixed_canon;
+    size_t fl = fixed_canon_len;
     if (!c) {
-        check_for(&confs[1], data, size, data, size);
+        check_for(&confs[1], data, size, NULL, 0, data, size, NULL, 0);
     } else {
-        check_for(&confs[0], data, size, l_fixed, sizeof l_fixed); /* the message's label */
-        check_for(&confs[1], data, size, l_fixed, sizeof l_fixed);
-        check_for(&confs[1], l_fixed, sizeof l_fixed, data, size); /* the shaper's label */
-        check_for(&confs[2], l_fixed, sizeof l_fixed, data, size);
-        check_for(&confs[1], data, size, data, size);               /* both: not added twice */
+        check_for(&confs[0], data, size, c, cl, l_fixed, sizeof l_fixed, fx, fl); /* message's */
+        check_for(&confs[1], data, size, c, cl, l_fixed, sizeof l_fixed, fx, fl);
+        check_for(&confs[1], l_fixed, sizeof l_fixed, fx, fl, data, size, c, cl); /* shaper's */
+        check_for(&confs[2], l_fixed, sizeof l_fixed, fx, fl, data, size, c, cl);
+        check_for(&confs[1], data, size, c, cl, data, size, c, cl);  /* both: not added twice */
     }
     free(c);
     free(c2);
