@@ -457,6 +457,23 @@ static void test_mime_that_sniffs_as_der(void **state)
     assert_int_equal(ur.layers[0].status, 0);
     assert_non_null(strstr(ur.reason, "malformed S/MIME entity"));
     cms_result_free(&ur);
+    /* a ContentInfo followed by trailing bytes is DER (cms_wrap takes it as one too), even
+     * when an S/MIME message hides in the trailing bytes */
+    struct cms_result d, m;
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_DER, p772, sizeof p772, &d), 0);
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)msg,
+                              strlen(msg), &m), 0);
+    unsigned char *both = malloc(d.len + 2 + m.len);
+    assert_non_null(both);
+    memcpy(both, d.data, d.len);
+    memcpy(both + d.len, "\r\n", 2);
+    memcpy(both + d.len + 2, m.data, m.len);
+    assert_int_equal(cms_unwrap(r, both, d.len + 2 + m.len, &ur), MG_EPARSE);
+    assert_non_null(strstr(ur.reason, "trailing bytes"));
+    cms_result_free(&ur);
+    free(both);
+    cms_result_free(&d);
+    cms_result_free(&m);
     /* damaged DER that no MIME reading opens either keeps its DER reason */
     static const unsigned char bad[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x03, 0x2a, 0x03, 0x04 };
     unsigned char buf[260] = { 0 };
