@@ -409,6 +409,15 @@ static int wrap_der(const struct cms_policy *p, unsigned ops, const unsigned cha
             CMS_ContentInfo_free(incms);
             return fail(res, rc, "input ContentInfo not re-encodable");
         }
+        /* id-data is the one type whose content is not carried as its encoding: the eContent
+         * of a layer over data holds the octets themselves (RFC 5652 5.2), not the OCTET
+         * STRING around them (the recipient got that header as part of the message: found by
+         * the crypto_wrap fuzz target) */
+        ASN1_OCTET_STRING **os = nid == NID_pkcs7_data ? CMS_get0_content(incms) : NULL;
+        if (os && *os) {
+            c = ASN1_STRING_get0_data(*os);
+            clen = (size_t)ASN1_STRING_length(*os);
+        }
         ctype = CMS_get0_type(incms);
         cur = malloc(clen ? clen : 1);
         if (!cur) {

@@ -266,13 +266,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ERR_clear_error();
         }
         if (ci) {
-            /* a ContentInfo carries on: its content, of its type, is what our layers wrap,
-             * and the layers it has are opened after ours, as the reader opens them alone */
-            CMS_ContentInfo_free(ci);
+            /* a ContentInfo carries on: its content, of its type, is what our layers wrap (of
+             * id-data the octets, RFC 5652 5.2), and the layers it has are opened after ours,
+             * as the reader opens them alone */
             const unsigned char *c;
             size_t cl;
             if (cms_der_unwrap(in, len, &c, &cl))
                 mismatch("wrapped a ContentInfo it cannot take apart", opt, 0, &w, &u);
+            ASN1_OCTET_STRING **os = OBJ_obj2nid(CMS_get0_type(ci)) == NID_pkcs7_data ?
+                                     CMS_get0_content(ci) : NULL;
+            if (os && *os) {
+                c = ASN1_STRING_get0_data(*os);
+                cl = (size_t)ASN1_STRING_length(*os);
+            }
             deeper = 1;
             if (cms_unwrap(rp, in, len, &direct) == 0) {
                 more = direct.nlayers;
@@ -281,6 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             } else if (mg_buf_append(&want, c, cl)) { /* exact if the reader stops after ours */
                 abort();
             }
+            CMS_ContentInfo_free(ci);
             exact = 0;
         } else {
             deeper = is_smime(in, len);

@@ -486,6 +486,38 @@ static void test_mime_that_sniffs_as_der(void **state)
     cms_policy_free(r);
 }
 
+/* A plain id-data ContentInfo given to the binary wrap: its octets are the content, not the
+ * OCTET STRING around them (RFC 5652 5.2). The reader gave the recipient "04 05 hello". */
+static void test_wrap_data_contentinfo(void **state)
+{
+    static const unsigned char data_ci[] = { 0x30, 0x14, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                              0x0d, 0x01, 0x07, 0x01, 0xa0, 0x07, 0x04, 0x05, 'h',
+                                              'e', 'l', 'l', 'o' };
+    static const struct { const char *name; unsigned ops; int nlayers; } cases[] = {
+        { "encrypt", CMS_OP_ENCRYPT, 1 },
+        { "encrypt_outer_sign", CMS_OP_ENCRYPT | CMS_OP_OUTER_SIGN, 2 },
+        { "outer_sign", CMS_OP_OUTER_SIGN, 1 },
+    };
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    assert_int_equal(cms_policy_add_recipient(w, pki.cert[T_ALICE]), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("[ case ] %s\n", cases[i].name);
+        struct cms_result wr, ur;
+        assert_int_equal(cms_wrap(w, cases[i].ops, CMS_FORMAT_DER, data_ci, sizeof data_ci, &wr), 0);
+        assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+        assert_int_equal(ur.nlayers, cases[i].nlayers);
+        assert_string_equal(ur.layers[cases[i].nlayers - 1].content_type, "1.2.840.113549.1.7.1");
+        assert_int_equal(ur.len, 5);
+        assert_memory_equal(ur.data, "hello", 5);
+        cms_result_free(&wr);
+        cms_result_free(&ur);
+    }
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
 static void test_bad_inputs(void **state)
 {
     struct cms_policy *r = reader_policy(T_ALICE);
@@ -619,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_header_without_line_end),
         cmocka_unit_test(test_mime_that_sniffs_as_der),
+        cmocka_unit_test(test_wrap_data_contentinfo),
         cmocka_unit_test(test_threads_share_policy),
         cmocka_unit_test(test_other_ess_attributes),
     };
