@@ -48,6 +48,10 @@ for name, m in mime.items():
 for tag, opt in (("sign", DER | SIGN), ("encrypt", DER | ENC), ("triple-p772", DER | HP),
                  ("strong-triple-labels", DER | STRONG | LABELS), ("outer", DER | OUTER)):
     seeds.append((f"p772-{tag}", opt, p772))
+# a plain id-data ContentInfo ("hello"): its octets are the content of the layers added
+data_ci = bytes.fromhex("3014" "06092a864886f70d010701" "a007" "0405") + b"hello"
+seeds.append(("data-contentinfo-encrypt", DER | ENC, data_ci))
+seeds.append(("data-contentinfo-encrypt-outer", DER | ENC | OUTER, data_ci))
 # already CMS: encrypt and/or outer-sign what is signed; encrypt what is encrypted (skipped)
 for f, tags in (("gen-signed-p772.der", (("encrypt", DER | ENC), ("encrypt-outer", DER | ENC | OUTER),
                                           ("strong-encrypt", DER | STRONG | ENC))),
