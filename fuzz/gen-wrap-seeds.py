@@ -6,8 +6,8 @@ P772 content, and content that is CMS already (copied from the crypto_unwrap gen
 fuzz/gen-crypto-corpus.sh makes with the fixed keys: the "already a ContentInfo / already
 encrypted" checks read them). Each with a few option bytes (see fuzz/crypto_wrap.c).
 The own-* seeds are not made here: binary EnvelopedData / AuthEnvelopedData for the target's
-own recipients, which the target's wrap of the P772 content wrote (so the binary "already
-encrypted for the same recipients" path is reached); this script leaves them alone.
+own recipients (so the binary "already encrypted for the same recipients" path is reached),
+made by fuzz/gen-crypto-corpus.sh, which runs this script last; this script leaves them alone.
 usage: python3 fuzz/gen-wrap-seeds.py"""
 import os
 
