@@ -496,8 +496,11 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
     return 0;
 }
 
+/* not_ci (may be NULL): set when the input is no ContentInfo at all (OpenSSL does not parse
+ * it), as opposed to one that fails later (trailing bytes, plain id-data, a layer). */
 static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_t len,
-                      const unsigned char *ext, size_t extlen, struct cms_result *res)
+                      const unsigned char *ext, size_t extlen, struct cms_result *res,
+                      int *not_ci)
 {
     unsigned char *cur = malloc(len ? len : 1);
     size_t curlen = len;
@@ -513,6 +516,8 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
         rc = 0;
         const unsigned char *q = cur;
         if (!cms && !(cms = d2i_CMS_ContentInfo(NULL, &q, (long)curlen))) {
+            if (not_ci && res->nlayers == 0)
+                *not_ci = 1;
             rc = cms_wrap_fail(res, MG_EPARSE, "not a CMS ContentInfo");
             break;
         }
@@ -635,7 +640,7 @@ int cms_unwrap_detached(const struct cms_policy *p, const unsigned char *sig, si
     if (!cms_wrap_is_der(sig, siglen))
         return cms_wrap_fail(res, MG_EPARSE, "detached signature is not DER CMS");
     ERR_clear_error();
-    int rc = unwrap_der(p, sig, siglen, content, clen, res);
+    int rc = unwrap_der(p, sig, siglen, content, clen, res, NULL);
     if (!rc)
         summarize(res);
     ERR_clear_error();
@@ -664,11 +669,30 @@ int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
         if (!cms)
             rc = cms_wrap_fail(res, MG_EPARSE, "PEM input is not a CMS ContentInfo");
         else if ((rc = cms_wrap_der_of(cms, &der, &dl)) == 0)
-            rc = unwrap_der(p, der, dl, NULL, 0, res);
+            rc = unwrap_der(p, der, dl, NULL, 0, res, NULL);
         CMS_ContentInfo_free(cms);
         free(der);
     } else if (cms_wrap_is_der(in, len)) {
-        rc = unwrap_der(p, in, len, NULL, 0, res);
+        int not_ci = 0;
+        rc = unwrap_der(p, in, len, NULL, 0, res, &not_ci);
+        /* The sniff (a SEQUENCE, then an OID) is no parse: a MIME message whose first header
+         * line begins with such bytes (binary, so no valid field, but kept as one) sniffs as
+         * DER too. As documented, what does not parse as a ContentInfo is read as MIME; when
+         * that opens no layer either, the DER reason stands (found by the crypto_wrap fuzz
+         * target: our own wrap of such a message did not unwrap). A ContentInfo that fails
+         * later (trailing bytes, ...) stays DER: it is one, as cms_wrap takes it too. */
+        if (rc == MG_EPARSE && not_ci) {
+            struct cms_result m;
+            cms_result_init(&m);
+            int mrc = (m.signers = sk_X509_new_null()) ? unwrap_mime(p, in, len, &m) : MG_ENOMEM;
+            if (mrc == 0 || m.nlayers > 0) {
+                cms_result_free(res);
+                *res = m;
+                rc = mrc;
+            } else {
+                cms_result_free(&m);
+            }
+        }
     } else {
         rc = unwrap_mime(p, in, len, res);
     }

@@ -333,6 +333,14 @@ static int record_wrap_layer(struct cms_result *res, enum cms_layer_kind kind,
     return 0;
 }
 
+/* The kind of layer encrypt_data makes: a GCM cipher gives AuthEnvelopedData (RFC 5083). Both
+ * forms record it so, as the reader does (the binary wrap said "enveloped" for either: found by
+ * the crypto_wrap fuzz target's round trip). */
+static enum cms_layer_kind encrypted_kind(const struct cms_policy *p)
+{
+    return p->cipher >= CMS_CIPHER_AES128_GCM ? CMS_KIND_AUTH_ENVELOPED : CMS_KIND_ENVELOPED;
+}
+
 int cms_wrap_is_enveloped_nid(int nid)
 {
     return nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData;
@@ -399,6 +407,15 @@ static int wrap_der(const struct cms_policy *p, unsigned ops, const unsigned cha
             CMS_ContentInfo_free(incms);
             return cms_wrap_fail(res, rc, "input ContentInfo not re-encodable");
         }
+        /* id-data is the one type whose content is not carried as its encoding: the eContent
+         * of a layer over data holds the octets themselves (RFC 5652 5.2), not the OCTET
+         * STRING around them (the recipient got that header as part of the message: found by
+         * the crypto_wrap fuzz target) */
+        ASN1_OCTET_STRING **os = nid == NID_pkcs7_data ? CMS_get0_content(incms) : NULL;
+        if (os && *os) {
+            c = ASN1_STRING_get0_data(*os);
+            clen = (size_t)ASN1_STRING_length(*os);
+        }
         ctype = CMS_get0_type(incms);
         cur = malloc(clen ? clen : 1);
         if (!cur) {
@@ -435,7 +452,7 @@ static int wrap_der(const struct cms_policy *p, unsigned ops, const unsigned cha
         }
         if (rc)
             break;
-        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ? CMS_KIND_ENVELOPED : CMS_KIND_SIGNED,
+        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ? encrypted_kind(p) : CMS_KIND_SIGNED,
                                s, ctype);
         free(ci);
         ci = NULL;
@@ -569,6 +586,17 @@ static int is_minimal_header(const struct cms_mime_field *f)
     return 0;
 }
 
+/* One header field with CRLF line ends. The last field of a message with no body may have no
+ * line end at all; it gets one, or the next field written after it (MIME-Version) would run
+ * into its value (found by the crypto_wrap fuzz target). */
+static int append_field(struct mg_buf *b, const struct cms_mime_field *f)
+{
+    int rc = cms_mime_append_crlf(b, (const unsigned char *)f->raw, f->rawlen);
+    if (!rc && (f->rawlen == 0 || f->raw[f->rawlen - 1] != '\n'))
+        rc = mg_buf_append(b, "\r\n", 2);
+    return rc;
+}
+
 static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned char *in, size_t len,
                      struct cms_result *res)
 {
@@ -592,12 +620,12 @@ static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned ch
             if (hp && (ops & CMS_OP_ENCRYPT) && cms_mime_field_is(&f, "Subject"))
                 rc = mg_buf_append(&outer, "Subject: [...]\r\n", 16);
             else
-                rc = cms_mime_append_crlf(&outer, (const unsigned char *)f.raw, f.rawlen);
+                rc = append_field(&outer, &f);
         } else if (!hp && !cms_wrap_is_outer_header(&f)) {
             if (cms_mime_field_is(&f, "Content-Type"))
                 have_ct = 1;
             if (!cms_mime_field_is(&f, "MIME-Version"))
-                rc = cms_mime_append_crlf(&ent, (const unsigned char *)f.raw, f.rawlen);
+                rc = append_field(&ent, &f);
         }
         if (rc)
             goto out;
@@ -659,10 +687,8 @@ static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned ch
         }
         if (rc)
             goto out;
-        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ?
-                               (p->cipher >= CMS_CIPHER_AES128_GCM ? CMS_KIND_AUTH_ENVELOPED
-                                                                   : CMS_KIND_ENVELOPED)
-                               : CMS_KIND_SIGNED, s, NULL);
+        rc = record_wrap_layer(res, order[i] == CMS_OP_ENCRYPT ? encrypted_kind(p) : CMS_KIND_SIGNED,
+                               s, NULL);
         if (!rc)
             rc = smime_entity(cms, ent.data, ent.len, detached, &next);
         CMS_ContentInfo_free(cms);

@@ -51,6 +51,7 @@ SOURCES = {
     "config_load": ["mta/config.c", "mta/config_expand.c", "mta/route.c", "mta/relay.c"],
     "crypto_unwrap": ["crypto/cms_unwrap.c", "crypto/cms_mime.c", "crypto/cms_der.c"],
     "crypto_detached": ["crypto/cms_unwrap.c"],
+    "crypto_wrap": ["crypto/cms_wrap.c", "crypto/cms_der.c"],
     "crypto_receipt": ["crypto/cms_receipt.c"],
     "crypto_certs": ["crypto/cms_keys.c"],
     "crypto_ocsp": ["crypto/cert_ocsp.c"],

@@ -110,4 +110,17 @@ for st in good rev unknown; do
     -reqin "$K/ocsp-req.der" -respout "$o/gen-ocsp-$st" -ndays 36500 >/dev/null 2>&1
 done
 printf '\x30\x03\x0a\x01\x01' > "$o/gen-ocsp-malformed-request"
+# crypto_wrap: binary EnvelopedData / AuthEnvelopedData for the recipients of the target's
+# writer policies 0 and 8 (crypto_wrap.c), so the binary "already encrypted for the same
+# recipients" path is reached; the option byte first (DER, encrypt; 0x8x the strong algorithms).
+# The other crypto_wrap seeds copy gen-* files above: fuzz/gen-wrap-seeds.py, run last.
+w=$C/crypto_wrap
+mkdir -p "$w"
+mg encrypt "${trust[@]}" --recip "$K/alice.pem" "${p772[@]}" -o "$tmp/env.der" "$tmp/p772"
+mg encrypt "${trust[@]}" --recip "$K/alice.pem" --recip "$K/bob.pem" --oaep --ecdh-sha256 \
+   --cipher aes256-gcm "${p772[@]}" -o "$tmp/authenv.der" "$tmp/p772"
+{ printf '\x0a'; cat "$tmp/env.der"; } > "$w/own-cms-enveloped-der-encrypt-again"
+{ printf '\x0e'; cat "$tmp/env.der"; } > "$w/own-cms-enveloped-der-encrypt-outer"
+{ printf '\x8e'; cat "$tmp/authenv.der"; } > "$w/own-cms-authenveloped-der-strong-encrypt-outer"
+python3 "$here/gen-wrap-seeds.py"
 echo "seeds written under $C/crypto_*"

@@ -131,6 +131,13 @@ static void run_rt_case(const struct rt_case *c)
     int rc = cms_wrap(w, c->ops, c->fmt, in, inlen, &wr);
     if (rc)
         fail_msg("%s: wrap: %s: %s", c->name, mg_errname(rc), wr.reason);
+    /* the wrap records the layers it added (innermost first) as the reader finds them: an
+     * AES-GCM layer is AuthEnvelopedData in both forms */
+    assert_int_equal(wr.nlayers, c->nlayers);
+    for (int i = 0; i < c->nlayers; i++)
+        if (wr.layers[i].kind != c->kinds[c->nlayers - 1 - i])
+            fail_msg("%s: wrap layer %d recorded as kind %d, expected %d", c->name, i,
+                     (int)wr.layers[i].kind, (int)c->kinds[c->nlayers - 1 - i]);
     rc = cms_unwrap(r, wr.data, wr.len, &ur);
     if (rc)
         fail_msg("%s: unwrap: %s: %s", c->name, mg_errname(rc), ur.reason);
@@ -439,6 +446,143 @@ static void test_header_protection_mismatch(void **state)
     cms_policy_free(r);
 }
 
+/* A message whose last header field has no line end (no body, no blank line): the wrap ends the
+ * field, so MIME-Version (outer header) and the entity's blank line do not run into it, and the
+ * reader gives the message back with the field whole (found by the crypto_wrap fuzz target). */
+static void test_header_without_line_end(void **state)
+{
+    static const struct {
+        const char *name, *in;
+        int hp;
+        const char *wrapped;     /* in the wrap's outer header */
+        const char *unwrapped;   /* the whole unwrap result */
+    } cases[] = {
+        { "outer_field_last", "Subject: no line end", 0, "Subject: no line end\r\nMIME-Version: 1.0\r\n",
+          "Subject: no line end\r\nMIME-Version: 1.0\r\n"
+          "Content-Type: text/plain; charset=us-ascii\r\n\r\n" },
+        { "content_field_last", "Subject: s\r\nContent-Type: text/plain", 0,
+          "Subject: s\r\nMIME-Version: 1.0\r\n",
+          "Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n" },
+        { "header_protection", "From: a@example.org\r\nSubject: no line end", 1,
+          "Subject: no line end\r\nMIME-Version: 1.0\r\n",
+          "From: a@example.org\r\nSubject: no line end" },
+    };
+    struct cms_policy *r = reader_policy(T_ALICE);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("[ case ] %s\n", cases[i].name);
+        struct cms_policy *w = test_policy(&pki, 0);
+        assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE],
+                                               pki.key[T_ALICE], NULL), 0);
+        cms_policy_set_header_protection(w, cases[i].hp);
+        struct cms_result wr, ur;
+        assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)cases[i].in,
+                                  strlen(cases[i].in), &wr), 0);
+        assert_non_null(memmem(wr.data, wr.len, cases[i].wrapped, strlen(cases[i].wrapped)));
+        assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+        assert_int_equal(ur.len, strlen(cases[i].unwrapped));
+        assert_memory_equal(ur.data, cases[i].unwrapped, ur.len);
+        cms_result_free(&wr);
+        cms_result_free(&ur);
+        cms_policy_free(w);
+    }
+    cms_policy_free(r);
+}
+
+/* A message whose first header line begins with bytes that sniff as DER (a SEQUENCE, then an
+ * OID): it does not parse as a ContentInfo, so the reader takes it as MIME, and our own wrap of
+ * it unwraps (found by the crypto_wrap fuzz target: it failed with "not a CMS ContentInfo"). */
+static void test_mime_that_sniffs_as_der(void **state)
+{
+    static const char in[] = "0\x82\x01\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02: x\r\n"
+                             "Subject: s\r\n\r\nbody\r\n";
+    static const char want[] = "0\x82\x01\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02: x\r\n"
+                               "Subject: s\r\nMIME-Version: 1.0\r\n"
+                               "Content-Type: text/plain; charset=us-ascii\r\n\r\nbody\r\n";
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    struct cms_result wr, ur;
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)in,
+                              sizeof in - 1, &wr), 0);
+    assert_int_equal(cms_wrap_is_der(wr.data, wr.len), 1);
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+    assert_int_equal(ur.nlayers, 1);
+    assert_int_equal(ur.len, sizeof want - 1);
+    assert_memory_equal(ur.data, want, ur.len);
+    cms_result_free(&ur);
+    cms_result_free(&wr);
+    /* read as MIME, it opens our layer and then fails in the content's own claimed layer:
+     * that is the result, not the DER reading's */
+    static const char claims[] = "0\x82\x01\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02: x\r\n"
+                                 "Content-Type: application/pkcs7-mime\r\n\r\n!!!\r\n";
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)claims,
+                              sizeof claims - 1, &wr), 0);
+    assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), MG_EPARSE);
+    assert_int_equal(ur.nlayers, 1);
+    assert_int_equal(ur.layers[0].status, 0);
+    assert_non_null(strstr(ur.reason, "malformed S/MIME entity"));
+    cms_result_free(&ur);
+    /* a ContentInfo followed by trailing bytes is DER (cms_wrap takes it as one too), even
+     * when an S/MIME message hides in the trailing bytes */
+    struct cms_result d, m;
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_DER, p772, sizeof p772, &d), 0);
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)msg,
+                              strlen(msg), &m), 0);
+    unsigned char *both = malloc(d.len + 2 + m.len);
+    assert_non_null(both);
+    memcpy(both, d.data, d.len);
+    memcpy(both + d.len, "\r\n", 2);
+    memcpy(both + d.len + 2, m.data, m.len);
+    assert_int_equal(cms_unwrap(r, both, d.len + 2 + m.len, &ur), MG_EPARSE);
+    assert_non_null(strstr(ur.reason, "trailing bytes"));
+    cms_result_free(&ur);
+    free(both);
+    cms_result_free(&d);
+    cms_result_free(&m);
+    /* damaged DER that no MIME reading opens either keeps its DER reason */
+    static const unsigned char bad[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x03, 0x2a, 0x03, 0x04 };
+    unsigned char buf[260] = { 0 };
+    memcpy(buf, bad, sizeof bad);
+    assert_int_equal(cms_unwrap(r, buf, sizeof buf, &ur), MG_EPARSE);
+    assert_non_null(strstr(ur.reason, "ContentInfo"));
+    cms_result_free(&ur);
+    cms_result_free(&wr);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
+/* A plain id-data ContentInfo given to the binary wrap: its octets are the content, not the
+ * OCTET STRING around them (RFC 5652 5.2). The reader gave the recipient "04 05 hello". */
+static void test_wrap_data_contentinfo(void **state)
+{
+    static const unsigned char data_ci[] = { 0x30, 0x14, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                              0x0d, 0x01, 0x07, 0x01, 0xa0, 0x07, 0x04, 0x05, 'h',
+                                              'e', 'l', 'l', 'o' };
+    static const struct { const char *name; unsigned ops; int nlayers; } cases[] = {
+        { "encrypt", CMS_OP_ENCRYPT, 1 },
+        { "encrypt_outer_sign", CMS_OP_ENCRYPT | CMS_OP_OUTER_SIGN, 2 },
+        { "outer_sign", CMS_OP_OUTER_SIGN, 1 },
+    };
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    assert_int_equal(cms_policy_add_recipient(w, pki.cert[T_ALICE]), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("[ case ] %s\n", cases[i].name);
+        struct cms_result wr, ur;
+        assert_int_equal(cms_wrap(w, cases[i].ops, CMS_FORMAT_DER, data_ci, sizeof data_ci, &wr), 0);
+        assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+        assert_int_equal(ur.nlayers, cases[i].nlayers);
+        assert_string_equal(ur.layers[cases[i].nlayers - 1].content_type, "1.2.840.113549.1.7.1");
+        assert_int_equal(ur.len, 5);
+        assert_memory_equal(ur.data, "hello", 5);
+        cms_result_free(&wr);
+        cms_result_free(&ur);
+    }
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
 static void test_bad_inputs(void **state)
 {
     struct cms_policy *r = reader_policy(T_ALICE);
@@ -571,6 +715,9 @@ int main(void)
         cmocka_unit_test(test_no_double_encrypt_and_add_layers),
         cmocka_unit_test(test_header_protection_mismatch),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_header_without_line_end),
+        cmocka_unit_test(test_mime_that_sniffs_as_der),
+        cmocka_unit_test(test_wrap_data_contentinfo),
         cmocka_unit_test(test_threads_share_policy),
         cmocka_unit_test(test_other_ess_attributes),
     };
