@@ -149,7 +149,9 @@ def t_conditions_and_actions():
 def t_kill9_in_chain_and_audit_after_restart():
     """Messages accepted while the next hop is down sit after the rules stage; kill -9 in the
     middle of the load; after the restart every acknowledged message arrives once, with the
-    header the rule added once, and the audit records written before the kill are there."""
+    header the rule added once, and the audit records written before the kill are there (a
+    decision whose record was committed just before the kill, its stage not, is recorded again
+    when it is made again)."""
     wd = Workdir("rules-kill9")
     sink = Sink(wd)            # not started: the next hop is down for now
     d = daemon(wd, sink.port).start()
@@ -194,8 +196,14 @@ for i in range(200):
         dups = [i for i, n in seen.items() if n > 1]
         assert len(dups) <= 2, "duplicated beyond the at-least-once window: %s" % dups
         held = [i for i in acked if i % 50 == 7]
-        wait_for(lambda: len(audit(d, "--decision", "rule-held")) == len(held), 30,
-                 "one audit record per held message (%d)" % len(held))
+        # Every held message has its record. A decision is on record before the message moves
+        # on, so one whose record was committed when the kill came, but not yet its stage, is
+        # decided (and recorded) again after the restart: at most one such message here.
+        want = {"r%d@example.net" % i for i in held}
+        recs = wait_for(lambda: (lambda r: r if {x["rcpt"] for x in r} == want else None)(
+                            audit(d, "--decision", "rule-held")), 30,
+                        "an audit record for each held message (%d)" % len(held))
+        assert len(recs) <= len(held) + 1, "held decisions recorded: %s" % [x["rcpt"] for x in recs]
     finally:
         d.stop()
         sink.stop()
