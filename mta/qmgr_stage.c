@@ -254,42 +254,43 @@ void qmgr_proc_pump(struct qmgr *q)
     }
 }
 
+/* Appends g to a growable list of groups. 0 or MG_ENOMEM (the list unchanged). */
+static int group_push(struct qgroup ***v, size_t *n, size_t *cap, struct qgroup *g)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct qgroup **nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return MG_ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = g;
+    return 0;
+}
+
 int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g)
 {
-    if (q->nprocq == q->capprocq) {
-        size_t cap = q->capprocq ? q->capprocq * 2 : 16;
-        struct qgroup **v = realloc(q->procq, cap * sizeof *v);
-        if (!v)
-            return MG_ENOMEM;
-        q->procq = v;
-        q->capprocq = cap;
-    }
     g->in = qmgr_job_version(g->j, g->version); /* the pool reads it, nobody writes it now */
     g->result.priority = -1;
     g->result.rcpts = calloc(g->nrcpts, sizeof *g->result.rcpts);
     if (!g->result.rcpts)
-        return MG_ENOMEM;
+        return MG_ENOMEM; /* the group's result is freed with the job's groups */
     for (size_t i = 0; i < g->nrcpts; i++)
         channel_outcome_set(&g->result.rcpts[i].outcome, CHANNEL_CONTINUE, 0, NULL, NULL, NULL);
     if (runs_inline(g)) {
-        if (q->ninlq == q->capinlq) {
-            size_t cap = q->capinlq ? q->capinlq * 2 : 16;
-            struct qgroup **v = realloc(q->inlq, cap * sizeof *v);
-            if (!v)
-                return MG_ENOMEM;
-            q->inlq = v;
-            q->capinlq = cap;
-        }
+        if (group_push(&q->inlq, &q->ninlq, &q->capinlq, g) != 0)
+            return MG_ENOMEM;
         /* counted as in flight like a pool work, so status and the limit see it */
         q->processing++;
         g->state = QG_ACTIVE;
         g->work.data = g;
-        q->inlq[q->ninlq++] = g;
         uv_idle_start(&q->proc_idle, on_proc_idle);
         return 0;
     }
+    if (group_push(&q->procq, &q->nprocq, &q->capprocq, g) != 0)
+        return MG_ENOMEM;
     g->state = QG_QUEUED;
-    q->procq[q->nprocq++] = g;
     return 0;
 }
 
