@@ -501,7 +501,8 @@ static const char *opaque_smime_type(CMS_ContentInfo *cms)
         return "enveloped-data";
     if (nid == NID_id_smime_ct_authEnvelopedData)
         return "authEnveloped-data";
-    if (nid == NID_pkcs7_signed && OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_id_smime_ct_receipt &&
+    if (nid == NID_pkcs7_signed &&
+        OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_id_smime_ct_receipt &&
         sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms)) > 0)
         return "signed-data";
     return NULL;

@@ -3,10 +3,11 @@
  * Content versions are loaded on the pool when a stage or delivery needs them and cached per job
  * by reference. A processing group (or a delivery group at the delivery gate) runs its channel's
  * process() on the pool, at most queue.max_processing at once (a small group of a kind whose
- * work is cheap runs on the loop thread instead: channel_kind.inline_max). When every group of the round is
- * back, each result is made durable: its audit records first (a security decision not on record
- * does not move the message), then one store transaction with the new content version and every
- * recipient's new stage, version, state and next-hop address; then the job plans again. */
+ * work is cheap runs on the loop thread instead: channel_kind.inline_max). When every group of
+ * the round is back, each result is made durable: its audit records first (a security decision
+ * not on record does not move the message), then one store transaction with the new content
+ * version and every recipient's new stage, version, state and next-hop address; then the job
+ * plans again. */
 #include "qmgr_internal.h"
 #include "mg_err.h"
 #include "mg_log.h"
