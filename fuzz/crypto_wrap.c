@@ -251,6 +251,26 @@ static int same(const unsigned char *a, size_t al, const unsigned char *b, size_
     return al == bl && (!al || !memcmp(a, b, al));
 }
 
+/* OpenSSL opens an RSA PKCS#1 v1.5 key transport whose encrypted key is damaged with a random
+ * content key (its defence against a padding oracle, RFC 3218 2.3), so the content decrypts,
+ * to garbage, when the CBC padding happens to come out right: one time in 256. A direct read
+ * of the input that succeeded by that chance is no expectation for ours, which draws another
+ * key: it is one when eight more reads give the same. Called only before a mismatch. */
+static int direct_by_chance(const struct cms_policy *rp, const unsigned char *in, size_t len,
+                            const struct cms_result *direct)
+{
+    for (int i = 0; i < 8; i++) {
+        struct cms_result again;
+        int rc = cms_unwrap(rp, in, len, &again);
+        int differs = rc != 0 || again.nlayers != direct->nlayers ||
+                      !same(again.data, again.len, direct->data, direct->len);
+        cms_result_free(&again);
+        if (differs)
+            return 1;
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -361,12 +381,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             mismatch("unwrap succeeded without a content", opt, rc, &w, &u);
         if (u.nlayers > n && !deeper)
             mismatch("the reader found more layers than the wrap added", opt, rc, &w, &u);
-        if (direct.data && u.nlayers != n + more)
+        if (direct.data && u.nlayers != n + more && !direct_by_chance(rp, in, len, &direct))
             mismatch("the input's own layers read differently under ours", opt, rc, &w, &u);
         if ((exact || direct.data || (fmt == CMS_FORMAT_DER && u.nlayers == n)) &&
-            !same(u.data, u.len, want.data, want.len))
+            !same(u.data, u.len, want.data, want.len) &&
+            !(direct.data && direct_by_chance(rp, in, len, &direct)))
             mismatch("the content reads back different", opt, rc, &w, &u);
-    } else if (!deeper || direct.data) {
+    } else if (!deeper || (direct.data && !direct_by_chance(rp, in, len, &direct))) {
         /* only a layer that was in the input already (or that its Content-Type claims) may
          * fail */
         mismatch("its own output does not unwrap", opt, rc, &w, &u);
