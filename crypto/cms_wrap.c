@@ -708,6 +708,20 @@ static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned ch
     if ((rc = mg_buf_append(&outer, "MIME-Version: 1.0\r\n", 19)) ||
         (rc = mg_buf_append(&outer, ent.data, ent.len)))
         goto out;
+    /* The reader takes what parses as a ContentInfo as DER (cms_unwrap): a first header line
+     * that begins one, with a length our S/MIME after it fills, would make our own output read
+     * as DER (and fail with trailing bytes). Found by the crypto_wrap fuzz target. */
+    if (cms_wrap_is_der(outer.data, outer.len)) {
+        const unsigned char *q = outer.data;
+        CMS_ContentInfo *ci = d2i_CMS_ContentInfo(NULL, &q, (long)outer.len);
+        ERR_clear_error();
+        if (ci) {
+            CMS_ContentInfo_free(ci);
+            rc = cms_wrap_fail(res, MG_EPARSE, "the first header line begins a CMS ContentInfo: "
+                                               "the wrapped message would read as DER");
+            goto out;
+        }
+    }
     res->data = mg_buf_steal(&outer, &res->len);
 out:
     if (rc == MG_ETOOBIG)

@@ -36,11 +36,12 @@ static void fuzz_add_identity(struct cms_policy *p, const char *name)
     EVP_PKEY_free(k);
 }
 
-static struct cms_policy *fuzz_crypto_policy(void)
+/* The policy: anchor, CRL, the keys of first and second (alice signs the inner layer), checked
+ * at check_time (0: now). */
+static inline struct cms_policy *fuzz_crypto_policy_build(const char *first, const char *second,
+                                                          long long check_time)
 {
-    static struct cms_policy *p; /* the fuzzer's only state, read-only after creation */
-    if (p)
-        return p;
+    struct cms_policy *p = NULL;
     if (cms_policy_create(&p))
         mg_panic("fuzz setup: policy");
     X509 *ca = NULL;
@@ -51,11 +52,20 @@ static struct cms_policy *fuzz_crypto_policy(void)
         mg_panic("fuzz setup: cannot load the anchor and CRL in %s", FUZZ_KEYS_DIR);
     X509_free(ca);
     sk_X509_CRL_pop_free(crls, X509_CRL_free);
-    fuzz_add_identity(p, "alice");
-    fuzz_add_identity(p, "bob");
+    fuzz_add_identity(p, first);
+    fuzz_add_identity(p, second);
     cms_policy_set_revocation(p, CMS_REVOCATION_FAIL_CLOSED);
-    cms_policy_set_check_time(p, FUZZ_CHECK_TIME);
+    if (check_time)
+        cms_policy_set_check_time(p, check_time);
     cms_policy_set_max_size(p, 1u << 20);
+    return p;
+}
+
+static inline struct cms_policy *fuzz_crypto_policy(void)
+{
+    static struct cms_policy *p; /* the fuzzer's only state, read-only after creation */
+    if (!p)
+        p = fuzz_crypto_policy_build("alice", "bob", FUZZ_CHECK_TIME);
     return p;
 }
 

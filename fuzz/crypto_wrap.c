@@ -15,7 +15,19 @@
  *             and ECDH with the SHA-256 KDF), AES-256-GCM (AuthEnvelopedData), bob signs the
  *             outer layer
  * The sixteen writer policies are built once; the reader is the crypto targets' policy (keys of
- * alice and bob, the test CA and its CRL). */
+ * alice and bob, the test CA and its CRL).
+ *
+ * Signing keys, by the message's length (not an option bit, so every option value has both):
+ * a message whose length is a multiple of 8 is signed as the options say (alice, RSA 2048); any
+ * other by bob (EC P-256) in alice's place, and read back by a reader that holds bob's key first
+ * (so with bit 7 the content is opened by ECDH, not alice's RSA key; without it alice is the only
+ * recipient and still decrypts). Why: RSA 2048 private-key operations (two or three per triple
+ * wrap: signing and alice's decryption) were about a third of the target's time in perf, while
+ * what this target exists to reach is cms_wrap's and cms_unwrap's own code (layers, framing,
+ * header protection, labels, the layer records and the model's checks), which takes the same
+ * paths for either key: the same CMS_sign and CMS_add1_signer calls, pick_outer's fallback to the inner
+ * signer, the same recipient setup (OAEP still set for alice with bit 7). RSA signing and
+ * decryption stay reached, by one length in eight. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,7 +59,18 @@ static const unsigned char label_outer[] = { 0x31, 0x08, 0x02, 0x01, 0x02, 0x06,
 static const unsigned char equiv[] = { 0x30, 0x0a, 0x31, 0x08, 0x02, 0x01, 0x03, 0x06, 0x03,
                                        0x2a, 0x03, 0x05 };
 
-static struct cms_policy *writers[16]; /* built once, read-only afterwards */
+static struct cms_policy *writers[2][16]; /* [0] alice signs, [1] bob; built once, read-only after */
+/* the crypto targets' policy ([0]), and the same with bob's key first ([1]); built once,
+ * read-only afterwards (but for their caches). Checked at the current time, not at
+ * FUZZ_CHECK_TIME as the other crypto targets: a policy with a fixed check time never uses the
+ * cache of validated certificates (cms_vcache), so every input validated alice's and bob's
+ * certificates again, path and CRL with an RSA verification per link, two to four times (the
+ * recipients in the wrap, the signers in the unwrap: a quarter of the time in perf), where the
+ * daemon validates them once in CMS_VCACHE_TTL. The keys and CRL run 2020-2099, so our own
+ * layers read the same any day; only a certificate an input carries can read differently on
+ * another day, at the edge of its validity. Certificates that fail are never cached, so the
+ * validation code is reached as before (and the cache's own code now too). */
+static struct cms_policy *readers[2];
 
 static X509 *load_cert(const char *name)
 {
@@ -69,13 +92,20 @@ static EVP_PKEY *load_key(const char *name)
     return k;
 }
 
-static struct cms_policy *make_writer(unsigned opt)
+static struct cms_policy *make_writer(unsigned opt, int ec)
 {
     struct cms_policy *p = NULL;
-    if (cms_policy_clone(fuzz_crypto_policy(), &p))
+    if (cms_policy_clone(readers[0], &p))
         mg_panic("fuzz setup: policy clone");
     X509 *alice = load_cert("alice"), *bob = load_cert("bob");
     int rc = cms_policy_add_recipient(p, alice);
+    if (ec) {
+        /* bob signs in alice's place; the outer layer is still signed by the inner signer
+         * unless bit 7 names bob for it */
+        EVP_PKEY *bk = load_key("bob");
+        rc = rc || cms_policy_set_signer(p, CMS_LAYER_INNER, bob, bk, NULL);
+        EVP_PKEY_free(bk);
+    }
     if (opt & OPT_STRONG) {
         EVP_PKEY *bk = load_key("bob");
         rc = rc || cms_policy_add_recipient(p, bob) ||
@@ -106,8 +136,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     mg_log_set_level(MG_LOG_ERROR);
-    for (unsigned i = 0; i < 16; i++)
-        writers[i] = make_writer(i << 4);
+    readers[0] = fuzz_crypto_policy_build("alice", "bob", 0);
+    readers[1] = fuzz_crypto_policy_build("bob", "alice", 0);
+    for (unsigned i = 0; i < 16; i++) {
+        writers[0][i] = make_writer(i << 4, 0);
+        writers[1][i] = make_writer(i << 4, 1);
+    }
     return 0;
 }
 
@@ -217,6 +251,26 @@ static int same(const unsigned char *a, size_t al, const unsigned char *b, size_
     return al == bl && (!al || !memcmp(a, b, al));
 }
 
+/* OpenSSL opens an RSA PKCS#1 v1.5 key transport whose encrypted key is damaged with a random
+ * content key (its defence against a padding oracle, RFC 3218 2.3), so the content decrypts,
+ * to garbage, when the CBC padding happens to come out right: one time in 256. A direct read
+ * of the input that succeeded by that chance is no expectation for ours, which draws another
+ * key: it is one when eight more reads give the same. Called only before a mismatch. */
+static int direct_by_chance(const struct cms_policy *rp, const unsigned char *in, size_t len,
+                            const struct cms_result *direct)
+{
+    for (int i = 0; i < 8; i++) {
+        struct cms_result again;
+        int rc = cms_unwrap(rp, in, len, &again);
+        int differs = rc != 0 || again.nlayers != direct->nlayers ||
+                      !same(again.data, again.len, direct->data, direct->len);
+        cms_result_free(&again);
+        if (differs)
+            return 1;
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -224,8 +278,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned opt = data[0];
     unsigned ops = opt & 7 ? opt & 7 : CMS_OP_TRIPLE;
     enum cms_format fmt = opt & OPT_DER ? CMS_FORMAT_DER : CMS_FORMAT_MIME;
-    const struct cms_policy *wp = writers[opt >> 4];
-    const struct cms_policy *rp = fuzz_crypto_policy();
+    int ec = (size - 1) % 8 != 0; /* see the header: RSA for one length in eight */
+    const struct cms_policy *wp = writers[ec][opt >> 4];
+    const struct cms_policy *rp = readers[ec];
     const unsigned char *in = data + 1;
     size_t len = size - 1;
 
@@ -326,12 +381,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             mismatch("unwrap succeeded without a content", opt, rc, &w, &u);
         if (u.nlayers > n && !deeper)
             mismatch("the reader found more layers than the wrap added", opt, rc, &w, &u);
-        if (direct.data && u.nlayers != n + more)
+        if (direct.data && u.nlayers != n + more && !direct_by_chance(rp, in, len, &direct))
             mismatch("the input's own layers read differently under ours", opt, rc, &w, &u);
         if ((exact || direct.data || (fmt == CMS_FORMAT_DER && u.nlayers == n)) &&
-            !same(u.data, u.len, want.data, want.len))
+            !same(u.data, u.len, want.data, want.len) &&
+            !(direct.data && direct_by_chance(rp, in, len, &direct)))
             mismatch("the content reads back different", opt, rc, &w, &u);
-    } else if (!deeper || direct.data) {
+    } else if (!deeper || (direct.data && !direct_by_chance(rp, in, len, &direct))) {
         /* only a layer that was in the input already (or that its Content-Type claims) may
          * fail */
         mismatch("its own output does not unwrap", opt, rc, &w, &u);

@@ -539,6 +539,20 @@ static void test_mime_that_sniffs_as_der(void **state)
     free(both);
     cms_result_free(&d);
     cms_result_free(&m);
+    /* a first header line that begins a whole ContentInfo (an unknown content type, an OCTET
+     * STRING of 512 bytes) once our S/MIME follows it: the reader would take our output as DER
+     * (trailing bytes), so the wrap refuses it (found by the crypto_wrap fuzz target) */
+    static const char ci_line[] = "0\x82\x02\x0c\x06\x02\x2a\x03\xa0\x82\x02\x04\x04\x82\x02\x00"
+                                  ": x\r\nSubject: s\r\n\r\nbody\r\n";
+    static const unsigned ci_ops[] = { CMS_OP_SIGN, CMS_OP_OUTER_SIGN, CMS_OP_SIGN | CMS_OP_OUTER_SIGN };
+    for (size_t i = 0; i < sizeof ci_ops / sizeof ci_ops[0]; i++) {
+        struct cms_result cw;
+        assert_int_equal(cms_wrap(w, ci_ops[i], CMS_FORMAT_MIME, (const unsigned char *)ci_line,
+                                  sizeof ci_line - 1, &cw), MG_EPARSE);
+        assert_null(cw.data);
+        assert_non_null(strstr(cw.reason, "ContentInfo"));
+        cms_result_free(&cw);
+    }
     /* damaged DER that no MIME reading opens either keeps its DER reason */
     static const unsigned char bad[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x03, 0x2a, 0x03, 0x04 };
     unsigned char buf[260] = { 0 };
