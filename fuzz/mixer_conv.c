@@ -62,8 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mixer_env *env = malloc(sizeof *env);
     if (env) {
         mixer_env_init(env);
-        if (mixer_env_from_headers(data, size, env) == 0)
+        int frc = mixer_env_from_headers(data, size, env);
+        if (frc == 0)
             (void)mixer_env_to_headers(gw, env, &b);
+        /* the channel's own read of the priority must say what the whole read says */
+        if (frc != MG_ENOMEM && mixer_env_priority(data, size) != (frc == 0 ? env->priority : -1))
+            abort();
         mg_buf_reset(&b);
         free(env);
     }

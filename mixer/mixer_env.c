@@ -145,6 +145,18 @@ int mixer_env_to_headers(const struct mixer_gw *gw, const struct mixer_env *e, s
     return rc;
 }
 
+int mixer_env_priority(const void *msg, size_t len)
+{
+    static const char *const pr[] = {"normal", "non-urgent", "urgent"};
+    char v[64];
+    if (mixer_hdr_first(msg, len, "Priority", v, sizeof v) != 1)
+        return -1;
+    for (int k = 0; k < 3; k++)
+        if (!strcasecmp(v, pr[k]))
+            return k;
+    return -1;
+}
+
 int mixer_env_from_headers(const void *msg, size_t len, struct mixer_env *e)
 {
     struct mixer_hdrs *h = malloc(sizeof *h);

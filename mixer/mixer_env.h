@@ -61,5 +61,9 @@ int mixer_env_to_headers(const struct mixer_gw *gw, const struct mixer_env *e, s
  * fields of e the message does not state are left as they are. MG_EPARSE when the header
  * cannot be read. */
 int mixer_env_from_headers(const void *msg, size_t len, struct mixer_env *e);
+/* The X.411 priority a message's Priority field states (RFC 2156 5.3.6: 0 normal, 1
+ * non-urgent, 2 urgent), as mixer_env_from_headers reads it, or -1 when it states none or its
+ * header cannot be read; without building the whole envelope (the gateway's per-message path). */
+int mixer_env_priority(const void *msg, size_t len);
 
 #endif

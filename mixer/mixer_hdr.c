@@ -26,37 +26,43 @@ static size_t line_end(const char *m, size_t len, size_t i, size_t *next)
     return e;
 }
 
-int mixer_hdr_parse(const char *msg, size_t len, struct mixer_hdrs *h)
+/* Walks the header of msg as RFC 5322 writes it: field(i) for each field (its name, and its
+ * value from after the colon and the blanks there to the line end), cont() for each
+ * continuation line (as it stands, blanks first). Stops at the empty line (*body_off after it;
+ * len when there is none). A line that is neither a field nor a continuation is MG_EPARSE, a
+ * header over MIXER_HDR_MAX_SIZE or of more than MIXER_HDR_MAX_FIELDS fields MG_ETOOBIG; a
+ * callback's non-zero return ends the walk with it. */
+struct hdr_walk {
+    int (*field)(void *arg, const char *name, size_t nl, const char *v, size_t vl);
+    int (*cont)(void *arg, const char *p, size_t n);
+    void *arg;
+};
+
+static int hdr_walk(const char *msg, size_t len, const struct hdr_walk *w, size_t *body_off)
 {
-    size_t i = 0;
-    h->n = 0;
-    h->body_off = len;
+    size_t i = 0, nfields = 0;
+    *body_off = len;
     while (i < len) {
         size_t next, e = line_end(msg, len, i, &next);
         if (e == i) { /* the empty line */
-            h->body_off = next;
+            *body_off = next;
             return 0;
         }
         if (i > MIXER_HDR_MAX_SIZE)
-            goto toobig;
+            return MG_ETOOBIG;
+        int rc;
         if (msg[i] == ' ' || msg[i] == '\t') {
             /* continuation of the previous field */
-            if (h->n == 0)
-                goto bad;
-            struct mixer_field *f = &h->f[h->n - 1];
-            size_t ol = strlen(f->value), add = e - i;
-            char *nv = realloc(f->value, ol + add + 1);
-            if (!nv)
-                goto nomem;
-            memcpy(nv + ol, msg + i, add);
-            nv[ol + add] = 0;
-            f->value = nv;
+            if (nfields == 0)
+                return MG_EPARSE;
+            if ((rc = w->cont(w->arg, msg + i, e - i)) != 0)
+                return rc;
             i = next;
             continue;
         }
         const char *colon = memchr(msg + i, ':', e - i);
         if (!colon || colon == msg + i)
-            goto bad;
+            return MG_EPARSE;
         size_t nl = (size_t)(colon - (msg + i));
         for (size_t k = 0; k < nl; k++) {
             unsigned char c = (unsigned char)msg[i + k];
@@ -67,39 +73,111 @@ int mixer_hdr_parse(const char *msg, size_t len, struct mixer_hdrs *h)
                     if (msg[i + j] != ' ' && msg[i + j] != '\t')
                         ws_tail = false;
                 if (!ws_tail || k == 0)
-                    goto bad;
+                    return MG_EPARSE;
                 nl = k;
                 break;
             }
         }
-        if (h->n >= MIXER_HDR_MAX_FIELDS)
-            goto toobig;
-        struct mixer_field *f = &h->f[h->n];
+        if (nfields >= MIXER_HDR_MAX_FIELDS)
+            return MG_ETOOBIG;
         const char *v = colon + 1;
         while (v < msg + e && (*v == ' ' || *v == '\t'))
             v++;
-        size_t vl = (size_t)(msg + e - v);
-        f->value = malloc(vl + 1);
-        if (!f->value)
-            goto nomem;
-        memcpy(f->value, v, vl);
-        f->value[vl] = 0;
-        f->name = msg + i;
-        f->namelen = nl;
-        f->used = false;
-        h->n++;
+        if ((rc = w->field(w->arg, msg + i, nl, v, (size_t)(msg + e - v))) != 0)
+            return rc;
+        nfields++;
         i = next;
     }
     return 0;
-bad:
-    mixer_hdr_free(h);
-    return MG_EPARSE;
-toobig:
-    mixer_hdr_free(h);
-    return MG_ETOOBIG;
-nomem:
-    mixer_hdr_free(h);
-    return MG_ENOMEM;
+}
+
+static int parse_field(void *arg, const char *name, size_t nl, const char *v, size_t vl)
+{
+    struct mixer_hdrs *h = arg;
+    struct mixer_field *f = &h->f[h->n];
+    f->value = malloc(vl + 1);
+    if (!f->value)
+        return MG_ENOMEM;
+    memcpy(f->value, v, vl);
+    f->value[vl] = 0;
+    f->name = name;
+    f->namelen = nl;
+    f->used = false;
+    h->n++;
+    return 0;
+}
+
+static int parse_cont(void *arg, const char *p, size_t n)
+{
+    struct mixer_hdrs *h = arg;
+    struct mixer_field *f = &h->f[h->n - 1];
+    size_t ol = strlen(f->value);
+    char *nv = realloc(f->value, ol + n + 1);
+    if (!nv)
+        return MG_ENOMEM;
+    memcpy(nv + ol, p, n);
+    nv[ol + n] = 0;
+    f->value = nv;
+    return 0;
+}
+
+int mixer_hdr_parse(const char *msg, size_t len, struct mixer_hdrs *h)
+{
+    h->n = 0;
+    struct hdr_walk w = { parse_field, parse_cont, h };
+    int rc = hdr_walk(msg, len, &w, &h->body_off);
+    if (rc)
+        mixer_hdr_free(h);
+    return rc;
+}
+
+/* The first field of one name, kept as mixer_hdr_parse keeps values. */
+struct first_field {
+    const char *name;
+    char *out;
+    size_t outsize, o;
+    int state; /* 0 not seen, 1 in it (continuations append), 2 after it */
+};
+
+static void first_put(struct first_field *ff, const char *p, size_t n)
+{
+    for (size_t k = 0; k < n && ff->o + 1 < ff->outsize; k++)
+        ff->out[ff->o++] = p[k];
+    ff->out[ff->o] = 0;
+}
+
+static int first_field(void *arg, const char *name, size_t nl, const char *v, size_t vl)
+{
+    struct first_field *ff = arg;
+    if (ff->state == 1)
+        ff->state = 2;
+    if (ff->state == 0 && strlen(ff->name) == nl && strncasecmp(name, ff->name, nl) == 0) {
+        ff->state = 1;
+        first_put(ff, v, vl);
+    }
+    return 0;
+}
+
+static int first_cont(void *arg, const char *p, size_t n)
+{
+    struct first_field *ff = arg;
+    if (ff->state == 1)
+        first_put(ff, p, n);
+    return 0;
+}
+
+int mixer_hdr_first(const char *msg, size_t len, const char *name, char *out, size_t outsize)
+{
+    if (!outsize)
+        return MG_EINVAL;
+    struct first_field ff = { name, out, outsize, 0, 0 };
+    out[0] = 0;
+    struct hdr_walk w = { first_field, first_cont, &ff };
+    size_t body;
+    int rc = hdr_walk(msg, len, &w, &body);
+    if (rc)
+        return rc;
+    return ff.state != 0;
 }
 
 bool mixer_hdr_is(const struct mixer_field *f, const char *name)

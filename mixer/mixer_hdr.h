@@ -29,6 +29,10 @@ struct mixer_hdrs {
  * field nor a continuation is MG_EPARSE; no empty line means an empty body. */
 int mixer_hdr_parse(const char *msg, size_t len, struct mixer_hdrs *h);
 void mixer_hdr_free(struct mixer_hdrs *h);
+/* The value of the first field named name (case-insensitive) as mixer_hdr_parse would keep it,
+ * into out (cut to outsize), without keeping the others: 1 when there is one, 0 when there is
+ * none, or mixer_hdr_parse's error for a header it refuses. */
+int mixer_hdr_first(const char *msg, size_t len, const char *name, char *out, size_t outsize);
 /* The first field with this name (case-insensitive), or NULL. */
 struct mixer_field *mixer_hdr_find(struct mixer_hdrs *h, const char *name);
 bool mixer_hdr_is(const struct mixer_field *f, const char *name);

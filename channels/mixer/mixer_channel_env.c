@@ -121,9 +121,8 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
 {
     const struct message *m = t->msg;
     struct mixer_dsnp_env *e = calloc(1, sizeof *e);
-    struct mixer_env *h = malloc(sizeof *h); /* 77 kB: mixer_env_init below zeroes it once */
     char a[ORADDR_TEXT_MAX], gdi[MIXER_ADDR_MAX] = "", why[300] = "";
-    int rc = e && h ? 0 : MG_ENOMEM;
+    int rc = e ? 0 : MG_ENOMEM;
     if (rc)
         goto done;
     mixer_dsnp_env_init(e);
@@ -155,9 +154,9 @@ int mixer_channel_env_to_x400(const struct mixer_conf *c, const struct channel_t
     int qp = t->priority;
     bool given = qp >= MESSAGE_PRIORITY_MIN && qp <= MESSAGE_PRIORITY_MAX &&
                  qp != MESSAGE_PRIORITY_DEFAULT;
-    mixer_env_init(h);
-    if (mixer_env_from_headers(data, len, h) == 0 && h->priority >= 0 && h->priority <= 2)
-        e->priority = h->priority;
+    int hp = mixer_env_priority(data, len);
+    if (hp >= 0)
+        e->priority = hp;
     else if (given)
         e->priority = qp >= 4 ? 2 : qp >= 2 ? 0 : 1;
     e->precedence = -1;
@@ -227,7 +226,6 @@ done:
     if (e)
         mixer_dsnp_env_free(e);
     free(e);
-    free(h);
     return rc;
 }
 

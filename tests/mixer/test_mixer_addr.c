@@ -613,6 +613,44 @@ static void test_env(void **state)
     mixer_tables_free(&t);
 }
 
+/* mixer_env_priority (the gateway's per-message read) gives the priority
+ * mixer_env_from_headers reads, for every shape of header: absent, each value, case, folded
+ * and obsolete forms, the first of two, a body that mentions it, a header it refuses. */
+static void test_env_priority(void **state)
+{
+    (void)state;
+    static const struct { const char *msg; int want; } cases[] = {
+        {"Subject: x\r\n\r\nbody\r\n", -1},
+        {"Priority: normal\r\n\r\n", 0},
+        {"Priority: non-urgent\r\n\r\n", 1},
+        {"PRIORITY:URGENT\r\n\r\n", 2},
+        {"Priority :  urgent\r\nSubject: x\r\n\r\n", 2},
+        {"Priority: urgent \r\n\r\n", -1},          /* kept with its blank: not a value */
+        {"Priority:\r\n urgent\r\n\r\n", -1},        /* folded: " urgent" */
+        {"Priority: non-\r\n urgent\r\n\r\n", -1},
+        {"Priority: urgent\r\nPriority: normal\r\n\r\n", 2},
+        {"Priority: bogus\r\nPriority: urgent\r\n\r\n", -1},
+        {"Subject: x\r\n\r\nPriority: urgent\r\n", -1},
+        {"Priority: urgent\n\nbody", 2},              /* bare LF */
+        {"Priority: urgent", 2},                         /* no body */
+        {" folded first\r\nPriority: urgent\r\n\r\n", -1}, /* refused header */
+        {"No colon here\r\nPriority: urgent\r\n\r\n", -1},
+        {"X-Priority: urgent\r\n\r\n", -1},
+    };
+    struct mixer_env *e = malloc(sizeof *e);
+    assert_non_null(e);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *m = cases[i].msg;
+        mixer_env_init(e);
+        int frc = mixer_env_from_headers(m, strlen(m), e);
+        int full = frc == 0 ? e->priority : -1;
+        print_message("[ case ] %zu: %d\n", i, full);
+        assert_int_equal(full, cases[i].want);
+        assert_int_equal(mixer_env_priority(m, strlen(m)), cases[i].want);
+    }
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_table_errors),
         cmocka_unit_test(test_pp_tables),
         cmocka_unit_test(test_env),
+        cmocka_unit_test(test_env_priority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
