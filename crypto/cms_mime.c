@@ -132,3 +132,15 @@ enum cms_mime_kind cms_mime_classify(const unsigned char *ent, size_t len)
         return CMS_MIME_RFC822;
     return CMS_MIME_OTHER;
 }
+
+int cms_mime_has_protected_headers(const unsigned char *ent, size_t len)
+{
+    const unsigned char *h, *b;
+    size_t hl, bl;
+    char ct[512];
+    if (cms_mime_split(ent, len, &h, &hl, &b, &bl) || !cms_mime_get(h, hl, "Content-Type", ct, sizeof ct))
+        return 0;
+    for (char *c = ct; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return strstr(ct, "protected-headers=") != NULL || strstr(ct, "hp=") != NULL;
+}

@@ -29,6 +29,9 @@ int cms_mime_field_is(const struct cms_mime_field *f, const char *name);
 /* Unfolded, trimmed value of the first field called name into out (truncated to outsz);
  * returns 1 if present. */
 int cms_mime_get(const unsigned char *hdr, size_t hdrlen, const char *name, char *out, size_t outsz);
+/* 1 if the entity's Content-Type marks its header as the protected message header (RFC 9788
+ * "protected-headers=", or the older "hp="), as cms_unwrap reads header protection. */
+int cms_mime_has_protected_headers(const unsigned char *ent, size_t len);
 /* Append bytes converting every line end (LF or CRLF) to CRLF. */
 int cms_mime_append_crlf(struct mg_buf *b, const unsigned char *p, size_t n);
 

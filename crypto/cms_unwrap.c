@@ -354,19 +354,6 @@ static void check_protected_headers(const unsigned char *outer, size_t olen,
     }
 }
 
-/* 1 if the entity's Content-Type marks its header as the protected message header. */
-static int has_protected_headers(const unsigned char *ent, size_t len)
-{
-    const unsigned char *h, *b;
-    size_t hl, bl;
-    char ct[512];
-    if (cms_mime_split(ent, len, &h, &hl, &b, &bl) || !cms_mime_get(h, hl, "Content-Type", ct, sizeof ct))
-        return 0;
-    for (char *c = ct; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    return strstr(ct, "protected-headers=") != NULL || strstr(ct, "hp=") != NULL;
-}
-
 /* MIME unwrap of entity ent (owned, taken) below outer header outer (may be empty). */
 static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
                               unsigned char *ent, size_t entlen, struct cms_result *res)
@@ -390,7 +377,7 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
             res->len = bl;
             return 0;
         }
-        if (kind == CMS_MIME_OTHER && res->nlayers > 0 && has_protected_headers(ent, entlen)) {
+        if (kind == CMS_MIME_OTHER && res->nlayers > 0 && cms_mime_has_protected_headers(ent, entlen)) {
             /* RFC 9788 / protected-headers="v1": the inner entity's header is the message
              * header; keep the outer trace fields, check the rest against it */
             const unsigned char *h, *b;

@@ -156,20 +156,6 @@ static int is_smime(const unsigned char *d, size_t len)
     return k == CMS_MIME_SIGNED_MULTIPART || k == CMS_MIME_PKCS7;
 }
 
-/* Whether the entity's Content-Type says its header is the message header (RFC 9788), as
- * cms_unwrap reads it. */
-static int says_protected_headers(const unsigned char *ent, size_t len)
-{
-    const unsigned char *h, *b;
-    size_t hl, bl;
-    char ct[512];
-    if (cms_mime_split(ent, len, &h, &hl, &b, &bl) || !cms_mime_get(h, hl, "Content-Type", ct, sizeof ct))
-        return 0;
-    for (char *c = ct; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    return strstr(ct, "protected-headers=") != NULL || strstr(ct, "hp=") != NULL;
-}
-
 /* What cms_unwrap gives back for a MIME wrap without header protection of in, by the rules of
  * cms_wrap.h: the non-Content header fields stay outside, the Content-* fields and the body
  * (CRLF line ends; text/plain when no Content-Type) are the protected entity; the reader puts
@@ -216,7 +202,7 @@ static int expect_mime(const unsigned char *in, size_t len, struct mg_buf *want,
         size_t l1, l2;
         cms_mime_split(ent.data, ent.len, &h, &l1, &b, &l2);
         rc = mg_buf_append(want, b, l2);
-    } else if (says_protected_headers(ent.data, ent.len)) {
+    } else if (cms_mime_has_protected_headers(ent.data, ent.len)) {
         /* RFC 9788: the entity is the message; only the outer trace fields stay */
         pos = 0;
         while (!rc && cms_mime_next_field(outer.data, outer.len, &pos, &f))
