@@ -117,6 +117,9 @@ struct qjob {
     struct jversion **versions;           /* owned cache (each owned) */
     size_t nversions;
     size_t stage_writes;                  /* stage results not yet durable */
+    struct stage_write **kept;            /* owned (each owned): stages applied in memory
+                                             only, oldest first (qmgr_stage.c "kept stages") */
+    size_t nkept;
     /* outcomes to record at the end (deliveries, and processing failures/deferrals) */
     struct jrec { uint32_t rcpt; const struct config_channel *channel;
                   const struct config_peer *peer; struct channel_outcome o; } *recs;
@@ -245,6 +248,13 @@ bool qmgr_routes_by_label(const struct config *cfg);
 int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g);
 /* Every processing group of the round is back: make the results durable, then plan again. */
 void qmgr_proc_round_done(struct qjob *j);
+/* Kept stages (qmgr_stage.c): write them now, in order (before any other write of the job). */
+void qmgr_kept_flush(struct qjob *j);
+/* Drops them unwritten (the job ends; the store keeps the state before them). */
+void qmgr_kept_clear(struct qjob *j);
+/* Queues the store's finish of j's message; the history row takes the identifiers kept stages
+ * gave it, which are then dropped. As queue_store_finish. */
+int qmgr_job_finish_write(struct qjob *j, queue_store_cb cb);
 
 /* qmgr_dest.c */
 void qmgr_dest_enqueue(struct qmgr *q, struct qgroup *g);

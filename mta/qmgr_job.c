@@ -41,6 +41,7 @@ static void groups_clear(struct qjob *j)
 void qmgr_job_free(struct qjob *j)
 {
     groups_clear(j);
+    qmgr_kept_clear(j);
     for (size_t i = 0; i < j->nversions; i++) {
         qmgr_jversion_clear(j->versions[i]);
         free(j->versions[i]);
@@ -340,7 +341,7 @@ static void on_finish_written(void *arg, int status)
 static void job_finish_or_end(struct qjob *j)
 {
     if (message_is_final(j->msg)) {
-        int rc = queue_store_finish(j->q->store, j->msg->id, on_finish_written, j);
+        int rc = qmgr_job_finish_write(j, on_finish_written);
         if (rc == 0) {
             j->q->writes_pending++;
             return;
@@ -418,6 +419,8 @@ static void issue_updates(struct qjob *j)
      * finish goes right behind the update (usually into the same commit) instead of waiting a
      * commit for it; if the update fails, the finish finds recipients open and removes nothing. */
     int final = message_is_final(j->msg);
+    if (!final)
+        qmgr_kept_flush(j);  /* the message stays: its stages as they are in memory */
     int rc = queue_store_update_rcpts(q->store, j->msg->id, j->upd, j->nupd, qmgr_now(q),
                                       final ? on_final_update_written : on_update_written, j);
     if (rc != 0) {
@@ -429,7 +432,7 @@ static void issue_updates(struct qjob *j)
     q->writes_pending++;
     if (!final)
         return;
-    rc = queue_store_finish(q->store, j->msg->id, on_finish_written, j);
+    rc = qmgr_job_finish_write(j, on_finish_written);
     if (rc == 0) {
         q->writes_pending++;
         return;

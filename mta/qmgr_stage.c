@@ -295,10 +295,15 @@ int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g)
     return 0;
 }
 
-/* A stage result being made durable. */
+/* A stage result being made durable (or kept: see "kept stages" below). */
 struct stage_write {
     struct qjob *j;
-    struct qgroup *g;
+    struct qgroup *g;                    /* NULL once kept (the round's groups are freed) */
+    struct qmgr *q;
+    const struct config_channel *channel;
+    struct content *ref;                 /* a kept stage's new version: held until written */
+    int owns;                            /* kept: st's strings and envelope are owned copies */
+    char qid[MESSAGE_ID_SIZE];
     struct queue_store_stage st;
     struct queue_store_stage_rcpt *sr;   /* owned */
     char (*texts)[640];                  /* owned */
@@ -310,6 +315,16 @@ struct stage_write {
 
 static void stage_write_free(struct stage_write *w)
 {
+    content_unref(w->ref);
+    for (size_t i = 0; w->owns && i < w->st.nrcpts; i++) {
+        free((char *)w->sr[i].next_addr);
+        free((char *)w->sr[i].orcpt);
+    }
+    if (w->owns) {
+        free((char *)w->st.envid);
+        free((void *)w->st.x400_env);
+        free((char *)w->st.mts_id);
+    }
     free(w->adds);
     free(w->add_stages);
     free(w->sr);
@@ -379,70 +394,209 @@ static void submit_alerts(struct qjob *j, struct channel_result *r)
     }
 }
 
+/* The stage as written (or kept) applied to the job's message. */
+static void stage_apply(struct stage_write *w)
+{
+    struct qjob *j = w->j;
+    struct qgroup *g = w->g;
+    struct message *m = j->msg;
+    for (size_t i = 0; i < w->st.nrcpts; i++) {
+        const struct queue_store_stage_rcpt *s = &w->sr[i];
+        struct message_rcpt *r = &m->rcpts[s->rcpt];
+        r->state = s->state;
+        r->stage = s->stage;
+        r->cversion = w->out_version;
+        r->flags |= s->flags_set;
+        if (s->next_addr)
+            message_rcpt_set_str(&r->next_addr, s->next_addr);
+        if (s->reply)
+            message_rcpt_set_str(&r->last_reply, s->reply);
+        if (s->dsn_set) {
+            r->notify = s->notify;
+            message_rcpt_set_str(&r->orcpt, s->orcpt);
+        }
+        if (s->state == MESSAGE_RCPT_HELD) {
+            j->q->n_held++;
+            mg_warn("event=held_rcpt qid=%s to=<%s> channel=%s reason=\"%s\"", m->id, r->addr,
+                    w->channel->name, s->reply ? s->reply : "");
+        } else if (s->state == MESSAGE_RCPT_DELIVERED) {
+            mg_warn("event=discarded qid=%s to=<%s> channel=%s reason=\"%s\"", m->id, r->addr,
+                    w->channel->name, s->reply ? s->reply : "");
+        } else {
+            mg_debug("event=processed qid=%s to=<%s> channel=%s stage=%u version=%u", m->id,
+                     r->addr, w->channel->name, s->stage, w->out_version);
+        }
+    }
+    if (w->st.env_set) {
+        message_set_envid(m, w->st.envid);
+        m->ret = (enum message_ret)w->st.ret;
+    }
+    if ((w->st.x400_env || w->st.mts_id) &&
+        message_set_x400(m, w->st.mts_id ? w->st.mts_id : m->mts_id, m->content_oid,
+                         w->st.x400_env ? w->st.x400_env : m->x400_env,
+                         w->st.x400_env ? w->st.x400_env_len : m->x400_env_len) != 0)
+        mg_error("event=out_of_memory qid=%s op=set_x400_env", m->id);
+    for (size_t i = 0; i < w->st.nadd; i++) {
+        struct message_rcpt *nr = NULL;
+        if (message_add_rcpt(m, w->st.add[i], NULL, MESSAGE_NOTIFY_NEVER, &nr) == 0) {
+            nr->cversion = w->st.add_version;
+            nr->stage = w->add_stages[i];
+            mg_info("event=copied qid=%s to=<%s> channel=%s", m->id, w->st.add[i],
+                    w->channel->name);
+        }
+    }
+    submit_alerts(j, &g->result);
+}
+
 static void on_stage_written(void *arg, int status)
 {
     struct stage_write *w = arg;
     struct qjob *j = w->j;
-    struct qgroup *g = w->g;
-    struct message *m = j->msg;
     j->q->writes_pending--;
     if (status != 0) {
-        mg_error("event=queue_write_failed qid=%s op=stage channel=%s error=\"%s\"", m->id,
-                 g->channel->name, mg_strerror(status));
+        mg_error("event=queue_write_failed qid=%s op=stage channel=%s error=\"%s\"", j->msg->id,
+                 w->channel->name, mg_strerror(status));
         /* Nothing of the stage applied: the recipients stay where they were and the job
          * stops planning (round limit) so it ends and is retried later. */
         j->round = QMGR_MAX_ROUNDS;
         j->e->next_attempt = qmgr_now(j->q) + 60;
     } else {
-        for (size_t i = 0; i < w->st.nrcpts; i++) {
-            const struct queue_store_stage_rcpt *s = &w->sr[i];
-            struct message_rcpt *r = &m->rcpts[s->rcpt];
-            r->state = s->state;
-            r->stage = s->stage;
-            r->cversion = w->out_version;
-            r->flags |= s->flags_set;
-            if (s->next_addr)
-                message_rcpt_set_str(&r->next_addr, s->next_addr);
-            if (s->reply)
-                message_rcpt_set_str(&r->last_reply, s->reply);
-            if (s->dsn_set) {
-                r->notify = s->notify;
-                message_rcpt_set_str(&r->orcpt, s->orcpt);
-            }
-            if (s->state == MESSAGE_RCPT_HELD) {
-                j->q->n_held++;
-                mg_warn("event=held_rcpt qid=%s to=<%s> channel=%s reason=\"%s\"", m->id, r->addr,
-                        g->channel->name, s->reply ? s->reply : "");
-            } else if (s->state == MESSAGE_RCPT_DELIVERED) {
-                mg_warn("event=discarded qid=%s to=<%s> channel=%s reason=\"%s\"", m->id, r->addr,
-                        g->channel->name, s->reply ? s->reply : "");
-            } else {
-                mg_debug("event=processed qid=%s to=<%s> channel=%s stage=%u version=%u", m->id,
-                         r->addr, g->channel->name, s->stage, w->out_version);
-            }
-        }
-        if (w->st.env_set) {
-            message_set_envid(m, w->st.envid);
-            m->ret = (enum message_ret)w->st.ret;
-        }
-        if ((w->st.x400_env || w->st.mts_id) &&
-            message_set_x400(m, w->st.mts_id ? w->st.mts_id : m->mts_id, m->content_oid,
-                             w->st.x400_env ? w->st.x400_env : m->x400_env,
-                             w->st.x400_env ? w->st.x400_env_len : m->x400_env_len) != 0)
-            mg_error("event=out_of_memory qid=%s op=set_x400_env", m->id);
-        for (size_t i = 0; i < w->st.nadd; i++) {
-            struct message_rcpt *nr = NULL;
-            if (message_add_rcpt(m, w->st.add[i], NULL, MESSAGE_NOTIFY_NEVER, &nr) == 0) {
-                nr->cversion = w->st.add_version;
-                nr->stage = w->add_stages[i];
-                mg_info("event=copied qid=%s to=<%s> channel=%s", m->id, w->st.add[i],
-                        g->channel->name);
-            }
-        }
-        submit_alerts(j, &g->result);
+        stage_apply(w);
     }
     stage_write_free(w);
     stage_finished(j);
+}
+
+/* ---- kept stages --------------------------------------------------------------------------
+ * A stage whose recipients all go on (a new content version; nothing held, refused, copied or
+ * alerted) is applied in memory only when it is made: writing the new version is most of a
+ * converting or wrapping stage's store cost, and when the message is then delivered to every
+ * recipient nothing needs it. If every recipient is final when the job records its outcomes,
+ * the stages are dropped and the finish gives the history row the MTS identifier and ENVID they
+ * set (report matching reads them there). Otherwise they are written, oldest first, before
+ * anything else of the job: before a later stage's write, before the outcomes. A job that ends
+ * another way drops them: the store keeps the earlier state of the message, the state a crash
+ * would leave, and the next attempt runs the stages again from it, as after a crash. Only the
+ * in-memory message (and its version cache) sees a kept stage, and it lives with the job. */
+
+static int stage_keepable(const struct stage_write *w)
+{
+    if (!w->st.new_version || w->st.nadd || w->g->gate || w->g->result.nmessages || !w->st.nrcpts)
+        return 0;
+    for (size_t i = 0; i < w->st.nrcpts; i++) {
+        const struct queue_store_stage_rcpt *r = &w->sr[i];
+        if (r->state != MESSAGE_RCPT_PENDING || r->reply || r->status || r->chain)
+            return 0;
+    }
+    return 1;
+}
+
+/* Copies of what a kept stage's write reads from the group's result, which is freed with the
+ * round (the message's own copies change with later stages). */
+static int keep_copy(const char **dst, const char *src)
+{
+    *dst = src ? strdup(src) : NULL;
+    return src && !*dst ? MG_ENOMEM : 0;
+}
+
+/* Applies w in memory and keeps it for a later write; MG_ENOMEM leaves w as it was. */
+static int stage_keep(struct stage_write *w)
+{
+    struct qjob *j = w->j;
+    struct stage_write **nk = realloc(j->kept, (j->nkept + 1) * sizeof *nk);
+    if (!nk)
+        return MG_ENOMEM;
+    j->kept = nk;
+    size_t n = w->st.nrcpts;
+    const char **strs = calloc(2 * n + 2, sizeof *strs);   /* next_addr, orcpt per rcpt; ids */
+    unsigned char *env = w->st.x400_env ? malloc(w->st.x400_env_len ? w->st.x400_env_len : 1) : NULL;
+    int rc = !strs || (w->st.x400_env && !env) ? MG_ENOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = keep_copy(&strs[2 * i], w->sr[i].next_addr) | keep_copy(&strs[2 * i + 1], w->sr[i].orcpt);
+    if (rc == 0)
+        rc = keep_copy(&strs[2 * n], w->st.envid) | keep_copy(&strs[2 * n + 1], w->st.mts_id);
+    if (rc != 0) {
+        for (size_t i = 0; strs && i < 2 * n + 2; i++)
+            free((char *)strs[i]);
+        free(strs);
+        free(env);
+        return MG_ENOMEM;    /* written now instead */
+    }
+    stage_apply(w);          /* reads the result's strings: before they are replaced */
+    for (size_t i = 0; i < n; i++) {
+        w->sr[i].next_addr = strs[2 * i];
+        w->sr[i].orcpt = strs[2 * i + 1];
+    }
+    w->st.envid = strs[2 * n];
+    w->st.mts_id = strs[2 * n + 1];
+    if (env) {
+        memcpy(env, w->st.x400_env, w->st.x400_env_len);
+        w->st.x400_env = env;
+    }
+    free(strs);
+    w->owns = 1;
+    w->ref = content_ref(w->nv->c);
+    w->g = NULL;
+    j->kept[j->nkept++] = w;
+    mg_debug("event=stage_kept qid=%s channel=%s version=%u", j->msg->id, w->channel->name,
+             w->out_version);
+    return 0;
+}
+
+static void on_kept_written(void *arg, int status)
+{
+    struct stage_write *w = arg;
+    struct qmgr *q = w->q;         /* the job may be gone */
+    q->writes_pending--;
+    if (status != 0)
+        mg_error("event=queue_write_failed qid=%s op=stage channel=%s error=\"%s\" kept=1",
+                 w->qid, w->channel->name, mg_strerror(status));
+    stage_write_free(w);
+    qmgr_maybe_drained(q);
+}
+
+void qmgr_kept_flush(struct qjob *j)
+{
+    for (size_t i = 0; i < j->nkept; i++) {
+        struct stage_write *w = j->kept[i];
+        int rc = queue_store_apply_stage(j->q->store, j->msg->id, &w->st, on_kept_written, w);
+        if (rc == 0) {
+            j->q->writes_pending++;
+            continue;
+        }
+        /* The store keeps the state before it (see above); the message goes on from there. */
+        mg_error("event=queue_write_failed qid=%s op=stage channel=%s error=\"%s\" kept=1",
+                 j->msg->id, w->channel->name, mg_strerror(rc));
+        stage_write_free(w);
+    }
+    free(j->kept);
+    j->kept = NULL;
+    j->nkept = 0;
+}
+
+void qmgr_kept_clear(struct qjob *j)
+{
+    for (size_t i = 0; i < j->nkept; i++)
+        stage_write_free(j->kept[i]);
+    free(j->kept);
+    j->kept = NULL;
+    j->nkept = 0;
+}
+
+int qmgr_job_finish_write(struct qjob *j, queue_store_cb cb)
+{
+    const struct message *m = j->msg;
+    int mts = 0, env = 0;
+    for (size_t i = 0; i < j->nkept; i++) {
+        mts |= j->kept[i]->st.mts_id != NULL;
+        env |= j->kept[i]->st.env_set;
+    }
+    int rc = j->nkept ? queue_store_finish_env(j->q->store, m->id, mts ? m->mts_id : NULL, env,
+                                               m->envid, cb, j)
+                      : queue_store_finish(j->q->store, m->id, cb, j);
+    if (rc == 0)
+        qmgr_kept_clear(j);
+    return rc;
 }
 
 static void stage_issue(struct stage_write *w)
@@ -464,6 +618,11 @@ static void stage_issue(struct stage_write *w)
         on_stage_written(w, 0);
         return;
     }
+    if (stage_keepable(w) && stage_keep(w) == 0) {
+        stage_finished(j);
+        return;
+    }
+    qmgr_kept_flush(j);     /* the stages before this one go first */
     int rc = queue_store_apply_stage(j->q->store, j->msg->id, &w->st, on_stage_written, w);
     if (rc == 0) {
         j->q->writes_pending++;
@@ -500,6 +659,9 @@ static int stage_write(struct qjob *j, struct qgroup *g)
         return MG_ENOMEM;
     w->j = j;
     w->g = g;
+    w->q = j->q;
+    w->channel = g->channel;
+    snprintf(w->qid, sizeof w->qid, "%s", m->id);
     w->sr = calloc(g->nrcpts ? g->nrcpts : 1, sizeof *w->sr);
     w->texts = calloc(g->nrcpts ? g->nrcpts : 1, sizeof *w->texts);
     if (!w->sr || !w->texts) {

@@ -106,7 +106,8 @@ static const char *const wstmt_sql[W_COUNT] = {
                    " (SELECT count(*) FROM rcpts WHERE msg_id = m.id),"
                    " (SELECT count(*) FROM rcpts WHERE msg_id = m.id AND state = 1),"
                    " (SELECT count(*) FROM rcpts WHERE msg_id = m.id AND state = 3), ?3,"
-                   " m.mts_id, m.envid FROM messages m WHERE m.id = ?1",
+                   " coalesce(?4, m.mts_id), CASE WHEN ?5 THEN ?6 ELSE m.envid END"
+                   " FROM messages m WHERE m.id = ?1",
     [W_DEL_RCPTS] = "DELETE FROM rcpts WHERE msg_id = ?",
     [W_DEL_CONTENT] = "DELETE FROM content WHERE msg_id = ?",
     [W_DEL_MSG] = "DELETE FROM messages WHERE id = ?",
@@ -447,6 +448,10 @@ static int apply_remove(struct queue_store *s, const struct op *op)
     sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, op->when);
     sqlite3_bind_text(st, 3, op->kind == OP_FINISH ? "done" : "deleted", -1, SQLITE_STATIC);
+    /* bound every time: a statement keeps its bindings from the op before */
+    queue_store_bind_text(st, 4, op->st.mts_id);
+    sqlite3_bind_int(st, 5, op->st.env_set);
+    queue_store_bind_text(st, 6, op->st.envid);
     rc = step_done(s, st, "history");
     static const enum wstmt dels[] = { W_DEL_RCPTS, W_DEL_CONTENT, W_DEL_MSG };
     for (size_t i = 0; rc == 0 && i < sizeof(dels) / sizeof(dels[0]); i++) {
@@ -1034,6 +1039,23 @@ int queue_store_delete(struct queue_store *s, const char *id, queue_store_cb cb,
 int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb, void *arg)
 {
     return simple_op(s, OP_FINISH, id, cb, arg);
+}
+
+int queue_store_finish_env(struct queue_store *s, const char *id, const char *mts_id,
+                           int env_set, const char *envid, queue_store_cb cb, void *arg)
+{
+    if (!s || check_id(id) != 0)
+        return MG_EINVAL;
+    struct op *op = op_new(OP_FINISH, id, cb, arg);
+    if (!op)
+        return MG_ENOMEM;
+    op->st.env_set = env_set != 0;
+    if (dup_opt(&op->st.mts_id, mts_id) != 0 ||
+        (env_set && dup_opt(&op->st.envid, envid) != 0)) {
+        op_free(op);
+        return MG_ENOMEM;
+    }
+    return enqueue(s, op);
 }
 
 int queue_store_apply_stage(struct queue_store *s, const char *id,

@@ -89,6 +89,11 @@ int queue_store_delete(struct queue_store *s, const char *id, queue_store_cb cb,
 /* Removes a message once every recipient is final, recording one history row (counts of
  * delivered/failed). MG_ESTATE via cb when a recipient is not final; MG_ENOTFOUND. */
 int queue_store_finish(struct queue_store *s, const char *id, queue_store_cb cb, void *arg);
+/* queue_store_finish, with the history row taking mts_id (when non-NULL) and, when env_set,
+ * envid (NULL = none) instead of the stored message's: the identifiers a stage gave the message
+ * that was never written (qmgr: kept stages), which report matching looks up in history. */
+int queue_store_finish_env(struct queue_store *s, const char *id, const char *mts_id,
+                           int env_set, const char *envid, queue_store_cb cb, void *arg);
 
 /* One processing stage's result for one recipient group (see qmgr: chains). Applied in one
  * transaction, so after a crash either the whole stage is durable or none of it. */

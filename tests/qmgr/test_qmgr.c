@@ -98,7 +98,7 @@ static void fake_answer(struct channel_delivery *d)
         const char *a = d->rcpt_addrs[i];
         if (!strncmp(a, "ok", 2) || !strncmp(a, "copied", 6))
             channel_delivery_set(d, i, 250, "2.0.0", "stored", "fake");
-        else if (!strncmp(a, "tmp", 3))
+        else if (!strncmp(a, "tmp", 3) || !strncmp(a, "dsnptmp", 7))
             channel_delivery_set(d, i, 451, "4.2.0", "mailbox busy", "fake");
         else if (!strncmp(a, "dead", 4)) {
             channel_delivery_set(d, i, 451, "4.4.1", "connection refused", "fake");
@@ -188,6 +188,9 @@ static int tag_process(const void *conf, const struct channel_task *t, struct ch
             r->content_oid = strdup("1.3.26.0.4406.0.4.1");
             r->env_set = true;
             r->envid = strdup("X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
+            char mts[64];
+            snprintf(mts, sizeof mts, "[C=GB;ADMD= ;PRMD=Q]%.20s", t->msg->id);
+            r->mts_id = strdup(mts);
             r->ret = MESSAGE_RET_HDRS;
             r->x400_env = malloc(3);
             if (r->x400_env) {
@@ -302,6 +305,7 @@ static int audit_append(void *ctx, const char *qid, const char *channel,
     "           { domain = \"lr.example\"; chain = [ \"shape\", \"local\" ]; },\n" \
     "           { domain_suffix = \"rules.example\"; chain = [ \"policy\", \"local\" ]; },\n" \
     "           { domain_suffix = \"quick.example\"; chain = [ \"quick\", \"local\" ]; },\n" \
+    "           { domain = \"two.example\"; chain = [ \"quick\", \"policy\", \"local\" ]; },\n" \
     "           { domain = \"park-slow.example\"; chain = [ \"slowch\" ]; },\n" \
     "           { domain = \"park-fast.example\"; chain = [ \"fastch\" ]; },\n" \
     "           { domain = \"fast.example\"; chain = [ \"fastch\" ]; },\n" \
@@ -1187,21 +1191,26 @@ static void t_per_group_content(void **state)
 }
 
 /* A processing channel that converts between worlds sets the next hop's envelope parameters
- * (NOTIFY and ORCPT per recipient, ENVID, RET, the X.411 envelope): they are on the message the
- * delivery sees and in the store. */
+ * (NOTIFY and ORCPT per recipient, ENVID, RET, the MTS identifier, the X.411 envelope): they are
+ * on the message the delivery sees. The stage is kept in memory (qmgr_stage.c): while the
+ * delivery is in flight the store has the message as received; when the delivery ends the
+ * message final, the history row has the identifiers (report matching), and when it defers
+ * the stage is written before the outcome, every parameter with it. */
 static void t_stage_envelope_params(void **state)
 {
     struct fx *f = *state;
     fx_open(f, 100000, 10);
     assert_int_equal(qmgr_start(f->q), 0);
-    char id[MESSAGE_ID_SIZE];
+    char id[MESSAGE_ID_SIZE], mts[64];
     submit(f, "s@example.org", (const char *[]){ "dsnp@park.rules.example", NULL }, 1, 0, 0, id);
+    snprintf(mts, sizeof mts, "[C=GB;ADMD= ;PRMD=Q]%s", id);
     size_t one = 1;
     assert_true(run_until(f, p_parked, &one));
     const struct message *dm = f->parked[0]->msg;
     assert_int_equal(dm->rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
     assert_string_equal(dm->rcpts[0].orcpt, "x400;/C=GB/ADMD= /S=Y/");
     assert_string_equal(dm->envid, "X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
+    assert_string_equal(dm->mts_id, mts);
     assert_int_equal(dm->ret, MESSAGE_RET_HDRS);
     assert_int_equal(dm->x400_env_len, 3);
     /* the delivery's content version carries the type the channel said */
@@ -1209,47 +1218,84 @@ static void t_stage_envelope_params(void **state)
     assert_string_equal(content_oid(f->parked[0]->content), "1.3.26.0.4406.0.4.1");
     assert_true(dm->rcpts[0].flags & MESSAGE_RCPT_F_GW_FAILURE);
     assert_false(dm->rcpts[0].flags & MESSAGE_RCPT_F_GW_SUCCESS);
+    assert_int_equal(dm->rcpts[0].cversion, 1);
+    /* kept: nothing of the stage is in the store yet */
     struct queue_store_version sv;
-    assert_int_equal(queue_store_read_version(f->store, id, dm->rcpts[0].cversion, &sv), 0);
-    assert_string_equal(sv.content_oid, "1.3.26.0.4406.0.4.1");
-    queue_store_version_free(&sv);
+    assert_int_equal(queue_store_read_version(f->store, id, 1, &sv), MG_ENOTFOUND);
     struct message *m = get(f, id);
+    assert_int_equal(m->rcpts[0].stage, 0);
+    assert_int_equal(m->rcpts[0].cversion, 0);
+    assert_null(m->envid);
+    assert_null(m->mts_id);
+    message_free(m);
+    struct queue_store_subject sub;
+    assert_int_equal(queue_store_find_subject(f->store, mts, &sub), MG_ENOTFOUND);
+    unpark(f, 0);                 /* 550: final, a report, removed */
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(queue_store_find_subject(f->store, mts, &sub), 0);
+    assert_string_equal(sub.id, id);
+    assert_int_equal(sub.live, 0);
+    assert_int_equal(queue_store_find_subject(f->store, "X400-MTS-Identifier: [/C=GB/ADMD= /;q1]",
+                                              &sub), 0);
+    assert_string_equal(sub.id, id);
+
+    /* deferred: the stage is written first, with every parameter */
+    char id2[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "dsnptmp@park.rules.example", NULL }, 1, 0, 0, id2);
+    snprintf(mts, sizeof mts, "[C=GB;ADMD= ;PRMD=Q]%s", id2);
+    size_t two = 2;
+    assert_true(run_until(f, p_parked, &two));
+    unpark(f, 1);
+    assert_true(run_until(f, p_idle, NULL));
+    m = get(f, id2);
+    assert_int_equal(m->rcpts[0].stage, 1);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
     assert_true(m->rcpts[0].flags & MESSAGE_RCPT_F_GW_FAILURE);
     assert_int_equal(m->rcpts[0].notify, MESSAGE_NOTIFY_SUCCESS | MESSAGE_NOTIFY_FAILURE);
     assert_string_equal(m->rcpts[0].orcpt, "x400;/C=GB/ADMD= /S=Y/");
     assert_string_equal(m->envid, "X400-MTS-Identifier: [/C=GB/ADMD= /;q1]");
+    assert_string_equal(m->mts_id, mts);
     assert_int_equal(m->ret, MESSAGE_RET_HDRS);
     assert_int_equal(m->x400_env_len, 3);
     assert_memory_equal(m->x400_env, "\x31\x01\x00", 3);
+    assert_int_equal(queue_store_read_version(f->store, id2, m->rcpts[0].cversion, &sv), 0);
+    assert_string_equal(sv.content_oid, "1.3.26.0.4406.0.4.1");
+    assert_int_equal(strncmp((const char *)sv.data, "X-Tag: policy", 13), 0);
+    queue_store_version_free(&sv);
     message_free(m);
-    unpark(f, 0);
-    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(queue_store_find_subject(f->store, mts, &sub), 0);
+    assert_int_equal(sub.live, 1);
     fx_close(f);
 }
 
-/* A processing stage's result survives a restart: the next start delivers the processed
- * content without processing again. */
+/* A processing stage kept in memory costs the store nothing when the message is delivered;
+ * after a "crash" while the delivery is in flight the store has the message before the stage,
+ * and the next process runs it again (as after a real crash); once the delivery defers, the
+ * stage is durable and is not run again after a restart. */
 static void t_stage_durable_across_restart(void **state)
 {
     struct fx *f = *state;
     fx_open(f, 100000, 10);
     assert_int_equal(qmgr_start(f->q), 0);
+    struct queue_store_stats s0, s1;
+    queue_store_get_stats(f->store, &s0);
     char id[MESSAGE_ID_SIZE];
     submit(f, "s@example.org", (const char *[]){ "ok@park.rules.example", NULL }, 1, 0, 0, id);
     size_t one = 1;
     assert_true(run_until(f, p_parked, &one));
     assert_int_equal(f->processed, 1);
-    /* "crash" while the delivery is in flight: the delivery never reports; the next process
-     * starts from the store */
     struct message *m = get(f, id);
-    assert_int_equal(m->rcpts[0].stage, 1);
+    assert_int_equal(m->rcpts[0].stage, 0);
     assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_PENDING);
     message_free(m);
-    unpark(f, 0);                 /* (let this process end cleanly for the leak checker) */
+    unpark(f, 0);
     assert_true(run_until(f, p_gone, id));
+    assert_true(run_until(f, p_idle, NULL));
+    queue_store_get_stats(f->store, &s1);
+    assert_int_equal(s1.writes - s0.writes, 3);   /* submit, outcome, finish: no stage */
     fx_close(f);
 
-    /* Replay: a store where the stage is done but the delivery not: mark it pending again. */
+    /* A store where the stage is done but the delivery not (it deferred). */
     f->ndel = 0;
     f->nparked = 0;
     fx_open(f, 100000, 10);
@@ -1273,6 +1319,43 @@ static void t_stage_durable_across_restart(void **state)
     assert_int_equal(f->processed, 2);            /* not processed again after the restart */
     assert_int_equal(strncmp(f->content[0], "X-Tag: policy", 13), 0);
     assert_string_equal(f->coid[0], "22");        /* the version's type, read from the store */
+    fx_close(f);
+}
+
+/* Two kept stages in a row are written oldest first when the delivery defers (each write
+ * needs the version before it), and the restart delivers the last one without processing. */
+static void t_two_kept_stages(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    char id[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "ok@two.example", NULL }, 1, 0, 0, id);
+    assert_true(run_until(f, p_gone, id));
+    assert_int_equal(f->processed, 2);
+    assert_int_equal(strncmp(f->content[0], "X-Tag: policy\r\nX-Tag: quick\r\n", 29), 0);
+    char id2[MESSAGE_ID_SIZE];
+    submit(f, "s@example.org", (const char *[]){ "tmp@two.example", NULL }, 1, 0, 0, id2);
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->processed, 4);
+    struct message *m = get(f, id2);
+    assert_int_equal(m->rcpts[0].stage, 2);
+    assert_int_equal(m->rcpts[0].state, MESSAGE_RCPT_DEFERRED);
+    struct queue_store_version sv;
+    assert_int_equal(queue_store_read_version(f->store, id2, m->rcpts[0].cversion, &sv), 0);
+    assert_int_equal(strncmp((const char *)sv.data, "X-Tag: policy\r\nX-Tag: quick\r\n", 29), 0);
+    queue_store_version_free(&sv);
+    message_free(m);
+    fx_close(f);
+    f->ndel = 0;
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_int_equal(qmgr_flush(f->q), 1);
+    size_t one = 1;
+    assert_true(run_until(f, p_ndel, &one));
+    assert_true(run_until(f, p_idle, NULL));
+    assert_int_equal(f->processed, 4);
+    assert_int_equal(strncmp(f->content[0], "X-Tag: policy\r\nX-Tag: quick\r\n", 29), 0);
     fx_close(f);
 }
 
@@ -1552,6 +1635,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_inline_processing, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stage_envelope_params, setup, teardown),
         cmocka_unit_test_setup_teardown(t_stage_durable_across_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_two_kept_stages, setup, teardown),
         cmocka_unit_test_setup_teardown(t_copy_to, setup, teardown),
         cmocka_unit_test_setup_teardown(t_channel_cannot_process_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(t_audit_failure_blocks_stage, setup, teardown),
