@@ -26,9 +26,17 @@ unsigned char *mg_buf_steal(struct mg_buf *b, size_t *len);
 int mg_read_file(const char *path, size_t limit, unsigned char **out, size_t *len);
 /* Write a file atomically: temp file in the same directory, fsync, rename, fsync directory. */
 int mg_write_file_atomic(const char *path, const void *data, size_t len, int mode);
-/* The same without the directory's fsync, for several files written together into one
- * directory: the caller then calls mg_fsync_dir_of once (one fsync instead of one a file). */
-int mg_write_file_atomic_nodirsync(const char *path, const void *data, size_t len, int mode);
+/* Several files written atomically into one directory (all paths in the same directory):
+ * each to a temp file, all synced (their writeback started together, so one journal commit
+ * carries them), renamed in the order given, then one fsync of the directory. On an error the
+ * files not yet renamed are removed. At most MG_FILES_ATOMIC_MAX files. */
+#define MG_FILES_ATOMIC_MAX 8
+struct mg_file_out {
+    const char *path;
+    const void *data;
+    size_t len;
+};
+int mg_write_files_atomic(const struct mg_file_out *f, size_t n, int mode);
 /* fsync of the directory that holds path. */
 int mg_fsync_dir_of(const char *path);
 

@@ -83,14 +83,14 @@ int file_channel_deliver_x400(const char *dir, const char *qid, unsigned rcpt_in
     if (n < 0 || (size_t)n >= sizeof path || m < 0 || (size_t)m >= sizeof txt)
         return MG_EINVAL;
     /* The summary first: a reader that finds the content finds its envelope beside it. Both
-     * renames are made durable by one fsync of the directory (before the delivery is
-     * reported): a crash before it leaves the delivery unreported, and it is made again. */
-    int rc = mg_write_file_atomic_nodirsync(txt, summary, strlen(summary), 0640);
-    if (!rc)
-        rc = mg_write_file_atomic_nodirsync(path, content ? content : (const unsigned char *)"",
-                                            len, 0640);
-    if (!rc)
-        rc = mg_fsync_dir_of(path);
+     * files are synced together and their renames made durable by one fsync of the directory
+     * (before the delivery is reported): a crash before it leaves the delivery unreported, and
+     * it is made again. */
+    const struct mg_file_out f[2] = {
+        { txt, summary, strlen(summary) },
+        { path, content ? content : (const unsigned char *)"", len },
+    };
+    int rc = mg_write_files_atomic(f, 2, 0640);
     if (!rc && path_out && path_out_len)
         snprintf(path_out, path_out_len, "%s", path);
     return rc;

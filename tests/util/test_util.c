@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -71,6 +72,63 @@ static void t_read_file_limits(void **state)
     assert_int_equal(mg_read_file("/nonexistent/mixgate", 0, &got, &len), MG_ENOTFOUND);
 }
 
+static size_t dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+/* Several files at once: each whole, nothing else left in the directory; an error leaves no
+ * temp file behind. */
+static void t_write_files_atomic(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mg-util-dir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char a[128], b[128], bad[160];
+    snprintf(a, sizeof a, "%s/one.txt", dir);
+    snprintf(b, sizeof b, "%s/two.ber", dir);
+    static const char big[] = "0123456789";
+    struct mg_file_out f[2] = { { a, "summary\n", 8 }, { b, big, 0 } };
+    unsigned char *blob = malloc(70000);
+    assert_non_null(blob);
+    for (size_t i = 0; i < 70000; i++)
+        blob[i] = (unsigned char)(i * 7);
+    f[1].data = blob;
+    f[1].len = 70000;
+    assert_int_equal(mg_write_files_atomic(f, 2, 0600), 0);
+    unsigned char *got = NULL;
+    size_t len = 0;
+    assert_int_equal(mg_read_file(a, 0, &got, &len), 0);
+    assert_int_equal(len, 8);
+    assert_memory_equal(got, "summary\n", 8);
+    free(got);
+    assert_int_equal(mg_read_file(b, 0, &got, &len), 0);
+    assert_int_equal(len, 70000);
+    assert_memory_equal(got, blob, 70000);
+    free(got);
+    assert_int_equal(dir_entries(dir), 2);
+    /* an empty file, and the second in a directory that does not exist: nothing of it stays */
+    snprintf(bad, sizeof bad, "%s/missing/x.ber", dir);
+    struct mg_file_out g[2] = { { a, "", 0 }, { bad, big, sizeof big } };
+    assert_int_equal(mg_write_files_atomic(g, 2, 0600), MG_EIO);
+    assert_int_equal(dir_entries(dir), 2);
+    assert_int_equal(mg_read_file(a, 0, &got, &len), 0);
+    assert_int_equal(len, 8);            /* not replaced: the error came before any rename */
+    free(got);
+    assert_int_equal(mg_write_files_atomic(g, 0, 0600), MG_EINVAL);
+    assert_int_equal(mg_write_files_atomic(g, MG_FILES_ATOMIC_MAX + 1, 0600), MG_EINVAL);
+    free(blob);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
 static void t_errors_and_quote(void **state)
 {
     (void)state;
@@ -91,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_buf_limit),
         cmocka_unit_test(t_read_file_limits),
+        cmocka_unit_test(t_write_files_atomic),
         cmocka_unit_test(t_errors_and_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
