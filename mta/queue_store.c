@@ -1,6 +1,9 @@
 /* queue_store: durable queue in SQLite (WAL, synchronous=FULL) with a group-committing writer
  * thread. See queue_store.h for the threading and ownership rules, docs/queue.md for the
  * design and the measurements behind it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
 #include "queue_store_internal.h"
 
 #include <pthread.h>
@@ -586,6 +589,7 @@ static void complete_list(struct op *list)
 
 static void *writer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "mg-store"); /* for top -H, perf and the operator's eye */
     struct queue_store *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
