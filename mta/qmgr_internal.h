@@ -238,14 +238,19 @@ void qmgr_job_need_version(struct qgroup *g, void (*ready)(struct qgroup *g, int
 struct jversion *qmgr_job_version(struct qjob *j, uint32_t v);
 void qmgr_proc_pump(struct qmgr *q);
 
-/* qmgr_stage.c */
+/* qmgr_proc.c */
 void qmgr_jversion_clear(struct jversion *v);
+/* Moves *v into j's version cache (v is left empty); returns the cached entry (an existing one
+ * of the same version wins) or NULL (out of memory: v is cleared). */
+struct jversion *qmgr_version_put(struct qjob *j, struct jversion *v);
 void qmgr_job_prefetch(struct qjob *j);
 /* Puts content c (version 0 as committed; the reference is taken) in j's version cache. */
 int qmgr_job_adopt_v0(struct qjob *j, struct content *c);
 /* Has any route rule label conditions? (then plans need each recipient's version label) */
 bool qmgr_routes_by_label(const struct config *cfg);
 int qmgr_proc_enqueue(struct qmgr *q, struct qgroup *g);
+
+/* qmgr_stage.c */
 /* Every processing group of the round is back: make the results durable, then plan again. */
 void qmgr_proc_round_done(struct qjob *j);
 /* Kept stages (qmgr_stage.c): write them now, in order (before any other write of the job). */
