@@ -24,6 +24,8 @@ struct stage_write {
     struct content *ref;                 /* a kept stage's new version: held until written */
     int owns;                            /* kept: st's strings and envelope are owned copies */
     char qid[MESSAGE_ID_SIZE];
+    char chname[128];                    /* for a kept write's callback, which may outlive the
+                                            job and its configuration */
     struct queue_store_stage st;
     struct queue_store_stage_rcpt *sr;   /* owned */
     char (*texts)[640];                  /* owned */
@@ -270,7 +272,7 @@ static void on_kept_written(void *arg, int status)
     q->writes_pending--;
     if (status != 0)
         mg_error("event=queue_write_failed qid=%s op=stage channel=%s error=\"%s\" kept=1",
-                 w->qid, w->channel->name, mg_strerror(status));
+                 w->qid, w->chname, mg_strerror(status));
     stage_write_free(w);
     qmgr_maybe_drained(q);
 }
@@ -382,6 +384,7 @@ static int stage_write(struct qjob *j, struct qgroup *g)
     w->q = j->q;
     w->channel = g->channel;
     snprintf(w->qid, sizeof w->qid, "%s", m->id);
+    snprintf(w->chname, sizeof w->chname, "%s", g->channel->name);
     w->sr = calloc(g->nrcpts ? g->nrcpts : 1, sizeof *w->sr);
     w->texts = calloc(g->nrcpts ? g->nrcpts : 1, sizeof *w->texts);
     if (!w->sr || !w->texts) {
