@@ -15,6 +15,7 @@
 #include <openssl/pem.h> /* before cms.h: it declares PEM_read_bio_CMS */
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/ec.h>
 #include <openssl/bn.h>
@@ -172,9 +173,8 @@ static int sign_data(const struct cms_policy *p, const struct cms_signer *s, int
         goto err;
     if (with_receipt && p->receipt_to && !add_receipt_request(si, p->receipt_to))
         goto err;
-    /* Detached S/MIME is finalized while SMIME_write_CMS streams the content (CMS_STREAM):
-     * OpenSSL 3.0's non-streaming multipart/signed output signs a second time and fails. */
-    if (!detached && !CMS_final(cms, in, NULL, flags))
+    /* detached too: detached_entity writes the multipart/signed from the finalized SignedData */
+    if (!CMS_final(cms, in, NULL, flags))
         goto err;
     BIO_free(in);
     *out = cms;
@@ -508,6 +508,22 @@ static const char *opaque_smime_type(CMS_ContentInfo *cms)
     return NULL;
 }
 
+/* der as base64 in 64-column lines, each ended with CRLF, as OpenSSL's S/MIME writer breaks
+ * them. */
+static int append_base64_lines(struct mg_buf *out, const unsigned char *der, size_t dl)
+{
+    /* 48 octets make a 64-column line; EVP_EncodeBlock NUL-terminates, hence the + 3 */
+    int rc = mg_buf_reserve(out, (dl + 47) / 48 * 66 + 3);
+    for (size_t off = 0; !rc && off < dl; off += 48) {
+        size_t n = dl - off < 48 ? dl - off : 48;
+        int w = EVP_EncodeBlock((unsigned char *)out->data + out->len, der + off, (int)n);
+        out->len += (size_t)w;
+        memcpy(out->data + out->len, "\r\n", 2);
+        out->len += 2;
+    }
+    return rc;
+}
+
 /* An opaque S/MIME entity (application/pkcs7-mime) written here, not by SMIME_write_CMS: the
  * same fields in the same order and the base64 body in 64-column lines, but CRLF at once and
  * the DER encoded in one pass. OpenSSL's writer goes through a chain of BIOs (its base64 filter
@@ -525,18 +541,80 @@ static int opaque_entity(CMS_ContentInfo *cms, const char *type, struct mg_buf *
                              "Content-Type: application/pkcs7-mime; smime-type=%s;"
                              " name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
                         type);
-    /* 48 octets make a 64-column line; EVP_EncodeBlock NUL-terminates, hence the + 1 */
     if (!rc)
-        rc = mg_buf_reserve(out, (dl + 47) / 48 * 66 + 3);
-    for (size_t off = 0; !rc && off < dl; off += 48) {
-        size_t n = dl - off < 48 ? dl - off : 48;
-        int w = EVP_EncodeBlock((unsigned char *)out->data + out->len, der + off, (int)n);
-        out->len += (size_t)w;
-        memcpy(out->data + out->len, "\r\n", 2);
-        out->len += 2;
-    }
+        rc = append_base64_lines(out, der, dl);
     if (!rc)
         rc = mg_buf_append(out, "\r\n", 2);
+    free(der);
+    return rc;
+}
+
+/* The micalg parameter of a multipart/signed (RFC 8551 3.5.3.2): the signers' digests, as
+ * OpenSSL's writer names them for the digests we sign with. */
+static int append_micalg(struct mg_buf *out, CMS_ContentInfo *cms)
+{
+    STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+    int rc = 0;
+    for (int i = 0; !rc && i < sk_CMS_SignerInfo_num(sis); i++) {
+        X509_ALGOR *dig = NULL;
+        CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, i), NULL, NULL, &dig, NULL);
+        const char *name;
+        switch (dig ? OBJ_obj2nid(dig->algorithm) : NID_undef) {
+        case NID_md5: name = "md5"; break;
+        case NID_sha1: name = "sha1"; break;
+        case NID_sha224: name = "sha-224"; break;
+        case NID_sha256: name = "sha-256"; break;
+        case NID_sha384: name = "sha-384"; break;
+        case NID_sha512: name = "sha-512"; break;
+        default: name = "unknown"; break;
+        }
+        rc = mg_buf_appendf(out, "%s%s", i ? "," : "", name);
+    }
+    return rc;
+}
+
+/* A clear-signed entity (multipart/signed, RFC 8551 3.5.3) written here, not by
+ * SMIME_write_CMS: the same fields, preamble and part order as OpenSSL's writer, a boundary of
+ * 32 random hex digits as it makes them, and the content part exactly the octets signed (they
+ * are CRLF already). OpenSSL streams the content through a BIO chain that signs while it copies,
+ * then base64 through a filter with bare-LF lines that we rewrote: with the signing done by
+ * CMS_final this is one pass. unit.crypto_cms checks the result against OpenSSL's writer. */
+static int detached_entity(CMS_ContentInfo *cms, const unsigned char *data, size_t len,
+                           struct mg_buf *out)
+{
+    unsigned char rnd[32];
+    char bound[33];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return MG_ECRYPTO;
+    for (size_t i = 0; i < 32; i++) {
+        unsigned c = rnd[i] & 0xf;
+        bound[i] = (char)(c < 10 ? '0' + c : 'A' + c - 10);
+    }
+    bound[32] = 0;
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    int rc = cms_wrap_der_of(cms, &der, &dl);
+    if (rc)
+        return rc;
+    mg_buf_reset(out);
+    rc = mg_buf_appendf(out, "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"
+                             " micalg=\"");
+    if (!rc)
+        rc = append_micalg(out, cms);
+    if (!rc)
+        rc = mg_buf_appendf(out, "\"; boundary=\"----%s\"\r\n\r\nThis is an S/MIME signed message"
+                                 "\r\n\r\n------%s\r\n", bound, bound);
+    if (!rc)
+        rc = mg_buf_append(out, data, len);
+    if (!rc)
+        rc = mg_buf_appendf(out, "\r\n------%s\r\nContent-Type: application/pkcs7-signature;"
+                                 " name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\n"
+                                 "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n",
+                            bound);
+    if (!rc)
+        rc = append_base64_lines(out, der, dl);
+    if (!rc)
+        rc = mg_buf_appendf(out, "\r\n------%s--\r\n\r\n", bound);
     free(der);
     return rc;
 }
@@ -544,16 +622,16 @@ static int opaque_entity(CMS_ContentInfo *cms, const char *type, struct mg_buf *
 static int smime_entity(CMS_ContentInfo *cms, const unsigned char *data, size_t len, int detached,
                         struct mg_buf *out)
 {
-    const char *type = detached ? NULL : opaque_smime_type(cms);
+    if (detached)
+        return detached_entity(cms, data, len, out);
+    const char *type = opaque_smime_type(cms);
     if (type)
         return opaque_entity(cms, type, out);
     BIO *o = BIO_new(BIO_s_mem());
-    BIO *d = detached ? BIO_new_mem_buf(data, (int)len) : NULL;
     int rc = MG_ECRYPTO;
-    if (!o || (detached && !d))
+    if (!o)
         goto done;
-    unsigned flags = CMS_CRLFEOL | CMS_BINARY | (detached ? CMS_DETACHED : 0);
-    if (!SMIME_write_CMS(o, cms, d, (int)(flags | (detached ? CMS_STREAM : 0))))
+    if (!SMIME_write_CMS(o, cms, NULL, CMS_CRLFEOL | CMS_BINARY))
         goto done;
     char *p;
     long n = BIO_get_mem_data(o, &p);
@@ -566,7 +644,6 @@ static int smime_entity(CMS_ContentInfo *cms, const unsigned char *data, size_t 
     rc = cms_mime_append_crlf(out, (const unsigned char *)p, (size_t)n);
 done:
     BIO_free(o);
-    BIO_free(d);
     return rc;
 }
 

@@ -254,6 +254,120 @@ static void test_opaque_entity_as_openssl(void **state)
     }
 }
 
+/* The clear-signed entity (multipart/signed) is written by cms_wrap itself: the same fields,
+ * preamble, part order and line breaks as OpenSSL's S/MIME writer gives when it signs the same
+ * content (its boundary made ours; the base64 of the two signatures aside, their signing times
+ * may differ), the boundary 32 hex digits, and the content part exactly the octets the
+ * signature covers (CMS_verify of the part against the signature). */
+static void test_detached_entity_as_openssl(void **state)
+{
+    (void)state;
+    static const char *const cases[] = { "sign_detached_mime", "triple_wrap_mime_detached_rsa" };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const struct rt_case *c = NULL;
+        for (size_t i = 0; i < sizeof rt_cases / sizeof rt_cases[0]; i++)
+            if (!strcmp(rt_cases[i].name, cases[k]))
+                c = &rt_cases[i];
+        assert_non_null(c);
+        struct cms_policy *w = writer_policy(c);
+        struct cms_result res;
+        cms_result_init(&res);
+        assert_int_equal(cms_wrap(w, c->ops, c->fmt, (const unsigned char *)msg, strlen(msg), &res), 0);
+        const char *out = (const char *)res.data;
+        /* the outermost multipart/signed: from its Content-Type field to the end */
+        static const char ct[] = "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=\"sha-256\"; boundary=\"----";
+        const char *e = memmem(out, res.len, ct, sizeof ct - 1);
+        for (const char *n; e && (n = memmem(e + 1, res.len - (size_t)(e + 1 - out), ct, sizeof ct - 1));)
+            e = n;   /* a triple wrap's outer signature is the last one written */
+        assert_non_null(e);
+        size_t elen = res.len - (size_t)(e - out);
+        const char *bq = e + sizeof ct - 1;
+        const char *bend = memchr(bq, '"', elen - (sizeof ct - 1));
+        assert_non_null(bend);
+        assert_int_equal(bend - bq, 32);
+        for (int i = 0; i < 32; i++)
+            assert_non_null(strchr("0123456789ABCDEF", bq[i]));
+        char bound[64], delim[80];
+        snprintf(bound, sizeof bound, "------%.32s\r\n", bq);
+        snprintf(delim, sizeof delim, "\r\n%s", bound);
+        const char *part = memmem(e, elen, bound, strlen(bound));
+        assert_non_null(part);
+        part += strlen(bound);
+        const char *pend = memmem(part, elen - (size_t)(part - e), delim, strlen(delim));
+        assert_non_null(pend);
+        const char *b64 = memmem(pend, elen - (size_t)(pend - e), "\r\n\r\n", 4);
+        assert_non_null(b64);
+        b64 += 4;
+        char closing[80];
+        snprintf(closing, sizeof closing, "\r\n------%.32s--\r\n\r\n", bq);
+        size_t cl = strlen(closing);
+        assert_true(elen > cl && !memcmp(e + elen - cl, closing, cl));
+        const char *b64end = e + elen - cl;
+        /* the signature covers the content part */
+        BIO *dec = BIO_new(BIO_f_base64());
+        BIO_push(dec, BIO_new_mem_buf(b64, (int)(b64end - b64)));
+        CMS_ContentInfo *cms = d2i_CMS_bio(dec, NULL);
+        BIO_free_all(dec);
+        assert_non_null(cms);
+        BIO *data = BIO_new_mem_buf(part, (int)(pend - part));
+        assert_int_equal(CMS_verify(cms, NULL, NULL, data, NULL,
+                                    CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY), 1);
+        CMS_ContentInfo_free(cms);
+        BIO_free(data);
+        /* OpenSSL's writer, signing the same content itself */
+        data = BIO_new_mem_buf(part, (int)(pend - part));
+        CMS_ContentInfo *ref = CMS_sign(pki.cert[T_ALICE], pki.key[T_ALICE], NULL, data,
+                                        CMS_DETACHED | CMS_BINARY | CMS_STREAM);
+        assert_non_null(ref);
+        BIO *o = BIO_new(BIO_s_mem());
+        assert_int_equal(SMIME_write_CMS(o, ref, data, CMS_DETACHED | CMS_CRLFEOL | CMS_BINARY |
+                                                          CMS_STREAM), 1);
+        char *p = NULL;
+        long n = BIO_get_mem_data(o, &p);
+        static const char mv[] = "MIME-Version: 1.0\r\n";
+        assert_true(n > (long)sizeof mv && !memcmp(p, mv, sizeof mv - 1));
+        p += sizeof mv - 1;
+        n -= (long)sizeof mv - 1;
+        const char *ob = memmem(p, (size_t)n, "boundary=\"----", 14);
+        assert_non_null(ob);
+        char theirs[33];
+        memcpy(theirs, ob + 14, 32);
+        theirs[32] = 0;
+        char *want = malloc((size_t)n * 2 + 1);
+        size_t wl = 0;
+        for (long i = 0; i < n; i++) {
+            if (i + 32 <= n && !memcmp(p + i, theirs, 32)) {   /* their boundary -> ours */
+                memcpy(want + wl, bq, 32);
+                wl += 32;
+                i += 31;
+                continue;
+            }
+            if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))   /* base64 lines: bare LF */
+                want[wl++] = '\r';
+            want[wl++] = p[i];
+        }
+        /* everything up to the signature's base64, and from its end */
+        size_t head = (size_t)(b64 - e);
+        print_message("[ case ] %s: multipart/signed %zu octets\n", c->name, elen);
+        assert_true(wl > head + cl);
+        assert_memory_equal(e, want, head);
+        assert_memory_equal(b64end, want + wl - cl, cl);
+        /* 64-column lines, as OpenSSL breaks them */
+        for (const char *l = b64; l < b64end;) {
+            const char *eol = memmem(l, (size_t)(b64end - l), "\r\n", 2);
+            size_t ll = eol ? (size_t)(eol - l) : (size_t)(b64end - l);
+            assert_true(ll <= 64 && (ll == 64 || !eol || eol + 2 >= b64end));
+            l = eol ? eol + 2 : b64end;
+        }
+        free(want);
+        BIO_free(o);
+        BIO_free(data);
+        CMS_ContentInfo_free(ref);
+        cms_result_free(&res);
+        cms_policy_free(w);
+    }
+}
+
 /* ---- failures ---------------------------------------------------------------------------- */
 
 struct neg_case {
@@ -739,6 +853,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_opaque_entity_as_openssl),
+        cmocka_unit_test(test_detached_entity_as_openssl),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_tampered_recipient_info),
         cmocka_unit_test(test_key_rotation),
