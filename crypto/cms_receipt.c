@@ -8,6 +8,7 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include "cms_receipt.h"
+#include "cms_fastread.h"
 #include "cms_internal.h"
 #include "cms_mime.h"
 #include "mg_err.h"
@@ -23,16 +24,44 @@ static int rfail(struct cms_result *res, int rc, const char *msg)
     return rc;
 }
 
+/* A DER ContentInfo through cms_fast_d2i: the certificates a SignedData carries come decoded
+ * from the policy's cache instead of being decoded again (OpenSSL 3.0 decodes each one's public
+ * key through its provider decoders: half the time of checking a receipt, and the same
+ * certificates come with every receipt and original from a peer). They are put back into the
+ * ContentInfo in their order, so CMS_verify and CMS_verify_receipt see what a plain
+ * d2i_CMS_ContentInfo gives. NULL when the fast reader steps aside or a certificate cannot be
+ * put back (the same one twice): the caller reads it the usual way. */
+static CMS_ContentInfo *read_der_cached(const struct cms_policy *p, const unsigned char *in, size_t len)
+{
+    CMS_ContentInfo *c = NULL;
+    STACK_OF(X509) *certs = NULL;
+    if (cms_fast_d2i(p->vcache, in, len, &c, &certs) != 1)
+        return NULL;
+    for (int i = 0; i < sk_X509_num(certs); i++)
+        if (CMS_add1_cert(c, sk_X509_value(certs, i)) != 1) {
+            CMS_ContentInfo_free(c);
+            c = NULL;
+            ERR_clear_error();
+            break;
+        }
+    sk_X509_pop_free(certs, X509_free);
+    return c;
+}
+
 /* DER ContentInfo, or an S/MIME message/entity (with detached content in *dcont). */
-static CMS_ContentInfo *read_any(const unsigned char *in, size_t len, BIO **dcont, int *mime)
+static CMS_ContentInfo *read_any(const struct cms_policy *p, const unsigned char *in, size_t len, BIO **dcont,
+                                 int *mime)
 {
     *dcont = NULL;
     *mime = !cms_wrap_is_der(in, len);
     if (len > INT32_MAX)
         return NULL;
     if (!*mime) {
+        CMS_ContentInfo *c = read_der_cached(p, in, len);
+        if (c)
+            return c;
         const unsigned char *q = in;
-        CMS_ContentInfo *c = d2i_CMS_ContentInfo(NULL, &q, (long)len);
+        c = d2i_CMS_ContentInfo(NULL, &q, (long)len);
         if (c && q != in + len) {
             CMS_ContentInfo_free(c);
             c = NULL;
@@ -71,7 +100,7 @@ static int find_request_layer(const struct cms_policy *p, const unsigned char *i
     for (int depth = 0; depth < CMS_MAX_LAYERS; depth++) {
         BIO *dc = NULL;
         int m;
-        CMS_ContentInfo *cms = read_any(cur, curlen, &dc, &m);
+        CMS_ContentInfo *cms = read_any(p, cur, curlen, &dc, &m);
         if (depth == 0)
             *mime = m;
         if (!cms) {
@@ -198,7 +227,7 @@ int cms_receipt_verify(const struct cms_policy *p, const unsigned char *receipt,
     BIO *rd = NULL;
     int m1, m2, rc = 0;
     CMS_ContentInfo *o = NULL;
-    CMS_ContentInfo *r = read_any(receipt, rlen, &rd, &m1);
+    CMS_ContentInfo *r = read_any(p, receipt, rlen, &rd, &m1);
     if (!r) {
         rc = rfail(res, MG_EPARSE, "receipt is not CMS or S/MIME");
         goto done;
