@@ -8,6 +8,7 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include "cms_receipt.h"
+#include "cms_fastread.h"
 #include "cms_internal.h"
 #include "cms_mime.h"
 #include "mg_err.h"
@@ -23,16 +24,62 @@ static int rfail(struct cms_result *res, int rc, const char *msg)
     return rc;
 }
 
+/* The certificates cms_fastread cut out of c put back, in their order (CMS_add1_cert), so
+ * CMS_verify and CMS_verify_receipt see what OpenSSL's own readers give. Frees certs; returns
+ * c, or NULL (c freed) when one cannot be put back (the same one twice): the caller then reads
+ * the input the usual way. */
+static CMS_ContentInfo *put_back(CMS_ContentInfo *c, STACK_OF(X509) *certs)
+{
+    for (int i = 0; c && i < sk_X509_num(certs); i++)
+        if (CMS_add1_cert(c, sk_X509_value(certs, i)) != 1) {
+            CMS_ContentInfo_free(c);
+            c = NULL;
+            ERR_clear_error();
+        }
+    sk_X509_pop_free(certs, X509_free);
+    return c;
+}
+
+/* A receipt or an original read through cms_fastread, as cms_unwrap reads: the certificates a
+ * SignedData carries come decoded from the policy's cache instead of being decoded again
+ * (OpenSSL 3.0 decodes each one's public key through its provider decoders: half the time of
+ * checking a receipt, and the same certificates come with every receipt and original from a
+ * peer). DER, or an application/pkcs7-mime entity (SMIME_read_CMS gives it no detached
+ * content either); a multipart/signed is left to SMIME_read_CMS, whose detached content has
+ * its line ends converted where cms_fast_read's has them as they are. NULL when the fast
+ * reader steps aside: the caller reads the input the usual way. */
+static CMS_ContentInfo *read_cached(const struct cms_policy *p, const unsigned char *in, size_t len, int mime)
+{
+    CMS_ContentInfo *c = NULL;
+    STACK_OF(X509) *certs = NULL;
+    const unsigned char *dc = NULL;
+    size_t dl = 0;
+    int r = mime ? cms_fast_read(p->vcache, in, len, &c, &certs, &dc, &dl)
+                 : cms_fast_d2i(p->vcache, in, len, &c, &certs);
+    if (r != 1)
+        return NULL;
+    if (dc) {
+        CMS_ContentInfo_free(c);
+        sk_X509_pop_free(certs, X509_free);
+        return NULL;
+    }
+    return put_back(c, certs);
+}
+
 /* DER ContentInfo, or an S/MIME message/entity (with detached content in *dcont). */
-static CMS_ContentInfo *read_any(const unsigned char *in, size_t len, BIO **dcont, int *mime)
+static CMS_ContentInfo *read_any(const struct cms_policy *p, const unsigned char *in, size_t len, BIO **dcont,
+                                 int *mime)
 {
     *dcont = NULL;
     *mime = !cms_wrap_is_der(in, len);
     if (len > INT32_MAX)
         return NULL;
+    CMS_ContentInfo *c = read_cached(p, in, len, *mime);
+    if (c)
+        return c;
     if (!*mime) {
         const unsigned char *q = in;
-        CMS_ContentInfo *c = d2i_CMS_ContentInfo(NULL, &q, (long)len);
+        c = d2i_CMS_ContentInfo(NULL, &q, (long)len);
         if (c && q != in + len) {
             CMS_ContentInfo_free(c);
             c = NULL;
@@ -40,7 +87,7 @@ static CMS_ContentInfo *read_any(const unsigned char *in, size_t len, BIO **dcon
         return c;
     }
     BIO *b = BIO_new_mem_buf(in, (int)len);
-    CMS_ContentInfo *c = b ? SMIME_read_CMS(b, dcont) : NULL;
+    c = b ? SMIME_read_CMS(b, dcont) : NULL;
     BIO_free(b);
     return c;
 }
@@ -71,7 +118,7 @@ static int find_request_layer(const struct cms_policy *p, const unsigned char *i
     for (int depth = 0; depth < CMS_MAX_LAYERS; depth++) {
         BIO *dc = NULL;
         int m;
-        CMS_ContentInfo *cms = read_any(cur, curlen, &dc, &m);
+        CMS_ContentInfo *cms = read_any(p, cur, curlen, &dc, &m);
         if (depth == 0)
             *mime = m;
         if (!cms) {
@@ -198,7 +245,7 @@ int cms_receipt_verify(const struct cms_policy *p, const unsigned char *receipt,
     BIO *rd = NULL;
     int m1, m2, rc = 0;
     CMS_ContentInfo *o = NULL;
-    CMS_ContentInfo *r = read_any(receipt, rlen, &rd, &m1);
+    CMS_ContentInfo *r = read_any(p, receipt, rlen, &rd, &m1);
     if (!r) {
         rc = rfail(res, MG_EPARSE, "receipt is not CMS or S/MIME");
         goto done;

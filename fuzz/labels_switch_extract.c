@@ -24,8 +24,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct lbl_policy_set *set;
-    if (!set)
+    /* the places to look, with their marking expressions compiled once as the configuration
+     * loader does (lsw_sources_parse) */
+    static struct lsw_sources s = { .src = { LSW_SRC_X411, LSW_SRC_ESS, LSW_SRC_XX411, LSW_SRC_SIO, LSW_SRC_XML,
+                                             LSW_SRC_HEADER, LSW_SRC_SUBJECT, LSW_SRC_FLOT, LSW_SRC_HISTORY },
+                                    .nsrc = LSW_NSRC, .xx411_header = xx, .xml_header = xmlh, .text_header = text,
+                                    .subject_re = subj_re };
+    if (!set) {
         set = labels_fuzz_policy_set(); /* the target's fixture, read-only after */
+        if (lsw_sources_compile(&s) || !s.header_rx || !s.subject_rx || !s.flot_rx)
+            abort();
+    }
     if (size < 1)
         return 0;
     size_t ll = data[0];
@@ -33,10 +42,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ll = size - 1;
     const uint8_t *label = data + 1, *msg = data + 1 + ll;
     size_t mlen = size - 1 - ll;
-    struct lsw_sources s = { .src = { LSW_SRC_X411, LSW_SRC_ESS, LSW_SRC_XX411, LSW_SRC_SIO, LSW_SRC_XML,
-                                      LSW_SRC_HEADER, LSW_SRC_SUBJECT, LSW_SRC_FLOT, LSW_SRC_HISTORY },
-                             .nsrc = LSW_NSRC, .xx411_header = xx, .xml_header = xmlh, .text_header = text,
-                             .subject_re = subj_re };
     struct lsw_found *f = NULL;
     size_t n = 0;
     char errs[600];

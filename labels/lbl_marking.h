@@ -40,4 +40,15 @@ int lbl_clearance_marking(const struct lbl_policy *p, const struct lbl_clearance
 int lbl_marking_parse(const struct lbl_policy *p, const char *text, const char *re, const char *lang,
                       enum lbl_loc loc, struct lbl_label *out, struct lbl_err *err);
 
+/* The same with the expression compiled once (a configuration's, when it is loaded): compiling
+ * it on every read was the larger part of a short marking's cost. re is only read, so one
+ * compiled expression serves any number of threads. */
+struct lbl_marking_re;
+/* re NULL = LBL_MARKING_RE_DEFAULT. MG_EINVAL with the reason when it does not compile, MG_ENOMEM.
+ * *out is owned by the caller (lbl_marking_re_free). */
+int lbl_marking_re_new(const char *re, struct lbl_marking_re **out, struct lbl_err *err);
+void lbl_marking_re_free(struct lbl_marking_re *re);
+int lbl_marking_parse_re(const struct lbl_policy *p, const char *text, const struct lbl_marking_re *re,
+                         const char *lang, enum lbl_loc loc, struct lbl_label *out, struct lbl_err *err);
+
 #endif

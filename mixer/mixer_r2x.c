@@ -128,7 +128,20 @@ int mixer_r2x_desc(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned nu
  * rfc-822-field list instead). Group names become free-form-name-only descriptors. */
 int mixer_r2x_mboxes(struct r2x *c, const char *value, size_t *n)
 {
-    if (mixer_hdr_addrs(value, c->mb, MAX_MBOX, n) != 0)
+    /* the field read again with more room while it does not fit: the same result as one read
+     * with room for MAX_MBOX */
+    int rc;
+    while ((rc = mixer_hdr_addrs(value, c->mb, c->nmb, n)) == MG_ETOOBIG && c->nmb < MAX_MBOX) {
+        size_t nn = c->nmb ? c->nmb * 4 : 4;
+        if (nn > MAX_MBOX)
+            nn = MAX_MBOX;
+        struct mixer_mbox *m = realloc(c->mb, nn * sizeof *m);
+        if (!m)
+            return MG_ENOMEM;
+        c->mb = m;
+        c->nmb = nn;
+    }
+    if (rc != 0)
         return MG_EPARSE;
     /* every address must map: try them first so a field is taken whole or not at all */
     for (size_t i = 0; i < *n; i++) {
@@ -549,8 +562,8 @@ int mixer_r2x_ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num
 int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const void *msg,
                        size_t len, struct mg_buf *out, char *why, size_t whysize)
 {
-    /* Not zeroed: the mailbox room is some 360 KB, and mixer_hdr_addrs clears each entry it
-     * fills (a calloc here was 4% of a converting gateway's CPU). */
+    /* The mailbox room is not zeroed: mixer_hdr_addrs clears each entry it fills (a calloc of
+     * the full room was 4% of a converting gateway's CPU). */
     struct r2x *c = malloc(sizeof *c);
     struct mg_buf b;
     struct mixer_ber w;
@@ -558,6 +571,8 @@ int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const v
         return MG_ENOMEM;
     c->gw = gw;
     c->ct = ct;
+    c->mb = NULL;
+    c->nmb = 0;
     c->why = why;
     c->whysize = whysize;
     if (why && whysize)
@@ -597,6 +612,7 @@ int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const v
     if (!rc)
         rc = mg_buf_append(out, b.data, b.len);
     mg_buf_free(&b);
+    free(c->mb);
     free(c);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "lsw_int.h"
 #include "lbl_ber.h"
 #include "lbl_codec.h"
+#include "lbl_marking.h"
 #include "mg_err.h"
 
 #include <ctype.h>
@@ -183,7 +184,21 @@ int lsw_sources_parse(const config_setting_t *g, const char *file, const char *w
     if (!r2) r2 = get_str(g, "header_regex", file, what, &s->header_re, NULL, errs);
     if (!r2) r2 = get_str(g, "subject_regex", file, what, &s->subject_re, "^[[:space:]]*\\[(.*)\\]", errs);
     if (!r2) r2 = get_str(g, "flot_regex", file, what, &s->flot_re, NULL, errs);
+    if (!rc && !r2)
+        r2 = lsw_sources_compile(s);
     return rc ? rc : r2;
+}
+
+int lsw_sources_compile(struct lsw_sources *s)
+{
+    const char *re[] = { s->header_re, s->subject_re, s->flot_re };
+    struct lbl_marking_re **rx[] = { &s->header_rx, &s->subject_rx, &s->flot_rx };
+    for (size_t i = 0; i < 3; i++) {
+        lbl_marking_re_free(*rx[i]);
+        if (lbl_marking_re_new(re[i], rx[i], NULL) == MG_ENOMEM)
+            return MG_ENOMEM;
+    }
+    return 0;
 }
 
 void lsw_sources_free(struct lsw_sources *s)
@@ -194,6 +209,9 @@ void lsw_sources_free(struct lsw_sources *s)
     free(s->header_re);
     free(s->subject_re);
     free(s->flot_re);
+    lbl_marking_re_free(s->header_rx);
+    lbl_marking_re_free(s->subject_rx);
+    lbl_marking_re_free(s->flot_rx);
     memset(s, 0, sizeof *s);
 }
 

@@ -60,13 +60,16 @@ static int xx411_any(const char *v, struct lbl_label *out, struct lbl_err *err)
     return rc;
 }
 
-/* A display marking under any loaded policy (the governing one first). */
-static int marking_any(const struct lbl_policy_set *set, const char *text, const char *re, enum lbl_loc loc,
-                       struct lbl_label *out, struct lbl_err *err)
+/* A display marking under any loaded policy (the governing one first); rx is re compiled at
+ * load (lsw_sources_compile), NULL when it was not. */
+static int marking_any(const struct lbl_policy_set *set, const char *text, const char *re,
+                       const struct lbl_marking_re *rx, enum lbl_loc loc, struct lbl_label *out,
+                       struct lbl_err *err)
 {
     int rc = MG_EPARSE;
     for (size_t i = 0; rc && i < lbl_policy_set_count(set); i++)
-        rc = lbl_marking_parse(lbl_policy_set_get(set, i), text, re, "", loc, out, i ? NULL : err);
+        rc = rx ? lbl_marking_parse_re(lbl_policy_set_get(set, i), text, rx, "", loc, out, i ? NULL : err)
+                : lbl_marking_parse(lbl_policy_set_get(set, i), text, re, "", loc, out, i ? NULL : err);
     return rc;
 }
 
@@ -133,7 +136,7 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
                 rc = MG_ENOMEM;
                 continue;
             }
-            if (strlen(line) == fl && marking_any(set, line, s->flot_re, LBL_LOC_FLOT, &l, &err) == 0)
+            if (strlen(line) == fl && marking_any(set, line, s->flot_re, s->flot_rx, LBL_LOC_FLOT, &l, &err) == 0)
                 rc = push(found, n, src, &l);
             free(line);
             continue;
@@ -170,8 +173,8 @@ int lsw_find_labels(const struct lsw_sources *s, const struct lbl_policy_set *se
             case LSW_SRC_SIO: d = lbl_sio_decode(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_XML: d = lbl_xml_parse_label(v, strlen(v), set, &l, &err); break;
             case LSW_SRC_HISTORY: d = lbl_sio_history_decode(v, strlen(v), set, &l, &err); break;
-            case LSW_SRC_HEADER: d = marking_any(set, v, s->header_re, LBL_LOC_XHEADER, &l, &err); break;
-            default: d = marking_any(set, v, s->subject_re, LBL_LOC_SUBJECT, &l, &err); break;
+            case LSW_SRC_HEADER: d = marking_any(set, v, s->header_re, s->header_rx, LBL_LOC_XHEADER, &l, &err); break;
+            default: d = marking_any(set, v, s->subject_re, s->subject_rx, LBL_LOC_SUBJECT, &l, &err); break;
             }
             free(v);
             if (d == 0)

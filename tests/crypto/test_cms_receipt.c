@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "cms_internal.h"
 #include "cms_receipt.h"
 #include "crypto_test_util.h"
 #include "mg_err.h"
@@ -45,6 +46,27 @@ static void test_receipts(void **state)
             fail_msg("verify: %s %s", mg_errname(rc), ver.reason);
         assert_non_null(strstr(ver.layers[0].signer, "CN=carol"));
         cms_result_free(&ver);
+        /* the same read twice: the receipt (DER, or application/pkcs7-mime) is read through
+         * cms_fastread, its signer's certificate the object of the policy's cache */
+        rc = cms_receipt_verify(alice, rcpt.data, rcpt.len, sent.data, sent.len, &ver);
+        if (rc)
+            fail_msg("verify again: %s %s", mg_errname(rc), ver.reason);
+        assert_non_null(strstr(ver.layers[0].signer, "CN=carol"));
+        unsigned char *der = NULL;
+        int dl = i2d_X509(pki.cert[T_CAROL], &der);
+        X509 *cached = cms_vcache_cert(alice->vcache, der, (size_t)dl);
+        assert_ptr_equal(cached, ver.layers[0].signer_cert);
+        X509_free(cached);
+        OPENSSL_free(der);
+        cms_result_free(&ver);
+        /* a receipt signed by a certificate no anchor issued (carried in the receipt) */
+        struct cms_policy *rogue = signer_policy(T_ROGUE, 0);
+        struct cms_result rr;
+        assert_int_equal(cms_receipt_make(rogue, sent.data, sent.len, &rr), 0);
+        assert_int_equal(cms_receipt_verify(alice, rr.data, rr.len, sent.data, sent.len, &ver), MG_EVERIFY);
+        cms_result_free(&ver);
+        cms_result_free(&rr);
+        cms_policy_free(rogue);
         /* against another message alice sent: no */
         assert_int_equal(cms_wrap(alice, CMS_OP_SIGN, fmts[f], (const unsigned char *)msg,
                                   strlen(msg), &other), 0);

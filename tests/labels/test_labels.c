@@ -751,6 +751,15 @@ static void test_markings(void **state)
         char *m2 = NULL;
         assert_int_equal(lbl_marking(pol(l.policy), &back, markings[i].lang, loc, &m2, &err), 0);
         assert_string_equal(m, m2);
+        /* the expression compiled once reads the same label */
+        struct lbl_marking_re *rx = NULL;
+        struct lbl_label back2;
+        lbl_label_init(&back2);
+        assert_int_equal(lbl_marking_re_new(NULL, &rx, &err), 0);
+        assert_int_equal(lbl_marking_parse_re(pol(l.policy), m, rx, markings[i].lang, loc, &back2, &err), 0);
+        assert_true(lbl_label_equal(&back, &back2));
+        lbl_marking_re_free(rx);
+        lbl_label_free(&back2);
         free(m);
         free(m2);
         lbl_label_free(&back);
@@ -769,7 +778,69 @@ static void test_markings(void **state)
     assert_int_equal(lbl_marking_parse(pol(TLPX), "TLPX:PURPLE", NULL, "", LBL_LOC_PAGEBOTTOM, &l, &err), MG_EPARSE);
     assert_non_null(strstr(err.msg, "not a display marking of policy TLPX"));
     assert_int_equal(lbl_marking_parse(pol(TLPX), "x", "([", "", LBL_LOC_PAGEBOTTOM, &l, &err), MG_EINVAL);
+    char why[sizeof err.msg];
+    snprintf(why, sizeof why, "%s", err.msg);
+    /* compiled once: the same refusals, with the same reasons */
+    struct lbl_marking_re *rx = NULL;
+    assert_int_equal(lbl_marking_re_new("([", &rx, &err), MG_EINVAL);
+    assert_null(rx);
+    assert_string_equal(err.msg, why);
+    assert_int_equal(lbl_marking_re_new("\\[([^]]*)\\]", &rx, &err), 0);
     lbl_label_free(&l);
+    assert_int_equal(lbl_marking_parse_re(pol(TLPX), "Subject: [TLPX:GREEN J:SafeHarbour Do not action] lunch?", rx,
+                                          "", LBL_LOC_SUBJECT, &l, &err),
+                     0);
+    assert_true(lbl_label_equal(&l, &want));
+    assert_int_equal(lbl_marking_parse_re(pol(TLPX), "no brackets", rx, "", LBL_LOC_SUBJECT, &l, &err), MG_EPARSE);
+    assert_string_equal(err.msg, "no marking found in the text");
+    lbl_marking_re_free(rx);
+    lbl_label_free(&l);
+    lbl_label_free(&want);
+}
+
+/* One compiled marking expression read by several threads at once, as the daemon's pool
+ * threads read a configuration's. */
+struct mworker {
+    const struct lbl_marking_re *rx;
+    const struct lbl_label *want;
+    int same;
+};
+
+static void *mwork(void *arg)
+{
+    struct mworker *w = arg;
+    for (int i = 0; i < 300; i++) {
+        struct lbl_label l;
+        struct lbl_err err = { "" };
+        lbl_label_init(&l);
+        w->same += lbl_marking_parse_re(pol(TLPX), "Subject: [TLPX:GREEN J:SafeHarbour Do not action] lunch?",
+                                        w->rx, "", LBL_LOC_SUBJECT, &l, &err) == 0 &&
+                   lbl_label_equal(&l, w->want);
+        lbl_label_free(&l);
+    }
+    return NULL;
+}
+
+static void test_marking_threads(void **state)
+{
+    (void)state;
+    struct lbl_label want;
+    struct lbl_err err = { "" };
+    lbl_label_init(&want);
+    decode_file("spiffing/test-data/tlpx-green-sh-na.xml", &want);
+    struct lbl_marking_re *rx = NULL;
+    assert_int_equal(lbl_marking_re_new("\\[([^]]*)\\]", &rx, &err), 0);
+    pthread_t t[4];
+    struct mworker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct mworker){ rx, &want, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, mwork, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].same, 300);
+    }
+    lbl_marking_re_free(rx);
     lbl_label_free(&want);
 }
 
@@ -853,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_decisions),
         cmocka_unit_test(test_translation),
         cmocka_unit_test(test_markings),
+        cmocka_unit_test(test_marking_threads),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("labels", tests, setup, teardown);

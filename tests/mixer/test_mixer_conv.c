@@ -253,6 +253,56 @@ static void test_ipn(void **state)
     }
 }
 
+/* An address field of n mailboxes (the conversion's mailbox room grows as a field needs it, up
+ * to 256): up to 256 every mailbox becomes a recipient ORDescriptor and comes back; with 257
+ * the field is kept whole in the rfc-822-field list instead, as it always was. */
+static void test_many_mailboxes(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t n;
+        bool kept_as_text;
+    } cases[] = { { 1, false }, { 4, false }, { 5, false }, { 17, false }, { 64, false },
+                  { 65, false }, { 256, false }, { 257, true } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mg_buf msg, ber, out;
+        char why[256] = "";
+        mg_buf_init(&msg, 0);
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&out, 0);
+        assert_int_equal(mg_buf_appendf(&msg, "From: \"/C=GB/ADMD= /PRMD=X/S=from/\"@x400.example\r\nTo: "), 0);
+        for (size_t k = 0; k < cases[i].n; k++)
+            assert_int_equal(mg_buf_appendf(&msg, "%s\"/C=GB/ADMD= /PRMD=X/S=u%zu/\"@x400.example", k ? ", " : "", k),
+                             0);
+        assert_int_equal(mg_buf_appendf(&msg, "\r\nSubject: t\r\n\r\nx\r\n"), 0);
+        if (mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, msg.data, msg.len, &ber, why, sizeof why))
+            fail_msg("%zu mailboxes: %s", cases[i].n, why);
+        /* the field as text in the BER only when it was not mapped */
+        bool text = false;
+        for (size_t k = 0; k + 4 <= ber.len && !text; k++)
+            text = !memcmp(ber.data + k, "To: ", 4);
+        if (text != cases[i].kept_as_text)
+            fail_msg("%zu mailboxes: To %s kept as text", cases[i].n, text ? "was" : "was not");
+        if (mixer_conv_to_822(&gw, MIXER_CONTENT_P22, ber.data, ber.len, &out, why, sizeof why))
+            fail_msg("%zu mailboxes: back: %s", cases[i].n, why);
+        struct mixer_hdrs *h = malloc(sizeof *h);
+        assert_non_null(h);
+        assert_int_equal(mixer_hdr_parse((const char *)out.data, out.len, h), 0);
+        struct mixer_field *to = mixer_hdr_find(h, "To");
+        assert_non_null(to);
+        size_t got = 0;
+        for (const char *p = to->value; (p = strstr(p, "@x400.example")) != NULL; p++)
+            got++;
+        if (got != cases[i].n)
+            fail_msg("%zu mailboxes came back as %zu", cases[i].n, got);
+        mixer_hdr_free(h);
+        free(h);
+        mg_buf_free(&msg);
+        mg_buf_free(&ber);
+        mg_buf_free(&out);
+    }
+}
+
 /* Every O/R attribute kind survives RFC 822 -> ORName BER -> RFC 822 (teletex variants,
  * extension attributes, DDAs, postal attributes, terminal type). */
 static void test_orname_attributes(void **state)
@@ -548,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_content_kind),
         cmocka_unit_test(test_ipn),
         cmocka_unit_test(test_orname_attributes),
+        cmocka_unit_test(test_many_mailboxes),
         cmocka_unit_test(test_smtp_cases),
         cmocka_unit_test(test_mdn_to_ipn),
         cmocka_unit_test(test_mdn_empty_part),
