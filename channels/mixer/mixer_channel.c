@@ -380,13 +380,11 @@ static int envelope_fields(const struct mixer_conf *c, const struct channel_task
     if (mixer_conv_content_kind(ber, blen, &kind) == 0)
         snprintf(e->content_type, sizeof e->content_type, "%s",
                  kind == MIXER_CONTENT_P772 ? mixer_content_oid(kind) : "22");
-    struct mixer_hdrs *h = malloc(sizeof *h);
-    bool has_date = false;
-    if (h && mixer_hdr_parse((const char *)msg->data, msg->len, h) == 0) {
-        has_date = mixer_hdr_find(h, "Date") != NULL;
-        mixer_hdr_free(h);
-    }
-    free(h);
+    /* only whether there is a Date: one walk of the header, nothing kept (a header it
+     * refuses counts as none, as a whole parse that failed did) */
+    char date[8];
+    bool has_date = mixer_hdr_first((const char *)msg->data, msg->len, "Date", date,
+                                    sizeof date) == 1;
     if (!has_date) {
         time_t at = (time_t)(t->msg->arrival ? t->msg->arrival : t->now);
         struct tm tm;
