@@ -67,7 +67,7 @@ SOURCES = {
     "smtp_session": ["channels/smtp/smtp_session.c", "channels/smtp/smtp_envelope.c"],
     "dsn_build": ["mta/dsn.c"],
     "control_request": ["mta/control.c"],
-    "queue_store_recover": ["mta/queue_store.c", "mta/queue_store_read.c"],
+    "queue_store_recover": ["mta/queue_store.c", "mta/queue_store_apply.c", "mta/queue_store_read.c"],
     "smtp_client_session": ["channels/smtp/smtp_client_session.c"],
     "metrics_http": ["mta/metrics.c"],
     "msgid": ["mta/msgid.c"],

@@ -1,5 +1,6 @@
 /* queue_store_internal: what the queue store's files share (queue_store.c: schema, writer
- * thread, writes; queue_store_read.c: every read). Not part of the interface (queue_store.h). */
+ * thread, the write calls; queue_store_apply.c: each write's SQL; queue_store_read.c: every
+ * read). Not part of the interface (queue_store.h). */
 #ifndef QUEUE_STORE_INTERNAL_H
 #define QUEUE_STORE_INTERNAL_H
 
@@ -17,7 +18,6 @@ enum wstmt {
     W_BEGIN, W_SAVEPOINT, W_RELEASE_SP, W_ROLLBACK_SP, W_COMMIT, W_COUNT
 };
 
-struct op;
 
 struct queue_store {
     uv_loop_t *loop;          /* NULL: synchronous writes */
@@ -40,6 +40,30 @@ struct queue_store {
     struct message_idgen idgen; /* loop thread only */
 };
 
+enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_STAGE };
+
+/* One queued write. Owned by the store from queueing until its callback has run. */
+struct op {
+    struct op *next;
+    enum op_kind kind;
+    int status;
+    queue_store_cb cb;
+    void *arg;
+    char id[MESSAGE_ID_SIZE];
+    /* OP_SUBMIT: borrowed from the caller until cb (content also for OP_STAGE) */
+    const struct message *msg;
+    const void *content;
+    size_t content_len;
+    /* OP_UPDATE: owned copies */
+    struct queue_store_rcpt_update *u;
+    size_t nu;
+    int64_t when;
+    /* OP_HOLD: owned */
+    char *reason;
+    /* OP_STAGE: the version's bytes are borrowed (content above); the rest owned copies */
+    struct queue_store_stage st;
+};
+
 /* Aggregated per-message view shared by the index, the listing and the history rows. */
 #define INDEX_SELECT                                                                        \
     "SELECT m.id, m.arrival, m.priority, m.hold, count(r.idx),"                             \
@@ -56,6 +80,12 @@ void queue_store_bind_text(sqlite3_stmt *st, int i, const char *s);
 int queue_store_col_dup(sqlite3_stmt *st, int i, char **out);
 int queue_store_check_id(const char *id);
 int queue_store_open_db(const char *path, int flags, sqlite3 **out);
+/* queue_store_apply.c: the writer's statements (prepared at open) and one write applied
+ * inside the writer's open transaction (its status: 0, MG_EEXIST, MG_ENOTFOUND, MG_ESTATE,
+ * MG_EDB). step_done runs a statement that returns no rows and resets it. */
+extern const char *const queue_store_wstmt_sql[W_COUNT];
+int queue_store_apply_op(struct queue_store *s, const struct op *op);
+int queue_store_step_done(struct queue_store *s, sqlite3_stmt *st, const char *what);
 /* queue_store_read.c: prepared reads kept across calls, finalized at close. */
 void queue_store_read_close(struct queue_store *s);
 
@@ -65,5 +95,6 @@ void queue_store_read_close(struct queue_store *s);
 #define col_dup queue_store_col_dup
 #define check_id queue_store_check_id
 #define open_db queue_store_open_db
+#define step_done queue_store_step_done
 
 #endif
