@@ -48,7 +48,7 @@ SOURCES = {
     "asn1_ess_label": ["asn1/mg_asn1.c"],
     "asn1_x411_label": ["asn1/mg_asn1.c"],
     "asn1_ppdu": ["asn1/mg_asn1.c", "asn1/mg_asn1_open.c"],
-    "config_load": ["mta/config.c", "mta/config_expand.c", "mta/route.c", "mta/relay.c"],
+    "config_load": ["mta/config.c", "mta/config_listeners.c", "mta/config_expand.c", "mta/route.c", "mta/relay.c"],
     "crypto_unwrap": ["crypto/cms_unwrap.c", "crypto/cms_mime.c", "crypto/cms_der.c"],
     "crypto_detached": ["crypto/cms_unwrap.c"],
     "crypto_wrap": ["crypto/cms_wrap.c", "crypto/cms_der.c"],

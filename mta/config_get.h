@@ -77,6 +77,10 @@ int config_get_split_hostport(const char *s, char **host, uint16_t *port, bool *
 void config_get_sel(struct loader *L, const config_setting_t *g, const char *key,
                     const char *what, struct config_sel *out);
 
+/* config_listeners.c: the listeners section; the check that no two share an address. */
+void config_listeners_load(struct loader *L, const config_setting_t *g, size_t idx,
+                           struct config_listener *l);
+void config_listeners_check(struct loader *L);
 /* config_peers.c: the peers and routes sections. */
 /* After listeners and peers are loaded: each x400 peer's 'listener' names a p1 listener. */
 void config_peers_check_listeners(struct loader *L);
