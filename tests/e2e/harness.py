@@ -128,6 +128,13 @@ def _kill_leftovers():
 atexit.register(_kill_leftovers)
 
 
+def track(proc):
+    """A helper process a test started (a sink, a responder, a directory server): killed with
+    the daemons when the test process exits, whatever the case's outcome. Returns proc."""
+    _started.append(proc)
+    return proc
+
+
 class Daemon:
     """mixgated on a config file, with MIXGATE_VAR and MIXGATE_SMTP_LISTEN set for the test."""
 
@@ -258,9 +265,10 @@ class Sink:
 
     def start(self):
         for attempt in range(3):
-            self.proc = subprocess.Popen([PY, os.path.join(SRC, "tests/e2e/sink.py"), "--port", str(self.port),
-                                          "--dir", self.dir] + self.args, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, text=True)
+            self.proc = track(subprocess.Popen([PY, os.path.join(SRC, "tests/e2e/sink.py"), "--port",
+                                                str(self.port), "--dir", self.dir] + self.args,
+                                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                               text=True))
             line = self.proc.stdout.readline()
             if line.startswith("READY"):
                 break

@@ -710,8 +710,8 @@ def t_ocsp_fail_closed_and_open():
         resp = None
         if up:
             pf = wd.sub("ocspport")
-            resp = subprocess.Popen([PY, os.path.join(SRC, "tests/crypto/ocsp_responder.py"), PKI_DIR, pf, "100"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            resp = track(subprocess.Popen([PY, os.path.join(SRC, "tests/crypto/ocsp_responder.py"), PKI_DIR, pf, "100"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             wait_for(lambda: os.path.exists(pf) and open(pf).read().strip(), 30, "the OCSP responder")
             url = "http://127.0.0.1:%s/" % open(pf).read().strip()
         else:

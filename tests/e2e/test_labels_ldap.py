@@ -46,8 +46,8 @@ class Slapd:
 
     def start(self):
         log = open(os.path.join(self.dir, "slapd.log"), "ab")
-        self.proc = subprocess.Popen([SLAPD, "-f", self.conf, "-h", "ldap://127.0.0.1:%d/" % self.port, "-d", "0"],
-                                     stdout=log, stderr=log)
+        self.proc = track(subprocess.Popen([SLAPD, "-f", self.conf, "-h", "ldap://127.0.0.1:%d/" % self.port, "-d", "0"],
+                                           stdout=log, stderr=log))
         log.close()
         wait_port(self.port, proc=self.proc)
         return self

@@ -54,8 +54,8 @@ def t_dsn_parameters_passed_on():
     dump = wd.sub("dump")
     os.makedirs(dump)
     sink_port = free_port()
-    sink = subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "root", "-d", dump + "/%H%M%S.", "127.0.0.1:%d" % sink_port, "10"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = track(subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "root", "-d", dump + "/%H%M%S.", "127.0.0.1:%d" % sink_port, "10"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     wait_port(sink_port)
     d = relay(wd, sink_port).start()
     try:
@@ -184,8 +184,8 @@ def t_limits():
 def t_postfix_smtp_source_to_smtp_sink():
     wd = Workdir("relay-postfix")
     sink_port = free_port()
-    sink = subprocess.Popen(["/usr/sbin/smtp-sink", "-c", "-u", "root", "127.0.0.1:%d" % sink_port, "100"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sink = track(subprocess.Popen(["/usr/sbin/smtp-sink", "-c", "-u", "root", "127.0.0.1:%d" % sink_port, "100"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     wait_port(sink_port)
     d = relay(wd, sink_port).start()
     try:
