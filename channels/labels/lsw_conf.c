@@ -184,8 +184,24 @@ int lsw_sources_parse(const config_setting_t *g, const char *file, const char *w
     if (!r2) r2 = get_str(g, "header_regex", file, what, &s->header_re, NULL, errs);
     if (!r2) r2 = get_str(g, "subject_regex", file, what, &s->subject_re, "^[[:space:]]*\\[(.*)\\]", errs);
     if (!r2) r2 = get_str(g, "flot_regex", file, what, &s->flot_re, NULL, errs);
-    if (!rc && !r2)
-        r2 = lsw_sources_compile(s);
+    /* compiled here, once: an expression that does not compile is the configuration's error,
+     * with its line, not a failure of every marking read after */
+    static const char *const keys[] = { "header_regex", "subject_regex", "flot_regex" };
+    const char *re[] = { s->header_re, s->subject_re, s->flot_re };
+    struct lbl_marking_re **rx[] = { &s->header_rx, &s->subject_rx, &s->flot_rx };
+    for (size_t i = 0; i < 3 && !rc && !r2; i++) {
+        struct lbl_err e = { .msg = "" };
+        lbl_marking_re_free(*rx[i]);
+        int c = lbl_marking_re_new(re[i], rx[i], &e);
+        if (c == MG_ENOMEM) {
+            r2 = c;
+        } else if (c) {
+            const config_setting_t *m = config_setting_get_member(g, keys[i]);
+            config_errors_addf(errs, file, sline(m ? m : g), "%s: '%s' = \"%s\" does not compile (%s)",
+                               what, keys[i], re[i] ? re[i] : "", e.msg);
+            r2 = MG_ECONFIG;
+        }
+    }
     return rc ? rc : r2;
 }
 

@@ -167,7 +167,8 @@ static void config_errors_have_lines(void **state)
         "routes = ( { default = true; chain = [ \"out\" ]; } );\n"
         "labels = { spif = \"${V}/repaired/food-policy.xml\"; colour = 1;\n"
         "  clearances = ( { recipient = \"a@b\"; clearance = \"/nonexistent/c.xml\"; } );\n"
-        "  submission = ( { listener = \"nope\"; extract = [ \"carrier-pigeon\" ]; on_missing = \"maybe\"; } );\n"
+        "  submission = ( { listener = \"nope\"; extract = [ \"carrier-pigeon\" ]; on_missing = \"maybe\"; },\n"
+        "    { listener = \"in\"; extract = [ \"header\" ]; header_regex = \"a(b\"; } );\n"
         "};\n";
     struct config *cfg = NULL;
     struct config_errors errs = { 0 };
@@ -177,7 +178,8 @@ static void config_errors_have_lines(void **state)
         int line;
         const char *has;
     } want[] = { { 4, "unknown key 'colour'" }, { 5, "/nonexistent/c.xml" }, { 6, "carrier-pigeon" },
-                 { 6, "'on_missing' must be one of" }, { 6, "no listener called 'nope'" } };
+                 { 6, "'on_missing' must be one of" }, { 6, "no listener called 'nope'" },
+                 { 7, "'header_regex' = \"a(b\" does not compile" } };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         int found = 0;
         for (size_t k = 0; k < errs.n && !found; k++)
