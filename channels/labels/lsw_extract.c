@@ -61,7 +61,7 @@ static int xx411_any(const char *v, struct lbl_label *out, struct lbl_err *err)
 }
 
 /* A display marking under any loaded policy (the governing one first); rx is re compiled at
- * load (lsw_sources_compile), NULL when it was not. */
+ * load (lsw_sources_parse), NULL when it was not. */
 static int marking_any(const struct lbl_policy_set *set, const char *text, const char *re,
                        const struct lbl_marking_re *rx, enum lbl_loc loc, struct lbl_label *out,
                        struct lbl_err *err)

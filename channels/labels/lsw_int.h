@@ -38,9 +38,9 @@ struct lsw_sources {
     char *xml_header;           /* default "X-Security-Label-XML" */
     char *text_header;          /* default "X-Security-Marking" */
     char *header_re, *subject_re, *flot_re; /* NULL = the engine's default / "^\\[(.*)\\]" */
-    /* owned: the three compiled once by lsw_sources_compile (a regcomp per marking read was 15%
-     * of extraction); NULL = compiled at each read, as for an expression that does not compile,
-     * whose every read then reports why */
+    /* owned: the three compiled once when the configuration loads (lsw_sources_parse, which
+     * refuses one that does not compile; a regcomp per marking read was 15% of extraction);
+     * NULL = compiled at each read (sources filled without either call) */
     struct lbl_marking_re *header_rx, *subject_rx, *flot_rx;
 };
 
@@ -105,8 +105,9 @@ int lsw_read_label(const struct lbl_policy_set *set, const char *v, struct lbl_l
 int lsw_sources_parse(const config_setting_t *g, const char *file, const char *what, struct lsw_sources *s,
                       struct config_errors *errs);
 void lsw_sources_free(struct lsw_sources *s);
-/* Compiles header_re, subject_re and flot_re into the *_rx fields (lsw_sources_parse does it):
- * 0 or MG_ENOMEM; an expression that does not compile is left to each read, as before. */
+/* Compiles header_re, subject_re and flot_re into the *_rx fields, for sources filled without
+ * lsw_sources_parse (which compiles them itself and refuses one that does not compile): 0 or
+ * MG_ENOMEM; an expression that does not compile is left to each read. */
 int lsw_sources_compile(struct lsw_sources *s);
 /* Loads the policies named by a group's `spif` and `spifs` into a new set (first = spif). */
 int lsw_load_policies(const config_setting_t *g, const char *file, const char *what, struct lbl_policy_set **out,
