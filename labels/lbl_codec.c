@@ -102,8 +102,9 @@ int lbl_decode(const void *data, size_t len, enum lbl_format fmt, const struct l
         }
         int rc = MG_EPARSE;
         for (size_t i = 0; i < lbl_policy_set_count(set) && rc; i++)
-            rc = lbl_marking_parse(lbl_policy_set_get(set, i), text, NULL, "", LBL_LOC_PAGEBOTTOM, out,
-                                   i ? NULL : err);
+            /* the set's default expression, compiled once (lbl_policy_set_marking_re) */
+            rc = lbl_marking_parse_re(lbl_policy_set_get(set, i), text, lbl_policy_set_marking_re(set),
+                                      "", LBL_LOC_PAGEBOTTOM, out, i ? NULL : err);
         free(text);
         return rc;
     }

@@ -15,6 +15,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 
+#include "lbl_marking.h"
 #include "mg_buf.h"
 #include "mg_err.h"
 
@@ -1112,11 +1113,26 @@ int lbl_policy_cat_find(const struct lbl_policy *p, const char *name, struct lbl
 struct lbl_policy_set {
     size_t n;
     struct lbl_policy **v;
+    /* LBL_MARKING_RE_DEFAULT compiled once, with the set: a display marking given to lbl_decode
+     * was cut with it compiled and freed again on every call (regcomp and regfree were a fifth
+     * of the labels_codec fuzz target's time); the set is loaded once and only read after, and
+     * POSIX allows regexec on one compiled expression from several threads. */
+    struct lbl_marking_re *marking_re;
 };
 
 struct lbl_policy_set *lbl_policy_set_create(void)
 {
-    return calloc(1, sizeof(struct lbl_policy_set));
+    struct lbl_policy_set *s = calloc(1, sizeof(struct lbl_policy_set));
+    if (s && lbl_marking_re_new(NULL, &s->marking_re, NULL)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+const struct lbl_marking_re *lbl_policy_set_marking_re(const struct lbl_policy_set *s)
+{
+    return s ? s->marking_re : NULL;
 }
 
 int lbl_policy_set_add(struct lbl_policy_set *s, struct lbl_policy *p)
@@ -1168,5 +1184,6 @@ void lbl_policy_set_free(struct lbl_policy_set *s)
     for (size_t i = 0; i < s->n; i++)
         lbl_policy_free(s->v[i]);
     free(s->v);
+    lbl_marking_re_free(s->marking_re);
     free(s);
 }

@@ -63,5 +63,9 @@ const struct lbl_policy *lbl_policy_set_find_name(const struct lbl_policy_set *s
 size_t lbl_policy_set_count(const struct lbl_policy_set *s);
 const struct lbl_policy *lbl_policy_set_get(const struct lbl_policy_set *s, size_t i);
 void lbl_policy_set_free(struct lbl_policy_set *s);
+/* The default marking expression (LBL_MARKING_RE_DEFAULT), compiled when the set was created;
+ * owned by the set. NULL for a NULL set. */
+struct lbl_marking_re;
+const struct lbl_marking_re *lbl_policy_set_marking_re(const struct lbl_policy_set *s);
 
 #endif
