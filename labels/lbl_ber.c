@@ -100,8 +100,11 @@ static int ints_from(const struct tlv *set, void *obj, add_fn add, const char *t
     size_t left = set->vlen;
     while (left) {
         struct tlv it;
-        if (tlv_read(p, left, &it) || !is_tag(&it, ASN_TAG_CLASS_UNIVERSAL, 2) || !it.vlen || it.vlen > 8 ||
-            (it.v[0] & 0x80))
+        /* a non-negative value that fits the model's unsigned long: up to eight octets, or nine
+         * when the first is the zero a value of 2^63 or more needs before its top bit (put_ints
+         * writes it so; the campaign's labels_codec round trip found eight refused it) */
+        if (tlv_read(p, left, &it) || !is_tag(&it, ASN_TAG_CLASS_UNIVERSAL, 2) || !it.vlen || it.vlen > 9 ||
+            (it.v[0] & 0x80) || (it.vlen == 9 && it.v[0] != 0))
             return MG_EPARSE;
         INTEGER_t iv = { (uint8_t *)it.v, (int)it.vlen };
         unsigned long lacv;
