@@ -856,6 +856,7 @@ int lbl_policy_load_mem(const void *data, size_t len, const char *name, const st
         return MG_ETOOBIG;
     }
     xmlInitParser();
+    lbl_xml_quiet();
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
         lbl_err_set(err, "%s: out of memory", name);

@@ -198,5 +198,8 @@ int lbl_policy_tagset_by_name(const struct lbl_policy *p, const char *name);
 int lbl_policy_cat_lookup(const struct lbl_policy *p, int tagset, enum lbl_tag_type type, unsigned long lacv);
 /* The marking of an element for a language: exact tag, then primary subtag, then "". */
 const struct lbl_mk *lbl_mks_find(const struct lbl_mks *m, const char *lang);
+/* lbl_xml.c: drops libxml2's generic error channel on this thread (encoding and I/O errors of
+ * the input, which it would write to stderr); called before each parse. */
+void lbl_xml_quiet(void);
 
 #endif

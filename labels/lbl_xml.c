@@ -10,6 +10,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #include "lbl_spif_int.h"
 #include "mg_buf.h"
@@ -26,6 +27,7 @@ static xmlDocPtr parse(const void *data, size_t len, struct lbl_err *err)
         return NULL;
     }
     xmlInitParser();
+    lbl_xml_quiet();
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
         lbl_err_set(err, "out of memory");
@@ -45,6 +47,22 @@ static xmlDocPtr parse(const void *data, size_t len, struct lbl_err *err)
     }
     xmlFreeParserCtxt(ctxt);
     return doc;
+}
+
+/* libxml2 reports encoding and I/O errors of its input (a label's or a SPIF's bytes) through
+ * its generic error channel, which writes them to stderr: outside bytes would put raw lines
+ * into the daemon's log. The parser's own errors come back through the context (NOERROR; the
+ * SPIF reader's serror) and are reported with the failure; these are dropped. The channel is
+ * per thread in libxml2 (pool threads parse labels), so every parse sets it. */
+static void xml_quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+void lbl_xml_quiet(void)
+{
+    xmlSetGenericErrorFunc(NULL, xml_quiet);
 }
 
 static int in_ns(const xmlNode *n, const char *ns)
