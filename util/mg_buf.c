@@ -150,50 +150,10 @@ int mg_read_file(const char *path, size_t limit, unsigned char **out, size_t *le
     return 0;
 }
 
-static int write_atomic(const char *path, const void *data, size_t len, int mode)
-{
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 32);
-    if (!tmp)
-        return MG_ENOMEM;
-    snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        free(tmp);
-        return MG_EIO;
-    }
-    const unsigned char *p = data;
-    size_t left = len;
-    int rc = 0;
-    while (left) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = MG_EIO;
-            break;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    if (!rc && fsync(fd) != 0)
-        rc = MG_EIO;
-    if (close(fd) != 0 && !rc)
-        rc = MG_EIO;
-    if (!rc && rename(tmp, path) != 0)
-        rc = MG_EIO;
-    if (rc) {
-        unlink(tmp);
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    return mg_fsync_dir_of(path);
-}
-
 int mg_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
-    return write_atomic(path, data, len, mode);
+    const struct mg_file_out f = { path, data, len };
+    return mg_write_files_atomic(&f, 1, mode);
 }
 
 int mg_write_files_atomic(const struct mg_file_out *f, size_t n, int mode)

@@ -233,6 +233,20 @@ static void check_entity_as_openssl(const char *name, const unsigned char *out, 
     CMS_ContentInfo_free(cms);
 }
 
+/* The round-trip case called name, wrapped with its writer policy (the caller frees both). */
+static void wrap_named(const char *name, const struct rt_case **c, struct cms_policy **w,
+                       struct cms_result *res)
+{
+    *c = NULL;
+    for (size_t i = 0; i < sizeof rt_cases / sizeof rt_cases[0]; i++)
+        if (!strcmp(rt_cases[i].name, name))
+            *c = &rt_cases[i];
+    assert_non_null(*c);
+    *w = writer_policy(*c);
+    cms_result_init(res);
+    assert_int_equal(cms_wrap(*w, (*c)->ops, (*c)->fmt, (const unsigned char *)msg, strlen(msg), res), 0);
+}
+
 static void test_opaque_entity_as_openssl(void **state)
 {
     (void)state;
@@ -240,14 +254,9 @@ static void test_opaque_entity_as_openssl(void **state)
                                          "encrypt_gcm_authenveloped", "triple_wrap_mime_labels" };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const struct rt_case *c = NULL;
-        for (size_t i = 0; i < sizeof rt_cases / sizeof rt_cases[0]; i++)
-            if (!strcmp(rt_cases[i].name, cases[k]))
-                c = &rt_cases[i];
-        assert_non_null(c);
-        struct cms_policy *w = writer_policy(c);
+        struct cms_policy *w = NULL;
         struct cms_result res;
-        cms_result_init(&res);
-        assert_int_equal(cms_wrap(w, c->ops, c->fmt, (const unsigned char *)msg, strlen(msg), &res), 0);
+        wrap_named(cases[k], &c, &w, &res);
         check_entity_as_openssl(c->name, res.data, res.len);
         cms_result_free(&res);
         cms_policy_free(w);
@@ -265,14 +274,9 @@ static void test_detached_entity_as_openssl(void **state)
     static const char *const cases[] = { "sign_detached_mime", "triple_wrap_mime_detached_rsa" };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const struct rt_case *c = NULL;
-        for (size_t i = 0; i < sizeof rt_cases / sizeof rt_cases[0]; i++)
-            if (!strcmp(rt_cases[i].name, cases[k]))
-                c = &rt_cases[i];
-        assert_non_null(c);
-        struct cms_policy *w = writer_policy(c);
+        struct cms_policy *w = NULL;
         struct cms_result res;
-        cms_result_init(&res);
-        assert_int_equal(cms_wrap(w, c->ops, c->fmt, (const unsigned char *)msg, strlen(msg), &res), 0);
+        wrap_named(cases[k], &c, &w, &res);
         const char *out = (const char *)res.data;
         /* the outermost multipart/signed: from its Content-Type field to the end */
         static const char ct[] = "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=\"sha-256\"; boundary=\"----";
