@@ -1,7 +1,7 @@
 /* qmgr: the queue manager's core (see qmgr.h): the message index (hash, ready lists per
  * priority, wait heap and its timer), configurations and their channel instances, starting
- * jobs, drain, admin operations and statistics. Jobs are in qmgr_job.c, destinations in
- * qmgr_dest.c. */
+ * jobs and drain. Jobs are in qmgr_job.c, destinations in qmgr_dest.c, admin operations and
+ * statistics in qmgr_admin.c. */
 #include "qmgr_internal.h"
 #include "mg_err.h"
 #include "mg_log.h"
@@ -52,7 +52,7 @@ static int hash_grow(struct qmgr *q)
     return 0;
 }
 
-static struct qentry *hash_find(const struct qmgr *q, const char *id)
+struct qentry *qmgr_hash_find(const struct qmgr *q, const char *id)
 {
     if (!q->nbuckets)
         return NULL;
@@ -76,7 +76,7 @@ static int hash_insert(struct qmgr *q, struct qentry *e)
     return 0;
 }
 
-static void hash_remove(struct qmgr *q, struct qentry *e)
+void qmgr_hash_remove(struct qmgr *q, struct qentry *e)
 {
     struct qentry **pp = &q->buckets[hash_id(e->id) & (q->nbuckets - 1)];
     for (; *pp; pp = &(*pp)->hnext) {
@@ -90,7 +90,7 @@ static void hash_remove(struct qmgr *q, struct qentry *e)
 
 /* ---- ready lists ------------------------------------------------------------------------ */
 
-static void ready_push(struct qmgr *q, struct qentry *e)
+void qmgr_ready_push(struct qmgr *q, struct qentry *e)
 {
     if (e->flags & QE_READY)
         return;
@@ -106,7 +106,7 @@ static void ready_push(struct qmgr *q, struct qentry *e)
     q->nready++;
 }
 
-static void ready_remove(struct qmgr *q, struct qentry *e)
+void qmgr_ready_remove(struct qmgr *q, struct qentry *e)
 {
     if (!(e->flags & QE_READY))
         return;
@@ -129,7 +129,7 @@ static struct qentry *ready_pop(struct qmgr *q)
     for (int p = NPRIO - 1; p >= 0; p--) {
         if (q->rhead[p]) {
             struct qentry *e = q->rhead[p];
-            ready_remove(q, e);
+            qmgr_ready_remove(q, e);
             return e;
         }
     }
@@ -189,7 +189,7 @@ static int heap_push(struct qmgr *q, struct qentry *e)
     return 0;
 }
 
-static void heap_remove(struct qmgr *q, struct qentry *e)
+void qmgr_heap_remove(struct qmgr *q, struct qentry *e)
 {
     if (e->heap_idx == QNONE)
         return;
@@ -296,16 +296,14 @@ void qmgr_cfgref_put(struct qmgr *q, struct cfgref *r)
 
 /* ---- scheduling ------------------------------------------------------------------------- */
 
-static void arm_timer(struct qmgr *q);
-
 /* Moves due entries to the ready lists. */
 static void move_due(struct qmgr *q)
 {
     int64_t now = qmgr_now(q);
     while (q->nheap && q->heap[0]->next_attempt <= now) {
         struct qentry *e = q->heap[0];
-        heap_remove(q, e);
-        ready_push(q, e);
+        qmgr_heap_remove(q, e);
+        qmgr_ready_push(q, e);
     }
 }
 
@@ -320,10 +318,10 @@ void qmgr_kick(struct qmgr *q)
     qmgr_dest_gc(q, 0);
     qmgr_pump(q);
     qmgr_dest_pump(q);
-    arm_timer(q);
+    qmgr_arm_timer(q);
 }
 
-static void arm_timer(struct qmgr *q)
+void qmgr_arm_timer(struct qmgr *q)
 {
     if (q->draining) {
         uv_timer_stop(&q->timer);
@@ -344,17 +342,17 @@ static void arm_timer(struct qmgr *q)
 
 /* Puts an idle entry where it belongs: nowhere if held or parked, ready if due, else the wait
  * heap. */
-static void place(struct qmgr *q, struct qentry *e)
+void qmgr_place(struct qmgr *q, struct qentry *e)
 {
-    heap_remove(q, e);
-    ready_remove(q, e);
+    qmgr_heap_remove(q, e);
+    qmgr_ready_remove(q, e);
     if (e->flags & (QE_HELD | QE_ACTIVE | QE_DELETED | QE_PARKED))
         return;
     if (e->next_attempt <= qmgr_now(q) || (e->flags & QE_FORCE))
-        ready_push(q, e);
+        qmgr_ready_push(q, e);
     else if (heap_push(q, e) != 0)
-        ready_push(q, e); /* out of memory for the heap: try it now rather than lose it */
-    arm_timer(q);
+        qmgr_ready_push(q, e); /* out of memory for the heap: try it now rather than lose it */
+    qmgr_arm_timer(q);
 }
 
 static struct qentry *entry_add(struct qmgr *q, const char *id, int64_t arrival, int64_t next,
@@ -393,14 +391,14 @@ void qmgr_entry_hot_drop(struct qmgr *q, struct qentry *e)
 static void entry_drop(struct qmgr *q, struct qentry *e)
 {
     qmgr_entry_hot_drop(q, e);
-    heap_remove(q, e);
-    ready_remove(q, e);
+    qmgr_heap_remove(q, e);
+    qmgr_ready_remove(q, e);
     if (!(e->flags & QE_DELETED))
-        hash_remove(q, e);
+        qmgr_hash_remove(q, e);
     if (e->flags & (QE_HELD | QE_PARKED))
         q->nheld--;
     free(e);
-    arm_timer(q);
+    qmgr_arm_timer(q);
 }
 
 /* Next time the message is due: 0 if a recipient is pending, the earliest deferred one, or
@@ -454,7 +452,7 @@ void qmgr_job_end(struct qjob *j, int finished)
             e->flags |= QE_PARKED;
             q->nheld++;
         }
-        place(q, e);
+        qmgr_place(q, e);
     }
     q->active_jobs--;
     struct cfgref *r = j->cref;
@@ -509,7 +507,7 @@ void qmgr_pump(struct qmgr *q)
                 /* out of memory: the message stays queued and is tried again in a minute */
                 mg_error("event=schedule_failed qid=%s error=\"out of memory\"", e->id);
                 e->next_attempt = qmgr_now(q) + 60;
-                place(q, e);
+                qmgr_place(q, e);
                 break;
             }
         }
@@ -568,7 +566,7 @@ int qmgr_create(struct qmgr **out, uv_loop_t *loop, struct queue_store *store,
 static int load_one(void *arg, const struct queue_store_index_entry *ie)
 {
     struct qmgr *q = arg;
-    if (hash_find(q, ie->id))
+    if (qmgr_hash_find(q, ie->id))
         return 0;
     /* Only held recipients left: parked until an operator releases the message. */
     int parked = ie->nheld && !ie->npending && !ie->ndeferred;
@@ -580,7 +578,7 @@ static int load_one(void *arg, const struct queue_store_index_entry *ie)
         e->flags |= QE_PARKED;
         q->nheld++;
     }
-    place(q, e);
+    qmgr_place(q, e);
     return 0;
 }
 
@@ -593,7 +591,7 @@ int qmgr_start(struct qmgr *q)
     q->started = 1;
     mg_info("event=queue_loaded messages=%zu held=%zu ready=%zu waiting=%zu", q->nentries, q->nheld,
             q->nready, q->nheap);
-    arm_timer(q);
+    qmgr_arm_timer(q);
     qmgr_pump(q);
     return 0;
 }
@@ -626,7 +624,7 @@ void qmgr_set_config(struct qmgr *q, const struct config *cfg,
 
 static struct qentry *message_entry(struct qmgr *q, const struct message *msg)
 {
-    if (hash_find(q, msg->id))
+    if (qmgr_hash_find(q, msg->id))
         return NULL;
     int64_t due = qmgr_next_due(msg);
     struct qentry *e = entry_add(q, msg->id, msg->arrival, due == INT64_MAX ? 0 : due,
@@ -641,7 +639,7 @@ void qmgr_message_added(struct qmgr *q, const struct message *msg)
     struct qentry *e = message_entry(q, msg);
     if (!e)
         return;
-    place(q, e);
+    qmgr_place(q, e);
     qmgr_pump(q);
 }
 
@@ -679,7 +677,7 @@ void qmgr_message_added_hot(struct qmgr *q, struct message *msg, unsigned char *
     }
     message_free(msg);
     free(content);
-    place(q, e);
+    qmgr_place(q, e);
     qmgr_pump(q);
 }
 
@@ -734,226 +732,4 @@ void qmgr_free(struct qmgr *q)
     uv_close((uv_handle_t *)&q->timer, on_handle_closed);
     uv_close((uv_handle_t *)&q->hot_idle, on_handle_closed);
     uv_close((uv_handle_t *)&q->proc_idle, on_handle_closed);
-}
-
-/* ---- admin ------------------------------------------------------------------------------- */
-
-struct admin_op {
-    struct qmgr *q;
-    char id[MESSAGE_ID_SIZE];
-    int kind;                   /* 0 hold, 1 release, 2 delete */
-    qmgr_admin_cb cb;
-    void *arg;
-};
-
-static void on_admin_written(void *arg, int status)
-{
-    struct admin_op *op = arg;
-    struct qmgr *q = op->q;
-    q->writes_pending--;
-    struct qentry *e = hash_find(q, op->id);
-    if (status == 0 && e)
-        qmgr_entry_hot_drop(q, e); /* the store holds the message's state now */
-    if (status == 0 && e) {
-        if (op->kind == 0 && !(e->flags & QE_HELD)) {
-            if (e->flags & QE_PARKED)
-                e->flags &= (uint8_t)~QE_PARKED; /* counted once, as held */
-            else
-                q->nheld++;
-            e->flags |= QE_HELD;
-            place(q, e);
-        } else if (op->kind == 1 && (e->flags & (QE_HELD | QE_PARKED))) {
-            /* also the recipients a channel held: the store made them pending again */
-            e->flags &= (uint8_t)~(QE_HELD | QE_PARKED);
-            q->nheld--;
-            e->next_attempt = 0;
-            place(q, e);
-        } else if (op->kind == 2) {
-            hash_remove(q, e);
-            e->flags |= QE_DELETED;
-            if (!(e->flags & QE_ACTIVE)) {
-                e->flags &= (uint8_t)~QE_DELETED; /* not in the hash any more: plain drop */
-                heap_remove(q, e);
-                ready_remove(q, e);
-                if (e->flags & (QE_HELD | QE_PARKED))
-                    q->nheld--;
-                free(e);
-                arm_timer(q);
-            }
-        }
-    }
-    static const char *const names[] = { "held", "released", "deleted" };
-    if (status == 0)
-        mg_info("event=%s qid=%s by=admin", names[op->kind], op->id);
-    op->cb(op->arg, status);
-    free(op);
-    qmgr_pump(q);
-    qmgr_maybe_drained(q);
-}
-
-static int admin_start(struct qmgr *q, const char *id, int kind, const char *reason,
-                       qmgr_admin_cb cb, void *arg)
-{
-    if (!message_id_valid(id))
-        return MG_ENOTFOUND;
-    struct admin_op *op = calloc(1, sizeof *op);
-    if (!op)
-        return MG_ENOMEM;
-    op->q = q;
-    snprintf(op->id, sizeof op->id, "%s", id);
-    op->kind = kind;
-    op->cb = cb;
-    op->arg = arg;
-    int rc = kind == 0   ? queue_store_hold(q->store, id, reason, on_admin_written, op)
-             : kind == 1 ? queue_store_release(q->store, id, on_admin_written, op)
-                         : queue_store_delete(q->store, id, on_admin_written, op);
-    if (rc != 0) {
-        free(op);
-        return rc;
-    }
-    q->writes_pending++;
-    return 0;
-}
-
-int qmgr_hold(struct qmgr *q, const char *id, const char *reason, qmgr_admin_cb cb, void *arg)
-{
-    return admin_start(q, id, 0, reason, cb, arg);
-}
-
-int qmgr_release(struct qmgr *q, const char *id, qmgr_admin_cb cb, void *arg)
-{
-    return admin_start(q, id, 1, NULL, cb, arg);
-}
-
-int qmgr_delete(struct qmgr *q, const char *id, qmgr_admin_cb cb, void *arg)
-{
-    return admin_start(q, id, 2, NULL, cb, arg);
-}
-
-int qmgr_retry(struct qmgr *q, const char *id)
-{
-    struct qentry *e = hash_find(q, id);
-    if (!e)
-        return MG_ENOTFOUND;
-    if (e->flags & (QE_HELD | QE_PARKED))
-        return MG_ESTATE;
-    if (!(e->flags & QE_ACTIVE)) {
-        e->flags |= QE_FORCE;
-        place(q, e);
-        qmgr_pump(q);
-    }
-    return 0;
-}
-
-size_t qmgr_flush(struct qmgr *q)
-{
-    size_t n = 0;
-    while (q->nheap) {
-        struct qentry *e = q->heap[0];
-        heap_remove(q, e);
-        e->flags |= QE_FORCE;
-        ready_push(q, e);
-        n++;
-    }
-    arm_timer(q);
-    qmgr_pump(q);
-    return n;
-}
-
-const char *qmgr_peer_held(const struct qmgr *q, const char *peer)
-{
-    for (const struct qhold *h = q->holds; h; h = h->next)
-        if (!strcmp(h->peer, peer))
-            return h->reason;
-    return NULL;
-}
-
-int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason)
-{
-    const char *why = reason && *reason ? reason : "held by operator";
-    for (struct qhold *h = q->holds; h; h = h->next) {
-        if (strcmp(h->peer, peer))
-            continue;
-        char *r = strdup(why);
-        if (!r)
-            return MG_ENOMEM;
-        free(h->reason);
-        h->reason = r;
-        return MG_EEXIST;
-    }
-    struct qhold *h = calloc(1, sizeof *h);
-    if (!h || !(h->peer = strdup(peer)) || !(h->reason = strdup(why))) {
-        if (h)
-            free(h->peer);
-        free(h);
-        return MG_ENOMEM;
-    }
-    h->next = q->holds;
-    q->holds = h;
-    mg_info("event=peer_held peer=%s reason=\"%s\"", peer, why);
-    qmgr_dest_peer_held(q, peer, why);
-    return 0;
-}
-
-int qmgr_peer_release(struct qmgr *q, const char *peer)
-{
-    for (struct qhold **pp = &q->holds; *pp; pp = &(*pp)->next) {
-        struct qhold *h = *pp;
-        if (strcmp(h->peer, peer))
-            continue;
-        *pp = h->next;
-        free(h->peer);
-        free(h->reason);
-        free(h);
-        mg_info("event=peer_released peer=%s", peer);
-        return 0;
-    }
-    return MG_ENOTFOUND;
-}
-
-void qmgr_get_stats(const struct qmgr *q, struct qmgr_stats *st)
-{
-    memset(st, 0, sizeof *st);
-    st->messages = q->nentries;
-    st->held = q->nheld;
-    st->ready = q->nready;
-    st->waiting = q->nheap;
-    st->active = q->active_jobs;
-    st->processing = q->processing + q->nprocq;
-    st->deliveries = q->active_deliveries;
-    st->queued = q->queued_deliveries;
-    st->destinations = q->ndests;
-    int64_t now = qmgr_now(q);
-    for (const struct qdest *d = q->dests; d; d = d->next)
-        st->throttled += d->throttled_until > now;
-    if (q->cref) {
-        const struct config *cfg = q->cref->cfg;
-        for (size_t i = 0; i < cfg->n_channels; i++) {
-            const struct config_channel *ch = &cfg->channels[i];
-            if (q->cref->insts && q->cref->insts[i] && ch->kind->connections)
-                st->connections += ch->kind->connections(q->cref->insts[i]);
-        }
-    }
-    st->delivered = q->n_delivered;
-    st->failed = q->n_failed;
-    st->deferred = q->n_deferred;
-    st->held_rcpts = q->n_held;
-    st->reports = q->n_reports;
-}
-
-void qmgr_foreach_dest(const struct qmgr *q, void (*cb)(void *arg, const struct qmgr_dest_info *d),
-                       void *arg)
-{
-    int64_t now = qmgr_now(q);
-    for (const struct qdest *d = q->dests; d; d = d->next) {
-        struct qmgr_dest_info di = {
-            .channel = d->channel->name, .peer = d->peer ? d->peer->name : "",
-            .next_hop = d->next_hop, .limit = d->limit, .active = d->active,
-            .waiting = d->waiting,
-            .throttled_until = d->throttled_until > now ? d->throttled_until : 0,
-            .last_error = d->last_error,
-            .held = d->peer ? qmgr_peer_held(q, d->peer->name) : NULL,
-        };
-        cb(arg, &di);
-    }
 }

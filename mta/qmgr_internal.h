@@ -210,6 +210,16 @@ int64_t qmgr_next_due(const struct message *m);
 int qmgr_entry_hold(struct qmgr *q, struct qentry *e);
 /* Frees e's hot message and content, if any. */
 void qmgr_entry_hot_drop(struct qmgr *q, struct qentry *e);
+/* The message index (qmgr.c), for the admin operations (qmgr_admin.c): find or remove an
+ * entry by id, take it off the wait heap or its ready list, put it on a ready list, place it
+ * by its state (held, ready now, or waiting on the heap), and re-arm the heap's timer. */
+struct qentry *qmgr_hash_find(const struct qmgr *q, const char *id);
+void qmgr_hash_remove(struct qmgr *q, struct qentry *e);
+void qmgr_heap_remove(struct qmgr *q, struct qentry *e);
+void qmgr_ready_remove(struct qmgr *q, struct qentry *e);
+void qmgr_ready_push(struct qmgr *q, struct qentry *e);
+void qmgr_place(struct qmgr *q, struct qentry *e);
+void qmgr_arm_timer(struct qmgr *q);
 
 /* qmgr_await.c: remember that message id waits for peer to come (0 or MG_ENOMEM); free all. */
 int qmgr_await_add(struct qmgr *q, const char *peer, const char *id);
