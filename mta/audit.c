@@ -4,7 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pthread_setname_np */
 #endif
-#include "audit.h"
+#include "audit_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,18 +16,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "mg_err.h"
 #include "mg_log.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2 /* 2: subjects stored once (table subjects); 1: in every record */
 #define DEFAULT_MAX_BATCH 1024
 #define BUSY_TIMEOUT_MS 10000
 #define PRUNE_CHUNK 5000                      /* rows deleted per transaction by retention */
 #define PRUNE_EVERY_US (3600LL * 1000000LL)   /* retention runs at most once an hour */
 #define MG_STR2(x) #x
 #define MG_STR(x) MG_STR2(x)
+
+/* Subjects (a certificate, a label) are stored once, keyed by the SHA-256 of their bytes, and
+ * records name them (subject_sha256): a signing or encrypting gateway records the same few
+ * certificates on every message, about 1 KB each that the store wrote again every time. A
+ * subject's time_us is that of the record that first stored it. Retention deletes a subject
+ * once no record names it any more (records_subject finds them); as records, a subject row is
+ * never changed, and a raw DELETE fails. An insert of a subject already stored is ignored by
+ * its trigger, so no one can replace a subject's bytes either. Version 1 files kept the bytes
+ * in records.subject; their records keep them there (the column stays, NULL in new rows). */
+#define SUBJECTS_SQL                                                                            \
+    "CREATE TABLE IF NOT EXISTS subjects (sha256 BLOB PRIMARY KEY, time_us INTEGER NOT NULL,"   \
+    " data BLOB NOT NULL) WITHOUT ROWID;"                                                       \
+    "CREATE INDEX IF NOT EXISTS subjects_time ON subjects (time_us);"                           \
+    "CREATE INDEX IF NOT EXISTS records_subject ON records (subject_sha256)"                    \
+    " WHERE subject_sha256 IS NOT NULL;"                                                        \
+    "CREATE TRIGGER IF NOT EXISTS subjects_no_update BEFORE UPDATE ON subjects"                 \
+    " BEGIN SELECT RAISE(ABORT, 'audit subjects are append-only'); END;"                        \
+    "CREATE TRIGGER IF NOT EXISTS subjects_no_delete BEFORE DELETE ON subjects"                 \
+    " WHEN NOT mixgate_audit_may_delete(OLD.time_us)"                                           \
+    " BEGIN SELECT RAISE(ABORT, 'audit subjects are deleted only by retention'); END;"          \
+    "CREATE TRIGGER IF NOT EXISTS subjects_keep BEFORE INSERT ON subjects"                      \
+    " WHEN EXISTS (SELECT 1 FROM subjects WHERE sha256 = NEW.sha256)"                           \
+    " BEGIN SELECT RAISE(IGNORE); END;"
 
 /* seq is AUTOINCREMENT so a number is never reused after retention deleted the newest rows:
  * a gap in seq is always a deletion. The triggers make the table append-only for every
@@ -38,7 +62,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS records ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, time_us INTEGER NOT NULL, qid TEXT NOT NULL,"
     " rcpt TEXT NOT NULL, channel TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT NOT NULL,"
-    " subject_kind TEXT NOT NULL, subject BLOB, summary TEXT NOT NULL);"
+    " subject_kind TEXT NOT NULL, subject BLOB, summary TEXT NOT NULL, subject_sha256 BLOB);"
     "CREATE INDEX IF NOT EXISTS records_time ON records (time_us, seq);"
     "CREATE INDEX IF NOT EXISTS records_qid ON records (qid, time_us);"
     "CREATE INDEX IF NOT EXISTS records_rcpt ON records (rcpt COLLATE NOCASE, time_us);"
@@ -51,14 +75,21 @@ static const char schema_sql[] =
      * recursive_triggers is on): refuse an insert that names an existing seq */
     "CREATE TRIGGER IF NOT EXISTS records_no_replace BEFORE INSERT ON records"
     " WHEN EXISTS (SELECT 1 FROM records WHERE seq = NEW.seq)"
-    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;";
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+    SUBJECTS_SQL;
 
 static const char insert_sql[] =
     "INSERT INTO records (time_us, qid, rcpt, channel, decision, reason, subject_kind,"
-    " subject, summary) VALUES (?,?,?,?,?,?,?,?,?)";
+    " subject_sha256, summary) VALUES (?,?,?,?,?,?,?,?,?)";
+static const char subject_sql[] = "INSERT INTO subjects (sha256, time_us, data) VALUES (?,?,?)";
 static const char prune_sql[] =
     "DELETE FROM records WHERE seq IN"
     " (SELECT seq FROM records WHERE time_us < ?1 ORDER BY time_us LIMIT " MG_STR(PRUNE_CHUNK) ")";
+/* after the records: the subjects older than the cut-off that no record names any more */
+static const char prune_subjects_sql[] =
+    "DELETE FROM subjects WHERE sha256 IN (SELECT sha256 FROM subjects WHERE time_us < ?1 AND"
+    " NOT EXISTS (SELECT 1 FROM records WHERE subject_sha256 = subjects.sha256) LIMIT "
+    MG_STR(PRUNE_CHUNK) ")";
 
 /* One audit_append: owned by the store from queueing until its callback has run. The records
  * and every string and subject they point to live in the same allocation (after recs[]). */
@@ -86,13 +117,12 @@ struct audit {
     struct audit_opts opts;
     char *path;                 /* owned */
     sqlite3 *wdb;               /* writer connection: writer thread (or caller without loop) */
-    sqlite3_stmt *ins, *prune;
+    sqlite3_stmt *ins, *ins_subject, *prune, *prune_subjects;
     sqlite3_stmt *ctl[CTL_COUNT]; /* transaction control, prepared once (ctl_sql) */
     int64_t prune_cutoff_us;    /* writer only: != 0 while the retention step runs */
     int64_t next_prune_us;      /* writer only */
     int prune_more;             /* writer only: the last chunk was full */
-    sqlite3 *rdb;               /* read connection, guarded by rmu */
-    pthread_mutex_t rmu;        /* recursive: a query callback may query again */
+    struct audit_reader rd;     /* the read connection (audit_query.c) */
     pthread_t thread;
     int thread_started;
     pthread_mutex_t mu;         /* guards everything below */
@@ -116,7 +146,7 @@ static int64_t now_us(const struct audit *a)
     return a->opts.clock_us(a->opts.clock_arg);
 }
 
-static int db_err(sqlite3 *db, const char *path, const char *what)
+int audit_db_err(sqlite3 *db, const char *path, const char *what)
 {
     char q[512], m[256];
     mg_warn("event=audit_error path=%s op=%s sqlite=%s", mg_log_quote(path, q, sizeof q), what,
@@ -144,7 +174,7 @@ static int ctl(struct audit *a, enum ctl which, const char *what)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return db_err(a->wdb, a->path, what);
+        return audit_db_err(a->wdb, a->path, what);
     return 0;
 }
 
@@ -175,19 +205,25 @@ static void prune_step(struct audit *a)
     sqlite3_bind_int64(a->prune, 1, a->prune_cutoff_us);
     int rc = sqlite3_step(a->prune);
     sqlite3_reset(a->prune);
+    int changes = sqlite3_changes(a->wdb), subjects = 0;
+    if (rc == SQLITE_DONE) {
+        sqlite3_bind_int64(a->prune_subjects, 1, a->prune_cutoff_us);
+        rc = sqlite3_step(a->prune_subjects);
+        sqlite3_reset(a->prune_subjects);
+        subjects = sqlite3_changes(a->wdb);
+    }
     a->prune_cutoff_us = 0;
     if (rc != SQLITE_DONE) {
-        db_err(a->wdb, a->path, "prune");
+        audit_db_err(a->wdb, a->path, "prune");
         exec_sql(a, "ROLLBACK TO p", "prune");
     } else {
-        int changes = sqlite3_changes(a->wdb);
-        a->prune_more = changes == PRUNE_CHUNK;
+        a->prune_more = changes == PRUNE_CHUNK || subjects == PRUNE_CHUNK;
         pthread_mutex_lock(&a->mu);
         a->stats.pruned += (uint64_t)changes;
         pthread_mutex_unlock(&a->mu);
-        if (changes > 0)
-            mg_info("event=audit_pruned records=%d retention_s=%lld", changes,
-                    (long long)a->opts.retention_s);
+        if (changes > 0 || subjects > 0)
+            mg_info("event=audit_pruned records=%d subjects=%d retention_s=%lld", changes,
+                    subjects, (long long)a->opts.retention_s);
     }
     exec_sql(a, "RELEASE p", "prune");
 }
@@ -205,10 +241,30 @@ static void bind_str(sqlite3_stmt *st, int i, const char *s)
     sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* Stores a record's subject unless it is stored already (the trigger ignores the insert);
+ * sha receives its key. */
+static int put_subject(struct audit *a, const struct audit_record *r, unsigned char sha[32])
+{
+    if (!EVP_Digest(r->subject, r->subject_len, sha, NULL, EVP_sha256(), NULL))
+        return MG_ENOMEM;
+    sqlite3_stmt *st = a->ins_subject;
+    sqlite3_bind_blob(st, 1, sha, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->time_us);
+    sqlite3_bind_blob(st, 3, r->subject, (int)r->subject_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : audit_db_err(a->wdb, a->path, "insert_subject");
+}
+
 static int apply_op(struct audit *a, const struct op *op)
 {
     for (size_t i = 0; i < op->n; i++) {
         const struct audit_record *r = &op->recs[i];
+        unsigned char sha[32];
+        int rc = r->subject_len ? put_subject(a, r, sha) : 0;
+        if (rc != 0)
+            return rc;
         sqlite3_stmt *st = a->ins;
         sqlite3_bind_int64(st, 1, r->time_us);
         bind_str(st, 2, r->qid);
@@ -218,15 +274,15 @@ static int apply_op(struct audit *a, const struct op *op)
         bind_str(st, 6, r->reason);
         bind_str(st, 7, r->subject_kind);
         if (r->subject_len)
-            sqlite3_bind_blob(st, 8, r->subject, (int)r->subject_len, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 8, sha, 32, SQLITE_STATIC);
         else
             sqlite3_bind_null(st, 8);
         bind_str(st, 9, r->summary);
-        int rc = sqlite3_step(st);
+        rc = sqlite3_step(st);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         if (rc != SQLITE_DONE)
-            return db_err(a->wdb, a->path, "insert");
+            return audit_db_err(a->wdb, a->path, "insert");
     }
     return 0;
 }
@@ -526,7 +582,7 @@ static int open_db(const char *path, int flags, sqlite3 **out)
 {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        int rc = db_err(db, path, "open");
+        int rc = audit_db_err(db, path, "open");
         sqlite3_close(db);
         return rc;
     }
@@ -576,19 +632,22 @@ static int init_writer(struct audit *a)
     if (sqlite3_prepare_v2(a->wdb, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW ||
         strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
-        rc = db_err(a->wdb, a->path, "journal_mode");
+        rc = audit_db_err(a->wdb, a->path, "journal_mode");
     sqlite3_finalize(st);
     if (rc == 0)
         rc = exec_sql(a, "PRAGMA synchronous=FULL", "synchronous");
     if (rc == 0 && sqlite3_create_function(a->wdb, "mixgate_audit_may_delete", 1, SQLITE_UTF8,
                                            a, fn_may_delete, NULL, NULL) != SQLITE_OK)
-        rc = db_err(a->wdb, a->path, "create_function");
+        rc = audit_db_err(a->wdb, a->path, "create_function");
     if (rc == 0)
         rc = exec_sql(a, "BEGIN IMMEDIATE", "begin");
     if (rc != 0)
         return rc;
     int version = user_version(a->wdb);
-    if (version != 0 && version != SCHEMA_VERSION) {
+    /* version 1: records get the subject key column; the schema below adds the rest */
+    if (rc == 0 && version == 1)
+        rc = exec_sql(a, "ALTER TABLE records ADD COLUMN subject_sha256 BLOB", "migrate");
+    if (rc == 0 && version != 0 && version != 1 && version != SCHEMA_VERSION) {
         char q[512];
         mg_warn("event=audit_error path=%s schema_version=%d expected=%d",
                 mg_log_quote(a->path, q, sizeof q), version, SCHEMA_VERSION);
@@ -596,21 +655,31 @@ static int init_writer(struct audit *a)
     }
     if (rc == 0)
         rc = exec_sql(a, schema_sql, "schema");
-    if (rc == 0 && version == 0)
+    if (rc == 0 && version != SCHEMA_VERSION)
         rc = exec_sql(a, "PRAGMA user_version=" MG_STR(SCHEMA_VERSION), "user_version");
+    if (rc == 0 && version == 1) {
+        char q[512];
+        mg_info("event=audit_migrated path=%s from=1 to=" MG_STR(SCHEMA_VERSION),
+                mg_log_quote(a->path, q, sizeof q));
+    }
     if (rc == 0)
         rc = exec_sql(a, "COMMIT", "commit");
     else
         exec_sql(a, "ROLLBACK", "rollback");
     if (rc == 0 && (sqlite3_prepare_v3(a->wdb, insert_sql, -1, SQLITE_PREPARE_PERSISTENT,
                                        &a->ins, NULL) != SQLITE_OK ||
+                    sqlite3_prepare_v3(a->wdb, subject_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                       &a->ins_subject, NULL) != SQLITE_OK ||
                     sqlite3_prepare_v3(a->wdb, prune_sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                       &a->prune, NULL) != SQLITE_OK))
-        rc = db_err(a->wdb, a->path, "prepare");
+                                       &a->prune, NULL) != SQLITE_OK ||
+                    sqlite3_prepare_v3(a->wdb, prune_subjects_sql, -1,
+                                       SQLITE_PREPARE_PERSISTENT, &a->prune_subjects,
+                                       NULL) != SQLITE_OK))
+        rc = audit_db_err(a->wdb, a->path, "prepare");
     for (int i = 0; rc == 0 && i < CTL_COUNT; i++)
         if (sqlite3_prepare_v3(a->wdb, ctl_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->ctl[i],
                                NULL) != SQLITE_OK)
-            rc = db_err(a->wdb, a->path, "prepare");
+            rc = audit_db_err(a->wdb, a->path, "prepare");
     /* retention at open: every old record, chunk by chunk, before the first append */
     while (rc == 0 && prune_due(a))
         rc = run_batch(a, NULL) ? 0 : MG_EDB;
@@ -622,38 +691,41 @@ static int init_reader(struct audit *a)
 {
     if (a->opts.read_only && access(a->path, F_OK) != 0)
         return errno == ENOENT ? MG_ENOTFOUND : MG_EIO;
-    int rc = open_db(a->path, SQLITE_OPEN_READONLY, &a->rdb);
+    int rc = open_db(a->path, SQLITE_OPEN_READONLY, &a->rd.db);
     if (rc != 0)
         return rc;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(a->rdb, "SELECT seq FROM records LIMIT 0", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(a->rd.db, "SELECT seq FROM records LIMIT 0", -1, &st, NULL) !=
         SQLITE_OK)
-        rc = db_err(a->rdb, a->path, "open_read");
+        rc = audit_db_err(a->rd.db, a->path, "open_read");
     sqlite3_finalize(st);
-    if (rc == 0 && user_version(a->rdb) > SCHEMA_VERSION)
-        rc = db_err(a->rdb, a->path, "schema_version");
+    a->rd.version = rc == 0 ? user_version(a->rd.db) : 0;
+    if (rc == 0 && a->rd.version > SCHEMA_VERSION)
+        rc = audit_db_err(a->rd.db, a->path, "schema_version");
     return rc;
 }
 
 static void close_dbs(struct audit *a)
 {
     sqlite3_finalize(a->ins);
+    sqlite3_finalize(a->ins_subject);
     sqlite3_finalize(a->prune);
-    a->ins = a->prune = NULL;
+    sqlite3_finalize(a->prune_subjects);
+    a->ins = a->ins_subject = a->prune = a->prune_subjects = NULL;
     for (int i = 0; i < CTL_COUNT; i++) {
         sqlite3_finalize(a->ctl[i]);
         a->ctl[i] = NULL;
     }
     /* the read-only connection first: the last connection to close checkpoints and removes
      * the WAL, which only the writer can do */
-    sqlite3_close(a->rdb);
+    sqlite3_close(a->rd.db);
     sqlite3_close(a->wdb);
-    a->wdb = a->rdb = NULL;
+    a->wdb = a->rd.db = NULL;
 }
 
 static void audit_free(struct audit *a)
 {
-    pthread_mutex_destroy(&a->rmu);
+    pthread_mutex_destroy(&a->rd.mu);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a->path);
@@ -685,7 +757,7 @@ int audit_open(struct audit **out, uv_loop_t *loop, const char *path,
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&a->rmu, &ma);
+    pthread_mutex_init(&a->rd.mu, &ma);
     pthread_mutexattr_destroy(&ma);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
@@ -750,82 +822,12 @@ void audit_get_stats(struct audit *a, struct audit_stats *out)
     pthread_mutex_unlock(&a->mu);
 }
 
-/* ---------------------------------------------------------------- queries */
-
-static const char *col_str(sqlite3_stmt *st, int i)
+struct audit_reader *audit_reader(struct audit *a)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
+    return &a->rd;
 }
 
-int audit_query(struct audit *a, const struct audit_filter *f,
-                int (*cb)(void *arg, const struct audit_entry *e), void *arg)
+const char *audit_path(const struct audit *a)
 {
-    if (!a || !cb)
-        return MG_EINVAL;
-    static const struct audit_filter all = { 0 };
-    if (!f)
-        f = &all;
-    /* Only the clauses in use, so SQLite can pick the qid / rcpt index. */
-    char sql[512] = "SELECT seq, time_us, qid, rcpt, channel, decision, reason, subject_kind,"
-                    " subject, summary FROM records WHERE time_us >= ?1 AND time_us < ?2";
-    if (f->qid && *f->qid)
-        strcat(sql, " AND qid = ?3");
-    if (f->decision && *f->decision)
-        strcat(sql, " AND decision = ?4");
-    if (f->rcpt && *f->rcpt)
-        strcat(sql, " AND rcpt = ?5 COLLATE NOCASE");
-    strcat(sql, " ORDER BY time_us DESC, seq DESC LIMIT ?6");
-
-    pthread_mutex_lock(&a->rmu);
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-    if (sqlite3_prepare_v2(a->rdb, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = db_err(a->rdb, a->path, "query");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, f->since_us ? f->since_us : INT64_MIN);
-    sqlite3_bind_int64(st, 2, f->until_us ? f->until_us : INT64_MAX);
-    if (f->qid && *f->qid)
-        bind_str(st, 3, f->qid);
-    if (f->decision && *f->decision)
-        bind_str(st, 4, f->decision);
-    if (f->rcpt && *f->rcpt)
-        bind_str(st, 5, f->rcpt);
-    sqlite3_bind_int64(st, 6, f->limit && f->limit < INT64_MAX ? (int64_t)f->limit : -1);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        struct audit_entry e = { .seq = sqlite3_column_int64(st, 0) };
-        e.r.time_us = sqlite3_column_int64(st, 1);
-        e.r.qid = col_str(st, 2);
-        e.r.rcpt = col_str(st, 3);
-        e.r.channel = col_str(st, 4);
-        e.r.decision = col_str(st, 5);
-        e.r.reason = col_str(st, 6);
-        e.r.subject_kind = col_str(st, 7);
-        e.r.subject = sqlite3_column_blob(st, 8);
-        e.r.subject_len = e.r.subject ? (size_t)sqlite3_column_bytes(st, 8) : 0;
-        e.r.summary = col_str(st, 9);
-        if ((rc = cb(arg, &e)) != 0)
-            break;
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = db_err(a->rdb, a->path, "query");
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&a->rmu);
-    return rc;
-}
-
-int audit_query_path(const char *path, const struct audit_filter *f,
-                     int (*cb)(void *arg, const struct audit_entry *e), void *arg)
-{
-    struct audit *a = NULL;
-    struct audit_opts o = { .read_only = 1 };
-    int rc = audit_open(&a, NULL, path, &o);
-    if (rc != 0)
-        return rc;
-    rc = audit_query(a, f, cb, arg);
-    audit_close(a);
-    return rc;
+    return a->path;
 }
