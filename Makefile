@@ -54,7 +54,8 @@ TARGETS ?=
 fuzz-campaign:
 	bash scripts/install-deps.sh --fuzz
 	python3 fuzz/campaign.py --seconds $(SECONDS) --jobs $(JOBS) $(if $(TARGETS),--targets $(TARGETS)) \
-	  $(if $(RUNS),--runs $(RUNS)) $(if $(DEADLINE),--deadline $(DEADLINE)) $(if $(ORDER),--order $(ORDER))
+	  $(if $(RUNS),--runs $(RUNS)) $(if $(DEADLINE),--deadline $(DEADLINE)) $(if $(ORDER),--order $(ORDER)) \
+	  $(if $(PARALLEL),--parallel $(PARALLEL))
 
 # The Debian package, built with Debian's hardening flags: build-deb/mixgate_*.deb
 deb: deps

@@ -23,8 +23,13 @@ share); --order speed runs a short probe of every target first and fuzzes the fa
 so the most reach --runs. The table so far is rewritten
 after every target (build-fuzz/campaign.md, and build-fuzz/campaign.json with the raw rows).
 
+--parallel N runs N processes of each target that share its corpus (libFuzzer reloads it), each
+with its own seed and its share of --runs; the target's executions and executions per second are
+their sums: a slow target on every core, as libFuzzer's own -jobs.
+
 usage: fuzz/campaign.py [--seconds N] [--runs N] [--deadline HH:MM] [--order name|speed|given]
-                        [--jobs J] [--targets a,b,...] [--no-build] [--coverage-only]
+                        [--jobs J] [--parallel N] [--targets a,b,...] [--no-build]
+                        [--coverage-only]
 """
 import argparse
 import datetime
@@ -154,40 +159,50 @@ def tail(path, size=8192):
         return f.read().decode(errors="replace")
 
 
-def run_fuzzer(cmd, env, log_path, seconds, runs, fallback):
-    """Runs libFuzzer with its log in log_path. With runs and fallback: a target whose rate of
-    the last minute projects past `seconds` to reach `runs` cannot reach them here (inputs
-    grow, a target slows down), so it is interrupted (SIGINT: libFuzzer still prints its final
-    stats) once it has had `fallback` seconds. Returns (log, return code, seconds it ran)."""
+def run_fuzzer(cmds, env, log_paths, seconds, runs, fallback):
+    """Runs libFuzzer, one process per command (--parallel: the same target, its corpus shared,
+    each process its share of `runs`), with their logs in log_paths. With runs and fallback: a
+    target whose rate of the last minute (all processes) projects past `seconds` to reach
+    `runs` cannot reach them here (inputs grow, a target slows down), so it is interrupted
+    (SIGINT: libFuzzer still prints its final stats) once it has had `fallback` seconds.
+    Returns ([log per process], worst return code, seconds it ran)."""
     start = time.monotonic()
-    samples = []  # (seconds, executions)
-    with open(log_path, "w") as logf:
-        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=logf)
-        stopped = False
-        while p.poll() is None:
-            time.sleep(2)
-            elapsed = time.monotonic() - start
-            if not runs or fallback is None or stopped:
-                continue
-            done = int(last_match(r"^#(\d+)\s", tail(log_path), "0"))
-            samples.append((elapsed, done))
-            while len(samples) > 2 and samples[1][0] < elapsed - 60:
-                samples.pop(0)
-            if elapsed < max(30, fallback) or done >= runs:
-                continue
-            t0, d0 = samples[0]
-            # libFuzzer logs a line on new coverage and at powers of two: when the count did
-            # not move in the window, the average so far stands in
-            rate = (done - d0) / (elapsed - t0) if done > d0 else done / elapsed
-            if rate <= 0 or elapsed + (runs - done) / rate > seconds:
-                p.send_signal(signal.SIGINT)
-                stopped = True
-        rc = p.wait()
-    with open(log_path, errors="replace") as f:
-        return f.read(), rc, int(round(time.monotonic() - start))
+    samples = []  # (seconds, executions of all processes)
+    logfs = [open(lp, "w") for lp in log_paths]
+    ps = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=lf)
+          for c, lf in zip(cmds, logfs)]
+    stopped = False
+    while any(p.poll() is None for p in ps):
+        time.sleep(2)
+        elapsed = time.monotonic() - start
+        if not runs or fallback is None or stopped:
+            continue
+        done = sum(int(last_match(r"^#(\d+)\s", tail(lp), "0")) for lp in log_paths)
+        samples.append((elapsed, done))
+        while len(samples) > 2 and samples[1][0] < elapsed - 60:
+            samples.pop(0)
+        if elapsed < max(30, fallback) or done >= runs:
+            continue
+        t0, d0 = samples[0]
+        # libFuzzer logs a line on new coverage and at powers of two: when the count did
+        # not move in the window, the average so far stands in
+        rate = (done - d0) / (elapsed - t0) if done > d0 else done / elapsed
+        if rate <= 0 or elapsed + (runs - done) / rate > seconds:
+            for p in ps:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            stopped = True
+    rcs = [p.wait() for p in ps]
+    for lf in logfs:
+        lf.close()
+    logs = []
+    for lp in log_paths:
+        with open(lp, errors="replace") as f:
+            logs.append(f.read())
+    return logs, max(rcs, key=abs), int(round(time.monotonic() - start))
 
 
-def run_target(name, binary, dirs, env, seconds, work, runs=0, fallback=None):
+def run_target(name, binary, dirs, env, seconds, work, runs=0, fallback=None, parallel=1):
     own = dirs[0]
     if os.path.realpath(os.path.dirname(own)) != os.path.realpath(os.path.join(HERE, "corpus")):
         raise SystemExit(f"{name}: first corpus {own} is not under fuzz/corpus")
@@ -198,22 +213,33 @@ def run_target(name, binary, dirs, env, seconds, work, runs=0, fallback=None):
     art = os.path.join(tdir, "artifacts")
     os.makedirs(new)
     os.makedirs(art)
-    cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
-           *([f"-runs={runs}"] if runs else []),
-           "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/"]
-    d = os.path.join(HERE, name + ".dict")
-    if os.path.exists(d):
-        cmd.append(f"-dict={d}")
-    cmd += [new] + [x for x in dirs if os.path.isdir(x)]
+    # --parallel N: N processes of the target share the new-units directory (libFuzzer reloads
+    # it, -reload, so each goes on from what the others found), each runs its share of the
+    # executions with its own seed; the target's figures are their sums (coverage: the most)
+    cmds = []
+    for k in range(parallel):
+        share = runs // parallel + (1 if k < runs % parallel else 0) if runs else 0
+        cmd = [binary, f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=20",
+               *([f"-runs={share}"] if runs else []),
+               *([f"-seed={k + 1}"] if parallel > 1 else []),
+               "-rss_limit_mb=2560", "-max_len=65536", f"-artifact_prefix={art}/"]
+        d = os.path.join(HERE, name + ".dict")
+        if os.path.exists(d):
+            cmd.append(f"-dict={d}")
+        cmds.append(cmd + [new] + [x for x in dirs if os.path.isdir(x)])
     full_env = dict(os.environ, **env)
     print(f"== {name}: {seconds}s" + (f" (or {fallback}s when it cannot reach {runs} runs)"
-                                        if fallback is not None else ""), file=sys.stderr)
-    log, rc, secs = run_fuzzer(cmd, full_env, os.path.join(tdir, "fuzz.log"), seconds, runs,
-                               fallback)
-    execs = int(last_match(r"stat::number_of_executed_units:\s*(\d+)", log, "0"))
-    eps = int(last_match(r"stat::average_exec_per_sec:\s*(\d+)", log, "0"))
-    cov = last_match(r"^#\d+\s+\w+\s+cov: (\d+)", log, "?")
-    ft = last_match(r"^#\d+\s+\w+\s+cov: \d+ ft: (\d+)", log, "?")
+                                        if fallback is not None else "") +
+          (f", {parallel} processes" if parallel > 1 else ""), file=sys.stderr)
+    logs, rc, secs = run_fuzzer(cmds, full_env,
+                                [os.path.join(tdir, "fuzz.log" if k == 0 else f"fuzz.{k}.log")
+                                 for k in range(parallel)], seconds, runs, fallback)
+    execs = sum(int(last_match(r"stat::number_of_executed_units:\s*(\d+)", g, "0")) for g in logs)
+    eps = sum(int(last_match(r"stat::average_exec_per_sec:\s*(\d+)", g, "0")) for g in logs)
+    covs = [last_match(r"^#\d+\s+\w+\s+cov: (\d+)", g, "?") for g in logs]
+    fts = [last_match(r"^#\d+\s+\w+\s+cov: \d+ ft: (\d+)", g, "?") for g in logs]
+    cov = max(covs, key=lambda c: int(c) if c.isdigit() else -1)
+    ft = max(fts, key=lambda c: int(c) if c.isdigit() else -1)
     crashes = sorted(f for f in os.listdir(art) if ARTIFACT.match(f))
     before = set(os.listdir(own))
     # only units that reach new edges (hit counts aside: -use_counters=0) join the committed
@@ -338,6 +364,9 @@ def main():
                     help="with --runs and --deadline: the time kept for each target after")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--targets", default="")
+    ap.add_argument("--parallel", type=int, default=1,
+                    help="fuzzing processes per target (sharing its corpus; executions and "
+                         "exec/s are their sums): a slow target on all cores")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--coverage-only", action="store_true",
                     help="no fuzzing: the line coverage of the corpora as they are "
@@ -402,7 +431,7 @@ def main():
             r = {"execs": 0, "eps": 0, "cov": "-", "ft": "-", "crashes": [], "added": 0,
                  "seconds": 0}
         else:
-            r = run_target(n, binary, dirs, env, secs, work, a.runs, fallback)
+            r = run_target(n, binary, dirs, env, secs, work, a.runs, fallback, a.parallel)
         cbin, cdirs, cenv = cov_tests.get(n, (None, dirs, env))
         r["lines"], r["never"] = coverage(n, cbin, cdirs, cenv, work) if cbin else ({}, {})
         rows.append((n, r))
