@@ -1,6 +1,6 @@
 /* audit: append-only audit store in SQLite (WAL, synchronous=FULL) with a group-committing
  * writer thread, modelled on queue_store. See audit.h for threading and ownership rules,
- * docs/audit.md for the schema and why it looks like this. */
+ * docs/audit.md for the schema and why it looks like this. Reads are in audit_query.c. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pthread_setname_np */
 #endif
