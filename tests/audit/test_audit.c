@@ -27,6 +27,8 @@
 #include "audit_time.h"
 #include "mg_err.h"
 
+#include "audit_test_raw.h"
+
 #define T0 1796637600000000LL /* 2026-12-07T10:00:00Z in microseconds */
 #define SEC 1000000LL
 
@@ -44,17 +46,6 @@ static int64_t fx_clock(void *arg)
 {
     struct fx *f = arg;
     return atomic_load(&f->now);
-}
-
-static void rm_files(const struct fx *f)
-{
-    static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-    char p[320];
-    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
 }
 
 static int fx_setup(void **state)
@@ -91,7 +82,7 @@ static int fx_teardown(void **state)
     if (f->a)
         fx_close(f);
     assert_int_equal(uv_loop_close(&f->loop), 0);
-    rm_files(f);
+    rm_store(f->path, f->dir);
     free(f);
     return 0;
 }
@@ -418,19 +409,6 @@ static void test_copy_semantics(void **state)
 }
 
 /* ---------------------------------------------------------------- append-only */
-
-static int raw_exec(const char *path, const char *sql, char *err, size_t errsz)
-{
-    sqlite3 *raw = NULL;
-    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-    sqlite3_busy_timeout(raw, 5000);
-    char *msg = NULL;
-    int rc = sqlite3_exec(raw, sql, NULL, NULL, &msg);
-    snprintf(err, errsz, "%s", msg ? msg : "");
-    sqlite3_free(msg);
-    sqlite3_close(raw);
-    return rc;
-}
 
 /* UPDATE and DELETE through a second, raw connection fail (while the store is open and after
  * it is closed); INSERT, which is what append-only allows, works. */

@@ -21,6 +21,8 @@
 #include "audit.h"
 #include "mg_err.h"
 
+#include "audit_test_raw.h"
+
 #define T0 1796637600000000LL /* 2026-12-07T10:00:00Z in microseconds */
 #define SEC 1000000LL
 
@@ -60,13 +62,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     if (f->a)
         audit_close(f->a);
-    static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-    char p[320];
-    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    rm_store(f->path, f->dir);
     free(f);
     return 0;
 }
@@ -141,19 +137,6 @@ static long long raw_int(const char *path, const char *sql)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return v;
-}
-
-static int raw_exec(const char *path, const char *sql, char *err, size_t errsz)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    snprintf(err, errsz, "%s", msg ? msg : "");
-    sqlite3_free(msg);
-    sqlite3_close(db);
-    return rc;
 }
 
 /* Three records name certificate A, one B, one none: two subjects are stored, no record holds
