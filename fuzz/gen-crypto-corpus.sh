@@ -110,6 +110,23 @@ for st in good rev unknown; do
     -reqin "$K/ocsp-req.der" -respout "$o/gen-ocsp-$st" -ndays 36500 >/dev/null 2>&1
 done
 printf '\x30\x03\x0a\x01\x01' > "$o/gen-ocsp-malformed-request"
+# A validly signed answer about another certificate (bob) carrying the request's nonce: the
+# responder copies the nonce of the request it answers, so it answers alice's request with
+# bob's serial put in (the serials are equally long); and a validly signed answer that is out
+# of date (its nextUpdate a minute after it is made: stale, past the check's five-minute
+# leeway, for every run after that)
+python3 - "$K/ocsp-req.der" "$tmp/bob-req.der" "$serial" "$bserial" <<'PY'
+import sys
+req = open(sys.argv[1], "rb").read()
+a, b = (bytes.fromhex(x if len(x) % 2 == 0 else "0" + x) for x in sys.argv[3:5])
+enc = lambda v: bytes([2, len(v)]) + v
+assert len(a) == len(b) and req.count(enc(a)) == 1, "serials of different lengths"
+open(sys.argv[2], "wb").write(req.replace(enc(a), enc(b)))
+PY
+openssl ocsp -index "$tmp/index.unknown" -CA "$K/ca.pem" -rsigner "$K/ca.pem" -rkey "$K/ca.key" \
+  -reqin "$tmp/bob-req.der" -respout "$o/gen-ocsp-other-cert" -ndays 36500 >/dev/null 2>&1
+openssl ocsp -index "$tmp/index.good" -CA "$K/ca.pem" -rsigner "$K/ca.pem" -rkey "$K/ca.key" \
+  -reqin "$K/ocsp-req.der" -respout "$o/gen-ocsp-stale" -nmin 1 >/dev/null 2>&1
 # crypto_wrap: binary EnvelopedData / AuthEnvelopedData for the recipients of the target's
 # writer policies 0 and 8 (crypto_wrap.c), so the binary "already encrypted for the same
 # recipients" path is reached; the option byte first (DER, encrypt; 0x8x the strong algorithms).
