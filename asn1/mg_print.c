@@ -41,6 +41,7 @@
 #include "RTSE-apdus.h"
 #include "mg_err.h"
 #include "mg_ipm.h"
+#include "mg_print_int.h"
 
 /* Open types nest (an IPM inside a message body part inside an IPM ...): bound the depth so
  * a hostile input cannot exhaust the stack. */
@@ -101,43 +102,6 @@ enum mg_print_kind mg_print_kind(const asn_TYPE_descriptor_t *td)
         }
     }
     return MG_PK_UNKNOWN;
-}
-
-/* Pointer to the value of member elm inside struct sptr, NULL if absent. */
-static const void *member_ptr(const asn_TYPE_member_t *elm, const void *sptr)
-{
-    const char *p = (const char *)sptr + elm->memb_offset;
-    if (elm->flags & ATF_POINTER)
-        return *(const void *const *)p;
-    return p;
-}
-
-/* Present alternative of a CHOICE value, or NULL. */
-static const asn_TYPE_member_t *choice_present(const asn_TYPE_descriptor_t *td, const void *sptr,
-                                               const void **val)
-{
-    const asn_CHOICE_specifics_t *s = td->specifics;
-    const char *p = (const char *)sptr + s->pres_offset;
-    int pres;
-    switch (s->pres_size) {
-    case sizeof(int): pres = *(const int *)p; break;
-    case sizeof(short): pres = *(const short *)p; break;
-    case sizeof(char): pres = *(const char *)p; break;
-    default: return NULL;
-    }
-    if (pres <= 0 || pres > td->elements_count)
-        return NULL;
-    const asn_TYPE_member_t *elm = &td->elements[pres - 1];
-    *val = member_ptr(elm, sptr);
-    return *val ? elm : NULL;
-}
-
-static const asn_TYPE_member_t *find_member(const asn_TYPE_descriptor_t *td, const char *name)
-{
-    for (int i = 0; i < td->elements_count; i++)
-        if (td->elements[i].name && strcmp(td->elements[i].name, name) == 0)
-            return &td->elements[i];
-    return NULL;
 }
 
 /* ---- built-in OID names ---- */
@@ -393,7 +357,7 @@ static asn_TYPE_descriptor_t *resolve_any(struct pctx *c, asn_TYPE_descriptor_t 
     for (const asn_TYPE_member_t *m = ptd->elements; m < elm; m++) {
         if (mg_print_kind(m->type) != MG_PK_OID)
             continue;
-        const OBJECT_IDENTIFIER_t *oid = member_ptr(m, parent);
+        const OBJECT_IDENTIFIER_t *oid = mg_print_member_ptr(m, parent);
         char dotted[128];
         if (!oid || mg_ipm_oid_str(oid, dotted, sizeof dotted) != 0)
             continue;
@@ -525,7 +489,7 @@ static int decodes_as(asn_TYPE_descriptor_t *td, const ANY_t *any)
     int ok = r.code == RC_OK && r.consumed == (size_t)any->size;
     /* An extensible CHOICE "decodes" an unknown tag as an absent extension: not a match. */
     const void *alt = NULL;
-    if (ok && mg_print_kind(td) == MG_PK_CHOICE && !choice_present(td, v, &alt))
+    if (ok && mg_print_kind(td) == MG_PK_CHOICE && !mg_print_choice_present(td, v, &alt))
         ok = 0;
     ASN_STRUCT_FREE(*td, v);
     return ok;
@@ -584,7 +548,7 @@ static void print_members(struct pctx *c, asn_TYPE_descriptor_t *td, const void 
 {
     for (int i = 0; i < td->elements_count; i++) {
         const asn_TYPE_member_t *elm = &td->elements[i];
-        const void *mv = member_ptr(elm, v);
+        const void *mv = mg_print_member_ptr(elm, v);
         if (!mv)
             continue;
         if (mg_print_kind(elm->type) == MG_PK_ANY || (elm->flags & ATF_OPEN_TYPE)) {
@@ -647,7 +611,7 @@ static void print_inline(struct pctx *c, asn_TYPE_descriptor_t *td, const void *
     }
     case MG_PK_CHOICE: {
         const void *av = NULL;
-        const asn_TYPE_member_t *alt = choice_present(td, v, &av);
+        const asn_TYPE_member_t *alt = mg_print_choice_present(td, v, &av);
         if (!alt) {
             fputs(json ? "null" : ": (no alternative)\n", c->f);
             return;
@@ -838,133 +802,4 @@ int mg_print_value(FILE *f, asn_TYPE_descriptor_t *td, const void *value, const 
         print_node(&c, td, value, name ? name : td->name, 0);
     }
     return ferror(f) ? MG_EIO : 0;
-}
-
-/* ---- RFC 2156 text of O/R names ---- */
-
-struct orbuf {
-    char *p;
-    size_t size, len;
-};
-
-static void or_put(struct orbuf *o, const char *key, const uint8_t *s, size_t n)
-{
-    int w = snprintf(o->p + o->len, o->size - o->len, "%s=", key);
-    if (w < 0 || (size_t)w >= o->size - o->len) {
-        o->len = o->size - 1;
-        return;
-    }
-    o->len += (size_t)w;
-    for (size_t i = 0; i < n && o->len + 2 < o->size; i++) {
-        char ch = (char)s[i];
-        o->p[o->len++] = (ch == '/' || !isprint((unsigned char)ch)) ? '?' : ch;
-    }
-    if (o->len + 1 < o->size)
-        o->p[o->len++] = '/';
-    o->p[o->len] = '\0';
-}
-
-/* A string member (or a CHOICE of strings) by name. */
-static const OCTET_STRING_t *str_member(const asn_TYPE_descriptor_t *td, const void *v,
-                                        const char *name)
-{
-    const asn_TYPE_member_t *m = find_member(td, name);
-    const void *mv = m ? member_ptr(m, v) : NULL;
-    if (!mv)
-        return NULL;
-    enum mg_print_kind k = mg_print_kind(m->type);
-    if (k == MG_PK_CHOICE) {
-        const void *av = NULL;
-        const asn_TYPE_member_t *alt = choice_present(m->type, mv, &av);
-        if (!alt)
-            return NULL;
-        k = mg_print_kind(alt->type);
-        mv = av;
-    }
-    return k == MG_PK_STRING ? mv : NULL;
-}
-
-static void or_str(struct orbuf *o, const char *key, const asn_TYPE_descriptor_t *td,
-                   const void *v, const char *name)
-{
-    const OCTET_STRING_t *s = str_member(td, v, name);
-    if (s)
-        or_put(o, key, s->buf, (size_t)s->size);
-}
-
-int mg_print_orname(asn_TYPE_descriptor_t *td, const void *value, char *buf, size_t size)
-{
-    const asn_TYPE_member_t *bsa = find_member(td, "built-in-standard-attributes");
-    if (!bsa || !value || size < 2)
-        return MG_EINVAL;
-    struct orbuf o = {buf, size, 1};
-    buf[0] = '/';
-    buf[1] = '\0';
-    const void *sa = member_ptr(bsa, value);
-    const asn_TYPE_descriptor_t *st = bsa->type;
-    if (sa) {
-        or_str(&o, "C", st, sa, "country-name");
-        or_str(&o, "ADMD", st, sa, "administration-domain-name");
-        or_str(&o, "PRMD", st, sa, "private-domain-name");
-        or_str(&o, "O", st, sa, "organization-name");
-        const asn_TYPE_member_t *ou = find_member(st, "organizational-unit-names");
-        const void *ouv = ou ? member_ptr(ou, sa) : NULL;
-        if (ouv) {
-            const asn_anonymous_set_ *l = _A_CSET_FROM_VOID(ouv);
-            for (int i = 0; i < l->count; i++) {
-                const OCTET_STRING_t *s = l->array[i];
-                if (s)
-                    or_put(&o, "OU", s->buf, (size_t)s->size);
-            }
-        }
-        const asn_TYPE_member_t *pn = find_member(st, "personal-name");
-        const void *pnv = pn ? member_ptr(pn, sa) : NULL;
-        if (pnv) {
-            or_str(&o, "G", pn->type, pnv, "given-name");
-            or_str(&o, "I", pn->type, pnv, "initials");
-            or_str(&o, "S", pn->type, pnv, "surname");
-            or_str(&o, "Q", pn->type, pnv, "generation-qualifier");
-        }
-        or_str(&o, "X121", st, sa, "network-address");
-        or_str(&o, "T-ID", st, sa, "terminal-identifier");
-        or_str(&o, "UA-ID", st, sa, "numeric-user-identifier");
-    }
-    /* Extension attributes: common-name (1) and teletex-common-name (2) as CN. Their
-     * values are open types (any BER form): decode them through mg_asn1_open. */
-    const asn_TYPE_member_t *ea = find_member(td, "extension-attributes");
-    const void *eav = ea ? member_ptr(ea, value) : NULL;
-    if (eav && ea->type->elements_count == 1 &&
-        ea->type->elements[0].type == &asn_DEF_ExtensionAttribute) {
-        const asn_anonymous_set_ *l = _A_CSET_FROM_VOID(eav);
-        for (int i = 0; i < l->count; i++) {
-            const ExtensionAttribute_t *a = l->array[i];
-            if (!a || (a->extension_attribute_type != 1 && a->extension_attribute_type != 2))
-                continue;
-            struct mg_asn1_value xv = {0};
-            if (mg_asn1_open_exattr_decode(a, &xv, NULL) == 0 && xv.ptr &&
-                mg_print_kind(xv.td) == MG_PK_STRING) {
-                const OCTET_STRING_t *cs = xv.ptr;
-                or_put(&o, "CN", cs->buf, (size_t)cs->size);
-            }
-            mg_asn1_value_free(&xv);
-        }
-    }
-    /* Domain-defined attributes: DDA:type=value. */
-    const asn_TYPE_member_t *dd = find_member(td, "built-in-domain-defined-attributes");
-    const void *ddv = dd ? member_ptr(dd, value) : NULL;
-    if (ddv && dd->type->elements_count == 1) {
-        const asn_anonymous_set_ *l = _A_CSET_FROM_VOID(ddv);
-        const asn_TYPE_descriptor_t *xt = dd->type->elements[0].type;
-        for (int i = 0; i < l->count; i++) {
-            const OCTET_STRING_t *t = l->array[i] ? str_member(xt, l->array[i], "type") : NULL;
-            const OCTET_STRING_t *vv = l->array[i] ? str_member(xt, l->array[i], "value") : NULL;
-            if (!t || !vv)
-                continue;
-            char key[80];
-            snprintf(key, sizeof key, "DDA:%.*s", t->size > 64 ? 64 : t->size,
-                     (const char *)t->buf);
-            or_put(&o, key, vv->buf, (size_t)vv->size);
-        }
-    }
-    return 0;
 }
