@@ -65,7 +65,7 @@ SOURCES = {
     "labels_ber": ["labels/lbl_ber.c"],
     "labels_header": ["labels/lbl_header.c"],
     "labels_marking": ["labels/lbl_marking.c"],
-    "labels_spif": ["labels/lbl_spif.c"],
+    "labels_spif": ["labels/lbl_spif.c", "labels/lbl_spif_load.c"],
     "labels_xml": ["labels/lbl_xml.c"],
     "labels_codec": ["labels/lbl_codec.c"],
     "smtp_cmd": ["channels/smtp/smtp_cmd.c"],

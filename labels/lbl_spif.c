@@ -2,7 +2,8 @@
  * this module walks the tree once and compiles it: classifications and categories get indexes,
  * category references (required/excluded) become ordinal lists, and the access-control masks
  * are built, so that checks at run time never look at strings.
- * All memory of a policy comes from one allocation list freed by lbl_policy_free(). */
+ * All memory of a policy comes from one allocation list freed by lbl_policy_free(). The
+ * libxml2 parse and schema validation are in lbl_spif_load.c. */
 #include "lbl_spif_int.h"
 
 #include <limits.h>
@@ -13,7 +14,6 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlschemas.h>
 
 #include "lbl_marking.h"
 #include "mg_buf.h"
@@ -773,37 +773,6 @@ static int parse_doc(struct ld *ld, const xmlNode *root)
     return compile(ld);
 }
 
-/* ---- libxml2 glue --------------------------------------------------------------------------- */
-
-struct xml_errs {
-    char msg[300];
-    int line;
-    int have;
-};
-
-static void keep_first_error(struct xml_errs *e, const xmlError *x)
-{
-    if (e->have || !x || x->level < XML_ERR_ERROR)
-        return;
-    e->have = 1;
-    e->line = x->line;
-    snprintf(e->msg, sizeof e->msg, "%s", x->message ? x->message : "XML error");
-    size_t n = strlen(e->msg);
-    while (n && (e->msg[n - 1] == '\n' || e->msg[n - 1] == ' '))
-        e->msg[--n] = 0;
-}
-
-static void parser_serror(void *data, xmlErrorPtr x)
-{
-    xmlParserCtxtPtr ctxt = data;
-    keep_first_error(ctxt->_private, x);
-}
-
-static void schema_serror(void *data, xmlErrorPtr x)
-{
-    keep_first_error(data, x);
-}
-
 static void policy_free_priv(struct lbl_policy_priv *pp)
 {
     struct lbl_alloc *a = pp->allocs;
@@ -813,12 +782,6 @@ static void policy_free_priv(struct lbl_policy_priv *pp)
         a = n;
     }
     free(pp);
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
 }
 
 int lbl_policy_load_mem(const void *data, size_t len, const char *name, const struct lbl_load_opts *opts,
@@ -835,64 +798,10 @@ int lbl_policy_load_mem(const void *data, size_t len, const char *name, const st
         lbl_err_set(err, "%s: SPIF larger than %u bytes", name, LBL_SPIF_MAX_BYTES);
         return MG_ETOOBIG;
     }
-    xmlInitParser();
-    lbl_xml_quiet();
-    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-    if (!ctxt) {
-        lbl_err_set(err, "%s: out of memory", name);
-        return MG_ENOMEM;
-    }
-    struct xml_errs xe = { .have = 0 };
-    ctxt->_private = &xe;
-    ctxt->sax->serror = parser_serror;
-    ctxt->sax->error = NULL;
-    ctxt->sax->warning = NULL;
-    ctxt->vctxt.error = NULL;
-    ctxt->vctxt.warning = NULL;
-    /* NONET: a SPIF never pulls anything from the network; no entity expansion beyond XML's own. */
-    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, data, (int)len, base_name(name), NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    int wf = ctxt->wellFormed;
-    xmlFreeParserCtxt(ctxt);
-    if (!doc || !wf) {
-        if (xe.have)
-            lbl_err_set(err, "%s:%d: not well-formed XML: %s", name, xe.line, xe.msg);
-        else
-            lbl_err_set(err, "%s: not well-formed XML", name);
-        xmlFreeDoc(doc);
-        return MG_EPARSE;
-    }
-    if (opts && opts->xsd_path) {
-        struct xml_errs se = { .have = 0 };
-        xmlSchemaParserCtxtPtr sp = xmlSchemaNewParserCtxt(opts->xsd_path);
-        xmlSchemaPtr schema = NULL;
-        if (sp) {
-            xmlSchemaSetParserStructuredErrors(sp, schema_serror, &se);
-            schema = xmlSchemaParse(sp);
-            xmlSchemaFreeParserCtxt(sp);
-        }
-        if (!schema) {
-            lbl_err_set(err, "%s: cannot load schema: %s", opts->xsd_path, se.have ? se.msg : "unreadable");
-            xmlFreeDoc(doc);
-            return MG_ECONFIG;
-        }
-        xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
-        int rc = -1;
-        if (vc) {
-            xmlSchemaSetValidStructuredErrors(vc, schema_serror, &se);
-            rc = xmlSchemaValidateDoc(vc, doc);
-            xmlSchemaFreeValidCtxt(vc);
-        }
-        xmlSchemaFree(schema);
-        if (rc != 0) {
-            if (se.have)
-                lbl_err_set(err, "%s:%d: fails the SPIF schema: %s", name, se.line, se.msg);
-            else
-                lbl_err_set(err, "%s: fails the SPIF schema", name);
-            xmlFreeDoc(doc);
-            return MG_EPARSE;
-        }
-    }
+    xmlDocPtr doc = NULL;
+    int prc = lbl_spif_load_xml(data, len, name, opts, &doc, err);
+    if (prc)
+        return prc;
     struct lbl_policy_priv *pp = calloc(1, sizeof *pp);
     if (!pp) {
         xmlFreeDoc(doc);

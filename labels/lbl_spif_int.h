@@ -202,4 +202,12 @@ const struct lbl_mk *lbl_mks_find(const struct lbl_mks *m, const char *lang);
  * the input, which it would write to stderr); called before each parse. */
 void lbl_xml_quiet(void);
 
+/* lbl_spif_load.c: parses a SPIF's bytes (len at least 1 and at most INT_MAX: the caller's
+ * checks) into a document, validated against opts->xsd_path when set. 0 and *out (the
+ * caller frees it with xmlFreeDoc), or MG_EPARSE / MG_ECONFIG / MG_ENOMEM with err naming
+ * name, the line and libxml2's first error. */
+struct _xmlDoc;
+int lbl_spif_load_xml(const void *data, size_t len, const char *name,
+                      const struct lbl_load_opts *opts, struct _xmlDoc **out, struct lbl_err *err);
+
 #endif
