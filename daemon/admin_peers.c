@@ -4,9 +4,10 @@
  * gives what is happening now; the queue gives what is waiting.
  *
  * `peer hold` holds the peer in the queue manager (qmgr_peer_hold: no delivery to it starts;
- * what waits or arrives for it is deferred with the reason) and also holds every message
- * queued now with a recipient for the peer (reason "peer NAME held by operator"), which
- * survives a restart; `peer release` undoes both. */
+ * what waits or arrives for it is deferred with the reason; kept in the queue store, so it
+ * survives a restart) and also holds every message queued now with a recipient for the peer
+ * (reason "peer NAME held by operator"); `peer release` undoes both. `peers` shows the holds,
+ * also of peers the configuration no longer names. */
 #include "admin_peers.h"
 
 #include "admin_queue.h"
@@ -29,6 +30,7 @@ struct peer_row {
     int64_t last_attempt, next_attempt;
     size_t last_msg;           /* index+1 of the last message counted (once per message) */
     size_t last_def;
+    const char *held;          /* the hold's reason (the queue manager's), or NULL */
 };
 
 struct peer_table {
@@ -42,6 +44,41 @@ static struct peer_row *row_for(struct peer_table *t, const char *name)
         if (!strcmp(t->v[i].name, name))
             return &t->v[i];
     return NULL;
+}
+
+static void count_hold(void *arg, const char *peer, const char *reason, int64_t since)
+{
+    (void)peer, (void)reason, (void)since;
+    ++*(size_t *)arg;
+}
+
+/* A held peer: its row, or a row of its own when the configuration no longer names it. */
+static void hold_cb(void *arg, const char *peer, const char *reason, int64_t since)
+{
+    (void)since;
+    struct peer_table *t = arg;
+    struct peer_row *r = row_for(t, peer);
+    if (!r) {
+        r = &t->v[t->n++];
+        r->name = peer;
+        r->type = "-";
+        r->host = "(not configured)";
+    }
+    r->held = reason;
+}
+
+static void json_text(char *e, size_t size, const char *s)
+{
+    size_t o = 0;
+    for (const char *p = s; *p && o + 8 < size; p++) {
+        if (*p == '"' || *p == '\\')
+            e[o++] = '\\', e[o++] = *p;
+        else if ((unsigned char)*p < 0x20)
+            o += (size_t)snprintf(e + o, size - o, "\\u%04x", (unsigned char)*p);
+        else
+            e[o++] = *p;
+    }
+    e[o] = 0;
 }
 
 static void dest_cb(void *arg, const struct qmgr_dest_info *di)
@@ -79,7 +116,9 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
         control_req_finish(req, MG_EINVAL, "peers takes only --json");
         return;
     }
-    struct peer_table t = { .v = calloc(d->cfg->n_peers ? d->cfg->n_peers : 1, sizeof *t.v) };
+    size_t nholds = 0;
+    qmgr_foreach_peer_hold(d->qmgr, count_hold, &nholds);
+    struct peer_table t = { .v = calloc(d->cfg->n_peers + nholds + 1, sizeof *t.v) };
     if (!t.v) {
         control_req_finish(req, MG_ENOMEM, NULL);
         return;
@@ -91,6 +130,7 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
         r->type = p->type == CONFIG_PEER_X400 ? "x400" : "smtp";
         r->host = p->host ? p->host : p->mx ? "(mx)" : p->presentation_address ? p->presentation_address : "-";
     }
+    qmgr_foreach_peer_hold(d->qmgr, hold_cb, &t);
     qmgr_foreach_dest(d->qmgr, dest_cb, &t);
     struct admin_ids iv;
     int rc = admin_queue_ids(d, &iv);
@@ -123,8 +163,9 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
     }
     free(iv.v);
     if (!json)
-        control_req_printf(req, "%-16s %-4s %-24s %4s %6s %8s %-20s %-20s %s\n", "PEER", "TYPE", "HOST",
-                           "CONN", "QUEUED", "DEFERRED", "LAST ERROR AT", "NEXT ATTEMPT", "LAST ERROR");
+        control_req_printf(req, "%-16s %-4s %-24s %4s %6s %8s %-4s %-20s %-20s %s\n", "PEER", "TYPE",
+                           "HOST", "CONN", "QUEUED", "DEFERRED", "HELD", "LAST ERROR AT", "NEXT ATTEMPT",
+                           "LAST ERROR");
     else
         control_req_printf(req, "[");
     for (size_t i = 0; i < t.n; i++) {
@@ -133,26 +174,20 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
         admin_fmt_time(r->last_error[0] ? r->last_attempt : 0, la, sizeof la);
         admin_fmt_time(r->next_attempt ? r->next_attempt : r->throttled_until, na, sizeof na);
         if (!json) {
-            control_req_printf(req, "%-16s %-4s %-24s %4zu %6zu %8zu %-20s %-20s %s\n", r->name, r->type, r->host,
-                               r->active, r->queued, r->deferred, la, na, r->last_error[0] ? r->last_error : "-");
+            control_req_printf(req, "%-16s %-4s %-24s %4zu %6zu %8zu %-4s %-20s %-20s %s\n", r->name, r->type,
+                               r->host, r->active, r->queued, r->deferred, r->held ? "yes" : "-", la, na,
+                               r->last_error[0] ? r->last_error : "-");
             continue;
         }
-        char e[600];
-        size_t o = 0;
-        for (const char *p = r->last_error; *p && o + 8 < sizeof e; p++) {
-            if (*p == '"' || *p == '\\')
-                e[o++] = '\\', e[o++] = *p;
-            else if ((unsigned char)*p < 0x20)
-                o += (size_t)snprintf(e + o, sizeof e - o, "\\u%04x", (unsigned char)*p);
-            else
-                e[o++] = *p;
-        }
-        e[o] = 0;
+        char e[600], h[600], nm[300];
+        json_text(e, sizeof e, r->last_error);
+        json_text(h, sizeof h, r->held ? r->held : "");
+        json_text(nm, sizeof nm, r->name);
         control_req_printf(req, "%s{\"name\":\"%s\",\"type\":\"%s\",\"connections\":%zu,\"waiting\":%zu,"
-                                "\"queued\":%zu,\"deferred\":%zu,\"last_error\":\"%s\",\"last_error_at\":\"%s\","
-                                "\"next_attempt\":\"%s\"}",
-                           i ? ",\n" : "", r->name, r->type, r->active, r->waiting, r->queued, r->deferred, e,
-                           la, na);
+                                "\"queued\":%zu,\"deferred\":%zu,\"held\":%s%s%s,\"last_error\":\"%s\","
+                                "\"last_error_at\":\"%s\",\"next_attempt\":\"%s\"}",
+                           i ? ",\n" : "", nm, r->type, r->active, r->waiting, r->queued, r->deferred,
+                           r->held ? "\"" : "", r->held ? h : "null", r->held ? "\"" : "", e, la, na);
     }
     if (json)
         control_req_printf(req, "]\n");
@@ -160,51 +195,105 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
     control_req_finish(req, rc, NULL);
 }
 
-/* peer hold|release|flush NAME: the words of a bulk queue request on that peer's messages. */
-static void do_peer(struct daemon *d, struct control_req *req, int argc, char **argv)
+/* The bulk queue request on the peer's messages, once the peer's own hold or release is
+ * durable (or at once for flush and for a release of a peer that was not held). */
+struct peer_op {
+    struct daemon *d;
+    struct control_req *req;
+    char op[8];
+    char name[];
+};
+
+static void peer_messages(struct daemon *d, struct control_req *req, const char *op, const char *name)
 {
-    if (argc != 3 || (strcmp(argv[1], "hold") && strcmp(argv[1], "release") && strcmp(argv[1], "flush"))) {
-        control_req_finish(req, MG_EINVAL, "peer takes hold|release|flush NAME");
-        return;
-    }
-    const char *name = argv[2];
-    if (!config_find_peer(d->cfg, name)) {
-        control_req_finish(req, MG_ENOTFOUND, "no such peer in the configuration");
-        return;
-    }
-    char reason_w[96];
+    char reason_w[MESSAGE_TEXT_MAX + 32];
     snprintf(reason_w, sizeof reason_w, "peer %s held by operator", name);
-    char *w[16];
+    char *w[20];
     int n = 0;
     w[n++] = "queue";
-    if (!strcmp(argv[1], "flush")) {
+    if (!strcmp(op, "flush")) {
         w[n++] = "retry", w[n++] = "--all", w[n++] = "--not-held";
         w[n++] = "--state", w[n++] = "deferred";
-    } else if (!strcmp(argv[1], "hold")) {
-        mg_info("event=admin_peer_hold peer=%s", name);
-        int hr = qmgr_peer_hold(d->qmgr, name, reason_w);
-        if (hr != 0 && hr != MG_EEXIST) {
-            control_req_finish(req, hr, NULL);
-            return;
-        }
-        w[n++] = "hold", w[n++] = "--all", w[n++] = "--not-held", w[n++] = "--reason";
-        w[n++] = "peer", w[n++] = (char *)name, w[n++] = "held", w[n++] = "by", w[n++] = "operator";
+    } else if (!strcmp(op, "hold")) {
         /* --peer goes before --reason (everything after it is the reason) */
-        memmove(&w[4], &w[2], (size_t)(n - 2) * sizeof *w);
-        w[2] = "--peer", w[3] = (char *)name;
-        n += 2;
+        w[n++] = "hold", w[n++] = "--all", w[n++] = "--peer", w[n++] = (char *)name;
+        w[n++] = "--not-held", w[n++] = "--reason";
+        w[n++] = "peer", w[n++] = (char *)name, w[n++] = "held", w[n++] = "by", w[n++] = "operator";
         w[n] = NULL;
         admin_queue_handle(d, req, n, w);
         return;
     } else {
-        mg_info("event=admin_peer_release peer=%s", name);
-        qmgr_peer_release(d->qmgr, name); /* MG_ENOTFOUND: only its messages were held */
         w[n++] = "release", w[n++] = "--all", w[n++] = "--held-reason", w[n++] = reason_w;
     }
     w[n++] = "--peer";
     w[n++] = (char *)name;
     w[n] = NULL;
     admin_queue_handle(d, req, n, w);
+}
+
+static void peer_stored(void *arg, int status)
+{
+    struct peer_op *po = arg;
+    if (status != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "the peer's %s is in force but was not stored (%s): it does not "
+                 "survive a restart", po->op, mg_strerror(status));
+        control_req_finish(po->req, status, why);
+    } else {
+        peer_messages(po->d, po->req, po->op, po->name);
+    }
+    free(po);
+}
+
+/* peer hold|release|flush NAME. hold: the peer in the queue manager (kept in the queue store)
+ * and then its queued messages; release: both undone. A hold outlives its peer's removal from
+ * the configuration, so release also takes a held name the configuration no longer has. */
+static void do_peer(struct daemon *d, struct control_req *req, int argc, char **argv)
+{
+    if (argc != 3 || (strcmp(argv[1], "hold") && strcmp(argv[1], "release") && strcmp(argv[1], "flush"))) {
+        control_req_finish(req, MG_EINVAL, "peer takes hold|release|flush NAME");
+        return;
+    }
+    const char *op = argv[1], *name = argv[2];
+    int held = qmgr_peer_held(d->qmgr, name) != NULL;
+    if (!config_find_peer(d->cfg, name) && !(held && !strcmp(op, "release"))) {
+        control_req_finish(req, MG_ENOTFOUND, "no such peer in the configuration");
+        return;
+    }
+    if (!strcmp(op, "flush")) {
+        peer_messages(d, req, op, name);
+        return;
+    }
+    struct peer_op *po = malloc(sizeof *po + strlen(name) + 1);
+    if (!po) {
+        control_req_finish(req, MG_ENOMEM, NULL);
+        return;
+    }
+    po->d = d;
+    po->req = req;
+    snprintf(po->op, sizeof po->op, "%s", op);
+    strcpy(po->name, name);
+    int rc;
+    if (!strcmp(op, "hold")) {
+        mg_info("event=admin_peer_hold peer=%s", name);
+        char reason_w[MESSAGE_TEXT_MAX + 32];
+        snprintf(reason_w, sizeof reason_w, "peer %s held by operator", name);
+        rc = qmgr_peer_hold(d->qmgr, name, reason_w, peer_stored, po);
+        if (rc == MG_EEXIST)
+            rc = 0;
+    } else {
+        mg_info("event=admin_peer_release peer=%s", name);
+        rc = qmgr_peer_release(d->qmgr, name, peer_stored, po);
+        if (rc == MG_ENOTFOUND) {   /* the peer was not held: only its messages may be */
+            free(po);
+            peer_messages(d, req, op, name);
+            return;
+        }
+    }
+    if (rc != 0) {
+        free(po);
+        control_req_finish(req, rc, NULL);
+    }
 }
 
 int admin_peers_handle(struct daemon *d, struct control_req *req, int argc, char **argv)

@@ -1,6 +1,6 @@
 /* libFuzzer target: the queue store's recovery read of a damaged database (mta/queue_store.c),
  * what the daemon does at start: open, load the index, then read each message's envelope and
- * content; plus the listing and history `mixgate queue` shows. The database is a real queue
+ * content, and the operator's peer holds; plus the listing and history `mixgate queue` shows. The database is a real queue
  * made once per process with queue_store itself (four messages: recipients in every state, a
  * held one with two content versions, one finished into the history); each unit damages a copy
  * of it, then the reads run on the copy.
@@ -162,6 +162,10 @@ static const struct fixture *fixture(void)
         }
         message_free(m);
     }
+    int left = 1;   /* an operator's peer hold, read at start like the index */
+    if (queue_store_peer_hold(s, "hub", "peer hub held by operator", on_done, &left))
+        mg_panic("fuzz setup: peer hold");
+    run_until(&loop, &left);
     queue_store_close(s);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
@@ -324,6 +328,16 @@ static int hist_cb(void *arg, const struct queue_store_history *h)
     return 0;
 }
 
+static int hold_cb(void *arg, const char *peer, const char *reason, int64_t since)
+{
+    (void)since;
+    if (!peer || !*peer || !reason)
+        mg_panic("a peer hold without its name or reason");
+    if (!strcmp(peer, "hub"))
+        *(int *)arg = 1;
+    return 0;
+}
+
 static void read_all(struct queue_store *s, const struct fixture *f, const int *touched, int raw)
 {
     struct queue_store_index_entry *ix = NULL;
@@ -381,6 +395,12 @@ static void read_all(struct queue_store *s, const struct fixture *f, const int *
     struct queue_store_filter held = { .held = 1, .state_mask = 1u << MESSAGE_RCPT_DEFERRED };
     queue_store_list(s, &held, count_cb, &cnt);
     queue_store_history(s, 0, hist_cb, &cnt);
+    /* row operations never touch the holds: then the hold must read back */
+    int hub = 0;
+    if (queue_store_peer_holds(s, hold_cb, &hub) != 0 && !raw)
+        mg_panic("the peer holds do not read");
+    if (!raw && !hub)
+        mg_panic("the peer hold is lost");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -586,6 +586,8 @@ int qmgr_start(struct qmgr *q)
 {
     cfgref_start(q, q->cref);
     int rc = queue_store_load_index(q->store, load_one, q);
+    if (rc == 0)
+        rc = qmgr_peer_holds_load(q); /* before the first delivery: a held peer stays held */
     if (rc != 0)
         return rc;
     q->started = 1;

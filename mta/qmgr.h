@@ -146,11 +146,22 @@ size_t qmgr_flush(struct qmgr *q);
 
 /* Per-peer hold (`mixgate peer hold NAME`): no delivery to that peer starts while it is held
  * (whatever configuration routed it); deliveries waiting for it and arriving later are deferred
- * with the operator's reason. Kept by peer name, in memory (the operator's CLI also holds the
- * messages queued now, which survives a restart). 0, MG_EEXIST (already held: reason updated),
- * MG_ENOTFOUND (release: not held), MG_ENOMEM. */
-int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason);
-int qmgr_peer_release(struct qmgr *q, const char *peer);
+ * with the operator's reason. Kept by peer name, in memory at once and in the queue store
+ * (queue_store_peer_hold), so a restart keeps it: qmgr_start loads the holds before it
+ * schedules anything. 0 or MG_EEXIST (already held: reason updated): cb(arg, status) follows
+ * once the store has written it (status 0: durable). MG_ENOTFOUND (release: not held),
+ * MG_ENOMEM, MG_EINVAL, or the store's refusal (the hold is in force in memory anyway, the
+ * release too): no cb then. */
+int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason, qmgr_admin_cb cb,
+                   void *arg);
+int qmgr_peer_release(struct qmgr *q, const char *peer, qmgr_admin_cb cb, void *arg);
+/* Every held peer (configured or not: a hold outlives its peer's removal from the
+ * configuration, so the operator can still see and release it), with the reason and since
+ * when (unix seconds). */
+void qmgr_foreach_peer_hold(const struct qmgr *q,
+                            void (*fn)(void *arg, const char *peer, const char *reason,
+                                       int64_t since),
+                            void *arg);
 /* The reason a peer is held, or NULL. */
 const char *qmgr_peer_held(const struct qmgr *q, const char *peer);
 

@@ -141,9 +141,9 @@ const char *qmgr_peer_held(const struct qmgr *q, const char *peer)
     return NULL;
 }
 
-int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason)
+/* The hold in memory: what the scheduler looks at (qmgr_dest). */
+static int hold_set(struct qmgr *q, const char *peer, const char *why, int64_t since)
 {
-    const char *why = reason && *reason ? reason : "held by operator";
     for (struct qhold *h = q->holds; h; h = h->next) {
         if (strcmp(h->peer, peer))
             continue;
@@ -161,14 +161,37 @@ int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason)
         free(h);
         return MG_ENOMEM;
     }
+    h->since = since;
     h->next = q->holds;
     q->holds = h;
-    mg_info("event=peer_held peer=%s reason=\"%s\"", peer, why);
-    qmgr_dest_peer_held(q, peer, why);
     return 0;
 }
 
-int qmgr_peer_release(struct qmgr *q, const char *peer)
+int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason, qmgr_admin_cb cb,
+                   void *arg)
+{
+    if (!peer || !*peer)
+        return MG_EINVAL;
+    const char *why = reason && *reason ? reason : "held by operator";
+    int rc = hold_set(q, peer, why, qmgr_now(q));
+    if (rc != 0 && rc != MG_EEXIST)
+        return rc;
+    if (rc == 0) {
+        mg_info("event=peer_held peer=%s reason=\"%s\"", peer, why);
+        qmgr_dest_peer_held(q, peer, why);
+    }
+    /* Held in memory at once, whatever the store says next: the scheduler stops now, and a
+     * hold that could not be written still holds until the operator releases it or the
+     * daemon restarts (the warning says so). */
+    int w = queue_store_peer_hold(q->store, peer, why, cb, arg);
+    if (w != 0) {
+        mg_warn("event=peer_hold_not_stored peer=%s error=\"%s\"", peer, mg_strerror(w));
+        return w;
+    }
+    return rc;
+}
+
+int qmgr_peer_release(struct qmgr *q, const char *peer, qmgr_admin_cb cb, void *arg)
 {
     for (struct qhold **pp = &q->holds; *pp; pp = &(*pp)->next) {
         struct qhold *h = *pp;
@@ -179,9 +202,44 @@ int qmgr_peer_release(struct qmgr *q, const char *peer)
         free(h->reason);
         free(h);
         mg_info("event=peer_released peer=%s", peer);
-        return 0;
+        int w = queue_store_peer_hold(q->store, peer, NULL, cb, arg);
+        if (w != 0)
+            mg_warn("event=peer_release_not_stored peer=%s error=\"%s\"", peer, mg_strerror(w));
+        return w;
     }
     return MG_ENOTFOUND;
+}
+
+void qmgr_foreach_peer_hold(const struct qmgr *q,
+                            void (*fn)(void *arg, const char *peer, const char *reason,
+                                       int64_t since),
+                            void *arg)
+{
+    for (const struct qhold *h = q->holds; h; h = h->next)
+        fn(arg, h->peer, h->reason, h->since);
+}
+
+static int hold_loaded(void *arg, const char *peer, const char *reason, int64_t since)
+{
+    struct qmgr *q = arg;
+    int rc = hold_set(q, peer, reason, since);
+    if (rc == 0)
+        mg_info("event=peer_held peer=%s reason=\"%s\" since=%lld source=queue", peer, reason,
+                (long long)since);
+    return rc == MG_EEXIST ? 0 : rc;
+}
+
+int qmgr_peer_holds_load(struct qmgr *q)
+{
+    int rc = queue_store_peer_holds(q->store, hold_loaded, q);
+    if (rc == MG_ENOMEM)
+        return rc;
+    /* a damaged table does not stop the queue (as a damaged message row does not): the
+     * operator is told, and holds the peers again */
+    if (rc != 0)
+        mg_error("event=peer_holds_unreadable error=\"%s\" action=\"check mixgate peers and hold "
+                 "again\"", mg_strerror(rc));
+    return 0;
 }
 
 void qmgr_get_stats(const struct qmgr *q, struct qmgr_stats *st)

@@ -195,7 +195,7 @@ struct qmgr {
     void (*drain_cb)(void *arg);
     void *drain_arg;
     uint64_t n_delivered, n_failed, n_deferred, n_held, n_reports;
-    struct qhold { char *peer, *reason; struct qhold *next; } *holds; /* owned */
+    struct qhold { char *peer, *reason; int64_t since; struct qhold *next; } *holds; /* owned */
     struct qawait *awaits;                /* owned: qmgr_await.c */
 };
 
@@ -281,5 +281,9 @@ int64_t qmgr_dest_next_wakeup(const struct qmgr *q);
 void qmgr_dest_drain(struct qmgr *q);
 /* A peer was held: its waiting deliveries are deferred with the reason. */
 void qmgr_dest_peer_held(struct qmgr *q, const char *peer, const char *reason);
+
+/* qmgr_admin.c: the peer holds the store kept (queue_store_peer_holds) made the queue
+ * manager's at start. 0, or MG_ENOMEM; a table that does not read is logged, not fatal. */
+int qmgr_peer_holds_load(struct qmgr *q);
 
 #endif

@@ -56,7 +56,11 @@ static const char schema_sql[] =
     " mts_id TEXT, envid TEXT);"
     /* a report that arrives later finds its subject by identifier (report_match) */
     "CREATE INDEX IF NOT EXISTS history_mts_id ON history (mts_id) WHERE mts_id IS NOT NULL;"
-    "CREATE INDEX IF NOT EXISTS history_envid ON history (envid) WHERE envid IS NOT NULL;";
+    "CREATE INDEX IF NOT EXISTS history_envid ON history (envid) WHERE envid IS NOT NULL;"
+    /* the operator's peer holds (`mixgate peer hold`), kept across restarts. Created on any
+     * open, so schema 6 files without it get it; an older mixgated ignores it. */
+    "CREATE TABLE IF NOT EXISTS peer_holds ("
+    " peer TEXT PRIMARY KEY NOT NULL, reason TEXT NOT NULL, since INTEGER NOT NULL) WITHOUT ROWID;";
 
 
 
@@ -189,6 +193,7 @@ static void op_free(struct op *op)
     }
     free(op->u);
     free(op->reason);
+    free(op->peer);
     for (size_t i = 0; op->st.rcpts && i < op->st.nrcpts; i++) {
         free((char *)op->st.rcpts[i].reply);
         free((char *)op->st.rcpts[i].status);
@@ -661,6 +666,22 @@ static int simple_op(struct queue_store *s, enum op_kind kind, const char *id, q
     struct op *op = op_new(kind, id, cb, arg);
     if (!op)
         return MG_ENOMEM;
+    return enqueue(s, op);
+}
+
+int queue_store_peer_hold(struct queue_store *s, const char *peer, const char *reason,
+                          queue_store_cb cb, void *arg)
+{
+    if (!s || !peer || !*peer || strlen(peer) > MESSAGE_TEXT_MAX ||
+        (reason && strlen(reason) > MESSAGE_TEXT_MAX))
+        return MG_EINVAL;
+    struct op *op = op_new(OP_PEER, NULL, cb, arg);
+    if (!op)
+        return MG_ENOMEM;
+    if (!(op->peer = strdup(peer)) || (reason && !(op->reason = strdup(reason)))) {
+        op_free(op);
+        return MG_ENOMEM;
+    }
     return enqueue(s, op);
 }
 

@@ -247,6 +247,18 @@ int queue_store_find_subject(struct queue_store *s, const char *key, struct queu
 int queue_store_deferred_for_peer(struct queue_store *s, const char *peer,
                                   int (*cb)(void *arg, const char *id), void *arg);
 
+/* The operator's peer holds, kept across restarts: queue_store_peer_hold sets one (reason
+ * non-NULL; an existing hold takes the new reason and keeps its time) or removes it (reason
+ * NULL; removing one that is not there is not an error), through the writer like every write.
+ * MG_EINVAL (no peer, or longer than MESSAGE_TEXT_MAX). queue_store_peer_holds gives each
+ * (peer name order; strings valid during the call); a nonzero return stops and is returned.
+ * A queue file without the table (never opened for writing by this version) has none. */
+int queue_store_peer_hold(struct queue_store *s, const char *peer, const char *reason,
+                          queue_store_cb cb, void *arg);
+int queue_store_peer_holds(struct queue_store *s,
+                           int (*cb)(void *arg, const char *peer, const char *reason, int64_t since),
+                           void *arg);
+
 int queue_store_history(struct queue_store *s, size_t limit,
                         int (*cb)(void *arg, const struct queue_store_history *h), void *arg);
 

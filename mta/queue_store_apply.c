@@ -294,6 +294,27 @@ static int apply_hold(struct queue_store *s, const struct op *op)
     return rc;
 }
 
+/* A peer hold row set (reason) or removed (no reason). Prepared per use: operators do this by
+ * hand, rarely. */
+static int apply_peer(struct queue_store *s, const struct op *op)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = op->reason
+        ? "INSERT INTO peer_holds (peer, reason, since) VALUES (?1, ?2, ?3)"
+          " ON CONFLICT (peer) DO UPDATE SET reason = excluded.reason"
+        : "DELETE FROM peer_holds WHERE peer = ?1";
+    if (sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_err(s->wdb, "peer_hold");
+    sqlite3_bind_text(st, 1, op->peer, -1, SQLITE_STATIC);
+    if (op->reason) {
+        sqlite3_bind_text(st, 2, op->reason, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, op->when);
+    }
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s->wdb, "peer_hold");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int apply_remove(struct queue_store *s, const struct op *op)
 {
     sqlite3_stmt *st = s->ws[W_COUNT_OPEN];
@@ -347,6 +368,8 @@ int queue_store_apply_op(struct queue_store *s, const struct op *op)
         return apply_remove(s, op);
     case OP_STAGE:
         return apply_stage(s, op);
+    case OP_PEER:
+        return apply_peer(s, op);
     }
     mg_panic("queue_store: unknown op kind %d", (int)op->kind);
 }

@@ -40,7 +40,7 @@ struct queue_store {
     struct message_idgen idgen; /* loop thread only */
 };
 
-enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_STAGE };
+enum op_kind { OP_SUBMIT, OP_UPDATE, OP_HOLD, OP_RELEASE, OP_DELETE, OP_FINISH, OP_STAGE, OP_PEER };
 
 /* One queued write. Owned by the store from queueing until its callback has run. */
 struct op {
@@ -58,8 +58,9 @@ struct op {
     struct queue_store_rcpt_update *u;
     size_t nu;
     int64_t when;
-    /* OP_HOLD: owned */
+    /* OP_HOLD, OP_PEER: owned (OP_PEER: reason NULL = release) */
     char *reason;
+    char *peer;               /* OP_PEER: owned */
     /* OP_STAGE: the version's bytes are borrowed (content above); the rest owned copies */
     struct queue_store_stage st;
 };

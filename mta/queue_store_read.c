@@ -678,6 +678,41 @@ int queue_store_find_subject(struct queue_store *s, const char *key, struct queu
     return rc;
 }
 
+int queue_store_peer_holds(struct queue_store *s,
+                           int (*cb)(void *arg, const char *peer, const char *reason, int64_t since),
+                           void *arg)
+{
+    if (!s || !cb)
+        return MG_EINVAL;
+    pthread_mutex_lock(&s->rmu);
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->rdb, "SELECT peer, reason, since FROM peer_holds ORDER BY peer", -1,
+                           &st, NULL) != SQLITE_OK) {
+        /* a file no writer of this version has opened yet (the CLI on a stopped daemon's
+         * older queue) has no table: no holds */
+        if (!strstr(sqlite3_errmsg(s->rdb), "no such table"))
+            rc = db_err(s->rdb, "peer_holds");
+        st = NULL;
+    }
+    while (rc == 0 && st) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_DONE)
+            break;
+        if (r != SQLITE_ROW) {
+            rc = db_err(s->rdb, "peer_holds");
+            break;
+        }
+        const char *peer = (const char *)sqlite3_column_text(st, 0);
+        const char *reason = (const char *)sqlite3_column_text(st, 1);
+        if (peer && *peer)
+            rc = cb(arg, peer, reason ? reason : "", sqlite3_column_int64(st, 2));
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->rmu);
+    return rc;
+}
+
 int queue_store_deferred_for_peer(struct queue_store *s, const char *peer,
                                   int (*cb)(void *arg, const char *id), void *arg)
 {

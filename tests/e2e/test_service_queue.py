@@ -3,7 +3,8 @@
 with each recipient's state, peer and last reply; filters; --json), `queue cat` (envelope and
 content; --raw bytes), `queue history`, hold/release/delete/retry on several ids or --all with
 filters (the hold reason kept and logged; unknown or extra words refused), `mixgate peers`,
-`mixgate peer hold|release|flush NAME`, and `mixgate -c FILE <command>`."""
+`mixgate peer hold|release|flush NAME` (the peer's hold kept across a restart), and
+`mixgate -c FILE <command>`."""
 import json, os, re, subprocess
 from harness import *
 
@@ -149,8 +150,22 @@ def t_peers_and_peer_steering():
         wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<e@example.net> .*peer smarthost held by operator",
                                    d.log_text()), 30, "the new message deferred by the peer hold")
         p = json.loads(d.cli("peers", "--json").stdout)
+        assert p[0]["held"] == "peer smarthost held by operator", p
+        line = next(l for l in d.cli("peers").stdout.splitlines() if l.startswith("smarthost"))
+        assert line.split()[6] == "yes", line
+        # the peer's hold survives a restart: kept in the queue, in force before anything is sent
+        d.stop()
+        d.start()
+        since = d.log_text()[d.log_text().rfind("---- start 2"):]
+        assert re.search(r"event=peer_held peer=smarthost reason=\"peer smarthost held by operator\" "
+                         r"since=\d+ source=queue", since), since
+        send(d.port, "a@example.org", ["f@example.net"], body("p4"))
+        wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<f@example.net> .*peer smarthost held by operator",
+                                   d.log_text()), 30, "a message after the restart deferred by the peer hold")
+        assert json.loads(d.cli("peers", "--json").stdout)[0]["held"], "held after the restart"
         r = d.cli("peer", "release", "smarthost")
         assert "-- 2 messages released" in r.stdout, r.stdout
+        assert json.loads(d.cli("peers", "--json").stdout)[0]["held"] is None
         assert "event=peer_released peer=smarthost" in d.log_text()
         assert d.cli("peer", "hold", "nosuchpeer", check=False).returncode == 1
         assert d.cli("peer", "pause", "smarthost", check=False).returncode == 2
@@ -158,8 +173,8 @@ def t_peers_and_peer_steering():
         sink.stop()
         sink2 = Sink(wd, "sink2", port=sink.port).start()
         r = d.cli("peer", "flush", "smarthost")
-        assert "-- 3 messages made due" in r.stdout, r.stdout
-        wait_for(lambda: sink2.count() == 3, 60, "the three messages after the flush")
+        assert "-- 4 messages made due" in r.stdout, r.stdout
+        wait_for(lambda: sink2.count() == 4, 60, "the four messages after the flush")
         sink2.stop()
     finally:
         d.stop()

@@ -891,6 +891,25 @@ static void count_held(void *arg, const struct qmgr_dest_info *d)
     seen_held += d->held != NULL;
 }
 
+static void admin_done(void *arg, int status)
+{
+    int *st = arg;
+    *st = status == 0 ? 1 : status;
+}
+
+static int p_set(struct fx *f, const void *flag)
+{
+    (void)f;
+    return *(const int *)flag != 0;
+}
+
+static void list_hold(void *arg, const char *peer, const char *reason, int64_t since)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 200 - n, "%s=%s@%lld;", peer, reason, (long long)since);
+}
+
 static void t_peer_hold(void **state)
 {
     struct fx *f = *state;
@@ -898,18 +917,53 @@ static void t_peer_hold(void **state)
     assert_int_equal(qmgr_start(f->q), 0);
     /* "local" has no peer: use the parked slow channel's peerless destination? No: hold works
      * by peer name, so a peerless destination is never held. */
-    assert_int_equal(qmgr_peer_hold(f->q, "p0", "maintenance"), 0);
-    assert_int_equal(qmgr_peer_hold(f->q, "p0", "maintenance 2"), MG_EEXIST);
-    assert_string_equal(qmgr_peer_held(f->q, "p0"), "maintenance 2");
+    int d1 = 0, d2 = 0, d3 = 0;
+    assert_int_equal(qmgr_peer_hold(f->q, "p0", "maintenance", admin_done, &d1), 0);
+    assert_int_equal(qmgr_peer_hold(f->q, "p0", "maintenance 2", admin_done, &d2), MG_EEXIST);
+    assert_string_equal(qmgr_peer_held(f->q, "p0"), "maintenance 2");   /* in force at once */
     assert_null(qmgr_peer_held(f->q, "p1"));
+    assert_int_equal(qmgr_peer_hold(f->q, "", "x", admin_done, &d3), MG_EINVAL);
+    assert_true(run_until(f, p_set, &d2));
+    assert_int_equal(d1, 1);
+    assert_int_equal(d2, 1);                            /* both durable */
     char id[MESSAGE_ID_SIZE];
     submit(f, "s@example.org", (const char *[]){ "ok@example.net", NULL }, 1, 0, 0, id);
     assert_true(run_until(f, p_gone, id));            /* peerless: never held */
-    assert_int_equal(qmgr_peer_release(f->q, "p0"), 0);
-    assert_int_equal(qmgr_peer_release(f->q, "p0"), MG_ENOTFOUND);
+    /* a hold on a peer the configuration does not name (removed since): kept and listed */
+    d3 = 0;
+    assert_int_equal(qmgr_peer_hold(f->q, "gone", NULL, admin_done, &d3), 0);
+    assert_true(run_until(f, p_set, &d3));
+    fx_close(f);
+
+    /* a restart keeps both, with their reasons and times, before anything is scheduled */
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_string_equal(qmgr_peer_held(f->q, "p0"), "maintenance 2");
+    assert_string_equal(qmgr_peer_held(f->q, "gone"), "held by operator");
+    char seen[200] = "";
+    qmgr_foreach_peer_hold(f->q, list_hold, seen);
+    const char *a = strstr(seen, "p0=maintenance 2@"), *b = strstr(seen, "gone=held by operator@");
+    assert_non_null(a);
+    assert_non_null(b);
+    long long ta = 0, tb = 0;   /* since: when each was first held (the store's clock) */
+    assert_int_equal(sscanf(strchr(a, '@') + 1, "%lld", &ta), 1);
+    assert_int_equal(sscanf(strchr(b, '@') + 1, "%lld", &tb), 1);
+    assert_true(ta > 0 && tb >= ta && tb <= (long long)time(NULL));
+    d1 = 0;
+    assert_int_equal(qmgr_peer_release(f->q, "p0", admin_done, &d1), 0);
+    assert_int_equal(qmgr_peer_release(f->q, "p0", admin_done, &d1), MG_ENOTFOUND);
+    assert_true(run_until(f, p_set, &d1));
+    assert_int_equal(d1, 1);
     seen_held = 0;
     qmgr_foreach_dest(f->q, count_held, NULL);
     assert_int_equal(seen_held, 0);
+    fx_close(f);
+
+    /* and a release too */
+    fx_open(f, 100000, 10);
+    assert_int_equal(qmgr_start(f->q), 0);
+    assert_null(qmgr_peer_held(f->q, "p0"));
+    assert_non_null(qmgr_peer_held(f->q, "gone"));
     fx_close(f);
 }
 
