@@ -71,9 +71,11 @@ void cms_policy_set_detached(struct cms_policy *p, int on);      /* MIME: multip
 void cms_policy_set_header_protection(struct cms_policy *p, int on);
 /* Also encrypt to the originator (our signer certificate), so sent mail stays readable. */
 void cms_policy_set_encrypt_to_self(struct cms_policy *p, int on);
-/* Unwrap of S/MIME (MIME form): a signed layer found under an envelope is verified (and
- * recorded, as always) but kept in the output, so the recipient can check the signature too;
- * only the envelope is removed. Off: every layer is removed. */
+/* Unwrap: a signed layer found under an envelope is verified (and recorded, as always) but
+ * kept in the output, so the recipient can check the signature too; only the envelope (and
+ * an outer signature over it) is removed. MIME: the output is the signed entity; DER (a
+ * STANAG 4406 triple wrap of X.400 content): the inner SignedData ContentInfo as it was
+ * encoded. res->kept_signature says it happened. Off: every layer is removed. */
 void cms_policy_set_keep_signatures(struct cms_policy *p, int on);
 /* eContentType for binary (DER) wraps, dotted OID; NULL = id-data. E.g. a P772 content. */
 int cms_policy_set_content_type(struct cms_policy *p, const char *oid);

@@ -454,6 +454,7 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
             break;
         if (keep) {
             free(o);
+            res->kept_signature = 1;
             break;
         }
         free(ent);
@@ -521,6 +522,12 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
         }
         unsigned char *o = NULL;
         size_t ol = 0;
+        /* keep_signatures, as for MIME: a SignedData under an envelope is verified and stays
+         * on as encoded (cur), for the recipient to check too */
+        int keep = 0;
+        for (int i = 0; p->keep_signatures && i < res->nlayers; i++)
+            keep |= res->layers[i].kind != CMS_KIND_SIGNED;
+        keep = keep && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
         /* external content (a detached signature) applies to the outermost layer only */
         int first = res->nlayers == 0;
         rc = open_layer(p, cms, certs, first ? ext : NULL, first ? extlen : 0, first && ext, &o,
@@ -530,6 +537,11 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
         sk_X509_pop_free(certs, X509_free);
         if (rc)
             break;
+        if (keep) {
+            free(o);
+            res->kept_signature = 1;
+            break;
+        }
         free(cur);
         cur = o;
         curlen = ol;
@@ -548,7 +560,7 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
         return rc;
     }
     /* A MIME entity signed or encrypted in binary form (openssl cms -outform DER) */
-    enum cms_mime_kind k = cms_mime_classify(cur, curlen);
+    enum cms_mime_kind k = res->kept_signature ? CMS_MIME_OTHER : cms_mime_classify(cur, curlen);
     if (k == CMS_MIME_SIGNED_MULTIPART || k == CMS_MIME_PKCS7) {
         struct mg_buf outer;
         mg_buf_init(&outer, 0);

@@ -49,6 +49,9 @@ struct cms_result {
     struct cms_layer layers[CMS_MAX_LAYERS]; /* outermost first for unwrap, innermost first for wrap */
     int skipped_encrypt;        /* wrap: input already encrypted for these recipients */
     int header_mismatch;        /* unwrap: protected header differs from the outer header */
+    int kept_signature;         /* unwrap (cms_policy_set_keep_signatures): data is the signed
+                                 * layer found under an envelope, verified and left on (its
+                                 * layer is the last one recorded), not that layer's content */
     char reason[256];           /* one line: why it failed, or notes on success */
     STACK_OF(X509) *signers;    /* unwrap: owned, never NULL after cms_unwrap*() (wrap: NULL):
                                  * every signer whose signature verified and

@@ -69,4 +69,15 @@ static inline struct cms_policy *fuzz_crypto_policy(void)
     return p;
 }
 
+/* The same, keeping a signature found under an envelope (a cms channel without strip). */
+static inline struct cms_policy *fuzz_crypto_policy_keep(void)
+{
+    static struct cms_policy *p;
+    if (!p) {
+        p = fuzz_crypto_policy_build("alice", "bob", FUZZ_CHECK_TIME);
+        cms_policy_set_keep_signatures(p, 1);
+    }
+    return p;
+}
+
 #endif

@@ -236,8 +236,16 @@ static int opened(struct work *w, struct cms_result *res, enum prot prot)
     }
     /* X.400 content under CMS (RFC 3854): what came out is the content of the innermost
      * layer's type; say which (the P1 envelope still names the CMS type it travelled as) */
-    if (!rc && res->nlayers > 0 && content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 &&
-        (enveloped || (w->c->ops & CMSCH_STRIP))) {
+    if (!rc && res->kept_signature && content_type(w->t->content) != MESSAGE_CONTENT_RFC5322) {
+        /* without strip: the envelope opened, the signature under it (a triple wrap's inner
+         * one) stays for the recipient, so the version is CMS still (RFC 3855) */
+        char why[300];
+        snprintf(why, sizeof why, "X.400 content %s kept under its verified signature; %d CMS "
+                 "layer(s) opened", res->layers[res->nlayers - 1].content_type, res->nlayers - 1);
+        rc = channel_result_add_audit(w->r, -1, "x400-signature-kept", why, "", NULL, 0, NULL);
+        snprintf(w->oid, sizeof w->oid, "%s", CMSCH_ID_CT_CONTENT_INFO);
+    } else if (!rc && res->nlayers > 0 && content_type(w->t->content) != MESSAGE_CONTENT_RFC5322 &&
+               (enveloped || (w->c->ops & CMSCH_STRIP))) {
         const char *in = res->layers[res->nlayers - 1].content_type;
         char why[200];
         snprintf(why, sizeof why, "X.400 content %s restored from %d CMS layer(s)", in,

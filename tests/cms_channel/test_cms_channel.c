@@ -301,6 +301,66 @@ static void t_der_triple_wrap_round_trip(void **state)
     run_free(&x);
 }
 
+/* Without strip, the receiving gateway opens the outer signature and the envelope of a DER
+ * triple wrap and keeps the inner (originator's) signature on the P772 content, as it does for
+ * MIME: the version is the inner SignedData as encoded, typed id-ct-contentInfo for P1. */
+static void t_der_triple_wrap_kept_signature(void **state)
+{
+    (void)state;
+    static const unsigned char p772[] = { 0x30, 0x06, 0x04, 0x04, 'p', '7', '7', '2' };
+    struct run x;
+    const char *const rcpts[] = { "u@b.example", NULL };
+    g_next_oid = "1.3.26.0.4406.0.4.1";
+    run_process(&x, "{ name = \"c\"; type = \"cms\"; operations = \"triple-wrap\"; " ID
+                    " peer_cert = \"${PKI}/carol.pem\"; }",
+                rcpts, MESSAGE_CONTENT_X400_P22, p772, sizeof p772);
+    assert_int_equal(x.rc, 0);
+    size_t len;
+    const unsigned char *d = content_data(x.r.content, &len);
+    struct run y;
+    g_next_oid = x.r.content_oid;
+    run_process(&y, "{ name = \"c\"; type = \"cms\"; operations = [ \"decrypt\", \"verify\" ];"
+                    " cert = \"${PKI}/carol.pem\"; key = \"${PKI}/carol.key\"; ca = \"${PKI}/ca.pem\"; }",
+                rcpts, MESSAGE_CONTENT_X400_P22, d, len);
+    assert_int_equal(y.rc, 0);
+    assert_int_equal(act(&y, 0), CHANNEL_CONTINUE);
+    assert_true(has_audit(&y, -1, "decrypted"));
+    assert_true(has_audit(&y, -1, "x400-signature-kept"));
+    assert_false(has_audit(&y, -1, "x400-content-restored"));
+    int verified = 0;
+    for (size_t i = 0; i < y.r.naudit; i++)
+        verified += !strcmp(y.r.audit[i].decision, "signature-verified");
+    assert_int_equal(verified, 2); /* the outer one (removed) and the inner one (kept) */
+    size_t l2;
+    const unsigned char *d2 = content_data(y.r.content, &l2);
+    assert_true(cms_wrap_is_der(d2, l2));
+    assert_true(l2 > sizeof p772);
+    assert_non_null(y.r.content_oid);
+    assert_string_equal(y.r.content_oid, "1.2.840.113549.1.9.16.1.6");
+    /* what the recipient gets: alice's signature alone, over the P772 content */
+    char ca[700];
+    snprintf(ca, sizeof ca, "%s/ca.pem", g_pki);
+    X509 *anchor = NULL;
+    assert_int_equal(cms_keys_load_cert(ca, &anchor), 0);
+    struct cms_policy *p = NULL;
+    assert_int_equal(cms_policy_create(&p), 0);
+    assert_int_equal(cms_policy_add_anchor(p, anchor), 0);
+    struct cms_result u;
+    assert_int_equal(cms_unwrap(p, d2, l2, &u), 0);
+    assert_int_equal(u.nlayers, 1);
+    assert_int_equal(u.layers[0].kind, CMS_KIND_SIGNED);
+    assert_non_null(strstr(u.layers[0].signer, "CN=alice"));
+    assert_string_equal(u.layers[0].content_type, "1.3.26.0.4406.0.4.1");
+    assert_int_equal(u.len, sizeof p772);
+    assert_memory_equal(u.data, p772, sizeof p772);
+    assert_false(u.kept_signature);
+    cms_result_free(&u);
+    cms_policy_free(p);
+    X509_free(anchor);
+    run_free(&y);
+    run_free(&x);
+}
+
 /* A content version that says its X.400 type (P772 here, whatever its bytes look like) is
  * wrapped with that type innermost (RFC 3854), and the gateway that opens it gives the opened
  * version that type again: the P1 envelope names P772, not a guess from the heading. */
@@ -735,6 +795,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyless_hold_and_return);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_keyless_clear_regroups);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_der_triple_wrap_round_trip);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_der_triple_wrap_kept_signature);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_der_typed_version_keeps_its_type);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_damaged_smime_held);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(t_peer_cert_all_recipients_one_result);
