@@ -17,7 +17,7 @@
 
 A long campaign on a shared machine: --runs N stops a target at N executions (--seconds is
 then its cap); --deadline HH:MM (UTC) shares the time left: with --runs a target may use all
-of it but --min-seconds for each target after it, and one whose rate of the last minute
+of it but --min-seconds for each target after it, and one whose rate of the last five minutes
 projects past that is stopped after an equal share instead (without --runs every target gets the equal
 share); --order speed runs a short probe of every target first and fuzzes the fastest first,
 so the most reach --runs. The table so far is rewritten
@@ -162,8 +162,8 @@ def tail(path, size=8192):
 def run_fuzzer(cmds, env, log_paths, seconds, runs, fallback):
     """Runs libFuzzer, one process per command (--parallel: the same target, its corpus shared,
     each process its share of `runs`), with their logs in log_paths. With runs and fallback: a
-    target whose rate of the last minute (all processes) projects past `seconds` to reach
-    `runs` cannot reach them here (inputs grow, a target slows down), so it is interrupted
+    target whose rate of the last five minutes (all processes) projects past `seconds` to reach
+    `runs` for a minute of checks in a row cannot reach them here (inputs grow, a target slows down), so it is interrupted
     (SIGINT: libFuzzer still prints its final stats) once it has had `fallback` seconds.
     Returns ([log per process], worst return code, seconds it ran)."""
     start = time.monotonic()
@@ -172,6 +172,7 @@ def run_fuzzer(cmds, env, log_paths, seconds, runs, fallback):
     ps = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=lf)
           for c, lf in zip(cmds, logfs)]
     stopped = False
+    behind = 0  # consecutive checks whose projection missed
     while any(p.poll() is None for p in ps):
         time.sleep(2)
         elapsed = time.monotonic() - start
@@ -179,15 +180,19 @@ def run_fuzzer(cmds, env, log_paths, seconds, runs, fallback):
             continue
         done = sum(int(last_match(r"^#(\d+)\s", tail(lp), "0")) for lp in log_paths)
         samples.append((elapsed, done))
-        while len(samples) > 2 and samples[1][0] < elapsed - 60:
+        # the rate of the last five minutes: long enough that a minute of other work on the
+        # machine (a build) does not look like the target slowing down for good
+        while len(samples) > 2 and samples[1][0] < elapsed - 300:
             samples.pop(0)
         if elapsed < max(30, fallback) or done >= runs:
+            behind = 0
             continue
         t0, d0 = samples[0]
         # libFuzzer logs a line on new coverage and at powers of two: when the count did
         # not move in the window, the average so far stands in
         rate = (done - d0) / (elapsed - t0) if done > d0 else done / elapsed
-        if rate <= 0 or elapsed + (runs - done) / rate > seconds:
+        behind = behind + 1 if rate <= 0 or elapsed + (runs - done) / rate > seconds else 0
+        if behind >= 30:  # a minute of checks in a row
             for p in ps:
                 if p.poll() is None:
                     p.send_signal(signal.SIGINT)
