@@ -8,10 +8,12 @@ const char cmd_peer_summary[] = "peer hold|release|flush NAME: stop, restart or 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mixgate peer [-c CONFIG | -s SOCKET] hold|release|flush NAME\n"
-               "  hold     hold every message queued now with a recipient for NAME\n"
-               "           (reason \"peer NAME held by operator\"; later arrivals are not held)\n"
-               "  release  release the messages `peer hold` held\n"
+    fprintf(f, "usage: mixgate peer [-c CONFIG | -s SOCKET] hold NAME [--reason TEXT...]\n"
+               "       mixgate peer [-c CONFIG | -s SOCKET] release|flush NAME\n"
+               "  hold     no delivery to NAME starts (what arrives for it is deferred); kept\n"
+               "           across restarts; also holds every message queued now with a\n"
+               "           recipient for NAME (reason \"peer NAME held by operator\")\n"
+               "  release  release the peer and the messages `peer hold` held\n"
                "  flush    retry every deferred message for NAME now\n");
 }
 
@@ -24,7 +26,10 @@ int cmd_peer_main(int argc, char **argv)
     }
     if (ctl_client_socket_path(&argc, argv, sock, sizeof sock) != 0)
         return 2;
-    if (argc != 3 || (strcmp(argv[1], "hold") && strcmp(argv[1], "release") && strcmp(argv[1], "flush"))) {
+    int ok = argc == 3 && (!strcmp(argv[1], "hold") || !strcmp(argv[1], "release") ||
+                           !strcmp(argv[1], "flush"));
+    ok = ok || (argc >= 5 && !strcmp(argv[1], "hold") && !strcmp(argv[3], "--reason"));
+    if (!ok) {
         usage(stderr);
         return 2;
     }

@@ -4,9 +4,10 @@
  * gives what is happening now; the queue gives what is waiting.
  *
  * `peer hold` holds the peer in the queue manager (qmgr_peer_hold: no delivery to it starts;
- * what waits or arrives for it is deferred with the reason; kept in the queue store, so it
- * survives a restart) and also holds every message queued now with a recipient for the peer
- * (reason "peer NAME held by operator"); `peer release` undoes both. `peers` shows the holds,
+ * what waits or arrives for it is deferred with "peer NAME held by operator[: the operator's
+ * words]"; kept in the queue store, so it survives a restart) and also holds every message
+ * queued now with a recipient for the peer (reason "peer NAME held by operator", which is what
+ * `peer release` looks for); `peer release` undoes both. `peers` shows the holds,
  * also of peers the configuration no longer names. */
 #include "admin_peers.h"
 
@@ -184,10 +185,10 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
         json_text(h, sizeof h, r->held ? r->held : "");
         json_text(nm, sizeof nm, r->name);
         control_req_printf(req, "%s{\"name\":\"%s\",\"type\":\"%s\",\"connections\":%zu,\"waiting\":%zu,"
-                                "\"queued\":%zu,\"deferred\":%zu,\"held\":%s%s%s,\"last_error\":\"%s\","
-                                "\"last_error_at\":\"%s\",\"next_attempt\":\"%s\"}",
+                                "\"queued\":%zu,\"deferred\":%zu,\"held\":%s,\"hold_reason\":\"%s\","
+                                "\"last_error\":\"%s\",\"last_error_at\":\"%s\",\"next_attempt\":\"%s\"}",
                            i ? ",\n" : "", nm, r->type, r->active, r->waiting, r->queued, r->deferred,
-                           r->held ? "\"" : "", r->held ? h : "null", r->held ? "\"" : "", e, la, na);
+                           r->held ? "true" : "false", h, e, la, na);
     }
     if (json)
         control_req_printf(req, "]\n");
@@ -245,16 +246,25 @@ static void peer_stored(void *arg, int status)
     free(po);
 }
 
-/* peer hold|release|flush NAME. hold: the peer in the queue manager (kept in the queue store)
- * and then its queued messages; release: both undone. A hold outlives its peer's removal from
- * the configuration, so release also takes a held name the configuration no longer has. */
+/* peer hold NAME [--reason WORDS...] | release NAME | flush NAME. hold: the peer in the queue
+ * manager (kept in the queue store, with the operator's words) and then its queued messages;
+ * release: both undone. A hold outlives its peer's removal from the configuration, so release
+ * also takes a held name the configuration no longer has. */
 static void do_peer(struct daemon *d, struct control_req *req, int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "hold") && strcmp(argv[1], "release") && strcmp(argv[1], "flush"))) {
-        control_req_finish(req, MG_EINVAL, "peer takes hold|release|flush NAME");
+    int ok = argc == 3 && (!strcmp(argv[1], "hold") || !strcmp(argv[1], "release") ||
+                           !strcmp(argv[1], "flush"));
+    ok = ok || (argc >= 5 && !strcmp(argv[1], "hold") && !strcmp(argv[3], "--reason"));
+    if (!ok) {
+        control_req_finish(req, MG_EINVAL, "peer takes hold NAME [--reason TEXT], release NAME or flush NAME");
         return;
     }
     const char *op = argv[1], *name = argv[2];
+    char said[MESSAGE_TEXT_MAX / 2] = "";   /* the operator's words, one space between */
+    for (int i = 4; i < argc; i++) {
+        size_t n = strlen(said);
+        snprintf(said + n, sizeof said - n, "%s%s", n ? " " : "", argv[i]);
+    }
     int held = qmgr_peer_held(d->qmgr, name) != NULL;
     if (!config_find_peer(d->cfg, name) && !(held && !strcmp(op, "release"))) {
         control_req_finish(req, MG_ENOTFOUND, "no such peer in the configuration");
@@ -275,10 +285,8 @@ static void do_peer(struct daemon *d, struct control_req *req, int argc, char **
     strcpy(po->name, name);
     int rc;
     if (!strcmp(op, "hold")) {
-        mg_info("event=admin_peer_hold peer=%s", name);
-        char reason_w[MESSAGE_TEXT_MAX + 32];
-        snprintf(reason_w, sizeof reason_w, "peer %s held by operator", name);
-        rc = qmgr_peer_hold(d->qmgr, name, reason_w, peer_stored, po);
+        mg_info("event=admin_peer_hold peer=%s reason=\"%s\"", name, said);
+        rc = qmgr_peer_hold(d->qmgr, name, said, peer_stored, po);
         if (rc == MG_EEXIST)
             rc = 0;
     } else {

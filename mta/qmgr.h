@@ -144,9 +144,9 @@ int qmgr_retry(struct qmgr *q, const char *id);
 /* Makes every deferred, not held message due now; returns how many. */
 size_t qmgr_flush(struct qmgr *q);
 
-/* Per-peer hold (`mixgate peer hold NAME`): no delivery to that peer starts while it is held
- * (whatever configuration routed it); deliveries waiting for it and arriving later are deferred
- * with the operator's reason. Kept by peer name, in memory at once and in the queue store
+/* Per-peer hold (`mixgate peer hold NAME [--reason TEXT]`): no delivery to that peer starts
+ * while it is held (whatever configuration routed it); deliveries waiting for it and arriving
+ * later are deferred with "peer NAME held by operator[: reason]" (reason NULL or "": none). Kept by peer name, in memory at once and in the queue store
  * (queue_store_peer_hold), so a restart keeps it: qmgr_start loads the holds before it
  * schedules anything. 0 or MG_EEXIST (already held: reason updated): cb(arg, status) follows
  * once the store has written it (status 0: durable). MG_ENOTFOUND (release: not held),

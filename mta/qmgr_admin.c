@@ -172,7 +172,7 @@ int qmgr_peer_hold(struct qmgr *q, const char *peer, const char *reason, qmgr_ad
 {
     if (!peer || !*peer)
         return MG_EINVAL;
-    const char *why = reason && *reason ? reason : "held by operator";
+    const char *why = reason ? reason : "";
     int rc = hold_set(q, peer, why, qmgr_now(q));
     if (rc != 0 && rc != MG_EEXIST)
         return rc;

@@ -155,7 +155,7 @@ void qmgr_dest_enqueue(struct qmgr *q, struct qgroup *g)
     const char *held = g->peer ? qmgr_peer_held(q, g->peer->name) : NULL;
     if (held) {
         char t[700];
-        snprintf(t, sizeof t, "peer %s held by operator: %s", g->peer->name, held);
+        snprintf(t, sizeof t, "peer %s held by operator%s%s", g->peer->name, *held ? ": " : "", held);
         defer_now(g, "4.3.0", t);
         return;
     }
@@ -369,7 +369,7 @@ void qmgr_dest_pump(struct qmgr *q)
 void qmgr_dest_peer_held(struct qmgr *q, const char *peer, const char *reason)
 {
     char t[700];
-    snprintf(t, sizeof t, "peer %s held by operator: %s", peer, reason);
+    snprintf(t, sizeof t, "peer %s held by operator%s%s", peer, *reason ? ": " : "", reason);
     for (struct qdest *d = q->dests; d; d = d->next) {
         if (!d->peer || strcmp(d->peer->name, peer) || !d->whead)
             continue;

@@ -141,31 +141,35 @@ def t_peers_and_peer_steering():
         assert p[0]["name"] == "smarthost" and p[0]["queued"] == 2 and p[0]["deferred"] == 2, p
         assert p[0]["next_attempt"] != "-" and p[0]["last_error_at"] != "-", p
         assert d.cli("peers", "extra", check=False).returncode == 2
-        r = d.cli("peer", "hold", "smarthost")
+        r = d.cli("peer", "hold", "smarthost", "--reason", "maintenance", "window")
         assert "-- 2 messages held" in r.stdout, r.stdout
+        assert 'event=admin_peer_hold peer=smarthost reason="maintenance window"' in d.log_text()
+        assert d.cli("peer", "hold", "smarthost", "--because", "x", check=False).returncode == 2
         assert all(m["hold_reason"] == "peer smarthost held by operator"
                    for m in json.loads(d.cli("queue", "list", "--json").stdout))
         # held in the scheduler too: a message arriving now is not handed to the peer
         send(d.port, "a@example.org", ["e@example.net"], body("p3"))
-        wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<e@example.net> .*peer smarthost held by operator",
-                                   d.log_text()), 30, "the new message deferred by the peer hold")
+        wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<e@example.net> .*peer smarthost held by operator: "
+                                   r"maintenance window", d.log_text()), 30, "the new message deferred by the peer hold")
         p = json.loads(d.cli("peers", "--json").stdout)
-        assert p[0]["held"] == "peer smarthost held by operator", p
+        assert p[0]["held"] is True and p[0]["hold_reason"] == "maintenance window", p
         line = next(l for l in d.cli("peers").stdout.splitlines() if l.startswith("smarthost"))
         assert line.split()[6] == "yes", line
         # the peer's hold survives a restart: kept in the queue, in force before anything is sent
         d.stop()
         d.start()
         since = d.log_text()[d.log_text().rfind("---- start 2"):]
-        assert re.search(r"event=peer_held peer=smarthost reason=\"peer smarthost held by operator\" "
-                         r"since=\d+ source=queue", since), since
+        assert re.search(r"event=peer_held peer=smarthost reason=\"maintenance window\" since=\d+ source=queue",
+                         since), since
         send(d.port, "a@example.org", ["f@example.net"], body("p4"))
-        wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<f@example.net> .*peer smarthost held by operator",
-                                   d.log_text()), 30, "a message after the restart deferred by the peer hold")
+        wait_for(lambda: re.search(r"event=deferred qid=\w+ to=<f@example.net> .*peer smarthost held by operator: "
+                                   r"maintenance window", d.log_text()), 30,
+                 "a message after the restart deferred by the peer hold")
         assert json.loads(d.cli("peers", "--json").stdout)[0]["held"], "held after the restart"
         r = d.cli("peer", "release", "smarthost")
         assert "-- 2 messages released" in r.stdout, r.stdout
-        assert json.loads(d.cli("peers", "--json").stdout)[0]["held"] is None
+        p = json.loads(d.cli("peers", "--json").stdout)
+        assert p[0]["held"] is False and p[0]["hold_reason"] == "", p
         assert "event=peer_released peer=smarthost" in d.log_text()
         assert d.cli("peer", "hold", "nosuchpeer", check=False).returncode == 1
         assert d.cli("peer", "pause", "smarthost", check=False).returncode == 2
