@@ -562,6 +562,10 @@ int mixer_r2x_ipm(struct r2x *c, struct mixer_ber *w, unsigned cls, unsigned num
 int mixer_conv_to_x400(const struct mixer_gw *gw, enum mixer_content ct, const void *msg,
                        size_t len, struct mg_buf *out, char *why, size_t whysize)
 {
+    if (!msg && len)
+        return MG_EINVAL;
+    if (!msg)
+        msg = "";   /* empty content may come as no buffer: the parsers add offsets to it */
     /* The mailbox room is not zeroed: mixer_hdr_addrs clears each entry it fills (a calloc of
      * the full room was 4% of a converting gateway's CPU). */
     struct r2x *c = malloc(sizeof *c);

@@ -261,8 +261,10 @@ int mixer_r2x_body_parts(struct r2x *c, struct mixer_ber *w, struct mixer_hdrs *
         mixer_ber_open(w, MIXER_BER_CTX, 9);
         mixer_ber_open(w, MIXER_BER_UNIV, MIXER_BER_SET);
         mixer_ber_close(w);
-        rc = mixer_r2x_ipm(c, w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE, (const char *)data.data, data.len,
-                 depth + 1);
+        /* an empty forwarded message decodes to no buffer at all: "" keeps the pointer
+         * arithmetic below defined (found by fuzz_mixer_to_x400, UBSan) */
+        rc = mixer_r2x_ipm(c, w, MIXER_BER_UNIV, MIXER_BER_SEQUENCE,
+                           data.data ? (const char *)data.data : "", data.len, depth + 1);
         mixer_ber_close(w);
     } else if (!strcmp(m.type, "text/plain") && !strcmp(m.charset, "t.61-8bit")) {
         /* teletex body part: [5] { parameters SET {}, data SEQUENCE OF TeletexString },

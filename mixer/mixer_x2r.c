@@ -459,6 +459,10 @@ static int heading(struct x2r *c, const Heading_t *h, const uint8_t *p2, size_t 
 int mixer_conv_to_822(const struct mixer_gw *gw, enum mixer_content ct, const void *ber,
                       size_t len, struct mg_buf *out, char *why, size_t whysize)
 {
+    if (!ber && len)
+        return MG_EINVAL;
+    if (!ber)
+        ber = "";   /* empty content may come as no buffer */
     struct x2r cx = {.gw = gw, .why = why, .whysize = whysize};
     struct x2r *c = &cx;
     struct mg_ipm_error err;

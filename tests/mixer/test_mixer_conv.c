@@ -4,6 +4,7 @@
  * golden .in messages under test-vectors/mixer/smtp (the produced BER decodes, and converts
  * back to the golden .out); round trips checked field by field. MIXER_REGEN=1 rewrites the
  * golden files (review the diff). */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -588,6 +589,45 @@ static void test_x400_round_trip(void **state)
     }
 }
 
+/* A forwarded message (message/rfc822) whose body decodes to nothing: the empty inner message
+ * came as no buffer at all and the header reader added offsets to a null pointer (UB, found by
+ * the mixer_to_x400 fuzz target, seventh session; the reproducer is
+ * fuzz/corpus/mixer_to_x400/regression-empty-forwarded-message). It converts, as a forwarded
+ * IPM with an empty heading, in every target type, and reads back; no content at all (no
+ * buffer) converts as the empty message does, and a missing buffer with a length is a
+ * caller's error. */
+static void test_empty_forwarded_message(void **state)
+{
+    (void)state;
+    static const char in[] = "From: a@example.org\r\nContent-Type: message/rfc822\r\n"
+                             "Content-Transfer-Encoding: base64\r\n\r\n";
+    static const enum mixer_content cts[] = {MIXER_CONTENT_P772, MIXER_CONTENT_P22,
+                                             MIXER_CONTENT_P2};
+    for (size_t i = 0; i < sizeof cts / sizeof cts[0]; i++) {
+        struct mg_buf ber, back;
+        mg_buf_init(&ber, 0);
+        mg_buf_init(&back, 0);
+        char why[256] = "";
+        int rc = mixer_conv_to_x400(&gw, cts[i], in, sizeof in - 1, &ber, why, sizeof why);
+        assert_int_equal(rc, 0);
+        assert_int_equal(mixer_conv_to_822(&gw, cts[i], ber.data, ber.len, &back, why, sizeof why), 0);
+        assert_non_null(memmem(back.data, back.len, "message/rfc822", 14));
+        mg_buf_free(&ber);
+        mg_buf_free(&back);
+    }
+    struct mg_buf out;
+    mg_buf_init(&out, 0);
+    char why[256];
+    /* no content: an empty message is an IPM with an empty heading; empty BER is no IPM */
+    assert_int_equal(mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, NULL, 0, &out, why, sizeof why), 0);
+    assert_true(out.len > 0);
+    mg_buf_reset(&out);
+    assert_int_not_equal(mixer_conv_to_822(&gw, MIXER_CONTENT_P22, NULL, 0, &out, why, sizeof why), 0);
+    assert_int_equal(mixer_conv_to_x400(&gw, MIXER_CONTENT_P22, NULL, 5, &out, why, sizeof why), MG_EINVAL);
+    assert_int_equal(mixer_conv_to_822(&gw, MIXER_CONTENT_P22, NULL, 5, &out, why, sizeof why), MG_EINVAL);
+    mg_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_smtp_cases),
         cmocka_unit_test(test_mdn_to_ipn),
         cmocka_unit_test(test_mdn_empty_part),
+        cmocka_unit_test(test_empty_forwarded_message),
         cmocka_unit_test(test_ipn_as_mdn),
         cmocka_unit_test(test_x400_round_trip),
     };
