@@ -63,7 +63,7 @@ static void hold_cb(void *arg, const char *peer, const char *reason, int64_t sin
         r = &t->v[t->n++];
         r->name = peer;
         r->type = "-";
-        r->host = "(not configured)";
+        r->host = "(unconfigured)";
     }
     r->held = reason;
 }

@@ -185,6 +185,37 @@ def t_peers_and_peer_steering():
         sink.stop()
 
 
+def t_peer_hold_outlives_its_peer():
+    """A held peer the configuration no longer names (renamed, reloaded): `peers` still lists
+    its hold, `peer release` still takes it, and a peer never held and not configured is not
+    found."""
+    wd = Workdir("svcq-peer-gone")
+    sink = Sink(wd, args=["--tempfail-data", "1000"]).start()
+    conf = wd.sub("relay.conf")
+    text = open(RELAY).read()
+    open(conf, "w").write(text)
+    d = Daemon(wd, conf, env={"MIXGATE_RELAY": "127.0.0.1:%d" % sink.port, "MIXGATE_RETRY_MIN": "3600"}).start()
+    try:
+        r = d.cli("peer", "hold", "smarthost", "--reason", "old", "hub")
+        assert r.returncode == 0, r.stdout + r.stderr
+        open(conf, "w").write(text.replace('"smarthost"', '"newhub"'))
+        d.hup()
+        wait_for(lambda: "event=reloaded" in d.log_text(), 30, "the reload")
+        p = {x["name"]: x for x in json.loads(d.cli("peers", "--json").stdout)}
+        assert p["smarthost"]["held"] is True and p["smarthost"]["hold_reason"] == "old hub", p
+        assert p["smarthost"]["type"] == "-" and p["newhub"]["held"] is False, p
+        line = next(l for l in d.cli("peers").stdout.splitlines() if l.startswith("smarthost"))
+        assert "(unconfigured)" in line and line.split()[6] == "yes", line
+        assert d.cli("peer", "hold", "smarthost", check=False).returncode == 1   # not configured
+        r = d.cli("peer", "release", "smarthost")
+        assert r.returncode == 0 and "event=peer_released peer=smarthost" in d.log_text(), r.stdout
+        assert "smarthost" not in [x["name"] for x in json.loads(d.cli("peers", "--json").stdout)]
+        assert d.cli("peer", "release", "smarthost", check=False).returncode == 1   # gone now
+    finally:
+        d.stop()
+        sink.stop()
+
+
 def t_config_option_before_command():
     wd, sink, d = setup("svcq-dash-c")
     try:
@@ -205,4 +236,5 @@ run([("list_filters_json", t_list_filters_json),
      ("cat_and_history", t_cat_and_history),
      ("bulk_operations", t_bulk_operations),
      ("peers_and_peer_steering", t_peers_and_peer_steering),
+     ("peer_hold_outlives_its_peer", t_peer_hold_outlives_its_peer),
      ("config_option_before_command", t_config_option_before_command)])
