@@ -354,6 +354,18 @@ static void check_protected_headers(const unsigned char *outer, size_t olen,
     }
 }
 
+/* keep_signatures: a SignedData found under an envelope (a layer opened before it that is not
+ * a signature) is verified and then kept, so the recipient can check it too; only the
+ * envelope (and a signature over it) goes. MIME and DER alike. */
+static int keeps_signature(const struct cms_policy *p, const struct cms_result *res,
+                           CMS_ContentInfo *cms)
+{
+    int under_envelope = 0;
+    for (int i = 0; p->keep_signatures && i < res->nlayers; i++)
+        under_envelope |= res->layers[i].kind != CMS_KIND_SIGNED;
+    return under_envelope && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
+}
+
 /* MIME unwrap of entity ent (owned, taken) below outer header outer (may be empty). */
 static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
                               unsigned char *ent, size_t entlen, struct cms_result *res)
@@ -440,12 +452,7 @@ static int unwrap_mime_entity(const struct cms_policy *p, struct mg_buf *outer,
             break;
         }
         BIO_free(dcont);
-        /* keep_signatures: a signature found under an envelope is verified and kept, so the
-         * recipient can check it too (the envelope alone goes) */
-        int keep = 0;
-        for (int i = 0; p->keep_signatures && i < res->nlayers; i++)
-            keep |= res->layers[i].kind != CMS_KIND_SIGNED;
-        keep = keep && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
+        int keep = keeps_signature(p, res, cms);
         rc = open_layer(p, cms, certs, d, dl, d != NULL, &o, &ol, res);
         CMS_ContentInfo_free(cms);
         sk_X509_pop_free(certs, X509_free);
@@ -522,12 +529,7 @@ static int unwrap_der(const struct cms_policy *p, const unsigned char *in, size_
         }
         unsigned char *o = NULL;
         size_t ol = 0;
-        /* keep_signatures, as for MIME: a SignedData under an envelope is verified and stays
-         * on as encoded (cur), for the recipient to check too */
-        int keep = 0;
-        for (int i = 0; p->keep_signatures && i < res->nlayers; i++)
-            keep |= res->layers[i].kind != CMS_KIND_SIGNED;
-        keep = keep && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed;
+        int keep = keeps_signature(p, res, cms); /* kept as encoded (cur) */
         /* external content (a detached signature) applies to the outermost layer only */
         int first = res->nlayers == 0;
         rc = open_layer(p, cms, certs, first ? ext : NULL, first ? extlen : 0, first && ext, &o,

@@ -68,20 +68,6 @@ static void hold_cb(void *arg, const char *peer, const char *reason, int64_t sin
     r->held = reason;
 }
 
-static void json_text(char *e, size_t size, const char *s)
-{
-    size_t o = 0;
-    for (const char *p = s; *p && o + 8 < size; p++) {
-        if (*p == '"' || *p == '\\')
-            e[o++] = '\\', e[o++] = *p;
-        else if ((unsigned char)*p < 0x20)
-            o += (size_t)snprintf(e + o, size - o, "\\u%04x", (unsigned char)*p);
-        else
-            e[o++] = *p;
-    }
-    e[o] = 0;
-}
-
 static void dest_cb(void *arg, const struct qmgr_dest_info *di)
 {
     struct peer_table *t = arg;
@@ -180,15 +166,16 @@ static void do_peers(struct daemon *d, struct control_req *req, int argc, char *
                                r->last_error[0] ? r->last_error : "-");
             continue;
         }
-        char e[600], h[600], nm[300];
-        json_text(e, sizeof e, r->last_error);
-        json_text(h, sizeof h, r->held ? r->held : "");
-        json_text(nm, sizeof nm, r->name);
-        control_req_printf(req, "%s{\"name\":\"%s\",\"type\":\"%s\",\"connections\":%zu,\"waiting\":%zu,"
-                                "\"queued\":%zu,\"deferred\":%zu,\"held\":%s,\"hold_reason\":\"%s\","
-                                "\"last_error\":\"%s\",\"last_error_at\":\"%s\",\"next_attempt\":\"%s\"}",
-                           i ? ",\n" : "", nm, r->type, r->active, r->waiting, r->queued, r->deferred,
-                           r->held ? "true" : "false", h, e, la, na);
+        control_req_printf(req, "%s{\"name\":", i ? ",\n" : "");
+        admin_json_str(req, r->name);
+        control_req_printf(req, ",\"type\":\"%s\",\"connections\":%zu,\"waiting\":%zu,\"queued\":%zu,"
+                                "\"deferred\":%zu,\"held\":%s,\"hold_reason\":",
+                           r->type, r->active, r->waiting, r->queued, r->deferred,
+                           r->held ? "true" : "false");
+        admin_json_str(req, r->held);
+        control_req_printf(req, ",\"last_error\":");
+        admin_json_str(req, r->last_error);
+        control_req_printf(req, ",\"last_error_at\":\"%s\",\"next_attempt\":\"%s\"}", la, na);
     }
     if (json)
         control_req_printf(req, "]\n");

@@ -179,7 +179,7 @@ int admin_queue_ids(struct daemon *d, struct admin_ids *iv)
 
 
 /* A JSON string (RFC 8259): quotes, backslash and control bytes escaped; other bytes as is. */
-static void json_str(struct control_req *req, const char *s)
+void admin_json_str(struct control_req *req, const char *s)
 {
     char buf[1024];
     size_t o = 0;
@@ -236,10 +236,10 @@ static void print_json(struct control_req *req, const struct message *m, int fir
     admin_fmt_time(m->arrival, t, sizeof t);
     control_req_printf(req, "%s{\"id\":\"%s\",\"size\":%llu,\"arrival\":\"%s\",\"priority\":%d,\"originator\":",
                        first ? "" : ",\n", m->id, (unsigned long long)m->content_size, t, m->priority);
-    json_str(req, m->originator);
+    admin_json_str(req, m->originator);
     control_req_printf(req, ",\"held\":%s,\"hold_reason\":", m->hold ? "true" : "false");
     if (m->hold_reason)
-        json_str(req, m->hold_reason);
+        admin_json_str(req, m->hold_reason);
     else
         control_req_printf(req, "null");
     control_req_printf(req, ",\"recipients\":[");
@@ -249,15 +249,15 @@ static void print_json(struct control_req *req, const struct message *m, int fir
         admin_fmt_time(r->last_attempt, la, sizeof la);
         admin_fmt_time(r->next_attempt, na, sizeof na);
         control_req_printf(req, "%s{\"address\":", i ? "," : "");
-        json_str(req, r->addr);
+        admin_json_str(req, r->addr);
         control_req_printf(req, ",\"state\":\"%s\",\"attempts\":%u,\"last_attempt\":\"%s\",\"next_attempt\":\"%s\",\"peer\":",
                            r->state == MESSAGE_RCPT_HELD ? "held" : message_rcpt_state_name(r->state),
                            r->attempts, la, r->state == MESSAGE_RCPT_DEFERRED ? na : "-");
-        json_str(req, r->peer ? r->peer : "");
+        admin_json_str(req, r->peer ? r->peer : "");
         control_req_printf(req, ",\"channel\":");
-        json_str(req, r->chain ? r->chain : "");
+        admin_json_str(req, r->chain ? r->chain : "");
         control_req_printf(req, ",\"reason\":");
-        json_str(req, r->last_reply ? r->last_reply : "");
+        admin_json_str(req, r->last_reply ? r->last_reply : "");
         control_req_printf(req, "}");
     }
     control_req_printf(req, "]}");

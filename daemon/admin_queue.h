@@ -19,4 +19,8 @@ int admin_queue_ids(struct daemon *d, struct admin_ids *iv);
  * the operation is not one of these. */
 int admin_queue_handle(struct daemon *d, struct control_req *req, int argc, char **argv);
 
+/* Writes s (NULL: "") as a JSON string (RFC 8259): quotes, backslash and control bytes
+ * escaped; other bytes as they are. */
+void admin_json_str(struct control_req *req, const char *s);
+
 #endif
