@@ -275,12 +275,19 @@ def probe(name, binary, dirs, env, seconds, work):
 
 
 def deadline_left(deadline):
-    """Seconds from now to HH:MM UTC today (None: no deadline)."""
+    """Seconds from now to HH:MM UTC, the next such time within 12 hours or the last one before
+    (None: no deadline). A campaign started at 23:50 with --deadline 02:30 ends tomorrow at 02:30;
+    taken as today, its time left was negative and every target was skipped."""
     if not deadline:
         return None
     now = datetime.datetime.now(datetime.timezone.utc)
     h, m = (int(x) for x in deadline.split(":"))
-    return int((now.replace(hour=h, minute=m, second=0, microsecond=0) - now).total_seconds())
+    left = int((now.replace(hour=h, minute=m, second=0, microsecond=0) - now).total_seconds())
+    if left < -12 * 3600:
+        left += 24 * 3600
+    elif left > 12 * 3600:
+        left -= 24 * 3600
+    return left
 
 
 def coverage(name, binary, dirs, env, work):
