@@ -6,15 +6,17 @@ key) opens it (decrypt, verify, strip) before its file channel. `mixgate p1 send
 recording relay in this test) is CMS: the MTS envelope's content type id-ct-contentInfo
 (RFC 3855), the content a DER ContentInfo (SignedData over EnvelopedData over SignedData over
 the P772 content, RFC 3854), which tshark dissects with no malformed packet and no cleartext;
-B's file channel gets the original P772 content byte for byte; both audit stores say what was
+Bouncy Castle verifies, decrypts (carol's key) and verifies again the ContentInfo as it crossed the
+wire; B's file channel gets the original P772 content byte for byte; both audit stores say what was
 done (signed, encrypted, x400-content-protected at A; decrypted, both signatures verified,
 x400-content-restored at B).
 decrypt_and_relay_on_over_p1: B relays the opened content on over P1 to C, its envelope
 retyped to P772 (tshark checks it), also for a P772 whose heading carries no STANAG 4406
 extension (the type is the one the content version says, the inner eContentType B opened,
 not a guess from the heading)."""
-import os, shutil, socket, subprocess, threading
+import os, re, shutil, socket, subprocess, threading
 from harness import *
+import bc
 from test_cms import P, audit
 from test_p1 import write_pcap
 
@@ -145,6 +147,20 @@ def t_triple_wrap_over_p1():
             assert "1.3.26.0.4406.0.4.1" not in t.stdout, "the protected content's type shows outside"
         else:
             raise AssertionError("tshark missing (scripts/install-deps.sh --test installs it)")
+        # Bouncy Castle reads the channel's triple wrap as it crossed the wire (RFC 3854 binary
+        # nesting): alice's outer signature over an EnvelopedData, opened with carol's key, then
+        # alice's inner signature over the P772 content, typed as P772
+        with rec.lock:
+            stream = bc.cotp_payload([t for s, t in rec.frames if not s])
+        cis = bc.content_infos(stream, bytes.fromhex("06092a864886f70d010702"))   # id-signedData
+        assert len(cis) == 1, "%d signed ContentInfos in what A sent" % len(cis)
+        open(wd.sub("bc0.der"), "wb").write(cis[0])
+        v1 = bc.run("verify", wd.sub("bc0.der"), wd.sub("bc1.der"), wd.sub("ca.pem"))
+        assert "econtent-type=1.2.840.113549.1.7.3" in v1 and re.search(r"signer=.*CN=alice", v1), v1
+        bc.run("decrypt", wd.sub("bc1.der"), wd.sub("bc2.der"), wd.sub("carol.pem"), wd.sub("carol.key"))
+        v2 = bc.run("verify", wd.sub("bc2.der"), wd.sub("bc3.p772"), wd.sub("ca.pem"))
+        assert "econtent-type=1.3.26.0.4406.0.4.1" in v2 and re.search(r"signer=.*CN=alice", v2), v2
+        assert open(wd.sub("bc3.p772"), "rb").read() == original, "BC's inner content is not the P772 sent"
         # what each side did
         da = [x["decision"] for x in audit(a)]
         for want in ("signed", "encrypted", "x400-content-protected"):
