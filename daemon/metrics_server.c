@@ -36,7 +36,7 @@ struct metrics_conn {
 enum {
     F_RECEIVED, F_REJECTED, F_SESSIONS, F_SESSIONS_ACTIVE, F_DELIVERED, F_DEFERRED, F_FAILED, F_HELD,
     F_REPORTS, F_QUEUE, F_DELIVERIES, F_CONNECTIONS, F_DEST_ACTIVE, F_DEST_WAITING, F_DEST_THROTTLED,
-    F_COMMITS, F_FAILED_COMMITS, F_START, F_COUNT
+    F_COMMITS, F_FAILED_COMMITS, F_START, F_PEER_HELD, F_COUNT
 };
 
 struct metrics_server {
@@ -74,6 +74,7 @@ static const struct {
     [F_COMMITS] = { "mixgate_store_commits_total", "Queue store transactions committed.", METRICS_COUNTER, { 0 }, 0 },
     [F_FAILED_COMMITS] = { "mixgate_store_failed_commits_total", "Queue store transactions that failed.", METRICS_COUNTER, { 0 }, 0 },
     [F_START] = { "mixgate_start_time_seconds", "Start time of mixgated, unix seconds.", METRICS_GAUGE, { 0 }, 0 },
+    [F_PEER_HELD] = { "mixgate_peer_held_since_seconds", "Peers held by the operator (mixgate peer hold): since when, unix seconds.", METRICS_GAUGE, { "peer" }, 1 },
 };
 
 /* A counter read from elsewhere: its series holds exactly v. */
@@ -94,6 +95,14 @@ static void dest_cb(void *arg, const struct qmgr_dest_info *di)
     metrics_set(c->s->f[F_DEST_ACTIVE], l, (double)di->active);
     metrics_set(c->s->f[F_DEST_WAITING], l, (double)di->waiting);
     metrics_set(c->s->f[F_DEST_THROTTLED], l, di->throttled_until > c->now ? 1 : 0);
+}
+
+/* One series per held peer, so an alert can say which peer has been held for how long (a hold
+ * outlives restarts and forgotten maintenance windows hold mail silently). */
+static void hold_cb(void *arg, const char *peer, const char *reason, int64_t since)
+{
+    (void)reason;   /* free text of any length: a log line's, not a label's */
+    metrics_set(arg, (const char *[]){ peer }, (double)since);
 }
 
 static void collect(struct metrics_server *s)
@@ -128,6 +137,7 @@ static void collect(struct metrics_server *s)
         metrics_set(s->f[F_CONNECTIONS], NULL, (double)q.connections);
         struct dest_ctx c = { s, (int64_t)time(NULL) };
         qmgr_foreach_dest(d->qmgr, dest_cb, &c);
+        qmgr_foreach_peer_hold(d->qmgr, hold_cb, s->f[F_PEER_HELD]);
     }
     if (d->store) {
         struct queue_store_stats ss;

@@ -2,8 +2,8 @@
 """End to end: the Prometheus endpoint (global.metrics_listen, port 0 here so the kernel picks
 one and event=listening says which). Scraped with curl, checked with `promtool check
 metrics`, and the numbers follow what happens: a received message, a deferred delivery, the
-queue gauges, the destination's state. Off by default: no metrics listener without the key."""
-import json, os, re, shutil, subprocess
+queue gauges, the destination's state, a peer held by the operator. Off by default: no metrics listener without the key."""
+import json, os, re, shutil, subprocess, time
 from harness import *
 
 RELAY = os.path.join(SRC, "etc/examples/smtp-relay.conf")
@@ -82,6 +82,16 @@ def t_scrape_follows_the_queue():
         promtool(body)
         assert value(body, "mixgate_delivery_latency_seconds_count", channel="smtp-out") == 1, body
         # HEAD has the headers only; other paths and methods are refused; junk is a 400
+        # a peer held by the operator: one series naming it, with since when; gone on release
+        assert value(body, "mixgate_peer_held_since_seconds") is None, body
+        t0 = int(time.time())
+        d.cli("peer", "hold", "smarthost", "--reason", "maintenance")
+        body = scrape(port)[1]
+        promtool(body)
+        since = value(body, "mixgate_peer_held_since_seconds", peer="smarthost")
+        assert since is not None and t0 - 1 <= since <= time.time() + 1, body
+        d.cli("peer", "release", "smarthost")
+        assert value(scrape(port)[1], "mixgate_peer_held_since_seconds") is None
         head, body = scrape(port, extra=["-I"])
         assert head.startswith("HTTP/1.1 200") and body == "", (head, body)
         assert scrape(port, "/")[0].startswith("HTTP/1.1 404")
