@@ -4,7 +4,8 @@
 etc/examples/gateway-pair.conf as two gateways (A = alice's key, B = carol's, test PKI made
 here at test time by test-vectors/crypto/gen-test-pki.py): swaks -> A -> S/MIME on the wire
 (opened by `openssl cms` with B's key at a sink) -> B -> file, cleartext with the security-status
-header naming the verified signer; then A -> B directly. Gateway to client: mail `openssl cms`
+header naming the verified signer; then A -> B directly; A triple-wrapping (MIME), its output
+read layer by layer by Bouncy Castle and opened by B. Gateway to client: mail `openssl cms`
 encrypts (and signs) for the gateway is decrypted; mail the gateway encrypts to a client
 certificate from its store, and to one harvested from that client's signed mail, is decrypted by
 `openssl cms`. Policy: keyless recipient (hold, return, clear), expired and revoked (CRL)
@@ -233,6 +234,64 @@ def t_pair_direct():
         assert b"the CEO" not in forged, forged[:600]
     finally:
         stop_all(a, b)
+
+
+def t_pair_triple_wrap_mime_bc():
+    """gateway-pair.conf with operations = [ "triple-wrap" ] at A: what A puts on the wire is
+    read by Bouncy Castle layer by layer (A's outer signature, the envelope opened with B's
+    key, A's inner signature over the message), and B opens it to the cleartext with both
+    signatures verified."""
+    import email, bc
+    wd = Workdir("cms-pair-triple")
+    conf = write(wd.sub("triple.conf"), open(PAIR).read().replace('operations = [ "sign", "encrypt" ];',
+                                                                   'operations = [ "triple-wrap" ];', 1))
+    sink = Sink(wd).start()
+    a = Daemon(wd, conf, env=pair_env("alice", "carol", "b.example", sink.port), var=wd.sub("var-a")).start()
+    b = Daemon(Workdir("cms-pair-triple-b"), PAIR, env=pair_env("carol", "alice", "a.example", 1)).start()
+    try:
+        swaks(a.port, "--from", "sender@a.example", "--to", "user@b.example", "--header", "Subject: triple",
+              "--body", "three layers of secret")
+        wait_for(lambda: sink.count() == 1, 60, "the message at the sink")
+        wire = sink.messages()[0][1]
+        assert b"three layers of secret" not in wire, "cleartext on the wire"
+
+        def body(data, name):
+            f = wd.sub(name)
+            open(f, "wb").write(email.message_from_bytes(data).get_payload(decode=True))
+            return f
+
+        def bc_verify(data, n):
+            """BC's verification of a signed entity, clear-signed (multipart/signed, RFC 8551
+            3.5.3: the second part over the first part's bytes exactly as they crossed the wire)
+            or opaque (application/pkcs7-mime signed-data): (BC's report, the signed content)."""
+            m = email.message_from_bytes(data)
+            out = wd.sub("bc%d.out" % n)
+            if m.get_content_type() == "multipart/signed":
+                sep = b"--" + m.get_boundary().encode()
+                start = data.index(sep + b"\r\n") + len(sep) + 2
+                content = data[start:data.index(b"\r\n" + sep, start)]   # the CRLF before a boundary is the boundary's
+                open(wd.sub("bc%d.eml" % n), "wb").write(content)
+                open(wd.sub("bc%d.p7s" % n), "wb").write(m.get_payload(1).get_payload(decode=True))
+                v = bc.run("verify-detached", wd.sub("bc%d.p7s" % n), wd.sub("bc%d.eml" % n), out, P("ca.pem"))
+                return v, content
+            v = bc.run("verify", body(data, "bc%d.p7m" % n), out, P("ca.pem"))
+            return v, open(out, "rb").read()
+        v1, m1 = bc_verify(wire, 1)
+        assert re.search(r"signer=.*CN=alice", v1), v1
+        assert b"enveloped-data" in m1, m1[:400]
+        bc.run("decrypt", body(m1, "bc2.der"), wd.sub("bc2.eml"), P("carol.pem"), P("carol.key"))
+        v3, m3 = bc_verify(open(wd.sub("bc2.eml"), "rb").read(), 3)
+        assert re.search(r"signer=.*CN=alice", v3), v3
+        assert b"three layers of secret" in m3, m3[:600]
+        assert ("signed", None) in decisions(a), decisions(a)
+        # B opens all three layers
+        send(b.port, "sender@a.example", ["user@b.example"], wire)
+        text = delivered(b)[0]
+        assert b"three layers of secret" in text and b"pkcs7" not in text.lower(), text[:800]
+        got = [x for x, _ in decisions(b)]
+        assert "decrypted" in got and got.count("signature-verified") == 2, got
+    finally:
+        stop_all(a, b, sink)
 
 
 def t_client_encrypted_for_gateway():
@@ -770,6 +829,7 @@ if __name__ == "__main__":
         ("check_config", t_check_config),
         ("pair_wire_then_b", t_pair_wire_then_b),
         ("pair_direct", t_pair_direct),
+        ("pair_triple_wrap_mime_bc", t_pair_triple_wrap_mime_bc),
         ("metrics_endpoint", t_metrics_endpoint),
         ("client_encrypted_for_gateway", t_client_encrypted_for_gateway),
         ("gateway_to_client_and_keyless", t_gateway_to_client_and_keyless),

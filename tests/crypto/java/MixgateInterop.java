@@ -44,8 +44,13 @@ public class MixgateInterop {
 
     // verify IN OUT CA: every signer must verify against a certificate chaining to CA (checked by
     // signature); prints signer and label; writes the content.
-    static void verify(String in, String out, String ca) throws Exception {
-        CMSSignedData sd = new CMSSignedData(contentInfo(Files.readAllBytes(Paths.get(in)), CMSObjectIdentifiers.signedData));
+    // verify-detached SIG CONTENT OUT CA: the same for a detached signature (the second part of
+    // a multipart/signed) over CONTENT (the first part's bytes as they were signed).
+    static void verify(String in, String out, String ca) throws Exception { verify(in, null, out, ca); }
+    static void verify(String in, String content, String out, String ca) throws Exception {
+        ContentInfo ci = contentInfo(Files.readAllBytes(Paths.get(in)), CMSObjectIdentifiers.signedData);
+        CMSSignedData sd = content == null ? new CMSSignedData(ci)
+            : new CMSSignedData(new CMSProcessableByteArray(Files.readAllBytes(Paths.get(content))), ci);
         X509CertificateHolder caCert = cert(ca);
         org.bouncycastle.util.Store<X509CertificateHolder> certs = sd.getCertificates();
         for (SignerInformation si : sd.getSignerInfos().getSigners()) {
@@ -127,6 +132,7 @@ public class MixgateInterop {
         Security.addProvider(new BouncyCastleProvider());
         switch (a[0]) {
         case "verify": verify(a[1], a[2], a[3]); break;
+        case "verify-detached": verify(a[1], a[2], a[3], a[4]); break;
         case "decrypt": decrypt(a[1], a[2], a[3], a[4]); break;
         case "sign": // sign IN OUT CERT KEY LABELHEX
             Files.write(Paths.get(a[2]), signBytes(CMSObjectIdentifiers.data, Files.readAllBytes(Paths.get(a[1])), a[3], a[4], a.length > 5 ? a[5] : null).getEncoded());
