@@ -1,35 +1,31 @@
 """Bouncy Castle for end-to-end tests: tests/crypto/java/MixgateInterop.java (the program
 crypto.interop_bc runs against the library) compiled once per build tree, so a test can have BC
 verify and decrypt what the running daemon put on the wire."""
-import fcntl, os, shutil, subprocess
-from harness import SRC, BUILD
+import hashlib, os, shutil, subprocess
+from harness import SRC, BUILD, made_once
 
 JARS = ["/usr/share/java/bcprov.jar", "/usr/share/java/bcpkix.jar", "/usr/share/java/bcutil.jar"]
 CLASSES = os.path.join(BUILD, "e2e-work", "bc-classes")
 
 
 def interop():
-    """The argv prefix that runs MixgateInterop (verify IN OUT CA, decrypt IN OUT CERT KEY, ...).
-    CTest runs e2e tests in parallel: the first compiles under a lock into a fresh folder that is
-    renamed into place."""
+    """The argv prefix that runs MixgateInterop (verify IN OUT CA, decrypt IN OUT CERT KEY, ...),
+    compiled once per build tree."""
     for j in JARS:
         assert os.access(j, os.R_OK), "%s missing (scripts/install-deps.sh --test installs libbcpkix-java)" % j
     assert shutil.which("javac") and shutil.which("java"), \
         "javac missing (scripts/install-deps.sh --test installs openjdk-17-jdk-headless)"
     cp = ":".join(JARS)
-    os.makedirs(os.path.dirname(CLASSES), exist_ok=True)
-    with open(CLASSES + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(os.path.join(CLASSES, "MixgateInterop.class")):
-            tmp = CLASSES + ".new.%d" % os.getpid()
-            shutil.rmtree(tmp, ignore_errors=True)
-            os.makedirs(tmp)
-            r = subprocess.run(["javac", "-Xlint:-unchecked", "-d", tmp, "-cp", cp,
-                                os.path.join(SRC, "tests/crypto/java/MixgateInterop.java")],
-                               capture_output=True, text=True, timeout=300)
-            assert r.returncode == 0, "javac: " + r.stderr
-            shutil.rmtree(CLASSES, ignore_errors=True)
-            os.rename(tmp, CLASSES)
+    src = os.path.join(SRC, "tests/crypto/java/MixgateInterop.java")
+    # the stamp names the source's digest: an edited program is compiled again
+    stamp = "built-" + hashlib.sha256(open(src, "rb").read()).hexdigest()[:16]
+
+    def compile_into(tmp):
+        r = subprocess.run(["javac", "-Xlint:-unchecked", "-d", tmp, "-cp", cp, src],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, "javac: " + r.stderr
+        open(os.path.join(tmp, stamp), "w").close()
+    made_once(CLASSES, stamp, compile_into)
     return ["java", "-cp", CLASSES + ":" + cp, "MixgateInterop"]
 
 

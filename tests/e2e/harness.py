@@ -328,6 +328,24 @@ def make_cert(wd, cn="localhost"):
     return crt, key
 
 
+def made_once(dest, stamp, make):
+    """dest, made by make(folder) once per build tree; dest/stamp says it is complete. CTest runs
+    e2e tests in parallel: the first makes it under a lock, in a fresh folder renamed into
+    place, so no test ever sees half of it or parts of two runs."""
+    import fcntl
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(dest, stamp)):
+            tmp = dest + ".new.%d" % os.getpid()
+            shutil.rmtree(tmp, ignore_errors=True)
+            os.makedirs(tmp)
+            make(tmp)
+            shutil.rmtree(dest, ignore_errors=True)
+            os.rename(tmp, dest)
+    return dest
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)

@@ -22,21 +22,9 @@ PKI_DIR = os.path.join(BUILD, "e2e-work", "cms-pki")
 
 
 def pki():
-    """The test PKI, made once per build tree. Several e2e tests use it and CTest runs them in
-    parallel: the first makes it under a lock, in a fresh folder renamed into place, so no test
-    ever sees a CA from one run and a certificate from another."""
-    import fcntl
-    os.makedirs(os.path.dirname(PKI_DIR), exist_ok=True)
-    with open(PKI_DIR + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(os.path.join(PKI_DIR, "stamp")):
-            tmp = PKI_DIR + ".new.%d" % os.getpid()
-            shutil.rmtree(tmp, ignore_errors=True)
-            os.makedirs(tmp)
-            subprocess.run([PY, os.path.join(SRC, "test-vectors/crypto/gen-test-pki.py"), tmp],
-                           check=True, capture_output=True)
-            shutil.rmtree(PKI_DIR, ignore_errors=True)
-            os.rename(tmp, PKI_DIR)
+    """The test PKI, made once per build tree (several e2e tests use it)."""
+    made_once(PKI_DIR, "stamp", lambda tmp: subprocess.run(
+        [PY, os.path.join(SRC, "test-vectors/crypto/gen-test-pki.py"), tmp], check=True, capture_output=True))
     return lambda n: os.path.join(PKI_DIR, n)
 
 
