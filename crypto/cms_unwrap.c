@@ -660,8 +660,13 @@ int cms_unwrap(const struct cms_policy *p, const unsigned char *in, size_t len,
         return cms_wrap_fail(res, MG_ETOOBIG, "message of %zu bytes exceeds the limit of %zu", len, p->max_size);
     ERR_clear_error();
     int rc;
-    if (len >= 11 && !memcmp(in, "-----BEGIN ", 11)) {
-        /* PEM CMS (or PKCS7) as `openssl cms -outform PEM` writes it */
+    if (cms_wrap_is_pem(in, len)) {
+        /* PEM CMS (or PKCS7) as `openssl cms -outform PEM` writes it. Only a first line that is
+         * such a start line: a header line beginning "-----BEGIN " was taken for PEM, and
+         * OpenSSL's PEM reader skips lines to the first block anywhere, so a message carrying a
+         * PEM ContentInfo in its body would have read as that (found by the crypto_wrap fuzz
+         * target: our own signature over a message whose first field began "-----BEGIN " did
+         * not unwrap). */
         BIO *b = BIO_new_mem_buf(in, (int)len);
         CMS_ContentInfo *cms = b ? PEM_read_bio_CMS(b, NULL, NULL, NULL) : NULL;
         unsigned char *der = NULL;

@@ -799,6 +799,13 @@ static int wrap_mime(const struct cms_policy *p, unsigned ops, const unsigned ch
             goto out;
         }
     }
+    /* The same for PEM: a first field that begins with a CMS PEM start line (continued on the
+     * next line, so it has its colon) would make the reader take our output as PEM. */
+    if (cms_wrap_is_pem(outer.data, outer.len)) {
+        rc = cms_wrap_fail(res, MG_EPARSE, "the first header line is a CMS PEM start line: "
+                                           "the wrapped message would read as PEM");
+        goto out;
+    }
     res->data = mg_buf_steal(&outer, &res->len);
 out:
     if (rc == MG_ETOOBIG)
@@ -807,6 +814,19 @@ out:
     mg_buf_free(&ent);
     mg_buf_free(&next);
     return rc;
+}
+
+int cms_wrap_is_pem(const unsigned char *in, size_t len)
+{
+    static const char *const starts[] = { "-----BEGIN CMS-----", "-----BEGIN PKCS7-----" };
+    const unsigned char *nl = memchr(in, '\n', len);
+    size_t n = nl ? (size_t)(nl - in) : len;
+    while (n && (in[n - 1] == '\r' || in[n - 1] == ' ' || in[n - 1] == '\t'))
+        n--;
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
+        if (n == strlen(starts[i]) && !memcmp(in, starts[i], n))
+            return 1;
+    return 0;
 }
 
 int cms_wrap_is_der(const unsigned char *in, size_t len)

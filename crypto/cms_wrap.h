@@ -70,8 +70,9 @@ void cms_result_free(struct cms_result *r);
 int cms_wrap(const struct cms_policy *p, unsigned ops, enum cms_format fmt,
              const unsigned char *in, size_t len, struct cms_result *res);
 
-/* Remove every layer it can (verify, decrypt), recording each. The format is detected (DER if
- * it parses as a CMS ContentInfo, MIME otherwise). On failure res->layers still describes the
+/* Remove every layer it can (verify, decrypt), recording each. The format is detected (PEM if
+ * the first line is a CMS PEM start line, DER if it parses as a CMS ContentInfo, MIME
+ * otherwise). On failure res->layers still describes the
  * layers met so far. Returns 0, MG_EVERIFY (bad signature or content), MG_ENOKEY (no key for
  * any recipient), MG_ECRYPTO (decryption failed), MG_EREVOKED/MG_EEXPIRED/MG_EUNTRUSTED
  * (signer certificate), MG_EPARSE (not CMS / S/MIME) ...
@@ -93,5 +94,10 @@ int cms_wrap_check_recipient(const struct cms_policy *p, X509 *cert, char *why, 
 
 /* Sniff: 1 if the bytes are DER CMS, 0 otherwise. */
 int cms_wrap_is_der(const unsigned char *in, size_t len);
+/* Sniff: 1 if the first line is a PEM start line of a CMS ContentInfo ("-----BEGIN CMS-----"
+ * or "-----BEGIN PKCS7-----", as `openssl cms -outform PEM` writes it; trailing blanks and CR
+ * allowed), 0 otherwise. A message whose first line only begins with "-----BEGIN " (a header
+ * line, a PGP block) is MIME. */
+int cms_wrap_is_pem(const unsigned char *in, size_t len);
 
 #endif

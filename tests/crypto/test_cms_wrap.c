@@ -10,9 +10,11 @@
 #include <string.h>
 #include <pthread.h>
 #include <cmocka.h>
+#include <openssl/pem.h> /* before cms.h: it declares PEM_write_bio_CMS */
 #include <openssl/cms.h>
 #include "cms_wrap.h"
 #include "crypto_test_util.h"
+#include "mg_buf.h"
 #include "mg_err.h"
 
 static struct test_pki pki;
@@ -699,6 +701,99 @@ static void test_mime_that_sniffs_as_der(void **state)
     cms_policy_free(r);
 }
 
+/* PEM is read only when the first line is a CMS PEM start line. A message whose first header
+ * line merely began "-----BEGIN " was taken for PEM, failed ("no start line"), and was never
+ * read as MIME: our own signature over it did not unwrap (found by the crypto_wrap fuzz target,
+ * its input fuzz/corpus/crypto_wrap/regression-header-line-begins-pem). OpenSSL's PEM reader
+ * also skips to the first block anywhere, so a PEM ContentInfo in the body read as the
+ * message. */
+static void test_mime_that_begins_like_pem(void **state)
+{
+    static const char in[] = "-----BEGIN Date: Mon, 7 Dec 2026\r\nSubject: s\r\n\r\nbody\r\n";
+    static const char want[] = "-----BEGIN Date: Mon, 7 Dec 2026\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+                               "Content-Type: text/plain; charset=us-ascii\r\n\r\nbody\r\n";
+    struct cms_policy *w = test_policy(&pki, 0), *r = reader_policy(T_ALICE);
+    assert_int_equal(cms_policy_set_signer(w, CMS_LAYER_INNER, pki.cert[T_ALICE], pki.key[T_ALICE],
+                                           NULL), 0);
+    struct cms_result wr, ur;
+    for (int detached = 0; detached < 2; detached++) {
+        cms_policy_set_detached(w, detached);
+        assert_int_equal(cms_wrap(w, CMS_OP_SIGN | CMS_OP_OUTER_SIGN, CMS_FORMAT_MIME,
+                                  (const unsigned char *)in, sizeof in - 1, &wr), 0);
+        assert_int_equal(cms_unwrap(r, wr.data, wr.len, &ur), 0);
+        assert_int_equal(ur.nlayers, 2);
+        assert_int_equal(ur.len, sizeof want - 1);
+        assert_memory_equal(ur.data, want, ur.len);
+        cms_result_free(&ur);
+        cms_result_free(&wr);
+    }
+    cms_policy_set_detached(w, 0);
+
+    /* a signed ContentInfo as PEM, read as PEM (with a CR and blanks after the start line) */
+    struct cms_result d;
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_DER, p772, sizeof p772, &d), 0);
+    const unsigned char *q = d.data;
+    CMS_ContentInfo *ci = d2i_CMS_ContentInfo(NULL, &q, (long)d.len);
+    assert_non_null(ci);
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_CMS(b, ci), 1);
+    char *pem;
+    long pl = BIO_get_mem_data(b, &pem);
+    assert_true(pl > 20 && !memcmp(pem, "-----BEGIN CMS-----\n", 20));
+    struct mg_buf t;
+    mg_buf_init(&t, 0);
+    assert_int_equal(mg_buf_append(&t, "-----BEGIN CMS----- \r", 21), 0);
+    assert_int_equal(mg_buf_append(&t, pem + 19, (size_t)pl - 19), 0);
+    assert_int_equal(cms_wrap_is_pem(t.data, t.len), 1);
+    assert_int_equal(cms_unwrap(r, t.data, t.len, &ur), 0);
+    assert_int_equal(ur.nlayers, 1);
+    assert_int_equal(ur.len, sizeof p772);
+    assert_memory_equal(ur.data, p772, sizeof p772);
+    cms_result_free(&ur);
+
+    /* that PEM in the body of a message whose first field begins "-----BEGIN ": MIME, the
+     * body is not opened as the message */
+    struct mg_buf m;
+    mg_buf_init(&m, 0);
+    static const char pem_body_head[] = "-----BEGIN X: y\r\nSubject: s\r\n\r\n";
+    assert_int_equal(mg_buf_append(&m, pem_body_head, sizeof pem_body_head - 1), 0);
+    assert_int_equal(mg_buf_append(&m, pem, (size_t)pl), 0);
+    assert_int_equal(cms_wrap_is_pem(m.data, m.len), 0);
+    int rc = cms_unwrap(r, m.data, m.len, &ur);
+    assert_int_equal(ur.nlayers, 0);
+    assert_null(strstr(ur.reason, "PEM"));
+    assert_true(rc != 0 || (ur.len != sizeof p772));
+    cms_result_free(&ur);
+    /* a damaged PEM ContentInfo keeps its PEM reason */
+    t.data[40] ^= 0x01;
+    t.data[41] = '!';
+    assert_int_equal(cms_unwrap(r, t.data, t.len, &ur), MG_EPARSE);
+    assert_non_null(strstr(ur.reason, "PEM"));
+    cms_result_free(&ur);
+    mg_buf_free(&m);
+    mg_buf_free(&t);
+    BIO_free(b);
+    CMS_ContentInfo_free(ci);
+    cms_result_free(&d);
+
+    /* the wrap refuses a first field that begins with a CMS PEM start line (continued, so it
+     * has its colon): the reader would take the output as PEM */
+    static const char pem_field[] = "-----BEGIN CMS-----\r\n x: y\r\nSubject: s\r\n\r\nbody\r\n";
+    assert_int_equal(cms_wrap(w, CMS_OP_SIGN, CMS_FORMAT_MIME, (const unsigned char *)pem_field,
+                              sizeof pem_field - 1, &wr), MG_EPARSE);
+    assert_null(wr.data);
+    assert_non_null(strstr(wr.reason, "PEM"));
+    cms_result_free(&wr);
+    /* sniffs */
+    assert_int_equal(cms_wrap_is_pem((const unsigned char *)"-----BEGIN PKCS7-----\n", 22), 1);
+    assert_int_equal(cms_wrap_is_pem((const unsigned char *)"-----BEGIN PKCS7-----", 21), 1);
+    assert_int_equal(cms_wrap_is_pem((const unsigned char *)"-----BEGIN CERTIFICATE-----\n", 28), 0);
+    assert_int_equal(cms_wrap_is_pem((const unsigned char *)"-----BEGIN CMS----", 18), 0);
+    assert_int_equal(cms_wrap_is_pem((const unsigned char *)"", 0), 0);
+    cms_policy_free(w);
+    cms_policy_free(r);
+}
+
 /* A plain id-data ContentInfo given to the binary wrap: its octets are the content, not the
  * OCTET STRING around them (RFC 5652 5.2). The reader gave the recipient "04 05 hello". */
 static void test_wrap_data_contentinfo(void **state)
@@ -866,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_header_without_line_end),
         cmocka_unit_test(test_mime_that_sniffs_as_der),
+        cmocka_unit_test(test_mime_that_begins_like_pem),
         cmocka_unit_test(test_wrap_data_contentinfo),
         cmocka_unit_test(test_threads_share_policy),
         cmocka_unit_test(test_other_ess_attributes),
