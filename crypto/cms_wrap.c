@@ -819,6 +819,8 @@ out:
 int cms_wrap_is_pem(const unsigned char *in, size_t len)
 {
     static const char *const starts[] = { "-----BEGIN CMS-----", "-----BEGIN PKCS7-----" };
+    if (!in || !len)
+        return 0;
     const unsigned char *nl = memchr(in, '\n', len);
     size_t n = nl ? (size_t)(nl - in) : len;
     while (n && (in[n - 1] == '\r' || in[n - 1] == ' ' || in[n - 1] == '\t'))

@@ -72,8 +72,7 @@ int cms_wrap(const struct cms_policy *p, unsigned ops, enum cms_format fmt,
 
 /* Remove every layer it can (verify, decrypt), recording each. The format is detected (PEM if
  * the first line is a CMS PEM start line, DER if it parses as a CMS ContentInfo, MIME
- * otherwise). On failure res->layers still describes the
- * layers met so far. Returns 0, MG_EVERIFY (bad signature or content), MG_ENOKEY (no key for
+ * otherwise). On failure res->layers still describes the layers met so far. Returns 0, MG_EVERIFY (bad signature or content), MG_ENOKEY (no key for
  * any recipient), MG_ECRYPTO (decryption failed), MG_EREVOKED/MG_EEXPIRED/MG_EUNTRUSTED
  * (signer certificate), MG_EPARSE (not CMS / S/MIME) ...
  * Pure: res->signers returns the signers that verified (even when a later layer then fails);
