@@ -100,6 +100,7 @@ static int parse_field(void *arg, const char *name, size_t nl, const char *v, si
         return MG_ENOMEM;
     memcpy(f->value, v, vl);
     f->value[vl] = 0;
+    f->valuelen = vl;
     f->name = name;
     f->namelen = nl;
     f->used = false;
@@ -111,13 +112,17 @@ static int parse_cont(void *arg, const char *p, size_t n)
 {
     struct mixer_hdrs *h = arg;
     struct mixer_field *f = &h->f[h->n - 1];
-    size_t ol = strlen(f->value);
+    /* after every byte held, not at the first NUL: a value with a NUL in it read "normal" up
+     * to the NUL in mixer_hdr_first but "normal" and the next line here (found by the
+     * mixer_to_x400 fuzz target: the channel's quick Priority read disagreed with this one) */
+    size_t ol = f->valuelen;
     char *nv = realloc(f->value, ol + n + 1);
     if (!nv)
         return MG_ENOMEM;
     memcpy(nv + ol, p, n);
     nv[ol + n] = 0;
     f->value = nv;
+    f->valuelen = ol + n;
     return 0;
 }
 

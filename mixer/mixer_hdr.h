@@ -16,6 +16,8 @@ struct mixer_field {
     const char *name; /* points into the message (not NUL-terminated) */
     size_t namelen;
     char *value;      /* owned: unfolded, leading blanks removed, NUL-terminated */
+    size_t valuelen;  /* the bytes value holds: a NUL inside (outside input) ends the C string,
+                       * and continuations go after all of them, as mixer_hdr_first keeps them */
     bool used;        /* set by a converter that mapped it */
 };
 

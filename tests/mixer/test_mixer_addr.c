@@ -648,6 +648,21 @@ static void test_env_priority(void **state)
         assert_int_equal(full, cases[i].want);
         assert_int_equal(mixer_env_priority(m, strlen(m)), cases[i].want);
     }
+    /* a NUL in the value, then a continuation line: both reads see "normal" up to the NUL
+     * (the whole read appended the continuation at the NUL: "normal more", -1; found by the
+     * mixer_to_x400 fuzz target, fuzz/corpus/mixer_to_x400/regression-nul-in-folded-priority) */
+    static const struct { const char m[40]; size_t len; int want; } nul[] = {
+        {"Priority:normal\0x\r\n more\r\n\r\n", 28, 0},
+        {"Priority: urgent\0\0\n\tx\n\n", 23, 2},
+        {"Priority: bogus\0\r\n urgent\r\n\r\n", 29, -1},
+    };
+    for (size_t i = 0; i < sizeof nul / sizeof nul[0]; i++) {
+        print_message("[ case ] NUL %zu\n", i);
+        mixer_env_init(e);
+        int frc = mixer_env_from_headers(nul[i].m, nul[i].len, e);
+        assert_int_equal(frc == 0 ? e->priority : -1, nul[i].want);
+        assert_int_equal(mixer_env_priority(nul[i].m, nul[i].len), nul[i].want);
+    }
     free(e);
 }
 
