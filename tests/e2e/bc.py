@@ -1,7 +1,7 @@
 """Bouncy Castle for end-to-end tests: tests/crypto/java/MixgateInterop.java (the program
 crypto.interop_bc runs against the library) compiled once per build tree, so a test can have BC
 verify and decrypt what the running daemon put on the wire."""
-import hashlib, os, shutil, subprocess
+import email, hashlib, os, shutil, subprocess
 from harness import SRC, BUILD, made_once
 
 JARS = ["/usr/share/java/bcprov.jar", "/usr/share/java/bcpkix.jar", "/usr/share/java/bcutil.jar"]
@@ -34,6 +34,34 @@ def run(*args):
     r = subprocess.run(interop() + [str(a) for a in args], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, "Bouncy Castle %s failed: %s%s" % (args[0], r.stdout, r.stderr)
     return r.stdout
+
+
+def _body(data, path):
+    """The decoded body of a one-part MIME entity (an application/pkcs7-mime's DER), into path."""
+    open(path, "wb").write(email.message_from_bytes(data).get_payload(decode=True))
+    return path
+
+
+def verify_mime(data, prefix, ca):
+    """BC's verification of a signed MIME entity, clear-signed (multipart/signed, RFC 8551 3.5.3:
+    the second part over the first part's bytes exactly as they crossed the wire) or opaque
+    (application/pkcs7-mime signed-data); files prefix.*. (BC's report, the signed content)."""
+    m = email.message_from_bytes(data)
+    out = prefix + ".out"
+    if m.get_content_type() == "multipart/signed":
+        sep = b"--" + m.get_boundary().encode()
+        start = data.index(sep + b"\r\n") + len(sep) + 2
+        content = data[start:data.index(b"\r\n" + sep, start)]   # the CRLF before a boundary is the boundary's
+        open(prefix + ".eml", "wb").write(content)
+        open(prefix + ".p7s", "wb").write(m.get_payload(1).get_payload(decode=True))
+        return run("verify-detached", prefix + ".p7s", prefix + ".eml", out, ca), content
+    return run("verify", _body(data, prefix + ".p7m"), out, ca), open(out, "rb").read()
+
+
+def decrypt_mime(data, prefix, cert, key):
+    """BC's decryption of an application/pkcs7-mime enveloped-data entity: the entity inside."""
+    run("decrypt", _body(data, prefix + ".p7m"), prefix + ".out", cert, key)
+    return open(prefix + ".out", "rb").read()
 
 
 def cotp_payload(tpkts):
